@@ -1,0 +1,2 @@
+/* jac-app-main.c: in progress. */
+#include "jac-app-main.h"

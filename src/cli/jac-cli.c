@@ -1,0 +1,2 @@
+/* jac-cli.c: in progress. */
+#include "jac-cli.h"

@@ -1,0 +1,2 @@
+/* jac-analysis.c: in progress. */
+#include "jac-analysis.h"

@@ -1,0 +1,71 @@
+/* jac-analysis.h: everything a figure shows about one derivative, computed once and checked. */
+#pragma once
+
+#include "jac-rnn.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  JAC_UPSTREAM_ONES,     /* G = 1 */
+  JAC_UPSTREAM_RANDOM,   /* G uniform in [-1, 1], from the seed */
+  JAC_UPSTREAM_LOSS,     /* G = h − y for L = ½‖h − y‖², y drawn from the seed */
+  JAC_UPSTREAM_GIVEN,    /* G given by the caller */
+} JacUpstreamKind;
+
+typedef struct
+{
+  /* Grid of blocks: block (i, p) holds J[i, :, p, :] with rows j and columns q (numerator layout).
+   * A rank-1 variable is shown as one row of blocks (p = 0). A scalar output as one row. */
+  gsize     n_block_rows;     /* I: output rows */
+  gsize     n_block_cols;     /* P: variable rows */
+  gsize     block_height;     /* J: output columns */
+  gsize     block_width;      /* Q: variable columns */
+  gsize     n_blocks;
+  gsize     n_zero_blocks;    /* blocks every entry of which a δ forces to zero */
+  gsize     n_entries;        /* entries of the dense tensor */
+  gsize     n_free_entries;   /* entries no δ forces to zero */
+  char     *sentence;         /* "nonzero only where p = i: 2 of 4 blocks" */
+} JacSparsity;
+
+typedef struct _JacAnalysis
+{
+  JacRnn        *rnn;             /* owned */
+  JacVariable    wrt;
+  JacStructured *jacobian;
+  JacSparsity    sparsity;
+  JacUpstreamKind upstream_kind;
+  JacTensor     *upstream;        /* G, (N, H) */
+  JacTensor     *gated;           /* G ⊙ S */
+  JacTensor     *contract_formula;  /* the matrix formula, e.g. (G⊙S) W_hhᵀ */
+  JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
+  double         contract_max_diff;
+  double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */
+} JacAnalysis;
+
+/* Takes @rnn. @upstream is used with JAC_UPSTREAM_GIVEN and must then be (N, H). */
+JacAnalysis *jac_analysis_new     (JacRnn           *rnn,
+                                   JacVariable       wrt,
+                                   JacUpstreamKind   upstream_kind,
+                                   const JacTensor  *upstream,
+                                   GError          **error);
+void         jac_analysis_free    (JacAnalysis      *self);
+/* Block (i, p) of the grid is forced to zero. */
+gboolean     jac_analysis_block_is_zero (const JacAnalysis *self,
+                                         gsize              block_row,
+                                         gsize              block_col);
+/* Entry (j, q) of block (i, p), and whether a δ forces it to zero. */
+double       jac_analysis_block_entry   (const JacAnalysis *self,
+                                         gsize              block_row,
+                                         gsize              block_col,
+                                         gsize              row,
+                                         gsize              col,
+                                         gboolean          *structural_zero);
+/* The matrix the contracted form multiplies G⊙S by (W_hhᵀ, W_xhᵀ, h_prevᵀ, xᵀ), or NULL for b. */
+const char  *jac_analysis_formula_text (const JacAnalysis *self);
+
+void         jac_sparsity_clear   (JacSparsity      *sparsity);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacAnalysis, jac_analysis_free)
+
+G_END_DECLS

@@ -1,0 +1,2 @@
+/* jac-graph.c: in progress. */
+#include "jac-graph.h"

@@ -1,0 +1,110 @@
+/* jac-graph.h: expression graphs of matrices, their forward pass, and their derivatives. */
+#pragma once
+
+#include "jac-structured.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  JAC_OP_VARIABLE,
+  JAC_OP_CONSTANT,
+  JAC_OP_MATMUL,
+  JAC_OP_ADD,
+  JAC_OP_SUB,
+  JAC_OP_MUL,
+  JAC_OP_DIV,
+  JAC_OP_NEGATE,
+  JAC_OP_TRANSPOSE,
+  JAC_OP_APPLY,     /* an element-wise function */
+  JAC_OP_SUM,       /* sum of all entries: a scalar */
+  JAC_OP_SOFTMAX,   /* row-wise softmax */
+} JacOp;
+
+typedef enum
+{
+  JAC_FUNC_IDENTITY,
+  JAC_FUNC_TANH,
+  JAC_FUNC_SIGMOID,
+  JAC_FUNC_RELU,
+  JAC_FUNC_EXP,
+  JAC_FUNC_LOG,
+  JAC_FUNC_SQRT,
+  JAC_FUNC_SIN,
+  JAC_FUNC_COS,
+  JAC_FUNC_SOFTPLUS,
+  JAC_FUNC_SQUARE,
+  JAC_N_FUNCS
+} JacFunc;
+
+typedef struct _JacNode
+{
+  JacOp      op;
+  JacFunc    func;       /* JAC_OP_APPLY */
+  int        lhs;        /* operand node indices, -1 when absent */
+  int        rhs;
+  char      *name;       /* JAC_OP_VARIABLE */
+  double     constant;   /* JAC_OP_CONSTANT */
+  guint      rank;       /* 0, 1 or 2 */
+  gsize      shape[2];
+  JacTensor *value;      /* variables: set by the caller; others: by jac_graph_forward */
+} JacNode;
+
+typedef struct _JacGraph
+{
+  GArray *nodes;   /* JacNode, operands always before their users */
+  int     output;
+} JacGraph;
+
+const char *jac_func_name          (JacFunc          func);
+gboolean    jac_func_from_name     (const char      *name,
+                                    JacFunc         *func);
+double      jac_func_apply         (JacFunc          func,
+                                    double           z);
+double      jac_func_slope         (JacFunc          func,
+                                    double           z);
+
+JacGraph   *jac_graph_new          (void);
+void        jac_graph_free         (JacGraph        *self);
+JacNode    *jac_graph_node         (const JacGraph  *self,
+                                    int              index);
+int         jac_graph_find_variable (const JacGraph *self,
+                                    const char      *name);
+int         jac_graph_add_variable (JacGraph        *self,
+                                    const char      *name,
+                                    guint            rank,
+                                    const gsize     *shape);
+int         jac_graph_add_constant (JacGraph        *self,
+                                    double           value);
+/* Checks shapes (NumPy broadcasting for + - * /); an error names both shapes. */
+int         jac_graph_add_binary   (JacGraph        *self,
+                                    JacOp            op,
+                                    int              lhs,
+                                    int              rhs,
+                                    GError         **error);
+int         jac_graph_add_unary    (JacGraph        *self,
+                                    JacOp            op,
+                                    JacFunc          func,
+                                    int              operand,
+                                    GError         **error);
+/* Takes a copy of @value, whose shape must be the variable's. */
+gboolean    jac_graph_set_value    (JacGraph        *self,
+                                    int              variable,
+                                    const JacTensor *value,
+                                    GError         **error);
+void        jac_graph_forward      (JacGraph        *self);
+/* The structured Jacobian of the output with respect to @variable, from the graph's own rules. */
+JacStructured *jac_graph_jacobian  (JacGraph        *self,
+                                    int              variable);
+/* Back-propagation: Σ_o G[o] ∂out[o]/∂variable by the matrix rules (G Bᵀ, Aᵀ G, …). */
+JacTensor  *jac_graph_vjp          (JacGraph        *self,
+                                    int              variable,
+                                    const JacTensor *upstream);
+/* Central differences of the forward pass: the dense Jacobian, shape out + variable. */
+JacTensor  *jac_graph_finite_difference (JacGraph   *self,
+                                    int              variable,
+                                    double           step);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacGraph, jac_graph_free)
+
+G_END_DECLS

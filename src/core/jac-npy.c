@@ -1,0 +1,2 @@
+/* jac-npy.c: in progress. */
+#include "jac-npy.h"

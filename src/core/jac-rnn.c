@@ -1,0 +1,2 @@
+/* jac-rnn.c: in progress. */
+#include "jac-rnn.h"

@@ -1,0 +1,2 @@
+/* jac-structured.c: in progress. */
+#include "jac-structured.h"

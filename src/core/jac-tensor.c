@@ -1,0 +1,196 @@
+/* jac-tensor.c: dense float64 tensors in C order. */
+#define G_LOG_DOMAIN "jac-tensor"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-error.h"
+#include "jac-tensor.h"
+
+gboolean
+jac_tensor_size_for_shape (guint        rank,
+                           const gsize *shape,
+                           gsize       *n_elements,
+                           gsize       *n_bytes)
+{
+  gsize n = 1;
+
+  for (guint a = 0; a < rank; a++)
+    if (!g_size_checked_mul (&n, n, shape[a]))
+      return FALSE;
+
+  if (n_elements != NULL)
+    *n_elements = n;
+  if (n_bytes != NULL && !g_size_checked_mul (n_bytes, n, sizeof (double)))
+    return FALSE;
+  return TRUE;
+}
+
+JacTensor *
+jac_tensor_new (guint        rank,
+                const gsize *shape,
+                GError     **error)
+{
+  g_autoptr(JacTensor) self = NULL;
+  gsize n_bytes;
+
+  g_return_val_if_fail (rank <= JAC_MAX_RANK, NULL);
+
+  self = g_new0 (JacTensor, 1);
+  self->rank = rank;
+  if (!jac_tensor_size_for_shape (rank, shape, &self->size, &n_bytes))
+    {
+      g_autofree char *s = jac_shape_string (rank, shape);
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "a tensor of shape %s has more entries than fit in memory", s);
+      return NULL;
+    }
+
+  for (guint a = 0; a < rank; a++)
+    self->shape[a] = shape[a];
+  for (guint a = rank; a-- > 0;)
+    self->strides[a] = (a + 1 == rank) ? 1 : self->strides[a + 1] * shape[a + 1];
+
+  self->data = g_try_malloc0 (MAX (n_bytes, sizeof (double)));
+  if (self->data == NULL)
+    {
+      g_autofree char *s = jac_shape_string (rank, shape);
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "could not allocate %" G_GSIZE_FORMAT " bytes for a tensor of shape %s",
+                   n_bytes, s);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+JacTensor *
+jac_tensor_new_matrix (gsize rows,
+                       gsize cols)
+{
+  gsize shape[2] = { rows, cols };
+
+  return jac_tensor_new (2, shape, NULL);
+}
+
+JacTensor *
+jac_tensor_new_vector (gsize n)
+{
+  return jac_tensor_new (1, &n, NULL);
+}
+
+JacTensor *
+jac_tensor_new_scalar (double value)
+{
+  JacTensor *self = jac_tensor_new (0, NULL, NULL);
+
+  self->data[0] = value;
+  return self;
+}
+
+JacTensor *
+jac_tensor_copy (const JacTensor *self)
+{
+  JacTensor *copy = jac_tensor_new (self->rank, self->shape, NULL);
+
+  memcpy (copy->data, self->data, self->size * sizeof (double));
+  return copy;
+}
+
+void
+jac_tensor_free (JacTensor *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->data);
+  g_free (self);
+}
+
+gboolean
+jac_tensor_same_shape (const JacTensor *a,
+                       const JacTensor *b)
+{
+  if (a->rank != b->rank)
+    return FALSE;
+  for (guint i = 0; i < a->rank; i++)
+    if (a->shape[i] != b->shape[i])
+      return FALSE;
+  return TRUE;
+}
+
+char *
+jac_shape_string (guint        rank,
+                  const gsize *shape)
+{
+  GString *s = g_string_new ("(");
+
+  for (guint a = 0; a < rank; a++)
+    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, a ? ", " : "", shape[a]);
+  if (rank == 1)
+    g_string_append_c (s, ',');
+  g_string_append_c (s, ')');
+  return g_string_free (s, FALSE);
+}
+
+char *
+jac_tensor_shape_string (const JacTensor *self)
+{
+  return jac_shape_string (self->rank, self->shape);
+}
+
+double
+jac_tensor_max_abs (const JacTensor *self)
+{
+  double m = 0.0;
+
+  for (gsize n = 0; n < self->size; n++)
+    m = MAX (m, fabs (self->data[n]));
+  return m;
+}
+
+/* NaN anywhere makes the difference NaN, so that a comparison against a tolerance fails. */
+double
+jac_tensor_max_abs_diff (const JacTensor *a,
+                         const JacTensor *b)
+{
+  double m = 0.0;
+
+  if (a->size != b->size)
+    return INFINITY;
+  for (gsize n = 0; n < a->size; n++)
+    {
+      double d = fabs (a->data[n] - b->data[n]);
+
+      if (isnan (d))
+        return NAN;
+      m = MAX (m, d);
+    }
+  return m;
+}
+
+void
+jac_tensor_fill (JacTensor *self,
+                 double     value)
+{
+  for (gsize n = 0; n < self->size; n++)
+    self->data[n] = value;
+}
+
+void
+jac_tensor_fill_uniform (JacTensor *self,
+                         GRand     *rand,
+                         double     scale)
+{
+  for (gsize n = 0; n < self->size; n++)
+    self->data[n] = scale * g_rand_double_range (rand, -1.0, 1.0);
+}
+
+gsize
+jac_tensor_offset (const JacTensor *self,
+                   const gsize     *index)
+{
+  gsize offset = 0;
+
+  for (guint a = 0; a < self->rank; a++)
+    offset += index[a] * self->strides[a];
+  return offset;
+}

@@ -1,0 +1,53 @@
+/* jac-tensor.h: dense float64 tensors in C order, owned data. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define JAC_MAX_RANK 8
+
+typedef struct _JacTensor
+{
+  guint   rank;
+  gsize   shape[JAC_MAX_RANK];
+  gsize   strides[JAC_MAX_RANK];  /* in elements; C order, so strides[rank - 1] == 1 */
+  gsize   size;                   /* number of elements, the product of shape */
+  double *data;                   /* owned, zero-initialised, size elements */
+} JacTensor;
+
+/* Element (i, j) of a rank-2 tensor; the caller has checked the bounds. */
+#define JAC_AT2(t, i, j) ((t)->data[(gsize) (i) * (t)->strides[0] + (gsize) (j)])
+
+JacTensor *jac_tensor_new              (guint             rank,
+                                        const gsize      *shape,
+                                        GError          **error);
+JacTensor *jac_tensor_new_matrix       (gsize             rows,
+                                        gsize             cols);
+JacTensor *jac_tensor_new_vector       (gsize             n);
+JacTensor *jac_tensor_new_scalar       (double            value);
+JacTensor *jac_tensor_copy             (const JacTensor  *self);
+void       jac_tensor_free             (JacTensor        *self);
+gboolean   jac_tensor_size_for_shape   (guint             rank,
+                                        const gsize      *shape,
+                                        gsize            *n_elements,
+                                        gsize            *n_bytes);
+gboolean   jac_tensor_same_shape       (const JacTensor  *a,
+                                        const JacTensor  *b);
+char      *jac_tensor_shape_string     (const JacTensor  *self);
+char      *jac_shape_string            (guint             rank,
+                                        const gsize      *shape);
+double     jac_tensor_max_abs          (const JacTensor  *self);
+double     jac_tensor_max_abs_diff     (const JacTensor  *a,
+                                        const JacTensor  *b);
+void       jac_tensor_fill             (JacTensor        *self,
+                                        double            value);
+void       jac_tensor_fill_uniform     (JacTensor        *self,
+                                        GRand            *rand,
+                                        double            scale);
+gsize      jac_tensor_offset           (const JacTensor  *self,
+                                        const gsize      *index);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacTensor, jac_tensor_free)
+
+G_END_DECLS

@@ -1,0 +1,15 @@
+/* main.c: dispatch a subcommand to the command line, anything else to the application. */
+#define G_LOG_DOMAIN "jacscope"
+
+#include "app/jac-app-main.h"
+#include "cli/jac-cli.h"
+
+int
+main (int    argc,
+      char **argv)
+{
+  if (argc > 1 && jac_cli_is_subcommand (argv[1]))
+    return jac_cli_main (argc, argv);
+
+  return jac_app_main (argc, argv);
+}

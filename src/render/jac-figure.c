@@ -1,0 +1,2 @@
+/* jac-figure.c: in progress. */
+#include "jac-figure.h"
