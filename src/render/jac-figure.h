@@ -22,6 +22,31 @@ typedef enum
   JAC_FIGURE_PDF,
 } JacFigureFormat;
 
+typedef enum
+{
+  JAC_PANEL_NONE,
+  JAC_PANEL_JACOBIAN,     /* the grid of blocks (or, with focus_row ≥ 0, one row of blocks) */
+  JAC_PANEL_UPSTREAM,     /* G */
+  JAC_PANEL_SLOPE,        /* S = φ'(Z) */
+  JAC_PANEL_GATED,        /* G ⊙ S */
+  JAC_PANEL_FACTOR,       /* W_hhᵀ, W_xhᵀ, h_prevᵀ or xᵀ: what G ⊙ S is multiplied by */
+  JAC_PANEL_FORMULA,      /* the contraction by the matrix formula, e.g. (G⊙S) W_hhᵀ */
+  JAC_PANEL_CONTRACTION,  /* the contraction Σ G·J from the tensor */
+  JAC_N_PANELS
+} JacPanel;
+
+/* One cell of one panel. For JAC_PANEL_JACOBIAN, (block_row, block_col) is the block (i, p) and
+ * (row, col) the entry (j, q) inside it in numerator layout, whatever the style's layout; for the
+ * other panels, only (row, col) are used. */
+typedef struct
+{
+  JacPanel panel;
+  gsize    block_row;
+  gsize    block_col;
+  gsize    row;
+  gsize    col;
+} JacFigureHit;
+
 typedef struct
 {
   gboolean    denominator_layout;  /* blocks with rows q and columns j */
@@ -29,6 +54,11 @@ typedef struct
   gboolean    show_values;         /* write values in cells large enough to hold them */
   gboolean    dark;                /* dark background, light ink */
   double      text_scale;          /* 1 normally; larger for presentation */
+  double      line_scale;          /* 1 normally; thicker lines for presentation */
+  gssize      focus_row;           /* -1: the whole N×N grid; i ≥ 0: J[i, :, p, :] for every p, large */
+  gboolean    show_contraction;    /* draw the contracted-form panels beside the Jacobian */
+  gboolean    has_highlight;       /* outline @highlight and the entries it is made of */
+  JacFigureHit highlight;
 } JacFigureStyle;
 
 void     jac_figure_style_init        (JacFigureStyle        *style);
@@ -45,6 +75,18 @@ void     jac_figure_draw              (cairo_t               *cr,
                                        double                 height,
                                        const JacAnalysis     *analysis,
                                        const JacFigureStyle  *style);
+/* Which cell of which panel lies under (@x, @y) in a figure drawn with the same size and style. */
+gboolean jac_figure_hit_test          (const JacAnalysis     *analysis,
+                                       const JacFigureStyle  *style,
+                                       double                 width,
+                                       double                 height,
+                                       double                 x,
+                                       double                 y,
+                                       JacFigureHit          *hit);
+/* A line naming the cell and its value as the product it is made of, e.g.
+ * "J[1,2,1,0] = ∂h[1,2]/∂h_prev[1,0] = S[1,2] · W_hh[0,2] = 0.41 × −0.73 = −0.30". */
+char    *jac_figure_describe_hit      (const JacAnalysis     *analysis,
+                                       const JacFigureHit    *hit);
 /* Saves atomically to @path in the format its extension names; @scale multiplies PNG pixels. */
 gboolean jac_figure_save              (const char            *path,
                                        int                    width,
