@@ -37,6 +37,13 @@ typedef struct _JacAnalysis
   JacUpstreamKind upstream_kind;
   JacTensor     *upstream;        /* G, (N, H) */
   JacTensor     *gated;           /* G ⊙ S */
+  JacTensor     *factor;            /* what G⊙S is multiplied by: W_hhᵀ (H×H), W_xhᵀ (H×D),
+                                     * h_prevᵀ (H×N), xᵀ (D×N), a row of ones (1×N) for b of
+                                     * shape (H); NULL for b of shape (N, H) */
+  gboolean       factor_on_left;    /* factor · (G⊙S) rather than (G⊙S) · factor */
+  const char    *factor_name;       /* "W_hhᵀ", "W_xhᵀ", "h_prevᵀ", "xᵀ", "1ᵀ" or NULL */
+  const char    *formula_text;      /* "(G ⊙ S) W_hhᵀ", "h_prevᵀ (G ⊙ S)", "1ᵀ (G ⊙ S)", "G ⊙ S" */
+  const char    *slope_text;        /* "S = 1 − h²", "S = h ⊙ (1 − h)", "S = [Z > 0]", "S = 1" */
   JacTensor     *contract_formula;  /* the matrix formula, e.g. (G⊙S) W_hhᵀ */
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
@@ -61,8 +68,8 @@ double       jac_analysis_block_entry   (const JacAnalysis *self,
                                          gsize              row,
                                          gsize              col,
                                          gboolean          *structural_zero);
-/* The matrix the contracted form multiplies G⊙S by (W_hhᵀ, W_xhᵀ, h_prevᵀ, xᵀ), or NULL for b. */
-const char  *jac_analysis_formula_text (const JacAnalysis *self);
+/* Index letters of the variable's axes: "pq" (h_prev, x, b of shape (N, H)), "kl" (weights), "l". */
+const char  *jac_analysis_wrt_indices   (const JacAnalysis *self);
 
 void         jac_sparsity_clear   (JacSparsity      *sparsity);
 
