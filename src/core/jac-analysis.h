@@ -50,7 +50,7 @@ typedef struct _JacAnalysis
   double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */
 } JacAnalysis;
 
-/* Takes @rnn. @upstream is used with JAC_UPSTREAM_GIVEN and must then be (N, H). */
+/* Takes @rnn, also when it fails. @upstream is used with JAC_UPSTREAM_GIVEN and must then be (N, H). */
 JacAnalysis *jac_analysis_new     (JacRnn           *rnn,
                                    JacVariable       wrt,
                                    JacUpstreamKind   upstream_kind,

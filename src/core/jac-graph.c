@@ -1,2 +1,856 @@
-/* jac-graph.c: in progress. */
+/* jac-graph.c: expression graphs: shapes, forward pass, structured Jacobians, back-propagation. */
+#define G_LOG_DOMAIN "jac-graph"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-blas.h"
+#include "jac-error.h"
 #include "jac-graph.h"
+#include "jac-structured-private.h"
+
+static const char * const func_names[JAC_N_FUNCS] = {
+  [JAC_FUNC_IDENTITY] = "identity",
+  [JAC_FUNC_TANH] = "tanh",
+  [JAC_FUNC_SIGMOID] = "sigmoid",
+  [JAC_FUNC_RELU] = "relu",
+  [JAC_FUNC_EXP] = "exp",
+  [JAC_FUNC_LOG] = "log",
+  [JAC_FUNC_SQRT] = "sqrt",
+  [JAC_FUNC_SIN] = "sin",
+  [JAC_FUNC_COS] = "cos",
+  [JAC_FUNC_SOFTPLUS] = "softplus",
+  [JAC_FUNC_SQUARE] = "square",
+};
+
+const char *
+jac_func_name (JacFunc func)
+{
+  g_return_val_if_fail (func < JAC_N_FUNCS, "?");
+  return func_names[func];
+}
+
+gboolean
+jac_func_from_name (const char *name,
+                    JacFunc    *func)
+{
+  for (guint f = 0; f < JAC_N_FUNCS; f++)
+    if (g_strcmp0 (name, func_names[f]) == 0)
+      {
+        *func = f;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static double
+sigmoid (double z)
+{
+  return z >= 0 ? 1.0 / (1.0 + exp (-z)) : exp (z) / (1.0 + exp (z));
+}
+
+double
+jac_func_apply (JacFunc func,
+                double  z)
+{
+  switch (func)
+    {
+    case JAC_FUNC_IDENTITY: return z;
+    case JAC_FUNC_TANH: return tanh (z);
+    case JAC_FUNC_SIGMOID: return sigmoid (z);
+    case JAC_FUNC_RELU: return z > 0 ? z : 0.0;
+    case JAC_FUNC_EXP: return exp (z);
+    case JAC_FUNC_LOG: return log (z);
+    case JAC_FUNC_SQRT: return sqrt (z);
+    case JAC_FUNC_SIN: return sin (z);
+    case JAC_FUNC_COS: return cos (z);
+    case JAC_FUNC_SOFTPLUS: return z > 30 ? z : log1p (exp (z));
+    case JAC_FUNC_SQUARE: return z * z;
+    case JAC_N_FUNCS:
+    default: g_assert_not_reached ();
+    }
+}
+
+/* φ'(z); relu's slope at its kink is taken as 0, as PyTorch does. */
+double
+jac_func_slope (JacFunc func,
+                double  z)
+{
+  switch (func)
+    {
+    case JAC_FUNC_IDENTITY: return 1.0;
+    case JAC_FUNC_TANH: { double t = tanh (z); return 1.0 - t * t; }
+    case JAC_FUNC_SIGMOID: { double s = sigmoid (z); return s * (1.0 - s); }
+    case JAC_FUNC_RELU: return z > 0 ? 1.0 : 0.0;
+    case JAC_FUNC_EXP: return exp (z);
+    case JAC_FUNC_LOG: return 1.0 / z;
+    case JAC_FUNC_SQRT: return 0.5 / sqrt (z);
+    case JAC_FUNC_SIN: return cos (z);
+    case JAC_FUNC_COS: return -sin (z);
+    case JAC_FUNC_SOFTPLUS: return sigmoid (z);
+    case JAC_FUNC_SQUARE: return 2.0 * z;
+    case JAC_N_FUNCS:
+    default: g_assert_not_reached ();
+    }
+}
+
+/* ---- building ---- */
+
+static void
+node_clear (gpointer data)
+{
+  JacNode *node = data;
+
+  g_clear_pointer (&node->name, g_free);
+  g_clear_pointer (&node->value, jac_tensor_free);
+}
+
+JacGraph *
+jac_graph_new (void)
+{
+  JacGraph *self = g_new0 (JacGraph, 1);
+
+  self->nodes = g_array_new (FALSE, TRUE, sizeof (JacNode));
+  g_array_set_clear_func (self->nodes, node_clear);
+  self->output = -1;
+  return self;
+}
+
+void
+jac_graph_free (JacGraph *self)
+{
+  if (self == NULL)
+    return;
+  g_array_unref (self->nodes);
+  g_free (self);
+}
+
+JacNode *
+jac_graph_node (const JacGraph *self,
+                int             index)
+{
+  g_assert (index >= 0 && (guint) index < self->nodes->len);
+  return &g_array_index (self->nodes, JacNode, index);
+}
+
+int
+jac_graph_find_variable (const JacGraph *self,
+                         const char     *name)
+{
+  for (guint n = 0; n < self->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (self, n);
+
+      if (node->op == JAC_OP_VARIABLE && g_strcmp0 (node->name, name) == 0)
+        return n;
+    }
+  return -1;
+}
+
+static int
+append (JacGraph *self,
+        JacNode  *node)
+{
+  g_array_append_vals (self->nodes, node, 1);
+  self->output = self->nodes->len - 1;
+  return self->output;
+}
+
+int
+jac_graph_add_variable (JacGraph    *self,
+                        const char  *name,
+                        guint        rank,
+                        const gsize *shape)
+{
+  JacNode node = { .op = JAC_OP_VARIABLE, .lhs = -1, .rhs = -1, .name = g_strdup (name),
+                   .rank = rank };
+
+  g_return_val_if_fail (rank <= 2, -1);
+  for (guint a = 0; a < rank; a++)
+    node.shape[a] = shape[a];
+  node.value = jac_tensor_new (rank, shape, NULL);
+  return append (self, &node);
+}
+
+int
+jac_graph_add_constant (JacGraph *self,
+                        double    value)
+{
+  JacNode node = { .op = JAC_OP_CONSTANT, .lhs = -1, .rhs = -1, .constant = value };
+
+  node.value = jac_tensor_new_scalar (value);
+  return append (self, &node);
+}
+
+static const char *
+op_symbol (JacOp op)
+{
+  switch (op)
+    {
+    case JAC_OP_MATMUL: return "@";
+    case JAC_OP_ADD: return "+";
+    case JAC_OP_SUB: return "-";
+    case JAC_OP_MUL: return "*";
+    case JAC_OP_DIV: return "/";
+    default: return "?";
+    }
+}
+
+/* NumPy broadcasting of two shapes of rank ≤ 2. */
+static gboolean
+broadcast_shapes (const JacNode *a,
+                  const JacNode *b,
+                  guint         *rank,
+                  gsize         *shape)
+{
+  *rank = MAX (a->rank, b->rank);
+  for (guint x = 0; x < *rank; x++)
+    {
+      int ia = (int) x - (int) (*rank - a->rank);
+      int ib = (int) x - (int) (*rank - b->rank);
+      gsize da = ia >= 0 ? a->shape[ia] : 1;
+      gsize db = ib >= 0 ? b->shape[ib] : 1;
+
+      if (da != db && da != 1 && db != 1)
+        return FALSE;
+      shape[x] = da == 1 ? db : da;
+    }
+  return TRUE;
+}
+
+static void
+shape_mismatch (GError       **error,
+                JacOp          op,
+                const JacNode *a,
+                const JacNode *b,
+                const char    *why)
+{
+  g_autofree char *sa = jac_shape_string (a->rank, a->shape);
+  g_autofree char *sb = jac_shape_string (b->rank, b->shape);
+
+  g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "shape mismatch: %s %s %s %s", sa,
+               op_symbol (op), sb, why);
+}
+
+int
+jac_graph_add_binary (JacGraph  *self,
+                      JacOp      op,
+                      int        lhs,
+                      int        rhs,
+                      GError   **error)
+{
+  JacNode node = { .op = op, .lhs = lhs, .rhs = rhs };
+  const JacNode *a = jac_graph_node (self, lhs);
+  const JacNode *b = jac_graph_node (self, rhs);
+
+  if (op == JAC_OP_MATMUL)
+    {
+      if (a->rank != 2 || b->rank != 2)
+        {
+          shape_mismatch (error, op, a, b, "(@ takes two matrices)");
+          return -1;
+        }
+      if (a->shape[1] != b->shape[0])
+        {
+          shape_mismatch (error, op, a, b, "(inner sizes differ)");
+          return -1;
+        }
+      node.rank = 2;
+      node.shape[0] = a->shape[0];
+      node.shape[1] = b->shape[1];
+      return append (self, &node);
+    }
+
+  g_return_val_if_fail (op == JAC_OP_ADD || op == JAC_OP_SUB || op == JAC_OP_MUL ||
+                        op == JAC_OP_DIV, -1);
+  if (!broadcast_shapes (a, b, &node.rank, node.shape))
+    {
+      shape_mismatch (error, op, a, b, "(they do not broadcast)");
+      return -1;
+    }
+  return append (self, &node);
+}
+
+int
+jac_graph_add_unary (JacGraph  *self,
+                     JacOp      op,
+                     JacFunc    func,
+                     int        operand,
+                     GError   **error)
+{
+  JacNode node = { .op = op, .func = func, .lhs = operand, .rhs = -1 };
+  const JacNode *a = jac_graph_node (self, operand);
+
+  node.rank = a->rank;
+  node.shape[0] = a->shape[0];
+  node.shape[1] = a->shape[1];
+  switch (op)
+    {
+    case JAC_OP_NEGATE:
+    case JAC_OP_APPLY:
+      break;
+    case JAC_OP_TRANSPOSE:
+      if (a->rank == 2)
+        {
+          node.shape[0] = a->shape[1];
+          node.shape[1] = a->shape[0];
+        }
+      break;
+    case JAC_OP_SUM:
+      node.rank = 0;
+      break;
+    case JAC_OP_SOFTMAX:
+      if (a->rank != 2)
+        {
+          g_autofree char *s = jac_shape_string (a->rank, a->shape);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "softmax works on the rows of a matrix, not on shape %s", s);
+          return -1;
+        }
+      break;
+    default:
+      g_return_val_if_reached (-1);
+    }
+  return append (self, &node);
+}
+
+gboolean
+jac_graph_set_value (JacGraph         *self,
+                     int               variable,
+                     const JacTensor  *value,
+                     GError          **error)
+{
+  JacNode *node = jac_graph_node (self, variable);
+
+  g_return_val_if_fail (node->op == JAC_OP_VARIABLE, FALSE);
+  if (value->rank != node->rank ||
+      (node->rank > 0 && value->shape[0] != node->shape[0]) ||
+      (node->rank > 1 && value->shape[1] != node->shape[1]))
+    {
+      g_autofree char *want = jac_shape_string (node->rank, node->shape);
+      g_autofree char *have = jac_tensor_shape_string (value);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "%s has shape %s, expected %s",
+                   node->name, have, want);
+      return FALSE;
+    }
+  jac_tensor_free (node->value);
+  node->value = jac_tensor_copy (value);
+  return TRUE;
+}
+
+/* ---- forward pass ---- */
+
+/* The index of an operand of @rank and @shape that output entry @n (of @out_shape) reads. */
+static gsize
+broadcast_offset (guint        rank,
+                  const gsize *shape,
+                  guint        out_rank,
+                  const gsize *out_shape,
+                  gsize        n)
+{
+  gsize out_index[2] = { 0, 0 };
+  gsize offset = 0;
+
+  if (out_rank == 2)
+    {
+      out_index[0] = n / out_shape[1];
+      out_index[1] = n % out_shape[1];
+    }
+  else if (out_rank == 1)
+    out_index[0] = n;
+
+  for (guint a = 0; a < rank; a++)
+    {
+      gsize i = shape[a] == 1 ? 0 : out_index[a + out_rank - rank];
+
+      offset = offset * shape[a] + i;
+    }
+  return offset;
+}
+
+/* @value broadcast to a tensor of @node's shape. */
+static JacTensor *
+broadcast_value (const JacTensor *value,
+                 const JacNode   *node)
+{
+  JacTensor *result = jac_tensor_new (node->rank, node->shape, NULL);
+
+  for (gsize n = 0; n < result->size; n++)
+    result->data[n] = value->data[broadcast_offset (value->rank, value->shape, node->rank,
+                                                    node->shape, n)];
+  return result;
+}
+
+static double
+binary (JacOp  op,
+        double a,
+        double b)
+{
+  switch (op)
+    {
+    case JAC_OP_ADD: return a + b;
+    case JAC_OP_SUB: return a - b;
+    case JAC_OP_MUL: return a * b;
+    case JAC_OP_DIV: return a / b;
+    default: g_assert_not_reached ();
+    }
+}
+
+static void
+softmax_rows (const JacTensor *in,
+              JacTensor       *out)
+{
+  gsize rows = in->shape[0], cols = in->shape[1];
+
+  for (gsize i = 0; i < rows; i++)
+    {
+      double top = -INFINITY, total = 0.0;
+
+      for (gsize j = 0; j < cols; j++)
+        top = MAX (top, JAC_AT2 (in, i, j));
+      for (gsize j = 0; j < cols; j++)
+        total += JAC_AT2 (out, i, j) = exp (JAC_AT2 (in, i, j) - top);
+      for (gsize j = 0; j < cols; j++)
+        JAC_AT2 (out, i, j) /= total;
+    }
+}
+
+static void
+forward_node (JacGraph *self,
+              JacNode  *node)
+{
+  const JacTensor *a = node->lhs >= 0 ? jac_graph_node (self, node->lhs)->value : NULL;
+  const JacTensor *b = node->rhs >= 0 ? jac_graph_node (self, node->rhs)->value : NULL;
+  JacTensor *out;
+
+  g_clear_pointer (&node->value, jac_tensor_free);
+  out = node->value = jac_tensor_new (node->rank, node->shape, NULL);
+
+  switch (node->op)
+    {
+    case JAC_OP_MATMUL:
+      jac_gemm (FALSE, FALSE, node->shape[0], node->shape[1], a->shape[1], 1.0, a->data,
+                a->shape[1], b->data, b->shape[1], 0.0, out->data, node->shape[1]);
+      break;
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+    case JAC_OP_MUL:
+    case JAC_OP_DIV:
+      for (gsize n = 0; n < out->size; n++)
+        out->data[n] = binary (node->op,
+                               a->data[broadcast_offset (a->rank, a->shape, out->rank, out->shape, n)],
+                               b->data[broadcast_offset (b->rank, b->shape, out->rank, out->shape, n)]);
+      break;
+    case JAC_OP_NEGATE:
+      for (gsize n = 0; n < out->size; n++)
+        out->data[n] = -a->data[n];
+      break;
+    case JAC_OP_APPLY:
+      for (gsize n = 0; n < out->size; n++)
+        out->data[n] = jac_func_apply (node->func, a->data[n]);
+      break;
+    case JAC_OP_TRANSPOSE:
+      if (a->rank < 2)
+        memcpy (out->data, a->data, a->size * sizeof (double));
+      else
+        for (gsize i = 0; i < out->shape[0]; i++)
+          for (gsize j = 0; j < out->shape[1]; j++)
+            JAC_AT2 (out, i, j) = JAC_AT2 (a, j, i);
+      break;
+    case JAC_OP_SUM:
+      for (gsize n = 0; n < a->size; n++)
+        out->data[0] += a->data[n];
+      break;
+    case JAC_OP_SOFTMAX:
+      softmax_rows (a, out);
+      break;
+    case JAC_OP_VARIABLE:
+    case JAC_OP_CONSTANT:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+jac_graph_forward (JacGraph *self)
+{
+  for (guint n = 0; n < self->nodes->len; n++)
+    {
+      JacNode *node = jac_graph_node (self, n);
+
+      if (node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
+        forward_node (self, node);
+    }
+}
+
+/* ---- structured Jacobian: forward mode over the graph, one structured tensor per node ---- */
+
+static JacTensor *
+slope_of (const JacNode   *node,
+          const JacTensor *operand)
+{
+  JacTensor *slope = jac_tensor_new (operand->rank, operand->shape, NULL);
+
+  for (gsize n = 0; n < slope->size; n++)
+    slope->data[n] = jac_func_slope (node->func, operand->data[n]);
+  return slope;
+}
+
+/* J of @operand_jac broadcast to @node and scaled by @factor (an operand value broadcast to the
+ * node, or NULL for 1), or NULL when the operand does not depend on the variable. */
+static JacStructured *
+broadcast_term (const JacStructured *operand_jac,
+                const JacNode       *node,
+                const JacTensor     *factor)
+{
+  JacStructured *term;
+
+  if (operand_jac == NULL)
+    return NULL;
+  term = _jac_structured_broadcast (operand_jac, node->rank, node->shape);
+  if (factor != NULL)
+    {
+      g_autoptr(JacTensor) full = broadcast_value (factor, node);
+
+      _jac_structured_scale_inplace (term, full);
+    }
+  return term;
+}
+
+static JacStructured *
+jacobian_of_node (JacGraph        *self,
+                  const JacNode   *node,
+                  JacStructured  **jacs)
+{
+  const JacStructured *ja = node->lhs >= 0 ? jacs[node->lhs] : NULL;
+  const JacStructured *jb = node->rhs >= 0 ? jacs[node->rhs] : NULL;
+  const JacTensor *a = node->lhs >= 0 ? jac_graph_node (self, node->lhs)->value : NULL;
+  const JacTensor *b = node->rhs >= 0 ? jac_graph_node (self, node->rhs)->value : NULL;
+  g_autoptr(JacStructured) ta = NULL;
+  g_autoptr(JacStructured) tb = NULL;
+
+  if (ja == NULL && jb == NULL)
+    return NULL;
+
+  switch (node->op)
+    {
+    case JAC_OP_MATMUL:
+      ta = ja != NULL ? _jac_structured_matmul_left (ja, b) : NULL;
+      tb = jb != NULL ? _jac_structured_matmul_right (a, jb) : NULL;
+      return _jac_structured_add (ta, tb, 1.0);
+
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+      ta = broadcast_term (ja, node, NULL);
+      tb = broadcast_term (jb, node, NULL);
+      return _jac_structured_add (ta, tb, node->op == JAC_OP_SUB ? -1.0 : 1.0);
+
+    case JAC_OP_MUL:
+      ta = broadcast_term (ja, node, b);
+      tb = broadcast_term (jb, node, a);
+      return _jac_structured_add (ta, tb, 1.0);
+
+    case JAC_OP_DIV:
+      {
+        /* ∂(a/b) = ∂a / b − a ∂b / b². */
+        g_autoptr(JacTensor) inverse = jac_tensor_copy (b);
+        g_autoptr(JacTensor) ratio = NULL;
+
+        for (gsize n = 0; n < inverse->size; n++)
+          inverse->data[n] = 1.0 / inverse->data[n];
+        ta = broadcast_term (ja, node, inverse);
+        if (jb != NULL)
+          {
+            g_autoptr(JacTensor) ab = broadcast_value (a, node);
+            g_autoptr(JacTensor) bb = broadcast_value (b, node);
+
+            ratio = jac_tensor_new (node->rank, node->shape, NULL);
+            for (gsize n = 0; n < ratio->size; n++)
+              ratio->data[n] = ab->data[n] / (bb->data[n] * bb->data[n]);
+            tb = broadcast_term (jb, node, ratio);
+          }
+        return _jac_structured_add (ta, tb, -1.0);
+      }
+
+    case JAC_OP_NEGATE:
+      ta = jac_structured_copy (ja);
+      _jac_structured_multiply_scalar (ta, -1.0);
+      return g_steal_pointer (&ta);
+
+    case JAC_OP_APPLY:
+      {
+        g_autoptr(JacTensor) slope = slope_of (node, a);
+
+        return _jac_structured_scale (ja, slope);
+      }
+
+    case JAC_OP_TRANSPOSE:
+      return _jac_structured_transpose (ja);
+
+    case JAC_OP_SUM:
+      return _jac_structured_sum (ja);
+
+    case JAC_OP_SOFTMAX:
+      return _jac_structured_softmax (ja, node->value);
+
+    case JAC_OP_VARIABLE:
+    case JAC_OP_CONSTANT:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+JacStructured *
+jac_graph_jacobian (JacGraph *self,
+                    int       variable)
+{
+  guint n_nodes = self->nodes->len;
+  g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
+  g_autofree guint *uses = g_new0 (guint, n_nodes);
+  const JacNode *var = jac_graph_node (self, variable);
+  JacStructured *result;
+
+  g_return_val_if_fail (var->op == JAC_OP_VARIABLE, NULL);
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (self, n);
+
+      if (node->lhs >= 0)
+        uses[node->lhs]++;
+      if (node->rhs >= 0)
+        uses[node->rhs]++;
+    }
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (self, n);
+
+      if ((int) n == variable)
+        jacs[n] = jac_structured_new_identity (var->rank, var->shape);
+      else if (node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
+        jacs[n] = jacobian_of_node (self, node, jacs);
+
+      /* Operands nobody else needs are freed as soon as they are used. */
+      if (node->lhs >= 0 && --uses[node->lhs] == 0 && node->lhs != self->output)
+        g_clear_pointer (&jacs[node->lhs], jac_structured_free);
+      if (node->rhs >= 0 && --uses[node->rhs] == 0 && node->rhs != self->output)
+        g_clear_pointer (&jacs[node->rhs], jac_structured_free);
+    }
+
+  result = g_steal_pointer (&jacs[self->output]);
+  for (guint n = 0; n < n_nodes; n++)
+    jac_structured_free (jacs[n]);
+
+  if (result == NULL)
+    {
+      const JacNode *out = jac_graph_node (self, self->output);
+
+      result = jac_structured_new (out->rank, out->shape, var->rank, var->shape, NULL, NULL);
+    }
+  return result;
+}
+
+/* ---- back-propagation ---- */
+
+/* Adds @sign · G, summed over the axes @operand was broadcast along, into @grad. */
+static void
+accumulate_unbroadcast (JacTensor       *grad,
+                        const JacTensor *upstream,
+                        const JacTensor *factor,
+                        double           sign)
+{
+  for (gsize n = 0; n < upstream->size; n++)
+    {
+      gsize at = broadcast_offset (grad->rank, grad->shape, upstream->rank, upstream->shape, n);
+      double f = factor != NULL ? factor->data[n] : 1.0;
+
+      grad->data[at] += sign * upstream->data[n] * f;
+    }
+}
+
+static JacTensor *
+grad_slot (JacGraph   *self,
+           JacTensor **grads,
+           int         index)
+{
+  if (grads[index] == NULL)
+    {
+      const JacNode *node = jac_graph_node (self, index);
+
+      grads[index] = jac_tensor_new (node->rank, node->shape, NULL);
+    }
+  return grads[index];
+}
+
+static void
+backward_node (JacGraph        *self,
+               const JacNode   *node,
+               const JacTensor *g,
+               JacTensor      **grads)
+{
+  const JacTensor *a = node->lhs >= 0 ? jac_graph_node (self, node->lhs)->value : NULL;
+  const JacTensor *b = node->rhs >= 0 ? jac_graph_node (self, node->rhs)->value : NULL;
+
+  switch (node->op)
+    {
+    case JAC_OP_MATMUL:
+      /* ∂L/∂A = G Bᵀ and ∂L/∂B = Aᵀ G: where the transposes come from. */
+      jac_gemm (FALSE, TRUE, a->shape[0], a->shape[1], b->shape[1], 1.0, g->data, g->shape[1],
+                b->data, b->shape[1], 1.0, grad_slot (self, grads, node->lhs)->data, a->shape[1]);
+      jac_gemm (TRUE, FALSE, b->shape[0], b->shape[1], a->shape[0], 1.0, a->data, a->shape[1],
+                g->data, g->shape[1], 1.0, grad_slot (self, grads, node->rhs)->data, b->shape[1]);
+      break;
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+      accumulate_unbroadcast (grad_slot (self, grads, node->lhs), g, NULL, 1.0);
+      accumulate_unbroadcast (grad_slot (self, grads, node->rhs), g, NULL,
+                              node->op == JAC_OP_SUB ? -1.0 : 1.0);
+      break;
+    case JAC_OP_MUL:
+      {
+        g_autoptr(JacTensor) ab = broadcast_value (a, node);
+        g_autoptr(JacTensor) bb = broadcast_value (b, node);
+
+        accumulate_unbroadcast (grad_slot (self, grads, node->lhs), g, bb, 1.0);
+        accumulate_unbroadcast (grad_slot (self, grads, node->rhs), g, ab, 1.0);
+      }
+      break;
+    case JAC_OP_DIV:
+      {
+        g_autoptr(JacTensor) ab = broadcast_value (a, node);
+        g_autoptr(JacTensor) bb = broadcast_value (b, node);
+
+        for (gsize n = 0; n < ab->size; n++)
+          {
+            double inv = 1.0 / bb->data[n];
+
+            bb->data[n] = inv;
+            ab->data[n] = ab->data[n] * inv * inv;
+          }
+        accumulate_unbroadcast (grad_slot (self, grads, node->lhs), g, bb, 1.0);
+        accumulate_unbroadcast (grad_slot (self, grads, node->rhs), g, ab, -1.0);
+      }
+      break;
+    case JAC_OP_NEGATE:
+      accumulate_unbroadcast (grad_slot (self, grads, node->lhs), g, NULL, -1.0);
+      break;
+    case JAC_OP_APPLY:
+      {
+        g_autoptr(JacTensor) slope = slope_of (node, a);
+
+        accumulate_unbroadcast (grad_slot (self, grads, node->lhs), g, slope, 1.0);
+      }
+      break;
+    case JAC_OP_TRANSPOSE:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        if (a->rank < 2)
+          accumulate_unbroadcast (ga, g, NULL, 1.0);
+        else
+          for (gsize i = 0; i < a->shape[0]; i++)
+            for (gsize j = 0; j < a->shape[1]; j++)
+              JAC_AT2 (ga, i, j) += JAC_AT2 (g, j, i);
+      }
+      break;
+    case JAC_OP_SUM:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize n = 0; n < ga->size; n++)
+          ga->data[n] += g->data[0];
+      }
+      break;
+    case JAC_OP_SOFTMAX:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+        const JacTensor *y = node->value;
+
+        for (gsize i = 0; i < y->shape[0]; i++)
+          {
+            double dot = 0.0;
+
+            for (gsize j = 0; j < y->shape[1]; j++)
+              dot += JAC_AT2 (g, i, j) * JAC_AT2 (y, i, j);
+            for (gsize j = 0; j < y->shape[1]; j++)
+              JAC_AT2 (ga, i, j) += JAC_AT2 (y, i, j) * (JAC_AT2 (g, i, j) - dot);
+          }
+      }
+      break;
+    case JAC_OP_VARIABLE:
+    case JAC_OP_CONSTANT:
+    default:
+      break;
+    }
+}
+
+JacTensor *
+jac_graph_vjp (JacGraph        *self,
+               int              variable,
+               const JacTensor *upstream)
+{
+  guint n_nodes = self->nodes->len;
+  g_autofree JacTensor **grads = g_new0 (JacTensor *, n_nodes);
+  JacTensor *result;
+
+  grads[self->output] = jac_tensor_copy (upstream);
+  for (guint n = n_nodes; n-- > 0;)
+    if (grads[n] != NULL)
+      backward_node (self, jac_graph_node (self, n), grads[n], grads);
+
+  result = g_steal_pointer (&grads[variable]);
+  for (guint n = 0; n < n_nodes; n++)
+    jac_tensor_free (grads[n]);
+  if (result == NULL)
+    {
+      const JacNode *var = jac_graph_node (self, variable);
+
+      result = jac_tensor_new (var->rank, var->shape, NULL);
+    }
+  return result;
+}
+
+/* ---- central finite differences ---- */
+
+JacTensor *
+jac_graph_finite_difference (JacGraph *self,
+                             int       variable,
+                             double    step)
+{
+  JacNode *var = jac_graph_node (self, variable);
+  const JacNode *out = jac_graph_node (self, self->output);
+  gsize shape[4];
+  guint rank = 0;
+  JacTensor *dense;
+  gsize n_out, n_wrt = var->value->size;
+
+  for (guint a = 0; a < out->rank; a++)
+    shape[rank++] = out->shape[a];
+  for (guint a = 0; a < var->rank; a++)
+    shape[rank++] = var->shape[a];
+  dense = jac_tensor_new (rank, shape, NULL);
+  n_out = n_wrt > 0 ? dense->size / n_wrt : 0;
+
+  for (gsize w = 0; w < n_wrt; w++)
+    {
+      double saved = var->value->data[w];
+      g_autoptr(JacTensor) plus = NULL;
+
+      var->value->data[w] = saved + step;
+      jac_graph_forward (self);
+      plus = jac_tensor_copy (jac_graph_node (self, self->output)->value);
+      var = jac_graph_node (self, variable);
+      var->value->data[w] = saved - step;
+      jac_graph_forward (self);
+      var = jac_graph_node (self, variable);
+      var->value->data[w] = saved;
+      for (gsize o = 0; o < n_out; o++)
+        dense->data[o * n_wrt + w] =
+          (plus->data[o] - jac_graph_node (self, self->output)->value->data[o]) / (2.0 * step);
+    }
+  jac_graph_forward (self);
+  return dense;
+}

@@ -1,0 +1,41 @@
+/* jac-structured-private.h: the algebra of structured Jacobians that the graph's chain rule uses. */
+#pragma once
+
+#include "jac-structured.h"
+
+G_BEGIN_DECLS
+
+/* Every function returns a new Jacobian and leaves its operands alone. A NULL Jacobian stands for
+ * an output that does not depend on the variable; the functions that take one say so. */
+
+/* J with only the δ pairs @keep (a subset of its own) left; the others become explicit in the core. */
+JacStructured *_jac_structured_relax        (const JacStructured *self,
+                                             const int           *keep);
+/* J scaled entry-wise by @factor, a tensor of the output's shape: core[o, ·] *= factor[o]. */
+JacStructured *_jac_structured_scale        (const JacStructured *self,
+                                             const JacTensor     *factor);
+void           _jac_structured_scale_inplace (JacStructured      *self,
+                                             const JacTensor     *factor);
+void           _jac_structured_multiply_scalar (JacStructured    *self,
+                                             double               factor);
+/* J of an operand broadcast (NumPy rules) to an output of @rank and @shape. */
+JacStructured *_jac_structured_broadcast    (const JacStructured *self,
+                                             guint                rank,
+                                             const gsize         *shape);
+/* a + sign·b; either may be NULL (zero); both NULL gives NULL. */
+JacStructured *_jac_structured_add          (const JacStructured *a,
+                                             const JacStructured *b,
+                                             double               sign);
+/* ∂(A B) through A: J_A contracted with B on A's column index. */
+JacStructured *_jac_structured_matmul_left  (const JacStructured *ja,
+                                             const JacTensor     *b);
+/* ∂(A B) through B: A contracted with J_B on B's row index. */
+JacStructured *_jac_structured_matmul_right (const JacTensor     *a,
+                                             const JacStructured *jb);
+JacStructured *_jac_structured_transpose    (const JacStructured *self);
+JacStructured *_jac_structured_sum          (const JacStructured *self);
+/* ∂softmax(A) through A, row-wise, given Y = softmax(A). */
+JacStructured *_jac_structured_softmax      (const JacStructured *self,
+                                             const JacTensor     *y);
+
+G_END_DECLS
