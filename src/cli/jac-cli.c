@@ -1,2 +1,454 @@
-/* jac-cli.c: in progress. */
-#include "jac-cli.h"
+/* jac-cli.c: the subcommands compute, render, check and bench, as DESIGN.md's contract fixes them. */
+#define G_LOG_DOMAIN "jac-cli"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/jac-cli.h"
+#include "cli/jac-cli-private.h"
+#include "core/jac-atomic-file.h"
+#include "core/jac-blas.h"
+#include "core/jac-error.h"
+#include "core/jac-npy.h"
+#include "render/jac-figure.h"
+
+typedef int (*SubcommandFunc) (JacCliOptions *options);
+
+typedef struct
+{
+  const char     *name;
+  const char     *summary;
+  SubcommandFunc  run;
+} Subcommand;
+
+static int run_compute (JacCliOptions *options);
+static int run_render (JacCliOptions *options);
+static int run_check (JacCliOptions *options);
+
+static const Subcommand subcommands[] = {
+  { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt", run_compute },
+  { "render", "-o FILE.{png,svg,pdf} — draw the figure without any display", run_render },
+  { "check", "engine vs closed form vs central finite differences", run_check },
+  { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
+};
+
+gboolean
+jac_cli_is_subcommand (const char *word)
+{
+  for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
+    if (g_strcmp0 (word, subcommands[s].name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+void
+_jac_cli_fail (const char   *subcommand,
+               const GError *error)
+{
+  g_printerr ("jacscope %s: %s\n", subcommand, error->message);
+}
+
+/* ---- options ---- */
+
+static gboolean
+parse_size (const char  *option,
+            const char  *text,
+            guint64      min,
+            guint64      max,
+            guint64     *value,
+            GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (!g_ascii_string_to_unsigned (text, 10, min, max, value, &local))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s: “%s” is not a whole number from %" G_GUINT64_FORMAT " to %"
+                   G_GUINT64_FORMAT, option, text, min, max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_upstream (const char       *text,
+                JacUpstreamKind  *kind,
+                GError          **error)
+{
+  static const char * const names[] = { "ones", "random", "loss" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    if (g_strcmp0 (text, names[k]) == 0)
+      {
+        *kind = k;
+        return TRUE;
+      }
+  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+               "--upstream: unknown “%s” (expected ones, random or loss)", text);
+  return FALSE;
+}
+
+/* Turns the strings GOption collected into values; every message names its option. */
+static gboolean
+resolve_options (JacCliOptions  *o,
+                 GError        **error)
+{
+  guint64 v;
+
+  jac_rnn_config_init_default (&o->config);
+  jac_figure_style_init (&o->style);
+  o->wrt = JAC_VAR_H_PREV;
+  o->upstream_kind = JAC_UPSTREAM_ONES;
+
+  if (o->batch_text && !parse_size ("--batch", o->batch_text, 1, 1 << 20, &v, error))
+    return FALSE;
+  if (o->batch_text)
+    o->config.batch = v;
+  if (o->input_text && !parse_size ("--input", o->input_text, 1, 1 << 20, &v, error))
+    return FALSE;
+  if (o->input_text)
+    o->config.input = v;
+  if (o->hidden_text && !parse_size ("--hidden", o->hidden_text, 1, 1 << 20, &v, error))
+    return FALSE;
+  if (o->hidden_text)
+    o->config.hidden = v;
+  if (o->seed_text && !parse_size ("--seed", o->seed_text, 0, G_MAXUINT32, &v, error))
+    return FALSE;
+  if (o->seed_text)
+    o->config.seed = v;
+  if (o->activation_text && !jac_activation_from_name (o->activation_text, &o->config.activation))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--activation: unknown “%s” (expected tanh, sigmoid, relu or identity)",
+                   o->activation_text);
+      return FALSE;
+    }
+  if (o->b_shape_text)
+    {
+      if (g_strcmp0 (o->b_shape_text, "H") == 0)
+        o->config.b_per_row = FALSE;
+      else if (g_strcmp0 (o->b_shape_text, "NH") == 0 || g_strcmp0 (o->b_shape_text, "N,H") == 0)
+        o->config.b_per_row = TRUE;
+      else
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "--b-shape: unknown “%s” (expected H or N,H)", o->b_shape_text);
+          return FALSE;
+        }
+    }
+  if (o->wrt_text && !jac_variable_from_name (o->wrt_text, &o->wrt))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--wrt: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b)",
+                   o->wrt_text);
+      return FALSE;
+    }
+  if (o->upstream_text && !parse_upstream (o->upstream_text, &o->upstream_kind, error))
+    return FALSE;
+  if (o->threads_text && !parse_size ("--threads", o->threads_text, 1, 1024, &v, error))
+    return FALSE;
+  if (o->threads_text)
+    jac_blas_set_threads ((int) v);
+  if (o->budget_text)
+    {
+      if (!parse_size ("--memory-budget", o->budget_text, 1, G_MAXSIZE >> 20, &v, error))
+        return FALSE;
+      o->budget_bytes = (gsize) v << 20;
+    }
+  else
+    {
+      long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+
+      o->budget_bytes = pages > 0 && page_size > 0 ? (gsize) pages * (gsize) page_size / 2
+                                                   : (gsize) 1 << 32;
+    }
+  return _jac_cli_resolve_figure_options (o, error);
+}
+
+static gboolean
+load_variables (JacCliOptions  *o,
+                GError        **error)
+{
+  for (guint n = 0; o->var_texts != NULL && o->var_texts[n] != NULL; n++)
+    {
+      const char *spec = o->var_texts[n];
+      const char *eq = strchr (spec, '=');
+      g_autofree char *name = eq ? g_strndup (spec, eq - spec) : g_strdup (spec);
+      JacVariable v;
+
+      if (eq == NULL || eq[1] == '\0')
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "--var: “%s” is not NAME=FILE.npy", spec);
+          return FALSE;
+        }
+      if (!jac_variable_from_name (name, &v))
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "--var: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b)",
+                       name);
+          return FALSE;
+        }
+      g_clear_pointer (&o->loaded[v], jac_tensor_free);
+      o->loaded[v] = jac_npy_read (eq + 1, error);
+      if (o->loaded[v] == NULL)
+        return FALSE;
+    }
+  if (o->grad_path != NULL)
+    {
+      o->upstream = jac_npy_read (o->grad_path, error);
+      if (o->upstream == NULL)
+        return FALSE;
+      o->upstream_kind = JAC_UPSTREAM_GIVEN;
+    }
+  return TRUE;
+}
+
+JacAnalysis *
+_jac_cli_build_analysis (JacCliOptions  *o,
+                         GError        **error)
+{
+  JacRnn *rnn = jac_rnn_new (&o->config, o->loaded, error);
+
+  if (rnn == NULL)
+    return NULL;
+  return jac_analysis_new (rnn, o->wrt, o->upstream_kind, o->upstream, error);
+}
+
+static void
+options_clear (JacCliOptions *o)
+{
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    g_clear_pointer (&o->loaded[v], jac_tensor_free);
+  g_clear_pointer (&o->upstream, jac_tensor_free);
+  g_clear_pointer (&o->var_texts, g_strfreev);
+  g_free (o->batch_text);
+  g_free (o->input_text);
+  g_free (o->hidden_text);
+  g_free (o->seed_text);
+  g_free (o->activation_text);
+  g_free (o->b_shape_text);
+  g_free (o->wrt_text);
+  g_free (o->upstream_text);
+  g_free (o->grad_path);
+  g_free (o->vjp_path);
+  g_free (o->output_path);
+  g_free (o->threads_text);
+  g_free (o->budget_text);
+  _jac_cli_clear_figure_options (o);
+}
+
+/* ---- compute ---- */
+
+static int
+run_compute (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = NULL;
+  g_autoptr(JacTensor) dense = NULL;
+  JacAtomicFile *out = NULL, *vjp = NULL;
+
+  if (o->output_path == NULL)
+    {
+      g_printerr ("jacscope compute: missing -o FILE.npy\n");
+      return 2;
+    }
+  if (!load_variables (o, &error) ||
+      (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
+      (dense = jac_structured_to_dense (analysis->jacobian, o->budget_bytes, &error)) == NULL)
+    {
+      _jac_cli_fail ("compute", error);
+      return 1;
+    }
+
+  /* Both outputs are complete before either is renamed into place. */
+  if ((out = jac_atomic_file_new (o->output_path, &error)) == NULL ||
+      !jac_npy_write_stream (jac_atomic_file_get_stream (out), dense, NULL, &error) ||
+      (o->vjp_path != NULL &&
+       ((vjp = jac_atomic_file_new (o->vjp_path, &error)) == NULL ||
+        !jac_npy_write_stream (jac_atomic_file_get_stream (vjp), analysis->contract_tensor, NULL,
+                               &error))) ||
+      (vjp != NULL && !jac_atomic_file_commit (g_steal_pointer (&vjp), &error)) ||
+      !jac_atomic_file_commit (g_steal_pointer (&out), &error))
+    {
+      jac_atomic_file_abort (out);
+      jac_atomic_file_abort (vjp);
+      _jac_cli_fail ("compute", error);
+      return 1;
+    }
+  return 0;
+}
+
+/* ---- render ---- */
+
+static int
+run_render (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = NULL;
+  JacFigureFormat format;
+
+  if (o->output_path == NULL)
+    {
+      g_printerr ("jacscope render: missing -o FILE.{png,svg,pdf}\n");
+      return 2;
+    }
+  if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
+      !load_variables (o, &error) ||
+      (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
+      !_jac_cli_check_focus_row (o, analysis, &error) ||
+      !jac_figure_save (o->output_path, o->width, o->height, o->scale, analysis, &o->style,
+                        &error))
+    {
+      _jac_cli_fail ("render", error);
+      return 1;
+    }
+  return 0;
+}
+
+/* ---- check ---- */
+
+static int
+run_check (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = NULL;
+  gboolean all_ok = TRUE;
+  double tolerance = 1e-6;
+
+  if (!load_variables (o, &error) ||
+      (analysis = _jac_cli_build_analysis (o, &error)) == NULL)
+    {
+      _jac_cli_fail ("check", error);
+      return 1;
+    }
+
+  g_print ("%-7s %-14s %-14s %-14s %-14s %s\n", "wrt", "shape", "|eng−closed|", "|eng−fd|",
+           "|vjp two ways|", "verdict");
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      JacRnn *rnn = analysis->rnn;
+      g_autoptr(JacStructured) jac = NULL;
+      g_autoptr(JacTensor) dense = NULL;
+      g_autoptr(JacTensor) closed = NULL;
+      g_autoptr(JacTensor) fd = NULL;
+      g_autoptr(JacTensor) formula = NULL;
+      g_autoptr(JacTensor) contracted = NULL;
+      g_autofree char *shape = NULL;
+      double scale, e_closed, e_fd, e_vjp;
+      gboolean ok;
+
+      if (o->wrt_text != NULL && v != o->wrt)
+        continue;
+      jac = jac_rnn_jacobian (rnn, v);
+      dense = jac_structured_to_dense (jac, o->budget_bytes, &error);
+      if (dense == NULL)
+        {
+          _jac_cli_fail ("check", error);
+          return 1;
+        }
+      closed = jac_rnn_closed_form_dense (rnn, v);
+      fd = jac_graph_finite_difference (rnn->graph, rnn->variable_node[v], 1e-6);
+      formula = jac_rnn_contract_formula (rnn, v, analysis->upstream);
+      contracted = jac_structured_contract (jac, analysis->upstream);
+      shape = jac_tensor_shape_string (dense);
+      scale = MAX (1.0, jac_tensor_max_abs (dense));
+      e_closed = jac_tensor_max_abs_diff (dense, closed);
+      e_fd = jac_tensor_max_abs_diff (dense, fd);
+      e_vjp = jac_tensor_max_abs_diff (formula, contracted);
+      ok = e_closed <= 1e-10 * scale && e_fd <= tolerance * scale && e_vjp <= 1e-10 * scale;
+      all_ok &= ok;
+      g_print ("%-7s %-14s %-14.3e %-14.3e %-14.3e %s\n", jac_variable_name (v), shape, e_closed,
+               e_fd, e_vjp, ok ? "ok" : "FAIL");
+    }
+  g_print ("%s\n", all_ok ? "all checks passed" : "some checks are past tolerance");
+  return all_ok ? 0 : 1;
+}
+
+/* ---- entry ---- */
+
+static GOptionEntry common_entries[] = {
+  { "batch", 0, 0, G_OPTION_ARG_STRING, NULL, "Batch size N (default 2)", "N" },
+  { "input", 0, 0, G_OPTION_ARG_STRING, NULL, "Input size D (default 3)", "D" },
+  { "hidden", 0, 0, G_OPTION_ARG_STRING, NULL, "Hidden size H (default 3)", "H" },
+  { "seed", 0, 0, G_OPTION_ARG_STRING, NULL, "Seed of the random variables (default 1)", "S" },
+  { "activation", 0, 0, G_OPTION_ARG_STRING, NULL, "tanh, sigmoid, relu or identity", "NAME" },
+  { "b-shape", 0, 0, G_OPTION_ARG_STRING, NULL, "Shape of b: H (default) or N,H", "SHAPE" },
+  { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, NULL, "Load a variable from a .npy file",
+    "NAME=FILE.npy" },
+  { "wrt", 0, 0, G_OPTION_ARG_STRING, NULL, "Differentiate with respect to NAME (h_prev)",
+    "NAME" },
+  { "grad", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Upstream gradient G = ∂L/∂h, shape (N, H)",
+    "FILE.npy" },
+  { "upstream", 0, 0, G_OPTION_ARG_STRING, NULL, "G when no --grad: ones, random or loss",
+    "KIND" },
+  { "vjp-output", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Also write Σ G·J (compute)", "FILE.npy" },
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, NULL, "Output file", "FILE" },
+  { "threads", 0, 0, G_OPTION_ARG_STRING, NULL, "BLAS threads", "N" },
+  { "memory-budget", 0, 0, G_OPTION_ARG_STRING, NULL,
+    "Largest dense output in MiB (default: half the RAM)", "MIB" },
+  { NULL }
+};
+
+int
+jac_cli_main (int    argc,
+              char **argv)
+{
+  JacCliOptions o = { 0 };
+  const Subcommand *sub = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *parameter = NULL;
+  g_autofree GOptionEntry *entries = g_memdup2 (common_entries, sizeof common_entries);
+  gpointer targets[] = {
+    &o.batch_text, &o.input_text, &o.hidden_text, &o.seed_text, &o.activation_text,
+    &o.b_shape_text, &o.var_texts, &o.wrt_text, &o.grad_path, &o.upstream_text, &o.vjp_path,
+    &o.output_path, &o.threads_text, &o.budget_text,
+  };
+  int status;
+
+  for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
+    if (g_strcmp0 (argv[1], subcommands[s].name) == 0)
+      sub = &subcommands[s];
+  g_return_val_if_fail (sub != NULL, 2);
+  for (guint e = 0; e < G_N_ELEMENTS (targets); e++)
+    entries[e].arg_data = targets[e];
+
+  parameter = g_strdup_printf ("%s [OPTIONS]", sub->name);
+  context = g_option_context_new (parameter);
+  g_option_context_set_summary (context, sub->summary);
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, _jac_cli_figure_option_group (&o));
+  g_option_context_add_group (context, _jac_cli_bench_option_group (&o));
+
+  /* argv[1] is the subcommand: parse what follows it. */
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("jacscope %s: %s (see jacscope %s --help)\n", sub->name, error->message,
+                  sub->name);
+      options_clear (&o);
+      return 2;
+    }
+  if (argc > 1)
+    {
+      g_printerr ("jacscope %s: unexpected argument “%s” (see jacscope %s --help)\n", sub->name,
+                  argv[1], sub->name);
+      options_clear (&o);
+      return 2;
+    }
+  if (!resolve_options (&o, &error))
+    {
+      _jac_cli_fail (sub->name, error);
+      options_clear (&o);
+      return 1;
+    }
+
+  status = sub->run (&o);
+  options_clear (&o);
+  return status;
+}

@@ -1,0 +1,217 @@
+/* jac-cli-bench.c: `jacscope bench`, timings as JSON lines, each against a baseline of the same run. */
+#define G_LOG_DOMAIN "jac-cli"
+
+#include <string.h>
+#include <time.h>
+
+#include "cli/jac-cli-private.h"
+#include "core/jac-blas.h"
+#include "core/jac-error.h"
+
+GOptionGroup *
+_jac_cli_bench_option_group (JacCliOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "repeat", 0, 0, G_OPTION_ARG_STRING, &o->repeat_text, "Runs per timing (default 7)", "R" },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("bench", "Bench options:", "Show bench options",
+                                            NULL, NULL);
+
+  g_option_group_add_entries (group, entries);
+  return group;
+}
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+typedef struct
+{
+  double median;
+  double min;
+} Timing;
+
+typedef void (*BenchFunc) (gpointer data);
+
+static Timing
+time_runs (guint     repeat,
+           BenchFunc func,
+           gpointer  data)
+{
+  g_autofree double *ms = g_new (double, repeat);
+  Timing t;
+
+  for (guint r = 0; r < repeat; r++)
+    {
+      double start = now_ms ();
+
+      func (data);
+      ms[r] = now_ms () - start;
+    }
+  qsort (ms, repeat, sizeof (double), compare_doubles);
+  t.median = repeat % 2 ? ms[repeat / 2] : 0.5 * (ms[repeat / 2 - 1] + ms[repeat / 2]);
+  t.min = ms[0];
+  return t;
+}
+
+typedef struct
+{
+  JacCliOptions *options;
+  JacRnn        *rnn;
+  JacVariable    wrt;
+  const JacStructured *jac;
+  gsize          n_bytes;
+  int            width, height;
+  JacRnnConfig   figure_config;
+} Bench;
+
+static void
+bench_structured (gpointer data)
+{
+  Bench *b = data;
+
+  jac_structured_free (jac_rnn_jacobian (b->rnn, b->wrt));
+}
+
+static void
+bench_dense (gpointer data)
+{
+  Bench *b = data;
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (b->jac, 0, NULL);
+
+  g_assert (dense != NULL);
+}
+
+static void
+bench_write_bytes (gpointer data)
+{
+  Bench *b = data;
+  g_autofree double *buffer = g_malloc (b->n_bytes);
+
+  memset (buffer, 0x3f, b->n_bytes);
+  /* Keep the compiler from dropping the writes. */
+  g_assert (((volatile guint8 *) buffer)[b->n_bytes - 1] == 0x3f);
+}
+
+static void
+bench_figure (gpointer data)
+{
+  Bench *b = data;
+  g_autoptr(GError) error = NULL;
+  JacRnn *rnn = jac_rnn_new (&b->figure_config, NULL, &error);
+  g_autoptr(JacAnalysis) analysis = jac_analysis_new (rnn, JAC_VAR_H_PREV, JAC_UPSTREAM_ONES,
+                                                      NULL, &error);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, b->width,
+                                                         b->height);
+  cairo_t *cr = cairo_create (surface);
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  jac_figure_draw (cr, b->width, b->height, analysis, &style);
+  cairo_surface_flush (surface);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
+static void
+print_common (JacCliOptions *o,
+              const char    *name,
+              const JacRnn  *rnn,
+              JacVariable    wrt)
+{
+  g_print ("{\"bench\": \"%s\", \"wrt\": \"%s\", \"batch\": %" G_GSIZE_FORMAT ", \"input\": %"
+           G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
+           "\"threads\": %d, \"repeat\": %u",
+           name, jac_variable_name (wrt), rnn->config.batch, rnn->config.input,
+           rnn->config.hidden, jac_func_name (rnn->config.activation), jac_blas_get_threads (),
+           o->repeat);
+}
+
+int
+_jac_cli_run_bench (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacRnn) rnn = NULL;
+  g_autoptr(JacStructured) jac = NULL;
+  Bench b = { .options = o, .width = 1920, .height = 1080 };
+  Timing structured, dense, write_bytes;
+  guint64 repeat = 7;
+
+  if (o->repeat_text && !g_ascii_string_to_unsigned (o->repeat_text, 10, 1, 1000, &repeat, NULL))
+    {
+      g_printerr ("jacscope bench: --repeat: “%s” is not a whole number from 1 to 1000\n",
+                  o->repeat_text);
+      return 1;
+    }
+  o->repeat = (guint) repeat;
+
+  rnn = jac_rnn_new (&o->config, o->loaded, &error);
+  if (rnn == NULL)
+    {
+      _jac_cli_fail ("bench", error);
+      return 1;
+    }
+  b.rnn = rnn;
+  b.wrt = o->wrt;
+  jac = jac_rnn_jacobian (rnn, o->wrt);
+  b.jac = jac;
+
+  structured = time_runs (o->repeat, bench_structured, &b);
+  print_common (o, "jacobian_structured", rnn, o->wrt);
+  g_print (", \"stored_entries\": %" G_GSIZE_FORMAT ", \"dense_entries\": %" G_GSIZE_FORMAT
+           ", \"median_ms\": %.4f, \"min_ms\": %.4f}\n", jac_structured_stored_count (jac),
+           jac_structured_dense_count (jac), structured.median, structured.min);
+
+  if (jac_structured_dense_count (jac) <= o->budget_bytes / sizeof (double))
+    {
+      b.n_bytes = jac_structured_dense_count (jac) * sizeof (double);
+      dense = time_runs (o->repeat, bench_dense, &b);
+      write_bytes = time_runs (o->repeat, bench_write_bytes, &b);
+      print_common (o, "dense_materialize", rnn, o->wrt);
+      g_print (", \"bytes\": %" G_GSIZE_FORMAT ", \"median_ms\": %.3f, "
+               "\"write_bytes_median_ms\": %.3f, \"ratio_to_write_bytes\": %.3f}\n",
+               b.n_bytes, dense.median, write_bytes.median,
+               write_bytes.median > 0 ? dense.median / write_bytes.median : 0.0);
+    }
+  else
+    {
+      print_common (o, "dense_materialize", rnn, o->wrt);
+      g_print (", \"skipped\": \"over the memory budget\"}\n");
+    }
+
+  /* The default figure and the largest the target names, compute + render at 1920×1080. */
+  for (guint f = 0; f < 2; f++)
+    {
+      Timing figure;
+
+      jac_rnn_config_init_default (&b.figure_config);
+      if (f == 1)
+        {
+          b.figure_config.batch = 8;
+          b.figure_config.input = 8;
+          b.figure_config.hidden = 64;
+        }
+      figure = time_runs (o->repeat, bench_figure, &b);
+      g_print ("{\"bench\": \"figure_compute_render\", \"wrt\": \"h_prev\", \"batch\": %"
+               G_GSIZE_FORMAT ", \"input\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT
+               ", \"width\": %d, \"height\": %d, \"repeat\": %u, \"median_ms\": %.3f, "
+               "\"min_ms\": %.3f}\n", b.figure_config.batch, b.figure_config.input,
+               b.figure_config.hidden, b.width, b.height, o->repeat, figure.median, figure.min);
+    }
+  return 0;
+}

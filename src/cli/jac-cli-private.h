@@ -1,0 +1,65 @@
+/* jac-cli-private.h: what the subcommands of the command line share. */
+#pragma once
+
+#include "core/jac-analysis.h"
+#include "render/jac-figure.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  /* as GOption collected them */
+  char          *batch_text;
+  char          *input_text;
+  char          *hidden_text;
+  char          *seed_text;
+  char          *activation_text;
+  char          *b_shape_text;
+  char         **var_texts;
+  char          *wrt_text;
+  char          *grad_path;
+  char          *upstream_text;
+  char          *vjp_path;
+  char          *output_path;
+  char          *threads_text;
+  char          *budget_text;
+  char          *width_text;
+  char          *height_text;
+  char          *scale_text;
+  char          *layout_text;
+  char          *colormap_text;
+  char          *row_text;
+  gboolean       show_values;
+  gboolean       dark;
+  gboolean       no_contraction;
+  char          *repeat_text;
+
+  /* resolved */
+  JacRnnConfig    config;
+  JacVariable     wrt;
+  JacUpstreamKind upstream_kind;
+  JacTensor      *upstream;
+  JacTensor      *loaded[JAC_N_VARS];
+  gsize           budget_bytes;
+  int             width;
+  int             height;
+  double          scale;
+  JacFigureStyle  style;
+  guint           repeat;
+} JacCliOptions;
+
+void          _jac_cli_fail                   (const char     *subcommand,
+                                               const GError   *error);
+JacAnalysis  *_jac_cli_build_analysis         (JacCliOptions  *options,
+                                               GError        **error);
+GOptionGroup *_jac_cli_figure_option_group    (JacCliOptions  *options);
+gboolean      _jac_cli_resolve_figure_options (JacCliOptions  *options,
+                                               GError        **error);
+gboolean      _jac_cli_check_focus_row        (JacCliOptions  *options,
+                                               const JacAnalysis *analysis,
+                                               GError        **error);
+void          _jac_cli_clear_figure_options   (JacCliOptions  *options);
+GOptionGroup *_jac_cli_bench_option_group     (JacCliOptions  *options);
+int           _jac_cli_run_bench              (JacCliOptions  *options);
+
+G_END_DECLS

@@ -1,0 +1,347 @@
+/* test-cli.c: the command line through the real binary: outputs, exit codes, messages, no debris. */
+#define G_LOG_DOMAIN "test-cli"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "core/jac-analysis.h"
+#include "core/jac-npy.h"
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+/* Runs jacscope with the NULL-terminated arguments. */
+static void
+run (Run        *r,
+     const char *first,
+     ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *bin = g_getenv ("JACSCOPE_BIN");
+  va_list args;
+  int wait_status;
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (argv, (gpointer) bin);
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  memset (r, 0, sizeof *r);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
+                &wait_status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("jacscope-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+path_in (Fixture    *f,
+         const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}
+
+/* The folder holds exactly @expected files: no temporary file is left behind. */
+static void
+assert_file_count (Fixture *f,
+                   guint    expected)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  guint n = 0;
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_assert_cmpuint (n, ==, expected);
+}
+
+static JacRnn *
+default_rnn (void)
+{
+  JacRnnConfig config;
+
+  jac_rnn_config_init_default (&config);
+  return jac_rnn_new (&config, NULL, NULL);
+}
+
+/* compute writes the dense Jacobian, equal to the closed form, for every variable. */
+static void
+test_compute_every_wrt (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(JacRnn) rnn = default_rnn ();
+
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      g_autofree char *out = path_in (f, "j.npy");
+      g_auto(Run) r;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacTensor) written = NULL;
+      g_autoptr(JacTensor) closed = jac_rnn_closed_form_dense (rnn, v);
+
+      run (&r, "compute", "--wrt", jac_variable_name (v), "-o", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (r.err, ==, "");
+      written = jac_npy_read (out, &error);
+      g_assert_no_error (error);
+      g_assert_true (jac_tensor_same_shape (written, closed));
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (written, closed), <, 1e-12);
+      assert_file_count (f, 1);
+    }
+}
+
+/* Loaded variables set the sizes; --vjp-output and --grad give Σ G·J. */
+static void
+test_compute_loaded_and_vjp (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *w_path = path_in (f, "w.npy");
+  g_autofree char *g_path = path_in (f, "g.npy");
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *vjp = path_in (f, "vjp.npy");
+  g_autofree char *w_spec = g_strconcat ("W_hh=", w_path, NULL);
+  g_autoptr(JacTensor) w = jac_tensor_new_matrix (4, 4);
+  g_autoptr(JacTensor) g = jac_tensor_new_matrix (2, 4);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(JacTensor) j = NULL;
+  g_autoptr(JacTensor) v = NULL;
+  g_autoptr(JacTensor) expected = NULL;
+  JacTensor *loaded[JAC_N_VARS] = { NULL };
+  JacRnnConfig config;
+  g_autoptr(JacRnn) rnn = NULL;
+  g_auto(Run) r;
+
+  jac_tensor_fill_uniform (w, rand, 1.0);
+  jac_tensor_fill_uniform (g, rand, 1.0);
+  g_assert_true (jac_npy_write (w_path, w, NULL, NULL));
+  g_assert_true (jac_npy_write (g_path, g, NULL, NULL));
+
+  run (&r, "compute", "--var", w_spec, "--grad", g_path, "--vjp-output", vjp, "-o", out,
+       "--activation", "sigmoid", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  j = jac_npy_read (out, NULL);
+  v = jac_npy_read (vjp, NULL);
+  g_assert_cmpuint (j->shape[1], ==, 4);
+  g_assert_cmpuint (j->shape[3], ==, 4);
+
+  jac_rnn_config_init_default (&config);
+  config.activation = JAC_FUNC_SIGMOID;
+  loaded[JAC_VAR_W_HH] = w;
+  rnn = jac_rnn_new (&config, loaded, NULL);
+  expected = jac_rnn_contract_formula (rnn, JAC_VAR_H_PREV, g);
+  g_assert_cmpfloat (jac_tensor_max_abs_diff (v, expected), <, 1e-12);
+}
+
+/* Usage errors exit 2; bad values, files and shapes exit 1; both with one line naming the culprit. */
+static void
+test_errors (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *bad = path_in (f, "bad.npy");
+  g_autofree char *bad_spec = g_strconcat ("x=", bad, NULL);
+  g_autofree char *missing_spec = g_strconcat ("x=", f->dir, "/none.npy", NULL);
+  struct { int status; const char *needle; const char *args[10]; } cases[] = {
+    { 2, "--frobnicate", { "compute", "--frobnicate", "-o", out } },
+    { 2, "missing -o", { "compute" } },
+    { 2, "unexpected argument", { "compute", "-o", out, "stray" } },
+    { 1, "--activation: unknown “softsign”", { "compute", "--activation", "softsign", "-o", out } },
+    { 1, "--wrt: unknown variable “W”", { "compute", "--wrt", "W", "-o", out } },
+    { 1, "--batch: “0”", { "compute", "--batch", "0", "-o", out } },
+    { 1, "--hidden: “many”", { "compute", "--hidden", "many", "-o", out } },
+    { 1, "bad.npy", { "compute", "--var", bad_spec, "-o", out } },
+    { 1, "none.npy", { "compute", "--var", missing_spec, "-o", out } },
+    { 1, "“W_zz”", { "compute", "--var", "W_zz=a.npy", "-o", out } },
+    { 1, "memory budget", { "compute", "--batch", "64", "--hidden", "64", "--memory-budget", "1",
+                            "-o", out } },
+    { 1, "--layout", { "render", "--layout", "sideways", "-o", out } },
+    { 1, ".npy", { "render", "-o", out } },
+  };
+
+  g_assert_true (g_file_set_contents (bad, "\x93NUMPY garbage", -1, NULL));
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char **a = cases[c].args;
+      g_auto(Run) r;
+
+      run (&r, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], NULL);
+      g_assert_cmpint (r.status, ==, cases[c].status);
+      if (strstr (r.err, cases[c].needle) == NULL)
+        g_error ("case %u: “%s” not in “%s”", c, cases[c].needle, r.err);
+      /* One line. */
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+    }
+  assert_file_count (f, 1);
+}
+
+/* An output that exists is left as it was when the command fails. */
+static void
+test_existing_output_intact (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *contents = NULL;
+  g_auto(Run) r;
+  g_auto(Run) r2;
+
+  g_assert_true (g_file_set_contents (out, "precious", -1, NULL));
+  run (&r, "compute", "--wrt", "nothing", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run (&r2, "compute", "--batch", "100", "--hidden", "100", "--memory-budget", "1", "-o", out,
+       NULL);
+  g_assert_cmpint (r2.status, ==, 1);
+  g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "precious");
+  assert_file_count (f, 1);
+}
+
+/* A gradient of the wrong shape names both shapes. */
+static void
+test_grad_shape (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *g_path = path_in (f, "g.npy");
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autoptr(JacTensor) g = jac_tensor_new_matrix (3, 3);
+  g_auto(Run) r;
+
+  g_assert_true (jac_npy_write (g_path, g, NULL, NULL));
+  run (&r, "compute", "--grad", g_path, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "(2, 3)"));
+  g_assert_nonnull (strstr (r.err, "(3, 3)"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* render writes PNG, SVG and PDF without a display. */
+static void
+test_render_formats (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *names[] = { "fig.png", "fig.svg", "fig.pdf" };
+  const char *magic[] = { "\x89PNG", "<?xml", "%PDF" };
+
+  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+    {
+      g_autofree char *out = path_in (f, names[n]);
+      g_autofree char *contents = NULL;
+      gsize length;
+      g_auto(Run) r;
+
+      run (&r, "render", "--wrt", "W_hh", "--width", "800", "--height", "500", "-o", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_true (g_file_get_contents (out, &contents, &length, NULL));
+      g_assert_true (g_str_has_prefix (contents, magic[n]));
+    }
+  assert_file_count (f, 3);
+}
+
+/* check passes on the default example and on a non-square one. */
+static void
+test_check (Fixture       *f,
+            gconstpointer  data)
+{
+  g_auto(Run) r;
+  g_auto(Run) r2;
+
+  run (&r, "check", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "all checks passed"));
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    g_assert_nonnull (strstr (r.out, jac_variable_name (v)));
+
+  run (&r2, "check", "--batch", "3", "--input", "5", "--hidden", "2", "--activation", "relu",
+       "--b-shape", "N,H", "--upstream", "loss", NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+}
+
+/* bench prints one JSON object per line. */
+static void
+test_bench (Fixture       *f,
+            gconstpointer  data)
+{
+  g_auto(Run) r;
+  g_auto(GStrv) lines = NULL;
+  guint n_objects = 0;
+
+  run (&r, "bench", "--repeat", "1", "--batch", "4", "--hidden", "8", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  lines = g_strsplit (r.out, "\n", -1);
+  for (guint l = 0; lines[l] != NULL; l++)
+    {
+      if (lines[l][0] == '\0')
+        continue;
+      g_assert_true (g_str_has_prefix (lines[l], "{\"bench\": "));
+      g_assert_true (g_str_has_suffix (lines[l], "}"));
+      g_assert_nonnull (strstr (lines[l], "\"median_ms\": "));
+      n_objects++;
+    }
+  g_assert_cmpuint (n_objects, ==, 4);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/cli/compute-every-wrt", test_compute_every_wrt);
+  ADD ("/cli/compute-loaded-vjp", test_compute_loaded_and_vjp);
+  ADD ("/cli/errors", test_errors);
+  ADD ("/cli/existing-output-intact", test_existing_output_intact);
+  ADD ("/cli/grad-shape", test_grad_shape);
+  ADD ("/cli/render-formats", test_render_formats);
+  ADD ("/cli/check", test_check);
+  ADD ("/cli/bench", test_bench);
+#undef ADD
+  return g_test_run ();
+}

@@ -1,0 +1,148 @@
+/* test-tensor.c: tensors, the BLAS wrapper against its naive reference, atomic files. */
+#define G_LOG_DOMAIN "test-tensor"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/jac-atomic-file.h"
+#include "core/jac-blas.h"
+#include "core/jac-error.h"
+#include "core/jac-tensor.h"
+
+static void
+test_shape_and_strides (void)
+{
+  gsize shape[3] = { 2, 3, 4 };
+  g_autoptr(JacTensor) t = jac_tensor_new (3, shape, NULL);
+  g_autofree char *s = jac_tensor_shape_string (t);
+  g_autoptr(JacTensor) v = jac_tensor_new_vector (5);
+  g_autofree char *sv = jac_tensor_shape_string (v);
+  g_autoptr(JacTensor) scalar = jac_tensor_new_scalar (2.5);
+  g_autofree char *ss = jac_tensor_shape_string (scalar);
+  gsize index[3] = { 1, 2, 3 };
+
+  g_assert_cmpuint (t->size, ==, 24);
+  g_assert_cmpuint (t->strides[0], ==, 12);
+  g_assert_cmpuint (t->strides[1], ==, 4);
+  g_assert_cmpuint (t->strides[2], ==, 1);
+  g_assert_cmpuint (jac_tensor_offset (t, index), ==, 23);
+  g_assert_cmpstr (s, ==, "(2, 3, 4)");
+  g_assert_cmpstr (sv, ==, "(5,)");
+  g_assert_cmpstr (ss, ==, "()");
+  g_assert_cmpfloat (scalar->data[0], ==, 2.5);
+  for (gsize n = 0; n < t->size; n++)
+    g_assert_cmpfloat (t->data[n], ==, 0.0);
+}
+
+static void
+test_overflow (void)
+{
+  gsize shape[4] = { G_MAXSIZE / 2, 3, 1, 1 };
+  g_autoptr(GError) error = NULL;
+  JacTensor *t = jac_tensor_new (4, shape, &error);
+
+  g_assert_null (t);
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
+}
+
+static void
+test_max_abs_diff (void)
+{
+  g_autoptr(JacTensor) a = jac_tensor_new_matrix (2, 2);
+  g_autoptr(JacTensor) b = jac_tensor_new_matrix (2, 2);
+
+  a->data[3] = -2.0;
+  b->data[3] = 1.0;
+  g_assert_cmpfloat (jac_tensor_max_abs_diff (a, b), ==, 3.0);
+  g_assert_cmpfloat (jac_tensor_max_abs (a), ==, 2.0);
+  b->data[0] = NAN;
+  g_assert_true (isnan (jac_tensor_max_abs_diff (a, b)));
+}
+
+/* BLAS against the naive loops, for every transpose combination and odd sizes. */
+static void
+test_gemm_matches_naive (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  const gsize sizes[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 17, 4, 9 }, { 8, 8, 1 }, { 33, 31, 29 } };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint ta = 0; ta < 2; ta++)
+      for (guint tb = 0; tb < 2; tb++)
+        {
+          gsize m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+          g_autoptr(JacTensor) a = ta ? jac_tensor_new_matrix (k, m) : jac_tensor_new_matrix (m, k);
+          g_autoptr(JacTensor) b = tb ? jac_tensor_new_matrix (n, k) : jac_tensor_new_matrix (k, n);
+          g_autoptr(JacTensor) c1 = jac_tensor_new_matrix (m, n);
+          g_autoptr(JacTensor) c2 = NULL;
+
+          jac_tensor_fill_uniform (a, rand, 1.0);
+          jac_tensor_fill_uniform (b, rand, 1.0);
+          jac_tensor_fill_uniform (c1, rand, 1.0);
+          c2 = jac_tensor_copy (c1);
+          jac_gemm (ta, tb, m, n, k, 0.5, a->data, a->shape[1], b->data, b->shape[1], 2.0,
+                    c1->data, n);
+          jac_gemm_naive (ta, tb, m, n, k, 0.5, a->data, a->shape[1], b->data, b->shape[1], 2.0,
+                          c2->data, n);
+          g_assert_cmpfloat (jac_tensor_max_abs_diff (c1, c2), <, 1e-12);
+        }
+}
+
+static void
+test_atomic_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-atomic-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "out.txt", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no", "such", "out.txt", NULL);
+  g_autofree char *contents = NULL;
+  JacAtomicFile *file;
+  GDir *d;
+  guint n = 0;
+
+  g_assert_true (g_file_set_contents (path, "old", -1, NULL));
+
+  /* Aborted: the old file stays, no temporary file is left. */
+  file = jac_atomic_file_new (path, &error);
+  g_assert_no_error (error);
+  fputs ("half", jac_atomic_file_get_stream (file));
+  jac_atomic_file_abort (file);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old");
+  g_clear_pointer (&contents, g_free);
+
+  /* Committed: replaced whole. */
+  file = jac_atomic_file_new (path, &error);
+  fputs ("new", jac_atomic_file_get_stream (file));
+  g_assert_true (jac_atomic_file_commit (file, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "new");
+
+  d = g_dir_open (dir, 0, NULL);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  g_assert_cmpuint (n, ==, 1);
+
+  g_assert_null (jac_atomic_file_new (missing, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, missing));
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
+  g_test_add_func ("/tensor/overflow", test_overflow);
+  g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
+  g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
+  g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
+  return g_test_run ();
+}
