@@ -101,7 +101,7 @@ static void
 bench_write_bytes (gpointer data)
 {
   Bench *b = data;
-  g_autofree double *buffer = g_malloc (b->n_bytes);
+  g_autofree guint8 *buffer = jac_buffer_alloc (b->n_bytes);
 
   memset (buffer, 0x3f, b->n_bytes);
   /* Keep the compiler from dropping the writes. */

@@ -498,12 +498,32 @@ slope_of (const JacNode   *node,
   return slope;
 }
 
-/* J of @operand_jac broadcast to @node and scaled by @factor (an operand value broadcast to the
- * node, or NULL for 1), or NULL when the operand does not depend on the variable. */
+/* The Jacobians of the nodes so far, and how many users of each are still to come: an operand's
+ * last user takes it over instead of copying it. */
+typedef struct
+{
+  JacGraph       *graph;
+  JacStructured **jacs;
+  guint          *uses;
+} Forward;
+
 static JacStructured *
-broadcast_term (const JacStructured *operand_jac,
-                const JacNode       *node,
-                const JacTensor     *factor)
+take (Forward *fw,
+      int      index)
+{
+  if (index < 0 || fw->jacs[index] == NULL)
+    return NULL;
+  if (fw->uses[index] == 1 && index != fw->graph->output)
+    return g_steal_pointer (&fw->jacs[index]);
+  return jac_structured_copy (fw->jacs[index]);
+}
+
+/* @operand_jac (consumed) broadcast to @node and scaled by @factor (an operand value broadcast
+ * to the node, or NULL for 1); NULL when the operand does not depend on the variable. */
+static JacStructured *
+broadcast_term (JacStructured   *operand_jac,
+                const JacNode   *node,
+                const JacTensor *factor)
 {
   JacStructured *term;
 
@@ -520,16 +540,13 @@ broadcast_term (const JacStructured *operand_jac,
 }
 
 static JacStructured *
-jacobian_of_node (JacGraph        *self,
-                  const JacNode   *node,
-                  JacStructured  **jacs)
+jacobian_of_node (Forward       *fw,
+                  const JacNode *node)
 {
-  const JacStructured *ja = node->lhs >= 0 ? jacs[node->lhs] : NULL;
-  const JacStructured *jb = node->rhs >= 0 ? jacs[node->rhs] : NULL;
-  const JacTensor *a = node->lhs >= 0 ? jac_graph_node (self, node->lhs)->value : NULL;
-  const JacTensor *b = node->rhs >= 0 ? jac_graph_node (self, node->rhs)->value : NULL;
-  g_autoptr(JacStructured) ta = NULL;
-  g_autoptr(JacStructured) tb = NULL;
+  const JacStructured *ja = node->lhs >= 0 ? fw->jacs[node->lhs] : NULL;
+  const JacStructured *jb = node->rhs >= 0 ? fw->jacs[node->rhs] : NULL;
+  const JacTensor *a = node->lhs >= 0 ? jac_graph_node (fw->graph, node->lhs)->value : NULL;
+  const JacTensor *b = node->rhs >= 0 ? jac_graph_node (fw->graph, node->rhs)->value : NULL;
 
   if (ja == NULL && jb == NULL)
     return NULL;
@@ -537,20 +554,18 @@ jacobian_of_node (JacGraph        *self,
   switch (node->op)
     {
     case JAC_OP_MATMUL:
-      ta = ja != NULL ? _jac_structured_matmul_left (ja, b) : NULL;
-      tb = jb != NULL ? _jac_structured_matmul_right (a, jb) : NULL;
-      return _jac_structured_add (ta, tb, 1.0);
+      return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b) : NULL,
+                                  jb != NULL ? _jac_structured_matmul_right (a, jb) : NULL, 1.0);
 
     case JAC_OP_ADD:
     case JAC_OP_SUB:
-      ta = broadcast_term (ja, node, NULL);
-      tb = broadcast_term (jb, node, NULL);
-      return _jac_structured_add (ta, tb, node->op == JAC_OP_SUB ? -1.0 : 1.0);
+      return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, NULL),
+                                  broadcast_term (take (fw, node->rhs), node, NULL),
+                                  node->op == JAC_OP_SUB ? -1.0 : 1.0);
 
     case JAC_OP_MUL:
-      ta = broadcast_term (ja, node, b);
-      tb = broadcast_term (jb, node, a);
-      return _jac_structured_add (ta, tb, 1.0);
+      return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, b),
+                                  broadcast_term (take (fw, node->rhs), node, a), 1.0);
 
     case JAC_OP_DIV:
       {
@@ -560,7 +575,6 @@ jacobian_of_node (JacGraph        *self,
 
         for (gsize n = 0; n < inverse->size; n++)
           inverse->data[n] = 1.0 / inverse->data[n];
-        ta = broadcast_term (ja, node, inverse);
         if (jb != NULL)
           {
             g_autoptr(JacTensor) ab = broadcast_value (a, node);
@@ -569,21 +583,26 @@ jacobian_of_node (JacGraph        *self,
             ratio = jac_tensor_new (node->rank, node->shape, NULL);
             for (gsize n = 0; n < ratio->size; n++)
               ratio->data[n] = ab->data[n] / (bb->data[n] * bb->data[n]);
-            tb = broadcast_term (jb, node, ratio);
           }
-        return _jac_structured_add (ta, tb, -1.0);
+        return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, inverse),
+                                    broadcast_term (take (fw, node->rhs), node, ratio), -1.0);
       }
 
     case JAC_OP_NEGATE:
-      ta = jac_structured_copy (ja);
-      _jac_structured_multiply_scalar (ta, -1.0);
-      return g_steal_pointer (&ta);
+      {
+        JacStructured *t = take (fw, node->lhs);
+
+        _jac_structured_multiply_scalar (t, -1.0);
+        return t;
+      }
 
     case JAC_OP_APPLY:
       {
         g_autoptr(JacTensor) slope = slope_of (node, a);
+        JacStructured *t = take (fw, node->lhs);
 
-        return _jac_structured_scale (ja, slope);
+        _jac_structured_scale_inplace (t, slope);
+        return t;
       }
 
     case JAC_OP_TRANSPOSE:
@@ -602,6 +621,14 @@ jacobian_of_node (JacGraph        *self,
     }
 }
 
+static void
+release_operand (Forward *fw,
+                 int      index)
+{
+  if (index >= 0 && --fw->uses[index] == 0 && index != fw->graph->output)
+    g_clear_pointer (&fw->jacs[index], jac_structured_free);
+}
+
 JacStructured *
 jac_graph_jacobian (JacGraph *self,
                     int       variable)
@@ -609,6 +636,7 @@ jac_graph_jacobian (JacGraph *self,
   guint n_nodes = self->nodes->len;
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
   g_autofree guint *uses = g_new0 (guint, n_nodes);
+  Forward fw = { self, jacs, uses };
   const JacNode *var = jac_graph_node (self, variable);
   JacStructured *result;
 
@@ -631,13 +659,11 @@ jac_graph_jacobian (JacGraph *self,
       if ((int) n == variable)
         jacs[n] = jac_structured_new_identity (var->rank, var->shape);
       else if (node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
-        jacs[n] = jacobian_of_node (self, node, jacs);
+        jacs[n] = jacobian_of_node (&fw, node);
 
       /* Operands nobody else needs are freed as soon as they are used. */
-      if (node->lhs >= 0 && --uses[node->lhs] == 0 && node->lhs != self->output)
-        g_clear_pointer (&jacs[node->lhs], jac_structured_free);
-      if (node->rhs >= 0 && --uses[node->rhs] == 0 && node->rhs != self->output)
-        g_clear_pointer (&jacs[node->rhs], jac_structured_free);
+      release_operand (&fw, node->lhs);
+      release_operand (&fw, node->rhs);
     }
 
   result = g_steal_pointer (&jacs[self->output]);

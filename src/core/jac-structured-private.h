@@ -18,13 +18,13 @@ void           _jac_structured_scale_inplace (JacStructured      *self,
                                              const JacTensor     *factor);
 void           _jac_structured_multiply_scalar (JacStructured    *self,
                                              double               factor);
-/* J of an operand broadcast (NumPy rules) to an output of @rank and @shape. */
-JacStructured *_jac_structured_broadcast    (const JacStructured *self,
+/* J of an operand broadcast (NumPy rules) to an output of @rank and @shape. Consumes @self. */
+JacStructured *_jac_structured_broadcast    (JacStructured       *self,
                                              guint                rank,
                                              const gsize         *shape);
-/* a + sign·b; either may be NULL (zero); both NULL gives NULL. */
-JacStructured *_jac_structured_add          (const JacStructured *a,
-                                             const JacStructured *b,
+/* a + sign·b; either may be NULL (zero); both NULL gives NULL. Consumes @a and @b. */
+JacStructured *_jac_structured_add          (JacStructured       *a,
+                                             JacStructured       *b,
                                              double               sign);
 /* ∂(A B) through A: J_A contracted with B on A's column index. */
 JacStructured *_jac_structured_matmul_left  (const JacStructured *ja,

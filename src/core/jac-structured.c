@@ -425,9 +425,9 @@ entry_broadcast (const gsize  *o,
 }
 
 JacStructured *
-_jac_structured_broadcast (const JacStructured *self,
-                           guint                rank,
-                           const gsize         *shape)
+_jac_structured_broadcast (JacStructured *self,
+                           guint          rank,
+                           const gsize   *shape)
 {
   Broadcast b = { self, rank, shape };
   guint lead = rank - self->out_rank;
@@ -444,10 +444,11 @@ _jac_structured_broadcast (const JacStructured *self,
         same = FALSE;
     }
   if (same)
-    return jac_structured_copy (self);
+    return self;
 
   result = new_like (self, rank, shape, pair);
   fill_core (result, entry_broadcast, &b);
+  jac_structured_free (self);
   return result;
 }
 
@@ -459,37 +460,33 @@ same_pairs (const JacStructured *a,
 }
 
 JacStructured *
-_jac_structured_add (const JacStructured *a,
-                     const JacStructured *b,
-                     double               sign)
+_jac_structured_add (JacStructured *a,
+                     JacStructured *b,
+                     double         sign)
 {
-  g_autoptr(JacStructured) ra = NULL;
-  g_autoptr(JacStructured) rb = NULL;
-  int keep[2];
+  g_autoptr(JacStructured) ra = a;
+  g_autoptr(JacStructured) rb = b;
 
   if (b == NULL)
-    return a != NULL ? jac_structured_copy (a) : NULL;
+    return g_steal_pointer (&ra);
   if (a == NULL)
     {
-      JacStructured *result = jac_structured_copy (b);
-
-      _jac_structured_multiply_scalar (result, sign);
-      return result;
+      _jac_structured_multiply_scalar (rb, sign);
+      return g_steal_pointer (&rb);
     }
 
   g_assert (a->out_rank == b->out_rank);
-  if (same_pairs (a, b))
-    {
-      ra = jac_structured_copy (a);
-      rb = jac_structured_copy (b);
-    }
-  else
+  if (!same_pairs (a, b))
     {
       /* Only the δs both terms share survive the sum. */
+      int keep[2];
+
       for (guint x = 0; x < 2; x++)
         keep[x] = a->pair[x] == b->pair[x] ? a->pair[x] : -1;
       ra = _jac_structured_relax (a, keep);
       rb = _jac_structured_relax (b, keep);
+      jac_structured_free (a);
+      jac_structured_free (b);
     }
   for (gsize n = 0; n < ra->core->size; n++)
     ra->core->data[n] += sign * rb->core->data[n];

@@ -19,6 +19,7 @@ typedef struct _JacTensor
 /* Element (i, j) of a rank-2 tensor; the caller has checked the bounds. */
 #define JAC_AT2(t, i, j) ((t)->data[(gsize) (i) * (t)->strides[0] + (gsize) (j)])
 
+gpointer   jac_buffer_alloc            (gsize             n_bytes);
 JacTensor *jac_tensor_new              (guint             rank,
                                         const gsize      *shape,
                                         GError          **error);
