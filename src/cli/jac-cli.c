@@ -50,6 +50,20 @@ _jac_cli_fail (const char   *subcommand,
   g_printerr ("jacscope %s: %s\n", subcommand, error->message);
 }
 
+/* Messages go out as the UTF-8 they are, whatever the locale: GLib would turn “ and − into ? in
+ * the C locale that scripts and tests often run in. */
+static void
+print_raw_cb (const char *text)
+{
+  fputs (text, stdout);
+}
+
+static void
+printerr_raw_cb (const char *text)
+{
+  fputs (text, stderr);
+}
+
 /* ---- options ---- */
 
 static gboolean
@@ -325,8 +339,8 @@ run_check (JacCliOptions *o)
       return 1;
     }
 
-  g_print ("%-7s %-14s %-14s %-14s %-14s %s\n", "wrt", "shape", "|eng−closed|", "|eng−fd|",
-           "|vjp two ways|", "verdict");
+  g_print ("%-7s %-14s %-14s %-14s %-14s %s\n", "wrt", "shape", "|eng-closed|", "|eng-fd|",
+           "|vjp 2 ways|", "verdict");
   for (guint v = 0; v < JAC_N_VARS; v++)
     {
       JacRnn *rnn = analysis->rnn;
@@ -409,6 +423,8 @@ jac_cli_main (int    argc,
   };
   int status;
 
+  g_set_print_handler (print_raw_cb);
+  g_set_printerr_handler (printerr_raw_cb);
   for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
     if (g_strcmp0 (argv[1], subcommands[s].name) == 0)
       sub = &subcommands[s];
