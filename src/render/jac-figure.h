@@ -11,7 +11,7 @@ typedef enum
 {
   JAC_COLORMAP_BLUE_RED,      /* diverging, colour-blind safe, white at zero */
   JAC_COLORMAP_PURPLE_GREEN,  /* diverging, colour-blind safe, white at zero */
-  JAC_COLORMAP_GRAY,          /* black → white → black by magnitude with sign in the hue-free grey */
+  JAC_COLORMAP_GRAY,          /* black → white → black: magnitude only, no hue */
   JAC_N_COLORMAPS
 } JacColormap;
 
@@ -55,7 +55,7 @@ typedef struct
   gboolean    dark;                /* dark background, light ink */
   double      text_scale;          /* 1 normally; larger for presentation */
   double      line_scale;          /* 1 normally; thicker lines for presentation */
-  gssize      focus_row;           /* -1: the whole N×N grid; i ≥ 0: J[i, :, p, :] for every p, large */
+  gssize      focus_row;           /* -1: the whole grid; i ≥ 0: J[i, :, p, :] for every p */
   gboolean    show_contraction;    /* draw the contracted-form panels beside the Jacobian */
   gboolean    has_highlight;       /* outline @highlight and the entries it is made of */
   JacFigureHit highlight;

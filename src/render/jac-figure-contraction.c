@@ -1,0 +1,374 @@
+/* jac-figure-contraction.c: the layout of the contracted form, G ⊙ S times its factor. */
+#define G_LOG_DOMAIN "jac-figure"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-figure-private.h"
+
+/* A matrix with its title above and shape below, or a piece of text such as an operator. */
+typedef struct
+{
+  JacPanel         panel;     /* JAC_PANEL_NONE for text */
+  const JacTensor *tensor;
+  gsize            rows;
+  gsize            cols;
+  double           range;
+  JacLabel        *title;     /* the text itself for text */
+  JacLabel        *caption;
+} JacElement;
+
+#define MAX_ELEMENTS 6
+
+typedef struct
+{
+  JacElement element[MAX_ELEMENTS];
+  guint      n;
+} JacEquation;
+
+typedef struct
+{
+  JacFigureLayout *layout;
+  JacEquation      rows[3];
+  guint            n_rows;
+  JacLabel        *header;
+  JacLabel        *identity;
+  JacLabel        *footer;
+  JacLabel        *note;
+  double           gap;       /* between elements of a row */
+  double           row_gap;
+  double           pad;       /* between a matrix and its title or caption */
+} JacContraction;
+
+static double
+tensor_range (const JacTensor *tensor)
+{
+  double m = tensor != NULL ? jac_tensor_max_abs (tensor) : 0;
+
+  return m > 0 && isfinite (m) ? m : 1;
+}
+
+static void
+add_text (JacContraction *c,
+          JacEquation    *eq,
+          const char     *markup,
+          double          size)
+{
+  JacElement *e = &eq->element[eq->n++];
+
+  g_assert (eq->n <= MAX_ELEMENTS);
+  memset (e, 0, sizeof *e);
+  e->panel = JAC_PANEL_NONE;
+  e->title = _jac_label_new (c->layout->context, markup, size, FALSE, -1);
+}
+
+static void
+add_matrix (JacContraction  *c,
+            JacEquation     *eq,
+            JacPanel         panel,
+            const JacTensor *tensor,
+            double           range,
+            const char      *title_markup)
+{
+  JacElement *e = &eq->element[eq->n++];
+  g_autofree char *shape = jac_tensor_shape_string (tensor);
+  g_autofree char *max = _jac_format_value (range);
+  g_autofree char *caption = g_strdup_printf ("%s  ±%s", shape, max);
+
+  g_assert (eq->n <= MAX_ELEMENTS);
+  e->panel = panel;
+  e->tensor = tensor;
+  e->rows = tensor->rank == 2 ? tensor->shape[0] : 1;
+  e->cols = tensor->rank == 2 ? tensor->shape[1] : tensor->rank == 1 ? tensor->shape[0] : 1;
+  e->range = range;
+  e->title = _jac_label_new (c->layout->context, title_markup, c->layout->font_px, FALSE, -1);
+  e->caption = _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
+}
+
+static void
+build_equations (JacContraction *c)
+{
+  const JacAnalysis *a = c->layout->analysis;
+  const double op = c->layout->font_px * 1.3;
+  const char *indices = jac_analysis_wrt_indices (a);
+  double gated_range = tensor_range (a->gated);
+  double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
+  g_autofree char *slope = _jac_markup_from_text (a->slope_text);
+  g_autofree char *factor = _jac_markup_from_text (a->factor_name);
+  g_autofree char *formula = _jac_markup_from_text (a->formula_text);
+  g_autofree char *sum = g_strdup_printf ("Σ<sub><i>ij</i></sub> G<sub><i>ij</i></sub> "
+                                          "J<sub><i>ij%s</i></sub>", indices);
+  JacEquation *eq;
+
+  eq = &c->rows[c->n_rows++];
+  add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream),
+              "G = ∂L/∂h");
+  add_text (c, eq, "⊙", op);
+  add_matrix (c, eq, JAC_PANEL_SLOPE, a->rnn->slope, tensor_range (a->rnn->slope), slope);
+  add_text (c, eq, "=", op);
+  add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
+
+  eq = &c->rows[c->n_rows++];
+  if (a->factor != NULL && a->factor_on_left)
+    {
+      add_matrix (c, eq, JAC_PANEL_FACTOR, a->factor, tensor_range (a->factor), factor);
+      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
+    }
+  else if (a->factor != NULL)
+    {
+      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
+      add_matrix (c, eq, JAC_PANEL_FACTOR, a->factor, tensor_range (a->factor), factor);
+    }
+  else
+    add_text (c, eq, formula, c->layout->font_px * 1.1);
+  add_text (c, eq, "=", op);
+  add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range, formula);
+
+  eq = &c->rows[c->n_rows++];
+  add_text (c, eq, sum, c->layout->font_px * 1.1);
+  add_text (c, eq, "=", op);
+  add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "from J");
+}
+
+static void
+build_texts (JacContraction *c)
+{
+  const JacAnalysis *a = c->layout->analysis;
+  JacFigureLayout *layout = c->layout;
+  const char *indices = jac_analysis_wrt_indices (a);
+  g_autofree char *formula = _jac_markup_from_text (a->formula_text);
+  g_autofree char *identity = NULL;
+  g_autofree char *diff = _jac_format_scientific_markup (a->contract_max_diff);
+  g_autofree char *footer = NULL;
+
+  identity = g_strdup_printf ("Σ<sub><i>ij</i></sub> G<sub><i>ij</i></sub> J<sub><i>ij%s</i></sub>"
+                              " = (%s)<sub><i>%s</i></sub>", indices, formula, indices);
+  footer = g_strdup_printf ("formula vs tensor: max |difference| = %s", diff);
+  c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
+                              layout->font_px * 1.1, FALSE, -1);
+  c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE, -1);
+  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, -1);
+  c->note = _jac_label_new (layout->context,
+                            "each matrix has its own colour scale ±max (white = 0)",
+                            layout->small_px, FALSE, -1);
+}
+
+static double
+element_width (const JacElement *e,
+               double            s)
+{
+  if (e->panel == JAC_PANEL_NONE)
+    return e->title->width;
+  return MAX (e->cols * s, MAX (e->title->width, e->caption->width));
+}
+
+static double
+equation_width (const JacContraction *c,
+                const JacEquation    *eq,
+                double                s)
+{
+  double width = (eq->n - 1) * c->gap;
+
+  for (guint k = 0; k < eq->n; k++)
+    width += element_width (&eq->element[k], s);
+  return width;
+}
+
+/* The height of the matrices' band, and of the whole row with titles and captions. */
+static double
+equation_height (const JacContraction *c,
+                 const JacEquation    *eq,
+                 double                s,
+                 double               *band)
+{
+  double height = 0;
+
+  *band = 0;
+  for (guint k = 0; k < eq->n; k++)
+    {
+      const JacElement *e = &eq->element[k];
+
+      if (e->panel == JAC_PANEL_NONE)
+        *band = MAX (*band, e->title->height);
+      else
+        {
+          *band = MAX (*band, e->rows * s);
+          height = MAX (height, e->title->height + e->caption->height + 2 * c->pad);
+        }
+    }
+  return height + *band;
+}
+
+static double
+texts_height (const JacContraction *c)
+{
+  return c->header->height + c->identity->height + c->row_gap
+         + c->row_gap * 0.6 + c->footer->height + c->note->height;
+}
+
+static double
+total_height (const JacContraction *c,
+              double                s)
+{
+  double height = texts_height (c) + (c->n_rows - 1) * c->row_gap;
+  double band;
+
+  for (guint r = 0; r < c->n_rows; r++)
+    height += equation_height (c, &c->rows[r], s, &band);
+  return height;
+}
+
+static gboolean
+fits (const JacContraction *c,
+      const JacRect        *area,
+      double                s)
+{
+  for (guint r = 0; r < c->n_rows; r++)
+    if (equation_width (c, &c->rows[r], s) > area->width)
+      return FALSE;
+  return total_height (c, s) <= area->height;
+}
+
+/* The largest cell size at which everything fits, whole pixels when a few pixels or more. */
+static double
+solve_cell_size (const JacContraction *c,
+                 const JacRect        *area)
+{
+  double lo = 0, hi = c->layout->font_px * 3.5;
+
+  if (fits (c, area, hi))
+    return hi;
+  for (int k = 0; k < 40; k++)
+    {
+      double mid = (lo + hi) / 2;
+
+      if (fits (c, area, mid))
+        lo = mid;
+      else
+        hi = mid;
+    }
+  return lo >= 3 ? floor (lo) : MAX (lo, 0.05);
+}
+
+static void
+place_matrix (JacContraction *c,
+              JacElement     *e,
+              double          x,
+              double          centre_y,
+              double          width,
+              double          s)
+{
+  JacFigureLayout *layout = c->layout;
+  JacMatrixView *view;
+  JacRect rect;
+
+  rect.width = e->cols * s;
+  rect.height = e->rows * s;
+  rect.x = round (x + (width - rect.width) / 2);
+  rect.y = round (centre_y - rect.height / 2);
+  if (s >= 3)
+    {
+      rect.width = round (rect.width);
+      rect.height = round (rect.height);
+    }
+
+  g_assert (layout->n_matrices < JAC_MAX_MATRIX_VIEWS);
+  view = &layout->matrices[layout->n_matrices++];
+  view->panel = e->panel;
+  view->tensor = e->tensor;
+  view->rows = e->rows;
+  view->cols = e->cols;
+  view->range = e->range;
+  view->rect = rect;
+
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&e->title), x + width / 2,
+                                 rect.y - c->pad, 0.5, 1, JAC_INK_NORMAL);
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&e->caption), x + width / 2,
+                                 rect.y + rect.height + c->pad, 0.5, 0, JAC_INK_FAINT);
+}
+
+static double
+place_equation (JacContraction *c,
+                JacEquation    *eq,
+                const JacRect  *area,
+                double          y,
+                double          s)
+{
+  double band;
+  double height = equation_height (c, eq, s, &band);
+  double x = area->x + (area->width - equation_width (c, eq, s)) / 2;
+  double title_h = 0;
+  double centre_y;
+
+  for (guint k = 0; k < eq->n; k++)
+    if (eq->element[k].panel != JAC_PANEL_NONE)
+      title_h = MAX (title_h, eq->element[k].title->height + c->pad);
+  centre_y = y + title_h + band / 2;
+
+  for (guint k = 0; k < eq->n; k++)
+    {
+      JacElement *e = &eq->element[k];
+      double width = element_width (e, s);
+
+      if (e->panel == JAC_PANEL_NONE)
+        _jac_figure_layout_take_label (c->layout, g_steal_pointer (&e->title), x + width / 2,
+                                       centre_y, 0.5, 0.5, JAC_INK_NORMAL);
+      else
+        place_matrix (c, e, x, centre_y, width, s);
+      x += width + c->gap;
+    }
+  return y + height;
+}
+
+static void
+clear_contraction (JacContraction *c)
+{
+  for (guint r = 0; r < c->n_rows; r++)
+    for (guint k = 0; k < c->rows[r].n; k++)
+      {
+        g_clear_pointer (&c->rows[r].element[k].title, _jac_label_free);
+        g_clear_pointer (&c->rows[r].element[k].caption, _jac_label_free);
+      }
+  g_clear_pointer (&c->header, _jac_label_free);
+  g_clear_pointer (&c->identity, _jac_label_free);
+  g_clear_pointer (&c->footer, _jac_label_free);
+  g_clear_pointer (&c->note, _jac_label_free);
+}
+
+void
+_jac_figure_layout_contraction (JacFigureLayout *layout,
+                                const JacRect   *area)
+{
+  JacContraction c = { 0 };
+  JacLabel *header, *identity, *footer;
+  double s, y, left;
+
+  c.layout = layout;
+  c.gap = round (layout->font_px * 0.6);
+  c.row_gap = round (layout->font_px * 1.3);
+  c.pad = round (layout->font_px * 0.25);
+  build_equations (&c);
+  build_texts (&c);
+
+  s = solve_cell_size (&c, area);
+  y = round (area->y + MAX (0, (area->height - total_height (&c, s)) / 3));
+  left = area->x;
+
+  header = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.header), left, y, 0, 0,
+                                          JAC_INK_NORMAL);
+  y += header->height;
+  identity = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.identity), left, y, 0, 0,
+                                            JAC_INK_NORMAL);
+  y += identity->height + c.row_gap;
+
+  for (guint r = 0; r < c.n_rows; r++)
+    y = place_equation (&c, &c.rows[r], area, y, s) + c.row_gap;
+
+  y += c.row_gap * 0.6 - c.row_gap;
+  footer = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.footer), left, y, 0, 0,
+                                          JAC_INK_NORMAL);
+  y += footer->height;
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&c.note), left, y, 0, 0,
+                                 JAC_INK_FAINT);
+  clear_contraction (&c);
+}

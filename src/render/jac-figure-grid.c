@@ -1,0 +1,492 @@
+/* jac-figure-grid.c: the layout of the Jacobian's blocks, their labels and the colour bar. */
+#define G_LOG_DOMAIN "jac-figure"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-figure-private.h"
+
+static const char *
+entry_col_words (const JacAnalysis *analysis)
+{
+  switch (analysis->wrt)
+    {
+    case JAC_VAR_H_PREV:
+      return "unit of h<sub>prev</sub>";
+    case JAC_VAR_X:
+      return "feature of x";
+    case JAC_VAR_W_HH:
+      return "column of W<sub>hh</sub>";
+    case JAC_VAR_W_XH:
+      return "column of W<sub>xh</sub>";
+    case JAC_VAR_B:
+    case JAC_N_VARS:
+    default:
+      return analysis->jacobian->wrt_rank == 1 ? "entry of b" : "column of b";
+    }
+}
+
+static char *
+caption_markup (const JacFigureLayout *layout)
+{
+  const JacAnalysis *analysis = layout->analysis;
+  const char *indices = jac_analysis_wrt_indices (analysis);
+  gsize n = strlen (indices);
+  char col = indices[n - 1];
+  g_autofree char *rows_j = g_strdup ("rows <i>j</i> (output unit)");
+  g_autofree char *cols_q = g_strdup_printf ("columns <i>%c</i> (%s)", col,
+                                             entry_col_words (analysis));
+  g_autofree char *inside = NULL;
+  g_autofree char *blocks = NULL;
+
+  if (layout->style.denominator_layout)
+    inside = g_strdup_printf ("in a block: rows <i>%c</i> (%s), columns <i>j</i> (output unit)"
+                              " — denominator layout", col, entry_col_words (analysis));
+  else
+    inside = g_strdup_printf ("in a block: %s, %s", rows_j, cols_q);
+
+  if (layout->focus && n == 2)
+    blocks = g_strdup_printf ("row <i>i</i> = %" G_GSIZE_FORMAT ": blocks J[%" G_GSIZE_FORMAT
+                              ", :, <i>%c</i>, :] for every <i>%c</i>",
+                              layout->focus_block_row, layout->focus_block_row,
+                              indices[0], indices[0]);
+  else if (layout->focus)
+    blocks = g_strdup_printf ("row <i>i</i> = %" G_GSIZE_FORMAT ": block J[%" G_GSIZE_FORMAT
+                              ", :, :]", layout->focus_block_row, layout->focus_block_row);
+  else if (n == 2)
+    blocks = g_strdup_printf ("blocks (<i>i</i>, <i>%c</i>): rows <i>i</i> (batch row of h), "
+                              "columns <i>%c</i>", indices[0], indices[0]);
+  else
+    blocks = g_strdup ("blocks <i>i</i>: one per batch row of h");
+  return g_strdup_printf ("%s   ·   %s", blocks, inside);
+}
+
+static char *
+block_label_markup (const JacFigureLayout *layout,
+                    gsize                  block_row,
+                    gsize                  block_col)
+{
+  if (layout->analysis->jacobian->wrt_rank == 1)
+    return g_strdup_printf ("<i>i</i> = %" G_GSIZE_FORMAT, block_row);
+  return g_strdup_printf ("(%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")", block_row, block_col);
+}
+
+typedef struct
+{
+  double left;      /* width of the row-index column */
+  double top;       /* height of the column-index row */
+  double band;      /* height of a block label above each block */
+  double band_gap;  /* extra space between bands of block columns */
+  double label_w;   /* widest block label */
+} JacGridMargins;
+
+static void
+set_bands (JacFigureLayout *layout,
+           gsize            n_bands)
+{
+  gsize n = layout->analysis->sparsity.n_block_cols;
+
+  layout->band_cols = (n + n_bands - 1) / n_bands;
+  layout->n_bands = (n + layout->band_cols - 1) / layout->band_cols;
+  layout->slot_cols = layout->band_cols;
+  layout->slot_rows = layout->n_bands * layout->rows_per_band;
+}
+
+static double
+cell_size_for (const JacFigureLayout *layout,
+               double                 avail_w,
+               double                 avail_h,
+               double                 band,
+               double                 gap,
+               double                 band_gap)
+{
+  double sw = (avail_w - (layout->slot_cols - 1) * gap) / (layout->slot_cols * layout->cell_cols);
+  double sh = (avail_h - layout->slot_rows * band - (layout->slot_rows - 1) * gap
+               - (layout->n_bands - 1) * band_gap)
+              / (layout->slot_rows * layout->cell_rows);
+
+  return MAX (MIN (sw, sh), 0);
+}
+
+static double
+gap_for_pitch (const JacFigureLayout *layout,
+               double                 pitch)
+{
+  if (pitch < 5)
+    return 0;
+  if (pitch < 14)
+    return 1;
+  return CLAMP (round (pitch * 0.05), 2, MAX (2, round (layout->font_px * 0.6)));
+}
+
+/* Sets the block size and pitch for the space available; cells are square, whole pixels when
+ * they are a few pixels or more, and never larger than a few lines of text. */
+static void
+fit_blocks (JacFigureLayout      *layout,
+            double                avail_w,
+            double                avail_h,
+            const JacGridMargins *margins)
+{
+  double s = cell_size_for (layout, avail_w, avail_h, margins->band, 0, margins->band_gap);
+  double gap = gap_for_pitch (layout, s * MIN (layout->cell_cols, layout->cell_rows));
+
+  s = cell_size_for (layout, avail_w, avail_h, margins->band, gap, margins->band_gap);
+  /* Cells stay a few lines of text high, unless there are so few that the grid would look lost. */
+  s = MIN (s, layout->font_px * MAX (8, 20.0 / MAX (layout->slot_cols * layout->cell_cols,
+                                                     layout->slot_rows * layout->cell_rows)));
+  if (s >= 3)
+    {
+      s = floor (s);
+      layout->block_width = s * layout->cell_cols;
+      layout->block_height = s * layout->cell_rows;
+    }
+  else
+    {
+      layout->block_width = MAX (1, floor (s * layout->cell_cols));
+      layout->block_height = MAX (1, floor (s * layout->cell_rows));
+    }
+  layout->pitch_x = layout->block_width + gap;
+  layout->pitch_y = layout->block_height + gap + margins->band;
+  layout->band_pitch = layout->rows_per_band * layout->pitch_y + margins->band_gap;
+}
+
+static double
+grid_width (const JacFigureLayout *layout)
+{
+  return (layout->slot_cols - 1) * layout->pitch_x + layout->block_width;
+}
+
+static double
+grid_height (const JacFigureLayout *layout)
+{
+  return (layout->n_bands - 1) * layout->band_pitch
+         + (layout->rows_per_band - 1) * layout->pitch_y + layout->block_height;
+}
+
+/* How many bands to wrap the block columns into: with a focus row, whatever makes blocks
+ * largest; for the grid, only when that makes them much larger, since the plain grid reads
+ * best. */
+static void
+arrange_bands (JacFigureLayout *layout,
+               double           avail_w,
+               double           avail_h)
+{
+  gsize n = layout->analysis->sparsity.n_block_cols;
+  double band_gap = layout->font_px * (layout->focus ? 0.6 : 2);
+  double label_band = layout->focus ? round (layout->small_px * 1.5) : 0;
+  double gap = layout->font_px * 0.5;
+  double plain, best_s = -1;
+  gsize best = 1;
+
+  for (gsize bands = 1; bands <= n; bands++)
+    {
+      double s;
+
+      set_bands (layout, bands);
+      if (layout->n_bands != bands)
+        continue;
+      s = cell_size_for (layout, avail_w, avail_h, label_band, gap, band_gap);
+      if (s > best_s * 1.0001)
+        {
+          best_s = s;
+          best = bands;
+        }
+    }
+  set_bands (layout, 1);
+  plain = cell_size_for (layout, avail_w, avail_h, label_band, gap, band_gap);
+  set_bands (layout, layout->focus || best_s > plain * 1.3 ? best : 1);
+}
+
+/* Every k-th index is labelled, k in 1, 2, 5, 10, 20, 50, … so that labels do not collide. */
+static gsize
+label_stride (double pitch,
+              double needed)
+{
+  static const gsize steps[] = { 1, 2, 5 };
+
+  for (gsize decade = 1; decade < G_MAXSIZE / 10; decade *= 10)
+    for (guint k = 0; k < G_N_ELEMENTS (steps); k++)
+      if (steps[k] * decade * pitch >= needed)
+        return steps[k] * decade;
+  return G_MAXSIZE;
+}
+
+static gboolean
+try_block_labels (JacFigureLayout *layout,
+                  double           avail_w,
+                  double           avail_h,
+                  JacGridMargins  *margins)
+{
+  const JacSparsity *sparsity = &layout->analysis->sparsity;
+  g_autofree char *widest = block_label_markup (layout, sparsity->n_block_rows - 1,
+                                                sparsity->n_block_cols - 1);
+
+  if (!layout->focus && (layout->slot_rows > 5 || layout->slot_cols > 6))
+    return FALSE;
+  margins->label_w = _jac_figure_layout_text_width (layout, widest, layout->small_px);
+  margins->band = round (layout->small_px * 1.5);
+  margins->band_gap = round (layout->font_px * 0.6);
+  margins->left = margins->top = 0;
+  /* The first row's labels sit in the space above the grid that avail_h leaves out. */
+  fit_blocks (layout, avail_w, avail_h + margins->band, margins);
+  return layout->focus
+         || (layout->block_width >= margins->label_w + layout->font_px * 0.5
+             && layout->block_height >= layout->font_px * 1.2);
+}
+
+static void
+header_margins (JacFigureLayout *layout,
+                JacGridMargins  *margins)
+{
+  const JacSparsity *sparsity = &layout->analysis->sparsity;
+  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, sparsity->n_block_rows - 1);
+
+  margins->band = 0;
+  margins->top = round (layout->small_px * 1.6);
+  margins->band_gap = margins->top + round (layout->font_px * 0.6);
+  margins->left = MAX (_jac_figure_layout_text_width (layout, widest, layout->small_px),
+                       _jac_figure_layout_text_width (layout, "<i>i</i> ↓  <i>p</i> →",
+                                                      layout->small_px))
+                  + layout->font_px * 0.5;
+}
+
+static void
+place_block_labels (JacFigureLayout      *layout,
+                    const JacGridMargins *margins)
+{
+  for (gsize sr = 0; sr < layout->slot_rows; sr++)
+    for (gsize sc = 0; sc < layout->slot_cols; sc++)
+      {
+        g_autofree char *markup = NULL;
+        gsize bi, bp;
+        JacRect block;
+
+        if (!_jac_figure_layout_slot_block (layout, sr, sc, &bi, &bp))
+          continue;
+        _jac_figure_layout_slot_rect (layout, sr, sc, &block);
+        markup = block_label_markup (layout, bi, bp);
+        _jac_figure_layout_add_label (layout, markup, layout->small_px, FALSE,
+                                      block.x + block.width / 2,
+                                      block.y - layout->small_px * 0.25, 0.5, 1, JAC_INK_FAINT);
+      }
+}
+
+static void
+place_headers (JacFigureLayout      *layout,
+               const JacGridMargins *margins)
+{
+  const JacSparsity *sparsity = &layout->analysis->sparsity;
+  const char *indices = jac_analysis_wrt_indices (layout->analysis);
+  double right = layout->grid_x - layout->font_px * 0.4;
+  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, sparsity->n_block_cols - 1);
+  gsize col_stride = label_stride (layout->pitch_x,
+                                   _jac_figure_layout_text_width (layout, widest, layout->small_px)
+                                   + layout->font_px * 0.6);
+  gsize row_stride = label_stride (layout->pitch_y, layout->small_px * 1.3);
+  g_autofree char *corner = NULL;
+
+  if (strlen (indices) == 2)
+    corner = g_strdup_printf ("<i>i</i> ↓  <i>%c</i> →", indices[0]);
+  else
+    corner = g_strdup ("<i>i</i> ↓");
+  _jac_figure_layout_add_label (layout, corner, layout->small_px, FALSE, right,
+                                layout->grid_y - margins->top / 2, 1, 0.5, JAC_INK_FAINT);
+
+  for (gsize band = 0; band < layout->n_bands; band++)
+    {
+      double band_y = layout->grid_y + band * layout->band_pitch;
+
+      for (gsize sc = 0; sc < layout->slot_cols; sc++)
+        {
+          gsize col = band * layout->band_cols + sc;
+          g_autofree char *text = NULL;
+
+          if (col >= sparsity->n_block_cols || col % col_stride != 0)
+            continue;
+          text = g_strdup_printf ("%" G_GSIZE_FORMAT, col);
+          _jac_figure_layout_add_label (layout, text, layout->small_px, FALSE,
+                                        layout->grid_x + sc * layout->pitch_x
+                                        + layout->block_width / 2,
+                                        band_y - margins->top / 2, 0.5, 0.5, JAC_INK_FAINT);
+        }
+      for (gsize r = 0; r < layout->rows_per_band; r += row_stride)
+        {
+          g_autofree char *text = g_strdup_printf ("%" G_GSIZE_FORMAT,
+                                                   layout->focus ? layout->focus_block_row : r);
+
+          _jac_figure_layout_add_label (layout, text, layout->small_px, FALSE, right,
+                                        band_y + r * layout->pitch_y + layout->block_height / 2,
+                                        1, 0.5, JAC_INK_FAINT);
+        }
+    }
+}
+
+typedef struct
+{
+  double     width;      /* of the whole column: gap, bar, ticks, labels */
+  double     step;
+  JacLabel  *title;
+  JacLabel  *caption;
+  GPtrArray *ticks;      /* JacLabel, from −K·step to K·step */
+} JacColorbarParts;
+
+static void
+colorbar_parts (JacFigureLayout  *layout,
+                JacColorbarParts *parts)
+{
+  g_autofree char *wrt = _jac_variable_markup (layout->analysis->wrt);
+  g_autofree char *title = g_strdup_printf ("∂h/∂%s", wrt);
+  g_autofree char *max = _jac_format_value (layout->range);
+  g_autofree char *caption = g_strdup_printf ("max |J| = %s", max);
+  double widest = 0;
+  int k_max;
+
+  parts->step = jac_colormap_tick_step (layout->range);
+  k_max = (int) floor (layout->range / parts->step + 1e-9);
+  parts->ticks = g_ptr_array_new_with_free_func (_jac_label_free);
+  for (int k = -k_max; k <= k_max; k++)
+    {
+      g_autofree char *text = _jac_format_tick (k * parts->step, parts->step);
+      JacLabel *tick = _jac_label_new (layout->context, text, layout->small_px, FALSE, -1);
+
+      widest = MAX (widest, tick->width);
+      g_ptr_array_add (parts->ticks, tick);
+    }
+  parts->title = _jac_label_new (layout->context, title, layout->font_px, FALSE, -1);
+  parts->caption = _jac_label_new (layout->context, caption, layout->small_px, FALSE, -1);
+  parts->width = layout->font_px * 1.2
+                 + MAX (MAX (round (layout->font_px * 0.9) + layout->font_px * 0.6 + widest,
+                             parts->title->width),
+                        parts->caption->width);
+}
+
+static void
+place_colorbar (JacFigureLayout  *layout,
+                JacColorbarParts *parts,
+                double            x,
+                double            y,
+                double            height)
+{
+  JacRect *bar = &layout->colorbar;
+  double tick_len = layout->font_px * 0.3;
+  guint n = parts->ticks->len;
+
+  bar->x = round (x);
+  bar->y = round (y);
+  bar->width = round (layout->font_px * 0.9);
+  bar->height = round (height);
+
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->title), bar->x,
+                                 bar->y - layout->font_px * 0.35, 0, 1, JAC_INK_NORMAL);
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->caption), bar->x,
+                                 bar->y + bar->height + layout->small_px * 0.4, 0, 0,
+                                 JAC_INK_FAINT);
+  for (guint t = 0; t < n; t++)
+    {
+      double value = ((int) t - (int) (n / 2)) * parts->step;
+      double ty = bar->y + (1 - (value / layout->range + 1) / 2) * bar->height;
+
+      _jac_figure_layout_add_rule (layout, bar->x + bar->width, ty,
+                                   bar->x + bar->width + tick_len, ty, 1, JAC_INK_NORMAL);
+      _jac_figure_layout_take_label (layout, g_ptr_array_steal_index (parts->ticks, 0),
+                                     bar->x + bar->width + tick_len + layout->font_px * 0.25,
+                                     ty, 0, 0.5, JAC_INK_NORMAL);
+    }
+  g_ptr_array_unref (parts->ticks);
+}
+
+static char *
+bottom_markup (const JacFigureLayout *layout)
+{
+  g_autofree char *sentence = _jac_markup_from_text (layout->analysis->sparsity.sentence);
+
+  return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s", sentence);
+}
+
+static double
+clamp_left (const JacRect *area,
+            double         x,
+            double         width)
+{
+  return round (MAX (area->x, MIN (x, area->x + area->width - width)));
+}
+
+void
+_jac_figure_layout_grid (JacFigureLayout *layout,
+                         const JacRect   *area)
+{
+  const JacAnalysis *analysis = layout->analysis;
+  const JacSparsity *sparsity = &analysis->sparsity;
+  double gap = round (layout->font_px * 0.7);
+  double swatch = round (layout->small_px * 1.2);
+  g_autofree char *caption_text = NULL;
+  g_autofree char *bottom_text = NULL;
+  JacLabel *caption, *bottom;
+  JacColorbarParts bar;
+  JacGridMargins margins = { 0 };
+  double avail_w, avail_h, grid_w, grid_h, bar_h, x0, y0, total_w, total_h, top_band, below;
+
+  layout->focus = layout->style.focus_row >= 0
+                  && (gsize) layout->style.focus_row < sparsity->n_block_rows;
+  layout->focus_block_row = layout->focus ? (gsize) layout->style.focus_row : 0;
+  layout->cell_rows = layout->style.denominator_layout ? sparsity->block_width
+                                                       : sparsity->block_height;
+  layout->cell_cols = layout->style.denominator_layout ? sparsity->block_height
+                                                       : sparsity->block_width;
+  layout->range = analysis->jacobian_max_abs > 0 && isfinite (analysis->jacobian_max_abs)
+                  ? analysis->jacobian_max_abs : 1;
+
+  caption_text = caption_markup (layout);
+  caption = _jac_label_new (layout->context, caption_text, layout->small_px, FALSE, area->width);
+  bottom_text = bottom_markup (layout);
+  bottom = _jac_label_new (layout->context, bottom_text, layout->small_px, FALSE,
+                           area->width - swatch - layout->font_px * 0.5);
+  colorbar_parts (layout, &bar);
+
+  /* Above the grid: room for column indices or block labels, and the colour bar's title. */
+  top_band = round (layout->font_px * 1.45);
+  below = layout->small_px * 1.6 + gap + MAX (bottom->height, swatch);
+  avail_w = area->width - bar.width;
+  avail_h = area->height - caption->height - gap - top_band - below;
+  layout->rows_per_band = layout->focus ? 1 : sparsity->n_block_rows;
+  arrange_bands (layout, avail_w, avail_h);
+  if (!try_block_labels (layout, avail_w, avail_h, &margins))
+    {
+      header_margins (layout, &margins);
+      fit_blocks (layout, avail_w - margins.left, avail_h, &margins);
+    }
+
+  grid_w = grid_width (layout);
+  grid_h = grid_height (layout);
+  bar_h = MAX (grid_h, MIN (layout->font_px * 8, avail_h));
+  total_w = margins.left + grid_w + bar.width;
+  total_h = caption->height + gap + top_band + bar_h + below;
+  x0 = round (area->x + MAX (0, (area->width - total_w) / 2));
+  y0 = round (area->y + MAX (0, (area->height - total_h) / 3));
+
+  layout->grid_x = x0 + margins.left;
+  layout->grid_y = y0 + round (caption->height + gap + top_band);
+  layout->grid.x = layout->grid_x;
+  layout->grid.y = layout->grid_y;
+  layout->grid.width = grid_w;
+  layout->grid.height = grid_h;
+
+  /* Captions start at the grid's left edge, unless that would push them past the panel. */
+  _jac_figure_layout_take_label (layout, caption, clamp_left (area, x0, caption->width), y0, 0, 0,
+                                 JAC_INK_FAINT);
+  if (margins.band > 0)
+    place_block_labels (layout, &margins);
+  else
+    place_headers (layout, &margins);
+  place_colorbar (layout, &bar, layout->grid_x + grid_w + layout->font_px * 1.2,
+                  layout->grid_y, bar_h);
+
+  layout->legend_swatch.x = clamp_left (area, x0, swatch + layout->font_px * 0.5 + bottom->width);
+  layout->legend_swatch.y = round (layout->grid_y + bar_h + layout->small_px * 1.6 + gap);
+  layout->legend_swatch.width = swatch;
+  layout->legend_swatch.height = swatch;
+  _jac_figure_layout_take_label (layout, bottom,
+                                 layout->legend_swatch.x + swatch + layout->font_px * 0.5,
+                                 layout->legend_swatch.y + swatch / 2,
+                                 0, MIN (0.5, swatch / 2 / bottom->height), JAC_INK_NORMAL);
+}

@@ -1,0 +1,621 @@
+/* jac-figure-jacobian.c: the blocks of J, drawn at a cost bounded by the pixels they cover. */
+#define G_LOG_DOMAIN "jac-figure"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-figure-private.h"
+
+/* ---- reading J ---- */
+
+void
+_jac_jacobian_access_init (JacJacobianAccess *access,
+                           const JacAnalysis *analysis)
+{
+  const JacStructured *s = analysis->jacobian;
+  const JacSparsity *sp = &analysis->sparsity;
+  const JacTensor *core;
+  gboolean tied_p, tied_q;
+  int ties[2];
+  guint k = 2;
+
+  memset (access, 0, sizeof *access);
+  access->analysis = analysis;
+  access->i_tie = access->j_tie = -1;
+
+  if (s == NULL || s->core == NULL || s->out_rank != 2 || (s->wrt_rank != 1 && s->wrt_rank != 2))
+    return;
+  if (sp->n_block_rows != s->out_shape[0] || sp->block_height != s->out_shape[1])
+    return;
+  if (s->wrt_rank == 2 && (sp->n_block_cols != s->wrt_shape[0]
+                           || sp->block_width != s->wrt_shape[1]))
+    return;
+  if (s->wrt_rank == 1 && (sp->n_block_cols != 1 || sp->block_width != s->wrt_shape[0]))
+    return;
+
+  /* The grid calls the variable's axes p and q; a rank-1 variable has only q. */
+  for (guint axis = 0; axis < 2; axis++)
+    {
+      int w = s->pair[axis];
+
+      if (w >= (int) s->wrt_rank)
+        return;
+      ties[axis] = w < 0 ? -1 : s->wrt_rank == 2 ? w : 1;
+    }
+  tied_p = ties[0] == 0 || ties[1] == 0;
+  tied_q = ties[0] == 1 || ties[1] == 1;
+
+  core = s->core;
+  if (core->rank < 2 || core->shape[0] != s->out_shape[0] || core->shape[1] != s->out_shape[1])
+    return;
+  access->stride_i = core->strides[0];
+  access->stride_j = core->strides[1];
+  if (s->wrt_rank == 2 && !tied_p)
+    {
+      if (core->rank <= k || core->shape[k] != s->wrt_shape[0])
+        return;
+      access->stride_p = core->strides[k++];
+    }
+  if (!tied_q)
+    {
+      if (core->rank <= k || core->shape[k] != s->wrt_shape[s->wrt_rank - 1])
+        return;
+      access->stride_q = core->strides[k++];
+    }
+  if (core->rank != k)
+    return;
+
+  access->i_tie = ties[0];
+  access->j_tie = ties[1];
+  access->core = core->data;
+  access->direct = TRUE;
+}
+
+double
+_jac_jacobian_access_entry (const JacJacobianAccess *access,
+                            gsize                    block_row,
+                            gsize                    block_col,
+                            gsize                    row,
+                            gsize                    col,
+                            gboolean                *structural_zero)
+{
+  gsize wrt[2] = { block_col, col };
+  gboolean zero;
+
+  if (!access->direct)
+    return jac_analysis_block_entry (access->analysis, block_row, block_col, row, col,
+                                     structural_zero);
+
+  zero = (access->i_tie >= 0 && wrt[access->i_tie] != block_row)
+         || (access->j_tie >= 0 && wrt[access->j_tie] != row);
+  if (structural_zero != NULL)
+    *structural_zero = zero;
+  if (zero)
+    return 0;
+  return access->core[block_row * access->stride_i + row * access->stride_j
+                      + block_col * access->stride_p + col * access->stride_q];
+}
+
+/* ---- pooling a block ---- */
+
+typedef struct
+{
+  const JacJacobianAccess *access;
+  gsize                    i;
+  gsize                    p;
+  gboolean                 transposed;
+} JacBlockPool;
+
+static JacCellKind
+pool_sampled (const JacBlockPool *b,
+              gsize               j0,
+              gsize               j1,
+              gsize               q0,
+              gsize               q1,
+              double             *value)
+{
+  gboolean any = FALSE;
+  double best = 0;
+
+  for (gsize a = 0; a < jac_heatmap_sample_count (j0, j1); a++)
+    for (gsize c = 0; c < jac_heatmap_sample_count (q0, q1); c++)
+      {
+        gboolean zero = FALSE;
+        double v = _jac_jacobian_access_entry (b->access, b->i, b->p,
+                                               jac_heatmap_sample (j0, j1, a),
+                                               jac_heatmap_sample (q0, q1, c), &zero);
+
+        if (zero)
+          continue;
+        if (!any || fabs (v) > fabs (best))
+          best = v;
+        any = TRUE;
+      }
+  *value = best;
+  return any ? JAC_CELL_VALUE : JAC_CELL_ZERO;
+}
+
+/* Only the entries no δ forces to zero are looked at: along the diagonal when j = q is forced,
+ * so that a thin diagonal still shows however small the block is drawn. */
+static JacCellKind
+pool_block (gconstpointer  data,
+            gsize          row0,
+            gsize          row1,
+            gsize          col0,
+            gsize          col1,
+            double        *value)
+{
+  const JacBlockPool *b = data;
+  const JacJacobianAccess *access = b->access;
+  gsize j0 = b->transposed ? col0 : row0, j1 = b->transposed ? col1 : row1;
+  gsize q0 = b->transposed ? row0 : col0, q1 = b->transposed ? row1 : col1;
+  const double *base;
+  double best = 0;
+
+  if (!access->direct)
+    return pool_sampled (b, j0, j1, q0, q1, value);
+  if (access->i_tie == 0 && b->p != b->i)
+    return JAC_CELL_ZERO;
+  if (access->i_tie == 1)
+    {
+      if (b->i < q0 || b->i >= q1)
+        return JAC_CELL_ZERO;
+      q0 = b->i;
+      q1 = q0 + 1;
+    }
+  if (access->j_tie == 0)
+    {
+      if (b->p < j0 || b->p >= j1)
+        return JAC_CELL_ZERO;
+      j0 = b->p;
+      j1 = j0 + 1;
+    }
+
+  base = access->core + b->i * access->stride_i + b->p * access->stride_p;
+  if (access->j_tie == 1)
+    {
+      gsize lo = MAX (j0, q0), hi = MIN (j1, q1);
+
+      if (lo >= hi)
+        return JAC_CELL_ZERO;
+      for (gsize k = 0; k < jac_heatmap_sample_count (lo, hi); k++)
+        {
+          double v = base[jac_heatmap_sample (lo, hi, k) * access->stride_j];
+
+          if (fabs (v) > fabs (best))
+            best = v;
+        }
+      *value = best;
+      return JAC_CELL_VALUE;
+    }
+
+  for (gsize a = 0; a < jac_heatmap_sample_count (j0, j1); a++)
+    {
+      const double *line = base + jac_heatmap_sample (j0, j1, a) * access->stride_j;
+
+      for (gsize c = 0; c < jac_heatmap_sample_count (q0, q1); c++)
+        {
+          double v = line[jac_heatmap_sample (q0, q1, c) * access->stride_q];
+
+          if (fabs (v) > fabs (best))
+            best = v;
+        }
+    }
+  *value = best;
+  return JAC_CELL_VALUE;
+}
+
+/* ---- drawing ---- */
+
+typedef struct
+{
+  cairo_t               *cr;
+  const JacFigureLayout *layout;
+  JacJacobianAccess      access;
+  JacHeatmapColors       colors;
+  double                 pixels_per_unit;
+} JacGridPainter;
+
+static gboolean
+next_block (const JacFigureLayout *layout,
+            gsize                  index,
+            gsize                 *i,
+            gsize                 *p,
+            JacRect               *rect)
+{
+  gsize sr = index / layout->slot_cols, sc = index % layout->slot_cols;
+
+  if (!_jac_figure_layout_slot_block (layout, sr, sc, i, p))
+    return FALSE;
+  _jac_figure_layout_slot_rect (layout, sr, sc, rect);
+  return TRUE;
+}
+
+static gsize
+n_slots (const JacFigureLayout *layout)
+{
+  return layout->slot_rows * layout->slot_cols;
+}
+
+/* Blocks drawn at least one pixel per cell: one image per nonzero block, one pixel per cell. */
+static void
+paint_cells (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  const JacAnalysis *analysis = layout->analysis;
+  int k = jac_heatmap_oversample (painter->cr,
+                                  MAX (layout->block_width, layout->block_height)
+                                  * painter->pixels_per_unit,
+                                  MAX (layout->cell_cols, layout->cell_rows), 2048);
+
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      JacBlockPool pool = { &painter->access, 0, 0, layout->style.denominator_layout };
+      cairo_surface_t *image;
+      JacRect rect;
+
+      if (!next_block (layout, s, &pool.i, &pool.p, &rect)
+          || jac_analysis_block_is_zero (analysis, pool.i, pool.p))
+        continue;
+      image = jac_heatmap_build (layout->cell_cols * k, layout->cell_rows * k, layout->cell_rows,
+                                 layout->cell_cols, pool_block, &pool, &painter->colors);
+      jac_heatmap_paint (painter->cr, image, rect.x, rect.y, rect.width, rect.height);
+      cairo_surface_destroy (image);
+    }
+}
+
+/* Blocks drawn smaller than their cells: one image of the whole grid at the target's resolution,
+ * each pixel pooling the cells under it. */
+static void
+paint_pooled (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  const JacAnalysis *analysis = layout->analysis;
+  const JacRect *grid = &layout->grid;
+  cairo_surface_t *image;
+  guint32 *pixels;
+  gsize stride;
+  int gx, gy, gw, gh;
+
+  /* On vector targets, twice the resolution, so that zooming in stays sharp a while longer. */
+  int o = jac_heatmap_target_is_vector (painter->cr) ? 2 : 1;
+
+  jac_heatmap_device_rect (painter->cr, grid->x, grid->y, grid->width, grid->height,
+                           &gx, &gy, &gw, &gh);
+  if (gw <= 0 || gh <= 0)
+    return;
+  image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, gw * o, gh * o);
+  if (cairo_surface_status (image) != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (image);
+      return;
+    }
+  cairo_surface_flush (image);
+  pixels = (guint32 *) (gpointer) cairo_image_surface_get_data (image);
+  stride = cairo_image_surface_get_stride (image) / 4;
+
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      JacBlockPool pool = { &painter->access, 0, 0, layout->style.denominator_layout };
+      int bx, by, bw, bh;
+      JacRect rect;
+
+      if (!next_block (layout, s, &pool.i, &pool.p, &rect)
+          || jac_analysis_block_is_zero (analysis, pool.i, pool.p))
+        continue;
+      jac_heatmap_device_rect (painter->cr, rect.x, rect.y, rect.width, rect.height,
+                               &bx, &by, &bw, &bh);
+      bx = (bx - gx) * o;
+      by = (by - gy) * o;
+      bw *= o;
+      bh *= o;
+      if (bx < 0 || by < 0 || bw <= 0 || bh <= 0 || bx + bw > gw * o || by + bh > gh * o)
+        continue;
+      jac_heatmap_fill (pixels + (gsize) by * stride + bx, stride, bw, bh,
+                        layout->cell_rows, layout->cell_cols, pool_block, &pool,
+                        &painter->colors);
+    }
+  cairo_surface_mark_dirty (image);
+  jac_heatmap_paint_device (painter->cr, image, gx, gy, gw, gh);
+  cairo_surface_destroy (image);
+}
+
+/* Structural zeros: the zero blocks, and the zero cells of other blocks when cells are large. */
+static void
+paint_zero_style (JacGridPainter *painter,
+                  gboolean        cells_large)
+{
+  const JacFigureLayout *layout = painter->layout;
+  const JacAnalysis *analysis = layout->analysis;
+  cairo_t *cr = painter->cr;
+  double ppu = painter->pixels_per_unit;
+  GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacRect));
+  double spacing, line_width;
+  int gx, gy, gw, gh;
+
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      gsize i, p;
+      JacRect rect;
+
+      if (!next_block (layout, s, &i, &p, &rect))
+        continue;
+      if (jac_analysis_block_is_zero (analysis, i, p))
+        {
+          g_array_append_val (rects, rect);
+          continue;
+        }
+      if (!cells_large)
+        continue;
+      for (gsize j = 0; j < analysis->sparsity.block_height; j++)
+        for (gsize q = 0; q < analysis->sparsity.block_width; q++)
+          {
+            gboolean zero = FALSE;
+            JacRect cell;
+
+            _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
+            if (!zero)
+              continue;
+            _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
+            g_array_append_val (rects, cell);
+          }
+    }
+
+  jac_heatmap_device_rect (cr, layout->grid.x, layout->grid.y, layout->grid.width,
+                           layout->grid.height, &gx, &gy, &gw, &gh);
+  /* Device rectangles are computed before switching cr to pixels. */
+  {
+    g_autofree int *device = g_new (int, 4 * MAX (rects->len, 1));
+
+    for (guint r = 0; r < rects->len; r++)
+      {
+        const JacRect *rect = &g_array_index (rects, JacRect, r);
+
+        jac_heatmap_device_rect (cr, rect->x, rect->y, rect->width, rect->height,
+                                 &device[4 * r], &device[4 * r + 1], &device[4 * r + 2],
+                                 &device[4 * r + 3]);
+      }
+    jac_heatmap_enter_device (cr, NULL);
+    for (guint r = 0; r < rects->len; r++)
+      cairo_rectangle (cr, device[4 * r], device[4 * r + 1], device[4 * r + 2],
+                       device[4 * r + 3]);
+  }
+  spacing = MAX (4, round (layout->font_px * 0.42 * ppu));
+  line_width = MAX (1, round (layout->line_width * ppu * 0.8));
+  /* A hatch needs room for a few lines to read as one; tiny blocks are flat grey. */
+  if (MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing)
+    {
+      _jac_set_source_rgb (cr, &layout->palette.zero_fill);
+      cairo_fill (cr);
+    }
+  else if (jac_heatmap_target_is_vector (cr))
+    {
+      _jac_set_source_rgb (cr, &layout->palette.zero_fill);
+      cairo_fill_preserve (cr);
+      cairo_clip (cr);
+      _jac_set_source_rgb (cr, &layout->palette.zero_line);
+      cairo_set_line_width (cr, line_width);
+      jac_heatmap_hatch_lines (cr, gx, gy, gw, gh, spacing);
+    }
+  else
+    {
+      /* Stroking long lines through a clip of many blocks is slow; a tile is not. */
+      cairo_pattern_t *tile = jac_heatmap_hatch_tile ((int) spacing, line_width,
+                                                      _jac_rgb_argb (&layout->palette.zero_fill),
+                                                      _jac_rgb_argb (&layout->palette.zero_line));
+
+      cairo_set_source (cr, tile);
+      cairo_fill (cr);
+      cairo_pattern_destroy (tile);
+    }
+  cairo_new_path (cr);
+  cairo_restore (cr);
+  g_array_unref (rects);
+}
+
+static void
+paint_frames (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  cairo_t *cr = painter->cr;
+  GArray *device = g_array_new (FALSE, FALSE, sizeof (int));
+
+  if (MIN (layout->pitch_x, layout->pitch_y) * painter->pixels_per_unit < 14)
+    {
+      g_array_unref (device);
+      return;
+    }
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      int d[4];
+      gsize i, p;
+      JacRect rect;
+
+      if (!next_block (layout, s, &i, &p, &rect))
+        continue;
+      jac_heatmap_device_rect (cr, rect.x, rect.y, rect.width, rect.height,
+                               &d[0], &d[1], &d[2], &d[3]);
+      g_array_append_vals (device, d, 4);
+    }
+  jac_heatmap_enter_device (cr, NULL);
+  for (guint k = 0; k + 3 < device->len; k += 4)
+    {
+      int *d = &g_array_index (device, int, k);
+
+      cairo_rectangle (cr, d[0] - 0.5, d[1] - 0.5, d[2] + 1, d[3] + 1);
+    }
+  _jac_set_source_rgb (cr, &layout->palette.frame);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+  g_array_unref (device);
+}
+
+static PangoLayout *
+text_layout (const JacFigureLayout *layout,
+             double                 size)
+{
+  PangoLayout *text = pango_layout_new (layout->context);
+  PangoFontDescription *font = pango_font_description_from_string ("Cantarell, DejaVu Sans, Sans");
+
+  pango_font_description_set_absolute_size (font, size * PANGO_SCALE);
+  pango_layout_set_font_description (text, font);
+  pango_font_description_free (font);
+  return text;
+}
+
+/* Centres @text in @rect; with @pad, on a patch of the zero colour so that hatching stays off
+ * the glyphs. */
+static void
+show_centred (cairo_t       *cr,
+              PangoLayout   *text,
+              const JacRect *rect,
+              const JacRgb  *ink,
+              const JacRgb  *pad)
+{
+  PangoRectangle ink_rect, logical;
+  double x, y;
+
+  pango_layout_get_extents (text, &ink_rect, &logical);
+  x = rect->x + rect->width / 2 - (logical.x + logical.width / 2.0) / PANGO_SCALE;
+  y = rect->y + rect->height / 2 - (ink_rect.y + ink_rect.height / 2.0) / PANGO_SCALE;
+  if (pad != NULL)
+    {
+      double margin = logical.height / (double) PANGO_SCALE * 0.25;
+
+      _jac_set_source_rgb (cr, pad);
+      cairo_rectangle (cr, x + (double) logical.x / PANGO_SCALE - margin,
+                       y + (double) ink_rect.y / PANGO_SCALE - margin,
+                       (double) logical.width / PANGO_SCALE + 2 * margin,
+                       (double) ink_rect.height / PANGO_SCALE + 2 * margin);
+      cairo_fill (cr);
+    }
+  _jac_set_source_rgb (cr, ink);
+  cairo_move_to (cr, x, y);
+  pango_cairo_show_layout (cr, text);
+}
+
+static void
+paint_zero_labels (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  double size = MIN (layout->font_px * 1.5,
+                     MIN (layout->block_width, layout->block_height) * 0.3);
+  PangoLayout *zero;
+
+  if (size < layout->small_px * 0.75)
+    return;
+  zero = text_layout (layout, size);
+  pango_layout_set_text (zero, "0", -1);
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      gsize i, p;
+      JacRect rect;
+
+      if (next_block (layout, s, &i, &p, &rect)
+          && jac_analysis_block_is_zero (layout->analysis, i, p))
+        show_centred (painter->cr, zero, &rect, &layout->palette.zero_ink,
+                      &layout->palette.zero_fill);
+    }
+  g_object_unref (zero);
+}
+
+
+double
+_jac_figure_value_font (const JacFigureLayout *layout,
+                        double                 cell_width,
+                        double                 cell_height)
+{
+  PangoLayout *probe;
+  PangoRectangle logical;
+  double size, width;
+
+  if (cell_width < 26 || cell_height < 14)
+    return 0;
+  size = MIN (layout->small_px, cell_height * 0.36);
+  probe = text_layout (layout, size);
+  pango_layout_set_text (probe, "\xe2\x88\x92" "0.00", -1);
+  pango_layout_get_extents (probe, NULL, &logical);
+  g_object_unref (probe);
+  width = (double) logical.width / PANGO_SCALE;
+  if (width > cell_width * 0.86)
+    size *= cell_width * 0.86 / width;
+  return size >= 7 ? size : 0;
+}
+
+static const JacRgb dark_ink = { 0.08, 0.08, 0.08 };
+static const JacRgb light_ink = { 1, 1, 1 };
+
+static void
+paint_values (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  double cell_w = layout->block_width / layout->cell_cols;
+  double cell_h = layout->block_height / layout->cell_rows;
+  double size = _jac_figure_value_font (layout, cell_w, cell_h);
+  PangoLayout *text;
+
+  if (size <= 0)
+    return;
+  text = text_layout (layout, size);
+  for (gsize s = 0; s < n_slots (layout); s++)
+    {
+      gsize i, p;
+      JacRect rect;
+
+      if (!next_block (layout, s, &i, &p, &rect)
+          || jac_analysis_block_is_zero (layout->analysis, i, p))
+        continue;
+      for (gsize j = 0; j < layout->analysis->sparsity.block_height; j++)
+        for (gsize q = 0; q < layout->analysis->sparsity.block_width; q++)
+          {
+            gboolean zero = FALSE;
+            double v = _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
+            g_autofree char *label = zero ? g_strdup ("0") : _jac_format_cell (v);
+            guint32 argb = jac_colormap_argb (layout->style.colormap, v, layout->range);
+            JacRect cell;
+
+            _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
+            pango_layout_set_text (text, label, -1);
+            show_centred (painter->cr, text, &cell,
+                          zero ? &layout->palette.zero_ink
+                               : jac_colormap_prefers_dark_ink (argb) ? &dark_ink : &light_ink,
+                          NULL);
+          }
+    }
+  g_object_unref (text);
+}
+
+void
+_jac_figure_draw_jacobian (cairo_t               *cr,
+                           const JacFigureLayout *layout)
+{
+  JacGridPainter painter = { cr, layout, { 0 }, { 0 }, 1 };
+  gboolean pooled, cells_large;
+  int dx, dy, dw, dh;
+
+  if (layout->slot_rows == 0 || layout->slot_cols == 0)
+    return;
+  _jac_jacobian_access_init (&painter.access, layout->analysis);
+  painter.colors.colormap = layout->style.colormap;
+  painter.colors.range = layout->range;
+  painter.colors.zero_argb = _jac_rgb_argb (&layout->palette.zero_fill);
+  jac_heatmap_enter_device (cr, &painter.pixels_per_unit);
+  cairo_restore (cr);
+
+  jac_heatmap_device_rect (cr, layout->grid_x, layout->grid_y, layout->block_width,
+                           layout->block_height, &dx, &dy, &dw, &dh);
+  pooled = (gsize) dw < layout->cell_cols || (gsize) dh < layout->cell_rows;
+  cells_large = !pooled
+                && MIN (dw / (double) layout->cell_cols, dh / (double) layout->cell_rows) >= 10;
+
+  if (pooled)
+    paint_pooled (&painter);
+  else
+    paint_cells (&painter);
+  paint_zero_style (&painter, cells_large);
+  paint_frames (&painter);
+  paint_zero_labels (&painter);
+  if (layout->style.show_values)
+    paint_values (&painter);
+}

@@ -1,0 +1,442 @@
+/* jac-figure-layout.c: where everything goes, computed once for drawing and hit-testing. */
+#define G_LOG_DOMAIN "jac-figure"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-figure-private.h"
+
+static const JacRgb black = { 0, 0, 0 };
+static const JacRgb white = { 1, 1, 1 };
+
+static JacRgb
+rgb_hex (guint32 hex)
+{
+  JacRgb rgb = {
+    ((hex >> 16) & 0xff) / 255.0,
+    ((hex >> 8) & 0xff) / 255.0,
+    (hex & 0xff) / 255.0,
+  };
+
+  return rgb;
+}
+
+void
+_jac_palette_init (JacPalette           *palette,
+                   const JacFigureStyle *style)
+{
+  /* Structural zeros are neutral greys, which no diverging map contains; the grey map contains
+   * every grey, so there they take a warm tint instead. */
+  gboolean tint = style->colormap == JAC_COLORMAP_GRAY;
+
+  if (style->dark)
+    {
+      palette->background = rgb_hex (0x1e1e1e);
+      palette->ink = rgb_hex (0xededed);
+      palette->faint_ink = rgb_hex (0xa8a8a8);
+      palette->frame = rgb_hex (0x707070);
+      palette->zero_fill = rgb_hex (tint ? 0x463c28 : 0x3a3a3a);
+      palette->zero_line = rgb_hex (tint ? 0x7c6a44 : 0x626262);
+      palette->zero_ink = rgb_hex (tint ? 0xc8b07a : 0xb0b0b0);
+      palette->outline = white;
+      palette->halo = black;
+    }
+  else
+    {
+      palette->background = white;
+      palette->ink = rgb_hex (0x1a1a1a);
+      palette->faint_ink = rgb_hex (0x5c5c5c);
+      palette->frame = rgb_hex (0xa0a0a0);
+      palette->zero_fill = rgb_hex (tint ? 0xeadcb8 : 0xd9d9d9);
+      palette->zero_line = rgb_hex (tint ? 0xb59c64 : 0xa3a3a3);
+      palette->zero_ink = rgb_hex (tint ? 0x6e5a30 : 0x5e5e5e);
+      palette->outline = black;
+      palette->halo = white;
+    }
+}
+
+JacLabel *
+_jac_figure_layout_take_label (JacFigureLayout *layout,
+                               JacLabel        *label,
+                               double           x,
+                               double           y,
+                               double           xalign,
+                               double           yalign,
+                               JacInk           ink)
+{
+  _jac_label_place (label, x, y, xalign, yalign);
+  label->ink = ink;
+  g_ptr_array_add (layout->labels, label);
+  return label;
+}
+
+void
+_jac_figure_layout_add_rule (JacFigureLayout *layout,
+                             double           x0,
+                             double           y0,
+                             double           x1,
+                             double           y1,
+                             double           width,
+                             JacInk           ink)
+{
+  JacRule rule = { x0, y0, x1, y1, width, ink };
+
+  g_array_append_val (layout->rules, rule);
+}
+
+JacLabel *
+_jac_figure_layout_add_label (JacFigureLayout *layout,
+                              const char      *markup,
+                              double           size,
+                              gboolean         bold,
+                              double           x,
+                              double           y,
+                              double           xalign,
+                              double           yalign,
+                              JacInk           ink)
+{
+  JacLabel *label = _jac_label_new (layout->context, markup, size, bold, -1);
+
+  return _jac_figure_layout_take_label (layout, label, x, y, xalign, yalign, ink);
+}
+
+double
+_jac_figure_layout_text_width (JacFigureLayout *layout,
+                               const char      *markup,
+                               double           size)
+{
+  JacLabel *label = _jac_label_new (layout->context, markup, size, FALSE, -1);
+  double width = label->width;
+
+  _jac_label_free (label);
+  return width;
+}
+
+/* ---- slots ---- */
+
+gboolean
+_jac_figure_layout_slot_block (const JacFigureLayout *layout,
+                               gsize                  slot_row,
+                               gsize                  slot_col,
+                               gsize                 *block_row,
+                               gsize                 *block_col)
+{
+  gsize band = slot_row / layout->rows_per_band;
+  gsize col = band * layout->band_cols + slot_col;
+
+  if (slot_row >= layout->slot_rows || slot_col >= layout->slot_cols
+      || col >= layout->analysis->sparsity.n_block_cols)
+    return FALSE;
+  *block_row = layout->focus ? layout->focus_block_row : slot_row % layout->rows_per_band;
+  *block_col = col;
+  return TRUE;
+}
+
+gboolean
+_jac_figure_layout_block_slot (const JacFigureLayout *layout,
+                               gsize                  block_row,
+                               gsize                  block_col,
+                               gsize                 *slot_row,
+                               gsize                 *slot_col)
+{
+  gsize band;
+
+  if (block_row >= layout->analysis->sparsity.n_block_rows
+      || block_col >= layout->analysis->sparsity.n_block_cols
+      || (layout->focus && block_row != layout->focus_block_row))
+    return FALSE;
+  band = block_col / layout->band_cols;
+  *slot_row = band * layout->rows_per_band + (layout->focus ? 0 : block_row);
+  *slot_col = block_col % layout->band_cols;
+  return TRUE;
+}
+
+void
+_jac_figure_layout_slot_rect (const JacFigureLayout *layout,
+                              gsize                  slot_row,
+                              gsize                  slot_col,
+                              JacRect               *rect)
+{
+  gsize band = slot_row / layout->rows_per_band;
+
+  rect->x = layout->grid_x + slot_col * layout->pitch_x;
+  rect->y = layout->grid_y + band * layout->band_pitch
+            + (slot_row % layout->rows_per_band) * layout->pitch_y;
+  rect->width = layout->block_width;
+  rect->height = layout->block_height;
+}
+
+void
+_jac_figure_layout_entry_rect (const JacFigureLayout *layout,
+                               const JacRect         *block,
+                               gsize                  row0,
+                               gsize                  row1,
+                               gsize                  col0,
+                               gsize                  col1,
+                               JacRect               *rect)
+{
+  double cell_w = block->width / layout->cell_cols;
+  double cell_h = block->height / layout->cell_rows;
+
+  if (layout->style.denominator_layout)
+    {
+      gsize t0 = row0, t1 = row1;
+
+      row0 = col0;
+      row1 = col1;
+      col0 = t0;
+      col1 = t1;
+    }
+  rect->x = block->x + col0 * cell_w;
+  rect->y = block->y + row0 * cell_h;
+  rect->width = (col1 - col0) * cell_w;
+  rect->height = (row1 - row0) * cell_h;
+}
+
+/* ---- hit-testing ---- */
+
+static gboolean
+rect_contains (const JacRect *rect,
+               double         x,
+               double         y)
+{
+  return x >= rect->x && y >= rect->y && x < rect->x + rect->width && y < rect->y + rect->height;
+}
+
+static gsize
+cell_index (double offset,
+            double extent,
+            gsize  cells)
+{
+  double k = floor (offset * cells / extent);
+
+  return (gsize) CLAMP (k, 0, (double) cells - 1);
+}
+
+static gboolean
+hit_jacobian (const JacFigureLayout *layout,
+              double                 x,
+              double                 y,
+              JacFigureHit          *hit)
+{
+  double band = floor ((y - layout->grid_y) / layout->band_pitch);
+  double sc = floor ((x - layout->grid_x) / layout->pitch_x);
+  double r, sr;
+  gsize block_row, block_col, row, col;
+  JacRect block;
+
+  if (band < 0 || band >= layout->n_bands || sc < 0 || sc >= layout->slot_cols)
+    return FALSE;
+  r = floor ((y - layout->grid_y - band * layout->band_pitch) / layout->pitch_y);
+  if (r < 0 || r >= layout->rows_per_band)
+    return FALSE;
+  sr = band * layout->rows_per_band + r;
+  if (!_jac_figure_layout_slot_block (layout, (gsize) sr, (gsize) sc, &block_row, &block_col))
+    return FALSE;
+  _jac_figure_layout_slot_rect (layout, (gsize) sr, (gsize) sc, &block);
+  if (!rect_contains (&block, x, y))
+    return FALSE;
+
+  row = cell_index (y - block.y, block.height, layout->cell_rows);
+  col = cell_index (x - block.x, block.width, layout->cell_cols);
+  hit->panel = JAC_PANEL_JACOBIAN;
+  hit->block_row = block_row;
+  hit->block_col = block_col;
+  hit->row = layout->style.denominator_layout ? col : row;
+  hit->col = layout->style.denominator_layout ? row : col;
+  return TRUE;
+}
+
+gboolean
+_jac_figure_layout_hit (const JacFigureLayout *layout,
+                        double                 x,
+                        double                 y,
+                        JacFigureHit          *hit)
+{
+  memset (hit, 0, sizeof *hit);
+  hit->panel = JAC_PANEL_NONE;
+
+  if (rect_contains (&layout->grid, x, y) && hit_jacobian (layout, x, y, hit))
+    return TRUE;
+
+  for (guint m = 0; m < layout->n_matrices; m++)
+    {
+      const JacMatrixView *view = &layout->matrices[m];
+
+      if (!rect_contains (&view->rect, x, y))
+        continue;
+      hit->panel = view->panel;
+      hit->row = cell_index (y - view->rect.y, view->rect.height, view->rows);
+      hit->col = cell_index (x - view->rect.x, view->rect.width, view->cols);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* ---- title ---- */
+
+static char *
+shape_letters (const JacAnalysis *analysis)
+{
+  switch (analysis->wrt)
+    {
+    case JAC_VAR_H_PREV:
+      return g_strdup ("N, H");
+    case JAC_VAR_X:
+      return g_strdup ("N, D");
+    case JAC_VAR_W_HH:
+      return g_strdup ("H, H");
+    case JAC_VAR_W_XH:
+      return g_strdup ("D, H");
+    case JAC_VAR_B:
+    case JAC_N_VARS:
+    default:
+      return g_strdup (analysis->jacobian->wrt_rank == 1 ? "H" : "N, H");
+    }
+}
+
+static char *
+title_markup (const JacAnalysis *analysis)
+{
+  JacFunc activation = analysis->rnn->config.activation;
+  g_autofree char *wrt = _jac_variable_markup (analysis->wrt);
+  const char *sum = "h<sub>prev</sub> W<sub>hh</sub> + x W<sub>xh</sub> + b";
+
+  if (activation == JAC_FUNC_IDENTITY)
+    return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s", wrt, sum);
+  return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s(%s)", wrt, jac_func_name (activation),
+                          sum);
+}
+
+static char *
+shape_markup (const JacAnalysis *analysis)
+{
+  const JacSparsity *sparsity = &analysis->sparsity;
+  gsize shape[4] = { 0 };
+  guint rank = jac_structured_dense_shape (analysis->jacobian, shape);
+  g_autofree char *letters = shape_letters (analysis);
+  g_autofree char *numbers = jac_shape_string (rank, shape);
+  g_autofree char *entries = _jac_format_count (sparsity->n_entries);
+  g_autofree char *free_entries = _jac_format_count (sparsity->n_free_entries);
+
+  return g_strdup_printf ("shape (N, H, %s) = %s  ·  %s %s, %s not forced to 0",
+                          letters, numbers, entries, sparsity->n_entries == 1 ? "entry" : "entries",
+                          free_entries);
+}
+
+static double
+layout_title (JacFigureLayout *layout,
+              double           margin)
+{
+  g_autofree char *title = title_markup (layout->analysis);
+  g_autofree char *shape = shape_markup (layout->analysis);
+  JacLabel *t = _jac_figure_layout_add_label (layout, title, layout->title_px, FALSE, margin,
+                                              margin, 0, 0, JAC_INK_NORMAL);
+  JacLabel *s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, -1);
+  double bottom = t->y + t->height;
+
+  if (t->width + 2 * layout->font_px + s->width <= layout->width - 2 * margin)
+    {
+      double baseline_t = (double) pango_layout_get_baseline (t->layout) / PANGO_SCALE;
+      double baseline_s = (double) pango_layout_get_baseline (s->layout) / PANGO_SCALE;
+
+      _jac_figure_layout_take_label (layout, s, layout->width - margin,
+                                     t->y + baseline_t - baseline_s, 1, 0, JAC_INK_FAINT);
+    }
+  else
+    {
+      _jac_figure_layout_take_label (layout, s, margin, bottom, 0, 0, JAC_INK_FAINT);
+      bottom = s->y + s->height;
+    }
+  return bottom + layout->font_px * 0.9;
+}
+
+JacFigureLayout *
+_jac_figure_layout_new (const JacAnalysis    *analysis,
+                        const JacFigureStyle *style,
+                        double                width,
+                        double                height,
+                        cairo_t              *cr)
+{
+  JacFigureLayout *layout = g_new0 (JacFigureLayout, 1);
+  double base, margin, top;
+  JacRect area;
+
+  layout->analysis = analysis;
+  layout->style = *style;
+  if (!(layout->style.text_scale > 0) || !isfinite (layout->style.text_scale))
+    layout->style.text_scale = 1;
+  if (!(layout->style.line_scale > 0) || !isfinite (layout->style.line_scale))
+    layout->style.line_scale = 1;
+  layout->width = width;
+  layout->height = height;
+
+  base = CLAMP (MIN (height / 58, width / 88), 8, 24) * layout->style.text_scale;
+  layout->font_px = base;
+  layout->small_px = base * 0.82;
+  layout->title_px = base * 1.3;
+  layout->line_width = MAX (1, base / 16) * layout->style.line_scale;
+  _jac_palette_init (&layout->palette, &layout->style);
+  layout->context = _jac_text_context_new (cr);
+  layout->labels = g_ptr_array_new_with_free_func (_jac_label_free);
+  layout->rules = g_array_new (FALSE, FALSE, sizeof (JacRule));
+
+  margin = round (base * 1.2);
+  top = layout_title (layout, margin);
+  area.x = margin;
+  area.y = round (top);
+  area.width = width - 2 * margin;
+  area.height = height - area.y - margin;
+
+  if (layout->style.show_contraction)
+    {
+      double gap = round (base * 2);
+      JacRect right;
+
+      area.width = round ((width - 2 * margin - gap) * 0.6);
+      right.x = area.x + area.width + gap;
+      right.y = area.y;
+      right.width = width - margin - right.x;
+      right.height = area.height;
+      _jac_figure_layout_add_rule (layout, right.x - gap / 2, area.y, right.x - gap / 2,
+                                   area.y + area.height, 1, JAC_INK_FAINT);
+      _jac_figure_layout_contraction (layout, &right);
+    }
+  _jac_figure_layout_grid (layout, &area);
+  return layout;
+}
+
+void
+_jac_figure_layout_free (JacFigureLayout *layout)
+{
+  if (layout == NULL)
+    return;
+  g_clear_pointer (&layout->labels, g_ptr_array_unref);
+  g_clear_pointer (&layout->rules, g_array_unref);
+  g_clear_object (&layout->context);
+  g_free (layout);
+}
+
+gboolean
+jac_figure_hit_test (const JacAnalysis    *analysis,
+                     const JacFigureStyle *style,
+                     double                width,
+                     double                height,
+                     double                x,
+                     double                y,
+                     JacFigureHit         *hit)
+{
+  JacFigureLayout *layout;
+  JacFigureHit found;
+  gboolean ok;
+
+  g_return_val_if_fail (analysis != NULL, FALSE);
+  g_return_val_if_fail (style != NULL, FALSE);
+
+  layout = _jac_figure_layout_new (analysis, style, width, height, NULL);
+  ok = _jac_figure_layout_hit (layout, x, y, &found);
+  _jac_figure_layout_free (layout);
+  if (hit != NULL)
+    *hit = found;
+  return ok;
+}

@@ -1,0 +1,266 @@
+/* jac-figure-private.h: the figure's layout, palette and text helpers shared inside src/render. */
+#pragma once
+
+#include <pango/pangocairo.h>
+
+#include "jac-figure.h"
+#include "jac-heatmap.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  double x, y, width, height;
+} JacRect;
+
+typedef struct
+{
+  double red, green, blue;
+} JacRgb;
+
+typedef struct
+{
+  JacRgb background;
+  JacRgb ink;
+  JacRgb faint_ink;
+  JacRgb frame;       /* thin frames around blocks and matrices */
+  JacRgb zero_fill;   /* structural zeros */
+  JacRgb zero_line;   /* their hatch */
+  JacRgb zero_ink;    /* their "0" */
+  JacRgb outline;     /* highlight */
+  JacRgb halo;        /* around the highlight, so that it reads on any colour */
+} JacPalette;
+
+typedef enum
+{
+  JAC_INK_NORMAL,
+  JAC_INK_FAINT,
+} JacInk;
+
+typedef struct
+{
+  PangoLayout *layout;
+  double       x;        /* top-left corner of the logical rectangle */
+  double       y;
+  double       width;
+  double       height;
+  JacInk       ink;
+} JacLabel;
+
+typedef struct
+{
+  double x0, y0, x1, y1;
+  double width;          /* in units of the figure's line width */
+  JacInk ink;
+} JacRule;
+
+/* One small heatmap of the contracted form; a rank-1 tensor is shown as one row. */
+typedef struct
+{
+  JacPanel         panel;
+  const JacTensor *tensor;
+  gsize            rows;
+  gsize            cols;
+  double           range;
+  JacRect          rect;
+} JacMatrixView;
+
+#define JAC_MAX_MATRIX_VIEWS 8
+
+typedef struct
+{
+  const JacAnalysis *analysis;
+  JacFigureStyle     style;
+  double             width;
+  double             height;
+  double             font_px;
+  double             small_px;
+  double             title_px;
+  double             line_width;
+  JacPalette         palette;
+  PangoContext      *context;
+
+  /* The Jacobian. Block columns are wrapped into n_bands bands of band_cols columns each when
+   * the grid is much wider than high; each band holds rows_per_band block rows (all of them, or
+   * just the focus row). Slot (r, c) of the slot_rows × slot_cols arrangement is then block
+   * (r mod rows_per_band, (r div rows_per_band) · band_cols + c), or (focus row, …), and slots
+   * past the last block column stay empty. */
+  gboolean           focus;
+  gsize              focus_block_row;
+  gsize              rows_per_band;
+  gsize              n_bands;
+  gsize              band_cols;
+  gsize              slot_rows;
+  gsize              slot_cols;
+  double             grid_x;
+  double             grid_y;
+  double             block_width;
+  double             block_height;
+  double             pitch_x;
+  double             pitch_y;
+  double             band_pitch;    /* from one band to the next */
+  gsize              cell_rows;     /* a block's cells as displayed (swapped when denominator) */
+  gsize              cell_cols;
+  JacRect            grid;
+  double             range;         /* the Jacobian's symmetric colour range */
+  JacRect            colorbar;
+  JacRect            legend_swatch; /* a sample of the structural-zero style */
+
+  JacMatrixView      matrices[JAC_MAX_MATRIX_VIEWS];
+  guint              n_matrices;
+
+  GPtrArray         *labels;        /* JacLabel */
+  GArray            *rules;         /* JacRule */
+} JacFigureLayout;
+
+/* A rectangle of cells [row0, row1) × [col0, col1) to outline; for the Jacobian, of block
+ * (block_row, block_col), in numerator terms (rows j, columns q). */
+typedef struct
+{
+  JacPanel panel;
+  gsize    block_row;
+  gsize    block_col;
+  gsize    row0, row1;
+  gsize    col0, col1;
+  gboolean primary;
+} JacMark;
+
+/* Reads J[i, j, p, q] (block (i, p), entry (j, q)) straight from the structured core when its
+ * δ pattern is one this file understands, else through jac_analysis_block_entry (). */
+typedef struct
+{
+  const JacAnalysis *analysis;
+  gboolean           direct;
+  int                i_tie;       /* 0: i = p is forced, 1: i = q is forced, -1: none */
+  int                j_tie;       /* 0: j = p, 1: j = q, -1: none */
+  gsize              stride_i;
+  gsize              stride_j;
+  gsize              stride_p;    /* 0 when p is tied */
+  gsize              stride_q;    /* 0 when q is tied */
+  const double      *core;
+} JacJacobianAccess;
+
+/* jac-figure-layout.c */
+JacFigureLayout *_jac_figure_layout_new     (const JacAnalysis     *analysis,
+                                             const JacFigureStyle  *style,
+                                             double                 width,
+                                             double                 height,
+                                             cairo_t               *cr);
+void             _jac_figure_layout_free    (JacFigureLayout       *layout);
+gboolean         _jac_figure_layout_slot_block (const JacFigureLayout *layout,
+                                                gsize                  slot_row,
+                                                gsize                  slot_col,
+                                                gsize                 *block_row,
+                                                gsize                 *block_col);
+gboolean         _jac_figure_layout_block_slot (const JacFigureLayout *layout,
+                                                gsize                  block_row,
+                                                gsize                  block_col,
+                                                gsize                 *slot_row,
+                                                gsize                 *slot_col);
+void             _jac_figure_layout_slot_rect  (const JacFigureLayout *layout,
+                                                gsize                  slot_row,
+                                                gsize                  slot_col,
+                                                JacRect               *rect);
+/* The rectangle of entry (j, q) of the block in a slot, wherever the layout puts it. */
+void             _jac_figure_layout_entry_rect (const JacFigureLayout *layout,
+                                                const JacRect         *block,
+                                                gsize                  row0,
+                                                gsize                  row1,
+                                                gsize                  col0,
+                                                gsize                  col1,
+                                                JacRect               *rect);
+gboolean         _jac_figure_layout_hit     (const JacFigureLayout *layout,
+                                             double                 x,
+                                             double                 y,
+                                             JacFigureHit          *hit);
+void             _jac_palette_init          (JacPalette            *palette,
+                                             const JacFigureStyle  *style);
+/* Appends a placed label to @layout, which takes it. */
+JacLabel        *_jac_figure_layout_take_label (JacFigureLayout    *layout,
+                                                JacLabel           *label,
+                                                double              x,
+                                                double              y,
+                                                double              xalign,
+                                                double              yalign,
+                                                JacInk              ink);
+/* Measures and places a one-line label in one go. */
+JacLabel        *_jac_figure_layout_add_label (JacFigureLayout     *layout,
+                                               const char          *markup,
+                                               double               size,
+                                               gboolean             bold,
+                                               double               x,
+                                               double               y,
+                                               double               xalign,
+                                               double               yalign,
+                                               JacInk               ink);
+double           _jac_figure_layout_text_width (JacFigureLayout    *layout,
+                                                const char         *markup,
+                                                double              size);
+void             _jac_figure_layout_add_rule (JacFigureLayout      *layout,
+                                              double                x0,
+                                              double                y0,
+                                              double                x1,
+                                              double                y1,
+                                              double                width,
+                                              JacInk                ink);
+
+/* jac-figure-grid.c */
+void             _jac_figure_layout_grid    (JacFigureLayout       *layout,
+                                             const JacRect         *area);
+
+/* jac-figure-contraction.c */
+void             _jac_figure_layout_contraction (JacFigureLayout   *layout,
+                                                 const JacRect     *area);
+
+/* jac-figure-text.c */
+PangoContext    *_jac_text_context_new      (cairo_t               *cr);
+JacLabel        *_jac_label_new             (PangoContext          *context,
+                                             const char            *markup,
+                                             double                 size_px,
+                                             gboolean               bold,
+                                             double                 wrap_width);
+void             _jac_label_free            (gpointer               label);
+/* Puts @label's anchor point (@xalign, @yalign ∈ [0, 1] of its box) at (@x, @y). */
+void             _jac_label_place          (JacLabel              *label,
+                                             double                 x,
+                                             double                 y,
+                                             double                 xalign,
+                                             double                 yalign);
+void             _jac_set_source_rgb        (cairo_t               *cr,
+                                             const JacRgb          *rgb);
+guint32          _jac_rgb_argb              (const JacRgb          *rgb);
+/* Numbers as shown: two decimals, or an exponent for very small or large ones; "−" for minus. */
+char            *_jac_format_value          (double                 value);
+/* Short enough for a cell: two decimals below 10, fewer above. */
+char            *_jac_format_cell           (double                 value);
+char            *_jac_format_count          (gsize                  count);
+char            *_jac_format_tick           (double                 value,
+                                             double                 step);
+/* "3.1×10<sup>−17</sup>" */
+char            *_jac_format_scientific_markup (double              value);
+/* Escapes @text and turns "W_hh" into W<sub>hh</sub>. */
+char            *_jac_markup_from_text      (const char            *text);
+char            *_jac_variable_markup       (JacVariable            variable);
+
+/* jac-figure-jacobian.c */
+void             _jac_jacobian_access_init  (JacJacobianAccess     *access,
+                                             const JacAnalysis     *analysis);
+double           _jac_jacobian_access_entry (const JacJacobianAccess *access,
+                                             gsize                  block_row,
+                                             gsize                  block_col,
+                                             gsize                  row,
+                                             gsize                  col,
+                                             gboolean              *structural_zero);
+void             _jac_figure_draw_jacobian  (cairo_t               *cr,
+                                             const JacFigureLayout *layout);
+/* Writes values in cells of @cell_width × @cell_height when they fit; returns the font size
+ * used, or 0 when they do not fit. */
+double           _jac_figure_value_font     (const JacFigureLayout *layout,
+                                             double                 cell_width,
+                                             double                 cell_height);
+
+/* jac-figure-describe.c */
+GArray          *_jac_figure_marks          (const JacAnalysis     *analysis,
+                                             const JacFigureHit    *hit);
+
+G_END_DECLS

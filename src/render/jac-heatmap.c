@@ -1,0 +1,344 @@
+/* jac-heatmap.c: heatmap pixels and their crisp, pixel-snapped painting. */
+#define G_LOG_DOMAIN "jac-heatmap"
+
+#include <math.h>
+
+#include "jac-heatmap.h"
+#include "core/jac-tensor.h"
+
+gsize
+jac_heatmap_sample_count (gsize start,
+                          gsize end)
+{
+  return MIN (end - start, (gsize) JAC_HEATMAP_POOL_SAMPLES);
+}
+
+gsize
+jac_heatmap_sample (gsize start,
+                    gsize end,
+                    gsize k)
+{
+  gsize n = end - start;
+
+  return start + k * n / jac_heatmap_sample_count (start, end);
+}
+
+/* The cells pixel @v of @n pixels covers among @cells: one cell (its centre's) when pixels are
+ * at least as many as cells, a run of them when they are fewer. */
+static void
+pixel_span (int    v,
+            int    n,
+            gsize  cells,
+            gsize *start,
+            gsize *end)
+{
+  if ((gsize) n >= cells)
+    {
+      *start = ((2 * (guint64) v + 1) * cells) / (2 * (guint64) n);
+      *end = *start + 1;
+      return;
+    }
+  *start = (guint64) v * cells / n;
+  *end = MIN (cells, ((guint64) (v + 1) * cells + n - 1) / n);
+  if (*end <= *start)
+    *end = *start + 1;
+}
+
+void
+jac_heatmap_fill (guint32                *pixels,
+                  gsize                   stride,
+                  int                     width,
+                  int                     height,
+                  gsize                   rows,
+                  gsize                   cols,
+                  JacCellPool             pool,
+                  gconstpointer           data,
+                  const JacHeatmapColors *colors)
+{
+  g_autofree gsize *col_start = g_new (gsize, MAX (width, 1));
+  g_autofree gsize *col_end = g_new (gsize, MAX (width, 1));
+
+  g_return_if_fail (rows > 0 && cols > 0);
+
+  for (int u = 0; u < width; u++)
+    pixel_span (u, width, cols, &col_start[u], &col_end[u]);
+
+  for (int v = 0; v < height; v++)
+    {
+      guint32 *line = pixels + (gsize) v * stride;
+      gsize row0, row1;
+
+      pixel_span (v, height, rows, &row0, &row1);
+      for (int u = 0; u < width; u++)
+        {
+          double value = 0;
+
+          switch (pool (data, row0, row1, col_start[u], col_end[u], &value))
+            {
+            case JAC_CELL_EMPTY:
+              line[u] = 0;
+              break;
+            case JAC_CELL_ZERO:
+              line[u] = colors->zero_argb;
+              break;
+            case JAC_CELL_VALUE:
+            default:
+              line[u] = jac_colormap_argb (colors->colormap, value, colors->range);
+              break;
+            }
+        }
+    }
+}
+
+cairo_surface_t *
+jac_heatmap_build (int                     width,
+                   int                     height,
+                   gsize                   rows,
+                   gsize                   cols,
+                   JacCellPool             pool,
+                   gconstpointer           data,
+                   const JacHeatmapColors *colors)
+{
+  cairo_surface_t *image;
+
+  if (width <= 0 || height <= 0)
+    return NULL;
+  image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  if (cairo_surface_status (image) != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (image);
+      return NULL;
+    }
+  cairo_surface_flush (image);
+  jac_heatmap_fill ((guint32 *) (gpointer) cairo_image_surface_get_data (image),
+                    cairo_image_surface_get_stride (image) / 4,
+                    width, height, rows, cols, pool, data, colors);
+  cairo_surface_mark_dirty (image);
+  return image;
+}
+
+/* Pixels of the target per device unit: GTK draws HiDPI through the surface's device scale. */
+static void
+target_scale (cairo_t *cr,
+              double  *sx,
+              double  *sy)
+{
+  cairo_surface_get_device_scale (cairo_get_target (cr), sx, sy);
+  if (!(*sx > 0) || !(*sy > 0))
+    *sx = *sy = 1;
+}
+
+void
+jac_heatmap_device_rect (cairo_t *cr,
+                         double   x,
+                         double   y,
+                         double   width,
+                         double   height,
+                         int     *device_x,
+                         int     *device_y,
+                         int     *device_width,
+                         int     *device_height)
+{
+  double x0 = x, y0 = y, x1 = x + width, y1 = y + height;
+  double sx, sy;
+
+  cairo_user_to_device (cr, &x0, &y0);
+  cairo_user_to_device (cr, &x1, &y1);
+  target_scale (cr, &sx, &sy);
+  *device_x = (int) lround (MIN (x0, x1) * sx);
+  *device_y = (int) lround (MIN (y0, y1) * sy);
+  *device_width = (int) lround (MAX (x0, x1) * sx) - *device_x;
+  *device_height = (int) lround (MAX (y0, y1) * sy) - *device_y;
+}
+
+void
+jac_heatmap_enter_device (cairo_t *cr,
+                          double  *pixels_per_unit)
+{
+  double sx, sy, ux = 1, uy = 0;
+
+  target_scale (cr, &sx, &sy);
+  cairo_user_to_device_distance (cr, &ux, &uy);
+  if (pixels_per_unit != NULL)
+    *pixels_per_unit = hypot (ux, uy) * sx;
+  cairo_save (cr);
+  cairo_identity_matrix (cr);
+  cairo_scale (cr, 1 / sx, 1 / sy);
+}
+
+void
+jac_heatmap_paint_device (cairo_t         *cr,
+                          cairo_surface_t *image,
+                          int              device_x,
+                          int              device_y,
+                          int              device_width,
+                          int              device_height)
+{
+  cairo_pattern_t *pattern;
+
+  if (image == NULL || device_width <= 0 || device_height <= 0)
+    return;
+
+  jac_heatmap_enter_device (cr, NULL);
+  cairo_rectangle (cr, device_x, device_y, device_width, device_height);
+  cairo_translate (cr, device_x, device_y);
+  cairo_scale (cr,
+               (double) device_width / cairo_image_surface_get_width (image),
+               (double) device_height / cairo_image_surface_get_height (image));
+  cairo_set_source_surface (cr, image, 0, 0);
+  pattern = cairo_get_source (cr);
+  cairo_pattern_set_filter (pattern, CAIRO_FILTER_NEAREST);
+  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_PAD);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+void
+jac_heatmap_paint (cairo_t         *cr,
+                   cairo_surface_t *image,
+                   double           x,
+                   double           y,
+                   double           width,
+                   double           height)
+{
+  int dx, dy, dw, dh;
+
+  jac_heatmap_device_rect (cr, x, y, width, height, &dx, &dy, &dw, &dh);
+  jac_heatmap_paint_device (cr, image, dx, dy, dw, dh);
+}
+
+JacCellKind
+jac_heatmap_pool_matrix (gconstpointer  data,
+                         gsize          row0,
+                         gsize          row1,
+                         gsize          col0,
+                         gsize          col1,
+                         double        *value)
+{
+  const JacTensor *tensor = data;
+  gsize row_stride = tensor->rank == 2 ? tensor->strides[0] : 0;
+  double best = 0;
+
+  for (gsize a = 0; a < jac_heatmap_sample_count (row0, row1); a++)
+    {
+      const double *line = tensor->data + jac_heatmap_sample (row0, row1, a) * row_stride;
+
+      for (gsize b = 0; b < jac_heatmap_sample_count (col0, col1); b++)
+        {
+          double v = line[jac_heatmap_sample (col0, col1, b)];
+
+          if (fabs (v) > fabs (best))
+            best = v;
+        }
+    }
+  *value = best;
+  return JAC_CELL_VALUE;
+}
+
+void
+jac_heatmap_hatch_lines (cairo_t *cr,
+                         double   x,
+                         double   y,
+                         double   width,
+                         double   height,
+                         double   spacing)
+{
+  /* Lines x + y = k · spacing, so that hatches of neighbouring blocks continue each other. */
+  double first = floor ((x + y) / spacing) * spacing;
+  double last = x + width + y + height;
+
+  for (double c = first; c <= last + spacing; c += spacing)
+    {
+      cairo_move_to (cr, c - y - height - spacing, y + height + spacing);
+      cairo_line_to (cr, c - y + spacing, y - spacing);
+    }
+  cairo_stroke (cr);
+}
+
+static void
+set_source_argb (cairo_t *cr,
+                 guint32  argb)
+{
+  cairo_set_source_rgb (cr, ((argb >> 16) & 0xff) / 255.0, ((argb >> 8) & 0xff) / 255.0,
+                        (argb & 0xff) / 255.0);
+}
+
+cairo_pattern_t *
+jac_heatmap_hatch_tile (int     spacing,
+                        double  line_width,
+                        guint32 fill_argb,
+                        guint32 line_argb)
+{
+  cairo_surface_t *tile;
+  cairo_pattern_t *pattern;
+  cairo_t *cr;
+
+  spacing = MAX (spacing, 2);
+  tile = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, spacing, spacing);
+  cr = cairo_create (tile);
+  set_source_argb (cr, fill_argb);
+  cairo_paint (cr);
+  set_source_argb (cr, line_argb);
+  cairo_set_line_width (cr, line_width);
+  /* x + y = 0, spacing and 2 · spacing cross the tile; together they wrap seamlessly. */
+  for (int k = 0; k <= 2; k++)
+    {
+      cairo_move_to (cr, k * spacing + 1, -1);
+      cairo_line_to (cr, -1, k * spacing + 1);
+    }
+  cairo_stroke (cr);
+  cairo_destroy (cr);
+
+  pattern = cairo_pattern_create_for_surface (tile);
+  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_REPEAT);
+  cairo_pattern_set_filter (pattern, CAIRO_FILTER_NEAREST);
+  cairo_surface_destroy (tile);
+  return pattern;
+}
+
+gboolean
+jac_heatmap_target_is_vector (cairo_t *cr)
+{
+  switch (cairo_surface_get_type (cairo_get_target (cr)))
+    {
+    case CAIRO_SURFACE_TYPE_PDF:
+    case CAIRO_SURFACE_TYPE_PS:
+    case CAIRO_SURFACE_TYPE_SVG:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+int
+jac_heatmap_oversample (cairo_t *cr,
+                        double   device_size,
+                        gsize    cells,
+                        int      budget)
+{
+  double k;
+
+  if (!jac_heatmap_target_is_vector (cr) || cells == 0)
+    return 1;
+  k = ceil (2 * device_size / cells);
+  k = MIN (k, floor ((double) budget / cells));
+  return (int) CLAMP (k, 1, 64);
+}
+
+cairo_surface_t *
+jac_heatmap_colorbar_surface (JacColormap colormap)
+{
+  const guint32 *table = jac_colormap_table (colormap);
+  cairo_surface_t *image;
+  guchar *data;
+  int stride;
+
+  image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, JAC_COLORMAP_SIZE);
+  cairo_surface_flush (image);
+  data = cairo_image_surface_get_data (image);
+  stride = cairo_image_surface_get_stride (image);
+  for (int e = 0; e < JAC_COLORMAP_SIZE; e++)
+    *(guint32 *) (gpointer) (data + (gsize) e * stride) = table[JAC_COLORMAP_SIZE - 1 - e];
+  cairo_surface_mark_dirty (image);
+  return image;
+}

@@ -1,0 +1,938 @@
+/* test-render.c: the figure layer: files, structural-zero pixels, hit-testing and descriptions. */
+#define G_LOG_DOMAIN "test-render"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/jac-analysis.h"
+#include "core/jac-error.h"
+#include "render/jac-colormap.h"
+#include "render/jac-figure.h"
+#include "render/jac-figure-private.h"
+
+#define MINUS "\xe2\x88\x92"
+
+/* ---- helpers ---- */
+
+static JacAnalysis *
+make_analysis_full (gsize       batch,
+                    gsize       input,
+                    gsize       hidden,
+                    gboolean    b_per_row,
+                    JacVariable wrt)
+{
+  g_autoptr(GError) error = NULL;
+  JacRnnConfig config;
+  JacAnalysis *analysis;
+  JacRnn *rnn;
+
+  jac_rnn_config_init_default (&config);
+  config.batch = batch;
+  config.input = input;
+  config.hidden = hidden;
+  config.b_per_row = b_per_row;
+  rnn = jac_rnn_new (&config, NULL, &error);
+  g_assert_no_error (error);
+  analysis = jac_analysis_new (rnn, wrt, JAC_UPSTREAM_RANDOM, NULL, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
+
+static JacAnalysis *
+make_analysis (JacVariable wrt)
+{
+  JacRnnConfig config;
+
+  jac_rnn_config_init_default (&config);
+  return make_analysis_full (config.batch, config.input, config.hidden, FALSE, wrt);
+}
+
+static char *
+make_temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("jacscope-render-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static GPtrArray *
+list_dir (const char *dir)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_dir_close (d);
+  return names;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GPtrArray) names = list_dir (dir);
+
+  for (guint k = 0; k < names->len; k++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, k), NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static JacFigureStyle
+plain_style (void)
+{
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  style.show_values = FALSE;
+  return style;
+}
+
+/* Pixel (x, y) of an ARGB32 surface. */
+static guint32
+pixel_at (cairo_surface_t *surface,
+          int              x,
+          int              y)
+{
+  const guchar *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+
+  return *(const guint32 *) (gconstpointer) (data + (gsize) y * stride + (gsize) x * 4);
+}
+
+static int
+channel (guint32 argb,
+         int     shift)
+{
+  return (argb >> shift) & 0xff;
+}
+
+/* Largest channel difference to the nearest entry of @colormap. */
+static int
+distance_to_colormap (JacColormap colormap,
+                      guint32     argb)
+{
+  const guint32 *table = jac_colormap_table (colormap);
+  int best = 256;
+
+  for (guint e = 0; e < JAC_COLORMAP_SIZE; e++)
+    {
+      int d = 0;
+
+      for (int shift = 0; shift <= 16; shift += 8)
+        d = MAX (d, ABS (channel (table[e], shift) - channel (argb, shift)));
+      best = MIN (best, d);
+    }
+  return best;
+}
+
+static cairo_surface_t *
+draw_figure (const JacAnalysis    *analysis,
+             const JacFigureStyle *style,
+             int                   width,
+             int                   height)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+
+  jac_figure_draw (cr, width, height, analysis, style);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+static gboolean
+same_hit (const JacFigureHit *a,
+          const JacFigureHit *b)
+{
+  if (a->panel != b->panel || a->row != b->row || a->col != b->col)
+    return FALSE;
+  return a->panel != JAC_PANEL_JACOBIAN
+         || (a->block_row == b->block_row && a->block_col == b->block_col);
+}
+
+/* Whether the hit at (x, y) is @want and so are those 3 px around it: away from any edge. */
+static gboolean
+well_inside (const JacFigureLayout *layout,
+             int                    x,
+             int                    y,
+             gboolean             (*want) (const JacFigureHit *, gconstpointer),
+             gconstpointer          data)
+{
+  for (int dy = -3; dy <= 3; dy += 3)
+    for (int dx = -3; dx <= 3; dx += 3)
+      {
+        JacFigureHit hit;
+
+        if (!_jac_figure_layout_hit (layout, x + dx + 0.5, y + dy + 0.5, &hit)
+            || !want (&hit, data))
+          return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+is_block (const JacFigureHit *hit,
+          gconstpointer       data)
+{
+  const gsize *block = data;
+
+  return hit->panel == JAC_PANEL_JACOBIAN && hit->block_row == block[0]
+         && hit->block_col == block[1];
+}
+
+static gboolean
+is_cell (const JacFigureHit *hit,
+         gconstpointer       data)
+{
+  return same_hit (hit, data);
+}
+
+static char *
+format_expected (double value)
+{
+  g_autofree char *plain = g_strdup_printf ("%.2f", fabs (value));
+
+  return g_strconcat (value < 0 ? MINUS : "", plain, NULL);
+}
+
+/* ---- colour maps and formats ---- */
+
+static void
+test_colormap (void)
+{
+  for (JacColormap c = 0; c < JAC_N_COLORMAPS; c++)
+    {
+      g_autofree char *upper = g_ascii_strup (jac_colormap_name (c), -1);
+      JacColormap back = JAC_N_COLORMAPS;
+
+      g_assert_true (jac_colormap_from_name (jac_colormap_name (c), &back));
+      g_assert_cmpint (back, ==, c);
+      g_assert_true (jac_colormap_from_name (upper, &back));
+      g_assert_cmpint (back, ==, c);
+      /* White at zero, whatever the range; the two ends differ from white. */
+      g_assert_cmphex (jac_colormap_argb (c, 0, 1), ==, 0xffffffff);
+      g_assert_cmphex (jac_colormap_argb (c, 0, 1e-9), ==, 0xffffffff);
+      g_assert_cmphex (jac_colormap_argb (c, 5, 1), ==, jac_colormap_argb (c, 1, 1));
+      g_assert_cmphex (jac_colormap_argb (c, -1, 1), !=, 0xffffffff);
+    }
+  g_assert_true (jac_colormap_from_name ("blue-red", NULL));
+  g_assert_false (jac_colormap_from_name ("viridis", NULL));
+  /* Blue below zero, red above. */
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_BLUE_RED, -1, 1), 0), >,
+                   channel (jac_colormap_argb (JAC_COLORMAP_BLUE_RED, -1, 1), 16));
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_BLUE_RED, 1, 1), 16), >,
+                   channel (jac_colormap_argb (JAC_COLORMAP_BLUE_RED, 1, 1), 0));
+  g_assert_cmpfloat (jac_colormap_tick_step (0.97), ==, 0.5);
+  g_assert_cmpfloat (jac_colormap_tick_step (3e-17), ==, 1e-17);
+}
+
+static void
+test_format_from_path (void)
+{
+  static const struct
+  {
+    const char     *path;
+    JacFigureFormat format;
+  } good[] = {
+    { "a.png", JAC_FIGURE_PNG },
+    { "dir.x/b.PNG", JAC_FIGURE_PNG },
+    { "c.svg", JAC_FIGURE_SVG },
+    { "d.Svg", JAC_FIGURE_SVG },
+    { "/tmp/e.pdf", JAC_FIGURE_PDF },
+  };
+  static const char * const bad[] = { "figure.jpg", "figure", "dir.png/figure", "figure.", ".png" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (good); k++)
+    {
+      g_autoptr(GError) error = NULL;
+      JacFigureFormat format = JAC_FIGURE_PDF + 1;
+
+      g_assert_true (jac_figure_format_from_path (good[k].path, &format, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (format, ==, good[k].format);
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    {
+      g_autoptr(GError) error = NULL;
+      JacFigureFormat format;
+
+      g_assert_false (jac_figure_format_from_path (bad[k], &format, &error));
+      g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, ".png"));
+      g_assert_nonnull (strstr (error->message, ".svg"));
+      g_assert_nonnull (strstr (error->message, ".pdf"));
+    }
+  {
+    g_autoptr(GError) error = NULL;
+
+    jac_figure_format_from_path ("out/figure.jpeg", NULL, &error);
+    g_assert_nonnull (strstr (error->message, ".jpeg"));
+  }
+}
+
+/* ---- files ---- */
+
+static void
+test_png (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "figure.png", NULL);
+  g_autofree char *path2 = g_build_filename (dir, "figure@2x.PNG", NULL);
+  g_autoptr(GError) error = NULL;
+  JacFigureStyle style;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  cairo_surface_t *png;
+
+  jac_figure_style_init (&style);
+  g_assert_true (jac_figure_save (path, 640, 360, 1, analysis, &style, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 8);
+  g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+  png = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, 640);
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, 360);
+  cairo_surface_destroy (png);
+
+  g_assert_true (jac_figure_save (path2, 640, 360, 2, analysis, &style, &error));
+  g_assert_no_error (error);
+  png = cairo_image_surface_create_from_png (path2);
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, 1280);
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, 720);
+  cairo_surface_destroy (png);
+  remove_dir (dir);
+}
+
+static void
+test_vector (gconstpointer data)
+{
+  const char *extension = data;
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_W_HH);
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *name = g_strconcat ("figure", extension, NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  style.has_highlight = TRUE;
+  style.highlight.panel = JAC_PANEL_JACOBIAN;
+  style.highlight.block_row = 1;
+  style.highlight.block_col = 0;
+  style.highlight.row = 2;
+  style.highlight.col = 2;
+  g_assert_true (jac_figure_save (path, 1600, 900, 1, analysis, &style, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  if (g_str_equal (extension, ".svg"))
+    {
+      g_assert_true (g_str_has_prefix (contents, "<?xml"));
+      g_assert_nonnull (strstr (contents, "<svg"));
+      g_assert_nonnull (strstr (contents, "</svg>"));
+    }
+  else
+    {
+      g_assert_true (g_str_has_prefix (contents, "%PDF"));
+      g_assert_cmpuint (length, >, 64);
+      /* The trailer is written last: the file is complete. */
+      g_assert_nonnull (memmem (contents + length - 64, 64, "%%EOF", 5));
+    }
+  remove_dir (dir);
+}
+
+static void
+test_no_temp_files (void)
+{
+  static const char * const names[] = { "a.png", "b.svg", "c.pdf" };
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_X);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GPtrArray) listed = NULL;
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[k], NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (jac_figure_save (path, 800, 450, 1, analysis, &style, &error));
+      g_assert_no_error (error);
+    }
+  listed = list_dir (dir);
+  g_assert_cmpuint (listed->len, ==, G_N_ELEMENTS (names));
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    g_assert_true (g_ptr_array_find_with_equal_func (listed, names[k], g_str_equal, NULL));
+  remove_dir (dir);
+}
+
+static void
+test_bad_requests (void)
+{
+  static const struct
+  {
+    const char *name;
+    int         width;
+    int         height;
+    double      scale;
+  } bad[] = {
+    { "figure.jpg", 800, 450, 1 },
+    { "figure", 800, 450, 1 },
+    { "figure.png", 8, 450, 1 },
+    { "figure.png", 800, 0, 1 },
+    { "figure.png", -5, 450, 1 },
+    { "figure.png", 20000, 450, 1 },
+    { "figure.png", 10000, 450, 2 },
+    { "figure.png", 800, 450, 0 },
+    { "figure.png", 800, 450, NAN },
+    { "figure.svg", 100000, 450, 1 },
+    { "figure.pdf", 10, 10, 1 },
+  };
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  g_autofree char *dir = make_temp_dir ();
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    {
+      g_autofree char *path = g_build_filename (dir, bad[k].name, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) listed = NULL;
+
+      g_assert_false (jac_figure_save (path, bad[k].width, bad[k].height, bad[k].scale, analysis,
+                                       &style, &error));
+      g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+      listed = list_dir (dir);
+      g_assert_cmpuint (listed->len, ==, 0);
+    }
+  remove_dir (dir);
+}
+
+static void
+test_existing_file_intact (void)
+{
+  static const char precious[] = "a figure someone cares about";
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *png = g_build_filename (dir, "figure.png", NULL);
+  g_autofree char *txt = g_build_filename (dir, "figure.txt", NULL);
+  g_autofree char *missing = g_build_filename (dir, "no-such-folder", "figure.png", NULL);
+  JacFigureStyle style;
+
+  jac_figure_style_init (&style);
+  g_assert_true (g_file_set_contents (png, precious, -1, NULL));
+  g_assert_true (g_file_set_contents (txt, precious, -1, NULL));
+
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *contents = NULL;
+      g_autoptr(GPtrArray) listed = NULL;
+      const char *path = k == 0 ? png : k == 1 ? txt : missing;
+      int width = k == 0 ? 3 : 800;
+
+      g_assert_false (jac_figure_save (path, width, 450, 1, analysis, &style, &error));
+      g_assert_nonnull (error);
+      g_assert_true (g_file_get_contents (k == 1 ? txt : png, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, precious);
+      listed = list_dir (dir);
+      g_assert_cmpuint (listed->len, ==, 2);
+    }
+  /* A missing folder is an I/O error naming the path. */
+  {
+    g_autoptr(GError) error = NULL;
+
+    jac_figure_save (missing, 800, 450, 1, analysis, &style, &error);
+    g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "no-such-folder"));
+  }
+  remove_dir (dir);
+}
+
+/* ---- pixels ---- */
+
+static void
+check_zero_block_pixels (gboolean dark)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  const gsize block[2] = { 0, 1 };
+  JacFigureLayout *layout;
+  cairo_surface_t *surface;
+  JacPalette palette;
+  int lo = 255, hi = 0;
+  guint n_zero = 0, n_checked_hits = 0;
+
+  style.dark = dark;
+  g_assert_true (jac_analysis_block_is_zero (analysis, 0, 1));
+  surface = draw_figure (analysis, &style, width, height);
+  layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  _jac_palette_init (&palette, &style);
+
+  /* The zero style is neutral grey: between the darkest and lightest of its colours. */
+  for (const JacRgb *c = &palette.zero_fill; c <= &palette.zero_ink; c++)
+    {
+      int v = (int) lround (c->red * 255);
+
+      lo = MIN (lo, v);
+      hi = MAX (hi, v);
+    }
+
+  for (int y = 0; y < height; y += 2)
+    for (int x = 0; x < width; x += 2)
+      {
+        guint32 argb;
+        int r, g, b;
+
+        if (!well_inside (layout, x, y, is_block, block))
+          continue;
+        argb = pixel_at (surface, x, y);
+        r = channel (argb, 16);
+        g = channel (argb, 8);
+        b = channel (argb, 0);
+        g_assert_cmpint (ABS (r - g), <=, 1);
+        g_assert_cmpint (ABS (g - b), <=, 1);
+        g_assert_cmpint (r, >=, lo - 1);
+        g_assert_cmpint (r, <=, hi + 1);
+        g_assert_cmpint (distance_to_colormap (style.colormap, argb), >, 8);
+        n_zero++;
+
+        /* The public hit-test agrees with the layout it shares with drawing. */
+        if (n_zero % 997 == 0)
+          {
+            JacFigureHit hit;
+
+            g_assert_true (jac_figure_hit_test (analysis, &style, width, height, x + 0.5, y + 0.5,
+                                                &hit));
+            g_assert_true (is_block (&hit, block));
+            n_checked_hits++;
+          }
+      }
+  g_assert_cmpuint (n_zero, >, 1000);
+  g_assert_cmpuint (n_checked_hits, >, 0);
+
+  /* A nonzero block shows its value's colour at a cell's centre. */
+  for (gsize j = 0; j < analysis->sparsity.block_height; j++)
+    for (gsize q = 0; q < analysis->sparsity.block_width; q++)
+      {
+        JacFigureHit want = { JAC_PANEL_JACOBIAN, 1, 1, j, q };
+        double value = jac_analysis_block_entry (analysis, 1, 1, j, q, NULL);
+        guint32 expected = jac_colormap_argb (style.colormap, value, analysis->jacobian_max_abs);
+        gboolean found = FALSE;
+
+        for (int y = 0; y < height && !found; y += 3)
+          for (int x = 0; x < width && !found; x += 3)
+            if (well_inside (layout, x, y, is_cell, &want))
+              {
+                g_assert_cmphex (pixel_at (surface, x, y) & 0xffffff, ==, expected & 0xffffff);
+                g_assert_cmpint (distance_to_colormap (style.colormap, pixel_at (surface, x, y)),
+                                 ==, 0);
+                found = TRUE;
+              }
+        g_assert_true (found);
+      }
+
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_zero_block_pixels (void)
+{
+  check_zero_block_pixels (FALSE);
+  check_zero_block_pixels (TRUE);
+}
+
+/* A block drawn far smaller than its cells still shows its diagonal (wrt W_hh, only l = j). */
+static void
+test_pooled_diagonal (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (3, 3, 200, FALSE, JAC_VAR_W_HH);
+  JacFigureStyle style = plain_style ();
+  const int width = 900, height = 600;
+  JacFigureLayout *layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  cairo_surface_t *surface = draw_figure (analysis, &style, width, height);
+  gsize sr, sc;
+  JacRect block;
+  guint n_on = 0, n_off = 0;
+
+  g_assert_true (_jac_figure_layout_block_slot (layout, 0, 0, &sr, &sc));
+  _jac_figure_layout_slot_rect (layout, sr, sc, &block);
+  g_assert_cmpfloat (block.width, <, analysis->sparsity.block_width);
+  for (int k = 1; k + 1 < (int) block.width; k++)
+    {
+      int x = (int) block.x + k, y = (int) block.y + k;
+      guint32 on = pixel_at (surface, x, y);
+      guint32 off = pixel_at (surface, x, (int) (block.y + block.height) - 1 - k);
+
+      n_on += distance_to_colormap (style.colormap, on) == 0;
+      n_off += distance_to_colormap (style.colormap, off) > 8;
+    }
+  g_assert_cmpuint (n_on, >=, (guint) block.width - 4);
+  g_assert_cmpuint (n_off, >=, (guint) block.width - 8);
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
+/* ---- hit-testing ---- */
+
+typedef struct
+{
+  JacVariable wrt;
+  gboolean    b_per_row;
+} WrtCase;
+
+static const WrtCase wrt_cases[] = {
+  { JAC_VAR_H_PREV, FALSE },
+  { JAC_VAR_X, FALSE },
+  { JAC_VAR_W_HH, FALSE },
+  { JAC_VAR_W_XH, FALSE },
+  { JAC_VAR_B, FALSE },
+  { JAC_VAR_B, TRUE },
+};
+
+static void
+check_round_trip (const JacAnalysis    *analysis,
+                  const JacFigureStyle *style,
+                  double                width,
+                  double                height)
+{
+  const JacSparsity *sp = &analysis->sparsity;
+  JacFigureLayout *layout = _jac_figure_layout_new (analysis, style, width, height, NULL);
+  guint n = 0;
+
+  for (gsize i = 0; i < sp->n_block_rows; i++)
+    for (gsize p = 0; p < sp->n_block_cols; p++)
+      {
+        gsize sr, sc;
+        JacRect block;
+
+        if (!_jac_figure_layout_block_slot (layout, i, p, &sr, &sc))
+          continue;
+        _jac_figure_layout_slot_rect (layout, sr, sc, &block);
+        for (gsize j = 0; j < sp->block_height; j++)
+          for (gsize q = 0; q < sp->block_width; q++)
+            {
+              JacFigureHit want = { JAC_PANEL_JACOBIAN, i, p, j, q }, got;
+              JacRect cell;
+
+              _jac_figure_layout_entry_rect (layout, &block, j, j + 1, q, q + 1, &cell);
+              g_assert_true (jac_figure_hit_test (analysis, style, width, height,
+                                                  cell.x + cell.width / 2,
+                                                  cell.y + cell.height / 2, &got));
+              g_assert_true (same_hit (&want, &got));
+              n++;
+            }
+      }
+  g_assert_cmpuint (n, >, 0);
+
+  for (guint m = 0; m < layout->n_matrices; m++)
+    {
+      const JacMatrixView *view = &layout->matrices[m];
+
+      for (gsize r = 0; r < view->rows; r++)
+        for (gsize c = 0; c < view->cols; c++)
+          {
+            JacFigureHit want = { view->panel, 0, 0, r, c }, got;
+            double x = view->rect.x + (c + 0.5) * view->rect.width / view->cols;
+            double y = view->rect.y + (r + 0.5) * view->rect.height / view->rows;
+            g_autofree char *text = NULL;
+
+            g_assert_true (jac_figure_hit_test (analysis, style, width, height, x, y, &got));
+            g_assert_true (same_hit (&want, &got));
+            text = jac_figure_describe_hit (analysis, &got);
+            g_assert_nonnull (text);
+          }
+    }
+  /* Outside everything: the margin. */
+  {
+    JacFigureHit got;
+
+    g_assert_false (jac_figure_hit_test (analysis, style, width, height, 2, height - 2, &got));
+    g_assert_cmpint (got.panel, ==, JAC_PANEL_NONE);
+  }
+  _jac_figure_layout_free (layout);
+}
+
+static void
+test_hit_round_trip (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (wrt_cases); k++)
+    for (guint variant = 0; variant < 4; variant++)
+      {
+        g_autoptr(JacAnalysis) analysis = make_analysis_full (2, 2, 3, wrt_cases[k].b_per_row,
+                                                              wrt_cases[k].wrt);
+        JacFigureStyle style;
+
+        jac_figure_style_init (&style);
+        style.denominator_layout = variant & 1;
+        if (variant & 2)
+          style.focus_row = 1;
+        check_round_trip (analysis, &style, 1600, 900);
+        check_round_trip (analysis, &style, 900, 600);
+      }
+}
+
+/* Blocks wrapped into bands (a wide grid) and pooled blocks hit-test consistently too. */
+static void
+test_hit_round_trip_wide (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (2, 2, 16, FALSE, JAC_VAR_W_HH);
+  JacFigureStyle style;
+  JacFigureLayout *layout;
+
+  jac_figure_style_init (&style);
+  style.show_contraction = FALSE;
+  layout = _jac_figure_layout_new (analysis, &style, 1600, 900, NULL);
+  g_assert_cmpuint (layout->n_bands, >, 1);
+  _jac_figure_layout_free (layout);
+  check_round_trip (analysis, &style, 1600, 900);
+  style.denominator_layout = TRUE;
+  check_round_trip (analysis, &style, 1600, 900);
+}
+
+/* ---- the direct reader of J agrees with the analysis ---- */
+
+static void
+test_access (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (wrt_cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_analysis_full (3, 2, 4, wrt_cases[k].b_per_row,
+                                                            wrt_cases[k].wrt);
+      const JacSparsity *sp = &analysis->sparsity;
+      JacJacobianAccess access;
+
+      _jac_jacobian_access_init (&access, analysis);
+      g_assert_true (access.direct);
+      for (gsize i = 0; i < sp->n_block_rows; i++)
+        for (gsize p = 0; p < sp->n_block_cols; p++)
+          for (gsize j = 0; j < sp->block_height; j++)
+            for (gsize q = 0; q < sp->block_width; q++)
+              {
+                gboolean zero_a = FALSE, zero_b = FALSE;
+                double a = jac_analysis_block_entry (analysis, i, p, j, q, &zero_a);
+                double b = _jac_jacobian_access_entry (&access, i, p, j, q, &zero_b);
+
+                g_assert_cmpint (zero_a, ==, zero_b);
+                g_assert_cmpfloat (a, ==, b);
+              }
+    }
+}
+
+/* ---- descriptions ---- */
+
+static void
+assert_contains (const char *text,
+                 const char *part)
+{
+  if (strstr (text, part) == NULL)
+    g_error ("“%s” does not contain “%s”", text, part);
+}
+
+static void
+test_describe (void)
+{
+  g_autoptr(JacAnalysis) h_prev = make_analysis (JAC_VAR_H_PREV);
+  g_autoptr(JacAnalysis) w_hh = make_analysis (JAC_VAR_W_HH);
+  g_autoptr(JacAnalysis) b = make_analysis (JAC_VAR_B);
+  const JacTensor *slope = h_prev->rnn->slope;
+  const JacTensor *weights = jac_rnn_value (h_prev->rnn, JAC_VAR_W_HH);
+  const JacTensor *previous = jac_rnn_value (w_hh->rnn, JAC_VAR_H_PREV);
+
+  /* J[1,2,1,0] = S[1,2] · W_hh[0,2], with the numbers from the tensors. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 1, 2, 0 };
+    g_autofree char *text = jac_figure_describe_hit (h_prev, &hit);
+    g_autofree char *s = format_expected (JAC_AT2 (slope, 1, 2));
+    g_autofree char *w = format_expected (JAC_AT2 (weights, 0, 2));
+    g_autofree char *v = format_expected (JAC_AT2 (slope, 1, 2) * JAC_AT2 (weights, 0, 2));
+    g_autofree char *product = g_strdup_printf ("%s × %s = %s", s, w, v);
+
+    assert_contains (text, "J[1,2,1,0] = ∂h[1,2]/∂h_prev[1,0] = S[1,2] · W_hh[0,2]");
+    assert_contains (text, product);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 0, 1, 1, 2 };
+    g_autofree char *text = jac_figure_describe_hit (h_prev, &hit);
+
+    assert_contains (text, "J[0,1,1,2]");
+    assert_contains (text, "= 0 (δ_ip: i ≠ p)");
+  }
+  /* wrt W_hh: J[i,j,k,l] = S[i,j] · h_prev[i,k] where l = j. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 0, 2, 2 };
+    g_autofree char *text = jac_figure_describe_hit (w_hh, &hit);
+    g_autofree char *s = format_expected (JAC_AT2 (w_hh->rnn->slope, 1, 2));
+    g_autofree char *x = format_expected (JAC_AT2 (previous, 1, 0));
+
+    assert_contains (text, "J[1,2,0,2] = ∂h[1,2]/∂W_hh[0,2] = S[1,2] · h_prev[1,0]");
+    assert_contains (text, s);
+    assert_contains (text, x);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 0, 2, 1 };
+    g_autofree char *text = jac_figure_describe_hit (w_hh, &hit);
+
+    assert_contains (text, "(δ_jl: j ≠ l)");
+  }
+  /* wrt b of shape (H): three indices. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 0, 2, 2 };
+    g_autofree char *text = jac_figure_describe_hit (b, &hit);
+    g_autofree char *s = format_expected (JAC_AT2 (b->rnn->slope, 1, 2));
+
+    assert_contains (text, "J[1,2,2] = ∂h[1,2]/∂b[2] = S[1,2]");
+    assert_contains (text, s);
+  }
+  /* The other panels. */
+  {
+    JacFigureHit hit = { JAC_PANEL_GATED, 0, 0, 1, 2 };
+    g_autofree char *text = jac_figure_describe_hit (h_prev, &hit);
+    g_autofree char *g = format_expected (JAC_AT2 (h_prev->upstream, 1, 2));
+    g_autofree char *v = format_expected (JAC_AT2 (h_prev->gated, 1, 2));
+
+    assert_contains (text, "(G⊙S)[1,2] = G[1,2] · S[1,2] = ");
+    assert_contains (text, g);
+    assert_contains (text, v);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_FORMULA, 0, 0, 1, 0 };
+    g_autofree char *text = jac_figure_describe_hit (h_prev, &hit);
+    g_autofree char *v = format_expected (JAC_AT2 (h_prev->contract_formula, 1, 0));
+
+    assert_contains (text, "((G ⊙ S) W_hhᵀ)[1,0] = Σ_j (G⊙S)[1,j] W_hh[0,j]");
+    assert_contains (text, v);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_FACTOR, 0, 0, 2, 0 };
+    g_autofree char *text = jac_figure_describe_hit (h_prev, &hit);
+
+    assert_contains (text, "W_hhᵀ[2,0] = W_hh[0,2]");
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_CONTRACTION, 0, 0, 0, 1 };
+    g_autofree char *text = jac_figure_describe_hit (b, &hit);
+
+    assert_contains (text, "Σ_ij G[i,j] J[i,j,1]");
+  }
+  /* Out of range: nothing. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 7, 0, 0, 0 };
+
+    g_assert_null (jac_figure_describe_hit (h_prev, &hit));
+    hit.panel = JAC_PANEL_SLOPE;
+    hit.row = 9;
+    g_assert_null (jac_figure_describe_hit (h_prev, &hit));
+  }
+}
+
+/* ---- every style draws, at every size ---- */
+
+static void
+test_styles (void)
+{
+  static const int sizes[][2] = { { 1600, 900 }, { 900, 600 }, { 1920, 1080 }, { 16, 16 } };
+
+  for (guint k = 0; k < G_N_ELEMENTS (wrt_cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_analysis_full (2, 3, 3, wrt_cases[k].b_per_row,
+                                                            wrt_cases[k].wrt);
+
+      for (guint variant = 0; variant < 8; variant++)
+        for (JacPanel panel = JAC_PANEL_JACOBIAN; panel < JAC_N_PANELS; panel++)
+          {
+            JacFigureStyle style;
+            const int *size = sizes[(variant + panel) % G_N_ELEMENTS (sizes)];
+            cairo_surface_t *surface;
+
+            jac_figure_style_init (&style);
+            style.colormap = variant % JAC_N_COLORMAPS;
+            style.dark = variant & 1;
+            style.denominator_layout = variant & 2;
+            style.focus_row = variant & 4 ? 0 : -1;
+            style.text_scale = variant == 5 ? 2 : 1;
+            style.line_scale = variant == 5 ? 2 : 1;
+            style.show_contraction = variant != 6;
+            style.has_highlight = TRUE;
+            style.highlight.panel = panel;
+            style.highlight.block_row = 1;
+            style.highlight.block_col = wrt_cases[k].wrt == JAC_VAR_B ? 0 : 1;
+            style.highlight.row = 1;
+            style.highlight.col = 0;
+            surface = draw_figure (analysis, &style, size[0], size[1]);
+            cairo_surface_destroy (surface);
+          }
+    }
+}
+
+/* N = 64, H = 256: the grid has 268 million entries; drawing must not build them. */
+static void
+test_big (void)
+{
+  static const JacVariable wrts[] = { JAC_VAR_H_PREV, JAC_VAR_W_HH };
+
+  for (guint k = 0; k < G_N_ELEMENTS (wrts); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_analysis_full (64, 3, 256, FALSE, wrts[k]);
+      JacFigureStyle style = plain_style ();
+      cairo_surface_t *surface;
+      JacFigureHit hit;
+      g_autofree char *text = NULL;
+
+      g_assert_cmpuint (analysis->sparsity.n_entries, >=, (gsize) 64 * 256 * 64 * 256);
+      surface = draw_figure (analysis, &style, 1600, 900);
+      cairo_surface_destroy (surface);
+      style.focus_row = 3;
+      surface = draw_figure (analysis, &style, 1600, 900);
+      cairo_surface_destroy (surface);
+      g_assert_true (jac_figure_hit_test (analysis, &style, 1600, 900, 400, 450, &hit)
+                     || hit.panel == JAC_PANEL_NONE);
+      if (hit.panel != JAC_PANEL_NONE)
+        {
+          text = jac_figure_describe_hit (analysis, &hit);
+          g_assert_nonnull (text);
+        }
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/render/colormap", test_colormap);
+  g_test_add_func ("/render/format-from-path", test_format_from_path);
+  g_test_add_func ("/render/png", test_png);
+  g_test_add_data_func ("/render/svg", ".svg", test_vector);
+  g_test_add_data_func ("/render/pdf", ".pdf", test_vector);
+  g_test_add_func ("/render/no-temp-files", test_no_temp_files);
+  g_test_add_func ("/render/bad-requests", test_bad_requests);
+  g_test_add_func ("/render/existing-file-intact", test_existing_file_intact);
+  g_test_add_func ("/render/zero-block-pixels", test_zero_block_pixels);
+  g_test_add_func ("/render/pooled-diagonal", test_pooled_diagonal);
+  g_test_add_func ("/render/hit-round-trip", test_hit_round_trip);
+  g_test_add_func ("/render/hit-round-trip-wide", test_hit_round_trip_wide);
+  g_test_add_func ("/render/access", test_access);
+  g_test_add_func ("/render/describe", test_describe);
+  g_test_add_func ("/render/styles", test_styles);
+  g_test_add_func ("/render/big", test_big);
+
+  return g_test_run ();
+}
