@@ -296,6 +296,34 @@ jac_structured_contract (const JacStructured *self,
       return result;
     }
 
+  /* δ_ip, as for ∂h/∂h_prev: row p of the result is G's row p times block p of the core. */
+  if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] == 0 && self->pair[1] < 0)
+    {
+      gsize cols = self->out_shape[1];
+
+      for (gsize i = 0; i < self->out_shape[0]; i++)
+        jac_gemm (FALSE, FALSE, 1, run, cols, 1.0, upstream->data + i * cols, cols,
+                  self->core->data + i * cols * run, run, 0.0, result->data + i * run, run);
+      return result;
+    }
+
+  /* δ_jl, as for ∂h/∂W_hh: column l of the result sums G[i, l] core[i, l, k] over i. */
+  if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] < 0 && self->pair[1] == 1)
+    {
+      gsize rows = self->out_shape[0], cols = self->out_shape[1], k_size = self->wrt_shape[0];
+
+      for (gsize i = 0; i < rows; i++)
+        for (gsize j = 0; j < cols; j++)
+          {
+            double g = upstream->data[i * cols + j];
+            const double *core = self->core->data + (i * cols + j) * k_size;
+
+            for (gsize k = 0; k < k_size; k++)
+              result->data[k * cols + j] += g * core[k];
+          }
+      return result;
+    }
+
   {
     CoreWalk walk;
 
