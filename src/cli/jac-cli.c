@@ -269,8 +269,7 @@ run_compute (JacCliOptions *o)
       g_printerr ("jacscope compute: missing -o FILE.npy\n");
       return 2;
     }
-  if (!load_variables (o, &error) ||
-      (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
+  if ((analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       (dense = jac_structured_to_dense (analysis->jacobian, o->budget_bytes, &error)) == NULL)
     {
       _jac_cli_fail ("compute", error);
@@ -310,7 +309,6 @@ run_render (JacCliOptions *o)
       return 2;
     }
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
-      !load_variables (o, &error) ||
       (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       !_jac_cli_check_focus_row (o, analysis, &error) ||
       !jac_figure_save (o->output_path, o->width, o->height, o->scale, analysis, &o->style,
@@ -332,8 +330,7 @@ run_check (JacCliOptions *o)
   gboolean all_ok = TRUE;
   double tolerance = 1e-6;
 
-  if (!load_variables (o, &error) ||
-      (analysis = _jac_cli_build_analysis (o, &error)) == NULL)
+  if ((analysis = _jac_cli_build_analysis (o, &error)) == NULL)
     {
       _jac_cli_fail ("check", error);
       return 1;
@@ -457,7 +454,7 @@ jac_cli_main (int    argc,
       options_clear (&o);
       return 2;
     }
-  if (!resolve_options (&o, &error))
+  if (!resolve_options (&o, &error) || !load_variables (&o, &error))
     {
       _jac_cli_fail (sub->name, error);
       options_clear (&o);
