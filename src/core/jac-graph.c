@@ -871,11 +871,12 @@ jac_graph_finite_difference (JacGraph *self,
       var = jac_graph_node (self, variable);
       var->value->data[w] = saved - step;
       jac_graph_forward (self);
-      var = jac_graph_node (self, variable);
-      var->value->data[w] = saved;
+      /* Read before restoring: the output may be the variable itself. */
       for (gsize o = 0; o < n_out; o++)
         dense->data[o * n_wrt + w] =
           (plus->data[o] - jac_graph_node (self, self->output)->value->data[o]) / (2.0 * step);
+      var = jac_graph_node (self, variable);
+      var->value->data[w] = saved;
     }
   jac_graph_forward (self);
   return dense;

@@ -1,0 +1,252 @@
+/* jac-derive-private.h: what the derivation's index calculus, matrix forms and steps share. */
+#pragma once
+
+#include "jac-derive.h"
+
+G_BEGIN_DECLS
+
+/* ---- text in three notations at once: plain Unicode, Pango markup, LaTeX ---- */
+
+typedef struct
+{
+  GString *plain;
+  GString *markup;
+  GString *latex;
+} JacNotation;
+
+typedef struct
+{
+  char *plain;
+  char *markup;
+  char *latex;
+} JacForms;
+
+void  _jac_notation_init    (JacNotation       *self);
+void  _jac_notation_clear   (JacNotation       *self);
+/* @markup NULL: @plain escaped; @latex NULL: @plain. */
+void  _jac_notation_add     (JacNotation       *self,
+                             const char        *plain,
+                             const char        *markup,
+                             const char        *latex);
+void  _jac_notation_forms   (JacNotation       *self,
+                             const JacForms    *forms);
+/* Index letters as a subscript: "_ij", "<sub>ij</sub>", "_{ij}". Nothing for "". */
+void  _jac_notation_sub     (JacNotation       *self,
+                             const char        *letters);
+void  _jac_notation_append  (JacNotation       *self,
+                             const JacNotation *other);
+void  _jac_notation_steal   (JacNotation       *self,
+                             JacForms          *forms);
+void  _jac_forms_clear      (JacForms          *forms);
+
+/* ---- symbols: the names in the formulas ---- */
+
+typedef enum
+{
+  JAC_SYMBOL_VARIABLE,
+  JAC_SYMBOL_OUTPUT,
+  JAC_SYMBOL_INTERMEDIATE,   /* Z, Z₁, …: the argument of a function, a denominator */
+  JAC_SYMBOL_SLOPE,          /* S, S₁, …: φ′ of an element-wise function, when named */
+  JAC_SYMBOL_UPSTREAM,       /* G */
+} JacSymbolKind;
+
+typedef struct
+{
+  JacSymbolKind kind;
+  JacForms      name;
+  int           node;   /* the graph node whose value it names (SLOPE: the APPLY node) */
+  guint         rank;
+} JacSymbol;
+
+/* ---- index expressions: sums of products of δs and tensor entries ---- */
+
+#define JAC_INDEX_ZERO 0   /* the fixed index 0 of an axis of extent 1 that is broadcast */
+
+typedef struct
+{
+  char letter[4];   /* the letter of a free index; the preferred one of a summed index, or "" */
+} JacIndexInfo;
+
+typedef enum
+{
+  JAC_FACTOR_DELTA,     /* δ(idx[0], idx[1]) */
+  JAC_FACTOR_ENTRY,     /* symbol[idx] ^ power */
+  JAC_FACTOR_FUNC,      /* φ(symbol[idx]), φ that of the APPLY node */
+  JAC_FACTOR_SOFTMAX,   /* softmax(symbol)[idx], of the SOFTMAX node */
+  JAC_FACTOR_SLOPE,     /* φ′ of the APPLY node at idx: named S[idx] or an inline formula */
+  JAC_FACTOR_DERIV,     /* ∂symbol[idx]/∂variable[…]: a chain-rule placeholder */
+} JacFactorKind;
+
+typedef struct
+{
+  JacFactorKind kind;
+  int           symbol;
+  int           node;
+  int           power;
+  guint         rank;
+  int           idx[2];
+} JacFactor;
+
+typedef struct
+{
+  double  coef;
+  GArray *sums;      /* int: summed index ids */
+  GArray *factors;   /* JacFactor */
+} JacTerm;
+
+/* A polynomial is a GPtrArray of JacTerm*, owning them; the empty array is 0. */
+
+typedef struct _JacMExpr JacMExpr;
+
+typedef struct
+{
+  JacGraph       *graph;
+  int             variable;
+  int             output;
+  JacDeriveFlags  flags;
+  GPtrArray      *symbols;        /* JacSymbol* */
+  int            *node_symbol;    /* per node: the symbol naming its value, or -1 */
+  int            *slope_symbol;   /* per APPLY node: its named slope, or -1 */
+  gboolean       *depends;        /* per node: depends on the variable */
+  gboolean       *reachable;      /* per node: the output uses it */
+  int             output_symbol;
+  int             variable_symbol;
+  int             upstream_symbol;
+  GArray         *indices;        /* JacIndexInfo, by index id */
+  guint           out_rank;
+  guint           var_rank;
+  int             out_idx[2];
+  int             var_idx[2];
+  char            reserved[8];    /* letters of the output's and the variable's indices */
+  JacMExpr      **forward;        /* per reachable node: its value as a matrix expression */
+  JacMExpr      **slope;          /* per APPLY node: φ′ as a matrix expression of named values */
+} JacDeriveContext;
+
+int        _jac_index_new          (JacDeriveContext       *d,
+                                    const char             *letter);
+
+JacTerm   *_jac_term_new           (double                  coef);
+void       _jac_term_free          (JacTerm                *term);
+void       _jac_term_rename        (JacTerm                *term,
+                                    int                     from,
+                                    int                     to);
+GPtrArray *_jac_poly_new           (void);
+GPtrArray *_jac_poly_const         (double                  value);
+GPtrArray *_jac_poly_factor        (const JacFactor        *factor);
+GPtrArray *_jac_poly_copy          (const GPtrArray        *poly);
+void       _jac_poly_add           (GPtrArray              *poly,
+                                    const GPtrArray        *other,
+                                    double                  sign);
+GPtrArray *_jac_poly_mul           (const GPtrArray        *a,
+                                    const GPtrArray        *b);
+void       _jac_poly_scale         (GPtrArray              *poly,
+                                    double                  factor);
+void       _jac_poly_sum_over      (GPtrArray              *poly,
+                                    int                     index);
+void       _jac_poly_rename        (GPtrArray              *poly,
+                                    int                     from,
+                                    int                     to);
+/* The δ rule Σ_k δ_kq f(k) = f(q), until no δ touches a summed index; TRUE if it applied. */
+gboolean   _jac_poly_apply_deltas  (GPtrArray              *poly);
+/* Merges terms that differ only in their coefficient and drops those that cancel. */
+void       _jac_poly_combine       (GPtrArray              *poly);
+/* The output axis tied to each variable axis by a δ common to every term: JacStructured.pair. */
+void       _jac_poly_pairs         (const GPtrArray        *poly,
+                                    guint                   out_rank,
+                                    const int              *out_idx,
+                                    guint                   var_rank,
+                                    const int              *var_idx,
+                                    int                    *pair);
+void       _jac_poly_render        (const JacDeriveContext *d,
+                                    const GPtrArray        *poly,
+                                    JacNotation            *out);
+/* ∂symbol[idx]/∂variable[var_idx], as a chain-rule placeholder would print. */
+void       _jac_render_derivative  (const JacDeriveContext *d,
+                                    int                     symbol,
+                                    const int              *idx,
+                                    JacNotation            *out);
+/* "tanh(", "σ(", "sqrt(" … and the matching close; LaTeX \tanh(, \sqrt{ … */
+void       _jac_render_func_open   (JacFunc                 func,
+                                    JacNotation            *out);
+void       _jac_render_func_close  (JacFunc                 func,
+                                    JacNotation            *out);
+void       _jac_render_entry       (const JacDeriveContext *d,
+                                    int                     symbol,
+                                    const char             *letters,
+                                    JacNotation            *out);
+
+/* ---- matrix expressions: forward values, slopes and the contracted form ---- */
+
+typedef enum
+{
+  JAC_M_NODE,        /* a named value of the graph */
+  JAC_M_UPSTREAM,    /* G */
+  JAC_M_SLOPE,       /* a named slope S */
+  JAC_M_CONST,
+  JAC_M_MATMUL,
+  JAC_M_ADD,
+  JAC_M_SUB,
+  JAC_M_HADAMARD,
+  JAC_M_DIV,
+  JAC_M_NEG,
+  JAC_M_TRANSPOSE,
+  JAC_M_FUNC,        /* φ applied element-wise */
+  JAC_M_STEP,        /* [a > 0] */
+  JAC_M_SOFTMAX,
+  JAC_M_SUM_ALL,     /* sum(a), shaped like the target (a scalar, or ones) */
+  JAC_M_SUM_ROWS,    /* 1ᵀ a: column sums */
+  JAC_M_SUM_COLS,    /* a 1: row sums */
+  JAC_M_BROADCAST,   /* a scalar spread over a shape: a 1 */
+} JacMKind;
+
+struct _JacMExpr
+{
+  JacMKind  kind;
+  int       node;
+  double    value;
+  JacFunc   func;
+  guint     rank;
+  gsize     shape[2];
+  JacMExpr *a;
+  JacMExpr *b;
+};
+
+/* Constructors take ownership of their operands and simplify (drop × 1, fold transposes). */
+JacMExpr  *_jac_m_ref              (JacMExpr               *e);
+void       _jac_m_unref            (JacMExpr               *e);
+JacMExpr  *_jac_m_node             (const JacGraph         *graph,
+                                    int                     node);
+JacMExpr  *_jac_m_upstream         (guint                   rank,
+                                    const gsize            *shape);
+JacMExpr  *_jac_m_slope            (const JacGraph         *graph,
+                                    int                     node);
+JacMExpr  *_jac_m_const            (double                  value);
+JacMExpr  *_jac_m_binary           (JacMKind                kind,
+                                    JacMExpr               *a,
+                                    JacMExpr               *b);
+JacMExpr  *_jac_m_unary            (JacMKind                kind,
+                                    JacFunc                 func,
+                                    JacMExpr               *a);
+/* a summed down to (or spread over) @rank and @shape, NumPy's broadcasting undone (or done). */
+JacMExpr  *_jac_m_reshape_sum      (JacMExpr               *a,
+                                    guint                   rank,
+                                    const gsize            *shape);
+/* @letters NULL: matrix notation; else the entry at those indices (element-wise trees only). */
+void       _jac_m_render           (const JacDeriveContext *d,
+                                    const JacMExpr         *e,
+                                    const char             *letters,
+                                    JacNotation            *out);
+JacTensor *_jac_m_eval             (const JacMExpr         *e,
+                                    JacGraph               *graph,
+                                    const JacTensor        *upstream);
+/* Fills d->forward and d->slope. */
+void       _jac_m_build_forward    (JacDeriveContext       *d);
+/* The definition of a named node in matrix notation (its own operation over named values). */
+JacMExpr  *_jac_m_definition       (const JacDeriveContext *d,
+                                    int                     node);
+/* Symbolic back-propagation of G to the variable: Σ_o G[o] ∂out[o]/∂variable. */
+JacMExpr  *_jac_m_backward         (JacDeriveContext       *d);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacMExpr, _jac_m_unref)
+
+G_END_DECLS

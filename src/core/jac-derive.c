@@ -1,0 +1,1274 @@
+/* jac-derive.c: the derivation: names, index-notation definitions, chain rule, δ rule, contraction. */
+#define G_LOG_DOMAIN "jac-derive"
+
+#include <string.h>
+
+#include "jac-derive-private.h"
+#include "jac-error.h"
+
+typedef struct
+{
+  JacDeriveContext  d;
+  GPtrArray        *steps;        /* JacDerivationStep* */
+  GPtrArray       **definition;   /* per named node: its index expression at eq_idx */
+  GPtrArray       **derivative;   /* per named node: ∂node/∂variable, simplified, at eq_idx */
+  int             (*eq_idx)[2];   /* per named node: the free indices of its equation */
+} Derivation;
+
+/* ---- names ---- */
+
+static const char * const subscript_digits[] = {
+  "₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉",
+};
+
+static char *
+latex_name (const char *name)
+{
+  GString *s;
+
+  if (g_utf8_strlen (name, -1) == 1)
+    return g_strdup (name);
+  s = g_string_new ("\\mathit{");
+  for (const char *c = name; *c != '\0'; c++)
+    {
+      if (*c == '_')
+        g_string_append (s, "\\_");
+      else
+        g_string_append_c (s, *c);
+    }
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}
+
+static int
+add_symbol (JacDeriveContext *d,
+            JacSymbolKind     kind,
+            const char       *name,
+            guint             number,
+            int               node,
+            guint             rank)
+{
+  JacSymbol *sym = g_new0 (JacSymbol, 1);
+
+  sym->kind = kind;
+  sym->node = node;
+  sym->rank = rank;
+  if (number == 0)
+    {
+      sym->name.plain = g_strdup (name);
+      sym->name.markup = g_markup_escape_text (name, -1);
+      sym->name.latex = latex_name (name);
+    }
+  else
+    {
+      GString *digits = g_string_new (NULL);
+      g_autofree char *n = g_strdup_printf ("%u", number);
+
+      for (const char *c = n; *c != '\0'; c++)
+        g_string_append (digits, subscript_digits[*c - '0']);
+      sym->name.plain = g_strdup_printf ("%s%s", name, digits->str);
+      sym->name.markup = g_strdup (sym->name.plain);
+      sym->name.latex = g_strdup_printf ("%s^{(%u)}", name, number);
+      g_string_free (digits, TRUE);
+    }
+  g_ptr_array_add (d->symbols, sym);
+  return d->symbols->len - 1;
+}
+
+static void
+symbol_free (gpointer data)
+{
+  JacSymbol *sym = data;
+
+  _jac_forms_clear (&sym->name);
+  g_free (sym);
+}
+
+static gboolean
+name_taken (const JacDeriveContext *d,
+            const char             *name)
+{
+  for (guint s = 0; s < d->symbols->len; s++)
+    if (g_str_equal (((JacSymbol *) g_ptr_array_index (d->symbols, s))->name.plain, name))
+      return TRUE;
+  return jac_graph_find_variable (d->graph, name) >= 0;
+}
+
+static const char *
+pick_letter (const JacDeriveContext *d,
+             const char * const     *candidates)
+{
+  for (guint c = 0; candidates[c + 1] != NULL; c++)
+    if (!name_taken (d, candidates[c]))
+      return candidates[c];
+  return candidates[g_strv_length ((char **) candidates) - 1];
+}
+
+static gboolean
+needs_name (const JacDeriveContext *d,
+            int                     node)
+{
+  guint n_nodes = d->graph->nodes->len;
+  const JacNode *self = jac_graph_node (d->graph, node);
+
+  if (!d->reachable[node] || node == d->output || self->op == JAC_OP_VARIABLE)
+    return FALSE;
+  for (guint n = node + 1; n < n_nodes; n++)
+    {
+      const JacNode *user = jac_graph_node (d->graph, n);
+
+      if (!d->reachable[n])
+        continue;
+      if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX) && user->lhs == node)
+        return TRUE;
+      if (user->op == JAC_OP_DIV && user->rhs == node && self->op != JAC_OP_CONSTANT)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Z, or Z₁, Z₂, …: the values the derivation has to talk about. */
+static void
+name_intermediates (JacDeriveContext *d)
+{
+  static const char * const letters[] = { "Z", "T", "Q", "R", "Z", NULL };
+  guint n_nodes = d->graph->nodes->len, count = 0, number = 0;
+  const char *letter = pick_letter (d, letters);
+
+  for (guint n = 0; n < n_nodes; n++)
+    count += needs_name (d, n);
+  for (guint n = 0; n < n_nodes; n++)
+    if (needs_name (d, n))
+      d->node_symbol[n] = add_symbol (d, JAC_SYMBOL_INTERMEDIATE, letter,
+                                      count > 1 ? ++number : 0, n,
+                                      jac_graph_node (d->graph, n)->rank);
+}
+
+static gboolean
+slope_is_inline (const JacDeriveContext *d,
+                 int                     node)
+{
+  JacFunc func = jac_graph_node (d->graph, node)->func;
+  gboolean named = d->node_symbol[node] >= 0;
+
+  if (func == JAC_FUNC_IDENTITY)
+    return TRUE;
+  if (d->flags & JAC_DERIVE_NAME_SLOPES)
+    return FALSE;
+  /* Compound formulas of an unnamed value would repeat it: 1 − tanh(Z) ⊙ tanh(Z). */
+  if (func == JAC_FUNC_TANH || func == JAC_FUNC_SIGMOID || func == JAC_FUNC_SQRT)
+    return named;
+  return TRUE;
+}
+
+static void
+name_slopes (JacDeriveContext *d)
+{
+  static const char * const letters[] = { "S", "D", "P", "S", NULL };
+  guint n_nodes = d->graph->nodes->len, count = 0, number = 0;
+  const char *letter = pick_letter (d, letters);
+
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint n = 0; n < n_nodes; n++)
+      {
+        const JacNode *node = jac_graph_node (d->graph, n);
+
+        if (!d->reachable[n] || !d->depends[n] || node->op != JAC_OP_APPLY ||
+            slope_is_inline (d, n))
+          continue;
+        if (pass == 0)
+          count++;
+        else
+          d->slope_symbol[n] = add_symbol (d, JAC_SYMBOL_SLOPE, letter,
+                                           count > 1 ? ++number : 0, n, node->rank);
+      }
+}
+
+static void
+mark_reachable_and_dependent (JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+
+  d->reachable[d->output] = TRUE;
+  for (guint n = n_nodes; n-- > 0;)
+    {
+      const JacNode *node = jac_graph_node (d->graph, n);
+
+      if (!d->reachable[n])
+        continue;
+      if (node->lhs >= 0)
+        d->reachable[node->lhs] = TRUE;
+      if (node->rhs >= 0)
+        d->reachable[node->rhs] = TRUE;
+    }
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (d->graph, n);
+
+      d->depends[n] = (int) n == d->variable ||
+                      (node->lhs >= 0 && d->depends[node->lhs]) ||
+                      (node->rhs >= 0 && d->depends[node->rhs]);
+    }
+}
+
+/* Output i, j; variable p, q (k, l for a weight W…); a vector takes the second letter. */
+static void
+assign_letters (JacDeriveContext *d,
+                const char       *var_name)
+{
+  const char *wrt = var_name[0] == 'W' ? "kl" : "pq";
+  char letter[2] = { 0, 0 };
+
+  _jac_index_new (d, "0");   /* JAC_INDEX_ZERO */
+  for (guint a = 0; a < d->out_rank; a++)
+    {
+      letter[0] = "ij"[a + 2 - d->out_rank];
+      d->out_idx[a] = _jac_index_new (d, letter);
+      g_strlcat (d->reserved, letter, sizeof d->reserved);
+    }
+  for (guint a = 0; a < d->var_rank; a++)
+    {
+      letter[0] = wrt[a + 2 - d->var_rank];
+      d->var_idx[a] = _jac_index_new (d, letter);
+      g_strlcat (d->reserved, letter, sizeof d->reserved);
+    }
+}
+
+static void
+context_init (JacDeriveContext *d,
+              JacGraph         *graph,
+              int               variable,
+              const char       *output_name,
+              JacDeriveFlags    flags)
+{
+  guint n_nodes = graph->nodes->len;
+  const JacNode *out = jac_graph_node (graph, graph->output);
+  const JacNode *var = jac_graph_node (graph, variable);
+
+  d->graph = graph;
+  d->variable = variable;
+  d->output = graph->output;
+  d->flags = flags;
+  d->symbols = g_ptr_array_new_with_free_func (symbol_free);
+  d->node_symbol = g_new (int, n_nodes);
+  d->slope_symbol = g_new (int, n_nodes);
+  for (guint n = 0; n < n_nodes; n++)
+    d->node_symbol[n] = d->slope_symbol[n] = -1;
+  d->depends = g_new0 (gboolean, n_nodes);
+  d->reachable = g_new0 (gboolean, n_nodes);
+  d->indices = g_array_new (FALSE, TRUE, sizeof (JacIndexInfo));
+  d->forward = g_new0 (JacMExpr *, n_nodes);
+  d->slope = g_new0 (JacMExpr *, n_nodes);
+  d->out_rank = out->rank;
+  d->var_rank = var->rank;
+
+  mark_reachable_and_dependent (d);
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (graph, n);
+
+      if (node->op == JAC_OP_VARIABLE)
+        d->node_symbol[n] = add_symbol (d, JAC_SYMBOL_VARIABLE, node->name, 0, n, node->rank);
+    }
+  d->variable_symbol = d->node_symbol[variable];
+  d->output_symbol = add_symbol (d, JAC_SYMBOL_OUTPUT, output_name, 0, d->output, out->rank);
+  if (out->op != JAC_OP_VARIABLE)
+    d->node_symbol[d->output] = d->output_symbol;
+  {
+    static const char * const upstream[] = { "G", "Γ", "G", NULL };
+
+    d->upstream_symbol = add_symbol (d, JAC_SYMBOL_UPSTREAM, pick_letter (d, upstream), 0, -1,
+                                     out->rank);
+  }
+  name_intermediates (d);
+  name_slopes (d);
+  assign_letters (d, var->name);
+  _jac_m_build_forward (d);
+}
+
+static void
+context_clear (JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      _jac_m_unref (d->forward[n]);
+      _jac_m_unref (d->slope[n]);
+    }
+  g_free (d->forward);
+  g_free (d->slope);
+  g_ptr_array_unref (d->symbols);
+  g_free (d->node_symbol);
+  g_free (d->slope_symbol);
+  g_free (d->depends);
+  g_free (d->reachable);
+  g_array_unref (d->indices);
+}
+
+/* ---- index expressions of the definitions ---- */
+
+static GPtrArray *build (JacDeriveContext *d,
+                         int               node,
+                         const int        *idx,
+                         gboolean          expand);
+
+static GPtrArray *
+entry_poly (int        symbol,
+            guint      rank,
+            const int *idx,
+            int        power)
+{
+  JacFactor f = { JAC_FACTOR_ENTRY, symbol, -1, power, rank, { idx[0], idx[1] } };
+
+  return _jac_poly_factor (&f);
+}
+
+/* The indices of an operand broadcast (NumPy) to an output indexed by @idx: an axis of extent 1
+ * that is stretched is pinned to 0, as JacStructured's broadcast drops its δ. */
+static void
+operand_indices (const JacNode *out,
+                 const JacNode *operand,
+                 const int     *idx,
+                 int           *operand_idx)
+{
+  guint lead = out->rank - operand->rank;
+
+  operand_idx[0] = operand_idx[1] = JAC_INDEX_ZERO;
+  for (guint a = 0; a < operand->rank; a++)
+    operand_idx[a] = operand->shape[a] == out->shape[a + lead] ? idx[a + lead] : JAC_INDEX_ZERO;
+}
+
+static GPtrArray *
+build_binary (JacDeriveContext *d,
+              const JacNode    *node,
+              const int        *idx)
+{
+  const JacNode *a = jac_graph_node (d->graph, node->lhs);
+  const JacNode *b = jac_graph_node (d->graph, node->rhs);
+  int ia[2], ib[2];
+  g_autoptr(GPtrArray) pa = NULL;
+  g_autoptr(GPtrArray) pb = NULL;
+  GPtrArray *result;
+
+  if (node->op == JAC_OP_MATMUL)
+    {
+      int k = _jac_index_new (d, NULL);
+
+      ia[0] = idx[0], ia[1] = k;
+      ib[0] = k, ib[1] = idx[1];
+      pa = build (d, node->lhs, ia, FALSE);
+      pb = build (d, node->rhs, ib, FALSE);
+      result = _jac_poly_mul (pa, pb);
+      _jac_poly_sum_over (result, k);
+      return result;
+    }
+
+  operand_indices (node, a, idx, ia);
+  operand_indices (node, b, idx, ib);
+  pa = build (d, node->lhs, ia, FALSE);
+  pb = build (d, node->rhs, ib, FALSE);
+  switch (node->op)
+    {
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+      _jac_poly_add (pa, pb, node->op == JAC_OP_SUB ? -1.0 : 1.0);
+      return g_steal_pointer (&pa);
+    case JAC_OP_MUL:
+      return _jac_poly_mul (pa, pb);
+    case JAC_OP_DIV:
+      if (b->op == JAC_OP_CONSTANT)
+        {
+          _jac_poly_scale (pa, 1.0 / b->constant);
+          return g_steal_pointer (&pa);
+        }
+      /* The denominator is a variable or named, so a single entry: invert it. */
+      g_assert (pb->len == 1);
+      for (guint f = 0; f < ((JacTerm *) pb->pdata[0])->factors->len; f++)
+        g_array_index (((JacTerm *) pb->pdata[0])->factors, JacFactor, f).power = -1;
+      return _jac_poly_mul (pa, pb);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static GPtrArray *
+build_unary (JacDeriveContext *d,
+             int               index,
+             const JacNode    *node,
+             const int        *idx)
+{
+  const JacNode *a = jac_graph_node (d->graph, node->lhs);
+  int ia[2] = { idx[0], idx[1] };
+  GPtrArray *result;
+
+  switch (node->op)
+    {
+    case JAC_OP_NEGATE:
+      result = build (d, node->lhs, idx, FALSE);
+      _jac_poly_scale (result, -1.0);
+      return result;
+    case JAC_OP_TRANSPOSE:
+      if (a->rank == 2)
+        {
+          ia[0] = idx[1];
+          ia[1] = idx[0];
+        }
+      return build (d, node->lhs, ia, FALSE);
+    case JAC_OP_SUM:
+      for (guint x = 0; x < a->rank; x++)
+        ia[x] = _jac_index_new (d, NULL);
+      result = build (d, node->lhs, ia, FALSE);
+      for (guint x = a->rank; x-- > 0;)
+        _jac_poly_sum_over (result, ia[x]);
+      return result;
+    case JAC_OP_APPLY:
+    case JAC_OP_SOFTMAX:
+      {
+        JacFactor f = { node->op == JAC_OP_APPLY ? JAC_FACTOR_FUNC : JAC_FACTOR_SOFTMAX,
+                        d->node_symbol[node->lhs], index, 1, node->rank, { idx[0], idx[1] } };
+
+        if (node->op == JAC_OP_APPLY && node->func == JAC_FUNC_IDENTITY)
+          return build (d, node->lhs, idx, FALSE);
+        g_assert (f.symbol >= 0);
+        return _jac_poly_factor (&f);
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The entry @idx of @node as an index expression; a named node is its symbol unless @expand. */
+static GPtrArray *
+build (JacDeriveContext *d,
+       int               index,
+       const int        *idx,
+       gboolean          expand)
+{
+  const JacNode *node = jac_graph_node (d->graph, index);
+
+  if (node->op == JAC_OP_VARIABLE)
+    return entry_poly (d->node_symbol[index], node->rank, idx, 1);
+  if (!expand && d->node_symbol[index] >= 0)
+    return entry_poly (d->node_symbol[index], node->rank, idx, 1);
+  switch (node->op)
+    {
+    case JAC_OP_CONSTANT:
+      return _jac_poly_const (node->constant);
+    case JAC_OP_MATMUL:
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+    case JAC_OP_MUL:
+    case JAC_OP_DIV:
+      return build_binary (d, node, idx);
+    default:
+      return build_unary (d, index, node, idx);
+    }
+}
+
+/* ---- differentiation: product rule, chain rule through named values ---- */
+
+/* ∂symbol[idx]/∂variable: δs for the variable itself, a placeholder for a dependent named value. */
+static GPtrArray *
+entry_derivative (JacDeriveContext *d,
+                  int               symbol,
+                  const int        *idx)
+{
+  const JacSymbol *sym = g_ptr_array_index (d->symbols, symbol);
+  GPtrArray *poly;
+  JacTerm *term;
+
+  if (sym->kind == JAC_SYMBOL_VARIABLE && sym->node == d->variable)
+    {
+      poly = _jac_poly_const (1.0);
+      term = g_ptr_array_index (poly, 0);
+      for (guint a = 0; a < sym->rank; a++)
+        if (idx[a] != JAC_INDEX_ZERO)
+          {
+            JacFactor delta = { JAC_FACTOR_DELTA, -1, -1, 1, 2, { idx[a], d->var_idx[a] } };
+
+            g_array_append_val (term->factors, delta);
+          }
+      return poly;
+    }
+  if (sym->kind != JAC_SYMBOL_VARIABLE && d->depends[sym->node])
+    {
+      JacFactor deriv = { JAC_FACTOR_DERIV, symbol, -1, 1, sym->rank, { idx[0], idx[1] } };
+
+      return _jac_poly_factor (&deriv);
+    }
+  return NULL;
+}
+
+/* Y = softmax(Z): ∂Y_ab = Σ_c Y_ab (δ_bc − Y_ac) ∂Z_ac. */
+static GPtrArray *
+softmax_derivative (JacDeriveContext *d,
+                    const JacFactor  *x)
+{
+  int c = _jac_index_new (d, NULL);
+  int ac[2] = { x->idx[0], c };
+  g_autoptr(GPtrArray) inner = entry_derivative (d, x->symbol, ac);
+  g_autoptr(GPtrArray) kept = NULL;
+  g_autoptr(GPtrArray) mixed = NULL;
+  JacFactor y_ab = *x, y_ac = *x;
+  JacFactor delta = { JAC_FACTOR_DELTA, -1, -1, 1, 2, { x->idx[1], c } };
+  JacTerm *term;
+  GPtrArray *result;
+
+  if (inner == NULL)
+    return NULL;
+  if (d->node_symbol[x->node] >= 0)
+    {
+      y_ab = (JacFactor) { JAC_FACTOR_ENTRY, d->node_symbol[x->node], -1, 1, 2,
+                           { x->idx[0], x->idx[1] } };
+      y_ac = y_ab;
+    }
+  y_ac.idx[1] = c;
+
+  kept = _jac_poly_factor (&y_ab);
+  term = g_ptr_array_index (kept, 0);
+  g_array_append_val (term->factors, delta);
+  mixed = _jac_poly_factor (&y_ab);
+  term = g_ptr_array_index (mixed, 0);
+  term->coef = -1.0;
+  g_array_append_val (term->factors, y_ac);
+  _jac_poly_add (kept, mixed, 1.0);
+  result = _jac_poly_mul (kept, inner);
+  _jac_poly_sum_over (result, c);
+  return result;
+}
+
+static GPtrArray *
+factor_derivative (JacDeriveContext *d,
+                   const JacFactor  *x)
+{
+  GPtrArray *base;
+
+  switch (x->kind)
+    {
+    case JAC_FACTOR_ENTRY:
+      base = entry_derivative (d, x->symbol, x->idx);
+      if (base == NULL || x->power == 1)
+        return base;
+      {
+        /* ∂(e^n) = n e^(n−1) ∂e */
+        JacFactor rest = *x;
+        g_autoptr(GPtrArray) power = NULL;
+        GPtrArray *result;
+
+        rest.power = x->power - 1;
+        power = rest.power != 0 ? _jac_poly_factor (&rest) : _jac_poly_const (1.0);
+        _jac_poly_scale (power, x->power);
+        result = _jac_poly_mul (power, base);
+        g_ptr_array_unref (base);
+        return result;
+      }
+    case JAC_FACTOR_FUNC:
+      base = entry_derivative (d, x->symbol, x->idx);
+      if (base == NULL)
+        return NULL;
+      {
+        JacFactor slope = { JAC_FACTOR_SLOPE, -1, x->node, 1, x->rank, { x->idx[0], x->idx[1] } };
+        g_autoptr(GPtrArray) outer = _jac_poly_factor (&slope);
+        GPtrArray *result = _jac_poly_mul (outer, base);
+
+        g_ptr_array_unref (base);
+        return result;
+      }
+    case JAC_FACTOR_SOFTMAX:
+      return softmax_derivative (d, x);
+    default:
+      return NULL;
+    }
+}
+
+/* Factor @f of @term replaced by the terms of @df, chain-rule placeholders moved to the end. */
+static void
+product_rule_terms (const JacTerm   *term,
+                    guint            f,
+                    const GPtrArray *df,
+                    GPtrArray       *out)
+{
+  for (guint t = 0; t < df->len; t++)
+    {
+      const JacTerm *u = g_ptr_array_index (df, t);
+      JacTerm *r = _jac_term_new (term->coef * u->coef);
+
+      g_array_append_vals (r->sums, term->sums->data, term->sums->len);
+      g_array_append_vals (r->sums, u->sums->data, u->sums->len);
+      g_array_append_vals (r->factors, term->factors->data, f);
+      for (guint g = 0; g < u->factors->len; g++)
+        if (g_array_index (u->factors, JacFactor, g).kind != JAC_FACTOR_DERIV)
+          g_array_append_vals (r->factors, &g_array_index (u->factors, JacFactor, g), 1);
+      g_array_append_vals (r->factors, &g_array_index (term->factors, JacFactor, f + 1),
+                           term->factors->len - f - 1);
+      for (guint g = 0; g < u->factors->len; g++)
+        if (g_array_index (u->factors, JacFactor, g).kind == JAC_FACTOR_DERIV)
+          g_array_append_vals (r->factors, &g_array_index (u->factors, JacFactor, g), 1);
+      g_ptr_array_add (out, r);
+    }
+}
+
+static GPtrArray *
+differentiate (JacDeriveContext *d,
+               const GPtrArray  *poly)
+{
+  GPtrArray *result = _jac_poly_new ();
+
+  for (guint t = 0; t < poly->len; t++)
+    {
+      const JacTerm *term = g_ptr_array_index (poly, t);
+
+      for (guint f = 0; f < term->factors->len; f++)
+        {
+          g_autoptr(GPtrArray) df = factor_derivative (d, &g_array_index (term->factors,
+                                                                          JacFactor, f));
+
+          if (df != NULL)
+            product_rule_terms (term, f, df, result);
+        }
+    }
+  return result;
+}
+
+/* A stored derivative at a placeholder's indices: its own free indices renamed, its sums fresh
+ * so that they cannot meet the sums of the term it goes into. */
+static GPtrArray *
+instantiate (Derivation      *D,
+             int              node,
+             const JacFactor *placeholder)
+{
+  GPtrArray *copy = _jac_poly_copy (D->derivative[node]);
+
+  for (guint t = 0; t < copy->len; t++)
+    {
+      JacTerm *term = g_ptr_array_index (copy, t);
+
+      for (guint s = 0; s < term->sums->len; s++)
+        {
+          int old = g_array_index (term->sums, int, s);
+          char letter[4];
+
+          g_strlcpy (letter, g_array_index (D->d.indices, JacIndexInfo, old).letter,
+                     sizeof letter);
+          _jac_term_rename (term, old, _jac_index_new (&D->d, letter));
+        }
+    }
+  for (guint a = 0; a < placeholder->rank; a++)
+    _jac_poly_rename (copy, D->eq_idx[node][a], placeholder->idx[a]);
+  return copy;
+}
+
+/* Replaces every chain-rule placeholder by the simplified derivative it stands for. */
+static GPtrArray *
+substitute (Derivation      *D,
+            const GPtrArray *poly)
+{
+  GPtrArray *result = _jac_poly_new ();
+
+  for (guint t = 0; t < poly->len; t++)
+    {
+      const JacTerm *term = g_ptr_array_index (poly, t);
+      g_autoptr(GPtrArray) single = _jac_poly_new ();
+      g_autoptr(GPtrArray) replaced = NULL;
+      JacTerm *rest = _jac_term_new (term->coef);
+      int node = -1;
+      JacFactor placeholder = { 0 };
+
+      g_array_append_vals (rest->sums, term->sums->data, term->sums->len);
+      for (guint f = 0; f < term->factors->len; f++)
+        {
+          const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+
+          if (x->kind == JAC_FACTOR_DERIV && node < 0)
+            {
+              node = ((JacSymbol *) g_ptr_array_index (D->d.symbols, x->symbol))->node;
+              placeholder = *x;
+            }
+          else
+            g_array_append_vals (rest->factors, x, 1);
+        }
+      g_ptr_array_add (single, rest);
+      if (node < 0)
+        {
+          _jac_poly_add (result, single, 1.0);
+          continue;
+        }
+      {
+        g_autoptr(GPtrArray) inner = instantiate (D, node, &placeholder);
+
+        replaced = _jac_poly_mul (single, inner);
+      }
+      _jac_poly_add (result, replaced, 1.0);
+    }
+  return result;
+}
+
+/* ---- steps ---- */
+
+static void
+add_step (Derivation  *D,
+          const char  *title,
+          JacNotation *content)
+{
+  JacDerivationStep *step = g_new0 (JacDerivationStep, 1);
+  JacForms forms;
+
+  _jac_notation_steal (content, &forms);
+  step->title = g_strdup (title);
+  step->text = forms.plain;
+  step->markup = forms.markup;
+  step->latex = forms.latex;
+  g_ptr_array_add (D->steps, step);
+}
+
+static void
+step_free (gpointer data)
+{
+  JacDerivationStep *step = data;
+
+  g_free (step->title);
+  g_free (step->text);
+  g_free (step->markup);
+  g_free (step->latex);
+  g_free (step);
+}
+
+static char *
+letters_of (const JacDeriveContext *d,
+            guint                   rank,
+            const int              *idx)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint a = 0; a < rank; a++)
+    g_string_append (s, g_array_index (d->indices, JacIndexInfo, idx[a]).letter);
+  return g_string_free (s, FALSE);
+}
+
+static void
+equation_step (Derivation      *D,
+               const char      *title,
+               int              symbol,
+               const int       *idx,
+               gboolean         derivative,
+               const GPtrArray *rhs)
+{
+  JacNotation n;
+  const JacSymbol *sym = g_ptr_array_index (D->d.symbols, symbol);
+  g_autofree char *letters = letters_of (&D->d, sym->rank, idx);
+
+  _jac_notation_init (&n);
+  if (derivative)
+    _jac_render_derivative (&D->d, symbol, idx, &n);
+  else
+    _jac_render_entry (&D->d, symbol, letters, &n);
+  _jac_notation_add (&n, " = ", NULL, NULL);
+  _jac_poly_render (&D->d, rhs, &n);
+  add_step (D, title, &n);
+  _jac_notation_clear (&n);
+}
+
+static gboolean
+has_placeholder (const GPtrArray *poly)
+{
+  for (guint t = 0; t < poly->len; t++)
+    {
+      const JacTerm *term = g_ptr_array_index (poly, t);
+
+      for (guint f = 0; f < term->factors->len; f++)
+        if (g_array_index (term->factors, JacFactor, f).kind == JAC_FACTOR_DERIV)
+          return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+definition_steps (Derivation *D)
+{
+  JacDeriveContext *d = &D->d;
+  guint n_nodes = d->graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (d->graph, n);
+      int symbol = (int) n == d->output ? d->output_symbol : d->node_symbol[n];
+
+      if (!d->reachable[n] || symbol < 0 || (node->op == JAC_OP_VARIABLE && (int) n != d->output))
+        continue;
+      /* The output's equation uses the indices the structure and the contraction refer to. */
+      for (guint a = 0; a < node->rank; a++)
+        D->eq_idx[n][a] = (int) n == d->output ? d->out_idx[a] :
+                          _jac_index_new (d, a + 2 - node->rank == 0 ? "i" : "j");
+      D->definition[n] = build (d, n, D->eq_idx[n], TRUE);
+      equation_step (D, "Definition", symbol, D->eq_idx[n], FALSE, D->definition[n]);
+    }
+  for (guint n = 0; n < n_nodes; n++)
+    if (d->slope_symbol[n] >= 0)
+      {
+        JacNotation text;
+        const JacNode *node = jac_graph_node (d->graph, n);
+        g_autofree char *letters = g_strndup ("ij" + 2 - node->rank, node->rank);
+
+        _jac_notation_init (&text);
+        _jac_render_entry (d, d->slope_symbol[n], letters, &text);
+        _jac_notation_add (&text, " = ", NULL, NULL);
+        _jac_m_render (d, d->slope[n], letters, &text);
+        add_step (D, "Slope", &text);
+        _jac_notation_clear (&text);
+      }
+}
+
+/* Differentiates the definition of @node: the raw step, then the substituted and δ-reduced one. */
+static GPtrArray *
+derivative_steps (Derivation *D,
+                  int         node,
+                  gboolean    raw_only)
+{
+  JacDeriveContext *d = &D->d;
+  int symbol = node == d->output ? d->output_symbol : d->node_symbol[node];
+  g_autoptr(GPtrArray) raw = differentiate (d, D->definition[node]);
+  GPtrArray *simple;
+  gboolean deltas;
+
+  if (raw_only)
+    {
+      equation_step (D, has_placeholder (raw) ? "Chain rule" : "Differentiate", symbol,
+                     D->eq_idx[node], TRUE, raw);
+      return NULL;
+    }
+  if (node != d->output)
+    equation_step (D, "Differentiate", symbol, D->eq_idx[node], TRUE, raw);
+  simple = substitute (D, raw);
+  deltas = _jac_poly_apply_deltas (simple);
+  _jac_poly_combine (simple);
+  if (deltas || has_placeholder (raw) || simple->len != raw->len)
+    equation_step (D, deltas ? "Kronecker δ rule" : "Substitute", symbol, D->eq_idx[node], TRUE,
+                   simple);
+  return simple;
+}
+
+static GPtrArray *
+derive_all (Derivation *D)
+{
+  JacDeriveContext *d = &D->d;
+  guint n_nodes = d->graph->nodes->len;
+
+  derivative_steps (D, d->output, TRUE);
+  for (guint n = 0; n < n_nodes; n++)
+    if (D->definition[n] != NULL && (int) n != d->output && d->depends[n])
+      D->derivative[n] = derivative_steps (D, n, FALSE);
+  return derivative_steps (D, d->output, FALSE);
+}
+
+/* ---- structure in words ---- */
+
+static const char *
+axis_noun (guint rank,
+           guint axis)
+{
+  return rank == 1 ? "entry" : axis == 0 ? "row" : "column";
+}
+
+static void
+describe_structure (JacDerivation          *self,
+                    const JacDeriveContext *d)
+{
+  const char *out = self->output_name, *var = self->variable_name;
+  GString *sentence = g_string_new ("nonzero only where ");
+  GString *detail = g_string_new (NULL);
+  guint n_pairs = 0;
+
+  for (guint a = 0; a < d->out_rank; a++)
+    {
+      int t = self->pair[a];
+
+      if (t < 0)
+        continue;
+      g_string_append_printf (sentence, "%s%c = %c", n_pairs > 0 ? " and " : "",
+                              self->wrt_letters[t], self->out_letters[a]);
+      g_string_append_printf (detail, "%s%s %c of %s depends only on %s %c = %c of %s",
+                              n_pairs > 0 ? "; " : "", axis_noun (d->out_rank, a),
+                              self->out_letters[a], out, axis_noun (d->var_rank, t),
+                              self->wrt_letters[t], self->out_letters[a], var);
+      n_pairs++;
+    }
+
+  if (!self->depends)
+    {
+      g_string_printf (sentence, "identically zero: %s does not depend on %s", out, var);
+      g_string_assign (detail, sentence->str);
+    }
+  else if (n_pairs == 0)
+    {
+      g_string_assign (sentence, d->out_rank == 0 ? "dense: a scalar output has no index for a "
+                       "Kronecker δ to tie" : "dense: no Kronecker δ survives, so every entry can "
+                       "be nonzero");
+      g_string_assign (detail, sentence->str);
+    }
+  else if (n_pairs == d->out_rank && n_pairs == d->var_rank)
+    g_string_printf (detail, "diagonal: each entry of %s depends only on the same entry of %s",
+                     out, var);
+  else
+    g_string_append_printf (detail, ", dense within each %s block",
+                            self->pair[0] >= 0 && d->out_rank == 2 ? "row" : "column");
+  self->sparsity = g_string_free (sentence, FALSE);
+  self->sparsity_detail = g_string_free (detail, FALSE);
+}
+
+/* Words in LaTeX: \text{…} with the characters it treats specially escaped. */
+static char *
+latex_text (const char *words)
+{
+  GString *s = g_string_new ("\\text{");
+
+  for (const char *c = words; *c != '\0'; c++)
+    {
+      if (strchr ("_&%$#{}", *c) != NULL)
+        g_string_append_c (s, '\\');
+      g_string_append_c (s, *c);
+    }
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}
+
+static void
+structure_step (Derivation    *D,
+                JacDerivation *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *latex = NULL;
+  JacNotation n;
+
+  if (g_str_equal (self->sparsity, self->sparsity_detail))
+    text = g_strdup (self->sparsity);
+  else
+    text = g_strdup_printf ("%s (%s)", self->sparsity, self->sparsity_detail);
+  latex = latex_text (text);
+  _jac_notation_init (&n);
+  _jac_notation_add (&n, text, NULL, latex);
+  add_step (D, "Structure", &n);
+  _jac_notation_clear (&n);
+}
+
+/* ---- contraction with G ---- */
+
+static GPtrArray *
+contract_index_form (JacDeriveContext *d,
+                     const GPtrArray  *result)
+{
+  GPtrArray *contracted = _jac_poly_copy (result);
+  JacFactor g = { JAC_FACTOR_ENTRY, d->upstream_symbol, -1, 1, d->out_rank,
+                  { d->out_idx[0], d->out_idx[1] } };
+
+  for (guint t = 0; t < contracted->len; t++)
+    {
+      JacTerm *term = g_ptr_array_index (contracted, t);
+
+      g_array_prepend_val (term->factors, g);
+      for (guint a = d->out_rank; a-- > 0;)
+        g_array_prepend_val (term->sums, d->out_idx[a]);
+    }
+  _jac_poly_apply_deltas (contracted);
+  _jac_poly_combine (contracted);
+  return contracted;
+}
+
+static gboolean
+is_leaf (const JacMExpr *e)
+{
+  return e->kind == JAC_M_NODE || e->kind == JAC_M_UPSTREAM || e->kind == JAC_M_SLOPE;
+}
+
+/* "(G Aᵀ)_pq", "G_pq", or the form alone for a scalar variable. */
+static void
+render_matrix_entry (JacDeriveContext *d,
+                     const JacMExpr   *form,
+                     const char       *letters,
+                     JacNotation      *out)
+{
+  if (*letters == '\0')
+    {
+      _jac_m_render (d, form, NULL, out);
+      return;
+    }
+  if (!is_leaf (form))
+    _jac_notation_add (out, "(", NULL, NULL);
+  _jac_m_render (d, form, NULL, out);
+  if (!is_leaf (form))
+    _jac_notation_add (out, ")", NULL, NULL);
+  _jac_notation_sub (out, letters);
+}
+
+static void
+contract_step (Derivation      *D,
+               JacDerivation   *self,
+               const GPtrArray *result,
+               const JacMExpr  *form)
+{
+  JacDeriveContext *d = &D->d;
+  g_autoptr(GPtrArray) contracted = contract_index_form (d, result);
+  char reserved[sizeof d->reserved];
+  JacNotation n;
+
+  /* The output's indices are summed here, so they may keep their letters: Σ_j G_pj A_qj. */
+  memcpy (reserved, d->reserved, sizeof reserved);
+  g_strlcpy (d->reserved, self->wrt_letters, sizeof d->reserved);
+  _jac_notation_init (&n);
+  if (d->out_rank > 0)
+    {
+      _jac_notation_add (&n, "Σ", NULL, "\\sum");
+      _jac_notation_sub (&n, self->out_letters);
+      _jac_notation_add (&n, " ", NULL, NULL);
+    }
+  _jac_render_entry (d, d->upstream_symbol, self->out_letters, &n);
+  _jac_notation_add (&n, " ", NULL, NULL);
+  _jac_render_derivative (d, d->output_symbol, d->out_idx, &n);
+  _jac_notation_add (&n, " = ", NULL, NULL);
+  _jac_poly_render (d, contracted, &n);
+  _jac_notation_add (&n, " = ", NULL, NULL);
+  render_matrix_entry (d, form, self->wrt_letters, &n);
+  memcpy (d->reserved, reserved, sizeof reserved);
+  add_step (D, "Contract with G", &n);
+  _jac_notation_clear (&n);
+}
+
+static void
+collect_names (const JacDeriveContext *d,
+               const JacMExpr         *e,
+               gboolean               *named_node,
+               gboolean               *named_slope)
+{
+  if (e == NULL)
+    return;
+  if (e->kind == JAC_M_NODE && d->node_symbol[e->node] >= 0 &&
+      ((JacSymbol *) g_ptr_array_index (d->symbols, d->node_symbol[e->node]))->kind ==
+      JAC_SYMBOL_INTERMEDIATE && !named_node[e->node])
+    {
+      g_autoptr(JacMExpr) definition = _jac_m_definition (d, e->node);
+
+      named_node[e->node] = TRUE;
+      collect_names (d, definition, named_node, named_slope);
+    }
+  if (e->kind == JAC_M_SLOPE && !named_slope[e->node])
+    {
+      named_slope[e->node] = TRUE;
+      collect_names (d, d->slope[e->node], named_node, named_slope);
+    }
+  collect_names (d, e->a, named_node, named_slope);
+  collect_names (d, e->b, named_node, named_slope);
+}
+
+/* "Z = X W + b, S = σ(Z) ⊙ (1 − σ(Z))": the names the contracted form uses, in graph order. */
+static void
+where_step (Derivation     *D,
+            JacDerivation  *self,
+            const JacMExpr *form)
+{
+  JacDeriveContext *d = &D->d;
+  guint n_nodes = d->graph->nodes->len;
+  g_autofree gboolean *named_node = g_new0 (gboolean, n_nodes);
+  g_autofree gboolean *named_slope = g_new0 (gboolean, n_nodes);
+  JacNotation n;
+  JacForms forms;
+  gboolean any = FALSE;
+
+  collect_names (d, form, named_node, named_slope);
+  _jac_notation_init (&n);
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint v = 0; v < n_nodes; v++)
+      {
+        g_autoptr(JacMExpr) definition = NULL;
+
+        if (!(pass == 0 ? named_node[v] : named_slope[v]))
+          continue;
+        if (any)
+          _jac_notation_add (&n, ", ", NULL, ",\\quad ");
+        _jac_render_entry (d, pass == 0 ? d->node_symbol[v] : d->slope_symbol[v], "", &n);
+        _jac_notation_add (&n, " = ", NULL, NULL);
+        definition = pass == 0 ? _jac_m_definition (d, v) : _jac_m_ref (d->slope[v]);
+        _jac_m_render (d, definition, NULL, &n);
+        any = TRUE;
+      }
+  if (!any)
+    {
+      _jac_notation_clear (&n);
+      return;
+    }
+  _jac_notation_steal (&n, &forms);
+  self->where_text = forms.plain;
+  self->where_markup = forms.markup;
+  self->where_latex = forms.latex;
+  {
+    JacNotation copy;
+
+    _jac_notation_init (&copy);
+    _jac_notation_add (&copy, self->where_text, self->where_markup, self->where_latex);
+    add_step (D, "Where", &copy);
+    _jac_notation_clear (&copy);
+  }
+}
+
+/* ---- public API ---- */
+
+static void
+finish (Derivation      *D,
+        JacDerivation   *self,
+        const GPtrArray *result)
+{
+  JacDeriveContext *d = &D->d;
+  g_autoptr(JacMExpr) form = _jac_m_backward (d);
+  JacNotation n;
+  JacForms forms;
+
+  _jac_notation_init (&n);
+  _jac_poly_render (d, result, &n);
+  _jac_notation_steal (&n, &forms);
+  self->result_text = forms.plain;
+  self->result_markup = forms.markup;
+  self->result_latex = forms.latex;
+
+  self->depends = d->depends[d->output] && result->len > 0;
+  _jac_poly_pairs (result, d->out_rank, d->out_idx, d->var_rank, d->var_idx, self->pair);
+  describe_structure (self, d);
+  structure_step (D, self);
+  contract_step (D, self, result, form);
+
+  _jac_notation_init (&n);
+  _jac_m_render (d, form, NULL, &n);
+  _jac_notation_steal (&n, &forms);
+  self->contracted_text = forms.plain;
+  self->contracted_markup = forms.markup;
+  self->contracted_latex = forms.latex;
+  where_step (D, self, form);
+  self->priv = g_steal_pointer (&form);
+}
+
+JacDerivation *
+jac_derive_graph (JacGraph       *graph,
+                  int             variable,
+                  const char     *output_name,
+                  JacDeriveFlags  flags)
+{
+  JacDerivation *self;
+  Derivation D = { { 0 } };
+  guint n_nodes;
+  g_autoptr(GPtrArray) result = NULL;
+
+  g_return_val_if_fail (graph != NULL && graph->output >= 0, NULL);
+  g_return_val_if_fail (jac_graph_node (graph, variable)->op == JAC_OP_VARIABLE, NULL);
+
+  n_nodes = graph->nodes->len;
+  context_init (&D.d, graph, variable, output_name != NULL ? output_name : "Y", flags);
+  D.steps = g_ptr_array_new_with_free_func (step_free);
+  D.definition = g_new0 (GPtrArray *, n_nodes);
+  D.derivative = g_new0 (GPtrArray *, n_nodes);
+  D.eq_idx = g_malloc0_n (n_nodes, sizeof (int[2]));
+
+  self = g_new0 (JacDerivation, 1);
+  self->output_name = g_strdup (output_name != NULL ? output_name : "Y");
+  self->variable_name = g_strdup (jac_graph_node (graph, variable)->name);
+  self->variable = variable;
+  for (guint a = 0; a < D.d.out_rank; a++)
+    self->out_letters[a] = g_array_index (D.d.indices, JacIndexInfo, D.d.out_idx[a]).letter[0];
+  for (guint a = 0; a < D.d.var_rank; a++)
+    self->wrt_letters[a] = g_array_index (D.d.indices, JacIndexInfo, D.d.var_idx[a]).letter[0];
+
+  definition_steps (&D);
+  result = derive_all (&D);
+  finish (&D, self, result);
+  self->steps = g_steal_pointer (&D.steps);
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      g_clear_pointer (&D.definition[n], g_ptr_array_unref);
+      g_clear_pointer (&D.derivative[n], g_ptr_array_unref);
+    }
+  g_free (D.definition);
+  g_free (D.derivative);
+  g_free (D.eq_idx);
+  context_clear (&D.d);
+  return self;
+}
+
+JacDerivation *
+jac_derive (const JacExpr  *expr,
+            const char     *variable,
+            JacDeriveFlags  flags,
+            GError        **error)
+{
+  int node;
+
+  g_return_val_if_fail (expr != NULL && variable != NULL, NULL);
+  node = jac_graph_find_variable (expr->graph, variable);
+  if (node < 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "“%s” is not a variable of %s = %s", variable, expr->output_name,
+                   expr->source);
+      return NULL;
+    }
+  return jac_derive_graph (expr->graph, node, expr->output_name, flags);
+}
+
+void
+jac_derivation_free (JacDerivation *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->output_name);
+  g_free (self->variable_name);
+  if (self->steps != NULL)
+    g_ptr_array_unref (self->steps);
+  g_free (self->result_text);
+  g_free (self->result_markup);
+  g_free (self->result_latex);
+  g_free (self->sparsity);
+  g_free (self->sparsity_detail);
+  g_free (self->contracted_text);
+  g_free (self->contracted_markup);
+  g_free (self->contracted_latex);
+  g_free (self->where_text);
+  g_free (self->where_markup);
+  g_free (self->where_latex);
+  _jac_m_unref (self->priv);
+  g_free (self);
+}
+
+const JacDerivationStep *
+jac_derivation_find_step (const JacDerivation *self,
+                          const char          *title)
+{
+  for (guint s = 0; s < self->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (self->steps, s);
+
+      if (g_str_equal (step->title, title))
+        return step;
+    }
+  return NULL;
+}
+
+JacTensor *
+jac_derivation_evaluate (const JacDerivation  *self,
+                         JacGraph             *graph,
+                         const JacTensor      *upstream,
+                         GError              **error)
+{
+  const JacNode *out;
+
+  g_return_val_if_fail (self != NULL && graph != NULL && upstream != NULL, NULL);
+  out = jac_graph_node (graph, graph->output);
+  if (upstream->rank != out->rank || (out->rank > 0 && upstream->shape[0] != out->shape[0]) ||
+      (out->rank > 1 && upstream->shape[1] != out->shape[1]))
+    {
+      g_autofree char *want = jac_shape_string (out->rank, out->shape);
+      g_autofree char *have = jac_tensor_shape_string (upstream);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                   "the upstream gradient G has shape %s, but %s has shape %s", have,
+                   self->output_name, want);
+      return NULL;
+    }
+  return _jac_m_eval (self->priv, graph, upstream);
+}

@@ -1,0 +1,112 @@
+/* jac-derive.h: an expression's derivative three ways: index notation, sparsity, contracted form.
+ *
+ * jac_derive () differentiates the expression symbolically in Ricci calculus: each definition is
+ * written with explicit sums (U_ij = Σ_k V_ik A_kj), differentiated by the product and chain
+ * rules (∂V_ik/∂V_pq = δ_ip δ_kq), and simplified by the Kronecker δ rule
+ * (Σ_k δ_kq A_kj = A_qj). The δs left in the result are its sparsity, and they are the same
+ * pairs as JacStructured.pair of jac_graph_jacobian (). Contracting the result with an upstream
+ * gradient G gives the back-propagation formula, printed in matrix notation ("G Aᵀ") and
+ * evaluated from an expression tree built by symbolic reverse mode over the graph.
+ *
+ * Conventions:
+ * - Index letters. The output's indices are i, j; the variable's are p, q, or k, l when its name
+ *   starts with 'W' (a weight matrix, as DESIGN.md writes ∂h/∂W_hh = S_ij h_prev_ik δ_jl).
+ *   A vector's single index is the *second* letter (j for the output, q or l for the variable),
+ *   because NumPy broadcasting aligns it with the last axis: ∂h_ij/∂b_q = … δ_jq. Summation
+ *   indices take the first free letter of k l m n r s t u v, so never a letter of the output or
+ *   the variable, and sums from the contraction with G keep the output's letters (Σ_j G_pj …).
+ * - Intermediates. The argument of an element-wise function or softmax and the denominator of a
+ *   division are named when they are not a variable: Z if there is one, Z₁, Z₂, … in graph order
+ *   if there are several (another letter if a variable is called Z). Their definitions are steps
+ *   of their own ("Definition") and appear in `where`.
+ * - Slopes φ′. Written inline when that reads well: exp(Z), cos(Z), −sin(Z), σ(Z), [Z > 0],
+ *   2 X, 1 / X; and for tanh, sigmoid and sqrt through the function's own value when that has
+ *   a name (the output or an intermediate): 1 − h², h (1 − h), 1 / (2 h). Otherwise (tanh,
+ *   sigmoid or sqrt of a value without a name) they are named S (S₁, S₂, …) and defined in a
+ *   "Slope" step, S = σ(Z) ⊙ (1 − σ(Z)), rather than repeating the value. JAC_DERIVE_NAME_SLOPES
+ *   names every one (but identity's), giving DESIGN.md's form (G ⊙ S) W_hhᵀ with S = 1 − h ⊙ h.
+ * - Matrix notation: juxtaposition is the matrix product, ⊙ and ⊘ the element-wise product and
+ *   quotient, ᵀ the transpose, and 1 a vector or matrix of ones of the fitting shape: 1ᵀ A sums
+ *   the columns of A (the gradient of a broadcast row vector), A 1 its rows, G 1 spreads a scalar.
+ *   Vectors and scalars broadcast as in NumPy.
+ */
+#pragma once
+
+#include "jac-expr.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  JAC_DERIVE_DEFAULT     = 0,
+  JAC_DERIVE_NAME_SLOPES = 1 << 0,   /* always name φ′ as S, S₁, … */
+} JacDeriveFlags;
+
+typedef struct
+{
+  char *title;    /* "Definition", "Slope", "Differentiate", "Chain rule", "Kronecker δ rule",
+                   * "Substitute", "Structure", "Contract with G", "Where" */
+  char *text;     /* plain Unicode: "∂U_ij/∂V_pq = Σ_k δ_ip δ_kq A_kj" */
+  char *markup;   /* Pango markup: "∂U<sub>ij</sub>/∂V<sub>pq</sub> = Σ<sub>k</sub> …" */
+  char *latex;    /* "\frac{\partial U_{ij}}{\partial V_{pq}} = \sum_{k} …" */
+} JacDerivationStep;
+
+typedef struct _JacDerivation
+{
+  char      *output_name;
+  char      *variable_name;
+  int        variable;           /* its graph node */
+  char       out_letters[3];     /* "ij", "j" or "" */
+  char       wrt_letters[3];     /* "pq", "kl", "q", "l" or "" */
+  GPtrArray *steps;              /* JacDerivationStep*, from the definition to the contraction */
+
+  /* The simplified ∂out/∂variable: the right-hand side of its last equation. */
+  char      *result_text;
+  char      *result_markup;
+  char      *result_latex;
+
+  /* Structure: pair[a] is the variable axis output axis a is tied to by a δ, or -1 (as in
+   * JacStructured), and the sentence says the same in words. */
+  gboolean   depends;            /* FALSE: the derivative is identically zero */
+  int        pair[2];
+  char      *sparsity;           /* "nonzero only where p = i" */
+  char      *sparsity_detail;    /* "block-diagonal over the rows: …" */
+
+  /* Σ_o G[o] ∂out[o]/∂variable in matrix notation, e.g. "(G ⊙ (1 − h ⊙ h)) W_hhᵀ". */
+  char      *contracted_text;
+  char      *contracted_markup;
+  char      *contracted_latex;
+  /* Definitions of the intermediates and slopes it names, "Z = X W + b, S = σ(Z) ⊙ (1 − σ(Z))",
+   * or NULL when it names none. */
+  char      *where_text;
+  char      *where_markup;
+  char      *where_latex;
+
+  gpointer   priv;
+} JacDerivation;
+
+/* Differentiates @expr's output with respect to its variable @variable. */
+JacDerivation           *jac_derive                 (const JacExpr        *expr,
+                                                     const char           *variable,
+                                                     JacDeriveFlags        flags,
+                                                     GError              **error);
+/* The same for a graph built by hand; @output_name NULL means "Y". */
+JacDerivation           *jac_derive_graph           (JacGraph             *graph,
+                                                     int                   variable,
+                                                     const char           *output_name,
+                                                     JacDeriveFlags        flags);
+void                     jac_derivation_free        (JacDerivation        *self);
+/* The first step with @title, or NULL. */
+const JacDerivationStep *jac_derivation_find_step   (const JacDerivation  *self,
+                                                     const char           *title);
+/* Evaluates the contracted form on @graph (the one derived, after jac_graph_forward ()) and
+ * @upstream (shaped like the output): equal to jac_structured_contract (jac_graph_jacobian (…),
+ * upstream), computed from the printed formula. */
+JacTensor               *jac_derivation_evaluate    (const JacDerivation  *self,
+                                                     JacGraph             *graph,
+                                                     const JacTensor      *upstream,
+                                                     GError              **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacDerivation, jac_derivation_free)
+
+G_END_DECLS

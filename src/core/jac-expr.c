@@ -1,0 +1,1280 @@
+/* jac-expr.c: size symbols, variable declarations, and the recursive-descent expression parser. */
+#define G_LOG_DOMAIN "jac-expr"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jac-error.h"
+#include "jac-expr.h"
+
+#define UTF8_TIMES       "\xc3\x97"       /* × */
+#define UTF8_MIDDLE_DOT  "\xc2\xb7"       /* · */
+#define UTF8_MINUS       "\xe2\x88\x92"   /* − */
+#define UTF8_ODOT        "\xe2\x8a\x99"   /* ⊙ */
+#define UTF8_SUPER_T     "\xe1\xb5\x80"   /* ᵀ */
+
+typedef struct
+{
+  guint rank;
+  gsize shape[2];
+} Decl;
+
+struct _JacShapeEnv
+{
+  GHashTable *sizes;   /* symbol → gsize* */
+  GHashTable *decls;   /* name → Decl* */
+};
+
+/* ---- characters ---- */
+
+static gboolean
+is_ident_start (char c)
+{
+  return g_ascii_isalpha (c) || c == '_';
+}
+
+static gboolean
+is_ident_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '_';
+}
+
+static gboolean
+has_prefix (const char *p,
+            const char *prefix)
+{
+  return strncmp (p, prefix, strlen (prefix)) == 0;
+}
+
+static const char *
+skip_ident (const char *p)
+{
+  while (is_ident_char (*p))
+    p++;
+  return p;
+}
+
+static const char *
+skip_blanks (const char *p)
+{
+  while (*p == ' ' || *p == '\t' || *p == '\r')
+    p++;
+  return p;
+}
+
+static const char *
+skip_space (const char *p)
+{
+  while (g_ascii_isspace (*p))
+    p++;
+  return p;
+}
+
+/* The lexeme at @p, for messages: an identifier, a run of number characters, or one character. */
+static char *
+token_text (const char *p)
+{
+  const char *end = p;
+
+  if (*p == '\0')
+    return g_strdup ("end of input");
+  if (is_ident_char (*p) || *p == '.')
+    {
+      while (is_ident_char (*end) || (*end == '.' && g_ascii_isdigit (*p)))
+        end++;
+      if (end > p)
+        return g_strndup (p, end - p);
+    }
+  end = g_utf8_find_next_char (p, NULL);
+  if (end == NULL || !g_utf8_validate (p, end - p, NULL))
+    return g_strdup_printf ("\\x%02x", (guchar) *p);
+  return g_strndup (p, end - p);
+}
+
+static gsize
+char_offset (const char *text,
+             const char *at)
+{
+  if (!g_utf8_validate (text, at - text, NULL))
+    return at - text;
+  return g_utf8_pointer_to_offset (text, at);
+}
+
+G_GNUC_PRINTF (6, 7)
+static gboolean
+fail_at (GError     **error,
+         gsize       *error_pos,
+         const char  *text,
+         const char  *at,
+         int          code,
+         const char  *format,
+         ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (error_pos != NULL)
+    *error_pos = char_offset (text, at);
+  g_set_error_literal (error, JAC_ERROR, code, message);
+  return FALSE;
+}
+
+/* ---- the shape environment ---- */
+
+JacShapeEnv *
+jac_shape_env_new (void)
+{
+  JacShapeEnv *self = g_new0 (JacShapeEnv, 1);
+
+  self->sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->decls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return self;
+}
+
+void
+jac_shape_env_free (JacShapeEnv *self)
+{
+  if (self == NULL)
+    return;
+  g_hash_table_unref (self->sizes);
+  g_hash_table_unref (self->decls);
+  g_free (self);
+}
+
+void
+jac_shape_env_set_size (JacShapeEnv *self,
+                        const char  *symbol,
+                        gsize        value)
+{
+  g_return_if_fail (self != NULL && symbol != NULL);
+  g_hash_table_replace (self->sizes, g_strdup (symbol), g_memdup2 (&value, sizeof value));
+}
+
+gboolean
+jac_shape_env_get_size (const JacShapeEnv *self,
+                        const char        *symbol,
+                        gsize             *value)
+{
+  const gsize *found = g_hash_table_lookup (self->sizes, symbol);
+
+  if (found == NULL)
+    return FALSE;
+  if (value != NULL)
+    *value = *found;
+  return TRUE;
+}
+
+void
+jac_shape_env_declare (JacShapeEnv *self,
+                       const char  *name,
+                       guint        rank,
+                       const gsize *shape)
+{
+  Decl *decl = g_new0 (Decl, 1);
+
+  g_return_if_fail (self != NULL && name != NULL && rank <= 2);
+  decl->rank = rank;
+  for (guint a = 0; a < rank; a++)
+    decl->shape[a] = shape[a];
+  g_hash_table_replace (self->decls, g_strdup (name), decl);
+}
+
+gboolean
+jac_shape_env_lookup (const JacShapeEnv *self,
+                      const char        *name,
+                      guint             *rank,
+                      gsize             *shape)
+{
+  const Decl *decl = g_hash_table_lookup (self->decls, name);
+
+  if (decl == NULL)
+    return FALSE;
+  if (rank != NULL)
+    *rank = decl->rank;
+  if (shape != NULL)
+    for (guint a = 0; a < decl->rank; a++)
+      shape[a] = decl->shape[a];
+  return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+}
+
+GStrv
+jac_shape_env_dup_names (const JacShapeEnv *self)
+{
+  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (self->decls, NULL);
+  GStrv names = g_strdupv ((char **) keys);
+
+  qsort (names, g_strv_length (names), sizeof (char *), compare_strings);
+  return names;
+}
+
+/* ---- dims ---- */
+
+typedef struct
+{
+  const JacShapeEnv *env;
+  const char        *text;     /* the whole string, for positions */
+  const char        *p;
+  GError           **error;
+  gsize             *error_pos;
+} DimReader;
+
+static gboolean
+read_number (const char  *p,
+             const char **end,
+             gsize       *value)
+{
+  guint64 v;
+
+  errno = 0;
+  v = g_ascii_strtoull (p, (char **) end, 10);
+  if (*end == p || errno != 0 || v > G_MAXSIZE)
+    return FALSE;
+  *value = v;
+  return TRUE;
+}
+
+/* A size: a positive number or a bound symbol; "NxH" is split at an 'x' after a bound prefix. */
+static gboolean
+read_dim (DimReader *r,
+          gsize     *value)
+{
+  const char *start = r->p = skip_blanks (r->p);
+  const char *end;
+
+  if (g_ascii_isdigit (*start))
+    {
+      if (!read_number (start, &end, value))
+        return fail_at (r->error, r->error_pos, r->text, start, JAC_ERROR_INVALID,
+                        "size out of range");
+      if (*value == 0)
+        return fail_at (r->error, r->error_pos, r->text, start, JAC_ERROR_INVALID,
+                        "a size must be at least 1");
+      r->p = end;
+      return TRUE;
+    }
+  if (!is_ident_start (*start))
+    {
+      g_autofree char *found = token_text (start);
+
+      return fail_at (r->error, r->error_pos, r->text, start, JAC_ERROR_INVALID,
+                      "expected a size (a number or a size symbol), found “%s”", found);
+    }
+
+  end = skip_ident (start);
+  for (const char *cut = end; cut > start; cut--)
+    {
+      g_autofree char *symbol = g_strndup (start, cut - start);
+
+      if ((cut == end || *cut == 'x') && jac_shape_env_get_size (r->env, symbol, value))
+        {
+          r->p = cut;
+          return TRUE;
+        }
+    }
+  {
+    g_autofree char *symbol = g_strndup (start, end - start);
+
+    return fail_at (r->error, r->error_pos, r->text, start, JAC_ERROR_INVALID,
+                    "unbound size symbol “%s” (bind it first, e.g. %s=3)", symbol, symbol);
+  }
+}
+
+/* A '×', '*' or 'x' between two sizes; consumed when present. */
+static gboolean
+read_cross (DimReader *r)
+{
+  const char *p = skip_blanks (r->p);
+
+  if (has_prefix (p, UTF8_TIMES))
+    p += strlen (UTF8_TIMES);
+  else if (*p == '*' || (*p == 'x' && (g_ascii_isdigit (p[1]) || is_ident_start (p[1]) ||
+                                       p[1] == ' ')))
+    p++;
+  else
+    return FALSE;
+  r->p = p;
+  return TRUE;
+}
+
+/* In a list of declarations, "H, H" continues the dims but "H, b: H" starts a new entry. */
+static gboolean
+comma_continues_dims (const char *comma)
+{
+  const char *p = skip_blanks (comma + 1);
+
+  if (g_ascii_isdigit (*p))
+    return TRUE;
+  if (!is_ident_start (*p))
+    return FALSE;
+  p = skip_blanks (skip_ident (p));
+  return *p != ':' && *p != '=';
+}
+
+static gboolean
+read_dims (DimReader *r,
+           gboolean   in_list,
+           guint     *rank,
+           gsize     *shape)
+{
+  gboolean paren;
+  guint n = 0;
+
+  r->p = skip_blanks (r->p);
+  paren = *r->p == '(';
+  if (paren)
+    {
+      r->p = skip_space (r->p + 1);
+      if (*r->p == ')')
+        {
+          r->p++;
+          *rank = 0;
+          return TRUE;
+        }
+    }
+
+  for (;;)
+    {
+      const char *at = skip_blanks (r->p);
+
+      if (n == 2)
+        return fail_at (r->error, r->error_pos, r->text, at, JAC_ERROR_SHAPE,
+                        "a variable has at most 2 dimensions");
+      if (!read_dim (r, &shape[n++]))
+        return FALSE;
+      if (read_cross (r))
+        continue;
+      r->p = paren ? skip_space (r->p) : skip_blanks (r->p);
+      if (*r->p != ',')
+        break;
+      if (paren)
+        {
+          r->p = skip_space (r->p + 1);
+          if (*r->p == ')')
+            break;
+          continue;
+        }
+      if (in_list && (n == 2 || !comma_continues_dims (r->p)))
+        break;
+      r->p++;
+    }
+
+  if (paren)
+    {
+      r->p = skip_space (r->p);
+      if (*r->p != ')')
+        {
+          g_autofree char *found = token_text (r->p);
+
+          return fail_at (r->error, r->error_pos, r->text, r->p, JAC_ERROR_INVALID,
+                          "expected “)” to close the dims, found “%s”", found);
+        }
+      r->p++;
+    }
+  *rank = n;
+  return TRUE;
+}
+
+gboolean
+jac_shape_env_parse_dims (const JacShapeEnv  *self,
+                          const char         *dims,
+                          guint              *rank,
+                          gsize              *shape,
+                          gsize              *error_pos,
+                          GError            **error)
+{
+  DimReader r = { self, dims, dims, error, error_pos };
+  guint n;
+  gsize s[2] = { 0, 0 };
+
+  g_return_val_if_fail (dims != NULL, FALSE);
+  if (*skip_space (dims) == '\0')
+    return fail_at (error, error_pos, dims, dims, JAC_ERROR_INVALID,
+                    "empty dims: write e.g. “H,H”, “H” or “()”");
+  if (!read_dims (&r, FALSE, &n, s))
+    return FALSE;
+  r.p = skip_space (r.p);
+  if (*r.p != '\0')
+    {
+      g_autofree char *found = token_text (r.p);
+
+      return fail_at (error, error_pos, dims, r.p, JAC_ERROR_INVALID,
+                      "unexpected “%s” after the dims", found);
+    }
+  *rank = n;
+  shape[0] = s[0];
+  shape[1] = s[1];
+  return TRUE;
+}
+
+static gboolean
+is_identifier (const char *start,
+               const char *end)
+{
+  if (start == end || !is_ident_start (*start))
+    return FALSE;
+  return skip_ident (start) == end;
+}
+
+/* Splits "NAME=REST" with NAME an identifier (blanks around it allowed). */
+static gboolean
+split_assignment (const char  *text,
+                  const char  *what,
+                  char       **name,
+                  const char **rest,
+                  GError     **error)
+{
+  const char *eq = strchr (text, '=');
+  const char *start = skip_space (text);
+  const char *end = eq;
+
+  if (eq == NULL)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "“%s” is not of the form %s", text, what);
+      return FALSE;
+    }
+  while (end > start && g_ascii_isspace (end[-1]))
+    end--;
+  if (!is_identifier (start, end))
+    {
+      g_autofree char *bad = g_strndup (start, end - start);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "“%s” is not a valid name in “%s”", bad,
+                   text);
+      return FALSE;
+    }
+  *name = g_strndup (start, end - start);
+  *rest = eq + 1;
+  return TRUE;
+}
+
+static gboolean
+read_size_value (const char  *text,
+                 const char  *p,
+                 const char **end,
+                 gsize       *value,
+                 gsize       *error_pos,
+                 GError     **error)
+{
+  p = skip_blanks (p);
+  if (!g_ascii_isdigit (*p) || !read_number (p, end, value) || *value == 0)
+    {
+      g_autofree char *found = token_text (p);
+
+      return fail_at (error, error_pos, text, p, JAC_ERROR_INVALID,
+                      "a size must be a positive whole number, not “%s”", found);
+    }
+  return TRUE;
+}
+
+gboolean
+jac_shape_env_parse_size (JacShapeEnv  *self,
+                          const char   *text,
+                          GError      **error)
+{
+  g_autofree char *symbol = NULL;
+  const char *rest, *end;
+  gsize value;
+
+  if (!split_assignment (text, "SYM=NUM", &symbol, &rest, error) ||
+      !read_size_value (text, rest, &end, &value, NULL, error))
+    return FALSE;
+  if (*skip_space (end) != '\0')
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "a size must be a positive whole number, not “%s”", skip_blanks (rest));
+      return FALSE;
+    }
+  jac_shape_env_set_size (self, symbol, value);
+  return TRUE;
+}
+
+gboolean
+jac_shape_env_parse_shape (JacShapeEnv  *self,
+                           const char   *text,
+                           GError      **error)
+{
+  g_autofree char *name = NULL;
+  g_autoptr(GError) local = NULL;
+  const char *rest;
+  guint rank;
+  gsize shape[2];
+
+  if (!split_assignment (text, "NAME=DIMS", &name, &rest, error))
+    return FALSE;
+  if (!jac_shape_env_parse_dims (self, rest, &rank, shape, NULL, &local))
+    {
+      g_set_error (error, JAC_ERROR, local->code, "shape of “%s”: %s", name, local->message);
+      return FALSE;
+    }
+  jac_shape_env_declare (self, name, rank, shape);
+  return TRUE;
+}
+
+static gboolean
+parse_entry (JacShapeEnv  *self,
+             const char   *text,
+             const char  **p,
+             gsize        *error_pos,
+             GError      **error)
+{
+  const char *start = *p, *end = skip_ident (start);
+  g_autofree char *name = g_strndup (start, end - start);
+  const char *q = skip_blanks (end);
+
+  if (*q == ':')
+    {
+      DimReader r = { self, text, q + 1, error, error_pos };
+      guint rank;
+      gsize shape[2];
+
+      if (!read_dims (&r, TRUE, &rank, shape))
+        return FALSE;
+      jac_shape_env_declare (self, name, rank, shape);
+      *p = r.p;
+      return TRUE;
+    }
+  if (*q == '=')
+    {
+      gsize value;
+
+      if (!read_size_value (text, q + 1, p, &value, error_pos, error))
+        return FALSE;
+      jac_shape_env_set_size (self, name, value);
+      return TRUE;
+    }
+  return fail_at (error, error_pos, text, q, JAC_ERROR_INVALID,
+                  "expected “:” (a shape) or “=” (a size) after “%s”", name);
+}
+
+gboolean
+jac_shape_env_parse_declarations (JacShapeEnv  *self,
+                                  const char   *text,
+                                  gsize        *error_pos,
+                                  GError      **error)
+{
+  const char *p = text;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+  for (;;)
+    {
+      p = skip_space (p);
+      while (*p == ',' || *p == ';')
+        p = skip_space (p + 1);
+      if (*p == '\0')
+        return TRUE;
+      if (!is_ident_start (*p))
+        {
+          g_autofree char *found = token_text (p);
+
+          return fail_at (error, error_pos, text, p, JAC_ERROR_INVALID,
+                          "expected a name, found “%s”", found);
+        }
+      if (!parse_entry (self, text, &p, error_pos, error))
+        return FALSE;
+      p = skip_blanks (p);
+      if (*p != '\0' && *p != ',' && *p != ';' && *p != '\n')
+        {
+          g_autofree char *found = token_text (p);
+
+          return fail_at (error, error_pos, text, p, JAC_ERROR_INVALID,
+                          "unexpected “%s”: entries are separated by “,”, “;” or new lines",
+                          found);
+        }
+    }
+}
+
+/* ---- expressions ---- */
+
+/* A parsed operand: a constant not yet in the graph (so constant operations fold), or a node. */
+typedef struct
+{
+  gboolean    is_const;
+  double      value;
+  int         node;
+  const char *start;
+  const char *end;
+} Operand;
+
+typedef struct
+{
+  const char        *src;
+  const char        *p;
+  const JacShapeEnv *env;
+  JacGraph          *graph;
+  GArray            *spans;
+  GError           **error;
+  gsize             *error_pos;
+} Parser;
+
+static gboolean parse_sum (Parser  *P,
+                           Operand *out);
+
+G_GNUC_PRINTF (4, 5)
+static gboolean
+fail (Parser     *P,
+      const char *at,
+      int         code,
+      const char *format,
+      ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  return fail_at (P->error, P->error_pos, P->src, at, code, "%s", message);
+}
+
+static void
+record_span (Parser     *P,
+             int         node,
+             const char *start,
+             const char *end,
+             const char *op)
+{
+  JacSpan span = { char_offset (P->src, start), char_offset (P->src, end),
+                   char_offset (P->src, op) };
+
+  if ((guint) node >= P->spans->len)
+    g_array_set_size (P->spans, node + 1);
+  g_array_index (P->spans, JacSpan, node) = span;
+}
+
+static int
+materialize (Parser  *P,
+             Operand *x)
+{
+  if (x->is_const)
+    {
+      x->node = jac_graph_add_constant (P->graph, x->value);
+      x->is_const = FALSE;
+      record_span (P, x->node, x->start, x->end, x->start);
+    }
+  return x->node;
+}
+
+static char *
+operand_text (const Operand *x)
+{
+  return g_strndup (x->start, x->end - x->start);
+}
+
+static gboolean
+check_matrix (Parser        *P,
+              const char    *op_at,
+              const Operand *x)
+{
+  g_autofree char *text = operand_text (x);
+  const JacNode *node;
+
+  if (x->is_const)
+    return fail (P, op_at, JAC_ERROR_SHAPE,
+                 "@ takes two matrices, but “%s” is a number: use * to scale", text);
+  node = jac_graph_node (P->graph, x->node);
+  if (node->rank == 2)
+    return TRUE;
+  if (node->rank == 0)
+    return fail (P, op_at, JAC_ERROR_SHAPE,
+                 "@ takes two matrices, but “%s” is a scalar: use * to scale", text);
+  return fail (P, op_at, JAC_ERROR_SHAPE,
+               "@ takes two matrices, but “%s” has shape (%" G_GSIZE_FORMAT ",): make it a 1×%"
+               G_GSIZE_FORMAT " row or a %" G_GSIZE_FORMAT "×1 column", text,
+               node->shape[0], node->shape[0], node->shape[0]);
+}
+
+static double
+fold_binary (JacOp  op,
+             double a,
+             double b)
+{
+  switch (op)
+    {
+    case JAC_OP_ADD: return a + b;
+    case JAC_OP_SUB: return a - b;
+    case JAC_OP_MUL: return a * b;
+    case JAC_OP_DIV: return a / b;
+    default: g_assert_not_reached ();
+    }
+}
+
+static gboolean
+combine (Parser        *P,
+         JacOp          op,
+         const char    *op_at,
+         Operand       *lhs,
+         Operand       *rhs)
+{
+  g_autoptr(GError) local = NULL;
+  int node;
+
+  if (op == JAC_OP_MATMUL && (!check_matrix (P, op_at, lhs) || !check_matrix (P, op_at, rhs)))
+    return FALSE;
+  if (lhs->is_const && rhs->is_const)
+    {
+      lhs->value = fold_binary (op, lhs->value, rhs->value);
+      lhs->end = rhs->end;
+      return TRUE;
+    }
+  node = jac_graph_add_binary (P->graph, op, materialize (P, lhs), materialize (P, rhs), &local);
+  if (node < 0)
+    return fail (P, op_at, local->code, "%s", local->message);
+  record_span (P, node, lhs->start, rhs->end, op_at);
+  lhs->node = node;
+  lhs->end = rhs->end;
+  return TRUE;
+}
+
+static gboolean
+apply_unary (Parser     *P,
+             JacOp       op,
+             JacFunc     func,
+             const char *start,
+             const char *end,
+             const char *op_at,
+             Operand    *x)
+{
+  g_autoptr(GError) local = NULL;
+  int node;
+
+  if (x->is_const && op != JAC_OP_SOFTMAX)
+    {
+      if (op == JAC_OP_NEGATE)
+        x->value = -x->value;
+      else if (op == JAC_OP_APPLY)
+        x->value = jac_func_apply (func, x->value);
+      x->start = start;
+      x->end = end;
+      return TRUE;
+    }
+  node = jac_graph_add_unary (P->graph, op, func, materialize (P, x), &local);
+  if (node < 0)
+    return fail (P, op_at, local->code, "%s", local->message);
+  record_span (P, node, start, end, op_at);
+  x->node = node;
+  x->start = start;
+  x->end = end;
+  return TRUE;
+}
+
+/* digits [. digits] [e [+-] digits], or . digits …; anything glued to it makes it a bad number. */
+static gboolean
+parse_number (Parser  *P,
+              Operand *out)
+{
+  const char *start = P->p, *p = start;
+  gboolean digits = FALSE;
+  g_autofree char *lexeme = NULL;
+
+  for (; g_ascii_isdigit (*p); p++)
+    digits = TRUE;
+  if (*p == '.' && p[1] != 'T')
+    for (p++; g_ascii_isdigit (*p); p++)
+      digits = TRUE;
+  if (digits && (*p == 'e' || *p == 'E'))
+    {
+      const char *e = p + 1;
+
+      if (*e == '+' || *e == '-')
+        e++;
+      digits = g_ascii_isdigit (*e);
+      for (p = e; g_ascii_isdigit (*p); p++)
+        ;
+    }
+  if (!digits || is_ident_char (*p) || (*p == '.' && p[1] != 'T'))
+    {
+      while (is_ident_char (*p) || *p == '.' || ((*p == '+' || *p == '-') &&
+                                                 (p[-1] == 'e' || p[-1] == 'E')))
+        p++;
+      lexeme = g_strndup (start, p - start);
+      return fail (P, start, JAC_ERROR_INVALID, "bad number “%s”", lexeme);
+    }
+  lexeme = g_strndup (start, p - start);
+  *out = (Operand) { TRUE, g_ascii_strtod (lexeme, NULL), -1, start, p };
+  P->p = p;
+  return TRUE;
+}
+
+static gboolean
+is_ambiguous_product (const char *p)
+{
+  return has_prefix (p, UTF8_TIMES) || has_prefix (p, UTF8_MIDDLE_DOT);
+}
+
+static gboolean
+fail_ambiguous (Parser     *P,
+                const char *at)
+{
+  g_autofree char *c = token_text (at);
+
+  return fail (P, at, JAC_ERROR_INVALID,
+               "“%s” is ambiguous: write @ for the matrix product or * for the element-wise one",
+               c);
+}
+
+static gboolean
+is_known_char (const char *p)
+{
+  return (*p != '\0' && strchr ("()+-*/@.=,", *p) != NULL) || g_ascii_isalnum (*p) ||
+         *p == '_' ||
+         has_prefix (p, UTF8_MINUS) || has_prefix (p, UTF8_ODOT) || has_prefix (p, UTF8_SUPER_T);
+}
+
+static gboolean
+fail_unexpected (Parser     *P,
+                 const char *at,
+                 const char *expected)
+{
+  g_autofree char *found = token_text (at);
+
+  if (*at == '\0')
+    return fail (P, at, JAC_ERROR_INVALID, "expected %s at the end of the expression", expected);
+  if (is_ambiguous_product (at))
+    return fail_ambiguous (P, at);
+  if (!is_known_char (at))
+    return fail (P, at, JAC_ERROR_INVALID, "unknown character “%s”", found);
+  return fail (P, at, JAC_ERROR_INVALID, "expected %s, found “%s”", expected, found);
+}
+
+static gboolean
+parse_variable (Parser     *P,
+                const char *start,
+                const char *end,
+                Operand    *out)
+{
+  g_autofree char *name = g_strndup (start, end - start);
+  int node = jac_graph_find_variable (P->graph, name);
+
+  if (node < 0)
+    {
+      guint rank;
+      gsize shape[2];
+
+      if (!jac_shape_env_lookup (P->env, name, &rank, shape))
+        return fail (P, start, JAC_ERROR_INVALID,
+                     "unknown variable “%s” (declare its shape or load it)", name);
+      node = jac_graph_add_variable (P->graph, name, rank, shape);
+      record_span (P, node, start, end, start);
+    }
+  *out = (Operand) { FALSE, 0.0, node, start, end };
+  return TRUE;
+}
+
+static gboolean
+parse_call (Parser     *P,
+            const char *name_start,
+            const char *name_end,
+            Operand    *out)
+{
+  g_autofree char *name = g_strndup (name_start, name_end - name_start);
+  JacOp op = JAC_OP_APPLY;
+  JacFunc func = JAC_FUNC_IDENTITY;
+
+  if (g_str_equal (name, "sum"))
+    op = JAC_OP_SUM;
+  else if (g_str_equal (name, "softmax"))
+    op = JAC_OP_SOFTMAX;
+  else if (!jac_func_from_name (name, &func))
+    return fail (P, name_start, JAC_ERROR_INVALID, "unknown function “%s”", name);
+
+  P->p = skip_space (P->p) + 1;   /* the '(' */
+  if (*skip_space (P->p) == ')')
+    return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "“%s” takes one argument", name);
+  if (!parse_sum (P, out))
+    return FALSE;
+  P->p = skip_space (P->p);
+  if (*P->p == ',')
+    return fail (P, P->p,  JAC_ERROR_INVALID, "“%s” takes one argument%s", name,
+                 op == JAC_OP_SUM ? " (it sums over all entries)" :
+                 op == JAC_OP_SOFTMAX ? " (it works along the rows)" : "");
+  if (*P->p != ')')
+    return fail_unexpected (P, P->p, "an operator or “)”");
+  P->p++;
+  return apply_unary (P, op, func, name_start, P->p, name_start, out);
+}
+
+static gboolean
+is_function_name (const char *name)
+{
+  JacFunc func;
+
+  return jac_func_from_name (name, &func) || g_str_equal (name, "sum") ||
+         g_str_equal (name, "softmax");
+}
+
+static gboolean
+parse_name (Parser  *P,
+            Operand *out)
+{
+  const char *start = P->p, *end = skip_ident (start);
+  g_autofree char *name = g_strndup (start, end - start);
+
+  P->p = end;
+  if (*skip_space (end) == '(')
+    return parse_call (P, start, end, out);
+  if (is_function_name (name))
+    return fail (P, start, JAC_ERROR_INVALID, "“%s” is a function: write %s(…)", name, name);
+  return parse_variable (P, start, end, out);
+}
+
+static gboolean
+is_dot_t (const char *p)
+{
+  return p[0] == '.' && p[1] == 'T' && !is_ident_char (p[2]);
+}
+
+static gboolean
+parse_primary (Parser  *P,
+               Operand *out)
+{
+  const char *at = P->p = skip_space (P->p);
+
+  if (*at == '(')
+    {
+      P->p++;
+      if (!parse_sum (P, out))
+        return FALSE;
+      P->p = skip_space (P->p);
+      if (*P->p != ')')
+        return fail_unexpected (P, P->p, "an operator or “)”");
+      P->p++;
+      out->start = at;
+      out->end = P->p;
+      return TRUE;
+    }
+  if (is_dot_t (at) || has_prefix (at, UTF8_SUPER_T))
+    return fail (P, at, JAC_ERROR_INVALID, "“%s” has nothing to transpose",
+                 *at == '.' ? ".T" : UTF8_SUPER_T);
+  if (g_ascii_isdigit (*at) || (*at == '.' && g_ascii_isdigit (at[1])))
+    return parse_number (P, out);
+  if (is_ident_start (*at))
+    return parse_name (P, out);
+  return fail_unexpected (P, at, "an operand");
+}
+
+static gboolean
+parse_postfix (Parser  *P,
+               Operand *out)
+{
+  if (!parse_primary (P, out))
+    return FALSE;
+  for (;;)
+    {
+      const char *at = skip_space (P->p);
+      const char *end;
+
+      if (is_dot_t (at))
+        end = at + 2;
+      else if (has_prefix (at, UTF8_SUPER_T))
+        end = at + strlen (UTF8_SUPER_T);
+      else if (*at == '.')
+        return fail (P, at, JAC_ERROR_INVALID, "expected “T” after “.” (only .T is supported)");
+      else
+        return TRUE;
+      P->p = end;
+      if (!apply_unary (P, JAC_OP_TRANSPOSE, 0, out->start, end, at, out))
+        return FALSE;
+    }
+}
+
+/* X ** 2, the only power: it is square (X). */
+static gboolean
+parse_power (Parser  *P,
+             Operand *out)
+{
+  const char *at, *exponent;
+
+  if (!parse_postfix (P, out))
+    return FALSE;
+  at = skip_space (P->p);
+  if (!has_prefix (at, "**"))
+    return TRUE;
+  exponent = skip_space (at + 2);
+  if (!(exponent[0] == '2' && !g_ascii_isalnum (exponent[1]) && exponent[1] != '.'))
+    return fail (P, exponent, JAC_ERROR_INVALID, "only “** 2” is supported (or use square(X))");
+  P->p = exponent + 1;
+  return apply_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, out->start, P->p, at, out);
+}
+
+static gboolean
+parse_unary (Parser  *P,
+             Operand *out)
+{
+  const char *at = P->p = skip_space (P->p);
+  gsize len = *at == '-' || *at == '+' ? 1 : has_prefix (at, UTF8_MINUS) ? strlen (UTF8_MINUS) : 0;
+
+  if (len == 0)
+    return parse_power (P, out);
+  P->p += len;
+  if (!parse_unary (P, out))
+    return FALSE;
+  if (*at == '+')
+    {
+      out->start = at;
+      return TRUE;
+    }
+  return apply_unary (P, JAC_OP_NEGATE, 0, at, out->end, at, out);
+}
+
+/* The operator at @p among '*', '/', '@' and '⊙' (but not "**"), with its length. */
+static gboolean
+product_operator (const char *p,
+                  JacOp      *op,
+                  gsize      *len)
+{
+  if (has_prefix (p, UTF8_ODOT))
+    {
+      *op = JAC_OP_MUL;
+      *len = strlen (UTF8_ODOT);
+      return TRUE;
+    }
+  *len = 1;
+  switch (*p)
+    {
+    case '*': *op = JAC_OP_MUL; return p[1] != '*';
+    case '/': *op = JAC_OP_DIV; return TRUE;
+    case '@': *op = JAC_OP_MATMUL; return TRUE;
+    default: return FALSE;
+    }
+}
+
+static gboolean
+parse_term (Parser  *P,
+            Operand *out)
+{
+  if (!parse_unary (P, out))
+    return FALSE;
+  for (;;)
+    {
+      const char *at = skip_space (P->p);
+      Operand rhs;
+      JacOp op;
+      gsize len;
+
+      if (is_ambiguous_product (at))
+        return fail_ambiguous (P, at);
+      if (!product_operator (at, &op, &len))
+        return TRUE;
+      P->p = at + len;
+      if (!parse_unary (P, &rhs) || !combine (P, op, at, out, &rhs))
+        return FALSE;
+    }
+}
+
+static gboolean
+parse_sum (Parser  *P,
+           Operand *out)
+{
+  if (!parse_term (P, out))
+    return FALSE;
+  for (;;)
+    {
+      const char *at = skip_space (P->p);
+      gsize len = *at == '+' || *at == '-' ? 1 : has_prefix (at, UTF8_MINUS) ? strlen (UTF8_MINUS)
+                                                                            : 0;
+      Operand rhs;
+
+      if (len == 0)
+        return TRUE;
+      P->p = at + len;
+      if (!parse_term (P, &rhs) ||
+          !combine (P, *at == '+' ? JAC_OP_ADD : JAC_OP_SUB, at, out, &rhs))
+        return FALSE;
+    }
+}
+
+/* Parentheses are checked first, so that "tanh((X)" points at the "(" that is never closed. */
+static gboolean
+check_parentheses (Parser *P)
+{
+  g_autoptr(GArray) open = g_array_new (FALSE, FALSE, sizeof (const char *));
+
+  for (const char *p = P->src; *p != '\0'; p++)
+    {
+      if (*p == '(')
+        g_array_append_val (open, p);
+      else if (*p == ')' && open->len == 0)
+        return fail (P, p, JAC_ERROR_INVALID,
+                     "unbalanced parenthesis: “)” at column %" G_GSIZE_FORMAT
+                     " has no matching “(”", char_offset (P->src, p) + 1);
+      else if (*p == ')')
+        g_array_set_size (open, open->len - 1);
+    }
+  if (open->len > 0)
+    {
+      const char *p = g_array_index (open, const char *, open->len - 1);
+
+      return fail (P, p, JAC_ERROR_INVALID,
+                   "unbalanced parenthesis: “(” at column %" G_GSIZE_FORMAT " is never closed",
+                   char_offset (P->src, p) + 1);
+    }
+  return TRUE;
+}
+
+/* "NAME =" (not "==") at the start names the output. */
+static char *
+parse_output_name (Parser *P)
+{
+  const char *start = skip_space (P->src), *end, *eq;
+
+  if (!is_ident_start (*start))
+    return NULL;
+  end = skip_ident (start);
+  eq = skip_space (end);
+  if (eq[0] != '=' || eq[1] == '=')
+    return NULL;
+  P->p = eq + 1;
+  return g_strndup (start, end - start);
+}
+
+static char *
+default_output_name (const JacGraph *graph)
+{
+  const char *candidates[] = { "Y", "F", "Out" };
+
+  for (guint c = 0; c < G_N_ELEMENTS (candidates); c++)
+    if (jac_graph_find_variable (graph, candidates[c]) < 0)
+      return g_strdup (candidates[c]);
+  return g_strdup ("Output");
+}
+
+static gboolean
+parse_statement (Parser   *P,
+                 JacExpr  *expr)
+{
+  Operand root;
+
+  P->p = P->src;
+  if (*skip_space (P->src) == '\0')
+    return fail (P, P->src, JAC_ERROR_INVALID, "empty expression");
+  if (!check_parentheses (P))
+    return FALSE;
+  expr->output_name = parse_output_name (P);
+  if (expr->output_name != NULL && *skip_space (P->p) == '\0')
+    return fail (P, P->p, JAC_ERROR_INVALID, "expected an expression after “=”");
+  if (!parse_sum (P, &root))
+    return FALSE;
+  P->p = skip_space (P->p);
+  if (*P->p != '\0')
+    {
+      g_autofree char *found = token_text (P->p);
+
+      if (*P->p == '=')
+        return fail (P, P->p, JAC_ERROR_INVALID,
+                     "unexpected “=”: only an output name may come before “=”, as in h = …");
+      if (is_known_char (P->p) || is_ambiguous_product (P->p))
+        return fail (P, P->p, JAC_ERROR_INVALID,
+                     "unexpected “%s” after a complete expression (missing an operator?)", found);
+      return fail_unexpected (P, P->p, "an operator");
+    }
+  if (root.is_const)
+    return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
+                 "the expression has no variable: there is nothing to differentiate");
+  if (expr->output_name != NULL && jac_graph_find_variable (P->graph, expr->output_name) >= 0)
+    return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
+                 "the output “%s” cannot also be a variable of its expression", expr->output_name);
+  expr->output_named = expr->output_name != NULL;
+  if (expr->output_name == NULL)
+    expr->output_name = default_output_name (P->graph);
+  P->graph->output = root.node;
+  return TRUE;
+}
+
+JacExpr *
+jac_expr_parse (const char         *source,
+                const JacShapeEnv  *env,
+                gsize              *error_pos,
+                GError            **error)
+{
+  g_autoptr(JacExpr) expr = g_new0 (JacExpr, 1);
+  Parser P = { 0 };
+
+  g_return_val_if_fail (source != NULL && env != NULL, NULL);
+
+  if (!g_utf8_validate (source, -1, NULL))
+    {
+      if (error_pos != NULL)
+        *error_pos = 0;
+      g_set_error_literal (error, JAC_ERROR, JAC_ERROR_INVALID,
+                           "the expression is not valid UTF-8");
+      return NULL;
+    }
+  expr->source = g_strdup (source);
+  expr->graph = jac_graph_new ();
+  expr->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  P = (Parser) { expr->source, expr->source, env, expr->graph, expr->spans, error, error_pos };
+  if (!parse_statement (&P, expr))
+    return NULL;
+  g_array_set_size (expr->spans, expr->graph->nodes->len);
+  return g_steal_pointer (&expr);
+}
+
+void
+jac_expr_free (JacExpr *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->source);
+  g_free (self->output_name);
+  jac_graph_free (self->graph);
+  if (self->spans != NULL)
+    g_array_unref (self->spans);
+  g_free (self);
+}
+
+const JacSpan *
+jac_expr_span (const JacExpr *self,
+               int            node)
+{
+  g_return_val_if_fail (node >= 0 && (guint) node < self->spans->len, NULL);
+  return &g_array_index (self->spans, JacSpan, node);
+}
+
+char *
+jac_expr_dup_node_text (const JacExpr *self,
+                        int            node)
+{
+  const JacSpan *span = jac_expr_span (self, node);
+  const char *start, *end;
+
+  if (span == NULL)
+    return NULL;
+  start = g_utf8_offset_to_pointer (self->source, span->start);
+  end = g_utf8_offset_to_pointer (self->source, span->end);
+  return g_strndup (start, end - start);
+}
+
+char *
+jac_expr_format_caret (const char *source,
+                       gsize       position)
+{
+  glong length = g_utf8_strlen (source, -1);
+  const char *at = g_utf8_offset_to_pointer (source, MIN ((glong) position, length));
+  const char *line = at, *line_end = at;
+  GString *out = g_string_new ("  ");
+
+  while (line > source && line[-1] != '\n')
+    line--;
+  while (*line_end != '\0' && *line_end != '\n')
+    line_end++;
+  g_string_append_len (out, line, line_end - line);
+  g_string_append (out, "\n  ");
+  /* Tabs stay tabs so that the caret lines up however wide the terminal draws them. */
+  for (const char *c = line; c < at; c = g_utf8_next_char (c))
+    g_string_append_c (out, *c == '\t' ? '\t' : ' ');
+  g_string_append_c (out, '^');
+  return g_string_free (out, FALSE);
+}

@@ -1,0 +1,773 @@
+/* jac-index.c: index expressions (sums of products of δs and entries), the δ rule, their text. */
+#define G_LOG_DOMAIN "jac-index"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-derive-private.h"
+
+/* Letters for summation indices, in the order a teacher reaches for them. */
+static const char summation_letters[] = "klmnrstuvabcdefgh";
+
+int
+_jac_index_new (JacDeriveContext *d,
+                const char       *letter)
+{
+  JacIndexInfo info = { { 0 } };
+
+  g_strlcpy (info.letter, letter != NULL ? letter : "", sizeof info.letter);
+  g_array_append_val (d->indices, info);
+  return d->indices->len - 1;
+}
+
+/* ---- terms and polynomials ---- */
+
+JacTerm *
+_jac_term_new (double coef)
+{
+  JacTerm *term = g_new0 (JacTerm, 1);
+
+  term->coef = coef;
+  term->sums = g_array_new (FALSE, FALSE, sizeof (int));
+  term->factors = g_array_new (FALSE, FALSE, sizeof (JacFactor));
+  return term;
+}
+
+static JacTerm *
+term_copy (const JacTerm *term)
+{
+  JacTerm *copy = _jac_term_new (term->coef);
+
+  g_array_append_vals (copy->sums, term->sums->data, term->sums->len);
+  g_array_append_vals (copy->factors, term->factors->data, term->factors->len);
+  return copy;
+}
+
+void
+_jac_term_free (JacTerm *term)
+{
+  if (term == NULL)
+    return;
+  g_array_unref (term->sums);
+  g_array_unref (term->factors);
+  g_free (term);
+}
+
+GPtrArray *
+_jac_poly_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_term_free);
+}
+
+GPtrArray *
+_jac_poly_const (double value)
+{
+  GPtrArray *poly = _jac_poly_new ();
+
+  if (value != 0.0)
+    g_ptr_array_add (poly, _jac_term_new (value));
+  return poly;
+}
+
+GPtrArray *
+_jac_poly_factor (const JacFactor *factor)
+{
+  GPtrArray *poly = _jac_poly_new ();
+  JacTerm *term = _jac_term_new (1.0);
+
+  g_array_append_vals (term->factors, factor, 1);
+  g_ptr_array_add (poly, term);
+  return poly;
+}
+
+GPtrArray *
+_jac_poly_copy (const GPtrArray *poly)
+{
+  GPtrArray *copy = _jac_poly_new ();
+
+  _jac_poly_add (copy, poly, 1.0);
+  return copy;
+}
+
+void
+_jac_poly_add (GPtrArray       *poly,
+               const GPtrArray *other,
+               double           sign)
+{
+  for (guint t = 0; t < other->len; t++)
+    {
+      JacTerm *copy = term_copy (g_ptr_array_index (other, t));
+
+      copy->coef *= sign;
+      g_ptr_array_add (poly, copy);
+    }
+}
+
+GPtrArray *
+_jac_poly_mul (const GPtrArray *a,
+               const GPtrArray *b)
+{
+  GPtrArray *product = _jac_poly_new ();
+
+  for (guint s = 0; s < a->len; s++)
+    for (guint t = 0; t < b->len; t++)
+      {
+        const JacTerm *tb = g_ptr_array_index (b, t);
+        JacTerm *term = term_copy (g_ptr_array_index (a, s));
+
+        term->coef *= tb->coef;
+        g_array_append_vals (term->sums, tb->sums->data, tb->sums->len);
+        g_array_append_vals (term->factors, tb->factors->data, tb->factors->len);
+        g_ptr_array_add (product, term);
+      }
+  return product;
+}
+
+void
+_jac_poly_scale (GPtrArray *poly,
+                 double     factor)
+{
+  for (guint t = 0; t < poly->len; t++)
+    ((JacTerm *) g_ptr_array_index (poly, t))->coef *= factor;
+}
+
+void
+_jac_poly_sum_over (GPtrArray *poly,
+                    int        index)
+{
+  for (guint t = 0; t < poly->len; t++)
+    g_array_prepend_val (((JacTerm *) g_ptr_array_index (poly, t))->sums, index);
+}
+
+void
+_jac_term_rename (JacTerm *term,
+                  int      from,
+                  int      to)
+{
+  for (guint s = 0; s < term->sums->len; s++)
+    if (g_array_index (term->sums, int, s) == from)
+      g_array_index (term->sums, int, s) = to;
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      JacFactor *factor = &g_array_index (term->factors, JacFactor, f);
+
+      for (guint a = 0; a < 2; a++)
+        if (factor->idx[a] == from)
+          factor->idx[a] = to;
+    }
+}
+
+void
+_jac_poly_rename (GPtrArray *poly,
+                  int        from,
+                  int        to)
+{
+  for (guint t = 0; t < poly->len; t++)
+    _jac_term_rename (g_ptr_array_index (poly, t), from, to);
+}
+
+/* ---- the δ rule ---- */
+
+static int
+sum_position (const JacTerm *term,
+              int            index)
+{
+  for (guint s = 0; s < term->sums->len; s++)
+    if (g_array_index (term->sums, int, s) == index)
+      return s;
+  return -1;
+}
+
+/* Σ_k δ(k, t) f(k) = f(t): @gone is summed and disappears in favour of @kept. */
+static void
+collapse (JacTerm *term,
+          guint    delta,
+          int      gone,
+          int      kept)
+{
+  g_array_remove_index (term->sums, sum_position (term, gone));
+  g_array_remove_index (term->factors, delta);
+  _jac_term_rename (term, gone, kept);
+}
+
+static gboolean
+term_apply_one_delta (JacTerm *term)
+{
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *factor = &g_array_index (term->factors, JacFactor, f);
+      int a = factor->idx[0], b = factor->idx[1];
+
+      if (factor->kind != JAC_FACTOR_DELTA)
+        continue;
+      /* δ(0, x) ties x to an axis of extent 1 (δs only tie axes of equal extent), so it is 1. */
+      if ((a == JAC_INDEX_ZERO || b == JAC_INDEX_ZERO) && a != b)
+        {
+          int other = a == JAC_INDEX_ZERO ? b : a;
+
+          if (sum_position (term, other) >= 0)
+            collapse (term, f, other, JAC_INDEX_ZERO);
+          else
+            g_array_remove_index (term->factors, f);
+          return TRUE;
+        }
+      if (a == b && sum_position (term, a) < 0)
+        {
+          g_array_remove_index (term->factors, f);
+          return TRUE;
+        }
+      if (a != b && sum_position (term, b) >= 0)
+        {
+          collapse (term, f, b, a);
+          return TRUE;
+        }
+      if (a != b && sum_position (term, a) >= 0)
+        {
+          collapse (term, f, a, b);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+gboolean
+_jac_poly_apply_deltas (GPtrArray *poly)
+{
+  gboolean applied = FALSE;
+
+  for (guint t = 0; t < poly->len; t++)
+    while (term_apply_one_delta (g_ptr_array_index (poly, t)))
+      applied = TRUE;
+  return applied;
+}
+
+/* ---- like terms ---- */
+
+static int
+compare_ints (gconstpointer a,
+              gconstpointer b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
+}
+
+/* A canonical text of the term without its coefficient: sorted sums and sorted factors. */
+static char *
+term_key (const JacTerm *term)
+{
+  g_autoptr(GArray) sums = g_array_copy (term->sums);
+  g_autoptr(GPtrArray) factors = g_ptr_array_new_with_free_func (g_free);
+  GString *key = g_string_new (NULL);
+
+  g_array_sort (sums, compare_ints);
+  for (guint s = 0; s < sums->len; s++)
+    g_string_append_printf (key, "%d,", g_array_index (sums, int, s));
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+      int i0 = x->idx[0], i1 = x->idx[1];
+
+      if (x->kind == JAC_FACTOR_DELTA && i0 > i1)
+        {
+          i0 = x->idx[1];
+          i1 = x->idx[0];
+        }
+      g_ptr_array_add (factors, g_strdup_printf ("%d.%d.%d.%d.%u.%d.%d", x->kind, x->symbol,
+                                                 x->node, x->power, x->rank, i0, i1));
+    }
+  g_ptr_array_sort (factors, compare_strings);
+  for (guint f = 0; f < factors->len; f++)
+    g_string_append_printf (key, "|%s", (char *) g_ptr_array_index (factors, f));
+  return g_string_free (key, FALSE);
+}
+
+void
+_jac_poly_combine (GPtrArray *poly)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint t = 0; t < poly->len;)
+    {
+      JacTerm *term = g_ptr_array_index (poly, t);
+      char *key = term_key (term);
+      JacTerm *first = g_hash_table_lookup (seen, key);
+
+      if (first != NULL)
+        {
+          first->coef += term->coef;
+          g_free (key);
+          g_ptr_array_remove_index (poly, t);
+          continue;
+        }
+      g_hash_table_insert (seen, key, term);
+      t++;
+    }
+  for (guint t = 0; t < poly->len;)
+    {
+      if (fabs (((JacTerm *) g_ptr_array_index (poly, t))->coef) < 1e-12)
+        g_ptr_array_remove_index (poly, t);
+      else
+        t++;
+    }
+}
+
+/* ---- structure ---- */
+
+static gboolean
+term_has_delta (const JacTerm *term,
+                int            a,
+                int            b)
+{
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+
+      if (x->kind == JAC_FACTOR_DELTA &&
+          ((x->idx[0] == a && x->idx[1] == b) || (x->idx[0] == b && x->idx[1] == a)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+void
+_jac_poly_pairs (const GPtrArray *poly,
+                 guint            out_rank,
+                 const int       *out_idx,
+                 guint            var_rank,
+                 const int       *var_idx,
+                 int             *pair)
+{
+  pair[0] = pair[1] = -1;
+  if (poly->len == 0)
+    return;
+  for (guint a = 0; a < out_rank; a++)
+    for (guint t = 0; t < var_rank; t++)
+      {
+        gboolean everywhere = TRUE;
+
+        for (guint n = 0; n < poly->len && everywhere; n++)
+          everywhere = term_has_delta (g_ptr_array_index (poly, n), out_idx[a], var_idx[t]);
+        if (everywhere)
+          pair[a] = t;
+      }
+}
+
+/* ---- text ---- */
+
+typedef struct
+{
+  int  id[16];
+  char letter[16][4];
+  guint n;
+} LetterMap;
+
+static const char *
+map_letter (const JacDeriveContext *d,
+            const LetterMap        *map,
+            int                     id)
+{
+  if (id == JAC_INDEX_ZERO)
+    return "0";
+  for (guint m = 0; m < map->n; m++)
+    if (map->id[m] == id)
+      return map->letter[m];
+  return g_array_index (d->indices, JacIndexInfo, id).letter;
+}
+
+static gboolean
+letter_taken (const char *reserved,
+              const LetterMap *map,
+              const char *letter)
+{
+  if (*letter == '\0' || strstr (reserved, letter) != NULL)
+    return TRUE;
+  for (guint m = 0; m < map->n; m++)
+    if (g_str_equal (map->letter[m], letter))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+map_summed (const JacDeriveContext *d,
+            const char             *reserved,
+            LetterMap              *map,
+            int                     id)
+{
+  const char *preferred = g_array_index (d->indices, JacIndexInfo, id).letter;
+  char letter[2] = { 0, 0 };
+
+  for (guint m = 0; m < map->n; m++)
+    if (map->id[m] == id)
+      return;
+  if (map->n == G_N_ELEMENTS (map->id))
+    return;
+  if (!letter_taken (reserved, map, preferred))
+    g_strlcpy (map->letter[map->n], preferred, 4);
+  else
+    {
+      for (const char *c = summation_letters; *c != '\0'; c++)
+        {
+          letter[0] = *c;
+          if (!letter_taken (reserved, map, letter))
+            break;
+        }
+      g_strlcpy (map->letter[map->n], letter, 4);
+    }
+  map->id[map->n++] = id;
+}
+
+/* Summed indices are lettered in order of first appearance, so Σ_kl A_ik X_kl B_lj reads left to
+ * right; they avoid the letters of the equation's free indices and those free in the term. */
+static void
+letter_term (const JacDeriveContext *d,
+             const JacTerm          *term,
+             LetterMap              *map)
+{
+  GString *reserved = g_string_new (d->reserved);
+
+  map->n = 0;
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+
+      for (guint a = 0; a < 2; a++)
+        if (x->idx[a] > JAC_INDEX_ZERO && sum_position (term, x->idx[a]) < 0)
+          g_string_append (reserved, g_array_index (d->indices, JacIndexInfo, x->idx[a]).letter);
+    }
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+      guint n_idx = x->kind == JAC_FACTOR_DELTA ? 2 : x->rank;
+
+      for (guint a = 0; a < n_idx; a++)
+        if (sum_position (term, x->idx[a]) >= 0)
+          map_summed (d, reserved->str, map, x->idx[a]);
+    }
+  for (guint s = 0; s < term->sums->len; s++)
+    map_summed (d, reserved->str, map, g_array_index (term->sums, int, s));
+  g_string_free (reserved, TRUE);
+}
+
+static char *
+factor_letters (const JacDeriveContext *d,
+                const LetterMap        *map,
+                const JacFactor        *x)
+{
+  guint n_idx = x->kind == JAC_FACTOR_DELTA ? 2 : x->rank;
+  GString *letters = g_string_new (NULL);
+
+  for (guint a = 0; a < n_idx; a++)
+    g_string_append (letters, map_letter (d, map, x->idx[a]));
+  return g_string_free (letters, FALSE);
+}
+
+void
+_jac_render_entry (const JacDeriveContext *d,
+                   int                     symbol,
+                   const char             *letters,
+                   JacNotation            *out)
+{
+  const JacSymbol *sym = g_ptr_array_index (d->symbols, symbol);
+
+  _jac_notation_forms (out, &sym->name);
+  _jac_notation_sub (out, letters);
+}
+
+static void
+render_derivative_letters (const JacDeriveContext *d,
+                           int                     symbol,
+                           const char             *letters,
+                           JacNotation            *out)
+{
+  g_autofree char *var_letters = NULL;
+  JacNotation top, bottom;
+  GString *wrt = g_string_new (NULL);
+
+  for (guint t = 0; t < d->var_rank; t++)
+    g_string_append (wrt, g_array_index (d->indices, JacIndexInfo, d->var_idx[t]).letter);
+  var_letters = g_string_free (wrt, FALSE);
+
+  _jac_notation_init (&top);
+  _jac_notation_init (&bottom);
+  _jac_render_entry (d, symbol, letters, &top);
+  _jac_render_entry (d, d->variable_symbol, var_letters, &bottom);
+  g_string_append_printf (out->plain, "∂%s/∂%s", top.plain->str, bottom.plain->str);
+  g_string_append_printf (out->markup, "∂%s/∂%s", top.markup->str, bottom.markup->str);
+  g_string_append_printf (out->latex, "\\frac{\\partial %s}{\\partial %s}", top.latex->str,
+                          bottom.latex->str);
+  _jac_notation_clear (&top);
+  _jac_notation_clear (&bottom);
+}
+
+void
+_jac_render_derivative (const JacDeriveContext *d,
+                        int                     symbol,
+                        const int              *idx,
+                        JacNotation            *out)
+{
+  const JacSymbol *sym = g_ptr_array_index (d->symbols, symbol);
+  GString *letters = g_string_new (NULL);
+
+  for (guint a = 0; a < sym->rank; a++)
+    g_string_append (letters, idx[a] == JAC_INDEX_ZERO ? "0" :
+                     g_array_index (d->indices, JacIndexInfo, idx[a]).letter);
+  render_derivative_letters (d, symbol, letters->str, out);
+  g_string_free (letters, TRUE);
+}
+
+static void
+render_power (int          power,
+              JacNotation *out)
+{
+  int p = ABS (power);
+
+  if (p == 2)
+    _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
+  else if (p > 2)
+    {
+      g_autofree char *n = g_strdup_printf ("%d", p);
+      g_autofree char *markup = g_strdup_printf ("<sup>%d</sup>", p);
+      g_autofree char *latex = g_strdup_printf ("^{%d}", p);
+
+      _jac_notation_add (out, n, markup, latex);
+    }
+}
+
+void
+_jac_render_func_open (JacFunc      func,
+                       JacNotation *out)
+{
+  switch (func)
+    {
+    case JAC_FUNC_SIGMOID: _jac_notation_add (out, "σ(", NULL, "\\sigma("); break;
+    case JAC_FUNC_SQRT: _jac_notation_add (out, "sqrt(", NULL, "\\sqrt{"); break;
+    case JAC_FUNC_TANH:
+    case JAC_FUNC_EXP:
+    case JAC_FUNC_LOG:
+    case JAC_FUNC_SIN:
+    case JAC_FUNC_COS:
+      {
+        g_autofree char *plain = g_strdup_printf ("%s(", jac_func_name (func));
+        g_autofree char *latex = g_strdup_printf ("\\%s(", jac_func_name (func));
+
+        _jac_notation_add (out, plain, NULL, latex);
+      }
+      break;
+    default:
+      {
+        g_autofree char *plain = g_strdup_printf ("%s(", jac_func_name (func));
+        g_autofree char *latex = g_strdup_printf ("\\operatorname{%s}(", jac_func_name (func));
+
+        _jac_notation_add (out, plain, NULL, latex);
+      }
+      break;
+    }
+}
+
+void
+_jac_render_func_close (JacFunc      func,
+                        JacNotation *out)
+{
+  _jac_notation_add (out, ")", NULL, func == JAC_FUNC_SQRT ? "}" : ")");
+}
+
+static gboolean
+needs_parentheses_as_factor (const JacMExpr *e)
+{
+  return e->kind == JAC_M_ADD || e->kind == JAC_M_SUB || e->kind == JAC_M_DIV ||
+         e->kind == JAC_M_NEG || (e->kind == JAC_M_CONST && e->value < 0);
+}
+
+static void
+render_factor (const JacDeriveContext *d,
+               const LetterMap        *map,
+               const JacFactor        *x,
+               JacNotation            *out)
+{
+  g_autofree char *letters = factor_letters (d, map, x);
+  const JacNode *node = x->node >= 0 ? jac_graph_node (d->graph, x->node) : NULL;
+
+  switch (x->kind)
+    {
+    case JAC_FACTOR_DELTA:
+      _jac_notation_add (out, "δ", NULL, "\\delta");
+      _jac_notation_sub (out, letters);
+      break;
+    case JAC_FACTOR_ENTRY:
+      _jac_render_entry (d, x->symbol, letters, out);
+      render_power (x->power, out);
+      break;
+    case JAC_FACTOR_FUNC:
+      if (node->func == JAC_FUNC_SQUARE)
+        {
+          _jac_render_entry (d, x->symbol, letters, out);
+          _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
+          break;
+        }
+      _jac_render_func_open (node->func, out);
+      _jac_render_entry (d, x->symbol, letters, out);
+      _jac_render_func_close (node->func, out);
+      break;
+    case JAC_FACTOR_SOFTMAX:
+      _jac_notation_add (out, "softmax(", NULL, "\\operatorname{softmax}(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, ")", NULL, ")");
+      _jac_notation_sub (out, letters);
+      break;
+    case JAC_FACTOR_SLOPE:
+      if (d->slope_symbol[x->node] >= 0)
+        _jac_render_entry (d, d->slope_symbol[x->node], letters, out);
+      else if (needs_parentheses_as_factor (d->slope[x->node]))
+        {
+          _jac_notation_add (out, "(", NULL, "\\left(");
+          _jac_m_render (d, d->slope[x->node], letters, out);
+          _jac_notation_add (out, ")", NULL, "\\right)");
+        }
+      else
+        _jac_m_render (d, d->slope[x->node], letters, out);
+      break;
+    case JAC_FACTOR_DERIV:
+      render_derivative_letters (d, x->symbol, letters, out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+render_number (double       value,
+               JacNotation *out)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (buffer, sizeof buffer, "%g", value);
+  _jac_notation_add (out, buffer, NULL, NULL);
+}
+
+static gboolean
+same_entry (const JacFactor *a,
+            const JacFactor *b)
+{
+  return a->kind == JAC_FACTOR_ENTRY && b->kind == JAC_FACTOR_ENTRY && a->symbol == b->symbol &&
+         a->power == b->power && ABS (a->power) == 1 && a->idx[0] == b->idx[0] &&
+         (a->rank < 2 || a->idx[1] == b->idx[1]);
+}
+
+/* Side by side equal entries read as a square: Σ_k v_k v_k is Σ_k v_k². */
+static void
+render_factors (const JacDeriveContext *d,
+                const LetterMap        *map,
+                const JacTerm          *term,
+                gboolean                denominator,
+                JacNotation            *out)
+{
+  gboolean first = TRUE;
+
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+
+      if ((x->power < 0) != denominator)
+        continue;
+      if (!first)
+        _jac_notation_add (out, " ", NULL, " ");
+      first = FALSE;
+      if (f + 1 < term->factors->len && same_entry (x, x + 1))
+        {
+          JacFactor square = *x;
+
+          square.power = 2 * x->power;
+          render_factor (d, map, &square, out);
+          f++;
+          continue;
+        }
+      render_factor (d, map, x, out);
+    }
+}
+
+static guint
+count_factors (const JacTerm *term,
+               gboolean       denominator)
+{
+  guint n = 0;
+
+  for (guint f = 0; f < term->factors->len; f++)
+    if ((g_array_index (term->factors, JacFactor, f).power < 0) == denominator)
+      n++;
+  return n;
+}
+
+static void
+render_sums (const JacTerm   *term,
+             const LetterMap *map,
+             JacNotation     *out)
+{
+  GString *letters = g_string_new (NULL);
+
+  for (guint m = 0; m < map->n; m++)
+    if (sum_position (term, map->id[m]) >= 0)
+      g_string_append (letters, map->letter[m]);
+  if (letters->len > 0)
+    {
+      _jac_notation_add (out, "Σ", NULL, "\\sum");
+      _jac_notation_sub (out, letters->str);
+      _jac_notation_add (out, " ", NULL, " ");
+    }
+  g_string_free (letters, TRUE);
+}
+
+static void
+render_term (const JacDeriveContext *d,
+             const JacTerm          *term,
+             double                  magnitude,
+             JacNotation            *out)
+{
+  LetterMap map;
+  guint n_top = count_factors (term, FALSE), n_bottom = count_factors (term, TRUE);
+
+  letter_term (d, term, &map);
+  render_sums (term, &map, out);
+  if (magnitude != 1.0 || n_top == 0)
+    {
+      render_number (magnitude, out);
+      if (n_top > 0)
+        _jac_notation_add (out, " ", NULL, " ");
+    }
+  render_factors (d, &map, term, FALSE, out);
+  if (n_bottom == 0)
+    return;
+  _jac_notation_add (out, " / ", NULL, " / ");
+  if (n_bottom > 1)
+    _jac_notation_add (out, "(", NULL, "(");
+  render_factors (d, &map, term, TRUE, out);
+  if (n_bottom > 1)
+    _jac_notation_add (out, ")", NULL, ")");
+}
+
+void
+_jac_poly_render (const JacDeriveContext *d,
+                  const GPtrArray        *poly,
+                  JacNotation            *out)
+{
+  if (poly->len == 0)
+    {
+      _jac_notation_add (out, "0", NULL, NULL);
+      return;
+    }
+  for (guint t = 0; t < poly->len; t++)
+    {
+      const JacTerm *term = g_ptr_array_index (poly, t);
+
+      if (term->coef < 0)
+        _jac_notation_add (out, t == 0 ? "−" : " − ", NULL, t == 0 ? "-" : " - ");
+      else if (t > 0)
+        _jac_notation_add (out, " + ", NULL, NULL);
+      render_term (d, term, fabs (term->coef), out);
+    }
+}

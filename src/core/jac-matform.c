@@ -1,0 +1,1140 @@
+/* jac-matform.c: matrix-notation trees: values, slopes, symbolic back-propagation, evaluation. */
+#define G_LOG_DOMAIN "jac-matform"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-derive-private.h"
+
+/* ---- construction ---- */
+
+static void
+m_clear (gpointer data)
+{
+  JacMExpr *e = data;
+
+  g_clear_pointer (&e->a, _jac_m_unref);
+  g_clear_pointer (&e->b, _jac_m_unref);
+}
+
+JacMExpr *
+_jac_m_ref (JacMExpr *e)
+{
+  return g_rc_box_acquire (e);
+}
+
+void
+_jac_m_unref (JacMExpr *e)
+{
+  if (e != NULL)
+    g_rc_box_release_full (e, m_clear);
+}
+
+static JacMExpr *
+m_new (JacMKind     kind,
+       guint        rank,
+       const gsize *shape)
+{
+  JacMExpr *e = g_rc_box_new0 (JacMExpr);
+
+  e->kind = kind;
+  e->node = -1;
+  e->rank = rank;
+  for (guint a = 0; a < rank; a++)
+    e->shape[a] = shape[a];
+  return e;
+}
+
+JacMExpr *
+_jac_m_node (const JacGraph *graph,
+             int             node)
+{
+  const JacNode *n = jac_graph_node (graph, node);
+  JacMExpr *e = m_new (JAC_M_NODE, n->rank, n->shape);
+
+  e->node = node;
+  return e;
+}
+
+JacMExpr *
+_jac_m_upstream (guint        rank,
+                 const gsize *shape)
+{
+  return m_new (JAC_M_UPSTREAM, rank, shape);
+}
+
+JacMExpr *
+_jac_m_slope (const JacGraph *graph,
+              int             node)
+{
+  JacMExpr *e = _jac_m_node (graph, node);
+
+  e->kind = JAC_M_SLOPE;
+  return e;
+}
+
+JacMExpr *
+_jac_m_const (double value)
+{
+  JacMExpr *e = m_new (JAC_M_CONST, 0, NULL);
+
+  e->value = value;
+  return e;
+}
+
+static gboolean
+is_const (const JacMExpr *e,
+          double          value)
+{
+  return e->kind == JAC_M_CONST && e->value == value;
+}
+
+static gboolean
+same_shape (const JacMExpr *e,
+            guint           rank,
+            const gsize    *shape)
+{
+  if (e->rank != rank)
+    return FALSE;
+  for (guint a = 0; a < rank; a++)
+    if (e->shape[a] != shape[a])
+      return FALSE;
+  return TRUE;
+}
+
+/* NumPy broadcasting of two shapes of rank ≤ 2; the graph has checked they broadcast. */
+static void
+broadcast_shape (const JacMExpr *a,
+                 const JacMExpr *b,
+                 guint          *rank,
+                 gsize          *shape)
+{
+  *rank = MAX (a->rank, b->rank);
+  for (guint x = 0; x < *rank; x++)
+    {
+      int ia = (int) x - (int) (*rank - a->rank);
+      int ib = (int) x - (int) (*rank - b->rank);
+      gsize da = ia >= 0 ? a->shape[ia] : 1;
+      gsize db = ib >= 0 ? b->shape[ib] : 1;
+
+      shape[x] = da == 1 ? db : da;
+    }
+}
+
+static JacMExpr *
+m_pair (JacMKind  kind,
+        JacMExpr *a,
+        JacMExpr *b)
+{
+  guint rank;
+  gsize shape[2] = { 0, 0 };
+  JacMExpr *e;
+
+  if (kind == JAC_M_MATMUL)
+    {
+      rank = 2;
+      shape[0] = a->shape[0];
+      shape[1] = b->shape[1];
+    }
+  else
+    broadcast_shape (a, b, &rank, shape);
+  e = m_new (kind, rank, shape);
+  e->a = a;
+  e->b = b;
+  return e;
+}
+
+static gboolean
+m_equal (const JacMExpr *a,
+         const JacMExpr *b)
+{
+  if (a == b)
+    return TRUE;
+  if (a == NULL || b == NULL || a->kind != b->kind || a->node != b->node ||
+      a->value != b->value || a->func != b->func || !same_shape (a, b->rank, b->shape))
+    return FALSE;
+  return m_equal (a->a, b->a) && m_equal (a->b, b->b);
+}
+
+/* The operand of a negation, which the caller now owns, or NULL. */
+static JacMExpr *
+take_negated (JacMExpr *e)
+{
+  JacMExpr *inner;
+
+  if (e->kind != JAC_M_NEG)
+    return NULL;
+  inner = _jac_m_ref (e->a);
+  _jac_m_unref (e);
+  return inner;
+}
+
+/* (−a) ∘ b = a ∘ (−b) = −(a ∘ b), so that signs collect in front and cancel. */
+static JacMExpr *
+pull_negation (JacMKind  kind,
+               JacMExpr *a,
+               JacMExpr *b)
+{
+  JacMExpr *inner;
+
+  if ((inner = take_negated (a)) != NULL)
+    return _jac_m_unary (JAC_M_NEG, 0, _jac_m_binary (kind, inner, b));
+  if ((inner = take_negated (b)) != NULL)
+    return _jac_m_unary (JAC_M_NEG, 0, _jac_m_binary (kind, a, inner));
+  return NULL;
+}
+
+static JacMExpr *
+replace (JacMExpr *old,
+         JacMExpr *with)
+{
+  _jac_m_unref (old);
+  return with;
+}
+
+/* x ⊙ y with a scalar moved first, so that it prints as "s X"; G 1 ⊙ X is G X. */
+static JacMExpr *
+m_hadamard (JacMExpr *a,
+            JacMExpr *b)
+{
+  guint rank;
+  gsize shape[2];
+  JacMExpr *e;
+
+  if (is_const (a, 1.0) && !(b->rank == 0 && a->rank > 0))
+    return replace (a, b);
+  if (is_const (b, 1.0) && !(a->rank == 0 && b->rank > 0))
+    return replace (b, a);
+  if ((e = pull_negation (JAC_M_HADAMARD, a, b)) != NULL)
+    return e;
+  /* a ⊙ (1 ⊘ b) = a ⊘ b */
+  if (b->kind == JAC_M_DIV && is_const (b->a, 1.0) && same_shape (b, b->b->rank, b->b->shape))
+    {
+      JacMExpr *bottom = _jac_m_ref (b->b);
+
+      _jac_m_unref (b);
+      return _jac_m_binary (JAC_M_DIV, a, bottom);
+    }
+  broadcast_shape (a, b, &rank, shape);
+  if (b->kind == JAC_M_BROADCAST && b->a->rank == 0)
+    {
+      JacMExpr *swap = a;
+
+      a = b;
+      b = swap;
+    }
+  if (a->kind == JAC_M_BROADCAST && a->a->rank == 0 && same_shape (b, rank, shape))
+    {
+      JacMExpr *scalar = _jac_m_ref (a->a);
+
+      _jac_m_unref (a);
+      a = scalar;
+    }
+  if (b->rank == 0 && a->rank > 0)
+    {
+      JacMExpr *swap = a;
+
+      a = b;
+      b = swap;
+    }
+  /* (s x) ⊙ y = s (x ⊙ y): the scalar stays in front. */
+  if (a->kind == JAC_M_HADAMARD && a->a->rank == 0 && a->b->rank > 0 && b->rank > 0)
+    {
+      JacMExpr *scalar = _jac_m_ref (a->a), *rest = _jac_m_ref (a->b);
+
+      _jac_m_unref (a);
+      return m_pair (JAC_M_HADAMARD, scalar, m_hadamard (rest, b));
+    }
+  return m_pair (JAC_M_HADAMARD, a, b);
+}
+
+JacMExpr *
+_jac_m_binary (JacMKind  kind,
+               JacMExpr *a,
+               JacMExpr *b)
+{
+  switch (kind)
+    {
+    case JAC_M_ADD:
+      if (m_equal (a, b))
+        return replace (b, _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (2.0), a));
+      if (b->kind == JAC_M_NEG)
+        {
+          JacMExpr *inner = _jac_m_ref (b->a);
+
+          _jac_m_unref (b);
+          return _jac_m_binary (JAC_M_SUB, a, inner);
+        }
+      if (b->kind == JAC_M_CONST && b->value < 0)
+        {
+          JacMExpr *positive = _jac_m_const (-b->value);
+
+          _jac_m_unref (b);
+          return _jac_m_binary (JAC_M_SUB, a, positive);
+        }
+      break;
+    case JAC_M_SUB:
+      if (b->kind == JAC_M_NEG)
+        {
+          JacMExpr *inner = _jac_m_ref (b->a);
+
+          _jac_m_unref (b);
+          return _jac_m_binary (JAC_M_ADD, a, inner);
+        }
+      break;
+    case JAC_M_HADAMARD:
+      return m_hadamard (a, b);
+    case JAC_M_DIV:
+      if (is_const (b, 1.0) && b->rank <= a->rank)
+        return replace (b, a);
+      {
+        JacMExpr *e = pull_negation (kind, a, b);
+
+        if (e != NULL)
+          return e;
+      }
+      break;
+    case JAC_M_MATMUL:
+      {
+        JacMExpr *e = pull_negation (kind, a, b);
+
+        if (e != NULL)
+          return e;
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return m_pair (kind, a, b);
+}
+
+static JacMExpr *
+m_transpose (JacMExpr *a)
+{
+  JacMExpr *e;
+  gsize shape[2];
+
+  if (a->rank < 2)
+    return a;
+  switch (a->kind)
+    {
+    case JAC_M_TRANSPOSE:
+      e = _jac_m_ref (a->a);
+      _jac_m_unref (a);
+      return e;
+    case JAC_M_MATMUL:
+      /* (A B)ᵀ = Bᵀ Aᵀ */
+      e = _jac_m_binary (JAC_M_MATMUL, m_transpose (_jac_m_ref (a->b)),
+                         m_transpose (_jac_m_ref (a->a)));
+      _jac_m_unref (a);
+      return e;
+    case JAC_M_NEG:
+      e = _jac_m_unary (JAC_M_NEG, 0, m_transpose (_jac_m_ref (a->a)));
+      _jac_m_unref (a);
+      return e;
+    default:
+      break;
+    }
+  shape[0] = a->shape[1];
+  shape[1] = a->shape[0];
+  e = m_new (JAC_M_TRANSPOSE, 2, shape);
+  e->a = a;
+  return e;
+}
+
+JacMExpr *
+_jac_m_unary (JacMKind  kind,
+              JacFunc   func,
+              JacMExpr *a)
+{
+  JacMExpr *e;
+
+  switch (kind)
+    {
+    case JAC_M_NEG:
+      if (a->kind == JAC_M_NEG)
+        {
+          e = _jac_m_ref (a->a);
+          _jac_m_unref (a);
+          return e;
+        }
+      if (a->kind == JAC_M_CONST)
+        {
+          e = _jac_m_const (-a->value);
+          _jac_m_unref (a);
+          return e;
+        }
+      break;
+    case JAC_M_TRANSPOSE:
+      return m_transpose (a);
+    case JAC_M_FUNC:
+      if (func == JAC_FUNC_IDENTITY)
+        return a;
+      break;
+    case JAC_M_SUM_ALL:
+      e = m_new (kind, 0, NULL);
+      e->a = a;
+      return e;
+    case JAC_M_STEP:
+    case JAC_M_SOFTMAX:
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  e = m_new (kind, a->rank, a->shape);
+  e->func = func;
+  e->a = a;
+  return e;
+}
+
+JacMExpr *
+_jac_m_reshape_sum (JacMExpr    *a,
+                    guint        rank,
+                    const gsize *shape)
+{
+  gboolean rows = FALSE, cols = FALSE;
+  guint lead;
+  JacMKind kind;
+  JacMExpr *e;
+
+  if (same_shape (a, rank, shape))
+    return a;
+  if (a->kind == JAC_M_NEG)
+    return _jac_m_unary (JAC_M_NEG, 0, _jac_m_reshape_sum (take_negated (a), rank, shape));
+  if (rank > a->rank || (rank == a->rank && a->rank == 0))
+    kind = JAC_M_BROADCAST;
+  else
+    {
+      lead = a->rank - rank;
+      for (guint x = 0; x < a->rank; x++)
+        {
+          gboolean summed = x < lead || (shape[x - lead] == 1 && a->shape[x] != 1);
+
+          if (summed && x == 0 && a->rank == 2)
+            rows = TRUE;
+          else if (summed)
+            cols = TRUE;
+        }
+      kind = a->rank == 2 && rows && !cols ? JAC_M_SUM_ROWS :
+             a->rank == 2 && cols && !rows ? JAC_M_SUM_COLS : JAC_M_SUM_ALL;
+    }
+  e = m_new (kind, rank, shape);
+  e->a = a;
+  return e;
+}
+
+/* ---- forward values and slopes ---- */
+
+static JacMExpr *
+forward_ref (const JacDeriveContext *d,
+             int                     node)
+{
+  return _jac_m_ref (d->forward[node]);
+}
+
+JacMExpr *
+_jac_m_definition (const JacDeriveContext *d,
+                   int                     node)
+{
+  const JacNode *n = jac_graph_node (d->graph, node);
+
+  switch (n->op)
+    {
+    case JAC_OP_VARIABLE:
+      return _jac_m_node (d->graph, node);
+    case JAC_OP_CONSTANT:
+      return _jac_m_const (n->constant);
+    case JAC_OP_MATMUL:
+      return _jac_m_binary (JAC_M_MATMUL, forward_ref (d, n->lhs), forward_ref (d, n->rhs));
+    case JAC_OP_ADD:
+      return _jac_m_binary (JAC_M_ADD, forward_ref (d, n->lhs), forward_ref (d, n->rhs));
+    case JAC_OP_SUB:
+      return _jac_m_binary (JAC_M_SUB, forward_ref (d, n->lhs), forward_ref (d, n->rhs));
+    case JAC_OP_MUL:
+      return _jac_m_binary (JAC_M_HADAMARD, forward_ref (d, n->lhs), forward_ref (d, n->rhs));
+    case JAC_OP_DIV:
+      return _jac_m_binary (JAC_M_DIV, forward_ref (d, n->lhs), forward_ref (d, n->rhs));
+    case JAC_OP_NEGATE:
+      return _jac_m_unary (JAC_M_NEG, 0, forward_ref (d, n->lhs));
+    case JAC_OP_TRANSPOSE:
+      return _jac_m_unary (JAC_M_TRANSPOSE, 0, forward_ref (d, n->lhs));
+    case JAC_OP_APPLY:
+      return _jac_m_unary (JAC_M_FUNC, n->func, forward_ref (d, n->lhs));
+    case JAC_OP_SUM:
+      return _jac_m_unary (JAC_M_SUM_ALL, 0, forward_ref (d, n->lhs));
+    case JAC_OP_SOFTMAX:
+      return _jac_m_unary (JAC_M_SOFTMAX, 0, forward_ref (d, n->lhs));
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static JacMExpr *
+one_minus (JacMExpr *x)
+{
+  return _jac_m_binary (JAC_M_SUB, _jac_m_const (1.0), x);
+}
+
+static JacMExpr *
+func_of (JacFunc   func,
+         JacMExpr *z)
+{
+  return _jac_m_unary (JAC_M_FUNC, func, z);
+}
+
+/* φ′(z) over named values; @y (nullable) is the function's own value when it has a name. */
+static JacMExpr *
+slope_formula (JacFunc   func,
+               JacMExpr *z,
+               JacMExpr *y)
+{
+  JacMExpr *e;
+
+  switch (func)
+    {
+    case JAC_FUNC_TANH:
+      if (y == NULL)
+        y = func_of (func, _jac_m_ref (z));
+      e = one_minus (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (y), _jac_m_ref (y)));
+      break;
+    case JAC_FUNC_SIGMOID:
+      if (y == NULL)
+        y = func_of (func, _jac_m_ref (z));
+      e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (y), one_minus (_jac_m_ref (y)));
+      break;
+    case JAC_FUNC_EXP:
+      e = y != NULL ? _jac_m_ref (y) : func_of (func, _jac_m_ref (z));
+      break;
+    case JAC_FUNC_SQRT:
+      if (y == NULL)
+        y = func_of (func, _jac_m_ref (z));
+      e = _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0),
+                         _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (2.0), _jac_m_ref (y)));
+      break;
+    case JAC_FUNC_RELU: e = _jac_m_unary (JAC_M_STEP, 0, _jac_m_ref (z)); break;
+    case JAC_FUNC_LOG: e = _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0), _jac_m_ref (z)); break;
+    case JAC_FUNC_SIN: e = func_of (JAC_FUNC_COS, _jac_m_ref (z)); break;
+    case JAC_FUNC_COS:
+      e = _jac_m_unary (JAC_M_NEG, 0, func_of (JAC_FUNC_SIN, _jac_m_ref (z)));
+      break;
+    case JAC_FUNC_SOFTPLUS: e = func_of (JAC_FUNC_SIGMOID, _jac_m_ref (z)); break;
+    case JAC_FUNC_SQUARE:
+      e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (2.0), _jac_m_ref (z));
+      break;
+    case JAC_FUNC_IDENTITY:
+    default:
+      e = _jac_m_const (1.0);
+      break;
+    }
+  _jac_m_unref (y);
+  _jac_m_unref (z);
+  return e;
+}
+
+void
+_jac_m_build_forward (JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (d->graph, n);
+
+      if (!d->reachable[n])
+        continue;
+      if (node->op == JAC_OP_VARIABLE || d->node_symbol[n] >= 0)
+        d->forward[n] = _jac_m_node (d->graph, n);
+      else
+        d->forward[n] = _jac_m_definition (d, n);
+      if (node->op == JAC_OP_APPLY)
+        d->slope[n] = slope_formula (node->func, forward_ref (d, node->lhs),
+                                     d->node_symbol[n] >= 0 ? _jac_m_node (d->graph, n) : NULL);
+    }
+}
+
+/* ---- symbolic back-propagation ---- */
+
+/* Users are visited from the last to the first, so a contribution goes in front: the sum then
+ * reads in the order of the expression, as the terms of the index form do. */
+static void
+accumulate (JacMExpr **adjoint,
+            JacMExpr  *contribution,
+            double     sign)
+{
+  if (sign < 0)
+    contribution = _jac_m_unary (JAC_M_NEG, 0, contribution);
+  if (*adjoint == NULL)
+    *adjoint = contribution;
+  else if (contribution->kind == JAC_M_NEG && (*adjoint)->kind != JAC_M_NEG)
+    *adjoint = _jac_m_binary (JAC_M_SUB, *adjoint, take_negated (contribution));
+  else
+    *adjoint = _jac_m_binary (JAC_M_ADD, contribution, *adjoint);
+}
+
+static JacMExpr *
+to_operand (JacDeriveContext *d,
+            JacMExpr         *contribution,
+            int               operand)
+{
+  const JacNode *n = jac_graph_node (d->graph, operand);
+
+  return _jac_m_reshape_sum (contribution, n->rank, n->shape);
+}
+
+static JacMExpr *
+slope_of (JacDeriveContext *d,
+          int               node)
+{
+  if (d->slope_symbol[node] >= 0)
+    return _jac_m_slope (d->graph, node);
+  return _jac_m_ref (d->slope[node]);
+}
+
+/* softmax: Ā = Y ⊙ (G − (G ⊙ Y) 1), the row sums spread back over each row. */
+static JacMExpr *
+softmax_adjoint (JacDeriveContext *d,
+                 int               node,
+                 JacMExpr         *g)
+{
+  const JacNode *n = jac_graph_node (d->graph, node);
+  gsize column[2] = { n->shape[0], 1 };
+  JacMExpr *rows = _jac_m_reshape_sum (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                      forward_ref (d, node)), 2, column);
+
+  return _jac_m_binary (JAC_M_HADAMARD, forward_ref (d, node),
+                        _jac_m_binary (JAC_M_SUB, g, rows));
+}
+
+static void
+backward_node (JacDeriveContext  *d,
+               int                index,
+               JacMExpr          *g,
+               JacMExpr         **adjoint)
+{
+  const JacNode *n = jac_graph_node (d->graph, index);
+  int a = n->lhs, b = n->rhs;
+  gboolean da = a >= 0 && d->depends[a], db = b >= 0 && d->depends[b];
+
+  switch (n->op)
+    {
+    case JAC_OP_MATMUL:
+      /* ∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G */
+      if (da)
+        accumulate (&adjoint[a], _jac_m_binary (JAC_M_MATMUL, _jac_m_ref (g),
+                                                m_transpose (forward_ref (d, b))), 1);
+      if (db)
+        accumulate (&adjoint[b], _jac_m_binary (JAC_M_MATMUL, m_transpose (forward_ref (d, a)),
+                                                _jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+      if (da)
+        accumulate (&adjoint[a], to_operand (d, _jac_m_ref (g), a), 1);
+      if (db)
+        accumulate (&adjoint[b], to_operand (d, _jac_m_ref (g), b), n->op == JAC_OP_SUB ? -1 : 1);
+      break;
+    case JAC_OP_MUL:
+      if (da)
+        accumulate (&adjoint[a], to_operand (d, _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                                forward_ref (d, b)), a), 1);
+      if (db)
+        accumulate (&adjoint[b], to_operand (d, _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                                forward_ref (d, a)), b), 1);
+      break;
+    case JAC_OP_DIV:
+      /* ∂(a ⊘ b) = ∂a ⊘ b − a ⊙ ∂b ⊘ (b ⊙ b) */
+      if (da)
+        accumulate (&adjoint[a], to_operand (d, _jac_m_binary (JAC_M_DIV, _jac_m_ref (g),
+                                                                forward_ref (d, b)), a), 1);
+      if (db)
+        {
+          JacMExpr *top = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g), forward_ref (d, a));
+          JacMExpr *bottom = _jac_m_binary (JAC_M_HADAMARD, forward_ref (d, b),
+                                            forward_ref (d, b));
+
+          accumulate (&adjoint[b],
+                      to_operand (d, _jac_m_binary (JAC_M_DIV, top, bottom), b), -1);
+        }
+      break;
+    case JAC_OP_NEGATE:
+      accumulate (&adjoint[a], _jac_m_ref (g), -1);
+      break;
+    case JAC_OP_TRANSPOSE:
+      accumulate (&adjoint[a], m_transpose (_jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_APPLY:
+      if (n->func == JAC_FUNC_IDENTITY)
+        accumulate (&adjoint[a], _jac_m_ref (g), 1);
+      else
+        accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                slope_of (d, index)), 1);
+      break;
+    case JAC_OP_SUM:
+      accumulate (&adjoint[a], to_operand (d, _jac_m_ref (g), a), 1);
+      break;
+    case JAC_OP_SOFTMAX:
+      accumulate (&adjoint[a], softmax_adjoint (d, index, _jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_VARIABLE:
+    case JAC_OP_CONSTANT:
+    default:
+      break;
+    }
+}
+
+JacMExpr *
+_jac_m_backward (JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+  g_autofree JacMExpr **adjoint = g_new0 (JacMExpr *, n_nodes);
+  const JacNode *out = jac_graph_node (d->graph, d->output);
+  const JacNode *var = jac_graph_node (d->graph, d->variable);
+  JacMExpr *result;
+
+  if (d->depends[d->output])
+    adjoint[d->output] = _jac_m_upstream (out->rank, out->shape);
+  for (guint n = n_nodes; n-- > 0;)
+    if (adjoint[n] != NULL && (int) n != d->variable)
+      backward_node (d, n, adjoint[n], adjoint);
+
+  result = g_steal_pointer (&adjoint[d->variable]);
+  for (guint n = 0; n < n_nodes; n++)
+    _jac_m_unref (adjoint[n]);
+  if (result == NULL)
+    result = _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape);
+  return result;
+}
+
+/* ---- text ---- */
+
+static int
+precedence (const JacMExpr *e)
+{
+  switch (e->kind)
+    {
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+      return 1;
+    case JAC_M_HADAMARD:
+      return e->a->rank == 0 && e->b->rank > 0 ? 5 : 3;
+    case JAC_M_DIV:
+      return 3;
+    case JAC_M_NEG:
+      return 4;
+    case JAC_M_MATMUL:
+    case JAC_M_SUM_ROWS:
+    case JAC_M_SUM_COLS:
+      return 5;
+    case JAC_M_BROADCAST:
+      return e->a->kind == JAC_M_CONST ? 10 : 5;
+    case JAC_M_TRANSPOSE:
+      return 9;
+    case JAC_M_CONST:
+      return e->value < 0 ? 4 : 10;
+    default:
+      return 10;
+    }
+}
+
+static void render (const JacDeriveContext *d,
+                    const JacMExpr         *e,
+                    const char             *letters,
+                    JacNotation            *out);
+
+static void
+render_child (const JacDeriveContext *d,
+              const JacMExpr         *child,
+              int                     at_least,
+              const char             *letters,
+              JacNotation            *out)
+{
+  gboolean parens = precedence (child) < at_least;
+
+  if (parens)
+    _jac_notation_add (out, "(", NULL, NULL);
+  render (d, child, letters, out);
+  if (parens)
+    _jac_notation_add (out, ")", NULL, NULL);
+}
+
+static void
+render_ones (JacNotation *out)
+{
+  _jac_notation_add (out, "1", "<b>1</b>", "\\mathbf{1}");
+}
+
+static void
+render_leaf (const JacDeriveContext *d,
+             const JacMExpr         *e,
+             const char             *letters,
+             JacNotation            *out)
+{
+  int symbol = e->kind == JAC_M_UPSTREAM ? d->upstream_symbol :
+               e->kind == JAC_M_SLOPE ? d->slope_symbol[e->node] : d->node_symbol[e->node];
+
+  g_assert (symbol >= 0);
+  _jac_render_entry (d, symbol, letters != NULL && e->rank > 0 ? letters : "", out);
+}
+
+/* Entry-wise: a ⊙ b is a product of entries, a ⊙ a a square. */
+static void
+render_entry_product (const JacDeriveContext *d,
+                      const JacMExpr         *e,
+                      const char             *letters,
+                      JacNotation            *out)
+{
+  if (letters != NULL && m_equal (e->a, e->b))
+    {
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
+      return;
+    }
+  render_child (d, e->a, 5, letters, out);
+  _jac_notation_add (out, " ", NULL, NULL);
+  render_child (d, e->b, 5, letters, out);
+}
+
+static void
+render_binary (const JacDeriveContext *d,
+               const JacMExpr         *e,
+               const char             *letters,
+               JacNotation            *out)
+{
+  switch (e->kind)
+    {
+    case JAC_M_MATMUL:
+      render_child (d, e->a, 5, letters, out);
+      _jac_notation_add (out, " ", NULL, NULL);
+      render_child (d, e->b, 5, letters, out);
+      break;
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+      render_child (d, e->a, 1, letters, out);
+      if (e->kind == JAC_M_ADD)
+        _jac_notation_add (out, " + ", NULL, NULL);
+      else
+        _jac_notation_add (out, " − ", NULL, " - ");
+      render_child (d, e->b, e->kind == JAC_M_ADD ? 1 : 2, letters, out);
+      break;
+    case JAC_M_HADAMARD:
+      if (letters != NULL || precedence (e) == 5)
+        {
+          render_entry_product (d, e, letters, out);
+          break;
+        }
+      render_child (d, e->a, 3, letters, out);
+      _jac_notation_add (out, " ⊙ ", NULL, " \\odot ");
+      render_child (d, e->b, e->b->kind == JAC_M_HADAMARD ? 3 : 5, letters, out);
+      break;
+    case JAC_M_DIV:
+      render_child (d, e->a, 3, letters, out);
+      if (letters != NULL)
+        _jac_notation_add (out, " / ", NULL, NULL);
+      else
+        _jac_notation_add (out, " ⊘ ", NULL, " \\oslash ");
+      render_child (d, e->b, 5, letters, out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+render_call (const JacDeriveContext *d,
+             const char             *plain,
+             const char             *latex,
+             const JacMExpr         *arg,
+             const char             *letters,
+             JacNotation            *out)
+{
+  _jac_notation_add (out, plain, NULL, latex);
+  render (d, arg, letters, out);
+  _jac_notation_add (out, ")", NULL, NULL);
+}
+
+static void
+render (const JacDeriveContext *d,
+        const JacMExpr         *e,
+        const char             *letters,
+        JacNotation            *out)
+{
+  switch (e->kind)
+    {
+    case JAC_M_NODE:
+    case JAC_M_UPSTREAM:
+    case JAC_M_SLOPE:
+      render_leaf (d, e, letters, out);
+      break;
+    case JAC_M_CONST:
+      {
+        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_ascii_formatd (buffer, sizeof buffer, "%g", fabs (e->value));
+        if (e->value < 0)
+          _jac_notation_add (out, "−", NULL, "-");
+        _jac_notation_add (out, buffer, NULL, NULL);
+      }
+      break;
+    case JAC_M_MATMUL:
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+    case JAC_M_HADAMARD:
+    case JAC_M_DIV:
+      render_binary (d, e, letters, out);
+      break;
+    case JAC_M_NEG:
+      _jac_notation_add (out, "−", NULL, "-");
+      render_child (d, e->a, 5, letters, out);
+      break;
+    case JAC_M_TRANSPOSE:
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
+    case JAC_M_FUNC:
+      _jac_render_func_open (e->func, out);
+      render (d, e->a, letters, out);
+      _jac_render_func_close (e->func, out);
+      break;
+    case JAC_M_STEP:
+      _jac_notation_add (out, "[", NULL, NULL);
+      render (d, e->a, letters, out);
+      _jac_notation_add (out, " > 0]", " &gt; 0]", NULL);
+      break;
+    case JAC_M_SOFTMAX:
+      render_call (d, "softmax(", "\\operatorname{softmax}(", e->a, letters, out);
+      break;
+    case JAC_M_SUM_ALL:
+      render_call (d, "sum(", "\\operatorname{sum}(", e->a, letters, out);
+      break;
+    case JAC_M_SUM_ROWS:
+      render_ones (out);
+      _jac_notation_add (out, "ᵀ ", NULL, "^{\\top} ");
+      render_child (d, e->a, 5, letters, out);
+      break;
+    case JAC_M_SUM_COLS:
+    case JAC_M_BROADCAST:
+      render_child (d, e->a, 5, letters, out);
+      if (e->a->kind == JAC_M_CONST)
+        break;
+      _jac_notation_add (out, " ", NULL, NULL);
+      render_ones (out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+_jac_m_render (const JacDeriveContext *d,
+               const JacMExpr         *e,
+               const char             *letters,
+               JacNotation            *out)
+{
+  render (d, e, letters, out);
+}
+
+/* ---- evaluation ---- */
+
+/* The offset in a tensor of @rank and @shape of the entry that entry @n of a tensor of @big_rank
+ * and @big_shape lines up with under NumPy broadcasting. */
+static gsize
+aligned_offset (guint        rank,
+                const gsize *shape,
+                guint        big_rank,
+                const gsize *big_shape,
+                gsize        n)
+{
+  gsize index[2] = { 0, 0 }, offset = 0;
+
+  if (big_rank == 2)
+    {
+      index[0] = n / big_shape[1];
+      index[1] = n % big_shape[1];
+    }
+  else if (big_rank == 1)
+    index[0] = n;
+  for (guint a = 0; a < rank; a++)
+    offset = offset * shape[a] + (shape[a] == 1 ? 0 : index[a + big_rank - rank]);
+  return offset;
+}
+
+static JacTensor *
+new_like (const JacMExpr *e)
+{
+  return jac_tensor_new (e->rank, e->shape, NULL);
+}
+
+static double
+combine_entries (JacMKind kind,
+                 double   a,
+                 double   b)
+{
+  switch (kind)
+    {
+    case JAC_M_ADD: return a + b;
+    case JAC_M_SUB: return a - b;
+    case JAC_M_HADAMARD: return a * b;
+    case JAC_M_DIV: return a / b;
+    default: g_assert_not_reached ();
+    }
+}
+
+static JacTensor *
+eval_elementwise (const JacMExpr  *e,
+                  const JacTensor *a,
+                  const JacTensor *b)
+{
+  JacTensor *r = new_like (e);
+
+  for (gsize n = 0; n < r->size; n++)
+    {
+      gsize at_a = aligned_offset (a->rank, a->shape, r->rank, r->shape, n);
+      gsize at_b = aligned_offset (b->rank, b->shape, r->rank, r->shape, n);
+
+      r->data[n] = combine_entries (e->kind, a->data[at_a], b->data[at_b]);
+    }
+  return r;
+}
+
+static JacTensor *
+eval_matmul (const JacMExpr  *e,
+             const JacTensor *a,
+             const JacTensor *b)
+{
+  JacTensor *r = new_like (e);
+  gsize inner = a->shape[1];
+
+  for (gsize i = 0; i < r->shape[0]; i++)
+    for (gsize j = 0; j < r->shape[1]; j++)
+      {
+        double total = 0.0;
+
+        for (gsize k = 0; k < inner; k++)
+          total += JAC_AT2 (a, i, k) * JAC_AT2 (b, k, j);
+        JAC_AT2 (r, i, j) = total;
+      }
+  return r;
+}
+
+static JacTensor *
+eval_softmax (const JacTensor *a)
+{
+  JacTensor *r = jac_tensor_copy (a);
+
+  for (gsize i = 0; i < a->shape[0]; i++)
+    {
+      double top = -INFINITY, total = 0.0;
+
+      for (gsize j = 0; j < a->shape[1]; j++)
+        top = MAX (top, JAC_AT2 (a, i, j));
+      for (gsize j = 0; j < a->shape[1]; j++)
+        total += JAC_AT2 (r, i, j) = exp (JAC_AT2 (a, i, j) - top);
+      for (gsize j = 0; j < a->shape[1]; j++)
+        JAC_AT2 (r, i, j) /= total;
+    }
+  return r;
+}
+
+static JacTensor *
+eval_unary (const JacMExpr *e,
+            JacTensor      *a)
+{
+  JacTensor *r = new_like (e);
+
+  switch (e->kind)
+    {
+    case JAC_M_NEG:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = -a->data[n];
+      break;
+    case JAC_M_TRANSPOSE:
+      for (gsize i = 0; i < r->shape[0]; i++)
+        for (gsize j = 0; j < r->shape[1]; j++)
+          JAC_AT2 (r, i, j) = JAC_AT2 (a, j, i);
+      break;
+    case JAC_M_FUNC:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = jac_func_apply (e->func, a->data[n]);
+      break;
+    case JAC_M_STEP:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = a->data[n] > 0 ? 1.0 : 0.0;
+      break;
+    case JAC_M_SUM_ALL:
+    case JAC_M_SUM_ROWS:
+    case JAC_M_SUM_COLS:
+      if (e->kind == JAC_M_SUM_ALL)
+        {
+          double total = 0.0;
+
+          for (gsize n = 0; n < a->size; n++)
+            total += a->data[n];
+          jac_tensor_fill (r, total);
+          break;
+        }
+      for (gsize n = 0; n < a->size; n++)
+        r->data[aligned_offset (r->rank, r->shape, a->rank, a->shape, n)] += a->data[n];
+      break;
+    case JAC_M_BROADCAST:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = a->data[aligned_offset (a->rank, a->shape, r->rank, r->shape, n)];
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return r;
+}
+
+static JacTensor *
+eval_slope (const JacMExpr *e,
+            JacGraph       *graph)
+{
+  const JacNode *node = jac_graph_node (graph, e->node);
+  const JacTensor *z = jac_graph_node (graph, node->lhs)->value;
+  JacTensor *r = jac_tensor_copy (z);
+
+  for (gsize n = 0; n < r->size; n++)
+    r->data[n] = jac_func_slope (node->func, z->data[n]);
+  return r;
+}
+
+JacTensor *
+_jac_m_eval (const JacMExpr  *e,
+             JacGraph        *graph,
+             const JacTensor *upstream)
+{
+  g_autoptr(JacTensor) a = NULL;
+  g_autoptr(JacTensor) b = NULL;
+
+  switch (e->kind)
+    {
+    case JAC_M_NODE:
+      return jac_tensor_copy (jac_graph_node (graph, e->node)->value);
+    case JAC_M_UPSTREAM:
+      return jac_tensor_copy (upstream);
+    case JAC_M_SLOPE:
+      return eval_slope (e, graph);
+    case JAC_M_CONST:
+      return jac_tensor_new_scalar (e->value);
+    default:
+      break;
+    }
+
+  a = _jac_m_eval (e->a, graph, upstream);
+  if (e->b != NULL)
+    b = _jac_m_eval (e->b, graph, upstream);
+  switch (e->kind)
+    {
+    case JAC_M_MATMUL:
+      return eval_matmul (e, a, b);
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+    case JAC_M_HADAMARD:
+    case JAC_M_DIV:
+      return eval_elementwise (e, a, b);
+    case JAC_M_SOFTMAX:
+      return eval_softmax (a);
+    default:
+      return eval_unary (e, a);
+    }
+}

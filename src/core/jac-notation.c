@@ -1,0 +1,86 @@
+/* jac-notation.c: writing one formula in plain Unicode, Pango markup and LaTeX side by side. */
+#define G_LOG_DOMAIN "jac-notation"
+
+#include "jac-derive-private.h"
+
+void
+_jac_notation_init (JacNotation *self)
+{
+  self->plain = g_string_new (NULL);
+  self->markup = g_string_new (NULL);
+  self->latex = g_string_new (NULL);
+}
+
+void
+_jac_notation_clear (JacNotation *self)
+{
+  if (self->plain != NULL)
+    g_string_free (self->plain, TRUE);
+  if (self->markup != NULL)
+    g_string_free (self->markup, TRUE);
+  if (self->latex != NULL)
+    g_string_free (self->latex, TRUE);
+  self->plain = self->markup = self->latex = NULL;
+}
+
+void
+_jac_notation_add (JacNotation *self,
+                   const char  *plain,
+                   const char  *markup,
+                   const char  *latex)
+{
+  g_string_append (self->plain, plain);
+  if (markup != NULL)
+    g_string_append (self->markup, markup);
+  else
+    {
+      g_autofree char *escaped = g_markup_escape_text (plain, -1);
+
+      g_string_append (self->markup, escaped);
+    }
+  g_string_append (self->latex, latex != NULL ? latex : plain);
+}
+
+void
+_jac_notation_forms (JacNotation    *self,
+                     const JacForms *forms)
+{
+  _jac_notation_add (self, forms->plain, forms->markup, forms->latex);
+}
+
+void
+_jac_notation_sub (JacNotation *self,
+                   const char  *letters)
+{
+  if (letters == NULL || *letters == '\0')
+    return;
+  g_string_append_printf (self->plain, "_%s", letters);
+  g_string_append_printf (self->markup, "<sub>%s</sub>", letters);
+  g_string_append_printf (self->latex, "_{%s}", letters);
+}
+
+void
+_jac_notation_append (JacNotation       *self,
+                      const JacNotation *other)
+{
+  g_string_append_len (self->plain, other->plain->str, other->plain->len);
+  g_string_append_len (self->markup, other->markup->str, other->markup->len);
+  g_string_append_len (self->latex, other->latex->str, other->latex->len);
+}
+
+void
+_jac_notation_steal (JacNotation *self,
+                     JacForms    *forms)
+{
+  forms->plain = g_string_free (g_steal_pointer (&self->plain), FALSE);
+  forms->markup = g_string_free (g_steal_pointer (&self->markup), FALSE);
+  forms->latex = g_string_free (g_steal_pointer (&self->latex), FALSE);
+}
+
+void
+_jac_forms_clear (JacForms *forms)
+{
+  g_clear_pointer (&forms->plain, g_free);
+  g_clear_pointer (&forms->markup, g_free);
+  g_clear_pointer (&forms->latex, g_free);
+}

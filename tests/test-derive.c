@@ -1,0 +1,678 @@
+/* test-derive.c: index-notation derivations against structured Jacobians and finite differences.
+ *
+ * For every variable of many expressions, and for the texts a teacher would write. */
+#define G_LOG_DOMAIN "test-derive"
+
+#include <math.h>
+#include <string.h>
+
+#include <pango/pango.h>
+
+#include "core/jac-derive.h"
+#include "core/jac-error.h"
+
+static const char declarations[] =
+  "N = 2, D = 3, H = 4;"
+  "h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H, B: N×H,"
+  "V: 2x3, A: 3x4, R: 2x3, X: 3x2, W: 2x4, C: 3x4, P: 3x4, Q: 3x4,"
+  "c: (3, 1), r: (1, 4), v: (4,), w: (4,), s: ()";
+
+typedef struct
+{
+  const char *source;
+  gboolean    positive;   /* inputs in (0.5, 1.5), for log, sqrt and division */
+} Case;
+
+/* Every operator and function, broadcasting both ways, transposes on either side, nested and
+ * repeated products, softmax, sum, and ranks 0 to 2 for outputs and variables. */
+static const Case cases[] = {
+  { "U = V @ A", FALSE },
+  { "h = tanh(h_prev @ W_hh + x @ W_xh + b)", FALSE },
+  { "h = tanh(h_prev @ W_hh + x @ W_xh + B)", FALSE },
+  { "h = sigmoid(h_prev @ W_hh + x @ W_xh + b)", FALSE },
+  { "h = relu(h_prev @ W_hh + x @ W_xh + b)", FALSE },
+  { "h = h_prev @ W_hh + x @ W_xh + b", FALSE },
+  { "R @ A @ A.T", FALSE },
+  { "X.T @ X", FALSE },
+  { "X @ X.T", FALSE },
+  { "Xᵀ @ X + X.T @ X", FALSE },
+  { "softmax(X @ W)", FALSE },
+  { "sum(P)", FALSE },
+  { "sum(X @ W)", FALSE },
+  { "sigmoid(X @ W + v) * C", FALSE },
+  { "P + v", FALSE },
+  { "2 * P + 1 - P / 4", FALSE },
+  { "2 / P", TRUE },
+  { "P / c", TRUE },
+  { "P * r - c", FALSE },
+  { "-(P - Q)", FALSE },
+  { "exp(P) * Q", FALSE },
+  { "log(P) + sqrt(Q)", TRUE },
+  { "sin(P) * cos(Q)", FALSE },
+  { "softplus(P) - square(Q)", FALSE },
+  { "identity(X) @ W", FALSE },
+  { "P ** 2 / (v + 2)", TRUE },
+  { "(X @ W).T", FALSE },
+  { "W.T @ X.T", FALSE },
+  { "s * P + s", FALSE },
+  { "tanh(tanh(X @ W))", FALSE },
+  { "softmax(P) * Q", FALSE },
+  { "sum(softmax(X @ W) * C)", FALSE },
+  { "v * w", FALSE },
+  { "sum(v * v) + s", FALSE },
+  { "relu(P) ⊙ Q − P", FALSE },
+  { "sigmoid(P) / (1 + exp(Q))", FALSE },
+  { "sqrt(P * P + 1)", FALSE },
+  { "-(P / (c + 2) - v) / (square(v) + 2)", TRUE },
+  { "sum(tanh(P) * P)", FALSE },
+  { "softmax(P + v)", FALSE },
+  { "exp(-P) @ Q.T", FALSE },
+  { "(P - Q).T @ (P + Q)", FALSE },
+  { "cos(X @ W) @ W.T", FALSE },
+  { "log(sigmoid(P)) * Q", FALSE },
+  { "tanh(X @ W) * sigmoid(X @ W)", FALSE },
+  { "v / w - sum(v)", TRUE },
+  { "A.T", FALSE },
+};
+
+static JacExpr *
+parse (const char *source)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+  JacExpr *expr;
+  gsize pos = 0;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, declarations, &pos, &error));
+  expr = jac_expr_parse (source, env, &pos, &error);
+  if (expr == NULL)
+    g_error ("“%s” at %zu: %s", source, pos, error->message);
+  return expr;
+}
+
+static void
+draw (JacGraph *graph,
+      guint32   seed,
+      gboolean  positive)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      JacNode *node = jac_graph_node (graph, n);
+
+      if (node->op != JAC_OP_VARIABLE)
+        continue;
+      jac_tensor_fill_uniform (node->value, rand, positive ? 0.5 : 1.0);
+      if (positive)
+        for (gsize e = 0; e < node->value->size; e++)
+          node->value->data[e] += 1.0;
+    }
+  jac_graph_forward (graph);
+}
+
+static JacDerivation *
+derive (const JacExpr  *expr,
+        const char     *variable,
+        JacDeriveFlags  flags)
+{
+  g_autoptr(GError) error = NULL;
+  JacDerivation *d = jac_derive (expr, variable, flags, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (d);
+  return d;
+}
+
+/* ---- checks ---- */
+
+static void
+check_markup (const char *markup,
+              const char *where)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (markup != NULL && !pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, &error))
+    g_error ("%s: bad markup “%s”: %s", where, markup, error->message);
+}
+
+static void
+check_latex (const char *latex,
+             const char *where)
+{
+  int depth = 0;
+
+  if (latex == NULL)
+    return;
+  for (const char *c = latex; *c != '\0'; c++)
+    {
+      if (*c == '{')
+        depth++;
+      else if (*c == '}' && --depth < 0)
+        break;
+    }
+  if (depth != 0)
+    g_error ("%s: unbalanced braces in “%s”", where, latex);
+}
+
+static void
+check_texts (const JacDerivation *d,
+             const char          *what)
+{
+  g_assert_cmpuint (d->steps->len, >=, 4);
+  for (guint s = 0; s < d->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
+
+      g_assert_true (step->title != NULL && step->text != NULL && *step->text != '\0');
+      g_assert_true (g_utf8_validate (step->text, -1, NULL));
+      check_markup (step->markup, what);
+      check_latex (step->latex, what);
+    }
+  g_assert_nonnull (jac_derivation_find_step (d, "Definition"));
+  g_assert_nonnull (jac_derivation_find_step (d, "Structure"));
+  g_assert_nonnull (jac_derivation_find_step (d, "Contract with G"));
+  check_markup (d->result_markup, what);
+  check_markup (d->contracted_markup, what);
+  check_markup (d->where_markup, what);
+  check_latex (d->result_latex, what);
+  check_latex (d->contracted_latex, what);
+  check_latex (d->where_latex, what);
+}
+
+typedef struct
+{
+  guint out_axis;
+  guint var_axis;
+} Tie;
+
+/* The ties a sentence claims: "nonzero only where p = i and q = j" → (0, 0), (1, 1). */
+static guint
+parse_sentence (const JacDerivation *d,
+                Tie                 *ties)
+{
+  const char *prefix = "nonzero only where ";
+  g_auto(GStrv) parts = NULL;
+  guint n = 0;
+
+  if (!g_str_has_prefix (d->sparsity, prefix))
+    {
+      g_assert_true (g_str_has_prefix (d->sparsity, "dense") ||
+                     g_str_has_prefix (d->sparsity, "identically zero"));
+      return 0;
+    }
+  parts = g_strsplit (d->sparsity + strlen (prefix), " and ", -1);
+  for (guint p = 0; parts[p] != NULL; p++)
+    {
+      const char *var = strchr (d->wrt_letters, parts[p][0]);
+      const char *out = strchr (d->out_letters, parts[p][4]);
+
+      g_assert_cmpuint (strlen (parts[p]), ==, 5);
+      g_assert_true (var != NULL && out != NULL);
+      g_assert_true (strncmp (parts[p] + 1, " = ", 3) == 0);
+      ties[n].var_axis = var - d->wrt_letters;
+      ties[n].out_axis = out - d->out_letters;
+      n++;
+    }
+  return n;
+}
+
+/* The sentence says what the δ pairs say, every entry a δ forbids is zero in the finite
+ * differences, and each claimed δ leaves some entry that is not. */
+static void
+check_sparsity (const JacDerivation *d,
+                const JacStructured *jac,
+                const JacTensor     *dense,
+                const JacTensor     *fd,
+                const char          *what)
+{
+  Tie ties[2];
+  guint n_ties = parse_sentence (d, ties);
+  guint n_pairs = 0;
+  gboolean allowed_nonzero = FALSE;
+
+  for (guint a = 0; a < 2; a++)
+    n_pairs += d->pair[a] >= 0;
+  g_assert_cmpuint (n_ties, ==, n_pairs);
+  for (guint t = 0; t < n_ties; t++)
+    g_assert_cmpint (d->pair[ties[t].out_axis], ==, ties[t].var_axis);
+  if (g_str_has_prefix (d->sparsity, "identically zero"))
+    g_assert_cmpfloat (jac_tensor_max_abs (fd), ==, 0.0);
+
+  for (gsize e = 0; e < dense->size; e++)
+    {
+      gsize index[4], rest = e;
+      gboolean forbidden = FALSE;
+
+      for (guint a = dense->rank; a-- > 0;)
+        {
+          index[a] = rest % dense->shape[a];
+          rest /= dense->shape[a];
+        }
+      for (guint t = 0; t < n_ties; t++)
+        forbidden |= index[ties[t].out_axis] != index[jac->out_rank + ties[t].var_axis];
+      if (forbidden && !(fabs (fd->data[e]) < 1e-9 && dense->data[e] == 0.0))
+        g_error ("%s wrt %s: “%s” but entry %zu is %g", what, d->variable_name, d->sparsity, e,
+                 fd->data[e]);
+      if (!forbidden && fabs (dense->data[e]) > 1e-12)
+        allowed_nonzero = TRUE;
+    }
+  if (n_ties > 0)
+    g_assert_true (allowed_nonzero);
+}
+
+static void
+check_contraction (JacGraph            *graph,
+                   const JacDerivation *d,
+                   const JacStructured *jac,
+                   GRand               *rand,
+                   const char          *what)
+{
+  const JacNode *out = jac_graph_node (graph, graph->output);
+  g_autoptr(JacTensor) upstream = jac_tensor_new (out->rank, out->shape, NULL);
+  g_autoptr(JacTensor) expected = NULL;
+  g_autoptr(JacTensor) value = NULL;
+  g_autoptr(GError) error = NULL;
+  double scale, err;
+
+  jac_tensor_fill_uniform (upstream, rand, 1.0);
+  expected = jac_structured_contract (jac, upstream);
+  value = jac_derivation_evaluate (d, graph, upstream, &error);
+  g_assert_no_error (error);
+  g_assert_true (jac_tensor_same_shape (value, expected));
+  scale = MAX (1.0, jac_tensor_max_abs (expected));
+  err = jac_tensor_max_abs_diff (value, expected);
+  if (!(err < 1e-10 * scale))
+    g_error ("%s wrt %s: |%s − Σ G·J| = %g", what, d->variable_name, d->contracted_text, err);
+}
+
+static void
+check_variable (JacExpr    *expr,
+                int         variable,
+                const char *what)
+{
+  JacGraph *graph = expr->graph;
+  const char *name = jac_graph_node (graph, variable)->name;
+  g_autoptr(JacStructured) jac = jac_graph_jacobian (graph, variable);
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (jac, 0, NULL);
+  g_autoptr(JacTensor) fd = jac_graph_finite_difference (graph, variable, 1e-6);
+  g_autoptr(JacDerivation) d = derive (expr, name, JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) named = derive (expr, name, JAC_DERIVE_NAME_SLOPES);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (variable + 100);
+  double scale = MAX (1.0, jac_tensor_max_abs (fd));
+  double err = jac_tensor_max_abs_diff (dense, fd);
+
+  if (!(err < 1e-6 * scale))
+    g_error ("%s wrt %s: |structured − finite differences| = %g", what, name, err);
+  for (guint a = 0; a < 2; a++)
+    if (d->pair[a] != jac->pair[a] || named->pair[a] != jac->pair[a])
+      g_error ("%s wrt %s: symbolic δ pairs (%d, %d), structured (%d, %d)", what, name,
+               d->pair[0], d->pair[1], jac->pair[0], jac->pair[1]);
+  check_sparsity (d, jac, dense, fd, what);
+  check_contraction (graph, d, jac, rand, what);
+  check_contraction (graph, named, jac, rand, what);
+  check_texts (d, what);
+  check_texts (named, what);
+  if (g_test_verbose ())
+    g_test_message ("%s wrt %s: %s; %s", what, name, d->sparsity, d->contracted_text);
+}
+
+static void
+test_all_expressions (void)
+{
+  guint n_checked = 0;
+
+  g_assert_cmpuint (G_N_ELEMENTS (cases), >=, 30);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(JacExpr) expr = parse (cases[c].source);
+
+      draw (expr->graph, c + 1, cases[c].positive);
+      for (guint n = 0; n < expr->graph->nodes->len; n++)
+        if (jac_graph_node (expr->graph, n)->op == JAC_OP_VARIABLE)
+          {
+            check_variable (expr, n, cases[c].source);
+            n_checked++;
+          }
+    }
+  g_test_message ("%u expressions, %u variables", (guint) G_N_ELEMENTS (cases), n_checked);
+}
+
+/* ---- the texts ---- */
+
+static void
+assert_step (const JacDerivation *d,
+             guint                index,
+             const char          *title,
+             const char          *text)
+{
+  const JacDerivationStep *step;
+
+  g_assert_cmpuint (index, <, d->steps->len);
+  step = g_ptr_array_index (d->steps, index);
+  g_assert_cmpstr (step->title, ==, title);
+  g_assert_cmpstr (step->text, ==, text);
+}
+
+static const JacDerivationStep *
+step_at (const JacDerivation *d,
+         guint                index)
+{
+  g_assert_cmpuint (index, <, d->steps->len);
+  return g_ptr_array_index (d->steps, index);
+}
+
+static void
+test_text_matmul (void)
+{
+  g_autoptr(JacExpr) expr = parse ("U = V @ A");
+  g_autoptr(JacDerivation) dv = derive (expr, "V", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) da = derive (expr, "A", JAC_DERIVE_DEFAULT);
+
+  g_assert_cmpuint (dv->steps->len, ==, 5);
+  assert_step (dv, 0, "Definition", "U_ij = Σ_k V_ik A_kj");
+  assert_step (dv, 1, "Differentiate", "∂U_ij/∂V_pq = Σ_k δ_ip δ_kq A_kj");
+  assert_step (dv, 2, "Kronecker δ rule", "∂U_ij/∂V_pq = δ_ip A_qj");
+  assert_step (dv, 3, "Structure", "nonzero only where p = i (row i of U depends only on row "
+               "p = i of V, dense within each row block)");
+  assert_step (dv, 4, "Contract with G", "Σ_ij G_ij ∂U_ij/∂V_pq = Σ_j G_pj A_qj = (G Aᵀ)_pq");
+  g_assert_cmpstr (step_at (dv, 0)->markup, ==,
+                   "U<sub>ij</sub> = Σ<sub>k</sub> V<sub>ik</sub> A<sub>kj</sub>");
+  g_assert_cmpstr (step_at (dv, 1)->markup, ==,
+                   "∂U<sub>ij</sub>/∂V<sub>pq</sub> = Σ<sub>k</sub> δ<sub>ip</sub> δ<sub>kq</sub> "
+                   "A<sub>kj</sub>");
+  g_assert_cmpstr (step_at (dv, 2)->markup, ==,
+                   "∂U<sub>ij</sub>/∂V<sub>pq</sub> = δ<sub>ip</sub> A<sub>qj</sub>");
+  g_assert_cmpstr (step_at (dv, 1)->latex, ==,
+                   "\\frac{\\partial U_{ij}}{\\partial V_{pq}} = \\sum_{k} \\delta_{ip} "
+                   "\\delta_{kq} A_{kj}");
+  g_assert_cmpstr (step_at (dv, 2)->latex, ==,
+                   "\\frac{\\partial U_{ij}}{\\partial V_{pq}} = \\delta_{ip} A_{qj}");
+  g_assert_cmpstr (step_at (dv, 4)->latex, ==,
+                   "\\sum_{ij} G_{ij} \\frac{\\partial U_{ij}}{\\partial V_{pq}} = \\sum_{j} "
+                   "G_{pj} A_{qj} = (G A^{\\top})_{pq}");
+  g_assert_cmpstr (dv->result_text, ==, "δ_ip A_qj");
+  g_assert_cmpstr (dv->sparsity, ==, "nonzero only where p = i");
+  g_assert_cmpstr (dv->contracted_text, ==, "G Aᵀ");
+  g_assert_cmpstr (dv->contracted_markup, ==, "G Aᵀ");
+  g_assert_cmpstr (dv->contracted_latex, ==, "G A^{\\top}");
+  g_assert_null (dv->where_text);
+  g_assert_cmpstr (dv->out_letters, ==, "ij");
+  g_assert_cmpstr (dv->wrt_letters, ==, "pq");
+  g_assert_cmpint (dv->pair[0], ==, 0);
+  g_assert_cmpint (dv->pair[1], ==, -1);
+
+  assert_step (da, 1, "Differentiate", "∂U_ij/∂A_pq = Σ_k V_ik δ_kp δ_jq");
+  assert_step (da, 2, "Kronecker δ rule", "∂U_ij/∂A_pq = V_ip δ_jq");
+  assert_step (da, 4, "Contract with G", "Σ_ij G_ij ∂U_ij/∂A_pq = Σ_i G_iq V_ip = (Vᵀ G)_pq");
+  g_assert_cmpstr (da->sparsity, ==, "nonzero only where q = j");
+  g_assert_cmpstr (da->contracted_text, ==, "Vᵀ G");
+  g_assert_cmpstr (da->contracted_latex, ==, "V^{\\top} G");
+}
+
+static void
+test_text_rnn (void)
+{
+  g_autoptr(JacExpr) expr = parse ("h = tanh(h_prev @ W_hh + x @ W_xh + b)");
+  g_autoptr(JacDerivation) dh = derive (expr, "h_prev", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dw = derive (expr, "W_hh", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dx = derive (expr, "x", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dwx = derive (expr, "W_xh", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) db = derive (expr, "b", JAC_DERIVE_DEFAULT);
+
+  g_assert_cmpuint (dh->steps->len, ==, 8);
+  assert_step (dh, 0, "Definition", "Z_ij = Σ_k h_prev_ik W_hh_kj + Σ_k x_ik W_xh_kj + b_j");
+  assert_step (dh, 1, "Definition", "h_ij = tanh(Z_ij)");
+  assert_step (dh, 2, "Chain rule", "∂h_ij/∂h_prev_pq = (1 − h_ij²) ∂Z_ij/∂h_prev_pq");
+  assert_step (dh, 3, "Differentiate", "∂Z_ij/∂h_prev_pq = Σ_k δ_ip δ_kq W_hh_kj");
+  assert_step (dh, 4, "Kronecker δ rule", "∂Z_ij/∂h_prev_pq = δ_ip W_hh_qj");
+  assert_step (dh, 5, "Substitute", "∂h_ij/∂h_prev_pq = (1 − h_ij²) δ_ip W_hh_qj");
+  assert_step (dh, 6, "Structure", "nonzero only where p = i (row i of h depends only on row "
+               "p = i of h_prev, dense within each row block)");
+  assert_step (dh, 7, "Contract with G", "Σ_ij G_ij ∂h_ij/∂h_prev_pq = Σ_j G_pj (1 − h_pj²) "
+               "W_hh_qj = ((G ⊙ (1 − h ⊙ h)) W_hhᵀ)_pq");
+  g_assert_cmpstr (step_at (dh, 5)->markup, ==,
+                   "∂h<sub>ij</sub>/∂h_prev<sub>pq</sub> = (1 − h<sub>ij</sub><sup>2</sup>) "
+                   "δ<sub>ip</sub> W_hh<sub>qj</sub>");
+  g_assert_cmpstr (step_at (dh, 5)->latex, ==,
+                   "\\frac{\\partial h_{ij}}{\\partial \\mathit{h\\_prev}_{pq}} = "
+                   "\\left(1 - h_{ij}^{2}\\right) \\delta_{ip} \\mathit{W\\_hh}_{qj}");
+  g_assert_cmpstr (dh->result_text, ==, "(1 − h_ij²) δ_ip W_hh_qj");
+  g_assert_cmpstr (dh->sparsity, ==, "nonzero only where p = i");
+  g_assert_cmpstr (dh->contracted_text, ==, "(G ⊙ (1 − h ⊙ h)) W_hhᵀ");
+  g_assert_cmpstr (dh->contracted_markup, ==, "(G ⊙ (1 − h ⊙ h)) W_hhᵀ");
+  g_assert_cmpstr (dh->contracted_latex, ==,
+                   "(G \\odot (1 - h \\odot h)) \\mathit{W\\_hh}^{\\top}");
+  g_assert_cmpstr (dh->where_text, ==, NULL);
+
+  /* A weight takes k, l, so the sums move on to m. */
+  g_assert_cmpstr (dw->wrt_letters, ==, "kl");
+  assert_step (dw, 0, "Definition", "Z_ij = Σ_m h_prev_im W_hh_mj + Σ_m x_im W_xh_mj + b_j");
+  assert_step (dw, 3, "Differentiate", "∂Z_ij/∂W_hh_kl = Σ_m h_prev_im δ_mk δ_jl");
+  assert_step (dw, 4, "Kronecker δ rule", "∂Z_ij/∂W_hh_kl = h_prev_ik δ_jl");
+  g_assert_cmpstr (dw->result_text, ==, "(1 − h_ij²) h_prev_ik δ_jl");
+  g_assert_cmpstr (dw->sparsity, ==, "nonzero only where l = j");
+  g_assert_cmpstr (dw->contracted_text, ==, "h_prevᵀ (G ⊙ (1 − h ⊙ h))");
+  g_assert_cmpstr (dw->contracted_markup, ==, "h_prevᵀ (G ⊙ (1 − h ⊙ h))");
+
+  g_assert_cmpstr (dx->result_text, ==, "(1 − h_ij²) δ_ip W_xh_qj");
+  g_assert_cmpstr (dx->contracted_text, ==, "(G ⊙ (1 − h ⊙ h)) W_xhᵀ");
+  g_assert_cmpstr (dwx->contracted_text, ==, "xᵀ (G ⊙ (1 − h ⊙ h))");
+
+  /* b is a vector: one index, the second letter, tied to j; its gradient sums the columns. */
+  g_assert_cmpstr (db->wrt_letters, ==, "q");
+  assert_step (db, 3, "Differentiate", "∂Z_ij/∂b_q = δ_jq");
+  g_assert_cmpstr (db->result_text, ==, "(1 − h_ij²) δ_jq");
+  g_assert_cmpstr (db->sparsity, ==, "nonzero only where q = j");
+  g_assert_cmpstr (db->contracted_text, ==, "1ᵀ (G ⊙ (1 − h ⊙ h))");
+  g_assert_cmpstr (db->contracted_markup, ==, "<b>1</b>ᵀ (G ⊙ (1 − h ⊙ h))");
+  g_assert_cmpstr (db->contracted_latex, ==,
+                   "\\mathbf{1}^{\\top} (G \\odot (1 - h \\odot h))");
+  assert_step (db, 6, "Contract with G", "Σ_ij G_ij ∂h_ij/∂b_q = Σ_i G_iq (1 − h_iq²) "
+               "= (1ᵀ (G ⊙ (1 − h ⊙ h)))_q");
+}
+
+static void
+test_text_rnn_named_slope (void)
+{
+  g_autoptr(JacExpr) expr = parse ("h = tanh(h_prev @ W_hh + x @ W_xh + b)");
+  g_autoptr(JacDerivation) dh = derive (expr, "h_prev", JAC_DERIVE_NAME_SLOPES);
+  g_autoptr(JacDerivation) dw = derive (expr, "W_hh", JAC_DERIVE_NAME_SLOPES);
+  const JacDerivationStep *slope = jac_derivation_find_step (dh, "Slope");
+
+  g_assert_nonnull (slope);
+  g_assert_cmpstr (slope->text, ==, "S_ij = 1 − h_ij²");
+  g_assert_cmpstr (dh->result_text, ==, "S_ij δ_ip W_hh_qj");
+  g_assert_cmpstr (dh->contracted_text, ==, "(G ⊙ S) W_hhᵀ");
+  g_assert_cmpstr (dh->where_text, ==, "S = 1 − h ⊙ h");
+  g_assert_cmpstr (dw->result_text, ==, "S_ij h_prev_ik δ_jl");
+  g_assert_cmpstr (dw->contracted_text, ==, "h_prevᵀ (G ⊙ S)");
+}
+
+static void
+test_text_gate (void)
+{
+  g_autoptr(JacExpr) expr = parse ("sigmoid(X @ W + v) * C");
+  g_autoptr(JacDerivation) dx = derive (expr, "X", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dc = derive (expr, "C", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dv = derive (expr, "v", JAC_DERIVE_DEFAULT);
+
+  g_assert_cmpstr (jac_derivation_find_step (dx, "Slope")->text, ==,
+                   "S_ij = σ(Z_ij) (1 − σ(Z_ij))");
+  g_assert_cmpstr (jac_derivation_find_step (dx, "Chain rule")->text, ==,
+                   "∂Y_ij/∂X_pq = S_ij C_ij ∂Z_ij/∂X_pq");
+  g_assert_cmpstr (dx->result_text, ==, "S_ij C_ij δ_ip W_qj");
+  g_assert_cmpstr (dx->contracted_text, ==, "(G ⊙ C ⊙ S) Wᵀ");
+  g_assert_cmpstr (dx->where_text, ==, "Z = X W + v, S = σ(Z) ⊙ (1 − σ(Z))");
+  g_assert_cmpstr (dx->where_latex, ==,
+                   "Z = X W + v,\\quad S = \\sigma(Z) \\odot (1 - \\sigma(Z))");
+  g_assert_cmpstr (dc->sparsity, ==, "nonzero only where p = i and q = j");
+  g_assert_cmpstr (dc->contracted_text, ==, "G ⊙ σ(Z)");
+  g_assert_cmpstr (dv->contracted_text, ==, "1ᵀ (G ⊙ C ⊙ S)");
+}
+
+static void
+test_text_softmax (void)
+{
+  g_autoptr(JacExpr) expr = parse ("softmax(X @ W)");
+  g_autoptr(JacDerivation) dx = derive (expr, "X", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dw = derive (expr, "W", JAC_DERIVE_DEFAULT);
+
+  g_assert_cmpstr (jac_derivation_find_step (dx, "Chain rule")->text, ==,
+                   "∂Y_ij/∂X_pq = Σ_k Y_ij δ_jk ∂Z_ik/∂X_pq − Σ_k Y_ij Y_ik ∂Z_ik/∂X_pq");
+  g_assert_cmpstr (dx->result_text, ==, "Y_ij δ_ip W_qj − Σ_k Y_ij Y_ik δ_ip W_qk");
+  g_assert_cmpstr (dx->sparsity, ==, "nonzero only where p = i");
+  g_assert_nonnull (strstr (dx->sparsity_detail, "dense within each row block"));
+  g_assert_cmpstr (dx->contracted_text, ==, "(Y ⊙ (G − (G ⊙ Y) 1)) Wᵀ");
+  g_assert_cmpstr (dw->sparsity, ==,
+                   "dense: no Kronecker δ survives, so every entry can be nonzero");
+  g_assert_cmpstr (dw->contracted_text, ==, "Xᵀ (Y ⊙ (G − (G ⊙ Y) 1))");
+}
+
+static void
+test_text_more (void)
+{
+  struct { const char *source, *wrt, *result, *contracted; } expected[] = {
+    { "X.T @ X", "X", "δ_iq X_pj + X_pi δ_jq", "X Gᵀ + X G" },
+    { "R @ A @ A.T", "R", "Σ_k δ_ip A_qk A_jk", "G A Aᵀ" },
+    { "R @ A @ A.T", "A", "R_ip A_jq + Σ_k R_ik A_kq δ_jp", "Rᵀ G A + Gᵀ R A" },
+    { "sum(P)", "P", "1", "G 1" },
+    { "s * P + s", "s", "P_ij + 1", "sum(G ⊙ P) + sum(G)" },
+    { "P / c", "c", "−P_ij δ_ip / c_i0²", "−(G ⊙ P ⊘ (c ⊙ c)) 1" },
+    { "relu(X @ W) * C", "W", "[Z_ij > 0] C_ij X_ik δ_jl", "Xᵀ (G ⊙ C ⊙ [Z > 0])" },
+    { "v * w", "v", "δ_jq w_j", "G ⊙ w" },
+    { "exp(P) * Q", "P", "exp(P_ij) δ_ip δ_jq Q_ij", "G ⊙ Q ⊙ exp(P)" },
+    { "sum(v * v) + s", "v", "2 v_q", "2 G v" },
+    { "-(P - Q)", "Q", "δ_ip δ_jq", "G" },
+    { "(X @ W).T", "X", "δ_jp W_qi", "Gᵀ Wᵀ" },
+  };
+
+  for (guint e = 0; e < G_N_ELEMENTS (expected); e++)
+    {
+      g_autoptr(JacExpr) expr = parse (expected[e].source);
+      g_autoptr(JacDerivation) d = derive (expr, expected[e].wrt, JAC_DERIVE_DEFAULT);
+
+      if (g_strcmp0 (d->result_text, expected[e].result) != 0 ||
+          g_strcmp0 (d->contracted_text, expected[e].contracted) != 0)
+        g_error ("%s wrt %s: “%s” and “%s”", expected[e].source, expected[e].wrt,
+                 d->result_text, d->contracted_text);
+    }
+}
+
+static void
+test_letters (void)
+{
+  g_autoptr(JacExpr) vec = parse ("v * w");
+  g_autoptr(JacExpr) scalar = parse ("sum(v * v) + s");
+  g_autoptr(JacDerivation) dv = derive (vec, "v", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) ds = derive (scalar, "s", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacDerivation) dsv = derive (scalar, "v", JAC_DERIVE_DEFAULT);
+
+  g_assert_cmpstr (dv->out_letters, ==, "j");
+  g_assert_cmpstr (dv->wrt_letters, ==, "q");
+  g_assert_cmpstr (dv->sparsity, ==, "nonzero only where q = j");
+  g_assert_cmpstr (ds->out_letters, ==, "");
+  g_assert_cmpstr (ds->wrt_letters, ==, "");
+  g_assert_cmpstr (ds->result_text, ==, "1");
+  g_assert_cmpstr (dsv->sparsity, ==,
+                   "dense: a scalar output has no index for a Kronecker δ to tie");
+  assert_step (dsv, 0, "Definition", "Y = Σ_k v_k² + s");
+  g_assert_cmpstr (dsv->result_text, ==, "2 v_q");
+}
+
+/* A variable the output does not use: a zero derivative, said so, and evaluated as zeros. */
+static void
+test_independent_variable (void)
+{
+  g_autoptr(JacGraph) graph = jac_graph_new ();
+  gsize shape[2] = { 2, 3 };
+  int x = jac_graph_add_variable (graph, "X", 2, shape);
+  int y = jac_graph_add_variable (graph, "Y", 2, shape);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacDerivation) d = NULL;
+  g_autoptr(JacTensor) upstream = jac_tensor_new_matrix (2, 3);
+  g_autoptr(JacTensor) value = NULL;
+  g_autoptr(JacStructured) jac = NULL;
+
+  jac_graph_add_unary (graph, JAC_OP_APPLY, JAC_FUNC_TANH, x, &error);
+  g_assert_no_error (error);
+  draw (graph, 7, FALSE);
+  d = jac_derive_graph (graph, y, "h", JAC_DERIVE_DEFAULT);
+  jac = jac_graph_jacobian (graph, y);
+  g_assert_false (d->depends);
+  g_assert_cmpstr (d->sparsity, ==, "identically zero: h does not depend on Y");
+  g_assert_cmpstr (d->result_text, ==, "0");
+  g_assert_cmpstr (d->contracted_text, ==, "0");
+  g_assert_cmpint (d->pair[0], ==, jac->pair[0]);
+  g_assert_cmpint (d->pair[1], ==, jac->pair[1]);
+  jac_tensor_fill (upstream, 1.0);
+  value = jac_derivation_evaluate (d, graph, upstream, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (value->rank, ==, 2);
+  g_assert_cmpfloat (jac_tensor_max_abs (value), ==, 0.0);
+}
+
+/* An output that is a variable itself: Y = V, so ∂Y/∂V = δ_ip δ_jq and Σ G·J = G. (Checked
+ * against the structured Jacobian only: jac_graph_finite_difference () restores the variable
+ * before it reads the output of the backward step, so on this graph it returns half of J.) */
+static void
+test_output_is_variable (void)
+{
+  g_autoptr(JacExpr) expr = parse ("T = V");
+  g_autoptr(JacDerivation) d = derive (expr, "V", JAC_DERIVE_DEFAULT);
+  g_autoptr(JacStructured) jac = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+
+  draw (expr->graph, 5, FALSE);
+  jac = jac_graph_jacobian (expr->graph, jac_graph_find_variable (expr->graph, "V"));
+  assert_step (d, 0, "Definition", "T_ij = V_ij");
+  g_assert_cmpstr (d->result_text, ==, "δ_ip δ_jq");
+  g_assert_cmpstr (d->contracted_text, ==, "G");
+  g_assert_cmpint (d->pair[0], ==, jac->pair[0]);
+  g_assert_cmpint (d->pair[1], ==, jac->pair[1]);
+  check_contraction (expr->graph, d, jac, rand, "T = V");
+  check_texts (d, "T = V");
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr(JacExpr) expr = parse ("U = V @ A");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacDerivation) missing = jac_derive (expr, "Q", JAC_DERIVE_DEFAULT, &error);
+  g_autoptr(JacDerivation) d = NULL;
+  g_autoptr(JacTensor) wrong = jac_tensor_new_matrix (4, 2);
+  g_autoptr(JacTensor) value = NULL;
+
+  g_assert_null (missing);
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "“Q” is not a variable"));
+  g_clear_error (&error);
+
+  d = derive (expr, "V", JAC_DERIVE_DEFAULT);
+  draw (expr->graph, 3, FALSE);
+  value = jac_derivation_evaluate (d, expr->graph, wrong, &error);
+  g_assert_null (value);
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "(4, 2)"));
+  g_assert_nonnull (strstr (error->message, "(2, 4)"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/derive/all-expressions", test_all_expressions);
+  g_test_add_func ("/derive/text-matmul", test_text_matmul);
+  g_test_add_func ("/derive/text-rnn", test_text_rnn);
+  g_test_add_func ("/derive/text-rnn-named-slope", test_text_rnn_named_slope);
+  g_test_add_func ("/derive/text-gate", test_text_gate);
+  g_test_add_func ("/derive/text-softmax", test_text_softmax);
+  g_test_add_func ("/derive/text-more", test_text_more);
+  g_test_add_func ("/derive/letters", test_letters);
+  g_test_add_func ("/derive/independent-variable", test_independent_variable);
+  g_test_add_func ("/derive/output-is-variable", test_output_is_variable);
+  g_test_add_func ("/derive/errors", test_errors);
+  return g_test_run ();
+}

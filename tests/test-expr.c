@@ -1,0 +1,587 @@
+/* test-expr.c: the expression language: shapes, declarations, parsing, every kind of bad input. */
+#define G_LOG_DOMAIN "test-expr"
+
+#include <string.h>
+
+#include "core/jac-error.h"
+#include "core/jac-expr.h"
+
+static JacShapeEnv *
+default_env (void)
+{
+  JacShapeEnv *env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+  gsize pos = 0;
+
+  jac_shape_env_parse_declarations (env, "N = 2, D = 3, H = 4;"
+                                    "h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H,"
+                                    "A: (2, 3), B: 2x3, X: 3x4, Y: 3x4, W: 4x2, v: (4,), s: ()",
+                                    &pos, &error);
+  g_assert_no_error (error);
+  return env;
+}
+
+static JacExpr *
+parse_ok (const char *source)
+{
+  g_autoptr(JacShapeEnv) env = default_env ();
+  g_autoptr(GError) error = NULL;
+  gsize pos = 0;
+  JacExpr *expr = jac_expr_parse (source, env, &pos, &error);
+
+  if (expr == NULL)
+    g_error ("“%s” failed at %zu: %s", source, pos, error->message);
+  return expr;
+}
+
+/* Parsing @source fails with @code at character @pos, with @fragment in the message. */
+static void
+assert_rejects (const char *source,
+                int         code,
+                gsize       pos,
+                const char *fragment)
+{
+  g_autoptr(JacShapeEnv) env = default_env ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacExpr) expr = NULL;
+  gsize at = G_MAXSIZE;
+
+  expr = jac_expr_parse (source, env, &at, &error);
+  if (expr != NULL)
+    g_error ("“%s” was accepted", source);
+  g_assert_error (error, JAC_ERROR, code);
+  if (at != pos || strstr (error->message, fragment) == NULL)
+    g_error ("“%s”: got “%s” at %zu, expected “%s” at %zu", source, error->message, at,
+             fragment, pos);
+}
+
+static const JacNode *
+output_node (const JacExpr *expr)
+{
+  return jac_graph_node (expr->graph, expr->graph->output);
+}
+
+static const JacNode *
+operand (const JacExpr *expr,
+         const JacNode *node,
+         gboolean       right)
+{
+  return jac_graph_node (expr->graph, right ? node->rhs : node->lhs);
+}
+
+/* ---- shapes ---- */
+
+static void
+assert_dims (const JacShapeEnv *env,
+             const char        *dims,
+             guint              rank,
+             gsize              rows,
+             gsize              cols)
+{
+  g_autoptr(GError) error = NULL;
+  guint r = 99;
+  gsize shape[2] = { 0, 0 };
+
+  if (!jac_shape_env_parse_dims (env, dims, &r, shape, NULL, &error))
+    g_error ("dims “%s”: %s", dims, error->message);
+  g_assert_cmpuint (r, ==, rank);
+  if (rank > 0)
+    g_assert_cmpuint (shape[0], ==, rows);
+  if (rank > 1)
+    g_assert_cmpuint (shape[1], ==, cols);
+}
+
+static void
+assert_dims_rejected (const JacShapeEnv *env,
+                      const char        *dims,
+                      gsize              pos,
+                      const char        *fragment)
+{
+  g_autoptr(GError) error = NULL;
+  guint rank;
+  gsize shape[2], at = G_MAXSIZE;
+
+  if (jac_shape_env_parse_dims (env, dims, &rank, shape, &at, &error))
+    g_error ("dims “%s” were accepted", dims);
+  g_assert_nonnull (error);
+  if (at != pos || strstr (error->message, fragment) == NULL)
+    g_error ("dims “%s”: got “%s” at %zu", dims, error->message, at);
+}
+
+static void
+test_dims (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+
+  jac_shape_env_set_size (env, "N", 2);
+  jac_shape_env_set_size (env, "H", 4);
+  assert_dims (env, "H,H", 2, 4, 4);
+  assert_dims (env, "H×N", 2, 4, 2);
+  assert_dims (env, "HxN", 2, 4, 2);
+  assert_dims (env, "H x N", 2, 4, 2);
+  assert_dims (env, "H*N", 2, 4, 2);
+  assert_dims (env, "4,3", 2, 4, 3);
+  assert_dims (env, "4x3", 2, 4, 3);
+  assert_dims (env, "(H, N)", 2, 4, 2);
+  assert_dims (env, " H ", 1, 4, 0);
+  assert_dims (env, "(H,)", 1, 4, 0);
+  assert_dims (env, "()", 0, 0, 0);
+  assert_dims (env, "( )", 0, 0, 0);
+
+  assert_dims_rejected (env, "K,H", 0, "unbound size symbol “K”");
+  assert_dims_rejected (env, "H,Kx", 2, "unbound size symbol “Kx”");
+  assert_dims_rejected (env, "H,H,H", 4, "at most 2 dimensions");
+  assert_dims_rejected (env, "0,H", 0, "at least 1");
+  assert_dims_rejected (env, "H,", 2, "expected a size");
+  assert_dims_rejected (env, "(H, N", 5, "expected “)”");
+  assert_dims_rejected (env, "H N", 2, "unexpected “N”");
+  assert_dims_rejected (env, "", 0, "empty dims");
+  assert_dims_rejected (env, "99999999999999999999999", 0, "out of range");
+}
+
+static void
+test_declarations (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = NULL;
+  g_autofree char *joined = NULL;
+  gsize shape[2] = { 0, 0 }, size = 0, pos = 0;
+  guint rank = 9;
+
+  g_assert_true (jac_shape_env_parse_declarations (env,
+                                                   "N=2; H = 4\n W_hh: H×H, h_prev: N×H,"
+                                                   " W: H, H, b: H, c: (N, 1); s: ()\n",
+                                                   &pos, &error));
+  g_assert_no_error (error);
+  g_assert_true (jac_shape_env_get_size (env, "H", &size));
+  g_assert_cmpuint (size, ==, 4);
+  g_assert_true (jac_shape_env_lookup (env, "W", &rank, shape));
+  g_assert_cmpuint (rank, ==, 2);
+  g_assert_true (jac_shape_env_lookup (env, "b", &rank, shape));
+  g_assert_cmpuint (rank, ==, 1);
+  g_assert_cmpuint (shape[0], ==, 4);
+  g_assert_true (jac_shape_env_lookup (env, "c", &rank, shape));
+  g_assert_cmpuint (shape[0], ==, 2);
+  g_assert_cmpuint (shape[1], ==, 1);
+  g_assert_true (jac_shape_env_lookup (env, "s", &rank, shape));
+  g_assert_cmpuint (rank, ==, 0);
+  g_assert_true (jac_shape_env_lookup (env, "h_prev", &rank, shape));
+  g_assert_cmpuint (shape[0], ==, 2);
+  g_assert_cmpuint (shape[1], ==, 4);
+  names = jac_shape_env_dup_names (env);
+  joined = g_strjoinv (" ", names);
+  g_assert_cmpstr (joined, ==, "W W_hh b c h_prev s");
+
+  /* "W: H, b: H" is two entries, "W: H, H" one. */
+  g_assert_true (jac_shape_env_parse_declarations (env, "W: H, b: H", &pos, &error));
+  g_assert_true (jac_shape_env_lookup (env, "W", &rank, shape));
+  g_assert_cmpuint (rank, ==, 1);
+
+  g_assert_false (jac_shape_env_parse_declarations (env, "x: N×D", &pos, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_cmpuint (pos, ==, 5);
+  g_assert_nonnull (strstr (error->message, "“D”"));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_declarations (env, "x N", &pos, &error));
+  g_assert_cmpuint (pos, ==, 2);
+  g_assert_nonnull (strstr (error->message, "expected “:”"));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_declarations (env, "x: N ) y: N", &pos, &error));
+  g_assert_cmpuint (pos, ==, 5);
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_declarations (env, "K = two", &pos, &error));
+  g_assert_cmpuint (pos, ==, 4);
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_declarations (env, "3: H", &pos, &error));
+  g_assert_cmpuint (pos, ==, 0);
+}
+
+static void
+test_cli_forms (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+  gsize shape[2] = { 0, 0 }, size = 0;
+  guint rank = 9;
+
+  g_assert_true (jac_shape_env_parse_size (env, "H=3", &error));
+  g_assert_true (jac_shape_env_parse_size (env, " N = 2 ", &error));
+  g_assert_no_error (error);
+  g_assert_true (jac_shape_env_get_size (env, "N", &size));
+  g_assert_cmpuint (size, ==, 2);
+  g_assert_true (jac_shape_env_parse_shape (env, "W_hh=H,H", &error));
+  g_assert_true (jac_shape_env_parse_shape (env, "h_prev=N×H", &error));
+  g_assert_true (jac_shape_env_parse_shape (env, "b=H", &error));
+  g_assert_true (jac_shape_env_parse_shape (env, "s=()", &error));
+  g_assert_no_error (error);
+  g_assert_true (jac_shape_env_lookup (env, "h_prev", &rank, shape));
+  g_assert_cmpuint (rank, ==, 2);
+  g_assert_cmpuint (shape[0], ==, 2);
+  g_assert_cmpuint (shape[1], ==, 3);
+
+  g_assert_false (jac_shape_env_parse_size (env, "N=0", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_size (env, "N=2x", &error));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_size (env, "N", &error));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_size (env, "2=N", &error));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_shape (env, "W=H,K", &error));
+  g_assert_nonnull (strstr (error->message, "shape of “W”"));
+  g_assert_nonnull (strstr (error->message, "“K”"));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_shape (env, "W=", &error));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_shape (env, "W-1=H", &error));
+}
+
+/* ---- parsing ---- */
+
+static void
+test_parse_rnn (void)
+{
+  g_autoptr(JacExpr) expr = parse_ok ("h = tanh(h_prev @ W_hh + x @ W_xh + b)");
+  const JacNode *out = output_node (expr), *z, *sum, *left;
+  g_autofree char *text = NULL;
+
+  g_assert_cmpstr (expr->output_name, ==, "h");
+  g_assert_true (expr->output_named);
+  g_assert_cmpint (out->op, ==, JAC_OP_APPLY);
+  g_assert_cmpint (out->func, ==, JAC_FUNC_TANH);
+  g_assert_cmpuint (out->rank, ==, 2);
+  g_assert_cmpuint (out->shape[0], ==, 2);
+  g_assert_cmpuint (out->shape[1], ==, 4);
+  z = operand (expr, out, FALSE);
+  g_assert_cmpint (z->op, ==, JAC_OP_ADD);                 /* (… + …) + b: left-associative */
+  g_assert_cmpstr (operand (expr, z, TRUE)->name, ==, "b");
+  sum = operand (expr, z, FALSE);
+  left = operand (expr, sum, FALSE);
+  g_assert_cmpint (left->op, ==, JAC_OP_MATMUL);
+  g_assert_cmpstr (operand (expr, left, FALSE)->name, ==, "h_prev");
+  g_assert_cmpstr (operand (expr, left, TRUE)->name, ==, "W_hh");
+
+  /* Every node has a span; the tanh call covers the call, the sum its operands. */
+  g_assert_cmpuint (expr->spans->len, ==, expr->graph->nodes->len);
+  text = jac_expr_dup_node_text (expr, expr->graph->output);
+  g_assert_cmpstr (text, ==, "tanh(h_prev @ W_hh + x @ W_xh + b)");
+  g_clear_pointer (&text, g_free);
+  text = jac_expr_dup_node_text (expr, z->lhs);
+  g_assert_cmpstr (text, ==, "h_prev @ W_hh + x @ W_xh");
+  g_assert_cmpuint (jac_expr_span (expr, z->lhs)->op, ==, 23);   /* the first “+” */
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    if (jac_graph_node (expr->graph, n)->op == JAC_OP_VARIABLE)
+      g_assert_nonnull (jac_graph_node (expr->graph, n)->name);
+}
+
+static void
+test_parse_defaults (void)
+{
+  g_autoptr(JacExpr) plain = parse_ok ("W.T @ X.T");
+  g_autoptr(JacExpr) named = parse_ok ("  U=A");
+  g_autoptr(JacExpr) clash = NULL;
+  g_autoptr(JacShapeEnv) env = default_env ();
+  gsize shape[2] = { 3, 2 };
+
+  g_assert_cmpstr (plain->output_name, ==, "Y");
+  g_assert_false (plain->output_named);
+  g_assert_cmpstr (named->output_name, ==, "U");
+  g_assert_cmpint (output_node (named)->op, ==, JAC_OP_VARIABLE);
+  /* A variable called Y pushes the default name aside. */
+  jac_shape_env_declare (env, "Y", 2, shape);
+  clash = jac_expr_parse ("Y * 2", env, NULL, NULL);
+  g_assert_cmpstr (clash->output_name, ==, "F");
+  /* "==" is not an assignment. */
+  assert_rejects ("X == Y", JAC_ERROR_INVALID, 2, "unexpected “=”: only an output name");
+}
+
+static void
+test_parse_precedence (void)
+{
+  g_autoptr(JacExpr) a = parse_ok ("-X @ W");
+  g_autoptr(JacExpr) b = parse_ok ("X + Y * X");
+  g_autoptr(JacExpr) c = parse_ok ("X - Y - X");
+  g_autoptr(JacExpr) d = parse_ok ("-X ** 2");
+  g_autoptr(JacExpr) e = parse_ok ("X @ W * 2");
+  const JacNode *n;
+
+  n = output_node (a);
+  g_assert_cmpint (n->op, ==, JAC_OP_MATMUL);             /* (−X) @ W, as in Python */
+  g_assert_cmpint (operand (a, n, FALSE)->op, ==, JAC_OP_NEGATE);
+  n = output_node (b);
+  g_assert_cmpint (n->op, ==, JAC_OP_ADD);
+  g_assert_cmpint (operand (b, n, TRUE)->op, ==, JAC_OP_MUL);
+  n = output_node (c);
+  g_assert_cmpint (n->op, ==, JAC_OP_SUB);                /* (X − Y) − X */
+  g_assert_cmpint (operand (c, n, FALSE)->op, ==, JAC_OP_SUB);
+  n = output_node (d);
+  g_assert_cmpint (n->op, ==, JAC_OP_NEGATE);             /* −(X²) */
+  g_assert_cmpint (operand (d, n, FALSE)->func, ==, JAC_FUNC_SQUARE);
+  n = output_node (e);
+  g_assert_cmpint (n->op, ==, JAC_OP_MUL);                /* @ and * share a level, left to right */
+  g_assert_cmpint (operand (e, n, FALSE)->op, ==, JAC_OP_MATMUL);
+}
+
+static void
+test_parse_unicode (void)
+{
+  g_autoptr(JacExpr) a = parse_ok ("Xᵀ @ X");
+  g_autoptr(JacExpr) b = parse_ok ("X ⊙ Y − X");
+  g_autoptr(JacExpr) c = parse_ok ("(X @ W)ᵀᵀ");
+  const JacNode *n;
+
+  n = output_node (a);
+  g_assert_cmpint (operand (a, n, FALSE)->op, ==, JAC_OP_TRANSPOSE);
+  g_assert_cmpuint (n->shape[0], ==, 4);
+  n = output_node (b);
+  g_assert_cmpint (n->op, ==, JAC_OP_SUB);
+  g_assert_cmpint (operand (b, n, FALSE)->op, ==, JAC_OP_MUL);
+  n = output_node (c);
+  g_assert_cmpint (n->op, ==, JAC_OP_TRANSPOSE);
+  g_assert_cmpuint (n->shape[0], ==, 3);
+  /* Positions count characters, not bytes. */
+  assert_rejects ("Xᵀ @ Q", JAC_ERROR_INVALID, 5, "unknown variable “Q”");
+  assert_rejects ("X × Y", JAC_ERROR_INVALID, 2, "“×” is ambiguous");
+  assert_rejects ("X · Y", JAC_ERROR_INVALID, 2, "“·” is ambiguous");
+}
+
+static void
+test_parse_constants (void)
+{
+  g_autoptr(JacExpr) a = parse_ok ("2 * 3 * X - -1.5e1");
+  g_autoptr(JacExpr) b = parse_ok ("X / (1 + tanh(0))");
+  g_autoptr(JacExpr) c = parse_ok ("X ** 2 + .5");
+  const JacNode *n;
+
+  n = output_node (a);
+  g_assert_cmpint (n->op, ==, JAC_OP_SUB);
+  g_assert_cmpint (operand (a, n, TRUE)->op, ==, JAC_OP_CONSTANT);
+  g_assert_cmpfloat (operand (a, n, TRUE)->constant, ==, -15.0);
+  n = operand (a, n, FALSE);
+  g_assert_cmpfloat (operand (a, n, FALSE)->constant, ==, 6.0);   /* 2 * 3 folded */
+  n = output_node (b);
+  g_assert_cmpfloat (operand (b, n, TRUE)->constant, ==, 1.0);
+  n = output_node (c);
+  g_assert_cmpfloat (operand (c, n, TRUE)->constant, ==, 0.5);
+  g_assert_cmpint (a->graph->nodes->len, ==, 5);   /* X, 6, 6 X, −15, … − −15: nothing wasted */
+}
+
+static void
+test_parse_functions (void)
+{
+  const char *names[] = { "identity", "tanh", "sigmoid", "relu", "exp", "log", "sqrt", "sin",
+                          "cos", "softplus", "square" };
+
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      g_autofree char *source = g_strdup_printf ("%s(X) * Y", names[f]);
+      g_autoptr(JacExpr) expr = parse_ok (source);
+      const JacNode *apply = operand (expr, output_node (expr), FALSE);
+
+      g_assert_cmpint (apply->op, ==, JAC_OP_APPLY);
+      g_assert_cmpstr (jac_func_name (apply->func), ==, names[f]);
+    }
+  {
+    g_autoptr(JacExpr) sum = parse_ok ("sum(X @ W)");
+    g_autoptr(JacExpr) softmax = parse_ok ("softmax(X @ W)");
+
+    g_assert_cmpint (output_node (sum)->op, ==, JAC_OP_SUM);
+    g_assert_cmpuint (output_node (sum)->rank, ==, 0);
+    g_assert_cmpint (output_node (softmax)->op, ==, JAC_OP_SOFTMAX);
+  }
+}
+
+static void
+test_repeated_variables (void)
+{
+  g_autoptr(JacExpr) expr = parse_ok ("X.T @ X + X.T @ X");
+  guint n_variables = 0;
+
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    n_variables += jac_graph_node (expr->graph, n)->op == JAC_OP_VARIABLE;
+  g_assert_cmpuint (n_variables, ==, 1);
+  g_assert_cmpuint (jac_expr_span (expr, jac_graph_find_variable (expr->graph, "X"))->start, ==, 0);
+}
+
+/* ---- rejections ---- */
+
+static void
+test_reject_unbalanced (void)
+{
+  assert_rejects ("tanh(X", JAC_ERROR_INVALID, 4,
+                  "unbalanced parenthesis: “(” at column 5 is never closed");
+  assert_rejects ("((X @ W) + 1", JAC_ERROR_INVALID, 0, "“(” at column 1 is never closed");
+  assert_rejects ("X + Y)", JAC_ERROR_INVALID, 5,
+                  "unbalanced parenthesis: “)” at column 6 has no matching “(”");
+  assert_rejects (")X(", JAC_ERROR_INVALID, 0, "has no matching");
+  assert_rejects ("()", JAC_ERROR_INVALID, 1, "expected an operand, found “)”");
+}
+
+static void
+test_reject_unknown_function (void)
+{
+  assert_rejects ("tanhh(X)", JAC_ERROR_INVALID, 0, "unknown function “tanhh”");
+  assert_rejects ("X + foo (Y)", JAC_ERROR_INVALID, 4, "unknown function “foo”");
+  assert_rejects ("tanh + X", JAC_ERROR_INVALID, 0, "“tanh” is a function: write tanh(…)");
+  assert_rejects ("sum(X, 0)", JAC_ERROR_INVALID, 5, "“sum” takes one argument");
+  assert_rejects ("tanh()", JAC_ERROR_INVALID, 5, "takes one argument");
+  assert_rejects ("tanh(X Y)", JAC_ERROR_INVALID, 7, "expected an operator or “)”");
+}
+
+static void
+test_reject_shape_mismatch (void)
+{
+  assert_rejects ("A @ B", JAC_ERROR_SHAPE, 2,
+                  "shape mismatch: (2, 3) @ (2, 3) (inner sizes differ)");
+  assert_rejects ("X + v @ W", JAC_ERROR_SHAPE, 6, "@ takes two matrices, but “v” has shape (4,)");
+  assert_rejects ("v @ W", JAC_ERROR_SHAPE, 2, "make it a 1×4 row or a 4×1 column");
+  assert_rejects ("s @ X", JAC_ERROR_SHAPE, 2, "“s” is a scalar");
+  assert_rejects ("2 @ X", JAC_ERROR_SHAPE, 2, "“2” is a number");
+  assert_rejects ("X + A", JAC_ERROR_SHAPE, 2, "shape mismatch: (3, 4) + (2, 3)");
+  assert_rejects ("W * b", JAC_ERROR_SHAPE, 2, "(4, 2) * (4,)");
+  assert_rejects ("softmax(v)", JAC_ERROR_SHAPE, 0, "softmax works on the rows of a matrix");
+  assert_rejects ("h_prev @ W_xh", JAC_ERROR_SHAPE, 7, "(2, 4) @ (3, 4)");
+}
+
+static void
+test_reject_unknown_variable (void)
+{
+  assert_rejects ("Q", JAC_ERROR_INVALID, 0,
+                  "unknown variable “Q” (declare its shape or load it)");
+  assert_rejects ("X @ W + Wrong", JAC_ERROR_INVALID, 8, "unknown variable “Wrong”");
+  assert_rejects ("N * X", JAC_ERROR_INVALID, 0, "unknown variable “N”");
+}
+
+static void
+test_reject_trailing (void)
+{
+  assert_rejects ("X @ W Y", JAC_ERROR_INVALID, 6, "unexpected “Y” after a complete expression");
+  assert_rejects ("X 2", JAC_ERROR_INVALID, 2, "unexpected “2”");
+  assert_rejects ("X = Y = X", JAC_ERROR_INVALID, 6, "unexpected “=”");
+  assert_rejects ("X +", JAC_ERROR_INVALID, 3, "expected an operand at the end of the expression");
+  assert_rejects ("X * / Y", JAC_ERROR_INVALID, 4, "expected an operand, found “/”");
+  assert_rejects ("X ** 3", JAC_ERROR_INVALID, 5, "only “** 2”");
+  assert_rejects ("X.shape", JAC_ERROR_INVALID, 1, "expected “T” after “.”");
+}
+
+static void
+test_reject_empty (void)
+{
+  assert_rejects ("", JAC_ERROR_INVALID, 0, "empty expression");
+  assert_rejects (" \t\n", JAC_ERROR_INVALID, 0, "empty expression");
+  assert_rejects ("h = ", JAC_ERROR_INVALID, 3, "expected an expression after “=”");
+  assert_rejects ("2 * 3", JAC_ERROR_INVALID, 0, "no variable");
+  assert_rejects ("X = X @ W", JAC_ERROR_INVALID, 0, "“X” cannot also be a variable");
+}
+
+static void
+test_reject_bad_number (void)
+{
+  assert_rejects ("X * 1.2.3", JAC_ERROR_INVALID, 4, "bad number “1.2.3”");
+  assert_rejects ("X * 1e", JAC_ERROR_INVALID, 4, "bad number “1e”");
+  assert_rejects ("X + 2Y", JAC_ERROR_INVALID, 4, "bad number “2Y”");
+  assert_rejects ("3e+ * X", JAC_ERROR_INVALID, 0, "bad number “3e+”");
+}
+
+static void
+test_reject_transpose_of_nothing (void)
+{
+  assert_rejects (".T", JAC_ERROR_INVALID, 0, "“.T” has nothing to transpose");
+  assert_rejects ("X + .T", JAC_ERROR_INVALID, 4, "“.T” has nothing to transpose");
+  assert_rejects ("(.T @ X)", JAC_ERROR_INVALID, 1, "nothing to transpose");
+  assert_rejects ("ᵀX", JAC_ERROR_INVALID, 0, "“ᵀ” has nothing to transpose");
+}
+
+static void
+test_reject_unknown_character (void)
+{
+  assert_rejects ("X $ Y", JAC_ERROR_INVALID, 2, "unknown character “$”");
+  assert_rejects ("X # Y", JAC_ERROR_INVALID, 2, "unknown character “#”");
+  assert_rejects ("X + €", JAC_ERROR_INVALID, 4, "unknown character “€”");
+  assert_rejects ("tanh(X) ; Y", JAC_ERROR_INVALID, 8, "unknown character “;”");
+  assert_rejects ("[X]", JAC_ERROR_INVALID, 0, "unknown character “[”");
+}
+
+static void
+test_reject_invalid_utf8 (void)
+{
+  assert_rejects ("X + \xff", JAC_ERROR_INVALID, 0, "not valid UTF-8");
+}
+
+static void
+test_caret (void)
+{
+  g_autofree char *a = jac_expr_format_caret ("tanhh(X)", 0);
+  g_autofree char *b = jac_expr_format_caret ("A @ B", 2);
+  g_autofree char *c = jac_expr_format_caret ("Xᵀ @ Q", 5);
+  g_autofree char *d = jac_expr_format_caret ("X +\n  Q", 6);
+  g_autofree char *e = jac_expr_format_caret ("X +", 3);
+  g_autofree char *f = jac_expr_format_caret ("\tX $", 3);
+
+  g_assert_cmpstr (a, ==, "  tanhh(X)\n  ^");
+  g_assert_cmpstr (b, ==, "  A @ B\n    ^");
+  g_assert_cmpstr (c, ==, "  Xᵀ @ Q\n       ^");
+  g_assert_cmpstr (d, ==, "    Q\n    ^");
+  g_assert_cmpstr (e, ==, "  X +\n     ^");
+  g_assert_cmpstr (f, ==, "  \tX $\n  \t  ^");
+}
+
+/* Malformed input of every kind ends in an error, never a crash. */
+static void
+test_fuzz (void)
+{
+  static const char alphabet[] = "XYAWvbs()+-*/@.T_ 0123456789e,";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  g_autoptr(JacShapeEnv) env = default_env ();
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      char source[16];
+      guint len = g_rand_int_range (rand, 0, sizeof source);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacExpr) expr = NULL;
+      gsize pos = G_MAXSIZE;
+
+      for (guint c = 0; c < len; c++)
+        source[c] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+      source[len] = '\0';
+      expr = jac_expr_parse (source, env, &pos, &error);
+      g_assert_true ((expr == NULL) == (error != NULL));
+      if (expr == NULL)
+        g_assert_cmpuint (pos, <=, len);
+      else
+        g_assert_cmpuint (expr->spans->len, ==, expr->graph->nodes->len);
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/expr/dims", test_dims);
+  g_test_add_func ("/expr/declarations", test_declarations);
+  g_test_add_func ("/expr/cli-forms", test_cli_forms);
+  g_test_add_func ("/expr/parse-rnn", test_parse_rnn);
+  g_test_add_func ("/expr/parse-defaults", test_parse_defaults);
+  g_test_add_func ("/expr/parse-precedence", test_parse_precedence);
+  g_test_add_func ("/expr/parse-unicode", test_parse_unicode);
+  g_test_add_func ("/expr/parse-constants", test_parse_constants);
+  g_test_add_func ("/expr/parse-functions", test_parse_functions);
+  g_test_add_func ("/expr/repeated-variables", test_repeated_variables);
+  g_test_add_func ("/expr/reject-unbalanced", test_reject_unbalanced);
+  g_test_add_func ("/expr/reject-unknown-function", test_reject_unknown_function);
+  g_test_add_func ("/expr/reject-shape-mismatch", test_reject_shape_mismatch);
+  g_test_add_func ("/expr/reject-unknown-variable", test_reject_unknown_variable);
+  g_test_add_func ("/expr/reject-trailing", test_reject_trailing);
+  g_test_add_func ("/expr/reject-empty", test_reject_empty);
+  g_test_add_func ("/expr/reject-bad-number", test_reject_bad_number);
+  g_test_add_func ("/expr/reject-transpose-of-nothing", test_reject_transpose_of_nothing);
+  g_test_add_func ("/expr/reject-unknown-character", test_reject_unknown_character);
+  g_test_add_func ("/expr/reject-invalid-utf8", test_reject_invalid_utf8);
+  g_test_add_func ("/expr/caret", test_caret);
+  g_test_add_func ("/expr/fuzz", test_fuzz);
+  return g_test_run ();
+}
