@@ -1,0 +1,276 @@
+/* jac-application.c: the GtkApplication: style sheet, app actions, --screenshot. */
+#define G_LOG_DOMAIN "jac-application"
+
+#include "app/jac-config.h"
+#include "jac-application.h"
+#include "jac-profile.h"
+#include "jac-window.h"
+
+struct _JacApplication
+{
+  GtkApplication  parent_instance;
+
+  /* owned */
+  char           *screenshot_path;
+  int             status;
+};
+
+G_DEFINE_FINAL_TYPE (JacApplication, jac_application, GTK_TYPE_APPLICATION)
+
+/* From the generated jacscope-resources.c. Calling it links that object out of the static
+ * library, and with it the constructor that registers the resources. */
+GResource *jacscope_get_resource (void);
+
+/* ---- actions ---------------------------------------------------------------------------- */
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  static const char *authors[] = { "The Jacscope authors", NULL };
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  gtk_show_about_dialog (window,
+                         "program-name", "Jacscope",
+                         "logo-icon-name", JAC_APPLICATION_ID,
+                         "version", PACKAGE_VERSION,
+                         "comments", "The whole Jacobian of an RNN step, beside the "
+                                     "back-propagation formula that contracts it",
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "authors", authors,
+                         NULL);
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static const GActionEntry app_actions[] = {
+  { .name = "about", .activate = about_action },
+  { .name = "quit", .activate = quit_action },
+};
+
+/* ---- the desktop's colour scheme -------------------------------------------------------- */
+
+/* GTK 4.8 without libadwaita does not follow the desktop's dark style by itself: read it from
+ * the settings portal (org.freedesktop.appearance color-scheme: 1 prefers dark). */
+static void
+apply_color_scheme (GVariant *value)
+{
+  g_autoptr(GVariant) inner = NULL;
+
+  while (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *next = g_variant_get_variant (value);
+
+      g_clear_pointer (&inner, g_variant_unref);
+      inner = next;
+      value = next;
+    }
+  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return;
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme",
+                g_variant_get_uint32 (value) == 1, NULL);
+}
+
+static void
+color_scheme_read_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  if (reply == NULL)
+    return;
+  g_variant_get (reply, "(v)", &value);
+  apply_color_scheme (value);
+}
+
+static void
+setting_changed_cb (GDBusConnection *connection,
+                    const char      *sender,
+                    const char      *path,
+                    const char      *interface,
+                    const char      *signal,
+                    GVariant        *parameters,
+                    gpointer         user_data)
+{
+  const char *namespace, *key;
+  g_autoptr(GVariant) value = NULL;
+
+  g_variant_get (parameters, "(&s&sv)", &namespace, &key, &value);
+  if (g_str_equal (namespace, "org.freedesktop.appearance") && g_str_equal (key, "color-scheme"))
+    apply_color_scheme (value);
+}
+
+static void
+follow_color_scheme (JacApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+
+  if (bus == NULL)
+    return;
+  g_dbus_connection_call (bus, "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop",
+                          "org.freedesktop.portal.Settings", "Read",
+                          g_variant_new ("(ss)", "org.freedesktop.appearance", "color-scheme"),
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL,
+                          color_scheme_read_cb, NULL);
+  g_dbus_connection_signal_subscribe (bus, "org.freedesktop.portal.Desktop",
+                                      "org.freedesktop.portal.Settings", "SettingChanged",
+                                      "/org/freedesktop/portal/desktop", NULL,
+                                      G_DBUS_SIGNAL_FLAGS_NONE, setting_changed_cb, NULL, NULL);
+}
+
+/* ---- screenshot ------------------------------------------------------------------------- */
+
+static gboolean
+screenshot_cb (gpointer user_data)
+{
+  JacApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autoptr(GError) error = NULL;
+
+  if (window == NULL || !jac_window_save_screenshot (JAC_WINDOW (window), self->screenshot_path,
+                                                     &error))
+    {
+      g_printerr ("jacscope: %s\n", error != NULL ? error->message : "no window");
+      self->status = 1;
+    }
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+first_frame_cb (GdkFrameClock  *frame_clock,
+                JacApplication *self)
+{
+  g_signal_handlers_disconnect_by_func (frame_clock, first_frame_cb, self);
+  g_idle_add_full (G_PRIORITY_LOW, screenshot_cb, g_object_ref (self), g_object_unref);
+}
+
+static void
+window_realize_cb (GtkWidget      *window,
+                   JacApplication *self)
+{
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint",
+                    G_CALLBACK (first_frame_cb), self);
+}
+
+/* ---- GApplication overrides ------------------------------------------------------------- */
+
+static int
+jac_application_handle_local_options (GApplication *application,
+                                      GVariantDict *options)
+{
+  JacApplication *self = JAC_APPLICATION (application);
+  g_autofree char *path = NULL;
+
+  if (g_variant_dict_lookup (options, "screenshot", "^ay", &path))
+    {
+      self->screenshot_path = g_steal_pointer (&path);
+      g_application_set_flags (application,
+                               g_application_get_flags (application) | G_APPLICATION_NON_UNIQUE);
+    }
+  return -1;
+}
+
+static void
+jac_application_startup (GApplication *application)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
+
+  jac_profile_mark ("startup begins");
+  G_APPLICATION_CLASS (jac_application_parent_class)->startup (application);
+  jac_profile_mark ("gtk ready");
+
+  g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions,
+                                   G_N_ELEMENTS (app_actions), application);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
+
+  gtk_css_provider_load_from_resource (provider, "/org/jacscope/Jacscope/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_window_set_default_icon_name (JAC_APPLICATION_ID);
+  follow_color_scheme (JAC_APPLICATION (application));
+}
+
+static void
+jac_application_activate (GApplication *application)
+{
+  JacApplication *self = JAC_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+
+  if (window == NULL)
+    {
+      window = GTK_WINDOW (jac_window_new (GTK_APPLICATION (application)));
+      if (self->screenshot_path != NULL)
+        g_signal_connect (window, "realize", G_CALLBACK (window_realize_cb), self);
+    }
+  jac_profile_mark ("window built");
+  gtk_window_present (window);
+  jac_profile_mark ("window presented");
+}
+
+static void
+jac_application_finalize (GObject *object)
+{
+  JacApplication *self = JAC_APPLICATION (object);
+
+  g_clear_pointer (&self->screenshot_path, g_free);
+
+  G_OBJECT_CLASS (jac_application_parent_class)->finalize (object);
+}
+
+static void
+jac_application_class_init (JacApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = jac_application_finalize;
+  application_class->handle_local_options = jac_application_handle_local_options;
+  application_class->startup = jac_application_startup;
+  application_class->activate = jac_application_activate;
+}
+
+static const GOptionEntry option_entries[] = {
+  { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+    "Save the window as PNG after its first frame, then quit", "FILE.png" },
+  { NULL },
+};
+
+static void
+jac_application_init (JacApplication *self)
+{
+  g_assert (jacscope_get_resource () != NULL);
+  g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+JacApplication *
+jac_application_new (void)
+{
+  return g_object_new (JAC_TYPE_APPLICATION,
+                       "application-id", JAC_APPLICATION_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/org/jacscope/Jacscope",
+                       NULL);
+}
+
+int
+jac_application_get_exit_status (JacApplication *self)
+{
+  g_return_val_if_fail (JAC_IS_APPLICATION (self), 1);
+
+  return self->status;
+}

@@ -1,0 +1,512 @@
+/* jac-window-actions.c: JacWindow's actions, each declared with its keyboard shortcut. */
+#define G_LOG_DOMAIN "jac-window"
+
+#include <cairo.h>
+
+#include "core/jac-error.h"
+#include "jac-window-private.h"
+
+#define TEXT_SCALE_STEP 1.15
+#define ZOOM_STEP 1.5
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+/* "name=path", so that tests and scripts need no file dialog. */
+static void
+load_variable_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  g_auto(GStrv) parts = g_strsplit (g_variant_get_string (parameter, NULL), "=", 2);
+
+  if (g_strv_length (parts) != 2)
+    {
+      _jac_window_show_message (JAC_WINDOW (widget), GTK_MESSAGE_ERROR,
+                                "Load a variable as name=path, e.g. W_hh=weights.npy");
+      return;
+    }
+  jac_window_load_variable (JAC_WINDOW (widget), parts[0], parts[1], NULL);
+}
+
+static void
+open_response_cb (GtkNativeDialog *dialog,
+                  int              response,
+                  JacWindow       *self)
+{
+  const char *name = g_object_get_data (G_OBJECT (dialog), "variable");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path != NULL)
+        jac_window_load_variable (self, name, path, NULL);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_clear_object (&self->dialog);
+}
+
+static GtkFileFilter *
+filter_new (const char *name,
+            const char *pattern)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  gtk_file_filter_add_pattern (filter, pattern);
+  return filter;
+}
+
+static void
+open_variable_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+  g_autofree char *title = g_strdup_printf ("Load %s from a .npy File", name);
+  g_autoptr(GtkFileFilter) filter = filter_new ("NumPy arrays (.npy)", "*.npy");
+  GtkFileChooserNative *chooser;
+
+  if (self->dialog != NULL)
+    gtk_native_dialog_destroy (self->dialog);
+  g_clear_object (&self->dialog);
+
+  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         "_Load", "_Cancel");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_set_data_full (G_OBJECT (chooser), "variable", g_strdup (name), g_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (open_response_cb), self);
+  self->dialog = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_set_modal (self->dialog, TRUE);
+  gtk_native_dialog_show (self->dialog);
+}
+
+static void
+load_menu_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  g_object_set (self, "show-sidebar", TRUE, NULL);
+  gtk_menu_button_popup (self->load_menu_button);
+}
+
+static void
+primary_menu_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  gtk_menu_button_popup (JAC_WINDOW (widget)->primary_menu_button);
+}
+
+static void
+clear_variables_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      g_clear_pointer (&self->loaded[v], jac_tensor_free);
+      g_clear_pointer (&self->loaded_path[v], g_free);
+    }
+  _jac_window_update_loaded (self);
+  _jac_window_queue_recompute (self);
+}
+
+/* ---- export ----------------------------------------------------------------------------- */
+
+static void
+export_to (JacWindow  *self,
+           const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = g_path_get_basename (path);
+
+  if (!jac_window_export (self, path, &error))
+    {
+      g_autofree char *message = g_strdup_printf ("Could not export “%s”: %s", base,
+                                                  error->message);
+      _jac_window_show_message (self, GTK_MESSAGE_ERROR, message);
+    }
+  else
+    {
+      g_autofree char *message = g_strdup_printf ("Saved the figure to “%s”", base);
+      _jac_window_show_message (self, GTK_MESSAGE_INFO, message);
+    }
+}
+
+static void
+export_to_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  export_to (JAC_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+export_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    JacWindow       *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path != NULL)
+        export_to (self, path);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_clear_object (&self->dialog);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  const char *format = g_variant_get_string (parameter, NULL);
+  g_autofree char *name = g_strdup_printf ("jacobian-%s.%s", self->wrt, format);
+  g_autofree char *pattern = g_strdup_printf ("*.%s", format);
+  g_autofree char *filter_name = g_ascii_strup (format, -1);
+  g_autoptr(GtkFileFilter) filter = filter_new (filter_name, pattern);
+  GtkFileChooserNative *chooser;
+
+  if (self->dialog != NULL)
+    gtk_native_dialog_destroy (self->dialog);
+  g_clear_object (&self->dialog);
+
+  chooser = gtk_file_chooser_native_new ("Export Figure", GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", "_Cancel");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), self);
+  self->dialog = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_set_modal (self->dialog, TRUE);
+  gtk_native_dialog_show (self->dialog);
+}
+
+static void
+copy_figure_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  const JacAnalysis *analysis = jac_window_get_analysis (self);
+  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self->figure_view)), 1);
+  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self->figure_view)), 1);
+  int scale = self->export_scale;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  cairo_surface_t *surface;
+  JacFigureStyle style;
+  cairo_t *cr;
+
+  if (analysis == NULL)
+    return;
+  jac_figure_view_get_style (self->figure_view, &style);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+  cr = cairo_create (surface);
+  cairo_scale (cr, scale, scale);
+  jac_figure_draw (cr, width, height, analysis, &style);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+
+  bytes = g_bytes_new (cairo_image_surface_get_data (surface),
+                       (gsize) cairo_image_surface_get_stride (surface) * height * scale);
+  texture = gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
+                                    cairo_image_surface_get_stride (surface));
+  cairo_surface_destroy (surface);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
+  _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the figure to the clipboard");
+}
+
+/* ---- view ------------------------------------------------------------------------------- */
+
+static void
+scale_text (JacWindow *self,
+            double     factor)
+{
+  double scale = factor > 0 ? CLAMP (self->text_scale * factor, 0.5, 4.0) : 1.0;
+
+  g_object_set (self, "text-scale", scale, NULL);
+}
+
+static void
+text_larger_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  scale_text (JAC_WINDOW (widget), TEXT_SCALE_STEP);
+}
+
+static void
+text_smaller_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  scale_text (JAC_WINDOW (widget), 1.0 / TEXT_SCALE_STEP);
+}
+
+static void
+text_reset_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  scale_text (JAC_WINDOW (widget), 0);
+}
+
+static void
+zoom_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  double factor = g_variant_get_double (parameter);
+
+  double zoom = jac_figure_view_get_zoom (self->figure_view);
+
+  jac_figure_view_set_zoom (self->figure_view, factor > 0 ? zoom * factor : 1.0);
+}
+
+static void
+step_row_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  int row = CLAMP (self->row + g_variant_get_int32 (parameter), 0, self->batch - 1);
+
+  g_object_set (self, "row-view", TRUE, "row", row, NULL);
+}
+
+static void
+cycle (JacWindow          *self,
+       const char         *property,
+       const char * const *ids)
+{
+  g_autofree char *current = NULL;
+  guint n = g_strv_length ((char **) ids);
+  guint i = 0;
+
+  g_object_get (self, property, &current, NULL);
+  while (i < n && g_strcmp0 (ids[i], current) != 0)
+    i++;
+  g_object_set (self, property, ids[(i + 1) % n], NULL);
+}
+
+static void
+cycle_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  static const char * const layouts[] = { "numerator", "denominator", NULL };
+  static const char * const colormaps[] = { "blue-red", "purple-green", "gray", NULL };
+  static const char * const upstreams[] = { "ones", "random", "loss", NULL };
+  static const char * const activations[] = { "tanh", "sigmoid", "relu", "identity", NULL };
+  const char *property = g_variant_get_string (parameter, NULL);
+
+  if (g_str_equal (property, "layout"))
+    cycle (JAC_WINDOW (widget), property, layouts);
+  else if (g_str_equal (property, "colormap"))
+    cycle (JAC_WINDOW (widget), property, colormaps);
+  else if (g_str_equal (property, "upstream"))
+    cycle (JAC_WINDOW (widget), property, upstreams);
+  else if (g_str_equal (property, "activation"))
+    cycle (JAC_WINDOW (widget), property, activations);
+}
+
+static void
+leave_presentation_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  g_object_set (widget, "presentation", FALSE, NULL);
+}
+
+/* ---- data ------------------------------------------------------------------------------- */
+
+static void
+resize_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  int d_batch, d_hidden;
+
+  g_variant_get (parameter, "(ii)", &d_batch, &d_hidden);
+  g_object_set (self,
+                "batch", CLAMP (self->batch + d_batch, 1, JAC_WINDOW_MAX_BATCH),
+                "hidden", CLAMP (self->hidden + d_hidden, 1, JAC_WINDOW_MAX_SIZE),
+                NULL);
+}
+
+static void
+next_seed_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  g_object_set (self, "seed", self->seed < G_MAXINT ? self->seed + 1 : 0, NULL);
+}
+
+/* The case to write out by hand: one batch row, two units. */
+static void
+tiny_example_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  g_object_set (widget, "batch", 1, "input", 2, "hidden", 2, NULL);
+}
+
+static void
+default_example_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  g_object_set (widget, "batch", 2, "input", 3, "hidden", 3, "seed", 1, "activation", "tanh",
+                "b-shape", "H", "upstream", "ones", NULL);
+}
+
+/* ---- class setup ------------------------------------------------------------------------ */
+
+static void
+install_property_actions (GtkWidgetClass *widget_class)
+{
+  static const char * const names[] = {
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "layout",
+    "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
+    "text-scale", "export-scale", "show-sidebar", "dark-style",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *action = g_strconcat ("win.", names[i], NULL);
+
+      gtk_widget_class_install_property_action (widget_class, action, names[i]);
+    }
+}
+
+static void
+bind_wrt (GtkWidgetClass *widget_class,
+          guint           key,
+          const char     *wrt)
+{
+  gtk_widget_class_add_binding_action (widget_class, key, GDK_CONTROL_MASK, "win.wrt", "s", wrt);
+}
+
+void
+_jac_window_class_add_actions (GtkWidgetClass *widget_class)
+{
+  install_property_actions (widget_class);
+  bind_wrt (widget_class, GDK_KEY_1, "h_prev");
+  bind_wrt (widget_class, GDK_KEY_2, "x");
+  bind_wrt (widget_class, GDK_KEY_3, "W_hh");
+  bind_wrt (widget_class, GDK_KEY_4, "W_xh");
+  bind_wrt (widget_class, GDK_KEY_5, "b");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
+  gtk_widget_class_install_action (widget_class, "win.leave-presentation", NULL,
+                                   leave_presentation_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.leave-presentation",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK,
+                                       "win.show-values", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK,
+                                       "win.show-contraction", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK,
+                                       "win.row-view", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.cycle", "s", cycle_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.cycle",
+                                       "s", "layout");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK, "win.cycle",
+                                       "s", "colormap");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_g, GDK_CONTROL_MASK, "win.cycle",
+                                       "s", "upstream");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.cycle", "s", "activation");
+
+  gtk_widget_class_install_action (widget_class, "win.step-row", "i", step_row_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, GDK_CONTROL_MASK,
+                                       "win.step-row", "i", 1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, GDK_CONTROL_MASK,
+                                       "win.step-row", "i", -1);
+
+  gtk_widget_class_install_action (widget_class, "win.resize", "(ii)", resize_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.resize",
+                                       "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.resize",
+                                       "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "win.resize",
+                                       "(ii)", 0, 1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_ALT_MASK, "win.resize",
+                                       "(ii)", 0, -1);
+  gtk_widget_class_install_action (widget_class, "win.next-seed", NULL, next_seed_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.next-seed", NULL);
+  gtk_widget_class_install_action (widget_class, "win.tiny-example", NULL, tiny_example_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK,
+                                       "win.tiny-example", NULL);
+  gtk_widget_class_install_action (widget_class, "win.default-example", NULL,
+                                   default_example_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
+                                       "win.default-example", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.load-variable", "s", load_variable_action);
+  gtk_widget_class_install_action (widget_class, "win.open-variable", "s", open_variable_action);
+  gtk_widget_class_install_action (widget_class, "win.load-menu", NULL, load_menu_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
+                                       "win.load-menu", NULL);
+  gtk_widget_class_install_action (widget_class, "win.primary-menu", NULL, primary_menu_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, 0, "win.primary-menu", NULL);
+  gtk_widget_class_install_action (widget_class, "win.clear-variables", NULL,
+                                   clear_variables_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, GDK_CONTROL_MASK,
+                                       "win.clear-variables", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.export", "s", export_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export",
+                                       "s", "png");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.export", "s", "svg");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.export", "s", "pdf");
+  gtk_widget_class_install_action (widget_class, "win.export-to", "s", export_to_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-figure", NULL, copy_figure_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.copy-figure", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.text-larger", NULL, text_larger_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK,
+                                       "win.text-larger", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK,
+                                       "win.text-larger", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK,
+                                       "win.text-larger", NULL);
+  gtk_widget_class_install_action (widget_class, "win.text-smaller", NULL, text_smaller_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK,
+                                       "win.text-smaller", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, GDK_CONTROL_MASK,
+                                       "win.text-smaller", NULL);
+  gtk_widget_class_install_action (widget_class, "win.text-reset", NULL, text_reset_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
+                                       "win.text-reset", NULL);
+
+  /* The figure also zooms with + − 0 and pans with the arrows when it has the focus. */
+  gtk_widget_class_install_action (widget_class, "win.zoom", "d", zoom_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_ALT_MASK, "win.zoom", "d",
+                                       ZOOM_STEP);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_ALT_MASK, "win.zoom", "d",
+                                       ZOOM_STEP);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_ALT_MASK, "win.zoom", "d",
+                                       1.0 / ZOOM_STEP);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_ALT_MASK, "win.zoom", "d",
+                                       0.0);
+}

@@ -1,0 +1,1025 @@
+/* jac-window.c: the main window: controls, the figure, the derivation. */
+#define G_LOG_DOMAIN "jac-window"
+
+#include <string.h>
+
+#include "core/jac-error.h"
+#include "core/jac-npy.h"
+#include "jac-derivation.h"
+#include "jac-profile.h"
+#include "jac-window-private.h"
+
+G_DEFINE_FINAL_TYPE (JacWindow, jac_window, GTK_TYPE_APPLICATION_WINDOW)
+
+GParamSpec *_jac_window_properties[N_PROPS];
+#define properties _jac_window_properties
+
+static const char * const activation_ids[] = { "tanh", "sigmoid", "relu", "identity", NULL };
+static const char * const upstream_ids[] = { "ones", "random", "loss", NULL };
+static const char * const colormap_ids[] = { "blue-red", "purple-green", "gray", NULL };
+static const JacColormap colormaps[] = {
+  JAC_COLORMAP_BLUE_RED, JAC_COLORMAP_PURPLE_GREEN, JAC_COLORMAP_GRAY,
+};
+
+#define PRESENTATION_TEXT_SCALE 1.6
+#define PRESENTATION_LINE_SCALE 2.0
+#define DEFAULT_EXPORT_WIDTH 1200
+#define DEFAULT_EXPORT_HEIGHT 800
+#define INFO_SECONDS 4
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static guint
+index_of (const char * const *ids,
+          const char         *id)
+{
+  for (guint i = 0; ids[i] != NULL; i++)
+    if (g_strcmp0 (ids[i], id) == 0)
+      return i;
+  return 0;
+}
+
+static JacUpstreamKind
+upstream_kind (JacWindow *self)
+{
+  static const JacUpstreamKind kinds[] = {
+    JAC_UPSTREAM_ONES, JAC_UPSTREAM_RANDOM, JAC_UPSTREAM_LOSS,
+  };
+
+  return kinds[index_of (upstream_ids, self->upstream)];
+}
+
+static void
+build_style (JacWindow      *self,
+             JacFigureStyle *style)
+{
+  double presentation = self->presentation ? PRESENTATION_TEXT_SCALE : 1.0;
+
+  jac_figure_style_init (style);
+  style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
+  style->colormap = colormaps[index_of (colormap_ids, self->colormap)];
+  style->show_values = self->show_values;
+  style->text_scale = self->text_scale * presentation;
+  style->line_scale = self->text_scale * (self->presentation ? PRESENTATION_LINE_SCALE : 1.0);
+  style->focus_row = self->row_view ? self->row : -1;
+  style->show_contraction = self->show_contraction;
+}
+
+/* Only when the text or its scale changed: laying out the label again is not free. */
+static void
+update_derivation (JacWindow *self)
+{
+  g_autoptr(PangoAttrList) attributes = NULL;
+  g_autofree char *markup = NULL;
+  double scale = self->text_scale * (self->presentation ? PRESENTATION_TEXT_SCALE : 1.0);
+
+  if (self->analysis == NULL)
+    return;
+  markup = jac_derivation_markup (self->analysis, g_strcmp0 (self->layout, "denominator") == 0);
+  if (g_strcmp0 (markup, self->derivation_markup) != 0)
+    {
+      gtk_label_set_markup (self->derivation_label, markup);
+      g_free (self->derivation_markup);
+      self->derivation_markup = g_steal_pointer (&markup);
+    }
+  if (scale != self->derivation_scale)
+    {
+      attributes = pango_attr_list_new ();
+      pango_attr_list_insert (attributes, pango_attr_scale_new (scale));
+      gtk_label_set_attributes (self->derivation_label, attributes);
+      self->derivation_scale = scale;
+    }
+}
+
+static void
+update_style (JacWindow *self)
+{
+  JacFigureStyle style;
+
+  build_style (self, &style);
+  if (self->change_us == 0)
+    self->change_us = g_get_monotonic_time ();
+  jac_figure_view_set_style (self->figure_view, &style);
+  update_derivation (self);
+}
+
+static void
+update_title (JacWindow *self)
+{
+  g_autofree char *title = g_strdup_printf ("Jacscope — ∂h/∂%s", self->wrt);
+
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+/* Sizes that a loaded variable fixes cannot be changed by hand. */
+static void
+update_size_sensitivity (JacWindow *self)
+{
+  gboolean b_matrix = self->loaded[JAC_VAR_B] != NULL && self->loaded[JAC_VAR_B]->rank == 2;
+  gboolean batch_fixed = self->loaded[JAC_VAR_H_PREV] || self->loaded[JAC_VAR_X] || b_matrix;
+  gboolean input_fixed = self->loaded[JAC_VAR_X] || self->loaded[JAC_VAR_W_XH];
+  gboolean hidden_fixed = self->loaded[JAC_VAR_H_PREV] || self->loaded[JAC_VAR_W_HH]
+                          || self->loaded[JAC_VAR_W_XH] || self->loaded[JAC_VAR_B];
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->batch_spin), !batch_fixed);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input_spin), !input_fixed);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->hidden_spin), !hidden_fixed);
+}
+
+void
+_jac_window_update_loaded (JacWindow *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    if (self->loaded[v] != NULL)
+      {
+        g_autofree char *base = g_path_get_basename (self->loaded_path[v]);
+        g_autofree char *shape = jac_tensor_shape_string (self->loaded[v]);
+        g_autofree char *line = g_markup_printf_escaped ("%s%s ← %s %s", text->len ? "\n" : "",
+                                                         jac_variable_name (v), base, shape);
+        g_string_append (text, line);
+      }
+  gtk_label_set_markup (self->loaded_label, text->len ? text->str : "All variables random");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->clear_loaded_button), text->len > 0);
+  update_size_sensitivity (self);
+}
+
+static gboolean
+set_int_state (JacWindow         *self,
+               int               *field,
+               int                value,
+               JacWindowProperty  prop)
+{
+  if (*field == value)
+    return FALSE;
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  return TRUE;
+}
+
+/* Sizes follow loaded files: show the ones the engine settled on. */
+static void
+sync_from_analysis (JacWindow *self)
+{
+  const JacRnnConfig *config = &self->analysis->rnn->config;
+
+  set_int_state (self, &self->batch, (int) config->batch, PROP_BATCH);
+  set_int_state (self, &self->input, (int) config->input, PROP_INPUT);
+  set_int_state (self, &self->hidden, (int) config->hidden, PROP_HIDDEN);
+  if (config->b_per_row != (g_strcmp0 (self->b_shape, "NxH") == 0))
+    {
+      g_free (self->b_shape);
+      self->b_shape = g_strdup (config->b_per_row ? "NxH" : "H");
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_B_SHAPE]);
+    }
+  gtk_spin_button_set_range (self->row_spin, 0, MAX (self->analysis->sparsity.n_block_rows, 1) - 1);
+  set_int_state (self, &self->row, MIN (self->row, (int) config->batch - 1), PROP_ROW);
+}
+
+static JacAnalysis *
+compute (JacWindow  *self,
+         JacTensor **loaded,
+         GError    **error)
+{
+  g_autoptr(JacRnn) rnn = NULL;
+  JacRnnConfig config;
+  JacVariable wrt = JAC_VAR_H_PREV;
+
+  jac_rnn_config_init_default (&config);
+  config.batch = self->batch;
+  config.input = self->input;
+  config.hidden = self->hidden;
+  config.seed = (guint32) self->seed;
+  config.b_per_row = g_strcmp0 (self->b_shape, "NxH") == 0;
+  jac_activation_from_name (self->activation, &config.activation);
+  jac_variable_from_name (self->wrt, &wrt);
+
+  rnn = jac_rnn_new (&config, loaded, error);
+  if (rnn == NULL)
+    return NULL;
+  return jac_analysis_new (g_steal_pointer (&rnn), wrt, upstream_kind (self), NULL, error);
+}
+
+static void
+install_analysis (JacWindow   *self,
+                  JacAnalysis *analysis)
+{
+  self->analysis = analysis;
+  jac_figure_view_set_analysis (self->figure_view, analysis);
+  sync_from_analysis (self);
+  update_style (self);
+}
+
+/* ---- recomputation ---------------------------------------------------------------------- */
+
+void
+_jac_window_recompute_now (JacWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  JacAnalysis *analysis;
+  gint64 start = g_get_monotonic_time ();
+
+  g_clear_handle_id (&self->recompute_source, g_source_remove);
+  analysis = compute (self, self->loaded, &error);
+  jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->batch, self->input,
+                   self->hidden, self->wrt, (g_get_monotonic_time () - start) / 1000.0);
+  if (analysis == NULL)
+    {
+      _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
+      return;
+    }
+  if (self->message_is_error)
+    _jac_window_hide_message (self);
+  install_analysis (self, analysis);
+}
+
+static gboolean
+recompute_cb (gpointer user_data)
+{
+  JacWindow *self = user_data;
+
+  self->recompute_source = 0;
+  _jac_window_recompute_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Recomputes once before the next frame, however many controls changed meanwhile. */
+void
+_jac_window_queue_recompute (JacWindow *self)
+{
+  if (self->change_us == 0)
+    self->change_us = g_get_monotonic_time ();
+  if (self->recompute_source == 0)
+    self->recompute_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, recompute_cb, self,
+                                              NULL);
+}
+
+/* ---- messages --------------------------------------------------------------------------- */
+
+static gboolean
+message_timeout_cb (gpointer user_data)
+{
+  JacWindow *self = user_data;
+
+  self->message_source = 0;
+  _jac_window_hide_message (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* An error stays until dismissed or fixed; a confirmation goes by itself. */
+void
+_jac_window_show_message (JacWindow      *self,
+                          GtkMessageType  type,
+                          const char     *message)
+{
+  g_clear_handle_id (&self->message_source, g_source_remove);
+  if (type != GTK_MESSAGE_ERROR)
+    self->message_source = g_timeout_add_seconds (INFO_SECONDS, message_timeout_cb, self);
+  g_free (self->message);
+  self->message = g_strdup (message);
+  self->message_is_error = type == GTK_MESSAGE_ERROR;
+  gtk_label_set_text (self->info_label, message);
+  gtk_info_bar_set_message_type (self->info_bar, type);
+  gtk_info_bar_set_revealed (self->info_bar, TRUE);
+}
+
+void
+_jac_window_hide_message (JacWindow *self)
+{
+  g_clear_handle_id (&self->message_source, g_source_remove);
+  g_clear_pointer (&self->message, g_free);
+  self->message_is_error = FALSE;
+  gtk_info_bar_set_revealed (self->info_bar, FALSE);
+}
+
+/* ---- callbacks -------------------------------------------------------------------------- */
+
+static void
+info_bar_response_cb (GtkInfoBar *info_bar,
+                      int         response,
+                      JacWindow  *self)
+{
+  _jac_window_hide_message (self);
+}
+
+static void
+hover_text_cb (JacFigureView *view,
+               GParamSpec    *pspec,
+               JacWindow     *self)
+{
+  const char *text = jac_figure_view_get_hover_text (view);
+
+  gtk_label_set_text (self->hover_label,
+                      text != NULL ? text : "Hover a cell to see what it is made of · "
+                                            "Ctrl+scroll to zoom, drag to pan");
+}
+
+static void
+zoom_cb (JacFigureView *view,
+         GParamSpec    *pspec,
+         JacWindow     *self)
+{
+  g_autofree char *text = g_strdup_printf ("%.0f%%", 100 * jac_figure_view_get_zoom (view));
+
+  gtk_label_set_text (self->zoom_label, text);
+}
+
+static void
+fullscreened_cb (JacWindow  *self,
+                 GParamSpec *pspec)
+{
+  /* Leaving full screen by other means (the window manager, Escape) ends presentation mode. */
+  if (!gtk_window_is_fullscreen (GTK_WINDOW (self)) && self->presentation)
+    g_object_set (self, "presentation", FALSE, NULL);
+}
+
+/* The dark style can also change from the desktop (or another window). */
+static void
+prefer_dark_cb (GtkSettings *settings,
+                GParamSpec  *pspec,
+                JacWindow   *self)
+{
+  gboolean dark = FALSE;
+
+  g_object_get (settings, "gtk-application-prefer-dark-theme", &dark, NULL);
+  g_object_set (self, "dark-style", dark, NULL);
+}
+
+static gboolean
+dropdown_to_id_cb (GBinding     *binding,
+                   const GValue *from,
+                   GValue       *to,
+                   gpointer      user_data)
+{
+  const char * const *ids = user_data;
+  guint selected = g_value_get_uint (from);
+
+  if (selected >= g_strv_length ((char **) ids))
+    return FALSE;
+  g_value_set_string (to, ids[selected]);
+  return TRUE;
+}
+
+static gboolean
+id_to_dropdown_cb (GBinding     *binding,
+                   const GValue *from,
+                   GValue       *to,
+                   gpointer      user_data)
+{
+  g_value_set_uint (to, index_of (user_data, g_value_get_string (from)));
+  return TRUE;
+}
+
+static void
+bind_dropdown (JacWindow          *self,
+               const char         *property,
+               GtkDropDown        *dropdown,
+               const char * const *ids)
+{
+  g_object_bind_property_full (self, property, dropdown, "selected",
+                               G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                               id_to_dropdown_cb, dropdown_to_id_cb, (gpointer) ids, NULL);
+}
+
+static void
+bind_spin (JacWindow     *self,
+           const char    *property,
+           GtkSpinButton *spin)
+{
+  g_object_bind_property (self, property, gtk_spin_button_get_adjustment (spin), "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}
+
+static void
+before_paint_cb (GdkFrameClock *frame_clock,
+                 JacWindow     *self)
+{
+  self->frame_start_us = g_get_monotonic_time ();
+}
+
+static void
+after_paint_cb (GdkFrameClock *frame_clock,
+                JacWindow     *self)
+{
+  static gboolean first = TRUE;
+  gint64 now = g_get_monotonic_time ();
+
+  if (first)
+    {
+      first = FALSE;
+      jac_profile_log ("startup to first frame: %.1f ms",
+                       (now - jac_profile_start_us ()) / 1000.0);
+    }
+  if (self->change_us != 0)
+    {
+      jac_profile_log ("control change to painted frame: %.2f ms (this frame's work: %.2f ms)",
+                       (now - self->change_us) / 1000.0, (now - self->frame_start_us) / 1000.0);
+      self->change_us = 0;
+    }
+}
+
+/* ---- GObject and GtkWidget overrides ---------------------------------------------------- */
+
+static void
+jac_window_realize (GtkWidget *widget)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (jac_window_parent_class)->realize (widget);
+
+  if (jac_profile_enabled ())
+    {
+      GdkFrameClock *frame_clock = gtk_widget_get_frame_clock (widget);
+
+      self->before_paint_id = g_signal_connect (frame_clock, "before-paint",
+                                                G_CALLBACK (before_paint_cb), self);
+      self->after_paint_id = g_signal_connect (frame_clock, "after-paint",
+                                               G_CALLBACK (after_paint_cb), self);
+    }
+}
+
+static void
+jac_window_unrealize (GtkWidget *widget)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  g_clear_signal_handler (&self->before_paint_id, gtk_widget_get_frame_clock (widget));
+  g_clear_signal_handler (&self->after_paint_id, gtk_widget_get_frame_clock (widget));
+
+  GTK_WIDGET_CLASS (jac_window_parent_class)->unrealize (widget);
+}
+
+static gboolean
+set_string (JacWindow         *self,
+            char             **field,
+            const GValue      *value,
+            JacWindowProperty  prop)
+{
+  const char *text = g_value_get_string (value);
+
+  if (text == NULL || g_strcmp0 (*field, text) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (text);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  return TRUE;
+}
+
+static gboolean
+set_boolean (JacWindow         *self,
+             gboolean          *field,
+             const GValue      *value,
+             JacWindowProperty  prop)
+{
+  gboolean flag = g_value_get_boolean (value);
+
+  if (*field == flag)
+    return FALSE;
+  *field = flag;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  return TRUE;
+}
+
+static gboolean
+set_presentation (JacWindow *self,
+                  gboolean   presentation)
+{
+  if (self->presentation == presentation)
+    return FALSE;
+  self->presentation = presentation;
+  /* The figure gets the whole screen; F9 still brings the controls back. */
+  if (presentation)
+    {
+      self->sidebar_before_presentation = self->show_sidebar;
+      g_object_set (self, "show-sidebar", FALSE, NULL);
+      gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
+      gtk_window_fullscreen (GTK_WINDOW (self));
+    }
+  else
+    {
+      g_object_set (self, "show-sidebar", self->sidebar_before_presentation, NULL);
+      gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+      gtk_window_unfullscreen (GTK_WINDOW (self));
+    }
+  /* Escape is left to others unless there is a presentation to leave. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", presentation);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
+  return TRUE;
+}
+
+static gboolean
+set_dark_style (JacWindow *self,
+                gboolean   dark)
+{
+  if (self->dark_style == dark)
+    return FALSE;
+  self->dark_style = dark;
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", dark, NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DARK_STYLE]);
+  return TRUE;
+}
+
+static gboolean
+set_text_scale (JacWindow *self,
+                double     scale)
+{
+  if (self->text_scale == scale)
+    return FALSE;
+  self->text_scale = scale;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_SCALE]);
+  return TRUE;
+}
+
+static gboolean
+changes_model (guint prop_id)
+{
+  return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
+         || prop_id == PROP_SEED || prop_id == PROP_ACTIVATION || prop_id == PROP_B_SHAPE
+         || prop_id == PROP_UPSTREAM || prop_id == PROP_WRT;
+}
+
+static gboolean
+changes_style (guint prop_id)
+{
+  return prop_id == PROP_LAYOUT || prop_id == PROP_COLORMAP || prop_id == PROP_SHOW_VALUES
+         || prop_id == PROP_SHOW_CONTRACTION || prop_id == PROP_ROW_VIEW || prop_id == PROP_ROW
+         || prop_id == PROP_PRESENTATION || prop_id == PROP_TEXT_SCALE;
+}
+
+static int *
+int_field (JacWindow *self,
+           guint      prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_BATCH: return &self->batch;
+    case PROP_INPUT: return &self->input;
+    case PROP_HIDDEN: return &self->hidden;
+    case PROP_SEED: return &self->seed;
+    case PROP_ROW: return &self->row;
+    case PROP_EXPORT_SCALE: return &self->export_scale;
+    default: g_assert_not_reached ();
+    }
+}
+
+static char **
+string_field (JacWindow *self,
+              guint      prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_ACTIVATION: return &self->activation;
+    case PROP_B_SHAPE: return &self->b_shape;
+    case PROP_UPSTREAM: return &self->upstream;
+    case PROP_WRT: return &self->wrt;
+    case PROP_LAYOUT: return &self->layout;
+    case PROP_COLORMAP: return &self->colormap;
+    default: g_assert_not_reached ();
+    }
+}
+
+static gboolean *
+boolean_field (JacWindow *self,
+               guint      prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_SHOW_VALUES: return &self->show_values;
+    case PROP_SHOW_CONTRACTION: return &self->show_contraction;
+    case PROP_ROW_VIEW: return &self->row_view;
+    case PROP_SHOW_SIDEBAR: return &self->show_sidebar;
+    default: g_assert_not_reached ();
+    }
+}
+
+static void
+jac_window_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  JacWindow *self = JAC_WINDOW (object);
+
+  gboolean changed;
+
+  switch (prop_id)
+    {
+    case PROP_BATCH:
+    case PROP_INPUT:
+    case PROP_HIDDEN:
+    case PROP_SEED:
+    case PROP_ROW:
+    case PROP_EXPORT_SCALE:
+      changed = set_int_state (self, int_field (self, prop_id), g_value_get_int (value), prop_id);
+      break;
+    case PROP_ACTIVATION:
+    case PROP_B_SHAPE:
+    case PROP_UPSTREAM:
+    case PROP_WRT:
+    case PROP_LAYOUT:
+    case PROP_COLORMAP:
+      changed = set_string (self, string_field (self, prop_id), value, prop_id);
+      break;
+    case PROP_SHOW_VALUES:
+    case PROP_SHOW_CONTRACTION:
+    case PROP_ROW_VIEW:
+    case PROP_SHOW_SIDEBAR:
+      changed = set_boolean (self, boolean_field (self, prop_id), value, prop_id);
+      break;
+    case PROP_PRESENTATION:
+      changed = set_presentation (self, g_value_get_boolean (value));
+      break;
+    case PROP_DARK_STYLE:
+      changed = set_dark_style (self, g_value_get_boolean (value));
+      break;
+    case PROP_TEXT_SCALE:
+      changed = set_text_scale (self, g_value_get_double (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      return;
+    }
+
+  if (!changed)
+    return;
+  if (prop_id == PROP_WRT)
+    update_title (self);
+  if (changes_model (prop_id))
+    _jac_window_queue_recompute (self);
+  else if (changes_style (prop_id) && self->analysis != NULL)
+    update_style (self);
+}
+
+static void
+jac_window_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  JacWindow *self = JAC_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_BATCH: g_value_set_int (value, self->batch); break;
+    case PROP_INPUT: g_value_set_int (value, self->input); break;
+    case PROP_HIDDEN: g_value_set_int (value, self->hidden); break;
+    case PROP_SEED: g_value_set_int (value, self->seed); break;
+    case PROP_ROW: g_value_set_int (value, self->row); break;
+    case PROP_EXPORT_SCALE: g_value_set_int (value, self->export_scale); break;
+    case PROP_ACTIVATION: g_value_set_string (value, self->activation); break;
+    case PROP_B_SHAPE: g_value_set_string (value, self->b_shape); break;
+    case PROP_UPSTREAM: g_value_set_string (value, self->upstream); break;
+    case PROP_WRT: g_value_set_string (value, self->wrt); break;
+    case PROP_LAYOUT: g_value_set_string (value, self->layout); break;
+    case PROP_COLORMAP: g_value_set_string (value, self->colormap); break;
+    case PROP_SHOW_VALUES: g_value_set_boolean (value, self->show_values); break;
+    case PROP_SHOW_CONTRACTION: g_value_set_boolean (value, self->show_contraction); break;
+    case PROP_ROW_VIEW: g_value_set_boolean (value, self->row_view); break;
+    case PROP_SHOW_SIDEBAR: g_value_set_boolean (value, self->show_sidebar); break;
+    case PROP_PRESENTATION: g_value_set_boolean (value, self->presentation); break;
+    case PROP_DARK_STYLE: g_value_set_boolean (value, self->dark_style); break;
+    case PROP_TEXT_SCALE: g_value_set_double (value, self->text_scale); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+jac_window_dispose (GObject *object)
+{
+  JacWindow *self = JAC_WINDOW (object);
+
+  g_clear_handle_id (&self->recompute_source, g_source_remove);
+  g_clear_handle_id (&self->message_source, g_source_remove);
+  if (self->dialog != NULL)
+    gtk_native_dialog_destroy (self->dialog);
+  g_clear_object (&self->dialog);
+  if (self->figure_view != NULL)
+    jac_figure_view_set_analysis (self->figure_view, NULL);
+  self->analysis = NULL;
+  gtk_widget_dispose_template (GTK_WIDGET (self), JAC_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (jac_window_parent_class)->dispose (object);
+}
+
+static void
+jac_window_finalize (GObject *object)
+{
+  JacWindow *self = JAC_WINDOW (object);
+
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      g_clear_pointer (&self->loaded[v], jac_tensor_free);
+      g_clear_pointer (&self->loaded_path[v], g_free);
+    }
+  g_clear_pointer (&self->message, g_free);
+  g_clear_pointer (&self->derivation_markup, g_free);
+  g_clear_pointer (&self->activation, g_free);
+  g_clear_pointer (&self->b_shape, g_free);
+  g_clear_pointer (&self->upstream, g_free);
+  g_clear_pointer (&self->wrt, g_free);
+  g_clear_pointer (&self->layout, g_free);
+  g_clear_pointer (&self->colormap, g_free);
+
+  G_OBJECT_CLASS (jac_window_parent_class)->finalize (object);
+}
+
+#define FLAGS (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+
+static void
+install_properties (GObjectClass *object_class)
+{
+  properties[PROP_BATCH] =
+    g_param_spec_int ("batch", NULL, NULL, 1, JAC_WINDOW_MAX_BATCH, 2, FLAGS);
+  properties[PROP_INPUT] = g_param_spec_int ("input", NULL, NULL, 1, JAC_WINDOW_MAX_SIZE, 3, FLAGS);
+  properties[PROP_HIDDEN] =
+    g_param_spec_int ("hidden", NULL, NULL, 1, JAC_WINDOW_MAX_SIZE, 3, FLAGS);
+  properties[PROP_SEED] = g_param_spec_int ("seed", NULL, NULL, 0, G_MAXINT, 1, FLAGS);
+  properties[PROP_ACTIVATION] = g_param_spec_string ("activation", NULL, NULL, "tanh", FLAGS);
+  properties[PROP_B_SHAPE] = g_param_spec_string ("b-shape", NULL, NULL, "H", FLAGS);
+  properties[PROP_UPSTREAM] = g_param_spec_string ("upstream", NULL, NULL, "ones", FLAGS);
+  properties[PROP_WRT] = g_param_spec_string ("wrt", NULL, NULL, "h_prev", FLAGS);
+  properties[PROP_LAYOUT] = g_param_spec_string ("layout", NULL, NULL, "numerator", FLAGS);
+  properties[PROP_COLORMAP] = g_param_spec_string ("colormap", NULL, NULL, "blue-red", FLAGS);
+  properties[PROP_SHOW_VALUES] = g_param_spec_boolean ("show-values", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_SHOW_CONTRACTION] =
+    g_param_spec_boolean ("show-contraction", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_ROW_VIEW] = g_param_spec_boolean ("row-view", NULL, NULL, FALSE, FLAGS);
+  properties[PROP_ROW] =
+    g_param_spec_int ("row", NULL, NULL, 0, JAC_WINDOW_MAX_BATCH - 1, 0, FLAGS);
+  properties[PROP_PRESENTATION] = g_param_spec_boolean ("presentation", NULL, NULL, FALSE, FLAGS);
+  properties[PROP_TEXT_SCALE] =
+    g_param_spec_double ("text-scale", NULL, NULL, 0.5, 4.0, 1.0, FLAGS);
+  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 1, FLAGS);
+  properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+jac_window_class_init (JacWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = jac_window_dispose;
+  object_class->finalize = jac_window_finalize;
+  object_class->get_property = jac_window_get_property;
+  object_class->set_property = jac_window_set_property;
+  widget_class->realize = jac_window_realize;
+  widget_class->unrealize = jac_window_unrealize;
+  install_properties (object_class);
+
+  g_type_ensure (JAC_TYPE_FIGURE_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/jacscope/Jacscope/jac-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, clear_loaded_button);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, figure_view);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, hidden_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, hover_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, info_bar);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, primary_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, zoom_label);
+  gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
+  gtk_widget_class_bind_template_callback (widget_class, hover_text_cb);
+  gtk_widget_class_bind_template_callback (widget_class, zoom_cb);
+
+  _jac_window_class_add_actions (widget_class);
+}
+
+static void
+init_state (JacWindow *self)
+{
+  self->batch = 2;
+  self->input = 3;
+  self->hidden = 3;
+  self->seed = 1;
+  self->activation = g_strdup ("tanh");
+  self->b_shape = g_strdup ("H");
+  self->upstream = g_strdup ("ones");
+  self->wrt = g_strdup ("h_prev");
+  self->layout = g_strdup ("numerator");
+  self->colormap = g_strdup ("blue-red");
+  self->show_values = TRUE;
+  self->show_contraction = TRUE;
+  self->text_scale = 1.0;
+  self->export_scale = 1;
+  self->show_sidebar = TRUE;
+}
+
+static void
+jac_window_init (JacWindow *self)
+{
+  gboolean prefer_dark = FALSE;
+
+  /* The template's buttons read the state through their actions as soon as they exist. */
+  init_state (self);
+  jac_profile_mark ("window template begins");
+  gtk_widget_init_template (GTK_WIDGET (self));
+  jac_profile_mark ("window template built");
+
+  g_object_get (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", &prefer_dark,
+                NULL);
+  self->dark_style = prefer_dark;
+  g_signal_connect_object (gtk_settings_get_default (), "notify::gtk-application-prefer-dark-theme",
+                           G_CALLBACK (prefer_dark_cb), self, 0);
+
+  bind_spin (self, "batch", self->batch_spin);
+  bind_spin (self, "input", self->input_spin);
+  bind_spin (self, "hidden", self->hidden_spin);
+  bind_spin (self, "seed", self->seed_spin);
+  bind_spin (self, "row", self->row_spin);
+  bind_dropdown (self, "activation", self->activation_dropdown, activation_ids);
+  bind_dropdown (self, "upstream", self->upstream_dropdown, upstream_ids);
+  bind_dropdown (self, "colormap", self->colormap_dropdown, colormap_ids);
+  g_object_bind_property (self, "row-view", self->row_spin, "sensitive", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "show-sidebar", self->sidebar, "visible", G_BINDING_SYNC_CREATE);
+  g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_cb), NULL);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", FALSE);
+  update_title (self);
+  _jac_window_update_loaded (self);
+  hover_text_cb (self->figure_view, NULL, self);
+  _jac_window_recompute_now (self);
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+JacWindow *
+jac_window_new (GtkApplication *application)
+{
+  return g_object_new (JAC_TYPE_WINDOW, "application", application, NULL);
+}
+
+const JacAnalysis *
+jac_window_get_analysis (JacWindow *self)
+{
+  g_return_val_if_fail (JAC_IS_WINDOW (self), NULL);
+
+  if (self->recompute_source != 0)
+    _jac_window_recompute_now (self);
+  return self->analysis;
+}
+
+const char *
+jac_window_get_message (JacWindow *self)
+{
+  g_return_val_if_fail (JAC_IS_WINDOW (self), NULL);
+
+  return self->message;
+}
+
+gboolean
+jac_window_get_message_is_error (JacWindow *self)
+{
+  g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
+
+  return self->message != NULL && self->message_is_error;
+}
+
+double
+jac_window_get_figure_text_scale (JacWindow *self)
+{
+  JacFigureStyle style;
+
+  g_return_val_if_fail (JAC_IS_WINDOW (self), 1.0);
+
+  build_style (self, &style);
+  return style.text_scale;
+}
+
+static void
+export_size (JacWindow *self,
+             int       *width,
+             int       *height)
+{
+  *width = gtk_widget_get_width (GTK_WIDGET (self->figure_view));
+  *height = gtk_widget_get_height (GTK_WIDGET (self->figure_view));
+  if (*width <= 1 || *height <= 1)
+    {
+      *width = DEFAULT_EXPORT_WIDTH;
+      *height = DEFAULT_EXPORT_HEIGHT;
+    }
+}
+
+gboolean
+jac_window_export (JacWindow   *self,
+                   const char  *path,
+                   GError     **error)
+{
+  JacFigureStyle style;
+  int width, height;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+
+  g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (jac_window_get_analysis (self) == NULL)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "There is no figure to export");
+      return FALSE;
+    }
+  jac_figure_view_get_style (self->figure_view, &style);
+  export_size (self, &width, &height);
+  ok = jac_figure_save (path, width, height, self->export_scale, self->analysis, &style, error);
+  jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
+                   (g_get_monotonic_time () - start) / 1000.0);
+  return ok;
+}
+
+gboolean
+jac_window_load_variable (JacWindow   *self,
+                          const char  *name,
+                          const char  *path,
+                          GError     **error)
+{
+  g_autoptr(JacTensor) tensor = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *base = NULL;
+  JacTensor *loaded[JAC_N_VARS];
+  JacAnalysis *analysis;
+  JacVariable variable;
+
+  g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
+
+  base = g_path_get_basename (path);
+  if (!jac_variable_from_name (name, &variable))
+    g_set_error (&local_error, JAC_ERROR, JAC_ERROR_INVALID,
+                 "“%s” is not a variable: use h_prev, x, W_hh, W_xh or b", name);
+  else if ((tensor = jac_npy_read (path, &local_error)) != NULL)
+    {
+      memcpy (loaded, self->loaded, sizeof loaded);
+      loaded[variable] = tensor;
+      g_clear_handle_id (&self->recompute_source, g_source_remove);
+      if ((analysis = compute (self, loaded, &local_error)) != NULL)
+        {
+          g_clear_pointer (&self->loaded[variable], jac_tensor_free);
+          self->loaded[variable] = g_steal_pointer (&tensor);
+          g_free (self->loaded_path[variable]);
+          self->loaded_path[variable] = g_strdup (path);
+          _jac_window_hide_message (self);
+          install_analysis (self, analysis);
+          _jac_window_update_loaded (self);
+          return TRUE;
+        }
+    }
+
+  {
+    g_autofree char *message = g_strdup_printf ("Could not load “%s” as %s: %s", base, name,
+                                                local_error->message);
+    _jac_window_show_message (self, GTK_MESSAGE_ERROR, message);
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  }
+  return FALSE;
+}
+
+gboolean
+jac_window_save_screenshot (JacWindow   *self,
+                            const char  *path,
+                            GError     **error)
+{
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+
+  if (renderer == NULL || width <= 0 || height <= 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "The window is not on screen yet");
+      return FALSE;
+    }
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "The window drew nothing");
+      return FALSE;
+    }
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "Could not write “%s”", path);
+      return FALSE;
+    }
+  return TRUE;
+}

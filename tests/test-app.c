@@ -1,0 +1,519 @@
+/* test-app.c: the real application under Xvfb, driven through its actions. */
+#define G_LOG_DOMAIN "test-app"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "app/jac-application.h"
+#include "app/jac-derivation.h"
+#include "app/jac-window-private.h"
+#include "core/jac-npy.h"
+
+static JacApplication *application;
+static JacWindow *window;
+static char *tmpdir;
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static void
+spin (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop for @ms milliseconds, so frames get drawn. */
+static void
+spin_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  spin ();
+}
+
+static void
+activate (const char *action,
+          GVariant   *parameter)
+{
+  g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
+  spin ();
+}
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmpdir, name, NULL);
+}
+
+static void
+reset (void)
+{
+  activate ("win.clear-variables", NULL);
+  activate ("win.default-example", NULL);
+  activate ("win.wrt", g_variant_new_string ("h_prev"));
+  activate ("win.layout", g_variant_new_string ("numerator"));
+  g_object_set (window, "row-view", FALSE, "presentation", FALSE, "text-scale", 1.0,
+                "export-scale", 1, NULL);
+  _jac_window_hide_message (window);
+  spin ();
+}
+
+static void
+write_matrix (const char *path,
+              gsize       rows,
+              gsize       cols,
+              double      first)
+{
+  g_autoptr(JacTensor) tensor = jac_tensor_new_matrix (rows, cols);
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < tensor->size; i++)
+    tensor->data[i] = first + 0.01 * i;
+  g_assert_true (jac_npy_write (path, tensor, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static guint32
+png_width (const char *path)
+{
+  g_autofree guint8 *bytes = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, (char **) &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, 24);
+  return (guint32) bytes[16] << 24 | (guint32) bytes[17] << 16 | (guint32) bytes[18] << 8
+         | bytes[19];
+}
+
+static void
+assert_signature (const char *path,
+                  const char *signature)
+{
+  g_autofree char *bytes = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, strlen (signature));
+  g_assert_true (memcmp (bytes, signature, strlen (signature)) == 0);
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static void
+test_startup (void)
+{
+  const JacAnalysis *analysis;
+
+  reset ();
+  analysis = jac_window_get_analysis (window);
+  g_assert_nonnull (analysis);
+  g_assert_cmpint (analysis->wrt, ==, JAC_VAR_H_PREV);
+  g_assert_cmpuint (analysis->rnn->config.batch, ==, 2);
+  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 3);
+  g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
+  g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
+  g_assert_null (jac_window_get_message (window));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window->figure_view)), >, 100);
+}
+
+static void
+test_change_size (void)
+{
+  const JacAnalysis *analysis;
+
+  reset ();
+  activate ("win.batch", g_variant_new_int32 (4));
+  activate ("win.hidden", g_variant_new_int32 (5));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->rnn->config.batch, ==, 4);
+  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 5);
+  g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 4);
+  g_assert_cmpuint (analysis->sparsity.n_block_cols, ==, 4);
+  g_assert_cmpuint (analysis->sparsity.block_height, ==, 5);
+  g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 12);
+  g_assert_cmpint ((int) gtk_spin_button_get_value (window->batch_spin), ==, 4);
+
+  activate ("win.resize", g_variant_new ("(ii)", 1, -1));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->rnn->config.batch, ==, 5);
+  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 4);
+
+  activate ("win.tiny-example", NULL);
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->rnn->config.batch, ==, 1);
+  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 2);
+}
+
+static void
+test_switch_wrt (void)
+{
+  static const char * const names[] = { "h_prev", "x", "W_hh", "W_xh", "b" };
+  const JacAnalysis *analysis;
+
+  reset ();
+  for (guint v = 0; v < G_N_ELEMENTS (names); v++)
+    {
+      activate ("win.wrt", g_variant_new_string (names[v]));
+      analysis = jac_window_get_analysis (window);
+      g_assert_cmpint (analysis->wrt, ==, (int) v);
+      g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), names[v]));
+      g_assert_nonnull (gtk_label_get_text (window->derivation_label));
+    }
+
+  activate ("win.wrt", g_variant_new_string ("W_hh"));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->sparsity.n_block_cols, ==, 3);  /* k runs over H */
+  g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-12);
+}
+
+static void
+test_derivation (void)
+{
+  static const char * const names[] = { "h_prev", "x", "W_hh", "W_xh", "b" };
+  static const char * const b_shapes[] = { "H", "NxH" };
+
+  reset ();
+  for (guint v = 0; v < G_N_ELEMENTS (names); v++)
+    for (guint b = 0; b < G_N_ELEMENTS (b_shapes); b++)
+      for (int denominator = 0; denominator <= 1; denominator++)
+        {
+          g_autofree char *markup = NULL;
+          g_autoptr(GError) error = NULL;
+
+          activate ("win.wrt", g_variant_new_string (names[v]));
+          activate ("win.b-shape", g_variant_new_string (b_shapes[b]));
+          markup = jac_derivation_markup (jac_window_get_analysis (window), denominator);
+          g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_nonnull (strstr (markup, "Contract with G"));
+          g_assert_nonnull (strstr (markup, denominator ? "Denominator layout"
+                                                        : "Numerator layout"));
+        }
+}
+
+static void
+test_switch_layout (void)
+{
+  JacFigureStyle style;
+
+  reset ();
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_false (style.denominator_layout);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Numerator layout"));
+
+  activate ("win.layout", g_variant_new_string ("denominator"));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_true (style.denominator_layout);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Denominator layout"));
+
+  activate ("win.cycle", g_variant_new_string ("layout"));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_false (style.denominator_layout);
+}
+
+static void
+test_controls (void)
+{
+  JacFigureStyle style;
+  gboolean show_values;
+
+  reset ();
+  g_object_get (window, "show-values", &show_values, NULL);
+  activate ("win.show-values", NULL);
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.show_values, ==, !show_values);
+
+  activate ("win.step-row", g_variant_new_int32 (1));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.focus_row, ==, 1);
+  activate ("win.row-view", NULL);
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.focus_row, ==, -1);
+
+  activate ("win.upstream", g_variant_new_string ("loss"));
+  g_assert_cmpint (jac_window_get_analysis (window)->upstream_kind, ==, JAC_UPSTREAM_LOSS);
+  activate ("win.activation", g_variant_new_string ("relu"));
+  g_assert_cmpint (jac_window_get_analysis (window)->rnn->config.activation, ==, JAC_FUNC_RELU);
+  activate ("win.b-shape", g_variant_new_string ("NxH"));
+  g_assert_true (jac_window_get_analysis (window)->rnn->config.b_per_row);
+}
+
+static void
+test_load_npy (void)
+{
+  g_autofree char *weights = tmp_path ("W_hh.npy");
+  g_autofree char *state = tmp_path ("h_prev.npy");
+  const JacAnalysis *analysis;
+  const JacTensor *value;
+
+  reset ();
+  write_matrix (weights, 4, 4, -0.5);
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("W_hh=%s", weights)));
+  g_assert_null (jac_window_get_message (window));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 4);
+  value = jac_rnn_value (analysis->rnn, JAC_VAR_W_HH);
+  g_assert_cmpfloat_with_epsilon (value->data[5], -0.45, 1e-12);
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+
+  write_matrix (state, 3, 4, 0.1);
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("h_prev=%s", state)));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->rnn->config.batch, ==, 3);
+  g_assert_cmpint (window->batch, ==, 3);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "h_prev.npy"));
+
+  activate ("win.clear-variables", NULL);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+}
+
+static void
+test_load_bad_npy (void)
+{
+  g_autofree char *garbage = tmp_path ("bad.npy");
+  g_autofree char *wrong = tmp_path ("wrong-shape.npy");
+  const JacAnalysis *before;
+  const JacAnalysis *after;
+
+  reset ();
+  before = jac_window_get_analysis (window);
+  g_assert_true (g_file_set_contents (garbage, "\x93NUMPY garbage, not an array", -1, NULL));
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("W_hh=%s", garbage)));
+  g_assert_true (jac_window_get_message_is_error (window));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "bad.npy"));
+  g_assert_true (gtk_info_bar_get_revealed (window->info_bar));
+  after = jac_window_get_analysis (window);
+  g_assert_true (after == before);
+  g_assert_null (window->loaded[JAC_VAR_W_HH]);
+
+  /* W_hh must be square */
+  _jac_window_hide_message (window);
+  write_matrix (wrong, 3, 5, 0);
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("W_hh=%s", wrong)));
+  g_assert_true (jac_window_get_message_is_error (window));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "wrong-shape.npy"));
+  g_assert_nonnull (jac_window_get_analysis (window));
+
+  activate ("win.load-variable", g_variant_new_string ("no-equals-sign"));
+  g_assert_true (jac_window_get_message_is_error (window));
+  activate ("win.load-variable", g_variant_new_string ("nonsense=/nonexistent.npy"));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "nonsense"));
+}
+
+static void
+test_export (void)
+{
+  static const struct { const char *name; const char *signature; } formats[] = {
+    { "figure.png", "\x89PNG\r\n\x1a\n" },
+    { "figure.svg", "<?xml" },
+    { "figure.pdf", "%PDF-" },
+  };
+  int width;
+
+  reset ();
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autofree char *path = tmp_path (formats[f].name);
+
+      activate ("win.export-to", g_variant_new_string (path));
+      g_assert_false (jac_window_get_message_is_error (window));
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+      assert_signature (path, formats[f].signature);
+    }
+
+  width = gtk_widget_get_width (GTK_WIDGET (window->figure_view));
+  for (int scale = 1; scale <= 3; scale++)
+    {
+      g_autofree char *name = g_strdup_printf ("figure@%dx.png", scale);
+      g_autofree char *path = tmp_path (name);
+
+      activate ("win.export-scale", g_variant_new_int32 (scale));
+      activate ("win.export-to", g_variant_new_string (path));
+      g_assert_cmpuint (png_width (path), ==, (guint32) (width * scale));
+    }
+
+  {
+    g_autofree char *path = tmp_path ("figure.bmp");
+
+    activate ("win.export-to", g_variant_new_string (path));
+    g_assert_true (jac_window_get_message_is_error (window));
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  }
+}
+
+static void
+test_copy_figure (void)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+
+  reset ();
+  activate ("win.copy-figure", NULL);
+  g_assert_true (gdk_content_formats_contain_gtype (gdk_clipboard_get_formats (clipboard),
+                                                    GDK_TYPE_TEXTURE));
+  g_assert_true (gdk_clipboard_is_local (clipboard));
+}
+
+static void
+test_shortcuts_window (void)
+{
+  GtkShortcutsWindow *overlay;
+
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  activate ("win.show-help-overlay", NULL);
+  spin_for (100);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  gtk_window_close (GTK_WINDOW (overlay));
+  spin ();
+}
+
+static void
+test_presentation (void)
+{
+  double normal_scale;
+
+  reset ();
+  normal_scale = jac_window_get_figure_text_scale (window);
+  activate ("win.presentation", NULL);
+  spin_for (300);
+  g_assert_true (window->presentation);
+  /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
+  g_assert_false (gtk_widget_get_visible (window->sidebar));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window), "presentation"));
+  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), >, normal_scale);
+
+  activate ("win.text-larger", NULL);
+  g_assert_cmpfloat (window->text_scale, >, 1.0);
+  activate ("win.text-reset", NULL);
+  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+
+  activate ("win.leave-presentation", NULL);  /* Escape */
+  spin_for (300);
+  g_assert_false (window->presentation);
+  g_assert_true (gtk_widget_get_visible (window->sidebar));
+  g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
+  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, normal_scale);
+}
+
+static void
+test_zoom (void)
+{
+  reset ();
+  activate ("win.zoom", g_variant_new_double (2.0));
+  g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 2.0);
+  spin_for (50);
+  activate ("win.zoom", g_variant_new_double (0.0));
+  g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 1.0);
+}
+
+static void
+test_large (void)
+{
+  const JacAnalysis *analysis;
+
+  reset ();
+  activate ("win.batch", g_variant_new_int32 (64));
+  activate ("win.hidden", g_variant_new_int32 (256));
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 64);
+  g_assert_cmpuint (analysis->sparsity.block_width, ==, 256);
+  spin_for (200);
+  activate ("win.zoom", g_variant_new_double (40.0));
+  spin_for (200);
+  activate ("win.zoom", g_variant_new_double (0.0));
+}
+
+static void
+test_screenshot (void)
+{
+  const char *binary = g_getenv ("JACSCOPE_BIN");
+  g_autofree char *path = tmp_path ("screenshot.png");
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { binary, "--screenshot", path, NULL };
+  int status;
+
+  if (binary == NULL)
+    {
+      g_test_skip ("JACSCOPE_BIN is not set");
+      return;
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  assert_signature (path, "\x89PNG\r\n\x1a\n");
+  g_assert_cmpuint (png_width (path), >, 400);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static void
+remove_tmpdir (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmpdir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (tmpdir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);  /* Xvfb has no GPU; start-up is faster */
+  g_setenv ("GTK_A11Y", "none", FALSE);       /* no session bus under xvfb-run */
+  gtk_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("jacscope-test-app-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  application = jac_application_new ();
+  g_application_set_flags (G_APPLICATION (application), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  window = jac_window_new (GTK_APPLICATION (application));
+  gtk_window_present (GTK_WINDOW (window));
+  spin_for (500);
+
+  g_test_add_func ("/app/startup", test_startup);
+  g_test_add_func ("/app/change-size", test_change_size);
+  g_test_add_func ("/app/switch-wrt", test_switch_wrt);
+  g_test_add_func ("/app/switch-layout", test_switch_layout);
+  g_test_add_func ("/app/derivation", test_derivation);
+  g_test_add_func ("/app/controls", test_controls);
+  g_test_add_func ("/app/load-npy", test_load_npy);
+  g_test_add_func ("/app/load-bad-npy", test_load_bad_npy);
+  g_test_add_func ("/app/export", test_export);
+  g_test_add_func ("/app/copy-figure", test_copy_figure);
+  g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
+  g_test_add_func ("/app/presentation", test_presentation);
+  g_test_add_func ("/app/zoom", test_zoom);
+  g_test_add_func ("/app/large", test_large);
+  g_test_add_func ("/app/screenshot", test_screenshot);
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  spin ();
+  g_clear_object (&application);
+  remove_tmpdir ();
+  g_free (tmpdir);
+  return status;
+}
