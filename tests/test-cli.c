@@ -189,6 +189,9 @@ test_errors (Fixture       *f,
   g_autofree char *bad = path_in (f, "bad.npy");
   g_autofree char *bad_spec = g_strconcat ("x=", bad, NULL);
   g_autofree char *missing_spec = g_strconcat ("x=", f->dir, "/none.npy", NULL);
+  g_autofree char *good = path_in (f, "good.npy");
+  g_autofree char *unknown_spec = g_strconcat ("W_zz=", good, NULL);
+  g_autoptr(JacTensor) good_value = jac_tensor_new_matrix (3, 3);
   struct { int status; const char *needle; const char *args[10]; } cases[] = {
     { 2, "--frobnicate", { "compute", "--frobnicate", "-o", out } },
     { 2, "missing -o", { "compute" } },
@@ -199,7 +202,7 @@ test_errors (Fixture       *f,
     { 1, "--hidden: “many”", { "compute", "--hidden", "many", "-o", out } },
     { 1, "bad.npy", { "compute", "--var", bad_spec, "-o", out } },
     { 1, "none.npy", { "compute", "--var", missing_spec, "-o", out } },
-    { 1, "“W_zz”", { "compute", "--var", "W_zz=a.npy", "-o", out } },
+    { 1, "“W_zz”", { "compute", "--var", unknown_spec, "-o", out } },
     { 1, "memory budget", { "compute", "--batch", "64", "--hidden", "64", "--memory-budget", "1",
                             "-o", out } },
     { 1, "--layout", { "render", "--layout", "sideways", "-o", out } },
@@ -207,6 +210,7 @@ test_errors (Fixture       *f,
   };
 
   g_assert_true (g_file_set_contents (bad, "\x93NUMPY garbage", -1, NULL));
+  g_assert_true (jac_npy_write (good, good_value, NULL, NULL));
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       const char **a = cases[c].args;
@@ -220,7 +224,7 @@ test_errors (Fixture       *f,
       g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
       g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
     }
-  assert_file_count (f, 1);
+  assert_file_count (f, 2);
 }
 
 /* An output that exists is left as it was when the command fails. */
@@ -328,6 +332,103 @@ test_bench (Fixture       *f,
   g_assert_cmpuint (n_objects, ==, 4);
 }
 
+/* derive prints the index-notation steps a teacher writes for U = V A, and LaTeX on request. */
+static void
+test_derive (Fixture       *f,
+             gconstpointer  data)
+{
+  g_auto(Run) r;
+  g_auto(Run) latex;
+  g_auto(Run) rnn;
+
+  run (&r, "derive", "--expr", "U = V @ A", "--shape", "V=2,4", "--shape", "A=4,3", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "U_ij = Σ_k V_ik A_kj"));
+  g_assert_nonnull (strstr (r.out, "∂U_ij/∂V_pq = Σ_k δ_ip δ_kq A_kj"));
+  g_assert_nonnull (strstr (r.out, "∂U_ij/∂V_pq = δ_ip A_qj"));
+  g_assert_nonnull (strstr (r.out, "sparsity: nonzero only where p = i: 2 of 4 blocks"));
+  g_assert_nonnull (strstr (r.out, "contracted form: G Aᵀ"));
+
+  run (&latex, "derive", "--expr", "U = V @ A", "--shape", "V=2,4", "--shape", "A=4,3",
+       "--wrt", "A", "--latex", NULL);
+  g_assert_cmpint (latex.status, ==, 0);
+  g_assert_nonnull (strstr (latex.out, "\\frac{\\partial U_{ij}}{\\partial A_{pq}} = V_{ip} \\delta_{jq}"));
+  g_assert_nonnull (strstr (latex.out, "V^{\\top} G"));
+
+  /* Without --expr, the RNN step: the transpose the student asked about. */
+  run (&rnn, "derive", NULL);
+  g_assert_cmpint (rnn.status, ==, 0);
+  g_assert_nonnull (strstr (rnn.out, "∂h_ij/∂h_prev_pq = S_ij δ_ip W_hh_qj"));
+  g_assert_nonnull (strstr (rnn.out, "contracted form: (G ⊙ S) W_hhᵀ"));
+}
+
+/* compute --expr writes J[i,j,p,q] = δ_ip A[q,j] for U = V A with the files given. */
+static void
+test_compute_expr (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *a_path = path_in (f, "a.npy");
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *a_spec = g_strconcat ("A=", a_path, NULL);
+  g_autoptr(JacTensor) a = jac_tensor_new_matrix (4, 3);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  g_autoptr(JacTensor) j = NULL;
+  g_auto(Run) r;
+  g_auto(Run) check;
+
+  jac_tensor_fill_uniform (a, rand, 1.0);
+  g_assert_true (jac_npy_write (a_path, a, NULL, NULL));
+  run (&r, "compute", "--expr", "U = V @ A", "--shape", "V=2,4", "--var", a_spec, "--wrt", "V",
+       "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  j = jac_npy_read (out, NULL);
+  g_assert_cmpuint (j->rank, ==, 4);
+  for (gsize i = 0; i < 2; i++)
+    for (gsize c = 0; c < 3; c++)
+      for (gsize p = 0; p < 2; p++)
+        for (gsize q = 0; q < 4; q++)
+          g_assert_cmpfloat (j->data[((i * 3 + c) * 2 + p) * 4 + q], ==,
+                             i == p ? JAC_AT2 (a, q, c) : 0.0);
+
+  run (&check, "check", "--expr", "sum(softmax(X @ W) * log(P)) / 2 - X.T @ X", "--size", "K=5",
+       "--shape", "X=K,K", "--shape", "W=K,K", "--shape", "P=K,K", NULL);
+  g_assert_cmpint (check.status, ==, 0);
+  g_assert_nonnull (strstr (check.out, "all checks passed"));
+}
+
+/* A malformed expression is an error that points at the culprit. */
+static void
+test_expr_errors (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_auto(Run) parse;
+  g_auto(Run) shape;
+  g_auto(Run) wrt;
+  g_auto(Run) var;
+
+  run (&parse, "compute", "--expr", "tanh(X @ W", "--shape", "X=2,3", "--shape", "W=3,3", "-o",
+       out, NULL);
+  g_assert_cmpint (parse.status, ==, 1);
+  g_assert_nonnull (strstr (parse.err, "unbalanced"));
+  g_assert_nonnull (strstr (parse.err, "\n  tanh(X @ W\n  "));
+  g_assert_nonnull (strstr (parse.err, "^"));
+
+  run (&shape, "compute", "--expr", "X @ W", "--shape", "X=2,3", "--shape", "W=2,3", "-o", out,
+       NULL);
+  g_assert_cmpint (shape.status, ==, 1);
+  g_assert_nonnull (strstr (shape.err, "(2, 3) @ (2, 3)"));
+
+  run (&wrt, "compute", "--expr", "X @ W", "--shape", "X=2,3", "--shape", "W=3,3", "--wrt", "Q",
+       "-o", out, NULL);
+  g_assert_cmpint (wrt.status, ==, 1);
+  g_assert_nonnull (strstr (wrt.err, "“Q”"));
+
+  run (&var, "compute", "--var", "Q=nothing.npy", "-o", out, NULL);
+  g_assert_cmpint (var.status, ==, 1);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -342,6 +443,9 @@ main (int    argc,
   ADD ("/cli/render-formats", test_render_formats);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);
+  ADD ("/cli/derive", test_derive);
+  ADD ("/cli/compute-expr", test_compute_expr);
+  ADD ("/cli/expr-errors", test_expr_errors);
 #undef ADD
   return g_test_run ();
 }

@@ -214,7 +214,7 @@ test_sparsity_sentences (void)
     { JAC_VAR_X, FALSE, "nonzero only where p = i: 2 of 4 blocks" },
     { JAC_VAR_W_HH, FALSE, "nonzero only where l = j: 3 of 9 entries in each block" },
     { JAC_VAR_W_XH, FALSE, "nonzero only where l = j: 3 of 9 entries in each block" },
-    { JAC_VAR_B, FALSE, "nonzero only where l = j: 3 of 9 entries in each block" },
+    { JAC_VAR_B, FALSE, "nonzero only where q = j: 3 of 9 entries in each block" },
     { JAC_VAR_B, TRUE,
       "nonzero only where p = i and q = j: 2 of 4 blocks, each with 3 of 9 entries" },
   };

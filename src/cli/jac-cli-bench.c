@@ -161,6 +161,12 @@ _jac_cli_run_bench (JacCliOptions *o)
       return 1;
     }
   o->repeat = (guint) repeat;
+  if (o->expr_text != NULL)
+    {
+      g_printerr ("jacscope bench: --expr: bench measures the RNN step; "
+                  "time an expression with compute\n");
+      return 1;
+    }
 
   rnn = jac_rnn_new (&o->config, o->loaded, &error);
   if (rnn == NULL)

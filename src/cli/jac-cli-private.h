@@ -33,13 +33,18 @@ typedef struct
   gboolean       dark;
   gboolean       no_contraction;
   char          *repeat_text;
+  char          *expr_text;
+  char         **shape_texts;
+  char         **size_texts;
+  gboolean       latex;
 
   /* resolved */
   JacRnnConfig    config;
   JacVariable     wrt;
   JacUpstreamKind upstream_kind;
   JacTensor      *upstream;
-  JacTensor      *loaded[JAC_N_VARS];
+  JacTensor      *loaded[JAC_N_VARS];  /* the RNN's variables, borrowed from loaded_by_name */
+  GHashTable     *loaded_by_name;      /* name → JacTensor, every --var */
   gsize           budget_bytes;
   int             width;
   int             height;
@@ -60,6 +65,11 @@ gboolean      _jac_cli_check_focus_row        (JacCliOptions  *options,
                                                GError        **error);
 void          _jac_cli_clear_figure_options   (JacCliOptions  *options);
 GOptionGroup *_jac_cli_bench_option_group     (JacCliOptions  *options);
+GOptionGroup *_jac_cli_expr_option_group      (JacCliOptions  *options);
+JacAnalysis  *_jac_cli_build_expr_analysis    (JacCliOptions  *options,
+                                               GError        **error);
+int           _jac_cli_run_derive             (JacCliOptions  *options);
+int           _jac_cli_run_check_expr         (JacCliOptions  *options);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 
 G_END_DECLS

@@ -32,6 +32,8 @@ static const Subcommand subcommands[] = {
   { "render", "-o FILE.{png,svg,pdf} — draw the figure without any display", run_render },
   { "check", "engine vs closed form vs central finite differences", run_check },
   { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
+  { "derive", "the derivation in index notation, its structure and its contracted form",
+    _jac_cli_run_derive },
 };
 
 gboolean
@@ -152,7 +154,7 @@ resolve_options (JacCliOptions  *o,
           return FALSE;
         }
     }
-  if (o->wrt_text && !jac_variable_from_name (o->wrt_text, &o->wrt))
+  if (o->expr_text == NULL && o->wrt_text && !jac_variable_from_name (o->wrt_text, &o->wrt))
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                    "--wrt: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b)",
@@ -185,30 +187,24 @@ static gboolean
 load_variables (JacCliOptions  *o,
                 GError        **error)
 {
+  o->loaded_by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) jac_tensor_free);
   for (guint n = 0; o->var_texts != NULL && o->var_texts[n] != NULL; n++)
     {
       const char *spec = o->var_texts[n];
       const char *eq = strchr (spec, '=');
-      g_autofree char *name = eq ? g_strndup (spec, eq - spec) : g_strdup (spec);
-      JacVariable v;
+      JacTensor *value;
 
-      if (eq == NULL || eq[1] == '\0')
+      if (eq == NULL || eq == spec || eq[1] == '\0')
         {
           g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                        "--var: “%s” is not NAME=FILE.npy", spec);
           return FALSE;
         }
-      if (!jac_variable_from_name (name, &v))
-        {
-          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                       "--var: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b)",
-                       name);
-          return FALSE;
-        }
-      g_clear_pointer (&o->loaded[v], jac_tensor_free);
-      o->loaded[v] = jac_npy_read (eq + 1, error);
-      if (o->loaded[v] == NULL)
+      value = jac_npy_read (eq + 1, error);
+      if (value == NULL)
         return FALSE;
+      g_hash_table_replace (o->loaded_by_name, g_strndup (spec, eq - spec), value);
     }
   if (o->grad_path != NULL)
     {
@@ -220,12 +216,40 @@ load_variables (JacCliOptions  *o,
   return TRUE;
 }
 
+/* The RNN step takes its five variables by name; any other name is a mistake. */
+static gboolean
+bind_rnn_variables (JacCliOptions  *o,
+                    GError        **error)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+
+  g_hash_table_iter_init (&iter, o->loaded_by_name);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      JacVariable v;
+
+      if (!jac_variable_from_name (name, &v))
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "--var: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b, "
+                       "or give an --expr that uses it)", (const char *) name);
+          return FALSE;
+        }
+      o->loaded[v] = value;
+    }
+  return TRUE;
+}
+
 JacAnalysis *
 _jac_cli_build_analysis (JacCliOptions  *o,
                          GError        **error)
 {
-  JacRnn *rnn = jac_rnn_new (&o->config, o->loaded, error);
+  JacRnn *rnn;
 
+  if (o->expr_text != NULL)
+    return _jac_cli_build_expr_analysis (o, error);
+  rnn = jac_rnn_new (&o->config, o->loaded, error);
   if (rnn == NULL)
     return NULL;
   return jac_analysis_new (rnn, o->wrt, o->upstream_kind, o->upstream, error);
@@ -234,9 +258,11 @@ _jac_cli_build_analysis (JacCliOptions  *o,
 static void
 options_clear (JacCliOptions *o)
 {
-  for (guint v = 0; v < JAC_N_VARS; v++)
-    g_clear_pointer (&o->loaded[v], jac_tensor_free);
+  g_clear_pointer (&o->loaded_by_name, g_hash_table_unref);
   g_clear_pointer (&o->upstream, jac_tensor_free);
+  g_clear_pointer (&o->shape_texts, g_strfreev);
+  g_clear_pointer (&o->size_texts, g_strfreev);
+  g_free (o->expr_text);
   g_clear_pointer (&o->var_texts, g_strfreev);
   g_free (o->batch_text);
   g_free (o->input_text);
@@ -308,6 +334,11 @@ run_render (JacCliOptions *o)
       g_printerr ("jacscope render: missing -o FILE.{png,svg,pdf}\n");
       return 2;
     }
+  if (o->expr_text != NULL)  /* until render/ draws typed expressions */
+    {
+      g_printerr ("jacscope render: --expr: figures of typed expressions are not drawn yet\n");
+      return 1;
+    }
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
       (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       !_jac_cli_check_focus_row (o, analysis, &error) ||
@@ -325,6 +356,9 @@ run_render (JacCliOptions *o)
 static int
 run_check (JacCliOptions *o)
 {
+  if (o->expr_text != NULL)
+    return _jac_cli_run_check_expr (o);
+
   g_autoptr(GError) error = NULL;
   g_autoptr(JacAnalysis) analysis = NULL;
   gboolean all_ok = TRUE;
@@ -435,6 +469,7 @@ jac_cli_main (int    argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, _jac_cli_figure_option_group (&o));
   g_option_context_add_group (context, _jac_cli_bench_option_group (&o));
+  g_option_context_add_group (context, _jac_cli_expr_option_group (&o));
 
   /* argv[1] is the subcommand: parse what follows it. */
   argv[1] = argv[0];
@@ -454,7 +489,8 @@ jac_cli_main (int    argc,
       options_clear (&o);
       return 2;
     }
-  if (!resolve_options (&o, &error) || !load_variables (&o, &error))
+  if (!resolve_options (&o, &error) || !load_variables (&o, &error) ||
+      (o.expr_text == NULL && !bind_rnn_variables (&o, &error)))
     {
       _jac_cli_fail (sub->name, error);
       options_clear (&o);

@@ -3,8 +3,8 @@
 
 #include <math.h>
 
-#include "jac-error.h"
 #include "jac-analysis.h"
+#include "jac-error.h"
 
 typedef struct
 {
@@ -37,7 +37,13 @@ slope_text (JacFunc activation)
 const char *
 jac_analysis_wrt_indices (const JacAnalysis *self)
 {
-  return jac_variable_index_names (self->rnn, self->wrt);
+  return self->derivation->wrt_letters;
+}
+
+const char *
+jac_analysis_out_indices (const JacAnalysis *self)
+{
+  return self->derivation->out_letters;
 }
 
 static char *
@@ -46,7 +52,7 @@ sparsity_sentence (const JacAnalysis *self,
 {
   const JacStructured *jac = self->jacobian;
   const char *wrt_letters = jac_analysis_wrt_indices (self);
-  const char *out_letters = "ij";
+  const char *out_letters = jac_analysis_out_indices (self);
   g_autoptr(GString) where = g_string_new (NULL);
   gsize per_block;
 
@@ -83,10 +89,11 @@ compute_sparsity (JacAnalysis *self)
   const JacStructured *jac = self->jacobian;
   JacSparsity *sp = &self->sparsity;
 
-  sp->n_block_rows = jac->out_shape[0];
-  sp->block_height = jac->out_shape[1];
+  /* A matrix output gives rows of blocks; a vector or scalar one row. Likewise the variable. */
+  sp->n_block_rows = jac->out_rank == 2 ? jac->out_shape[0] : 1;
+  sp->block_height = jac->out_rank > 0 ? jac->out_shape[jac->out_rank - 1] : 1;
   sp->n_block_cols = jac->wrt_rank == 2 ? jac->wrt_shape[0] : 1;
-  sp->block_width = jac->wrt_shape[jac->wrt_rank - 1];
+  sp->block_width = jac->wrt_rank > 0 ? jac->wrt_shape[jac->wrt_rank - 1] : 1;
   sp->n_blocks = sp->n_block_rows * sp->n_block_cols;
   sp->n_zero_blocks = 0;
   for (gsize i = 0; i < sp->n_block_rows; i++)
@@ -101,39 +108,40 @@ static JacTensor *
 make_upstream (const JacAnalysis  *self,
                JacUpstreamKind     kind,
                const JacTensor    *given,
+               guint32             seed,
                GError            **error)
 {
-  const JacTensor *h = jac_rnn_output (self->rnn);
+  const JacTensor *out = jac_graph_node (self->graph, self->graph->output)->value;
   JacTensor *g;
 
   if (kind == JAC_UPSTREAM_GIVEN)
     {
-      if (given == NULL || !jac_tensor_same_shape (given, h))
+      if (given == NULL || !jac_tensor_same_shape (given, out))
         {
-          g_autofree char *want = jac_tensor_shape_string (h);
+          g_autofree char *want = jac_tensor_shape_string (out);
           g_autofree char *have = given != NULL ? jac_tensor_shape_string (given) : NULL;
 
           g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
-                       "the upstream gradient G must have the shape of h, %s, not %s", want,
-                       have != NULL ? have : "nothing");
+                       "the upstream gradient G must have the shape of %s, %s, not %s",
+                       self->output_name, want, have != NULL ? have : "nothing");
           return NULL;
         }
       return jac_tensor_copy (given);
     }
 
-  g = jac_tensor_new (h->rank, h->shape, NULL);
+  g = jac_tensor_new (out->rank, out->shape, NULL);
   if (kind == JAC_UPSTREAM_ONES)
     jac_tensor_fill (g, 1.0);
   else
     {
-      guint32 seed[2] = { self->rnn->config.seed, 1000 + kind };
-      g_autoptr(GRand) rand = g_rand_new_with_seed_array (seed, 2);
+      guint32 seeds[2] = { seed, 1000 + kind };
+      g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
 
       jac_tensor_fill_uniform (g, rand, 1.0);
       if (kind == JAC_UPSTREAM_LOSS)
-        /* L = ½‖h − y‖² with the target y drawn above: G = h − y. */
+        /* L = ½‖out − y‖² with the target y drawn above: G = out − y. */
         for (gsize n = 0; n < g->size; n++)
-          g->data[n] = h->data[n] - g->data[n];
+          g->data[n] = out->data[n] - g->data[n];
     }
   return g;
 }
@@ -168,6 +176,26 @@ compute_factor (JacAnalysis *self)
       JAC_AT2 (self->factor, c, r) = JAC_AT2 (m, r, c);
 }
 
+/* What both kinds share: the Jacobian, its structure, G and the contraction from the tensor. */
+static gboolean
+analyse (JacAnalysis      *self,
+         JacUpstreamKind   upstream_kind,
+         const JacTensor  *upstream,
+         guint32           seed,
+         GError          **error)
+{
+  self->upstream_kind = upstream_kind;
+  self->upstream = make_upstream (self, upstream_kind, upstream, seed, error);
+  if (self->upstream == NULL)
+    return FALSE;
+
+  self->jacobian = jac_graph_jacobian (self->graph, self->wrt_node);
+  self->jacobian_max_abs = jac_tensor_max_abs (self->jacobian->core);
+  compute_sparsity (self);
+  self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);
+  return TRUE;
+}
+
 JacAnalysis *
 jac_analysis_new (JacRnn           *rnn,
                   JacVariable       wrt,
@@ -181,15 +209,15 @@ jac_analysis_new (JacRnn           *rnn,
   g_return_val_if_fail (wrt < JAC_N_VARS, NULL);
 
   self->rnn = rnn;
+  self->graph = rnn->graph;
   self->wrt = wrt;
-  self->upstream_kind = upstream_kind;
-  self->upstream = make_upstream (self, upstream_kind, upstream, error);
-  if (self->upstream == NULL)
+  self->wrt_node = rnn->variable_node[wrt];
+  self->output_name = "h";
+  self->wrt_name = jac_variable_name (wrt);
+  self->derivation = jac_derive_graph (self->graph, self->wrt_node, self->output_name,
+                                       JAC_DERIVE_NAME_SLOPES);
+  if (!analyse (self, upstream_kind, upstream, rnn->config.seed, error))
     return NULL;
-
-  self->jacobian = jac_rnn_jacobian (rnn, wrt);
-  self->jacobian_max_abs = jac_tensor_max_abs (self->jacobian->core);
-  compute_sparsity (self);
 
   self->gated = jac_tensor_copy (self->upstream);
   for (gsize n = 0; n < self->gated->size; n++)
@@ -201,11 +229,100 @@ jac_analysis_new (JacRnn           *rnn,
   self->formula_text = self->factor != NULL ? form->formula_text : "G ⊙ S";
   self->slope_text = slope_text (rnn->config.activation);
 
+  /* The matrix formula written out per variable: an independent path to the same numbers. */
   self->contract_formula = jac_rnn_contract_formula (rnn, wrt, self->upstream);
-  self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);
   self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
                                                      self->contract_tensor);
   return g_steal_pointer (&self);
+}
+
+JacAnalysis *
+jac_analysis_new_expr (JacExpr          *expr,
+                       const char       *wrt,
+                       JacUpstreamKind   upstream_kind,
+                       const JacTensor  *upstream,
+                       guint32           seed,
+                       GError          **error)
+{
+  g_autoptr(JacAnalysis) self = g_new0 (JacAnalysis, 1);
+
+  self->expr = expr;
+  self->graph = expr->graph;
+  self->wrt = JAC_N_VARS;
+  self->output_name = expr->output_name;
+  jac_graph_forward (self->graph);
+  self->derivation = jac_derive (expr, wrt, JAC_DERIVE_DEFAULT, error);
+  if (self->derivation == NULL)
+    return NULL;
+  self->wrt_node = self->derivation->variable;
+  self->wrt_name = jac_graph_node (self->graph, self->wrt_node)->name;
+  if (!analyse (self, upstream_kind, upstream, seed, error))
+    return NULL;
+
+  self->formula_text = self->derivation->contracted_text;
+  self->slope_text = self->derivation->where_text;
+  self->contract_formula = jac_derivation_evaluate (self->derivation, self->graph,
+                                                    self->upstream, error);
+  if (self->contract_formula == NULL)
+    return NULL;
+  self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
+                                                     self->contract_tensor);
+  return g_steal_pointer (&self);
+}
+
+/* Whether @variable is the direct operand of a function defined only for positive values. */
+static gboolean
+needs_positive (const JacGraph *graph,
+                int             variable)
+{
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (graph, n);
+
+      if (node->op == JAC_OP_APPLY && node->lhs == variable &&
+          (node->func == JAC_FUNC_LOG || node->func == JAC_FUNC_SQRT))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+jac_expr_draw_variables (JacExpr     *expr,
+                         GHashTable  *loaded,
+                         guint32      seed,
+                         GError     **error)
+{
+  JacGraph *graph = expr->graph;
+
+  for (guint n = 0; n < graph->nodes->len; n++)
+    {
+      JacNode *node = jac_graph_node (graph, n);
+      const JacTensor *value;
+
+      if (node->op != JAC_OP_VARIABLE)
+        continue;
+      value = loaded != NULL ? g_hash_table_lookup (loaded, node->name) : NULL;
+      if (value != NULL)
+        {
+          if (!jac_graph_set_value (graph, n, value, error))
+            return FALSE;
+        }
+      else
+        {
+          /* Each variable draws from a stream of its own, keyed by its name. */
+          guint32 seeds[2] = { seed, g_str_hash (node->name) };
+          g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
+          gboolean positive = needs_positive (graph, n);
+
+          node = jac_graph_node (graph, n);
+          jac_tensor_fill_uniform (node->value, rand, positive ? 0.5 : 1.0);
+          if (positive)
+            for (gsize e = 0; e < node->value->size; e++)
+              node->value->data[e] += 1.0;
+        }
+    }
+  jac_graph_forward (graph);
+  return TRUE;
 }
 
 void
@@ -220,6 +337,8 @@ jac_analysis_free (JacAnalysis *self)
   if (self == NULL)
     return;
   jac_rnn_free (self->rnn);
+  jac_expr_free (self->expr);
+  jac_derivation_free (self->derivation);
   jac_structured_free (self->jacobian);
   jac_sparsity_clear (&self->sparsity);
   jac_tensor_free (self->upstream);
@@ -238,7 +357,8 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
   const JacStructured *jac = self->jacobian;
 
   /* Only a δ between the output's row i and the variable's row p empties whole blocks. */
-  return jac->wrt_rank == 2 && jac->pair[0] == 0 && block_row != block_col;
+  return jac->out_rank == 2 && jac->wrt_rank == 2 && jac->pair[0] == 0 &&
+         block_row != block_col;
 }
 
 double
@@ -253,7 +373,9 @@ jac_analysis_block_entry (const JacAnalysis *self,
   gsize out_index[2] = { block_row, row };
   gsize wrt_index[2] = { block_col, col };
 
-  if (jac->wrt_rank == 1)
+  if (jac->out_rank < 2)
+    out_index[0] = row;
+  if (jac->wrt_rank < 2)
     wrt_index[0] = col;
   return jac_structured_get (jac, out_index, wrt_index, structural_zero);
 }

@@ -1,6 +1,8 @@
 /* jac-analysis.h: everything a figure shows about one derivative, computed once and checked. */
 #pragma once
 
+#include "jac-derive.h"
+#include "jac-expr.h"
 #include "jac-rnn.h"
 
 G_BEGIN_DECLS
@@ -30,13 +32,22 @@ typedef struct
 
 typedef struct _JacAnalysis
 {
+  /* Either the RNN step (rnn set, expr NULL) or a typed expression (expr set, rnn NULL). */
   JacRnn        *rnn;             /* owned */
-  JacVariable    wrt;
+  JacExpr       *expr;            /* owned */
+  JacGraph      *graph;           /* the one of rnn or expr */
+  JacVariable    wrt;             /* the RNN's variable; JAC_N_VARS for an expression */
+  int            wrt_node;        /* the variable's node in graph */
+  const char    *output_name;     /* "h", "U", "Y", … */
+  const char    *wrt_name;        /* "h_prev", "V", … */
+  JacDerivation *derivation;      /* the index-notation steps, the δs and the contracted form */
   JacStructured *jacobian;
   JacSparsity    sparsity;
   JacUpstreamKind upstream_kind;
   JacTensor     *upstream;        /* G, (N, H) */
   JacTensor     *gated;           /* G ⊙ S */
+  /* The RNN's contracted form is drawn as G, S, G⊙S, a factor and their product; an expression's
+   * as G and the contracted form of its derivation: factor and gated are NULL there. */
   JacTensor     *factor;            /* what G⊙S is multiplied by: W_hhᵀ (H×H), W_xhᵀ (H×D),
                                      * h_prevᵀ (H×N), xᵀ (D×N), a row of ones (1×N) for b of
                                      * shape (H); NULL for b of shape (N, H) */
@@ -56,6 +67,20 @@ JacAnalysis *jac_analysis_new     (JacRnn           *rnn,
                                    JacUpstreamKind   upstream_kind,
                                    const JacTensor  *upstream,
                                    GError          **error);
+/* Takes @expr, also when it fails; its variables must hold their values (see
+ * jac_expr_draw_variables). @wrt names one of them. @upstream has the output's shape. */
+JacAnalysis *jac_analysis_new_expr (JacExpr         *expr,
+                                    const char      *wrt,
+                                    JacUpstreamKind  upstream_kind,
+                                    const JacTensor *upstream,
+                                    guint32          seed,
+                                    GError         **error);
+/* Fills every variable of @expr not in @loaded (name → JacTensor) with seeded uniform values in
+ * [−1, 1], or [0.5, 1.5] for an operand of log or sqrt; a loaded tensor must fit its variable. */
+gboolean     jac_expr_draw_variables (JacExpr     *expr,
+                                      GHashTable  *loaded,
+                                      guint32      seed,
+                                      GError     **error);
 void         jac_analysis_free    (JacAnalysis      *self);
 /* Block (i, p) of the grid is forced to zero. */
 gboolean     jac_analysis_block_is_zero (const JacAnalysis *self,
@@ -68,7 +93,9 @@ double       jac_analysis_block_entry   (const JacAnalysis *self,
                                          gsize              row,
                                          gsize              col,
                                          gboolean          *structural_zero);
-/* Index letters of the variable's axes: "pq" (h_prev, x, b of shape (N, H)), "kl" (weights), "l". */
+/* Index letters of the output's and the variable's axes, as the derivation writes them: "ij";
+ * "pq" (h_prev, x, b of shape (N, H)), "kl" (weights), "q" (b of shape (H)). */
+const char  *jac_analysis_out_indices   (const JacAnalysis *self);
 const char  *jac_analysis_wrt_indices   (const JacAnalysis *self);
 
 void         jac_sparsity_clear   (JacSparsity      *sparsity);

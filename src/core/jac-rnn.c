@@ -58,25 +58,6 @@ jac_activation_from_name (const char *name,
          *func == JAC_FUNC_IDENTITY;
 }
 
-const char *
-jac_variable_index_names (const JacRnn *self,
-                          JacVariable   variable)
-{
-  switch (variable)
-    {
-    case JAC_VAR_W_HH:
-    case JAC_VAR_W_XH:
-      return "kl";
-    case JAC_VAR_B:
-      return self->config.b_per_row ? "pq" : "l";
-    case JAC_VAR_H_PREV:
-    case JAC_VAR_X:
-    case JAC_N_VARS:
-    default:
-      return "pq";
-    }
-}
-
 static gsize *
 dim_slot (JacRnnConfig *config,
           char          dim)

@@ -38,10 +38,6 @@ void         jac_rnn_config_init_default (JacRnnConfig     *config);
 const char  *jac_variable_name           (JacVariable       variable);
 gboolean     jac_variable_from_name      (const char       *name,
                                           JacVariable      *variable);
-/* The index letters of the variable's axes in the maths: "pq" for h_prev and x, "kl" for the
- * weights, "l" (or "pq") for b. */
-const char  *jac_variable_index_names    (const JacRnn     *self,
-                                          JacVariable       variable);
 gboolean     jac_activation_from_name    (const char       *name,
                                           JacFunc          *func);
 

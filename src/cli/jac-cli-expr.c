@@ -1,0 +1,306 @@
+/* jac-cli-expr.c: typed expressions on the command line (--expr, --shape, --size) and `derive`. */
+#define G_LOG_DOMAIN "jac-cli"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/jac-cli-private.h"
+#include "core/jac-error.h"
+
+GOptionGroup *
+_jac_cli_expr_option_group (JacCliOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "expr", 0, 0, G_OPTION_ARG_STRING, &o->expr_text,
+      "Differentiate EXPR instead of the RNN step, e.g. \"U = V @ A\"", "EXPR" },
+    { "shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->shape_texts,
+      "Shape of a variable of --expr, e.g. W=H,H or v=4", "NAME=DIMS" },
+    { "size", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->size_texts,
+      "Bind a size symbol used by --shape, e.g. K=5 (N, D, H follow --batch, --input, --hidden)",
+      "SYM=NUM" },
+    { "latex", 0, 0, G_OPTION_ARG_NONE, &o->latex, "derive: print LaTeX", NULL },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
+                                            "Show expression options", NULL, NULL);
+
+  g_option_group_add_entries (group, entries);
+  return group;
+}
+
+/* The RNN's names keep their shapes in any expression, so the step can be typed as it is. */
+static void
+declare_rnn_shapes (JacShapeEnv        *env,
+                    const JacRnnConfig *c)
+{
+  gsize nh[2] = { c->batch, c->hidden }, nd[2] = { c->batch, c->input };
+  gsize hh[2] = { c->hidden, c->hidden }, dh[2] = { c->input, c->hidden };
+
+  jac_shape_env_set_size (env, "N", c->batch);
+  jac_shape_env_set_size (env, "D", c->input);
+  jac_shape_env_set_size (env, "H", c->hidden);
+  jac_shape_env_declare (env, "h_prev", 2, nh);
+  jac_shape_env_declare (env, "x", 2, nd);
+  jac_shape_env_declare (env, "W_hh", 2, hh);
+  jac_shape_env_declare (env, "W_xh", 2, dh);
+  if (c->b_per_row)
+    jac_shape_env_declare (env, "b", 2, nh);
+  else
+    jac_shape_env_declare (env, "b", 1, &c->hidden);
+}
+
+static JacShapeEnv *
+build_shapes (JacCliOptions  *o,
+              GError        **error)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  GHashTableIter iter;
+  gpointer name, value;
+
+  declare_rnn_shapes (env, &o->config);
+  for (guint n = 0; o->size_texts != NULL && o->size_texts[n] != NULL; n++)
+    if (!jac_shape_env_parse_size (env, o->size_texts[n], error))
+      {
+        g_prefix_error (error, "--size: ");
+        return NULL;
+      }
+  for (guint n = 0; o->shape_texts != NULL && o->shape_texts[n] != NULL; n++)
+    if (!jac_shape_env_parse_shape (env, o->shape_texts[n], error))
+      {
+        g_prefix_error (error, "--shape: ");
+        return NULL;
+      }
+
+  /* A loaded file fixes its variable's shape. */
+  g_hash_table_iter_init (&iter, o->loaded_by_name);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      const JacTensor *t = value;
+
+      if (t->rank > 2)
+        {
+          g_autofree char *s = jac_tensor_shape_string (t);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "--var: %s has shape %s, but expressions take scalars, vectors and "
+                       "matrices", (const char *) name, s);
+          return NULL;
+        }
+      jac_shape_env_declare (env, name, t->rank, t->shape);
+    }
+  return g_steal_pointer (&env);
+}
+
+/* A parse error as one line, then the expression with a caret under the culprit. */
+static void
+set_parse_error (GError     **error,
+                 GError      *parse_error,
+                 const char  *source,
+                 gsize        position)
+{
+  g_autofree char *caret = jac_expr_format_caret (source, position);
+
+  g_set_error (error, parse_error->domain, parse_error->code, "--expr: %s\n%s",
+               parse_error->message, caret);
+  g_error_free (parse_error);
+}
+
+static JacExpr *
+parse_expression (JacCliOptions  *o,
+                  GError        **error)
+{
+  g_autoptr(JacShapeEnv) env = build_shapes (o, error);
+  GError *parse_error = NULL;
+  gsize position = 0;
+  JacExpr *expr;
+  GHashTableIter iter;
+  gpointer name;
+
+  if (env == NULL)
+    return NULL;
+  expr = jac_expr_parse (o->expr_text, env, &position, &parse_error);
+  if (expr == NULL)
+    {
+      set_parse_error (error, parse_error, o->expr_text, position);
+      return NULL;
+    }
+
+  g_hash_table_iter_init (&iter, o->loaded_by_name);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (jac_graph_find_variable (expr->graph, name) < 0)
+      {
+        g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                     "--var: “%s” is not a variable of the expression", (const char *) name);
+        jac_expr_free (expr);
+        return NULL;
+      }
+  if (!jac_expr_draw_variables (expr, o->loaded_by_name, o->config.seed, error))
+    {
+      jac_expr_free (expr);
+      return NULL;
+    }
+  return expr;
+}
+
+/* The first variable in the order the expression names them. */
+static const char *
+first_variable (const JacExpr *expr)
+{
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (expr->graph, n);
+
+      if (node->op == JAC_OP_VARIABLE)
+        return node->name;
+    }
+  return NULL;
+}
+
+JacAnalysis *
+_jac_cli_build_expr_analysis (JacCliOptions  *o,
+                              GError        **error)
+{
+  JacExpr *expr = parse_expression (o, error);
+  g_autofree char *wrt = NULL;
+
+  if (expr == NULL)
+    return NULL;
+  wrt = g_strdup (o->wrt_text != NULL ? o->wrt_text : first_variable (expr));
+  if (jac_graph_find_variable (expr->graph, wrt) < 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--wrt: “%s” is not a variable of the expression", wrt);
+      jac_expr_free (expr);
+      return NULL;
+    }
+  return jac_analysis_new_expr (expr, wrt, o->upstream_kind, o->upstream, o->config.seed,
+                                error);
+}
+
+/* ---- check ---- */
+
+int
+_jac_cli_run_check_expr (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacExpr) expr = parse_expression (o, &error);
+  gboolean all_ok = TRUE;
+
+  if (expr == NULL)
+    {
+      _jac_cli_fail ("check", error);
+      return 1;
+    }
+
+  g_print ("%-10s %-16s %-16s %-16s %s\n", "wrt", "shape", "|eng-fd|", "|symbolic-J|",
+           "verdict");
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (expr->graph, n);
+      const JacNode *out = jac_graph_node (expr->graph, expr->graph->output);
+      g_autoptr(JacStructured) jac = NULL;
+      g_autoptr(JacTensor) dense = NULL;
+      g_autoptr(JacTensor) fd = NULL;
+      g_autoptr(JacTensor) g = NULL;
+      g_autoptr(JacTensor) symbolic = NULL;
+      g_autoptr(JacTensor) contracted = NULL;
+      g_autoptr(JacDerivation) derivation = NULL;
+      g_autofree char *shape = NULL;
+      double scale, e_fd, e_sym;
+      gboolean ok;
+
+      if (node->op != JAC_OP_VARIABLE || (o->wrt_text != NULL && g_strcmp0 (node->name,
+                                                                              o->wrt_text) != 0))
+        continue;
+      jac = jac_graph_jacobian (expr->graph, n);
+      dense = jac_structured_to_dense (jac, o->budget_bytes, &error);
+      derivation = jac_derive (expr, node->name, JAC_DERIVE_DEFAULT, &error);
+      if (dense == NULL || derivation == NULL)
+        {
+          _jac_cli_fail ("check", error);
+          return 1;
+        }
+      fd = jac_graph_finite_difference (expr->graph, n, 1e-6);
+      g = jac_tensor_new (out->rank, out->shape, NULL);
+      jac_tensor_fill (g, 1.0);
+      symbolic = jac_derivation_evaluate (derivation, expr->graph, g, NULL);
+      contracted = jac_structured_contract (jac, g);
+      shape = jac_tensor_shape_string (dense);
+      scale = MAX (1.0, jac_tensor_max_abs (dense));
+      e_fd = jac_tensor_max_abs_diff (dense, fd);
+      e_sym = symbolic != NULL ? jac_tensor_max_abs_diff (symbolic, contracted) : 1.0 / 0.0;
+      ok = e_fd <= 1e-6 * scale && e_sym <= 1e-10 * scale;
+      all_ok &= ok;
+      g_print ("%-10s %-16s %-16.3e %-16.3e %s\n", node->name, shape, e_fd, e_sym,
+               ok ? "ok" : "FAIL");
+    }
+  g_print ("%s\n", all_ok ? "all checks passed" : "some checks are past tolerance");
+  return all_ok ? 0 : 1;
+}
+
+/* ---- derive ---- */
+
+static void
+print_text (const JacAnalysis *a)
+{
+  const JacDerivation *d = a->derivation;
+  const JacNode *out = jac_graph_node (a->graph, a->graph->output);
+  g_autofree char *out_shape = jac_shape_string (out->rank, out->shape);
+  g_autofree char *wrt_shape = jac_tensor_shape_string (jac_graph_node (a->graph,
+                                                                        a->wrt_node)->value);
+
+  g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
+           out_shape, a->wrt_name, wrt_shape);
+  for (guint s = 0; s < d->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
+
+      g_print ("%s\n    %s\n", step->title, step->text);
+    }
+  g_print ("\nsparsity: %s\n", a->sparsity.sentence);
+  g_print ("contracted form: %s\n", d->contracted_text);
+  if (d->where_text != NULL)
+    g_print ("where: %s\n", d->where_text);
+  g_print ("checked: max |contracted form − Σ G·J| = %.2e with G = %s\n", a->contract_max_diff,
+           a->upstream_kind == JAC_UPSTREAM_ONES ? "ones" :
+           a->upstream_kind == JAC_UPSTREAM_GIVEN ? "--grad" : "seeded");
+}
+
+static void
+print_latex (const JacAnalysis *a)
+{
+  const JacDerivation *d = a->derivation;
+
+  g_print ("%% ∂%s/∂%s, from jacscope derive --latex\n", a->output_name, a->wrt_name);
+  for (guint s = 0; s < d->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
+
+      g_autoptr(GString) title = g_string_new (step->title);
+
+      /* pdflatex takes no Unicode in text: the one Greek letter a title has goes to math. */
+      g_string_replace (title, "δ", "$\\delta$", 0);
+      g_print ("\\paragraph{%s}\n\\[ %s \\]\n", title->str, step->latex);
+    }
+  g_print ("\\paragraph{Contracted form}\n\\[ %s \\]\n", d->contracted_latex);
+  if (d->where_latex != NULL)
+    g_print ("where \\( %s \\)\n", d->where_latex);
+}
+
+int
+_jac_cli_run_derive (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = _jac_cli_build_analysis (o, &error);
+
+  if (analysis == NULL)
+    {
+      _jac_cli_fail ("derive", error);
+      return 1;
+    }
+  if (o->latex)
+    print_latex (analysis);
+  else
+    print_text (analysis);
+  return 0;
+}
