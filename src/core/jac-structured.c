@@ -311,16 +311,22 @@ jac_structured_contract (const JacStructured *self,
   if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] < 0 && self->pair[1] == 1)
     {
       gsize rows = self->out_shape[0], cols = self->out_shape[1], k_size = self->wrt_shape[0];
+      g_autoptr(JacTensor) by_column = jac_tensor_new_matrix (cols, k_size);
 
+      /* Accumulate along the core's contiguous k, then transpose once. */
       for (gsize i = 0; i < rows; i++)
         for (gsize j = 0; j < cols; j++)
           {
             double g = upstream->data[i * cols + j];
             const double *core = self->core->data + (i * cols + j) * k_size;
+            double *acc = by_column->data + j * k_size;
 
             for (gsize k = 0; k < k_size; k++)
-              result->data[k * cols + j] += g * core[k];
+              acc[k] += g * core[k];
           }
+      for (gsize j = 0; j < cols; j++)
+        for (gsize k = 0; k < k_size; k++)
+          result->data[k * cols + j] = by_column->data[j * k_size + k];
       return result;
     }
 
@@ -583,14 +589,23 @@ _jac_structured_matmul_left (const JacStructured *ja,
       CollapseStrides s;
       double *out = result->core->data;
       const double *core = ja->core->data;
+      g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
 
-      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], ncols, &s);
+      /* Read B by columns from a transposed copy, so the inner loops run along memory. */
+      for (gsize r = 0; r < k; r++)
+        for (gsize c = 0; c < ncols; c++)
+          bt[c * k + r] = b->data[r * ncols + c];
+      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &s);
       for (gsize i = 0; i < m; i++)
         for (gsize j = 0; j < ncols; j++)
-          for (gsize x = 0; x < s.n_x; x++)
-            for (gsize y = 0; y < s.n_y; y++)
-              *out++ = core[i * ja->core->strides[0] + x * s.op_x + y * s.op_y] *
-                       b->data[x * s.dense_x + y * s.dense_y + j];
+          {
+            const double *column = bt + j * k;
+            const double *row = core + i * ja->core->strides[0];
+
+            for (gsize x = 0; x < s.n_x; x++)
+              for (gsize y = 0; y < s.n_y; y++)
+                *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y];
+          }
       return result;
     }
 

@@ -1,0 +1,57 @@
+/* jac-sequence-figure.h: ∂h_T/∂h_{T−k} through time: its blocks beside log₁₀ of its norms against k. */
+#pragma once
+
+#include <cairo.h>
+
+#include "core/jac-sequence.h"
+#include "jac-figure.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gsize           lag;           /* k of the blocks shown and marked on the plot, 1 … T */
+  gboolean        shared_range;  /* one colour range for every lag, else this lag's own */
+  JacSequenceNorm norm;          /* the norm the curves show: spectral or Frobenius */
+  gsize           max_blocks;    /* at most this many rows' blocks are drawn */
+} JacSequenceView;
+
+void     jac_sequence_view_init        (JacSequenceView         *view);
+
+/* Draws into (0, 0, @width, @height) of @cr: on the left the diagonal blocks of @jacobian
+ * (∂h_T/∂h_{T−k} at k = @view->lag, from jac_sequence_jacobian (); NULL leaves the panel
+ * empty — the caller computes it once per lag, it is the costly part) with a colour bar; on the
+ * right log₁₀ of each row's norm against k, the line where the norm would stay 1, the line
+ * ρ(W_hh)^k and a mark at k. @style supplies the colour map, dark/light, text and line scale
+ * and the layout (numerator: rows j, columns q). */
+void     jac_sequence_figure_draw      (cairo_t                 *cr,
+                                        double                   width,
+                                        double                   height,
+                                        const JacSequence       *sequence,
+                                        const JacStructured     *jacobian,
+                                        const JacSequenceNorms  *norms,
+                                        const JacSequenceView   *view,
+                                        const JacFigureStyle    *style);
+/* The lag under (@x, @y) when it lies on the plot of norms, for choosing k with the pointer. */
+gboolean jac_sequence_figure_lag_at    (double                   width,
+                                        double                   height,
+                                        const JacSequence       *sequence,
+                                        const JacSequenceView   *view,
+                                        const JacFigureStyle    *style,
+                                        double                   x,
+                                        double                   y,
+                                        gsize                   *lag);
+/* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @scale
+ * multiplies PNG pixels. */
+gboolean jac_sequence_figure_save      (const char              *path,
+                                        int                      width,
+                                        int                      height,
+                                        double                   scale,
+                                        const JacSequence       *sequence,
+                                        const JacStructured     *jacobian,
+                                        const JacSequenceNorms  *norms,
+                                        const JacSequenceView   *view,
+                                        const JacFigureStyle    *style,
+                                        GError                 **error);
+
+G_END_DECLS

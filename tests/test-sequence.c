@@ -1,0 +1,537 @@
+/* test-sequence.c: ∂h_T/∂h_{T−k} through time against the step-by-step chain, finite differences and LAPACK. */
+#define G_LOG_DOMAIN "test-sequence"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "core/jac-error.h"
+#include "core/jac-sequence.h"
+#include "render/jac-sequence-figure.h"
+
+typedef struct
+{
+  gsize    n, d, h, steps;
+  gboolean b_per_row;
+} Sizes;
+
+static const Sizes sizes[] = {
+  { 2, 3, 3, 6, FALSE },
+  { 1, 1, 1, 4, FALSE },
+  { 3, 2, 4, 7, TRUE },
+  { 2, 5, 2, 3, FALSE },
+};
+
+static const JacFunc activations[] = {
+  JAC_FUNC_TANH, JAC_FUNC_SIGMOID, JAC_FUNC_RELU, JAC_FUNC_IDENTITY,
+};
+
+static JacSequence *
+make_sequence (const Sizes *s,
+               JacFunc      activation,
+               double       gain,
+               gboolean     orthogonal,
+               guint32      seed)
+{
+  JacSequenceConfig config;
+  g_autoptr(GError) error = NULL;
+  JacSequence *seq;
+
+  jac_sequence_config_init_default (&config);
+  config.config.batch = s->n;
+  config.config.input = s->d;
+  config.config.hidden = s->h;
+  config.config.b_per_row = s->b_per_row;
+  config.config.activation = activation;
+  config.config.seed = seed;
+  config.steps = s->steps;
+  config.gain = gain;
+  config.orthogonal = orthogonal;
+  seq = jac_sequence_new (&config, &error);
+  g_assert_no_error (error);
+  return seq;
+}
+
+static JacTensor *
+dense_of (const JacStructured *jac)
+{
+  g_autoptr(GError) error = NULL;
+  JacTensor *dense = jac_structured_to_dense (jac, 0, &error);
+
+  g_assert_no_error (error);
+  return dense;
+}
+
+static JacStructured *
+lag_jacobian (const JacSequence *seq,
+              gsize              lag)
+{
+  g_autoptr(GError) error = NULL;
+  JacStructured *jac = jac_sequence_jacobian (seq, lag, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (jac);
+  return jac;
+}
+
+/* Every step of the sequence is the JacRnn built from h_{s−1}, x_s and the shared weights. */
+static void
+test_forward_matches_single_steps (void)
+{
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+      {
+        g_autoptr(JacSequence) seq = make_sequence (&sizes[s], activations[a], 1.1, FALSE, 3);
+        gsize nh = sizes[s].n * sizes[s].h;
+
+        for (gsize step = 1; step <= sizes[s].steps; step++)
+          {
+            g_autoptr(GError) error = NULL;
+            g_autoptr(JacRnn) rnn = jac_sequence_step_rnn (seq, step, &error);
+            const JacTensor *out;
+            const double *h = jac_sequence_state (seq, step);
+
+            g_assert_no_error (error);
+            out = jac_rnn_output (rnn);
+            g_assert_cmpuint (out->size, ==, nh);
+            for (gsize e = 0; e < nh; e++)
+              g_assert_cmpfloat_with_epsilon (out->data[e], h[e], 1e-13);
+          }
+      }
+}
+
+/* T = 1, gain 1, no rescaling: the sequence draws exactly JacRnn's variables. */
+static void
+test_one_step_draws_like_rnn (void)
+{
+  JacSequenceConfig config;
+  g_autoptr(JacSequence) seq = NULL;
+  g_autoptr(JacRnn) rnn = NULL;
+  g_autoptr(JacRnn) step = NULL;
+
+  jac_sequence_config_init_default (&config);
+  config.steps = 1;
+  config.unit_radius = FALSE;
+  seq = jac_sequence_new (&config, NULL);
+  rnn = jac_rnn_new (&config.config, NULL, NULL);
+  step = jac_sequence_step_rnn (seq, 1, NULL);
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    g_assert_cmpfloat (jac_tensor_max_abs_diff (jac_rnn_value (rnn, v),
+                                                jac_rnn_value (step, v)), ==, 0.0);
+}
+
+/* k = 1 is the single-step Jacobian of jac_rnn_jacobian (), structure included. */
+static void
+test_lag_one_is_single_step (void)
+{
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+      {
+        g_autoptr(JacSequence) seq = make_sequence (&sizes[s], activations[a], 0.9, FALSE, 5);
+        g_autoptr(JacRnn) rnn = jac_sequence_step_rnn (seq, sizes[s].steps, NULL);
+        g_autoptr(JacStructured) single = jac_rnn_jacobian (rnn, JAC_VAR_H_PREV);
+        g_autoptr(JacStructured) lag1 = lag_jacobian (seq, 1);
+        g_autoptr(JacTensor) d_single = dense_of (single);
+        g_autoptr(JacTensor) d_lag1 = dense_of (lag1);
+
+        g_assert_cmpint (lag1->pair[0], ==, 0);
+        g_assert_cmpint (lag1->pair[1], ==, -1);
+        g_assert_true (jac_tensor_same_shape (d_single, d_lag1));
+        g_assert_cmpfloat (jac_tensor_max_abs_diff (d_single, d_lag1), <, 1e-14);
+      }
+}
+
+/* The product of the single-step Jacobians as dense (N·H × N·H) matrices: J_T J_{T−1} ⋯. */
+static JacTensor *
+dense_chain (const JacSequence *seq,
+             gsize              lag)
+{
+  gsize nh = seq->config.config.batch * seq->config.config.hidden;
+  gsize shape[4] = { seq->config.config.batch, seq->config.config.hidden,
+                     seq->config.config.batch, seq->config.config.hidden };
+  JacTensor *product = jac_tensor_new (4, shape, NULL);
+  g_autofree double *next = g_new (double, nh * nh);
+
+  for (gsize e = 0; e < nh; e++)
+    product->data[e * nh + e] = 1.0;
+  for (gsize s = seq->config.steps; s + lag > seq->config.steps; s--)
+    {
+      g_autoptr(JacRnn) rnn = jac_sequence_step_rnn (seq, s, NULL);
+      g_autoptr(JacStructured) step = jac_rnn_jacobian (rnn, JAC_VAR_H_PREV);
+      g_autoptr(JacTensor) dense = dense_of (step);
+
+      for (gsize r = 0; r < nh; r++)
+        for (gsize c = 0; c < nh; c++)
+          {
+            double sum = 0;
+
+            for (gsize m = 0; m < nh; m++)
+              sum += product->data[r * nh + m] * dense->data[m * nh + c];
+            next[r * nh + c] = sum;
+          }
+      memcpy (product->data, next, nh * nh * sizeof (double));
+    }
+  return product;
+}
+
+/* The engine's GEMM chain = the naive block product = the dense chain of single steps. */
+static void
+test_products_match_chain (void)
+{
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+      for (gsize lag = 0; lag <= sizes[s].steps; lag++)
+        {
+          g_autoptr(JacSequence) seq = make_sequence (&sizes[s], activations[a], 1.3, s % 2, 11);
+          g_autoptr(JacStructured) jac = lag_jacobian (seq, lag);
+          g_autoptr(JacStructured) naive = jac_sequence_jacobian_naive (seq, lag);
+          g_autoptr(JacTensor) dense = dense_of (jac);
+          g_autoptr(JacTensor) d_naive = dense_of (naive);
+          g_autoptr(JacTensor) chain = dense_chain (seq, lag);
+          double scale = MAX (1, jac_tensor_max_abs (chain));
+
+          g_assert_true (jac_tensor_same_shape (dense, chain));
+          if (jac_tensor_max_abs_diff (dense, d_naive) > 1e-13 * scale
+              || jac_tensor_max_abs_diff (dense, chain) > 1e-13 * scale)
+            g_error ("%s, sizes #%u, lag %" G_GSIZE_FORMAT ": |gemm − naive| = %g, "
+                     "|gemm − chain| = %g", jac_func_name (activations[a]), s, lag,
+                     jac_tensor_max_abs_diff (dense, d_naive),
+                     jac_tensor_max_abs_diff (dense, chain));
+        }
+}
+
+/* Central differences: perturb h_{T−k}[p,q] and run steps T−k+1 … T again. Off-diagonal
+ * blocks (p ≠ i) come out zero, as the δ_ip says. */
+static void
+test_finite_differences (void)
+{
+  const double step = 1e-6;
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+      for (gsize lag = 1; lag <= sizes[s].steps; lag++)
+        {
+          g_autoptr(JacSequence) seq = make_sequence (&sizes[s], activations[a], 1.0, FALSE, 17);
+          g_autoptr(JacStructured) jac = lag_jacobian (seq, lag);
+          g_autoptr(JacTensor) dense = dense_of (jac);
+          gsize nh = sizes[s].n * sizes[s].h, from = sizes[s].steps - lag;
+          g_autofree double *h = g_memdup2 (jac_sequence_state (seq, from), nh * sizeof (double));
+          g_autofree double *plus = g_new (double, nh);
+          g_autofree double *minus = g_new (double, nh);
+          double err = 0, scale = MAX (1, jac_tensor_max_abs (dense));
+
+          for (gsize w = 0; w < nh; w++)
+            {
+              double saved = h[w];
+
+              h[w] = saved + step;
+              jac_sequence_propagate (seq, from, h, plus);
+              h[w] = saved - step;
+              jac_sequence_propagate (seq, from, h, minus);
+              h[w] = saved;
+              for (gsize o = 0; o < nh; o++)
+                err = MAX (err, fabs ((plus[o] - minus[o]) / (2 * step)
+                                      - dense->data[o * nh + w]));
+            }
+          if (err > 1e-6 * scale)
+            g_error ("%s, sizes #%u, lag %" G_GSIZE_FORMAT ": |engine − fd| = %g",
+                     jac_func_name (activations[a]), s, lag, err);
+        }
+}
+
+/* Orthogonal W_hh and identity: every block is a product of orthogonal matrices. */
+static void
+test_orthogonal_identity_keeps_singular_values (void)
+{
+  Sizes s = { 3, 2, 16, 50, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_IDENTITY, 1.0, TRUE, 23);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, TRUE, &error);
+  g_autoptr(JacSequenceNorms) fast = jac_sequence_norms (seq, FALSE, &error);
+  double worst = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (seq->spectral_radius, 1.0, 1e-12);
+  for (gsize e = 0; e < s.steps * s.n * s.h; e++)
+    worst = MAX (worst, fabs (norms->singular_values[e] - 1));
+  g_assert_cmpfloat (worst, <, 1e-12);
+  for (gsize k = 1; k <= s.steps; k++)
+    for (gsize i = 0; i < s.n; i++)
+      {
+        g_assert_cmpfloat_with_epsilon (jac_sequence_norms_get (fast, JAC_SEQUENCE_NORM_SPECTRAL,
+                                                                k, i), 1.0, 1e-12);
+        g_assert_cmpfloat_with_epsilon (jac_sequence_norms_get (fast,
+                                                                JAC_SEQUENCE_NORM_FROBENIUS,
+                                                                k, i), 4.0, 1e-11);
+      }
+}
+
+/* Identity activation, W_hh = g·Q: every singular value of B^(k) is g^k, exactly geometric. */
+static void
+test_orthogonal_scaled_is_geometric (void)
+{
+  static const double gains[] = { 0.9, 1.1, 0.01, 50 };
+  Sizes s = { 2, 3, 8, 300, FALSE };
+
+  for (guint g = 0; g < G_N_ELEMENTS (gains); g++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_IDENTITY, gains[g], TRUE, 29);
+      g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+
+      g_assert_cmpfloat_with_epsilon (seq->spectral_radius, gains[g], 1e-12 * gains[g]);
+      /* 50^300 and 0.01^300 lie far outside a double: the exponents carry them. */
+      for (gsize k = 1; k <= s.steps; k++)
+        for (gsize i = 0; i < s.n; i++)
+          {
+            double expected = k * log10 (gains[g]);
+            double spectral = jac_sequence_norms_get_log10 (norms, JAC_SEQUENCE_NORM_SPECTRAL,
+                                                            k, i);
+            double frobenius = jac_sequence_norms_get_log10 (norms,
+                                                             JAC_SEQUENCE_NORM_FROBENIUS, k, i);
+
+            g_assert_cmpfloat_with_epsilon (spectral, expected, 1e-9);
+            g_assert_cmpfloat_with_epsilon (frobenius, expected + 0.5 * log10 (s.h), 1e-9);
+          }
+    }
+}
+
+/* Identity activation, a random (non-normal) W_hh scaled to radius ρ: the norms shrink below
+ * ρ = 1 and grow above it, at the rate ‖W^k‖^{1/k} → ρ. */
+static void
+test_random_scaled_shrinks_or_grows (void)
+{
+  static const double gains[] = { 0.8, 1.25 };
+  Sizes s = { 2, 3, 12, 200, FALSE };
+
+  for (guint g = 0; g < G_N_ELEMENTS (gains); g++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_IDENTITY, gains[g], FALSE, 31);
+      g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+
+      g_assert_cmpfloat_with_epsilon (seq->spectral_radius, gains[g], 1e-12);
+      for (gsize i = 0; i < s.n; i++)
+        {
+          double at_half = jac_sequence_norms_get_log10 (norms, JAC_SEQUENCE_NORM_SPECTRAL,
+                                                         s.steps / 2, i);
+          double at_end = jac_sequence_norms_get_log10 (norms, JAC_SEQUENCE_NORM_SPECTRAL,
+                                                        s.steps, i);
+          double rate = (at_end - at_half) / (s.steps - s.steps / 2);
+
+          g_assert_cmpfloat_with_epsilon (rate, log10 (gains[g]), 0.01);
+          if (gains[g] < 1)
+            g_assert_cmpfloat (at_end, <, at_half);
+          else
+            g_assert_cmpfloat (at_end, >, at_half);
+        }
+    }
+}
+
+/* Lanczos (with its dgesvd_ fallback) = dgesvd_ on every block; Frobenius = √Σσ². */
+static void
+test_lanczos_matches_svd (void)
+{
+  static const JacFunc funcs[] = { JAC_FUNC_TANH, JAC_FUNC_RELU, JAC_FUNC_IDENTITY };
+  Sizes s = { 3, 4, 24, 60, FALSE };
+
+  for (guint f = 0; f < G_N_ELEMENTS (funcs); f++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&s, funcs[f], 1.2, FALSE, 37);
+      g_autoptr(JacSequenceNorms) exact = jac_sequence_norms (seq, TRUE, NULL);
+      g_autoptr(JacSequenceNorms) fast = jac_sequence_norms (seq, FALSE, NULL);
+
+      g_assert_null (fast->singular_values);
+      g_assert_cmpuint (exact->n_svd, ==, s.steps * s.n);
+      for (gsize k = 1; k <= s.steps; k++)
+        for (gsize i = 0; i < s.n; i++)
+          {
+            const double *sigma = exact->singular_values + ((k - 1) * s.n + i) * s.h;
+            double sum = 0;
+
+            for (gsize r = 0; r < s.h; r++)
+              {
+                sum += sigma[r] * sigma[r];
+                if (r > 0)
+                  g_assert_cmpfloat (sigma[r], <=, sigma[r - 1]);
+              }
+            g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get_log10 (fast, JAC_SEQUENCE_NORM_SPECTRAL, k, i),
+                log10 (sigma[0]), 1e-12);
+            g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get_log10 (exact, JAC_SEQUENCE_NORM_SPECTRAL, k, i),
+                log10 (sigma[0]), 1e-13);
+            g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get_log10 (fast, JAC_SEQUENCE_NORM_FROBENIUS, k, i),
+                0.5 * log10 (sum), 1e-12);
+          }
+    }
+}
+
+/* The singular values of the blocks of one Jacobian agree with those of the norms pass. */
+static void
+test_block_singular_values (void)
+{
+  Sizes s = { 2, 3, 5, 9, TRUE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1.5, FALSE, 41);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, TRUE, NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (gsize k = 1; k <= s.steps; k++)
+    {
+      g_autoptr(JacStructured) jac = lag_jacobian (seq, k);
+      g_autoptr(JacTensor) values = jac_sequence_block_singular_values (jac, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (values->shape[0], ==, s.n);
+      g_assert_cmpuint (values->shape[1], ==, s.h);
+      for (gsize e = 0; e < s.n * s.h; e++)
+        g_assert_cmpfloat_with_epsilon (values->data[e],
+                                        norms->singular_values[(k - 1) * s.n * s.h + e],
+                                        1e-12 * MAX (1, values->data[0]));
+    }
+}
+
+/* dgeev_ on nonsymmetric matrices whose spectral norm is far from their radius. */
+static void
+test_spectral_radius (void)
+{
+  const double rotation[] = { 0, -2, 2, 0 };           /* eigenvalues ±2i */
+  const double triangular[] = { 0.5, 100, 0, -0.3 };   /* ρ = 0.5, ‖·‖₂ ≈ 100 */
+  double radius = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (jac_spectral_radius (rotation, 2, &radius, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (radius, 2.0, 1e-14);
+  g_assert_true (jac_spectral_radius (triangular, 2, &radius, &error));
+  g_assert_cmpfloat_with_epsilon (radius, 0.5, 1e-14);
+}
+
+static void
+test_errors (void)
+{
+  JacSequenceConfig config;
+  g_autoptr(JacSequence) seq = NULL;
+  GError *error = NULL;
+
+  jac_sequence_config_init_default (&config);
+  config.steps = 0;
+  g_assert_null (jac_sequence_new (&config, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  config.steps = 3;
+  config.gain = -1;
+  g_assert_null (jac_sequence_new (&config, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  config.gain = NAN;
+  g_assert_null (jac_sequence_new (&config, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  config.gain = 1;
+  config.config.activation = JAC_FUNC_EXP;
+  g_assert_null (jac_sequence_new (&config, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  config.config.activation = JAC_FUNC_TANH;
+  seq = jac_sequence_new (&config, &error);
+  g_assert_no_error (error);
+  g_assert_null (jac_sequence_jacobian (seq, 4, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (jac_sequence_step_rnn (seq, 0, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+}
+
+/* The figure saves as PNG, SVG and PDF, draws ink, and maps the plot's x back to lags. */
+static void
+test_figure (void)
+{
+  static const char * const names[] = { "seq.png", "seq.svg", "seq.pdf" };
+  Sizes s = { 2, 3, 3, 30, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1.5, FALSE, 43);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) jac = lag_jacobian (seq, 7);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-sequence-XXXXXX", &error);
+  JacSequenceView view;
+  JacFigureStyle style;
+  gsize lag = 0, found = 0;
+
+  g_assert_no_error (error);
+  jac_sequence_view_init (&view);
+  jac_figure_style_init (&style);
+  view.lag = 7;
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[f], NULL);
+
+      view.shared_range = f == 1;
+      style.dark = f == 2;
+      g_assert_true (jac_sequence_figure_save (path, 900, 500, 1, seq, jac, norms, &view, &style,
+                                               &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+      if (f == 0)
+        {
+          cairo_surface_t *png = cairo_image_surface_create_from_png (path);
+          const guint32 *pixels = (const guint32 *) (gpointer) cairo_image_surface_get_data (png);
+          gsize stride = cairo_image_surface_get_stride (png) / 4, dark = 0;
+
+          g_assert_cmpint (cairo_image_surface_get_width (png), ==, 900);
+          g_assert_cmpint (cairo_image_surface_get_height (png), ==, 500);
+          for (int y = 0; y < 500; y++)
+            for (int x = 0; x < 900; x++)
+              dark += (pixels[y * stride + x] & 0xff) < 0x80;
+          g_assert_cmpuint (dark, >, 2000);
+          cairo_surface_destroy (png);
+        }
+      g_remove (path);
+    }
+  {
+    g_autofree char *bad = g_build_filename (dir, "seq.bmp", NULL);
+
+    g_assert_false (jac_sequence_figure_save (bad, 900, 500, 1, seq, jac, norms, &view, &style,
+                                              &error));
+    g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+  }
+  g_rmdir (dir);
+
+  /* Sweep x across the figure: the lags found on the plot run 1 … T in order. */
+  for (double x = 0; x < 900; x += 0.5)
+    if (jac_sequence_figure_lag_at (900, 500, seq, &view, &style, x, 300, &lag))
+      {
+        g_assert_cmpuint (lag, >=, MAX (found, 1));
+        g_assert_cmpuint (lag, <=, s.steps);
+        found = lag;
+      }
+  g_assert_cmpuint (found, ==, s.steps);
+  g_assert_false (jac_sequence_figure_lag_at (900, 500, seq, &view, &style, 5, 5, &lag));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sequence/forward-single-steps", test_forward_matches_single_steps);
+  g_test_add_func ("/sequence/one-step-draws-like-rnn", test_one_step_draws_like_rnn);
+  g_test_add_func ("/sequence/lag-one-single-step", test_lag_one_is_single_step);
+  g_test_add_func ("/sequence/products-chain", test_products_match_chain);
+  g_test_add_func ("/sequence/finite-differences", test_finite_differences);
+  g_test_add_func ("/sequence/orthogonal-identity", test_orthogonal_identity_keeps_singular_values);
+  g_test_add_func ("/sequence/orthogonal-geometric", test_orthogonal_scaled_is_geometric);
+  g_test_add_func ("/sequence/random-shrink-grow", test_random_scaled_shrinks_or_grows);
+  g_test_add_func ("/sequence/lanczos-vs-svd", test_lanczos_matches_svd);
+  g_test_add_func ("/sequence/block-singular-values", test_block_singular_values);
+  g_test_add_func ("/sequence/spectral-radius", test_spectral_radius);
+  g_test_add_func ("/sequence/errors", test_errors);
+  g_test_add_func ("/sequence/figure", test_figure);
+  return g_test_run ();
+}
