@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "test-cli"
 
 #include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -429,6 +431,72 @@ test_expr_errors (Fixture       *f,
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* norms, compute and render through time agree with each other and with ρ^k. */
+static void
+test_sequence (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "seq.npy");
+  g_autofree char *fig = path_in (f, "seq.svg");
+  g_autofree char *k_text = NULL;
+  g_autoptr(JacTensor) j = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(Run) norms;
+  g_auto(Run) compute;
+  g_auto(Run) render;
+  g_auto(Run) bad_lag;
+  g_auto(Run) no_steps;
+  double frobenius = 0.0, csv_frobenius = -1.0;
+
+  /* An orthogonal W_hh scaled to 0.5 with identity activation: every norm is 0.5^k. */
+  run (&norms, "norms", "--steps", "6", "--batch", "2", "--hidden", "4", "--activation",
+       "identity", "--orthogonal", "--gain", "0.5", NULL);
+  g_assert_cmpint (norms.status, ==, 0);
+  lines = g_strsplit (norms.out, "\n", -1);
+  g_assert_true (g_str_has_prefix (lines[0], "# spectral radius of W_hh: 0.5"));
+  g_assert_cmpstr (lines[1], ==, "k,row,spectral,frobenius");
+  for (guint l = 2; lines[l] != NULL && lines[l][0] != '\0'; l++)
+    {
+      guint64 k, row;
+      double spectral, frob;
+
+      g_assert_cmpint (sscanf (lines[l], "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%lf,%lf",
+                               &k, &row, &spectral, &frob), ==, 4);
+      g_assert_cmpfloat (fabs (spectral - pow (0.5, k)), <, 1e-12);
+      g_assert_cmpfloat (fabs (frob - 2.0 * pow (0.5, k)), <, 1e-12);  /* √H · 0.5^k */
+      if (k == 3 && row == 1)
+        csv_frobenius = frob;
+    }
+
+  /* The tensor compute writes at lag 3 has that norm in block (1, 1) and zeros off the diagonal. */
+  k_text = g_strdup ("3");
+  run (&compute, "compute", "--steps", "6", "--lag", k_text, "--batch", "2", "--hidden", "4",
+       "--activation", "identity", "--orthogonal", "--gain", "0.5", "-o", out, NULL);
+  g_assert_cmpint (compute.status, ==, 0);
+  j = jac_npy_read (out, NULL);
+  g_assert_cmpuint (j->rank, ==, 4);
+  for (gsize n = 0; n < j->size; n++)
+    {
+      gsize i = n / 32, p = (n / 4) % 2;
+
+      if (i != p)
+        g_assert_cmpfloat (j->data[n], ==, 0.0);
+      else if (i == 1)
+        frobenius += j->data[n] * j->data[n];
+    }
+  g_assert_cmpfloat (fabs (sqrt (frobenius) - csv_frobenius), <, 1e-12);
+
+  run (&render, "render", "--steps", "30", "--lag", "7", "--gain", "1.2", "-o", fig, NULL);
+  g_assert_cmpint (render.status, ==, 0);
+  g_assert_true (g_file_test (fig, G_FILE_TEST_EXISTS));
+
+  run (&bad_lag, "compute", "--steps", "4", "--lag", "5", "-o", out, NULL);
+  g_assert_cmpint (bad_lag.status, ==, 1);
+  g_assert_nonnull (strstr (bad_lag.err, "--lag"));
+  run (&no_steps, "norms", NULL);
+  g_assert_cmpint (no_steps.status, ==, 2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -446,6 +514,7 @@ main (int    argc,
   ADD ("/cli/derive", test_derive);
   ADD ("/cli/compute-expr", test_compute_expr);
   ADD ("/cli/expr-errors", test_expr_errors);
+  ADD ("/cli/sequence", test_sequence);
 #undef ADD
   return g_test_run ();
 }

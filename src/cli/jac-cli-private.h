@@ -37,6 +37,12 @@ typedef struct
   char         **shape_texts;
   char         **size_texts;
   gboolean       latex;
+  char          *steps_text;
+  char          *lag_text;
+  char          *gain_text;
+  char          *norm_text;
+  gboolean       orthogonal;
+  gboolean       shared_range;
 
   /* resolved */
   JacRnnConfig    config;
@@ -70,6 +76,11 @@ JacAnalysis  *_jac_cli_build_expr_analysis    (JacCliOptions  *options,
                                                GError        **error);
 int           _jac_cli_run_derive             (JacCliOptions  *options);
 int           _jac_cli_run_check_expr         (JacCliOptions  *options);
+GOptionGroup *_jac_cli_sequence_option_group  (JacCliOptions  *options);
+void          _jac_cli_clear_sequence_options (JacCliOptions  *options);
+int           _jac_cli_compute_sequence       (JacCliOptions  *options);
+int           _jac_cli_render_sequence        (JacCliOptions  *options);
+int           _jac_cli_run_norms              (JacCliOptions  *options);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 
 G_END_DECLS

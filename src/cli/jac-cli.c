@@ -34,6 +34,8 @@ static const Subcommand subcommands[] = {
   { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
   { "derive", "the derivation in index notation, its structure and its contracted form",
     _jac_cli_run_derive },
+  { "norms", "--steps T: norms of ∂h_T/∂h_{T−k} for every lag k and row, as CSV",
+    _jac_cli_run_norms },
 };
 
 gboolean
@@ -263,6 +265,7 @@ options_clear (JacCliOptions *o)
   g_clear_pointer (&o->shape_texts, g_strfreev);
   g_clear_pointer (&o->size_texts, g_strfreev);
   g_free (o->expr_text);
+  _jac_cli_clear_sequence_options (o);
   g_clear_pointer (&o->var_texts, g_strfreev);
   g_free (o->batch_text);
   g_free (o->input_text);
@@ -295,6 +298,8 @@ run_compute (JacCliOptions *o)
       g_printerr ("jacscope compute: missing -o FILE.npy\n");
       return 2;
     }
+  if (o->steps_text != NULL)
+    return _jac_cli_compute_sequence (o);
   if ((analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       (dense = jac_structured_to_dense (analysis->jacobian, o->budget_bytes, &error)) == NULL)
     {
@@ -334,11 +339,8 @@ run_render (JacCliOptions *o)
       g_printerr ("jacscope render: missing -o FILE.{png,svg,pdf}\n");
       return 2;
     }
-  if (o->expr_text != NULL)  /* until render/ draws typed expressions */
-    {
-      g_printerr ("jacscope render: --expr: figures of typed expressions are not drawn yet\n");
-      return 1;
-    }
+  if (o->steps_text != NULL)
+    return _jac_cli_render_sequence (o);
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
       (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       !_jac_cli_check_focus_row (o, analysis, &error) ||
@@ -470,6 +472,7 @@ jac_cli_main (int    argc,
   g_option_context_add_group (context, _jac_cli_figure_option_group (&o));
   g_option_context_add_group (context, _jac_cli_bench_option_group (&o));
   g_option_context_add_group (context, _jac_cli_expr_option_group (&o));
+  g_option_context_add_group (context, _jac_cli_sequence_option_group (&o));
 
   /* argv[1] is the subcommand: parse what follows it. */
   argv[1] = argv[0];
