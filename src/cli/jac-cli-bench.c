@@ -7,6 +7,7 @@
 #include "cli/jac-cli-private.h"
 #include "core/jac-blas.h"
 #include "core/jac-error.h"
+#include "core/jac-sequence.h"
 
 GOptionGroup *
 _jac_cli_bench_option_group (JacCliOptions *o)
@@ -144,6 +145,49 @@ print_common (JacCliOptions *o,
            o->repeat);
 }
 
+typedef struct
+{
+  JacCliOptions *options;
+  gboolean       failed;
+} SequenceBench;
+
+static void
+bench_sequence_norms (gpointer data)
+{
+  SequenceBench *b = data;
+  g_autoptr(JacSequence) sequence = _jac_cli_build_sequence (b->options, NULL, NULL);
+  g_autoptr(JacSequenceNorms) norms = sequence != NULL ? jac_sequence_norms (sequence, FALSE,
+                                                                             NULL) : NULL;
+
+  b->failed |= norms == NULL;
+}
+
+/* The unrolled RNN: forward pass and every lag's spectral and Frobenius norms, per row. */
+static int
+bench_sequence (JacCliOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacSequence) sequence = _jac_cli_build_sequence (o, NULL, &error);
+  SequenceBench b = { o, FALSE };
+  Timing t;
+
+  if (sequence == NULL)
+    {
+      _jac_cli_fail ("bench", error);
+      return 1;
+    }
+  t = time_runs (o->repeat, bench_sequence_norms, &b);
+  if (b.failed)
+    return 1;
+  g_print ("{\"bench\": \"sequence_norms\", \"steps\": %" G_GSIZE_FORMAT ", \"batch\": %"
+           G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
+           "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f}\n",
+           sequence->config.steps, sequence->config.config.batch, sequence->config.config.hidden,
+           jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
+           t.median, t.min);
+  return 0;
+}
+
 int
 _jac_cli_run_bench (JacCliOptions *o)
 {
@@ -167,6 +211,8 @@ _jac_cli_run_bench (JacCliOptions *o)
                   "time an expression with compute\n");
       return 1;
     }
+  if (o->steps_text != NULL)
+    return bench_sequence (o);
 
   rnn = jac_rnn_new (&o->config, o->loaded, &error);
   if (rnn == NULL)

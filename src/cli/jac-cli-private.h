@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/jac-analysis.h"
+#include "core/jac-sequence.h"
 #include "render/jac-figure.h"
 
 G_BEGIN_DECLS
@@ -81,6 +82,9 @@ void          _jac_cli_clear_sequence_options (JacCliOptions  *options);
 int           _jac_cli_compute_sequence       (JacCliOptions  *options);
 int           _jac_cli_render_sequence        (JacCliOptions  *options);
 int           _jac_cli_run_norms              (JacCliOptions  *options);
+JacSequence  *_jac_cli_build_sequence         (JacCliOptions  *options,
+                                               gsize          *lag,
+                                               GError        **error);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 
 G_END_DECLS

@@ -43,8 +43,8 @@ _jac_cli_clear_sequence_options (JacCliOptions *o)
 }
 
 /* The sequence the options describe, and the lag they ask for. */
-static JacSequence *
-build_sequence (JacCliOptions  *o,
+JacSequence *
+_jac_cli_build_sequence (JacCliOptions  *o,
                 gsize          *lag,
                 GError        **error)
 {
@@ -102,7 +102,7 @@ _jac_cli_compute_sequence (JacCliOptions *o)
   g_autoptr(JacTensor) dense = NULL;
   gsize lag;
 
-  if ((sequence = build_sequence (o, &lag, &error)) == NULL ||
+  if ((sequence = _jac_cli_build_sequence (o, &lag, &error)) == NULL ||
       (jacobian = jac_sequence_jacobian (sequence, lag, &error)) == NULL ||
       (dense = jac_structured_to_dense (jacobian, o->budget_bytes, &error)) == NULL ||
       !jac_npy_write (o->output_path, dense, NULL, &error))
@@ -145,7 +145,7 @@ _jac_cli_render_sequence (JacCliOptions *o)
   view.shared_range = o->shared_range;
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
       !parse_norm (o->norm_text, &view.norm, &error) ||
-      (sequence = build_sequence (o, &view.lag, &error)) == NULL ||
+      (sequence = _jac_cli_build_sequence (o, &view.lag, &error)) == NULL ||
       (jacobian = jac_sequence_jacobian (sequence, view.lag, &error)) == NULL ||
       (norms = jac_sequence_norms (sequence, FALSE, &error)) == NULL ||
       !jac_sequence_figure_save (o->output_path, o->width, o->height, o->scale, sequence,
@@ -169,7 +169,7 @@ _jac_cli_run_norms (JacCliOptions *o)
       g_printerr ("jacscope norms: missing --steps T\n");
       return 2;
     }
-  if ((sequence = build_sequence (o, NULL, &error)) == NULL ||
+  if ((sequence = _jac_cli_build_sequence (o, NULL, &error)) == NULL ||
       (norms = jac_sequence_norms (sequence, FALSE, &error)) == NULL)
     {
       _jac_cli_fail ("norms", error);
