@@ -696,21 +696,6 @@ check_matrix (Parser        *P,
                node->shape[0], node->shape[0], node->shape[0]);
 }
 
-static double
-fold_binary (JacOp  op,
-             double a,
-             double b)
-{
-  switch (op)
-    {
-    case JAC_OP_ADD: return a + b;
-    case JAC_OP_SUB: return a - b;
-    case JAC_OP_MUL: return a * b;
-    case JAC_OP_DIV: return a / b;
-    default: g_assert_not_reached ();
-    }
-}
-
 static gboolean
 combine (Parser        *P,
          JacOp          op,
@@ -725,7 +710,7 @@ combine (Parser        *P,
     return FALSE;
   if (lhs->is_const && rhs->is_const)
     {
-      lhs->value = fold_binary (op, lhs->value, rhs->value);
+      lhs->value = jac_op_apply (op, lhs->value, rhs->value);
       lhs->end = rhs->end;
       return TRUE;
     }

@@ -196,20 +196,21 @@ op_symbol (JacOp op)
     }
 }
 
-/* NumPy broadcasting of two shapes of rank ≤ 2. */
-static gboolean
-broadcast_shapes (const JacNode *a,
-                  const JacNode *b,
-                  guint         *rank,
-                  gsize         *shape)
+gboolean
+jac_broadcast_shapes (guint        rank_a,
+                      const gsize *shape_a,
+                      guint        rank_b,
+                      const gsize *shape_b,
+                      guint       *rank,
+                      gsize       *shape)
 {
-  *rank = MAX (a->rank, b->rank);
+  *rank = MAX (rank_a, rank_b);
   for (guint x = 0; x < *rank; x++)
     {
-      int ia = (int) x - (int) (*rank - a->rank);
-      int ib = (int) x - (int) (*rank - b->rank);
-      gsize da = ia >= 0 ? a->shape[ia] : 1;
-      gsize db = ib >= 0 ? b->shape[ib] : 1;
+      int ia = (int) x - (int) (*rank - rank_a);
+      int ib = (int) x - (int) (*rank - rank_b);
+      gsize da = ia >= 0 ? shape_a[ia] : 1;
+      gsize db = ib >= 0 ? shape_b[ib] : 1;
 
       if (da != db && da != 1 && db != 1)
         return FALSE;
@@ -263,7 +264,7 @@ jac_graph_add_binary (JacGraph  *self,
 
   g_return_val_if_fail (op == JAC_OP_ADD || op == JAC_OP_SUB || op == JAC_OP_MUL ||
                         op == JAC_OP_DIV, -1);
-  if (!broadcast_shapes (a, b, &node.rank, node.shape))
+  if (!jac_broadcast_shapes (a->rank, a->shape, b->rank, b->shape, &node.rank, node.shape))
     {
       shape_mismatch (error, op, a, b, "(they do not broadcast)");
       return -1;
@@ -383,10 +384,10 @@ broadcast_value (const JacTensor *value,
   return result;
 }
 
-static double
-binary (JacOp  op,
-        double a,
-        double b)
+double
+jac_op_apply (JacOp  op,
+              double a,
+              double b)
 {
   switch (op)
     {
@@ -394,7 +395,7 @@ binary (JacOp  op,
     case JAC_OP_SUB: return a - b;
     case JAC_OP_MUL: return a * b;
     case JAC_OP_DIV: return a / b;
-    default: g_assert_not_reached ();
+    default: g_return_val_if_reached (NAN);
     }
 }
 
@@ -439,7 +440,7 @@ forward_node (JacGraph *self,
     case JAC_OP_MUL:
     case JAC_OP_DIV:
       for (gsize n = 0; n < out->size; n++)
-        out->data[n] = binary (node->op,
+        out->data[n] = jac_op_apply (node->op,
                                a->data[broadcast_offset (a->rank, a->shape, out->rank, out->shape, n)],
                                b->data[broadcast_offset (b->rank, b->shape, out->rank, out->shape, n)]);
       break;

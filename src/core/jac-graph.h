@@ -64,6 +64,18 @@ double      jac_func_apply         (JacFunc          func,
 double      jac_func_slope         (JacFunc          func,
                                     double           z);
 
+/* NumPy broadcasting of two shapes of rank ≤ 2; FALSE when they do not broadcast. */
+gboolean    jac_broadcast_shapes   (guint            rank_a,
+                                    const gsize     *shape_a,
+                                    guint            rank_b,
+                                    const gsize     *shape_b,
+                                    guint           *rank,
+                                    gsize           *shape);
+/* a + b, a − b, a · b or a / b for the element-wise binary ops. */
+double      jac_op_apply           (JacOp            op,
+                                    double           a,
+                                    double           b);
+
 JacGraph   *jac_graph_new          (void);
 void        jac_graph_free         (JacGraph        *self);
 JacNode    *jac_graph_node         (const JacGraph  *self,

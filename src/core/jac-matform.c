@@ -109,16 +109,9 @@ broadcast_shape (const JacMExpr *a,
                  guint          *rank,
                  gsize          *shape)
 {
-  *rank = MAX (a->rank, b->rank);
-  for (guint x = 0; x < *rank; x++)
-    {
-      int ia = (int) x - (int) (*rank - a->rank);
-      int ib = (int) x - (int) (*rank - b->rank);
-      gsize da = ia >= 0 ? a->shape[ia] : 1;
-      gsize db = ib >= 0 ? b->shape[ib] : 1;
+  gboolean ok = jac_broadcast_shapes (a->rank, a->shape, b->rank, b->shape, rank, shape);
 
-      shape[x] = da == 1 ? db : da;
-    }
+  g_assert (ok);
 }
 
 static JacMExpr *
