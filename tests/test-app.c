@@ -58,6 +58,7 @@ tmp_path (const char *name)
 static void
 reset (void)
 {
+  activate ("win.preset", g_variant_new_string ("rnn"));
   activate ("win.clear-variables", NULL);
   activate ("win.default-example", NULL);
   activate ("win.wrt", g_variant_new_string ("h_prev"));
@@ -456,6 +457,303 @@ test_screenshot (void)
   g_assert_cmpuint (png_width (path), >, 400);
 }
 
+/* ---- typed expressions ------------------------------------------------------------------ */
+
+static guint
+n_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n;
+}
+
+static guint
+n_variables (const JacAnalysis *analysis)
+{
+  guint n = 0;
+
+  for (guint k = 0; k < analysis->graph->nodes->len; k++)
+    n += jac_graph_node (analysis->graph, k)->op == JAC_OP_VARIABLE;
+  return n;
+}
+
+/* Types into the entries as a user would, then presses Enter in the expression entry. */
+static void
+type_expression (const char *expression,
+                 const char *shapes)
+{
+  if (shapes != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (window->shapes_entry), shapes);
+  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), expression);
+  g_signal_emit_by_name (window->expr_entry, "activate");
+  spin ();
+}
+
+/* Saves the window when JACSCOPE_SCREENSHOT_DIR names a folder, for a human to look at. */
+static void
+keep_screenshot (const char *name)
+{
+  const char *dir = g_getenv ("JACSCOPE_SCREENSHOT_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL)
+    return;
+  spin_for (300);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (jac_window_save_screenshot (window, path, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_expr_presets (void)
+{
+  static const struct { const char *id; const char *output; guint n_vars; } presets[] = {
+    { "matmul", "U", 2 }, { "chain", "Y", 3 }, { "gate", "Y", 4 }, { "softmax", "Y", 2 },
+    { "gram", "Y", 1 }, { "rnn", "h", 5 },
+  };
+
+  reset ();
+  for (guint k = 0; k < G_N_ELEMENTS (presets); k++)
+    {
+      const JacAnalysis *analysis;
+
+      activate ("win.preset", g_variant_new_string (presets[k].id));
+      analysis = jac_window_get_analysis (window);
+      g_assert_nonnull (analysis);
+      g_assert_cmpstr (analysis->output_name, ==, presets[k].output);
+      g_assert_null (_jac_window_get_expr_error (window));
+      g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, presets[k].n_vars);
+      g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), presets[k].output));
+      g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract"));
+      if (g_str_equal (presets[k].id, "rnn"))
+        {
+          g_assert_nonnull (analysis->rnn);
+          g_assert_true (gtk_widget_get_visible (window->sizes_list));
+          g_assert_false (gtk_widget_get_visible (window->shapes_box));
+          g_assert_nonnull (strstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)),
+                                    "tanh(h_prev @ W_hh"));
+        }
+      else
+        {
+          g_assert_null (analysis->rnn);
+          g_assert_nonnull (analysis->expr);
+          g_assert_cmpuint (n_variables (analysis), ==, presets[k].n_vars);
+          g_assert_false (gtk_widget_get_visible (window->sizes_list));
+          g_assert_true (gtk_widget_get_visible (window->shapes_box));
+          g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
+          g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)), ==,
+                           analysis->expr->source);
+        }
+      spin_for (50);
+    }
+}
+
+static void
+test_expr_type (void)
+{
+  const JacAnalysis *analysis;
+
+  reset ();
+  type_expression ("U = V @ A", "N = 2, K = 4, M = 3, V: N×K, A: K×M");
+  analysis = jac_window_get_analysis (window);
+  g_assert_nonnull (analysis->expr);
+  g_assert_cmpstr (analysis->output_name, ==, "U");
+  g_assert_cmpstr (analysis->wrt_name, ==, "V");      /* the first variable */
+  g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
+  g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Kronecker"));
+  keep_screenshot ("expr-matmul.png");
+
+  /* The RNN's names keep the sizes of its controls. */
+  type_expression ("h = tanh(h_prev @ W_hh + x @ W_xh + b)", "");
+  analysis = jac_window_get_analysis (window);
+  g_assert_nonnull (analysis->expr);
+  g_assert_cmpstr (analysis->wrt_name, ==, "h_prev");
+  g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
+
+  /* Typing without Enter applies a moment after the last key. */
+  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), "sum(h_prev * h_prev)");
+  spin_for (900);
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
+  g_assert_null (_jac_window_get_expr_error (window));
+}
+
+static void
+test_expr_error (void)
+{
+  const JacAnalysis *before;
+  const char *error;
+
+  reset ();
+  activate ("win.preset", g_variant_new_string ("matmul"));
+  before = jac_window_get_analysis (window);
+  type_expression ("U = tanh(V @ A", NULL);
+  error = _jac_window_get_expr_error (window);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error, "column"));
+  g_assert_nonnull (strstr (error, "\n  U = tanh(V @ A\n"));
+  g_assert_nonnull (strstr (error, "^"));
+  g_assert_true (gtk_widget_get_visible (window->expr_error_box));
+  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_error_label), "column 9"));
+  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_caret_label), "          ^"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (jac_window_get_analysis (window) == before);
+  g_assert_false (jac_window_get_message_is_error (window));
+  keep_screenshot ("expr-error.png");
+
+  /* A bad declaration points into the shapes entry. */
+  type_expression ("U = V @ A", "N = 2, V: N×, A: 4×3");
+  g_assert_nonnull (_jac_window_get_expr_error (window));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (jac_window_get_analysis (window) == before);
+
+  /* Shapes that do not fit name both. */
+  type_expression ("U = V @ A", "V: 2×3, A: 4×3");
+  g_assert_nonnull (_jac_window_get_expr_error (window));
+  g_assert_true (jac_window_get_analysis (window) == before);
+
+  type_expression ("U = V @ A", "V: 2×4, A: 4×3");
+  g_assert_null (_jac_window_get_expr_error (window));
+  g_assert_false (gtk_widget_get_visible (window->expr_error_box));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
+  g_assert_true (jac_window_get_analysis (window) != before);
+}
+
+static void
+test_expr_wrt (void)
+{
+  static const char * const names[] = { "X", "W", "b", "C" };
+  const JacAnalysis *analysis;
+
+  reset ();
+  activate ("win.preset", g_variant_new_string ("gate"));
+  g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 4);
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      activate ("win.wrt", g_variant_new_string (names[k]));
+      analysis = jac_window_get_analysis (window);
+      g_assert_cmpstr (analysis->wrt_name, ==, names[k]);
+      g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), names[k]));
+      g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
+    }
+  activate ("win.wrt", g_variant_new_string ("b"));
+  g_assert_cmpuint (jac_window_get_analysis (window)->jacobian->wrt_rank, ==, 1);
+  activate ("win.wrt-index", g_variant_new_int32 (1));   /* Ctrl+2 */
+  g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "W");
+  keep_screenshot ("expr-gate.png");
+
+  /* Another expression keeps a variable it shares, else takes its first. */
+  activate ("win.preset", g_variant_new_string ("softmax"));
+  g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "W");
+  activate ("win.preset", g_variant_new_string ("gram"));
+  g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "X");
+  activate ("win.preset", g_variant_new_string ("rnn"));
+  g_assert_cmpint (jac_window_get_analysis (window)->wrt, ==, JAC_VAR_H_PREV);
+  g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 5);
+}
+
+static void
+read_text_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  char **text = user_data;
+
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  if (*text == NULL)
+    *text = g_strdup ("");
+}
+
+static char *
+clipboard_text (void)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  char *text = NULL;
+
+  gdk_clipboard_read_text_async (clipboard, NULL, read_text_cb, &text);
+  while (text == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return text;
+}
+
+static void
+test_copy_latex (void)
+{
+  reset ();
+  activate ("win.preset", g_variant_new_string ("matmul"));
+  activate ("win.copy-latex", NULL);
+  {
+    g_autofree char *text = clipboard_text ();
+
+    g_assert_nonnull (strstr (text, "\\frac{\\partial"));
+    g_assert_nonnull (strstr (text, "\\paragraph{Contracted form}"));
+    g_assert_nonnull (strstr (text, "A^{\\top}"));
+  }
+  /* The RNN step too. */
+  activate ("win.preset", g_variant_new_string ("rnn"));
+  activate ("win.copy-latex", NULL);
+  {
+    g_autofree char *text = clipboard_text ();
+
+    g_assert_nonnull (strstr (text, "\\frac{\\partial"));
+    g_assert_nonnull (strstr (text, "\\mathit{W\\_hh}"));
+  }
+}
+
+static void
+test_expr_export (void)
+{
+  static const struct { const char *name; const char *signature; } formats[] = {
+    { "expr.png", "\x89PNG\r\n\x1a\n" },
+    { "expr.svg", "<?xml" },
+    { "expr.pdf", "%PDF-" },
+  };
+
+  reset ();
+  activate ("win.preset", g_variant_new_string ("softmax"));
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autofree char *path = tmp_path (formats[f].name);
+
+      activate ("win.export-to", g_variant_new_string (path));
+      g_assert_false (jac_window_get_message_is_error (window));
+      assert_signature (path, formats[f].signature);
+    }
+}
+
+static void
+test_expr_load (void)
+{
+  g_autofree char *path = tmp_path ("V.npy");
+  const JacAnalysis *analysis;
+  const JacNode *node;
+
+  reset ();
+  activate ("win.preset", g_variant_new_string ("matmul"));
+  write_matrix (path, 3, 4, 0.25);
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("V=%s", path)));
+  g_assert_null (jac_window_get_message (window));
+  analysis = jac_window_get_analysis (window);
+  node = jac_graph_node (analysis->graph, jac_graph_find_variable (analysis->graph, "V"));
+  g_assert_cmpuint (node->shape[0], ==, 3);
+  g_assert_cmpfloat_with_epsilon (node->value->data[1], 0.26, 1e-12);
+  g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 3);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "V.npy"));
+
+  /* Not a variable of the expression: an error, and nothing changes. */
+  activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("Q=%s", path)));
+  g_assert_true (jac_window_get_message_is_error (window));
+  g_assert_true (jac_window_get_analysis (window) == analysis);
+  activate ("win.clear-variables", NULL);
+  g_assert_cmpuint (jac_window_get_analysis (window)->sparsity.n_block_rows, ==, 2);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -508,6 +806,13 @@ main (int    argc,
   g_test_add_func ("/app/zoom", test_zoom);
   g_test_add_func ("/app/large", test_large);
   g_test_add_func ("/app/screenshot", test_screenshot);
+  g_test_add_func ("/app/expr-presets", test_expr_presets);
+  g_test_add_func ("/app/expr-type", test_expr_type);
+  g_test_add_func ("/app/expr-error", test_expr_error);
+  g_test_add_func ("/app/expr-wrt", test_expr_wrt);
+  g_test_add_func ("/app/copy-latex", test_copy_latex);
+  g_test_add_func ("/app/expr-export", test_expr_export);
+  g_test_add_func ("/app/expr-load", test_expr_load);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

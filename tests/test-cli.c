@@ -392,6 +392,16 @@ test_compute_expr (Fixture       *f,
           g_assert_cmpfloat (j->data[((i * 3 + c) * 2 + p) * 4 + q], ==,
                              i == p ? JAC_AT2 (a, q, c) : 0.0);
 
+  {
+    g_autofree char *fig = path_in (f, "u.pdf");
+    g_auto(Run) render;
+
+    run (&render, "render", "--expr", "U = V @ A", "--shape", "V=2,4", "--var", a_spec, "-o", fig,
+         NULL);
+    g_assert_cmpint (render.status, ==, 0);
+    g_assert_true (g_file_test (fig, G_FILE_TEST_EXISTS));
+  }
+
   run (&check, "check", "--expr", "sum(softmax(X @ W) * log(P)) / 2 - X.T @ X", "--size", "K=5",
        "--shape", "X=K,K", "--shape", "W=K,K", "--shape", "P=K,K", NULL);
   g_assert_cmpint (check.status, ==, 0);

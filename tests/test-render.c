@@ -48,6 +48,57 @@ make_analysis (JacVariable wrt)
   return make_analysis_full (config.batch, config.input, config.hidden, FALSE, wrt);
 }
 
+/* @source with variables declared by @shapes, seeded values, G random. */
+static JacAnalysis *
+make_expr_analysis (const char *source,
+                    const char *shapes,
+                    const char *wrt)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  JacAnalysis *analysis;
+  JacExpr *expr;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, shapes, NULL, &error));
+  g_assert_no_error (error);
+  expr = jac_expr_parse (source, env, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
+  g_assert_no_error (error);
+  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, 1, &error);
+  g_assert_no_error (error);
+  g_assert_null (analysis->rnn);
+  return analysis;
+}
+
+typedef struct
+{
+  const char *source;
+  const char *shapes;
+  const char *wrt;
+} ExprCase;
+
+/* Matrix, scalar and vector outputs and variables. */
+static const ExprCase expr_cases[] = {
+  { "U = V @ A", "V: 2×4, A: 4×3", "V" },
+  { "U = V @ A", "V: 2×4, A: 4×3", "A" },
+  { "sum(X)", "X: 2×3", "X" },
+  { "X + v", "X: 2×3, v: 3", "v" },
+  { "X + v", "X: 2×3, v: 3", "X" },
+  { "sum(X * s)", "X: 2×3, s: ()", "s" },
+  { "softmax(X @ W)", "X: 2×3, W: 3×4", "X" },
+  { "softmax(X @ W)", "X: 2×3, W: 3×4", "W" },
+  { "X.T @ X", "X: 3×2", "X" },
+  { "h = tanh(h_prev @ W_hh + x @ W_xh + b)",
+    "h_prev: 2×3, W_hh: 3×3, x: 2×3, W_xh: 3×3, b: 3", "W_hh" },
+};
+
+static JacAnalysis *
+make_expr_case (guint k)
+{
+  return make_expr_analysis (expr_cases[k].source, expr_cases[k].shapes, expr_cases[k].wrt);
+}
+
 static char *
 make_temp_dir (void)
 {
@@ -466,9 +517,9 @@ test_existing_file_intact (void)
 /* ---- pixels ---- */
 
 static void
-check_zero_block_pixels (gboolean dark)
+check_zero_block_pixels (const JacAnalysis *analysis,
+                         gboolean           dark)
 {
-  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
   JacFigureStyle style = plain_style ();
   const int width = 1600, height = 900;
   const gsize block[2] = { 0, 1 };
@@ -554,8 +605,20 @@ check_zero_block_pixels (gboolean dark)
 static void
 test_zero_block_pixels (void)
 {
-  check_zero_block_pixels (FALSE);
-  check_zero_block_pixels (TRUE);
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+
+  check_zero_block_pixels (analysis, FALSE);
+  check_zero_block_pixels (analysis, TRUE);
+}
+
+/* U = V A wrt V has the RNN's δ_ip: the same hatched blocks off the diagonal. */
+static void
+test_expr_zero_block_pixels (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_expr_analysis ("U = V @ A", "V: 2×4, A: 4×3", "V");
+
+  check_zero_block_pixels (analysis, FALSE);
+  check_zero_block_pixels (analysis, TRUE);
 }
 
 /* A block drawn far smaller than its cells still shows its diagonal (wrt W_hh, only l = j). */
@@ -911,6 +974,282 @@ test_big (void)
     }
 }
 
+/* ---- typed expressions ---- */
+
+static void
+test_expr_files (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+
+  for (guint k = 0; k < G_N_ELEMENTS (expr_cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_expr_case (k);
+      JacFigureStyle style;
+
+      jac_figure_style_init (&style);
+      for (guint f = 0; f < 3; f++)
+        {
+          static const char * const extensions[] = { "png", "svg", "pdf" };
+          static const char * const signatures[] = { "\x89PNG", "<?xml", "%PDF-" };
+          g_autofree char *name = g_strdup_printf ("expr-%u.%s", k, extensions[f]);
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autofree char *contents = NULL;
+          g_autoptr(GError) error = NULL;
+
+          g_assert_true (jac_figure_save (path, 1200, 700, 1, analysis, &style, &error));
+          g_assert_no_error (error);
+          g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+          g_assert_true (g_str_has_prefix (contents, signatures[f]));
+        }
+    }
+  remove_dir (dir);
+}
+
+/* Every style and every highlight draws, at every size, for every kind of output and variable. */
+static void
+test_expr_styles (void)
+{
+  static const int sizes[][2] = { { 1600, 900 }, { 900, 600 }, { 16, 16 } };
+
+  for (guint k = 0; k < G_N_ELEMENTS (expr_cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_expr_case (k);
+
+      for (guint variant = 0; variant < 8; variant++)
+        for (JacPanel panel = JAC_PANEL_JACOBIAN; panel < JAC_N_PANELS; panel++)
+          {
+            JacFigureStyle style;
+            const int *size = sizes[(variant + panel) % G_N_ELEMENTS (sizes)];
+
+            jac_figure_style_init (&style);
+            style.dark = variant & 1;
+            style.denominator_layout = variant & 2;
+            style.focus_row = variant & 4 ? 0 : -1;
+            style.show_contraction = variant != 6;
+            style.has_highlight = TRUE;
+            style.highlight.panel = panel;
+            style.highlight.block_row = analysis->sparsity.n_block_rows - 1;
+            style.highlight.block_col = analysis->sparsity.n_block_cols - 1;
+            style.highlight.row = 0;
+            style.highlight.col = analysis->sparsity.block_width - 1;
+            cairo_surface_destroy (draw_figure (analysis, &style, size[0], size[1]));
+          }
+    }
+}
+
+static void
+test_expr_hit_round_trip (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (expr_cases); k++)
+    for (guint variant = 0; variant < 4; variant++)
+      {
+        g_autoptr(JacAnalysis) analysis = make_expr_case (k);
+        const JacSparsity *sp = &analysis->sparsity;
+        JacFigureStyle style;
+
+        jac_figure_style_init (&style);
+        style.denominator_layout = variant & 1;
+        if (variant & 2)
+          style.focus_row = (gssize) sp->n_block_rows - 1;
+        check_round_trip (analysis, &style, 1600, 900);
+        check_round_trip (analysis, &style, 900, 600);
+
+        /* Every entry of J is described, and its outlines stay inside the panels. */
+        for (gsize i = 0; i < sp->n_block_rows; i++)
+          for (gsize p = 0; p < sp->n_block_cols; p++)
+            for (gsize j = 0; j < sp->block_height; j++)
+              for (gsize q = 0; q < sp->block_width; q++)
+                {
+                  JacFigureHit hit = { JAC_PANEL_JACOBIAN, i, p, j, q };
+                  g_autofree char *text = jac_figure_describe_hit (analysis, &hit);
+                  GArray *marks = _jac_figure_marks (analysis, &hit);
+
+                  g_assert_nonnull (text);
+                  g_assert_true (g_str_has_prefix (text, "J"));
+                  g_assert_cmpuint (marks->len, >=, 1);
+                  g_assert_true (g_array_index (marks, JacMark, 0).primary);
+                  g_array_unref (marks);
+                }
+      }
+}
+
+static gboolean
+has_mark (GArray   *marks,
+          JacPanel  panel,
+          gsize     block_row,
+          gsize     block_col,
+          gsize     row0,
+          gsize     row1,
+          gsize     col0,
+          gsize     col1)
+{
+  for (guint k = 0; k < marks->len; k++)
+    {
+      const JacMark *m = &g_array_index (marks, JacMark, k);
+
+      if (m->panel == panel && m->row0 == row0 && m->row1 == row1 && m->col0 == col0
+          && m->col1 == col1
+          && (panel != JAC_PANEL_JACOBIAN || (m->block_row == block_row
+                                              && m->block_col == block_col)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_expr_describe (void)
+{
+  g_autoptr(JacAnalysis) uva = make_expr_analysis ("U = V @ A", "V: 2×4, A: 4×3", "V");
+  g_autoptr(JacAnalysis) sum = make_expr_analysis ("sum(X)", "X: 2×3", "X");
+  g_autoptr(JacAnalysis) bias = make_expr_analysis ("X + v", "X: 2×3, v: 3", "v");
+  int a_node = jac_graph_find_variable (uva->graph, "A");
+  const JacTensor *a = jac_graph_node (uva->graph, a_node)->value;
+
+  /* J[i,j,p,q] = δ_ip A[q,j]. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 1, 2, 0 };
+    g_autofree char *text = jac_figure_describe_hit (uva, &hit);
+    g_autofree char *v = format_expected (JAC_AT2 (a, 0, 2));
+    g_autofree char *want = g_strdup_printf ("J[1,2,1,0] = ∂U[1,2]/∂V[1,0] = %s", v);
+
+    g_assert_cmpstr (text, ==, want);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 0, 1, 1, 2 };
+    g_autofree char *text = jac_figure_describe_hit (uva, &hit);
+
+    g_assert_cmpstr (text, ==, "J[0,1,1,2] = ∂U[0,1]/∂V[1,2] = 0 (δ_ip: i ≠ p)");
+  }
+  /* A scalar output: J has only the variable's indices. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 0, 1, 0, 2 };
+    g_autofree char *text = jac_figure_describe_hit (sum, &hit);
+
+    g_assert_cmpstr (text, ==, "J[1,2] = ∂Y/∂X[1,2] = 1.00");
+  }
+  /* A vector variable: three indices, and δ_jq. */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 0, 2, 2 };
+    g_autofree char *text = jac_figure_describe_hit (bias, &hit);
+
+    g_assert_cmpstr (text, ==, "J[1,2,2] = ∂Y[1,2]/∂v[2] = 1.00");
+    hit.col = 1;
+    g_clear_pointer (&text, g_free);
+    text = jac_figure_describe_hit (bias, &hit);
+    g_assert_cmpstr (text, ==, "J[1,2,1] = ∂Y[1,2]/∂v[1] = 0 (δ_jq: j ≠ q)");
+  }
+  /* G, the contracted form and the contraction. */
+  {
+    JacFigureHit hit = { JAC_PANEL_UPSTREAM, 0, 0, 1, 2 };
+    g_autofree char *text = jac_figure_describe_hit (uva, &hit);
+    g_autofree char *g = format_expected (JAC_AT2 (uva->upstream, 1, 2));
+
+    assert_contains (text, "G[1,2] = ∂L/∂U[1,2] = ");
+    assert_contains (text, g);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_UPSTREAM, 0, 0, 0, 0 };
+    g_autofree char *text = jac_figure_describe_hit (sum, &hit);
+
+    assert_contains (text, "G = ∂L/∂Y = ");
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_FORMULA, 0, 0, 1, 0 };
+    g_autofree char *text = jac_figure_describe_hit (uva, &hit);
+    g_autofree char *v = format_expected (JAC_AT2 (uva->contract_formula, 1, 0));
+
+    assert_contains (text, "(G Aᵀ)[1,0] = ");
+    assert_contains (text, v);
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_CONTRACTION, 0, 0, 1, 0 };
+    g_autofree char *text = jac_figure_describe_hit (uva, &hit);
+
+    assert_contains (text, "Σ_ij G[i,j] J[i,j,1,0] = ");
+    assert_contains (text, "contracted form (G Aᵀ)[1,0]");
+  }
+  {
+    JacFigureHit hit = { JAC_PANEL_CONTRACTION, 0, 0, 0, 2 };
+    g_autofree char *text = jac_figure_describe_hit (bias, &hit);
+
+    assert_contains (text, "Σ_ij G[i,j] J[i,j,2] = ");
+  }
+  /* Panels an expression does not have, and cells out of range: nothing. */
+  {
+    JacFigureHit hit = { JAC_PANEL_SLOPE, 0, 0, 0, 0 };
+
+    g_assert_null (jac_figure_describe_hit (uva, &hit));
+    hit.panel = JAC_PANEL_JACOBIAN;
+    hit.block_row = 5;
+    g_assert_null (jac_figure_describe_hit (uva, &hit));
+  }
+
+  /* Outlines: a J entry shows the G entry weighing it and the result entry it feeds… */
+  {
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 1, 2, 0 };
+    GArray *marks = _jac_figure_marks (uva, &hit);
+
+    g_assert_true (has_mark (marks, JAC_PANEL_JACOBIAN, 1, 1, 2, 3, 0, 1));
+    g_assert_true (has_mark (marks, JAC_PANEL_UPSTREAM, 0, 0, 1, 2, 2, 3));
+    g_assert_true (has_mark (marks, JAC_PANEL_FORMULA, 0, 0, 1, 2, 0, 1));
+    g_assert_true (has_mark (marks, JAC_PANEL_CONTRACTION, 0, 0, 1, 2, 0, 1));
+    g_array_unref (marks);
+  }
+  /* … and a result entry [p,q] the entries of J it sums: δ_ip keeps block (p, p) only. */
+  {
+    JacFigureHit hit = { JAC_PANEL_CONTRACTION, 0, 0, 1, 0 };
+    GArray *marks = _jac_figure_marks (uva, &hit);
+
+    g_assert_true (has_mark (marks, JAC_PANEL_JACOBIAN, 1, 1, 0, 3, 0, 1));
+    g_assert_false (has_mark (marks, JAC_PANEL_JACOBIAN, 0, 1, 0, 3, 0, 1));
+    g_assert_true (has_mark (marks, JAC_PANEL_UPSTREAM, 0, 0, 1, 2, 0, 3));
+    g_assert_true (has_mark (marks, JAC_PANEL_FORMULA, 0, 0, 1, 2, 0, 1));
+    g_array_unref (marks);
+  }
+  /* δ_jq: result entry [q] of X + v sums column j = q of every row. */
+  {
+    JacFigureHit hit = { JAC_PANEL_FORMULA, 0, 0, 0, 2 };
+    GArray *marks = _jac_figure_marks (bias, &hit);
+
+    g_assert_true (has_mark (marks, JAC_PANEL_JACOBIAN, 0, 0, 2, 3, 2, 3));
+    g_assert_true (has_mark (marks, JAC_PANEL_JACOBIAN, 1, 0, 2, 3, 2, 3));
+    g_assert_true (has_mark (marks, JAC_PANEL_UPSTREAM, 0, 0, 0, 2, 2, 3));
+    g_array_unref (marks);
+  }
+}
+
+/* The title names the expression as typed, with subscripts. */
+static void
+test_expr_title (void)
+{
+  g_autoptr(JacAnalysis) rnn = make_expr_case (G_N_ELEMENTS (expr_cases) - 1);
+  g_autoptr(JacAnalysis) uva = make_expr_case (0);
+  JacFigureStyle style;
+  JacFigureLayout *layout;
+  gboolean found_title = FALSE, found_rnn = FALSE;
+
+  jac_figure_style_init (&style);
+  layout = _jac_figure_layout_new (uva, &style, 1600, 900, NULL);
+  for (guint k = 0; k < layout->labels->len; k++)
+    {
+      const JacLabel *label = g_ptr_array_index (layout->labels, k);
+
+      found_title |= g_str_equal (pango_layout_get_text (label->layout), "∂U/∂V   —   U = V @ A");
+    }
+  _jac_figure_layout_free (layout);
+  layout = _jac_figure_layout_new (rnn, &style, 1600, 900, NULL);
+  for (guint k = 0; k < layout->labels->len; k++)
+    {
+      const JacLabel *label = g_ptr_array_index (layout->labels, k);
+
+      found_rnn |= g_str_has_prefix (pango_layout_get_text (label->layout),
+                                     "∂h/∂Whh   —   h = tanh(hprev @ Whh");
+    }
+  _jac_figure_layout_free (layout);
+  g_assert_true (found_title);
+  g_assert_true (found_rnn);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -933,6 +1272,12 @@ main (int    argc,
   g_test_add_func ("/render/describe", test_describe);
   g_test_add_func ("/render/styles", test_styles);
   g_test_add_func ("/render/big", test_big);
+  g_test_add_func ("/render/expr-files", test_expr_files);
+  g_test_add_func ("/render/expr-styles", test_expr_styles);
+  g_test_add_func ("/render/expr-zero-block-pixels", test_expr_zero_block_pixels);
+  g_test_add_func ("/render/expr-hit-round-trip", test_expr_hit_round_trip);
+  g_test_add_func ("/render/expr-describe", test_expr_describe);
+  g_test_add_func ("/render/expr-title", test_expr_title);
 
   return g_test_run ();
 }

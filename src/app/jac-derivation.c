@@ -93,6 +93,69 @@ append_size (GString           *markup,
                           analysis->sparsity.n_free_entries);
 }
 
+/* A typed expression: core's steps, with the size after "Substitute", and the contracted
+ * form as the figure checks it. */
+static char *
+expr_markup (const JacAnalysis *analysis,
+             gboolean           denominator_layout)
+{
+  const JacDerivation *derivation = analysis->derivation;
+  GString *markup = g_string_new ("<span line_height=\"1.3\">");
+  const char *size_after = jac_derivation_find_step (derivation, "Substitute") != NULL
+                           ? "Substitute" : "Structure";
+
+  for (guint s = 0; s < derivation->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (derivation->steps, s);
+      g_autofree char *title = g_markup_escape_text (step->title, -1);
+
+      g_string_append_printf (markup, "%s<b>%u. %s</b>   %s", s > 0 ? "\n" : "", s + 1, title,
+                              step->markup);
+      if (g_str_equal (step->title, size_after))
+        append_size (markup, analysis);
+    }
+  {
+    g_autofree char *sparsity = g_markup_escape_text (analysis->sparsity.sentence, -1);
+    g_autofree char *diff = g_strdup_printf ("%.1e", analysis->contract_max_diff);
+
+    g_string_append_printf (markup, "\n<b>Contracted form</b>   %s"
+                            "\n    <span alpha=\"70%%\">%s · checked against Σ G·J from the"
+                            " tensor: max |difference| = %s%s</span>",
+                            derivation->contracted_markup, sparsity, diff,
+                            denominator_layout ? " · blocks shown in denominator layout" : "");
+  }
+  g_string_append (markup, "</span>");
+  return g_string_free (markup, FALSE);
+}
+
+char *
+jac_derivation_latex (const JacAnalysis *analysis)
+{
+  const JacDerivation *d;
+  GString *latex;
+
+  g_return_val_if_fail (analysis != NULL, NULL);
+
+  d = analysis->derivation;
+  latex = g_string_new (NULL);
+  g_string_append_printf (latex, "%% ∂%s/∂%s, from Jacscope\n", analysis->output_name,
+                          analysis->wrt_name);
+  for (guint s = 0; s < d->steps->len; s++)
+    {
+      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
+      g_autoptr(GString) title = g_string_new (step->title);
+
+      /* pdflatex takes no Unicode in text: the one Greek letter a title has goes to math. */
+      g_string_replace (title, "δ", "$\\delta$", 0);
+      g_string_append_printf (latex, "\\paragraph{%s}\n\\[ %s \\]\n", title->str, step->latex);
+    }
+  g_string_append_printf (latex, "\\paragraph{Contracted form}\n\\[ %s \\]\n",
+                          d->contracted_latex);
+  if (d->where_latex != NULL)
+    g_string_append_printf (latex, "where \\( %s \\)\n", d->where_latex);
+  return g_string_free (latex, FALSE);
+}
+
 char *
 jac_derivation_markup (const JacAnalysis *analysis,
                        gboolean           denominator_layout)
@@ -103,6 +166,9 @@ jac_derivation_markup (const JacAnalysis *analysis,
   GString *markup;
 
   g_return_val_if_fail (analysis != NULL, NULL);
+
+  if (analysis->rnn == NULL)
+    return expr_markup (analysis, denominator_layout);
 
   rnn = analysis->rnn;
   derivation = jac_derive_graph (rnn->graph, rnn->variable_node[analysis->wrt], "h",

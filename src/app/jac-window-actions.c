@@ -4,6 +4,7 @@
 #include <cairo.h>
 
 #include "core/jac-error.h"
+#include "jac-derivation.h"
 #include "jac-window-private.h"
 
 #define TEXT_SCALE_STEP 1.15
@@ -114,6 +115,8 @@ clear_variables_action (GtkWidget  *widget,
       g_clear_pointer (&self->loaded[v], jac_tensor_free);
       g_clear_pointer (&self->loaded_path[v], g_free);
     }
+  g_hash_table_remove_all (self->loaded_expr);
+  g_hash_table_remove_all (self->loaded_expr_path);
   _jac_window_update_loaded (self);
   _jac_window_queue_recompute (self);
 }
@@ -227,6 +230,58 @@ copy_figure_action (GtkWidget  *widget,
   _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the figure to the clipboard");
 }
 
+/* The steps as `jacscope derive --latex` prints them, ready for a paper or lecture notes. */
+static void
+copy_latex_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  const JacAnalysis *analysis = jac_window_get_analysis (self);
+  g_autofree char *latex = NULL;
+
+  if (analysis == NULL)
+    return;
+  latex = jac_derivation_latex (analysis);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), latex);
+  _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the derivation as LaTeX");
+}
+
+/* ---- expressions ------------------------------------------------------------------------ */
+
+static void
+preset_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  _jac_window_apply_preset (JAC_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+/* Ctrl+1 … Ctrl+9: the n-th variable, whatever the expression names it. */
+static void
+wrt_index_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  g_auto(GStrv) names = _jac_window_dup_variables (self);
+  int index = g_variant_get_int32 (parameter);
+
+  if (index >= 0 && (guint) index < g_strv_length (names))
+    g_object_set (self, "wrt", names[index], NULL);
+}
+
+static void
+focus_expression_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  g_object_set (self, "show-sidebar", TRUE, NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (self->expr_entry));
+}
+
 /* ---- view ------------------------------------------------------------------------------- */
 
 static void
@@ -281,7 +336,9 @@ step_row_action (GtkWidget  *widget,
                  GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
-  int row = CLAMP (self->row + g_variant_get_int32 (parameter), 0, self->batch - 1);
+  const JacAnalysis *analysis = jac_window_get_analysis (self);
+  int rows = analysis != NULL ? (int) analysis->sparsity.n_block_rows : self->batch;
+  int row = CLAMP (self->row + g_variant_get_int32 (parameter), 0, MAX (rows, 1) - 1);
 
   g_object_set (self, "row-view", TRUE, "row", row, NULL);
 }
@@ -381,7 +438,8 @@ static void
 install_property_actions (GtkWidgetClass *widget_class)
 {
   static const char * const names[] = {
-    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "layout",
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
+    "shapes", "layout",
     "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
     "text-scale", "export-scale", "show-sidebar", "dark-style",
   };
@@ -394,23 +452,23 @@ install_property_actions (GtkWidgetClass *widget_class)
     }
 }
 
-static void
-bind_wrt (GtkWidgetClass *widget_class,
-          guint           key,
-          const char     *wrt)
-{
-  gtk_widget_class_add_binding_action (widget_class, key, GDK_CONTROL_MASK, "win.wrt", "s", wrt);
-}
 
 void
 _jac_window_class_add_actions (GtkWidgetClass *widget_class)
 {
   install_property_actions (widget_class);
-  bind_wrt (widget_class, GDK_KEY_1, "h_prev");
-  bind_wrt (widget_class, GDK_KEY_2, "x");
-  bind_wrt (widget_class, GDK_KEY_3, "W_hh");
-  bind_wrt (widget_class, GDK_KEY_4, "W_xh");
-  bind_wrt (widget_class, GDK_KEY_5, "b");
+  gtk_widget_class_install_action (widget_class, "win.wrt-index", "i", wrt_index_action);
+  for (int k = 0; k < 9; k++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + k, GDK_CONTROL_MASK,
+                                         "win.wrt-index", "i", k);
+  gtk_widget_class_install_action (widget_class, "win.preset", "s", preset_action);
+  gtk_widget_class_install_action (widget_class, "win.focus-expression", NULL,
+                                   focus_expression_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_x, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.focus-expression", NULL);
+  gtk_widget_class_install_action (widget_class, "win.copy-latex", NULL, copy_latex_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.copy-latex", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
   gtk_widget_class_install_action (widget_class, "win.leave-presentation", NULL,
                                    leave_presentation_action);

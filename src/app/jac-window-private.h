@@ -12,10 +12,16 @@ struct _JacWindow
 
   /* template widgets */
   GtkDropDown      *activation_dropdown;
+  GtkWidget        *activation_row;
+  GtkWidget        *b_shape_row;
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
   GtkDropDown      *colormap_dropdown;
   GtkLabel         *derivation_label;
+  GtkLabel         *expr_caret_label;
+  GtkEntry         *expr_entry;
+  GtkWidget        *expr_error_box;
+  GtkLabel         *expr_error_label;
   JacFigureView    *figure_view;
   GtkSpinButton    *hidden_spin;
   GtkLabel         *hover_label;
@@ -25,11 +31,18 @@ struct _JacWindow
   GtkLabel         *loaded_label;
   GtkMenuButton    *load_menu_button;
   GtkMenuButton    *export_menu_button;
+  GtkMenuButton    *preset_menu_button;
   GtkMenuButton    *primary_menu_button;
   GtkSpinButton    *row_spin;
   GtkSpinButton    *seed_spin;
+  GtkWidget        *shapes_box;
+  GtkEntry         *shapes_entry;
   GtkWidget        *sidebar;
+  GtkWidget        *sizes_heading;
+  GtkWidget        *sizes_list;
   GtkDropDown      *upstream_dropdown;
+  GtkLabel         *wrt_caption;
+  GtkBox           *wrt_box;
   GtkLabel         *zoom_label;
 
   /* borrowed */
@@ -38,6 +51,12 @@ struct _JacWindow
   /* owned */
   JacTensor        *loaded[JAC_N_VARS];
   char             *loaded_path[JAC_N_VARS];
+  GHashTable       *loaded_expr;       /* an expression's variables from files: name → JacTensor */
+  GHashTable       *loaded_expr_path;  /* name → path */
+  char             *wrt_names;         /* the variables the wrt buttons were built for, "\n"-joined */
+  char             *expr_error;        /* the inline error on show, or NULL */
+  guint             entry_source;      /* applies the entries a moment after typing stops */
+  gboolean          setting_entries;   /* the entries change from code, not from typing */
   char             *message;
   guint             recompute_source;
   guint             message_source;
@@ -58,6 +77,8 @@ struct _JacWindow
   char             *b_shape;         /* "H" or "NxH" */
   char             *upstream;        /* "ones", "random", "loss" */
   char             *wrt;
+  char             *expression;      /* "" for the RNN step and its controls */
+  char             *shapes;          /* declarations for the expression's variables */
   char             *layout;          /* "numerator" or "denominator" */
   char             *colormap;
   gboolean          show_values;
@@ -84,6 +105,8 @@ typedef enum
   PROP_B_SHAPE,
   PROP_UPSTREAM,
   PROP_WRT,
+  PROP_EXPRESSION,
+  PROP_SHAPES,
   PROP_LAYOUT,
   PROP_COLORMAP,
   PROP_SHOW_VALUES,
@@ -111,6 +134,43 @@ void _jac_window_hide_message      (JacWindow      *self);
 /* Shows which variables come from files, and locks the sizes they fix. */
 void _jac_window_update_loaded     (JacWindow      *self);
 void _jac_window_recompute_now     (JacWindow      *self);
+/* The variables one can differentiate with respect to, in the order of the wrt buttons. */
+GStrv _jac_window_dup_variables    (JacWindow      *self);
+/* Applies a preset of the presets menu: "rnn", "matmul", "chain", "gate", "softmax", "gram". */
+gboolean _jac_window_apply_preset  (JacWindow      *self,
+                                    const char     *preset);
+/* Applies what the expression and shapes entries hold now. */
+void _jac_window_apply_entries     (JacWindow      *self);
+/* The inline error under the expression entry, or NULL. */
+const char *_jac_window_get_expr_error (JacWindow  *self);
+
+/* jac-window.c */
+JacUpstreamKind _jac_window_upstream_kind  (JacWindow   *self);
+void        _jac_window_install_analysis   (JacWindow   *self,
+                                            JacAnalysis *analysis);
+
+/* jac-window-expr.c */
+gboolean    _jac_window_is_expr_mode       (JacWindow   *self);
+char       *_jac_window_name_markup        (const char  *name);
+/* On failure, @culprit is the entry to mark, and the message ends with the text and a caret. */
+JacAnalysis *_jac_window_compute_expr      (JacWindow   *self,
+                                            GHashTable  *loaded,
+                                            GtkWidget  **culprit,
+                                            GError     **error);
+void        _jac_window_show_expr_error    (JacWindow   *self,
+                                            GtkWidget   *culprit,
+                                            const char  *message);
+void        _jac_window_clear_expr_error   (JacWindow   *self);
+void        _jac_window_sync_variables     (JacWindow   *self);
+void        _jac_window_sync_mode          (JacWindow   *self);
+void        _jac_window_expr_changed_cb    (GtkEditable *editable,
+                                            JacWindow   *self);
+void        _jac_window_expr_activate_cb   (GtkEntry    *entry,
+                                            JacWindow   *self);
+gboolean    _jac_window_load_expr_variable (JacWindow   *self,
+                                            const char  *name,
+                                            const char  *path,
+                                            GError     **error);
 void _jac_window_queue_recompute   (JacWindow      *self);
 
 G_END_DECLS

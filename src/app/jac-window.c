@@ -39,8 +39,8 @@ index_of (const char * const *ids,
   return 0;
 }
 
-static JacUpstreamKind
-upstream_kind (JacWindow *self)
+JacUpstreamKind
+_jac_window_upstream_kind (JacWindow *self)
 {
   static const JacUpstreamKind kinds[] = {
     JAC_UPSTREAM_ONES, JAC_UPSTREAM_RANDOM, JAC_UPSTREAM_LOSS,
@@ -106,7 +106,8 @@ update_style (JacWindow *self)
 static void
 update_title (JacWindow *self)
 {
-  g_autofree char *title = g_strdup_printf ("Jacscope — ∂h/∂%s", self->wrt);
+  const char *out = self->analysis != NULL ? self->analysis->output_name : "h";
+  g_autofree char *title = g_strdup_printf ("Jacscope — ∂%s/∂%s", out, self->wrt);
 
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
@@ -126,11 +127,56 @@ update_size_sensitivity (JacWindow *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->hidden_spin), !hidden_fixed);
 }
 
+static void
+append_loaded_line (GString         *text,
+                    const char      *name,
+                    const char      *path,
+                    const JacTensor *tensor)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *shape = jac_tensor_shape_string (tensor);
+  g_autofree char *line = g_markup_printf_escaped ("%s%s ← %s %s", text->len ? "\n" : "", name,
+                                                   base, shape);
+
+  g_string_append (text, line);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b,
+               gpointer      user_data)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* An expression's variables from files, in name order. */
+static void
+update_loaded_expr (JacWindow *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree gpointer *names = (gpointer *) g_hash_table_get_keys_as_array (self->loaded_expr,
+                                                                             NULL);
+  guint n = g_hash_table_size (self->loaded_expr);
+
+  g_qsort_with_data (names, n, sizeof (gpointer), compare_names, NULL);
+  for (guint k = 0; k < n; k++)
+    append_loaded_line (text, names[k],
+                        g_hash_table_lookup (self->loaded_expr_path, names[k]),
+                        g_hash_table_lookup (self->loaded_expr, names[k]));
+  gtk_label_set_markup (self->loaded_label, text->len ? text->str : "All variables random");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->clear_loaded_button), text->len > 0);
+}
+
 void
 _jac_window_update_loaded (JacWindow *self)
 {
   g_autoptr(GString) text = g_string_new (NULL);
 
+  if (_jac_window_is_expr_mode (self))
+    {
+      update_loaded_expr (self);
+      return;
+    }
   for (guint v = 0; v < JAC_N_VARS; v++)
     if (self->loaded[v] != NULL)
       {
@@ -162,7 +208,17 @@ set_int_state (JacWindow         *self,
 static void
 sync_from_analysis (JacWindow *self)
 {
-  const JacRnnConfig *config = &self->analysis->rnn->config;
+  const JacRnnConfig *config;
+
+  if (self->analysis->rnn == NULL)
+    {
+      gsize rows = MAX (self->analysis->sparsity.n_block_rows, 1);
+
+      gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
+      set_int_state (self, &self->row, MIN (self->row, (int) rows - 1), PROP_ROW);
+      return;
+    }
+  config = &self->analysis->rnn->config;
 
   set_int_state (self, &self->batch, (int) config->batch, PROP_BATCH);
   set_int_state (self, &self->input, (int) config->input, PROP_INPUT);
@@ -198,16 +254,22 @@ compute (JacWindow  *self,
   rnn = jac_rnn_new (&config, loaded, error);
   if (rnn == NULL)
     return NULL;
-  return jac_analysis_new (g_steal_pointer (&rnn), wrt, upstream_kind (self), NULL, error);
+  return jac_analysis_new (g_steal_pointer (&rnn), wrt, _jac_window_upstream_kind (self), NULL,
+                           error);
 }
 
-static void
-install_analysis (JacWindow   *self,
-                  JacAnalysis *analysis)
+void
+_jac_window_install_analysis (JacWindow   *self,
+                              JacAnalysis *analysis)
 {
   self->analysis = analysis;
   jac_figure_view_set_analysis (self->figure_view, analysis);
   sync_from_analysis (self);
+  _jac_window_clear_expr_error (self);
+  _jac_window_sync_variables (self);
+  _jac_window_sync_mode (self);
+  _jac_window_update_loaded (self);
+  update_title (self);
   update_style (self);
 }
 
@@ -221,17 +283,43 @@ _jac_window_recompute_now (JacWindow *self)
   gint64 start = g_get_monotonic_time ();
 
   g_clear_handle_id (&self->recompute_source, g_source_remove);
-  analysis = compute (self, self->loaded, &error);
-  jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->batch, self->input,
-                   self->hidden, self->wrt, (g_get_monotonic_time () - start) / 1000.0);
-  if (analysis == NULL)
+  if (_jac_window_is_expr_mode (self))
     {
-      _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
-      return;
+      GtkWidget *culprit = NULL;
+
+      analysis = _jac_window_compute_expr (self, self->loaded_expr, &culprit, &error);
+      jac_profile_log ("analysis %s wrt=%s: %.2f ms", self->expression, self->wrt,
+                       (g_get_monotonic_time () - start) / 1000.0);
+      /* Inline, under the entry; the figure on show stays. */
+      if (analysis == NULL)
+        {
+          _jac_window_show_expr_error (self, culprit, error->message);
+          return;
+        }
+    }
+  else
+    {
+      JacVariable wrt;
+
+      /* Back from an expression: its variable is not the RNN's. */
+      if (!jac_variable_from_name (self->wrt, &wrt))
+        {
+          g_free (self->wrt);
+          self->wrt = g_strdup ("h_prev");
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRT]);
+        }
+      analysis = compute (self, self->loaded, &error);
+      jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->batch, self->input,
+                       self->hidden, self->wrt, (g_get_monotonic_time () - start) / 1000.0);
+      if (analysis == NULL)
+        {
+          _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
+          return;
+        }
     }
   if (self->message_is_error)
     _jac_window_hide_message (self);
-  install_analysis (self, analysis);
+  _jac_window_install_analysis (self, analysis);
 }
 
 static gboolean
@@ -536,7 +624,8 @@ changes_model (guint prop_id)
 {
   return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
          || prop_id == PROP_SEED || prop_id == PROP_ACTIVATION || prop_id == PROP_B_SHAPE
-         || prop_id == PROP_UPSTREAM || prop_id == PROP_WRT;
+         || prop_id == PROP_UPSTREAM || prop_id == PROP_WRT || prop_id == PROP_EXPRESSION
+         || prop_id == PROP_SHAPES;
 }
 
 static gboolean
@@ -573,6 +662,8 @@ string_field (JacWindow *self,
     case PROP_B_SHAPE: return &self->b_shape;
     case PROP_UPSTREAM: return &self->upstream;
     case PROP_WRT: return &self->wrt;
+    case PROP_EXPRESSION: return &self->expression;
+    case PROP_SHAPES: return &self->shapes;
     case PROP_LAYOUT: return &self->layout;
     case PROP_COLORMAP: return &self->colormap;
     default: g_assert_not_reached ();
@@ -617,6 +708,8 @@ jac_window_set_property (GObject      *object,
     case PROP_B_SHAPE:
     case PROP_UPSTREAM:
     case PROP_WRT:
+    case PROP_EXPRESSION:
+    case PROP_SHAPES:
     case PROP_LAYOUT:
     case PROP_COLORMAP:
       changed = set_string (self, string_field (self, prop_id), value, prop_id);
@@ -645,6 +738,11 @@ jac_window_set_property (GObject      *object,
     return;
   if (prop_id == PROP_WRT)
     update_title (self);
+  if (prop_id == PROP_EXPRESSION)
+    {
+      _jac_window_sync_mode (self);
+      _jac_window_update_loaded (self);
+    }
   if (changes_model (prop_id))
     _jac_window_queue_recompute (self);
   else if (changes_style (prop_id) && self->analysis != NULL)
@@ -671,6 +769,8 @@ jac_window_get_property (GObject    *object,
     case PROP_B_SHAPE: g_value_set_string (value, self->b_shape); break;
     case PROP_UPSTREAM: g_value_set_string (value, self->upstream); break;
     case PROP_WRT: g_value_set_string (value, self->wrt); break;
+    case PROP_EXPRESSION: g_value_set_string (value, self->expression); break;
+    case PROP_SHAPES: g_value_set_string (value, self->shapes); break;
     case PROP_LAYOUT: g_value_set_string (value, self->layout); break;
     case PROP_COLORMAP: g_value_set_string (value, self->colormap); break;
     case PROP_SHOW_VALUES: g_value_set_boolean (value, self->show_values); break;
@@ -692,6 +792,7 @@ jac_window_dispose (GObject *object)
 
   g_clear_handle_id (&self->recompute_source, g_source_remove);
   g_clear_handle_id (&self->message_source, g_source_remove);
+  g_clear_handle_id (&self->entry_source, g_source_remove);
   if (self->dialog != NULL)
     gtk_native_dialog_destroy (self->dialog);
   g_clear_object (&self->dialog);
@@ -713,6 +814,12 @@ jac_window_finalize (GObject *object)
       g_clear_pointer (&self->loaded[v], jac_tensor_free);
       g_clear_pointer (&self->loaded_path[v], g_free);
     }
+  g_clear_pointer (&self->loaded_expr, g_hash_table_unref);
+  g_clear_pointer (&self->loaded_expr_path, g_hash_table_unref);
+  g_clear_pointer (&self->wrt_names, g_free);
+  g_clear_pointer (&self->expr_error, g_free);
+  g_clear_pointer (&self->expression, g_free);
+  g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
   g_clear_pointer (&self->activation, g_free);
@@ -740,6 +847,8 @@ install_properties (GObjectClass *object_class)
   properties[PROP_B_SHAPE] = g_param_spec_string ("b-shape", NULL, NULL, "H", FLAGS);
   properties[PROP_UPSTREAM] = g_param_spec_string ("upstream", NULL, NULL, "ones", FLAGS);
   properties[PROP_WRT] = g_param_spec_string ("wrt", NULL, NULL, "h_prev", FLAGS);
+  properties[PROP_EXPRESSION] = g_param_spec_string ("expression", NULL, NULL, "", FLAGS);
+  properties[PROP_SHAPES] = g_param_spec_string ("shapes", NULL, NULL, "", FLAGS);
   properties[PROP_LAYOUT] = g_param_spec_string ("layout", NULL, NULL, "numerator", FLAGS);
   properties[PROP_COLORMAP] = g_param_spec_string ("colormap", NULL, NULL, "blue-red", FLAGS);
   properties[PROP_SHOW_VALUES] = g_param_spec_boolean ("show-values", NULL, NULL, TRUE, FLAGS);
@@ -775,10 +884,16 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_row);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, b_shape_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, clear_loaded_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, figure_view);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hidden_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hover_label);
@@ -788,15 +903,26 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, preset_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, row_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_box);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_heading);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_caption);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, zoom_label);
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
   gtk_widget_class_bind_template_callback (widget_class, hover_text_cb);
   gtk_widget_class_bind_template_callback (widget_class, zoom_cb);
+  gtk_widget_class_bind_template_callback_full (widget_class, "expr_changed_cb",
+                                                G_CALLBACK (_jac_window_expr_changed_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "expr_activate_cb",
+                                                G_CALLBACK (_jac_window_expr_activate_cb));
 
   _jac_window_class_add_actions (widget_class);
 }
@@ -812,6 +938,11 @@ init_state (JacWindow *self)
   self->b_shape = g_strdup ("H");
   self->upstream = g_strdup ("ones");
   self->wrt = g_strdup ("h_prev");
+  self->expression = g_strdup ("");
+  self->shapes = g_strdup ("");
+  self->loaded_expr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) jac_tensor_free);
+  self->loaded_expr_path = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->layout = g_strdup ("numerator");
   self->colormap = g_strdup ("blue-red");
   self->show_values = TRUE;
@@ -958,7 +1089,16 @@ jac_window_load_variable (JacWindow   *self,
   g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
 
   base = g_path_get_basename (path);
-  if (!jac_variable_from_name (name, &variable))
+  if (_jac_window_is_expr_mode (self))
+    {
+      g_clear_handle_id (&self->recompute_source, g_source_remove);
+      if (_jac_window_load_expr_variable (self, name, path, &local_error))
+        {
+          _jac_window_hide_message (self);
+          return TRUE;
+        }
+    }
+  else if (!jac_variable_from_name (name, &variable))
     g_set_error (&local_error, JAC_ERROR, JAC_ERROR_INVALID,
                  "“%s” is not a variable: use h_prev, x, W_hh, W_xh or b", name);
   else if ((tensor = jac_npy_read (path, &local_error)) != NULL)
@@ -973,7 +1113,7 @@ jac_window_load_variable (JacWindow   *self,
           g_free (self->loaded_path[variable]);
           self->loaded_path[variable] = g_strdup (path);
           _jac_window_hide_message (self);
-          install_analysis (self, analysis);
+          _jac_window_install_analysis (self, analysis);
           _jac_window_update_loaded (self);
           return TRUE;
         }

@@ -33,8 +33,10 @@ typedef struct
   guint            n_rows;
   JacLabel        *header;
   JacLabel        *identity;
+  JacLabel        *where;     /* an expression's intermediates, or NULL */
   JacLabel        *footer;
   JacLabel        *note;
+  double           wrap_width;
   double           gap;       /* between elements of a row */
   double           row_gap;
   double           pad;       /* between a matrix and its title or caption */
@@ -83,6 +85,75 @@ add_matrix (JacContraction  *c,
   e->range = range;
   e->title = _jac_label_new (c->layout->context, title_markup, c->layout->font_px, FALSE, -1);
   e->caption = _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
+}
+
+/* "Σ<sub>ij</sub> G<sub>ij</sub> J<sub>ijpq</sub>", or "G J<sub>pq</sub>" for a scalar output. */
+static char *
+expr_sum_markup (const JacAnalysis *a)
+{
+  const char *o = jac_analysis_out_indices (a);
+  const char *w = jac_analysis_wrt_indices (a);
+
+  if (*o == '\0')
+    return *w != '\0' ? g_strdup_printf ("G J<sub><i>%s</i></sub>", w) : g_strdup ("G J");
+  return g_strdup_printf ("Σ<sub><i>%s</i></sub> G<sub><i>%s</i></sub> J<sub><i>%s%s</i></sub>",
+                          o, o, o, w);
+}
+
+/* An expression: G, then its contracted form evaluated beside Σ G·J from the tensor. */
+static void
+build_expr_equations (JacContraction *c)
+{
+  const JacAnalysis *a = c->layout->analysis;
+  const double op = c->layout->font_px * 1.3;
+  double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
+  g_autofree char *out = _jac_markup_from_text (a->output_name);
+  g_autofree char *g_title = g_strdup_printf ("G = ∂L/∂%s", out);
+  const char *formula = a->derivation->contracted_markup;
+  double formula_w = _jac_figure_layout_text_width (c->layout, formula, c->layout->font_px);
+  JacEquation *eq;
+
+  eq = &c->rows[c->n_rows++];
+  add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream), g_title);
+
+  eq = &c->rows[c->n_rows++];
+  add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
+              formula_w <= c->wrap_width * 0.45 ? formula : "contracted form");
+  add_text (c, eq, "=", op);
+  add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "Σ G·J, from J");
+}
+
+static void
+build_expr_texts (JacContraction *c)
+{
+  const JacAnalysis *a = c->layout->analysis;
+  JacFigureLayout *layout = c->layout;
+  const char *w = jac_analysis_wrt_indices (a);
+  g_autofree char *sum = expr_sum_markup (a);
+  g_autofree char *identity = NULL;
+  g_autofree char *diff = _jac_format_scientific_markup (a->contract_max_diff);
+  g_autofree char *footer = g_strdup_printf ("contracted form vs tensor: max |difference| = %s",
+                                             diff);
+
+  if (*w != '\0')
+    identity = g_strdup_printf ("%s = (%s)<sub><i>%s</i></sub>", sum,
+                                a->derivation->contracted_markup, w);
+  else
+    identity = g_strdup_printf ("%s = %s", sum, a->derivation->contracted_markup);
+  c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
+                              layout->font_px * 1.1, FALSE, -1);
+  c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE,
+                                c->wrap_width);
+  if (a->derivation->where_markup != NULL)
+    {
+      g_autofree char *where = g_strdup_printf ("where %s", a->derivation->where_markup);
+
+      c->where = _jac_label_new (layout->context, where, layout->font_px, FALSE, c->wrap_width);
+    }
+  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
+  c->note = _jac_label_new (layout->context,
+                            "each matrix has its own colour scale ±max (white = 0)",
+                            layout->small_px, FALSE, -1);
 }
 
 static void
@@ -202,7 +273,8 @@ equation_height (const JacContraction *c,
 static double
 texts_height (const JacContraction *c)
 {
-  return c->header->height + c->identity->height + c->row_gap
+  return c->header->height + c->identity->height + (c->where != NULL ? c->where->height : 0)
+         + c->row_gap
          + c->row_gap * 0.6 + c->footer->height + c->note->height;
 }
 
@@ -331,6 +403,7 @@ clear_contraction (JacContraction *c)
       }
   g_clear_pointer (&c->header, _jac_label_free);
   g_clear_pointer (&c->identity, _jac_label_free);
+  g_clear_pointer (&c->where, _jac_label_free);
   g_clear_pointer (&c->footer, _jac_label_free);
   g_clear_pointer (&c->note, _jac_label_free);
 }
@@ -347,8 +420,17 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
   c.gap = round (layout->font_px * 0.6);
   c.row_gap = round (layout->font_px * 1.3);
   c.pad = round (layout->font_px * 0.25);
-  build_equations (&c);
-  build_texts (&c);
+  c.wrap_width = area->width;
+  if (layout->analysis->rnn != NULL)
+    {
+      build_equations (&c);
+      build_texts (&c);
+    }
+  else
+    {
+      build_expr_equations (&c);
+      build_expr_texts (&c);
+    }
 
   s = solve_cell_size (&c, area);
   y = round (area->y + MAX (0, (area->height - total_height (&c, s)) / 3));
@@ -359,7 +441,15 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
   y += header->height;
   identity = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.identity), left, y, 0, 0,
                                             JAC_INK_NORMAL);
-  y += identity->height + c.row_gap;
+  y += identity->height;
+  if (c.where != NULL)
+    {
+      JacLabel *where = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.where), left, y,
+                                                       0, 0, JAC_INK_FAINT);
+
+      y += where->height;
+    }
+  y += c.row_gap;
 
   for (guint r = 0; r < c.n_rows; r++)
     y = place_equation (&c, &c.rows[r], area, y, s) + c.row_gap;

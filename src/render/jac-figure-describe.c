@@ -46,15 +46,19 @@ matrix_contains (const JacTensor *tensor,
     return FALSE;
   if (tensor->rank == 2)
     return row < tensor->shape[0] && col < tensor->shape[1];
+  if (tensor->rank == 0)
+    return row == 0 && col == 0;
   return tensor->rank == 1 && row == 0 && col < tensor->shape[0];
 }
 
-/* "[1,2]" for a rank-2 result, "[2]" for a rank-1 one. */
+/* "[1,2]" for a rank-2 result, "[2]" for a rank-1 one, "" for a scalar. */
 static char *
 result_index (const JacTensor *tensor,
               gsize            row,
               gsize            col)
 {
+  if (tensor->rank == 0)
+    return g_strdup ("");
   if (tensor->rank == 2)
     return g_strdup_printf ("[%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT "]", row, col);
   return g_strdup_printf ("[%" G_GSIZE_FORMAT "]", col);
@@ -308,7 +312,7 @@ panel_tensor (const JacAnalysis *a,
     case JAC_PANEL_UPSTREAM:
       return a->upstream;
     case JAC_PANEL_SLOPE:
-      return a->rnn->slope;
+      return a->rnn != NULL ? a->rnn->slope : NULL;
     case JAC_PANEL_GATED:
       return a->gated;
     case JAC_PANEL_FACTOR:
@@ -325,6 +329,209 @@ panel_tensor (const JacAnalysis *a,
     }
 }
 
+/* ---- expressions ---- */
+
+/* The output's (or the variable's) own indices of a cell of the grid: block and entry for a
+ * matrix, the entry alone for a vector, none for a scalar. */
+static guint
+grid_index (guint  rank,
+            gsize  block,
+            gsize  entry,
+            gsize *index)
+{
+  if (rank == 2)
+    {
+      index[0] = block;
+      index[1] = entry;
+    }
+  else if (rank == 1)
+    index[0] = entry;
+  return rank;
+}
+
+/* The indices of the cell (@row, @col) of a panel holding a tensor of @rank. */
+static guint
+panel_index (guint  rank,
+             gsize  row,
+             gsize  col,
+             gsize *index)
+{
+  return grid_index (rank, row, col, index);
+}
+
+/* "1,2" */
+static void
+append_numbers (GString     *s,
+                guint        rank,
+                const gsize *index)
+{
+  for (guint a = 0; a < rank; a++)
+    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, a > 0 ? "," : "", index[a]);
+}
+
+/* "U[1,2]", or "U" for a scalar. */
+static char *
+indexed_name (const char  *name,
+              guint        rank,
+              const gsize *index)
+{
+  GString *s = g_string_new (name);
+
+  if (rank > 0)
+    {
+      g_string_append_c (s, '[');
+      append_numbers (s, rank, index);
+      g_string_append_c (s, ']');
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* "δ_ip: i ≠ p" for the δs that force this entry to zero. */
+static char *
+expr_violated_deltas (const JacAnalysis *a,
+                      const gsize       *out,
+                      const gsize       *wrt)
+{
+  const JacStructured *jac = a->jacobian;
+  const char *o = jac_analysis_out_indices (a);
+  const char *w = jac_analysis_wrt_indices (a);
+  g_autoptr(GString) deltas = g_string_new (NULL);
+  g_autoptr(GString) reasons = g_string_new (NULL);
+
+  for (guint axis = 0; axis < MIN (jac->out_rank, 2); axis++)
+    {
+      int tied = jac->pair[axis];
+
+      if (tied < 0 || tied >= (int) jac->wrt_rank || out[axis] == wrt[tied]
+          || axis >= strlen (o) || tied >= (int) strlen (w))
+        continue;
+      g_string_append_printf (deltas, "%sδ_%c%c", deltas->len > 0 ? " " : "", o[axis], w[tied]);
+      g_string_append_printf (reasons, "%s%c ≠ %c", reasons->len > 0 ? ", " : "", o[axis],
+                              w[tied]);
+    }
+  if (deltas->len == 0)
+    return g_strdup ("a δ");
+  return g_strdup_printf ("%s: %s", deltas->str, reasons->str);
+}
+
+static char *
+describe_expr_jacobian (const JacAnalysis  *a,
+                        const JacFigureHit *hit)
+{
+  const JacStructured *jac = a->jacobian;
+  gsize out[2] = { 0 }, wrt[2] = { 0 }, all[4];
+  guint out_rank = grid_index (jac->out_rank, hit->block_row, hit->row, out);
+  guint wrt_rank = grid_index (jac->wrt_rank, hit->block_col, hit->col, wrt);
+  g_autofree char *name = NULL;
+  g_autofree char *numerator = NULL;
+  g_autofree char *denominator = NULL;
+  g_autofree char *value_text = NULL;
+  gboolean structural_zero = FALSE;
+  double value;
+
+  if (hit->block_row >= a->sparsity.n_block_rows || hit->block_col >= a->sparsity.n_block_cols
+      || hit->row >= a->sparsity.block_height || hit->col >= a->sparsity.block_width)
+    return NULL;
+
+  value = jac_analysis_block_entry (a, hit->block_row, hit->block_col, hit->row, hit->col,
+                                    &structural_zero);
+  memcpy (all, out, out_rank * sizeof (gsize));
+  memcpy (all + out_rank, wrt, wrt_rank * sizeof (gsize));
+  name = indexed_name ("J", out_rank + wrt_rank, all);
+  numerator = indexed_name (a->output_name, out_rank, out);
+  denominator = indexed_name (a->wrt_name, wrt_rank, wrt);
+  if (structural_zero)
+    {
+      g_autofree char *why = expr_violated_deltas (a, out, wrt);
+
+      return g_strdup_printf ("%s = ∂%s/∂%s = 0 (%s)", name, numerator, denominator, why);
+    }
+  value_text = _jac_format_value (value);
+  return g_strdup_printf ("%s = ∂%s/∂%s = %s", name, numerator, denominator, value_text);
+}
+
+/* "Σ_ij G[i,j] J[i,j,1,0]", with the output's letters and the variable's numbers. */
+static char *
+expr_sum_text (const JacAnalysis *a,
+               gsize              r,
+               gsize              c)
+{
+  const char *o = jac_analysis_out_indices (a);
+  gsize wrt[2] = { 0 };
+  guint wrt_rank = panel_index (a->jacobian->wrt_rank, r, c, wrt);
+  GString *s = g_string_new (NULL);
+  GString *letters = g_string_new (NULL);
+
+  for (const char *l = o; *l != '\0'; l++)
+    g_string_append_printf (letters, "%s%c", l > o ? "," : "", *l);
+  if (*o != '\0')
+    g_string_append_printf (s, "Σ_%s G[%s] J[%s", o, letters->str, letters->str);
+  else
+    g_string_append (s, "G J[");
+  if (wrt_rank > 0 && *o != '\0')
+    g_string_append_c (s, ',');
+  append_numbers (s, wrt_rank, wrt);
+  g_string_append_c (s, ']');
+  if (letters->len == 0 && wrt_rank == 0)
+    g_string_truncate (s, s->len - 2);   /* "G J" */
+  g_string_free (letters, TRUE);
+  return g_string_free (s, FALSE);
+}
+
+static char *
+describe_expr_panel (const JacAnalysis *a,
+                     JacPanel           panel,
+                     gsize              r,
+                     gsize              c)
+{
+  const char *formula = a->formula_text;
+
+  switch (panel)
+    {
+    case JAC_PANEL_UPSTREAM:
+      {
+        gsize index[2] = { 0 };
+        guint rank = panel_index (a->upstream->rank, r, c, index);
+        g_autofree char *g = indexed_name ("G", rank, index);
+        g_autofree char *out = indexed_name (a->output_name, rank, index);
+        g_autofree char *v = _jac_format_value (matrix_at (a->upstream, r, c));
+
+        return g_strdup_printf ("%s = ∂L/∂%s = %s", g, out, v);
+      }
+    case JAC_PANEL_FORMULA:
+      {
+        g_autofree char *index = result_index (a->contract_formula, r, c);
+        g_autofree char *v = _jac_format_value (matrix_at (a->contract_formula, r, c));
+        g_autofree char *sum = expr_sum_text (a, r, c);
+        g_autofree char *t = _jac_format_value (matrix_at (a->contract_tensor, r, c));
+
+        return g_strdup_printf ("(%s)%s = %s   (from the tensor: %s = %s)", formula, index, v,
+                                sum, t);
+      }
+    case JAC_PANEL_CONTRACTION:
+      {
+        g_autofree char *index = result_index (a->contract_tensor, r, c);
+        g_autofree char *v = _jac_format_value (matrix_at (a->contract_tensor, r, c));
+        g_autofree char *sum = expr_sum_text (a, r, c);
+        g_autofree char *f = _jac_format_value (matrix_at (a->contract_formula, r, c));
+        double diff = fabs (matrix_at (a->contract_tensor, r, c)
+                            - matrix_at (a->contract_formula, r, c));
+        g_autofree char *d = _jac_format_value (diff);
+
+        return g_strdup_printf ("%s = %s (contracted form (%s)%s: %s, |difference| %s)", sum, v,
+                                formula, index, f, d);
+      }
+    case JAC_PANEL_NONE:
+    case JAC_PANEL_JACOBIAN:
+    case JAC_PANEL_SLOPE:
+    case JAC_PANEL_GATED:
+    case JAC_PANEL_FACTOR:
+    case JAC_N_PANELS:
+    default:
+      return NULL;
+    }
+}
+
 char *
 jac_figure_describe_hit (const JacAnalysis  *analysis,
                          const JacFigureHit *hit)
@@ -333,6 +540,15 @@ jac_figure_describe_hit (const JacAnalysis  *analysis,
 
   g_return_val_if_fail (analysis != NULL, NULL);
   g_return_val_if_fail (hit != NULL, NULL);
+
+  if (analysis->rnn == NULL)
+    {
+      if (hit->panel == JAC_PANEL_JACOBIAN)
+        return describe_expr_jacobian (analysis, hit);
+      if (!matrix_contains (panel_tensor (analysis, hit->panel), hit->row, hit->col))
+        return NULL;
+      return describe_expr_panel (analysis, hit->panel, hit->row, hit->col);
+    }
 
   if (hit->panel == JAC_PANEL_JACOBIAN)
     return describe_jacobian (analysis, hit);
@@ -521,6 +737,97 @@ marks_for_result (GArray             *marks,
   add_blocks (marks, a, 0, sp->n_block_rows, p, p + 1, 0, sp->block_height, c, c + 1);
 }
 
+/* The entries of J that Σ G·J sums into result cell (@r, @c), as far as the δs pin them: an
+ * output axis tied to a variable axis takes that axis' index, the others run over everything.
+ * The G entries weighing them are outlined too. */
+static void
+expr_marks_for_result (GArray            *marks,
+                       const JacAnalysis *a,
+                       gsize              r,
+                       gsize              c)
+{
+  const JacStructured *jac = a->jacobian;
+  const JacSparsity *sp = &a->sparsity;
+  gsize wrt[2] = { 0 };
+  gsize lo[2] = { 0, 0 }, hi[2] = { sp->n_block_rows, sp->block_height };
+  gsize p = jac->wrt_rank == 2 ? r : 0;
+
+  panel_index (jac->wrt_rank, r, c, wrt);
+  for (guint axis = 0; axis < jac->out_rank; axis++)
+    {
+      /* Axis a of a matrix output is the grid's axis a; a vector's only axis is the entry. */
+      guint grid_axis = jac->out_rank == 2 ? axis : 1;
+      int tied = jac->pair[axis];
+
+      if (tied < 0 || tied >= (int) jac->wrt_rank)
+        continue;
+      if (wrt[tied] >= hi[grid_axis])
+        return;
+      lo[grid_axis] = wrt[tied];
+      hi[grid_axis] = wrt[tied] + 1;
+    }
+  for (gsize i = lo[0]; i < hi[0]; i++)
+    if (!jac_analysis_block_is_zero (a, i, p))
+      add_mark (marks, JAC_PANEL_JACOBIAN, i, p, lo[1], hi[1], c, c + 1, FALSE);
+  add_mark (marks, JAC_PANEL_UPSTREAM, 0, 0, lo[0], hi[0], lo[1], hi[1], FALSE);
+}
+
+static GArray *
+expr_marks (const JacAnalysis  *a,
+            const JacFigureHit *hit,
+            GArray             *marks)
+{
+  const JacSparsity *sp = &a->sparsity;
+  gsize r = hit->row, c = hit->col;
+
+  if (hit->panel == JAC_PANEL_JACOBIAN)
+    {
+      gboolean structural_zero = FALSE;
+      gsize p = a->jacobian->wrt_rank == 2 ? hit->block_col : 0;
+
+      if (hit->block_row >= sp->n_block_rows || hit->block_col >= sp->n_block_cols
+          || r >= sp->block_height || c >= sp->block_width)
+        return marks;
+      add_mark (marks, JAC_PANEL_JACOBIAN, hit->block_row, hit->block_col, r, r + 1, c, c + 1,
+                TRUE);
+      jac_analysis_block_entry (a, hit->block_row, hit->block_col, r, c, &structural_zero);
+      if (structural_zero)
+        return marks;
+      /* G[i,j] weighs this entry, and it feeds entry [p,q] of Σ G·J. */
+      add_cell (marks, JAC_PANEL_UPSTREAM, hit->block_row, r);
+      add_cell (marks, JAC_PANEL_FORMULA, p, c);
+      add_cell (marks, JAC_PANEL_CONTRACTION, p, c);
+      return marks;
+    }
+  if (!matrix_contains (panel_tensor (a, hit->panel), r, c))
+    return marks;
+  add_mark (marks, hit->panel, 0, 0, r, r + 1, c, c + 1, TRUE);
+  switch (hit->panel)
+    {
+    case JAC_PANEL_UPSTREAM:
+      /* G[i,j] weighs row j of every block (i, ·). */
+      add_blocks (marks, a, r, r + 1, 0, sp->n_block_cols, c, c + 1, 0, sp->block_width);
+      break;
+    case JAC_PANEL_FORMULA:
+      add_cell (marks, JAC_PANEL_CONTRACTION, r, c);
+      expr_marks_for_result (marks, a, r, c);
+      break;
+    case JAC_PANEL_CONTRACTION:
+      add_cell (marks, JAC_PANEL_FORMULA, r, c);
+      expr_marks_for_result (marks, a, r, c);
+      break;
+    case JAC_PANEL_NONE:
+    case JAC_PANEL_JACOBIAN:
+    case JAC_PANEL_SLOPE:
+    case JAC_PANEL_GATED:
+    case JAC_PANEL_FACTOR:
+    case JAC_N_PANELS:
+    default:
+      break;
+    }
+  return marks;
+}
+
 GArray *
 _jac_figure_marks (const JacAnalysis  *a,
                    const JacFigureHit *hit)
@@ -528,6 +835,9 @@ _jac_figure_marks (const JacAnalysis  *a,
   GArray *marks = g_array_new (FALSE, FALSE, sizeof (JacMark));
   const JacSparsity *sp = &a->sparsity;
   gsize r = hit->row, c = hit->col;
+
+  if (a->rnn == NULL)
+    return expr_marks (a, hit, marks);
 
   if (hit->panel == JAC_PANEL_JACOBIAN)
     {

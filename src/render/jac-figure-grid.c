@@ -26,19 +26,89 @@ entry_col_words (const JacAnalysis *analysis)
     }
 }
 
+/* ---- expressions: words from the index letters of the derivation ---- */
+
+static guint
+out_rank (const JacAnalysis *analysis)
+{
+  return analysis->jacobian->out_rank;
+}
+
+static guint
+wrt_rank (const JacAnalysis *analysis)
+{
+  return analysis->jacobian->wrt_rank;
+}
+
+/* "rows <i>j</i> (column of U)", "one row (U is a scalar)". */
+static char *
+expr_axis_words (const char *what,
+                 guint       rank,
+                 const char *letters,
+                 const char *name)
+{
+  g_autofree char *markup = _jac_markup_from_text (name);
+
+  if (rank == 0)
+    return g_strdup_printf ("one %s (%s is a scalar)", g_str_equal (what, "rows") ? "row"
+                                                                                   : "column",
+                            markup);
+  return g_strdup_printf ("%s <i>%c</i> (%s of %s)", what, letters[rank - 1],
+                          rank == 2 ? "column" : "entry", markup);
+}
+
+static char *
+expr_caption_markup (const JacFigureLayout *layout)
+{
+  const JacAnalysis *a = layout->analysis;
+  const char *o = jac_analysis_out_indices (a);
+  const char *w = jac_analysis_wrt_indices (a);
+  g_autofree char *out = _jac_markup_from_text (a->output_name);
+  g_autofree char *var = _jac_markup_from_text (a->wrt_name);
+  gboolean denominator = layout->style.denominator_layout;
+  g_autofree char *rows = expr_axis_words ("rows", denominator ? wrt_rank (a) : out_rank (a),
+                                           denominator ? w : o,
+                                           denominator ? a->wrt_name : a->output_name);
+  g_autofree char *cols = expr_axis_words ("columns", denominator ? out_rank (a) : wrt_rank (a),
+                                           denominator ? o : w,
+                                           denominator ? a->output_name : a->wrt_name);
+  g_autofree char *blocks = NULL;
+
+  if (layout->focus && out_rank (a) == 2 && wrt_rank (a) == 2)
+    blocks = g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": blocks J[%" G_GSIZE_FORMAT
+                              ", :, <i>%c</i>, :] for every <i>%c</i>", o[0],
+                              layout->focus_block_row, layout->focus_block_row, w[0], w[0]);
+  else if (layout->focus && out_rank (a) == 2)
+    blocks = g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": block J[%" G_GSIZE_FORMAT
+                              ", …]", o[0], layout->focus_block_row, layout->focus_block_row);
+  else if (out_rank (a) == 2 && wrt_rank (a) == 2)
+    blocks = g_strdup_printf ("blocks (<i>%c</i>, <i>%c</i>): rows <i>%c</i> (row of %s), "
+                              "columns <i>%c</i> (row of %s)", o[0], w[0], o[0], out, w[0], var);
+  else if (out_rank (a) == 2)
+    blocks = g_strdup_printf ("blocks <i>%c</i>: one per row of %s", o[0], out);
+  else if (wrt_rank (a) == 2)
+    blocks = g_strdup_printf ("blocks <i>%c</i>: one per row of %s", w[0], var);
+  else
+    blocks = g_strdup ("one block");
+  return g_strdup_printf ("%s   ·   in a block: %s, %s%s", blocks, rows, cols,
+                          denominator ? " — denominator layout" : "");
+}
+
 static char *
 caption_markup (const JacFigureLayout *layout)
 {
   const JacAnalysis *analysis = layout->analysis;
   const char *indices = jac_analysis_wrt_indices (analysis);
   gsize n = strlen (indices);
-  char col = indices[n - 1];
+  char col = n > 0 ? indices[n - 1] : ' ';
   g_autofree char *rows_j = g_strdup ("rows <i>j</i> (output unit)");
   g_autofree char *cols_q = g_strdup_printf ("columns <i>%c</i> (%s)", col,
                                              entry_col_words (analysis));
   g_autofree char *inside = NULL;
   g_autofree char *blocks = NULL;
 
+  if (analysis->rnn == NULL)
+    return expr_caption_markup (layout);
   if (layout->style.denominator_layout)
     inside = g_strdup_printf ("in a block: rows <i>%c</i> (%s), columns <i>j</i> (output unit)"
                               " — denominator layout", col, entry_col_words (analysis));
@@ -66,6 +136,19 @@ block_label_markup (const JacFigureLayout *layout,
                     gsize                  block_row,
                     gsize                  block_col)
 {
+  const JacAnalysis *a = layout->analysis;
+
+  if (a->rnn == NULL && (out_rank (a) < 2 || wrt_rank (a) < 2))
+    {
+      const char *o = jac_analysis_out_indices (a);
+      const char *w = jac_analysis_wrt_indices (a);
+
+      if (out_rank (a) == 2)
+        return g_strdup_printf ("<i>%c</i> = %" G_GSIZE_FORMAT, o[0], block_row);
+      if (wrt_rank (a) == 2)
+        return g_strdup_printf ("<i>%c</i> = %" G_GSIZE_FORMAT, w[0], block_col);
+      return g_strdup ("J");
+    }
   if (layout->analysis->jacobian->wrt_rank == 1)
     return g_strdup_printf ("<i>i</i> = %" G_GSIZE_FORMAT, block_row);
   return g_strdup_printf ("(%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")", block_row, block_col);
@@ -271,6 +354,22 @@ place_block_labels (JacFigureLayout      *layout,
       }
 }
 
+/* Which letter the block rows and block columns run over: "i ↓  p →", or NULL for neither. */
+static char *
+expr_corner_markup (const JacAnalysis *a)
+{
+  const char *o = jac_analysis_out_indices (a);
+  const char *w = jac_analysis_wrt_indices (a);
+
+  if (out_rank (a) == 2 && wrt_rank (a) == 2)
+    return g_strdup_printf ("<i>%c</i> ↓  <i>%c</i> →", o[0], w[0]);
+  if (out_rank (a) == 2)
+    return g_strdup_printf ("<i>%c</i> ↓", o[0]);
+  if (wrt_rank (a) == 2)
+    return g_strdup_printf ("<i>%c</i> →", w[0]);
+  return NULL;
+}
+
 static void
 place_headers (JacFigureLayout      *layout,
                const JacGridMargins *margins)
@@ -284,12 +383,18 @@ place_headers (JacFigureLayout      *layout,
                                    + layout->font_px * 0.6);
   gsize row_stride = label_stride (layout->pitch_y, layout->small_px * 1.3);
   g_autofree char *corner = NULL;
+  /* An expression's vector or scalar has no block index to number. */
+  gboolean row_labels = layout->analysis->rnn != NULL || out_rank (layout->analysis) == 2;
+  gboolean col_labels = layout->analysis->rnn != NULL || wrt_rank (layout->analysis) == 2;
 
-  if (strlen (indices) == 2)
+  if (layout->analysis->rnn == NULL)
+    corner = expr_corner_markup (layout->analysis);
+  else if (strlen (indices) == 2)
     corner = g_strdup_printf ("<i>i</i> ↓  <i>%c</i> →", indices[0]);
   else
     corner = g_strdup ("<i>i</i> ↓");
-  _jac_figure_layout_add_label (layout, corner, layout->small_px, FALSE, right,
+  if (corner != NULL)
+    _jac_figure_layout_add_label (layout, corner, layout->small_px, FALSE, right,
                                 layout->grid_y - margins->top / 2, 1, 0.5, JAC_INK_FAINT);
 
   for (gsize band = 0; band < layout->n_bands; band++)
@@ -301,7 +406,7 @@ place_headers (JacFigureLayout      *layout,
           gsize col = band * layout->band_cols + sc;
           g_autofree char *text = NULL;
 
-          if (col >= sparsity->n_block_cols || col % col_stride != 0)
+          if (col >= sparsity->n_block_cols || col % col_stride != 0 || !col_labels)
             continue;
           text = g_strdup_printf ("%" G_GSIZE_FORMAT, col);
           _jac_figure_layout_add_label (layout, text, layout->small_px, FALSE,
@@ -309,7 +414,7 @@ place_headers (JacFigureLayout      *layout,
                                         + layout->block_width / 2,
                                         band_y - margins->top / 2, 0.5, 0.5, JAC_INK_FAINT);
         }
-      for (gsize r = 0; r < layout->rows_per_band; r += row_stride)
+      for (gsize r = 0; row_labels && r < layout->rows_per_band; r += row_stride)
         {
           g_autofree char *text = g_strdup_printf ("%" G_GSIZE_FORMAT,
                                                    layout->focus ? layout->focus_block_row : r);
@@ -334,8 +439,11 @@ static void
 colorbar_parts (JacFigureLayout  *layout,
                 JacColorbarParts *parts)
 {
-  g_autofree char *wrt = _jac_variable_markup (layout->analysis->wrt);
-  g_autofree char *title = g_strdup_printf ("∂h/∂%s", wrt);
+  const JacAnalysis *a = layout->analysis;
+  g_autofree char *wrt = a->rnn != NULL ? _jac_variable_markup (a->wrt)
+                                        : _jac_markup_from_text (a->wrt_name);
+  g_autofree char *out = _jac_markup_from_text (a->output_name);
+  g_autofree char *title = g_strdup_printf ("∂%s/∂%s", out, wrt);
   g_autofree char *max = _jac_format_value (layout->range);
   g_autofree char *caption = g_strdup_printf ("max |J| = %s", max);
   double widest = 0;

@@ -295,13 +295,32 @@ shape_letters (const JacAnalysis *analysis)
     }
 }
 
+/* "<b>∂U/∂V</b>   —   U = V @ A", from the expression as typed. */
+static char *
+expr_title_markup (const JacAnalysis *analysis)
+{
+  const JacExpr *expr = analysis->expr;
+  g_autofree char *out = _jac_markup_from_text (analysis->output_name);
+  g_autofree char *wrt = _jac_markup_from_text (analysis->wrt_name);
+  g_autofree char *trimmed = g_strstrip (g_strdup (expr->source));
+  g_autofree char *source = _jac_markup_from_text (trimmed);
+
+  if (expr->output_named)
+    return g_strdup_printf ("<b>∂%s/∂%s</b>   —   %s", out, wrt, source);
+  return g_strdup_printf ("<b>∂%s/∂%s</b>   —   %s = %s", out, wrt, out, source);
+}
+
 static char *
 title_markup (const JacAnalysis *analysis)
 {
-  JacFunc activation = analysis->rnn->config.activation;
-  g_autofree char *wrt = _jac_variable_markup (analysis->wrt);
+  JacFunc activation;
+  g_autofree char *wrt = NULL;
   const char *sum = "h<sub>prev</sub> W<sub>hh</sub> + x W<sub>xh</sub> + b";
 
+  if (analysis->rnn == NULL)
+    return expr_title_markup (analysis);
+  activation = analysis->rnn->config.activation;
+  wrt = _jac_variable_markup (analysis->wrt);
   if (activation == JAC_FUNC_IDENTITY)
     return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s", wrt, sum);
   return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s(%s)", wrt, jac_func_name (activation),
@@ -314,11 +333,15 @@ shape_markup (const JacAnalysis *analysis)
   const JacSparsity *sparsity = &analysis->sparsity;
   gsize shape[4] = { 0 };
   guint rank = jac_structured_dense_shape (analysis->jacobian, shape);
-  g_autofree char *letters = shape_letters (analysis);
+  g_autofree char *letters = NULL;
   g_autofree char *numbers = jac_shape_string (rank, shape);
   g_autofree char *entries = _jac_format_count (sparsity->n_entries);
   g_autofree char *free_entries = _jac_format_count (sparsity->n_free_entries);
 
+  if (analysis->rnn == NULL)
+    return g_strdup_printf ("shape %s  ·  %s %s, %s not forced to 0", numbers, entries,
+                            sparsity->n_entries == 1 ? "entry" : "entries", free_entries);
+  letters = shape_letters (analysis);
   return g_strdup_printf ("shape (N, H, %s) = %s  ·  %s %s, %s not forced to 0",
                           letters, numbers, entries, sparsity->n_entries == 1 ? "entry" : "entries",
                           free_entries);
@@ -330,8 +353,12 @@ layout_title (JacFigureLayout *layout,
 {
   g_autofree char *title = title_markup (layout->analysis);
   g_autofree char *shape = shape_markup (layout->analysis);
-  JacLabel *t = _jac_figure_layout_add_label (layout, title, layout->title_px, FALSE, margin,
-                                              margin, 0, 0, JAC_INK_NORMAL);
+  /* A typed expression can be long: it wraps rather than run off the figure. */
+  double wrap = layout->analysis->rnn == NULL ? layout->width - 2 * margin : -1;
+  JacLabel *t = _jac_figure_layout_take_label (layout,
+                                               _jac_label_new (layout->context, title,
+                                                               layout->title_px, FALSE, wrap),
+                                               margin, margin, 0, 0, JAC_INK_NORMAL);
   JacLabel *s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, -1);
   double bottom = t->y + t->height;
 

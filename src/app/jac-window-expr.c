@@ -1,0 +1,517 @@
+/* jac-window-expr.c: JacWindow's typed expressions: entries, presets, inline errors, variables. */
+#define G_LOG_DOMAIN "jac-window"
+
+#include <string.h>
+
+#include "core/jac-error.h"
+#include "core/jac-npy.h"
+#include "jac-window-private.h"
+
+typedef struct
+{
+  const char *id;
+  const char *expression;   /* NULL: the RNN step with its own controls */
+  const char *shapes;
+} JacPreset;
+
+/* Sizes come first: declarations are read in order (see jac_shape_env_parse_declarations). */
+static const JacPreset presets[] = {
+  { "rnn", NULL, NULL },
+  { "matmul", "U = V @ A", "N = 2, K = 4, M = 3, V: N×K, A: K×M" },
+  { "chain", "A @ X @ B", "N = 2, K = 3, M = 3, P = 2, A: N×K, X: K×M, B: M×P" },
+  { "gate", "sigmoid(X @ W + b) * C", "N = 2, D = 3, H = 3, X: N×D, W: D×H, b: H, C: N×H" },
+  { "softmax", "softmax(X @ W)", "N = 2, D = 3, K = 4, X: N×D, W: D×K" },
+  { "gram", "X.T @ X", "N = 3, D = 2, X: N×D" },
+};
+
+static const char * const rnn_variables[] = { "h_prev", "x", "W_hh", "W_xh", "b", NULL };
+static const char * const rnn_load_labels[] = {
+  "h__prev  (N × H)…", "x  (N × D)…", "W__hh  (H × H)…", "W__xh  (D × H)…", "b  (H or N × H)…",
+};
+
+#define ENTRY_DELAY_MS 600
+
+gboolean
+_jac_window_is_expr_mode (JacWindow *self)
+{
+  return self->expression != NULL && self->expression[0] != '\0';
+}
+
+/* "W_hh" → "W<sub>hh</sub>": what follows the first underscore is a subscript. */
+char *
+_jac_window_name_markup (const char *name)
+{
+  const char *underscore = strchr (name, '_');
+  g_autofree char *head = NULL;
+  g_autofree char *tail = NULL;
+
+  if (underscore == NULL || underscore == name || underscore[1] == '\0')
+    return g_markup_escape_text (name, -1);
+  head = g_markup_escape_text (name, underscore - name);
+  tail = g_markup_escape_text (underscore + 1, -1);
+  return g_strdup_printf ("%s<sub>%s</sub>", head, tail);
+}
+
+/* The RNN step as one would type it, with the activation chosen. */
+static char *
+rnn_text (JacWindow *self)
+{
+  const char *sum = "h_prev @ W_hh + x @ W_xh + b";
+
+  if (g_strcmp0 (self->activation, "identity") == 0)
+    return g_strdup_printf ("h = %s", sum);
+  return g_strdup_printf ("h = %s(%s)", self->activation, sum);
+}
+
+/* ---- computing ---------------------------------------------------------------------------- */
+
+/* The RNN's names keep the sizes of the controls, so the step can be typed as it is. */
+static void
+declare_rnn_shapes (JacWindow   *self,
+                    JacShapeEnv *env)
+{
+  gsize n = self->batch, d = self->input, h = self->hidden;
+  gsize nh[2] = { n, h }, nd[2] = { n, d }, hh[2] = { h, h }, dh[2] = { d, h };
+
+  jac_shape_env_set_size (env, "N", n);
+  jac_shape_env_set_size (env, "D", d);
+  jac_shape_env_set_size (env, "H", h);
+  jac_shape_env_declare (env, "h_prev", 2, nh);
+  jac_shape_env_declare (env, "x", 2, nd);
+  jac_shape_env_declare (env, "W_hh", 2, hh);
+  jac_shape_env_declare (env, "W_xh", 2, dh);
+  if (g_strcmp0 (self->b_shape, "NxH") == 0)
+    jac_shape_env_declare (env, "b", 2, nh);
+  else
+    jac_shape_env_declare (env, "b", 1, &h);
+}
+
+/* The error's message, then the text with a caret under the culprit. */
+static void
+set_caret_error (GError     **error,
+                 GError      *local,
+                 const char  *source,
+                 gsize        position)
+{
+  g_autofree char *caret = jac_expr_format_caret (source, position);
+  gboolean says_where = strstr (local->message, "column") != NULL;
+  g_autofree char *column = says_where ? g_strdup ("")
+                                       : g_strdup_printf (" (column %" G_GSIZE_FORMAT ")",
+                                                          position + 1);
+
+  g_set_error (error, local->domain, local->code, "%s%s\n%s", local->message, column, caret);
+  g_error_free (local);
+}
+
+static const char *
+first_variable (const JacExpr *expr)
+{
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (expr->graph, n);
+
+      if (node->op == JAC_OP_VARIABLE)
+        return node->name;
+    }
+  return NULL;
+}
+
+static JacExpr *
+parse_expression (JacWindow   *self,
+                  GHashTable  *loaded,
+                  GtkWidget  **culprit,
+                  GError     **error)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  GError *local = NULL;
+  gsize position = 0;
+  GHashTableIter iter;
+  gpointer name, value;
+  JacExpr *expr;
+
+  declare_rnn_shapes (self, env);
+  if (self->shapes != NULL && !jac_shape_env_parse_declarations (env, self->shapes, &position,
+                                                                 &local))
+    {
+      *culprit = GTK_WIDGET (self->shapes_entry);
+      set_caret_error (error, local, self->shapes, position);
+      g_prefix_error (error, "Shapes: ");
+      return NULL;
+    }
+  /* A loaded file fixes its variable's shape. */
+  g_hash_table_iter_init (&iter, loaded);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    jac_shape_env_declare (env, name, ((JacTensor *) value)->rank, ((JacTensor *) value)->shape);
+
+  *culprit = GTK_WIDGET (self->expr_entry);
+  expr = jac_expr_parse (self->expression, env, &position, &local);
+  if (expr == NULL)
+    {
+      set_caret_error (error, local, self->expression, position);
+      return NULL;
+    }
+  if (!jac_expr_draw_variables (expr, loaded, (guint32) self->seed, error))
+    {
+      jac_expr_free (expr);
+      return NULL;
+    }
+  return expr;
+}
+
+JacAnalysis *
+_jac_window_compute_expr (JacWindow   *self,
+                          GHashTable  *loaded,
+                          GtkWidget  **culprit,
+                          GError     **error)
+{
+  JacExpr *expr = parse_expression (self, loaded, culprit, error);
+  g_autofree char *wrt = NULL;
+  JacAnalysis *analysis;
+
+  if (expr == NULL)
+    return NULL;
+  /* A new expression starts with respect to its first variable. */
+  if (self->wrt != NULL && jac_graph_find_variable (expr->graph, self->wrt) >= 0)
+    wrt = g_strdup (self->wrt);
+  else
+    wrt = g_strdup (first_variable (expr));
+  analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
+                                    (guint32) self->seed, error);
+  if (analysis != NULL && g_strcmp0 (wrt, self->wrt) != 0)
+    {
+      /* Not through the property setter: that would compute all over again. */
+      g_free (self->wrt);
+      self->wrt = g_steal_pointer (&wrt);
+      g_object_notify_by_pspec (G_OBJECT (self), _jac_window_properties[PROP_WRT]);
+    }
+  return analysis;
+}
+
+/* ---- the inline error --------------------------------------------------------------------- */
+
+/* The message above, the text with a caret under the culprit below, never wrapped. */
+void
+_jac_window_show_expr_error (JacWindow  *self,
+                             GtkWidget  *culprit,
+                             const char *message)
+{
+  const char *newline = strchr (message, '\n');
+  g_autofree char *headline = g_strndup (message, newline != NULL ? (gsize) (newline - message)
+                                                                  : strlen (message));
+
+  gtk_label_set_text (self->expr_error_label, headline);
+  gtk_label_set_text (self->expr_caret_label, newline != NULL ? newline + 1 : "");
+  gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->expr_caret_label)),
+                          newline != NULL);
+  gtk_widget_set_visible (self->expr_error_box, TRUE);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
+  if (culprit != NULL)
+    gtk_widget_add_css_class (culprit, "error");
+  g_free (self->expr_error);
+  self->expr_error = g_strdup (message);
+}
+
+void
+_jac_window_clear_expr_error (JacWindow *self)
+{
+  gtk_widget_set_visible (self->expr_error_box, FALSE);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
+  g_clear_pointer (&self->expr_error, g_free);
+}
+
+const char *
+_jac_window_get_expr_error (JacWindow *self)
+{
+  return self->expr_error;
+}
+
+/* ---- variables: the wrt buttons and the load menu ------------------------------------------ */
+
+GStrv
+_jac_window_dup_variables (JacWindow *self)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+
+  if (self->analysis == NULL || self->analysis->expr == NULL)
+    return g_strdupv ((char **) rnn_variables);
+  builder = g_strv_builder_new ();
+  for (guint n = 0; n < self->analysis->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (self->analysis->graph, n);
+
+      if (node->op == JAC_OP_VARIABLE)
+        g_strv_builder_add (builder, node->name);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void
+rebuild_wrt_buttons (JacWindow          *self,
+                     const char * const *names)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->wrt_box))) != NULL)
+    gtk_box_remove (self->wrt_box, child);
+  for (guint n = 0; names[n] != NULL; n++)
+    {
+      GtkWidget *button = gtk_toggle_button_new ();
+      GtkWidget *label = gtk_label_new (NULL);
+      g_autofree char *markup = _jac_window_name_markup (names[n]);
+
+      gtk_label_set_markup (GTK_LABEL (label), markup);
+      gtk_button_set_child (GTK_BUTTON (button), label);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.wrt");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", names[n]);
+      if (n < 9)
+        {
+          g_autofree char *tip = g_strdup_printf ("With respect to %s (Ctrl+%u)", names[n], n + 1);
+
+          gtk_widget_set_tooltip_text (button, tip);
+        }
+      gtk_box_append (self->wrt_box, button);
+    }
+}
+
+/* Menu labels take '_' for a mnemonic: a name's own underscores are doubled. */
+static char *
+menu_label (const char *name,
+            const char *shape)
+{
+  g_autoptr(GString) label = g_string_new (name);
+
+  g_string_replace (label, "_", "__", 0);
+  g_string_append_printf (label, "  %s…", shape);
+  return g_string_free (g_steal_pointer (&label), FALSE);
+}
+
+static void
+rebuild_load_menu (JacWindow          *self,
+                   const char * const *names)
+{
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) section = g_menu_new ();
+  gboolean rnn = self->analysis == NULL || self->analysis->expr == NULL;
+
+  for (guint n = 0; names[n] != NULL; n++)
+    {
+      g_autoptr(GMenuItem) item = NULL;
+      g_autofree char *label = NULL;
+
+      if (rnn)
+        label = g_strdup (rnn_load_labels[n]);
+      else
+        {
+          const JacNode *node = jac_graph_node (self->analysis->graph,
+                                                jac_graph_find_variable (self->analysis->graph,
+                                                                         names[n]));
+          g_autofree char *shape = jac_shape_string (node->rank, node->shape);
+
+          label = menu_label (names[n], shape);
+        }
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-variable",
+                                               g_variant_new_string (names[n]));
+      g_menu_append_item (section, item);
+    }
+  g_menu_append_section (menu, "Load from a .npy File", G_MENU_MODEL (section));
+  gtk_menu_button_set_menu_model (self->load_menu_button, G_MENU_MODEL (menu));
+}
+
+/* Rebuilds the header bar's wrt buttons and the load menu when the variables change. */
+void
+_jac_window_sync_variables (JacWindow *self)
+{
+  g_auto(GStrv) names = _jac_window_dup_variables (self);
+  g_autofree char *key = g_strjoinv ("\n", names);
+  const JacAnalysis *a = self->analysis;
+  g_autofree char *out = _jac_window_name_markup (a != NULL ? a->output_name : "h");
+  g_autofree char *caption = g_strdup_printf ("∂%s / ∂", out);
+
+  gtk_label_set_markup (self->wrt_caption, caption);
+  if (a != NULL && a->expr != NULL)
+    {
+      /* Shapes can change with the same names. */
+      g_autoptr(GString) shapes = g_string_new (key);
+
+      for (guint n = 0; names[n] != NULL; n++)
+        {
+          const JacNode *node = jac_graph_node (a->graph, jac_graph_find_variable (a->graph,
+                                                                                   names[n]));
+
+          g_autofree char *shape = jac_shape_string (node->rank, node->shape);
+
+          g_string_append_printf (shapes, "\n%s", shape);
+        }
+      g_free (key);
+      key = g_strdup (shapes->str);
+    }
+  if (g_strcmp0 (key, self->wrt_names) == 0)
+    return;
+  g_free (self->wrt_names);
+  self->wrt_names = g_steal_pointer (&key);
+  rebuild_wrt_buttons (self, (const char * const *) names);
+  rebuild_load_menu (self, (const char * const *) names);
+}
+
+/* ---- the entries and the mode ----------------------------------------------------------- */
+
+static void
+set_entry_text (GtkEntry   *entry,
+                const char *text)
+{
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (entry)), text) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (entry), text);
+}
+
+/* The RNN step's controls while it is on show, the shapes entry for an expression. */
+void
+_jac_window_sync_mode (JacWindow *self)
+{
+  gboolean expr = _jac_window_is_expr_mode (self);
+
+  gtk_widget_set_visible (self->sizes_heading, !expr);
+  gtk_widget_set_visible (self->sizes_list, !expr);
+  gtk_widget_set_visible (self->activation_row, !expr);
+  gtk_widget_set_visible (self->b_shape_row, !expr);
+  gtk_widget_set_visible (self->shapes_box, expr);
+
+  /* What the user is typing is left alone. */
+  if (self->entry_source != 0)
+    return;
+  self->setting_entries = TRUE;
+  if (expr)
+    {
+      set_entry_text (self->expr_entry, self->expression);
+      set_entry_text (self->shapes_entry, self->shapes != NULL ? self->shapes : "");
+    }
+  else
+    {
+      g_autofree char *text = rnn_text (self);
+
+      set_entry_text (self->expr_entry, text);
+    }
+  self->setting_entries = FALSE;
+}
+
+void
+_jac_window_apply_entries (JacWindow *self)
+{
+  GtkEditable *expr_entry = GTK_EDITABLE (self->expr_entry);
+  GtkEditable *shapes_entry = GTK_EDITABLE (self->shapes_entry);
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (expr_entry)));
+  g_autofree char *shapes = g_strstrip (g_strdup (gtk_editable_get_text (shapes_entry)));
+  g_autofree char *rnn = rnn_text (self);
+
+  g_clear_handle_id (&self->entry_source, g_source_remove);
+  if (text[0] == '\0')
+    {
+      _jac_window_show_expr_error (self, GTK_WIDGET (self->expr_entry),
+                                   "Type an expression, e.g. U = V @ A, or pick an example");
+      return;
+    }
+  if (!_jac_window_is_expr_mode (self) && g_str_equal (text, rnn))
+    return;
+  g_object_set (self, "shapes", shapes, "expression", text, NULL);
+}
+
+static gboolean
+entry_timeout_cb (gpointer user_data)
+{
+  JacWindow *self = user_data;
+
+  self->entry_source = 0;
+  _jac_window_apply_entries (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_jac_window_expr_changed_cb (GtkEditable *editable,
+                             JacWindow   *self)
+{
+  if (self->setting_entries)
+    return;
+  g_clear_handle_id (&self->entry_source, g_source_remove);
+  self->entry_source = g_timeout_add (ENTRY_DELAY_MS, entry_timeout_cb, self);
+}
+
+void
+_jac_window_expr_activate_cb (GtkEntry  *entry,
+                              JacWindow *self)
+{
+  _jac_window_apply_entries (self);
+}
+
+gboolean
+_jac_window_apply_preset (JacWindow  *self,
+                          const char *id)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (presets); k++)
+    {
+      if (!g_str_equal (presets[k].id, id))
+        continue;
+      g_clear_handle_id (&self->entry_source, g_source_remove);
+      if (presets[k].expression == NULL)
+        g_object_set (self, "expression", "", NULL);
+      else
+        g_object_set (self, "shapes", presets[k].shapes, "expression", presets[k].expression,
+                      NULL);
+      _jac_window_sync_mode (self);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* ---- variables from files ------------------------------------------------------------------ */
+
+gboolean
+_jac_window_load_expr_variable (JacWindow   *self,
+                                const char  *name,
+                                const char  *path,
+                                GError     **error)
+{
+  const JacAnalysis *a = self->analysis;
+  g_autoptr(JacTensor) tensor = NULL;
+  g_autoptr(GHashTable) loaded = NULL;
+  GtkWidget *culprit = NULL;
+  JacAnalysis *analysis;
+
+  if (a == NULL || a->expr == NULL || jac_graph_find_variable (a->graph, name) < 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "“%s” is not a variable of the expression",
+                   name);
+      return FALSE;
+    }
+  tensor = jac_npy_read (path, error);
+  if (tensor == NULL)
+    return FALSE;
+  if (tensor->rank > 2)
+    {
+      g_autofree char *shape = jac_tensor_shape_string (tensor);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                   "it has shape %s, but expressions take scalars, vectors and matrices", shape);
+      return FALSE;
+    }
+
+  /* Borrowed entries: the new file wins over one loaded before for the same name. */
+  loaded = g_hash_table_new (g_str_hash, g_str_equal);
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, self->loaded_expr);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      g_hash_table_insert (loaded, key, value);
+  }
+  g_hash_table_insert (loaded, (gpointer) name, tensor);
+  analysis = _jac_window_compute_expr (self, loaded, &culprit, error);
+  if (analysis == NULL)
+    return FALSE;
+  g_hash_table_insert (self->loaded_expr, g_strdup (name), g_steal_pointer (&tensor));
+  g_hash_table_insert (self->loaded_expr_path, g_strdup (name), g_strdup (path));
+  _jac_window_install_analysis (self, analysis);
+  return TRUE;
+}
