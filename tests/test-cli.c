@@ -40,6 +40,7 @@ run (Run        *r,
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   const char *bin = g_getenv ("JACSCOPE_BIN");
+  g_auto(GStrv) envp = NULL;
   va_list args;
   int wait_status;
 
@@ -51,8 +52,12 @@ run (Run        *r,
   va_end (args);
   g_ptr_array_add (argv, NULL);
 
+  /* The command line never needs a display: run it without one, even under Xvfb. */
+  envp = g_get_environ ();
+  envp = g_environ_unsetenv (envp, "DISPLAY");
+  envp = g_environ_unsetenv (envp, "WAYLAND_DISPLAY");
   memset (r, 0, sizeof *r);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
                 &wait_status, &error);
   g_assert_no_error (error);
   r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
