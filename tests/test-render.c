@@ -974,6 +974,248 @@ test_big (void)
     }
 }
 
+/* ---- zoomed views ---- */
+
+/* What the window does when zoomed: the figure drawn @zoom times larger into a @width ×
+ * @height target, moved by the pan; with @whole, the reference that draws all of it. */
+static cairo_surface_t *
+draw_view (const JacAnalysis    *analysis,
+           const JacFigureStyle *style,
+           int                   width,
+           int                   height,
+           double                zoom,
+           double                pan_x,
+           double                pan_y,
+           gboolean              whole,
+           JacFigureCounters    *counters)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+
+  cairo_translate (cr, -pan_x, -pan_y);
+  _jac_figure_draw_counted (cr, width * zoom, height * zoom, analysis, style, whole, counters);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+static gboolean
+pixel_near (cairo_surface_t *surface,
+            int              x,
+            int              y,
+            guint32          argb)
+{
+  static const int steps[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+
+  for (guint k = 0; k < G_N_ELEMENTS (steps); k++)
+    {
+      int u = x + steps[k][0], v = y + steps[k][1];
+
+      if (u >= 0 && v >= 0 && u < cairo_image_surface_get_width (surface)
+          && v < cairo_image_surface_get_height (surface) && pixel_at (surface, u, v) == argb)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Compares @view with the part of @full at (@x, @y). A heatmap cell's edge that falls exactly
+ * on a pixel's centre may go to either cell, depending on the rounding of where the image
+ * lands; such pixels, which take the colour of a neighbour, are counted in @shifted, the
+ * others are returned. */
+static guint
+count_differences (cairo_surface_t *view,
+                   cairo_surface_t *full,
+                   int              x,
+                   int              y,
+                   guint           *shifted)
+{
+  int width = cairo_image_surface_get_width (view);
+  int height = cairo_image_surface_get_height (view);
+  guint n = 0;
+
+  g_assert_cmpint (x + width, <=, cairo_image_surface_get_width (full));
+  g_assert_cmpint (y + height, <=, cairo_image_surface_get_height (full));
+  *shifted = 0;
+  for (int v = 0; v < height; v++)
+    for (int u = 0; u < width; u++)
+      {
+        guint32 mine = pixel_at (view, u, v), theirs = pixel_at (full, x + u, y + v);
+
+        if (mine == theirs)
+          continue;
+        if (pixel_near (full, x + u, y + v, mine) && pixel_near (view, u, v, theirs))
+          (*shifted)++;
+        else
+          n++;
+      }
+  return n;
+}
+
+static void
+assert_same_view (cairo_surface_t *view,
+                  cairo_surface_t *full,
+                  int              x,
+                  int              y)
+{
+  guint shifted = 0;
+
+  g_assert_cmpuint (count_differences (view, full, x, y, &shifted), ==, 0);
+  /* A line of pixels here and there, never a whole region. */
+  g_assert_cmpuint (shifted, <=, (guint) (cairo_image_surface_get_width (view)
+                                          + cairo_image_surface_get_height (view)) * 4);
+}
+
+/* A pan that puts (@fx, @fy) of the zoomed figure, in fractions of the grid, in the middle. */
+static void
+pan_to_grid (const JacAnalysis    *analysis,
+             const JacFigureStyle *style,
+             int                   width,
+             int                   height,
+             double                zoom,
+             double                fx,
+             double                fy,
+             double               *pan_x,
+             double               *pan_y)
+{
+  JacFigureLayout *layout = _jac_figure_layout_new (analysis, style, width * zoom, height * zoom,
+                                                    NULL);
+
+  *pan_x = CLAMP (layout->grid.x + fx * layout->grid.width - width / 2.0, 0,
+                  width * (zoom - 1));
+  *pan_y = CLAMP (layout->grid.y + fy * layout->grid.height - height / 2.0, 0,
+                  height * (zoom - 1));
+  _jac_figure_layout_free (layout);
+}
+
+/* A zoomed view is the same region cut from the figure drawn whole at full size. */
+static void
+test_zoom_matches_full (void)
+{
+  static const struct
+  {
+    gsize  batch, hidden;
+    int    width, height;
+    double zoom;
+  } cases[] = {
+    { 2, 3, 400, 225, 4 },
+    { 2, 3, 320, 180, 9 },
+    { 64, 256, 1600, 900, 3 },
+    { 64, 256, 800, 450, 5 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_analysis_full (cases[k].batch, 3, cases[k].hidden,
+                                                            FALSE, JAC_VAR_H_PREV);
+      int width = cases[k].width, height = cases[k].height;
+      int full_w = (int) (width * cases[k].zoom), full_h = (int) (height * cases[k].zoom);
+      JacFigureStyle style;
+      cairo_surface_t *full;
+
+      jac_figure_style_init (&style);
+      style.dark = k % 2;
+      full = draw_figure (analysis, &style, full_w, full_h);
+      /* Corners, the grid and the contracted form; whole pixels, so that the cut is exact. */
+      for (guint pan = 0; pan < 5; pan++)
+        {
+          static const double at[5][2] = { { 0, 0 }, { 1, 1 }, { 0.3, 0.4 }, { 0.5, 0.2 },
+                                           { 0.8, 0.6 } };
+          int x = (int) round (at[pan][0] * (full_w - width));
+          int y = (int) round (at[pan][1] * (full_h - height));
+          cairo_surface_t *view = draw_view (analysis, &style, width, height, cases[k].zoom, x, y,
+                                             FALSE, NULL);
+
+          assert_same_view (view, full, x, y);
+          cairo_surface_destroy (view);
+        }
+      cairo_surface_destroy (full);
+    }
+}
+
+/* Deep zoom, where the whole figure is too large to draw at full size: what is drawn matches
+ * the plain drawing of everything, pixel for pixel. */
+static void
+test_zoom_matches_whole (void)
+{
+  static const struct
+  {
+    gsize       batch, hidden;
+    JacVariable wrt;
+    double      zoom;
+    double      fx, fy;
+    gboolean    values;
+  } cases[] = {
+    { 2, 3, JAC_VAR_W_HH, 20, 0.3, 0.3, TRUE },
+    { 2, 3, JAC_VAR_H_PREV, 150, 0.45, 0.7, TRUE },
+    { 2, 3, JAC_VAR_W_HH, 150, 1.9, 0.4, TRUE },          /* the contracted form */
+    { 64, 256, JAC_VAR_H_PREV, 20, 0.37, 0.31, TRUE },
+    { 64, 256, JAC_VAR_H_PREV, 20, 1.5, 0.5, TRUE },      /* the contracted form, its values */
+    { 64, 256, JAC_VAR_H_PREV, 60, 0.52, 0.51, FALSE },
+    { 8, 32, JAC_VAR_W_HH, 150, 0.52, 0.51, TRUE },
+    { 64, 256, JAC_VAR_H_PREV, 150, 0.02, 0.98, FALSE },
+  };
+  const int width = 640, height = 360;
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_analysis_full (cases[k].batch, 3, cases[k].hidden,
+                                                            FALSE, cases[k].wrt);
+      JacFigureStyle style;
+      cairo_surface_t *view, *whole;
+      double pan_x, pan_y;
+
+      jac_figure_style_init (&style);
+      style.show_values = cases[k].values;
+      style.denominator_layout = k == 1;
+      pan_to_grid (analysis, &style, width, height, cases[k].zoom, cases[k].fx, cases[k].fy,
+                   &pan_x, &pan_y);
+      /* Part of a pixel too: the window pans by any amount. */
+      pan_x += 0.37;
+      view = draw_view (analysis, &style, width, height, cases[k].zoom, pan_x, pan_y, FALSE,
+                        NULL);
+      whole = draw_view (analysis, &style, width, height, cases[k].zoom, pan_x, pan_y, TRUE,
+                         NULL);
+      assert_same_view (view, whole, 0, 0);
+      cairo_surface_destroy (view);
+      cairo_surface_destroy (whole);
+    }
+}
+
+/* At 150×, N = 64, H = 256, a 1600 × 900 view shows a couple of blocks: the work is theirs,
+ * not the other 4 094's; unzoomed, everything is drawn. */
+static void
+test_zoom_bounded_work (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (64, 3, 256, FALSE, JAC_VAR_H_PREV);
+  JacFigureStyle style;
+  JacFigureCounters shown = { 0 }, all = { 0 }, unzoomed = { 0 }, unzoomed_all = { 0 };
+  const int width = 1600, height = 900;
+  double pan_x, pan_y;
+
+  jac_figure_style_init (&style);
+  pan_to_grid (analysis, &style, width, height, 150, 0.5, 0.5, &pan_x, &pan_y);
+  cairo_surface_destroy (draw_view (analysis, &style, width, height, 150, pan_x, pan_y, FALSE,
+                                    &shown));
+  cairo_surface_destroy (draw_view (analysis, &style, width, height, 150, pan_x, pan_y, TRUE,
+                                    &all));
+  g_assert_cmpuint (all.blocks, ==, 64);
+  g_assert_cmpuint (all.zero_blocks, ==, 64 * 63);
+  g_assert_cmpuint (shown.blocks + shown.zero_blocks, >=, 1);
+  g_assert_cmpuint (shown.blocks + shown.zero_blocks, <=, 4);
+  g_assert_cmpuint (shown.matrices, ==, 0);
+  g_assert_cmpuint (shown.pixels, <=, (guint64) width * height);
+  g_assert_cmpuint (shown.pixels * 10, <, all.pixels);
+  g_assert_cmpuint (shown.labels * 10, <, all.labels);
+
+  cairo_surface_destroy (draw_view (analysis, &style, width, height, 1, 0, 0, FALSE, &unzoomed));
+  cairo_surface_destroy (draw_view (analysis, &style, width, height, 1, 0, 0, TRUE,
+                                    &unzoomed_all));
+  g_assert_cmpmem (&unzoomed, sizeof unzoomed, &unzoomed_all, sizeof unzoomed_all);
+  g_assert_cmpuint (unzoomed.blocks, ==, 64);
+  g_assert_cmpuint (unzoomed.matrices, >, 0);
+}
+
 /* ---- typed expressions ---- */
 
 static void
@@ -1272,6 +1514,9 @@ main (int    argc,
   g_test_add_func ("/render/describe", test_describe);
   g_test_add_func ("/render/styles", test_styles);
   g_test_add_func ("/render/big", test_big);
+  g_test_add_func ("/render/zoom-matches-full", test_zoom_matches_full);
+  g_test_add_func ("/render/zoom-matches-whole", test_zoom_matches_whole);
+  g_test_add_func ("/render/zoom-bounded-work", test_zoom_bounded_work);
   g_test_add_func ("/render/expr-files", test_expr_files);
   g_test_add_func ("/render/expr-styles", test_expr_styles);
   g_test_add_func ("/render/expr-zero-block-pixels", test_expr_zero_block_pixels);

@@ -214,30 +214,67 @@ typedef struct
   JacJacobianAccess      access;
   JacHeatmapColors       colors;
   double                 pixels_per_unit;
+  JacSlotRange           slots;     /* those in view */
+  JacPixelRect           visible;   /* in device pixels */
+  JacFigureCounters      unused;    /* counts nobody asked for */
+  JacFigureCounters     *counters;
 } JacGridPainter;
 
-static gboolean
-next_block (const JacFigureLayout *layout,
-            gsize                  index,
-            gsize                 *i,
-            gsize                 *p,
-            JacRect               *rect)
+static gsize
+n_slots (const JacGridPainter *painter)
 {
-  gsize sr = index / layout->slot_cols, sc = index % layout->slot_cols;
+  const JacSlotRange *range = &painter->slots;
 
-  if (!_jac_figure_layout_slot_block (layout, sr, sc, i, p))
+  return (range->row1 - range->row0) * (range->col1 - range->col0);
+}
+
+/* Slot @index of those in view: its block and where it is drawn. */
+static gboolean
+next_block (const JacGridPainter *painter,
+            gsize                 index,
+            gsize                *i,
+            gsize                *p,
+            JacRect              *rect)
+{
+  const JacSlotRange *range = &painter->slots;
+  gsize cols = range->col1 - range->col0;
+  gsize sr = range->row0 + index / cols, sc = range->col0 + index % cols;
+
+  if (!_jac_figure_layout_slot_block (painter->layout, sr, sc, i, p))
     return FALSE;
-  _jac_figure_layout_slot_rect (layout, sr, sc, rect);
+  _jac_figure_layout_slot_rect (painter->layout, sr, sc, rect);
   return TRUE;
 }
 
-static gsize
-n_slots (const JacFigureLayout *layout)
+/* The displayed rows and columns of the block at @block that are in view. */
+static gboolean
+visible_cells (const JacGridPainter *painter,
+               const JacRect        *block,
+               JacSlotRange         *cells)
 {
-  return layout->slot_rows * layout->slot_cols;
+  const JacFigureLayout *layout = painter->layout;
+  const JacRect *v = &layout->visible;
+
+  return _jac_span_visible (block->y, block->height, layout->cell_rows, v->y, v->y + v->height,
+                            &cells->row0, &cells->row1)
+         && _jac_span_visible (block->x, block->width, layout->cell_cols, v->x,
+                               v->x + v->width, &cells->col0, &cells->col1);
 }
 
-/* Blocks drawn at least one pixel per cell: one image per nonzero block, one pixel per cell. */
+/* Entry (j, q) shown at displayed row @r and column @c. */
+static void
+displayed_entry (const JacFigureLayout *layout,
+                 gsize                  r,
+                 gsize                  c,
+                 gsize                 *j,
+                 gsize                 *q)
+{
+  *j = layout->style.denominator_layout ? c : r;
+  *q = layout->style.denominator_layout ? r : c;
+}
+
+/* Blocks drawn at least one pixel per cell: one image per nonzero block, one pixel per cell,
+ * of the cells in view. */
 static void
 paint_cells (JacGridPainter *painter)
 {
@@ -248,43 +285,47 @@ paint_cells (JacGridPainter *painter)
                                   * painter->pixels_per_unit,
                                   MAX (layout->cell_cols, layout->cell_rows), 2048);
 
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
       JacBlockPool pool = { &painter->access, 0, 0, layout->style.denominator_layout };
-      cairo_surface_t *image;
+      JacPixelRect device;
       JacRect rect;
 
-      if (!next_block (layout, s, &pool.i, &pool.p, &rect)
+      if (!next_block (painter, s, &pool.i, &pool.p, &rect)
           || jac_analysis_block_is_zero (analysis, pool.i, pool.p))
         continue;
-      image = jac_heatmap_build (layout->cell_cols * k, layout->cell_rows * k, layout->cell_rows,
-                                 layout->cell_cols, pool_block, &pool, &painter->colors);
-      jac_heatmap_paint (painter->cr, image, rect.x, rect.y, rect.width, rect.height);
-      cairo_surface_destroy (image);
+      jac_heatmap_device_rect (painter->cr, rect.x, rect.y, rect.width, rect.height,
+                               &device.x, &device.y, &device.width, &device.height);
+      painter->counters->pixels
+        += jac_heatmap_paint_visible (painter->cr, &device, &painter->visible,
+                                      layout->cell_cols * k, layout->cell_rows * k,
+                                      layout->cell_rows, layout->cell_cols, pool_block, &pool,
+                                      &painter->colors);
+      painter->counters->blocks++;
     }
 }
 
-/* Blocks drawn smaller than their cells: one image of the whole grid at the target's resolution,
- * each pixel pooling the cells under it. */
+/* Blocks drawn smaller than their cells: one image of the grid in view at the target's
+ * resolution, each pixel pooling the cells under it. */
 static void
 paint_pooled (JacGridPainter *painter)
 {
   const JacFigureLayout *layout = painter->layout;
   const JacAnalysis *analysis = layout->analysis;
   const JacRect *grid = &layout->grid;
+  JacPixelRect whole, shown;
   cairo_surface_t *image;
   guint32 *pixels;
   gsize stride;
-  int gx, gy, gw, gh;
 
   /* On vector targets, twice the resolution, so that zooming in stays sharp a while longer. */
   int o = jac_heatmap_target_is_vector (painter->cr) ? 2 : 1;
 
   jac_heatmap_device_rect (painter->cr, grid->x, grid->y, grid->width, grid->height,
-                           &gx, &gy, &gw, &gh);
-  if (gw <= 0 || gh <= 0)
+                           &whole.x, &whole.y, &whole.width, &whole.height);
+  if (!jac_pixel_rect_intersect (&whole, &painter->visible, &shown))
     return;
-  image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, gw * o, gh * o);
+  image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, shown.width * o, shown.height * o);
   if (cairo_surface_status (image) != CAIRO_STATUS_SUCCESS)
     {
       cairo_surface_destroy (image);
@@ -294,30 +335,83 @@ paint_pooled (JacGridPainter *painter)
   pixels = (guint32 *) (gpointer) cairo_image_surface_get_data (image);
   stride = cairo_image_surface_get_stride (image) / 4;
 
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
       JacBlockPool pool = { &painter->access, 0, 0, layout->style.denominator_layout };
-      int bx, by, bw, bh;
+      JacPixelRect block, part;
       JacRect rect;
 
-      if (!next_block (layout, s, &pool.i, &pool.p, &rect)
+      if (!next_block (painter, s, &pool.i, &pool.p, &rect)
           || jac_analysis_block_is_zero (analysis, pool.i, pool.p))
         continue;
       jac_heatmap_device_rect (painter->cr, rect.x, rect.y, rect.width, rect.height,
-                               &bx, &by, &bw, &bh);
-      bx = (bx - gx) * o;
-      by = (by - gy) * o;
-      bw *= o;
-      bh *= o;
-      if (bx < 0 || by < 0 || bw <= 0 || bh <= 0 || bx + bw > gw * o || by + bh > gh * o)
+                               &block.x, &block.y, &block.width, &block.height);
+      if (!jac_pixel_rect_intersect (&block, &shown, &part))
         continue;
-      jac_heatmap_fill (pixels + (gsize) by * stride + bx, stride, bw, bh,
-                        layout->cell_rows, layout->cell_cols, pool_block, &pool,
-                        &painter->colors);
+      /* In the image's pixels: the part of the block in view, from the block's corner. */
+      part.x = (part.x - block.x) * o;
+      part.y = (part.y - block.y) * o;
+      part.width *= o;
+      part.height *= o;
+      jac_heatmap_fill_window (pixels + (gsize) ((block.y - shown.y) * o + part.y) * stride
+                               + (block.x - shown.x) * o + part.x,
+                               stride, block.width * o, block.height * o, &part,
+                               layout->cell_rows, layout->cell_cols, pool_block, &pool,
+                               &painter->colors);
+      painter->counters->blocks++;
+      painter->counters->pixels += (guint64) part.width * part.height;
     }
   cairo_surface_mark_dirty (image);
-  jac_heatmap_paint_device (painter->cr, image, gx, gy, gw, gh);
+  jac_heatmap_paint_device (painter->cr, image, shown.x, shown.y, shown.width, shown.height);
   cairo_surface_destroy (image);
+}
+
+/* The structural-zero cells of a nonzero block, where they are in view. */
+static void
+append_zero_cells (JacGridPainter *painter,
+                   gsize           i,
+                   gsize           p,
+                   const JacRect  *block,
+                   GArray         *rects)
+{
+  JacSlotRange cells;
+
+  if (!visible_cells (painter, block, &cells))
+    return;
+  for (gsize r = cells.row0; r < cells.row1; r++)
+    for (gsize c = cells.col0; c < cells.col1; c++)
+      {
+        gboolean zero = FALSE;
+        gsize j, q;
+        JacRect cell;
+
+        displayed_entry (painter->layout, r, c, &j, &q);
+        _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
+        if (!zero)
+          continue;
+        _jac_figure_layout_entry_rect (painter->layout, block, j, j + 1, q, q + 1, &cell);
+        g_array_append_val (rects, cell);
+      }
+}
+
+/* The hatch of a raster target, its lines anchored to the figure rather than to the target, so
+ * that they stay put as a zoomed view pans. */
+static cairo_pattern_t *
+hatch_tile (JacGridPainter *painter,
+            double          spacing,
+            double          line_width)
+{
+  const JacFigureLayout *layout = painter->layout;
+  cairo_pattern_t *tile = jac_heatmap_hatch_tile ((int) spacing, line_width,
+                                                  _jac_rgb_argb (&layout->palette.zero_fill),
+                                                  _jac_rgb_argb (&layout->palette.zero_line));
+  int ox, oy, ow, oh;
+  cairo_matrix_t matrix;
+
+  jac_heatmap_device_rect (painter->cr, 0, 0, 0, 0, &ox, &oy, &ow, &oh);
+  cairo_matrix_init_translate (&matrix, -(ox % (int) spacing), -(oy % (int) spacing));
+  cairo_pattern_set_matrix (tile, &matrix);
+  return tile;
 }
 
 /* Structural zeros: the zero blocks, and the zero cells of other blocks when cells are large. */
@@ -330,39 +424,33 @@ paint_zero_style (JacGridPainter *painter,
   cairo_t *cr = painter->cr;
   double ppu = painter->pixels_per_unit;
   GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacRect));
+  cairo_pattern_t *tile = NULL;
   double spacing, line_width;
-  int gx, gy, gw, gh;
+  JacPixelRect grid, shown;
 
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
       gsize i, p;
       JacRect rect;
 
-      if (!next_block (layout, s, &i, &p, &rect))
+      if (!next_block (painter, s, &i, &p, &rect))
         continue;
       if (jac_analysis_block_is_zero (analysis, i, p))
         {
           g_array_append_val (rects, rect);
-          continue;
+          painter->counters->zero_blocks++;
         }
-      if (!cells_large)
-        continue;
-      for (gsize j = 0; j < analysis->sparsity.block_height; j++)
-        for (gsize q = 0; q < analysis->sparsity.block_width; q++)
-          {
-            gboolean zero = FALSE;
-            JacRect cell;
-
-            _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
-            if (!zero)
-              continue;
-            _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
-            g_array_append_val (rects, cell);
-          }
+      else if (cells_large)
+        append_zero_cells (painter, i, p, &rect, rects);
     }
 
   jac_heatmap_device_rect (cr, layout->grid.x, layout->grid.y, layout->grid.width,
-                           layout->grid.height, &gx, &gy, &gw, &gh);
+                           layout->grid.height, &grid.x, &grid.y, &grid.width, &grid.height);
+  jac_pixel_rect_intersect (&grid, &painter->visible, &shown);
+  spacing = MAX (4, round (layout->font_px * 0.42 * ppu));
+  line_width = MAX (1, round (layout->line_width * ppu * 0.8));
+  if (!jac_heatmap_target_is_vector (cr))
+    tile = hatch_tile (painter, spacing, line_width);
   /* Device rectangles are computed before switching cr to pixels. */
   {
     g_autofree int *device = g_new (int, 4 * MAX (rects->len, 1));
@@ -380,36 +468,31 @@ paint_zero_style (JacGridPainter *painter,
       cairo_rectangle (cr, device[4 * r], device[4 * r + 1], device[4 * r + 2],
                        device[4 * r + 3]);
   }
-  spacing = MAX (4, round (layout->font_px * 0.42 * ppu));
-  line_width = MAX (1, round (layout->line_width * ppu * 0.8));
   /* A hatch needs room for a few lines to read as one; tiny blocks are flat grey. */
   if (MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing)
     {
       _jac_set_source_rgb (cr, &layout->palette.zero_fill);
       cairo_fill (cr);
     }
-  else if (jac_heatmap_target_is_vector (cr))
+  else if (tile == NULL)
     {
       _jac_set_source_rgb (cr, &layout->palette.zero_fill);
       cairo_fill_preserve (cr);
       cairo_clip (cr);
       _jac_set_source_rgb (cr, &layout->palette.zero_line);
       cairo_set_line_width (cr, line_width);
-      jac_heatmap_hatch_lines (cr, gx, gy, gw, gh, spacing);
+      jac_heatmap_hatch_lines (cr, shown.x, shown.y, shown.width, shown.height, spacing);
     }
   else
     {
       /* Stroking long lines through a clip of many blocks is slow; a tile is not. */
-      cairo_pattern_t *tile = jac_heatmap_hatch_tile ((int) spacing, line_width,
-                                                      _jac_rgb_argb (&layout->palette.zero_fill),
-                                                      _jac_rgb_argb (&layout->palette.zero_line));
-
       cairo_set_source (cr, tile);
       cairo_fill (cr);
-      cairo_pattern_destroy (tile);
     }
   cairo_new_path (cr);
   cairo_restore (cr);
+  if (tile != NULL)
+    cairo_pattern_destroy (tile);
   g_array_unref (rects);
 }
 
@@ -425,13 +508,13 @@ paint_frames (JacGridPainter *painter)
       g_array_unref (device);
       return;
     }
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
       int d[4];
       gsize i, p;
       JacRect rect;
 
-      if (!next_block (layout, s, &i, &p, &rect))
+      if (!next_block (painter, s, &i, &p, &rect))
         continue;
       jac_heatmap_device_rect (cr, rect.x, rect.y, rect.width, rect.height,
                                &d[0], &d[1], &d[2], &d[3]);
@@ -507,15 +590,18 @@ paint_zero_labels (JacGridPainter *painter)
     return;
   zero = text_layout (layout, size);
   pango_layout_set_text (zero, "0", -1);
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
       gsize i, p;
       JacRect rect;
 
-      if (next_block (layout, s, &i, &p, &rect)
+      if (next_block (painter, s, &i, &p, &rect)
           && jac_analysis_block_is_zero (layout->analysis, i, p))
-        show_centred (painter->cr, zero, &rect, &layout->palette.zero_ink,
-                      &layout->palette.zero_fill);
+        {
+          show_centred (painter->cr, zero, &rect, &layout->palette.zero_ink,
+                        &layout->palette.zero_fill);
+          painter->counters->values++;
+        }
     }
   g_object_unref (zero);
 }
@@ -558,29 +644,37 @@ paint_values (JacGridPainter *painter)
   if (size <= 0)
     return;
   text = text_layout (layout, size);
-  for (gsize s = 0; s < n_slots (layout); s++)
+  for (gsize s = 0; s < n_slots (painter); s++)
     {
+      JacSlotRange cells;
       gsize i, p;
       JacRect rect;
 
-      if (!next_block (layout, s, &i, &p, &rect)
-          || jac_analysis_block_is_zero (layout->analysis, i, p))
+      if (!next_block (painter, s, &i, &p, &rect)
+          || jac_analysis_block_is_zero (layout->analysis, i, p)
+          || !visible_cells (painter, &rect, &cells))
         continue;
-      for (gsize j = 0; j < layout->analysis->sparsity.block_height; j++)
-        for (gsize q = 0; q < layout->analysis->sparsity.block_width; q++)
+      for (gsize r = cells.row0; r < cells.row1; r++)
+        for (gsize c = cells.col0; c < cells.col1; c++)
           {
             gboolean zero = FALSE;
-            double v = _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
-            g_autofree char *label = zero ? g_strdup ("0") : _jac_format_cell (v);
-            guint32 argb = jac_colormap_argb (layout->style.colormap, v, layout->range);
+            gsize j, q;
+            double v;
+            g_autofree char *label = NULL;
+            guint32 argb;
             JacRect cell;
 
+            displayed_entry (layout, r, c, &j, &q);
+            v = _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
+            label = zero ? g_strdup ("0") : _jac_format_cell (v);
+            argb = jac_colormap_argb (layout->style.colormap, v, layout->range);
             _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
             pango_layout_set_text (text, label, -1);
             show_centred (painter->cr, text, &cell,
                           zero ? &layout->palette.zero_ink
                                : jac_colormap_prefers_dark_ink (argb) ? &dark_ink : &light_ink,
                           NULL);
+            painter->counters->values++;
           }
     }
   g_object_unref (text);
@@ -590,12 +684,19 @@ void
 _jac_figure_draw_jacobian (cairo_t               *cr,
                            const JacFigureLayout *layout)
 {
-  JacGridPainter painter = { cr, layout, { 0 }, { 0 }, 1 };
+  JacGridPainter painter = { 0 };
   gboolean pooled, cells_large;
   int dx, dy, dw, dh;
 
   if (layout->slot_rows == 0 || layout->slot_cols == 0)
     return;
+  painter.cr = cr;
+  painter.layout = layout;
+  painter.counters = layout->counters != NULL ? layout->counters : &painter.unused;
+  _jac_figure_layout_visible_slots (layout, &painter.slots);
+  if (n_slots (&painter) == 0)
+    return;
+  _jac_figure_layout_visible_device (layout, cr, &painter.visible);
   _jac_jacobian_access_init (&painter.access, layout->analysis);
   painter.colors.colormap = layout->style.colormap;
   painter.colors.range = layout->range;

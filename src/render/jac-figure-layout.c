@@ -193,6 +193,130 @@ _jac_figure_layout_entry_rect (const JacFigureLayout *layout,
   rect->height = (row1 - row0) * cell_h;
 }
 
+/* ---- what is visible ---- */
+
+gboolean
+_jac_figure_layout_visible (const JacFigureLayout *layout,
+                            const JacRect         *rect,
+                            double                 margin)
+{
+  const JacRect *v = &layout->visible;
+
+  return rect->x - margin < v->x + v->width && rect->x + rect->width + margin > v->x
+         && rect->y - margin < v->y + v->height && rect->y + rect->height + margin > v->y;
+}
+
+void
+_jac_figure_layout_visible_device (const JacFigureLayout *layout,
+                                   cairo_t               *cr,
+                                   JacPixelRect          *device)
+{
+  const JacRect *v = &layout->visible;
+
+  jac_heatmap_device_rect (cr, v->x, v->y, v->width, v->height, &device->x, &device->y,
+                           &device->width, &device->height);
+  device->x -= 1;
+  device->y -= 1;
+  device->width += 2;
+  device->height += 2;
+}
+
+gboolean
+_jac_span_visible (double  start,
+                   double  extent,
+                   gsize   n,
+                   double  from,
+                   double  to,
+                   gsize  *first,
+                   gsize  *last)
+{
+  double a, b;
+
+  *first = *last = 0;
+  if (n == 0 || !(extent > 0) || to <= start || from >= start + extent)
+    return FALSE;
+  a = floor ((from - start) / extent * n);
+  b = ceil ((to - start) / extent * n);
+  *first = (gsize) CLAMP (a, 0, (double) n);
+  *last = (gsize) CLAMP (b, 0, (double) n);
+  return *last > *first;
+}
+
+/* The first of @n slots, placed at increasing offsets, for which @past is true. */
+static gsize
+first_slot (const JacFigureLayout *layout,
+            gsize                  n,
+            gboolean             (*past) (const JacFigureLayout *, gsize, double),
+            double                 limit)
+{
+  gsize lo = 0, hi = n;
+
+  while (lo < hi)
+    {
+      gsize mid = lo + (hi - lo) / 2;
+
+      if (past (layout, mid, limit))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return lo;
+}
+
+static gboolean
+col_ends_after (const JacFigureLayout *layout,
+                gsize                  slot_col,
+                double                 x)
+{
+  return layout->grid_x + slot_col * layout->pitch_x + layout->block_width > x;
+}
+
+static gboolean
+col_starts_at (const JacFigureLayout *layout,
+               gsize                  slot_col,
+               double                 x)
+{
+  return layout->grid_x + slot_col * layout->pitch_x >= x;
+}
+
+static gboolean
+row_ends_after (const JacFigureLayout *layout,
+                gsize                  slot_row,
+                double                 y)
+{
+  JacRect rect;
+
+  _jac_figure_layout_slot_rect (layout, slot_row, 0, &rect);
+  return rect.y + rect.height > y;
+}
+
+static gboolean
+row_starts_at (const JacFigureLayout *layout,
+               gsize                  slot_row,
+               double                 y)
+{
+  JacRect rect;
+
+  _jac_figure_layout_slot_rect (layout, slot_row, 0, &rect);
+  return rect.y >= y;
+}
+
+void
+_jac_figure_layout_visible_slots (const JacFigureLayout *layout,
+                                  JacSlotRange          *range)
+{
+  const JacRect *v = &layout->visible;
+
+  /* Slots lie left to right and top to bottom, bands included: a binary search finds the
+   * first and the last that reach into view. */
+  range->col0 = first_slot (layout, layout->slot_cols, col_ends_after, v->x);
+  range->col1 = first_slot (layout, layout->slot_cols, col_starts_at, v->x + v->width);
+  range->row0 = first_slot (layout, layout->slot_rows, row_ends_after, v->y);
+  range->row1 = first_slot (layout, layout->slot_rows, row_starts_at, v->y + v->height);
+  range->col1 = MAX (range->col1, range->col0);
+  range->row1 = MAX (range->row1, range->row0);
+}
+
 /* ---- hit-testing ---- */
 
 static gboolean
@@ -397,6 +521,7 @@ _jac_figure_layout_new (const JacAnalysis    *analysis,
     layout->style.line_scale = 1;
   layout->width = width;
   layout->height = height;
+  layout->visible = (JacRect) { 0, 0, width, height };
 
   base = CLAMP (MIN (height / 58, width / 88), 8, 24) * layout->style.text_scale;
   layout->font_px = base;

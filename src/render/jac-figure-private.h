@@ -67,6 +67,24 @@ typedef struct
 
 #define JAC_MAX_MATRIX_VIEWS 8
 
+/* What a drawing did, for tests that check it is bounded by what is visible. */
+typedef struct
+{
+  guint   blocks;        /* Jacobian blocks whose cells were coloured */
+  guint   zero_blocks;   /* structural-zero blocks filled */
+  guint   matrices;      /* heatmaps of the contracted form painted */
+  guint   values;        /* numbers written in cells */
+  guint   labels;        /* labels drawn */
+  guint64 pixels;        /* heatmap pixels computed */
+} JacFigureCounters;
+
+/* Slots [row0, row1) × [col0, col1) of the Jacobian's arrangement. */
+typedef struct
+{
+  gsize row0, row1;
+  gsize col0, col1;
+} JacSlotRange;
+
 typedef struct
 {
   const JacAnalysis *analysis;
@@ -111,6 +129,11 @@ typedef struct
 
   GPtrArray         *labels;        /* JacLabel */
   GArray            *rules;         /* JacRule */
+
+  /* Drawing only: the part of the figure the target shows (the whole figure unless a zoomed
+   * view clips it); nothing entirely outside is computed or drawn. */
+  JacRect            visible;
+  JacFigureCounters *counters;      /* or NULL */
 } JacFigureLayout;
 
 /* A rectangle of cells [row0, row1) × [col0, col1) to outline; for the Jacobian, of block
@@ -147,6 +170,26 @@ JacFigureLayout *_jac_figure_layout_new     (const JacAnalysis     *analysis,
                                              double                 height,
                                              cairo_t               *cr);
 void             _jac_figure_layout_free    (JacFigureLayout       *layout);
+/* Whether @rect, grown by @margin on every side, meets the visible part of the figure. */
+gboolean         _jac_figure_layout_visible (const JacFigureLayout *layout,
+                                             const JacRect         *rect,
+                                             double                 margin);
+/* The visible part of the figure in device pixels of @cr, a pixel to spare around it. */
+void             _jac_figure_layout_visible_device (const JacFigureLayout *layout,
+                                                    cairo_t               *cr,
+                                                    JacPixelRect          *device);
+/* The slots of the Jacobian that meet the visible part of the figure. */
+void             _jac_figure_layout_visible_slots (const JacFigureLayout *layout,
+                                                   JacSlotRange          *range);
+/* Of @n cells side by side over [@start, @start + @extent), those [*first, *last) that meet
+ * [@from, @to); whether there are any. */
+gboolean         _jac_span_visible          (double                 start,
+                                             double                 extent,
+                                             gsize                  n,
+                                             double                 from,
+                                             double                 to,
+                                             gsize                 *first,
+                                             gsize                 *last);
 gboolean         _jac_figure_layout_slot_block (const JacFigureLayout *layout,
                                                 gsize                  slot_row,
                                                 gsize                  slot_col,
@@ -241,6 +284,35 @@ char            *_jac_format_scientific_markup (double              value);
 /* Escapes @text and turns "W_hh" into W<sub>hh</sub>. */
 char            *_jac_markup_from_text      (const char            *text);
 char            *_jac_variable_markup       (JacVariable            variable);
+
+/* jac-render-save.c */
+/* Draws into (0, 0, @width, @height) of @cr. */
+typedef void (*JacRenderDrawFunc) (cairo_t  *cr,
+                                   double    width,
+                                   double    height,
+                                   gpointer  user_data);
+/* Saves what @draw draws atomically to @path, in the format its extension names; @scale
+ * multiplies PNG pixels; @title names a PDF. */
+gboolean         _jac_render_save           (const char            *path,
+                                             int                    width,
+                                             int                    height,
+                                             double                 scale,
+                                             const char            *title,
+                                             JacRenderDrawFunc      draw,
+                                             gpointer               user_data,
+                                             GError               **error);
+
+/* jac-figure.c */
+/* jac_figure_draw (), adding up its work in @counters (may be NULL); with @whole, as if all of
+ * the figure were visible: the plain reference that drawing only what is visible is tested
+ * against. */
+void             _jac_figure_draw_counted   (cairo_t               *cr,
+                                             double                 width,
+                                             double                 height,
+                                             const JacAnalysis     *analysis,
+                                             const JacFigureStyle  *style,
+                                             gboolean               whole,
+                                             JacFigureCounters     *counters);
 
 /* jac-figure-jacobian.c */
 void             _jac_jacobian_access_init  (JacJacobianAccess     *access,

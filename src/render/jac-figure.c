@@ -1,19 +1,11 @@
 /* jac-figure.c: the Jacobian figure, drawn into any cairo_t and saved as PNG, SVG or PDF. */
 #define G_LOG_DOMAIN "jac-figure"
 
-#include <cairo-pdf.h>
-#include <cairo-svg.h>
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
-#include "core/jac-atomic-file.h"
 #include "core/jac-error.h"
 #include "jac-figure-private.h"
-
-#define MIN_PIXELS 16
-#define MAX_PIXELS 16384
-#define MAX_SCALE 16.0
 
 void
 jac_figure_style_init (JacFigureStyle *style)
@@ -49,7 +41,13 @@ draw_labels (cairo_t               *cr,
   for (guint k = 0; k < layout->labels->len; k++)
     {
       const JacLabel *label = g_ptr_array_index (layout->labels, k);
+      JacRect box = { label->x, label->y, label->width, label->height };
 
+      /* Ink may overhang the logical box a little: italics, superscripts. */
+      if (!_jac_figure_layout_visible (layout, &box, label->height * 0.5))
+        continue;
+      if (layout->counters != NULL)
+        layout->counters->labels++;
       _jac_set_source_rgb (cr, ink_color (layout, label->ink));
       cairo_move_to (cr, label->x, label->y);
       pango_cairo_show_layout (cr, label->layout);
@@ -64,7 +62,11 @@ draw_rules (cairo_t               *cr,
   for (guint k = 0; k < layout->rules->len; k++)
     {
       const JacRule *rule = &g_array_index (layout->rules, JacRule, k);
+      JacRect box = { MIN (rule->x0, rule->x1), MIN (rule->y0, rule->y1),
+                      fabs (rule->x1 - rule->x0), fabs (rule->y1 - rule->y0) };
 
+      if (!_jac_figure_layout_visible (layout, &box, rule->width * layout->line_width))
+        continue;
       _jac_set_source_rgb (cr, ink_color (layout, rule->ink));
       cairo_set_line_width (cr, rule->width * layout->line_width);
       cairo_move_to (cr, rule->x0, rule->y0);
@@ -139,10 +141,16 @@ draw_matrix_values (cairo_t               *cr,
   double cell_w = view->rect.width / view->cols;
   double cell_h = view->rect.height / view->rows;
   double size = _jac_figure_value_font (layout, cell_w, cell_h);
+  const JacRect *v = &layout->visible;
   PangoFontDescription *font;
   PangoLayout *text;
+  gsize r0, r1, c0, c1;
 
-  if (size <= 0)
+  if (size <= 0
+      || !_jac_span_visible (view->rect.y, view->rect.height, view->rows, v->y,
+                             v->y + v->height, &r0, &r1)
+      || !_jac_span_visible (view->rect.x, view->rect.width, view->cols, v->x,
+                             v->x + v->width, &c0, &c1))
     return;
   text = pango_layout_new (layout->context);
   font = pango_font_description_from_string ("Cantarell, DejaVu Sans, Sans");
@@ -150,12 +158,13 @@ draw_matrix_values (cairo_t               *cr,
   pango_layout_set_font_description (text, font);
   pango_font_description_free (font);
 
-  for (gsize r = 0; r < view->rows; r++)
-    for (gsize c = 0; c < view->cols; c++)
+  for (gsize r = r0; r < r1; r++)
+    for (gsize c = c0; c < c1; c++)
       {
-        double v = view->tensor->rank == 2 ? JAC_AT2 (view->tensor, r, c) : view->tensor->data[c];
-        guint32 argb = jac_colormap_argb (layout->style.colormap, v, view->range);
-        g_autofree char *label = _jac_format_cell (v);
+        double value = view->tensor->rank == 2 ? JAC_AT2 (view->tensor, r, c)
+                                               : view->tensor->data[c];
+        guint32 argb = jac_colormap_argb (layout->style.colormap, value, view->range);
+        g_autofree char *label = _jac_format_cell (value);
         PangoRectangle ink, logical;
 
         pango_layout_set_text (text, label, -1);
@@ -170,6 +179,8 @@ draw_matrix_values (cairo_t               *cr,
                        view->rect.y + (r + 0.5) * cell_h
                        - (ink.y + ink.height / 2.0) / PANGO_SCALE);
         pango_cairo_show_layout (cr, text);
+        if (layout->counters != NULL)
+          layout->counters->values++;
       }
   g_object_unref (text);
 }
@@ -178,26 +189,41 @@ static void
 draw_matrices (cairo_t               *cr,
                const JacFigureLayout *layout)
 {
+  JacPixelRect visible;
+
+  _jac_figure_layout_visible_device (layout, cr, &visible);
   for (guint m = 0; m < layout->n_matrices; m++)
     {
       const JacMatrixView *view = &layout->matrices[m];
       JacHeatmapColors colors = { layout->style.colormap, view->range,
                                   _jac_rgb_argb (&layout->palette.zero_fill) };
-      cairo_surface_t *image;
-      int x, y, w, h, k;
+      JacPixelRect device;
+      guint64 pixels;
+      int k;
 
-      jac_heatmap_device_rect (cr, view->rect.x, view->rect.y, view->rect.width,
-                               view->rect.height, &x, &y, &w, &h);
-      if (w <= 0 || h <= 0)
+      if (!_jac_figure_layout_visible (layout, &view->rect, layout->line_width * 2))
         continue;
-      /* One pixel per cell, or pooled to the pixels when there are fewer pixels than cells. */
-      k = jac_heatmap_oversample (cr, MAX (w, h), MAX (view->rows, view->cols), 2048);
-      image = jac_heatmap_build ((gsize) w >= view->cols ? (int) view->cols * k : w,
-                                 (gsize) h >= view->rows ? (int) view->rows * k : h,
-                                 view->rows, view->cols, jac_heatmap_pool_matrix, view->tensor,
-                                 &colors);
-      jac_heatmap_paint_device (cr, image, x, y, w, h);
-      cairo_surface_destroy (image);
+      jac_heatmap_device_rect (cr, view->rect.x, view->rect.y, view->rect.width,
+                               view->rect.height, &device.x, &device.y, &device.width,
+                               &device.height);
+      if (device.width <= 0 || device.height <= 0)
+        continue;
+      /* One pixel per cell, or pooled to the pixels when there are fewer pixels than cells;
+       * only the part in view is built. */
+      k = jac_heatmap_oversample (cr, MAX (device.width, device.height),
+                                  MAX (view->rows, view->cols), 2048);
+      pixels = jac_heatmap_paint_visible (cr, &device, &visible,
+                                          (gsize) device.width >= view->cols
+                                            ? (int) view->cols * k : device.width,
+                                          (gsize) device.height >= view->rows
+                                            ? (int) view->rows * k : device.height,
+                                          view->rows, view->cols, jac_heatmap_pool_matrix,
+                                          view->tensor, &colors);
+      if (layout->counters != NULL)
+        {
+          layout->counters->matrices++;
+          layout->counters->pixels += pixels;
+        }
       frame_rect (cr, layout, &view->rect);
       if (layout->style.show_values)
         draw_matrix_values (cr, layout, view);
@@ -308,39 +334,63 @@ draw_highlight (cairo_t               *cr,
 }
 
 void
+_jac_figure_draw_counted (cairo_t              *cr,
+                          double                width,
+                          double                height,
+                          const JacAnalysis    *analysis,
+                          const JacFigureStyle *style,
+                          gboolean              whole,
+                          JacFigureCounters    *counters)
+{
+  JacFigureLayout *layout;
+
+  if (!(width > 0) || !(height > 0))
+    return;
+
+  layout = _jac_figure_layout_new (analysis, style, width, height, cr);
+  layout->counters = counters;
+  cairo_save (cr);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_clip (cr);
+  /* A zoomed view draws a huge figure into a small target: its clip says what is in view. */
+  if (!whole)
+    {
+      double x0, y0, x1, y1;
+
+      cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
+      layout->visible = (JacRect) { x0, y0, x1 - x0, y1 - y0 };
+    }
+  _jac_set_source_rgb (cr, &layout->palette.background);
+  cairo_paint (cr);
+
+  if (layout->visible.width > 0 && layout->visible.height > 0)
+    {
+      _jac_figure_draw_jacobian (cr, layout);
+      draw_colorbar (cr, layout);
+      draw_legend (cr, layout);
+      draw_matrices (cr, layout);
+      draw_rules (cr, layout);
+      draw_labels (cr, layout);
+      if (style->has_highlight)
+        draw_highlight (cr, layout);
+    }
+
+  cairo_restore (cr);
+  _jac_figure_layout_free (layout);
+}
+
+void
 jac_figure_draw (cairo_t              *cr,
                  double                width,
                  double                height,
                  const JacAnalysis    *analysis,
                  const JacFigureStyle *style)
 {
-  JacFigureLayout *layout;
-
   g_return_if_fail (cr != NULL);
   g_return_if_fail (analysis != NULL);
   g_return_if_fail (style != NULL);
 
-  if (!(width > 0) || !(height > 0))
-    return;
-
-  layout = _jac_figure_layout_new (analysis, style, width, height, cr);
-  cairo_save (cr);
-  cairo_rectangle (cr, 0, 0, width, height);
-  cairo_clip (cr);
-  _jac_set_source_rgb (cr, &layout->palette.background);
-  cairo_paint (cr);
-
-  _jac_figure_draw_jacobian (cr, layout);
-  draw_colorbar (cr, layout);
-  draw_legend (cr, layout);
-  draw_matrices (cr, layout);
-  draw_rules (cr, layout);
-  draw_labels (cr, layout);
-  if (style->has_highlight)
-    draw_highlight (cr, layout);
-
-  cairo_restore (cr);
-  _jac_figure_layout_free (layout);
+  _jac_figure_draw_counted (cr, width, height, analysis, style, FALSE, NULL);
 }
 
 /* ---- files ---- */
@@ -385,127 +435,21 @@ jac_figure_format_from_path (const char       *path,
   return FALSE;
 }
 
-static gboolean
-check_size (int               width,
-            int               height,
-            double            scale,
-            JacFigureFormat   format,
-            GError          **error)
-{
-  double pixels_w, pixels_h;
-
-  if (!isfinite (scale) || scale <= 0 || scale > MAX_SCALE)
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "figure scale %g is out of range: it must be above 0 and at most %g",
-                   scale, MAX_SCALE);
-      return FALSE;
-    }
-  pixels_w = format == JAC_FIGURE_PNG ? round (width * scale) : width;
-  pixels_h = format == JAC_FIGURE_PNG ? round (height * scale) : height;
-  if (width < MIN_PIXELS || height < MIN_PIXELS
-      || pixels_w < MIN_PIXELS || pixels_h < MIN_PIXELS
-      || pixels_w > MAX_PIXELS || pixels_h > MAX_PIXELS)
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "figure size %d×%d (scale %g) is out of range: width and height must be "
-                   "%d to %d pixels", width, height, scale, MIN_PIXELS, MAX_PIXELS);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 typedef struct
 {
-  FILE    *stream;
-  gboolean failed;
-  int      saved_errno;
-} JacFigureWriter;
+  const JacAnalysis    *analysis;
+  const JacFigureStyle *style;
+} JacFigureContent;
 
-static cairo_status_t
-write_cb (void                *closure,
-          const unsigned char *data,
-          unsigned int         length)
+static void
+draw_content (cairo_t  *cr,
+              double    width,
+              double    height,
+              gpointer  user_data)
 {
-  JacFigureWriter *writer = closure;
+  const JacFigureContent *content = user_data;
 
-  if (writer->failed)
-    return CAIRO_STATUS_WRITE_ERROR;
-  if (fwrite (data, 1, length, writer->stream) != length)
-    {
-      writer->failed = TRUE;
-      writer->saved_errno = errno;
-      return CAIRO_STATUS_WRITE_ERROR;
-    }
-  return CAIRO_STATUS_SUCCESS;
-}
-
-static cairo_status_t
-draw_to (cairo_surface_t      *surface,
-         double                scale,
-         int                   width,
-         int                   height,
-         const JacAnalysis    *analysis,
-         const JacFigureStyle *style)
-{
-  cairo_t *cr;
-  cairo_status_t status = cairo_surface_status (surface);
-
-  if (status != CAIRO_STATUS_SUCCESS)
-    return status;
-  cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
-  jac_figure_draw (cr, width, height, analysis, style);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
-  return status;
-}
-
-static cairo_status_t
-write_figure (JacFigureFormat       format,
-              JacFigureWriter      *writer,
-              int                   width,
-              int                   height,
-              double                scale,
-              const JacAnalysis    *analysis,
-              const JacFigureStyle *style)
-{
-  cairo_surface_t *surface;
-  cairo_status_t status;
-
-  switch (format)
-    {
-    case JAC_FIGURE_PNG:
-      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) round (width * scale),
-                                            (int) round (height * scale));
-      status = draw_to (surface, scale, width, height, analysis, style);
-      if (status == CAIRO_STATUS_SUCCESS)
-        status = cairo_surface_write_to_png_stream (surface, write_cb, writer);
-      break;
-    case JAC_FIGURE_SVG:
-      surface = cairo_svg_surface_create_for_stream (write_cb, writer, width, height);
-      if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS)
-        cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
-      status = draw_to (surface, 1, width, height, analysis, style);
-      break;
-    case JAC_FIGURE_PDF:
-    default:
-      surface = cairo_pdf_surface_create_for_stream (write_cb, writer, width, height);
-      if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS)
-        {
-          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE,
-                                          "Jacobian figure");
-          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "Jacscope");
-        }
-      status = draw_to (surface, 1, width, height, analysis, style);
-      break;
-    }
-  /* Vector surfaces write their last bytes when finished. */
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  return status;
+  jac_figure_draw (cr, width, height, content->analysis, content->style);
 }
 
 gboolean
@@ -517,37 +461,12 @@ jac_figure_save (const char            *path,
                  const JacFigureStyle  *style,
                  GError               **error)
 {
-  JacFigureWriter writer = { NULL, FALSE, 0 };
-  JacFigureFormat format;
-  JacAtomicFile *file;
-  cairo_status_t status;
+  JacFigureContent content = { analysis, style };
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (analysis != NULL, FALSE);
   g_return_val_if_fail (style != NULL, FALSE);
 
-  if (!jac_figure_format_from_path (path, &format, error)
-      || !check_size (width, height, scale, format, error))
-    return FALSE;
-
-  file = jac_atomic_file_new (path, error);
-  if (file == NULL)
-    return FALSE;
-  writer.stream = jac_atomic_file_get_stream (file);
-  status = write_figure (format, &writer, width, height, scale, analysis, style);
-  if (status != CAIRO_STATUS_SUCCESS || writer.failed)
-    {
-      jac_atomic_file_abort (file);
-      if (writer.failed)
-        g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot write %s: %s", path,
-                     g_strerror (writer.saved_errno != 0 ? writer.saved_errno : EIO));
-      else if (status == CAIRO_STATUS_NO_MEMORY)
-        g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                     "not enough memory to draw a %d×%d figure for %s", width, height, path);
-      else
-        g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot draw %s: %s", path,
-                     cairo_status_to_string (status));
-      return FALSE;
-    }
-  return jac_atomic_file_commit (file, error);
+  return _jac_render_save (path, width, height, scale, "Jacobian figure", draw_content,
+                           &content, error);
 }

@@ -45,31 +45,37 @@ pixel_span (int    v,
 }
 
 void
-jac_heatmap_fill (guint32                *pixels,
-                  gsize                   stride,
-                  int                     width,
-                  int                     height,
-                  gsize                   rows,
-                  gsize                   cols,
-                  JacCellPool             pool,
-                  gconstpointer           data,
-                  const JacHeatmapColors *colors)
+jac_heatmap_fill_window (guint32                 *pixels,
+                         gsize                    stride,
+                         int                      width,
+                         int                      height,
+                         const JacPixelRect      *window,
+                         gsize                    rows,
+                         gsize                    cols,
+                         JacCellPool              pool,
+                         gconstpointer            data,
+                         const JacHeatmapColors  *colors)
 {
-  g_autofree gsize *col_start = g_new (gsize, MAX (width, 1));
-  g_autofree gsize *col_end = g_new (gsize, MAX (width, 1));
+  g_autofree gsize *col_start = NULL;
+  g_autofree gsize *col_end = NULL;
 
   g_return_if_fail (rows > 0 && cols > 0);
+  g_return_if_fail (window->x >= 0 && window->y >= 0 && window->width >= 0
+                    && window->height >= 0 && window->x + window->width <= width
+                    && window->y + window->height <= height);
 
-  for (int u = 0; u < width; u++)
-    pixel_span (u, width, cols, &col_start[u], &col_end[u]);
+  col_start = g_new (gsize, MAX (window->width, 1));
+  col_end = g_new (gsize, MAX (window->width, 1));
+  for (int u = 0; u < window->width; u++)
+    pixel_span (window->x + u, width, cols, &col_start[u], &col_end[u]);
 
-  for (int v = 0; v < height; v++)
+  for (int v = 0; v < window->height; v++)
     {
       guint32 *line = pixels + (gsize) v * stride;
       gsize row0, row1;
 
-      pixel_span (v, height, rows, &row0, &row1);
-      for (int u = 0; u < width; u++)
+      pixel_span (window->y + v, height, rows, &row0, &row1);
+      for (int u = 0; u < window->width; u++)
         {
           double value = 0;
 
@@ -90,14 +96,25 @@ jac_heatmap_fill (guint32                *pixels,
     }
 }
 
-cairo_surface_t *
-jac_heatmap_build (int                     width,
-                   int                     height,
-                   gsize                   rows,
-                   gsize                   cols,
-                   JacCellPool             pool,
-                   gconstpointer           data,
-                   const JacHeatmapColors *colors)
+void
+jac_heatmap_fill (guint32                *pixels,
+                  gsize                   stride,
+                  int                     width,
+                  int                     height,
+                  gsize                   rows,
+                  gsize                   cols,
+                  JacCellPool             pool,
+                  gconstpointer           data,
+                  const JacHeatmapColors *colors)
+{
+  JacPixelRect all = { 0, 0, width, height };
+
+  jac_heatmap_fill_window (pixels, stride, width, height, &all, rows, cols, pool, data, colors);
+}
+
+static cairo_surface_t *
+new_image (int width,
+           int height)
 {
   cairo_surface_t *image;
 
@@ -110,9 +127,34 @@ jac_heatmap_build (int                     width,
       return NULL;
     }
   cairo_surface_flush (image);
-  jac_heatmap_fill ((guint32 *) (gpointer) cairo_image_surface_get_data (image),
-                    cairo_image_surface_get_stride (image) / 4,
-                    width, height, rows, cols, pool, data, colors);
+  return image;
+}
+
+static guint32 *
+image_pixels (cairo_surface_t *image,
+              gsize           *stride)
+{
+  *stride = cairo_image_surface_get_stride (image) / 4;
+  return (guint32 *) (gpointer) cairo_image_surface_get_data (image);
+}
+
+cairo_surface_t *
+jac_heatmap_build (int                     width,
+                   int                     height,
+                   gsize                   rows,
+                   gsize                   cols,
+                   JacCellPool             pool,
+                   gconstpointer           data,
+                   const JacHeatmapColors *colors)
+{
+  cairo_surface_t *image = new_image (width, height);
+  guint32 *pixels;
+  gsize stride;
+
+  if (image == NULL)
+    return NULL;
+  pixels = image_pixels (image, &stride);
+  jac_heatmap_fill (pixels, stride, width, height, rows, cols, pool, data, colors);
   cairo_surface_mark_dirty (image);
   return image;
 }
@@ -167,6 +209,50 @@ jac_heatmap_enter_device (cairo_t *cr,
 }
 
 void
+jac_heatmap_paint_window (cairo_t            *cr,
+                          cairo_surface_t    *image,
+                          const JacPixelRect *device,
+                          int                 full_width,
+                          int                 full_height,
+                          int                 window_x,
+                          int                 window_y)
+{
+  double sx, sy, x0, y0, x1, y1;
+  cairo_pattern_t *pattern;
+
+  if (image == NULL || device->width <= 0 || device->height <= 0
+      || full_width <= 0 || full_height <= 0)
+    return;
+
+  /* Where the window's pixels land: the whole image stretched over @device, cut to the
+   * window. Translating to the window's corner keeps the pattern's numbers small however far
+   * the figure reaches outside the target. */
+  sx = (double) device->width / full_width;
+  sy = (double) device->height / full_height;
+  x0 = device->x + window_x * sx;
+  y0 = device->y + window_y * sy;
+  x1 = device->x + (window_x + cairo_image_surface_get_width (image)) * sx;
+  y1 = device->y + (window_y + cairo_image_surface_get_height (image)) * sy;
+  x0 = MAX (floor (x0), device->x);
+  y0 = MAX (floor (y0), device->y);
+  x1 = MIN (ceil (x1), device->x + device->width);
+  y1 = MIN (ceil (y1), device->y + device->height);
+  if (x1 <= x0 || y1 <= y0)
+    return;
+
+  jac_heatmap_enter_device (cr, NULL);
+  cairo_rectangle (cr, x0, y0, x1 - x0, y1 - y0);
+  cairo_translate (cr, device->x + window_x * sx, device->y + window_y * sy);
+  cairo_scale (cr, sx, sy);
+  cairo_set_source_surface (cr, image, 0, 0);
+  pattern = cairo_get_source (cr);
+  cairo_pattern_set_filter (pattern, CAIRO_FILTER_NEAREST);
+  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_PAD);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+void
 jac_heatmap_paint_device (cairo_t         *cr,
                           cairo_surface_t *image,
                           int              device_x,
@@ -174,23 +260,97 @@ jac_heatmap_paint_device (cairo_t         *cr,
                           int              device_width,
                           int              device_height)
 {
-  cairo_pattern_t *pattern;
+  JacPixelRect device = { device_x, device_y, device_width, device_height };
 
-  if (image == NULL || device_width <= 0 || device_height <= 0)
+  if (image == NULL)
     return;
+  jac_heatmap_paint_window (cr, image, &device, cairo_image_surface_get_width (image),
+                            cairo_image_surface_get_height (image), 0, 0);
+}
 
-  jac_heatmap_enter_device (cr, NULL);
-  cairo_rectangle (cr, device_x, device_y, device_width, device_height);
-  cairo_translate (cr, device_x, device_y);
-  cairo_scale (cr,
-               (double) device_width / cairo_image_surface_get_width (image),
-               (double) device_height / cairo_image_surface_get_height (image));
-  cairo_set_source_surface (cr, image, 0, 0);
-  pattern = cairo_get_source (cr);
-  cairo_pattern_set_filter (pattern, CAIRO_FILTER_NEAREST);
-  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_PAD);
-  cairo_fill (cr);
-  cairo_restore (cr);
+/* The image pixels [*first, *last) of @n stretched over the device pixels @start … @start +
+ * @size that cover the visible pixels [@visible_start, @visible_end), a pixel to spare on each
+ * side so that rounding at the edges never samples outside them. */
+static gboolean
+window_axis (int  start,
+             int  size,
+             int  n,
+             int  visible_start,
+             int  visible_end,
+             int *first,
+             int *last)
+{
+  double a = floor ((double) (visible_start - start) * n / size) - 1;
+  double b = ceil ((double) (visible_end - start) * n / size) + 1;
+
+  *first = (int) CLAMP (a, 0, n);
+  *last = (int) CLAMP (b, 0, n);
+  return *last > *first;
+}
+
+guint64
+jac_heatmap_paint_visible (cairo_t                *cr,
+                           const JacPixelRect     *device,
+                           const JacPixelRect     *visible,
+                           int                     width,
+                           int                     height,
+                           gsize                   rows,
+                           gsize                   cols,
+                           JacCellPool             pool,
+                           gconstpointer           data,
+                           const JacHeatmapColors *colors)
+{
+  JacPixelRect window;
+  cairo_surface_t *image;
+  guint32 *pixels;
+  gsize stride;
+  int x1, y1;
+
+  if (device->width <= 0 || device->height <= 0 || width <= 0 || height <= 0
+      || visible->width <= 0 || visible->height <= 0
+      || !window_axis (device->x, device->width, width, visible->x,
+                       visible->x + visible->width, &window.x, &x1)
+      || !window_axis (device->y, device->height, height, visible->y,
+                       visible->y + visible->height, &window.y, &y1))
+    return 0;
+  window.width = x1 - window.x;
+  window.height = y1 - window.y;
+  image = new_image (window.width, window.height);
+  if (image == NULL)
+    return 0;
+  pixels = image_pixels (image, &stride);
+  jac_heatmap_fill_window (pixels, stride, width, height, &window, rows, cols, pool, data,
+                           colors);
+  cairo_surface_mark_dirty (image);
+  jac_heatmap_paint_window (cr, image, device, width, height, window.x, window.y);
+  cairo_surface_destroy (image);
+  return (guint64) window.width * window.height;
+}
+
+void
+jac_heatmap_device_clip (cairo_t      *cr,
+                         JacPixelRect *clip)
+{
+  double x0, y0, x1, y1;
+
+  cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
+  jac_heatmap_device_rect (cr, x0, y0, x1 - x0, y1 - y0, &clip->x, &clip->y, &clip->width,
+                           &clip->height);
+}
+
+gboolean
+jac_pixel_rect_intersect (const JacPixelRect *a,
+                          const JacPixelRect *b,
+                          JacPixelRect       *out)
+{
+  int x0 = MAX (a->x, b->x), y0 = MAX (a->y, b->y);
+  int x1 = MIN (a->x + a->width, b->x + b->width), y1 = MIN (a->y + a->height, b->y + b->height);
+
+  out->x = x0;
+  out->y = y0;
+  out->width = MAX (x1 - x0, 0);
+  out->height = MAX (y1 - y0, 0);
+  return x1 > x0 && y1 > y0;
 }
 
 void

@@ -31,6 +31,12 @@ typedef struct
   guint32     zero_argb;  /* structural zeros */
 } JacHeatmapColors;
 
+/* A rectangle of whole device pixels. */
+typedef struct
+{
+  int x, y, width, height;
+} JacPixelRect;
+
 /* At most this many samples per axis are pooled into one pixel. */
 #define JAC_HEATMAP_POOL_SAMPLES 8
 
@@ -40,6 +46,18 @@ void     jac_heatmap_fill            (guint32                *pixels,
                                       gsize                   stride,
                                       int                     width,
                                       int                     height,
+                                      gsize                   rows,
+                                      gsize                   cols,
+                                      JacCellPool             pool,
+                                      gconstpointer           data,
+                                      const JacHeatmapColors *colors);
+/* Fills only the pixels @window of a @width × @height heatmap, at @pixels (pixel (0, 0) of
+ * @window); each gets exactly the colour it has in the whole heatmap. */
+void     jac_heatmap_fill_window     (guint32                *pixels,
+                                      gsize                   stride,
+                                      int                     width,
+                                      int                     height,
+                                      const JacPixelRect     *window,
                                       gsize                   rows,
                                       gsize                   cols,
                                       JacCellPool             pool,
@@ -75,6 +93,35 @@ void     jac_heatmap_paint_device    (cairo_t                *cr,
                                       int                     device_y,
                                       int                     device_width,
                                       int                     device_height);
+/* Paints @image as the part at (@window_x, @window_y) of a @full_width × @full_height heatmap
+ * stretched over @device: the same pixels as painting the whole heatmap, where @image reaches. */
+void     jac_heatmap_paint_window    (cairo_t                *cr,
+                                      cairo_surface_t        *image,
+                                      const JacPixelRect     *device,
+                                      int                     full_width,
+                                      int                     full_height,
+                                      int                     window_x,
+                                      int                     window_y);
+/* Builds and paints the part of a @width × @height heatmap stretched over @device that covers
+ * the device pixels @visible (and nothing of the rest, however large @device is); returns the
+ * number of pixels built. */
+guint64  jac_heatmap_paint_visible   (cairo_t                *cr,
+                                      const JacPixelRect     *device,
+                                      const JacPixelRect     *visible,
+                                      int                     width,
+                                      int                     height,
+                                      gsize                   rows,
+                                      gsize                   cols,
+                                      JacCellPool             pool,
+                                      gconstpointer           data,
+                                      const JacHeatmapColors *colors);
+/* The device pixels that @cr's clip reaches. */
+void     jac_heatmap_device_clip     (cairo_t                *cr,
+                                      JacPixelRect           *clip);
+/* Sets @out to the overlap of @a and @b; whether they overlap. */
+gboolean jac_pixel_rect_intersect    (const JacPixelRect     *a,
+                                      const JacPixelRect     *b,
+                                      JacPixelRect           *out);
 /* Paints @image over the user-space rectangle, snapped to device pixels. */
 void     jac_heatmap_paint           (cairo_t                *cr,
                                       cairo_surface_t        *image,

@@ -1,21 +1,13 @@
 /* jac-sequence-figure.c: the through-time figure: blocks of ∂h_T/∂h_{T−k} and log₁₀ of their norms. */
 #define G_LOG_DOMAIN "jac-sequence-figure"
 
-#include <cairo-pdf.h>
-#include <cairo-svg.h>
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
-#include "core/jac-atomic-file.h"
-#include "core/jac-error.h"
 #include "jac-figure-private.h"
 #include "jac-sequence-figure.h"
 
 #define MINUS "\xe2\x88\x92"
-#define MIN_PIXELS 16
-#define MAX_PIXELS 16384
-#define MAX_SCALE 16.0
 #define DEFAULT_MAX_BLOCKS 16
 #define FULL_GRID_MAX_ROWS 3   /* up to this N the zero blocks p ≠ i are drawn too */
 #define MAX_COLORED_ROWS 7     /* more rows are drawn as one family with their mean */
@@ -215,23 +207,6 @@ show_text (Painter      *p,
   pango_cairo_show_layout (p->cr, label->layout);
   _jac_label_free (label);
   return w;
-}
-
-static char *
-power_of_ten_markup (double exponent,
-                     double step)
-{
-  if (step >= 1 - 1e-9)
-    {
-      long e = lround (exponent);
-
-      if (e == 0)
-        return g_strdup ("1");
-      if (e == 1)
-        return g_strdup ("10");
-      return g_strdup_printf ("10<sup>%s%ld</sup>", e < 0 ? MINUS : "", labs (e));
-    }
-  return _jac_format_value (pow (10, exponent));
 }
 
 /* A round step of 1, 2 or 5 × 10ⁿ giving at most about @ticks intervals over @span. */
@@ -648,22 +623,158 @@ draw_curves (Painter                *p,
   cairo_restore (p->cr);
 }
 
+/* ---- the log axis: ticks at 10ⁿ, or at clean numbers m × 10ⁿ when it spans little ---- */
+
+typedef struct
+{
+  int      mantissa;   /* 1 … 9 */
+  int      power;      /* the tick is at mantissa × 10^power */
+  gboolean labelled;
+} LogTick;
+
+static double
+tick_log10 (const LogTick *tick)
+{
+  return log10 (tick->mantissa) + tick->power;
+}
+
+/* Appends the ticks m × 10ⁿ in @yr whose mantissa is in @mantissas (bit m) and, for m = 1,
+ * whose power is a multiple of @stride. */
 static void
-draw_axes (Painter      *p,
-           const YRange *yr)
+add_ticks (GArray       *ticks,
+           const YRange *yr,
+           guint         mantissas,
+           int           stride,
+           gboolean      labelled)
+{
+  for (int power = (int) floor (yr->lo); power <= (int) ceil (yr->hi); power++)
+    for (int m = 1; m <= 9; m++)
+      {
+        LogTick tick = { m, power, labelled };
+        double at = tick_log10 (&tick);
+
+        if (!(mantissas & (1u << m)) || at < yr->lo - 1e-9 || at > yr->hi + 1e-9
+            || (m == 1 && power % stride != 0))
+          continue;
+        g_array_append_val (ticks, tick);
+      }
+}
+
+/* The smallest gap between neighbouring ticks, in decades; G_MAXDOUBLE for fewer than two. */
+static double
+smallest_gap (GArray *ticks)
+{
+  double gap = G_MAXDOUBLE;
+
+  for (guint k = 1; k < ticks->len; k++)
+    gap = MIN (gap, tick_log10 (&g_array_index (ticks, LogTick, k))
+                    - tick_log10 (&g_array_index (ticks, LogTick, k - 1)));
+  return gap;
+}
+
+#define MANTISSAS_ONE (1u << 1)
+#define MANTISSAS_125 ((1u << 1) | (1u << 2) | (1u << 5))
+#define MANTISSAS_ALL 0x3feu
+
+/* Labelled ticks far enough apart for their labels (@min_gap decades): powers of ten, every
+ * @stride-th, when the axis holds two or more of them; else 1-2-5 (or every digit) times a
+ * power of ten, so that a short axis still reads. */
+static GArray *
+labelled_ticks (const YRange *yr,
+                double        min_gap)
+{
+  static const int strides[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 };
+  GArray *ticks = g_array_new (FALSE, FALSE, sizeof (LogTick));
+  int powers = (int) floor (yr->hi) - (int) ceil (yr->lo) + 1;
+
+  if (powers < 2)
+    {
+      /* 1-2-5, or every digit when 1-2-5 would leave the axis nearly bare. */
+      add_ticks (ticks, yr, MANTISSAS_125, 1, TRUE);
+      if (ticks->len < 4)
+        {
+          GArray *all = g_array_new (FALSE, FALSE, sizeof (LogTick));
+
+          add_ticks (all, yr, MANTISSAS_ALL, 1, TRUE);
+          if (smallest_gap (all) >= min_gap)
+            {
+              g_array_unref (ticks);
+              return all;
+            }
+          g_array_unref (all);
+        }
+      if (smallest_gap (ticks) >= min_gap)
+        return ticks;
+      g_array_set_size (ticks, 0);
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (strides); k++)
+    {
+      g_array_set_size (ticks, 0);
+      add_ticks (ticks, yr, MANTISSAS_ONE, strides[k], TRUE);
+      if (smallest_gap (ticks) >= min_gap)
+        break;
+    }
+  return ticks;
+}
+
+/* "1", "10", "0.01" near 1; 10ⁿ beyond, for all the labels alike. */
+static char *
+tick_markup (const LogTick *tick,
+             gboolean       powers_only,
+             gboolean       superscript)
+{
+  double value = tick->mantissa * pow (10, tick->power);
+  const char *minus = tick->power < 0 ? MINUS : "";
+
+  if (powers_only && superscript)
+    return g_strdup_printf ("10<sup>%s%d</sup>", minus, ABS (tick->power));
+  if (tick->power >= -4 && tick->power <= 4)
+    return g_strdup_printf ("%.*f", MAX (0, -tick->power), value);
+  return g_strdup_printf ("%d×10<sup>%s%d</sup>", tick->mantissa, minus, ABS (tick->power));
+}
+
+static void
+draw_y_ticks (Painter      *p,
+              const YRange *yr)
 {
   SeqLayout *l = p->layout;
   const JacRect *pl = &l->plot;
-  double ystep = nice_step (yr->hi - yr->lo, MAX (3, pl->height / (l->base * 3.2)));
-  double xstep = MAX (1, nice_step (l->lag_max, MAX (2, pl->width / (l->base * 5))));
-  g_autofree char *ytitle = NULL;
+  double per_decade = pl->height / (yr->hi - yr->lo);
+  GArray *labelled = labelled_ticks (yr, l->small * 1.6 / per_decade);
+  GArray *minor = g_array_new (FALSE, FALSE, sizeof (LogTick));
+  gboolean powers_only = TRUE, superscript = FALSE;
 
-  /* Grid and ticks. */
-  cairo_set_line_width (p->cr, l->line * 0.6);
-  for (double t = ceil (yr->lo / ystep) * ystep; t <= yr->hi + 1e-9; t += ystep)
+  for (guint k = 0; k < labelled->len; k++)
     {
-      double y = plot_y (l, yr, t);
-      g_autofree char *text = power_of_ten_markup (t, ystep);
+      const LogTick *tick = &g_array_index (labelled, LogTick, k);
+
+      powers_only &= tick->mantissa == 1;
+      superscript |= tick->power < -3 || tick->power > 3;
+    }
+  /* Unlabelled: every power of ten, and the digits between when a decade has room for them. */
+  add_ticks (minor, yr, per_decade * log10 (10.0 / 9) >= l->base * 0.3 ? MANTISSAS_ALL
+                                                                         : MANTISSAS_ONE,
+             1, FALSE);
+
+  cairo_save (p->cr);
+  cairo_set_line_width (p->cr, l->line * 0.8);
+  _jac_set_source_rgb (p->cr, &l->palette.ink);
+  for (guint k = 0; k < minor->len; k++)
+    {
+      const LogTick *tick = &g_array_index (minor, LogTick, k);
+      double y = plot_y (l, yr, tick_log10 (tick));
+      double len = l->base * (tick->mantissa == 1 ? 0.45 : 0.25);
+
+      cairo_move_to (p->cr, pl->x, y);
+      cairo_line_to (p->cr, pl->x + len, y);
+    }
+  cairo_stroke (p->cr);
+  cairo_set_line_width (p->cr, l->line * 0.6);
+  for (guint k = 0; k < labelled->len; k++)
+    {
+      const LogTick *tick = &g_array_index (labelled, LogTick, k);
+      double y = plot_y (l, yr, tick_log10 (tick));
+      g_autofree char *text = tick_markup (tick, powers_only, superscript);
 
       cairo_set_source_rgba (p->cr, l->palette.frame.red, l->palette.frame.green,
                              l->palette.frame.blue, 0.35);
@@ -672,6 +783,23 @@ draw_axes (Painter      *p,
       cairo_stroke (p->cr);
       show_text (p, text, l->small, FALSE, pl->x - l->base * 0.4, y, 1, 0.5, &l->palette.ink);
     }
+  cairo_restore (p->cr);
+  g_array_unref (labelled);
+  g_array_unref (minor);
+}
+
+static void
+draw_axes (Painter      *p,
+           const YRange *yr)
+{
+  SeqLayout *l = p->layout;
+  const JacRect *pl = &l->plot;
+  double xstep = MAX (1, nice_step (l->lag_max, MAX (2, pl->width / (l->base * 5))));
+  g_autofree char *ytitle = NULL;
+
+  /* Grid and ticks. */
+  draw_y_ticks (p, yr);
+  cairo_set_line_width (p->cr, l->line * 0.6);
   for (double k = 0; k <= l->lag_max + 1e-9; k += xstep)
     {
       double x = plot_x (l, k);
@@ -937,31 +1065,6 @@ jac_sequence_figure_draw (cairo_t                *cr,
 
 typedef struct
 {
-  FILE    *stream;
-  gboolean failed;
-  int      saved_errno;
-} Writer;
-
-static cairo_status_t
-write_cb (void                *closure,
-          const unsigned char *data,
-          unsigned int         length)
-{
-  Writer *writer = closure;
-
-  if (writer->failed)
-    return CAIRO_STATUS_WRITE_ERROR;
-  if (fwrite (data, 1, length, writer->stream) != length)
-    {
-      writer->failed = TRUE;
-      writer->saved_errno = errno;
-      return CAIRO_STATUS_WRITE_ERROR;
-    }
-  return CAIRO_STATUS_SUCCESS;
-}
-
-typedef struct
-{
   const JacSequence      *sequence;
   const JacStructured    *jacobian;
   const JacSequenceNorms *norms;
@@ -969,99 +1072,16 @@ typedef struct
   const JacFigureStyle   *style;
 } Content;
 
-static cairo_status_t
-draw_to (cairo_surface_t *surface,
-         double           scale,
-         int              width,
-         int              height,
-         const Content   *content)
+static void
+draw_content (cairo_t  *cr,
+              double    width,
+              double    height,
+              gpointer  user_data)
 {
-  cairo_status_t status = cairo_surface_status (surface);
-  cairo_t *cr;
+  const Content *content = user_data;
 
-  if (status != CAIRO_STATUS_SUCCESS)
-    return status;
-  cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
   jac_sequence_figure_draw (cr, width, height, content->sequence, content->jacobian,
                             content->norms, content->view, content->style);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
-  return status;
-}
-
-static cairo_status_t
-write_figure (JacFigureFormat  format,
-              Writer          *writer,
-              int              width,
-              int              height,
-              double           scale,
-              const Content   *content)
-{
-  cairo_surface_t *surface;
-  cairo_status_t status;
-
-  switch (format)
-    {
-    case JAC_FIGURE_PNG:
-      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) round (width * scale),
-                                            (int) round (height * scale));
-      status = draw_to (surface, scale, width, height, content);
-      if (status == CAIRO_STATUS_SUCCESS)
-        status = cairo_surface_write_to_png_stream (surface, write_cb, writer);
-      break;
-    case JAC_FIGURE_SVG:
-      surface = cairo_svg_surface_create_for_stream (write_cb, writer, width, height);
-      if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS)
-        cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
-      status = draw_to (surface, 1, width, height, content);
-      break;
-    case JAC_FIGURE_PDF:
-    default:
-      surface = cairo_pdf_surface_create_for_stream (write_cb, writer, width, height);
-      if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS)
-        {
-          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE,
-                                          "Jacobian through time");
-          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "Jacscope");
-        }
-      status = draw_to (surface, 1, width, height, content);
-      break;
-    }
-  /* Vector surfaces write their last bytes when finished. */
-  cairo_surface_finish (surface);
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  cairo_surface_destroy (surface);
-  return status;
-}
-
-static gboolean
-check_size (int               width,
-            int               height,
-            double            scale,
-            JacFigureFormat   format,
-            GError          **error)
-{
-  double pw = format == JAC_FIGURE_PNG ? round (width * scale) : width;
-  double ph = format == JAC_FIGURE_PNG ? round (height * scale) : height;
-
-  if (!isfinite (scale) || scale <= 0 || scale > MAX_SCALE)
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "figure scale %g is out of range: it must be above 0 and at most %g",
-                   scale, MAX_SCALE);
-      return FALSE;
-    }
-  if (width < MIN_PIXELS || height < MIN_PIXELS || pw < MIN_PIXELS || ph < MIN_PIXELS
-      || pw > MAX_PIXELS || ph > MAX_PIXELS)
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "figure size %d×%d (scale %g) is out of range: width and height must be "
-                   "%d to %d pixels", width, height, scale, MIN_PIXELS, MAX_PIXELS);
-      return FALSE;
-    }
-  return TRUE;
 }
 
 gboolean
@@ -1077,35 +1097,10 @@ jac_sequence_figure_save (const char              *path,
                           GError                 **error)
 {
   Content content = { sequence, jacobian, norms, view, style };
-  Writer writer = { NULL, FALSE, 0 };
-  JacFigureFormat format;
-  JacAtomicFile *file;
-  cairo_status_t status;
 
   g_return_val_if_fail (path != NULL && sequence != NULL, FALSE);
   g_return_val_if_fail (view != NULL && style != NULL, FALSE);
 
-  if (!jac_figure_format_from_path (path, &format, error)
-      || !check_size (width, height, scale, format, error))
-    return FALSE;
-  file = jac_atomic_file_new (path, error);
-  if (file == NULL)
-    return FALSE;
-  writer.stream = jac_atomic_file_get_stream (file);
-  status = write_figure (format, &writer, width, height, scale, &content);
-  if (status != CAIRO_STATUS_SUCCESS || writer.failed)
-    {
-      jac_atomic_file_abort (file);
-      if (writer.failed)
-        g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot write %s: %s", path,
-                     g_strerror (writer.saved_errno != 0 ? writer.saved_errno : EIO));
-      else if (status == CAIRO_STATUS_NO_MEMORY)
-        g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                     "not enough memory to draw a %d×%d figure for %s", width, height, path);
-      else
-        g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot draw %s: %s", path,
-                     cairo_status_to_string (status));
-      return FALSE;
-    }
-  return jac_atomic_file_commit (file, error);
+  return _jac_render_save (path, width, height, scale, "Jacobian through time", draw_content,
+                           &content, error);
 }
