@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "test-app"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "app/jac-application.h"
@@ -64,7 +65,8 @@ reset (void)
   activate ("win.wrt", g_variant_new_string ("h_prev"));
   activate ("win.layout", g_variant_new_string ("numerator"));
   g_object_set (window, "row-view", FALSE, "presentation", FALSE, "text-scale", 1.0,
-                "export-scale", 1, NULL);
+                "export-scale", 1, "view", "step", "steps", 40, "lag", 10, "gain", 1.0,
+                "orthogonal", FALSE, "norm", "spectral", "shared-range", FALSE, NULL);
   _jac_window_hide_message (window);
   spin ();
 }
@@ -106,6 +108,34 @@ assert_signature (const char *path,
   g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
   g_assert_cmpuint (length, >, strlen (signature));
   g_assert_true (memcmp (bytes, signature, strlen (signature)) == 0);
+}
+
+/* Saves @widget's window when JACSCOPE_SCREENSHOT_DIR names a folder, for a human to look at. */
+static void
+keep_window_screenshot (GtkWidget  *widget,
+                        const char *name)
+{
+  const char *dir = g_getenv ("JACSCOPE_SCREENSHOT_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int width, height;
+
+  if (dir == NULL)
+    return;
+  spin_for (300);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  path = g_build_filename (dir, name, NULL);
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -375,6 +405,7 @@ test_shortcuts_window (void)
   activate ("win.show-help-overlay", NULL);
   spin_for (100);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  keep_window_screenshot (GTK_WIDGET (overlay), "shortcuts.png");
   gtk_window_close (GTK_WINDOW (overlay));
   spin ();
 }
@@ -754,6 +785,408 @@ test_expr_load (void)
   g_assert_cmpuint (jac_window_get_analysis (window)->sparsity.n_block_rows, ==, 2);
 }
 
+/* ---- through time ----------------------------------------------------------------------- */
+
+/* The sequence the window should show, built here from its own config, not the window's. */
+static JacSequence *
+independent_sequence (gsize       batch,
+                      gsize       hidden,
+                      JacFunc     activation,
+                      gsize       steps,
+                      double      gain,
+                      gboolean    orthogonal)
+{
+  g_autoptr(GError) error = NULL;
+  JacSequenceConfig config;
+  JacSequence *sequence;
+
+  jac_sequence_config_init_default (&config);
+  config.config.batch = batch;
+  config.config.input = 3;
+  config.config.hidden = hidden;
+  config.config.seed = 1;
+  config.config.activation = activation;
+  config.steps = steps;
+  config.gain = gain;
+  config.orthogonal = orthogonal;
+  sequence = jac_sequence_new (&config, &error);
+  g_assert_no_error (error);
+  return sequence;
+}
+
+static void
+show_sequence (void)
+{
+  activate ("win.view", g_variant_new_string ("sequence"));
+  jac_time_view_wait (window->time_view);
+  spin ();
+}
+
+/* The Jacobian on show equals an independent one entry by entry, relative to its largest. */
+static void
+assert_jacobian_matches (const JacSequence *reference,
+                         gsize              lag)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacStructured) expected = jac_sequence_jacobian (reference, lag, &error);
+  const JacStructured *shown = jac_time_view_get_jacobian (window->time_view);
+  JacSequenceView view;
+  double scale = 0;
+
+  g_assert_no_error (error);
+  jac_time_view_get_view (window->time_view, &view);
+  g_assert_cmpuint (view.lag, ==, lag);
+  g_assert_nonnull (shown);
+  g_assert_cmpint (shown->pair[0], ==, expected->pair[0]);
+  g_assert_cmpint (shown->pair[1], ==, expected->pair[1]);
+  g_assert_cmpuint (shown->core->size, ==, expected->core->size);
+  for (gsize e = 0; e < expected->core->size; e++)
+    scale = MAX (scale, fabs (expected->core->data[e]));
+  for (gsize e = 0; e < expected->core->size; e++)
+    g_assert_cmpfloat (fabs (shown->core->data[e] - expected->core->data[e]), <=,
+                       1e-12 * MAX (scale, 1e-300));
+}
+
+/* Every norm on the plot equals the independent one (as log₁₀, to 1e-12). */
+static void
+assert_norms_match (const JacSequence *reference)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacSequenceNorms) expected = jac_sequence_norms (reference, FALSE, &error);
+  const JacSequenceNorms *shown = jac_time_view_get_norms (window->time_view);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (shown->steps, ==, expected->steps);
+  g_assert_cmpuint (shown->batch, ==, expected->batch);
+  g_assert_cmpfloat_with_epsilon (shown->spectral_radius, expected->spectral_radius, 1e-12);
+  for (int norm = JAC_SEQUENCE_NORM_SPECTRAL; norm <= JAC_SEQUENCE_NORM_FROBENIUS; norm++)
+    for (gsize k = 1; k <= expected->steps; k++)
+      for (gsize i = 0; i < expected->batch; i++)
+        g_assert_cmpfloat_with_epsilon (jac_sequence_norms_get_log10 (shown, norm, k, i),
+                                        jac_sequence_norms_get_log10 (expected, norm, k, i),
+                                        1e-12);
+}
+
+/* How long the view takes to draw itself as on screen, in ms. */
+static double
+time_draw (void)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (window->time_view));
+  int height = gtk_widget_get_height (GTK_WIDGET (window->time_view));
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (jac_time_view_draw (window->time_view, cr, width, height));
+  start = g_get_monotonic_time () - start;
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  return start / 1000.0;
+}
+
+/* Moves the lag as the slider does and says how long the Jacobian and a redraw took. */
+static void
+time_slider (int lag)
+{
+  gint64 start = g_get_monotonic_time ();
+  double compute_ms;
+
+  gtk_range_set_value (GTK_RANGE (window->lag_scale), lag);
+  jac_time_view_wait (window->time_view);
+  compute_ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_test_message ("N=%d H=%d T=%d: slider to k = %d: Jacobian %.2f ms, draw %.1f ms",
+                  window->batch, window->hidden, window->steps, lag, compute_ms, time_draw ());
+}
+
+static void
+test_sequence_switch (void)
+{
+  reset ();
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "step");
+  g_assert_false (gtk_widget_get_visible (window->sequence_list));
+
+  show_sequence ();
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->time_view)));
+  g_assert_true (gtk_widget_get_visible (window->sequence_list));
+  g_assert_true (gtk_widget_get_visible (window->sizes_list));
+  g_assert_false (gtk_widget_get_visible (window->expression_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
+  g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
+  g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
+
+  /* Even from an expression the sequence is the RNN's, with its size controls. */
+  activate ("win.view", g_variant_new_string ("step"));
+  activate ("win.preset", g_variant_new_string ("softmax"));
+  g_assert_false (gtk_widget_get_visible (window->sizes_list));
+  activate ("win.toggle-view", NULL);               /* Ctrl+Shift+T */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
+  g_assert_true (gtk_widget_get_visible (window->sizes_list));
+  activate ("win.view", g_variant_new_string ("nonsense"));
+  g_assert_cmpstr (window->view, ==, "sequence");
+
+  /* The stack switcher's buttons set the stack: the window follows. */
+  gtk_stack_set_visible_child_name (window->view_stack, "step");
+  spin ();
+  g_assert_cmpstr (window->view, ==, "step");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
+  g_assert_null (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
+}
+
+static void
+test_sequence_lag (void)
+{
+  g_autoptr(JacSequence) reference = NULL;
+  g_autofree char *expected_text = NULL;
+  const JacSequenceNorms *norms;
+
+  reset ();
+  show_sequence ();
+  activate ("win.steps", g_variant_new_int32 (30));
+  activate ("win.lag", g_variant_new_int32 (12));
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (window->lag, ==, 12);
+  g_assert_cmpint (jac_time_view_get_lag (window->time_view), ==, 12);
+  g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (window->lag_scale)), ==, 12);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (window->lag_scale))), ==, 30);
+  g_assert_cmpuint (jac_time_view_get_sequence (window->time_view)->config.steps, ==, 30);
+
+  reference = independent_sequence (2, 3, JAC_FUNC_TANH, 30, 1.0, FALSE);
+  assert_jacobian_matches (reference, 12);
+  assert_norms_match (reference);
+
+  /* The summary states ρ and the norms at k that the plot marks. */
+  norms = jac_time_view_get_norms (window->time_view);
+  for (gsize i = 0; i < 2; i++)
+    {
+      g_autofree char *value = g_strdup_printf ("%.3g (i = %" G_GSIZE_FORMAT ")",
+                                                jac_sequence_norms_get (norms,
+                                                                        JAC_SEQUENCE_NORM_SPECTRAL,
+                                                                        12, i), i);
+      g_assert_nonnull (strstr (gtk_label_get_text (window->sequence_summary_label), value));
+    }
+  expected_text = g_strdup_printf ("ρ(Whh) = %.2f", reference->spectral_radius);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->sequence_summary_label), expected_text));
+  g_assert_nonnull (strstr (gtk_label_get_text (window->sequence_summary_label), "k = 12"));
+
+  time_slider (29);
+  time_slider (13);
+  /* The slider, the keys [ and ], and the view's own keys (← → Page Up/Down) move k. */
+  gtk_range_set_value (GTK_RANGE (window->lag_scale), 20);
+  spin ();
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (window->lag, ==, 20);
+  assert_jacobian_matches (reference, 20);
+  activate ("win.step-lag", g_variant_new_int32 (-1));
+  g_assert_cmpint (window->lag, ==, 19);
+  assert_jacobian_matches (reference, 19);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
+                                             10));
+  spin ();
+  g_assert_cmpint (window->lag, ==, 29);
+  assert_jacobian_matches (reference, 29);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
+                                             10));
+  spin ();
+  g_assert_cmpint (window->lag, ==, 30);   /* no further than T */
+  assert_jacobian_matches (reference, 30);
+
+  /* Fewer steps pull k back inside. */
+  activate ("win.steps", g_variant_new_int32 (8));
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (window->lag, ==, 8);
+  g_clear_pointer (&reference, jac_sequence_free);
+  reference = independent_sequence (2, 3, JAC_FUNC_TANH, 8, 1.0, FALSE);
+  assert_jacobian_matches (reference, 8);
+  keep_screenshot ("sequence.png");
+}
+
+/* log₁₀ of every row's norm at k = T: the far end of the curve. */
+static void
+assert_tips (gboolean above)
+{
+  const JacSequenceNorms *norms = jac_time_view_get_norms (window->time_view);
+  const char *summary = gtk_label_get_text (window->sequence_summary_label);
+
+  for (gsize i = 0; i < norms->batch; i++)
+    for (int norm = JAC_SEQUENCE_NORM_SPECTRAL; norm <= JAC_SEQUENCE_NORM_FROBENIUS; norm++)
+      {
+        double value = jac_sequence_norms_get_log10 (norms, norm, norms->steps, i);
+
+        if (above)
+          g_assert_cmpfloat (value, >, 0);
+        else
+          g_assert_cmpfloat (value, <, 0);
+      }
+  g_assert_nonnull (strstr (summary, above ? "explodes" : "vanishes"));
+}
+
+static void
+test_sequence_gain (void)
+{
+  g_autoptr(JacSequence) reference = NULL;
+  const JacSequence *shown;
+
+  reset ();
+  show_sequence ();
+  activate ("win.activation", g_variant_new_string ("identity"));
+  activate ("win.orthogonal", NULL);                 /* Ctrl+Shift+O */
+  activate ("win.steps", g_variant_new_int32 (50));
+  activate ("win.lag", g_variant_new_int32 (50));
+
+  activate ("win.gain", g_variant_new_double (0.9));
+  jac_time_view_wait (window->time_view);
+  spin ();
+  shown = jac_time_view_get_sequence (window->time_view);
+  g_assert_cmpfloat_with_epsilon (shown->spectral_radius, 0.9, 1e-12);
+  g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (window->gain_scale)), ==, 0.9);
+  assert_tips (FALSE);
+  reference = independent_sequence (2, 3, JAC_FUNC_IDENTITY, 50, 0.9, TRUE);
+  assert_jacobian_matches (reference, 50);
+  assert_norms_match (reference);
+
+  /* The gain knob, as a user drags it past 1. */
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    gtk_range_set_value (GTK_RANGE (window->gain_scale), 1.1);
+    jac_time_view_wait (window->time_view);
+    g_test_message ("N=2 H=3 T=50: gain change to new norms and Jacobian %.2f ms, draw %.1f ms",
+                    (g_get_monotonic_time () - start) / 1000.0, time_draw ());
+  }
+  spin ();
+  spin ();
+  g_assert_cmpfloat (window->gain, ==, 1.1);
+  g_assert_cmpfloat_with_epsilon (jac_time_view_get_sequence (window->time_view)->spectral_radius,
+                                  1.1, 1e-12);
+  assert_tips (TRUE);
+  keep_screenshot ("sequence-explodes.png");
+
+  /* Exactly 1: an orthogonal product keeps every singular value at 1. */
+  activate ("win.step-gain", g_variant_new_double (-0.1));   /* { */
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpfloat_with_epsilon (window->gain, 1.0, 1e-12);
+  for (gsize k = 1; k <= 50; k++)
+    g_assert_cmpfloat (fabs (jac_sequence_norms_get_log10 (jac_time_view_get_norms (window->time_view),
+                                                           JAC_SEQUENCE_NORM_SPECTRAL, k, 0)),
+                       <, 1e-10);
+
+  /* Why tanh vanishes: the same W_hh at gain 1, but every step multiplies by φ′ < 1. */
+  activate ("win.activation", g_variant_new_string ("tanh"));
+  jac_time_view_wait (window->time_view);
+  spin ();
+  assert_tips (FALSE);
+
+  activate ("win.norm", g_variant_new_string ("frobenius"));
+  activate ("win.shared-range", NULL);
+  {
+    JacSequenceView view;
+
+    jac_time_view_get_view (window->time_view, &view);
+    g_assert_cmpint (view.norm, ==, JAC_SEQUENCE_NORM_FROBENIUS);
+    g_assert_true (view.shared_range);
+    g_assert_nonnull (strstr (gtk_label_get_text (window->sequence_summary_label), "‖F"));
+  }
+}
+
+static void
+test_sequence_export (void)
+{
+  static const struct { const char *name; const char *signature; } formats[] = {
+    { "sequence.png", "\x89PNG\r\n\x1a\n" },
+    { "sequence.svg", "<?xml" },
+    { "sequence.pdf", "%PDF-" },
+  };
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  int width;
+
+  reset ();
+  show_sequence ();
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autofree char *path = tmp_path (formats[f].name);
+
+      activate ("win.export-to", g_variant_new_string (path));
+      g_assert_false (jac_window_get_message_is_error (window));
+      assert_signature (path, formats[f].signature);
+    }
+  {
+    g_autofree char *path = tmp_path ("sequence.svg");
+    g_autofree char *svg = NULL;
+
+    /* The sequence's figure, not the one step's. */
+    g_assert_true (g_file_get_contents (path, &svg, NULL, NULL));
+    g_assert_nonnull (strstr (svg, "<svg"));
+  }
+
+  width = gtk_widget_get_width (GTK_WIDGET (window->time_view));
+  g_assert_cmpint (width, >, 100);
+  activate ("win.export-scale", g_variant_new_int32 (2));
+  {
+    g_autofree char *path = tmp_path ("sequence@2x.png");
+
+    activate ("win.export-to", g_variant_new_string (path));
+    g_assert_cmpuint (png_width (path), ==, (guint32) (width * 2));
+  }
+  activate ("win.copy-figure", NULL);
+  g_assert_true (gdk_content_formats_contain_gtype (gdk_clipboard_get_formats (clipboard),
+                                                    GDK_TYPE_TEXTURE));
+  activate ("win.view", g_variant_new_string ("step"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "step");
+}
+
+static void
+test_sequence_presentation (void)
+{
+  reset ();
+  show_sequence ();
+  activate ("win.presentation", NULL);
+  spin_for (300);
+  g_assert_false (gtk_widget_get_visible (window->sidebar));
+  /* The two knobs stay on screen when the sidebar goes. */
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->lag_scale)));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->gain_scale)));
+  keep_screenshot ("sequence-presentation.png");
+  activate ("win.leave-presentation", NULL);
+  spin_for (300);
+}
+
+/* Big enough for the worker thread: the window stays responsive and the numbers still agree. */
+static void
+test_sequence_large (void)
+{
+  g_autoptr(JacSequence) reference = NULL;
+  gint64 start;
+
+  reset ();
+  show_sequence ();
+  g_object_set (window, "batch", 8, "hidden", 64, NULL);
+  activate ("win.steps", g_variant_new_int32 (200));
+  jac_time_view_wait (window->time_view);
+
+  start = g_get_monotonic_time ();
+  activate ("win.gain", g_variant_new_double (1.2));
+  g_assert_true (jac_time_view_get_busy (window->time_view));   /* in a worker */
+  jac_time_view_wait (window->time_view);
+  g_test_message ("N=8 H=64 T=200: gain change to new norms and Jacobian (worker) %.1f ms",
+                  (g_get_monotonic_time () - start) / 1000.0);
+
+  time_slider (11);
+  time_slider (100);
+  time_slider (150);
+  time_slider (200);
+
+  /* Many moves while busy: the last one wins. */
+  for (int lag = 100; lag <= 140; lag += 10)
+    activate ("win.lag", g_variant_new_int32 (lag));
+  jac_time_view_wait (window->time_view);
+  reference = independent_sequence (8, 64, JAC_FUNC_TANH, 200, 1.2, FALSE);
+  assert_jacobian_matches (reference, 140);
+  assert_norms_match (reference);
+  spin_for (100);
+  keep_screenshot ("sequence-large.png");
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -813,6 +1246,12 @@ main (int    argc,
   g_test_add_func ("/app/copy-latex", test_copy_latex);
   g_test_add_func ("/app/expr-export", test_expr_export);
   g_test_add_func ("/app/expr-load", test_expr_load);
+  g_test_add_func ("/app/sequence-switch", test_sequence_switch);
+  g_test_add_func ("/app/sequence-lag", test_sequence_lag);
+  g_test_add_func ("/app/sequence-gain", test_sequence_gain);
+  g_test_add_func ("/app/sequence-export", test_sequence_export);
+  g_test_add_func ("/app/sequence-presentation", test_sequence_presentation);
+  g_test_add_func ("/app/sequence-large", test_sequence_large);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -12,6 +12,7 @@ struct _JacApplication
 
   /* owned */
   char           *screenshot_path;
+  char           *view;
   int             status;
 };
 
@@ -171,7 +172,17 @@ jac_application_handle_local_options (GApplication *application,
 {
   JacApplication *self = JAC_APPLICATION (application);
   g_autofree char *path = NULL;
+  g_autofree char *view = NULL;
 
+  if (g_variant_dict_lookup (options, "view", "s", &view))
+    {
+      if (g_strcmp0 (view, "step") != 0 && g_strcmp0 (view, "sequence") != 0)
+        {
+          g_printerr ("jacscope: --view: unknown “%s” (expected step or sequence)\n", view);
+          return 2;
+        }
+      self->view = g_steal_pointer (&view);
+    }
   if (g_variant_dict_lookup (options, "screenshot", "^ay", &path))
     {
       self->screenshot_path = g_steal_pointer (&path);
@@ -212,6 +223,8 @@ jac_application_activate (GApplication *application)
   if (window == NULL)
     {
       window = GTK_WINDOW (jac_window_new (GTK_APPLICATION (application)));
+      if (self->view != NULL)
+        g_object_set (window, "view", self->view, NULL);
       if (self->screenshot_path != NULL)
         g_signal_connect (window, "realize", G_CALLBACK (window_realize_cb), self);
     }
@@ -226,6 +239,7 @@ jac_application_finalize (GObject *object)
   JacApplication *self = JAC_APPLICATION (object);
 
   g_clear_pointer (&self->screenshot_path, g_free);
+  g_clear_pointer (&self->view, g_free);
 
   G_OBJECT_CLASS (jac_application_parent_class)->finalize (object);
 }
@@ -245,6 +259,8 @@ jac_application_class_init (JacApplicationClass *klass)
 static const GOptionEntry option_entries[] = {
   { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
     "Save the window as PNG after its first frame, then quit", "FILE.png" },
+  { "view", 0, 0, G_OPTION_ARG_STRING, NULL,
+    "Open on one step (step, the default) or through time (sequence)", "VIEW" },
   { NULL },
 };
 

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "jac-window"
 
 #include <cairo.h>
+#include <math.h>
 
 #include "core/jac-error.h"
 #include "jac-derivation.h"
@@ -9,6 +10,7 @@
 
 #define TEXT_SCALE_STEP 1.15
 #define ZOOM_STEP 1.5
+#define GAIN_STEP 0.05
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
@@ -175,7 +177,10 @@ export_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
   const char *format = g_variant_get_string (parameter, NULL);
-  g_autofree char *name = g_strdup_printf ("jacobian-%s.%s", self->wrt, format);
+  g_autofree char *name = _jac_window_is_sequence_view (self)
+                          ? g_strdup_printf ("jacobian-through-time-T%d-k%d.%s", self->steps,
+                                             self->lag, format)
+                          : g_strdup_printf ("jacobian-%s.%s", self->wrt, format);
   g_autofree char *pattern = g_strdup_printf ("*.%s", format);
   g_autofree char *filter_name = g_ascii_strup (format, -1);
   g_autoptr(GtkFileFilter) filter = filter_new (filter_name, pattern);
@@ -201,9 +206,11 @@ copy_figure_action (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
+  gboolean sequence = _jac_window_is_sequence_view (self);
   const JacAnalysis *analysis = jac_window_get_analysis (self);
-  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self->figure_view)), 1);
-  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self->figure_view)), 1);
+  GtkWidget *shown = sequence ? GTK_WIDGET (self->time_view) : GTK_WIDGET (self->figure_view);
+  int width = MAX (gtk_widget_get_width (shown), 1);
+  int height = MAX (gtk_widget_get_height (shown), 1);
   int scale = self->export_scale;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GdkTexture) texture = NULL;
@@ -211,13 +218,18 @@ copy_figure_action (GtkWidget  *widget,
   JacFigureStyle style;
   cairo_t *cr;
 
-  if (analysis == NULL)
+  if (sequence)
+    jac_time_view_wait (self->time_view);
+  if (sequence ? jac_time_view_get_sequence (self->time_view) == NULL : analysis == NULL)
     return;
   jac_figure_view_get_style (self->figure_view, &style);
   surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
   cr = cairo_create (surface);
   cairo_scale (cr, scale, scale);
-  jac_figure_draw (cr, width, height, analysis, &style);
+  if (sequence)
+    jac_time_view_draw (self->time_view, cr, width, height);
+  else
+    jac_figure_draw (cr, width, height, analysis, &style);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
 
@@ -387,6 +399,66 @@ leave_presentation_action (GtkWidget  *widget,
   g_object_set (widget, "presentation", FALSE, NULL);
 }
 
+/* ---- through time ----------------------------------------------------------------------- */
+
+static void
+step_lag_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  int lag = self->lag + g_variant_get_int32 (parameter);
+
+  g_object_set (self, "lag", CLAMP (lag, 1, self->steps), NULL);
+}
+
+static void
+step_gain_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  double gain = round ((self->gain + g_variant_get_double (parameter)) * 100) / 100;
+
+  g_object_set (self, "gain", CLAMP (gain, 0.0, JAC_WINDOW_MAX_GAIN), NULL);
+}
+
+static void
+toggle_view_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+
+  g_object_set (self, "view", _jac_window_is_sequence_view (self) ? "step" : "sequence", NULL);
+}
+
+static void
+add_sequence_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.view", "s",
+                                       "step");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.view", "s",
+                                       "sequence");
+  gtk_widget_class_install_action (widget_class, "win.toggle-view", NULL, toggle_view_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.toggle-view", NULL);
+  gtk_widget_class_install_action (widget_class, "win.step-lag", "i", step_lag_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "win.step-lag", "i",
+                                       -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.step-lag", "i",
+                                       1);
+  gtk_widget_class_install_action (widget_class, "win.step-gain", "d", step_gain_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_braceleft, 0,
+                                       "win.step-gain", "d", -GAIN_STEP);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_braceright, 0,
+                                       "win.step-gain", "d", GAIN_STEP);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.orthogonal", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.shared-range", NULL);
+}
+
 /* ---- data ------------------------------------------------------------------------------- */
 
 static void
@@ -441,7 +513,8 @@ install_property_actions (GtkWidgetClass *widget_class)
     "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
     "shapes", "layout",
     "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
-    "text-scale", "export-scale", "show-sidebar", "dark-style",
+    "text-scale", "export-scale", "show-sidebar", "dark-style", "view", "steps", "lag", "gain",
+    "orthogonal", "norm", "shared-range",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
@@ -457,6 +530,7 @@ void
 _jac_window_class_add_actions (GtkWidgetClass *widget_class)
 {
   install_property_actions (widget_class);
+  add_sequence_actions (widget_class);
   gtk_widget_class_install_action (widget_class, "win.wrt-index", "i", wrt_index_action);
   for (int k = 0; k < 9; k++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + k, GDK_CONTROL_MASK,

@@ -371,11 +371,13 @@ void
 _jac_window_sync_mode (JacWindow *self)
 {
   gboolean expr = _jac_window_is_expr_mode (self);
+  /* The sequence is always the RNN, whatever the expression. */
+  gboolean rnn_controls = !expr || _jac_window_is_sequence_view (self);
 
-  gtk_widget_set_visible (self->sizes_heading, !expr);
-  gtk_widget_set_visible (self->sizes_list, !expr);
-  gtk_widget_set_visible (self->activation_row, !expr);
-  gtk_widget_set_visible (self->b_shape_row, !expr);
+  gtk_widget_set_visible (self->sizes_heading, rnn_controls);
+  gtk_widget_set_visible (self->sizes_list, rnn_controls);
+  gtk_widget_set_visible (self->activation_row, rnn_controls);
+  gtk_widget_set_visible (self->b_shape_row, rnn_controls);
   gtk_widget_set_visible (self->shapes_box, expr);
 
   /* What the user is typing is left alone. */

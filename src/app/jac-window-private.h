@@ -2,6 +2,7 @@
 #pragma once
 
 #include "jac-figure-view.h"
+#include "jac-time-view.h"
 #include "jac-window.h"
 
 G_BEGIN_DECLS
@@ -22,18 +23,33 @@ struct _JacWindow
   GtkEntry         *expr_entry;
   GtkWidget        *expr_error_box;
   GtkLabel         *expr_error_label;
+  GtkWidget        *expression_heading;
+  GtkWidget        *expression_list;
   JacFigureView    *figure_view;
   GtkSpinButton    *hidden_spin;
   GtkLabel         *hover_label;
   GtkInfoBar       *info_bar;
   GtkLabel         *info_label;
   GtkSpinButton    *input_spin;
+  GtkScale         *gain_scale;
+  GtkScale         *lag_scale;
+  GtkWidget        *loaded_row;
   GtkLabel         *loaded_label;
   GtkMenuButton    *load_menu_button;
   GtkMenuButton    *export_menu_button;
   GtkMenuButton    *preset_menu_button;
   GtkMenuButton    *primary_menu_button;
   GtkSpinButton    *row_spin;
+  GtkWidget        *row_view_row;
+  GtkWidget        *contraction_row;
+  GtkWidget        *sequence_heading;
+  GtkWidget        *sequence_list;
+  GtkSpinner       *sequence_spinner;
+  GtkLabel         *sequence_summary_label;
+  GtkSpinButton    *steps_spin;
+  JacTimeView      *time_view;
+  GtkWidget        *upstream_row;
+  GtkStack         *view_stack;
   GtkSpinButton    *seed_spin;
   GtkWidget        *shapes_box;
   GtkEntry         *shapes_entry;
@@ -92,6 +108,15 @@ struct _JacWindow
   gboolean          sidebar_before_presentation;
   gboolean          dark_style;
   gboolean          message_is_error;
+
+  /* the view, and the sequence's state: also properties and actions */
+  char             *view;            /* "step" or "sequence" */
+  int               steps;           /* T */
+  int               lag;             /* k */
+  double            gain;
+  gboolean          orthogonal;
+  char             *norm;            /* "spectral" or "frobenius" */
+  gboolean          shared_range;
 };
 
 typedef enum
@@ -118,6 +143,13 @@ typedef enum
   PROP_EXPORT_SCALE,
   PROP_SHOW_SIDEBAR,
   PROP_DARK_STYLE,
+  PROP_VIEW,
+  PROP_STEPS,
+  PROP_LAG,
+  PROP_GAIN,
+  PROP_ORTHOGONAL,
+  PROP_NORM,
+  PROP_SHARED_RANGE,
   N_PROPS
 } JacWindowProperty;
 
@@ -125,6 +157,8 @@ extern GParamSpec *_jac_window_properties[N_PROPS];
 
 #define JAC_WINDOW_MAX_BATCH 64
 #define JAC_WINDOW_MAX_SIZE 256
+#define JAC_WINDOW_MAX_STEPS 400
+#define JAC_WINDOW_MAX_GAIN 2.0   /* the gain slider's end */
 
 void _jac_window_class_add_actions (GtkWidgetClass *widget_class);
 void _jac_window_show_message      (JacWindow      *self,
@@ -172,5 +206,18 @@ gboolean    _jac_window_load_expr_variable (JacWindow   *self,
                                             const char  *path,
                                             GError     **error);
 void _jac_window_queue_recompute   (JacWindow      *self);
+
+/* jac-window-sequence.c */
+gboolean    _jac_window_is_sequence_view   (JacWindow   *self);
+/* Binds the sequence's controls; once, from init. */
+void        _jac_window_init_sequence      (JacWindow   *self);
+/* Shows the controls of the view on show, and hands the sequence its config when it is. */
+void        _jac_window_sync_view          (JacWindow   *self);
+/* Hands the through-time view the config the controls describe, if it is on show. */
+void        _jac_window_sync_sequence      (JacWindow   *self);
+void        _jac_window_sequence_config    (JacWindow   *self,
+                                            JacSequenceConfig *config);
+/* The view's summary line: ρ, gain and the norms at k. */
+char       *_jac_window_sequence_summary   (JacWindow   *self);
 
 G_END_DECLS

@@ -17,6 +17,8 @@ GParamSpec *_jac_window_properties[N_PROPS];
 static const char * const activation_ids[] = { "tanh", "sigmoid", "relu", "identity", NULL };
 static const char * const upstream_ids[] = { "ones", "random", "loss", NULL };
 static const char * const colormap_ids[] = { "blue-red", "purple-green", "gray", NULL };
+static const char * const view_ids[] = { "step", "sequence", NULL };
+static const char * const norm_ids[] = { "spectral", "frobenius", NULL };
 static const JacColormap colormaps[] = {
   JAC_COLORMAP_BLUE_RED, JAC_COLORMAP_PURPLE_GREEN, JAC_COLORMAP_GRAY,
 };
@@ -100,6 +102,7 @@ update_style (JacWindow *self)
   if (self->change_us == 0)
     self->change_us = g_get_monotonic_time ();
   jac_figure_view_set_style (self->figure_view, &style);
+  jac_time_view_set_style (self->time_view, &style);
   update_derivation (self);
 }
 
@@ -107,7 +110,12 @@ static void
 update_title (JacWindow *self)
 {
   const char *out = self->analysis != NULL ? self->analysis->output_name : "h";
-  g_autofree char *title = g_strdup_printf ("Jacscope — ∂%s/∂%s", out, self->wrt);
+  g_autofree char *title = NULL;
+
+  if (_jac_window_is_sequence_view (self))
+    title = g_strdup ("Jacscope — ∂h_T/∂h_{T−k} through time");
+  else
+    title = g_strdup_printf ("Jacscope — ∂%s/∂%s", out, self->wrt);
 
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
@@ -271,6 +279,7 @@ _jac_window_install_analysis (JacWindow   *self,
   _jac_window_update_loaded (self);
   update_title (self);
   update_style (self);
+  _jac_window_sync_sequence (self);
 }
 
 /* ---- recomputation ---------------------------------------------------------------------- */
@@ -620,6 +629,50 @@ set_text_scale (JacWindow *self,
 }
 
 static gboolean
+set_steps (JacWindow *self,
+           int        steps)
+{
+  if (!set_int_state (self, &self->steps, steps, PROP_STEPS))
+    return FALSE;
+  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), steps);
+  if (self->lag > steps)
+    set_int_state (self, &self->lag, steps, PROP_LAG);
+  return TRUE;
+}
+
+static gboolean
+set_gain (JacWindow *self,
+          double     gain)
+{
+  if (self->gain == gain)
+    return FALSE;
+  self->gain = gain;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GAIN]);
+  return TRUE;
+}
+
+/* Only the names the view and the norm know; anything else is left as it was. */
+static gboolean
+set_choice (JacWindow          *self,
+            char              **field,
+            const GValue       *value,
+            JacWindowProperty   prop,
+            const char * const *choices)
+{
+  if (!g_strv_contains (choices, g_value_get_string (value) ? g_value_get_string (value) : ""))
+    return FALSE;
+  return set_string (self, field, value, prop);
+}
+
+static gboolean
+changes_sequence (guint prop_id)
+{
+  return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
+         || prop_id == PROP_SEED || prop_id == PROP_ACTIVATION || prop_id == PROP_B_SHAPE
+         || prop_id == PROP_STEPS || prop_id == PROP_GAIN || prop_id == PROP_ORTHOGONAL;
+}
+
+static gboolean
 changes_model (guint prop_id)
 {
   return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
@@ -648,6 +701,7 @@ int_field (JacWindow *self,
     case PROP_SEED: return &self->seed;
     case PROP_ROW: return &self->row;
     case PROP_EXPORT_SCALE: return &self->export_scale;
+    case PROP_LAG: return &self->lag;
     default: g_assert_not_reached ();
     }
 }
@@ -680,6 +734,8 @@ boolean_field (JacWindow *self,
     case PROP_SHOW_CONTRACTION: return &self->show_contraction;
     case PROP_ROW_VIEW: return &self->row_view;
     case PROP_SHOW_SIDEBAR: return &self->show_sidebar;
+    case PROP_ORTHOGONAL: return &self->orthogonal;
+    case PROP_SHARED_RANGE: return &self->shared_range;
     default: g_assert_not_reached ();
     }
 }
@@ -704,6 +760,22 @@ jac_window_set_property (GObject      *object,
     case PROP_EXPORT_SCALE:
       changed = set_int_state (self, int_field (self, prop_id), g_value_get_int (value), prop_id);
       break;
+    case PROP_LAG:
+      changed = set_int_state (self, &self->lag, MIN (g_value_get_int (value), self->steps),
+                               prop_id);
+      break;
+    case PROP_STEPS:
+      changed = set_steps (self, g_value_get_int (value));
+      break;
+    case PROP_GAIN:
+      changed = set_gain (self, g_value_get_double (value));
+      break;
+    case PROP_VIEW:
+      changed = set_choice (self, &self->view, value, prop_id, view_ids);
+      break;
+    case PROP_NORM:
+      changed = set_choice (self, &self->norm, value, prop_id, norm_ids);
+      break;
     case PROP_ACTIVATION:
     case PROP_B_SHAPE:
     case PROP_UPSTREAM:
@@ -718,6 +790,8 @@ jac_window_set_property (GObject      *object,
     case PROP_SHOW_CONTRACTION:
     case PROP_ROW_VIEW:
     case PROP_SHOW_SIDEBAR:
+    case PROP_ORTHOGONAL:
+    case PROP_SHARED_RANGE:
       changed = set_boolean (self, boolean_field (self, prop_id), value, prop_id);
       break;
     case PROP_PRESENTATION:
@@ -738,6 +812,13 @@ jac_window_set_property (GObject      *object,
     return;
   if (prop_id == PROP_WRT)
     update_title (self);
+  if (prop_id == PROP_VIEW)
+    {
+      _jac_window_sync_view (self);
+      update_title (self);
+    }
+  if (changes_sequence (prop_id))
+    _jac_window_sync_sequence (self);
   if (prop_id == PROP_EXPRESSION)
     {
       _jac_window_sync_mode (self);
@@ -780,6 +861,13 @@ jac_window_get_property (GObject    *object,
     case PROP_PRESENTATION: g_value_set_boolean (value, self->presentation); break;
     case PROP_DARK_STYLE: g_value_set_boolean (value, self->dark_style); break;
     case PROP_TEXT_SCALE: g_value_set_double (value, self->text_scale); break;
+    case PROP_VIEW: g_value_set_string (value, self->view); break;
+    case PROP_STEPS: g_value_set_int (value, self->steps); break;
+    case PROP_LAG: g_value_set_int (value, self->lag); break;
+    case PROP_GAIN: g_value_set_double (value, self->gain); break;
+    case PROP_ORTHOGONAL: g_value_set_boolean (value, self->orthogonal); break;
+    case PROP_NORM: g_value_set_string (value, self->norm); break;
+    case PROP_SHARED_RANGE: g_value_set_boolean (value, self->shared_range); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -828,6 +916,8 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->wrt, g_free);
   g_clear_pointer (&self->layout, g_free);
   g_clear_pointer (&self->colormap, g_free);
+  g_clear_pointer (&self->view, g_free);
+  g_clear_pointer (&self->norm, g_free);
 
   G_OBJECT_CLASS (jac_window_parent_class)->finalize (object);
 }
@@ -863,6 +953,15 @@ install_properties (GObjectClass *object_class)
   properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 1, FLAGS);
   properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
   properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
+  properties[PROP_VIEW] = g_param_spec_string ("view", NULL, NULL, "step", FLAGS);
+  properties[PROP_STEPS] =
+    g_param_spec_int ("steps", NULL, NULL, 1, JAC_WINDOW_MAX_STEPS, 40, FLAGS);
+  properties[PROP_LAG] = g_param_spec_int ("lag", NULL, NULL, 1, JAC_WINDOW_MAX_STEPS, 10, FLAGS);
+  properties[PROP_GAIN] =
+    g_param_spec_double ("gain", NULL, NULL, 0.0, JAC_WINDOW_MAX_GAIN, 1.0, FLAGS);
+  properties[PROP_ORTHOGONAL] = g_param_spec_boolean ("orthogonal", NULL, NULL, FALSE, FLAGS);
+  properties[PROP_NORM] = g_param_spec_string ("norm", NULL, NULL, "spectral", FLAGS);
+  properties[PROP_SHARED_RANGE] = g_param_spec_boolean ("shared-range", NULL, NULL, FALSE, FLAGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -881,6 +980,7 @@ jac_window_class_init (JacWindowClass *klass)
   install_properties (object_class);
 
   g_type_ensure (JAC_TYPE_FIGURE_VIEW);
+  g_type_ensure (JAC_TYPE_TIME_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
@@ -889,30 +989,45 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, clear_loaded_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, contraction_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_heading);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, figure_view);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, gain_scale);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hidden_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hover_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, lag_scale);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, preset_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, row_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_view_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_heading);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_list);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_spinner);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_summary_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_heading);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_list);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, steps_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, time_view);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_row);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_caption);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, zoom_label);
@@ -950,6 +1065,11 @@ init_state (JacWindow *self)
   self->text_scale = 1.0;
   self->export_scale = 1;
   self->show_sidebar = TRUE;
+  self->view = g_strdup ("step");
+  self->steps = 40;
+  self->lag = 10;
+  self->gain = 1.0;
+  self->norm = g_strdup ("spectral");
 }
 
 static void
@@ -985,6 +1105,7 @@ jac_window_init (JacWindow *self)
   update_title (self);
   _jac_window_update_loaded (self);
   hover_text_cb (self->figure_view, NULL, self);
+  _jac_window_init_sequence (self);
   _jac_window_recompute_now (self);
 }
 
@@ -1038,8 +1159,11 @@ export_size (JacWindow *self,
              int       *width,
              int       *height)
 {
-  *width = gtk_widget_get_width (GTK_WIDGET (self->figure_view));
-  *height = gtk_widget_get_height (GTK_WIDGET (self->figure_view));
+  GtkWidget *shown = _jac_window_is_sequence_view (self) ? GTK_WIDGET (self->time_view)
+                                                         : GTK_WIDGET (self->figure_view);
+
+  *width = gtk_widget_get_width (shown);
+  *height = gtk_widget_get_height (shown);
   if (*width <= 1 || *height <= 1)
     {
       *width = DEFAULT_EXPORT_WIDTH;
@@ -1060,6 +1184,14 @@ jac_window_export (JacWindow   *self,
   g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  if (_jac_window_is_sequence_view (self))
+    {
+      export_size (self, &width, &height);
+      ok = jac_time_view_save (self->time_view, path, width, height, self->export_scale, error);
+      jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
+                       (g_get_monotonic_time () - start) / 1000.0);
+      return ok;
+    }
   if (jac_window_get_analysis (self) == NULL)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "There is no figure to export");

@@ -17,7 +17,8 @@ const JacAnalysis *jac_window_get_analysis    (JacWindow      *self);
 /* The message shown in the window's info bar, or NULL when none is shown. */
 const char        *jac_window_get_message     (JacWindow      *self);
 gboolean           jac_window_get_message_is_error (JacWindow *self);
-/* Saves the figure as on screen (without zoom) to @path, in the format its extension names. */
+/* Saves the figure on show (one step without zoom, or through time) to @path, in the format
+ * its extension names. */
 gboolean           jac_window_export          (JacWindow      *self,
                                                const char     *path,
                                                GError        **error);

@@ -1,0 +1,860 @@
+/* jac-time-view.c: ∂h_T/∂h_{T−k} through time on screen; click or drag on the plot to pick k. */
+#define G_LOG_DOMAIN "jac-time-view"
+
+#include <string.h>
+
+#include "core/jac-error.h"
+#include "jac-profile.h"
+#include "jac-time-view.h"
+
+/* Below this many multiply-adds (N·H²·T for the norms, N·H²·k for one lag) the work is done at
+ * once on the main thread: a millisecond or two, and no frame shows stale numbers. Above, it
+ * goes to a worker thread and the figure on show stays until the new one is ready. */
+#define SYNC_WORK 4e6
+#define PAGE_LAGS 10
+
+/* What a worker computes: everything at once for a new config, or one lag of a given model.
+ * The model is shared between the view and the workers that read it, hence a refcount. */
+typedef struct
+{
+  JacSequence      *sequence;
+  JacSequenceNorms *norms;
+} Model;
+
+typedef struct
+{
+  JacSequenceConfig config;
+  gsize             lag;
+  Model            *model;
+  JacStructured    *jacobian;
+  gint64            duration_us;
+} Job;
+
+/* Everything a picture depends on. */
+typedef struct
+{
+  guint generation;
+  int   width;
+  int   height;
+  int   scale;
+} Key;
+
+struct _JacTimeView
+{
+  GtkWidget          parent_instance;
+
+  /* owned: on show */
+  Model             *model;
+  JacStructured     *jacobian;
+  gsize              jacobian_lag;
+  char              *error;
+
+  /* owned: asked for */
+  JacSequenceConfig  config;
+  gboolean           has_config;
+  int                lag;
+  gboolean           shared_range;
+  JacSequenceNorm    norm;
+  JacFigureStyle     style;
+  gboolean           dark;
+
+  /* owned: background work */
+  GCancellable      *cancellable;
+  gboolean           model_running;
+  gboolean           model_stale;   /* the config changed while the model was computing */
+  gboolean           lag_running;
+
+  /* owned: the picture */
+  GdkTexture        *cache;
+  Key                cache_key;
+  guint              generation;
+};
+
+G_DEFINE_FINAL_TYPE (JacTimeView, jac_time_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_LAG,
+  PROP_SHARED_RANGE,
+  PROP_NORM,
+  PROP_BUSY,
+  PROP_ERROR,
+  N_PROPS
+};
+
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* ---- the model and jobs ----------------------------------------------------------------- */
+
+static void
+model_clear (Model *model)
+{
+  g_clear_pointer (&model->norms, jac_sequence_norms_free);
+  g_clear_pointer (&model->sequence, jac_sequence_free);
+}
+
+static Model *
+model_ref (Model *model)
+{
+  return g_atomic_rc_box_acquire (model);
+}
+
+static void
+model_unref (Model *model)
+{
+  g_atomic_rc_box_release_full (model, (GDestroyNotify) model_clear);
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_pointer (&job->model, model_unref);
+  g_clear_pointer (&job->jacobian, jac_structured_free);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+static gsize
+clamp_lag (gsize lag,
+           gsize steps)
+{
+  return CLAMP (lag, 1, MAX (steps, 1));
+}
+
+/* Builds the model when the job has none, then the Jacobian at its lag. Runs in any thread:
+ * the core's functions only read the const sequence. */
+static gboolean
+job_run (Job     *job,
+         GError **error)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  if (job->model == NULL)
+    {
+      Model *model = g_atomic_rc_box_new0 (Model);
+
+      job->model = model;
+      model->sequence = jac_sequence_new (&job->config, error);
+      if (model->sequence == NULL)
+        return FALSE;
+      model->norms = jac_sequence_norms (model->sequence, FALSE, error);
+      if (model->norms == NULL)
+        return FALSE;
+    }
+  job->lag = clamp_lag (job->lag, job->model->sequence->config.steps);
+  job->jacobian = jac_sequence_jacobian (job->model->sequence, job->lag, error);
+  job->duration_us = g_get_monotonic_time () - start;
+  return job->jacobian != NULL;
+}
+
+static double
+work_of (const JacSequenceConfig *config,
+         gsize                    steps)
+{
+  double hidden = config->config.hidden;
+
+  return (double) config->config.batch * hidden * hidden * steps;
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (job_run (task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* ---- installing results ------------------------------------------------------------------ */
+
+static void
+invalidate (JacTimeView *self)
+{
+  self->generation++;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_error (JacTimeView *self,
+           const char  *message)
+{
+  if (g_strcmp0 (self->error, message) == 0)
+    return;
+  g_free (self->error);
+  self->error = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR]);
+}
+
+static void
+notify_busy (JacTimeView *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Takes the job's model (if new) and Jacobian. */
+static void
+install_job (JacTimeView *self,
+             Job         *job)
+{
+  if (job->model != self->model)
+    {
+      g_clear_pointer (&self->model, model_unref);
+      self->model = model_ref (job->model);
+    }
+  g_clear_pointer (&self->jacobian, jac_structured_free);
+  self->jacobian = g_steal_pointer (&job->jacobian);
+  self->jacobian_lag = job->lag;
+  set_error (self, NULL);
+  invalidate (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static gboolean
+lag_is_current (JacTimeView *self)
+{
+  return self->model != NULL && self->jacobian != NULL
+         && self->jacobian_lag == clamp_lag (self->lag, self->model->sequence->config.steps);
+}
+
+static void pump (JacTimeView *self);
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  JacTimeView *self = JAC_TIME_VIEW (source);
+  Job *job = g_task_get_task_data (G_TASK (result));
+  gboolean *running = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  *running = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    set_error (self, error->message);
+  /* A lag's Jacobian of a model since replaced is stale: drop it. */
+  else if (running == &self->model_running || job->model == self->model)
+    {
+      jac_profile_log ("sequence T=%" G_GSIZE_FORMAT " N=%" G_GSIZE_FORMAT " H=%" G_GSIZE_FORMAT
+                       " k=%" G_GSIZE_FORMAT " in a worker: %.1f ms",
+                       job->model->sequence->config.steps, job->model->sequence->config.config.batch,
+                       job->model->sequence->config.config.hidden, job->lag,
+                       job->duration_us / 1000.0);
+      install_job (self, job);
+    }
+  pump (self);
+  notify_busy (self);
+}
+
+static void
+run_job (JacTimeView *self,
+         Job         *job,
+         double       work,
+         gboolean    *running)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (work <= SYNC_WORK)
+    {
+      g_autoptr(Job) owned = job;
+
+      if (job_run (job, &error))
+        install_job (self, job);
+      else
+        set_error (self, error->message);
+      return;
+    }
+  *running = TRUE;
+  task = g_task_new (self, self->cancellable, job_done_cb, running);
+  g_task_set_source_tag (task, run_job);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_run_in_thread (task, job_thread);
+  notify_busy (self);
+}
+
+static void
+start_model (JacTimeView *self)
+{
+  Job *job = g_new0 (Job, 1);
+
+  self->model_stale = FALSE;
+  job->config = self->config;
+  job->lag = self->lag;
+  run_job (self, job, work_of (&self->config, self->config.steps + self->lag),
+           &self->model_running);
+}
+
+static void
+start_lag (JacTimeView *self)
+{
+  gsize steps = self->model->sequence->config.steps;
+  Job *job = g_new0 (Job, 1);
+
+  job->model = model_ref (self->model);
+  job->lag = self->lag;
+  run_job (self, job, work_of (&self->model->sequence->config, clamp_lag (self->lag, steps)),
+           &self->lag_running);
+}
+
+/* One worker at a time; what was asked for meanwhile is computed next, the latest wins. */
+static void
+pump (JacTimeView *self)
+{
+  if (self->model_running || self->lag_running)
+    return;
+  if (self->model_stale)
+    start_model (self);
+  else if (self->model != NULL && !lag_is_current (self))
+    start_lag (self);
+}
+
+/* ---- drawing ---------------------------------------------------------------------------- */
+
+static void
+figure_view (JacTimeView     *self,
+             JacSequenceView *view)
+{
+  jac_sequence_view_init (view);
+  view->lag = self->jacobian_lag;
+  view->shared_range = self->shared_range;
+  view->norm = self->norm;
+}
+
+static void
+figure_style (JacTimeView    *self,
+              JacFigureStyle *style)
+{
+  *style = self->style;
+  style->dark = self->dark;
+  style->has_highlight = FALSE;
+}
+
+static gboolean
+theme_is_dark (JacTimeView *self)
+{
+  GdkRGBA ink;
+
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &ink);
+  return 0.2126 * ink.red + 0.7152 * ink.green + 0.0722 * ink.blue > 0.5;
+}
+
+static GdkTexture *
+texture_from_surface (cairo_surface_t *surface)
+{
+  int stride = cairo_image_surface_get_stride (surface);
+  int height = cairo_image_surface_get_height (surface);
+  g_autoptr(GBytes) bytes = NULL;
+
+  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                      (gsize) stride * height,
+                                      (GDestroyNotify) cairo_surface_destroy,
+                                      cairo_surface_reference (surface));
+  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), height,
+                                 GDK_MEMORY_DEFAULT, bytes, stride);
+}
+
+/* An image at device resolution rather than a recording: the heatmaps' own images are then
+ * composited once, at the size shown. */
+static void
+draw_cache (JacTimeView *self,
+            const Key   *key)
+{
+  gint64 start = g_get_monotonic_time ();
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, key->width * key->scale,
+                                        key->height * key->scale);
+  cairo_surface_set_device_scale (surface, key->scale, key->scale);
+  cr = cairo_create (surface);
+  jac_time_view_draw (self, cr, key->width, key->height);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  g_clear_object (&self->cache);
+  self->cache = texture_from_surface (surface);
+  self->cache_key = *key;
+  cairo_surface_destroy (surface);
+  jac_profile_log ("sequence figure draw %dx%d: %.2f ms", key->width, key->height,
+                   (g_get_monotonic_time () - start) / 1000.0);
+}
+
+static void
+jac_time_view_snapshot (GtkWidget   *widget,
+                        GtkSnapshot *snapshot)
+{
+  JacTimeView *self = JAC_TIME_VIEW (widget);
+  gboolean dark = theme_is_dark (self);
+  Key key = {
+    .width = gtk_widget_get_width (widget),
+    .height = gtk_widget_get_height (widget),
+    .scale = gtk_widget_get_scale_factor (widget),
+  };
+
+  if (dark != self->dark)
+    {
+      self->dark = dark;
+      self->generation++;
+    }
+  key.generation = self->generation;
+  if (self->model == NULL || key.width <= 0 || key.height <= 0)
+    return;
+  if (self->cache == NULL || memcmp (&key, &self->cache_key, sizeof key) != 0)
+    draw_cache (self, &key);
+  gtk_snapshot_append_texture (snapshot, self->cache,
+                               &GRAPHENE_RECT_INIT (0, 0, key.width, key.height));
+}
+
+/* ---- picking the lag with the pointer --------------------------------------------------- */
+
+static gboolean
+lag_at (JacTimeView *self,
+        double       x,
+        double       y,
+        gsize       *lag)
+{
+  JacSequenceView view;
+  JacFigureStyle style;
+
+  if (self->model == NULL)
+    return FALSE;
+  figure_view (self, &view);
+  figure_style (self, &style);
+  return jac_sequence_figure_lag_at (gtk_widget_get_width (GTK_WIDGET (self)),
+                                     gtk_widget_get_height (GTK_WIDGET (self)),
+                                     self->model->sequence, &view, &style, x, y, lag);
+}
+
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           JacTimeView              *self)
+{
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), lag_at (self, x, y, NULL) ? "col-resize"
+                                                                                : NULL);
+}
+
+static void
+pick_at (JacTimeView *self,
+         double       x,
+         double       y)
+{
+  gsize lag;
+
+  if (lag_at (self, x, y, &lag))
+    jac_time_view_set_lag (self, (int) lag);
+}
+
+static void
+drag_begin_cb (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               JacTimeView    *self)
+{
+  if (!lag_at (self, x, y, NULL))
+    {
+      gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
+      return;
+    }
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  pick_at (self, x, y);
+}
+
+/* Once the drag has begun on the plot, k follows the pointer's x wherever its y goes. */
+static void
+drag_update_cb (GtkGestureDrag *gesture,
+                double          offset_x,
+                double          offset_y,
+                JacTimeView    *self)
+{
+  double x, y;
+
+  gtk_gesture_drag_get_start_point (gesture, &x, &y);
+  pick_at (self, x + offset_x, y);
+}
+
+static void
+step_lag_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  JacTimeView *self = JAC_TIME_VIEW (widget);
+  gint64 lag = (gint64) self->lag + g_variant_get_int32 (parameter);
+  gint64 steps = self->has_config ? (gint64) self->config.steps : G_MAXINT;
+
+  jac_time_view_set_lag (self, (int) CLAMP (lag, 1, steps));
+}
+
+/* ---- GObject and GtkWidget overrides ---------------------------------------------------- */
+
+static void
+jac_time_view_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  JacTimeView *self = JAC_TIME_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAG:
+      g_value_set_int (value, self->lag);
+      break;
+    case PROP_SHARED_RANGE:
+      g_value_set_boolean (value, self->shared_range);
+      break;
+    case PROP_NORM:
+      g_value_set_string (value, self->norm == JAC_SEQUENCE_NORM_FROBENIUS ? "frobenius"
+                                                                             : "spectral");
+      break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, jac_time_view_get_busy (self));
+      break;
+    case PROP_ERROR:
+      g_value_set_string (value, self->error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+set_shared_range (JacTimeView *self,
+                  gboolean     shared_range)
+{
+  if (self->shared_range == shared_range)
+    return;
+  self->shared_range = shared_range;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARED_RANGE]);
+  invalidate (self);
+}
+
+static void
+set_norm (JacTimeView *self,
+          const char  *name)
+{
+  JacSequenceNorm norm = g_strcmp0 (name, "frobenius") == 0 ? JAC_SEQUENCE_NORM_FROBENIUS
+                                                             : JAC_SEQUENCE_NORM_SPECTRAL;
+
+  if (self->norm == norm)
+    return;
+  self->norm = norm;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NORM]);
+  invalidate (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static void
+jac_time_view_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  JacTimeView *self = JAC_TIME_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAG:
+      jac_time_view_set_lag (self, g_value_get_int (value));
+      break;
+    case PROP_SHARED_RANGE:
+      set_shared_range (self, g_value_get_boolean (value));
+      break;
+    case PROP_NORM:
+      set_norm (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+jac_time_view_dispose (GObject *object)
+{
+  JacTimeView *self = JAC_TIME_VIEW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cache);
+  g_clear_pointer (&self->jacobian, jac_structured_free);
+  g_clear_pointer (&self->model, model_unref);
+
+  G_OBJECT_CLASS (jac_time_view_parent_class)->dispose (object);
+}
+
+static void
+jac_time_view_finalize (GObject *object)
+{
+  JacTimeView *self = JAC_TIME_VIEW (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->error, g_free);
+
+  G_OBJECT_CLASS (jac_time_view_parent_class)->finalize (object);
+}
+
+static void
+add_step_binding (GtkWidgetClass *widget_class,
+                  guint           key,
+                  int             step)
+{
+  gtk_widget_class_add_binding_action (widget_class, key, 0, "time.step-lag", "i", step);
+}
+
+static void
+jac_time_view_class_init (JacTimeViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  GParamFlags read_only = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = jac_time_view_dispose;
+  object_class->finalize = jac_time_view_finalize;
+  object_class->get_property = jac_time_view_get_property;
+  object_class->set_property = jac_time_view_set_property;
+  widget_class->snapshot = jac_time_view_snapshot;
+
+  properties[PROP_LAG] = g_param_spec_int ("lag", NULL, NULL, 1, G_MAXINT, 1, flags);
+  properties[PROP_SHARED_RANGE] =
+    g_param_spec_boolean ("shared-range", NULL, NULL, FALSE, flags);
+  properties[PROP_NORM] = g_param_spec_string ("norm", NULL, NULL, "spectral", flags);
+  properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, read_only);
+  properties[PROP_ERROR] = g_param_spec_string ("error", NULL, NULL, NULL, read_only);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* The sequence, its norms or the Jacobian on show changed. */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_install_action (widget_class, "time.step-lag", "i", step_lag_action);
+  add_step_binding (widget_class, GDK_KEY_Left, -1);
+  add_step_binding (widget_class, GDK_KEY_Right, 1);
+  add_step_binding (widget_class, GDK_KEY_Down, -1);
+  add_step_binding (widget_class, GDK_KEY_Up, 1);
+  add_step_binding (widget_class, GDK_KEY_Page_Down, -PAGE_LAGS);
+  add_step_binding (widget_class, GDK_KEY_Page_Up, PAGE_LAGS);
+  add_step_binding (widget_class, GDK_KEY_Home, -G_MAXINT / 2);
+  add_step_binding (widget_class, GDK_KEY_End, G_MAXINT / 2);
+
+  gtk_widget_class_set_css_name (widget_class, "timeview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+jac_time_view_init (JacTimeView *self)
+{
+  GtkEventController *controller;
+  GtkGesture *gesture;
+
+  self->lag = 1;
+  self->norm = JAC_SEQUENCE_NORM_SPECTRAL;
+  self->cancellable = g_cancellable_new ();
+  jac_figure_style_init (&self->style);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "The Jacobian through time and its norms against the lag", -1);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect (controller, "motion", G_CALLBACK (motion_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  gesture = gtk_gesture_drag_new ();
+  g_signal_connect (gesture, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (gesture, "drag-update", G_CALLBACK (drag_update_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+GtkWidget *
+jac_time_view_new (void)
+{
+  return g_object_new (JAC_TYPE_TIME_VIEW, NULL);
+}
+
+static gboolean
+same_config (const JacSequenceConfig *a,
+             const JacSequenceConfig *b)
+{
+  return a->config.batch == b->config.batch && a->config.input == b->config.input
+         && a->config.hidden == b->config.hidden && a->config.seed == b->config.seed
+         && a->config.activation == b->config.activation
+         && a->config.b_per_row == b->config.b_per_row && a->steps == b->steps
+         && a->gain == b->gain && a->orthogonal == b->orthogonal
+         && a->unit_radius == b->unit_radius;
+}
+
+void
+jac_time_view_set_config (JacTimeView             *self,
+                          const JacSequenceConfig *config)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+  g_return_if_fail (config != NULL);
+
+  if (self->has_config && same_config (&self->config, config))
+    return;
+  self->config = *config;
+  self->has_config = TRUE;
+  self->model_stale = TRUE;
+  pump (self);
+}
+
+int
+jac_time_view_get_lag (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), 1);
+
+  return self->lag;
+}
+
+void
+jac_time_view_set_lag (JacTimeView *self,
+                       int          lag)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+
+  lag = MAX (lag, 1);
+  if (self->lag == lag)
+    return;
+  self->lag = lag;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAG]);
+  pump (self);
+}
+
+void
+jac_time_view_set_style (JacTimeView          *self,
+                         const JacFigureStyle *style)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+  g_return_if_fail (style != NULL);
+
+  self->style = *style;
+  invalidate (self);
+}
+
+void
+jac_time_view_get_style (JacTimeView    *self,
+                         JacFigureStyle *style)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+
+  figure_style (self, style);
+}
+
+gboolean
+jac_time_view_get_busy (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), FALSE);
+
+  return self->model_running || self->lag_running;
+}
+
+void
+jac_time_view_wait (JacTimeView *self)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+
+  while (jac_time_view_get_busy (self))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+const JacSequence *
+jac_time_view_get_sequence (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), NULL);
+
+  return self->model != NULL ? self->model->sequence : NULL;
+}
+
+const JacSequenceNorms *
+jac_time_view_get_norms (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), NULL);
+
+  return self->model != NULL ? self->model->norms : NULL;
+}
+
+const JacStructured *
+jac_time_view_get_jacobian (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), NULL);
+
+  return self->jacobian;
+}
+
+void
+jac_time_view_get_view (JacTimeView     *self,
+                        JacSequenceView *view)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+  g_return_if_fail (view != NULL);
+
+  figure_view (self, view);
+}
+
+const char *
+jac_time_view_get_error (JacTimeView *self)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), NULL);
+
+  return self->error;
+}
+
+gboolean
+jac_time_view_draw (JacTimeView *self,
+                    cairo_t     *cr,
+                    double       width,
+                    double       height)
+{
+  JacSequenceView view;
+  JacFigureStyle style;
+
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), FALSE);
+
+  if (self->model == NULL)
+    return FALSE;
+  figure_view (self, &view);
+  figure_style (self, &style);
+  jac_sequence_figure_draw (cr, width, height, self->model->sequence, self->jacobian,
+                            self->model->norms, &view, &style);
+  return TRUE;
+}
+
+gboolean
+jac_time_view_save (JacTimeView  *self,
+                    const char   *path,
+                    int           width,
+                    int           height,
+                    double        scale,
+                    GError      **error)
+{
+  JacSequenceView view;
+  JacFigureStyle style;
+
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), FALSE);
+
+  jac_time_view_wait (self);
+  if (self->model == NULL)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "There is no figure to export yet");
+      return FALSE;
+    }
+  figure_view (self, &view);
+  figure_style (self, &style);
+  return jac_sequence_figure_save (path, width, height, scale, self->model->sequence,
+                                   self->jacobian, self->model->norms, &view, &style, error);
+}

@@ -1,0 +1,56 @@
+/* jac-time-view.h: ∂h_T/∂h_{T−k} through time on screen; click or drag on the plot to pick k. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "render/jac-sequence-figure.h"
+
+G_BEGIN_DECLS
+
+#define JAC_TYPE_TIME_VIEW (jac_time_view_get_type ())
+
+/* Not "JacSequenceView": render/ already names the figure's view options so. */
+G_DECLARE_FINAL_TYPE (JacTimeView, jac_time_view, JAC, TIME_VIEW, GtkWidget)
+
+GtkWidget              *jac_time_view_new           (void);
+/* Builds the sequence and all lags' norms again, only when @config differs from the last one;
+ * large sizes are computed in a worker thread while the last figure stays on show. */
+void                    jac_time_view_set_config    (JacTimeView             *self,
+                                                     const JacSequenceConfig *config);
+/* The lag asked for (property "lag"); the figure follows once its Jacobian is computed. */
+int                     jac_time_view_get_lag       (JacTimeView             *self);
+void                    jac_time_view_set_lag       (JacTimeView             *self,
+                                                     int                      lag);
+/* Copies @style; the view supplies `dark` from the theme. */
+void                    jac_time_view_set_style     (JacTimeView             *self,
+                                                     const JacFigureStyle    *style);
+/* The style the view draws with: what an export should use. */
+void                    jac_time_view_get_style     (JacTimeView             *self,
+                                                     JacFigureStyle          *style);
+/* TRUE while the sequence or the lag's Jacobian is being computed in the background. */
+gboolean                jac_time_view_get_busy      (JacTimeView             *self);
+/* Runs the main loop until nothing is computing, so what the getters give is up to date. */
+void                    jac_time_view_wait          (JacTimeView             *self);
+/* What is on show (NULL before the first computation): the sequence, its norms, the Jacobian
+ * at the lag drawn, and the figure's view options (its lag is that Jacobian's). */
+const JacSequence      *jac_time_view_get_sequence  (JacTimeView             *self);
+const JacSequenceNorms *jac_time_view_get_norms     (JacTimeView             *self);
+const JacStructured    *jac_time_view_get_jacobian  (JacTimeView             *self);
+void                    jac_time_view_get_view      (JacTimeView             *self,
+                                                     JacSequenceView         *view);
+/* The last computation's error, or NULL. */
+const char             *jac_time_view_get_error     (JacTimeView             *self);
+/* Draws the figure as on screen into @cr, @width × @height; FALSE if there is nothing yet. */
+gboolean                jac_time_view_draw          (JacTimeView             *self,
+                                                     cairo_t                 *cr,
+                                                     double                   width,
+                                                     double                   height);
+/* Saves the figure as on screen to @path (.png, .svg, .pdf), @scale multiplying PNG pixels. */
+gboolean                jac_time_view_save          (JacTimeView             *self,
+                                                     const char              *path,
+                                                     int                      width,
+                                                     int                      height,
+                                                     double                   scale,
+                                                     GError                 **error);
+
+G_END_DECLS

@@ -1,0 +1,238 @@
+/* jac-window-sequence.c: JacWindow's "Through Time" view: its controls, config and summary. */
+#define G_LOG_DOMAIN "jac-window"
+
+#include <math.h>
+
+#include "jac-window-private.h"
+
+/* Rows listed one by one in the summary; more are summed up as a range. */
+#define SUMMARY_MAX_ROWS 3
+
+gboolean
+_jac_window_is_sequence_view (JacWindow *self)
+{
+  return g_strcmp0 (self->view, "sequence") == 0;
+}
+
+void
+_jac_window_sequence_config (JacWindow         *self,
+                             JacSequenceConfig *config)
+{
+  jac_sequence_config_init_default (config);
+  config->config.batch = self->batch;
+  config->config.input = self->input;
+  config->config.hidden = self->hidden;
+  config->config.seed = (guint32) self->seed;
+  config->config.b_per_row = g_strcmp0 (self->b_shape, "NxH") == 0;
+  jac_activation_from_name (self->activation, &config->config.activation);
+  config->steps = self->steps;
+  config->gain = self->gain;
+  config->orthogonal = self->orthogonal;
+}
+
+/* Computing costs nothing while the view is hidden: it catches up when shown. */
+void
+_jac_window_sync_sequence (JacWindow *self)
+{
+  JacSequenceConfig config;
+
+  if (!_jac_window_is_sequence_view (self))
+    return;
+  if (self->change_us == 0)
+    self->change_us = g_get_monotonic_time ();
+  _jac_window_sequence_config (self, &config);
+  jac_time_view_set_config (self->time_view, &config);
+}
+
+/* ---- the summary line -------------------------------------------------------------------- */
+
+static void
+append_superscript (GString *text,
+                    int      exponent)
+{
+  static const char * const digits[] = { "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹" };
+  g_autofree char *plain = g_strdup_printf ("%d", exponent);
+
+  for (const char *c = plain; *c != '\0'; c++)
+    g_string_append (text, *c == '-' ? "⁻" : digits[*c - '0']);
+}
+
+/* A norm given as log₁₀, which may lie far outside a double: 13.8, 0.0417, 2.40×10⁻¹⁸. */
+static void
+append_norm (GString *text,
+             double   log10_norm)
+{
+  double exponent, mantissa;
+
+  if (isinf (log10_norm))
+    {
+      g_string_append (text, log10_norm < 0 ? "0" : "∞");
+      return;
+    }
+  if (log10_norm > -3 && log10_norm < 4)
+    {
+      g_string_append_printf (text, "%.3g", pow (10, log10_norm));
+      return;
+    }
+  exponent = floor (log10_norm);
+  mantissa = pow (10, log10_norm - exponent);
+  if (mantissa >= 9.995)
+    {
+      mantissa /= 10;
+      exponent += 1;
+    }
+  g_string_append_printf (text, "%.2f×10", mantissa);
+  append_superscript (text, (int) exponent);
+}
+
+static const char *
+verdict (const JacSequenceNorms *norms,
+         JacSequenceNorm         norm,
+         gsize                   lag)
+{
+  gsize above = 0;
+
+  for (gsize i = 0; i < norms->batch; i++)
+    above += jac_sequence_norms_get_log10 (norms, norm, lag, i) > 0;
+  if (above == norms->batch)
+    return "&gt; 1: explodes";
+  if (above == 0)
+    return "&lt; 1: vanishes";
+  return "rows on both sides of 1";
+}
+
+static void
+append_row_norms (GString                *text,
+                  const JacSequenceNorms *norms,
+                  JacSequenceNorm         norm,
+                  gsize                   lag)
+{
+  double low = INFINITY, high = -INFINITY;
+
+  if (norms->batch <= SUMMARY_MAX_ROWS)
+    {
+      for (gsize i = 0; i < norms->batch; i++)
+        {
+          g_string_append (text, i > 0 ? ", " : "");
+          append_norm (text, jac_sequence_norms_get_log10 (norms, norm, lag, i));
+          g_string_append_printf (text, " (i = %" G_GSIZE_FORMAT ")", i);
+        }
+      return;
+    }
+  for (gsize i = 0; i < norms->batch; i++)
+    {
+      low = MIN (low, jac_sequence_norms_get_log10 (norms, norm, lag, i));
+      high = MAX (high, jac_sequence_norms_get_log10 (norms, norm, lag, i));
+    }
+  append_norm (text, low);
+  g_string_append (text, " … ");
+  append_norm (text, high);
+  g_string_append_printf (text, " (%" G_GSIZE_FORMAT " rows)", norms->batch);
+}
+
+/* ρ(W_hh), the gain and the norms at the k on show, all from what the figure draws. */
+char *
+_jac_window_sequence_summary (JacWindow *self)
+{
+  const JacSequence *sequence = jac_time_view_get_sequence (self->time_view);
+  const JacSequenceNorms *norms = jac_time_view_get_norms (self->time_view);
+  g_autoptr(GString) text = g_string_new (NULL);
+  JacSequenceView view;
+
+  if (sequence == NULL || norms == NULL)
+    return g_strdup ("Computing the sequence…");
+  jac_time_view_get_view (self->time_view, &view);
+  g_string_append_printf (text, "ρ(W<sub>hh</sub>) = %.2f  (gain %.2f%s)   ·   k = %"
+                          G_GSIZE_FORMAT ":  ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>[i]‖%s = ",
+                          sequence->spectral_radius, sequence->config.gain,
+                          sequence->config.orthogonal ? ", orthogonal" : "", view.lag,
+                          view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
+                                                                   : "<sub>2</sub>");
+  append_row_norms (text, norms, view.norm, view.lag);
+  g_string_append_printf (text, "   %s", verdict (norms, view.norm, view.lag));
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+time_view_changed_cb (JacTimeView *view,
+                      JacWindow   *self)
+{
+  g_autofree char *markup = _jac_window_sequence_summary (self);
+
+  gtk_label_set_markup (self->sequence_summary_label, markup);
+}
+
+static void
+time_view_error_cb (JacTimeView *view,
+                    GParamSpec  *pspec,
+                    JacWindow   *self)
+{
+  const char *error = jac_time_view_get_error (view);
+
+  if (error != NULL)
+    _jac_window_show_message (self, GTK_MESSAGE_ERROR, error);
+}
+
+/* ---- the controls ------------------------------------------------------------------------- */
+
+static void
+show (GtkWidget *widget,
+      gboolean   visible)
+{
+  gtk_widget_set_visible (widget, visible);
+}
+
+void
+_jac_window_sync_view (JacWindow *self)
+{
+  gboolean sequence = _jac_window_is_sequence_view (self);
+
+  show (self->sequence_heading, sequence);
+  show (self->sequence_list, sequence);
+  show (self->expression_heading, !sequence);
+  show (self->expression_list, !sequence);
+  show (self->upstream_row, !sequence);
+  show (self->loaded_row, !sequence);
+  show (self->contraction_row, !sequence);
+  show (self->row_view_row, !sequence);
+  show (GTK_WIDGET (self->wrt_caption), !sequence);
+  show (GTK_WIDGET (self->wrt_box), !sequence);
+  _jac_window_sync_mode (self);
+  _jac_window_sync_sequence (self);
+}
+
+static void
+bind_value (JacWindow  *self,
+            const char *property,
+            gpointer    widget)
+{
+  GtkAdjustment *adjustment = GTK_IS_SPIN_BUTTON (widget)
+                              ? gtk_spin_button_get_adjustment (widget)
+                              : gtk_range_get_adjustment (widget);
+
+  g_object_bind_property (self, property, adjustment, "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}
+
+void
+_jac_window_init_sequence (JacWindow *self)
+{
+  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+
+  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
+  bind_value (self, "steps", self->steps_spin);
+  bind_value (self, "lag", self->lag_scale);
+  bind_value (self, "gain", self->gain_scale);
+  g_object_bind_property (self, "lag", self->time_view, "lag", both);
+  g_object_bind_property (self, "norm", self->time_view, "norm", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "shared-range", self->time_view, "shared-range",
+                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "view", self->view_stack, "visible-child-name", both);
+  g_object_bind_property (self->time_view, "busy", self->sequence_spinner, "spinning",
+                          G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (self->time_view, "changed", G_CALLBACK (time_view_changed_cb), self,
+                           0);
+  g_signal_connect_object (self->time_view, "notify::error", G_CALLBACK (time_view_error_cb),
+                           self, 0);
+  _jac_window_sync_view (self);
+}
