@@ -438,6 +438,104 @@ test_presentation (void)
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, normal_scale);
 }
 
+/* The size a widget's text is laid out in, in Pango units: its CSS font. */
+static int
+font_size (GtkWidget *widget)
+{
+  PangoContext *context = gtk_widget_get_pango_context (widget);
+
+  return pango_font_description_get_size (pango_context_get_font_description (context));
+}
+
+static int
+natural_width (GtkWidget *widget)
+{
+  int natural;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  return natural;
+}
+
+static int
+minimum_width (GtkWidget *widget)
+{
+  int minimum;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
+}
+
+#define SMALL_SCREEN_WIDTH 1280
+
+static void
+scale_text_by (const char *action,
+               guint       times)
+{
+  for (guint k = 0; k < times; k++)
+    activate (action, NULL);
+  spin_for (100);
+}
+
+/* Ctrl+plus, Ctrl+minus and Ctrl+0 scale the type of the whole window, not only the figure's. */
+static void
+test_text_scale (void)
+{
+  GtkWidget *labels[] = {
+    GTK_WIDGET (window->upstream_label), window->sizes_heading, GTK_WIDGET (window->wrt_caption),
+    GTK_WIDGET (window->hover_label), GTK_WIDGET (window->derivation_label),
+    GTK_WIDGET (window->lag_scale),
+  };
+  int sizes[G_N_ELEMENTS (labels)];
+  GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (window));
+  int width;
+
+  reset ();
+  spin_for (100);
+  for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
+    sizes[k] = font_size (labels[k]);
+  width = natural_width (GTK_WIDGET (window->upstream_label));
+
+  scale_text_by ("win.text-larger", 1);
+  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_TEXT_SCALE_STEP);
+  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, JAC_WINDOW_TEXT_SCALE_STEP);
+  for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
+    g_assert_cmpint (font_size (labels[k]), >, sizes[k]);
+  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), >, width);
+
+  /* Larger then smaller comes back exactly. */
+  scale_text_by ("win.text-smaller", 1);
+  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+
+  /* At the largest step the window still fits a screen 1280 pixels wide, so nothing is pushed
+   * out of sight; in presentation mode the header bar, which grows most, does too. */
+  scale_text_by ("win.text-larger", 20);
+  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_MAX_TEXT_SCALE);
+  g_test_message ("largest step: the window needs %d px", minimum_width (GTK_WIDGET (window)));
+  g_assert_cmpint (minimum_width (GTK_WIDGET (window)), <=, SMALL_SCREEN_WIDTH);
+  keep_window_screenshot (GTK_WIDGET (window), "text-largest.png");
+  activate ("win.presentation", NULL);
+  spin_for (100);
+  g_test_message ("largest step, presenting: the header bar needs %d px", minimum_width (titlebar));
+  g_assert_cmpint (minimum_width (titlebar), <=, SMALL_SCREEN_WIDTH);
+  keep_window_screenshot (GTK_WIDGET (window), "text-largest-presentation.png");
+  g_object_set (window, "view", "sequence", NULL);
+  keep_window_screenshot (GTK_WIDGET (window), "text-largest-sequence.png");
+  activate ("win.leave-presentation", NULL);
+  g_object_set (window, "view", "step", NULL);
+  scale_text_by ("win.text-smaller", 20);
+  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_MIN_TEXT_SCALE);
+  for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
+    g_assert_cmpint (font_size (labels[k]), <, sizes[k]);
+  keep_window_screenshot (GTK_WIDGET (window), "text-smallest.png");
+
+  scale_text_by ("win.text-reset", 1);  /* Ctrl+0 */
+  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, 1.0);
+  for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
+    g_assert_cmpint (font_size (labels[k]), ==, sizes[k]);
+  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), ==, width);
+}
+
 static void
 test_zoom (void)
 {
@@ -550,6 +648,7 @@ test_expr_presets (void)
   reset ();
   for (guint k = 0; k < G_N_ELEMENTS (presets); k++)
     {
+      g_autofree char *upstream = g_strdup_printf ("G = ∂L/∂%s", presets[k].output);
       const JacAnalysis *analysis;
 
       activate ("win.preset", g_variant_new_string (presets[k].id));
@@ -559,6 +658,7 @@ test_expr_presets (void)
       g_assert_null (_jac_window_get_expr_error (window));
       g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, presets[k].n_vars);
       g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), presets[k].output));
+      g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), upstream));
       g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract"));
       if (g_str_equal (presets[k].id, "rnn"))
         {
@@ -597,7 +697,15 @@ test_expr_type (void)
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Kronecker"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂U"));
   keep_screenshot ("expr-matmul.png");
+
+  /* G is named after the output, with its subscript. */
+  type_expression ("h_next = tanh(h_prev @ W_hh)", "");
+  g_assert_cmpstr (jac_window_get_analysis (window)->output_name, ==, "h_next");
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label),
+                                   "∂L/∂h<sub>next</sub>"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->upstream_label), "∂L/∂hnext"));
 
   /* The RNN's names keep the sizes of its controls. */
   type_expression ("h = tanh(h_prev @ W_hh + x @ W_xh + b)", "");
@@ -611,6 +719,7 @@ test_expr_type (void)
   spin_for (900);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂Y"));
   g_assert_null (_jac_window_get_expr_error (window));
 }
 
@@ -1236,6 +1345,7 @@ main (int    argc,
   g_test_add_func ("/app/copy-figure", test_copy_figure);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/app/presentation", test_presentation);
+  g_test_add_func ("/app/text-scale", test_text_scale);
   g_test_add_func ("/app/zoom", test_zoom);
   g_test_add_func ("/app/large", test_large);
   g_test_add_func ("/app/screenshot", test_screenshot);

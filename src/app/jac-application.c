@@ -13,6 +13,7 @@ struct _JacApplication
   /* owned */
   char           *screenshot_path;
   char           *view;
+  double          text_scale;      /* 0: the window's own */
   int             status;
 };
 
@@ -166,6 +167,28 @@ window_realize_cb (GtkWidget      *window,
 
 /* ---- GApplication overrides ------------------------------------------------------------- */
 
+static gboolean
+read_text_scale (JacApplication *self,
+                 GVariantDict   *options)
+{
+  g_autoptr(GTypeClass) window_class = g_type_class_ref (JAC_TYPE_WINDOW);
+  GParamSpecDouble *range;
+  double scale;
+
+  if (!g_variant_dict_lookup (options, "text-scale", "d", &scale))
+    return TRUE;
+  range = G_PARAM_SPEC_DOUBLE (g_object_class_find_property (G_OBJECT_CLASS (window_class),
+                                                             "text-scale"));
+  if (!(scale >= range->minimum && scale <= range->maximum))
+    {
+      g_printerr ("jacscope: --text-scale: %g is outside %.2f … %.2f\n", scale, range->minimum,
+                  range->maximum);
+      return FALSE;
+    }
+  self->text_scale = scale;
+  return TRUE;
+}
+
 static int
 jac_application_handle_local_options (GApplication *application,
                                       GVariantDict *options)
@@ -183,6 +206,8 @@ jac_application_handle_local_options (GApplication *application,
         }
       self->view = g_steal_pointer (&view);
     }
+  if (!read_text_scale (self, options))
+    return 2;
   if (g_variant_dict_lookup (options, "screenshot", "^ay", &path))
     {
       self->screenshot_path = g_steal_pointer (&path);
@@ -225,6 +250,8 @@ jac_application_activate (GApplication *application)
       window = GTK_WINDOW (jac_window_new (GTK_APPLICATION (application)));
       if (self->view != NULL)
         g_object_set (window, "view", self->view, NULL);
+      if (self->text_scale > 0)
+        g_object_set (window, "text-scale", self->text_scale, NULL);
       if (self->screenshot_path != NULL)
         g_signal_connect (window, "realize", G_CALLBACK (window_realize_cb), self);
     }
@@ -261,6 +288,8 @@ static const GOptionEntry option_entries[] = {
     "Save the window as PNG after its first frame, then quit", "FILE.png" },
   { "view", 0, 0, G_OPTION_ARG_STRING, NULL,
     "Open on one step (step, the default) or through time (sequence)", "VIEW" },
+  { "text-scale", 0, 0, G_OPTION_ARG_DOUBLE, NULL,
+    "Open with the type this many times its usual size (Ctrl+plus, Ctrl+minus)", "SCALE" },
   { NULL },
 };
 

@@ -8,7 +8,6 @@
 #include "jac-derivation.h"
 #include "jac-window-private.h"
 
-#define TEXT_SCALE_STEP 1.15
 #define ZOOM_STEP 1.5
 #define GAIN_STEP 0.05
 
@@ -296,13 +295,16 @@ focus_expression_action (GtkWidget  *widget,
 
 /* ---- view ------------------------------------------------------------------------------- */
 
+/* By whole steps, so that larger then smaller comes back to exactly 1; 0 steps resets. */
 static void
 scale_text (JacWindow *self,
-            double     factor)
+            int        steps)
 {
-  double scale = factor > 0 ? CLAMP (self->text_scale * factor, 0.5, 4.0) : 1.0;
+  int power = (int) round (log (self->text_scale) / log (JAC_WINDOW_TEXT_SCALE_STEP)) + steps;
 
-  g_object_set (self, "text-scale", scale, NULL);
+  power = CLAMP (power, JAC_WINDOW_TEXT_SCALE_MIN_POWER, JAC_WINDOW_TEXT_SCALE_MAX_POWER);
+  g_object_set (self, "text-scale", steps != 0 ? pow (JAC_WINDOW_TEXT_SCALE_STEP, power) : 1.0,
+                NULL);
 }
 
 static void
@@ -310,7 +312,7 @@ text_larger_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
 {
-  scale_text (JAC_WINDOW (widget), TEXT_SCALE_STEP);
+  scale_text (JAC_WINDOW (widget), 1);
 }
 
 static void
@@ -318,7 +320,7 @@ text_smaller_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *parameter)
 {
-  scale_text (JAC_WINDOW (widget), 1.0 / TEXT_SCALE_STEP);
+  scale_text (JAC_WINDOW (widget), -1);
 }
 
 static void

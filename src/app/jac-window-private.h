@@ -1,6 +1,8 @@
 /* jac-window-private.h: JacWindow's state, shared by jac-window.c and jac-window-actions.c. */
 #pragma once
 
+#include <math.h>
+
 #include "jac-figure-view.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
@@ -48,6 +50,7 @@ struct _JacWindow
   GtkLabel         *sequence_summary_label;
   GtkSpinButton    *steps_spin;
   JacTimeView      *time_view;
+  GtkLabel         *upstream_label;
   GtkWidget        *upstream_row;
   GtkStack         *view_stack;
   GtkSpinButton    *seed_spin;
@@ -78,7 +81,7 @@ struct _JacWindow
   guint             message_source;
   GtkNativeDialog  *dialog;
   char             *derivation_markup;
-  double            derivation_scale;
+  GtkCssProvider   *type_provider;   /* the window's font size: the text scale */
   gint64            change_us;       /* when a control last changed, for JACSCOPE_PROFILE */
   gint64            frame_start_us;
   gulong            before_paint_id;
@@ -159,6 +162,14 @@ extern GParamSpec *_jac_window_properties[N_PROPS];
 #define JAC_WINDOW_MAX_SIZE 256
 #define JAC_WINDOW_MAX_STEPS 400
 #define JAC_WINDOW_MAX_GAIN 2.0   /* the gain slider's end */
+/* Ctrl+plus and Ctrl+minus move the text scale along the powers of one step. */
+#define JAC_WINDOW_TEXT_SCALE_STEP 1.15
+#define JAC_WINDOW_TEXT_SCALE_MIN_POWER (-4)
+#define JAC_WINDOW_TEXT_SCALE_MAX_POWER 4
+#define JAC_WINDOW_MIN_TEXT_SCALE \
+  pow (JAC_WINDOW_TEXT_SCALE_STEP, JAC_WINDOW_TEXT_SCALE_MIN_POWER)
+#define JAC_WINDOW_MAX_TEXT_SCALE \
+  pow (JAC_WINDOW_TEXT_SCALE_STEP, JAC_WINDOW_TEXT_SCALE_MAX_POWER)
 
 void _jac_window_class_add_actions (GtkWidgetClass *widget_class);
 void _jac_window_show_message      (JacWindow      *self,

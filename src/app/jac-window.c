@@ -1,6 +1,7 @@
 /* jac-window.c: the main window: controls, the figure, the derivation. */
 #define G_LOG_DOMAIN "jac-window"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/jac-error.h"
@@ -67,30 +68,33 @@ build_style (JacWindow      *self,
   style->show_contraction = self->show_contraction;
 }
 
-/* Only when the text or its scale changed: laying out the label again is not free. */
+/* Only when the text changed: laying out the label again is not free. Its size comes from CSS
+ * (see update_type_scale and style.css), like every other label's. */
 static void
 update_derivation (JacWindow *self)
 {
-  g_autoptr(PangoAttrList) attributes = NULL;
   g_autofree char *markup = NULL;
-  double scale = self->text_scale * (self->presentation ? PRESENTATION_TEXT_SCALE : 1.0);
 
   if (self->analysis == NULL)
     return;
   markup = jac_derivation_markup (self->analysis, g_strcmp0 (self->layout, "denominator") == 0);
-  if (g_strcmp0 (markup, self->derivation_markup) != 0)
-    {
-      gtk_label_set_markup (self->derivation_label, markup);
-      g_free (self->derivation_markup);
-      self->derivation_markup = g_steal_pointer (&markup);
-    }
-  if (scale != self->derivation_scale)
-    {
-      attributes = pango_attr_list_new ();
-      pango_attr_list_insert (attributes, pango_attr_scale_new (scale));
-      gtk_label_set_attributes (self->derivation_label, attributes);
-      self->derivation_scale = scale;
-    }
+  if (g_strcmp0 (markup, self->derivation_markup) == 0)
+    return;
+  gtk_label_set_markup (self->derivation_label, markup);
+  g_free (self->derivation_markup);
+  self->derivation_markup = g_steal_pointer (&markup);
+}
+
+/* The window's font size is the text scale; every label inherits it, and the relative sizes of
+ * style.css (presentation mode's 1.3em among them) multiply it. The figures draw their own type
+ * and take the same scale through their style. */
+static void
+update_type_scale (JacWindow *self)
+{
+  g_autofree char *css = g_strdup_printf ("window { font-size: %d%%; }",
+                                          (int) round (100 * self->text_scale));
+
+  gtk_css_provider_load_from_data (self->type_provider, css, -1);
 }
 
 static void
@@ -104,6 +108,16 @@ update_style (JacWindow *self)
   jac_figure_view_set_style (self->figure_view, &style);
   jac_time_view_set_style (self->time_view, &style);
   update_derivation (self);
+}
+
+/* G is ∂L/∂ of what the figure differentiates: h for the RNN step, an expression's output. */
+static void
+update_upstream_label (JacWindow *self)
+{
+  g_autofree char *name = _jac_window_name_markup (self->analysis->output_name);
+  g_autofree char *markup = g_strdup_printf ("Upstream gradient  G = ∂L/∂%s", name);
+
+  gtk_label_set_markup (self->upstream_label, markup);
 }
 
 static void
@@ -278,6 +292,7 @@ _jac_window_install_analysis (JacWindow   *self,
   _jac_window_sync_mode (self);
   _jac_window_update_loaded (self);
   update_title (self);
+  update_upstream_label (self);
   update_style (self);
   _jac_window_sync_sequence (self);
 }
@@ -624,6 +639,7 @@ set_text_scale (JacWindow *self,
   if (self->text_scale == scale)
     return FALSE;
   self->text_scale = scale;
+  update_type_scale (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_SCALE]);
   return TRUE;
 }
@@ -910,6 +926,7 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
+  g_clear_object (&self->type_provider);
   g_clear_pointer (&self->activation, g_free);
   g_clear_pointer (&self->b_shape, g_free);
   g_clear_pointer (&self->upstream, g_free);
@@ -949,7 +966,8 @@ install_properties (GObjectClass *object_class)
     g_param_spec_int ("row", NULL, NULL, 0, JAC_WINDOW_MAX_BATCH - 1, 0, FLAGS);
   properties[PROP_PRESENTATION] = g_param_spec_boolean ("presentation", NULL, NULL, FALSE, FLAGS);
   properties[PROP_TEXT_SCALE] =
-    g_param_spec_double ("text-scale", NULL, NULL, 0.5, 4.0, 1.0, FLAGS);
+    g_param_spec_double ("text-scale", NULL, NULL, JAC_WINDOW_MIN_TEXT_SCALE,
+                         JAC_WINDOW_MAX_TEXT_SCALE, 1.0, FLAGS);
   properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 1, FLAGS);
   properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
   properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
@@ -1026,6 +1044,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, steps_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, time_view);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
@@ -1082,6 +1101,13 @@ jac_window_init (JacWindow *self)
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
+
+  /* Only this window's node: the labels inside inherit the size, other windows keep theirs. */
+  self->type_provider = gtk_css_provider_new ();
+  gtk_style_context_add_provider (gtk_widget_get_style_context (GTK_WIDGET (self)),
+                                  GTK_STYLE_PROVIDER (self->type_provider),
+                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  update_type_scale (self);
 
   g_object_get (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", &prefer_dark,
                 NULL);
