@@ -1,6 +1,7 @@
 /* jac-figure-view.c: the Jacobian figure on screen, with zoom, pan, hover and highlight. */
 #define G_LOG_DOMAIN "jac-figure-view"
 
+#include "jac-drawing-private.h"
 #include <math.h>
 
 #include "jac-figure-view.h"
@@ -138,19 +139,10 @@ set_hover (JacFigureView      *self,
     invalidate (self);
 }
 
-static gboolean
-theme_is_dark (JacFigureView *self)
-{
-  GdkRGBA ink;
-
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &ink);
-  return 0.2126 * ink.red + 0.7152 * ink.green + 0.0722 * ink.blue > 0.5;
-}
-
 static void
 update_dark (JacFigureView *self)
 {
-  gboolean dark = theme_is_dark (self);
+  gboolean dark = _jac_widget_is_dark (GTK_WIDGET (self));
 
   if (dark == self->dark)
     return;
@@ -213,21 +205,6 @@ draw_surface (const JacAnalysis    *analysis,
   return surface;
 }
 
-static GdkTexture *
-texture_from_surface (cairo_surface_t *surface)
-{
-  int stride = cairo_image_surface_get_stride (surface);
-  int height = cairo_image_surface_get_height (surface);
-  g_autoptr(GBytes) bytes = NULL;
-
-  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                      (gsize) stride * height,
-                                      (GDestroyNotify) cairo_surface_destroy,
-                                      cairo_surface_reference (surface));
-  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), height,
-                                 GDK_MEMORY_DEFAULT, bytes, stride);
-}
-
 static void
 install_cache (JacFigureView    *self,
                cairo_surface_t  *surface,
@@ -235,7 +212,7 @@ install_cache (JacFigureView    *self,
                gint64            duration_us)
 {
   g_clear_object (&self->cache);
-  self->cache = texture_from_surface (surface);
+  self->cache = _jac_texture_new_for_surface (surface);
   self->cache_key = *key;
   /* The first draw also loads fonts: it says nothing about the next ones. */
   self->last_draw_us = self->n_draws++ > 0 ? duration_us : 0;

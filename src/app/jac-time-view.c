@@ -1,6 +1,7 @@
 /* jac-time-view.c: ∂h_T/∂h_{T−k} through time on screen; click or drag on the plot to pick k. */
 #define G_LOG_DOMAIN "jac-time-view"
 
+#include "jac-drawing-private.h"
 #include <string.h>
 
 #include "core/jac-error.h"
@@ -343,30 +344,6 @@ figure_style (JacTimeView    *self,
   style->has_highlight = FALSE;
 }
 
-static gboolean
-theme_is_dark (JacTimeView *self)
-{
-  GdkRGBA ink;
-
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &ink);
-  return 0.2126 * ink.red + 0.7152 * ink.green + 0.0722 * ink.blue > 0.5;
-}
-
-static GdkTexture *
-texture_from_surface (cairo_surface_t *surface)
-{
-  int stride = cairo_image_surface_get_stride (surface);
-  int height = cairo_image_surface_get_height (surface);
-  g_autoptr(GBytes) bytes = NULL;
-
-  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                      (gsize) stride * height,
-                                      (GDestroyNotify) cairo_surface_destroy,
-                                      cairo_surface_reference (surface));
-  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), height,
-                                 GDK_MEMORY_DEFAULT, bytes, stride);
-}
-
 /* An image at device resolution rather than a recording: the heatmaps' own images are then
  * composited once, at the size shown. */
 static void
@@ -385,7 +362,7 @@ draw_cache (JacTimeView *self,
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   g_clear_object (&self->cache);
-  self->cache = texture_from_surface (surface);
+  self->cache = _jac_texture_new_for_surface (surface);
   self->cache_key = *key;
   cairo_surface_destroy (surface);
   jac_profile_log ("sequence figure draw %dx%d: %.2f ms", key->width, key->height,
@@ -397,7 +374,7 @@ jac_time_view_snapshot (GtkWidget   *widget,
                         GtkSnapshot *snapshot)
 {
   JacTimeView *self = JAC_TIME_VIEW (widget);
-  gboolean dark = theme_is_dark (self);
+  gboolean dark = _jac_widget_is_dark (GTK_WIDGET (self));
   Key key = {
     .width = gtk_widget_get_width (widget),
     .height = gtk_widget_get_height (widget),
