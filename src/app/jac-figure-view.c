@@ -1,10 +1,10 @@
 /* jac-figure-view.c: the Jacobian figure on screen, with zoom, pan, hover and highlight. */
 #define G_LOG_DOMAIN "jac-figure-view"
 
-#include "jac-drawing-private.h"
 #include <math.h>
 
 #include "jac-figure-view.h"
+#include "jac-drawing-private.h"
 #include "jac-profile.h"
 
 /* A redraw slower than this is not done on every frame of a zoom or pan: the last picture is

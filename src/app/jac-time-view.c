@@ -1,10 +1,10 @@
 /* jac-time-view.c: ∂h_T/∂h_{T−k} through time on screen; click or drag on the plot to pick k. */
 #define G_LOG_DOMAIN "jac-time-view"
 
-#include "jac-drawing-private.h"
 #include <string.h>
 
 #include "core/jac-error.h"
+#include "jac-drawing-private.h"
 #include "jac-profile.h"
 #include "jac-time-view.h"
 
