@@ -515,6 +515,70 @@ test_figure (void)
   g_assert_false (jac_sequence_figure_lag_at (900, 500, seq, &view, &style, 5, 5, &lag));
 }
 
+/* Where the rectangles @a and @b overlap by more than a hair in both directions. */
+static gboolean
+rects_overlap (const JacSequenceTextRect *a,
+               const JacSequenceTextRect *b)
+{
+  return MIN (a->x + a->width, b->x + b->width) - MAX (a->x, b->x) > 0.5
+         && MIN (a->y + a->height, b->y + b->height) - MAX (a->y, b->y) > 0.5;
+}
+
+/* At any text scale in [1, 2] and any size from 900 × 600 to 1920 × 1080, every text of the
+ * through-time figure lies inside it and none runs into another. */
+static void
+test_figure_text_fits (void)
+{
+  static const int areas[][2] = { { 1270, 720 }, { 900, 600 }, { 1920, 1080 } };
+  static const double scales[] = { 1.0, 1.6, 2.0 };
+  static const Sizes shapes[] = { { 2, 3, 3, 40, FALSE }, { 6, 2, 3, 40, FALSE },
+                                  { 9, 2, 2, 1000, FALSE } };
+
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&shapes[s], JAC_FUNC_TANH, 1, FALSE, 1);
+      g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+      g_autoptr(JacStructured) jac = lag_jacobian (seq, 10);
+      JacSequenceView view;
+      JacFigureStyle style;
+
+      jac_sequence_view_init (&view);
+      jac_figure_style_init (&style);
+      view.lag = 10;
+      for (guint a = 0; a < G_N_ELEMENTS (areas); a++)
+        for (guint k = 0; k < G_N_ELEMENTS (scales); k++)
+          {
+            double w = areas[a][0], h = areas[a][1];
+            GArray *rects;
+
+            style.text_scale = scales[k];
+            style.line_scale = scales[k] > 1 ? 2 : 1;
+            style.dark = k == 1;
+            rects = _jac_sequence_figure_text_rects (w, h, seq, jac, norms, &view, &style);
+            g_assert_cmpuint (rects->len, >, 20);
+            for (guint i = 0; i < rects->len; i++)
+              {
+                const JacSequenceTextRect *r = &g_array_index (rects, JacSequenceTextRect, i);
+
+                if (r->x < -0.5 || r->y < -0.5 || r->x + r->width > w + 0.5
+                    || r->y + r->height > h + 0.5)
+                  g_error ("N = %" G_GSIZE_FORMAT ", %g × %g at text scale %g: “%s” "
+                           "(%g, %g, %g × %g) leaves the figure", shapes[s].n, w, h, scales[k],
+                           r->text, r->x, r->y, r->width, r->height);
+                for (guint j = 0; j < i; j++)
+                  {
+                    const JacSequenceTextRect *q = &g_array_index (rects, JacSequenceTextRect, j);
+
+                    if (rects_overlap (r, q))
+                      g_error ("N = %" G_GSIZE_FORMAT ", %g × %g at text scale %g: “%s” runs "
+                               "into “%s”", shapes[s].n, w, h, scales[k], r->text, q->text);
+                  }
+              }
+            g_array_unref (rects);
+          }
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -533,5 +597,6 @@ main (int    argc,
   g_test_add_func ("/sequence/spectral-radius", test_spectral_radius);
   g_test_add_func ("/sequence/errors", test_errors);
   g_test_add_func ("/sequence/figure", test_figure);
+  g_test_add_func ("/sequence/figure-text-fits", test_figure_text_fits);
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "jac-sequence-figure.h"
 
 #define MINUS "\xe2\x88\x92"
+#define SEPARATOR "   ·   "
 #define DEFAULT_MAX_BLOCKS 16
 #define FULL_GRID_MAX_ROWS 3   /* up to this N the zero blocks p ≠ i are drawn too */
 #define MAX_COLORED_ROWS 7     /* more rows are drawn as one family with their mean */
@@ -20,35 +21,73 @@ static const guint32 row_colors_dark[MAX_COLORED_ROWS] = {
   0x56b4e9, 0xe69f00, 0x009e73, 0xcc79a7, 0xd55e00, 0xf0e442, 0xffffff,
 };
 
+typedef enum
+{
+  LEGEND_ROW,     /* a row's colour, or (row G_MAXSIZE) the faint family of many rows */
+  LEGEND_MEAN,
+  LEGEND_NORM_1,
+  LEGEND_RHO_K,
+} LegendKind;
+
+typedef struct
+{
+  JacLabel   *label;
+  LegendKind  kind;
+  gsize       row;
+  double      x;        /* where its stroke starts */
+  double      y;        /* the stroke's centre line */
+} LegendEntry;
+
+/* Every text but the tick labels is measured here, before anything is placed, so that the
+ * layout is the one drawn and hit-testing (which has no norms, so no y ticks) agrees with it. */
 typedef struct
 {
   JacFigureStyle  style;
   JacSequenceView view;
   JacPalette      palette;
-  double          base;        /* body text, px */
+  PangoContext   *context;      /* borrowed: text is measured with it */
+  double          width;
+  double          height;
+  double          base;         /* body text, px */
   double          small;
-  double          line;        /* line width */
+  double          small_height; /* one line of small text, superscripts included */
+  double          line;         /* line width */
   double          margin;
-  double          top;         /* below the title */
+  double          top;          /* below the title */
   double          bottom;
+  JacLabel       *title;
+  JacLabel       *subtitle;
 
   /* the blocks */
   JacRect         left;
-  gboolean        full_grid;   /* N × N blocks, zeros included */
-  gsize           shown;       /* diagonal blocks drawn */
+  gboolean        full_grid;    /* N × N blocks, zeros included */
+  gsize           shown;        /* diagonal blocks drawn */
   gsize           grid_cols;
   gsize           grid_rows;
   double          grid_x;
   double          grid_y;
-  double          block;       /* side of a block */
+  double          block;        /* side of a block */
   double          pitch_x;
   double          pitch_y;
+  double          name_height;  /* "i = p = 3" above each block, when not the full grid */
   JacRect         colorbar;
+  double          range;
+  JacLabel       *blocks_header;
+  JacLabel       *bar_ticks[3];
+  JacLabel       *range_label;
+  JacLabel       *caption;
+  JacLabel       *caption_more;
 
   /* the plot */
   JacRect         right;
   JacRect         plot;
-  double          lag_max;     /* x runs over [0, T] */
+  double          lag_max;      /* x runs over [0, T] */
+  double          tick_width;   /* room for the y tick labels */
+  double          axis_gap;     /* between the widest y tick label and the y title */
+  JacLabel       *plot_header;
+  JacLabel       *x_title;
+  JacLabel       *y_title;
+  GArray         *legend;       /* LegendEntry */
 } SeqLayout;
 
 void
@@ -72,54 +111,485 @@ rgb_hex (guint32 hex)
   return rgb;
 }
 
-/* ---- layout: sizes only, no text measured, so hit-testing needs no cairo_t ---- */
+/* ---- measured text: one line, wrapped, reworded or, last, cut short ---- */
+
+typedef struct
+{
+  const char *markup;
+  int         lines;   /* the most it may take */
+} Wording;
+
+static JacLabel *
+label_new (PangoContext *context,
+           const char   *markup,
+           double        size,
+           gboolean      bold)
+{
+  return _jac_label_new (context, markup, size, bold, -1);
+}
+
+static double
+text_width (PangoContext *context,
+            const char   *markup,
+            double        size)
+{
+  JacLabel *label = label_new (context, markup, size, FALSE);
+  double width = label->width;
+
+  _jac_label_free (label);
+  return width;
+}
+
+/* @markup wrapped at @width, or NULL when it takes more than @lines lines or a line is wider. */
+static JacLabel *
+label_fitting (PangoContext *context,
+               const char   *markup,
+               double        size,
+               gboolean      bold,
+               double        width,
+               int           lines)
+{
+  JacLabel *label = _jac_label_new (context, markup, size, bold, MAX (width, 1));
+
+  if (pango_layout_get_line_count (label->layout) <= lines && label->width <= MAX (width, 1) + 0.01)
+    return label;
+  _jac_label_free (label);
+  return NULL;
+}
+
+/* The last resort: @markup in smaller type until it fits (Pango 1.50 cannot ellipsize text
+ * with <sub> or <sup>: it warns of "leftover font scales"). */
+static JacLabel *
+label_shrunk (PangoContext *context,
+              const char   *markup,
+              double        size,
+              gboolean      bold,
+              double        width,
+              int           lines)
+{
+  for (double scale = 0.9; scale > 0.45; scale *= 0.9)
+    {
+      JacLabel *label = label_fitting (context, markup, size * scale, bold, width, lines);
+
+      if (label != NULL)
+        return label;
+    }
+  return _jac_label_new (context, markup, size * 0.45, bold, MAX (width, 1));
+}
+
+/* The first of @wordings that fits @width in its lines; else the last one, smaller. */
+static JacLabel *
+label_worded (PangoContext  *context,
+              const Wording *wordings,
+              guint          n,
+              double         size,
+              gboolean       bold,
+              double         width)
+{
+  for (guint k = 0; k < n; k++)
+    {
+      JacLabel *label = label_fitting (context, wordings[k].markup, size, bold, width,
+                                       wordings[k].lines);
+
+      if (label != NULL)
+        return label;
+    }
+  return label_shrunk (context, wordings[n - 1].markup, size, bold, width, wordings[n - 1].lines);
+}
+
+/* @parts joined by SEPARATOR, breaking the line between parts rather than inside a formula. */
+static JacLabel *
+label_packed (PangoContext       *context,
+              const char * const *parts,
+              guint               n,
+              double              size,
+              double              width,
+              int                 lines)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *line = NULL;
+  JacLabel *label;
+
+  for (guint k = 0; k < n; k++)
+    {
+      char *joined = line == NULL ? g_strdup (parts[k])
+                                  : g_strconcat (line, SEPARATOR, parts[k], NULL);
+
+      if (line != NULL && text_width (context, joined, size) > width)
+        {
+          g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", line);
+          g_free (joined);
+          joined = g_strdup (parts[k]);
+        }
+      g_free (line);
+      line = joined;
+    }
+  g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", line);
+  label = label_fitting (context, text->str, size, FALSE, width, lines);
+  return label != NULL ? label : label_shrunk (context, text->str, size, FALSE, width, lines);
+}
+
+static gboolean
+labels_meet (const JacLabel *a,
+             const JacLabel *b)
+{
+  return a->x < b->x + b->width && b->x < a->x + a->width
+         && a->y < b->y + b->height && b->y < a->y + a->height;
+}
+
+/* ---- layout ---- */
+
+static double
+color_range (const SeqLayout        *l,
+             const JacStructured    *jacobian,
+             const JacSequenceNorms *norms)
+{
+  double range = 0;
+
+  if (l->view.shared_range && norms != NULL)
+    {
+      double top = -INFINITY;
+
+      for (gsize e = 0; e < norms->steps * norms->batch; e++)
+        top = MAX (top, norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][e]);
+      range = pow (10, top);
+    }
+  else if (jacobian != NULL)
+    range = jac_tensor_max_abs (jacobian->core);
+  return range > 0 && isfinite (range) ? range : 1;
+}
+
+static double
+mean_slope (const JacSequence *seq)
+{
+  double sum = 0;
+
+  for (gsize e = 0; e < seq->slopes->size; e++)
+    sum += seq->slopes->data[e];
+  return sum / MAX (seq->slopes->size, 1);
+}
+
+/* The title on one line, else broken after "steps,"; the subtitle broken between its parts. */
+static void
+layout_title (SeqLayout         *l,
+              const JacSequence *seq)
+{
+  const JacSequenceConfig *c = &seq->config;
+  double width = l->width - 2 * l->margin;
+  g_autofree char *one = NULL, *two = NULL, *model = NULL, *sizes = NULL, *weights = NULL;
+  g_autofree char *slope = NULL;
+  const char *parts[4];
+  const char *title = "Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %" G_GSIZE_FORMAT
+                      " steps,%sand why gradients vanish or explode";
+
+  one = g_strdup_printf (title, c->steps, " ");
+  two = g_strdup_printf (title, c->steps, "\n");
+  l->title = label_worded (l->context, (Wording[]) { { one, 1 }, { two, 2 }, { one, 2 } }, 3,
+                           l->base * 1.3, TRUE, width);
+
+  parts[0] = model = g_strdup_printf ("h<sub>s</sub> = %s(h<sub>s−1</sub> W<sub>hh</sub> + "
+                                      "x<sub>s</sub> W<sub>xh</sub> + b)",
+                                      jac_func_name (c->config.activation));
+  parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
+                                      c->config.batch, c->config.hidden);
+  parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: %s%s × gain %.3g → "
+                                        "ρ(W<sub>hh</sub>) = %.3g",
+                                        c->orthogonal ? "orthogonal" : "uniform random",
+                                        c->unit_radius && !c->orthogonal ? " scaled to ρ = 1" : "",
+                                        c->gain, seq->spectral_radius);
+  parts[3] = slope = g_strdup_printf ("mean φ′(Z) = %.2f%s", mean_slope (seq),
+                                      mean_slope (seq) < 0.5 ? " (saturated: each step "
+                                                               "multiplies by φ′ &lt; 1)" : "");
+  l->subtitle = label_packed (l->context, parts, G_N_ELEMENTS (parts), l->small, width, 3);
+  _jac_label_place (l->title, l->margin, l->margin, 0, 0);
+  _jac_label_place (l->subtitle, l->margin, l->title->y + l->title->height + l->base * 0.3, 0, 0);
+  l->top = round (l->subtitle->y + l->subtitle->height + l->base * 0.75);
+}
+
+/* The captions under the blocks, wrapped to the column. */
+static void
+layout_captions (SeqLayout *l,
+                 gsize      n)
+{
+  g_autofree char *caption = NULL, *more = NULL;
+
+  caption = g_strdup_printf ("%s; blocks with p ≠ i are 0 (δ<sub>ip</sub>)%s",
+                             l->style.denominator_layout
+                               ? "rows q: unit of h<sub>T−k</sub>, columns j: unit of h<sub>T</sub>"
+                               : "rows j: unit of h<sub>T</sub>, columns q: unit of h<sub>T−k</sub>",
+                             l->full_grid ? "" : ", not drawn");
+  if (l->shown < n)
+    more = g_strdup_printf ("showing rows 0 … %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
+                            l->shown - 1, n);
+  else
+    more = g_strdup ("block (i, i) = diag(S<sub>T</sub>[i,:]) W<sub>hh</sub><sup>T</sup>"
+                     " ⋯ diag(S<sub>T−k+1</sub>[i,:]) W<sub>hh</sub><sup>T</sup>");
+  l->caption = label_worded (l->context, &(Wording) { caption, 4 }, 1, l->small, FALSE,
+                             l->left.width);
+  l->caption_more = label_worded (l->context, &(Wording) { more, 3 }, 1, l->small, FALSE,
+                                  l->left.width);
+}
+
+/* The colour bar's three tick labels and "range: …"; returns the width they take beside it. */
+static double
+layout_colorbar_labels (SeqLayout *l)
+{
+  const double at[3] = { l->range, 0, -l->range };
+  double widest = 0;
+
+  for (guint t = 0; t < 3; t++)
+    {
+      g_autofree char *text = _jac_format_scientific_markup (at[t]);
+
+      l->bar_ticks[t] = label_new (l->context, text, l->small, FALSE);
+      widest = MAX (widest, l->bar_ticks[t]->width);
+    }
+  l->range_label = label_new (l->context, l->view.shared_range ? "range: all lags"
+                                                               : "range: this lag",
+                              l->small * 0.9, FALSE);
+  return MAX (round (l->base * 0.9) + l->base * 0.45 + widest, l->range_label->width);
+}
+
+static void
+place_colorbar (SeqLayout *l,
+                double     pad)
+{
+  JacRect *bar = &l->colorbar;
+
+  bar->x = l->grid_x + l->grid_cols * l->pitch_x - pad + l->base * 1.0;
+  bar->y = l->grid_y;
+  bar->width = round (l->base * 0.9);
+  bar->height = MAX (l->base * 4, l->grid_rows * l->pitch_y - pad
+                                  - (l->full_grid ? 0 : l->name_height));
+  for (guint t = 0; t < 3; t++)
+    _jac_label_place (l->bar_ticks[t], bar->x + bar->width + l->base * 0.45,
+                      bar->y + bar->height * t / 2.0, 0, 0.5);
+  _jac_label_place (l->range_label, bar->x,
+                    bar->y + bar->height + l->bar_ticks[2]->height / 2 + l->small * 0.1, 0, 0);
+}
 
 static void
 layout_blocks (SeqLayout         *l,
                const JacSequence *seq)
 {
   gsize n = seq->config.config.batch;
-  double gx, gy, gw, gh, pad = round (l->base * 0.5);
+  double gx, gy, gw, gh, side, below, row_names = 0, pad = round (l->base * 0.5);
+  g_autofree char *header = NULL, *header2 = NULL;
 
   l->full_grid = n <= FULL_GRID_MAX_ROWS;
   l->shown = l->full_grid ? n : MIN (n, MAX (l->view.max_blocks, 1));
   l->grid_cols = l->full_grid ? n : (gsize) ceil (sqrt ((double) l->shown));
   l->grid_rows = l->full_grid ? n : (l->shown + l->grid_cols - 1) / l->grid_cols;
 
-  /* Header line above, two caption lines below, colour bar and its ticks on the right. */
-  gx = l->left.x + (l->full_grid ? l->base * 3.2 : 0);
-  gy = l->left.y + l->base * 2.0 + (l->full_grid ? l->base * 1.4 : 0);
-  gw = l->left.x + l->left.width - gx - l->base * 6.5;
-  gh = l->left.y + l->left.height - gy - l->small * 3.4;
-  if (!l->full_grid)
-    gh -= l->grid_rows * l->small * 1.3;   /* "i = 3" above each block */
+  header = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub>%sat k = %"
+                            G_GSIZE_FORMAT, " ", l->view.lag);
+  header2 = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub>%sat k = %"
+                             G_GSIZE_FORMAT, "\n", l->view.lag);
+  l->blocks_header = label_worded (l->context, (Wording[]) { { header, 1 }, { header2, 2 } }, 2,
+                                   l->base * 1.05, TRUE, l->left.width);
+  _jac_label_place (l->blocks_header, l->left.x, l->left.y, 0, 0);
+  layout_captions (l, n);
+  side = l->base * 1.0 + layout_colorbar_labels (l);
+  if (l->full_grid)
+    {
+      g_autofree char *widest = g_strdup_printf ("i = %" G_GSIZE_FORMAT, n - 1);
+
+      row_names = text_width (l->context, widest, l->small) + l->base * 0.5;
+    }
+  l->name_height = l->full_grid ? 0 : l->small_height + l->small * 0.15;
+
+  /* Header above, "p = …" over the columns, colour bar and its labels on the right, the range
+   * label and both captions below. */
+  below = l->bar_ticks[2]->height / 2 + l->small * 0.1 + l->range_label->height + l->small * 0.6
+          + l->caption->height + l->small * 0.15 + l->caption_more->height;
+  gx = l->left.x + row_names;
+  gy = l->blocks_header->y + l->blocks_header->height + l->base * 0.77
+       + (l->full_grid ? l->small_height + l->base * 0.3 : 0);
+  gw = l->left.x + l->left.width - gx - side;
+  gh = l->left.y + l->left.height - gy - below - l->grid_rows * l->name_height;
   l->block = MAX (1, MIN ((gw - (l->grid_cols - 1) * pad) / l->grid_cols,
                           (gh - (l->grid_rows - 1) * pad) / l->grid_rows));
   l->block = floor (l->block);
   l->pitch_x = l->block + pad;
-  l->pitch_y = l->block + pad + (l->full_grid ? 0 : l->small * 1.3);
+  l->pitch_y = l->block + pad + l->name_height;
   l->grid_x = gx;
-  l->grid_y = gy + (l->full_grid ? 0 : l->small * 1.3);
-  l->colorbar.x = gx + l->grid_cols * l->pitch_x - pad + l->base * 1.0;
-  l->colorbar.y = l->grid_y;
-  l->colorbar.width = round (l->base * 0.9);
-  l->colorbar.height = MAX (l->base * 4, l->grid_rows * l->pitch_y - pad
-                                         - (l->full_grid ? 0 : l->small * 1.3));
+  l->grid_y = gy + l->name_height;
+  place_colorbar (l, pad);
 }
 
 static void
-layout_init (SeqLayout             *l,
-             const JacSequence     *seq,
-             const JacSequenceView *view,
-             const JacFigureStyle  *style,
-             double                 width,
-             double                 height)
+legend_add (SeqLayout  *l,
+            const char *markup,
+            LegendKind  kind,
+            gsize       row)
+{
+  LegendEntry e = { label_new (l->context, markup, l->small, FALSE), kind, row, 0, 0 };
+
+  g_array_append_val (l->legend, e);
+}
+
+/* Places the legend's entries in lines from @x0 to @x1; returns how many lines they take. */
+static guint
+pack_legend (SeqLayout *l,
+             double     x0,
+             double     x1)
+{
+  double row_height = MAX (l->small_height, l->line * 3), x = x0, y = 0;
+  guint lines = 1;
+
+  for (guint k = 0; k < l->legend->len; k++)
+    {
+      LegendEntry *e = &g_array_index (l->legend, LegendEntry, k);
+      double w = l->base * 2.6 + e->label->width;
+
+      if (x > x0 && x + w > x1)
+        {
+          x = x0;
+          y += row_height + l->base * 0.35;
+          lines++;
+        }
+      e->x = x;
+      e->y = y + row_height / 2;
+      x += w + l->base * 1.2;
+    }
+  return lines;
+}
+
+/* The legend's entries, wrapped onto more lines when one is not enough; returns its height. */
+static double
+layout_legend (SeqLayout         *l,
+               const JacSequence *seq)
+{
+  gsize n = seq->config.config.batch;
+  double row_height = MAX (l->small_height, l->line * 3);
+  double x0 = l->plot.x, x1 = l->right.x + l->right.width;
+  g_autofree char *rho = g_strdup_printf ("ρ(W<sub>hh</sub>)<sup>k</sup>, ρ = %.3g",
+                                          seq->spectral_radius);
+
+  l->legend = g_array_new (FALSE, TRUE, sizeof (LegendEntry));
+  if (n <= MAX_COLORED_ROWS)
+    for (gsize i = 0; i < n; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("row i = %" G_GSIZE_FORMAT, i);
+
+        legend_add (l, name, LEGEND_ROW, i);
+      }
+  else
+    {
+      g_autofree char *name = g_strdup_printf ("each of the %" G_GSIZE_FORMAT " rows", n);
+
+      legend_add (l, name, LEGEND_ROW, G_MAXSIZE);
+      legend_add (l, "mean of log₁₀", LEGEND_MEAN, 0);
+    }
+  legend_add (l, "norm 1", LEGEND_NORM_1, 0);
+  legend_add (l, rho, LEGEND_RHO_K, 0);
+
+  /* From the plot's left edge, or the column's when that takes fewer lines. */
+  if (pack_legend (l, l->right.x, x1) < pack_legend (l, x0, x1))
+    x0 = l->right.x;
+  return pack_legend (l, x0, x1) * (row_height + l->base * 0.35) - l->base * 0.35;
+}
+
+static void
+layout_plot_header (SeqLayout *l)
+{
+  static const char * const norm_names[JAC_SEQUENCE_N_NORMS] = {
+    "spectral norm ‖·‖<sub>2</sub> = σ<sub>max</sub>", "Frobenius norm ‖·‖<sub>F</sub>",
+    "largest |entry|",
+  };
+  const char *name = norm_names[l->view.norm];
+  g_autofree char *how = NULL, *how2 = NULL, *against = NULL, *against2 = NULL;
+
+  how = g_strdup_printf ("How ∂h<sub>T</sub>/∂h<sub>T−k</sub> grows or shrinks with k: %s", name);
+  how2 = g_strdup_printf ("How ∂h<sub>T</sub>/∂h<sub>T−k</sub> grows or shrinks with k:\n%s",
+                          name);
+  against = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k: %s", name);
+  against2 = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k:\n%s", name);
+  l->plot_header = label_worded (l->context, (Wording[]) {
+                                   { how, 1 }, { against, 1 }, { how2, 2 }, { against2, 2 } },
+                                 4, l->base * 1.05, TRUE, l->right.width);
+  _jac_label_place (l->plot_header, l->right.x, l->right.y, 0, 0);
+}
+
+/* Its name, and "(log scale)" when the plot is tall enough to hold both. */
+static void
+layout_y_title (SeqLayout *l)
+{
+  const char *norm = l->view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
+                     : l->view.norm == JAC_SEQUENCE_NORM_MAX_ABS ? "<sub>max</sub>"
+                                                                   : "<sub>2</sub>";
+  g_autofree char *name = g_strdup_printf ("‖∂h<sub>T</sub>[i]/∂h<sub>T−k</sub>[i]‖%s", norm);
+  g_autofree char *full = g_strdup_printf ("%s  (log scale)", name);
+  g_autofree char *log = g_strdup_printf ("%s (log)", name);
+
+  l->y_title = label_worded (l->context, (Wording[]) { { full, 1 }, { log, 1 }, { name, 1 } }, 3,
+                             l->base, FALSE, l->plot.height);
+}
+
+static void
+layout_plot (SeqLayout         *l,
+             const JacSequence *seq)
+{
+  g_autofree char *last = g_strdup_printf ("%.0f", l->lag_max);
+  JacLabel *probe = label_new (l->context, "‖∂h<sub>T</sub>[i]/∂h<sub>T−k</sub>[i]‖<sub>2</sub>",
+                               l->base, FALSE);
+  double right_edge = l->right.x + l->right.width, legend_height, below, x_title_y;
+
+  layout_plot_header (l);
+  /* Room for tick labels like these; wider ones are drawn smaller (hit-testing has no norms, so
+   * the plot cannot depend on the ticks). */
+  l->tick_width = MAX (text_width (l->context, "0.0001", l->small),
+                       text_width (l->context, "10<sup>" MINUS "10</sup>", l->small));
+  l->axis_gap = l->base * 0.35;
+  l->plot.x = l->right.x + probe->height + l->axis_gap + l->tick_width + l->base * 0.4;
+  l->plot.y = l->plot_header->y + l->plot_header->height + l->base * 0.6;
+  l->plot.width = MAX (1, right_edge - l->plot.x
+                          - MAX (l->base * 0.5, text_width (l->context, last, l->small) / 2 + 1));
+  _jac_label_free (probe);
+
+  legend_height = layout_legend (l, seq);
+  l->x_title = label_worded (l->context, (Wording[]) { { "lag k: steps back from T", 1 },
+                                                       { "lag k", 1 } },
+                             2, l->base, FALSE, l->right.width);
+  below = l->base * 0.45 + l->small_height + l->base * 0.45;
+  l->plot.height = MAX (1, l->bottom - l->plot.y - below - l->x_title->height - l->base * 0.9
+                           - legend_height - l->base * 0.1);
+  layout_y_title (l);
+
+  x_title_y = l->plot.y + l->plot.height + below;
+  _jac_label_place (l->x_title, CLAMP (l->plot.x + l->plot.width / 2,
+                                       l->right.x + l->x_title->width / 2,
+                                       right_edge - l->x_title->width / 2),
+                    x_title_y, 0.5, 0);
+  for (guint k = 0; k < l->legend->len; k++)
+    {
+      LegendEntry *e = &g_array_index (l->legend, LegendEntry, k);
+
+      e->y += x_title_y + l->x_title->height + l->base * 0.9;
+      _jac_label_place (e->label, e->x + l->base * 2.6, e->y, 0, 0.5);
+    }
+}
+
+static void
+layout_init (SeqLayout              *l,
+             PangoContext           *context,
+             const JacSequence      *seq,
+             const JacStructured    *jacobian,
+             const JacSequenceNorms *norms,
+             const JacSequenceView  *view,
+             const JacFigureStyle   *style,
+             double                  width,
+             double                  height)
 {
   double gap, avail;
+  JacLabel *probe;
 
   memset (l, 0, sizeof *l);
   l->style = *style;
   l->view = *view;
+  l->context = context;
+  l->width = width;
+  l->height = height;
   if (!(l->style.text_scale > 0) || !isfinite (l->style.text_scale))
     l->style.text_scale = 1;
   if (!(l->style.line_scale > 0) || !isfinite (l->style.line_scale))
@@ -127,9 +597,14 @@ layout_init (SeqLayout             *l,
   _jac_palette_init (&l->palette, &l->style);
   l->base = CLAMP (MIN (height / 46, width / 90), 8, 26) * l->style.text_scale;
   l->small = l->base * 0.85;
+  probe = label_new (context, "10<sup>" MINUS "10</sup>", l->small, FALSE);
+  l->small_height = probe->height;
+  _jac_label_free (probe);
   l->line = MAX (1, l->base / 14) * l->style.line_scale;
   l->margin = round (l->base * 1.2);
-  l->top = round (l->margin + l->base * 3.6);
+  l->range = color_range (l, jacobian, norms);
+  l->lag_max = MAX (1, seq->config.steps);
+  layout_title (l, seq);
   l->bottom = height - l->margin;
   gap = round (l->base * 2.5);
   avail = width - 2 * l->margin - gap;
@@ -137,12 +612,26 @@ layout_init (SeqLayout             *l,
   l->right = (JacRect) { l->left.x + l->left.width + gap, l->top, 0, l->bottom - l->top };
   l->right.width = width - l->margin - l->right.x;
   layout_blocks (l, seq);
+  layout_plot (l, seq);
+}
 
-  l->plot.x = l->right.x + l->base * 5.2;
-  l->plot.y = l->right.y + l->base * 1.6;
-  l->plot.width = MAX (1, l->right.x + l->right.width - l->plot.x - l->base * 0.5);
-  l->plot.height = MAX (1, l->bottom - l->plot.y - l->base * 5.4);
-  l->lag_max = MAX (1, seq->config.steps);
+static void
+layout_clear (SeqLayout *l)
+{
+  g_clear_pointer (&l->title, _jac_label_free);
+  g_clear_pointer (&l->subtitle, _jac_label_free);
+  g_clear_pointer (&l->blocks_header, _jac_label_free);
+  for (guint t = 0; t < 3; t++)
+    g_clear_pointer (&l->bar_ticks[t], _jac_label_free);
+  g_clear_pointer (&l->range_label, _jac_label_free);
+  g_clear_pointer (&l->caption, _jac_label_free);
+  g_clear_pointer (&l->caption_more, _jac_label_free);
+  g_clear_pointer (&l->plot_header, _jac_label_free);
+  g_clear_pointer (&l->x_title, _jac_label_free);
+  g_clear_pointer (&l->y_title, _jac_label_free);
+  for (guint k = 0; l->legend != NULL && k < l->legend->len; k++)
+    _jac_label_free (g_array_index (l->legend, LegendEntry, k).label);
+  g_clear_pointer (&l->legend, g_array_unref);
 }
 
 static double
@@ -162,19 +651,25 @@ jac_sequence_figure_lag_at (double                 width,
                             double                 y,
                             gsize                 *lag)
 {
+  PangoContext *context;
   SeqLayout l;
-  double k;
+  gboolean on_plot;
 
   g_return_val_if_fail (sequence != NULL && view != NULL && style != NULL, FALSE);
 
-  layout_init (&l, sequence, view, style, width, height);
-  if (x < l.plot.x - l.base || x > l.plot.x + l.plot.width + l.base
-      || y < l.plot.y || y > l.plot.y + l.plot.height)
-    return FALSE;
-  k = round ((x - l.plot.x) / l.plot.width * l.lag_max);
-  if (lag != NULL)
-    *lag = (gsize) CLAMP (k, 1, l.lag_max);
-  return TRUE;
+  context = _jac_text_context_new (NULL);
+  layout_init (&l, context, sequence, NULL, NULL, view, style, width, height);
+  on_plot = x >= l.plot.x - l.base && x <= l.plot.x + l.plot.width + l.base
+            && y >= l.plot.y && y <= l.plot.y + l.plot.height;
+  if (on_plot && lag != NULL)
+    {
+      double k = round ((x - l.plot.x) / l.plot.width * l.lag_max);
+
+      *lag = (gsize) CLAMP (k, 1, l.lag_max);
+    }
+  layout_clear (&l);
+  g_object_unref (context);
+  return on_plot;
 }
 
 /* ---- text ---- */
@@ -184,9 +679,73 @@ typedef struct
   cairo_t      *cr;
   PangoContext *context;
   SeqLayout    *layout;
+  GArray       *record;    /* JacSequenceTextRect, or NULL */
 } Painter;
 
-/* Draws @markup with its anchor (@xalign, @yalign) at (@x, @y); returns its width. */
+/* Notes where @label lands on the figure, rotation included, for tests that check the layout. */
+static void
+record_label (Painter        *p,
+              const JacLabel *label)
+{
+  double corners[4][2] = {
+    { label->x, label->y }, { label->x + label->width, label->y },
+    { label->x, label->y + label->height }, { label->x + label->width, label->y + label->height },
+  };
+  double x0 = G_MAXDOUBLE, y0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y1 = -G_MAXDOUBLE;
+  JacSequenceTextRect rect;
+
+  for (guint c = 0; c < 4; c++)
+    {
+      cairo_user_to_device (p->cr, &corners[c][0], &corners[c][1]);
+      x0 = MIN (x0, corners[c][0]);
+      y0 = MIN (y0, corners[c][1]);
+      x1 = MAX (x1, corners[c][0]);
+      y1 = MAX (y1, corners[c][1]);
+    }
+  rect = (JacSequenceTextRect) { g_strdup (pango_layout_get_text (label->layout)),
+                                 x0, y0, x1 - x0, y1 - y0 };
+  g_array_append_val (p->record, rect);
+}
+
+static void
+paint_label (Painter        *p,
+             const JacLabel *label,
+             const JacRgb   *rgb)
+{
+  _jac_set_source_rgb (p->cr, rgb);
+  cairo_move_to (p->cr, label->x, label->y);
+  pango_cairo_show_layout (p->cr, label->layout);
+  if (p->record != NULL)
+    record_label (p, label);
+}
+
+/* Draws @markup with its anchor (@xalign, @yalign) at (@x, @y); returns its width. Text inside
+ * a block's cells (@inner) is left out of the record: it is sized to its cell. */
+static double
+text_at (Painter      *p,
+         const char   *markup,
+         double        size,
+         gboolean      bold,
+         double        x,
+         double        y,
+         double        xalign,
+         double        yalign,
+         const JacRgb *rgb,
+         gboolean      inner)
+{
+  JacLabel *label = label_new (p->context, markup, size, bold);
+  GArray *record = p->record;
+  double w = label->width;
+
+  _jac_label_place (label, x, y, xalign, yalign);
+  if (inner)
+    p->record = NULL;
+  paint_label (p, label, rgb);
+  p->record = record;
+  _jac_label_free (label);
+  return w;
+}
+
 static double
 show_text (Painter      *p,
            const char   *markup,
@@ -198,15 +757,21 @@ show_text (Painter      *p,
            double        yalign,
            const JacRgb *rgb)
 {
-  JacLabel *label = _jac_label_new (p->context, markup, size, bold, -1);
-  double w = label->width;
+  return text_at (p, markup, size, bold, x, y, xalign, yalign, rgb, FALSE);
+}
 
-  _jac_label_place (label, x, y, xalign, yalign);
-  _jac_set_source_rgb (p->cr, rgb);
-  cairo_move_to (p->cr, label->x, label->y);
-  pango_cairo_show_layout (p->cr, label->layout);
-  _jac_label_free (label);
-  return w;
+static void
+show_inner_text (Painter      *p,
+                 const char   *markup,
+                 double        size,
+                 gboolean      bold,
+                 double        x,
+                 double        y,
+                 double        xalign,
+                 double        yalign,
+                 const JacRgb *rgb)
+{
+  text_at (p, markup, size, bold, x, y, xalign, yalign, rgb, TRUE);
 }
 
 /* A round step of 1, 2 or 5 × 10ⁿ giving at most about @ticks intervals over @span. */
@@ -256,26 +821,6 @@ pool_block_cb (gconstpointer  data,
   return JAC_CELL_VALUE;
 }
 
-static double
-color_range (const SeqLayout        *l,
-             const JacStructured    *jacobian,
-             const JacSequenceNorms *norms)
-{
-  double range = 0;
-
-  if (l->view.shared_range && norms != NULL)
-    {
-      double top = -INFINITY;
-
-      for (gsize e = 0; e < norms->steps * norms->batch; e++)
-        top = MAX (top, norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][e]);
-      range = pow (10, top);
-    }
-  else if (jacobian != NULL)
-    range = jac_tensor_max_abs (jacobian->core);
-  return range > 0 && isfinite (range) ? range : 1;
-}
-
 static void
 frame (Painter       *p,
        const JacRect *r)
@@ -306,7 +851,7 @@ draw_zero_block (Painter       *p,
   cairo_set_line_width (p->cr, l->line * 0.8);
   jac_heatmap_hatch_lines (p->cr, r->x, r->y, r->width, r->height, MAX (4, l->base * 0.6));
   cairo_restore (p->cr);
-  show_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
+  show_inner_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
              &l->palette.zero_ink);
   frame (p, r);
 }
@@ -332,7 +877,7 @@ draw_cell_values (Painter         *p,
         JacRgb ink = jac_colormap_prefers_dark_ink (argb) ? rgb_hex (0x1a1a1a)
                                                           : rgb_hex (0xffffff);
 
-        show_text (p, text, size, FALSE, r->x + (c + 0.5) * cell, r->y + (a + 0.5) * cell,
+        show_inner_text (p, text, size, FALSE, r->x + (c + 0.5) * cell, r->y + (a + 0.5) * cell,
                    0.5, 0.5, &ink);
       }
 }
@@ -364,13 +909,11 @@ draw_block (Painter                *p,
 }
 
 static void
-draw_colorbar (Painter *p,
-               double   range)
+draw_colorbar (Painter *p)
 {
   const SeqLayout *l = p->layout;
   const JacRect *bar = &l->colorbar;
   cairo_surface_t *strip = jac_heatmap_colorbar_surface (l->style.colormap);
-  const double at[3] = { range, 0, -range };
 
   cairo_save (p->cr);
   cairo_rectangle (p->cr, bar->x, bar->y, bar->width, bar->height);
@@ -386,7 +929,6 @@ draw_colorbar (Painter *p,
 
   for (guint t = 0; t < 3; t++)
     {
-      g_autofree char *text = _jac_format_scientific_markup (at[t]);
       double y = bar->y + bar->height * t / 2.0;
 
       _jac_set_source_rgb (p->cr, &l->palette.ink);
@@ -394,11 +936,9 @@ draw_colorbar (Painter *p,
       cairo_move_to (p->cr, bar->x + bar->width, y);
       cairo_line_to (p->cr, bar->x + bar->width + l->base * 0.3, y);
       cairo_stroke (p->cr);
-      show_text (p, text, l->small, FALSE, bar->x + bar->width + l->base * 0.45, y, 0, 0.5,
-                 &l->palette.ink);
+      paint_label (p, l->bar_ticks[t], &l->palette.ink);
     }
-  show_text (p, l->view.shared_range ? "range: all lags" : "range: this lag", l->small * 0.9,
-             FALSE, bar->x, bar->y + bar->height + l->small * 0.5, 0, 0, &l->palette.faint_ink);
+  paint_label (p, l->range_label, &l->palette.faint_ink);
 }
 
 static void
@@ -412,24 +952,63 @@ block_rect (const SeqLayout *l,
   r->width = r->height = l->block;
 }
 
+/* "i = p = 3" above a block, or as much of it as the block's width holds. */
+static void
+draw_block_name (Painter       *p,
+                 gsize          i,
+                 const JacRect *r)
+{
+  const SeqLayout *l = p->layout;
+  g_autofree char *name = NULL;
+
+  for (guint form = 0; form < 3; form++)
+    {
+      g_free (name);
+      name = g_strdup_printf (form == 0 ? "i = p = %" G_GSIZE_FORMAT
+                              : form == 1 ? "i = %" G_GSIZE_FORMAT : "%" G_GSIZE_FORMAT, i);
+      if (text_width (p->context, name, l->small) <= l->pitch_x - l->base * 0.25)
+        break;
+    }
+  show_text (p, name, l->small, FALSE, r->x, r->y - l->small * 0.15, 0, 1, &l->palette.faint_ink);
+}
+
+/* "i = …" left of the first column and "p = …" above the first row of the full grid. */
+static void
+draw_grid_names (Painter       *p,
+                 gsize          row,
+                 gsize          col,
+                 const JacRect *r)
+{
+  const SeqLayout *l = p->layout;
+
+  if (col == 0)
+    {
+      g_autofree char *name = g_strdup_printf ("i = %" G_GSIZE_FORMAT, row);
+
+      show_text (p, name, l->small, FALSE, r->x - l->base * 0.5, r->y + r->height / 2, 1, 0.5,
+                 &l->palette.faint_ink);
+    }
+  if (row == 0)
+    {
+      g_autofree char *name = g_strdup_printf ("p = %" G_GSIZE_FORMAT, col);
+
+      show_text (p, name, l->small, FALSE, r->x + r->width / 2, r->y - l->base * 0.3, 0.5, 1,
+                 &l->palette.faint_ink);
+    }
+}
+
 static void
 draw_blocks (Painter             *p,
              const JacSequence   *seq,
-             const JacStructured *jacobian,
-             double               range)
+             const JacStructured *jacobian)
 {
   SeqLayout *l = p->layout;
-  JacHeatmapColors colors = { l->style.colormap, range, _jac_rgb_argb (&l->palette.zero_fill) };
+  JacHeatmapColors colors = { l->style.colormap, l->range, _jac_rgb_argb (&l->palette.zero_fill) };
   gsize n = seq->config.config.batch;
-  g_autofree char *header = NULL;
-  g_autofree char *caption = NULL;
   JacRect r = { 0 };
   double caption_y;
 
-  header = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub> at k = %" G_GSIZE_FORMAT,
-                            l->view.lag);
-  show_text (p, header, l->base * 1.05, TRUE, l->left.x, l->left.y, 0, 0, &l->palette.ink);
-
+  paint_label (p, l->blocks_header, &l->palette.ink);
   for (gsize s = 0; s < (l->full_grid ? n * n : l->shown); s++)
     {
       gsize row = l->full_grid ? s / n : s / l->grid_cols;
@@ -441,49 +1020,22 @@ draw_blocks (Painter             *p,
         draw_zero_block (p, &r);
       else if (jacobian != NULL)
         draw_block (p, jacobian, i, &r, &colors);
-      if (!l->full_grid)
-        {
-          g_autofree char *name = g_strdup_printf ("i = p = %" G_GSIZE_FORMAT, i);
-
-          show_text (p, name, l->small, FALSE, r.x, r.y - l->small * 0.15, 0, 1,
-                     &l->palette.faint_ink);
-        }
-      else if (col == 0 || row == 0)
-        {
-          g_autofree char *name = g_strdup_printf ("%s = %" G_GSIZE_FORMAT,
-                                                   col == 0 ? "i" : "p", col == 0 ? row : col);
-
-          if (col == 0)
-            show_text (p, name, l->small, FALSE, r.x - l->base * 0.5, r.y + r.height / 2, 1,
-                       0.5, &l->palette.faint_ink);
-          if (row == 0)
-            {
-              g_free (name);
-              name = g_strdup_printf ("p = %" G_GSIZE_FORMAT, col);
-              show_text (p, name, l->small, FALSE, r.x + r.width / 2, r.y - l->base * 0.3, 0.5,
-                         1, &l->palette.faint_ink);
-            }
-        }
+      if (l->full_grid)
+        draw_grid_names (p, row, col, &r);
+      else
+        draw_block_name (p, i, &r);
     }
-  draw_colorbar (p, range);
-  caption_y = MAX (l->grid_y + l->grid_rows * l->pitch_y, r.y + r.height + l->base)
-              + l->small * 1.2;
+  draw_colorbar (p);
 
-  caption = g_strdup_printf ("%s; blocks with p ≠ i are 0 (δ<sub>ip</sub>)%s",
-                             l->style.denominator_layout
-                               ? "rows q: unit of h<sub>T−k</sub>, columns j: unit of h<sub>T</sub>"
-                               : "rows j: unit of h<sub>T</sub>, columns q: unit of h<sub>T−k</sub>",
-                             l->full_grid ? "" : ", not drawn");
-  show_text (p, caption, l->small, FALSE, l->left.x, caption_y, 0, 0, &l->palette.faint_ink);
-  g_free (caption);
-  if (l->shown < n)
-    caption = g_strdup_printf ("showing rows 0 … %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
-                               l->shown - 1, n);
-  else
-    caption = g_strdup_printf ("block (i, i) = diag(S<sub>T</sub>[i,:]) W<sub>hh</sub><sup>T</sup>"
-                               " ⋯ diag(S<sub>T−k+1</sub>[i,:]) W<sub>hh</sub><sup>T</sup>");
-  show_text (p, caption, l->small, FALSE, l->left.x, caption_y + l->small * 1.35, 0, 0,
-             &l->palette.faint_ink);
+  /* Below the lowest block and the range label, whichever reaches further. */
+  caption_y = MAX (l->grid_y + l->grid_rows * l->pitch_y - round (l->base * 0.5)
+                   - (l->full_grid ? 0 : l->name_height),
+                   l->range_label->y + l->range_label->height) + l->small * 0.6;
+  _jac_label_place (l->caption, l->left.x, caption_y, 0, 0);
+  _jac_label_place (l->caption_more, l->left.x, caption_y + l->caption->height + l->small * 0.15,
+                    0, 0);
+  paint_label (p, l->caption, &l->palette.faint_ink);
+  paint_label (p, l->caption_more, &l->palette.faint_ink);
 }
 
 /* ---- the plot ---- */
@@ -501,9 +1053,12 @@ plot_y (const SeqLayout *l,
   return l->plot.y + (yr->hi - value) / (yr->hi - yr->lo) * l->plot.height;
 }
 
+/* The norms' range, padded, with at least the fraction @room of the axis on each side of the
+ * norm-1 line for its "explodes" and "vanishes" labels. */
 static YRange
 y_range (const JacSequenceNorms *norms,
-         JacSequenceNorm         norm)
+         JacSequenceNorm         norm,
+         double                  room)
 {
   YRange yr = { 0, 0 };
   double pad;
@@ -528,9 +1083,9 @@ y_range (const JacSequenceNorms *norms,
   pad = (yr.hi - yr.lo) * 0.06;
   yr.lo -= pad;
   yr.hi += pad;
-  /* Room on both sides of the norm-1 line for its "explodes" and "vanishes" labels. */
-  yr.hi = MAX (yr.hi, (yr.hi - yr.lo) * 0.1);
-  yr.lo = MIN (yr.lo, -(yr.hi - yr.lo) * 0.1);
+  /* hi ≥ room · (hi − lo) and −lo ≥ room · (hi − lo); room < ½ keeps the first after the second. */
+  yr.hi = MAX (yr.hi, -room * yr.lo / (1 - room));
+  yr.lo = MIN (yr.lo, -room * yr.hi / (1 - room));
   return yr;
 }
 
@@ -733,7 +1288,10 @@ tick_markup (const LogTick *tick,
   return g_strdup_printf ("%d×10<sup>%s%d</sup>", tick->mantissa, minus, ABS (tick->power));
 }
 
-static void
+
+/* Draws the y ticks, their labels no wider than the room the layout keeps (smaller type when
+ * they would be); returns the width of the widest. */
+static double
 draw_y_ticks (Painter      *p,
               const YRange *yr)
 {
@@ -742,7 +1300,9 @@ draw_y_ticks (Painter      *p,
   double per_decade = pl->height / (yr->hi - yr->lo);
   GArray *labelled = labelled_ticks (yr, l->small * 1.6 / per_decade);
   GArray *minor = g_array_new (FALSE, FALSE, sizeof (LogTick));
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   gboolean powers_only = TRUE, superscript = FALSE;
+  double widest = 0, size = l->small;
 
   for (guint k = 0; k < labelled->len; k++)
     {
@@ -751,6 +1311,15 @@ draw_y_ticks (Painter      *p,
       powers_only &= tick->mantissa == 1;
       superscript |= tick->power < -3 || tick->power > 3;
     }
+  for (guint k = 0; k < labelled->len; k++)
+    {
+      char *text = tick_markup (&g_array_index (labelled, LogTick, k), powers_only, superscript);
+
+      g_ptr_array_add (texts, text);
+      widest = MAX (widest, text_width (p->context, text, l->small));
+    }
+  if (widest > l->tick_width)
+    size = l->small * l->tick_width / widest;
   /* Unlabelled: every power of ten, and the digits between when a decade has room for them. */
   add_ticks (minor, yr, per_decade * log10 (10.0 / 9) >= l->base * 0.3 ? MANTISSAS_ALL
                                                                          : MANTISSAS_ONE,
@@ -770,22 +1339,24 @@ draw_y_ticks (Painter      *p,
     }
   cairo_stroke (p->cr);
   cairo_set_line_width (p->cr, l->line * 0.6);
+  widest = 0;
   for (guint k = 0; k < labelled->len; k++)
     {
-      const LogTick *tick = &g_array_index (labelled, LogTick, k);
-      double y = plot_y (l, yr, tick_log10 (tick));
-      g_autofree char *text = tick_markup (tick, powers_only, superscript);
+      double y = plot_y (l, yr, tick_log10 (&g_array_index (labelled, LogTick, k))), w;
 
       cairo_set_source_rgba (p->cr, l->palette.frame.red, l->palette.frame.green,
                              l->palette.frame.blue, 0.35);
       cairo_move_to (p->cr, pl->x, y);
       cairo_line_to (p->cr, pl->x + pl->width, y);
       cairo_stroke (p->cr);
-      show_text (p, text, l->small, FALSE, pl->x - l->base * 0.4, y, 1, 0.5, &l->palette.ink);
+      w = show_text (p, texts->pdata[k], size, FALSE, pl->x - l->base * 0.4, y, 1, 0.5,
+                     &l->palette.ink);
+      widest = MAX (widest, w);
     }
   cairo_restore (p->cr);
   g_array_unref (labelled);
   g_array_unref (minor);
+  return widest;
 }
 
 static void
@@ -795,16 +1366,16 @@ draw_axes (Painter      *p,
   SeqLayout *l = p->layout;
   const JacRect *pl = &l->plot;
   double xstep = MAX (1, nice_step (l->lag_max, MAX (2, pl->width / (l->base * 5))));
-  g_autofree char *ytitle = NULL;
+  double widest, x;
 
   /* Grid and ticks. */
-  draw_y_ticks (p, yr);
+  widest = draw_y_ticks (p, yr);
   cairo_set_line_width (p->cr, l->line * 0.6);
   for (double k = 0; k <= l->lag_max + 1e-9; k += xstep)
     {
-      double x = plot_x (l, k);
       g_autofree char *text = g_strdup_printf ("%.0f", k);
 
+      x = plot_x (l, k);
       _jac_set_source_rgb (p->cr, &l->palette.ink);
       cairo_move_to (p->cr, x, pl->y + pl->height);
       cairo_line_to (p->cr, x, pl->y + pl->height + l->base * 0.35);
@@ -816,18 +1387,48 @@ draw_axes (Painter      *p,
   cairo_set_line_width (p->cr, l->line);
   cairo_rectangle (p->cr, pl->x, pl->y, pl->width, pl->height);
   cairo_stroke (p->cr);
+  paint_label (p, l->x_title, &l->palette.ink);
 
-  show_text (p, "lag k: steps back from T", l->base, FALSE, pl->x + pl->width / 2,
-             pl->y + pl->height + l->base * 1.9, 0.5, 0, &l->palette.ink);
-  ytitle = g_strdup_printf ("‖∂h<sub>T</sub>[i]/∂h<sub>T−k</sub>[i]‖%s  (log scale)",
-                            l->view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
-                            : l->view.norm == JAC_SEQUENCE_NORM_MAX_ABS ? "<sub>max</sub>"
-                                                                         : "<sub>2</sub>");
+  /* Rotated, just left of the widest tick label. */
+  x = MAX (l->right.x, pl->x - l->base * 0.4 - widest - l->axis_gap - l->y_title->height);
   cairo_save (p->cr);
-  cairo_translate (p->cr, l->right.x + l->base * 0.2, pl->y + pl->height / 2);
+  cairo_translate (p->cr, x, pl->y + pl->height / 2);
   cairo_rotate (p->cr, -G_PI / 2);
-  show_text (p, ytitle, l->base, FALSE, 0, 0, 0.5, 0, &l->palette.ink);
+  _jac_label_place (l->y_title, 0, 0, 0.5, 0);
+  paint_label (p, l->y_title, &l->palette.ink);
   cairo_restore (p->cr);
+}
+
+/* "k = …" beside the lag's line: at the top, or where it clears "explodes" and "vanishes". */
+static void
+draw_lag_mark (Painter        *p,
+               const JacLabel *explodes,
+               const JacLabel *vanishes)
+{
+  SeqLayout *l = p->layout;
+  const JacRect *pl = &l->plot;
+  double x = plot_x (l, l->view.lag), d = l->base * 0.3;
+  gboolean flip = x > pl->x + pl->width * 0.8;
+  const double spots[4][4] = {   /* x, y, xalign, yalign */
+    { flip ? x - d : x + d, pl->y + l->base * 0.2, flip, 0 },
+    { flip ? x + d : x - d, pl->y + l->base * 0.2, !flip, 0 },
+    { flip ? x - d : x + d, pl->y + pl->height - l->base * 0.2, flip, 1 },
+    { flip ? x + d : x - d, pl->y + pl->height - l->base * 0.2, !flip, 1 },
+  };
+  g_autofree char *text = g_strdup_printf ("k = %" G_GSIZE_FORMAT, l->view.lag);
+  JacLabel *mark = label_new (p->context, text, l->small, TRUE);
+
+  for (guint s = 0; s < G_N_ELEMENTS (spots); s++)
+    {
+      _jac_label_place (mark, spots[s][0], spots[s][1], spots[s][2], spots[s][3]);
+      if (mark->x >= pl->x && mark->x + mark->width <= pl->x + pl->width
+          && !labels_meet (mark, explodes) && !labels_meet (mark, vanishes))
+        break;
+      if (s == G_N_ELEMENTS (spots) - 1)
+        _jac_label_place (mark, spots[0][0], spots[0][1], spots[0][2], spots[0][3]);
+    }
+  paint_label (p, mark, &l->palette.ink);
+  _jac_label_free (mark);
 }
 
 static void
@@ -841,6 +1442,8 @@ draw_references (Painter           *p,
   double dots[2] = { l->line * 0.1, l->line * 3.5 };
   double rho = seq->spectral_radius;
   double y1 = plot_y (l, yr, 0);
+  JacLabel *explodes = label_new (p->context, "explodes ↑", l->small, FALSE);
+  JacLabel *vanishes = label_new (p->context, "vanishes ↓", l->small, FALSE);
 
   cairo_save (p->cr);
   cairo_rectangle (p->cr, pl->x, pl->y, pl->width, pl->height);
@@ -867,16 +1470,15 @@ draw_references (Painter           *p,
   cairo_stroke (p->cr);
   cairo_set_dash (p->cr, NULL, 0, 0);
   /* At the right, where the curves have left the line whenever they do. */
-  show_text (p, "explodes ↑", l->small, FALSE, pl->x + pl->width - l->base * 0.4,
-             y1 - l->base * 0.2, 1, 1, &l->palette.faint_ink);
-  show_text (p, "vanishes ↓", l->small, FALSE, pl->x + pl->width - l->base * 0.4,
-             y1 + l->base * 0.2, 1, 0, &l->palette.faint_ink);
+  _jac_label_place (explodes, pl->x + pl->width - l->base * 0.4, y1 - l->base * 0.2, 1, 1);
+  _jac_label_place (vanishes, pl->x + pl->width - l->base * 0.4, y1 + l->base * 0.2, 1, 0);
+  paint_label (p, explodes, &l->palette.faint_ink);
+  paint_label (p, vanishes, &l->palette.faint_ink);
 
   /* The lag the blocks show. */
   if (l->view.lag >= 1 && l->view.lag <= l->lag_max)
     {
       double x = plot_x (l, l->view.lag);
-      g_autofree char *text = g_strdup_printf ("k = %" G_GSIZE_FORMAT, l->view.lag);
 
       cairo_set_source_rgba (p->cr, l->palette.ink.red, l->palette.ink.green,
                              l->palette.ink.blue, 0.5);
@@ -884,85 +1486,52 @@ draw_references (Painter           *p,
       cairo_move_to (p->cr, x, pl->y);
       cairo_line_to (p->cr, x, pl->y + pl->height);
       cairo_stroke (p->cr);
-      show_text (p, text, l->small, TRUE, x + (x > pl->x + pl->width * 0.8 ? -1 : 1) * l->base * 0.3,
-                 pl->y + l->base * 0.2, x > pl->x + pl->width * 0.8 ? 1 : 0, 0, &l->palette.ink);
+      draw_lag_mark (p, explodes, vanishes);
     }
   cairo_restore (p->cr);
+  _jac_label_free (explodes);
+  _jac_label_free (vanishes);
 }
 
-/* A legend entry: a short stroke of the line's style and its text; returns the next x. */
-static double
-legend_entry (Painter    *p,
-              double      x,
-              double      y,
-              const char *markup,
-              int         kind,     /* 0 row colour, 1 mean, 2 norm 1, 3 ρ^k */
-              gsize       row)
+/* A legend entry: a short stroke of the line's style and its text. */
+static void
+draw_legend_entry (Painter           *p,
+                   const LegendEntry *e)
 {
   SeqLayout *l = p->layout;
-  double len = l->base * 2.2;
   double dash[2] = { l->line * 6, l->line * 4 };
   double dots[2] = { l->line * 0.1, l->line * 3.5 };
 
   cairo_save (p->cr);
   cairo_set_line_cap (p->cr, CAIRO_LINE_CAP_ROUND);
-  switch (kind)
+  switch (e->kind)
     {
-    case 0:
+    case LEGEND_ROW:
       /* G_MAXSIZE: the family of many rows, drawn faint. */
-      set_source_row (p, row == G_MAXSIZE ? 0 : row, row == G_MAXSIZE ? 0.45 : 1);
+      set_source_row (p, e->row == G_MAXSIZE ? 0 : e->row, e->row == G_MAXSIZE ? 0.45 : 1);
       cairo_set_line_width (p->cr, l->line * 2.2);
       break;
-    case 1:
+    case LEGEND_MEAN:
       set_source_row (p, 1, 1);
       cairo_set_line_width (p->cr, l->line * 2.8);
       break;
-    case 2:
+    case LEGEND_NORM_1:
       cairo_set_dash (p->cr, dash, 2, 0);
       _jac_set_source_rgb (p->cr, &l->palette.ink);
       cairo_set_line_width (p->cr, l->line * 1.4);
       break;
+    case LEGEND_RHO_K:
     default:
       cairo_set_dash (p->cr, dots, 2, 0);
       _jac_set_source_rgb (p->cr, &l->palette.faint_ink);
       cairo_set_line_width (p->cr, l->line * 2);
       break;
     }
-  cairo_move_to (p->cr, x, y);
-  cairo_line_to (p->cr, x + len, y);
+  cairo_move_to (p->cr, e->x, e->y);
+  cairo_line_to (p->cr, e->x + l->base * 2.2, e->y);
   cairo_stroke (p->cr);
   cairo_restore (p->cr);
-  x += len + l->base * 0.4;
-  x += show_text (p, markup, l->small, FALSE, x, y, 0, 0.5, &l->palette.ink);
-  return x + l->base * 1.2;
-}
-
-static void
-draw_legend (Painter           *p,
-             const JacSequence *seq,
-             gsize              n)
-{
-  SeqLayout *l = p->layout;
-  double x = l->plot.x, y = l->bottom - l->base * 0.7;
-  g_autofree char *rho = g_strdup_printf ("ρ(W<sub>hh</sub>)<sup>k</sup>, ρ = %.3g",
-                                          seq->spectral_radius);
-
-  if (n <= MAX_COLORED_ROWS)
-    for (gsize i = 0; i < n; i++)
-      {
-        g_autofree char *name = g_strdup_printf ("row i = %" G_GSIZE_FORMAT, i);
-
-        x = legend_entry (p, x, y, name, 0, i);
-      }
-  else
-    {
-      g_autofree char *name = g_strdup_printf ("each of the %" G_GSIZE_FORMAT " rows", n);
-
-      x = legend_entry (p, x, y, name, 0, G_MAXSIZE);
-      x = legend_entry (p, x, y, "mean of log₁₀", 1, 0);
-    }
-  x = legend_entry (p, x, y, "norm 1", 2, 0);
-  legend_entry (p, x, y, rho, 3, 0);
+  paint_label (p, e->label, &l->palette.ink);
 }
 
 static void
@@ -971,63 +1540,48 @@ draw_plot (Painter                *p,
            const JacSequenceNorms *norms)
 {
   SeqLayout *l = p->layout;
-  YRange yr = y_range (norms, l->view.norm);
-  static const char * const norm_names[JAC_SEQUENCE_N_NORMS] = {
-    "spectral norm ‖·‖<sub>2</sub> = σ<sub>max</sub>", "Frobenius norm ‖·‖<sub>F</sub>",
-    "largest |entry|",
-  };
-  g_autofree char *header = g_strdup_printf ("How ∂h<sub>T</sub>/∂h<sub>T−k</sub> grows or "
-                                             "shrinks with k: %s", norm_names[l->view.norm]);
+  double room = (l->small_height + l->base * 0.4) / l->plot.height;
+  YRange yr = y_range (norms, l->view.norm, CLAMP (room, 0.1, 0.45));
 
-  show_text (p, header, l->base * 1.05, TRUE, l->right.x, l->right.y, 0, 0, &l->palette.ink);
+  paint_label (p, l->plot_header, &l->palette.ink);
   draw_axes (p, &yr);
   draw_references (p, &yr, seq);
   if (norms != NULL)
     {
       draw_curves (p, &yr, norms);
-      draw_legend (p, seq, norms->batch);
+      for (guint k = 0; k < l->legend->len; k++)
+        draw_legend_entry (p, &g_array_index (l->legend, LegendEntry, k));
     }
 }
 
 /* ---- the whole figure ---- */
 
-static double
-mean_slope (const JacSequence *seq)
-{
-  double sum = 0;
-
-  for (gsize e = 0; e < seq->slopes->size; e++)
-    sum += seq->slopes->data[e];
-  return sum / MAX (seq->slopes->size, 1);
-}
-
 static void
-draw_title (Painter           *p,
-            const JacSequence *seq,
-            double             width)
+draw_figure (cairo_t                *cr,
+             double                  width,
+             double                  height,
+             const JacSequence      *sequence,
+             const JacStructured    *jacobian,
+             const JacSequenceNorms *norms,
+             const JacSequenceView  *view,
+             const JacFigureStyle   *style,
+             GArray                 *record)
 {
-  SeqLayout *l = p->layout;
-  const JacSequenceConfig *c = &seq->config;
-  g_autofree char *title = NULL;
-  g_autofree char *subtitle = NULL;
+  SeqLayout l;
+  Painter p = { cr, _jac_text_context_new (cr), &l, record };
 
-  title = g_strdup_printf ("Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %"
-                           G_GSIZE_FORMAT " steps, and why gradients vanish or explode",
-                           c->steps);
-  subtitle = g_strdup_printf ("h<sub>s</sub> = %s(h<sub>s−1</sub> W<sub>hh</sub> + "
-                              "x<sub>s</sub> W<sub>xh</sub> + b)   ·   N = %" G_GSIZE_FORMAT
-                              ", H = %" G_GSIZE_FORMAT "   ·   W<sub>hh</sub>: %s%s × gain %.3g"
-                              " → ρ(W<sub>hh</sub>) = %.3g   ·   mean φ′(Z) = %.2f%s",
-                              jac_func_name (c->config.activation), c->config.batch,
-                              c->config.hidden, c->orthogonal ? "orthogonal" : "uniform random",
-                              c->unit_radius && !c->orthogonal ? " scaled to ρ = 1" : "",
-                              c->gain, seq->spectral_radius, mean_slope (seq),
-                              mean_slope (seq) < 0.5 ? " (saturated: each step multiplies by "
-                                                       "φ′ &lt; 1)" : "");
-  show_text (p, title, l->base * 1.3, TRUE, l->margin, l->margin, 0, 0, &l->palette.ink);
-  show_text (p, subtitle, l->small, FALSE, l->margin, l->margin + l->base * 1.85, 0, 0,
-             &l->palette.faint_ink);
-  (void) width;
+  layout_init (&l, p.context, sequence, jacobian, norms, view, style, width, height);
+  cairo_save (cr);
+  _jac_set_source_rgb (cr, &l.palette.background);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
+  paint_label (&p, l.title, &l.palette.ink);
+  paint_label (&p, l.subtitle, &l.palette.faint_ink);
+  draw_blocks (&p, sequence, jacobian);
+  draw_plot (&p, sequence, norms);
+  cairo_restore (cr);
+  layout_clear (&l);
+  g_object_unref (p.context);
 }
 
 void
@@ -1040,25 +1594,42 @@ jac_sequence_figure_draw (cairo_t                *cr,
                           const JacSequenceView  *view,
                           const JacFigureStyle   *style)
 {
-  SeqLayout l;
-  Painter p;
-
   g_return_if_fail (cr != NULL && sequence != NULL && view != NULL && style != NULL);
 
-  layout_init (&l, sequence, view, style, width, height);
-  p.cr = cr;
-  p.context = _jac_text_context_new (cr);
-  p.layout = &l;
+  draw_figure (cr, width, height, sequence, jacobian, norms, view, style, NULL);
+}
 
-  cairo_save (cr);
-  _jac_set_source_rgb (cr, &l.palette.background);
-  cairo_rectangle (cr, 0, 0, width, height);
-  cairo_fill (cr);
-  draw_title (&p, sequence, width);
-  draw_blocks (&p, sequence, jacobian, color_range (&l, jacobian, norms));
-  draw_plot (&p, sequence, norms);
-  cairo_restore (cr);
-  g_object_unref (p.context);
+static void
+text_rect_clear (gpointer data)
+{
+  JacSequenceTextRect *rect = data;
+
+  g_clear_pointer (&rect->text, g_free);
+}
+
+GArray *
+_jac_sequence_figure_text_rects (double                  width,
+                                 double                  height,
+                                 const JacSequence      *sequence,
+                                 const JacStructured    *jacobian,
+                                 const JacSequenceNorms *norms,
+                                 const JacSequenceView  *view,
+                                 const JacFigureStyle   *style)
+{
+  GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacSequenceTextRect));
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  g_return_val_if_fail (sequence != NULL && view != NULL && style != NULL, rects);
+
+  g_array_set_clear_func (rects, text_rect_clear);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width),
+                                        (int) ceil (height));
+  cr = cairo_create (surface);
+  draw_figure (cr, width, height, sequence, jacobian, norms, view, style, rects);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  return rects;
 }
 
 /* ---- files ---- */

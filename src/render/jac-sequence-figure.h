@@ -54,4 +54,21 @@ gboolean jac_sequence_figure_save      (const char              *path,
                                         const JacFigureStyle    *style,
                                         GError                 **error);
 
+/* For tests: where the figure's text lands (logical rectangles in figure coordinates, rotated
+ * text by its bounding box), all but the values written inside a block's cells. */
+typedef struct
+{
+  char   *text;
+  double  x, y, width, height;
+} JacSequenceTextRect;
+
+/* Draws the figure off screen and returns its text as JacSequenceTextRect. */
+GArray  *_jac_sequence_figure_text_rects (double                  width,
+                                          double                  height,
+                                          const JacSequence      *sequence,
+                                          const JacStructured    *jacobian,
+                                          const JacSequenceNorms *norms,
+                                          const JacSequenceView  *view,
+                                          const JacFigureStyle   *style);
+
 G_END_DECLS
