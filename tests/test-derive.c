@@ -432,15 +432,15 @@ test_text_rnn (void)
   assert_step (dh, 7, "Contract with G", "Σ_ij G_ij ∂h_ij/∂h_prev_pq = Σ_j G_pj (1 − h_pj²) "
                "W_hh_qj = ((G ⊙ (1 − h ⊙ h)) W_hhᵀ)_pq");
   g_assert_cmpstr (step_at (dh, 5)->markup, ==,
-                   "∂h<sub>ij</sub>/∂h_prev<sub>pq</sub> = (1 − h<sub>ij</sub><sup>2</sup>) "
-                   "δ<sub>ip</sub> W_hh<sub>qj</sub>");
+                   "∂h<sub>ij</sub>/∂h<sup>prev</sup><sub>pq</sub> = (1 − h<sub>ij</sub><sup>2</sup>) "
+                   "δ<sub>ip</sub> W<sup>hh</sup><sub>qj</sub>");
   g_assert_cmpstr (step_at (dh, 5)->latex, ==,
                    "\\frac{\\partial h_{ij}}{\\partial \\mathit{h\\_prev}_{pq}} = "
                    "\\left(1 - h_{ij}^{2}\\right) \\delta_{ip} \\mathit{W\\_hh}_{qj}");
   g_assert_cmpstr (dh->result_text, ==, "(1 − h_ij²) δ_ip W_hh_qj");
   g_assert_cmpstr (dh->sparsity, ==, "nonzero only where p = i");
   g_assert_cmpstr (dh->contracted_text, ==, "(G ⊙ (1 − h ⊙ h)) W_hhᵀ");
-  g_assert_cmpstr (dh->contracted_markup, ==, "(G ⊙ (1 − h ⊙ h)) W_hhᵀ");
+  g_assert_cmpstr (dh->contracted_markup, ==, "(G ⊙ (1 − h ⊙ h)) W<sub>hh</sub>ᵀ");
   g_assert_cmpstr (dh->contracted_latex, ==,
                    "(G \\odot (1 - h \\odot h)) \\mathit{W\\_hh}^{\\top}");
   g_assert_cmpstr (dh->where_text, ==, NULL);
@@ -453,7 +453,7 @@ test_text_rnn (void)
   g_assert_cmpstr (dw->result_text, ==, "(1 − h_ij²) h_prev_ik δ_jl");
   g_assert_cmpstr (dw->sparsity, ==, "nonzero only where l = j");
   g_assert_cmpstr (dw->contracted_text, ==, "h_prevᵀ (G ⊙ (1 − h ⊙ h))");
-  g_assert_cmpstr (dw->contracted_markup, ==, "h_prevᵀ (G ⊙ (1 − h ⊙ h))");
+  g_assert_cmpstr (dw->contracted_markup, ==, "h<sub>prev</sub>ᵀ (G ⊙ (1 − h ⊙ h))");
 
   g_assert_cmpstr (dx->result_text, ==, "(1 − h_ij²) δ_ip W_xh_qj");
   g_assert_cmpstr (dx->contracted_text, ==, "(G ⊙ (1 − h ⊙ h)) W_xhᵀ");

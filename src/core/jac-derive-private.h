@@ -53,7 +53,8 @@ typedef enum
 typedef struct
 {
   JacSymbolKind kind;
-  JacForms      name;
+  JacForms      name;          /* with its indices to come: W^hh in markup, so W^hh_kj */
+  char         *matrix_markup; /* standing alone, as in matrix notation: W_hh */
   int           node;   /* the graph node whose value it names (SLOPE: the APPLY node) */
   guint         rank;
 } JacSymbol;

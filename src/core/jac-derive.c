@@ -40,6 +40,26 @@ latex_name (const char *name)
   return g_string_free (s, FALSE);
 }
 
+/* W_hh is written W with "hh" raised when indices follow (W^hh_kj), lowered when it stands
+ * alone in matrix notation (W_hh), as the figures write it. */
+static char *
+markup_name (const char *name,
+             gboolean    indexed)
+{
+  const char *underscore = strchr (name, '_');
+  g_autofree char *base = NULL;
+  g_autofree char *base_escaped = NULL;
+  g_autofree char *suffix_escaped = NULL;
+
+  if (underscore == NULL || underscore == name || underscore[1] == '\0')
+    return g_markup_escape_text (name, -1);
+  base = g_strndup (name, underscore - name);
+  base_escaped = g_markup_escape_text (base, -1);
+  suffix_escaped = g_markup_escape_text (underscore + 1, -1);
+  return g_strdup_printf (indexed ? "%s<sup>%s</sup>" : "%s<sub>%s</sub>", base_escaped,
+                          suffix_escaped);
+}
+
 static int
 add_symbol (JacDeriveContext *d,
             JacSymbolKind     kind,
@@ -56,7 +76,8 @@ add_symbol (JacDeriveContext *d,
   if (number == 0)
     {
       sym->name.plain = g_strdup (name);
-      sym->name.markup = g_markup_escape_text (name, -1);
+      sym->name.markup = markup_name (name, TRUE);
+      sym->matrix_markup = markup_name (name, FALSE);
       sym->name.latex = latex_name (name);
     }
   else
@@ -68,6 +89,7 @@ add_symbol (JacDeriveContext *d,
         g_string_append (digits, subscript_digits[*c - '0']);
       sym->name.plain = g_strdup_printf ("%s%s", name, digits->str);
       sym->name.markup = g_strdup (sym->name.plain);
+      sym->matrix_markup = g_strdup (sym->name.plain);
       sym->name.latex = g_strdup_printf ("%s^{(%u)}", name, number);
       g_string_free (digits, TRUE);
     }
@@ -81,6 +103,7 @@ symbol_free (gpointer data)
   JacSymbol *sym = data;
 
   _jac_forms_clear (&sym->name);
+  g_free (sym->matrix_markup);
   g_free (sym);
 }
 

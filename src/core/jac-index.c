@@ -475,6 +475,11 @@ _jac_render_entry (const JacDeriveContext *d,
 {
   const JacSymbol *sym = g_ptr_array_index (d->symbols, symbol);
 
+  if (letters == NULL || letters[0] == '\0')
+    {
+      _jac_notation_add (out, sym->name.plain, sym->matrix_markup, sym->name.latex);
+      return;
+    }
   _jac_notation_forms (out, &sym->name);
   _jac_notation_sub (out, letters);
 }
