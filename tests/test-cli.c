@@ -213,6 +213,15 @@ test_errors (Fixture       *f,
     { 1, "memory budget", { "compute", "--batch", "64", "--hidden", "64", "--memory-budget", "1",
                             "-o", out } },
     { 1, "--layout", { "render", "--layout", "sideways", "-o", out } },
+    { 1, "W_hh of shape (8192, 8192) would need", { "compute", "--batch", "64", "--hidden",
+                                                    "8192", "--memory-budget", "100", "-o",
+                                                    out } },
+    { 1, "X of shape (100000, 100000)", { "compute", "--expr", "X", "--shape", "X=100000,100000",
+                                          "--memory-budget", "100", "-o", out } },
+    { 1, "“1e400” is too large", { "compute", "--expr", "1e400 * X", "--shape", "X=2,2", "-o",
+                                   out } },
+    { 1, "--lag goes with --steps", { "compute", "--lag", "3", "-o", out } },
+    { 1, "--latex goes with derive", { "compute", "--latex", "-o", out } },
     { 1, ".npy", { "render", "-o", out } },
   };
 
@@ -227,11 +236,25 @@ test_errors (Fixture       *f,
       g_assert_cmpint (r.status, ==, cases[c].status);
       if (strstr (r.err, cases[c].needle) == NULL)
         g_error ("case %u: “%s” not in “%s”", c, cases[c].needle, r.err);
-      /* One line. */
-      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      /* One line; an expression's error adds the expression and a caret under the culprit. */
+      if (strstr (r.err, "--expr:") == NULL)
+        g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
       g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
     }
   assert_file_count (f, 2);
+
+  /* An output never replaces an input. */
+  {
+    g_autofree char *same = g_strconcat ("h_prev=", good, NULL);
+    g_autoptr(JacTensor) kept = NULL;
+    g_auto(Run) r;
+
+    run (&r, "compute", "--var", same, "-o", good, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "would overwrite the input --var"));
+    kept = jac_npy_read (good, NULL);
+    g_assert_true (jac_tensor_same_shape (kept, good_value));
+  }
 }
 
 /* An output that exists is left as it was when the command fails. */
@@ -405,6 +428,14 @@ test_compute_expr (Fixture       *f,
          NULL);
     g_assert_cmpint (render.status, ==, 0);
     g_assert_true (g_file_test (fig, G_FILE_TEST_EXISTS));
+  }
+
+  {
+    /* Unicode operators in any locale. */
+    g_auto(Run) unicode;
+
+    run (&unicode, "check", "--expr", "Xᵀ @ X − X ⊙ X", "--shape", "X=3,3", NULL);
+    g_assert_cmpint (unicode.status, ==, 0);
   }
 
   run (&check, "check", "--expr", "sum(softmax(X @ W) * log(P)) / 2 - X.T @ X", "--size", "K=5",

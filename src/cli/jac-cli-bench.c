@@ -13,7 +13,7 @@ GOptionGroup *
 _jac_cli_bench_option_group (JacCliOptions *o)
 {
   GOptionEntry entries[] = {
-    { "repeat", 0, 0, G_OPTION_ARG_STRING, &o->repeat_text, "Runs per timing (default 7)", "R" },
+    { "repeat", 0, 0, G_OPTION_ARG_FILENAME, &o->repeat_text, "Runs per timing (default 7)", "R" },
     { NULL }
   };
   GOptionGroup *group = g_option_group_new ("bench", "Bench options:", "Show bench options",
@@ -222,7 +222,12 @@ _jac_cli_run_bench (JacCliOptions *o)
     }
   b.rnn = rnn;
   b.wrt = o->wrt;
-  jac = jac_rnn_jacobian (rnn, o->wrt);
+  jac = jac_graph_jacobian_try (rnn->graph, rnn->variable_node[o->wrt], &error);
+  if (jac == NULL)
+    {
+      _jac_cli_fail ("bench", error);
+      return 1;
+    }
   b.jac = jac;
 
   structured = time_runs (o->repeat, bench_structured, &b);

@@ -11,11 +11,11 @@ GOptionGroup *
 _jac_cli_expr_option_group (JacCliOptions *o)
 {
   GOptionEntry entries[] = {
-    { "expr", 0, 0, G_OPTION_ARG_STRING, &o->expr_text,
+    { "expr", 0, 0, G_OPTION_ARG_FILENAME, &o->expr_text,
       "Differentiate EXPR instead of the RNN step, e.g. \"U = V @ A\"", "EXPR" },
-    { "shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->shape_texts,
+    { "shape", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->shape_texts,
       "Shape of a variable of --expr, e.g. W=H,H or v=4", "NAME=DIMS" },
-    { "size", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->size_texts,
+    { "size", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->size_texts,
       "Bind a size symbol used by --shape, e.g. K=5 (N, D, H follow --batch, --input, --hidden)",
       "SYM=NUM" },
     { "latex", 0, 0, G_OPTION_ARG_NONE, &o->latex, "derive: print LaTeX", NULL },
@@ -212,9 +212,10 @@ _jac_cli_run_check_expr (JacCliOptions *o)
       if (node->op != JAC_OP_VARIABLE || (o->wrt_text != NULL && g_strcmp0 (node->name,
                                                                               o->wrt_text) != 0))
         continue;
-      jac = jac_graph_jacobian (expr->graph, n);
-      dense = jac_structured_to_dense (jac, o->budget_bytes, &error);
-      derivation = jac_derive (expr, node->name, JAC_DERIVE_DEFAULT, &error);
+      jac = jac_graph_jacobian_try (expr->graph, n, &error);
+      dense = jac != NULL ? jac_structured_to_dense (jac, o->budget_bytes, &error) : NULL;
+      derivation = dense != NULL ? jac_derive (expr, node->name, JAC_DERIVE_DEFAULT, &error)
+                                 : NULL;
       if (dense == NULL || derivation == NULL)
         {
           _jac_cli_fail ("check", error);

@@ -8,15 +8,15 @@ GOptionGroup *
 _jac_cli_figure_option_group (JacCliOptions *o)
 {
   GOptionEntry entries[] = {
-    { "width", 0, 0, G_OPTION_ARG_STRING, &o->width_text, "Figure width (default 1600)", "PX" },
-    { "height", 0, 0, G_OPTION_ARG_STRING, &o->height_text, "Figure height (default 900)", "PX" },
-    { "scale", 0, 0, G_OPTION_ARG_STRING, &o->scale_text, "PNG pixels per unit: 1, 2 or 3",
+    { "width", 0, 0, G_OPTION_ARG_FILENAME, &o->width_text, "Figure width (default 1600)", "PX" },
+    { "height", 0, 0, G_OPTION_ARG_FILENAME, &o->height_text, "Figure height (default 900)", "PX" },
+    { "scale", 0, 0, G_OPTION_ARG_FILENAME, &o->scale_text, "PNG pixels per unit: 1, 2 or 3",
       "K" },
-    { "layout", 0, 0, G_OPTION_ARG_STRING, &o->layout_text, "numerator (default) or denominator",
+    { "layout", 0, 0, G_OPTION_ARG_FILENAME, &o->layout_text, "numerator (default) or denominator",
       "NAME" },
-    { "colormap", 0, 0, G_OPTION_ARG_STRING, &o->colormap_text,
+    { "colormap", 0, 0, G_OPTION_ARG_FILENAME, &o->colormap_text,
       "blue-red (default), purple-green or gray", "NAME" },
-    { "row", 0, 0, G_OPTION_ARG_STRING, &o->row_text, "Show J[i, :, p, :] for every p, large",
+    { "row", 0, 0, G_OPTION_ARG_FILENAME, &o->row_text, "Show J[i, :, p, :] for every p, large",
       "I" },
     { "show-values", 0, 0, G_OPTION_ARG_NONE, &o->show_values, "Write values in large cells",
       NULL },

@@ -14,13 +14,13 @@ GOptionGroup *
 _jac_cli_sequence_option_group (JacCliOptions *o)
 {
   GOptionEntry entries[] = {
-    { "steps", 0, 0, G_OPTION_ARG_STRING, &o->steps_text,
+    { "steps", 0, 0, G_OPTION_ARG_FILENAME, &o->steps_text,
       "Unroll the RNN over T steps: ∂h_T/∂h_{T−k} (compute, render, norms)", "T" },
-    { "lag", 0, 0, G_OPTION_ARG_STRING, &o->lag_text, "The lag k, 1 … T (default 1)", "K" },
-    { "gain", 0, 0, G_OPTION_ARG_STRING, &o->gain_text,
+    { "lag", 0, 0, G_OPTION_ARG_FILENAME, &o->lag_text, "The lag k, 1 … T (default 1)", "K" },
+    { "gain", 0, 0, G_OPTION_ARG_FILENAME, &o->gain_text,
       "Spectral radius of W_hh: W_hh is scaled to radius 1, then by GAIN (default 1)", "GAIN" },
     { "orthogonal", 0, 0, G_OPTION_ARG_NONE, &o->orthogonal, "Draw W_hh orthogonal", NULL },
-    { "norm", 0, 0, G_OPTION_ARG_STRING, &o->norm_text,
+    { "norm", 0, 0, G_OPTION_ARG_FILENAME, &o->norm_text,
       "render: the curves show spectral (default) or frobenius norms", "NAME" },
     { "shared-range", 0, 0, G_OPTION_ARG_NONE, &o->shared_range,
       "render: one colour range for every lag", NULL },

@@ -1,6 +1,8 @@
 /* jac-cli.c: the subcommands compute, render, check and bench, as DESIGN.md's contract fixes them. */
 #define G_LOG_DOMAIN "jac-cli"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -182,6 +184,8 @@ resolve_options (JacCliOptions  *o,
       o->budget_bytes = pages > 0 && page_size > 0 ? (gsize) pages * (gsize) page_size / 2
                                                    : (gsize) 1 << 32;
     }
+  /* Every tensor, not only the dense output, stays within the budget. */
+  jac_set_memory_budget (o->budget_bytes);
   return _jac_cli_resolve_figure_options (o, error);
 }
 
@@ -285,6 +289,60 @@ options_clear (JacCliOptions *o)
 
 /* ---- compute ---- */
 
+/* Whether two paths name one file: the same inode when both exist, else the same absolute name. */
+static gboolean
+same_file (const char *a,
+           const char *b)
+{
+  GStatBuf sa, sb;
+  g_autofree char *ca = NULL;
+  g_autofree char *cb = NULL;
+
+  if (g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  ca = g_canonicalize_filename (a, NULL);
+  cb = g_canonicalize_filename (b, NULL);
+  return g_str_equal (ca, cb);
+}
+
+/* An output must not replace an input, nor the other output. */
+static gboolean
+check_outputs (JacCliOptions  *o,
+               GError        **error)
+{
+  const char *outputs[2] = { o->output_path, o->vjp_path };
+
+  if (o->vjp_path != NULL && same_file (o->output_path, o->vjp_path))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "-o and --vjp-output both name %s", o->output_path);
+      return FALSE;
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (outputs); k++)
+    {
+      if (outputs[k] == NULL)
+        continue;
+      if (o->grad_path != NULL && same_file (outputs[k], o->grad_path))
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "%s would overwrite the input --grad %s", outputs[k], o->grad_path);
+          return FALSE;
+        }
+      for (guint n = 0; o->var_texts != NULL && o->var_texts[n] != NULL; n++)
+        {
+          const char *eq = strchr (o->var_texts[n], '=');
+
+          if (eq != NULL && same_file (outputs[k], eq + 1))
+            {
+              g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                           "%s would overwrite the input --var %s", outputs[k], o->var_texts[n]);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 static int
 run_compute (JacCliOptions *o)
 {
@@ -297,6 +355,11 @@ run_compute (JacCliOptions *o)
     {
       g_printerr ("jacscope compute: missing -o FILE.npy\n");
       return 2;
+    }
+  if (!check_outputs (o, &error))
+    {
+      _jac_cli_fail ("compute", error);
+      return 1;
     }
   if (o->steps_text != NULL)
     return _jac_cli_compute_sequence (o);
@@ -319,6 +382,8 @@ run_compute (JacCliOptions *o)
     {
       jac_atomic_file_abort (out);
       jac_atomic_file_abort (vjp);
+      if (g_str_has_prefix (error->message, "cannot write the .npy stream"))
+        g_prefix_error (&error, "%s: ", o->output_path);
       _jac_cli_fail ("compute", error);
       return 1;
     }
@@ -389,8 +454,8 @@ run_check (JacCliOptions *o)
 
       if (o->wrt_text != NULL && v != o->wrt)
         continue;
-      jac = jac_rnn_jacobian (rnn, v);
-      dense = jac_structured_to_dense (jac, o->budget_bytes, &error);
+      jac = jac_graph_jacobian_try (rnn->graph, rnn->variable_node[v], &error);
+      dense = jac != NULL ? jac_structured_to_dense (jac, o->budget_bytes, &error) : NULL;
       if (dense == NULL)
         {
           _jac_cli_fail ("check", error);
@@ -414,27 +479,61 @@ run_check (JacCliOptions *o)
   return all_ok ? 0 : 1;
 }
 
+/* Options that cannot apply to this command are an error, not silently ignored. */
+static gboolean
+check_combinations (const char     *subcommand,
+                    JacCliOptions  *o,
+                    GError        **error)
+{
+  const char *sequence_only = o->lag_text ? "--lag" : o->gain_text ? "--gain" :
+                              o->orthogonal ? "--orthogonal" : o->norm_text ? "--norm" :
+                              o->shared_range ? "--shared-range" : NULL;
+  const char *why = NULL;
+  const char *option = NULL;
+
+  if (o->steps_text == NULL && sequence_only != NULL)
+    option = sequence_only, why = "goes with --steps T";
+  else if (o->steps_text != NULL && (g_str_equal (subcommand, "check") ||
+                                     g_str_equal (subcommand, "derive")))
+    option = "--steps", why = "goes with compute, render, norms or bench";
+  else if (o->steps_text != NULL && o->vjp_path != NULL)
+    option = "--vjp-output", why = "is for one step, not --steps";
+  else if (o->vjp_path != NULL && !g_str_equal (subcommand, "compute"))
+    option = "--vjp-output", why = "goes with compute";
+  else if (o->latex && !g_str_equal (subcommand, "derive"))
+    option = "--latex", why = "goes with derive";
+  else if (o->grad_path != NULL && o->upstream_text != NULL)
+    option = "--upstream", why = "and --grad both set G: give one";
+  else if (o->expr_text != NULL && g_str_equal (subcommand, "norms"))
+    option = "--expr", why = "does not go with norms, which is about the RNN through time";
+
+  if (option == NULL)
+    return TRUE;
+  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "%s %s", option, why);
+  return FALSE;
+}
+
 /* ---- entry ---- */
 
 static GOptionEntry common_entries[] = {
-  { "batch", 0, 0, G_OPTION_ARG_STRING, NULL, "Batch size N (default 2)", "N" },
-  { "input", 0, 0, G_OPTION_ARG_STRING, NULL, "Input size D (default 3)", "D" },
-  { "hidden", 0, 0, G_OPTION_ARG_STRING, NULL, "Hidden size H (default 3)", "H" },
-  { "seed", 0, 0, G_OPTION_ARG_STRING, NULL, "Seed of the random variables (default 1)", "S" },
-  { "activation", 0, 0, G_OPTION_ARG_STRING, NULL, "tanh, sigmoid, relu or identity", "NAME" },
-  { "b-shape", 0, 0, G_OPTION_ARG_STRING, NULL, "Shape of b: H (default) or N,H", "SHAPE" },
-  { "var", 0, 0, G_OPTION_ARG_STRING_ARRAY, NULL, "Load a variable from a .npy file",
+  { "batch", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Batch size N (default 2)", "N" },
+  { "input", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Input size D (default 3)", "D" },
+  { "hidden", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Hidden size H (default 3)", "H" },
+  { "seed", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Seed of the random variables (default 1)", "S" },
+  { "activation", 0, 0, G_OPTION_ARG_FILENAME, NULL, "tanh, sigmoid, relu or identity", "NAME" },
+  { "b-shape", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Shape of b: H (default) or N,H", "SHAPE" },
+  { "var", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, "Load a variable from a .npy file",
     "NAME=FILE.npy" },
-  { "wrt", 0, 0, G_OPTION_ARG_STRING, NULL, "Differentiate with respect to NAME (h_prev)",
+  { "wrt", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Differentiate with respect to NAME (h_prev)",
     "NAME" },
   { "grad", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Upstream gradient G = ∂L/∂h, shape (N, H)",
     "FILE.npy" },
-  { "upstream", 0, 0, G_OPTION_ARG_STRING, NULL, "G when no --grad: ones, random or loss",
+  { "upstream", 0, 0, G_OPTION_ARG_FILENAME, NULL, "G when no --grad: ones, random or loss",
     "KIND" },
   { "vjp-output", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Also write Σ G·J (compute)", "FILE.npy" },
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, NULL, "Output file", "FILE" },
-  { "threads", 0, 0, G_OPTION_ARG_STRING, NULL, "BLAS threads", "N" },
-  { "memory-budget", 0, 0, G_OPTION_ARG_STRING, NULL,
+  { "threads", 0, 0, G_OPTION_ARG_FILENAME, NULL, "BLAS threads", "N" },
+  { "memory-budget", 0, 0, G_OPTION_ARG_FILENAME, NULL,
     "Largest dense output in MiB (default: half the RAM)", "MIB" },
   { NULL }
 };
@@ -456,6 +555,8 @@ jac_cli_main (int    argc,
   };
   int status;
 
+  /* Options are taken as the bytes they are (GOption would convert strings from the locale's
+   * charset, and the C locale refuses ᵀ or ⊙); the parser checks that expressions are UTF-8. */
   g_set_print_handler (print_raw_cb);
   g_set_printerr_handler (printerr_raw_cb);
   for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
@@ -492,7 +593,8 @@ jac_cli_main (int    argc,
       options_clear (&o);
       return 2;
     }
-  if (!resolve_options (&o, &error) || !load_variables (&o, &error) ||
+  if (!check_combinations (sub->name, &o, &error) ||
+      !resolve_options (&o, &error) || !load_variables (&o, &error) ||
       (o.expr_text == NULL && !bind_rnn_variables (&o, &error)))
     {
       _jac_cli_fail (sub->name, error);
@@ -502,5 +604,12 @@ jac_cli_main (int    argc,
 
   status = sub->run (&o);
   options_clear (&o);
+  /* A CSV or a derivation cut short by a full disk must not look like success. */
+  if (fflush (stdout) != 0 || ferror (stdout))
+    {
+      g_printerr ("jacscope %s: cannot write the standard output: %s\n", sub->name,
+                  g_strerror (errno));
+      return 1;
+    }
   return status;
 }

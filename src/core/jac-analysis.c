@@ -189,7 +189,9 @@ analyse (JacAnalysis      *self,
   if (self->upstream == NULL)
     return FALSE;
 
-  self->jacobian = jac_graph_jacobian (self->graph, self->wrt_node);
+  self->jacobian = jac_graph_jacobian_try (self->graph, self->wrt_node, error);
+  if (self->jacobian == NULL)
+    return FALSE;
   self->jacobian_max_abs = jac_tensor_max_abs (self->jacobian->core);
   compute_sparsity (self);
   self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);

@@ -789,6 +789,8 @@ parse_number (Parser  *P,
     }
   lexeme = g_strndup (start, p - start);
   *out = (Operand) { TRUE, g_ascii_strtod (lexeme, NULL), -1, start, p };
+  if (!isfinite (out->value))
+    return fail (P, start, JAC_ERROR_INVALID, "number “%s” is too large for a double", lexeme);
   P->p = p;
   return TRUE;
 }
@@ -842,6 +844,7 @@ parse_variable (Parser     *P,
 {
   g_autofree char *name = g_strndup (start, end - start);
   int node = jac_graph_find_variable (P->graph, name);
+  g_autoptr(GError) budget_error = NULL;
 
   if (node < 0)
     {
@@ -851,6 +854,8 @@ parse_variable (Parser     *P,
       if (!jac_shape_env_lookup (P->env, name, &rank, shape))
         return fail (P, start, JAC_ERROR_INVALID,
                      "unknown variable “%s” (declare its shape or load it)", name);
+      if (!jac_shape_fits_budget (rank, shape, name, &budget_error))
+        return fail (P, start, JAC_ERROR_TOO_LARGE, "%s", budget_error->message);
       node = jac_graph_add_variable (P->graph, name, rank, shape);
       record_span (P, node, start, end, start);
     }

@@ -259,6 +259,8 @@ jac_graph_add_binary (JacGraph  *self,
       node.rank = 2;
       node.shape[0] = a->shape[0];
       node.shape[1] = b->shape[1];
+      if (!jac_shape_fits_budget (node.rank, node.shape, "the product", error))
+        return -1;
       return append (self, &node);
     }
 
@@ -269,6 +271,8 @@ jac_graph_add_binary (JacGraph  *self,
       shape_mismatch (error, op, a, b, "(they do not broadcast)");
       return -1;
     }
+  if (!jac_shape_fits_budget (node.rank, node.shape, "the result", error))
+    return -1;
   return append (self, &node);
 }
 
@@ -506,7 +510,15 @@ typedef struct
   JacGraph       *graph;
   JacStructured **jacs;
   guint          *uses;
+  GError         *error;   /* the first allocation the memory budget refused */
 } Forward;
+
+/* Where an operation reports a failure: nowhere once one has been reported. */
+static GError **
+fw_error (Forward *fw)
+{
+  return fw->error == NULL ? &fw->error : NULL;
+}
 
 static JacStructured *
 take (Forward *fw,
@@ -516,13 +528,14 @@ take (Forward *fw,
     return NULL;
   if (fw->uses[index] == 1 && index != fw->graph->output)
     return g_steal_pointer (&fw->jacs[index]);
-  return jac_structured_copy (fw->jacs[index]);
+  return _jac_structured_try_copy (fw->jacs[index], fw_error (fw));
 }
 
 /* @operand_jac (consumed) broadcast to @node and scaled by @factor (an operand value broadcast
  * to the node, or NULL for 1); NULL when the operand does not depend on the variable. */
 static JacStructured *
-broadcast_term (JacStructured   *operand_jac,
+broadcast_term (Forward         *fw,
+                JacStructured   *operand_jac,
                 const JacNode   *node,
                 const JacTensor *factor)
 {
@@ -530,8 +543,8 @@ broadcast_term (JacStructured   *operand_jac,
 
   if (operand_jac == NULL)
     return NULL;
-  term = _jac_structured_broadcast (operand_jac, node->rank, node->shape);
-  if (factor != NULL)
+  term = _jac_structured_broadcast (operand_jac, node->rank, node->shape, fw_error (fw));
+  if (term != NULL && factor != NULL)
     {
       g_autoptr(JacTensor) full = broadcast_value (factor, node);
 
@@ -555,18 +568,22 @@ jacobian_of_node (Forward       *fw,
   switch (node->op)
     {
     case JAC_OP_MATMUL:
-      return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b) : NULL,
-                                  jb != NULL ? _jac_structured_matmul_right (a, jb) : NULL, 1.0);
+      return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b, fw_error (fw))
+                                             : NULL,
+                                  jb != NULL ? _jac_structured_matmul_right (a, jb, fw_error (fw))
+                                             : NULL,
+                                  1.0, fw_error (fw));
 
     case JAC_OP_ADD:
     case JAC_OP_SUB:
-      return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, NULL),
-                                  broadcast_term (take (fw, node->rhs), node, NULL),
-                                  node->op == JAC_OP_SUB ? -1.0 : 1.0);
+      return _jac_structured_add (broadcast_term (fw, take (fw, node->lhs), node, NULL),
+                                  broadcast_term (fw, take (fw, node->rhs), node, NULL),
+                                  node->op == JAC_OP_SUB ? -1.0 : 1.0, fw_error (fw));
 
     case JAC_OP_MUL:
-      return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, b),
-                                  broadcast_term (take (fw, node->rhs), node, a), 1.0);
+      return _jac_structured_add (broadcast_term (fw, take (fw, node->lhs), node, b),
+                                  broadcast_term (fw, take (fw, node->rhs), node, a), 1.0,
+                                  fw_error (fw));
 
     case JAC_OP_DIV:
       {
@@ -585,15 +602,17 @@ jacobian_of_node (Forward       *fw,
             for (gsize n = 0; n < ratio->size; n++)
               ratio->data[n] = ab->data[n] / (bb->data[n] * bb->data[n]);
           }
-        return _jac_structured_add (broadcast_term (take (fw, node->lhs), node, inverse),
-                                    broadcast_term (take (fw, node->rhs), node, ratio), -1.0);
+        return _jac_structured_add (broadcast_term (fw, take (fw, node->lhs), node, inverse),
+                                    broadcast_term (fw, take (fw, node->rhs), node, ratio), -1.0,
+                                    fw_error (fw));
       }
 
     case JAC_OP_NEGATE:
       {
         JacStructured *t = take (fw, node->lhs);
 
-        _jac_structured_multiply_scalar (t, -1.0);
+        if (t != NULL)
+          _jac_structured_multiply_scalar (t, -1.0);
         return t;
       }
 
@@ -602,18 +621,19 @@ jacobian_of_node (Forward       *fw,
         g_autoptr(JacTensor) slope = slope_of (node, a);
         JacStructured *t = take (fw, node->lhs);
 
-        _jac_structured_scale_inplace (t, slope);
+        if (t != NULL)
+          _jac_structured_scale_inplace (t, slope);
         return t;
       }
 
     case JAC_OP_TRANSPOSE:
-      return _jac_structured_transpose (ja);
+      return _jac_structured_transpose (ja, fw_error (fw));
 
     case JAC_OP_SUM:
-      return _jac_structured_sum (ja);
+      return _jac_structured_sum (ja, fw_error (fw));
 
     case JAC_OP_SOFTMAX:
-      return _jac_structured_softmax (ja, node->value);
+      return _jac_structured_softmax (ja, node->value, fw_error (fw));
 
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
@@ -634,10 +654,23 @@ JacStructured *
 jac_graph_jacobian (JacGraph *self,
                     int       variable)
 {
+  g_autoptr(GError) error = NULL;
+  JacStructured *result = jac_graph_jacobian_try (self, variable, &error);
+
+  if (result == NULL)
+    g_error ("%s", error->message);
+  return result;
+}
+
+JacStructured *
+jac_graph_jacobian_try (JacGraph  *self,
+                        int        variable,
+                        GError   **error)
+{
   guint n_nodes = self->nodes->len;
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
   g_autofree guint *uses = g_new0 (guint, n_nodes);
-  Forward fw = { self, jacs, uses };
+  Forward fw = { self, jacs, uses, NULL };
   const JacNode *var = jac_graph_node (self, variable);
   JacStructured *result;
 
@@ -657,6 +690,8 @@ jac_graph_jacobian (JacGraph *self,
     {
       const JacNode *node = jac_graph_node (self, n);
 
+      if (fw.error != NULL)
+        break;
       if ((int) n == variable)
         jacs[n] = jac_structured_new_identity (var->rank, var->shape);
       else if (node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
@@ -670,12 +705,18 @@ jac_graph_jacobian (JacGraph *self,
   result = g_steal_pointer (&jacs[self->output]);
   for (guint n = 0; n < n_nodes; n++)
     jac_structured_free (jacs[n]);
+  if (fw.error != NULL)
+    {
+      jac_structured_free (result);
+      g_propagate_error (error, fw.error);
+      return NULL;
+    }
 
   if (result == NULL)
     {
       const JacNode *out = jac_graph_node (self, self->output);
 
-      result = jac_structured_new (out->rank, out->shape, var->rank, var->shape, NULL, NULL);
+      result = jac_structured_new (out->rank, out->shape, var->rank, var->shape, NULL, error);
     }
   return result;
 }

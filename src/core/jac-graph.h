@@ -105,7 +105,12 @@ gboolean    jac_graph_set_value    (JacGraph        *self,
                                     const JacTensor *value,
                                     GError         **error);
 void        jac_graph_forward      (JacGraph        *self);
-/* The structured Jacobian of the output with respect to @variable, from the graph's own rules. */
+/* The structured Jacobian of the output with respect to @variable, from the graph's own rules;
+ * NULL with JAC_ERROR_TOO_LARGE when an intermediate is past the memory budget. */
+JacStructured *jac_graph_jacobian_try (JacGraph     *self,
+                                    int              variable,
+                                    GError         **error);
+/* The same for sizes known to fit: a refusal is a programming error and aborts. */
 JacStructured *jac_graph_jacobian  (JacGraph        *self,
                                     int              variable);
 /* Back-propagation: Σ_o G[o] ∂out[o]/∂variable by the matrix rules (G Bᵀ, Aᵀ G, …). */

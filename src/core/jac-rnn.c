@@ -108,6 +108,14 @@ resolve_sizes (JacRnnConfig       *config,
                            variable_names[v]);
               return FALSE;
             }
+          if (fixed_by[d] == (int) v && *size != t->shape[a])
+            {
+              g_autofree char *s1 = jac_tensor_shape_string (t);
+
+              g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "%s must be square (H×H), not %s",
+                           variable_names[v], s1);
+              return FALSE;
+            }
           if (fixed_by[d] >= 0 && *size != t->shape[a])
             {
               g_autofree char *s1 = jac_tensor_shape_string (t);
@@ -203,6 +211,15 @@ jac_rnn_new (const JacRnnConfig *config,
       return NULL;
     }
 
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      guint rank;
+      gsize shape[2];
+
+      variable_shape (&self->config, v, &rank, shape);
+      if (!jac_shape_fits_budget (rank, shape, variable_names[v], error))
+        return NULL;
+    }
   build_graph (self);
   for (guint v = 0; v < JAC_N_VARS; v++)
     {

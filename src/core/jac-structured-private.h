@@ -6,14 +6,20 @@
 G_BEGIN_DECLS
 
 /* Every function returns a new Jacobian and leaves its operands alone. A NULL Jacobian stands for
- * an output that does not depend on the variable; the functions that take one say so. */
+ * an output that does not depend on the variable; the functions that take one say so. Those
+ * that allocate return NULL with @error set when the memory budget refuses the result. */
+
+JacStructured *_jac_structured_try_copy     (const JacStructured *self,
+                                             GError             **error);
 
 /* J with only the δ pairs @keep (a subset of its own) left; the others become explicit in the core. */
 JacStructured *_jac_structured_relax        (const JacStructured *self,
-                                             const int           *keep);
+                                             const int           *keep,
+                                             GError             **error);
 /* J scaled entry-wise by @factor, a tensor of the output's shape: core[o, ·] *= factor[o]. */
 JacStructured *_jac_structured_scale        (const JacStructured *self,
-                                             const JacTensor     *factor);
+                                             const JacTensor     *factor,
+                                             GError             **error);
 void           _jac_structured_scale_inplace (JacStructured      *self,
                                              const JacTensor     *factor);
 void           _jac_structured_multiply_scalar (JacStructured    *self,
@@ -21,21 +27,28 @@ void           _jac_structured_multiply_scalar (JacStructured    *self,
 /* J of an operand broadcast (NumPy rules) to an output of @rank and @shape. Consumes @self. */
 JacStructured *_jac_structured_broadcast    (JacStructured       *self,
                                              guint                rank,
-                                             const gsize         *shape);
+                                             const gsize         *shape,
+                                             GError             **error);
 /* a + sign·b; either may be NULL (zero); both NULL gives NULL. Consumes @a and @b. */
 JacStructured *_jac_structured_add          (JacStructured       *a,
                                              JacStructured       *b,
-                                             double               sign);
+                                             double               sign,
+                                             GError             **error);
 /* ∂(A B) through A: J_A contracted with B on A's column index. */
 JacStructured *_jac_structured_matmul_left  (const JacStructured *ja,
-                                             const JacTensor     *b);
+                                             const JacTensor     *b,
+                                             GError             **error);
 /* ∂(A B) through B: A contracted with J_B on B's row index. */
 JacStructured *_jac_structured_matmul_right (const JacTensor     *a,
-                                             const JacStructured *jb);
-JacStructured *_jac_structured_transpose    (const JacStructured *self);
-JacStructured *_jac_structured_sum          (const JacStructured *self);
+                                             const JacStructured *jb,
+                                             GError             **error);
+JacStructured *_jac_structured_transpose    (const JacStructured *self,
+                                             GError             **error);
+JacStructured *_jac_structured_sum          (const JacStructured *self,
+                                             GError             **error);
 /* ∂softmax(A) through A, row-wise, given Y = softmax(A). */
 JacStructured *_jac_structured_softmax      (const JacStructured *self,
-                                             const JacTensor     *y);
+                                             const JacTensor     *y,
+                                             GError             **error);
 
 G_END_DECLS

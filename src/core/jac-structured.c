@@ -133,13 +133,29 @@ jac_structured_new_identity (guint        rank,
 }
 
 static JacStructured *
-new_like (const JacStructured *shape_of,
-          guint                out_rank,
-          const gsize         *out_shape,
-          const int           *pair)
+new_like (const JacStructured  *shape_of,
+          guint                 out_rank,
+          const gsize          *out_shape,
+          const int            *pair,
+          GError              **error)
 {
   return jac_structured_new (out_rank, out_shape, shape_of->wrt_rank, shape_of->wrt_shape, pair,
-                             NULL);
+                             error);
+}
+
+JacStructured *
+_jac_structured_try_copy (const JacStructured  *self,
+                          GError              **error)
+{
+  JacTensor *core = jac_tensor_new (self->core->rank, self->core->shape, error);
+  JacStructured *copy;
+
+  if (core == NULL)
+    return NULL;
+  memcpy (core->data, self->core->data, self->core->size * sizeof (double));
+  copy = g_memdup2 (self, sizeof *self);
+  copy->core = core;
+  return copy;
 }
 
 JacStructured *
@@ -390,10 +406,14 @@ entry_get (const gsize  *o,
 }
 
 JacStructured *
-_jac_structured_relax (const JacStructured *self,
-                       const int           *keep)
+_jac_structured_relax (const JacStructured  *self,
+                       const int            *keep,
+                       GError              **error)
 {
-  JacStructured *result = new_like (self, self->out_rank, self->out_shape, keep);
+  JacStructured *result = new_like (self, self->out_rank, self->out_shape, keep, error);
+
+  if (result == NULL)
+    return NULL;
 
   for (guint a = 0; a < self->out_rank; a++)
     g_assert (keep[a] < 0 || keep[a] == self->pair[a]);
@@ -419,10 +439,14 @@ _jac_structured_scale_inplace (JacStructured   *self,
 }
 
 JacStructured *
-_jac_structured_scale (const JacStructured *self,
-                       const JacTensor     *factor)
+_jac_structured_scale (const JacStructured  *self,
+                       const JacTensor      *factor,
+                       GError              **error)
 {
-  JacStructured *result = jac_structured_copy (self);
+  JacStructured *result = _jac_structured_try_copy (self, error);
+
+  if (result == NULL)
+    return NULL;
 
   _jac_structured_scale_inplace (result, factor);
   return result;
@@ -459,9 +483,10 @@ entry_broadcast (const gsize  *o,
 }
 
 JacStructured *
-_jac_structured_broadcast (JacStructured *self,
-                           guint          rank,
-                           const gsize   *shape)
+_jac_structured_broadcast (JacStructured  *self,
+                           guint           rank,
+                           const gsize    *shape,
+                           GError        **error)
 {
   Broadcast b = { self, rank, shape };
   guint lead = rank - self->out_rank;
@@ -480,8 +505,9 @@ _jac_structured_broadcast (JacStructured *self,
   if (same)
     return self;
 
-  result = new_like (self, rank, shape, pair);
-  fill_core (result, entry_broadcast, &b);
+  result = new_like (self, rank, shape, pair, error);
+  if (result != NULL)
+    fill_core (result, entry_broadcast, &b);
   jac_structured_free (self);
   return result;
 }
@@ -494,9 +520,10 @@ same_pairs (const JacStructured *a,
 }
 
 JacStructured *
-_jac_structured_add (JacStructured *a,
-                     JacStructured *b,
-                     double         sign)
+_jac_structured_add (JacStructured  *a,
+                     JacStructured  *b,
+                     double          sign,
+                     GError        **error)
 {
   g_autoptr(JacStructured) ra = a;
   g_autoptr(JacStructured) rb = b;
@@ -517,10 +544,12 @@ _jac_structured_add (JacStructured *a,
 
       for (guint x = 0; x < 2; x++)
         keep[x] = a->pair[x] == b->pair[x] ? a->pair[x] : -1;
-      ra = _jac_structured_relax (a, keep);
-      rb = _jac_structured_relax (b, keep);
+      ra = _jac_structured_relax (a, keep, error);
+      rb = ra != NULL ? _jac_structured_relax (b, keep, error) : NULL;
       jac_structured_free (a);
       jac_structured_free (b);
+      if (rb == NULL)
+        return NULL;
     }
   for (gsize n = 0; n < ra->core->size; n++)
     ra->core->data[n] += sign * rb->core->data[n];
@@ -572,8 +601,9 @@ collapse_strides (const JacStructured *result,
 }
 
 JacStructured *
-_jac_structured_matmul_left (const JacStructured *ja,
-                             const JacTensor     *b)
+_jac_structured_matmul_left (const JacStructured  *ja,
+                             const JacTensor      *b,
+                             GError              **error)
 {
   gsize m = ja->out_shape[0], k = ja->out_shape[1], ncols = b->shape[1];
   gsize shape[2] = { m, ncols };
@@ -581,7 +611,9 @@ _jac_structured_matmul_left (const JacStructured *ja,
   JacStructured *result;
 
   g_assert (ja->out_rank == 2 && b->rank == 2 && b->shape[0] == k);
-  result = new_like (ja, 2, shape, pair);
+  result = new_like (ja, 2, shape, pair, error);
+  if (result == NULL)
+    return NULL;
 
   if (ja->pair[1] >= 0)
     {
@@ -620,8 +652,9 @@ _jac_structured_matmul_left (const JacStructured *ja,
 }
 
 JacStructured *
-_jac_structured_matmul_right (const JacTensor     *a,
-                              const JacStructured *jb)
+_jac_structured_matmul_right (const JacTensor      *a,
+                              const JacStructured  *jb,
+                              GError              **error)
 {
   gsize m = a->shape[0], k = jb->out_shape[0], ncols = jb->out_shape[1];
   gsize shape[2] = { m, ncols };
@@ -629,7 +662,9 @@ _jac_structured_matmul_right (const JacTensor     *a,
   JacStructured *result;
 
   g_assert (jb->out_rank == 2 && a->rank == 2 && a->shape[1] == k);
-  result = new_like (jb, 2, shape, pair);
+  result = new_like (jb, 2, shape, pair, error);
+  if (result == NULL)
+    return NULL;
 
   if (jb->pair[0] >= 0)
     {
@@ -668,16 +703,18 @@ entry_transpose (const gsize  *o,
 }
 
 JacStructured *
-_jac_structured_transpose (const JacStructured *self)
+_jac_structured_transpose (const JacStructured  *self,
+                           GError              **error)
 {
   gsize shape[2] = { self->out_shape[1], self->out_shape[0] };
   int pair[2] = { self->pair[1], self->pair[0] };
   JacStructured *result;
 
   if (self->out_rank < 2)
-    return jac_structured_copy (self);
-  result = new_like (self, 2, shape, pair);
-  fill_core (result, entry_transpose, self);
+    return _jac_structured_try_copy (self, error);
+  result = new_like (self, 2, shape, pair, error);
+  if (result != NULL)
+    fill_core (result, entry_transpose, self);
   return result;
 }
 
@@ -701,17 +738,20 @@ entry_sum (const gsize  *o,
 }
 
 JacStructured *
-_jac_structured_sum (const JacStructured *self)
+_jac_structured_sum (const JacStructured  *self,
+                     GError              **error)
 {
-  JacStructured *result = new_like (self, 0, NULL, NULL);
+  JacStructured *result = new_like (self, 0, NULL, NULL, error);
 
-  fill_core (result, entry_sum, self);
+  if (result != NULL)
+    fill_core (result, entry_sum, self);
   return result;
 }
 
 JacStructured *
-_jac_structured_softmax (const JacStructured *self,
-                         const JacTensor     *y)
+_jac_structured_softmax (const JacStructured  *self,
+                         const JacTensor      *y,
+                         GError              **error)
 {
   int keep[2] = { self->pair[0], -1 };
   JacStructured *result;
@@ -720,7 +760,9 @@ _jac_structured_softmax (const JacStructured *self,
 
   g_assert (self->out_rank == 2);
   /* The row's entries mix, so a δ on the column index cannot survive; one on the row does. */
-  result = _jac_structured_relax (self, keep);
+  result = _jac_structured_relax (self, keep, error);
+  if (result == NULL)
+    return NULL;
   run = rows * cols > 0 ? result->core->size / (rows * cols) : 0;
   mix = g_new0 (double, MAX (run, 1));
 

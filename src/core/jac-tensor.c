@@ -5,9 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "jac-error.h"
 #include "jac-tensor.h"
+
+static gsize memory_budget;
+
+/* Half of the machine's memory unless set: past it a tensor is refused rather than left to the
+ * kernel's overcommit and out-of-memory killer. */
+gsize
+jac_get_memory_budget (void)
+{
+  if (memory_budget == 0)
+    {
+      long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+
+      memory_budget = pages > 0 && page_size > 0 ? (gsize) pages * (gsize) page_size / 2
+                                                 : (gsize) 1 << 32;
+    }
+  return memory_budget;
+}
+
+void
+jac_set_memory_budget (gsize n_bytes)
+{
+  memory_budget = n_bytes;
+}
 
 gboolean
 jac_tensor_size_for_shape (guint        rank,
@@ -47,6 +71,31 @@ jac_buffer_alloc (gsize n_bytes)
   return p;
 }
 
+gboolean
+jac_shape_fits_budget (guint         rank,
+                       const gsize  *shape,
+                       const char   *what,
+                       GError      **error)
+{
+  gsize n_bytes = G_MAXSIZE;
+
+  if (jac_tensor_size_for_shape (rank, shape, NULL, &n_bytes) &&
+      n_bytes <= jac_get_memory_budget ())
+    return TRUE;
+
+  {
+    g_autofree char *s = jac_shape_string (rank, shape);
+    g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *have = g_format_size_full (jac_get_memory_budget (),
+                                                G_FORMAT_SIZE_IEC_UNITS);
+
+    g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                 "%s of shape %s would need %s, more than the memory budget of %s", what, s,
+                 n_bytes == G_MAXSIZE ? "more than fits in memory" : need, have);
+  }
+  return FALSE;
+}
+
 JacTensor *
 jac_tensor_new (guint        rank,
                 const gsize *shape,
@@ -72,6 +121,18 @@ jac_tensor_new (guint        rank,
   for (guint a = rank; a-- > 0;)
     self->strides[a] = (a + 1 == rank) ? 1 : self->strides[a + 1] * shape[a + 1];
 
+  if (n_bytes > jac_get_memory_budget ())
+    {
+      g_autofree char *s = jac_shape_string (rank, shape);
+      g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *have = g_format_size_full (jac_get_memory_budget (),
+                                                  G_FORMAT_SIZE_IEC_UNITS);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "a tensor of shape %s would need %s (%" G_GSIZE_FORMAT " bytes), more than "
+                   "the memory budget of %s", s, need, n_bytes, have);
+      return NULL;
+    }
   self->data = jac_buffer_alloc (n_bytes);
   if (self->data != NULL)
     memset (self->data, 0, MAX (n_bytes, sizeof (double)));

@@ -19,6 +19,14 @@ typedef struct _JacTensor
 /* Element (i, j) of a rank-2 tensor; the caller has checked the bounds. */
 #define JAC_AT2(t, i, j) ((t)->data[(gsize) (i) * (t)->strides[0] + (gsize) (j)])
 
+/* The largest tensor jac_tensor_new will allocate (default: half of the RAM). */
+gsize      jac_get_memory_budget       (void);
+void       jac_set_memory_budget       (gsize             n_bytes);
+/* Whether a tensor of @shape fits the budget; else an error naming @what ("W_hh") and sizes. */
+gboolean   jac_shape_fits_budget       (guint             rank,
+                                        const gsize      *shape,
+                                        const char       *what,
+                                        GError          **error);
 gpointer   jac_buffer_alloc            (gsize             n_bytes);
 JacTensor *jac_tensor_new              (guint             rank,
                                         const gsize      *shape,
