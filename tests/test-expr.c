@@ -556,6 +556,38 @@ test_fuzz (void)
     }
 }
 
+/* Nesting is bounded, so deep input is an error rather than a stack overflow. */
+static void
+test_reject_deep_nesting (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  gsize shape[2] = { 2, 2 };
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GString) fine = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacExpr) ok = NULL;
+  JacExpr *bad;
+
+  jac_shape_env_declare (env, "X", 2, shape);
+  for (guint n = 0; n < 50000; n++)
+    g_string_append_c (deep, '(');
+  g_string_append_c (deep, 'X');
+  for (guint n = 0; n < 50000; n++)
+    g_string_append_c (deep, ')');
+  bad = jac_expr_parse (deep->str, env, NULL, &error);
+  g_assert_null (bad);
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "levels deep"));
+
+  for (guint n = 0; n < 60; n++)
+    g_string_append (fine, "-tanh(");
+  g_string_append_c (fine, 'X');
+  for (guint n = 0; n < 60; n++)
+    g_string_append_c (fine, ')');
+  ok = jac_expr_parse (fine->str, env, NULL, NULL);
+  g_assert_nonnull (ok);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -583,5 +615,6 @@ main (int    argc,
   g_test_add_func ("/expr/reject-invalid-utf8", test_reject_invalid_utf8);
   g_test_add_func ("/expr/caret", test_caret);
   g_test_add_func ("/expr/fuzz", test_fuzz);
+  g_test_add_func ("/expr/reject-deep-nesting", test_reject_deep_nesting);
   return g_test_run ();
 }

@@ -617,7 +617,11 @@ typedef struct
   GArray            *spans;
   GError           **error;
   gsize             *error_pos;
+  guint              depth;   /* nesting of unary operators, parentheses and calls */
 } Parser;
+
+/* Deeper input is refused rather than left to overflow the stack; no formula needs it. */
+#define MAX_DEPTH 200
 
 static gboolean parse_sum (Parser  *P,
                            Operand *out);
@@ -1000,8 +1004,26 @@ parse_power (Parser  *P,
 }
 
 static gboolean
+parse_unary_inner (Parser  *P,
+                   Operand *out);
+
+static gboolean
 parse_unary (Parser  *P,
              Operand *out)
+{
+  gboolean ok;
+
+  if (++P->depth > MAX_DEPTH)
+    return fail (P, skip_space (P->p), JAC_ERROR_INVALID,
+                 "nested more than %d levels deep", MAX_DEPTH);
+  ok = parse_unary_inner (P, out);
+  P->depth--;
+  return ok;
+}
+
+static gboolean
+parse_unary_inner (Parser  *P,
+                   Operand *out)
 {
   const char *at = P->p = skip_space (P->p);
   gsize len = *at == '-' || *at == '+' ? 1 : has_prefix (at, UTF8_MINUS) ? strlen (UTF8_MINUS) : 0;
