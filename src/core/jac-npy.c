@@ -777,6 +777,12 @@ read_all (int    fd,
 
       if (buffer != NULL && filled == capacity)
         {
+          /* A stream without end (/dev/zero) stops at the memory budget. */
+          if (capacity > jac_get_memory_budget ())
+            {
+              *saved_errno = EFBIG;
+              return NULL;
+            }
           if (!g_size_checked_mul (&capacity, capacity, 2))
             g_clear_pointer (&buffer, g_free);
           else
