@@ -224,6 +224,19 @@ _jac_cli_run_check_expr (JacCliOptions *o)
       fd = jac_graph_finite_difference (expr->graph, n, 1e-6);
       g = jac_tensor_new (out->rank, out->shape, NULL);
       jac_tensor_fill (g, 1.0);
+      if (o->upstream != NULL)
+        {
+          if (!jac_tensor_same_shape (o->upstream, g))
+            {
+              g_autofree char *want = jac_tensor_shape_string (g);
+              g_autofree char *have = jac_tensor_shape_string (o->upstream);
+
+              g_printerr ("jacscope check: --grad has shape %s, the output %s\n", have, want);
+              return 1;
+            }
+          jac_tensor_free (g);
+          g = jac_tensor_copy (o->upstream);
+        }
       symbolic = jac_derivation_evaluate (derivation, expr->graph, g, NULL);
       contracted = jac_structured_contract (jac, g);
       shape = jac_tensor_shape_string (dense);
