@@ -550,11 +550,13 @@ text_layout (const JacFigureLayout *layout,
 /* Centres @text in @rect; with @pad, on a patch of the zero colour so that hatching stays off
  * the glyphs. */
 static void
-show_centred (cairo_t       *cr,
-              PangoLayout   *text,
-              const JacRect *rect,
-              const JacRgb  *ink,
-              const JacRgb  *pad)
+show_centred (const JacFigureLayout *layout,
+              cairo_t               *cr,
+              PangoLayout           *text,
+              double                 size,
+              const JacRect         *rect,
+              const JacRgb          *ink,
+              const JacRgb          *pad)
 {
   PangoRectangle ink_rect, logical;
   double x, y;
@@ -574,6 +576,7 @@ show_centred (cairo_t       *cr,
       cairo_fill (cr);
     }
   _jac_set_source_rgb (cr, ink);
+  _jac_figure_record_text (layout, text, x, y, size, TRUE);
   cairo_move_to (cr, x, y);
   pango_cairo_show_layout (cr, text);
 }
@@ -586,7 +589,7 @@ paint_zero_labels (JacGridPainter *painter)
                      MIN (layout->block_width, layout->block_height) * 0.3);
   PangoLayout *zero;
 
-  if (size < layout->small_px * 0.75)
+  if (size < layout->type.min_text)
     return;
   zero = text_layout (layout, size);
   pango_layout_set_text (zero, "0", -1);
@@ -598,7 +601,7 @@ paint_zero_labels (JacGridPainter *painter)
       if (next_block (painter, s, &i, &p, &rect)
           && jac_analysis_block_is_zero (layout->analysis, i, p))
         {
-          show_centred (painter->cr, zero, &rect, &layout->palette.zero_ink,
+          show_centred (layout, painter->cr, zero, size, &rect, &layout->palette.zero_ink,
                         &layout->palette.zero_fill);
           painter->counters->values++;
         }
@@ -616,9 +619,10 @@ _jac_figure_value_font (const JacFigureLayout *layout,
   PangoRectangle logical;
   double size, width;
 
-  if (cell_width < 26 || cell_height < 14)
+  /* As large as a cell comfortably holds, up to the body size; never below the minimum. */
+  if (cell_height < layout->type.min_text * 1.25)
     return 0;
-  size = MIN (layout->small_px, cell_height * 0.36);
+  size = MIN (layout->font_px, MAX (cell_height * 0.36, layout->type.min_text));
   probe = text_layout (layout, size);
   pango_layout_set_text (probe, "\xe2\x88\x92" "0.00", -1);
   pango_layout_get_extents (probe, NULL, &logical);
@@ -626,7 +630,7 @@ _jac_figure_value_font (const JacFigureLayout *layout,
   width = (double) logical.width / PANGO_SCALE;
   if (width > cell_width * 0.86)
     size *= cell_width * 0.86 / width;
-  return size >= 7 ? size : 0;
+  return size >= layout->type.min_text - 1e-9 ? size : 0;
 }
 
 static const JacRgb dark_ink = { 0.08, 0.08, 0.08 };
@@ -670,7 +674,7 @@ paint_values (JacGridPainter *painter)
             argb = jac_colormap_argb (layout->style.colormap, v, layout->range);
             _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
             pango_layout_set_text (text, label, -1);
-            show_centred (painter->cr, text, &cell,
+            show_centred (layout, painter->cr, text, size, &cell,
                           zero ? &layout->palette.zero_ink
                                : jac_colormap_prefers_dark_ink (argb) ? &dark_ink : &light_ink,
                           NULL);

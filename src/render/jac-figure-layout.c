@@ -523,13 +523,16 @@ _jac_figure_layout_new (const JacAnalysis    *analysis,
   layout->height = height;
   layout->visible = (JacRect) { 0, 0, width, height };
 
-  base = CLAMP (MIN (height / 58, width / 88), 8, 24) * layout->style.text_scale;
+  _jac_type_init (&layout->type, layout->style.medium, layout->style.text_scale, width, height);
+  base = layout->type.body;
   layout->font_px = base;
-  layout->small_px = base * 0.82;
-  layout->title_px = base * 1.3;
-  layout->line_width = MAX (1, base / 16) * layout->style.line_scale;
+  layout->small_px = layout->type.small;
+  layout->title_px = layout->type.title;
+  layout->line_width = (layout->style.medium == JAC_MEDIUM_PAPER ? 0.5 : MAX (1, base / 16))
+                       * layout->style.line_scale;
   _jac_palette_init (&layout->palette, &layout->style);
   layout->context = _jac_text_context_new (cr);
+  _jac_text_context_set_type (layout->context, &layout->type);
   layout->labels = g_ptr_array_new_with_free_func (_jac_label_free);
   layout->rules = g_array_new (FALSE, FALSE, sizeof (JacRule));
 

@@ -44,8 +44,22 @@ typedef struct
   double       y;
   double       width;
   double       height;
+  double       size;     /* its font size */
+  double       min_size; /* its smallest glyphs' size, sub/superscripts included */
+  double       xalign;   /* the anchor it was placed by, for writers that reflow text (TikZ) */
+  double       yalign;
   JacInk       ink;
 } JacLabel;
+
+/* The type sizes of a figure, from its medium (see JacMedium), in figure units. */
+typedef struct
+{
+  double body;        /* ordinary text */
+  double small;       /* secondary text: captions, ticks, block labels, values in cells */
+  double title;
+  double min_text;    /* no text is set smaller than this, */
+  double min_script;  /* and no sub/superscript smaller than this */
+} JacType;
 
 typedef struct
 {
@@ -76,6 +90,7 @@ typedef struct
   guint   values;        /* numbers written in cells */
   guint   labels;        /* labels drawn */
   guint64 pixels;        /* heatmap pixels computed */
+  GArray *texts;         /* or NULL; else every text drawn is appended, as JacTextRect */
 } JacFigureCounters;
 
 /* Slots [row0, row1) × [col0, col1) of the Jacobian's arrangement. */
@@ -91,7 +106,8 @@ typedef struct
   JacFigureStyle     style;
   double             width;
   double             height;
-  double             font_px;
+  JacType            type;
+  double             font_px;       /* type.body, type.small and type.title */
   double             small_px;
   double             title_px;
   double             line_width;
@@ -256,7 +272,18 @@ void             _jac_figure_layout_contraction (JacFigureLayout   *layout,
                                                  const JacRect     *area);
 
 /* jac-figure-text.c */
+/* The type of a @width × @height figure for @medium; @text_scale (the window's Ctrl+plus/minus)
+ * scales it, never below the medium's minimums. */
+void             _jac_type_init             (JacType               *type,
+                                             JacMedium              medium,
+                                             double                 text_scale,
+                                             double                 width,
+                                             double                 height);
 PangoContext    *_jac_text_context_new      (cairo_t               *cr);
+/* Labels made with @context set sub/superscripts at 0.8 of their text, never below
+ * @type->min_script (nor above the text itself). */
+void             _jac_text_context_set_type (PangoContext          *context,
+                                             const JacType         *type);
 JacLabel        *_jac_label_new             (PangoContext          *context,
                                              const char            *markup,
                                              double                 size_px,
@@ -294,8 +321,8 @@ typedef void (*JacRenderDrawFunc) (cairo_t  *cr,
 /* Saves what @draw draws atomically to @path, in the format its extension names; @scale
  * multiplies PNG pixels; @title names a PDF. */
 gboolean         _jac_render_save           (const char            *path,
-                                             int                    width,
-                                             int                    height,
+                                             double                 width,
+                                             double                 height,
                                              double                 scale,
                                              const char            *title,
                                              JacRenderDrawFunc      draw,
@@ -313,6 +340,14 @@ void             _jac_figure_draw_counted   (cairo_t               *cr,
                                              const JacFigureStyle  *style,
                                              gboolean               whole,
                                              JacFigureCounters     *counters);
+
+/* Appends what @layout draws at (@x, @y) to the counters' texts, when they are kept. */
+void             _jac_figure_record_text    (const JacFigureLayout *layout,
+                                             PangoLayout           *text,
+                                             double                 x,
+                                             double                 y,
+                                             double                 size,
+                                             gboolean               value);
 
 /* jac-figure-jacobian.c */
 void             _jac_jacobian_access_init  (JacJacobianAccess     *access,

@@ -9,18 +9,19 @@
 #define FONT_FAMILY "Cantarell, DejaVu Sans, Sans"
 #define MINUS "\xe2\x88\x92"
 
-/* Unhinted, unrounded metrics: the same text measures the same whatever the target, so the
- * layout computed for hit-testing is the one drawn. */
+/* Unhinted, unrounded metrics in user space: the same text measures the same whatever the
+ * target and its scale, so the layout computed for hit-testing is the one drawn, and a 2× or 3×
+ * drawing is the 1× one with more pixels. The context deliberately ignores @cr's transformation:
+ * Pango 1.50 sizes <sub> and <sup> from the device size when the context carries a scaled
+ * matrix, which drew subscripts larger than their base at 2×. */
 PangoContext *
 _jac_text_context_new (cairo_t *cr)
 {
   PangoContext *context;
   cairo_font_options_t *options = cairo_font_options_create ();
 
-  if (cr != NULL)
-    context = pango_cairo_create_context (cr);
-  else
-    context = pango_font_map_create_context (pango_cairo_font_map_get_default ());
+  (void) cr;
+  context = pango_font_map_create_context (pango_cairo_font_map_get_default ());
   cairo_font_options_set_hint_metrics (options, CAIRO_HINT_METRICS_OFF);
   cairo_font_options_set_hint_style (options, CAIRO_HINT_STYLE_NONE);
   pango_cairo_context_set_font_options (context, options);
@@ -28,6 +29,98 @@ _jac_text_context_new (cairo_t *cr)
   pango_context_set_round_glyph_positions (context, FALSE);
   cairo_font_options_destroy (options);
   return context;
+}
+
+void
+_jac_type_init (JacType   *type,
+                JacMedium  medium,
+                double     text_scale,
+                double     width,
+                double     height)
+{
+  double scale = text_scale > 0 && isfinite (text_scale) ? text_scale : 1;
+
+  switch (medium)
+    {
+    case JAC_MEDIUM_PRESENTATION:
+      type->min_text = type->min_script = 18;
+      type->body = MAX (CLAMP (MIN (height / 30, width / 52), 22, 44) * scale, 22);
+      break;
+    case JAC_MEDIUM_PAPER:
+      /* Points: a figure set at 8 pt reads like a caption of the page around it. */
+      type->min_text = type->min_script = 6;
+      type->body = MAX (8 * scale, 8);
+      break;
+    case JAC_MEDIUM_SCREEN:
+    case JAC_N_MEDIA:
+    default:
+      type->min_text = 11;
+      type->min_script = 9;
+      type->body = MAX (CLAMP (MIN (height / 50, width / 84), 13, 24) * scale, 13);
+      break;
+    }
+  type->small = MAX (type->body * 0.86, type->min_text);
+  type->title = type->body * 1.3;
+}
+
+static GQuark
+script_min_quark (void)
+{
+  return g_quark_from_static_string ("jac-script-min");
+}
+
+void
+_jac_text_context_set_type (PangoContext  *context,
+                            const JacType *type)
+{
+  double *min_script = g_new (double, 1);
+
+  *min_script = type->min_script;
+  g_object_set_qdata_full (G_OBJECT (context), script_min_quark (), min_script, g_free);
+}
+
+/* Pango's own <sub> and <sup> take their size from the font's metrics, which can fall below a
+ * medium's minimum and, under a scaled context, grow instead of shrink; they are rewritten to
+ * spans of an explicit size and rise. Returns the new markup and the smallest size in it. */
+static char *
+explicit_scripts (const char *markup,
+                  double      size,
+                  double      min_script,
+                  double     *min_size)
+{
+  GString *out = g_string_sized_new (strlen (markup) + 64);
+  double stack[16];
+  guint depth = 0;
+  double current = size;
+
+  *min_size = size;
+  for (const char *c = markup; *c != '\0';)
+    {
+      gboolean sub = g_str_has_prefix (c, "<sub>"), sup = g_str_has_prefix (c, "<sup>");
+
+      if ((sub || sup) && depth < G_N_ELEMENTS (stack))
+        {
+          double script = MIN (current, MAX (current * 0.8, min_script));
+          /* Pango's markup sizes are points at the context's 96 dpi; rises are Pango units. */
+          int points = (int) lround (script * 72.0 / 96.0 * PANGO_SCALE);
+          int rise = (int) lround ((sub ? -0.18 : 0.42) * current * PANGO_SCALE);
+
+          stack[depth++] = current;
+          current = script;
+          *min_size = MIN (*min_size, script);
+          g_string_append_printf (out, "<span size=\"%d\" rise=\"%d\">", points, rise);
+          c += 5;
+        }
+      else if ((g_str_has_prefix (c, "</sub>") || g_str_has_prefix (c, "</sup>")) && depth > 0)
+        {
+          current = stack[--depth];
+          g_string_append (out, "</span>");
+          c += 6;
+        }
+      else
+        g_string_append_c (out, *c++);
+    }
+  return g_string_free (out, FALSE);
 }
 
 JacLabel *
@@ -39,6 +132,8 @@ _jac_label_new (PangoContext *context,
 {
   JacLabel *label = g_new0 (JacLabel, 1);
   PangoFontDescription *font = pango_font_description_from_string (FONT_FAMILY);
+  double *min_script = g_object_get_qdata (G_OBJECT (context), script_min_quark ());
+  g_autofree char *scripted = NULL;
   PangoRectangle logical;
 
   pango_font_description_set_absolute_size (font, MAX (size_px, 1) * PANGO_SCALE);
@@ -51,7 +146,10 @@ _jac_label_new (PangoContext *context,
       pango_layout_set_width (label->layout, (int) (wrap_width * PANGO_SCALE));
       pango_layout_set_wrap (label->layout, PANGO_WRAP_WORD);
     }
-  pango_layout_set_markup (label->layout, markup, -1);
+  scripted = explicit_scripts (markup, MAX (size_px, 1), min_script != NULL ? *min_script : 0,
+                               &label->min_size);
+  label->size = MAX (size_px, 1);
+  pango_layout_set_markup (label->layout, scripted, -1);
   pango_layout_get_extents (label->layout, NULL, &logical);
   label->width = (double) logical.width / PANGO_SCALE;
   label->height = (double) logical.height / PANGO_SCALE;
@@ -79,6 +177,8 @@ _jac_label_place (JacLabel *label,
 {
   label->x = x - xalign * label->width;
   label->y = y - yalign * label->height;
+  label->xalign = xalign;
+  label->yalign = yalign;
 }
 
 void

@@ -17,6 +17,7 @@ jac_figure_style_init (JacFigureStyle *style)
   style->colormap = JAC_COLORMAP_BLUE_RED;
   style->show_values = TRUE;
   style->dark = FALSE;
+  style->medium = JAC_MEDIUM_SCREEN;
   style->text_scale = 1;
   style->line_scale = 1;
   style->focus_row = -1;
@@ -48,6 +49,7 @@ draw_labels (cairo_t               *cr,
         continue;
       if (layout->counters != NULL)
         layout->counters->labels++;
+      _jac_figure_record_text (layout, label->layout, label->x, label->y, label->min_size, FALSE);
       _jac_set_source_rgb (cr, ink_color (layout, label->ink));
       cairo_move_to (cr, label->x, label->y);
       pango_cairo_show_layout (cr, label->layout);
@@ -167,17 +169,18 @@ draw_matrix_values (cairo_t               *cr,
         g_autofree char *label = _jac_format_cell (value);
         PangoRectangle ink, logical;
 
+        double tx, ty;
+
         pango_layout_set_text (text, label, -1);
         pango_layout_get_extents (text, &ink, &logical);
         if (jac_colormap_prefers_dark_ink (argb))
           cairo_set_source_rgb (cr, 0.08, 0.08, 0.08);
         else
           cairo_set_source_rgb (cr, 1, 1, 1);
-        cairo_move_to (cr,
-                       view->rect.x + (c + 0.5) * cell_w
-                       - (logical.x + logical.width / 2.0) / PANGO_SCALE,
-                       view->rect.y + (r + 0.5) * cell_h
-                       - (ink.y + ink.height / 2.0) / PANGO_SCALE);
+        tx = view->rect.x + (c + 0.5) * cell_w - (logical.x + logical.width / 2.0) / PANGO_SCALE;
+        ty = view->rect.y + (r + 0.5) * cell_h - (ink.y + ink.height / 2.0) / PANGO_SCALE;
+        _jac_figure_record_text (layout, text, tx, ty, size, TRUE);
+        cairo_move_to (cr, tx, ty);
         pango_cairo_show_layout (cr, text);
         if (layout->counters != NULL)
           layout->counters->values++;
@@ -393,6 +396,63 @@ jac_figure_draw (cairo_t              *cr,
   _jac_figure_draw_counted (cr, width, height, analysis, style, FALSE, NULL);
 }
 
+/* ---- what was drawn, for tests ---- */
+
+void
+_jac_figure_record_text (const JacFigureLayout *layout,
+                         PangoLayout           *text,
+                         double                 x,
+                         double                 y,
+                         double                 size,
+                         gboolean               value)
+{
+  PangoRectangle logical;
+  JacTextRect rect;
+
+  if (layout->counters == NULL || layout->counters->texts == NULL)
+    return;
+  pango_layout_get_extents (text, NULL, &logical);
+  rect.text = g_strdup (pango_layout_get_text (text));
+  rect.x = x + (double) logical.x / PANGO_SCALE;
+  rect.y = y + (double) logical.y / PANGO_SCALE;
+  rect.width = (double) logical.width / PANGO_SCALE;
+  rect.height = (double) logical.height / PANGO_SCALE;
+  rect.size = size;
+  rect.value = value;
+  g_array_append_val (layout->counters->texts, rect);
+}
+
+static void
+clear_text_rect (gpointer data)
+{
+  JacTextRect *rect = data;
+
+  g_clear_pointer (&rect->text, g_free);
+}
+
+GArray *
+jac_figure_text_rects (double                width,
+                       double                height,
+                       const JacAnalysis    *analysis,
+                       const JacFigureStyle *style)
+{
+  JacFigureCounters counters = { 0 };
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  g_return_val_if_fail (analysis != NULL, NULL);
+  g_return_val_if_fail (style != NULL, NULL);
+
+  counters.texts = g_array_new (FALSE, FALSE, sizeof (JacTextRect));
+  g_array_set_clear_func (counters.texts, clear_text_rect);
+  surface = cairo_recording_surface_create (CAIRO_CONTENT_COLOR_ALPHA, NULL);
+  cr = cairo_create (surface);
+  _jac_figure_draw_counted (cr, width, height, analysis, style, TRUE, &counters);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  return counters.texts;
+}
+
 /* ---- files ---- */
 
 gboolean
@@ -408,6 +468,7 @@ jac_figure_format_from_path (const char       *path,
     { ".png", JAC_FIGURE_PNG },
     { ".svg", JAC_FIGURE_SVG },
     { ".pdf", JAC_FIGURE_PDF },
+    { ".tex", JAC_FIGURE_TIKZ },
   };
   g_autofree char *base = NULL;
   const char *dot;
@@ -419,8 +480,8 @@ jac_figure_format_from_path (const char       *path,
   if (dot == NULL || dot == base || dot[1] == '\0')
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "%s has no file extension to name the figure format: use .png, .svg or .pdf",
-                   path);
+                   "%s has no file extension to name the figure format: "
+                   "use .png, .svg, .pdf or .tex", path);
       return FALSE;
     }
   for (guint k = 0; k < G_N_ELEMENTS (formats); k++)
@@ -431,7 +492,7 @@ jac_figure_format_from_path (const char       *path,
         return TRUE;
       }
   g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-               "unsupported figure format “%s” in %s: use .png, .svg or .pdf", dot, path);
+               "unsupported figure format “%s” in %s: use .png, .svg, .pdf or .tex", dot, path);
   return FALSE;
 }
 
@@ -454,8 +515,8 @@ draw_content (cairo_t  *cr,
 
 gboolean
 jac_figure_save (const char            *path,
-                 int                    width,
-                 int                    height,
+                 double                 width,
+                 double                 height,
                  double                 scale,
                  const JacAnalysis     *analysis,
                  const JacFigureStyle  *style,

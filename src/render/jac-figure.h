@@ -20,7 +20,19 @@ typedef enum
   JAC_FIGURE_PNG,
   JAC_FIGURE_SVG,
   JAC_FIGURE_PDF,
+  JAC_FIGURE_TIKZ,  /* .tex: a TikZ picture, text as LaTeX, heatmaps as PNG images beside it */
 } JacFigureFormat;
+
+/* Where a figure is seen; it chooses the type sizes and the figure's unit. A figure never sets
+ * text below its medium's minimum: when the area is too small it leaves elements out instead
+ * (see jac-figure-layout.c for the order) and says so in a corner. */
+typedef enum
+{
+  JAC_MEDIUM_SCREEN,        /* units are px at 1×: text ≥ 11 px, sub/superscripts ≥ 9 px */
+  JAC_MEDIUM_PRESENTATION,  /* units are px at 1×: all text ≥ 18 px */
+  JAC_MEDIUM_PAPER,         /* units are pt (72 per inch): body 8 pt, all text ≥ 6 pt */
+  JAC_N_MEDIA
+} JacMedium;
 
 typedef enum
 {
@@ -53,7 +65,9 @@ typedef struct
   JacColormap colormap;
   gboolean    show_values;         /* write values in cells large enough to hold them */
   gboolean    dark;                /* dark background, light ink */
-  double      text_scale;          /* 1 normally; larger for presentation */
+  JacMedium   medium;              /* screen (default), presentation or paper */
+  double      text_scale;          /* 1 normally; the window's Ctrl+plus/minus; never takes
+                                    * text below the medium's minimum */
   double      line_scale;          /* 1 normally; thicker lines for presentation */
   gssize      focus_row;           /* -1: the whole grid; i ≥ 0: J[i, :, p, :] for every p */
   gboolean    show_contraction;    /* draw the contracted-form panels beside the Jacobian */
@@ -87,13 +101,31 @@ gboolean jac_figure_hit_test          (const JacAnalysis     *analysis,
  * "J[1,2,1,0] = ∂h[1,2]/∂h_prev[1,0] = S[1,2] · W_hh[0,2] = 0.41 × −0.73 = −0.30". */
 char    *jac_figure_describe_hit      (const JacAnalysis     *analysis,
                                        const JacFigureHit    *hit);
-/* Saves atomically to @path in the format its extension names; @scale multiplies PNG pixels. */
+/* Saves atomically to @path in the format its extension names. @width × @height are in the
+ * figure's units (px, or pt for the paper medium): the page size of a PDF or SVG, and times
+ * @scale the pixels of a PNG (for paper at D dpi, @scale = D / 72). */
 gboolean jac_figure_save              (const char            *path,
-                                       int                    width,
-                                       int                    height,
+                                       double                 width,
+                                       double                 height,
                                        double                 scale,
                                        const JacAnalysis     *analysis,
                                        const JacFigureStyle  *style,
                                        GError               **error);
+
+/* For tests and the TikZ writer: a piece of text a figure drew, where and how large. */
+typedef struct
+{
+  char    *text;                  /* the plain text, markup stripped */
+  double   x, y, width, height;   /* its logical box, in figure units */
+  double   size;                  /* its smallest glyph size, sub/superscripts included */
+  gboolean value;                 /* a number written inside a cell */
+} JacTextRect;
+
+/* Lays the figure out as jac_figure_draw () would and returns every text it draws, values in
+ * cells included, as JacTextRect (free with the array). */
+GArray  *jac_figure_text_rects        (double                 width,
+                                       double                 height,
+                                       const JacAnalysis     *analysis,
+                                       const JacFigureStyle  *style);
 
 G_END_DECLS

@@ -26,8 +26,8 @@ typedef struct
   JacRenderDrawFunc draw;
   gpointer          user_data;
   const char       *title;
-  int               width;
-  int               height;
+  double            width;
+  double            height;
   double            scale;
 } JacRenderJob;
 
@@ -47,12 +47,12 @@ check_size (const JacRenderJob  *job,
     }
   pixels_w = format == JAC_FIGURE_PNG ? round (job->width * job->scale) : job->width;
   pixels_h = format == JAC_FIGURE_PNG ? round (job->height * job->scale) : job->height;
-  if (job->width < MIN_PIXELS || job->height < MIN_PIXELS
+  if (!(job->width >= MIN_PIXELS) || !(job->height >= MIN_PIXELS)
       || pixels_w < MIN_PIXELS || pixels_h < MIN_PIXELS
       || pixels_w > MAX_PIXELS || pixels_h > MAX_PIXELS)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "figure size %d×%d (scale %g) is out of range: width and height must be "
+                   "figure size %g×%g (scale %g) is out of range: width and height must be "
                    "%d to %d pixels", job->width, job->height, job->scale, MIN_PIXELS,
                    MAX_PIXELS);
       return FALSE;
@@ -120,6 +120,10 @@ write_figure (JacFigureFormat     format,
         cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
       status = draw_to (surface, 1, job);
       break;
+    case JAC_FIGURE_TIKZ:
+      /* Written by the TikZ writer, never through a cairo surface. */
+      g_assert_not_reached ();
+      break;
     case JAC_FIGURE_PDF:
     default:
       surface = cairo_pdf_surface_create_for_stream (write_cb, writer, job->width, job->height);
@@ -141,8 +145,8 @@ write_figure (JacFigureFormat     format,
 
 gboolean
 _jac_render_save (const char         *path,
-                  int                 width,
-                  int                 height,
+                  double              width,
+                  double              height,
                   double              scale,
                   const char         *title,
                   JacRenderDrawFunc   draw,
@@ -161,6 +165,12 @@ _jac_render_save (const char         *path,
   if (!jac_figure_format_from_path (path, &format, error)
       || !check_size (&job, format, error))
     return FALSE;
+  if (format == JAC_FIGURE_TIKZ)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "cannot write %s: the TikZ writer is not built yet", path);
+      return FALSE;
+    }
 
   file = jac_atomic_file_new (path, error);
   if (file == NULL)
@@ -175,7 +185,7 @@ _jac_render_save (const char         *path,
                      g_strerror (writer.saved_errno != 0 ? writer.saved_errno : EIO));
       else if (status == CAIRO_STATUS_NO_MEMORY)
         g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                     "not enough memory to draw a %d×%d figure for %s", width, height, path);
+                     "not enough memory to draw a %g×%g figure for %s", width, height, path);
       else
         g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot draw %s: %s", path,
                      cairo_status_to_string (status));

@@ -1657,8 +1657,8 @@ draw_content (cairo_t  *cr,
 
 gboolean
 jac_sequence_figure_save (const char              *path,
-                          int                      width,
-                          int                      height,
+                          double                   width,
+                          double                   height,
                           double                   scale,
                           const JacSequence       *sequence,
                           const JacStructured     *jacobian,

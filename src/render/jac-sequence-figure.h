@@ -44,8 +44,8 @@ gboolean jac_sequence_figure_lag_at    (double                   width,
 /* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @scale
  * multiplies PNG pixels. */
 gboolean jac_sequence_figure_save      (const char              *path,
-                                        int                      width,
-                                        int                      height,
+                                        double                   width,
+                                        double                   height,
                                         double                   scale,
                                         const JacSequence       *sequence,
                                         const JacStructured     *jacobian,
