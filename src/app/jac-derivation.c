@@ -4,79 +4,6 @@
 #include "core/jac-derive.h"
 #include "jac-derivation.h"
 
-#define DIAG_S "diag(S<sub>i:</sub>)"
-
-/* What core's derivation does not say: how a block reads in each layout, and why the
- * contraction has the form it has. Index letters follow core/jac-derive.h. */
-typedef struct
-{
-  const char *block_num;
-  const char *block_den;
-  const char *why;
-} JacLayoutNotes;
-
-static const JacLayoutNotes notes_h_prev = {
-  "Numerator layout, block (i, p) with rows j and columns q: block (i, i) = " DIAG_S " W_hhᵀ.",
-  "Denominator layout, block (i, p) with rows q and columns j: block (i, i) = W_hh " DIAG_S
-  " — the chain rule’s “(1 − tanh²) W_hh”, read in this layout.",
-  "δ<sub>ip</sub> collapses the sum over i; the sum left runs over W_hh’s <i>second</i> index j:"
-  " that is the transpose.",
-};
-
-static const JacLayoutNotes notes_x = {
-  "Numerator layout, block (i, p) with rows j and columns q: block (i, i) = " DIAG_S " W_xhᵀ.",
-  "Denominator layout, block (i, p) with rows q and columns j: block (i, i) = W_xh " DIAG_S ".",
-  "δ<sub>ip</sub> collapses the sum over i; the sum left runs over W_xh’s <i>second</i> index j:"
-  " hence W_xhᵀ.",
-};
-
-static const JacLayoutNotes notes_w_hh = {
-  "Numerator layout, block (i, k) with rows j and columns l: h_prev<sub>ik</sub> " DIAG_S ".",
-  "Denominator layout, block (i, k) with rows l and columns j: h_prev<sub>ik</sub> " DIAG_S
-  " — diagonal, so the same in both layouts.",
-  "δ<sub>jl</sub> collapses the sum over j; the sum left runs over the batch index i, the"
-  " <i>first</i> index of h_prev: hence h_prevᵀ on the left.",
-};
-
-static const JacLayoutNotes notes_w_xh = {
-  "Numerator layout, block (i, k) with rows j and columns l: x<sub>ik</sub> " DIAG_S ".",
-  "Denominator layout, block (i, k) with rows l and columns j: x<sub>ik</sub> " DIAG_S
-  " — diagonal, so the same in both layouts.",
-  "δ<sub>jl</sub> collapses the sum over j; the sum left runs over the batch index i: hence xᵀ"
-  " on the left.",
-};
-
-static const JacLayoutNotes notes_b_vector = {
-  "Numerator layout, block (i, 0) with rows j and columns q: " DIAG_S ".",
-  "Denominator layout, block (i, 0) with rows q and columns j: " DIAG_S
-  " — diagonal, so the same in both layouts.",
-  "b is shared by every batch row, so its gradient sums G ⊙ S over the rows: 1ᵀ (G ⊙ S).",
-};
-
-static const JacLayoutNotes notes_b_matrix = {
-  "Numerator layout, block (i, p) with rows j and columns q: block (i, i) = " DIAG_S ".",
-  "Denominator layout, block (i, p) with rows q and columns j: block (i, i) = " DIAG_S
-  " — diagonal, so the same in both layouts.",
-  "Both δs collapse their sums: nothing is left to multiply, and no transpose appears.",
-};
-
-static const JacLayoutNotes *
-notes_for (JacVariable variable,
-           gboolean    b_per_row)
-{
-  switch (variable)
-    {
-    case JAC_VAR_H_PREV: return &notes_h_prev;
-    case JAC_VAR_X: return &notes_x;
-    case JAC_VAR_W_HH: return &notes_w_hh;
-    case JAC_VAR_W_XH: return &notes_w_xh;
-    case JAC_VAR_B: return b_per_row ? &notes_b_matrix : &notes_b_vector;
-    case JAC_N_VARS:
-    default: break;
-    }
-  g_assert_not_reached ();
-}
-
 static void
 append_size (GString           *markup,
              const JacAnalysis *analysis)
@@ -161,7 +88,8 @@ jac_derivation_markup (const JacAnalysis *analysis,
                        gboolean           denominator_layout)
 {
   g_autoptr(JacDerivation) derivation = NULL;
-  const JacLayoutNotes *notes;
+  g_autofree char *block = NULL;
+  g_autofree char *why = NULL;
   JacRnn *rnn;
   GString *markup;
 
@@ -176,7 +104,8 @@ jac_derivation_markup (const JacAnalysis *analysis,
   if (derivation == NULL)
     return g_strdup ("The derivation is not available for this expression.");
 
-  notes = notes_for (analysis->wrt, rnn->config.b_per_row);
+  block = jac_analysis_block_markup (analysis, denominator_layout);
+  why = jac_analysis_why_markup (analysis);
   markup = g_string_new ("<span line_height=\"1.3\">");
   for (guint s = 0; s < derivation->steps->len; s++)
     {
@@ -187,10 +116,10 @@ jac_derivation_markup (const JacAnalysis *analysis,
       if (g_str_equal (step->title, "Substitute"))
         append_size (markup, analysis);
       else if (g_str_equal (step->title, "Structure"))
-        g_string_append_printf (markup, "\n    %s",
-                                denominator_layout ? notes->block_den : notes->block_num);
+        g_string_append_printf (markup, "\n    %s layout: %s",
+                                denominator_layout ? "Denominator" : "Numerator", block);
       else if (g_str_equal (step->title, "Contract with G"))
-        g_string_append_printf (markup, "\n    <i>Why:</i> %s", notes->why);
+        g_string_append_printf (markup, "\n    <i>Why:</i> %s", why);
     }
   g_string_append (markup, "</span>");
   return g_string_free (markup, FALSE);

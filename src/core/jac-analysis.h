@@ -98,6 +98,13 @@ double       jac_analysis_block_entry   (const JacAnalysis *self,
 const char  *jac_analysis_out_indices   (const JacAnalysis *self);
 const char  *jac_analysis_wrt_indices   (const JacAnalysis *self);
 
+/* jac-analysis-notes.c. Pango markup of the figure's caption: block (i, i)'s formula in the
+ * layout asked for, "block (i, i) = diag(S_i) W_hhᵀ; blocks with p ≠ i are 0 (δ_ip)" */
+char        *jac_analysis_block_markup  (const JacAnalysis *self,
+                                         gboolean           denominator_layout);
+/* Pango markup of the one-line reason for the contracted form's shape (the transpose). */
+char        *jac_analysis_why_markup    (const JacAnalysis *self);
+
 void         jac_sparsity_clear   (JacSparsity      *sparsity);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacAnalysis, jac_analysis_free)
