@@ -270,12 +270,31 @@ test_colormap (void)
       g_assert_cmpint (back, ==, c);
       g_assert_true (jac_colormap_from_name (upper, &back));
       g_assert_cmpint (back, ==, c);
-      /* White at zero, whatever the range; the two ends differ from white. */
-      g_assert_cmphex (jac_colormap_argb (c, 0, 1), ==, 0xffffffff);
-      g_assert_cmphex (jac_colormap_argb (c, 0, 1e-9), ==, 0xffffffff);
+      /* The diverging maps are white at zero, whatever the range; the two ends differ from
+       * it. */
+      if (c != JAC_COLORMAP_GRAY)
+        {
+          g_assert_cmphex (jac_colormap_argb (c, 0, 1), ==, 0xffffffff);
+          g_assert_cmphex (jac_colormap_argb (c, 0, 1e-9), ==, 0xffffffff);
+        }
       g_assert_cmphex (jac_colormap_argb (c, 5, 1), ==, jac_colormap_argb (c, 1, 1));
-      g_assert_cmphex (jac_colormap_argb (c, -1, 1), !=, 0xffffffff);
+      g_assert_cmphex (jac_colormap_argb (c, -1, 1), !=, jac_colormap_argb (c, 0, 1));
+      g_assert_cmphex (jac_colormap_argb (c, 1, 1), !=, jac_colormap_argb (c, 0, 1));
     }
+  /* The grey map keeps the sign for black-and-white handouts: dark below zero, mid-grey at
+   * zero, light above, strictly increasing, and never the structural-zero tint. */
+  for (int k = -10; k < 10; k++)
+    {
+      guint32 lo = jac_colormap_argb (JAC_COLORMAP_GRAY, k / 10.0, 1);
+      guint32 hi = jac_colormap_argb (JAC_COLORMAP_GRAY, (k + 1) / 10.0, 1);
+
+      g_assert_cmpint (channel (lo, 8), <, channel (hi, 8));
+      g_assert_cmpint (channel (lo, 0), ==, channel (lo, 16));
+    }
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_GRAY, -1, 1), 8), <, 64);
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_GRAY, 0, 1), 8), >, 96);
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_GRAY, 0, 1), 8), <, 160);
+  g_assert_cmpint (channel (jac_colormap_argb (JAC_COLORMAP_GRAY, 1, 1), 8), >, 224);
   g_assert_true (jac_colormap_from_name ("blue-red", NULL));
   g_assert_false (jac_colormap_from_name ("viridis", NULL));
   /* Blue below zero, red above. */
@@ -627,7 +646,8 @@ test_pooled_diagonal (void)
 {
   g_autoptr(JacAnalysis) analysis = make_analysis_full (3, 3, 200, FALSE, JAC_VAR_W_HH);
   JacFigureStyle style = plain_style ();
-  const int width = 900, height = 600;
+  /* Blocks of about 25 px for 200 cells: 8 cells a pixel, as many as a pixel samples. */
+  const int width = 1800, height = 1100;
   JacFigureLayout *layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
   cairo_surface_t *surface = draw_figure (analysis, &style, width, height);
   gsize sr, sc;
@@ -646,7 +666,7 @@ test_pooled_diagonal (void)
       n_on += distance_to_colormap (style.colormap, on) == 0;
       n_off += distance_to_colormap (style.colormap, off) > 8;
     }
-  g_assert_cmpuint (n_on, >=, (guint) block.width - 4);
+  g_assert_cmpuint (n_on, >=, (guint) (block.width * 0.8));
   g_assert_cmpuint (n_off, >=, (guint) block.width - 8);
   _jac_figure_layout_free (layout);
   cairo_surface_destroy (surface);
@@ -1041,8 +1061,13 @@ count_differences (cairo_surface_t *view,
     for (int u = 0; u < width; u++)
       {
         guint32 mine = pixel_at (view, u, v), theirs = pixel_at (full, x + u, y + v);
+        int d = 0;
 
-        if (mine == theirs)
+        for (int shift = 0; shift <= 16; shift += 8)
+          d = MAX (d, ABS (channel (mine, shift) - channel (theirs, shift)));
+        /* The colour bar's gradient is interpolated: a sample on a rounding edge may come out
+         * one level apart. */
+        if (d <= 1)
           continue;
         if (pixel_near (full, x + u, y + v, mine) && pixel_near (view, u, v, theirs))
           (*shifted)++;

@@ -100,10 +100,26 @@ typedef struct
   gsize col0, col1;
 } JacSlotRange;
 
+/* What a figure leaves out when its area cannot hold everything at the medium's minimum type,
+ * in this order (each step keeps the ones before it): text is never set smaller instead. */
+typedef enum
+{
+  JAC_OMIT_SCALE_NOTE    = 1 << 0,  /* the contracted form's "each matrix has its own scale" */
+  JAC_OMIT_ARRANGEMENT   = 1 << 1,  /* the caption above the grid saying how blocks are arranged */
+  JAC_OMIT_INTERMEDIATES = 1 << 2,  /* the contracted form's intermediate matrices (G ⊙ S = …) */
+  JAC_OMIT_MINOR_TICKS   = 1 << 3,  /* the colour bar's ticks but −max, 0 and max */
+  JAC_OMIT_CONTRACTION   = 1 << 4,  /* the whole contracted-form panel */
+  JAC_OMIT_WHY           = 1 << 5,  /* the line on why the contracted form has its shape */
+  JAC_OMIT_BLOCK_CAPTION = 1 << 6,  /* the caption with the block formula */
+  JAC_OMIT_ALL           = (1 << 7) - 1,
+} JacOmit;
+
 typedef struct
 {
   const JacAnalysis *analysis;
   JacFigureStyle     style;
+  JacOmit            omit;          /* what this layout leaves out */
+  gboolean           fits;          /* everything it kept fits at the medium's type */
   double             width;
   double             height;
   JacType            type;
@@ -121,6 +137,12 @@ typedef struct
    * past the last block column stay empty. */
   gboolean           focus;
   gsize              focus_block_row;
+  /* Denominator layout transposes the whole figure: the arrangement's rows are then the
+   * variable's block index p and its columns the output's i (not with a focus row, whose one
+   * row of blocks is simply wrapped). disp_rows × disp_cols blocks are arranged. */
+  gboolean           transposed;
+  gsize              disp_rows;
+  gsize              disp_cols;
   gsize              rows_per_band;
   gsize              n_bands;
   gsize              band_cols;
