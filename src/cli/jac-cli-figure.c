@@ -11,12 +11,12 @@ _jac_cli_figure_option_group (JacCliOptions *o)
 {
   GOptionEntry entries[] = {
     { "width", 0, 0, G_OPTION_ARG_FILENAME, &o->width_text,
-      "Figure width in px (default 1600), or pt, in, cm, mm for the page (e.g. 3.5in)", "W[UNIT]" },
+      "Width in px (default 1600), or pt, in, cm, mm for a page size, e.g. 3.5in", "W[UNIT]" },
     { "height", 0, 0, G_OPTION_ARG_FILENAME, &o->height_text,
-      "Figure height in px (default 900), or pt, in, cm, mm for the page (e.g. 2.5in)",
-      "H[UNIT]" },
+      "Height in px (default 900), or pt, in, cm, mm, e.g. 2.5in", "H[UNIT]" },
     { "dpi", 0, 0, G_OPTION_ARG_FILENAME, &o->dpi_text,
-      "Pixels per inch of a PNG sized in pt, in, cm or mm, and of px in a .tex (default 96)", "D" },
+      "Pixels per inch of a PNG sized in pt, in, cm or mm, and of px in a .tex (default 96, "
+      "10 to 1152)", "D" },
     { "scale", 0, 0, G_OPTION_ARG_FILENAME, &o->scale_text,
       "PNG pixels per unit: 1, 2 or 3 (times DPI/72 for a physical size)", "K" },
     { "presentation", 0, 0, G_OPTION_ARG_NONE, &o->presentation,
