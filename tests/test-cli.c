@@ -364,16 +364,17 @@ test_render_page_sizes (Fixture       *f,
 {
   g_autofree char *pdf = path_in (f, "fig.pdf");
   g_autofree char *svg = path_in (f, "fig.svg");
-  struct { const char *width, *height; double page_w, page_h; } cases[] = {
-    { "3.5in", "2.5in", 252, 180 },
-    { "8.89cm", "6.35cm", 252, 180 },
-    { "88.9mm", "63.5mm", 252, 180 },
-    { "252pt", "180pt", 252, 180 },
-    { "3.5in", "240", 252, 180 },      /* px beside a physical size: at 96 dpi */
-    { "3.5in", "480px", 252, 180 },    /* … or at --dpi, below */
-    { "7in", NULL, 504, 283.5 },       /* a side left out follows at 16:9 */
-    { NULL, "2.5in", 320, 180 },
-    { "1280", "720", 1280, 720 },      /* px alone: the page is in px, as before */
+  struct { const char *width, *height, *dpi; double page_w, page_h; } cases[] = {
+    { "3.5in", "2.5in", NULL, 252, 180 },
+    { "8.89cm", "6.35cm", NULL, 252, 180 },
+    { "88.9mm", "63.5mm", NULL, 252, 180 },
+    { "252pt", "180pt", NULL, 252, 180 },
+    { "3.5in", "2.5in", "300", 252, 180 },   /* --dpi does not change a physical page */
+    { "3.5in", "240", NULL, 252, 180 },      /* px beside a physical size: at 96 dpi … */
+    { "3.5in", "480px", "192", 252, 180 },   /* … or at --dpi */
+    { "7in", NULL, NULL, 504, 283.5 },       /* a side left out follows at 16:9 */
+    { NULL, "2.5in", NULL, 320, 180 },
+    { "1280", "720", NULL, 1280, 720 },      /* px alone: the page is in px, as before */
   };
 
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -389,8 +390,8 @@ test_render_page_sizes (Fixture       *f,
         g_ptr_array_add (args, "--width"), g_ptr_array_add (args, (char *) cases[c].width);
       if (cases[c].height)
         g_ptr_array_add (args, "--height"), g_ptr_array_add (args, (char *) cases[c].height);
-      if (c == 5)
-        g_ptr_array_add (args, "--dpi"), g_ptr_array_add (args, "192");
+      if (cases[c].dpi)
+        g_ptr_array_add (args, "--dpi"), g_ptr_array_add (args, (char *) cases[c].dpi);
       while (args->len < 6)
         g_ptr_array_add (args, "--no-contraction");
       run (&r, "render", args->pdata[0], args->pdata[1], args->pdata[2], args->pdata[3],
@@ -587,6 +588,31 @@ test_render_sequence_sizes (Fixture       *f,
   g_assert_cmpuint (width, ==, 1024);
   g_assert_cmpuint (height, ==, 768);
   assert_file_count (f, 3);
+}
+
+/* A .tex is always for the page: px convert at --dpi, so --dpi is no usage error there, and
+ * neither are sizes left out (7 in × 3.9375 in). Whether the file is written is the TikZ
+ * writer's test. */
+static void
+test_render_tex_options (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *tex = path_in (f, "fig.tex");
+  const char *args[][4] = {
+    { "--width", "1280", "--dpi", "150" },
+    { "--width", "3.5in", "--height", "720" },
+    { NULL },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (args); c++)
+    {
+      g_auto(Run) r;
+
+      run (&r, "render", "-o", tex, args[c][0], args[c][1], args[c][2], args[c][3], NULL);
+      g_assert_cmpint (r.status, !=, 2);
+      g_assert_null (strstr (r.err, "--dpi"));
+      g_assert_null (strstr (r.err, "--width"));
+    }
 }
 
 /* --help-figure lists the units and the new options. */
@@ -846,6 +872,7 @@ main (int    argc,
   ADD ("/cli/render-media", test_render_media);
   ADD ("/cli/render-size-errors", test_render_size_errors);
   ADD ("/cli/render-sequence-sizes", test_render_sequence_sizes);
+  ADD ("/cli/render-tex-options", test_render_tex_options);
   ADD ("/cli/render-size-help", test_render_size_help);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);
