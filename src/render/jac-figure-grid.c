@@ -509,6 +509,8 @@ place_colorbar (JacFigureLayout  *layout,
   JacRect *bar = &layout->colorbar;
   double tick_len = layout->font_px * 0.3;
   guint n = parts->ticks->len;
+  double spacing, label_h = 0;
+  int every;
 
   bar->x = round (x);
   bar->y = round (y);
@@ -520,14 +522,25 @@ place_colorbar (JacFigureLayout  *layout,
   _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->caption), bar->x,
                                  bar->y + bar->height + layout->small_px * 0.4, 0, 0,
                                  JAC_INK_FAINT);
+  /* Ticks closer than their labels are tall keep only every m-th label, counted from 0. */
+  spacing = parts->step / layout->range * bar->height / 2;
+  for (guint t = 0; t < n; t++)
+    label_h = MAX (label_h, ((JacLabel *) g_ptr_array_index (parts->ticks, t))->height);
+  every = spacing > 0 ? (int) ceil (label_h * 1.05 / spacing - 1e-9) : 1;
+  every = MAX (every, 1);
   for (guint t = 0; t < n; t++)
     {
-      double value = ((int) t - (int) (n / 2)) * parts->step;
+      int from_zero = (int) t - (int) (n / 2);
+      double value = from_zero * parts->step;
       double ty = bar->y + (1 - (value / layout->range + 1) / 2) * bar->height;
+      JacLabel *tick = g_ptr_array_index (parts->ticks, t);
 
+      if (ABS (from_zero) % every != 0)
+        continue;
       _jac_figure_layout_add_rule (layout, bar->x + bar->width, ty,
                                    bar->x + bar->width + tick_len, ty, 1, JAC_INK_NORMAL);
-      _jac_figure_layout_take_label (layout, g_ptr_array_steal_index (parts->ticks, 0),
+      g_ptr_array_index (parts->ticks, t) = NULL;
+      _jac_figure_layout_take_label (layout, tick,
                                      bar->x + bar->width + tick_len + layout->font_px * 0.25,
                                      ty, 0, 0.5, JAC_INK_NORMAL);
     }
@@ -568,8 +581,12 @@ row_sentence (const JacFigureLayout *layout)
 static char *
 bottom_markup (const JacFigureLayout *layout)
 {
-  g_autofree char *sentence = layout->focus ? row_sentence (layout)
-                                            : _jac_markup_from_text (layout->analysis->sparsity.sentence);
+  g_autofree char *sentence = NULL;
+
+  if (layout->omit & JAC_OMIT_SPARSITY)
+    return g_strdup ("forced to 0 by a δ (structural zero)");
+  sentence = layout->focus ? row_sentence (layout)
+                           : _jac_markup_from_text (layout->analysis->sparsity.sentence);
 
   return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s", sentence);
 }
@@ -625,7 +642,7 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   avail_w = area->width - bar.width;
   avail_h = area->height - caption->height - gap - top_band - below;
   /* Captions may not take the grid's room: past this, the layout leaves something out. */
-  if (avail_h < MAX (area->height * 0.55, layout->font_px * 4) || avail_w < area->width * 0.5)
+  if (avail_h < MAX (area->height * 0.45, layout->font_px * 4) || avail_w < area->width * 0.5)
     layout->fits = FALSE;
   layout->rows_per_band = layout->focus ? 1 : layout->disp_rows;
   arrange_bands (layout, avail_w, avail_h);

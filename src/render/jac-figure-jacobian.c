@@ -447,7 +447,8 @@ paint_zero_style (JacGridPainter *painter,
   jac_heatmap_device_rect (cr, layout->grid.x, layout->grid.y, layout->grid.width,
                            layout->grid.height, &grid.x, &grid.y, &grid.width, &grid.height);
   jac_pixel_rect_intersect (&grid, &painter->visible, &shown);
-  spacing = MAX (4, round (layout->font_px * 0.42 * ppu));
+  /* Whole units of the figure times the pixels per unit: at 2× and 3× the same lines. */
+  spacing = round (MAX (4, round (layout->font_px * 0.42)) * ppu);
   line_width = MAX (1, round (layout->line_width * ppu * 0.8));
   if (!jac_heatmap_target_is_vector (cr))
     tile = hatch_tile (painter, spacing, line_width);
@@ -502,6 +503,7 @@ paint_frames (JacGridPainter *painter)
   const JacFigureLayout *layout = painter->layout;
   cairo_t *cr = painter->cr;
   GArray *device = g_array_new (FALSE, FALSE, sizeof (int));
+  double line = _jac_figure_frame_width (layout, cr);
 
   if (MIN (layout->pitch_x, layout->pitch_y) * painter->pixels_per_unit < 14)
     {
@@ -525,10 +527,10 @@ paint_frames (JacGridPainter *painter)
     {
       int *d = &g_array_index (device, int, k);
 
-      cairo_rectangle (cr, d[0] - 0.5, d[1] - 0.5, d[2] + 1, d[3] + 1);
+      cairo_rectangle (cr, d[0] - line / 2, d[1] - line / 2, d[2] + line, d[3] + line);
     }
   _jac_set_source_rgb (cr, &layout->palette.frame);
-  cairo_set_line_width (cr, 1);
+  cairo_set_line_width (cr, line);
   cairo_stroke (cr);
   cairo_restore (cr);
   g_array_unref (device);

@@ -487,8 +487,8 @@ layout_title (JacFigureLayout *layout,
 {
   g_autofree char *title = title_markup (layout->analysis);
   g_autofree char *shape = shape_markup (layout->analysis);
-  /* A typed expression can be long: it wraps rather than run off the figure. */
-  double wrap = layout->analysis->rnn == NULL ? layout->width - 2 * margin : -1;
+  /* A typed expression can be long, a page narrow: the title wraps rather than run off. */
+  double wrap = layout->width - 2 * margin;
   JacLabel *t = _jac_figure_layout_take_label (layout,
                                                _jac_label_new (layout->context, title,
                                                                layout->title_px, FALSE, wrap),
@@ -496,7 +496,9 @@ layout_title (JacFigureLayout *layout,
   JacLabel *s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, -1);
   double bottom = t->y + t->height;
 
-  if (t->width + 2 * layout->font_px + s->width <= layout->width - 2 * margin)
+  if (layout->omit & JAC_OMIT_SHAPE)
+    _jac_label_free (s);
+  else if (t->width + 2 * layout->font_px + s->width <= layout->width - 2 * margin)
     {
       double baseline_t = (double) pango_layout_get_baseline (t->layout) / PANGO_SCALE;
       double baseline_s = (double) pango_layout_get_baseline (s->layout) / PANGO_SCALE;
@@ -506,10 +508,12 @@ layout_title (JacFigureLayout *layout,
     }
   else
     {
+      _jac_label_free (s);
+      s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, wrap);
       _jac_figure_layout_take_label (layout, s, margin, bottom, 0, 0, JAC_INK_FAINT);
       bottom = s->y + s->height;
     }
-  return bottom + layout->font_px * 0.9;
+  return bottom + layout->font_px * (layout->style.medium == JAC_MEDIUM_PAPER ? 0.5 : 0.9);
 }
 
 static const struct
@@ -521,7 +525,9 @@ static const struct
   { JAC_OMIT_ARRANGEMENT, "the arrangement caption" },
   { JAC_OMIT_INTERMEDIATES, "the intermediate matrices" },
   { JAC_OMIT_MINOR_TICKS, "minor ticks" },
+  { JAC_OMIT_SHAPE, "the shape line" },
   { JAC_OMIT_CONTRACTION, "the contracted form" },
+  { JAC_OMIT_SPARSITY, "the sparsity sentence" },
   { JAC_OMIT_WHY, "the why line" },
   { JAC_OMIT_BLOCK_CAPTION, "the block formula" },
 };

@@ -108,10 +108,12 @@ typedef enum
   JAC_OMIT_ARRANGEMENT   = 1 << 1,  /* the caption above the grid saying how blocks are arranged */
   JAC_OMIT_INTERMEDIATES = 1 << 2,  /* the contracted form's intermediate matrices (G ⊙ S = …) */
   JAC_OMIT_MINOR_TICKS   = 1 << 3,  /* the colour bar's ticks but −max, 0 and max */
-  JAC_OMIT_CONTRACTION   = 1 << 4,  /* the whole contracted-form panel */
-  JAC_OMIT_WHY           = 1 << 5,  /* the line on why the contracted form has its shape */
-  JAC_OMIT_BLOCK_CAPTION = 1 << 6,  /* the caption with the block formula */
-  JAC_OMIT_ALL           = (1 << 7) - 1,
+  JAC_OMIT_SHAPE         = 1 << 4,  /* the line with the tensor's shape and counts */
+  JAC_OMIT_CONTRACTION   = 1 << 5,  /* the whole contracted-form panel */
+  JAC_OMIT_SPARSITY      = 1 << 6,  /* the sparsity sentence beside the structural-zero swatch */
+  JAC_OMIT_WHY           = 1 << 7,  /* the line on why the contracted form has its shape */
+  JAC_OMIT_BLOCK_CAPTION = 1 << 8,  /* the caption with the block formula */
+  JAC_OMIT_ALL           = (1 << 9) - 1,
 } JacOmit;
 
 typedef struct
@@ -363,6 +365,9 @@ void             _jac_figure_draw_counted   (cairo_t               *cr,
                                              gboolean               whole,
                                              JacFigureCounters     *counters);
 
+/* The width of frames around blocks and matrices, in device units of @cr. */
+double           _jac_figure_frame_width    (const JacFigureLayout *layout,
+                                             cairo_t               *cr);
 /* Appends what @layout draws at (@x, @y) to the counters' texts, when they are kept. */
 void             _jac_figure_record_text    (const JacFigureLayout *layout,
                                              PangoLayout           *text,

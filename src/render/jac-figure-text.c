@@ -60,7 +60,8 @@ _jac_type_init (JacType   *type,
       break;
     }
   type->small = MAX (type->body * 0.86, type->min_text);
-  type->title = type->body * 1.3;
+  /* A page's figure sits under its own caption: its title need not shout. */
+  type->title = type->body * (medium == JAC_MEDIUM_PAPER ? 1.15 : 1.3);
 }
 
 static GQuark
