@@ -149,7 +149,7 @@ build_expr_texts (JacContraction *c)
   else
     identity = g_strdup_printf ("%s = %s", sum, a->derivation->contracted_markup);
   c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
-                              layout->font_px * 1.1, FALSE, -1);
+                              layout->font_px * 1.1, FALSE, c->wrap_width);
   c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE,
                                 c->wrap_width);
   if (a->derivation->where_markup != NULL)
@@ -159,7 +159,8 @@ build_expr_texts (JacContraction *c)
       c->where = _jac_label_new (layout->context, where, layout->font_px, FALSE, c->wrap_width);
     }
   c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
-  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE, -1);
+  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
+                            c->wrap_width);
 }
 
 static void
@@ -225,10 +226,11 @@ build_texts (JacContraction *c)
                               " = (%s)<sub><i>%s</i></sub>", indices, formula, indices);
   footer = g_strdup_printf ("formula vs tensor: max |difference| = %s", diff);
   c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
-                              layout->font_px * 1.1, FALSE, -1);
+                              layout->font_px * 1.1, FALSE, c->wrap_width);
   c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE, -1);
-  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, -1);
-  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE, -1);
+  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
+  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
+                            c->wrap_width);
 }
 
 static double
@@ -462,10 +464,10 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
   if (layout->omit & JAC_OMIT_SCALE_NOTE)
     g_clear_pointer (&c.note, _jac_label_free);
   s = solve_cell_size (&c, area);
-  /* Matrices smaller than this are no longer read as matrices: cells of half a line, or, for
-   * large ones whose cells are pooled anyway, the largest three lines across. */
+  /* Matrices smaller than this are not read from the back of a room: cells of most of a line,
+   * or, for large ones whose cells are pooled anyway, the largest three lines across. */
   if (!texts_fit (&c, area)
-      || !fits (&c, area, MIN (layout->font_px * 0.5, layout->font_px * 3 / largest_side (&c))))
+      || !fits (&c, area, MIN (layout->font_px, layout->font_px * 3 / largest_side (&c))))
     layout->fits = FALSE;
   y = round (area->y + MAX (0, (area->height - total_height (&c, s)) / 3));
   left = area->x;

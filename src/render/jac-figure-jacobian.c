@@ -630,8 +630,8 @@ _jac_figure_value_font (const JacFigureLayout *layout,
   pango_layout_get_extents (probe, NULL, &logical);
   g_object_unref (probe);
   width = (double) logical.width / PANGO_SCALE;
-  if (width > cell_width * 0.86)
-    size *= cell_width * 0.86 / width;
+  if (width > cell_width * 0.96)
+    size *= cell_width * 0.96 / width;
   return size >= layout->type.min_text - 1e-9 ? size : 0;
 }
 

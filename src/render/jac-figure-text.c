@@ -44,7 +44,7 @@ _jac_type_init (JacType   *type,
     {
     case JAC_MEDIUM_PRESENTATION:
       type->min_text = type->min_script = 18;
-      type->body = MAX (CLAMP (MIN (height / 30, width / 52), 22, 44) * scale, 22);
+      type->body = MAX (CLAMP (MIN (height / 36, width / 64), 20, 44) * scale, 20);
       break;
     case JAC_MEDIUM_PAPER:
       /* Points: a figure set at 8 pt reads like a caption of the page around it. */
