@@ -41,8 +41,9 @@ gboolean jac_sequence_figure_lag_at    (double                   width,
                                         double                   x,
                                         double                   y,
                                         gsize                   *lag);
-/* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @scale
- * multiplies PNG pixels. */
+/* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @width ×
+ * @height are in figure units (px, or pt for the paper medium) and @scale multiplies PNG
+ * pixels. */
 gboolean jac_sequence_figure_save      (const char              *path,
                                         double                   width,
                                         double                   height,
@@ -54,17 +55,13 @@ gboolean jac_sequence_figure_save      (const char              *path,
                                         const JacFigureStyle    *style,
                                         GError                 **error);
 
-/* For tests: where the figure's text lands (logical rectangles in figure coordinates, rotated
- * text by its bounding box), all but the values written inside a block's cells. */
-typedef struct
-{
-  char   *text;
-  double  x, y, width, height;
-} JacSequenceTextRect;
-
-/* Draws the figure off screen and returns its text as JacSequenceTextRect. */
+/* For tests: draws the figure off screen at @scale device pixels per unit and returns every
+ * text it drew as JacTextRect (see jac-figure.h), values in cells included: logical boxes in
+ * figure units whatever @scale (rotated text by its bounding box), each with its smallest glyph
+ * size, sub/superscripts included. */
 GArray  *_jac_sequence_figure_text_rects (double                  width,
                                           double                  height,
+                                          double                  scale,
                                           const JacSequence      *sequence,
                                           const JacStructured    *jacobian,
                                           const JacSequenceNorms *norms,
