@@ -9,6 +9,7 @@
 
 #define MINUS "\xe2\x88\x92"
 #define SEPARATOR "   ·   "
+#define NBSP "\xc2\xa0"    /* keeps "k = 10" on one line */
 #define DEFAULT_MAX_BLOCKS 16
 #define FULL_GRID_MAX_ROWS 3   /* up to this N the zero blocks p ≠ i are drawn too */
 #define MAX_COLORED_ROWS 7     /* more rows are drawn as one family with their mean */
@@ -77,6 +78,8 @@ typedef struct
   guint           dropped;      /* Drop */
   gboolean        overflow;     /* a text did not fit its room even at the minimum size */
   gboolean        stacked;      /* blocks above the plot (a tall figure), else side by side */
+  double          split;        /* side by side: the blocks' share of the width */
+  gboolean        block_by_width; /* the blocks are as large as the column's width allows */
   double          base;         /* body text */
   double          small;
   double          small_height; /* one line of small text, superscripts included */
@@ -405,11 +408,13 @@ layout_answer (SeqLayout         *l,
                               "diag(S<sub>T−k+1</sub>[i]) W<sub>hh</sub>ᵀ";
   g_autofree char *full = NULL, *terse = NULL, *why = NULL, *why_terse = NULL;
 
-  full = g_strdup_printf ("Block (i, i) = %s, a product of k = %" G_GSIZE_FORMAT " one-step "
+  full = g_strdup_printf ("Block (i, i) = %s, a product of k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                          " one-step "
                           "Jacobians%s; blocks p ≠ i are 0 (δ<sub>ip</sub>)", product,
                           l->view.lag, den ? ", transposed (denominator layout: rows q, columns j)"
                                            : " (rows j, columns q)");
-  terse = g_strdup_printf ("Block (i, i) = %s (k = %" G_GSIZE_FORMAT " factors; %s); p ≠ i: 0",
+  terse = g_strdup_printf ("Block (i, i) = %s (k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                           " factors; %s); p ≠ i: 0",
                            product, l->view.lag,
                            den ? "transposed: rows q, columns j" : "rows j, columns q");
   why = g_strdup_printf ("Why it %s: a product of k factors, so its norm goes like "
@@ -530,6 +535,8 @@ layout_blocks (SeqLayout         *l,
   gh = l->left.y + l->left.height - gy - below - l->grid_rows * l->name_height;
   l->block = MAX (1, MIN ((gw - (l->grid_cols - 1) * pad) / l->grid_cols,
                           (gh - (l->grid_rows - 1) * pad) / l->grid_rows));
+  l->block_by_width = (gw - (l->grid_cols - 1) * pad) / l->grid_cols
+                      < (gh - (l->grid_rows - 1) * pad) / l->grid_rows;
   l->block = floor (l->block);
   l->pitch_x = l->block + pad;
   l->pitch_y = l->block + pad + l->name_height;
@@ -720,7 +727,7 @@ layout_panels (SeqLayout *l)
       return;
     }
   gap = round (l->base * 2.5);
-  l->left = (JacRect) { l->margin, l->top, round ((inner - gap) * 0.45), l->bottom - l->top };
+  l->left = (JacRect) { l->margin, l->top, round ((inner - gap) * l->split), l->bottom - l->top };
   l->right = (JacRect) { l->left.x + l->left.width + gap, l->top, 0, l->bottom - l->top };
   l->right.width = l->width - l->margin - l->right.x;
 }
@@ -736,7 +743,8 @@ layout_try (SeqLayout              *l,
             const JacFigureStyle   *style,
             double                  width,
             double                  height,
-            guint                   dropped)
+            guint                   dropped,
+            double                  split)
 {
   JacLabel *probe;
 
@@ -747,6 +755,7 @@ layout_try (SeqLayout              *l,
   l->width = width;
   l->height = height;
   l->dropped = dropped;
+  l->split = split;
   if (!(l->style.text_scale > 0) || !isfinite (l->style.text_scale))
     l->style.text_scale = 1;
   if (!(l->style.line_scale > 0) || !isfinite (l->style.line_scale))
@@ -791,7 +800,8 @@ layout_fits (const SeqLayout *l)
 static void layout_clear (SeqLayout *l);
 
 /* The layout with everything, or with the fewest elements left out (in drop_order) that lets
- * the rest fit; text is never set smaller to make room. */
+ * the rest fit; text is never set smaller to make room. Side by side, blocks that the column's
+ * width holds small (a page, a 4:3 slide) get a wider column when the plot keeps its room. */
 static void
 layout_init (SeqLayout              *l,
              PangoContext           *context,
@@ -807,7 +817,21 @@ layout_init (SeqLayout              *l,
 
   for (guint step = 0;; step++)
     {
-      layout_try (l, context, seq, jacobian, norms, view, style, width, height, dropped);
+      layout_try (l, context, seq, jacobian, norms, view, style, width, height, dropped, 0.45);
+      if (layout_fits (l) && !l->stacked && !(dropped & DROP_BLOCKS) && l->block_by_width)
+        {
+          SeqLayout wider;
+
+          layout_try (&wider, context, seq, jacobian, norms, view, style, width, height, dropped,
+                      0.55);
+          if (layout_fits (&wider) && wider.block > l->block)
+            {
+              layout_clear (l);
+              *l = wider;
+              return;
+            }
+          layout_clear (&wider);
+        }
       if (step == G_N_ELEMENTS (drop_order) || layout_fits (l))
         return;
       layout_clear (l);
@@ -1043,8 +1067,11 @@ frame (Painter       *p,
   jac_heatmap_device_rect (p->cr, r->x, r->y, r->width, r->height, &x, &y, &w, &h);
   jac_heatmap_enter_device (p->cr, &per_unit);
   /* A whole number of device pixels, as many per unit at 2× and 3× as at 1×: crisp, and the
-   * same figure with more pixels. */
-  line = MAX (1, round (per_unit));
+   * same figure with more pixels; on a vector page, half a unit (0.5 pt on paper). */
+  if (cairo_surface_get_type (cairo_get_target (p->cr)) == CAIRO_SURFACE_TYPE_IMAGE)
+    line = MAX (1, round (per_unit));
+  else
+    line = per_unit * 0.5;
   cairo_rectangle (p->cr, x - line / 2, y - line / 2, w + line, h + line);
   _jac_set_source_rgb (p->cr, &p->layout->palette.frame);
   cairo_set_line_width (p->cr, line);
