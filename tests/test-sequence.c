@@ -882,6 +882,46 @@ test_figure_scale (void)
   g_rmdir (dir);
 }
 
+/* Choosing k with the pointer finds the lag under the pointer on the plot as drawn, on screen
+ * and in presentation mode (a page has no pointer), even when the blocks drawn (here all tiny,
+ * so written m×10⁻ⁿ) are not given to it. */
+static void
+test_figure_lag_at_drawn_plot (void)
+{
+  Sizes s = { 2, 3, 3, 40, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1, FALSE, 1);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) jac = lag_jacobian (seq, 40);
+
+  for (guint m = 0; m < G_N_ELEMENTS (medium_sizes); m++)
+    {
+      const MediumSize *ms = &medium_sizes[m];
+      JacSequenceView view;
+      JacFigureStyle style;
+      const JacTextRect *tick, *inside;
+      GArray *rects;
+      gsize lag = 0;
+
+      if (ms->medium == JAC_MEDIUM_PAPER)
+        continue;
+      jac_sequence_view_init (&view);
+      jac_figure_style_init (&style);
+      view.lag = 40;
+      style.medium = ms->medium;
+      rects = _jac_sequence_figure_text_rects (ms->width, ms->height, 1, seq, jac, norms, &view,
+                                               &style);
+      tick = find_text (rects, "20");
+      inside = find_text (rects, "explodes");
+      g_assert_nonnull (tick);
+      g_assert_nonnull (inside);
+      g_assert_true (jac_sequence_figure_lag_at (ms->width, ms->height, seq, &view, &style,
+                                                 tick->x + tick->width / 2,
+                                                 inside->y + inside->height / 2, &lag));
+      g_assert_cmpuint (lag, ==, 20);
+      g_array_unref (rects);
+    }
+}
+
 /* "left out: …" is in a corner exactly when something was left out, and names exactly what:
  * the model line, the legend, the blocks, in that order. */
 static void
@@ -974,5 +1014,6 @@ main (int    argc,
   g_test_add_func ("/sequence/figure-values", test_figure_values);
   g_test_add_func ("/sequence/figure-scale", test_figure_scale);
   g_test_add_func ("/sequence/figure-left-out", test_figure_left_out);
+  g_test_add_func ("/sequence/figure-lag-at-drawn-plot", test_figure_lag_at_drawn_plot);
   return g_test_run ();
 }

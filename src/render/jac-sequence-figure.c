@@ -435,21 +435,25 @@ layout_answer (SeqLayout         *l,
 }
 
 /* The colour bar's three tick labels and "range: …"; returns the width they take beside it.
- * On screen the room kept is that of the widest label most lags need, so that the blocks keep
- * their size as k changes; a page is never redrawn for another k, and needs the room. */
+ * On screen the room kept is that of the widest label most lags need, whatever this lag's: the
+ * blocks keep their size as k changes, and hit-testing (which has no Jacobian) finds the plot
+ * where it is drawn; a rare two-digit exponent reaches into the gap between the columns. A
+ * page is never redrawn for another k, and needs the room: it keeps what its labels take. */
 static double
 layout_colorbar_labels (SeqLayout *l)
 {
   const double at[3] = { l->range, 0, -l->range };
-  double widest = l->style.medium == JAC_MEDIUM_PAPER
-                    ? 0 : text_width (l->context, MINUS "8.8×10<sup>" MINUS "8</sup>", l->small);
+  gboolean paper = l->style.medium == JAC_MEDIUM_PAPER;
+  double widest = paper ? 0 : text_width (l->context, MINUS "8.8×10<sup>" MINUS "8</sup>",
+                                          l->small);
 
   for (guint t = 0; t < 3; t++)
     {
       g_autofree char *text = _jac_format_scientific_markup (at[t]);
 
       l->bar_ticks[t] = label_new (l->context, text, l->small, FALSE);
-      widest = MAX (widest, l->bar_ticks[t]->width);
+      if (paper)
+        widest = MAX (widest, l->bar_ticks[t]->width);
     }
   if (!(l->dropped & DROP_SECONDARY))
     {

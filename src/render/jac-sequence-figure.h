@@ -22,8 +22,12 @@ void     jac_sequence_view_init        (JacSequenceView         *view);
  * (∂h_T/∂h_{T−k} at k = @view->lag, from jac_sequence_jacobian (); NULL leaves the panel
  * empty — the caller computes it once per lag, it is the costly part) with a colour bar; on the
  * right log₁₀ of each row's norm against k, the line where the norm would stay 1, the line
- * ρ(W_hh)^k and a mark at k. @style supplies the colour map, dark/light, text and line scale
- * and the layout (numerator: rows j, columns q). */
+ * ρ(W_hh)^k and a mark at k; across the bottom, what a block is (the product of k one-step
+ * Jacobians, in the figure's layout) and why the curves vanish or explode. @style supplies the
+ * medium (which sets the type: never below its minimum), the colour map, dark/light, text and
+ * line scale, values in cells and the layout (numerator: rows j, columns q; denominator: the
+ * transpose). When the area is too small for everything at the minimum type, the model line,
+ * then the legend, then the blocks are left out, and a corner says so ("left out: …"). */
 void     jac_sequence_figure_draw      (cairo_t                 *cr,
                                         double                   width,
                                         double                   height,
@@ -32,7 +36,8 @@ void     jac_sequence_figure_draw      (cairo_t                 *cr,
                                         const JacSequenceNorms  *norms,
                                         const JacSequenceView   *view,
                                         const JacFigureStyle    *style);
-/* The lag under (@x, @y) when it lies on the plot of norms, for choosing k with the pointer. */
+/* The lag under (@x, @y) when it lies on the plot of norms, for choosing k with the pointer (on
+ * screen or in presentation mode, whose layout does not depend on the Jacobian drawn). */
 gboolean jac_sequence_figure_lag_at    (double                   width,
                                         double                   height,
                                         const JacSequence       *sequence,
