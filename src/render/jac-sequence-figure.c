@@ -1133,19 +1133,30 @@ cell_value_size (Painter         *p,
 {
   const SeqLayout *l = p->layout;
   double widest = 0, tallest = 0, size, top = pool_max_abs (pool);
+  glong longest = 0;
 
   if (cell < l->type.min_text * 1.4)
     return 0;
-  for (gsize a = 0; a < pool->h; a++)
-    for (gsize c = 0; c < pool->h; c++)
-      {
-        g_autofree char *text = cell_markup (pool_value (pool, a, c), top);
-        JacLabel *label = label_new (p->context, text, l->type.min_text, FALSE);
+  /* Digits have one width: only the texts with the most characters are measured, which keeps a
+   * block of 16 × 16 values from laying out 256 texts twice. */
+  for (gsize e = 0; e < pool->h * pool->h; e++)
+    {
+      g_autofree char *text = cell_markup (pool->block[e], top);
 
-        widest = MAX (widest, label->width);
-        tallest = MAX (tallest, label->height);
-        _jac_label_free (label);
-      }
+      longest = MAX (longest, g_utf8_strlen (text, -1));
+    }
+  for (gsize e = 0; e < pool->h * pool->h; e++)
+    {
+      g_autofree char *text = cell_markup (pool->block[e], top);
+      JacLabel *label;
+
+      if (g_utf8_strlen (text, -1) < longest)
+        continue;
+      label = label_new (p->context, text, l->type.min_text, FALSE);
+      widest = MAX (widest, label->width);
+      tallest = MAX (tallest, label->height);
+      _jac_label_free (label);
+    }
   /* Widths grow with the size; sub/superscripts stay at their own minimum, so this errs small. */
   size = l->type.min_text * MIN ((cell * 0.88) / MAX (widest, 1), (cell * 0.9) / MAX (tallest, 1));
   return size >= l->type.min_text ? MIN (size, l->small) : 0;
