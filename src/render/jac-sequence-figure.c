@@ -805,7 +805,7 @@ static void layout_clear (SeqLayout *l);
 
 /* The layout with everything, or with the fewest elements left out (in drop_order) that lets
  * the rest fit; text is never set smaller to make room. Side by side, blocks that the column's
- * width holds small (a page, a 4:3 slide) get a wider column when the plot keeps its room. */
+ * width holds small (a 4:3 slide) get a wider column when the plot keeps most of its area. */
 static void
 layout_init (SeqLayout              *l,
              PangoContext           *context,
@@ -828,7 +828,9 @@ layout_init (SeqLayout              *l,
 
           layout_try (&wider, context, seq, jacobian, norms, view, style, width, height, dropped,
                       0.55);
-          if (layout_fits (&wider) && wider.block > l->block)
+          /* Not at the cost of the curves: they keep most of their area. */
+          if (layout_fits (&wider) && wider.block > l->block
+              && wider.plot.width * wider.plot.height >= 0.8 * l->plot.width * l->plot.height)
             {
               layout_clear (l);
               *l = wider;
