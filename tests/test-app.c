@@ -410,21 +410,78 @@ test_shortcuts_window (void)
   spin ();
 }
 
+/* The size a widget's text is laid out in, in Pango units: its CSS font. */
+static int
+font_size (GtkWidget *widget)
+{
+  PangoContext *context = gtk_widget_get_pango_context (widget);
+
+  return pango_font_description_get_size (pango_context_get_font_description (context));
+}
+
+/* The same in pixels: GTK gives CSS sizes to Pango in points, at the screen's resolution. */
+static double
+font_pixels (GtkWidget *widget)
+{
+  PangoContext *context = gtk_widget_get_pango_context (widget);
+  const PangoFontDescription *font = pango_context_get_font_description (context);
+  double size = pango_font_description_get_size (font) / (double) PANGO_SCALE;
+  int xft_dpi = 0;
+
+  if (pango_font_description_get_size_is_absolute (font))
+    return size;
+  g_object_get (gtk_widget_get_settings (widget), "gtk-xft-dpi", &xft_dpi, NULL);
+  return size * (xft_dpi > 0 ? xft_dpi / 1024.0 : 96.0) / 72.0;
+}
+
+/* The smallest glyph of the figure on show, as render lays it out for the view's size. */
+static double
+smallest_figure_text (void)
+{
+  const JacAnalysis *analysis = jac_window_get_analysis (window);
+  int width = gtk_widget_get_width (GTK_WIDGET (window->figure_view));
+  int height = gtk_widget_get_height (GTK_WIDGET (window->figure_view));
+  g_autoptr(GArray) rects = NULL;
+  JacFigureStyle style;
+  double smallest = G_MAXDOUBLE;
+
+  jac_figure_view_get_style (window->figure_view, &style);
+  rects = jac_figure_text_rects (width, height, analysis, &style);
+  g_assert_cmpuint (rects->len, >, 0);
+  for (guint k = 0; k < rects->len; k++)
+    smallest = MIN (smallest, g_array_index (rects, JacTextRect, k).size);
+  return smallest;
+}
+
 static void
 test_presentation (void)
 {
-  double normal_scale;
+  JacFigureStyle style;
 
   reset ();
-  normal_scale = jac_window_get_figure_text_scale (window);
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 9.0);
   activate ("win.presentation", NULL);
   spin_for (300);
   g_assert_true (window->presentation);
   /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
   g_assert_false (gtk_widget_get_visible (window->sidebar));
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window), "presentation"));
-  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), >, normal_scale);
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 18.0);
+  jac_time_view_get_style (window->time_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
+  /* The window's own text reads from the back of the room too. */
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->hover_label)), >=, 18.0);
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->derivation_label)), >=, 18.0);
 
+  /* Ctrl+minus never takes the figure's type under the projector's floor. */
+  activate ("win.text-smaller", NULL);
+  g_assert_cmpfloat (window->text_scale, <, 1.0);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 18.0);
+  activate ("win.text-larger", NULL);
   activate ("win.text-larger", NULL);
   g_assert_cmpfloat (window->text_scale, >, 1.0);
   activate ("win.text-reset", NULL);
@@ -435,16 +492,8 @@ test_presentation (void)
   g_assert_false (window->presentation);
   g_assert_true (gtk_widget_get_visible (window->sidebar));
   g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
-  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, normal_scale);
-}
-
-/* The size a widget's text is laid out in, in Pango units: its CSS font. */
-static int
-font_size (GtkWidget *widget)
-{
-  PangoContext *context = gtk_widget_get_pango_context (widget);
-
-  return pango_font_description_get_size (pango_context_get_font_description (context));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
 }
 
 static int
@@ -986,7 +1035,7 @@ time_draw (void)
   cairo_t *cr = cairo_create (surface);
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_true (jac_time_view_draw (window->time_view, cr, width, height));
+  g_assert_true (jac_time_view_draw (window->time_view, cr, width, height, JAC_MEDIUM_SCREEN));
   start = g_get_monotonic_time () - start;
   cairo_destroy (cr);
   cairo_surface_destroy (surface);

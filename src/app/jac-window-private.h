@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "jac-export-dialog.h"
 #include "jac-figure-view.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
@@ -80,6 +81,8 @@ struct _JacWindow
   guint             recompute_source;
   guint             message_source;
   GtkNativeDialog  *dialog;
+  JacExportDialog  *export_dialog;   /* while it is open */
+  JacExportChoices  export_choices;  /* the Export dialog's last choices, for the session */
   char             *derivation_markup;
   GtkCssProvider   *type_provider;   /* the window's font size: the text scale */
   gint64            change_us;       /* when a control last changed, for JACSCOPE_PROFILE */
@@ -191,6 +194,16 @@ const char *_jac_window_get_expr_error (JacWindow  *self);
 
 /* jac-window.c */
 JacUpstreamKind _jac_window_upstream_kind  (JacWindow   *self);
+/* The window's medium: presentation in presentation mode, else screen. */
+JacMedium   _jac_window_medium             (JacWindow   *self);
+/* What @choices come to for the pane on show. */
+void        _jac_window_export_size        (JacWindow              *self,
+                                            const JacExportChoices *choices,
+                                            JacExportSize          *size);
+/* Draws the figure on show (one step without zoom, or through time) at @size. */
+gboolean    _jac_window_draw_figure        (JacWindow           *self,
+                                            cairo_t             *cr,
+                                            const JacExportSize *size);
 void        _jac_window_install_analysis   (JacWindow   *self,
                                             JacAnalysis *analysis);
 

@@ -24,7 +24,6 @@ static const JacColormap colormaps[] = {
   JAC_COLORMAP_BLUE_RED, JAC_COLORMAP_PURPLE_GREEN, JAC_COLORMAP_GRAY,
 };
 
-#define PRESENTATION_TEXT_SCALE 1.6
 #define PRESENTATION_LINE_SCALE 2.0
 #define DEFAULT_EXPORT_WIDTH 1200
 #define DEFAULT_EXPORT_HEIGHT 800
@@ -56,13 +55,14 @@ static void
 build_style (JacWindow      *self,
              JacFigureStyle *style)
 {
-  double presentation = self->presentation ? PRESENTATION_TEXT_SCALE : 1.0;
-
   jac_figure_style_init (style);
+  /* The medium sets the type's floor (18 px on a projector, 11 px on screen); the text scale
+   * only moves it up from there, render never sets text under the floor. */
+  style->medium = self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
   style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
   style->colormap = colormaps[index_of (colormap_ids, self->colormap)];
   style->show_values = self->show_values;
-  style->text_scale = self->text_scale * presentation;
+  style->text_scale = self->text_scale;
   style->line_scale = self->text_scale * (self->presentation ? PRESENTATION_LINE_SCALE : 1.0);
   style->focus_row = self->row_view ? self->row : -1;
   style->show_contraction = self->show_contraction;
@@ -86,13 +86,15 @@ update_derivation (JacWindow *self)
 }
 
 /* The window's font size is the text scale; every label inherits it, and the relative sizes of
- * style.css (presentation mode's 1.3em among them) multiply it. The figures draw their own type
+ * style.css (presentation mode's 1.55em among them) multiply it. The figures draw their own type
  * and take the same scale through their style. */
 static void
 update_type_scale (JacWindow *self)
 {
+  /* On a projector, smaller than presentation mode's own sizes would not read. */
+  double scale = self->presentation ? MAX (self->text_scale, 1.0) : self->text_scale;
   g_autofree char *css = g_strdup_printf ("window { font-size: %d%%; }",
-                                          (int) round (100 * self->text_scale));
+                                          (int) round (100 * scale));
 
   gtk_css_provider_load_from_data (self->type_provider, css, -1);
 }
@@ -614,6 +616,7 @@ set_presentation (JacWindow *self,
       gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_unfullscreen (GTK_WINDOW (self));
     }
+  update_type_scale (self);
   /* Escape is left to others unless there is a presentation to leave. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", presentation);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
@@ -900,6 +903,8 @@ jac_window_dispose (GObject *object)
   if (self->dialog != NULL)
     gtk_native_dialog_destroy (self->dialog);
   g_clear_object (&self->dialog);
+  if (self->export_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->export_dialog));
   if (self->figure_view != NULL)
     jac_figure_view_set_analysis (self->figure_view, NULL);
   self->analysis = NULL;
@@ -926,6 +931,7 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
+  jac_export_choices_clear (&self->export_choices);
   g_clear_object (&self->type_provider);
   g_clear_pointer (&self->activation, g_free);
   g_clear_pointer (&self->b_shape, g_free);
@@ -968,7 +974,7 @@ install_properties (GObjectClass *object_class)
   properties[PROP_TEXT_SCALE] =
     g_param_spec_double ("text-scale", NULL, NULL, JAC_WINDOW_MIN_TEXT_SCALE,
                          JAC_WINDOW_MAX_TEXT_SCALE, 1.0, FLAGS);
-  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 1, FLAGS);
+  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 2, FLAGS);
   properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
   properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
   properties[PROP_VIEW] = g_param_spec_string ("view", NULL, NULL, "step", FLAGS);
@@ -1082,7 +1088,8 @@ init_state (JacWindow *self)
   self->show_values = TRUE;
   self->show_contraction = TRUE;
   self->text_scale = 1.0;
-  self->export_scale = 1;
+  self->export_scale = 2;
+  jac_export_choices_init (&self->export_choices);
   self->show_sidebar = TRUE;
   self->view = g_strdup ("step");
   self->steps = 40;
@@ -1180,10 +1187,11 @@ jac_window_get_figure_text_scale (JacWindow *self)
   return style.text_scale;
 }
 
+/* The pane on show, or a default size before the window has one. */
 static void
-export_size (JacWindow *self,
-             int       *width,
-             int       *height)
+pane_size (JacWindow *self,
+           double    *width,
+           double    *height)
 {
   GtkWidget *shown = _jac_window_is_sequence_view (self) ? GTK_WIDGET (self->time_view)
                                                          : GTK_WIDGET (self->figure_view);
@@ -1197,37 +1205,72 @@ export_size (JacWindow *self,
     }
 }
 
+JacMedium
+_jac_window_medium (JacWindow *self)
+{
+  return self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
+}
+
+void
+_jac_window_export_size (JacWindow              *self,
+                         const JacExportChoices *choices,
+                         JacExportSize          *size)
+{
+  double width, height;
+
+  pane_size (self, &width, &height);
+  jac_export_resolve (choices, width, height, _jac_window_medium (self), size);
+}
+
+gboolean
+_jac_window_draw_figure (JacWindow           *self,
+                         cairo_t             *cr,
+                         const JacExportSize *size)
+{
+  JacFigureStyle style;
+
+  if (_jac_window_is_sequence_view (self))
+    return jac_time_view_draw (self->time_view, cr, size->width, size->height, size->medium);
+  if (self->analysis == NULL)
+    return FALSE;
+  jac_figure_view_get_style (self->figure_view, &style);
+  style.medium = size->medium;
+  jac_figure_draw (cr, size->width, size->height, self->analysis, &style);
+  return TRUE;
+}
+
 gboolean
 jac_window_export (JacWindow   *self,
                    const char  *path,
                    GError     **error)
 {
   JacFigureStyle style;
-  int width, height;
+  JacExportSize size;
   gint64 start = g_get_monotonic_time ();
   gboolean ok;
 
   g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  self->export_choices.scale = self->export_scale;
+  _jac_window_export_size (self, &self->export_choices, &size);
   if (_jac_window_is_sequence_view (self))
-    {
-      export_size (self, &width, &height);
-      ok = jac_time_view_save (self->time_view, path, width, height, self->export_scale, error);
-      jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
-                       (g_get_monotonic_time () - start) / 1000.0);
-      return ok;
-    }
-  if (jac_window_get_analysis (self) == NULL)
+    ok = jac_time_view_save (self->time_view, path, size.width, size.height, size.scale,
+                             size.medium, error);
+  else if (jac_window_get_analysis (self) == NULL)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "There is no figure to export");
       return FALSE;
     }
-  jac_figure_view_get_style (self->figure_view, &style);
-  export_size (self, &width, &height);
-  ok = jac_figure_save (path, width, height, self->export_scale, self->analysis, &style, error);
-  jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
-                   (g_get_monotonic_time () - start) / 1000.0);
+  else
+    {
+      jac_figure_view_get_style (self->figure_view, &style);
+      style.medium = size.medium;
+      ok = jac_figure_save (path, size.width, size.height, size.scale, self->analysis, &style,
+                            error);
+    }
+  jac_profile_log ("export %s, %g × %g at %g×: %.1f ms", path, size.width, size.height,
+                   size.scale, (g_get_monotonic_time () - start) / 1000.0);
   return ok;
 }
 
