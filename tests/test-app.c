@@ -138,6 +138,24 @@ keep_window_screenshot (GtkWidget  *widget,
   g_assert_true (gdk_texture_save_to_png (texture, path));
 }
 
+static int
+natural_width (GtkWidget *widget)
+{
+  int natural;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  return natural;
+}
+
+static int
+minimum_width (GtkWidget *widget)
+{
+  int minimum;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static void
@@ -231,6 +249,105 @@ test_derivation (void)
           g_assert_nonnull (strstr (markup, denominator ? "Denominator layout"
                                                         : "Numerator layout"));
         }
+}
+
+/* @widget lies wholly inside the window and has the height its text needs at its width: it is
+ * on screen, not scrolled away or cut. */
+static void
+assert_in_sight (GtkWidget *widget)
+{
+  graphene_rect_t bounds;
+  int needed;
+
+  g_assert_true (gtk_widget_get_mapped (widget));
+  g_assert_true (gtk_widget_compute_bounds (widget, GTK_WIDGET (window), &bounds));
+  g_assert_cmpfloat (bounds.origin.x, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                     gtk_widget_get_height (GTK_WIDGET (window)));
+  gtk_widget_measure (widget, GTK_ORIENTATION_VERTICAL, (int) bounds.size.width, &needed, NULL,
+                      NULL, NULL);
+  g_assert_cmpfloat (bounds.size.height, >=, needed);
+}
+
+/* The contraction's label ends with the one-line reason for the transpose. */
+static void
+assert_shows_why (void)
+{
+  g_autofree char *markup = jac_analysis_why_markup (jac_window_get_analysis (window));
+  g_autofree char *why = NULL;
+
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, &why, NULL, NULL));
+  g_assert_cmpuint (strlen (why), >, 20);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->key_contract_label), why));
+}
+
+static void
+resize_window (int width,
+               int height)
+{
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  spin_for (400);
+  /* The default size is the surface's; without a window manager, the frame takes some. */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, width);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), >=, width - 24);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, height);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), >=, height - 24);
+}
+
+/* On a classroom projector's screen the δ rule and the contraction with G, with the why line,
+ * are in sight without scrolling, and the figure keeps most of the room. */
+static void
+test_key_steps (void)
+{
+  static const struct { int width, height; } screens[] = { { 1280, 720 }, { 1024, 768 } };
+  static const char * const names[] = { "h_prev", "x", "W_hh", "W_xh", "b" };
+  int width, height;
+
+  reset ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  for (guint k = 0; k < G_N_ELEMENTS (screens); k++)
+    {
+      g_test_message ("%d × %d: the window needs %d px", screens[k].width, screens[k].height,
+                      minimum_width (GTK_WIDGET (window)));
+      g_assert_cmpint (minimum_width (GTK_WIDGET (window)), <=, screens[k].width);
+      resize_window (screens[k].width, screens[k].height);
+      for (guint v = 0; v < G_N_ELEMENTS (names); v++)
+        {
+          activate ("win.wrt", g_variant_new_string (names[v]));
+          spin_for (100);
+          /* b's derivative is a δ from the start: its key step is the substitution. */
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_delta_label),
+                                    v < 4 ? "Kronecker δ rule" : "Substitute"));
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_delta_label), "layout: block"));
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_contract_label),
+                                    "Contract with G"));
+          assert_shows_why ();
+          assert_in_sight (GTK_WIDGET (window->key_delta_label));
+          assert_in_sight (GTK_WIDGET (window->key_contract_label));
+          g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window->figure_view)), >=,
+                           2 * gtk_widget_get_height (window->derivation_pane));
+        }
+      keep_window_screenshot (GTK_WIDGET (window), screens[k].width == 1280 ? "key-steps-1280.png"
+                                                                           : "key-steps-1024.png");
+    }
+
+  /* F8 gives the figure the whole height; F7 shows every step. */
+  activate ("win.show-all-steps", NULL);
+  spin_for (100);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->derivation_label)));
+  assert_in_sight (GTK_WIDGET (window->key_contract_label));
+  activate ("win.show-all-steps", NULL);
+  activate ("win.show-derivation", NULL);
+  spin_for (100);
+  g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
+  activate ("win.show-derivation", NULL);
+  spin_for (100);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  spin_for (400);
 }
 
 static void
@@ -494,24 +611,6 @@ test_presentation (void)
   g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
   jac_figure_view_get_style (window->figure_view, &style);
   g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
-}
-
-static int
-natural_width (GtkWidget *widget)
-{
-  int natural;
-
-  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
-  return natural;
-}
-
-static int
-minimum_width (GtkWidget *widget)
-{
-  int minimum;
-
-  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
-  return minimum;
 }
 
 #define SMALL_SCREEN_WIDTH 1280
@@ -1403,6 +1502,7 @@ main (int    argc,
   g_test_add_func ("/app/switch-wrt", test_switch_wrt);
   g_test_add_func ("/app/switch-layout", test_switch_layout);
   g_test_add_func ("/app/derivation", test_derivation);
+  g_test_add_func ("/app/key-steps", test_key_steps);
   g_test_add_func ("/app/controls", test_controls);
   g_test_add_func ("/app/load-npy", test_load_npy);
   g_test_add_func ("/app/load-bad-npy", test_load_bad_npy);

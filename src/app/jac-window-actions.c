@@ -533,7 +533,8 @@ install_property_actions (GtkWidgetClass *widget_class)
     "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
     "shapes", "layout",
     "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
-    "text-scale", "export-scale", "show-sidebar", "dark-style", "view", "steps", "lag", "gain",
+    "text-scale", "export-scale", "show-sidebar", "show-derivation", "show-all-steps",
+    "dark-style", "view", "steps", "lag", "gain",
     "orthogonal", "norm", "shared-range",
   };
 
@@ -569,6 +570,8 @@ _jac_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.leave-presentation",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F8, 0, "win.show-derivation", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F7, 0, "win.show-all-steps", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK,
                                        "win.show-values", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK,

@@ -21,7 +21,9 @@ struct _JacWindow
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
   GtkDropDown      *colormap_dropdown;
+  GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
+  GtkWidget        *derivation_pane;
   GtkLabel         *expr_caret_label;
   GtkEntry         *expr_entry;
   GtkWidget        *expr_error_box;
@@ -34,6 +36,8 @@ struct _JacWindow
   GtkInfoBar       *info_bar;
   GtkLabel         *info_label;
   GtkSpinButton    *input_spin;
+  GtkLabel         *key_contract_label;
+  GtkLabel         *key_delta_label;
   GtkScale         *gain_scale;
   GtkScale         *lag_scale;
   GtkWidget        *loaded_row;
@@ -84,6 +88,7 @@ struct _JacWindow
   JacExportDialog  *export_dialog;   /* while it is open */
   JacExportChoices  export_choices;  /* the Export dialog's last choices, for the session */
   char             *derivation_markup;
+  char             *key_steps_markup;
   GtkCssProvider   *type_provider;   /* the window's font size: the text scale */
   gint64            change_us;       /* when a control last changed, for JACSCOPE_PROFILE */
   gint64            frame_start_us;
@@ -111,6 +116,8 @@ struct _JacWindow
   double            text_scale;
   int               export_scale;
   gboolean          show_sidebar;
+  gboolean          show_derivation;   /* the pane under the figure */
+  gboolean          show_all_steps;    /* every step there, not only the key ones */
   gboolean          sidebar_before_presentation;
   gboolean          dark_style;
   gboolean          message_is_error;
@@ -148,6 +155,8 @@ typedef enum
   PROP_TEXT_SCALE,
   PROP_EXPORT_SCALE,
   PROP_SHOW_SIDEBAR,
+  PROP_SHOW_DERIVATION,
+  PROP_SHOW_ALL_STEPS,
   PROP_DARK_STYLE,
   PROP_VIEW,
   PROP_STEPS,

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/jac-derive.h"
 #include "core/jac-error.h"
 #include "core/jac-npy.h"
 #include "jac-derivation.h"
@@ -68,16 +69,72 @@ build_style (JacWindow      *self,
   style->show_contraction = self->show_contraction;
 }
 
+/* The step where a δ collapses the variable's indices (or, with no δ, the substitution), with
+ * what the blocks are in the layout on show. */
+static char *
+key_delta_markup (const JacAnalysis *analysis,
+                  gboolean           denominator)
+{
+  const JacDerivationStep *step = jac_derivation_find_step (analysis->derivation,
+                                                            "Kronecker δ rule");
+  g_autofree char *block = jac_analysis_block_markup (analysis, denominator);
+
+  if (step == NULL)
+    step = jac_derivation_find_step (analysis->derivation, "Substitute");
+  if (step == NULL)
+    return g_strdup_printf ("%s layout: %s", denominator ? "Denominator" : "Numerator", block);
+  return g_strdup_printf ("<b>%s</b>   %s\n    %s layout: %s", step->title, step->markup,
+                          denominator ? "Denominator" : "Numerator", block);
+}
+
+/* The contraction with G, and why it comes out transposed. */
+static char *
+key_contract_markup (const JacAnalysis *analysis)
+{
+  const JacDerivationStep *step = jac_derivation_find_step (analysis->derivation,
+                                                            "Contract with G");
+  g_autofree char *why = jac_analysis_why_markup (analysis);
+
+  if (step == NULL)
+    return g_strdup_printf ("<b>Contracted form</b>   %s\n    %s",
+                            analysis->derivation->contracted_markup, why);
+  /* The why line says "why the transpose: …" itself. */
+  return g_strdup_printf ("<b>%s</b>   %s\n    %s", step->title, step->markup, why);
+}
+
+static void
+update_key_steps (JacWindow *self,
+                  gboolean   denominator)
+{
+  g_autofree char *delta = NULL;
+  g_autofree char *contract = NULL;
+  g_autofree char *both = NULL;
+
+  if (self->analysis->derivation == NULL)
+    return;
+  delta = key_delta_markup (self->analysis, denominator);
+  contract = key_contract_markup (self->analysis);
+  both = g_strconcat (delta, contract, NULL);
+  if (g_strcmp0 (both, self->key_steps_markup) == 0)
+    return;
+  gtk_label_set_markup (self->key_delta_label, delta);
+  gtk_label_set_markup (self->key_contract_label, contract);
+  g_free (self->key_steps_markup);
+  self->key_steps_markup = g_steal_pointer (&both);
+}
+
 /* Only when the text changed: laying out the label again is not free. Its size comes from CSS
  * (see update_type_scale and style.css), like every other label's. */
 static void
 update_derivation (JacWindow *self)
 {
+  gboolean denominator = g_strcmp0 (self->layout, "denominator") == 0;
   g_autofree char *markup = NULL;
 
   if (self->analysis == NULL)
     return;
-  markup = jac_derivation_markup (self->analysis, g_strcmp0 (self->layout, "denominator") == 0);
+  update_key_steps (self, denominator);
+  markup = jac_derivation_markup (self->analysis, denominator);
   if (g_strcmp0 (markup, self->derivation_markup) == 0)
     return;
   gtk_label_set_markup (self->derivation_label, markup);
@@ -753,6 +810,8 @@ boolean_field (JacWindow *self,
     case PROP_SHOW_CONTRACTION: return &self->show_contraction;
     case PROP_ROW_VIEW: return &self->row_view;
     case PROP_SHOW_SIDEBAR: return &self->show_sidebar;
+    case PROP_SHOW_DERIVATION: return &self->show_derivation;
+    case PROP_SHOW_ALL_STEPS: return &self->show_all_steps;
     case PROP_ORTHOGONAL: return &self->orthogonal;
     case PROP_SHARED_RANGE: return &self->shared_range;
     default: g_assert_not_reached ();
@@ -809,6 +868,8 @@ jac_window_set_property (GObject      *object,
     case PROP_SHOW_CONTRACTION:
     case PROP_ROW_VIEW:
     case PROP_SHOW_SIDEBAR:
+    case PROP_SHOW_DERIVATION:
+    case PROP_SHOW_ALL_STEPS:
     case PROP_ORTHOGONAL:
     case PROP_SHARED_RANGE:
       changed = set_boolean (self, boolean_field (self, prop_id), value, prop_id);
@@ -877,6 +938,8 @@ jac_window_get_property (GObject    *object,
     case PROP_SHOW_CONTRACTION: g_value_set_boolean (value, self->show_contraction); break;
     case PROP_ROW_VIEW: g_value_set_boolean (value, self->row_view); break;
     case PROP_SHOW_SIDEBAR: g_value_set_boolean (value, self->show_sidebar); break;
+    case PROP_SHOW_DERIVATION: g_value_set_boolean (value, self->show_derivation); break;
+    case PROP_SHOW_ALL_STEPS: g_value_set_boolean (value, self->show_all_steps); break;
     case PROP_PRESENTATION: g_value_set_boolean (value, self->presentation); break;
     case PROP_DARK_STYLE: g_value_set_boolean (value, self->dark_style); break;
     case PROP_TEXT_SCALE: g_value_set_double (value, self->text_scale); break;
@@ -931,6 +994,7 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
+  g_clear_pointer (&self->key_steps_markup, g_free);
   jac_export_choices_clear (&self->export_choices);
   g_clear_object (&self->type_provider);
   g_clear_pointer (&self->activation, g_free);
@@ -976,6 +1040,10 @@ install_properties (GObjectClass *object_class)
                          JAC_WINDOW_MAX_TEXT_SCALE, 1.0, FLAGS);
   properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 2, FLAGS);
   properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_SHOW_DERIVATION] =
+    g_param_spec_boolean ("show-derivation", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_SHOW_ALL_STEPS] =
+    g_param_spec_boolean ("show-all-steps", NULL, NULL, FALSE, FLAGS);
   properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
   properties[PROP_VIEW] = g_param_spec_string ("view", NULL, NULL, "step", FLAGS);
   properties[PROP_STEPS] =
@@ -1008,6 +1076,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, all_steps_window);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, b_shape_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
@@ -1015,6 +1084,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, contraction_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_pane);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
@@ -1029,6 +1099,8 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, key_contract_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, key_delta_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, lag_scale);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
@@ -1091,6 +1163,7 @@ init_state (JacWindow *self)
   self->export_scale = 2;
   jac_export_choices_init (&self->export_choices);
   self->show_sidebar = TRUE;
+  self->show_derivation = TRUE;
   self->view = g_strdup ("step");
   self->steps = 40;
   self->lag = 10;
@@ -1132,6 +1205,10 @@ jac_window_init (JacWindow *self)
   bind_dropdown (self, "colormap", self->colormap_dropdown, colormap_ids);
   g_object_bind_property (self, "row-view", self->row_spin, "sensitive", G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "show-sidebar", self->sidebar, "visible", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "show-derivation", self->derivation_pane, "visible",
+                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "show-all-steps", self->all_steps_window, "visible",
+                          G_BINDING_SYNC_CREATE);
   g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_cb), NULL);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", FALSE);
