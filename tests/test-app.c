@@ -695,6 +695,76 @@ test_zoom (void)
   g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 1.0);
 }
 
+static GtkEventController *
+motion_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint k = 0; k < g_list_model_get_n_items (controllers); k++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, k);
+
+      if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+        return controller;  /* the widget keeps it */
+    }
+  g_assert_not_reached ();
+}
+
+/* A point of the figure view over a cell of the Jacobian grid. */
+static void
+find_jacobian_cell (double *x,
+                    double *y)
+{
+  JacFigureStyle style;
+  int width = gtk_widget_get_width (GTK_WIDGET (window->figure_view));
+  int height = gtk_widget_get_height (GTK_WIDGET (window->figure_view));
+  JacFigureHit hit;
+
+  jac_figure_view_get_style (window->figure_view, &style);
+  for (*y = 0; *y < height; *y += 4)
+    for (*x = 0; *x < width; *x += 4)
+      if (jac_figure_hit_test (jac_window_get_analysis (window), &style, width, height, *x, *y,
+                               &hit)
+          && hit.panel == JAC_PANEL_JACOBIAN)
+        return;
+  g_assert_not_reached ();
+}
+
+/* The outline follows the pointer, and goes when the pointer leaves or the view is fitted. */
+static void
+test_hover (void)
+{
+  GtkEventController *motion;
+  double x, y;
+
+  reset ();
+  spin_for (100);
+  motion = motion_controller (GTK_WIDGET (window->figure_view));
+  find_jacobian_cell (&x, &y);
+  /* No tooltip over the block being read: the hover line under the figure names the cell. */
+  g_assert_false (gtk_widget_get_has_tooltip (GTK_WIDGET (window->figure_view)));
+
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_assert_nonnull (strstr (gtk_label_get_text (window->hover_label), "J["));
+  g_signal_emit_by_name (motion, "leave");
+  spin ();
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_assert_null (strstr (gtk_label_get_text (window->hover_label), "J["));
+
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
+  activate ("win.zoom", g_variant_new_double (0.0));  /* Alt+0: fit */
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  activate ("win.zoom", g_variant_new_double (2.0));
+  activate ("win.zoom", g_variant_new_double (0.0));
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
+}
+
 static void
 test_large (void)
 {
@@ -1512,6 +1582,7 @@ main (int    argc,
   g_test_add_func ("/app/presentation", test_presentation);
   g_test_add_func ("/app/text-scale", test_text_scale);
   g_test_add_func ("/app/zoom", test_zoom);
+  g_test_add_func ("/app/hover", test_hover);
   g_test_add_func ("/app/large", test_large);
   g_test_add_func ("/app/screenshot", test_screenshot);
   g_test_add_func ("/app/expr-presets", test_expr_presets);
