@@ -98,6 +98,18 @@ png_width (const char *path)
          | bytes[19];
 }
 
+static guint32
+png_height (const char *path)
+{
+  g_autofree guint8 *bytes = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, (char **) &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, 24);
+  return (guint32) bytes[20] << 24 | (guint32) bytes[21] << 16 | (guint32) bytes[22] << 8
+         | bytes[23];
+}
+
 static void
 assert_signature (const char *path,
                   const char *signature)
@@ -498,6 +510,191 @@ test_export (void)
     g_assert_true (jac_window_get_message_is_error (window));
     g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
   }
+}
+
+/* Opens the Export dialog, sets it as @choices say and picks @name as the file chooser would. */
+static void
+export_through_dialog (const JacExportChoices *choices,
+                       const char             *name)
+{
+  g_autofree char *path = tmp_path (name);
+  JacExportDialog *dialog;
+
+  activate ("win.export", NULL);
+  dialog = window->export_dialog;
+  g_assert_nonnull (dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
+  jac_export_dialog_set_choices (dialog, choices);
+  spin ();
+  jac_export_dialog_export_to (dialog, path);
+  spin ();
+  g_assert_null (window->export_dialog);
+}
+
+/* The page size of a PDF cairo wrote, in pt. */
+static void
+pdf_page_size (const char *path,
+               double     *width,
+               double     *height)
+{
+  g_autofree char *bytes = NULL;
+  const char *box;
+  gsize length;
+
+  /* Streams hold NUL bytes: search the whole file. */
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  box = memmem (bytes, length, "/MediaBox [", strlen ("/MediaBox ["));
+  g_assert_nonnull (box);
+  g_assert_cmpint (sscanf (box, "/MediaBox [ 0 0 %lf %lf ]", width, height), ==, 2);
+}
+
+static void
+clipboard_texture_cb (GObject      *clipboard,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  *(GdkTexture **) user_data = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (clipboard),
+                                                                  result, NULL);
+}
+
+static GdkTexture *
+clipboard_texture (void)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  GdkTexture *texture = NULL;
+
+  gdk_clipboard_read_texture_async (clipboard, NULL, clipboard_texture_cb, &texture);
+  while (texture == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return texture;
+}
+
+/* Every format and preset through the dialog's own code path, at the size the preset names. */
+static void
+test_export_dialog (void)
+{
+  JacExportChoices choices;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *tex = tmp_path ("column.tex");
+  double width, height;
+
+  reset ();
+  jac_export_choices_init (&choices);
+
+  choices.format = JAC_FIGURE_PNG;
+  choices.preset = JAC_EXPORT_SLIDE_16_9;
+  choices.scale = 1;
+  export_through_dialog (&choices, "slide.png");
+  {
+    g_autofree char *path = tmp_path ("slide.png");
+
+    g_assert_false (jac_window_get_message_is_error (window));
+    g_assert_cmpuint (png_width (path), ==, 1920);
+    g_assert_cmpuint (png_height (path), ==, 1080);
+  }
+  /* Copy Figure follows the last choices. */
+  activate ("win.copy-figure", NULL);
+  texture = clipboard_texture ();
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, 1920);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, 1080);
+
+  choices.preset = JAC_EXPORT_SLIDE_4_3;
+  choices.scale = 2;
+  export_through_dialog (&choices, "slide43.png");
+  {
+    g_autofree char *path = tmp_path ("slide43.png");
+
+    g_assert_cmpuint (png_width (path), ==, 2048);
+    g_assert_cmpuint (png_height (path), ==, 1536);
+  }
+
+  choices.format = JAC_FIGURE_PDF;
+  choices.preset = JAC_EXPORT_COLUMN;
+  export_through_dialog (&choices, "column.pdf");
+  {
+    g_autofree char *path = tmp_path ("column.pdf");
+
+    g_assert_false (jac_window_get_message_is_error (window));
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 252, 0.01);
+    g_assert_cmpfloat_with_epsilon (height, 180, 0.01);
+  }
+
+  choices.preset = JAC_EXPORT_PAGE;
+  export_through_dialog (&choices, "page.pdf");
+  {
+    g_autofree char *path = tmp_path ("page.pdf");
+
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 504, 0.01);
+  }
+
+  /* The same page as 3.5 × 2.5 in, given in centimetres. */
+  choices.preset = JAC_EXPORT_CUSTOM;
+  choices.custom_width = 8.89;
+  choices.custom_height = 6.35;
+  choices.custom_unit = JAC_UNIT_CM;
+  export_through_dialog (&choices, "custom.pdf");
+  {
+    g_autofree char *path = tmp_path ("custom.pdf");
+
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 252, 0.01);
+    g_assert_cmpfloat_with_epsilon (height, 180, 0.01);
+  }
+
+  /* A physical size as PNG: pixels from the DPI. */
+  choices.format = JAC_FIGURE_PNG;
+  choices.preset = JAC_EXPORT_COLUMN;
+  choices.dpi = 300;
+  export_through_dialog (&choices, "column.png");
+  {
+    g_autofree char *path = tmp_path ("column.png");
+
+    g_assert_cmpuint (png_width (path), ==, 1050);
+    g_assert_cmpuint (png_height (path), ==, 750);
+  }
+
+  choices.format = JAC_FIGURE_SVG;
+  choices.preset = JAC_EXPORT_SLIDE_4_3;
+  export_through_dialog (&choices, "slide.svg");
+  {
+    g_autofree char *path = tmp_path ("slide.svg");
+    g_autofree char *svg = NULL;
+
+    g_assert_true (g_file_get_contents (path, &svg, NULL, NULL));
+    g_assert_nonnull (strstr (svg, "width=\"1024"));
+    g_assert_nonnull (strstr (svg, "height=\"768"));
+  }
+
+  /* TikZ: written when the writer is there, else the reason in the info bar. */
+  choices.format = JAC_FIGURE_TIKZ;
+  choices.preset = JAC_EXPORT_COLUMN;
+  export_through_dialog (&choices, "column.tex");
+  if (jac_window_get_message_is_error (window))
+    g_assert_nonnull (strstr (jac_window_get_message (window), "column.tex"));
+  else
+    assert_signature (tex, "%");
+
+  /* The dialog opens again where it was left: folder, name and choices. */
+  activate ("win.export", NULL);
+  {
+    const JacExportChoices *last = jac_export_dialog_get_choices (window->export_dialog);
+
+    g_assert_cmpint (last->format, ==, JAC_FIGURE_TIKZ);
+    g_assert_cmpint (last->preset, ==, JAC_EXPORT_COLUMN);
+    g_assert_cmpint (last->dpi, ==, 300);
+    g_assert_cmpstr (last->folder, ==, tmpdir);
+    keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog.png");
+    gtk_window_close (GTK_WINDOW (window->export_dialog));
+    spin ();
+  }
+  g_assert_null (window->export_dialog);
+  jac_export_choices_clear (&choices);
+  jac_export_choices_clear (&window->export_choices);
+  jac_export_choices_init (&window->export_choices);
 }
 
 static void
@@ -1583,6 +1780,7 @@ main (int    argc,
   g_test_add_func ("/app/load-npy", test_load_npy);
   g_test_add_func ("/app/load-bad-npy", test_load_bad_npy);
   g_test_add_func ("/app/export", test_export);
+  g_test_add_func ("/app/export-dialog", test_export_dialog);
   g_test_add_func ("/app/copy-figure", test_copy_figure);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/app/presentation", test_presentation);
