@@ -795,7 +795,8 @@ test_presentation (void)
   g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
   /* The window's own text reads from the back of the room too. */
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->hover_label)), >=, 18.0);
-  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->derivation_label)), >=, 18.0);
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_delta_label)), >=, 18.0);
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_contract_label)), >=, 18.0);
 
   /* Ctrl+minus never takes the figure's type under the projector's floor. */
   activate ("win.text-smaller", NULL);
@@ -833,7 +834,7 @@ test_text_scale (void)
 {
   GtkWidget *labels[] = {
     GTK_WIDGET (window->upstream_label), window->sizes_heading, GTK_WIDGET (window->wrt_caption),
-    GTK_WIDGET (window->hover_label), GTK_WIDGET (window->derivation_label),
+    GTK_WIDGET (window->hover_label), GTK_WIDGET (window->key_delta_label),
     GTK_WIDGET (window->lag_scale),
   };
   int sizes[G_N_ELEMENTS (labels)];

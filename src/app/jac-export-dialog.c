@@ -85,14 +85,42 @@ update_visibility (JacExportDialog *self)
   gtk_widget_queue_draw (GTK_WIDGET (self->preview_area));
 }
 
+/* Points in one @unit, px counted at 96 per inch as CSS does: only to carry a custom size over
+ * when its unit changes. */
+static double
+unit_points (JacUnit unit)
+{
+  return jac_unit_is_physical (unit) ? jac_unit_points (unit) : 72.0 / 96.0;
+}
+
+/* A new unit keeps the size: 3.5 in becomes 8.89 cm, not 3.5 cm. */
+static void
+convert_custom_size (JacExportDialog *self,
+                     JacUnit          unit)
+{
+  double factor = unit_points (self->choices.custom_unit) / unit_points (unit);
+  double width = self->choices.custom_width * factor;
+  double height = self->choices.custom_height * factor;
+
+  self->choices.custom_unit = unit;
+  self->syncing = TRUE;
+  gtk_spin_button_set_value (self->width_spin, unit == JAC_UNIT_PX ? round (width) : width);
+  gtk_spin_button_set_value (self->height_spin, unit == JAC_UNIT_PX ? round (height) : height);
+  self->syncing = FALSE;
+}
+
 static void
 read_controls (JacExportDialog *self)
 {
+  JacUnit unit;
+
   if (self->syncing)
     return;
   self->choices.format = gtk_drop_down_get_selected (self->format_dropdown);
   self->choices.preset = gtk_drop_down_get_selected (self->preset_dropdown);
-  self->choices.custom_unit = gtk_drop_down_get_selected (self->unit_dropdown);
+  unit = gtk_drop_down_get_selected (self->unit_dropdown);
+  if (unit != self->choices.custom_unit && unit < JAC_N_UNITS)
+    convert_custom_size (self, unit);
   self->choices.custom_width = gtk_spin_button_get_value (self->width_spin);
   self->choices.custom_height = gtk_spin_button_get_value (self->height_spin);
   self->choices.dpi = gtk_spin_button_get_value_as_int (self->dpi_spin);
