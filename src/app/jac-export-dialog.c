@@ -176,7 +176,8 @@ draw_preview_cb (GtkDrawingArea *area,
   double fit, w, h;
 
   jac_export_dialog_get_size (self, &size);
-  fit = MIN ((width - 2 * PREVIEW_MARGIN) / size.width, (height - 2 * PREVIEW_MARGIN) / size.height);
+  fit = MIN ((width - 2 * PREVIEW_MARGIN) / size.width,
+             (height - 2 * PREVIEW_MARGIN) / size.height);
   if (fit <= 0)
     return;
   w = size.width * fit;
