@@ -582,6 +582,16 @@ test_export_dialog (void)
 
   reset ();
   jac_export_choices_init (&choices);
+  /* Until one is chosen, the name says what the figure is; the pane at 2× by default. */
+  activate ("win.wrt", g_variant_new_string ("W_hh"));
+  activate ("win.export", NULL);
+  g_assert_cmpstr (jac_export_dialog_get_choices (window->export_dialog)->name, ==,
+                   "jacobian-W_hh");
+  g_assert_cmpint (jac_export_dialog_get_choices (window->export_dialog)->preset, ==,
+                   JAC_EXPORT_PANE);
+  gtk_window_close (GTK_WINDOW (window->export_dialog));
+  spin ();
+  activate ("win.wrt", g_variant_new_string ("h_prev"));
 
   choices.format = JAC_FIGURE_PNG;
   choices.preset = JAC_EXPORT_SLIDE_16_9;
@@ -687,7 +697,12 @@ test_export_dialog (void)
     g_assert_cmpint (last->preset, ==, JAC_EXPORT_COLUMN);
     g_assert_cmpint (last->dpi, ==, 300);
     g_assert_cmpstr (last->folder, ==, tmpdir);
+    g_assert_cmpstr (last->name, ==, "column");
     keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog.png");
+    choices.format = JAC_FIGURE_PNG;
+    choices.preset = JAC_EXPORT_CUSTOM;
+    jac_export_dialog_set_choices (window->export_dialog, &choices);
+    keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog-custom.png");
     gtk_window_close (GTK_WINDOW (window->export_dialog));
     spin ();
   }

@@ -199,9 +199,14 @@ export_action (GtkWidget  *widget,
     }
   jac_export_choices_copy (&choices, &self->export_choices);
   choices.scale = self->export_scale;
-  /* Another view or variable than last time: its own name, in the last folder. */
-  g_free (choices.name);
-  choices.name = default_name (self);
+  /* A name of one's own stays for the session; the one offered follows the view on show. */
+  if (choices.name == NULL || g_strcmp0 (choices.name, self->export_offered_name) == 0)
+    {
+      g_free (choices.name);
+      choices.name = default_name (self);
+      g_free (self->export_offered_name);
+      self->export_offered_name = g_strdup (choices.name);
+    }
   self->export_dialog = jac_export_dialog_new (GTK_WINDOW (self), &choices,
                                                gtk_widget_get_width (shown),
                                                gtk_widget_get_height (shown),

@@ -87,6 +87,7 @@ struct _JacWindow
   GtkNativeDialog  *dialog;
   JacExportDialog  *export_dialog;   /* while it is open */
   JacExportChoices  export_choices;  /* the Export dialog's last choices, for the session */
+  char             *export_offered_name;  /* the file name the dialog offered last */
   char             *derivation_markup;
   char             *key_steps_markup;
   GtkCssProvider   *type_provider;   /* the window's font size: the text scale */

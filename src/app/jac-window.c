@@ -996,6 +996,7 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->derivation_markup, g_free);
   g_clear_pointer (&self->key_steps_markup, g_free);
   jac_export_choices_clear (&self->export_choices);
+  g_clear_pointer (&self->export_offered_name, g_free);
   g_clear_object (&self->type_provider);
   g_clear_pointer (&self->activation, g_free);
   g_clear_pointer (&self->b_shape, g_free);
