@@ -92,7 +92,8 @@ add_matrix (JacContraction  *c,
   e->cols = tensor->rank == 2 ? tensor->shape[1] : tensor->rank == 1 ? tensor->shape[0] : 1;
   e->range = range;
   e->title = _jac_label_new (c->layout->context, title_markup, c->layout->font_px, FALSE, -1);
-  e->caption = _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
+  e->caption = c->layout->omit & JAC_OMIT_MATRIX_CAPTIONS
+               ? NULL : _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
 }
 
 /* "Σ<sub>ij</sub> G<sub>ij</sub> J<sub>ijpq</sub>", or "G J<sub>pq</sub>" for a scalar output. */
@@ -239,7 +240,7 @@ element_width (const JacElement *e,
 {
   if (e->panel == JAC_PANEL_NONE)
     return e->title->width;
-  return MAX (e->cols * s, MAX (e->title->width, e->caption->width));
+  return MAX (e->cols * s, MAX (e->title->width, e->caption != NULL ? e->caption->width : 0));
 }
 
 static double
@@ -273,7 +274,8 @@ equation_height (const JacContraction *c,
       else
         {
           *band = MAX (*band, e->rows * s);
-          height = MAX (height, e->title->height + e->caption->height + 2 * c->pad);
+          height = MAX (height, e->title->height + 2 * c->pad
+                                + (e->caption != NULL ? e->caption->height : 0));
         }
     }
   return height + *band;
@@ -384,8 +386,9 @@ place_matrix (JacContraction *c,
 
   _jac_figure_layout_take_label (layout, g_steal_pointer (&e->title), x + width / 2,
                                  rect.y - c->pad, 0.5, 1, JAC_INK_NORMAL);
-  _jac_figure_layout_take_label (layout, g_steal_pointer (&e->caption), x + width / 2,
-                                 rect.y + rect.height + c->pad, 0.5, 0, JAC_INK_FAINT);
+  if (e->caption != NULL)
+    _jac_figure_layout_take_label (layout, g_steal_pointer (&e->caption), x + width / 2,
+                                   rect.y + rect.height + c->pad, 0.5, 0, JAC_INK_FAINT);
 }
 
 static double

@@ -524,6 +524,7 @@ static const struct
   { JAC_OMIT_SCALE_NOTE, "the colour-scale note" },
   { JAC_OMIT_ARRANGEMENT, "the arrangement caption" },
   { JAC_OMIT_INTERMEDIATES, "the intermediate matrices" },
+  { JAC_OMIT_MATRIX_CAPTIONS, "the matrices' shapes" },
   { JAC_OMIT_MINOR_TICKS, "minor ticks" },
   { JAC_OMIT_SHAPE, "the shape line" },
   { JAC_OMIT_CONTRACTION, "the contracted form" },
@@ -537,7 +538,8 @@ static char *
 omitted_markup (JacOmit  omit,
                 gboolean show_contraction)
 {
-  const JacOmit panel_parts = JAC_OMIT_SCALE_NOTE | JAC_OMIT_INTERMEDIATES;
+  const JacOmit panel_parts = JAC_OMIT_SCALE_NOTE | JAC_OMIT_INTERMEDIATES
+                              | JAC_OMIT_MATRIX_CAPTIONS;
   GString *s = g_string_new ("left out to fit: ");
   gboolean first = TRUE;
 
@@ -635,7 +637,8 @@ layout_with (const JacAnalysis    *analysis,
              double                width,
              double                height,
              cairo_t              *cr,
-             JacOmit               omit)
+             JacOmit               omit,
+             double                grid_share)
 {
   JacFigureLayout *layout = g_new0 (JacFigureLayout, 1);
   g_autofree char *omitted = NULL;
@@ -646,6 +649,7 @@ layout_with (const JacAnalysis    *analysis,
   layout->analysis = analysis;
   layout->style = *style;
   layout->omit = omit;
+  layout->grid_share = grid_share;
   layout->fits = TRUE;
   if (!(layout->style.text_scale > 0) || !isfinite (layout->style.text_scale))
     layout->style.text_scale = 1;
@@ -673,14 +677,17 @@ layout_with (const JacAnalysis    *analysis,
   margin = round (base * (layout->style.medium == JAC_MEDIUM_PAPER ? 0.75 : 1.2));
   top = layout_title (layout, margin);
   bottom = height - margin;
+  /* Said at the top, right-aligned: a window's zoom buttons cover the bottom corner. */
   omitted = omitted_markup (omit, style->show_contraction);
   if (omitted != NULL)
     {
       JacLabel *note = _jac_label_new (layout->context, omitted, layout->type.min_text, FALSE,
                                        width - 2 * margin);
 
-      _jac_figure_layout_take_label (layout, note, width - margin, bottom, 1, 1, JAC_INK_FAINT);
-      bottom = note->y - layout->type.min_text * 0.3;
+      pango_layout_set_alignment (note->layout, PANGO_ALIGN_RIGHT);
+      _jac_figure_layout_take_label (layout, note, width - margin, top - base * 0.3, 1, 0,
+                                     JAC_INK_FAINT);
+      top = note->y + note->height + base * 0.5;
     }
   first_answer = layout->labels->len;
   bottom = layout_answer (layout, margin, bottom);
@@ -707,7 +714,7 @@ layout_with (const JacAnalysis    *analysis,
         }
       else
         {
-          area.width = round ((width - 2 * margin - gap) * 0.6);
+          area.width = round ((width - 2 * margin - gap) * grid_share);
           other.x = area.x + area.width + gap;
           other.width = width - margin - other.x;
           _jac_figure_layout_add_rule (layout, other.x - gap / 2, area.y, other.x - gap / 2,
@@ -732,15 +739,20 @@ _jac_figure_layout_new (const JacAnalysis    *analysis,
 {
   JacOmit omit = 0;
 
+  /* With each set of omissions, the grid first takes 60 % of the width, then half of it, when
+   * the contracted form needs more. */
   for (guint k = 0;; k++)
-    {
-      JacFigureLayout *layout = layout_with (analysis, style, width, height, cr, omit);
+    for (guint share = 0; share < 2; share++)
+      {
+        JacFigureLayout *layout = layout_with (analysis, style, width, height, cr, omit,
+                                               share == 0 ? 0.6 : 0.5);
 
-      if (layout->fits || k == G_N_ELEMENTS (omissions))
-        return layout;
-      _jac_figure_layout_free (layout);
-      omit |= omissions[k].omit;
-    }
+        if (layout->fits || (k == G_N_ELEMENTS (omissions) && share == 1))
+          return layout;
+        _jac_figure_layout_free (layout);
+        if (share == 1)
+          omit |= omissions[k].omit;
+      }
 }
 
 void

@@ -104,16 +104,17 @@ typedef struct
  * in this order (each step keeps the ones before it): text is never set smaller instead. */
 typedef enum
 {
-  JAC_OMIT_SCALE_NOTE    = 1 << 0,  /* the contracted form's "each matrix has its own scale" */
-  JAC_OMIT_ARRANGEMENT   = 1 << 1,  /* the caption above the grid saying how blocks are arranged */
-  JAC_OMIT_INTERMEDIATES = 1 << 2,  /* the contracted form's intermediate matrices (G ⊙ S = …) */
-  JAC_OMIT_MINOR_TICKS   = 1 << 3,  /* the colour bar's ticks but −max, 0 and max */
-  JAC_OMIT_SHAPE         = 1 << 4,  /* the line with the tensor's shape and counts */
-  JAC_OMIT_CONTRACTION   = 1 << 5,  /* the whole contracted-form panel */
-  JAC_OMIT_SPARSITY      = 1 << 6,  /* the sparsity sentence beside the structural-zero swatch */
-  JAC_OMIT_WHY           = 1 << 7,  /* the line on why the contracted form has its shape */
-  JAC_OMIT_BLOCK_CAPTION = 1 << 8,  /* the caption with the block formula */
-  JAC_OMIT_ALL           = (1 << 9) - 1,
+  JAC_OMIT_SCALE_NOTE      = 1 << 0,  /* the contracted form's "each matrix has its own scale" */
+  JAC_OMIT_ARRANGEMENT     = 1 << 1,  /* the caption above the grid: how blocks are arranged */
+  JAC_OMIT_INTERMEDIATES   = 1 << 2,  /* the contracted form's intermediate matrices (G ⊙ S = …) */
+  JAC_OMIT_MATRIX_CAPTIONS = 1 << 3,  /* "(2, 3)  ±0.92" under each matrix of the contracted form */
+  JAC_OMIT_MINOR_TICKS     = 1 << 4,  /* the colour bar's ticks but −max, 0 and max */
+  JAC_OMIT_SHAPE           = 1 << 5,  /* the line with the tensor's shape and counts */
+  JAC_OMIT_CONTRACTION     = 1 << 6,  /* the whole contracted-form panel */
+  JAC_OMIT_SPARSITY        = 1 << 7,  /* the sparsity sentence beside the structural-zero swatch */
+  JAC_OMIT_WHY             = 1 << 8,  /* the line on why the contracted form has its shape */
+  JAC_OMIT_BLOCK_CAPTION   = 1 << 9,  /* the caption with the block formula */
+  JAC_OMIT_ALL             = (1 << 10) - 1,
 } JacOmit;
 
 typedef struct
@@ -121,6 +122,7 @@ typedef struct
   const JacAnalysis *analysis;
   JacFigureStyle     style;
   JacOmit            omit;          /* what this layout leaves out */
+  double             grid_share;    /* of the width, beside the contracted form */
   gboolean           fits;          /* everything it kept fits at the medium's type */
   double             width;
   double             height;
