@@ -87,8 +87,8 @@ static const JacNotes latex_w_hh = {
   "($\\delta_{jl}$)",
   "block $(k, i) = h_{\\mathrm{prev}}[i, k] \\, " DIAG_S_TEX "$: diagonal ($\\delta_{jl}$), "
   "so the same as in numerator layout",
-  "why $h_{\\mathrm{prev}}^{\\top}$ on the left: $\\delta_{jl}$ collapses the sum over~$j$; the sum "
-  "left runs over the batch index~$i$, $h_{\\mathrm{prev}}$'s \\emph{first} index",
+  "why $h_{\\mathrm{prev}}^{\\top}$ on the left: $\\delta_{jl}$ collapses the sum over~$j$; "
+  "the sum left runs over the batch index~$i$, $h_{\\mathrm{prev}}$'s \\emph{first} index",
 };
 
 static const JacNotes latex_w_xh = {

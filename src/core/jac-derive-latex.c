@@ -9,9 +9,9 @@
 
 /* ---- names ---- */
 
-/* A name in LaTeX as the window writes it: W_{hh}, h_{\mathrm{prev}} (a subscript that is a word
- * goes upright; two letters such as hh read as the letters they are), a base longer than one
- * letter in \mathit. @indexed raises the suffix as the markup does (W^{hh}_{kj}), so that the
+/* A name in LaTeX as the window writes it: W_{hh}, h_{\mathrm{prev}} (a suffix of three letters
+ * or more is a word and goes upright; two, such as hh, read as the letters they are), a base
+ * longer than one letter in \mathit. @indexed raises the suffix as the markup does (W^{hh}_{kj}), so that the
  * indices keep the subscript to themselves. Underscores past the first are written out, never as
  * an escaped underscore (which does not exist in math mode). */
 char *
@@ -96,7 +96,8 @@ append_word (GString            *out,
     }
 }
 
-static gboolean
+/* One character of text at *@p, moving past it. */
+static void
 append_symbol (GString     *out,
                const char **p)
 {
@@ -107,12 +108,18 @@ append_symbol (GString     *out,
       {
         g_string_append (out, text_symbols[s].latex);
         *p += strlen (text_symbols[s].plain);
-        return TRUE;
+        return;
       }
   if (strchr (specials, **p) != NULL)
     g_string_append_printf (out, "\\%c", **p);
-  else if (**p == '~' || **p == '^' || **p == '\\' || **p == '<' || **p == '>')
-    g_string_append_printf (out, "$\\char%d$", **p);
+  else if (**p == '<' || **p == '>')
+    g_string_append_printf (out, "$%c$", **p);   /* OT1 text has ¡ and ¿ in their places */
+  else if (**p == '~')
+    g_string_append (out, "\\textasciitilde{}");
+  else if (**p == '^')
+    g_string_append (out, "\\textasciicircum{}");
+  else if (**p == '\\')
+    g_string_append (out, "\\textbackslash{}");
   else if ((guchar) **p < 0x80)
     g_string_append_c (out, **p);
   else
@@ -120,10 +127,9 @@ append_symbol (GString     *out,
       /* A character the table does not know: better a question mark than a pdflatex error. */
       g_string_append_c (out, '?');
       *p = g_utf8_next_char (*p);
-      return TRUE;
+      return;
     }
   (*p)++;
-  return TRUE;
 }
 
 char *
@@ -160,9 +166,12 @@ _jac_latex_words (const char         *plain,
 /* How wide @math comes out in display style at 10 pt, in pt: a deliberately generous estimate
  * (capitals as wide as W, every operator with its spacing), so that a formula judged to fit does
  * fit. @size is 1 for the main line, 0.7 in scripts. */
-static double measure (const char **p,
-                       const char  *end,
-                       double       size);
+static double measure         (const char **p,
+                               const char  *end,
+                               double       size);
+static double measure_command (const char **p,
+                               const char  *end,
+                               double       size);
 
 static double
 measure_group (const char **p,
@@ -171,7 +180,6 @@ measure_group (const char **p,
 {
   const char *start;
   int depth = 1;
-  double width;
 
   while (*p < end && g_ascii_isspace (**p))
     (*p)++;
@@ -181,13 +189,9 @@ measure_group (const char **p,
     {
       const char *one = *p;
 
+      /* ^\top: one command, not the rest of the formula */
       if (*one == '\\')
-        {
-          double w;
-
-          w = measure (p, end, size);
-          return w;
-        }
+        return measure_command (p, end, size);
       (*p)++;
       return measure (&one, one + 1, size);
     }
@@ -202,8 +206,7 @@ measure_group (const char **p,
         depth--;
       (*p)++;
     }
-  width = measure (&start, *p - 1, size);
-  return width;
+  return measure (&start, *p - 1, size);
 }
 
 /* Upright words: \text, \mathrm, \operatorname, \tanh … A command inside (\textunderscore)
@@ -237,14 +240,12 @@ measure_text_group (const char **p,
                     double       size)
 {
   const char *start;
-  double w;
 
   if (*p >= end || **p != '{')
     return 0;
   start = *p + 1;
-  measure_group (p, end, size);
-  w = word_width (start, *p - 1 - start, size);
-  return w;
+  measure_group (p, end, size);   /* only to find the closing brace */
+  return word_width (start, *p - 1 - start, size);
 }
 
 static double
@@ -256,7 +257,7 @@ measure_command (const char **p,
     { "partial", 5.8 }, { "delta", 4.5 }, { "sigma", 5.8 }, { "top", 7.8 }, { "quad", 10 },
     { "qquad", 20 }, { "odot", 12.2 }, { "oslash", 12.2 }, { "cdot", 7.2 }, { "neq", 13.4 },
     { "times", 12.2 }, { "dots", 12 }, { "cdots", 12 }, { "infty", 10 }, { "le", 13.4 },
-    { "ge", 13.4 }, { "top", 7.8 }, { "textunderscore", 5 }, { "char", 5 },
+    { "ge", 13.4 }, { "textunderscore", 5 }, { "char", 5 },
   };
   const char *name = *p + 1;
   gsize length = 0;
@@ -348,10 +349,10 @@ measure (const char **p,
         }
       else
         {
-          width += g_ascii_isupper (c) ? 8.0 * size : g_ascii_isalpha (c) ? 5.8 * size :
-                   g_ascii_isdigit (c) ? 5.0 * size : c == '=' || c == '<' || c == '>' ? 13.4 * size :
-                   c == '+' || c == '-' ? 12.2 * size : c == ',' ? 4.5 * size :
-                   c == ' ' || c == '&' ? 0 : 4.0 * size;
+          width += size * (g_ascii_isupper (c) ? 8.0 : g_ascii_isalpha (c) ? 5.8 :
+                           g_ascii_isdigit (c) ? 5.0 : strchr ("=<>", c) != NULL ? 13.4 :
+                           c == '+' || c == '-' ? 12.2 : c == ',' ? 4.5 :
+                           c == ' ' || c == '&' ? 0 : 4.0);
           (*p)++;
         }
     }
@@ -469,28 +470,31 @@ split_pieces (const char *math)
       Piece *piece = &g_array_index (pieces, Piece, n);
 
       piece->width = width_of (math + piece->start, piece->end - piece->start);
-      if (g_getenv ("JAC_LATEX_DEBUG")) g_printerr ("%6.1f %d [%.*s]\n", piece->width, piece->kind, (int) (piece->end - piece->start), math + piece->start);
     }
   return pieces;
 }
 
-/* The piece after which the line from @first should end, at most @room wide: the best kind of
- * break (the latest of them) among those that leave the line at least half full, else the best
- * of the others; a list always breaks. */
+/* The piece after which the line from @first should end, at most @room wide. Each break that
+ * fits is scored: its kind (an = is the best place, between factors the worst), how much of the
+ * line it leaves empty, and whether it would leave a short orphan for the next line. */
 static guint
 line_end (const GArray *pieces,
           guint         first,
           double        room)
 {
-  double width = 0;
-  guint full = G_MAXUINT, any = first;
-  BreakKind full_kind = BREAK_NONE, any_kind = BREAK_NONE;
+  static const double kind_penalty[] = { 0, 0, 8, 30, 60, 1000 };
+  double width = 0, rest = 0, best_score = G_MAXDOUBLE;
+  guint best = first;
 
   for (guint n = first; n < pieces->len; n++)
+    rest += g_array_index (pieces, Piece, n).width;
+  for (guint n = first; n < pieces->len; n++)
     {
+      double piece = g_array_index (pieces, Piece, n).width, empty, score;
       BreakKind next;
 
-      width += g_array_index (pieces, Piece, n).width;
+      width += piece;
+      rest -= piece;
       if (n > first && width > room)
         break;
       if (n + 1 == pieces->len)
@@ -498,12 +502,12 @@ line_end (const GArray *pieces,
       next = g_array_index (pieces, Piece, n + 1).kind;
       if (next == BREAK_LIST)
         return n;
-      if (width >= room / 2 && next <= full_kind)
-        full = n, full_kind = next;
-      else if (width < room / 2 && next <= any_kind)
-        any = n, any_kind = next;
+      empty = 1 - width / room;
+      score = kind_penalty[next] + 100 * empty * empty + (rest < 0.2 * room ? 40 : 0);
+      if (score <= best_score)
+        best = n, best_score = score;
     }
-  return full != G_MAXUINT ? full : any;
+  return best;
 }
 
 static void
