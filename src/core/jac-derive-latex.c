@@ -533,11 +533,46 @@ append_piece (GString     *out,
   g_string_append_len (out, s, length);
 }
 
+/* A display taller than a page cannot break across pages: a long one is cut into several. */
+#define LINES_PER_DISPLAY 12
+
+/* Line @first … @last of an aligned display. Its & goes before its = on the first line and on a
+ * new definition of a list, else at its start, followed there by the continuation's indent. */
+static char *
+line_text (const char   *math,
+           const GArray *pieces,
+           guint         first,
+           guint         last,
+           gboolean      aligned)
+{
+  GString *line = g_string_new (NULL);
+  BreakKind head = g_array_index (pieces, Piece, first).kind;
+  guint align_at = first;
+
+  if (aligned && (first == 0 || head == BREAK_LIST))
+    for (guint n = last + 1; n-- > first;)
+      if (g_array_index (pieces, Piece, n).kind == BREAK_RELATION)
+        align_at = n;
+  for (guint n = first; n <= last; n++)
+    {
+      if (n == align_at)
+        {
+          g_string_append (line, n > first ? " &" : "&");
+          if (n == first && first > 0 && head != BREAK_LIST &&
+              (head != BREAK_RELATION || !aligned))
+            g_string_append (line, aligned ? "\\quad " : "\\qquad ");
+        }
+      append_piece (line, math, &g_array_index (pieces, Piece, n), n == first && n > 0);
+    }
+  return g_string_free (line, FALSE);
+}
+
 void
 _jac_latex_display (GString    *out,
                     const char *math)
 {
   g_autoptr(GArray) pieces = split_pieces (math);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   double total = 0, lhs = 0, indent;
   guint first = 0, relation = 0;
   gboolean aligned;
@@ -563,37 +598,32 @@ _jac_latex_display (GString    *out,
   aligned = relation > 0 && lhs <= 0.35 * LINE_WIDTH;
   indent = aligned ? lhs + 10 : 20;
 
-  g_string_append (out, "\\[\n\\begin{aligned}\n");
   while (first < pieces->len)
     {
       guint last = line_end (pieces, first, first == 0 ? LINE_WIDTH : LINE_WIDTH - indent);
-      BreakKind head = g_array_index (pieces, Piece, first).kind;
-      /* Where this line's & goes: before its = on the first line and on a new definition of a
-       * list, else at its start. */
-      guint align_at = first;
 
-      if (aligned && (first == 0 || head == BREAK_LIST))
-        for (guint n = last + 1; n-- > first;)
-          if (g_array_index (pieces, Piece, n).kind == BREAK_RELATION)
-            align_at = n;
-      if (first > 0)
-        g_string_append (out, head == BREAK_LIST ? ", \\\\\n" : " \\\\\n");
-      for (guint n = first; n <= last; n++)
+      /* A list's comma ends the line before the next definition. */
+      if (first > 0 && g_array_index (pieces, Piece, first).kind == BREAK_LIST)
         {
-          if (n == align_at)
-            {
-              g_string_append (out, n > first ? " &" : "&");
-              if (n == first && first > 0 && head != BREAK_LIST &&
-                  (head != BREAK_RELATION || !aligned))
-                g_string_append (out, aligned ? "\\quad " : "\\qquad ");
-            }
-          append_piece (out, math, &g_array_index (pieces, Piece, n), n == first && n > 0);
+          char *previous = g_ptr_array_index (lines, lines->len - 1);
+
+          g_ptr_array_index (lines, lines->len - 1) = g_strconcat (previous, ",", NULL);
+          g_free (previous);
         }
+      g_ptr_array_add (lines, line_text (math, pieces, first, last, aligned));
       first = last + 1;
+    }
+  for (guint l = 0; l < lines->len; l++)
+    {
+      if (l % LINES_PER_DISPLAY == 0)
+        g_string_append (out, l == 0 ? "\\[\n\\begin{aligned}\n"
+                                     : "\n\\end{aligned}\n\\]\n\\[\n\\begin{aligned}\n");
+      else
+        g_string_append (out, " \\\\\n");
+      g_string_append (out, g_ptr_array_index (lines, l));
     }
   g_string_append (out, "\n\\end{aligned}\n\\]\n");
 }
-
 
 /* ---- the whole derivation ---- */
 
