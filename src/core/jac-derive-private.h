@@ -53,6 +53,9 @@ char *_jac_latex_words     (const char         *plain,
                             const char         *letters,
                             const char * const *names,
                             const char * const *latex_names);
+/* How wide @math comes out in display style at 10 pt, in pt, generously estimated. */
+#define _JAC_LATEX_LINE_WIDTH 320.0
+double _jac_latex_width    (const char         *math);
 /* @math as display math that fits a default article's text width (345 pt): unchanged in \[ \]
  * when it fits, otherwise broken in an aligned environment at =, then + and −, then between
  * factors, aligned on its first = when the left-hand side is short. */
