@@ -258,12 +258,11 @@ append_structure (GString           *out,
                                           self->derivation->wrt_letters, NULL);
   g_autofree char *sparsity = _jac_latex_words (self->sparsity.sentence, letters, NULL, NULL);
   g_autofree char *block = jac_analysis_block_latex (self, denominator_layout);
-
-  /* An expression's block formula ends with the sparsity sentence already. */
   g_autofree char *layout = g_strdup_printf ("\\noindent %s layout: %s",
                                              denominator_layout ? "Denominator" : "Numerator",
                                              block);
 
+  /* An expression's block formula ends with the sparsity sentence already. */
   if (strstr (block, sparsity) == NULL)
     {
       g_string_append (out, "\n\\noindent Sparsity: ");
@@ -278,7 +277,6 @@ append_why (GString           *out,
             const JacAnalysis *self)
 {
   g_autofree char *why = jac_analysis_why_latex (self);
-
   g_autofree char *sentence = NULL;
 
   /* "why the transpose: …" reads as its own heading. */
@@ -329,13 +327,29 @@ append_steps (GString           *out,
     append_why (out, self);
 }
 
+/* 1.1e-16 as 1.1 \cdot 10^{-16}, 0 as 0. */
+static char *
+scientific_latex (double value)
+{
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+  char *e;
+
+  if (value == 0)
+    return g_strdup ("0");
+  g_ascii_formatd (text, sizeof text, "%.1e", value);
+  e = strchr (text, 'e');
+  if (e == NULL)
+    return g_strdup (text);
+  *e = '\0';
+  return g_strdup_printf ("%s \\cdot 10^{%d}", text, atoi (e + 1));
+}
+
 static void
 append_contracted (GString           *out,
                    const JacAnalysis *self)
 {
   const JacDerivation *d = self->derivation;
-  char difference[G_ASCII_DTOSTR_BUF_SIZE];
-  g_autoptr(GString) exponent = NULL;
+  g_autofree char *difference = scientific_latex (self->contract_max_diff);
 
   g_string_append (out, "\n\\paragraph{Contracted form}\n");
   _jac_latex_display (out, d->contracted_latex);
@@ -344,19 +358,8 @@ append_contracted (GString           *out,
       g_string_append (out, "where\n");
       _jac_latex_display (out, d->where_latex);
     }
-  g_ascii_formatd (difference, sizeof difference, "%.1e", self->contract_max_diff);
-  exponent = g_string_new (self->contract_max_diff == 0 ? "0" : difference);
-  /* 1.1e-16 as 1.1 \cdot 10^{-16} */
-  if (strchr (exponent->str, 'e') != NULL)
-    {
-      char *e = strchr (exponent->str, 'e');
-      int power = atoi (e + 1);
-
-      g_string_truncate (exponent, e - exponent->str);
-      g_string_append_printf (exponent, " \\cdot 10^{%d}", power);
-    }
   g_string_append_printf (out, "\\noindent Checked against $\\sum G \\cdot J$ from the tensor: "
-                          "the largest difference is $%s$.\n", exponent->str);
+                          "the largest difference is $%s$.\n", difference);
 }
 
 char *
