@@ -435,14 +435,14 @@ test_text_rnn (void)
                    "∂h<sub>ij</sub>/∂h<sup>prev</sup><sub>pq</sub> = (1 − h<sub>ij</sub><sup>2</sup>) "
                    "δ<sub>ip</sub> W<sup>hh</sup><sub>qj</sub>");
   g_assert_cmpstr (step_at (dh, 5)->latex, ==,
-                   "\\frac{\\partial h_{ij}}{\\partial \\mathit{h\\_prev}_{pq}} = "
-                   "\\left(1 - h_{ij}^{2}\\right) \\delta_{ip} \\mathit{W\\_hh}_{qj}");
+                   "\\frac{\\partial h_{ij}}{\\partial {h^{\\mathrm{prev}}_{pq}}} = "
+                   "\\left(1 - h_{ij}^{2}\\right) \\delta_{ip} {W^{hh}_{qj}}");
   g_assert_cmpstr (dh->result_text, ==, "(1 − h_ij²) δ_ip W_hh_qj");
   g_assert_cmpstr (dh->sparsity, ==, "nonzero only where p = i");
   g_assert_cmpstr (dh->contracted_text, ==, "(G ⊙ (1 − h ⊙ h)) W_hhᵀ");
   g_assert_cmpstr (dh->contracted_markup, ==, "(G ⊙ (1 − h ⊙ h)) W<sub>hh</sub>ᵀ");
   g_assert_cmpstr (dh->contracted_latex, ==,
-                   "(G \\odot (1 - h \\odot h)) \\mathit{W\\_hh}^{\\top}");
+                   "(G \\odot (1 - h \\odot h)) W_{hh}^{\\top}");
   g_assert_cmpstr (dh->where_text, ==, NULL);
 
   /* A weight takes k, l, so the sums move on to m. */

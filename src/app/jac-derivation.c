@@ -56,34 +56,6 @@ expr_markup (const JacAnalysis *analysis,
 }
 
 char *
-jac_derivation_latex (const JacAnalysis *analysis)
-{
-  const JacDerivation *d;
-  GString *latex;
-
-  g_return_val_if_fail (analysis != NULL, NULL);
-
-  d = analysis->derivation;
-  latex = g_string_new (NULL);
-  g_string_append_printf (latex, "%% ∂%s/∂%s, from Jacscope\n", analysis->output_name,
-                          analysis->wrt_name);
-  for (guint s = 0; s < d->steps->len; s++)
-    {
-      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
-      g_autoptr(GString) title = g_string_new (step->title);
-
-      /* pdflatex takes no Unicode in text: the one Greek letter a title has goes to math. */
-      g_string_replace (title, "δ", "$\\delta$", 0);
-      g_string_append_printf (latex, "\\paragraph{%s}\n\\[ %s \\]\n", title->str, step->latex);
-    }
-  g_string_append_printf (latex, "\\paragraph{Contracted form}\n\\[ %s \\]\n",
-                          d->contracted_latex);
-  if (d->where_latex != NULL)
-    g_string_append_printf (latex, "where \\( %s \\)\n", d->where_latex);
-  return g_string_free (latex, FALSE);
-}
-
-char *
 jac_derivation_markup (const JacAnalysis *analysis,
                        gboolean           denominator_layout)
 {

@@ -10,7 +10,6 @@ G_BEGIN_DECLS
  * transpose comes from. */
 char *jac_derivation_markup (const JacAnalysis *analysis,
                              gboolean           denominator_layout);
-/* Every step in LaTeX, then the contracted form, as `jacscope derive --latex` prints them. */
-char *jac_derivation_latex  (const JacAnalysis *analysis);
+/* The LaTeX is core's jac_analysis_latex (), which `jacscope derive --latex` prints too. */
 
 G_END_DECLS

@@ -276,7 +276,7 @@ copy_latex_action (GtkWidget  *widget,
 
   if (analysis == NULL)
     return;
-  latex = jac_derivation_latex (analysis);
+  latex = jac_analysis_latex (analysis, g_strcmp0 (self->layout, "denominator") == 0, FALSE);
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), latex);
   _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the derivation as LaTeX");
 }

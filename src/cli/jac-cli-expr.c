@@ -7,6 +7,23 @@
 #include "cli/jac-cli-private.h"
 #include "core/jac-error.h"
 
+/* --standalone only shapes --latex: alone it is a usage error, as a bad option is (exit 2). */
+static gboolean
+check_standalone_cb (GOptionContext  *context,
+                     GOptionGroup    *group,
+                     gpointer         data,
+                     GError         **error)
+{
+  JacCliOptions *o = data;
+
+  if (o->standalone && !o->latex)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "--standalone goes with --latex");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 GOptionGroup *
 _jac_cli_expr_option_group (JacCliOptions *o)
 {
@@ -18,13 +35,17 @@ _jac_cli_expr_option_group (JacCliOptions *o)
     { "size", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->size_texts,
       "Bind a size symbol used by --shape, e.g. K=5 (N, D, H follow --batch, --input, --hidden)",
       "SYM=NUM" },
-    { "latex", 0, 0, G_OPTION_ARG_NONE, &o->latex, "derive: print LaTeX", NULL },
+    { "latex", 0, 0, G_OPTION_ARG_NONE, &o->latex,
+      "derive: print LaTeX (needs amsmath only)", NULL },
+    { "standalone", 0, 0, G_OPTION_ARG_NONE, &o->standalone,
+      "derive --latex: a complete document, not a fragment", NULL },
     { NULL }
   };
   GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
-                                            "Show expression options", NULL, NULL);
+                                            "Show expression options", o, NULL);
 
   g_option_group_add_entries (group, entries);
+  g_option_group_set_parse_hooks (group, NULL, check_standalone_cb);
   return group;
 }
 
@@ -280,27 +301,6 @@ print_text (const JacAnalysis *a)
            a->upstream_kind == JAC_UPSTREAM_GIVEN ? "--grad" : "seeded");
 }
 
-static void
-print_latex (const JacAnalysis *a)
-{
-  const JacDerivation *d = a->derivation;
-
-  g_print ("%% ∂%s/∂%s, from jacscope derive --latex\n", a->output_name, a->wrt_name);
-  for (guint s = 0; s < d->steps->len; s++)
-    {
-      const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
-
-      g_autoptr(GString) title = g_string_new (step->title);
-
-      /* pdflatex takes no Unicode in text: the one Greek letter a title has goes to math. */
-      g_string_replace (title, "δ", "$\\delta$", 0);
-      g_print ("\\paragraph{%s}\n\\[ %s \\]\n", title->str, step->latex);
-    }
-  g_print ("\\paragraph{Contracted form}\n\\[ %s \\]\n", d->contracted_latex);
-  if (d->where_latex != NULL)
-    g_print ("where \\( %s \\)\n", d->where_latex);
-}
-
 int
 _jac_cli_run_derive (JacCliOptions *o)
 {
@@ -313,7 +313,12 @@ _jac_cli_run_derive (JacCliOptions *o)
       return 1;
     }
   if (o->latex)
-    print_latex (analysis);
+    {
+      g_autofree char *latex = jac_analysis_latex (analysis, o->style.denominator_layout,
+                                                   o->standalone);
+
+      g_print ("%s", latex);
+    }
   else
     print_text (analysis);
   return 0;

@@ -51,6 +51,7 @@ typedef struct
   char         **shape_texts;
   char         **size_texts;
   gboolean       latex;
+  gboolean       standalone;
   char          *steps_text;
   char          *lag_text;
   char          *gain_text;

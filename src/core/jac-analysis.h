@@ -104,6 +104,18 @@ char        *jac_analysis_block_markup  (const JacAnalysis *self,
                                          gboolean           denominator_layout);
 /* Pango markup of the one-line reason for the contracted form's shape (the transpose). */
 char        *jac_analysis_why_markup    (const JacAnalysis *self);
+/* The same two as LaTeX text (inline math in $…$) for amsmath alone. */
+char        *jac_analysis_block_latex   (const JacAnalysis *self,
+                                         gboolean           denominator_layout);
+char        *jac_analysis_why_latex     (const JacAnalysis *self);
+/* jac-derive-latex.c. The whole derivation as LaTeX, the one the CLI's derive --latex prints and
+ * the window's Copy as LaTeX copies: every step, the sparsity, the block formula in the layout
+ * asked for, why the contracted form has its shape, and the contracted form, fitting the text
+ * width of \documentclass{article} with \usepackage{amsmath} only. @standalone: a complete
+ * document. Pure ASCII. */
+char        *jac_analysis_latex         (const JacAnalysis *self,
+                                         gboolean           denominator_layout,
+                                         gboolean           standalone);
 
 void         jac_sparsity_clear   (JacSparsity      *sparsity);
 

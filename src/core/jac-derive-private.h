@@ -39,6 +39,29 @@ void  _jac_notation_steal   (JacNotation       *self,
                              JacForms          *forms);
 void  _jac_forms_clear      (JacForms          *forms);
 
+/* ---- LaTeX (jac-derive-latex.c) ---- */
+
+/* A variable's name in math: W_{hh}, h_{\mathrm{prev}}, \mathit{loss}; @indexed: W^{hh}, for
+ * indices to follow. */
+char *_jac_latex_name      (const char         *name,
+                            gboolean            indexed);
+/* A plain-Unicode sentence as LaTeX text: the words of @names (NULL-terminated) become the math
+ * of @latex_names, a single letter of @letters an italic index, "p = i" one formula, δ, ≠, ·, Σ
+ * and typographic quotes their LaTeX forms, and the characters LaTeX treats specially are
+ * escaped. Pure ASCII. */
+char *_jac_latex_words     (const char         *plain,
+                            const char         *letters,
+                            const char * const *names,
+                            const char * const *latex_names);
+/* How wide @math comes out in display style at 10 pt, in pt, generously estimated. */
+#define _JAC_LATEX_LINE_WIDTH 320.0
+double _jac_latex_width    (const char         *math);
+/* @math as display math that fits a default article's text width (345 pt): unchanged in \[ \]
+ * when it fits, otherwise broken in an aligned environment at =, then + and −, then between
+ * factors, aligned on its first = when the left-hand side is short. */
+void  _jac_latex_display   (GString            *out,
+                            const char         *math);
+
 /* ---- symbols: the names in the formulas ---- */
 
 typedef enum
@@ -55,6 +78,7 @@ typedef struct
   JacSymbolKind kind;
   JacForms      name;          /* with its indices to come: W^hh in markup, so W^hh_kj */
   char         *matrix_markup; /* standing alone, as in matrix notation: W_hh */
+  char         *matrix_latex;  /* the same in LaTeX: W_{hh} (name.latex is W^{hh}) */
   int           node;   /* the graph node whose value it names (SLOPE: the APPLY node) */
   guint         rank;
 } JacSymbol;

@@ -21,25 +21,6 @@ static const char * const subscript_digits[] = {
   "₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉",
 };
 
-static char *
-latex_name (const char *name)
-{
-  GString *s;
-
-  if (g_utf8_strlen (name, -1) == 1)
-    return g_strdup (name);
-  s = g_string_new ("\\mathit{");
-  for (const char *c = name; *c != '\0'; c++)
-    {
-      if (*c == '_')
-        g_string_append (s, "\\_");
-      else
-        g_string_append_c (s, *c);
-    }
-  g_string_append_c (s, '}');
-  return g_string_free (s, FALSE);
-}
-
 /* W_hh is written W with "hh" raised when indices follow (W^hh_kj), lowered when it stands
  * alone in matrix notation (W_hh), as the figures write it. */
 static char *
@@ -78,7 +59,8 @@ add_symbol (JacDeriveContext *d,
       sym->name.plain = g_strdup (name);
       sym->name.markup = markup_name (name, TRUE);
       sym->matrix_markup = markup_name (name, FALSE);
-      sym->name.latex = latex_name (name);
+      sym->name.latex = _jac_latex_name (name, TRUE);
+      sym->matrix_latex = _jac_latex_name (name, FALSE);
     }
   else
     {
@@ -91,6 +73,8 @@ add_symbol (JacDeriveContext *d,
       sym->name.markup = g_strdup (sym->name.plain);
       sym->matrix_markup = g_strdup (sym->name.plain);
       sym->name.latex = g_strdup_printf ("%s^{(%u)}", name, number);
+      /* Braced, so that a transpose or a power can follow. */
+      sym->matrix_latex = g_strdup_printf ("{%s}", sym->name.latex);
       g_string_free (digits, TRUE);
     }
   g_ptr_array_add (d->symbols, sym);
@@ -104,6 +88,7 @@ symbol_free (gpointer data)
 
   _jac_forms_clear (&sym->name);
   g_free (sym->matrix_markup);
+  g_free (sym->matrix_latex);
   g_free (sym);
 }
 
@@ -939,26 +924,18 @@ describe_structure (JacDerivation          *self,
   self->sparsity_detail = g_string_free (detail, FALSE);
 }
 
-/* Words in LaTeX: \text{…} with the characters it treats specially escaped. */
-static char *
-latex_text (const char *words)
-{
-  GString *s = g_string_new ("\\text{");
-
-  for (const char *c = words; *c != '\0'; c++)
-    {
-      if (strchr ("_&%$#{}", *c) != NULL)
-        g_string_append_c (s, '\\');
-      g_string_append_c (s, *c);
-    }
-  g_string_append_c (s, '}');
-  return g_string_free (s, FALSE);
-}
-
+/* The Structure step is a sentence: its LaTeX is text with the names and index letters in math,
+ * so that a long one breaks across lines like any paragraph. */
 static void
 structure_step (Derivation    *D,
                 JacDerivation *self)
 {
+  const JacDeriveContext *d = &D->d;
+  const JacSymbol *out = g_ptr_array_index (d->symbols, d->output_symbol);
+  const JacSymbol *var = g_ptr_array_index (d->symbols, d->variable_symbol);
+  const char *names[] = { self->output_name, self->variable_name, NULL };
+  const char *latex_names[] = { out->matrix_latex, var->matrix_latex, NULL };
+  g_autofree char *letters = g_strconcat (self->out_letters, self->wrt_letters, NULL);
   g_autofree char *text = NULL;
   g_autofree char *latex = NULL;
   JacNotation n;
@@ -967,7 +944,7 @@ structure_step (Derivation    *D,
     text = g_strdup (self->sparsity);
   else
     text = g_strdup_printf ("%s (%s)", self->sparsity, self->sparsity_detail);
-  latex = latex_text (text);
+  latex = _jac_latex_words (text, letters, names, latex_names);
   _jac_notation_init (&n);
   _jac_notation_add (&n, text, NULL, latex);
   add_step (D, "Structure", &n);
@@ -1132,6 +1109,43 @@ where_step (Derivation     *D,
   }
 }
 
+/* "Z = h_{\mathrm{prev}} W_{hh} + x W_{xh} + b,\quad h = \tanh(Z)": what was differentiated, in
+ * matrix notation, its named intermediates first. */
+static char *
+expression_latex (const JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+  JacNotation n;
+  JacForms forms;
+
+  _jac_notation_init (&n);
+  for (guint v = 0; v < n_nodes; v++)
+    {
+      g_autoptr(JacMExpr) definition = NULL;
+      gboolean output = (int) v == d->output;
+      int symbol = output ? d->output_symbol : d->node_symbol[v];
+
+      if (!d->reachable[v] || symbol < 0 ||
+          ((JacSymbol *) g_ptr_array_index (d->symbols, symbol))->kind == JAC_SYMBOL_VARIABLE)
+        continue;
+      if (n.latex->len > 0)
+        _jac_notation_add (&n, ", ", NULL, ",\\quad ");
+      _jac_render_entry (d, symbol, "", &n);
+      _jac_notation_add (&n, " = ", NULL, NULL);
+      if (jac_graph_node (d->graph, v)->op == JAC_OP_VARIABLE)
+        _jac_render_entry (d, d->node_symbol[v], "", &n);
+      else
+        {
+          definition = _jac_m_definition (d, v);
+          _jac_m_render (d, definition, NULL, &n);
+        }
+    }
+  _jac_notation_steal (&n, &forms);
+  g_free (forms.plain);
+  g_free (forms.markup);
+  return forms.latex;
+}
+
 /* ---- public API ---- */
 
 static void
@@ -1164,6 +1178,7 @@ finish (Derivation      *D,
   self->contracted_markup = forms.markup;
   self->contracted_latex = forms.latex;
   where_step (D, self, form);
+  self->expression_latex = expression_latex (d);
   self->priv = g_steal_pointer (&form);
 }
 
@@ -1254,6 +1269,7 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->where_text);
   g_free (self->where_markup);
   g_free (self->where_latex);
+  g_free (self->expression_latex);
   _jac_m_unref (self->priv);
   g_free (self);
 }

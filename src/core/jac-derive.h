@@ -48,7 +48,8 @@ typedef struct
                    * "Substitute", "Structure", "Contract with G", "Where" */
   char *text;     /* plain Unicode: "∂U_ij/∂V_pq = Σ_k δ_ip δ_kq A_kj" */
   char *markup;   /* Pango markup: "∂U<sub>ij</sub>/∂V<sub>pq</sub> = Σ<sub>k</sub> …" */
-  char *latex;    /* "\frac{\partial U_{ij}}{\partial V_{pq}} = \sum_{k} …" */
+  char *latex;    /* "\frac{\partial U_{ij}}{\partial V_{pq}} = \sum_{k} …", math mode; the
+                   * Structure step's is a sentence (text mode, names in $…$) */
 } JacDerivationStep;
 
 typedef struct _JacDerivation
@@ -81,6 +82,9 @@ typedef struct _JacDerivation
   char      *where_text;
   char      *where_markup;
   char      *where_latex;
+  /* What was differentiated, in matrix notation, its named intermediates first:
+   * "Z = h_{\mathrm{prev}} W_{hh} + x W_{xh} + b,\quad h = \tanh(Z)". */
+  char      *expression_latex;
 
   gpointer   priv;
 } JacDerivation;

@@ -477,7 +477,16 @@ _jac_render_entry (const JacDeriveContext *d,
 
   if (letters == NULL || letters[0] == '\0')
     {
-      _jac_notation_add (out, sym->name.plain, sym->matrix_markup, sym->name.latex);
+      _jac_notation_add (out, sym->name.plain, sym->matrix_markup, sym->matrix_latex);
+      return;
+    }
+  if (strchr (sym->name.latex, '^') != NULL)
+    {
+      /* W^{hh}_{kj} in braces, so that a power can follow: {W^{hh}_{kj}}^{2}. */
+      g_string_append_c (out->latex, '{');
+      _jac_notation_forms (out, &sym->name);
+      _jac_notation_sub (out, letters);
+      g_string_append_c (out->latex, '}');
       return;
     }
   _jac_notation_forms (out, &sym->name);
