@@ -14,6 +14,9 @@ struct _JacApplication
   char           *screenshot_path;
   char           *view;
   double          text_scale;      /* 0: the window's own */
+  int             width;           /* 0: the window's default size */
+  int             height;
+  gboolean        presentation;
   int             status;
 };
 
@@ -189,6 +192,30 @@ read_text_scale (JacApplication *self,
   return TRUE;
 }
 
+/* "1280x720": the window's size at start, e.g. a projector's, for screenshots. */
+static gboolean
+read_window_size (JacApplication *self,
+                  GVariantDict   *options)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) parts = NULL;
+  guint64 w, h;
+
+  if (!g_variant_dict_lookup (options, "window-size", "s", &text))
+    return TRUE;
+  parts = g_strsplit (text, "x", 2);
+  if (g_strv_length (parts) != 2 || !g_ascii_string_to_unsigned (parts[0], 10, 320, 16384, &w, NULL)
+      || !g_ascii_string_to_unsigned (parts[1], 10, 240, 16384, &h, NULL))
+    {
+      g_printerr ("jacscope: --window-size: “%s” is not WIDTHxHEIGHT in pixels (at least "
+                  "320x240)\n", text);
+      return FALSE;
+    }
+  self->width = (int) w;
+  self->height = (int) h;
+  return TRUE;
+}
+
 static int
 jac_application_handle_local_options (GApplication *application,
                                       GVariantDict *options)
@@ -208,6 +235,9 @@ jac_application_handle_local_options (GApplication *application,
     }
   if (!read_text_scale (self, options))
     return 2;
+  if (!read_window_size (self, options))
+    return 2;
+  g_variant_dict_lookup (options, "presentation", "b", &self->presentation);
   if (g_variant_dict_lookup (options, "screenshot", "^ay", &path))
     {
       self->screenshot_path = g_steal_pointer (&path);
@@ -252,6 +282,10 @@ jac_application_activate (GApplication *application)
         g_object_set (window, "view", self->view, NULL);
       if (self->text_scale > 0)
         g_object_set (window, "text-scale", self->text_scale, NULL);
+      if (self->width > 0)
+        gtk_window_set_default_size (window, self->width, self->height);
+      if (self->presentation)
+        g_object_set (window, "presentation", TRUE, NULL);
       if (self->screenshot_path != NULL)
         g_signal_connect (window, "realize", G_CALLBACK (window_realize_cb), self);
     }
@@ -290,6 +324,10 @@ static const GOptionEntry option_entries[] = {
     "Open on one step (step, the default) or through time (sequence)", "VIEW" },
   { "text-scale", 0, 0, G_OPTION_ARG_DOUBLE, NULL,
     "Open with the type this many times its usual size (Ctrl+plus, Ctrl+minus)", "SCALE" },
+  { "window-size", 0, 0, G_OPTION_ARG_STRING, NULL,
+    "Open the window at this size, e.g. 1280x720", "WxH" },
+  { "presentation", 0, 0, G_OPTION_ARG_NONE, NULL,
+    "Open in presentation mode (F11)", NULL },
   { NULL },
 };
 

@@ -68,6 +68,8 @@ struct _JacWindow
   GtkLabel         *wrt_caption;
   GtkBox           *wrt_box;
   GtkLabel         *zoom_label;
+  GtkWidget        *zoom_controls;
+  gboolean          pointer_on_figure;
 
   /* borrowed */
   const JacAnalysis *analysis;       /* figure_view owns it */

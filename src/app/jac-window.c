@@ -486,6 +486,16 @@ hover_text_cb (JacFigureView *view,
                                             "Ctrl+scroll to zoom, drag to pan");
 }
 
+/* The zoom buttons cover a corner of the figure: they show while the pointer is on it or the
+ * figure is zoomed, and leave a projected or exported-looking figure whole otherwise. */
+static void
+update_zoom_controls (JacWindow *self)
+{
+  gboolean zoomed = fabs (jac_figure_view_get_zoom (self->figure_view) - 1) > 1e-9;
+
+  gtk_widget_set_visible (self->zoom_controls, self->pointer_on_figure || zoomed);
+}
+
 static void
 zoom_cb (JacFigureView *view,
          GParamSpec    *pspec,
@@ -494,6 +504,25 @@ zoom_cb (JacFigureView *view,
   g_autofree char *text = g_strdup_printf ("%.0f%%", 100 * jac_figure_view_get_zoom (view));
 
   gtk_label_set_text (self->zoom_label, text);
+  update_zoom_controls (self);
+}
+
+static void
+figure_enter_cb (GtkEventControllerMotion *controller,
+                 double                    x,
+                 double                    y,
+                 JacWindow                *self)
+{
+  self->pointer_on_figure = TRUE;
+  update_zoom_controls (self);
+}
+
+static void
+figure_leave_cb (GtkEventControllerMotion *controller,
+                 JacWindow                *self)
+{
+  self->pointer_on_figure = FALSE;
+  update_zoom_controls (self);
 }
 
 static void
@@ -1128,6 +1157,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_caption);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, zoom_controls);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, zoom_label);
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
   gtk_widget_class_bind_template_callback (widget_class, hover_text_cb);
@@ -1175,6 +1205,7 @@ init_state (JacWindow *self)
 static void
 jac_window_init (JacWindow *self)
 {
+  GtkEventController *motion;
   gboolean prefer_dark = FALSE;
 
   /* The template's buttons read the state through their actions as soon as they exist. */
@@ -1182,6 +1213,11 @@ jac_window_init (JacWindow *self)
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "enter", G_CALLBACK (figure_enter_cb), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (figure_leave_cb), self);
+  gtk_widget_add_controller (gtk_widget_get_parent (GTK_WIDGET (self->figure_view)), motion);
 
   /* Only this window's node: the labels inside inherit the size, other windows keep theirs. */
   self->type_provider = gtk_css_provider_new ();

@@ -684,7 +684,6 @@ layout_with (const JacAnalysis    *analysis,
       JacLabel *note = _jac_label_new (layout->context, omitted, layout->type.min_text, FALSE,
                                        width - 2 * margin);
 
-      pango_layout_set_alignment (note->layout, PANGO_ALIGN_RIGHT);
       _jac_figure_layout_take_label (layout, note, width - margin, top - base * 0.3, 1, 0,
                                      JAC_INK_FAINT);
       top = note->y + note->height + base * 0.5;
