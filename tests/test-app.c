@@ -810,8 +810,14 @@ test_presentation (void)
   g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
   /* The window's own text reads from the back of the room too. */
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->hover_label)), >=, 18.0);
+  /* The derivation steps aside for the figure, whose caption has the formula and the why;
+   * F8 brings it back, as large. */
+  g_assert_false (gtk_widget_get_visible (window->derivation_pane));
+  g_object_set (window, "show-derivation", TRUE, NULL);
+  spin_for (100);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_delta_label)), >=, 18.0);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_contract_label)), >=, 18.0);
+  g_object_set (window, "show-derivation", FALSE, NULL);
 
   /* Ctrl+minus never takes the figure's type under the projector's floor. */
   activate ("win.text-smaller", NULL);
@@ -827,6 +833,7 @@ test_presentation (void)
   spin_for (300);
   g_assert_false (window->presentation);
   g_assert_true (gtk_widget_get_visible (window->sidebar));
+  g_assert_true (gtk_widget_get_visible (window->derivation_pane));
   g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
   jac_figure_view_get_style (window->figure_view, &style);
   g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);

@@ -122,6 +122,7 @@ struct _JacWindow
   gboolean          show_derivation;   /* the pane under the figure */
   gboolean          show_all_steps;    /* every step there, not only the key ones */
   gboolean          sidebar_before_presentation;
+  gboolean          derivation_before_presentation;
   gboolean          dark_style;
   gboolean          message_is_error;
 

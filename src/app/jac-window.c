@@ -688,17 +688,20 @@ set_presentation (JacWindow *self,
   if (self->presentation == presentation)
     return FALSE;
   self->presentation = presentation;
-  /* The figure gets the whole screen; F9 still brings the controls back. */
+  /* The figure gets the whole screen, its caption carrying the block formula and the why;
+   * F9 and F8 still bring the controls and the derivation back. */
   if (presentation)
     {
       self->sidebar_before_presentation = self->show_sidebar;
-      g_object_set (self, "show-sidebar", FALSE, NULL);
+      self->derivation_before_presentation = self->show_derivation;
+      g_object_set (self, "show-sidebar", FALSE, "show-derivation", FALSE, NULL);
       gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_fullscreen (GTK_WINDOW (self));
     }
   else
     {
-      g_object_set (self, "show-sidebar", self->sidebar_before_presentation, NULL);
+      g_object_set (self, "show-sidebar", self->sidebar_before_presentation,
+                    "show-derivation", self->derivation_before_presentation, NULL);
       gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_unfullscreen (GTK_WINDOW (self));
     }
