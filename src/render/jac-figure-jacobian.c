@@ -524,6 +524,7 @@ paint_frames (JacGridPainter *painter)
 
       if (!next_block (painter, s, &i, &p, &rect))
         continue;
+      _jac_tikz_add_frame (cr, &rect, &layout->palette.frame);
       jac_heatmap_device_rect (cr, rect.x, rect.y, rect.width, rect.height,
                                &d[0], &d[1], &d[2], &d[3]);
       g_array_append_vals (device, d, 4);

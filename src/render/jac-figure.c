@@ -87,6 +87,7 @@ frame_rect (cairo_t               *cr,
 {
   int x, y, w, h;
 
+  _jac_tikz_add_frame (cr, rect, &layout->palette.frame);
   jac_heatmap_device_rect (cr, rect->x, rect->y, rect->width, rect->height, &x, &y, &w, &h);
   jac_heatmap_enter_device (cr, NULL);
   cairo_rectangle (cr, x - 0.5, y - 0.5, w + 1, h + 1);

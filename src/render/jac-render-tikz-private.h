@@ -33,6 +33,11 @@ gboolean _jac_tikz_take_hatch  (cairo_t          *cr,
 void     _jac_tikz_add_fill    (cairo_t          *cr,
                                 const JacRect    *rect,
                                 const JacRgb     *fill);
+/* A frame of one unit just outside @rect, as frame_rect () draws one device pixel wide: the
+ * picture's image has four pixels to the unit, so the frame itself is drawn as a line. */
+void     _jac_tikz_add_frame   (cairo_t          *cr,
+                                const JacRect    *rect,
+                                const JacRgb     *colour);
 
 /* Writes @path (.tex) and the image beside it (stem-1.png) atomically: either both or neither.
  * @width × @height are figure units, written as big points (1/72 in). */

@@ -20,6 +20,7 @@ typedef struct
   double   min_script;   /* the medium's smallest sub/superscript */
   GString *hatches;
   GString *fills;
+  GString *frames;
   GString *texts;
   GString *colours;      /* \definecolor lines */
   GString *patterns;     /* pattern declarations */
@@ -544,7 +545,7 @@ add_text (JacTikz     *tikz,
   gboolean several = pango_layout_get_line_count (text) > 1;
   cairo_matrix_t matrix;
   JacRunStyle base = { 8, 0, FALSE, FALSE };
-  double angle;
+  double angle, units;
 
   if (several)
     {
@@ -556,6 +557,7 @@ add_text (JacTikz     *tikz,
     run_style (font, NULL, &base);
   cairo_get_matrix (cr, &matrix);
   angle = atan2 (matrix.yx, matrix.xx) * 180 / G_PI;
+  units = hypot (matrix.xx, matrix.yx) / tikz->scale;
   do
     {
       PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
@@ -580,10 +582,12 @@ add_text (JacTikz     *tikz,
         }
       g_string_append (tikz->texts, "] at ");
       append_point (tikz->texts, ax, ay);
-      g_string_append (tikz->texts, " {");
+      g_string_append (tikz->texts, " {\\jacscopefit{");
+      append_number (tikz->texts, logical.width / (double) PANGO_SCALE * units);
+      g_string_append (tikz->texts, "bp}{");
       append_line (tikz, tikz->texts, text, line->start_index,
                    line->start_index + line->length, &base);
-      g_string_append (tikz->texts, "};\n");
+      g_string_append (tikz->texts, "}};\n");
     }
   while (pango_layout_iter_next_line (iter));
   pango_layout_iter_free (iter);
@@ -712,6 +716,23 @@ _jac_tikz_add_fill (cairo_t       *cr,
   g_string_append (tikz->fills, ";\n");
 }
 
+void
+_jac_tikz_add_frame (cairo_t       *cr,
+                     const JacRect *rect,
+                     const JacRgb  *colour)
+{
+  JacTikz *tikz = tikz_from_cairo (cr);
+  JacRect box;
+
+  if (tikz == NULL)
+    return;
+  figure_rect (tikz, cr, rect, &box);
+  box = (JacRect) { box.x - 0.5, box.y - 0.5, box.width + 1, box.height + 1 };
+  g_string_append_printf (tikz->frames, "\\draw[%s,line width=1bp] ", colour_name (tikz, colour));
+  append_rectangle (tikz->frames, &box);
+  g_string_append (tikz->frames, ";\n");
+}
+
 /* ---- the files ---- */
 
 static JacTikz *
@@ -724,6 +745,7 @@ tikz_new (double scale,
   tikz->min_script = min_script;
   tikz->hatches = g_string_new (NULL);
   tikz->fills = g_string_new (NULL);
+  tikz->frames = g_string_new (NULL);
   tikz->texts = g_string_new (NULL);
   tikz->colours = g_string_new (NULL);
   tikz->patterns = g_string_new (NULL);
@@ -737,6 +759,7 @@ tikz_free (JacTikz *tikz)
 {
   g_string_free (tikz->hatches, TRUE);
   g_string_free (tikz->fills, TRUE);
+  g_string_free (tikz->frames, TRUE);
   g_string_free (tikz->texts, TRUE);
   g_string_free (tikz->colours, TRUE);
   g_string_free (tikz->patterns, TRUE);
@@ -829,6 +852,10 @@ picture_text (JacTikz    *tikz,
   /* \input{dir/fig.tex} looks for the image in dir/ (LaTeX 2021 and later know the folder). */
   g_string_append (out, "\\edef\\jacscopedir{\\ifdefined\\CurrentFilePath"
                    "\\ifx\\CurrentFilePath\\empty\\else\\CurrentFilePath/\\fi\\fi}\n");
+  /* A line wider in the document's font than in the figure's is narrowed to the figure's
+   * width, so that it never runs into its neighbours. */
+  g_string_append (out, "\\def\\jacscopefit#1#2{\\sbox0{#2}\\ifdim\\wd0>#1\\relax"
+                   "\\resizebox{#1}{!}{\\usebox0}\\else\\usebox0\\fi}\n");
   g_string_append (out, tikz->patterns->str);
   g_string_append (out, tikz->colours->str);
   /* The picture is exactly the requested size, whatever the widths of the document's fonts. */
@@ -842,6 +869,7 @@ picture_text (JacTikz    *tikz,
   g_string_append_printf (out, "bp]{\\jacscopedir %s}};\n", png_name);
   g_string_append (out, tikz->hatches->str);
   g_string_append (out, tikz->fills->str);
+  g_string_append (out, tikz->frames->str);
   g_string_append (out, tikz->texts->str);
   g_string_append (out, "\\end{tikzpicture}%\n");
   return g_string_free (out, FALSE);

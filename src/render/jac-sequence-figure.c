@@ -831,6 +831,7 @@ frame (Painter       *p,
 {
   int x, y, w, h;
 
+  _jac_tikz_add_frame (p->cr, r, &p->layout->palette.frame);
   jac_heatmap_device_rect (p->cr, r->x, r->y, r->width, r->height, &x, &y, &w, &h);
   jac_heatmap_enter_device (p->cr, NULL);
   cairo_rectangle (p->cr, x - 0.5, y - 0.5, w + 1, h + 1);
