@@ -483,6 +483,49 @@ test_failure_leaves_nothing (void)
   g_rmdir (dir);
 }
 
+/* A paper figure's SVG is measured in pt and its PDF page is its size in pt; a screen figure's
+ * SVG stays in px. */
+static void
+test_paper_units (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-tikz-XXXXXX", &error);
+  g_autofree char *svg = g_build_filename (dir, "fig.svg", NULL);
+  g_autofree char *pdf = g_build_filename (dir, "fig.pdf", NULL);
+  JacFigureStyle style;
+
+  for (guint medium = 0; medium < 2; medium++)
+    {
+      g_autofree char *contents = NULL;
+
+      jac_figure_style_init (&style);
+      style.medium = medium == 0 ? JAC_MEDIUM_PAPER : JAC_MEDIUM_SCREEN;
+      g_assert_true (jac_figure_save (svg, 252, 180, 1, analysis, &style, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (svg, &contents, NULL, &error));
+      g_assert_nonnull (strstr (contents, medium == 0 ? "width=\"252pt\" height=\"180pt\""
+                                                      : "width=\"252px\" height=\"180px\""));
+      g_unlink (svg);
+    }
+  {
+    static const char media_box[] = "/MediaBox [ 0 0 252 180 ]";
+    g_autofree char *contents = NULL;
+    gboolean found = FALSE;
+    gsize length = 0;
+
+    paper_style (&style);
+    g_assert_true (jac_figure_save (pdf, 252, 180, 1, analysis, &style, &error));
+    g_assert_true (g_file_get_contents (pdf, &contents, &length, &error));
+    /* A PDF holds NUL bytes: search all of it. */
+    for (gsize k = 0; !found && k + sizeof media_box - 1 <= length; k++)
+      found = memcmp (contents + k, media_box, sizeof media_box - 1) == 0;
+    g_assert_true (found);
+    g_unlink (pdf);
+  }
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -491,6 +534,7 @@ main (int   argc,
 
   g_test_add_func ("/tikz/characters", test_characters);
   g_test_add_func ("/tikz/failure-leaves-nothing", test_failure_leaves_nothing);
+  g_test_add_func ("/tikz/paper-units", test_paper_units);
   g_test_add_func ("/tikz/rnn-every-wrt", test_rnn_every_wrt);
   g_test_add_func ("/tikz/rnn-views", test_rnn_views);
   g_test_add_func ("/tikz/expression", test_expression);

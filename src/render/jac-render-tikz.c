@@ -861,6 +861,9 @@ picture_text (JacTikz    *tikz,
   /* The picture is exactly the requested size, whatever the widths of the document's fonts. */
   g_string_append (out, "\\useasboundingbox (0,0) rectangle ");
   append_point (out, width, height);
+  /* Nothing is drawn outside the figure, as on a PDF page. */
+  g_string_append (out, ";\n\\clip (0,0) rectangle ");
+  append_point (out, width, height);
   g_string_append (out, ";\n\\node[anchor=north west,inner sep=0pt,outer sep=0pt] at (0,0) "
                    "{\\includegraphics[width=");
   append_number (out, width);
