@@ -169,6 +169,32 @@ assert_text_in (const char *pdf,
     }
 }
 
+/* Removes @dir and what the tests wrote in it (one level of folders), unless
+ * JACSCOPE_KEEP_TIKZ is set to look at the files. */
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+
+  if (g_getenv ("JACSCOPE_KEEP_TIKZ") != NULL)
+    {
+      g_test_message ("kept %s", dir);
+      return;
+    }
+  d = g_dir_open (dir, 0, NULL);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        remove_tree (path);
+      else
+        g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
 static char *
 body_for (const char *name)
 {
@@ -229,19 +255,7 @@ check_figure (const JacAnalysis    *analysis,
   if (must_have != NULL)
     g_assert_nonnull (strstr (pdf, must_have));
   g_test_message ("%s: %u texts in the compiled figure", dir, texts->len);
-  if (g_getenv ("JACSCOPE_KEEP_TIKZ") == NULL)
-    {
-      g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-      const char *name;
-
-      while ((name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-
-          g_unlink (path);
-        }
-      g_rmdir (dir);
-    }
+  remove_tree (dir);
 }
 
 /* ---- tests ---- */
@@ -352,6 +366,7 @@ test_through_time (void)
       g_assert_cmpuint (texts->len, >, 3);
       for (guint k = 0; k < texts->len; k++)
         assert_text_in (pdf, g_array_index (texts, JacSequenceTextRect, k).text);
+      remove_tree (dir);
     }
 }
 
@@ -393,6 +408,7 @@ test_twice_in_a_folder (void)
   g_assert_no_error (error);
   g_assert_null (strstr (log, "\n! "));
   g_assert_nonnull (strstr (log, "sub/fig-1.png"));
+  remove_tree (dir);
 }
 
 /* Every character the sources use, LaTeX's specials, and characters with no LaTeX form. */
@@ -435,6 +451,7 @@ test_characters (void)
   /* \_ is drawn as a rule, which pdftotext does not read. */
   g_assert_nonnull (strstr (pdf, "#$%&{}"));
   g_assert_nonnull (strstr (pdf, "∂"));
+  remove_tree (dir);
 }
 
 static gboolean
@@ -526,6 +543,122 @@ test_paper_units (void)
   g_rmdir (dir);
 }
 
+/* The share of pixels that differ clearly between two PNGs of the same size. */
+static double
+pixels_apart (const char *a_path,
+              const char *b_path)
+{
+  cairo_surface_t *a = cairo_image_surface_create_from_png (a_path);
+  cairo_surface_t *b = cairo_image_surface_create_from_png (b_path);
+  int width = cairo_image_surface_get_width (a), height = cairo_image_surface_get_height (a);
+  guint64 apart = 0;
+
+  g_assert_cmpint (cairo_surface_status (a), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_surface_status (b), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (width, ==, cairo_image_surface_get_width (b));
+  g_assert_cmpint (height, ==, cairo_image_surface_get_height (b));
+  for (int y = 0; y < height; y++)
+    {
+      const guint32 *ra = (const guint32 *) (cairo_image_surface_get_data (a)
+                                             + y * cairo_image_surface_get_stride (a));
+      const guint32 *rb = (const guint32 *) (cairo_image_surface_get_data (b)
+                                             + y * cairo_image_surface_get_stride (b));
+
+      for (int x = 0; x < width; x++)
+        {
+          int most = 0;
+
+          for (int shift = 0; shift < 24; shift += 8)
+            most = MAX (most, ABS ((int) ((ra[x] >> shift) & 0xff)
+                                   - (int) ((rb[x] >> shift) & 0xff)));
+          apart += most > 64;
+        }
+    }
+  cairo_surface_destroy (a);
+  cairo_surface_destroy (b);
+  return (double) apart / ((double) width * height);
+}
+
+static void
+rasterize (const char *dir,
+           const char *pdf,
+           const char *stem)
+{
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "pdftoppm", "-png", "-r", "72", "-singlefile", pdf, stem, NULL };
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH
+                               | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+}
+
+/* The compiled picture, on a page of its own size, looks like the PDF export of the figure:
+ * only the glyphs of its text differ. */
+static void
+test_matches_pdf (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_H_PREV);
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-tikz-XXXXXX", &error);
+  g_autofree char *tex = g_build_filename (dir, "fig.tex", NULL);
+  g_autofree char *pdf = g_build_filename (dir, "fig.pdf", NULL);
+  g_autofree char *doc = g_build_filename (dir, "doc.tex", NULL);
+  g_autofree char *export_png = g_build_filename (dir, "export.png", NULL);
+  g_autofree char *latex_png = g_build_filename (dir, "latex.png", NULL);
+  g_autofree char *blank_png = g_build_filename (dir, "blank.png", NULL);
+  const char *latex[] = { "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex",
+                          NULL };
+  g_autofree char *pdftoppm = g_find_program_in_path ("pdftoppm");
+  JacFigureStyle style;
+  cairo_surface_t *blank;
+  cairo_t *cr;
+  double apart, apart_blank;
+  int status = 0;
+
+  if (!have_latex ())
+    return;
+  if (pdftoppm == NULL)
+    {
+      g_test_skip ("pdftoppm is not installed");
+      return;
+    }
+  paper_style (&style);
+  g_assert_true (jac_figure_save (tex, 504, 283.5, 1, analysis, &style, &error));
+  g_assert_true (jac_figure_save (pdf, 504, 283.5, 1, analysis, &style, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (doc, "\\documentclass{article}\n"
+                                      "\\usepackage[paperwidth=504bp,paperheight=283.5bp,"
+                                      "margin=0pt]{geometry}\n"
+                                      "\\usepackage{tikz}\\usepackage{graphicx}\n"
+                                      "\\pagestyle{empty}\\begin{document}\n"
+                                      "\\noindent\\input{fig.tex}\n\\end{document}\n",
+                                      -1, &error));
+  g_assert_true (g_spawn_sync (dir, (char **) latex, NULL, G_SPAWN_SEARCH_PATH
+                               | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+  rasterize (dir, "fig.pdf", "export");
+  rasterize (dir, "doc.pdf", "latex");
+  apart = pixels_apart (export_png, latex_png);
+
+  /* What a picture without its image would score: the test can tell. */
+  blank = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 504, 284);
+  cr = cairo_create (blank);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  cairo_destroy (cr);
+  g_assert_cmpint (cairo_surface_write_to_png (blank, blank_png), ==, CAIRO_STATUS_SUCCESS);
+  cairo_surface_destroy (blank);
+  apart_blank = pixels_apart (export_png, blank_png);
+  g_test_message ("pixels apart: %.4f (a blank page: %.4f)", apart, apart_blank);
+  /* Glyphs of the document's font where the export has DejaVu's: about 4 % of the page. */
+  g_assert_cmpfloat (apart, <, 0.06);
+  g_assert_cmpfloat (apart_blank, >, 3 * apart);
+  remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -540,5 +673,6 @@ main (int   argc,
   g_test_add_func ("/tikz/expression", test_expression);
   g_test_add_func ("/tikz/through-time", test_through_time);
   g_test_add_func ("/tikz/twice-in-a-folder", test_twice_in_a_folder);
+  g_test_add_func ("/tikz/matches-pdf", test_matches_pdf);
   return g_test_run ();
 }
