@@ -319,6 +319,318 @@ test_render_formats (Fixture       *f,
   assert_file_count (f, 3);
 }
 
+/* The page of a PDF as cairo writes it: "/MediaBox [ 0 0 W H ]", in pt. */
+static void
+read_media_box (const char *path,
+                double     *width,
+                double     *height)
+{
+  g_autofree char *contents = NULL;
+  const char *box;
+  gsize length;
+  double x0, y0;
+
+  /* The file holds binary streams with NULs: search it byte by byte, not as a string. */
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  for (box = contents; box + 11 <= contents + length && memcmp (box, "/MediaBox [", 11) != 0;
+       box++)
+    ;
+  g_assert_true (box + 11 <= contents + length);
+  g_assert_cmpint (sscanf (box, "/MediaBox [ %lf %lf %lf %lf ]", &x0, &y0, width, height), ==, 4);
+  g_assert_cmpfloat (x0, ==, 0);
+  g_assert_cmpfloat (y0, ==, 0);
+}
+
+/* A PNG's size from its IHDR chunk, which follows the 8-byte signature. */
+static void
+read_png_size (const char *path,
+               guint      *width,
+               guint      *height)
+{
+  g_autofree guchar *contents = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, (char **) &contents, &length, NULL));
+  g_assert_cmpuint (length, >, 24);
+  g_assert_cmpmem (contents + 12, 4, "IHDR", 4);
+  *width = (guint) contents[16] << 24 | contents[17] << 16 | contents[18] << 8 | contents[19];
+  *height = (guint) contents[20] << 24 | contents[21] << 16 | contents[22] << 8 | contents[23];
+}
+
+/* A size in pt, in, cm or mm is the page of a PDF or SVG, in pt, whatever the unit. */
+static void
+test_render_page_sizes (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *pdf = path_in (f, "fig.pdf");
+  g_autofree char *svg = path_in (f, "fig.svg");
+  struct { const char *width, *height, *dpi; double page_w, page_h; } cases[] = {
+    { "3.5in", "2.5in", NULL, 252, 180 },
+    { "8.89cm", "6.35cm", NULL, 252, 180 },
+    { "88.9mm", "63.5mm", NULL, 252, 180 },
+    { "252pt", "180pt", NULL, 252, 180 },
+    { "3.5in", "2.5in", "300", 252, 180 },   /* --dpi does not change a physical page */
+    { "3.5in", "240", NULL, 252, 180 },      /* px beside a physical size: at 96 dpi … */
+    { "3.5in", "480px", "192", 252, 180 },   /* … or at --dpi */
+    { "7in", NULL, NULL, 504, 283.5 },       /* a side left out follows at 16:9 */
+    { NULL, "2.5in", NULL, 320, 180 },
+    { "1280", "720", NULL, 1280, 720 },      /* px alone: the page is in px, as before */
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(GPtrArray) args = g_ptr_array_new ();
+      g_autofree char *contents = NULL;
+      g_autofree char *view_box = NULL;
+      double page_w, page_h;
+      g_auto(Run) r;
+      g_auto(Run) r_svg;
+
+      if (cases[c].width)
+        g_ptr_array_add (args, "--width"), g_ptr_array_add (args, (char *) cases[c].width);
+      if (cases[c].height)
+        g_ptr_array_add (args, "--height"), g_ptr_array_add (args, (char *) cases[c].height);
+      if (cases[c].dpi)
+        g_ptr_array_add (args, "--dpi"), g_ptr_array_add (args, (char *) cases[c].dpi);
+      while (args->len < 6)
+        g_ptr_array_add (args, "--no-contraction");
+      run (&r, "render", args->pdata[0], args->pdata[1], args->pdata[2], args->pdata[3],
+           args->pdata[4], args->pdata[5], "-o", pdf, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (r.err, ==, "");
+      read_media_box (pdf, &page_w, &page_h);
+      g_assert_cmpfloat_with_epsilon (page_w, cases[c].page_w, 1e-3);
+      g_assert_cmpfloat_with_epsilon (page_h, cases[c].page_h, 1e-3);
+
+      run (&r_svg, "render", args->pdata[0], args->pdata[1], args->pdata[2], args->pdata[3],
+           args->pdata[4], args->pdata[5], "-o", svg, NULL);
+      g_assert_cmpint (r_svg.status, ==, 0);
+      g_assert_true (g_file_get_contents (svg, &contents, NULL, NULL));
+      view_box = g_strdup_printf ("viewBox=\"0 0 %g %g\"", cases[c].page_w, cases[c].page_h);
+      g_assert_nonnull (strstr (contents, view_box));
+    }
+  assert_file_count (f, 2);
+}
+
+/* A physical size makes a PNG of size × dpi / 72 × scale pixels; presentation keeps px. */
+static void
+test_render_png_sizes (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *png = path_in (f, "fig.png");
+  struct { const char *args[8]; guint width, height; } cases[] = {
+    { { "--width", "3.5in", "--height", "2.5in", "--dpi", "300" }, 1050, 750 },
+    { { "--width", "8.89cm", "--height", "6.35cm", "--dpi", "300" }, 1050, 750 },
+    { { "--width", "3.5in", "--height", "2.5in" }, 336, 240 },
+    { { "--width", "3.5in", "--height", "2.5in", "--scale", "2" }, 672, 480 },
+    { { "--width", "3.5in", "--height", "2.5in", "--dpi", "300", "--scale", "2" }, 2100, 1500 },
+    { { "--width", "252pt", "--height", "240", "--dpi", "72" }, 252, 240 },
+    { { "--width", "1280", "--height", "720", "--presentation" }, 1280, 720 },
+    { { "--width", "1280px", "--height", "720px", "--presentation", "--scale", "2" }, 2560, 1440 },
+    { { "--width", "800.4", "--height", "500" }, 800, 500 },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char **a = cases[c].args;
+      guint width, height;
+      g_auto(Run) r;
+
+      run (&r, "render", "-o", png, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (r.err, ==, "");
+      read_png_size (png, &width, &height);
+      g_assert_cmpuint (width, ==, cases[c].width);
+      g_assert_cmpuint (height, ==, cases[c].height);
+    }
+  assert_file_count (f, 1);
+}
+
+/* The medium follows the options: at one pixel size, screen, presentation and paper (3.5 in at
+ * 96 dpi is 336 px) are three different drawings. */
+static void
+test_render_media (Fixture       *f,
+                   gconstpointer  data)
+{
+  const char *names[] = { "screen.png", "presentation.png", "paper.png" };
+  const char *args[][6] = {
+    { "--width", "336", "--height", "240" },
+    { "--width", "336", "--height", "240", "--presentation" },
+    { "--width", "3.5in", "--height", "2.5in" },
+  };
+  char *contents[3] = { NULL };
+  gsize lengths[3];
+
+  for (guint m = 0; m < G_N_ELEMENTS (names); m++)
+    {
+      g_autofree char *out = path_in (f, names[m]);
+      guint width, height;
+      g_auto(Run) r;
+
+      run (&r, "render", args[m][0], args[m][1], args[m][2], args[m][3], "-o", out, args[m][4],
+           NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      read_png_size (out, &width, &height);
+      g_assert_cmpuint (width, ==, 336);
+      g_assert_cmpuint (height, ==, 240);
+      g_assert_true (g_file_get_contents (out, &contents[m], &lengths[m], NULL));
+    }
+  for (guint m = 0; m < G_N_ELEMENTS (names); m++)
+    {
+      guint n = (m + 1) % G_N_ELEMENTS (names);
+
+      g_assert_false (lengths[m] == lengths[n] && memcmp (contents[m], contents[n],
+                                                          lengths[m]) == 0);
+    }
+  for (guint m = 0; m < G_N_ELEMENTS (names); m++)
+    g_free (contents[m]);
+}
+
+/* Bad sizes exit 1, options that do not go together exit 2; one line naming the option and the
+ * value, and no file, not even a temporary one. */
+static void
+test_render_size_errors (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *png = path_in (f, "fig.png");
+  g_autofree char *pdf = path_in (f, "fig.pdf");
+  g_autofree char *tex = path_in (f, "fig.tex");
+  g_autofree char *seq = path_in (f, "seq.png");
+  struct { int status; const char *needle; const char *out; const char *args[6]; } cases[] = {
+    { 1, "--width: unknown unit “furlongs” in “3.5furlongs”", png, { "--width", "3.5furlongs" } },
+    { 1, "--height: unknown unit “ in”", pdf, { "--height", "3.5 in" } },
+    { 1, "--width: “0” is not a size above zero", png, { "--width", "0" } },
+    { 1, "--height: “-2.5in” is not a size above zero", pdf, { "--height", "-2.5in" } },
+    { 1, "--width: “nan” is not a length", png, { "--width", "nan" } },
+    { 1, "--width: “inf” is not a length", png, { "--width", "inf" } },
+    { 1, "--width: “-infin” is not a length", png, { "--width", "-infin" } },
+    { 1, "--width: unknown unit “e400”", png, { "--width", "1e400" } },
+    { 1, "--width: “in” has no number", pdf, { "--width", "in" } },
+    { 1, "--height: “” has no number", png, { "--height", "" } },
+    { 1, "--width: “100in” makes the PNG 28800×720 pixels at 288 dpi", png,
+      { "--width", "100in", "--height", "2.5in", "--dpi", "288" } },
+    { 1, "--height: “0.1in” makes the PNG 336×10 pixels at 96 dpi", png,
+      { "--width", "3.5in", "--height", "0.1in" } },
+    { 1, "--width: “6000” makes the PNG 18000×1500 pixels at --scale 3", png,
+      { "--width", "6000", "--height", "500", "--scale", "3" } },
+    { 1, "--width: “20000px” makes the PNG 20000×900 pixels", png, { "--width", "20000px" } },
+    { 1, "--height: “0.1in” makes the figure 252×7.2 pt", pdf,
+      { "--width", "3.5in", "--height", "0.1in" } },
+    { 1, "--width: “300in” makes the figure 2.16e+04×180 pt", pdf,
+      { "--width", "300in", "--height", "2.5in" } },
+    { 1, "--width: “10” makes the figure 10×900 px", pdf, { "--width", "10" } },
+    { 1, "--dpi: “5” is not a resolution from 10 to 1152", png,
+      { "--width", "3in", "--dpi", "5" } },
+    { 1, "--dpi: “2400” is not a resolution", png, { "--width", "3in", "--dpi", "2400" } },
+    { 1, "--dpi: “300dpi” is not a resolution", png, { "--width", "3in", "--dpi", "300dpi" } },
+    { 1, "--dpi: “nan” is not a resolution", png, { "--width", "3in", "--dpi", "nan" } },
+    { 1, "--dpi: 600 with --scale 2 is 16.7 pixels per pt", png,
+      { "--width", "1in", "--dpi", "600", "--scale", "2" } },
+    { 1, "--scale: “4” is not 1, 2 or 3", png, { "--scale", "4" } },
+    { 2, "--presentation and --width “3.5in” do not go together", png,
+      { "--width", "3.5in", "--height", "720", "--presentation" } },
+    { 2, "--presentation and --height “6.35cm” do not go together", pdf,
+      { "--height", "6.35cm", "--presentation" } },
+    { 2, "--presentation and -o", tex, { "--presentation" } },
+    { 2, "--dpi 300 goes with --width or --height in pt, in, cm or mm", png,
+      { "--width", "1280", "--height", "720", "--dpi", "300" } },
+    { 2, "--dpi 300 goes with", pdf, { "--dpi", "300" } },
+    { 2, "--presentation and --width “3.5in”", seq,
+      { "--steps", "5", "--width", "3.5in", "--presentation" } },
+    { 1, "--width: unknown unit “furlongs”", seq, { "--steps", "5", "--width", "3.5furlongs" } },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char **a = cases[c].args;
+      g_auto(Run) r;
+
+      run (&r, "render", "-o", cases[c].out, a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+      if (r.status != cases[c].status || strstr (r.err, cases[c].needle) == NULL)
+        g_error ("case %u: exit %d, “%s” not in “%s”", c, r.status, cases[c].needle, r.err);
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      assert_file_count (f, 0);
+    }
+}
+
+/* The through-time figure takes the same sizes: a page in pt, PNG pixels at --dpi. */
+static void
+test_render_sequence_sizes (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *pdf = path_in (f, "seq.pdf");
+  g_autofree char *png = path_in (f, "seq.png");
+  g_autofree char *slide = path_in (f, "slide.png");
+  double page_w, page_h;
+  guint width, height;
+  g_auto(Run) r;
+  g_auto(Run) r_png;
+  g_auto(Run) r_slide;
+
+  run (&r, "render", "--steps", "12", "--lag", "3", "--width", "8.89cm", "--height", "63.5mm",
+       "-o", pdf, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  read_media_box (pdf, &page_w, &page_h);
+  g_assert_cmpfloat_with_epsilon (page_w, 252, 1e-3);
+  g_assert_cmpfloat_with_epsilon (page_h, 180, 1e-3);
+
+  run (&r_png, "render", "--steps", "12", "--lag", "3", "--width", "3.5in", "--height", "2.5in",
+       "--dpi", "300", "-o", png, NULL);
+  g_assert_cmpint (r_png.status, ==, 0);
+  read_png_size (png, &width, &height);
+  g_assert_cmpuint (width, ==, 1050);
+  g_assert_cmpuint (height, ==, 750);
+
+  run (&r_slide, "render", "--steps", "12", "--width", "1024", "--height", "768",
+       "--presentation", "-o", slide, NULL);
+  g_assert_cmpint (r_slide.status, ==, 0);
+  read_png_size (slide, &width, &height);
+  g_assert_cmpuint (width, ==, 1024);
+  g_assert_cmpuint (height, ==, 768);
+  assert_file_count (f, 3);
+}
+
+/* A .tex is always for the page: px convert at --dpi, so --dpi is no usage error there, and
+ * neither are sizes left out (7 in × 3.9375 in). Whether the file is written is the TikZ
+ * writer's test. */
+static void
+test_render_tex_options (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *tex = path_in (f, "fig.tex");
+  const char *args[][4] = {
+    { "--width", "1280", "--dpi", "150" },
+    { "--width", "3.5in", "--height", "720" },
+    { NULL },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (args); c++)
+    {
+      g_auto(Run) r;
+
+      run (&r, "render", "-o", tex, args[c][0], args[c][1], args[c][2], args[c][3], NULL);
+      g_assert_cmpint (r.status, !=, 2);
+      g_assert_null (strstr (r.err, "--dpi"));
+      g_assert_null (strstr (r.err, "--width"));
+    }
+}
+
+/* --help-figure lists the units and the new options. */
+static void
+test_render_size_help (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *needles[] = { "--width=W[UNIT]", "--height=H[UNIT]", "pt, in, cm, mm", "--dpi=D",
+                            "default 96", "--presentation", "--scale=K" };
+  g_auto(Run) r;
+
+  run (&r, "render", "--help-figure", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  for (guint n = 0; n < G_N_ELEMENTS (needles); n++)
+    if (strstr (r.out, needles[n]) == NULL)
+      g_error ("“%s” not in the help:\n%s", needles[n], r.out);
+}
+
 /* check passes on the default example and on a non-square one. */
 static void
 test_check (Fixture       *f,
@@ -555,6 +867,13 @@ main (int    argc,
   ADD ("/cli/existing-output-intact", test_existing_output_intact);
   ADD ("/cli/grad-shape", test_grad_shape);
   ADD ("/cli/render-formats", test_render_formats);
+  ADD ("/cli/render-page-sizes", test_render_page_sizes);
+  ADD ("/cli/render-png-sizes", test_render_png_sizes);
+  ADD ("/cli/render-media", test_render_media);
+  ADD ("/cli/render-size-errors", test_render_size_errors);
+  ADD ("/cli/render-sequence-sizes", test_render_sequence_sizes);
+  ADD ("/cli/render-tex-options", test_render_tex_options);
+  ADD ("/cli/render-size-help", test_render_size_help);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);
   ADD ("/cli/derive", test_derive);

@@ -517,11 +517,60 @@ test_figure (void)
 
 /* Where the rectangles @a and @b overlap by more than a hair in both directions. */
 static gboolean
-rects_overlap (const JacSequenceTextRect *a,
-               const JacSequenceTextRect *b)
+rects_overlap (const JacTextRect *a,
+               const JacTextRect *b)
 {
   return MIN (a->x + a->width, b->x + b->width) - MAX (a->x, b->x) > 0.5
          && MIN (a->y + a->height, b->y + b->height) - MAX (a->y, b->y) > 0.5;
+}
+
+/* Every text lies inside the @w × @h figure and none runs into another; @what names the case. */
+static void
+assert_texts_apart (GArray     *rects,
+                    double      w,
+                    double      h,
+                    const char *what)
+{
+  for (guint i = 0; i < rects->len; i++)
+    {
+      const JacTextRect *r = &g_array_index (rects, JacTextRect, i);
+
+      if (r->x < -0.5 || r->y < -0.5 || r->x + r->width > w + 0.5 || r->y + r->height > h + 0.5)
+        g_error ("%s: “%s” (%g, %g, %g × %g) leaves the figure", what, r->text, r->x, r->y,
+                 r->width, r->height);
+      for (guint j = 0; j < i; j++)
+        {
+          const JacTextRect *q = &g_array_index (rects, JacTextRect, j);
+
+          if (rects_overlap (r, q))
+            g_error ("%s: “%s” runs into “%s”", what, r->text, q->text);
+        }
+    }
+}
+
+/* The first text that starts with @prefix, or NULL. */
+static const JacTextRect *
+find_text (GArray     *rects,
+           const char *prefix)
+{
+  for (guint i = 0; i < rects->len; i++)
+    {
+      const JacTextRect *r = &g_array_index (rects, JacTextRect, i);
+
+      if (g_str_has_prefix (r->text, prefix))
+        return r;
+    }
+  return NULL;
+}
+
+static guint
+count_values (GArray *rects)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < rects->len; i++)
+    n += g_array_index (rects, JacTextRect, i).value;
+  return n;
 }
 
 /* At any text scale in [1, 2] and any size from 900 × 600 to 1920 × 1080, every text of the
@@ -549,33 +598,396 @@ test_figure_text_fits (void)
         for (guint k = 0; k < G_N_ELEMENTS (scales); k++)
           {
             double w = areas[a][0], h = areas[a][1];
+            g_autofree char *what = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", %g × %g at text "
+                                                     "scale %g", shapes[s].n, w, h, scales[k]);
             GArray *rects;
 
             style.text_scale = scales[k];
             style.line_scale = scales[k] > 1 ? 2 : 1;
             style.dark = k == 1;
-            rects = _jac_sequence_figure_text_rects (w, h, seq, jac, norms, &view, &style);
-            g_assert_cmpuint (rects->len, >, 20);
-            for (guint i = 0; i < rects->len; i++)
-              {
-                const JacSequenceTextRect *r = &g_array_index (rects, JacSequenceTextRect, i);
-
-                if (r->x < -0.5 || r->y < -0.5 || r->x + r->width > w + 0.5
-                    || r->y + r->height > h + 0.5)
-                  g_error ("N = %" G_GSIZE_FORMAT ", %g × %g at text scale %g: “%s” "
-                           "(%g, %g, %g × %g) leaves the figure", shapes[s].n, w, h, scales[k],
-                           r->text, r->x, r->y, r->width, r->height);
-                for (guint j = 0; j < i; j++)
-                  {
-                    const JacSequenceTextRect *q = &g_array_index (rects, JacSequenceTextRect, j);
-
-                    if (rects_overlap (r, q))
-                      g_error ("N = %" G_GSIZE_FORMAT ", %g × %g at text scale %g: “%s” runs "
-                               "into “%s”", shapes[s].n, w, h, scales[k], r->text, q->text);
-                  }
-              }
+            style.show_values = k != 1;
+            rects = _jac_sequence_figure_text_rects (w, h, 1, seq, jac, norms, &view, &style);
+            g_assert_cmpuint (rects->len, >, 12);
+            assert_texts_apart (rects, w, h, what);
             g_array_unref (rects);
           }
+    }
+}
+
+typedef struct
+{
+  JacMedium medium;
+  double    width, height;
+} MediumSize;
+
+static const MediumSize medium_sizes[] = {
+  { JAC_MEDIUM_SCREEN, 930, 470 },
+  { JAC_MEDIUM_SCREEN, 1920, 1080 },
+  { JAC_MEDIUM_SCREEN, 1024, 768 },
+  { JAC_MEDIUM_SCREEN, 500, 900 },
+  { JAC_MEDIUM_PRESENTATION, 1280, 720 },
+  { JAC_MEDIUM_PRESENTATION, 1920, 1080 },
+  { JAC_MEDIUM_PRESENTATION, 1024, 768 },
+  { JAC_MEDIUM_PAPER, 252, 180 },
+  { JAC_MEDIUM_PAPER, 504, 300 },
+};
+
+/* The medium's minimums: every text at least min_text, sub/superscripts at least min_script. */
+static void
+medium_minimums (JacMedium  medium,
+                 double    *min_text,
+                 double    *min_script)
+{
+  *min_text = medium == JAC_MEDIUM_PAPER ? 6 : medium == JAC_MEDIUM_PRESENTATION ? 18 : 11;
+  *min_script = medium == JAC_MEDIUM_SCREEN ? 9 : *min_text;
+}
+
+/* No text of the through-time figure is set below its medium's minimum, at the sizes of the
+ * projector, the slide and the page, in both layouts, at several lags, for both norms, with
+ * either colour range; every text lies inside the figure and none runs into another; and the
+ * two captions that state the answer are there, in the figure's layout. */
+static void
+test_figure_type_minimum (void)
+{
+  static const Sizes shapes[] = { { 2, 3, 3, 40, FALSE }, { 6, 2, 4, 40, FALSE } };
+  static const gsize lags[] = { 1, 10, 40 };
+
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&shapes[s], JAC_FUNC_TANH, 1, FALSE, 1);
+      g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+
+      for (guint g = 0; g < G_N_ELEMENTS (lags); g++)
+        {
+          g_autoptr(JacStructured) jac = lag_jacobian (seq, lags[g]);
+
+          for (guint m = 0; m < G_N_ELEMENTS (medium_sizes); m++)
+            for (guint variant = 0; variant < 4; variant++)
+              {
+                const MediumSize *ms = &medium_sizes[m];
+                JacSequenceView view;
+                JacFigureStyle style;
+                double min_text, min_script;
+                g_autofree char *what = NULL;
+                const JacTextRect *answer;
+                GArray *rects;
+
+                jac_sequence_view_init (&view);
+                jac_figure_style_init (&style);
+                view.lag = lags[g];
+                view.norm = variant & 1 ? JAC_SEQUENCE_NORM_FROBENIUS : JAC_SEQUENCE_NORM_SPECTRAL;
+                view.shared_range = (variant & 2) != 0;
+                style.denominator_layout = variant == 1 || variant == 2;
+                style.dark = variant == 3;
+                style.show_values = TRUE;
+                style.medium = ms->medium;
+                medium_minimums (ms->medium, &min_text, &min_script);
+                what = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", k = %" G_GSIZE_FORMAT ", medium "
+                                        "%d at %g × %g, variant %u", shapes[s].n, lags[g],
+                                        ms->medium, ms->width, ms->height, variant);
+                rects = _jac_sequence_figure_text_rects (ms->width, ms->height, 1, seq, jac,
+                                                         norms, &view, &style);
+                for (guint i = 0; i < rects->len; i++)
+                  {
+                    const JacTextRect *r = &g_array_index (rects, JacTextRect, i);
+
+                    /* The size is the smallest glyph's, scripts included: no script below
+                     * min_script, and no value (which has none unless ×10ⁿ) below min_text. */
+                    if (r->size < min_script - 1e-6
+                        || (r->value && strstr (r->text, "×10") == NULL
+                            && r->size < min_text - 1e-6))
+                      g_error ("%s: “%s” is set at %g, below the minimum %g (scripts %g)", what,
+                               r->text, r->size, min_text, min_script);
+                  }
+                assert_texts_apart (rects, ms->width, ms->height, what);
+                answer = find_text (rects, "Block (i, i) = ");
+                if (answer == NULL)
+                  g_error ("%s: no caption says what the blocks are", what);
+                g_assert_nonnull (strstr (answer->text, style.denominator_layout
+                                                          ? "rows q, columns j"
+                                                          : "rows j, columns q"));
+                g_assert_nonnull (strstr (answer->text, style.denominator_layout
+                                                          ? "Whh diag(ST−k+1[i])"
+                                                          : "diag(ST[i]) Whhᵀ"));
+                if (find_text (rects, "Why it vanishes") == NULL
+                    && find_text (rects, "It vanishes") == NULL)
+                  g_error ("%s: no caption says why the curves vanish", what);
+                g_array_unref (rects);
+              }
+        }
+    }
+}
+
+/* Values are written in the cells whenever they fit at the medium's minimum, in scientific
+ * notation when the block's values are all tiny, and not at all when values are off. */
+static void
+test_figure_values (void)
+{
+  Sizes s = { 2, 3, 3, 40, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1, FALSE, 1);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) near = lag_jacobian (seq, 1);
+  g_autoptr(JacStructured) far = lag_jacobian (seq, 40);
+  JacSequenceView view;
+  JacFigureStyle style;
+  GArray *rects;
+  guint scientific = 0;
+
+  jac_sequence_view_init (&view);
+  jac_figure_style_init (&style);
+  style.show_values = TRUE;
+
+  /* At the projector's pane, k = 1: cells of about 40 px hold every one of the 2 × 3 × 3. */
+  view.lag = 1;
+  rects = _jac_sequence_figure_text_rects (930, 470, 1, seq, near, norms, &view, &style);
+  g_assert_cmpuint (count_values (rects), ==, s.n * s.h * s.h);
+  for (guint i = 0; i < rects->len; i++)
+    {
+      const JacTextRect *r = &g_array_index (rects, JacTextRect, i);
+
+      if (r->value)
+        {
+          g_assert_cmpfloat (r->size, >=, 11 - 1e-6);
+          g_assert_cmpfloat (r->width, <, 60);
+        }
+    }
+  g_array_unref (rects);
+
+  style.show_values = FALSE;
+  rects = _jac_sequence_figure_text_rects (930, 470, 1, seq, near, norms, &view, &style);
+  g_assert_cmpuint (count_values (rects), ==, 0);
+  g_array_unref (rects);
+
+  /* k = 40: every value is below 0.01; large cells write them as m×10⁻ⁿ, never "0.00". */
+  style.show_values = TRUE;
+  view.lag = 40;
+  rects = _jac_sequence_figure_text_rects (1920, 1080, 1, seq, far, norms, &view, &style);
+  g_assert_cmpfloat (jac_tensor_max_abs (far->core), <, 0.01);
+  g_assert_cmpuint (count_values (rects), ==, s.n * s.h * s.h);
+  for (guint i = 0; i < rects->len; i++)
+    {
+      const JacTextRect *r = &g_array_index (rects, JacTextRect, i);
+
+      if (r->value)
+        {
+          g_assert_cmpstr (r->text, !=, "0.00");
+          scientific += strstr (r->text, "×10") != NULL;
+        }
+    }
+  g_assert_cmpuint (scientific, ==, s.n * s.h * s.h);
+  g_array_unref (rects);
+
+  /* Too small a cell for a value at the minimum: none, rather than smaller type. */
+  style.medium = JAC_MEDIUM_PRESENTATION;
+  view.lag = 1;
+  rects = _jac_sequence_figure_text_rects (1024, 768, 1, seq, near, norms, &view, &style);
+  for (guint i = 0; i < rects->len; i++)
+    g_assert_true (!g_array_index (rects, JacTextRect, i).value
+                   || g_array_index (rects, JacTextRect, i).size >= 18 - 1e-6);
+  g_array_unref (rects);
+}
+
+/* 2× and 3× lay the figure out exactly as 1×: the same texts in the same boxes, in figure
+ * units; and a 2× PNG averaged down over 2 × 2 pixels is the 1× PNG, but for antialiasing. */
+static void
+test_figure_scale (void)
+{
+  Sizes s = { 2, 3, 3, 40, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1, FALSE, 1);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) jac = lag_jacobian (seq, 10);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-sequence-XXXXXX", &error);
+  g_autofree char *one_path = g_build_filename (dir, "one.png", NULL);
+  g_autofree char *two_path = g_build_filename (dir, "two.png", NULL);
+  cairo_surface_t *one, *two;
+  JacSequenceView view;
+  JacFigureStyle style;
+  GArray *base;
+  double sum = 0, moved = 0;
+  int w = 930, h = 470;
+
+  g_assert_no_error (error);
+  jac_sequence_view_init (&view);
+  jac_figure_style_init (&style);
+  view.lag = 10;
+  style.show_values = TRUE;
+  for (guint m = 0; m < 2; m++)
+    {
+      style.medium = m == 0 ? JAC_MEDIUM_SCREEN : JAC_MEDIUM_PRESENTATION;
+      base = _jac_sequence_figure_text_rects (w, h, 1, seq, jac, norms, &view, &style);
+      for (double scale = 2; scale <= 3; scale++)
+        {
+          GArray *scaled = _jac_sequence_figure_text_rects (w, h, scale, seq, jac, norms, &view,
+                                                            &style);
+
+          g_assert_cmpuint (scaled->len, ==, base->len);
+          for (guint i = 0; i < base->len; i++)
+            {
+              const JacTextRect *a = &g_array_index (base, JacTextRect, i);
+              const JacTextRect *b = &g_array_index (scaled, JacTextRect, i);
+
+              g_assert_cmpstr (a->text, ==, b->text);
+              g_assert_cmpfloat_with_epsilon (a->x, b->x, 1e-6);
+              g_assert_cmpfloat_with_epsilon (a->y, b->y, 1e-6);
+              g_assert_cmpfloat_with_epsilon (a->width, b->width, 1e-6);
+              g_assert_cmpfloat_with_epsilon (a->height, b->height, 1e-6);
+              g_assert_cmpfloat (a->size, ==, b->size);
+              g_assert_cmpint (a->value, ==, b->value);
+            }
+          g_array_unref (scaled);
+        }
+      g_array_unref (base);
+    }
+
+  style.medium = JAC_MEDIUM_SCREEN;
+  g_assert_true (jac_sequence_figure_save (one_path, w, h, 1, seq, jac, norms, &view, &style,
+                                           &error));
+  g_assert_true (jac_sequence_figure_save (two_path, w, h, 2, seq, jac, norms, &view, &style,
+                                           &error));
+  g_assert_no_error (error);
+  one = cairo_image_surface_create_from_png (one_path);
+  two = cairo_image_surface_create_from_png (two_path);
+  g_assert_cmpint (cairo_image_surface_get_width (two), ==, 2 * w);
+  g_assert_cmpint (cairo_image_surface_get_height (two), ==, 2 * h);
+  {
+    const guint8 *p1 = cairo_image_surface_get_data (one);
+    const guint8 *p2 = cairo_image_surface_get_data (two);
+    int s1 = cairo_image_surface_get_stride (one), s2 = cairo_image_surface_get_stride (two);
+
+    /* Against the 1× image as drawn, and moved by 2 px: the tolerance must tell them apart. */
+    for (int y = 2; y < h; y++)
+      for (int x = 2; x < w; x++)
+        for (int c = 0; c < 3; c++)
+          {
+            double down = (p2[2 * y * s2 + 8 * x + c] + p2[2 * y * s2 + 8 * x + 4 + c]
+                           + p2[(2 * y + 1) * s2 + 8 * x + c]
+                           + p2[(2 * y + 1) * s2 + 8 * x + 4 + c]) / 4.0;
+
+            sum += fabs (down - p1[y * s1 + 4 * x + c]);
+            moved += fabs (down - p1[(y - 2) * s1 + 4 * (x - 2) + c]);
+          }
+  }
+  sum /= 3.0 * (w - 2) * (h - 2);
+  moved /= 3.0 * (w - 2) * (h - 2);
+  /* Glyph edges and cell edges snapped to device pixels antialias differently (about 3 of
+   * 255); an element moved or resized by a pixel or two costs several times that. */
+  g_test_message ("mean difference per channel: %g (moved by 2 px: %g)", sum, moved);
+  g_assert_cmpfloat (sum, <, 4);
+  g_assert_cmpfloat (moved, >, 2 * sum);
+  cairo_surface_destroy (one);
+  cairo_surface_destroy (two);
+  g_remove (one_path);
+  g_remove (two_path);
+  g_rmdir (dir);
+}
+
+/* Choosing k with the pointer finds the lag under the pointer on the plot as drawn, on screen
+ * and in presentation mode (a page has no pointer), even when the blocks drawn (here all tiny,
+ * so written m×10⁻ⁿ) are not given to it. */
+static void
+test_figure_lag_at_drawn_plot (void)
+{
+  Sizes s = { 2, 3, 3, 40, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1, FALSE, 1);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) jac = lag_jacobian (seq, 40);
+
+  for (guint m = 0; m < G_N_ELEMENTS (medium_sizes); m++)
+    {
+      const MediumSize *ms = &medium_sizes[m];
+      JacSequenceView view;
+      JacFigureStyle style;
+      const JacTextRect *tick, *inside;
+      GArray *rects;
+      gsize lag = 0;
+
+      if (ms->medium == JAC_MEDIUM_PAPER)
+        continue;
+      jac_sequence_view_init (&view);
+      jac_figure_style_init (&style);
+      view.lag = 40;
+      style.medium = ms->medium;
+      rects = _jac_sequence_figure_text_rects (ms->width, ms->height, 1, seq, jac, norms, &view,
+                                               &style);
+      tick = find_text (rects, "20");
+      inside = find_text (rects, "explodes");
+      g_assert_nonnull (tick);
+      g_assert_nonnull (inside);
+      g_assert_true (jac_sequence_figure_lag_at (ms->width, ms->height, seq, &view, &style,
+                                                 tick->x + tick->width / 2,
+                                                 inside->y + inside->height / 2, &lag));
+      g_assert_cmpuint (lag, ==, 20);
+      g_array_unref (rects);
+    }
+}
+
+/* "left out: …" is in a corner exactly when something was left out, and names exactly what:
+ * the model line, the legend, the blocks, in that order. */
+static void
+test_figure_left_out (void)
+{
+  static const struct
+  {
+    JacMedium medium;
+    double    width, height;
+    gboolean  drops;
+  } cases[] = {
+    { JAC_MEDIUM_SCREEN, 1920, 1080, FALSE },
+    { JAC_MEDIUM_SCREEN, 930, 470, FALSE },
+    { JAC_MEDIUM_PRESENTATION, 1920, 1080, FALSE },
+    { JAC_MEDIUM_PAPER, 504, 300, FALSE },
+    { JAC_MEDIUM_PAPER, 252, 180, TRUE },
+    { JAC_MEDIUM_PRESENTATION, 800, 450, TRUE },
+    { JAC_MEDIUM_PRESENTATION, 640, 360, TRUE },
+    { JAC_MEDIUM_SCREEN, 480, 270, TRUE },
+  };
+  Sizes s = { 2, 3, 3, 40, FALSE };
+  g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_TANH, 1, FALSE, 1);
+  g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacStructured) jac = lag_jacobian (seq, 10);
+  guint last_level = 0;
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      JacSequenceView view;
+      JacFigureStyle style;
+      GArray *rects;
+      const JacTextRect *note;
+      gboolean model, legend, blocks;
+      guint level;
+
+      jac_sequence_view_init (&view);
+      jac_figure_style_init (&style);
+      view.lag = 10;
+      style.medium = cases[c].medium;
+      rects = _jac_sequence_figure_text_rects (cases[c].width, cases[c].height, 1, seq, jac, norms,
+                                               &view, &style);
+      note = find_text (rects, "left out: ");
+      model = find_text (rects, "hs = tanh") != NULL;
+      legend = find_text (rects, "norm 1") != NULL;
+      blocks = find_text (rects, "i = 0") != NULL;
+      g_test_message ("%g × %g medium %d: %s", cases[c].width, cases[c].height, cases[c].medium,
+                      note != NULL ? note->text : "nothing left out");
+      g_assert_cmpint (note != NULL, ==, cases[c].drops);
+      g_assert_cmpint (model, ==, note == NULL || strstr (note->text, "model line") == NULL);
+      g_assert_cmpint (legend, ==, note == NULL || strstr (note->text, "legend") == NULL);
+      g_assert_cmpint (blocks, ==, note == NULL || strstr (note->text, "blocks") == NULL);
+      /* In order: the legend only after the model line, the blocks only after the legend. */
+      level = !model + !legend + !blocks;
+      g_assert_true (model || level >= 1);
+      g_assert_true (legend || level >= 2);
+      g_assert_true (blocks || level == 3);
+      /* The plot and the answer stay whatever is left out. */
+      g_assert_nonnull (find_text (rects, "Block (i, i) = "));
+      g_assert_nonnull (find_text (rects, "lag k"));
+      /* The smaller presentation slides leave out at least as much as the larger ones. */
+      if (cases[c].medium == JAC_MEDIUM_PRESENTATION)
+        {
+          g_assert_cmpuint (level, >=, last_level);
+          last_level = level;
+        }
+      g_array_unref (rects);
     }
 }
 
@@ -598,5 +1010,10 @@ main (int    argc,
   g_test_add_func ("/sequence/errors", test_errors);
   g_test_add_func ("/sequence/figure", test_figure);
   g_test_add_func ("/sequence/figure-text-fits", test_figure_text_fits);
+  g_test_add_func ("/sequence/figure-type-minimum", test_figure_type_minimum);
+  g_test_add_func ("/sequence/figure-values", test_figure_values);
+  g_test_add_func ("/sequence/figure-scale", test_figure_scale);
+  g_test_add_func ("/sequence/figure-left-out", test_figure_left_out);
+  g_test_add_func ("/sequence/figure-lag-at-drawn-plot", test_figure_lag_at_drawn_plot);
   return g_test_run ();
 }

@@ -7,6 +7,17 @@
 
 G_BEGIN_DECLS
 
+/* --dpi: from a coarse preview to 16 pixels per pt, the finest the renderer draws. */
+#define JAC_CLI_MIN_DPI 10
+#define JAC_CLI_MAX_DPI 1152
+
+/* A --width or --height as given: in px, or a physical length converted to pt. */
+typedef struct
+{
+  double   value;     /* px, or pt when physical */
+  gboolean physical;  /* given in pt, in, cm or mm */
+} JacCliLength;
+
 typedef struct
 {
   /* as GOption collected them */
@@ -27,6 +38,8 @@ typedef struct
   char          *width_text;
   char          *height_text;
   char          *scale_text;
+  char          *dpi_text;
+  gboolean       presentation;
   char          *layout_text;
   char          *colormap_text;
   char          *row_text;
@@ -53,9 +66,13 @@ typedef struct
   JacTensor      *loaded[JAC_N_VARS];  /* the RNN's variables, borrowed from loaded_by_name */
   GHashTable     *loaded_by_name;      /* name → JacTensor, every --var */
   gsize           budget_bytes;
-  int             width;
-  int             height;
-  double          scale;
+  JacCliLength    width_length;   /* value 0 when --width is not given */
+  JacCliLength    height_length;
+  double          dpi;
+  double          scale;          /* --scale */
+  double          width;          /* the figure's size in its units (px, or pt for paper) … */
+  double          height;
+  double          save_scale;     /* … and PNG pixels per unit: --scale, times dpi/72 for paper */
   JacFigureStyle  style;
   guint           repeat;
 } JacCliOptions;
@@ -66,6 +83,9 @@ JacAnalysis  *_jac_cli_build_analysis         (JacCliOptions  *options,
                                                GError        **error);
 GOptionGroup *_jac_cli_figure_option_group    (JacCliOptions  *options);
 gboolean      _jac_cli_resolve_figure_options (JacCliOptions  *options,
+                                               GError        **error);
+gboolean      _jac_cli_resolve_figure_size    (JacCliOptions  *options,
+                                               JacFigureFormat format,
                                                GError        **error);
 gboolean      _jac_cli_check_focus_row        (JacCliOptions  *options,
                                                const JacAnalysis *analysis,
@@ -86,5 +106,16 @@ JacSequence  *_jac_cli_build_sequence         (JacCliOptions  *options,
                                                gsize          *lag,
                                                GError        **error);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
+int           _jac_cli_render_status          (const GError   *error);
+
+gboolean      _jac_cli_parse_length           (const char     *option,
+                                               const char     *text,
+                                               JacCliLength   *length,
+                                               GError        **error);
+gboolean      _jac_cli_parse_dpi              (const char     *text,
+                                               double         *dpi,
+                                               GError        **error);
+double        _jac_cli_length_to_points       (const JacCliLength *length,
+                                               double          dpi);
 
 G_END_DECLS

@@ -144,15 +144,16 @@ _jac_cli_render_sequence (JacCliOptions *o)
   jac_sequence_view_init (&view);
   view.shared_range = o->shared_range;
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
+      !_jac_cli_resolve_figure_size (o, format, &error) ||
       !parse_norm (o->norm_text, &view.norm, &error) ||
       (sequence = _jac_cli_build_sequence (o, &view.lag, &error)) == NULL ||
       (jacobian = jac_sequence_jacobian (sequence, view.lag, &error)) == NULL ||
       (norms = jac_sequence_norms (sequence, FALSE, &error)) == NULL ||
-      !jac_sequence_figure_save (o->output_path, o->width, o->height, o->scale, sequence,
+      !jac_sequence_figure_save (o->output_path, o->width, o->height, o->save_scale, sequence,
                                  jacobian, norms, &view, &o->style, &error))
     {
       _jac_cli_fail ("render", error);
-      return 1;
+      return _jac_cli_render_status (error);
     }
   return 0;
 }

@@ -31,7 +31,7 @@ static int run_check (JacCliOptions *options);
 
 static const Subcommand subcommands[] = {
   { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt", run_compute },
-  { "render", "-o FILE.{png,svg,pdf} — draw the figure without any display", run_render },
+  { "render", "-o FILE.{png,svg,pdf,tex} — draw the figure without any display", run_render },
   { "check", "engine vs closed form vs central finite differences", run_check },
   { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
   { "derive", "the derivation in index notation, its structure and its contracted form",
@@ -401,19 +401,20 @@ run_render (JacCliOptions *o)
 
   if (o->output_path == NULL)
     {
-      g_printerr ("jacscope render: missing -o FILE.{png,svg,pdf}\n");
+      g_printerr ("jacscope render: missing -o FILE.{png,svg,pdf,tex}\n");
       return 2;
     }
   if (o->steps_text != NULL)
     return _jac_cli_render_sequence (o);
   if (!jac_figure_format_from_path (o->output_path, &format, &error) ||
+      !_jac_cli_resolve_figure_size (o, format, &error) ||
       (analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
       !_jac_cli_check_focus_row (o, analysis, &error) ||
-      !jac_figure_save (o->output_path, o->width, o->height, o->scale, analysis, &o->style,
+      !jac_figure_save (o->output_path, o->width, o->height, o->save_scale, analysis, &o->style,
                         &error))
     {
       _jac_cli_fail ("render", error);
-      return 1;
+      return _jac_cli_render_status (error);
     }
   return 0;
 }

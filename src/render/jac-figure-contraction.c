@@ -42,6 +42,14 @@ typedef struct
   double           pad;       /* between a matrix and its title or caption */
 } JacContraction;
 
+static const char *
+scale_note (const JacFigureLayout *layout)
+{
+  return layout->style.colormap == JAC_COLORMAP_GRAY
+         ? "each matrix has its own colour scale ±max (mid-grey = 0)"
+         : "each matrix has its own colour scale ±max (white = 0)";
+}
+
 static double
 tensor_range (const JacTensor *tensor)
 {
@@ -141,7 +149,7 @@ build_expr_texts (JacContraction *c)
   else
     identity = g_strdup_printf ("%s = %s", sum, a->derivation->contracted_markup);
   c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
-                              layout->font_px * 1.1, FALSE, -1);
+                              layout->font_px * 1.1, FALSE, c->wrap_width);
   c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE,
                                 c->wrap_width);
   if (a->derivation->where_markup != NULL)
@@ -151,9 +159,8 @@ build_expr_texts (JacContraction *c)
       c->where = _jac_label_new (layout->context, where, layout->font_px, FALSE, c->wrap_width);
     }
   c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
-  c->note = _jac_label_new (layout->context,
-                            "each matrix has its own colour scale ±max (white = 0)",
-                            layout->small_px, FALSE, -1);
+  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
+                            c->wrap_width);
 }
 
 static void
@@ -171,13 +178,16 @@ build_equations (JacContraction *c)
                                           "J<sub><i>ij%s</i></sub>", indices);
   JacEquation *eq;
 
-  eq = &c->rows[c->n_rows++];
-  add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream),
-              "G = ∂L/∂h");
-  add_text (c, eq, "⊙", op);
-  add_matrix (c, eq, JAC_PANEL_SLOPE, a->rnn->slope, tensor_range (a->rnn->slope), slope);
-  add_text (c, eq, "=", op);
-  add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
+  if (!(c->layout->omit & JAC_OMIT_INTERMEDIATES))
+    {
+      eq = &c->rows[c->n_rows++];
+      add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream),
+                  "G = ∂L/∂h");
+      add_text (c, eq, "⊙", op);
+      add_matrix (c, eq, JAC_PANEL_SLOPE, a->rnn->slope, tensor_range (a->rnn->slope), slope);
+      add_text (c, eq, "=", op);
+      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
+    }
 
   eq = &c->rows[c->n_rows++];
   if (a->factor != NULL && a->factor_on_left)
@@ -216,12 +226,11 @@ build_texts (JacContraction *c)
                               " = (%s)<sub><i>%s</i></sub>", indices, formula, indices);
   footer = g_strdup_printf ("formula vs tensor: max |difference| = %s", diff);
   c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
-                              layout->font_px * 1.1, FALSE, -1);
+                              layout->font_px * 1.1, FALSE, c->wrap_width);
   c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE, -1);
-  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, -1);
-  c->note = _jac_label_new (layout->context,
-                            "each matrix has its own colour scale ±max (white = 0)",
-                            layout->small_px, FALSE, -1);
+  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
+  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
+                            c->wrap_width);
 }
 
 static double
@@ -275,7 +284,16 @@ texts_height (const JacContraction *c)
 {
   return c->header->height + c->identity->height + (c->where != NULL ? c->where->height : 0)
          + c->row_gap
-         + c->row_gap * 0.6 + c->footer->height + c->note->height;
+         + c->row_gap * 0.6 + c->footer->height + (c->note != NULL ? c->note->height : 0);
+}
+
+static gboolean
+texts_fit (const JacContraction *c,
+           const JacRect        *area)
+{
+  return c->header->width <= area->width && c->identity->width <= area->width
+         && c->footer->width <= area->width
+         && (c->note == NULL || c->note->width <= area->width);
 }
 
 static double
@@ -320,6 +338,17 @@ solve_cell_size (const JacContraction *c,
         hi = mid;
     }
   return lo >= 3 ? floor (lo) : MAX (lo, 0.05);
+}
+
+static double
+largest_side (const JacContraction *c)
+{
+  gsize side = 1;
+
+  for (guint r = 0; r < c->n_rows; r++)
+    for (guint k = 0; k < c->rows[r].n; k++)
+      side = MAX (side, MAX (c->rows[r].element[k].rows, c->rows[r].element[k].cols));
+  return (double) side;
 }
 
 static void
@@ -432,7 +461,14 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
       build_expr_texts (&c);
     }
 
+  if (layout->omit & JAC_OMIT_SCALE_NOTE)
+    g_clear_pointer (&c.note, _jac_label_free);
   s = solve_cell_size (&c, area);
+  /* Matrices smaller than this are not read from the back of a room: cells of most of a line,
+   * or, for large ones whose cells are pooled anyway, the largest three lines across. */
+  if (!texts_fit (&c, area)
+      || !fits (&c, area, MIN (layout->font_px, layout->font_px * 3 / largest_side (&c))))
+    layout->fits = FALSE;
   y = round (area->y + MAX (0, (area->height - total_height (&c, s)) / 3));
   left = area->x;
 
@@ -458,7 +494,8 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
   footer = _jac_figure_layout_take_label (layout, g_steal_pointer (&c.footer), left, y, 0, 0,
                                           JAC_INK_NORMAL);
   y += footer->height;
-  _jac_figure_layout_take_label (layout, g_steal_pointer (&c.note), left, y, 0, 0,
-                                 JAC_INK_FAINT);
+  if (c.note != NULL)
+    _jac_figure_layout_take_label (layout, g_steal_pointer (&c.note), left, y, 0, 0,
+                                   JAC_INK_FAINT);
   clear_contraction (&c);
 }

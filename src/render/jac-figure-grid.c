@@ -81,6 +81,9 @@ expr_caption_markup (const JacFigureLayout *layout)
   else if (layout->focus && out_rank (a) == 2)
     blocks = g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": block J[%" G_GSIZE_FORMAT
                               ", …]", o[0], layout->focus_block_row, layout->focus_block_row);
+  else if (out_rank (a) == 2 && wrt_rank (a) == 2 && layout->transposed)
+    blocks = g_strdup_printf ("blocks (<i>%c</i>, <i>%c</i>): rows <i>%c</i> (row of %s), "
+                              "columns <i>%c</i> (row of %s)", w[0], o[0], w[0], var, o[0], out);
   else if (out_rank (a) == 2 && wrt_rank (a) == 2)
     blocks = g_strdup_printf ("blocks (<i>%c</i>, <i>%c</i>): rows <i>%c</i> (row of %s), "
                               "columns <i>%c</i> (row of %s)", o[0], w[0], o[0], out, w[0], var);
@@ -123,6 +126,9 @@ caption_markup (const JacFigureLayout *layout)
   else if (layout->focus)
     blocks = g_strdup_printf ("row <i>i</i> = %" G_GSIZE_FORMAT ": block J[%" G_GSIZE_FORMAT
                               ", :, :]", layout->focus_block_row, layout->focus_block_row);
+  else if (n == 2 && layout->transposed)
+    blocks = g_strdup_printf ("blocks (<i>%c</i>, <i>i</i>): rows <i>%c</i>, columns <i>i</i> "
+                              "(batch row of h)", indices[0], indices[0]);
   else if (n == 2)
     blocks = g_strdup_printf ("blocks (<i>i</i>, <i>%c</i>): rows <i>i</i> (batch row of h), "
                               "columns <i>%c</i>", indices[0], indices[0]);
@@ -151,6 +157,9 @@ block_label_markup (const JacFigureLayout *layout,
     }
   if (layout->analysis->jacobian->wrt_rank == 1)
     return g_strdup_printf ("<i>i</i> = %" G_GSIZE_FORMAT, block_row);
+  /* Denominator layout names a block as it stands: (p, i). */
+  if (layout->transposed)
+    return g_strdup_printf ("(%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")", block_col, block_row);
   return g_strdup_printf ("(%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")", block_row, block_col);
 }
 
@@ -167,7 +176,7 @@ static void
 set_bands (JacFigureLayout *layout,
            gsize            n_bands)
 {
-  gsize n = layout->analysis->sparsity.n_block_cols;
+  gsize n = layout->disp_cols;
 
   layout->band_cols = (n + n_bands - 1) / n_bands;
   layout->n_bands = (n + layout->band_cols - 1) / layout->band_cols;
@@ -254,7 +263,7 @@ arrange_bands (JacFigureLayout *layout,
                double           avail_w,
                double           avail_h)
 {
-  gsize n = layout->analysis->sparsity.n_block_cols;
+  gsize n = layout->disp_cols;
   double band_gap = layout->font_px * (layout->focus ? 0.6 : 2);
   double label_band = layout->focus ? round (layout->small_px * 1.5) : 0;
   double gap = layout->font_px * 0.5;
@@ -321,8 +330,7 @@ static void
 header_margins (JacFigureLayout *layout,
                 JacGridMargins  *margins)
 {
-  const JacSparsity *sparsity = &layout->analysis->sparsity;
-  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, sparsity->n_block_rows - 1);
+  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, layout->disp_rows - 1);
 
   margins->band = 0;
   margins->top = round (layout->small_px * 1.6);
@@ -354,19 +362,40 @@ place_block_labels (JacFigureLayout      *layout,
       }
 }
 
-/* Which letter the block rows and block columns run over: "i ↓  p →", or NULL for neither. */
-static char *
-expr_corner_markup (const JacAnalysis *a)
+/* The letters the block rows and the block columns run over ('\0' for none): i and p, swapped
+ * when the figure is transposed. */
+static void
+header_letters (const JacFigureLayout *layout,
+                char                  *row_letter,
+                char                  *col_letter)
 {
+  const JacAnalysis *a = layout->analysis;
   const char *o = jac_analysis_out_indices (a);
   const char *w = jac_analysis_wrt_indices (a);
+  char out = 'i', var = '\0';
 
-  if (out_rank (a) == 2 && wrt_rank (a) == 2)
-    return g_strdup_printf ("<i>%c</i> ↓  <i>%c</i> →", o[0], w[0]);
-  if (out_rank (a) == 2)
-    return g_strdup_printf ("<i>%c</i> ↓", o[0]);
-  if (wrt_rank (a) == 2)
-    return g_strdup_printf ("<i>%c</i> →", w[0]);
+  if (a->rnn != NULL)
+    var = strlen (w) == 2 ? w[0] : '\0';
+  else
+    {
+      out = out_rank (a) == 2 ? o[0] : '\0';
+      var = wrt_rank (a) == 2 ? w[0] : '\0';
+    }
+  *row_letter = layout->transposed ? var : out;
+  *col_letter = layout->transposed ? out : var;
+}
+
+/* "i ↓  p →", or NULL for neither. */
+static char *
+corner_markup (char row_letter,
+               char col_letter)
+{
+  if (row_letter != '\0' && col_letter != '\0')
+    return g_strdup_printf ("<i>%c</i> ↓  <i>%c</i> →", row_letter, col_letter);
+  if (row_letter != '\0')
+    return g_strdup_printf ("<i>%c</i> ↓", row_letter);
+  if (col_letter != '\0')
+    return g_strdup_printf ("<i>%c</i> →", col_letter);
   return NULL;
 }
 
@@ -374,25 +403,21 @@ static void
 place_headers (JacFigureLayout      *layout,
                const JacGridMargins *margins)
 {
-  const JacSparsity *sparsity = &layout->analysis->sparsity;
-  const char *indices = jac_analysis_wrt_indices (layout->analysis);
   double right = layout->grid_x - layout->font_px * 0.4;
-  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, sparsity->n_block_cols - 1);
+  g_autofree char *widest = g_strdup_printf ("%" G_GSIZE_FORMAT, layout->disp_cols - 1);
   gsize col_stride = label_stride (layout->pitch_x,
                                    _jac_figure_layout_text_width (layout, widest, layout->small_px)
                                    + layout->font_px * 0.6);
   gsize row_stride = label_stride (layout->pitch_y, layout->small_px * 1.3);
   g_autofree char *corner = NULL;
-  /* An expression's vector or scalar has no block index to number. */
-  gboolean row_labels = layout->analysis->rnn != NULL || out_rank (layout->analysis) == 2;
-  gboolean col_labels = layout->analysis->rnn != NULL || wrt_rank (layout->analysis) == 2;
+  char row_letter, col_letter;
+  gboolean row_labels, col_labels;
 
-  if (layout->analysis->rnn == NULL)
-    corner = expr_corner_markup (layout->analysis);
-  else if (strlen (indices) == 2)
-    corner = g_strdup_printf ("<i>i</i> ↓  <i>%c</i> →", indices[0]);
-  else
-    corner = g_strdup ("<i>i</i> ↓");
+  /* An expression's vector or scalar has no block index to number. */
+  header_letters (layout, &row_letter, &col_letter);
+  row_labels = layout->analysis->rnn != NULL || row_letter != '\0';
+  col_labels = layout->analysis->rnn != NULL || col_letter != '\0';
+  corner = corner_markup (row_letter, col_letter);
   if (corner != NULL)
     _jac_figure_layout_add_label (layout, corner, layout->small_px, FALSE, right,
                                 layout->grid_y - margins->top / 2, 1, 0.5, JAC_INK_FAINT);
@@ -406,7 +431,7 @@ place_headers (JacFigureLayout      *layout,
           gsize col = band * layout->band_cols + sc;
           g_autofree char *text = NULL;
 
-          if (col >= sparsity->n_block_cols || col % col_stride != 0 || !col_labels)
+          if (col >= layout->disp_cols || col % col_stride != 0 || !col_labels)
             continue;
           text = g_strdup_printf ("%" G_GSIZE_FORMAT, col);
           _jac_figure_layout_add_label (layout, text, layout->small_px, FALSE,
@@ -451,6 +476,12 @@ colorbar_parts (JacFigureLayout  *layout,
 
   parts->step = jac_colormap_tick_step (layout->range);
   k_max = (int) floor (layout->range / parts->step + 1e-9);
+  /* Without minor ticks: the outermost ticks and 0. */
+  if ((layout->omit & JAC_OMIT_MINOR_TICKS) && k_max > 1)
+    {
+      parts->step *= k_max;
+      k_max = 1;
+    }
   parts->ticks = g_ptr_array_new_with_free_func (_jac_label_free);
   for (int k = -k_max; k <= k_max; k++)
     {
@@ -478,6 +509,8 @@ place_colorbar (JacFigureLayout  *layout,
   JacRect *bar = &layout->colorbar;
   double tick_len = layout->font_px * 0.3;
   guint n = parts->ticks->len;
+  double spacing, label_h = 0;
+  int every;
 
   bar->x = round (x);
   bar->y = round (y);
@@ -489,24 +522,71 @@ place_colorbar (JacFigureLayout  *layout,
   _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->caption), bar->x,
                                  bar->y + bar->height + layout->small_px * 0.4, 0, 0,
                                  JAC_INK_FAINT);
+  /* Ticks closer than their labels are tall keep only every m-th label, counted from 0. */
+  spacing = parts->step / layout->range * bar->height / 2;
+  for (guint t = 0; t < n; t++)
+    label_h = MAX (label_h, ((JacLabel *) g_ptr_array_index (parts->ticks, t))->height);
+  every = spacing > 0 ? (int) ceil (label_h * 1.05 / spacing - 1e-9) : 1;
+  every = MAX (every, 1);
   for (guint t = 0; t < n; t++)
     {
-      double value = ((int) t - (int) (n / 2)) * parts->step;
+      int from_zero = (int) t - (int) (n / 2);
+      double value = from_zero * parts->step;
       double ty = bar->y + (1 - (value / layout->range + 1) / 2) * bar->height;
+      JacLabel *tick = g_ptr_array_index (parts->ticks, t);
 
+      if (ABS (from_zero) % every != 0)
+        continue;
       _jac_figure_layout_add_rule (layout, bar->x + bar->width, ty,
                                    bar->x + bar->width + tick_len, ty, 1, JAC_INK_NORMAL);
-      _jac_figure_layout_take_label (layout, g_ptr_array_steal_index (parts->ticks, 0),
+      g_ptr_array_index (parts->ticks, t) = NULL;
+      _jac_figure_layout_take_label (layout, tick,
                                      bar->x + bar->width + tick_len + layout->font_px * 0.25,
                                      ty, 0, 0.5, JAC_INK_NORMAL);
     }
   g_ptr_array_unref (parts->ticks);
 }
 
+/* "row i = 1: only block p = 1 is nonzero", from the blocks themselves. */
+static char *
+row_sentence (const JacFigureLayout *layout)
+{
+  const JacAnalysis *a = layout->analysis;
+  gsize i = layout->focus_block_row, n = a->sparsity.n_block_cols, nonzero = 0, last = 0;
+  char row_letter, col_letter;
+
+  header_letters (layout, &row_letter, &col_letter);
+  for (gsize p = 0; p < n; p++)
+    if (!jac_analysis_block_is_zero (a, i, p))
+      {
+        nonzero++;
+        last = p;
+      }
+  if (row_letter == '\0')
+    row_letter = 'i';
+  if (nonzero == 0)
+    return g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": every block is 0", row_letter, i);
+  if (n == 1 || col_letter == '\0')
+    return g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": its one block", row_letter, i);
+  if (nonzero == 1)
+    return g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": only block <i>%c</i> = %"
+                            G_GSIZE_FORMAT " is nonzero", row_letter, i, col_letter, last);
+  if (nonzero == n)
+    return g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": all %" G_GSIZE_FORMAT
+                            " blocks may be nonzero", row_letter, i, n);
+  return g_strdup_printf ("row <i>%c</i> = %" G_GSIZE_FORMAT ": %" G_GSIZE_FORMAT " of %"
+                          G_GSIZE_FORMAT " blocks may be nonzero", row_letter, i, nonzero, n);
+}
+
 static char *
 bottom_markup (const JacFigureLayout *layout)
 {
-  g_autofree char *sentence = _jac_markup_from_text (layout->analysis->sparsity.sentence);
+  g_autofree char *sentence = NULL;
+
+  if (layout->omit & JAC_OMIT_SPARSITY)
+    return g_strdup ("forced to 0 by a δ (structural zero)");
+  sentence = layout->focus ? row_sentence (layout)
+                           : _jac_markup_from_text (layout->analysis->sparsity.sentence);
 
   return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s", sentence);
 }
@@ -537,6 +617,9 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   layout->focus = layout->style.focus_row >= 0
                   && (gsize) layout->style.focus_row < sparsity->n_block_rows;
   layout->focus_block_row = layout->focus ? (gsize) layout->style.focus_row : 0;
+  layout->transposed = layout->style.denominator_layout && !layout->focus;
+  layout->disp_rows = layout->transposed ? sparsity->n_block_cols : sparsity->n_block_rows;
+  layout->disp_cols = layout->transposed ? sparsity->n_block_rows : sparsity->n_block_cols;
   layout->cell_rows = layout->style.denominator_layout ? sparsity->block_width
                                                        : sparsity->block_height;
   layout->cell_cols = layout->style.denominator_layout ? sparsity->block_height
@@ -544,8 +627,10 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   layout->range = analysis->jacobian_max_abs > 0 && isfinite (analysis->jacobian_max_abs)
                   ? analysis->jacobian_max_abs : 1;
 
-  caption_text = caption_markup (layout);
+  caption_text = layout->omit & JAC_OMIT_ARRANGEMENT ? g_strdup ("") : caption_markup (layout);
   caption = _jac_label_new (layout->context, caption_text, layout->small_px, FALSE, area->width);
+  if (layout->omit & JAC_OMIT_ARRANGEMENT)
+    caption->height = 0;
   bottom_text = bottom_markup (layout);
   bottom = _jac_label_new (layout->context, bottom_text, layout->small_px, FALSE,
                            area->width - swatch - layout->font_px * 0.5);
@@ -556,7 +641,10 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   below = layout->small_px * 1.6 + gap + MAX (bottom->height, swatch);
   avail_w = area->width - bar.width;
   avail_h = area->height - caption->height - gap - top_band - below;
-  layout->rows_per_band = layout->focus ? 1 : sparsity->n_block_rows;
+  /* Captions may not take the grid's room: past this, the layout leaves something out. */
+  if (avail_h < MAX (area->height * 0.45, layout->font_px * 4) || avail_w < area->width * 0.5)
+    layout->fits = FALSE;
+  layout->rows_per_band = layout->focus ? 1 : layout->disp_rows;
   arrange_bands (layout, avail_w, avail_h);
   if (!try_block_labels (layout, avail_w, avail_h, &margins))
     {

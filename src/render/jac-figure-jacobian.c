@@ -449,7 +449,8 @@ paint_zero_style (JacGridPainter *painter,
   jac_heatmap_device_rect (cr, layout->grid.x, layout->grid.y, layout->grid.width,
                            layout->grid.height, &grid.x, &grid.y, &grid.width, &grid.height);
   jac_pixel_rect_intersect (&grid, &painter->visible, &shown);
-  spacing = MAX (4, round (layout->font_px * 0.42 * ppu));
+  /* Whole units of the figure times the pixels per unit: at 2× and 3× the same lines. */
+  spacing = round (MAX (4, round (layout->font_px * 0.42)) * ppu);
   line_width = MAX (1, round (layout->line_width * ppu * 0.8));
   flat = MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing;
   /* A TikZ picture hatches the blocks itself, over their flat fill. */
@@ -510,6 +511,7 @@ paint_frames (JacGridPainter *painter)
   const JacFigureLayout *layout = painter->layout;
   cairo_t *cr = painter->cr;
   GArray *device = g_array_new (FALSE, FALSE, sizeof (int));
+  double line = _jac_figure_frame_width (layout, cr);
 
   if (MIN (layout->pitch_x, layout->pitch_y) * painter->pixels_per_unit < 14)
     {
@@ -524,7 +526,8 @@ paint_frames (JacGridPainter *painter)
 
       if (!next_block (painter, s, &i, &p, &rect))
         continue;
-      _jac_tikz_add_frame (cr, &rect, &layout->palette.frame);
+      if (_jac_tikz_take_frame (cr, &rect, &layout->palette.frame))
+        continue;
       jac_heatmap_device_rect (cr, rect.x, rect.y, rect.width, rect.height,
                                &d[0], &d[1], &d[2], &d[3]);
       g_array_append_vals (device, d, 4);
@@ -534,10 +537,10 @@ paint_frames (JacGridPainter *painter)
     {
       int *d = &g_array_index (device, int, k);
 
-      cairo_rectangle (cr, d[0] - 0.5, d[1] - 0.5, d[2] + 1, d[3] + 1);
+      cairo_rectangle (cr, d[0] - line / 2, d[1] - line / 2, d[2] + line, d[3] + line);
     }
   _jac_set_source_rgb (cr, &layout->palette.frame);
-  cairo_set_line_width (cr, 1);
+  cairo_set_line_width (cr, line);
   cairo_stroke (cr);
   cairo_restore (cr);
   g_array_unref (device);
@@ -642,8 +645,8 @@ _jac_figure_value_font (const JacFigureLayout *layout,
   pango_layout_get_extents (probe, NULL, &logical);
   g_object_unref (probe);
   width = (double) logical.width / PANGO_SCALE;
-  if (width > cell_width * 0.86)
-    size *= cell_width * 0.86 / width;
+  if (width > cell_width * 0.96)
+    size *= cell_width * 0.96 / width;
   return size >= layout->type.min_text - 1e-9 ? size : 0;
 }
 

@@ -123,12 +123,20 @@ _jac_figure_layout_slot_block (const JacFigureLayout *layout,
 {
   gsize band = slot_row / layout->rows_per_band;
   gsize col = band * layout->band_cols + slot_col;
+  gsize row = slot_row % layout->rows_per_band;
 
-  if (slot_row >= layout->slot_rows || slot_col >= layout->slot_cols
-      || col >= layout->analysis->sparsity.n_block_cols)
+  if (slot_row >= layout->slot_rows || slot_col >= layout->slot_cols || col >= layout->disp_cols)
     return FALSE;
-  *block_row = layout->focus ? layout->focus_block_row : slot_row % layout->rows_per_band;
-  *block_col = col;
+  if (layout->focus)
+    {
+      *block_row = layout->focus_block_row;
+      *block_col = col;
+    }
+  else
+    {
+      *block_row = layout->transposed ? col : row;
+      *block_col = layout->transposed ? row : col;
+    }
   return TRUE;
 }
 
@@ -139,15 +147,17 @@ _jac_figure_layout_block_slot (const JacFigureLayout *layout,
                                gsize                 *slot_row,
                                gsize                 *slot_col)
 {
-  gsize band;
+  gsize band, row, col;
 
   if (block_row >= layout->analysis->sparsity.n_block_rows
       || block_col >= layout->analysis->sparsity.n_block_cols
       || (layout->focus && block_row != layout->focus_block_row))
     return FALSE;
-  band = block_col / layout->band_cols;
-  *slot_row = band * layout->rows_per_band + (layout->focus ? 0 : block_row);
-  *slot_col = block_col % layout->band_cols;
+  row = layout->focus ? 0 : layout->transposed ? block_col : block_row;
+  col = layout->transposed && !layout->focus ? block_row : block_col;
+  band = col / layout->band_cols;
+  *slot_row = band * layout->rows_per_band + row;
+  *slot_col = col % layout->band_cols;
   return TRUE;
 }
 
@@ -477,8 +487,8 @@ layout_title (JacFigureLayout *layout,
 {
   g_autofree char *title = title_markup (layout->analysis);
   g_autofree char *shape = shape_markup (layout->analysis);
-  /* A typed expression can be long: it wraps rather than run off the figure. */
-  double wrap = layout->analysis->rnn == NULL ? layout->width - 2 * margin : -1;
+  /* A typed expression can be long, a page narrow: the title wraps rather than run off. */
+  double wrap = layout->width - 2 * margin;
   JacLabel *t = _jac_figure_layout_take_label (layout,
                                                _jac_label_new (layout->context, title,
                                                                layout->title_px, FALSE, wrap),
@@ -486,7 +496,9 @@ layout_title (JacFigureLayout *layout,
   JacLabel *s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, -1);
   double bottom = t->y + t->height;
 
-  if (t->width + 2 * layout->font_px + s->width <= layout->width - 2 * margin)
+  if (layout->omit & JAC_OMIT_SHAPE)
+    _jac_label_free (s);
+  else if (t->width + 2 * layout->font_px + s->width <= layout->width - 2 * margin)
     {
       double baseline_t = (double) pango_layout_get_baseline (t->layout) / PANGO_SCALE;
       double baseline_s = (double) pango_layout_get_baseline (s->layout) / PANGO_SCALE;
@@ -496,25 +508,145 @@ layout_title (JacFigureLayout *layout,
     }
   else
     {
+      _jac_label_free (s);
+      s = _jac_label_new (layout->context, shape, layout->font_px, FALSE, wrap);
       _jac_figure_layout_take_label (layout, s, margin, bottom, 0, 0, JAC_INK_FAINT);
       bottom = s->y + s->height;
     }
-  return bottom + layout->font_px * 0.9;
+  return bottom + layout->font_px * (layout->style.medium == JAC_MEDIUM_PAPER ? 0.5 : 0.9);
 }
 
-JacFigureLayout *
-_jac_figure_layout_new (const JacAnalysis    *analysis,
-                        const JacFigureStyle *style,
-                        double                width,
-                        double                height,
-                        cairo_t              *cr)
+static const struct
+{
+  JacOmit     omit;
+  const char *words;
+} omissions[] = {
+  { JAC_OMIT_SCALE_NOTE, "the colour-scale note" },
+  { JAC_OMIT_ARRANGEMENT, "the arrangement caption" },
+  { JAC_OMIT_INTERMEDIATES, "the intermediate matrices" },
+  { JAC_OMIT_MINOR_TICKS, "minor ticks" },
+  { JAC_OMIT_SHAPE, "the shape line" },
+  { JAC_OMIT_CONTRACTION, "the contracted form" },
+  { JAC_OMIT_SPARSITY, "the sparsity sentence" },
+  { JAC_OMIT_WHY, "the why line" },
+  { JAC_OMIT_BLOCK_CAPTION, "the block formula" },
+};
+
+/* "left out to fit: the colour-scale note, minor ticks", or NULL. */
+static char *
+omitted_markup (JacOmit  omit,
+                gboolean show_contraction)
+{
+  const JacOmit panel_parts = JAC_OMIT_SCALE_NOTE | JAC_OMIT_INTERMEDIATES;
+  GString *s = g_string_new ("left out to fit: ");
+  gboolean first = TRUE;
+
+  /* Parts of a panel that is gone, or a panel the user hid, go without saying. */
+  if ((omit & JAC_OMIT_CONTRACTION) || !show_contraction)
+    omit &= ~panel_parts;
+  if (!show_contraction)
+    omit &= ~JAC_OMIT_CONTRACTION;
+  for (guint k = 0; k < G_N_ELEMENTS (omissions); k++)
+    if (omit & omissions[k].omit)
+      {
+        g_string_append_printf (s, "%s%s", first ? "" : ", ", omissions[k].words);
+        first = FALSE;
+      }
+  return g_string_free (s, first);
+}
+
+/* The answer under everything: the block formula in this layout and why the contracted form
+ * has its transpose; returns the top of what it placed. */
+static double
+layout_answer (JacFigureLayout *layout,
+               double           margin,
+               double           bottom)
+{
+  double width = layout->width - 2 * margin;
+  double y = bottom;
+
+  if (!(layout->omit & JAC_OMIT_WHY))
+    {
+      g_autofree char *why = jac_analysis_why_markup (layout->analysis);
+      JacLabel *label = _jac_label_new (layout->context, why, layout->small_px, FALSE, width);
+
+      _jac_figure_layout_take_label (layout, label, margin, y, 0, 1, JAC_INK_NORMAL);
+      y = label->y - layout->small_px * 0.15;
+    }
+  if (!(layout->omit & JAC_OMIT_BLOCK_CAPTION))
+    {
+      g_autofree char *block = jac_analysis_block_markup (layout->analysis,
+                                                          layout->style.denominator_layout);
+      g_autofree char *markup = NULL;
+      JacLabel *label;
+
+      if (layout->transposed)
+        markup = g_strdup_printf ("%s   ·   denominator layout: the transpose of the numerator "
+                                  "figure, blocks (<i>p</i>, <i>i</i>)", block);
+      else
+        markup = g_strdup (block);
+      label = _jac_label_new (layout->context, markup, layout->font_px, FALSE, width);
+      _jac_figure_layout_take_label (layout, label, margin, y, 0, 1, JAC_INK_NORMAL);
+      y = label->y;
+    }
+  return y;
+}
+
+/* Labels [@first, @last) were put at the bottom before the rest was laid out: they move up to
+ * @gap under the lowest of everything else, so that a figure with room to spare keeps its
+ * answer next to the grid. */
+static void
+raise_answer (JacFigureLayout *layout,
+              guint            first,
+              guint            last,
+              double           gap)
+{
+  double top = G_MAXDOUBLE, lowest = layout->grid.y + layout->grid.height, shift;
+
+  if (first == last)
+    return;
+  for (guint k = 0; k < layout->labels->len; k++)
+    {
+      const JacLabel *label = g_ptr_array_index (layout->labels, k);
+
+      if (k >= first && k < last)
+        top = MIN (top, label->y);
+      else if (k >= last)
+        lowest = MAX (lowest, label->y + label->height);
+    }
+  lowest = MAX (lowest, layout->colorbar.y + layout->colorbar.height);
+  lowest = MAX (lowest, layout->legend_swatch.y + layout->legend_swatch.height);
+  for (guint m = 0; m < layout->n_matrices; m++)
+    lowest = MAX (lowest, layout->matrices[m].rect.y + layout->matrices[m].rect.height);
+  shift = round (lowest + gap - top);
+  if (shift >= 0)
+    return;
+  for (guint k = first; k < last; k++)
+    {
+      JacLabel *label = g_ptr_array_index (layout->labels, k);
+
+      label->y += shift;
+    }
+}
+
+static JacFigureLayout *
+layout_with (const JacAnalysis    *analysis,
+             const JacFigureStyle *style,
+             double                width,
+             double                height,
+             cairo_t              *cr,
+             JacOmit               omit)
 {
   JacFigureLayout *layout = g_new0 (JacFigureLayout, 1);
-  double base, margin, top;
+  g_autofree char *omitted = NULL;
+  double base, margin, top, bottom, full_height;
+  guint first_answer, last_answer;
   JacRect area;
 
   layout->analysis = analysis;
   layout->style = *style;
+  layout->omit = omit;
+  layout->fits = TRUE;
   if (!(layout->style.text_scale > 0) || !isfinite (layout->style.text_scale))
     layout->style.text_scale = 1;
   if (!(layout->style.line_scale > 0) || !isfinite (layout->style.line_scale))
@@ -522,6 +654,8 @@ _jac_figure_layout_new (const JacAnalysis    *analysis,
   layout->width = width;
   layout->height = height;
   layout->visible = (JacRect) { 0, 0, width, height };
+  layout->transposed = style->denominator_layout && !(style->focus_row >= 0
+                       && (gsize) style->focus_row < analysis->sparsity.n_block_rows);
 
   _jac_type_init (&layout->type, layout->style.medium, layout->style.text_scale, width, height);
   base = layout->type.body;
@@ -536,29 +670,77 @@ _jac_figure_layout_new (const JacAnalysis    *analysis,
   layout->labels = g_ptr_array_new_with_free_func (_jac_label_free);
   layout->rules = g_array_new (FALSE, FALSE, sizeof (JacRule));
 
-  margin = round (base * 1.2);
+  margin = round (base * (layout->style.medium == JAC_MEDIUM_PAPER ? 0.75 : 1.2));
   top = layout_title (layout, margin);
+  bottom = height - margin;
+  omitted = omitted_markup (omit, style->show_contraction);
+  if (omitted != NULL)
+    {
+      JacLabel *note = _jac_label_new (layout->context, omitted, layout->type.min_text, FALSE,
+                                       width - 2 * margin);
+
+      _jac_figure_layout_take_label (layout, note, width - margin, bottom, 1, 1, JAC_INK_FAINT);
+      bottom = note->y - layout->type.min_text * 0.3;
+    }
+  first_answer = layout->labels->len;
+  bottom = layout_answer (layout, margin, bottom);
+  last_answer = layout->labels->len;
   area.x = margin;
   area.y = round (top);
   area.width = width - 2 * margin;
-  area.height = height - area.y - margin;
+  area.height = floor (bottom - base * 0.6) - area.y;
+  full_height = area.height;
 
-  if (layout->style.show_contraction)
+  if (layout->style.show_contraction && !(omit & JAC_OMIT_CONTRACTION))
     {
       double gap = round (base * 2);
-      JacRect right;
+      JacRect other = area;
 
-      area.width = round ((width - 2 * margin - gap) * 0.6);
-      right.x = area.x + area.width + gap;
-      right.y = area.y;
-      right.width = width - margin - right.x;
-      right.height = area.height;
-      _jac_figure_layout_add_rule (layout, right.x - gap / 2, area.y, right.x - gap / 2,
-                                   area.y + area.height, 1, JAC_INK_FAINT);
-      _jac_figure_layout_contraction (layout, &right);
+      /* Side by side, or stacked in a tall column. */
+      if (height > width * 1.1)
+        {
+          area.height = round ((full_height - gap) * 0.55);
+          other.y = area.y + area.height + gap;
+          other.height = full_height - area.height - gap;
+          _jac_figure_layout_add_rule (layout, area.x, other.y - gap / 2, area.x + area.width,
+                                       other.y - gap / 2, 1, JAC_INK_FAINT);
+        }
+      else
+        {
+          area.width = round ((width - 2 * margin - gap) * 0.6);
+          other.x = area.x + area.width + gap;
+          other.width = width - margin - other.x;
+          _jac_figure_layout_add_rule (layout, other.x - gap / 2, area.y, other.x - gap / 2,
+                                       area.y + area.height, 1, JAC_INK_FAINT);
+        }
+      _jac_figure_layout_contraction (layout, &other);
     }
   _jac_figure_layout_grid (layout, &area);
+  /* The grid must keep the larger part of the figure. */
+  if (full_height < (height - top) * 0.45)
+    layout->fits = FALSE;
+  raise_answer (layout, first_answer, last_answer, base * 0.9);
   return layout;
+}
+
+JacFigureLayout *
+_jac_figure_layout_new (const JacAnalysis    *analysis,
+                        const JacFigureStyle *style,
+                        double                width,
+                        double                height,
+                        cairo_t              *cr)
+{
+  JacOmit omit = 0;
+
+  for (guint k = 0;; k++)
+    {
+      JacFigureLayout *layout = layout_with (analysis, style, width, height, cr, omit);
+
+      if (layout->fits || k == G_N_ELEMENTS (omissions))
+        return layout;
+      _jac_figure_layout_free (layout);
+      omit |= omissions[k].omit;
+    }
 }
 
 void

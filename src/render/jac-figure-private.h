@@ -100,10 +100,28 @@ typedef struct
   gsize col0, col1;
 } JacSlotRange;
 
+/* What a figure leaves out when its area cannot hold everything at the medium's minimum type,
+ * in this order (each step keeps the ones before it): text is never set smaller instead. */
+typedef enum
+{
+  JAC_OMIT_SCALE_NOTE    = 1 << 0,  /* the contracted form's "each matrix has its own scale" */
+  JAC_OMIT_ARRANGEMENT   = 1 << 1,  /* the caption above the grid saying how blocks are arranged */
+  JAC_OMIT_INTERMEDIATES = 1 << 2,  /* the contracted form's intermediate matrices (G ⊙ S = …) */
+  JAC_OMIT_MINOR_TICKS   = 1 << 3,  /* the colour bar's ticks but −max, 0 and max */
+  JAC_OMIT_SHAPE         = 1 << 4,  /* the line with the tensor's shape and counts */
+  JAC_OMIT_CONTRACTION   = 1 << 5,  /* the whole contracted-form panel */
+  JAC_OMIT_SPARSITY      = 1 << 6,  /* the sparsity sentence beside the structural-zero swatch */
+  JAC_OMIT_WHY           = 1 << 7,  /* the line on why the contracted form has its shape */
+  JAC_OMIT_BLOCK_CAPTION = 1 << 8,  /* the caption with the block formula */
+  JAC_OMIT_ALL           = (1 << 9) - 1,
+} JacOmit;
+
 typedef struct
 {
   const JacAnalysis *analysis;
   JacFigureStyle     style;
+  JacOmit            omit;          /* what this layout leaves out */
+  gboolean           fits;          /* everything it kept fits at the medium's type */
   double             width;
   double             height;
   JacType            type;
@@ -121,6 +139,12 @@ typedef struct
    * past the last block column stay empty. */
   gboolean           focus;
   gsize              focus_block_row;
+  /* Denominator layout transposes the whole figure: the arrangement's rows are then the
+   * variable's block index p and its columns the output's i (not with a focus row, whose one
+   * row of blocks is simply wrapped). disp_rows × disp_cols blocks are arranged. */
+  gboolean           transposed;
+  gsize              disp_rows;
+  gsize              disp_cols;
   gsize              rows_per_band;
   gsize              n_bands;
   gsize              band_cols;
@@ -342,6 +366,9 @@ void             _jac_figure_draw_counted   (cairo_t               *cr,
                                              gboolean               whole,
                                              JacFigureCounters     *counters);
 
+/* The width of frames around blocks and matrices, in device units of @cr. */
+double           _jac_figure_frame_width    (const JacFigureLayout *layout,
+                                             cairo_t               *cr);
 /* Appends what @layout draws at (@x, @y) to the counters' texts, when they are kept. */
 void             _jac_figure_record_text    (const JacFigureLayout *layout,
                                              PangoLayout           *text,

@@ -44,7 +44,7 @@ _jac_type_init (JacType   *type,
     {
     case JAC_MEDIUM_PRESENTATION:
       type->min_text = type->min_script = 18;
-      type->body = MAX (CLAMP (MIN (height / 30, width / 52), 22, 44) * scale, 22);
+      type->body = MAX (CLAMP (MIN (height / 36, width / 64), 20, 44) * scale, 20);
       break;
     case JAC_MEDIUM_PAPER:
       /* Points: a figure set at 8 pt reads like a caption of the page around it. */
@@ -60,7 +60,8 @@ _jac_type_init (JacType   *type,
       break;
     }
   type->small = MAX (type->body * 0.86, type->min_text);
-  type->title = type->body * 1.3;
+  /* A page's figure sits under its own caption: its title need not shout. */
+  type->title = type->body * (medium == JAC_MEDIUM_PAPER ? 1.15 : 1.3);
 }
 
 static GQuark

@@ -11,7 +11,8 @@ typedef enum
 {
   JAC_COLORMAP_BLUE_RED,      /* diverging, colour-blind safe, white at zero */
   JAC_COLORMAP_PURPLE_GREEN,  /* diverging, colour-blind safe, white at zero */
-  JAC_COLORMAP_GRAY,          /* black → white → black: magnitude only, no hue */
+  JAC_COLORMAP_GRAY,          /* dark → mid-grey → light: the sign kept without hue, for
+                               * black-and-white handouts */
   JAC_N_COLORMAPS
 } JacColormap;
 

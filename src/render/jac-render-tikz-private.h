@@ -33,9 +33,9 @@ gboolean _jac_tikz_take_hatch  (cairo_t          *cr,
 void     _jac_tikz_add_fill    (cairo_t          *cr,
                                 const JacRect    *rect,
                                 const JacRgb     *fill);
-/* A frame of one unit just outside @rect, as frame_rect () draws one device pixel wide: the
- * picture's image has four pixels to the unit, so the frame itself is drawn as a line. */
-void     _jac_tikz_add_frame   (cairo_t          *cr,
+/* A frame around @rect, drawn as a line of the weight a vector page gives it (a hairline on
+ * paper) instead of pixels of the image. */
+gboolean _jac_tikz_take_frame  (cairo_t          *cr,
                                 const JacRect    *rect,
                                 const JacRgb     *colour);
 

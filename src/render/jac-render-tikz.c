@@ -18,6 +18,7 @@ typedef struct
 {
   double   scale;        /* image pixels per figure unit */
   double   min_script;   /* the medium's smallest sub/superscript */
+  double   frame;        /* the width of frames, as on a vector page of the medium */
   GString *hatches;
   GString *fills;
   GString *frames;
@@ -716,33 +717,42 @@ _jac_tikz_add_fill (cairo_t       *cr,
   g_string_append (tikz->fills, ";\n");
 }
 
-void
-_jac_tikz_add_frame (cairo_t       *cr,
-                     const JacRect *rect,
-                     const JacRgb  *colour)
+gboolean
+_jac_tikz_take_frame (cairo_t       *cr,
+                      const JacRect *rect,
+                      const JacRgb  *colour)
 {
   JacTikz *tikz = tikz_from_cairo (cr);
   JacRect box;
 
   if (tikz == NULL)
-    return;
+    return FALSE;
   figure_rect (tikz, cr, rect, &box);
-  box = (JacRect) { box.x - 0.5, box.y - 0.5, box.width + 1, box.height + 1 };
-  g_string_append_printf (tikz->frames, "\\draw[%s,line width=1bp] ", colour_name (tikz, colour));
+  /* Centred half its width outside the rectangle, as the figure strokes it. */
+  box = (JacRect) { box.x - tikz->frame / 2, box.y - tikz->frame / 2, box.width + tikz->frame,
+                    box.height + tikz->frame };
+  g_string_append_printf (tikz->frames, "\\draw[%s,line width=", colour_name (tikz, colour));
+  append_number (tikz->frames, tikz->frame);
+  g_string_append (tikz->frames, "bp] ");
   append_rectangle (tikz->frames, &box);
   g_string_append (tikz->frames, ";\n");
+  return TRUE;
 }
 
 /* ---- the files ---- */
 
 static JacTikz *
-tikz_new (double scale,
-          double min_script)
+tikz_new (double    scale,
+          JacMedium medium)
 {
   JacTikz *tikz = g_new0 (JacTikz, 1);
+  JacType type;
 
+  _jac_type_init (&type, medium, 1, 100, 100);
   tikz->scale = scale;
-  tikz->min_script = min_script;
+  tikz->min_script = type.min_script;
+  /* _jac_figure_frame_width () on a vector page: a 0.4 pt hairline on paper, else a unit. */
+  tikz->frame = medium == JAC_MEDIUM_PAPER ? 0.4 : 1;
   tikz->hatches = g_string_new (NULL);
   tikz->fills = g_string_new (NULL);
   tikz->frames = g_string_new (NULL);
@@ -905,12 +915,10 @@ _jac_tikz_save (const char         *path,
   g_autoptr(JacTikz) tikz = NULL;
   JacAtomicFile *png_file, *tex_file;
   cairo_status_t status;
-  JacType type;
 
   g_return_val_if_fail (path != NULL && draw != NULL, FALSE);
 
-  _jac_type_init (&type, medium, 1, width, height);
-  tikz = tikz_new (MIN (IMAGE_SCALE, MAX_IMAGE_PIXELS / MAX (width, height)), type.min_script);
+  tikz = tikz_new (MIN (IMAGE_SCALE, MAX_IMAGE_PIXELS / MAX (width, height)), medium);
   png_file = jac_atomic_file_new (png_path, error);
   if (png_file == NULL)
     return FALSE;

@@ -10,6 +10,7 @@
 
 #define MINUS "\xe2\x88\x92"
 #define SEPARATOR "   ·   "
+#define NBSP "\xc2\xa0"    /* keeps "k = 10" on one line */
 #define DEFAULT_MAX_BLOCKS 16
 #define FULL_GRID_MAX_ROWS 3   /* up to this N the zero blocks p ≠ i are drawn too */
 #define MAX_COLORED_ROWS 7     /* more rows are drawn as one family with their mean */
@@ -39,8 +40,33 @@ typedef struct
   double      y;        /* the stroke's centre line */
 } LegendEntry;
 
+/* What a figure too small for everything at its medium's minimum type leaves out, in this
+ * order (each step keeps the ones before it): the secondary captions (the model line under the
+ * title, "showing rows …" and the colour range's note), then the legend of the curves, then the
+ * blocks panel (the plot takes the whole figure). Minor ticks take no room of their own, so
+ * leaving them out would free nothing: they stay. The title, the plot and the two captions that
+ * state the answer are always drawn; a corner says what was left out. */
+typedef enum
+{
+  DROP_SECONDARY   = 1 << 0,
+  DROP_LEGEND      = 1 << 1,
+  DROP_BLOCKS      = 1 << 2,
+} Drop;
+
+static const struct
+{
+  Drop        drop;
+  const char *name;
+} drop_order[] = {
+  { DROP_SECONDARY, "model line" },
+  { DROP_LEGEND, "legend" },
+  { DROP_BLOCKS, "blocks" },
+};
+
 /* Every text but the tick labels is measured here, before anything is placed, so that the
- * layout is the one drawn and hit-testing (which has no norms, so no y ticks) agrees with it. */
+ * layout is the one drawn and hit-testing (which has no norms, so no y ticks) agrees with it.
+ * Everything is in figure units (px at 1×, pt on paper), never device pixels: 2× and 3× lay
+ * out exactly as 1×. */
 typedef struct
 {
   JacFigureStyle  style;
@@ -49,7 +75,13 @@ typedef struct
   PangoContext   *context;      /* borrowed: text is measured with it */
   double          width;
   double          height;
-  double          base;         /* body text, px */
+  JacType         type;         /* from the medium: body, small, title and the minimums */
+  guint           dropped;      /* Drop */
+  gboolean        overflow;     /* a text did not fit its room even at the minimum size */
+  gboolean        stacked;      /* blocks above the plot (a tall figure), else side by side */
+  double          split;        /* side by side: the blocks' share of the width */
+  gboolean        block_by_width; /* the blocks are as large as the column's width allows */
+  double          base;         /* body text */
   double          small;
   double          small_height; /* one line of small text, superscripts included */
   double          line;         /* line width */
@@ -57,7 +89,10 @@ typedef struct
   double          top;          /* below the title */
   double          bottom;
   JacLabel       *title;
-  JacLabel       *subtitle;
+  JacLabel       *subtitle;     /* or NULL when left out */
+  JacLabel       *answer;       /* what the blocks are, in the figure's layout */
+  JacLabel       *why;          /* why the curves vanish or explode */
+  JacLabel       *left_out;     /* "left out: …", or NULL */
 
   /* the blocks */
   JacRect         left;
@@ -75,9 +110,8 @@ typedef struct
   double          range;
   JacLabel       *blocks_header;
   JacLabel       *bar_ticks[3];
-  JacLabel       *range_label;
-  JacLabel       *caption;
-  JacLabel       *caption_more;
+  JacLabel       *range_label;  /* or NULL when left out */
+  JacLabel       *caption_more; /* "showing rows …", or NULL */
 
   /* the plot */
   JacRect         right;
@@ -158,29 +192,40 @@ label_fitting (PangoContext *context,
   return NULL;
 }
 
-/* The last resort: @markup in smaller type until it fits (Pango 1.50 cannot ellipsize text
- * with <sub> or <sup>: it warns of "leftover font scales"). */
+/* The last resort: @markup in smaller type until it fits, but never below the medium's minimum
+ * (Pango 1.50 cannot ellipsize text with <sub> or <sup>: it warns of "leftover font scales").
+ * When even the minimum does not fit, the label is wrapped at the minimum and the layout marks
+ * itself overflowing, so that layout_init () leaves an element out instead. */
 static JacLabel *
-label_shrunk (PangoContext *context,
-              const char   *markup,
-              double        size,
-              gboolean      bold,
-              double        width,
-              int           lines)
+label_shrunk (SeqLayout  *l,
+              const char *markup,
+              double      size,
+              gboolean    bold,
+              double      width,
+              int         lines)
 {
-  for (double scale = 0.9; scale > 0.45; scale *= 0.9)
+  double floor_size = MIN (size, l->type.min_text);
+
+  for (double s = size * 0.9; s > floor_size; s *= 0.9)
     {
-      JacLabel *label = label_fitting (context, markup, size * scale, bold, width, lines);
+      JacLabel *label = label_fitting (l->context, markup, s, bold, width, lines);
 
       if (label != NULL)
         return label;
     }
-  return _jac_label_new (context, markup, size * 0.45, bold, MAX (width, 1));
+  {
+    JacLabel *label = label_fitting (l->context, markup, floor_size, bold, width, lines);
+
+    if (label != NULL)
+      return label;
+  }
+  l->overflow = TRUE;
+  return _jac_label_new (l->context, markup, floor_size, bold, MAX (width, 1));
 }
 
 /* The first of @wordings that fits @width in its lines; else the last one, smaller. */
 static JacLabel *
-label_worded (PangoContext  *context,
+label_worded (SeqLayout     *l,
               const Wording *wordings,
               guint          n,
               double         size,
@@ -189,24 +234,25 @@ label_worded (PangoContext  *context,
 {
   for (guint k = 0; k < n; k++)
     {
-      JacLabel *label = label_fitting (context, wordings[k].markup, size, bold, width,
+      JacLabel *label = label_fitting (l->context, wordings[k].markup, size, bold, width,
                                        wordings[k].lines);
 
       if (label != NULL)
         return label;
     }
-  return label_shrunk (context, wordings[n - 1].markup, size, bold, width, wordings[n - 1].lines);
+  return label_shrunk (l, wordings[n - 1].markup, size, bold, width, wordings[n - 1].lines);
 }
 
 /* @parts joined by SEPARATOR, breaking the line between parts rather than inside a formula. */
 static JacLabel *
-label_packed (PangoContext       *context,
+label_packed (SeqLayout          *l,
               const char * const *parts,
               guint               n,
               double              size,
               double              width,
               int                 lines)
 {
+  PangoContext *context = l->context;
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *line = NULL;
   JacLabel *label;
@@ -227,7 +273,7 @@ label_packed (PangoContext       *context,
     }
   g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", line);
   label = label_fitting (context, text->str, size, FALSE, width, lines);
-  return label != NULL ? label : label_shrunk (context, text->str, size, FALSE, width, lines);
+  return label != NULL ? label : label_shrunk (l, text->str, size, FALSE, width, lines);
 }
 
 static gboolean
@@ -270,85 +316,154 @@ mean_slope (const JacSequence *seq)
   return sum / MAX (seq->slopes->size, 1);
 }
 
-/* The title on one line, else broken after "steps,"; the subtitle broken between its parts. */
+/* The title on one line, else broken after "steps,", else shorter; under it the model line
+ * (a secondary caption), broken between its parts. */
 static void
 layout_title (SeqLayout         *l,
               const JacSequence *seq)
 {
   const JacSequenceConfig *c = &seq->config;
   double width = l->width - 2 * l->margin;
-  g_autofree char *one = NULL, *two = NULL, *model = NULL, *sizes = NULL, *weights = NULL;
-  g_autofree char *slope = NULL;
+  g_autofree char *one = NULL, *two = NULL, *terse = NULL, *model = NULL, *sizes = NULL;
+  g_autofree char *weights = NULL, *slope = NULL;
   const char *parts[4];
   const char *title = "Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %" G_GSIZE_FORMAT
                       " steps,%sand why gradients vanish or explode";
 
   one = g_strdup_printf (title, c->steps, " ");
   two = g_strdup_printf (title, c->steps, "\n");
-  l->title = label_worded (l->context, (Wording[]) { { one, 1 }, { two, 2 }, { one, 2 } }, 3,
-                           l->base * 1.3, TRUE, width);
-
-  parts[0] = model = g_strdup_printf ("h<sub>s</sub> = %s(h<sub>s−1</sub> W<sub>hh</sub> + "
-                                      "x<sub>s</sub> W<sub>xh</sub> + b)",
-                                      jac_func_name (c->config.activation));
-  parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
-                                      c->config.batch, c->config.hidden);
-  parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: %s%s × gain %.3g → "
-                                        "ρ(W<sub>hh</sub>) = %.3g",
-                                        c->orthogonal ? "orthogonal" : "uniform random",
-                                        c->unit_radius && !c->orthogonal ? " scaled to ρ = 1" : "",
-                                        c->gain, seq->spectral_radius);
-  parts[3] = slope = g_strdup_printf ("mean φ′(Z) = %.2f%s", mean_slope (seq),
-                                      mean_slope (seq) < 0.5 ? " (saturated: each step "
-                                                               "multiplies by φ′ &lt; 1)" : "");
-  l->subtitle = label_packed (l->context, parts, G_N_ELEMENTS (parts), l->small, width, 3);
+  terse = g_strdup_printf ("Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub>, T = %" G_GSIZE_FORMAT,
+                           c->steps);
+  l->title = label_worded (l, (Wording[]) { { one, 1 }, { two, 2 }, { terse, 1 }, { terse, 2 } },
+                           4, l->type.title, TRUE, width);
   _jac_label_place (l->title, l->margin, l->margin, 0, 0);
-  _jac_label_place (l->subtitle, l->margin, l->title->y + l->title->height + l->base * 0.3, 0, 0);
-  l->top = round (l->subtitle->y + l->subtitle->height + l->base * 0.75);
+  l->top = l->title->y + l->title->height;
+  if (!(l->dropped & DROP_SECONDARY))
+    {
+      parts[0] = model = g_strdup_printf ("h<sub>s</sub> = %s(h<sub>s−1</sub> W<sub>hh</sub> + "
+                                          "x<sub>s</sub> W<sub>xh</sub> + b)",
+                                          jac_func_name (c->config.activation));
+      parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
+                                          c->config.batch, c->config.hidden);
+      parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: %s%s × gain %.3g → "
+                                            "ρ(W<sub>hh</sub>) = %.3g",
+                                            c->orthogonal ? "orthogonal" : "uniform random",
+                                            c->unit_radius && !c->orthogonal ? " scaled to ρ = 1"
+                                                                             : "",
+                                            c->gain, seq->spectral_radius);
+      parts[3] = slope = g_strdup_printf ("mean φ′(Z) = %.2f%s", mean_slope (seq),
+                                          mean_slope (seq) < 0.5 ? " (saturated: each step "
+                                                                   "multiplies by φ′ &lt; 1)"
+                                                                 : "");
+      l->subtitle = label_packed (l, parts, G_N_ELEMENTS (parts), l->small, width, 3);
+      _jac_label_place (l->subtitle, l->margin, l->top + l->base * 0.3, 0, 0);
+      l->top = l->subtitle->y + l->subtitle->height;
+    }
+  l->top = round (l->top + l->base * 0.75);
 }
 
-/* The captions under the blocks, wrapped to the column. */
-static void
-layout_captions (SeqLayout *l,
-                 gsize      n)
+/* "left out: …" naming what layout_init () dropped; in the top right corner when the title
+ * leaves room there, else on a line of its own at the bottom. Returns the height it takes at
+ * the bottom. */
+static double
+layout_left_out (SeqLayout *l)
 {
-  g_autofree char *caption = NULL, *more = NULL;
+  g_autoptr(GString) text = g_string_new ("left out: ");
+  gboolean first = TRUE;
 
-  caption = g_strdup_printf ("%s; blocks with p ≠ i are 0 (δ<sub>ip</sub>)%s",
-                             l->style.denominator_layout
-                               ? "rows q: unit of h<sub>T−k</sub>, columns j: unit of h<sub>T</sub>"
-                               : "rows j: unit of h<sub>T</sub>, columns q: unit of h<sub>T−k</sub>",
-                             l->full_grid ? "" : ", not drawn");
-  if (l->shown < n)
-    more = g_strdup_printf ("showing rows 0 … %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
-                            l->shown - 1, n);
-  else
-    more = g_strdup ("block (i, i) = diag(S<sub>T</sub>[i,:]) W<sub>hh</sub><sup>T</sup>"
-                     " ⋯ diag(S<sub>T−k+1</sub>[i,:]) W<sub>hh</sub><sup>T</sup>");
-  l->caption = label_worded (l->context, &(Wording) { caption, 4 }, 1, l->small, FALSE,
-                             l->left.width);
-  l->caption_more = label_worded (l->context, &(Wording) { more, 3 }, 1, l->small, FALSE,
-                                  l->left.width);
+  if (l->dropped == 0)
+    return 0;
+  for (guint k = 0; k < G_N_ELEMENTS (drop_order); k++)
+    if (l->dropped & drop_order[k].drop)
+      {
+        g_string_append_printf (text, "%s%s", first ? "" : ", ", drop_order[k].name);
+        first = FALSE;
+      }
+  l->left_out = label_worded (l, &(Wording) { text->str, 2 }, 1, l->small, FALSE,
+                              l->width - 2 * l->margin);
+  if (pango_layout_get_line_count (l->left_out->layout) == 1
+      && l->title->x + l->title->width + l->base * 1.5 + l->left_out->width
+         <= l->width - l->margin)
+    {
+      _jac_label_place (l->left_out, l->width - l->margin, l->margin, 1, 0);
+      return 0;
+    }
+  _jac_label_place (l->left_out, l->width - l->margin, l->height - l->margin, 1, 1);
+  return l->left_out->height + l->small * 0.3;
 }
 
-/* The colour bar's three tick labels and "range: …"; returns the width they take beside it. */
+/* The two captions that state the answer, across the bottom: what a block is in the figure's
+ * layout (the product of k one-step Jacobians), and why the curves vanish or explode (a product
+ * of k factors whose norm goes like ρ(W_hh)^k · mean φ′^k). Sets l->bottom above them. */
+static void
+layout_answer (SeqLayout         *l,
+               const JacSequence *seq)
+{
+  double width = l->width - 2 * l->margin, y;
+  double rho = seq->spectral_radius, slope = mean_slope (seq), rate = rho * slope;
+  const char *fate = rate < 0.98 ? "vanishes" : rate > 1.02 ? "explodes" : "stays near 1";
+  gboolean den = l->style.denominator_layout;
+  const char *product = den ? "W<sub>hh</sub> diag(S<sub>T−k+1</sub>[i]) ⋯ W<sub>hh</sub> "
+                              "diag(S<sub>T</sub>[i])"
+                            : "diag(S<sub>T</sub>[i]) W<sub>hh</sub>ᵀ ⋯ "
+                              "diag(S<sub>T−k+1</sub>[i]) W<sub>hh</sub>ᵀ";
+  g_autofree char *full = NULL, *terse = NULL, *why = NULL, *why_terse = NULL;
+
+  full = g_strdup_printf ("Block (i, i) = %s, a product of k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                          " one-step "
+                          "Jacobians%s; blocks p ≠ i are 0 (δ<sub>ip</sub>)", product,
+                          l->view.lag, den ? ", transposed (denominator layout: rows q, columns j)"
+                                           : " (rows j, columns q)");
+  terse = g_strdup_printf ("Block (i, i) = %s (k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                           " factors; %s); p ≠ i: 0",
+                           product, l->view.lag,
+                           den ? "transposed: rows q, columns j" : "rows j, columns q");
+  why = g_strdup_printf ("Why it %s: a product of k factors, so its norm goes like "
+                         "ρ(W<sub>hh</sub>)<sup>k</sup> · (mean φ′)<sup>k</sup> = "
+                         "(%.3g × %.2f)<sup>k</sup> = %.2f<sup>k</sup>", fate, rho, slope, rate);
+  why_terse = g_strdup_printf ("It %s: k factors, norm ~ (ρ(W<sub>hh</sub>) · mean φ′)"
+                               "<sup>k</sup> = %.2f<sup>k</sup>", fate, rate);
+  l->answer = label_worded (l, (Wording[]) { { full, 1 }, { terse, 1 }, { full, 2 },
+                                             { terse, 2 }, { terse, 3 } },
+                            5, l->small, FALSE, width);
+  l->why = label_worded (l, (Wording[]) { { why, 1 }, { why_terse, 1 }, { why, 2 },
+                                          { why_terse, 2 } },
+                         4, l->small, FALSE, width);
+  y = l->height - l->margin - layout_left_out (l);
+  _jac_label_place (l->why, l->margin, y, 0, 1);
+  _jac_label_place (l->answer, l->margin, l->why->y - l->small * 0.2, 0, 1);
+  l->bottom = l->answer->y - round (l->base * 0.8);
+}
+
+/* The colour bar's three tick labels and "range: …"; returns the width they take beside it.
+ * On screen the room kept is that of the widest label most lags need, whatever this lag's: the
+ * blocks keep their size as k changes, and hit-testing (which has no Jacobian) finds the plot
+ * where it is drawn; a rare two-digit exponent reaches into the gap between the columns. A
+ * page is never redrawn for another k, and needs the room: it keeps what its labels take. */
 static double
 layout_colorbar_labels (SeqLayout *l)
 {
   const double at[3] = { l->range, 0, -l->range };
-  double widest = 0;
+  gboolean paper = l->style.medium == JAC_MEDIUM_PAPER;
+  double widest = paper ? 0 : text_width (l->context, MINUS "8.8×10<sup>" MINUS "8</sup>",
+                                          l->small);
 
   for (guint t = 0; t < 3; t++)
     {
       g_autofree char *text = _jac_format_scientific_markup (at[t]);
 
       l->bar_ticks[t] = label_new (l->context, text, l->small, FALSE);
-      widest = MAX (widest, l->bar_ticks[t]->width);
+      if (paper)
+        widest = MAX (widest, l->bar_ticks[t]->width);
     }
-  l->range_label = label_new (l->context, l->view.shared_range ? "range: all lags"
-                                                               : "range: this lag",
-                              l->small * 0.9, FALSE);
-  return MAX (round (l->base * 0.9) + l->base * 0.45 + widest, l->range_label->width);
+  if (!(l->dropped & DROP_SECONDARY))
+    {
+      l->range_label = label_new (l->context, l->view.shared_range ? "range: all lags"
+                                                                   : "range: this lag",
+                                  l->small, FALSE);
+      widest = MAX (widest, l->range_label->width - round (l->base * 0.9) - l->base * 0.45);
+    }
+  return round (l->base * 0.9) + l->base * 0.45 + widest;
 }
 
 static void
@@ -365,8 +480,9 @@ place_colorbar (SeqLayout *l,
   for (guint t = 0; t < 3; t++)
     _jac_label_place (l->bar_ticks[t], bar->x + bar->width + l->base * 0.45,
                       bar->y + bar->height * t / 2.0, 0, 0.5);
-  _jac_label_place (l->range_label, bar->x,
-                    bar->y + bar->height + l->bar_ticks[2]->height / 2 + l->small * 0.1, 0, 0);
+  if (l->range_label != NULL)
+    _jac_label_place (l->range_label, bar->x,
+                      bar->y + bar->height + l->bar_ticks[2]->height / 2 + l->small * 0.1, 0, 0);
 }
 
 static void
@@ -375,7 +491,7 @@ layout_blocks (SeqLayout         *l,
 {
   gsize n = seq->config.config.batch;
   double gx, gy, gw, gh, side, below, row_names = 0, pad = round (l->base * 0.5);
-  g_autofree char *header = NULL, *header2 = NULL;
+  g_autofree char *header = NULL, *header2 = NULL, *terse = NULL;
 
   l->full_grid = n <= FULL_GRID_MAX_ROWS;
   l->shown = l->full_grid ? n : MIN (n, MAX (l->view.max_blocks, 1));
@@ -386,23 +502,37 @@ layout_blocks (SeqLayout         *l,
                             G_GSIZE_FORMAT, " ", l->view.lag);
   header2 = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub>%sat k = %"
                              G_GSIZE_FORMAT, "\n", l->view.lag);
-  l->blocks_header = label_worded (l->context, (Wording[]) { { header, 1 }, { header2, 2 } }, 2,
-                                   l->base * 1.05, TRUE, l->left.width);
+  terse = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> at k = %" G_GSIZE_FORMAT,
+                           l->view.lag);
+  l->blocks_header = label_worded (l, (Wording[]) { { header, 1 }, { header2, 2 },
+                                                    { terse, 1 } },
+                                   3, l->base * 1.05, TRUE, l->left.width);
   _jac_label_place (l->blocks_header, l->left.x, l->left.y, 0, 0);
-  layout_captions (l, n);
+  if (l->shown < n && !(l->dropped & DROP_SECONDARY))
+    {
+      g_autofree char *more = g_strdup_printf ("showing rows 0 … %" G_GSIZE_FORMAT " of %"
+                                               G_GSIZE_FORMAT "; blocks p ≠ i, all 0, not drawn",
+                                               l->shown - 1, n);
+
+      l->caption_more = label_worded (l, &(Wording) { more, 2 }, 1, l->small, FALSE,
+                                      l->left.width);
+    }
   side = l->base * 1.0 + layout_colorbar_labels (l);
   if (l->full_grid)
     {
       g_autofree char *widest = g_strdup_printf ("i = %" G_GSIZE_FORMAT, n - 1);
+      g_autofree char *widest_p = g_strdup_printf ("p = %" G_GSIZE_FORMAT, n - 1);
 
-      row_names = text_width (l->context, widest, l->small) + l->base * 0.5;
+      row_names = MAX (text_width (l->context, widest, l->small),
+                       text_width (l->context, widest_p, l->small)) + l->base * 0.5;
     }
   l->name_height = l->full_grid ? 0 : l->small_height + l->small * 0.15;
 
   /* Header above, "p = …" over the columns, colour bar and its labels on the right, the range
-   * label and both captions below. */
-  below = l->bar_ticks[2]->height / 2 + l->small * 0.1 + l->range_label->height + l->small * 0.6
-          + l->caption->height + l->small * 0.15 + l->caption_more->height;
+   * label and "showing rows …" below. */
+  below = l->bar_ticks[2]->height / 2
+          + (l->range_label != NULL ? l->small * 0.1 + l->range_label->height : 0)
+          + (l->caption_more != NULL ? l->small * 0.6 + l->caption_more->height : 0);
   gx = l->left.x + row_names;
   gy = l->blocks_header->y + l->blocks_header->height + l->base * 0.77
        + (l->full_grid ? l->small_height + l->base * 0.3 : 0);
@@ -410,6 +540,8 @@ layout_blocks (SeqLayout         *l,
   gh = l->left.y + l->left.height - gy - below - l->grid_rows * l->name_height;
   l->block = MAX (1, MIN ((gw - (l->grid_cols - 1) * pad) / l->grid_cols,
                           (gh - (l->grid_rows - 1) * pad) / l->grid_rows));
+  l->block_by_width = (gw - (l->grid_cols - 1) * pad) / l->grid_cols
+                      < (gh - (l->grid_rows - 1) * pad) / l->grid_rows;
   l->block = floor (l->block);
   l->pitch_x = l->block + pad;
   l->pitch_y = l->block + pad + l->name_height;
@@ -456,7 +588,8 @@ pack_legend (SeqLayout *l,
   return lines;
 }
 
-/* The legend's entries, wrapped onto more lines when one is not enough; returns its height. */
+/* The legend's entries, wrapped onto more lines when one is not enough; returns its height
+ * (0 when the legend is left out). */
 static double
 layout_legend (SeqLayout         *l,
                const JacSequence *seq)
@@ -468,6 +601,8 @@ layout_legend (SeqLayout         *l,
                                           seq->spectral_radius);
 
   l->legend = g_array_new (FALSE, TRUE, sizeof (LegendEntry));
+  if (l->dropped & DROP_LEGEND)
+    return 0;
   if (n <= MAX_COLORED_ROWS)
     for (gsize i = 0; i < n; i++)
       {
@@ -506,7 +641,7 @@ layout_plot_header (SeqLayout *l)
                           name);
   against = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k: %s", name);
   against2 = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k:\n%s", name);
-  l->plot_header = label_worded (l->context, (Wording[]) {
+  l->plot_header = label_worded (l, (Wording[]) {
                                    { how, 1 }, { against, 1 }, { how2, 2 }, { against2, 2 } },
                                  4, l->base * 1.05, TRUE, l->right.width);
   _jac_label_place (l->plot_header, l->right.x, l->right.y, 0, 0);
@@ -522,9 +657,12 @@ layout_y_title (SeqLayout *l)
   g_autofree char *name = g_strdup_printf ("‖∂h<sub>T</sub>[i]/∂h<sub>T−k</sub>[i]‖%s", norm);
   g_autofree char *full = g_strdup_printf ("%s  (log scale)", name);
   g_autofree char *log = g_strdup_printf ("%s (log)", name);
+  g_autofree char *terse = g_strdup_printf ("‖·‖%s (log)", norm);
+  g_autofree char *tersest = g_strdup_printf ("‖·‖%s", norm);
 
-  l->y_title = label_worded (l->context, (Wording[]) { { full, 1 }, { log, 1 }, { name, 1 } }, 3,
-                             l->base, FALSE, l->plot.height);
+  l->y_title = label_worded (l, (Wording[]) { { full, 1 }, { log, 1 }, { name, 1 }, { terse, 1 },
+                                              { tersest, 1 } },
+                             5, l->base, FALSE, l->plot.height);
 }
 
 static void
@@ -537,10 +675,10 @@ layout_plot (SeqLayout         *l,
   double right_edge = l->right.x + l->right.width, legend_height, below, x_title_y;
 
   layout_plot_header (l);
-  /* Room for tick labels like these; wider ones are drawn smaller (hit-testing has no norms, so
-   * the plot cannot depend on the ticks). */
+  /* Room for tick labels like these; a wider one is left unlabelled (hit-testing has no norms,
+   * so the plot cannot depend on the ticks, and no text is set below the minimum). */
   l->tick_width = MAX (text_width (l->context, "0.0001", l->small),
-                       text_width (l->context, "10<sup>" MINUS "10</sup>", l->small));
+                       text_width (l->context, "5×10<sup>" MINUS "10</sup>", l->small));
   l->axis_gap = l->base * 0.35;
   l->plot.x = l->right.x + probe->height + l->axis_gap + l->tick_width + l->base * 0.4;
   l->plot.y = l->plot_header->y + l->plot_header->height + l->base * 0.6;
@@ -549,12 +687,13 @@ layout_plot (SeqLayout         *l,
   _jac_label_free (probe);
 
   legend_height = layout_legend (l, seq);
-  l->x_title = label_worded (l->context, (Wording[]) { { "lag k: steps back from T", 1 },
-                                                       { "lag k", 1 } },
+  l->x_title = label_worded (l, (Wording[]) { { "lag k: steps back from T", 1 },
+                                              { "lag k", 1 } },
                              2, l->base, FALSE, l->right.width);
   below = l->base * 0.45 + l->small_height + l->base * 0.45;
-  l->plot.height = MAX (1, l->bottom - l->plot.y - below - l->x_title->height - l->base * 0.9
-                           - legend_height - l->base * 0.1);
+  l->plot.height = MAX (1, l->right.y + l->right.height - l->plot.y - below - l->x_title->height
+                           - (legend_height > 0 ? l->base * 0.9 + legend_height : 0)
+                           - l->base * 0.1);
   layout_y_title (l);
 
   x_title_y = l->plot.y + l->plot.height + below;
@@ -571,6 +710,103 @@ layout_plot (SeqLayout         *l,
     }
 }
 
+/* The blocks and the plot side by side, or the blocks above the plot in a tall figure; the
+ * plot alone when the blocks are left out. */
+static void
+layout_panels (SeqLayout *l)
+{
+  double inner = l->width - 2 * l->margin, gap;
+
+  l->stacked = l->height > l->width * 1.05;
+  if (l->dropped & DROP_BLOCKS)
+    {
+      l->right = (JacRect) { l->margin, l->top, inner, l->bottom - l->top };
+      return;
+    }
+  if (l->stacked)
+    {
+      gap = round (l->base * 1.5);
+      l->left = (JacRect) { l->margin, l->top, inner, round ((l->bottom - l->top - gap) * 0.45) };
+      l->right = (JacRect) { l->margin, l->left.y + l->left.height + gap, inner, 0 };
+      l->right.height = l->bottom - l->right.y;
+      return;
+    }
+  gap = round (l->base * 2.5);
+  l->left = (JacRect) { l->margin, l->top, round ((inner - gap) * l->split), l->bottom - l->top };
+  l->right = (JacRect) { l->left.x + l->left.width + gap, l->top, 0, l->bottom - l->top };
+  l->right.width = l->width - l->margin - l->right.x;
+}
+
+/* One attempt at the layout, leaving out what @dropped says. */
+static void
+layout_try (SeqLayout              *l,
+            PangoContext           *context,
+            const JacSequence      *seq,
+            const JacStructured    *jacobian,
+            const JacSequenceNorms *norms,
+            const JacSequenceView  *view,
+            const JacFigureStyle   *style,
+            double                  width,
+            double                  height,
+            guint                   dropped,
+            double                  split)
+{
+  JacLabel *probe;
+
+  memset (l, 0, sizeof *l);
+  l->style = *style;
+  l->view = *view;
+  l->context = context;
+  l->width = width;
+  l->height = height;
+  l->dropped = dropped;
+  l->split = split;
+  if (!(l->style.text_scale > 0) || !isfinite (l->style.text_scale))
+    l->style.text_scale = 1;
+  if (!(l->style.line_scale > 0) || !isfinite (l->style.line_scale))
+    l->style.line_scale = 1;
+  _jac_palette_init (&l->palette, &l->style);
+  _jac_type_init (&l->type, l->style.medium, l->style.text_scale, width, height);
+  _jac_text_context_set_type (context, &l->type);
+  l->base = l->type.body;
+  l->small = l->type.small;
+  probe = label_new (context, "10<sup>" MINUS "10</sup>", l->small, FALSE);
+  l->small_height = probe->height;
+  _jac_label_free (probe);
+  /* Paper is in points: a hairline of half a point still prints. */
+  l->line = MAX (l->style.medium == JAC_MEDIUM_PAPER ? 0.5 : 1, l->base / 14)
+            * l->style.line_scale;
+  l->margin = round (l->base * (l->style.medium == JAC_MEDIUM_PAPER ? 0.8 : 1.2));
+  l->range = color_range (l, jacobian, norms);
+  l->lag_max = MAX (1, seq->config.steps);
+  layout_title (l, seq);
+  layout_answer (l, seq);
+  layout_panels (l);
+  if (!(l->dropped & DROP_BLOCKS))
+    layout_blocks (l, seq);
+  layout_plot (l, seq);
+}
+
+/* Whether every element kept has room at the medium's type: no text overflows, a block is
+ * large enough to read, and the plot can hold a few labelled ticks. */
+static gboolean
+layout_fits (const SeqLayout *l)
+{
+  if (l->overflow)
+    return FALSE;
+  if (!(l->dropped & DROP_BLOCKS) && l->block < l->base * 2)
+    return FALSE;
+  /* The curves are the point of the right panel: at least half of what lies below its header. */
+  return l->plot.height >= MAX (4 * l->small_height,
+                                0.5 * (l->right.y + l->right.height - l->plot.y))
+         && l->plot.width >= 8 * l->base;
+}
+
+static void layout_clear (SeqLayout *l);
+
+/* The layout with everything, or with the fewest elements left out (in drop_order) that lets
+ * the rest fit; text is never set smaller to make room. Side by side, blocks that the column's
+ * width holds small (a 4:3 slide) get a wider column when the plot keeps most of its area. */
 static void
 layout_init (SeqLayout              *l,
              PangoContext           *context,
@@ -582,38 +818,32 @@ layout_init (SeqLayout              *l,
              double                  width,
              double                  height)
 {
-  double gap, avail;
-  JacLabel *probe;
+  guint dropped = 0;
 
-  memset (l, 0, sizeof *l);
-  l->style = *style;
-  l->view = *view;
-  l->context = context;
-  l->width = width;
-  l->height = height;
-  if (!(l->style.text_scale > 0) || !isfinite (l->style.text_scale))
-    l->style.text_scale = 1;
-  if (!(l->style.line_scale > 0) || !isfinite (l->style.line_scale))
-    l->style.line_scale = 1;
-  _jac_palette_init (&l->palette, &l->style);
-  l->base = CLAMP (MIN (height / 46, width / 90), 8, 26) * l->style.text_scale;
-  l->small = l->base * 0.85;
-  probe = label_new (context, "10<sup>" MINUS "10</sup>", l->small, FALSE);
-  l->small_height = probe->height;
-  _jac_label_free (probe);
-  l->line = MAX (1, l->base / 14) * l->style.line_scale;
-  l->margin = round (l->base * 1.2);
-  l->range = color_range (l, jacobian, norms);
-  l->lag_max = MAX (1, seq->config.steps);
-  layout_title (l, seq);
-  l->bottom = height - l->margin;
-  gap = round (l->base * 2.5);
-  avail = width - 2 * l->margin - gap;
-  l->left = (JacRect) { l->margin, l->top, round (avail * 0.42), l->bottom - l->top };
-  l->right = (JacRect) { l->left.x + l->left.width + gap, l->top, 0, l->bottom - l->top };
-  l->right.width = width - l->margin - l->right.x;
-  layout_blocks (l, seq);
-  layout_plot (l, seq);
+  for (guint step = 0;; step++)
+    {
+      layout_try (l, context, seq, jacobian, norms, view, style, width, height, dropped, 0.45);
+      if (layout_fits (l) && !l->stacked && !(dropped & DROP_BLOCKS) && l->block_by_width)
+        {
+          SeqLayout wider;
+
+          layout_try (&wider, context, seq, jacobian, norms, view, style, width, height, dropped,
+                      0.55);
+          /* Not at the cost of the curves: they keep most of their area. */
+          if (layout_fits (&wider) && wider.block > l->block
+              && wider.plot.width * wider.plot.height >= 0.8 * l->plot.width * l->plot.height)
+            {
+              layout_clear (l);
+              *l = wider;
+              return;
+            }
+          layout_clear (&wider);
+        }
+      if (step == G_N_ELEMENTS (drop_order) || layout_fits (l))
+        return;
+      layout_clear (l);
+      dropped |= drop_order[step].drop;
+    }
 }
 
 static void
@@ -621,11 +851,13 @@ layout_clear (SeqLayout *l)
 {
   g_clear_pointer (&l->title, _jac_label_free);
   g_clear_pointer (&l->subtitle, _jac_label_free);
+  g_clear_pointer (&l->answer, _jac_label_free);
+  g_clear_pointer (&l->why, _jac_label_free);
+  g_clear_pointer (&l->left_out, _jac_label_free);
   g_clear_pointer (&l->blocks_header, _jac_label_free);
   for (guint t = 0; t < 3; t++)
     g_clear_pointer (&l->bar_ticks[t], _jac_label_free);
   g_clear_pointer (&l->range_label, _jac_label_free);
-  g_clear_pointer (&l->caption, _jac_label_free);
   g_clear_pointer (&l->caption_more, _jac_label_free);
   g_clear_pointer (&l->plot_header, _jac_label_free);
   g_clear_pointer (&l->x_title, _jac_label_free);
@@ -677,13 +909,16 @@ jac_sequence_figure_lag_at (double                 width,
 
 typedef struct
 {
-  cairo_t      *cr;
-  PangoContext *context;
-  SeqLayout    *layout;
-  GArray       *record;    /* JacSequenceTextRect, or NULL */
+  cairo_t       *cr;
+  PangoContext  *context;
+  SeqLayout     *layout;
+  GArray        *record;     /* JacTextRect, or NULL */
+  cairo_matrix_t to_figure;  /* from device space back to figure units */
+  gboolean       in_cell;    /* the text being painted is a value inside a cell */
 } Painter;
 
-/* Notes where @label lands on the figure, rotation included, for tests that check the layout. */
+/* Notes where @label lands on the figure, in figure units whatever the scale, rotation
+ * included, for tests that check the layout. */
 static void
 record_label (Painter        *p,
               const JacLabel *label)
@@ -693,18 +928,19 @@ record_label (Painter        *p,
     { label->x, label->y + label->height }, { label->x + label->width, label->y + label->height },
   };
   double x0 = G_MAXDOUBLE, y0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y1 = -G_MAXDOUBLE;
-  JacSequenceTextRect rect;
+  JacTextRect rect;
 
   for (guint c = 0; c < 4; c++)
     {
       cairo_user_to_device (p->cr, &corners[c][0], &corners[c][1]);
+      cairo_matrix_transform_point (&p->to_figure, &corners[c][0], &corners[c][1]);
       x0 = MIN (x0, corners[c][0]);
       y0 = MIN (y0, corners[c][1]);
       x1 = MAX (x1, corners[c][0]);
       y1 = MAX (y1, corners[c][1]);
     }
-  rect = (JacSequenceTextRect) { g_strdup (pango_layout_get_text (label->layout)),
-                                 x0, y0, x1 - x0, y1 - y0 };
+  rect = (JacTextRect) { g_strdup (pango_layout_get_text (label->layout)),
+                         x0, y0, x1 - x0, y1 - y0, label->min_size, p->in_cell };
   g_array_append_val (p->record, rect);
 }
 
@@ -724,7 +960,7 @@ paint_label (Painter        *p,
 }
 
 /* Draws @markup with its anchor (@xalign, @yalign) at (@x, @y); returns its width. Text inside
- * a block's cells (@inner) is left out of the record: it is sized to its cell. */
+ * a block's cells (@inner) is recorded as a value. */
 static double
 text_at (Painter      *p,
          const char   *markup,
@@ -738,14 +974,12 @@ text_at (Painter      *p,
          gboolean      inner)
 {
   JacLabel *label = label_new (p->context, markup, size, bold);
-  GArray *record = p->record;
   double w = label->width;
 
   _jac_label_place (label, x, y, xalign, yalign);
-  if (inner)
-    p->record = NULL;
+  p->in_cell = inner;
   paint_label (p, label, rgb);
-  p->record = record;
+  p->in_cell = FALSE;
   _jac_label_free (label);
   return w;
 }
@@ -801,6 +1035,14 @@ typedef struct
   gboolean      transposed;  /* denominator layout: rows q, columns j */
 } BlockPool;
 
+static double
+pool_value (const BlockPool *pool,
+            gsize            row,
+            gsize            col)
+{
+  return pool->transposed ? pool->block[col * pool->h + row] : pool->block[row * pool->h + col];
+}
+
 static JacCellKind
 pool_block_cb (gconstpointer  data,
                gsize          row0,
@@ -816,7 +1058,7 @@ pool_block_cb (gconstpointer  data,
     for (gsize c = 0; c < jac_heatmap_sample_count (col0, col1); c++)
       {
         gsize r = jac_heatmap_sample (row0, row1, a), s = jac_heatmap_sample (col0, col1, c);
-        double v = b->transposed ? b->block[s * b->h + r] : b->block[r * b->h + s];
+        double v = pool_value (b, r, s);
 
         if (fabs (v) > fabs (best) || isnan (v))
           best = v;
@@ -830,13 +1072,21 @@ frame (Painter       *p,
        const JacRect *r)
 {
   int x, y, w, h;
+  double per_unit, line;
 
-  _jac_tikz_add_frame (p->cr, r, &p->layout->palette.frame);
+  if (_jac_tikz_take_frame (p->cr, r, &p->layout->palette.frame))
+    return;
   jac_heatmap_device_rect (p->cr, r->x, r->y, r->width, r->height, &x, &y, &w, &h);
-  jac_heatmap_enter_device (p->cr, NULL);
-  cairo_rectangle (p->cr, x - 0.5, y - 0.5, w + 1, h + 1);
+  jac_heatmap_enter_device (p->cr, &per_unit);
+  /* A whole number of device pixels, as many per unit at 2× and 3× as at 1×: crisp, and the
+   * same figure with more pixels; on a vector page, half a unit (0.5 pt on paper). */
+  if (cairo_surface_get_type (cairo_get_target (p->cr)) == CAIRO_SURFACE_TYPE_IMAGE)
+    line = MAX (1, round (per_unit));
+  else
+    line = per_unit * 0.5;
+  cairo_rectangle (p->cr, x - line / 2, y - line / 2, w + line, h + line);
   _jac_set_source_rgb (p->cr, &p->layout->palette.frame);
-  cairo_set_line_width (p->cr, 1);
+  cairo_set_line_width (p->cr, line);
   cairo_stroke (p->cr);
   cairo_restore (p->cr);
 }
@@ -858,9 +1108,68 @@ draw_zero_block (Painter       *p,
                              &l->palette.zero_line))
     jac_heatmap_hatch_lines (p->cr, r->x, r->y, r->width, r->height, MAX (4, l->base * 0.6));
   cairo_restore (p->cr);
-  show_inner_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
+  show_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
              &l->palette.zero_ink);
   frame (p, r);
+}
+
+/* Two decimals; m×10⁻ⁿ when the block's largest value @top is so small that two decimals would
+ * write 0.00 or nearly (deep lags are all tiny). */
+static char *
+cell_markup (double value,
+             double top)
+{
+  if (top < 0.01 && value != 0)
+    return _jac_format_scientific_markup (value);
+  return _jac_format_cell (value);
+}
+
+static double
+pool_max_abs (const BlockPool *pool)
+{
+  double top = 0;
+
+  for (gsize e = 0; e < pool->h * pool->h; e++)
+    top = MAX (top, fabs (pool->block[e]));
+  return top;
+}
+
+/* The size at which every value of the block fits its cell: the small type, or less down to
+ * the medium's minimum; 0 when not even the minimum fits. */
+static double
+cell_value_size (Painter         *p,
+                 const BlockPool *pool,
+                 double           cell)
+{
+  const SeqLayout *l = p->layout;
+  double widest = 0, tallest = 0, size, top = pool_max_abs (pool);
+  glong longest = 0;
+
+  if (cell < l->type.min_text * 1.4)
+    return 0;
+  /* Digits have one width: only the texts with the most characters are measured, which keeps a
+   * block of 16 × 16 values from laying out 256 texts twice. */
+  for (gsize e = 0; e < pool->h * pool->h; e++)
+    {
+      g_autofree char *text = cell_markup (pool->block[e], top);
+
+      longest = MAX (longest, g_utf8_strlen (text, -1));
+    }
+  for (gsize e = 0; e < pool->h * pool->h; e++)
+    {
+      g_autofree char *text = cell_markup (pool->block[e], top);
+      JacLabel *label;
+
+      if (g_utf8_strlen (text, -1) < longest)
+        continue;
+      label = label_new (p->context, text, l->type.min_text, FALSE);
+      widest = MAX (widest, label->width);
+      tallest = MAX (tallest, label->height);
+      _jac_label_free (label);
+    }
+  /* Widths grow with the size; sub/superscripts stay at their own minimum, so this errs small. */
+  size = l->type.min_text * MIN ((cell * 0.88) / MAX (widest, 1), (cell * 0.9) / MAX (tallest, 1));
+  return size >= l->type.min_text ? MIN (size, l->small) : 0;
 }
 
 static void
@@ -870,22 +1179,21 @@ draw_cell_values (Painter         *p,
                   double           range)
 {
   const SeqLayout *l = p->layout;
-  double cell = r->width / pool->h;
-  double size = MIN (cell * 0.28, l->small);
+  double cell = r->width / pool->h, size, top = pool_max_abs (pool);
 
-  if (!l->style.show_values || cell < l->base * 2.6)
+  if (!l->style.show_values || (size = cell_value_size (p, pool, cell)) == 0)
     return;
   for (gsize a = 0; a < pool->h; a++)
     for (gsize c = 0; c < pool->h; c++)
       {
-        double v = pool->transposed ? pool->block[c * pool->h + a] : pool->block[a * pool->h + c];
-        g_autofree char *text = _jac_format_cell (v);
+        double v = pool_value (pool, a, c);
+        g_autofree char *text = cell_markup (v, top);
         guint32 argb = jac_colormap_argb (l->style.colormap, v, range);
         JacRgb ink = jac_colormap_prefers_dark_ink (argb) ? rgb_hex (0x1a1a1a)
                                                           : rgb_hex (0xffffff);
 
         show_inner_text (p, text, size, FALSE, r->x + (c + 0.5) * cell, r->y + (a + 0.5) * cell,
-                   0.5, 0.5, &ink);
+                         0.5, 0.5, &ink);
       }
 }
 
@@ -945,7 +1253,8 @@ draw_colorbar (Painter *p)
       cairo_stroke (p->cr);
       paint_label (p, l->bar_ticks[t], &l->palette.ink);
     }
-  paint_label (p, l->range_label, &l->palette.faint_ink);
+  if (l->range_label != NULL)
+    paint_label (p, l->range_label, &l->palette.faint_ink);
 }
 
 static void
@@ -979,7 +1288,8 @@ draw_block_name (Painter       *p,
   show_text (p, name, l->small, FALSE, r->x, r->y - l->small * 0.15, 0, 1, &l->palette.faint_ink);
 }
 
-/* "i = …" left of the first column and "p = …" above the first row of the full grid. */
+/* "i = …" left of the first column and "p = …" above the first row of the full grid; the
+ * other way round in the denominator layout, whose grid is the transpose: blocks (p, i). */
 static void
 draw_grid_names (Painter       *p,
                  gsize          row,
@@ -987,18 +1297,26 @@ draw_grid_names (Painter       *p,
                  const JacRect *r)
 {
   const SeqLayout *l = p->layout;
+  const char *row_index = l->style.denominator_layout ? "p" : "i";
+  const char *col_index = l->style.denominator_layout ? "i" : "p";
 
   if (col == 0)
     {
-      g_autofree char *name = g_strdup_printf ("i = %" G_GSIZE_FORMAT, row);
+      g_autofree char *name = g_strdup_printf ("%s = %" G_GSIZE_FORMAT, row_index, row);
 
       show_text (p, name, l->small, FALSE, r->x - l->base * 0.5, r->y + r->height / 2, 1, 0.5,
                  &l->palette.faint_ink);
     }
   if (row == 0)
     {
-      g_autofree char *name = g_strdup_printf ("p = %" G_GSIZE_FORMAT, col);
+      g_autofree char *name = g_strdup_printf ("%s = %" G_GSIZE_FORMAT, col_index, col);
 
+      /* Small blocks (on paper): the index alone, rather than names that run together. */
+      if (text_width (p->context, name, l->small) > l->pitch_x - l->base * 0.4)
+        {
+          g_free (name);
+          name = g_strdup_printf ("%" G_GSIZE_FORMAT, col);
+        }
       show_text (p, name, l->small, FALSE, r->x + r->width / 2, r->y - l->base * 0.3, 0.5, 1,
                  &l->palette.faint_ink);
     }
@@ -1035,13 +1353,14 @@ draw_blocks (Painter             *p,
   draw_colorbar (p);
 
   /* Below the lowest block and the range label, whichever reaches further. */
+  if (l->caption_more == NULL)
+    return;
   caption_y = MAX (l->grid_y + l->grid_rows * l->pitch_y - round (l->base * 0.5)
                    - (l->full_grid ? 0 : l->name_height),
-                   l->range_label->y + l->range_label->height) + l->small * 0.6;
-  _jac_label_place (l->caption, l->left.x, caption_y, 0, 0);
-  _jac_label_place (l->caption_more, l->left.x, caption_y + l->caption->height + l->small * 0.15,
-                    0, 0);
-  paint_label (p, l->caption, &l->palette.faint_ink);
+                   l->range_label != NULL ? l->range_label->y + l->range_label->height
+                                          : l->colorbar.y + l->colorbar.height
+                                            + l->bar_ticks[2]->height / 2) + l->small * 0.6;
+  _jac_label_place (l->caption_more, l->left.x, caption_y, 0, 0);
   paint_label (p, l->caption_more, &l->palette.faint_ink);
 }
 
@@ -1309,7 +1628,7 @@ draw_y_ticks (Painter      *p,
   GArray *minor = g_array_new (FALSE, FALSE, sizeof (LogTick));
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   gboolean powers_only = TRUE, superscript = FALSE;
-  double widest = 0, size = l->small;
+  double widest = 0;
 
   for (guint k = 0; k < labelled->len; k++)
     {
@@ -1323,10 +1642,7 @@ draw_y_ticks (Painter      *p,
       char *text = tick_markup (&g_array_index (labelled, LogTick, k), powers_only, superscript);
 
       g_ptr_array_add (texts, text);
-      widest = MAX (widest, text_width (p->context, text, l->small));
     }
-  if (widest > l->tick_width)
-    size = l->small * l->tick_width / widest;
   /* Unlabelled: every power of ten, and the digits between when a decade has room for them. */
   add_ticks (minor, yr, per_decade * log10 (10.0 / 9) >= l->base * 0.3 ? MANTISSAS_ALL
                                                                          : MANTISSAS_ONE,
@@ -1356,7 +1672,10 @@ draw_y_ticks (Painter      *p,
       cairo_move_to (p->cr, pl->x, y);
       cairo_line_to (p->cr, pl->x + pl->width, y);
       cairo_stroke (p->cr);
-      w = show_text (p, texts->pdata[k], size, FALSE, pl->x - l->base * 0.4, y, 1, 0.5,
+      /* Wider than the room kept for it (a three-digit exponent): the grid line alone. */
+      if (text_width (p->context, texts->pdata[k], l->small) > l->tick_width + 0.01)
+        continue;
+      w = show_text (p, texts->pdata[k], l->small, FALSE, pl->x - l->base * 0.4, y, 1, 0.5,
                      &l->palette.ink);
       widest = MAX (widest, w);
     }
@@ -1577,15 +1896,25 @@ draw_figure (cairo_t                *cr,
   SeqLayout l;
   Painter p = { cr, _jac_text_context_new (cr), &l, record };
 
+  /* Recorded boxes are in figure units: undo whatever scale the target draws at. */
+  cairo_get_matrix (cr, &p.to_figure);
+  if (cairo_matrix_invert (&p.to_figure) != CAIRO_STATUS_SUCCESS)
+    cairo_matrix_init_identity (&p.to_figure);
   layout_init (&l, p.context, sequence, jacobian, norms, view, style, width, height);
   cairo_save (cr);
   _jac_set_source_rgb (cr, &l.palette.background);
   cairo_rectangle (cr, 0, 0, width, height);
   cairo_fill (cr);
   paint_label (&p, l.title, &l.palette.ink);
-  paint_label (&p, l.subtitle, &l.palette.faint_ink);
-  draw_blocks (&p, sequence, jacobian);
+  if (l.subtitle != NULL)
+    paint_label (&p, l.subtitle, &l.palette.faint_ink);
+  if (!(l.dropped & DROP_BLOCKS))
+    draw_blocks (&p, sequence, jacobian);
   draw_plot (&p, sequence, norms);
+  paint_label (&p, l.answer, &l.palette.ink);
+  paint_label (&p, l.why, &l.palette.ink);
+  if (l.left_out != NULL)
+    paint_label (&p, l.left_out, &l.palette.faint_ink);
   cairo_restore (cr);
   layout_clear (&l);
   g_object_unref (p.context);
@@ -1609,7 +1938,7 @@ jac_sequence_figure_draw (cairo_t                *cr,
 static void
 text_rect_clear (gpointer data)
 {
-  JacSequenceTextRect *rect = data;
+  JacTextRect *rect = data;
 
   g_clear_pointer (&rect->text, g_free);
 }
@@ -1617,22 +1946,25 @@ text_rect_clear (gpointer data)
 GArray *
 _jac_sequence_figure_text_rects (double                  width,
                                  double                  height,
+                                 double                  scale,
                                  const JacSequence      *sequence,
                                  const JacStructured    *jacobian,
                                  const JacSequenceNorms *norms,
                                  const JacSequenceView  *view,
                                  const JacFigureStyle   *style)
 {
-  GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacSequenceTextRect));
+  GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacTextRect));
   cairo_surface_t *surface;
   cairo_t *cr;
 
   g_return_val_if_fail (sequence != NULL && view != NULL && style != NULL, rects);
+  g_return_val_if_fail (scale > 0 && isfinite (scale), rects);
 
   g_array_set_clear_func (rects, text_rect_clear);
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width),
-                                        (int) ceil (height));
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) ceil (width * scale),
+                                        (int) ceil (height * scale));
   cr = cairo_create (surface);
+  cairo_scale (cr, scale, scale);
   draw_figure (cr, width, height, sequence, jacobian, norms, view, style, rects);
   cairo_destroy (cr);
   cairo_surface_destroy (surface);

@@ -22,8 +22,12 @@ void     jac_sequence_view_init        (JacSequenceView         *view);
  * (∂h_T/∂h_{T−k} at k = @view->lag, from jac_sequence_jacobian (); NULL leaves the panel
  * empty — the caller computes it once per lag, it is the costly part) with a colour bar; on the
  * right log₁₀ of each row's norm against k, the line where the norm would stay 1, the line
- * ρ(W_hh)^k and a mark at k. @style supplies the colour map, dark/light, text and line scale
- * and the layout (numerator: rows j, columns q). */
+ * ρ(W_hh)^k and a mark at k; across the bottom, what a block is (the product of k one-step
+ * Jacobians, in the figure's layout) and why the curves vanish or explode. @style supplies the
+ * medium (which sets the type: never below its minimum), the colour map, dark/light, text and
+ * line scale, values in cells and the layout (numerator: rows j, columns q; denominator: the
+ * transpose). When the area is too small for everything at the minimum type, the model line,
+ * then the legend, then the blocks are left out, and a corner says so ("left out: …"). */
 void     jac_sequence_figure_draw      (cairo_t                 *cr,
                                         double                   width,
                                         double                   height,
@@ -32,7 +36,8 @@ void     jac_sequence_figure_draw      (cairo_t                 *cr,
                                         const JacSequenceNorms  *norms,
                                         const JacSequenceView   *view,
                                         const JacFigureStyle    *style);
-/* The lag under (@x, @y) when it lies on the plot of norms, for choosing k with the pointer. */
+/* The lag under (@x, @y) when it lies on the plot of norms, for choosing k with the pointer (on
+ * screen or in presentation mode, whose layout does not depend on the Jacobian drawn). */
 gboolean jac_sequence_figure_lag_at    (double                   width,
                                         double                   height,
                                         const JacSequence       *sequence,
@@ -41,8 +46,9 @@ gboolean jac_sequence_figure_lag_at    (double                   width,
                                         double                   x,
                                         double                   y,
                                         gsize                   *lag);
-/* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @scale
- * multiplies PNG pixels. */
+/* Saves atomically to @path in the format its extension names (.png, .svg, .pdf); @width ×
+ * @height are in figure units (px, or pt for the paper medium) and @scale multiplies PNG
+ * pixels. */
 gboolean jac_sequence_figure_save      (const char              *path,
                                         double                   width,
                                         double                   height,
@@ -54,17 +60,13 @@ gboolean jac_sequence_figure_save      (const char              *path,
                                         const JacFigureStyle    *style,
                                         GError                 **error);
 
-/* For tests: where the figure's text lands (logical rectangles in figure coordinates, rotated
- * text by its bounding box), all but the values written inside a block's cells. */
-typedef struct
-{
-  char   *text;
-  double  x, y, width, height;
-} JacSequenceTextRect;
-
-/* Draws the figure off screen and returns its text as JacSequenceTextRect. */
+/* For tests: draws the figure off screen at @scale device pixels per unit and returns every
+ * text it drew as JacTextRect (see jac-figure.h), values in cells included: logical boxes in
+ * figure units whatever @scale (rotated text by its bounding box), each with its smallest glyph
+ * size, sub/superscripts included. */
 GArray  *_jac_sequence_figure_text_rects (double                  width,
                                           double                  height,
+                                          double                  scale,
                                           const JacSequence      *sequence,
                                           const JacStructured    *jacobian,
                                           const JacSequenceNorms *norms,
