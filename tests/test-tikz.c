@@ -238,7 +238,14 @@ check_figure (const JacAnalysis    *analysis,
     g_assert_true (hatched == 0 || strstr (contents, "\\pgfsetfillpattern{jacscope hatch"));
   }
 
-  body = wide ? g_strdup ("\\noindent\\input{fig.tex}\n") : body_for ("fig.tex");
+  if (style->medium != JAC_MEDIUM_PAPER)
+    {
+      /* A figure in px, as the window's pane: scaled to the column, as one would. */
+      body = g_strdup ("\\noindent\\resizebox{\\linewidth}{!}{\\input{fig.tex}}\n");
+      wide = FALSE;
+    }
+  else
+    body = wide ? g_strdup ("\\noindent\\input{fig.tex}\n") : body_for ("fig.tex");
   pdf = compile (dir, body, wide);
   texts = jac_figure_text_rects (size->width, size->height, analysis, style);
   g_assert_cmpuint (texts->len, >, 3);
@@ -306,6 +313,20 @@ test_rnn_views (void)
       style.colormap = JAC_COLORMAP_GRAY;
       check_figure (analysis, &style, &paper_sizes[s], NULL, 2);
     }
+}
+
+/* The window's pane at a projector's resolution, in px written as bp. */
+static void
+test_screen_figure (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis (JAC_VAR_W_HH);
+  const PaperSize pane = { 930, 470 };
+  JacFigureStyle style;
+
+  if (!have_latex ())
+    return;
+  jac_figure_style_init (&style);
+  check_figure (analysis, &style, &pane, "back-propagation", 2);
 }
 
 static void
@@ -730,6 +751,7 @@ main (int   argc,
   g_test_add_func ("/tikz/paper-units", test_paper_units);
   g_test_add_func ("/tikz/rnn-every-wrt", test_rnn_every_wrt);
   g_test_add_func ("/tikz/rnn-views", test_rnn_views);
+  g_test_add_func ("/tikz/screen-figure", test_screen_figure);
   g_test_add_func ("/tikz/expression", test_expression);
   g_test_add_func ("/tikz/through-time", test_through_time);
   g_test_add_func ("/tikz/twice-in-a-folder", test_twice_in_a_folder);

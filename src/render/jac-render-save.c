@@ -169,7 +169,7 @@ _jac_render_save (const char         *path,
       || !check_size (&job, format, error))
     return FALSE;
   if (format == JAC_FIGURE_TIKZ)
-    return _jac_tikz_save (path, width, height, medium, draw, user_data, error);
+    return _jac_tikz_save (path, width, height, scale, medium, draw, user_data, error);
 
   file = jac_atomic_file_new (path, error);
   if (file == NULL)

@@ -40,10 +40,12 @@ gboolean _jac_tikz_take_frame  (cairo_t          *cr,
                                 const JacRgb     *colour);
 
 /* Writes @path (.tex) and the image beside it (stem-1.png) atomically: either both or neither.
- * @width × @height are figure units, written as big points (1/72 in). */
+ * @width × @height are figure units, written as big points (1/72 in); the image has @scale
+ * pixels per unit, and never fewer than 4 (288 dpi). */
 gboolean _jac_tikz_save        (const char       *path,
                                 double            width,
                                 double            height,
+                                double            scale,
                                 JacMedium         medium,
                                 JacRenderDrawFunc draw,
                                 gpointer          user_data,

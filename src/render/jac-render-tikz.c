@@ -10,7 +10,7 @@
 #include "core/jac-error.h"
 #include "jac-render-tikz-private.h"
 
-/* Image pixels per figure unit: 288 dpi for a paper figure, enough for its frames and curves. */
+/* Image pixels per figure unit, at least: 288 dpi for a paper figure, enough for its curves. */
 #define IMAGE_SCALE 4.0
 #define MAX_IMAGE_PIXELS 8192.0
 
@@ -902,6 +902,7 @@ gboolean
 _jac_tikz_save (const char         *path,
                 double              width,
                 double              height,
+                double              scale,
                 JacMedium           medium,
                 JacRenderDrawFunc   draw,
                 gpointer            user_data,
@@ -918,7 +919,8 @@ _jac_tikz_save (const char         *path,
 
   g_return_val_if_fail (path != NULL && draw != NULL, FALSE);
 
-  tikz = tikz_new (MIN (IMAGE_SCALE, MAX_IMAGE_PIXELS / MAX (width, height)), medium);
+  tikz = tikz_new (MIN (MAX (scale, IMAGE_SCALE), MAX_IMAGE_PIXELS / MAX (width, height)),
+                   medium);
   png_file = jac_atomic_file_new (png_path, error);
   if (png_file == NULL)
     return FALSE;
