@@ -98,6 +98,18 @@ png_width (const char *path)
          | bytes[19];
 }
 
+static guint32
+png_height (const char *path)
+{
+  g_autofree guint8 *bytes = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (path, (char **) &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, 24);
+  return (guint32) bytes[20] << 24 | (guint32) bytes[21] << 16 | (guint32) bytes[22] << 8
+         | bytes[23];
+}
+
 static void
 assert_signature (const char *path,
                   const char *signature)
@@ -136,6 +148,24 @@ keep_window_screenshot (GtkWidget  *widget,
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
                                          &GRAPHENE_RECT_INIT (0, 0, width, height));
   g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+static int
+natural_width (GtkWidget *widget)
+{
+  int natural;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  return natural;
+}
+
+static int
+minimum_width (GtkWidget *widget)
+{
+  int minimum;
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -231,6 +261,105 @@ test_derivation (void)
           g_assert_nonnull (strstr (markup, denominator ? "Denominator layout"
                                                         : "Numerator layout"));
         }
+}
+
+/* @widget lies wholly inside the window and has the height its text needs at its width: it is
+ * on screen, not scrolled away or cut. */
+static void
+assert_in_sight (GtkWidget *widget)
+{
+  graphene_rect_t bounds;
+  int needed;
+
+  g_assert_true (gtk_widget_get_mapped (widget));
+  g_assert_true (gtk_widget_compute_bounds (widget, GTK_WIDGET (window), &bounds));
+  g_assert_cmpfloat (bounds.origin.x, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                     gtk_widget_get_height (GTK_WIDGET (window)));
+  gtk_widget_measure (widget, GTK_ORIENTATION_VERTICAL, (int) bounds.size.width, &needed, NULL,
+                      NULL, NULL);
+  g_assert_cmpfloat (bounds.size.height, >=, needed);
+}
+
+/* The contraction's label ends with the one-line reason for the transpose. */
+static void
+assert_shows_why (void)
+{
+  g_autofree char *markup = jac_analysis_why_markup (jac_window_get_analysis (window));
+  g_autofree char *why = NULL;
+
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, &why, NULL, NULL));
+  g_assert_cmpuint (strlen (why), >, 20);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->key_contract_label), why));
+}
+
+static void
+resize_window (int width,
+               int height)
+{
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  spin_for (400);
+  /* The default size is the surface's; without a window manager, the frame takes some. */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, width);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), >=, width - 24);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, height);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), >=, height - 24);
+}
+
+/* On a classroom projector's screen the δ rule and the contraction with G, with the why line,
+ * are in sight without scrolling, and the figure keeps most of the room. */
+static void
+test_key_steps (void)
+{
+  static const struct { int width, height; } screens[] = { { 1280, 720 }, { 1024, 768 } };
+  static const char * const names[] = { "h_prev", "x", "W_hh", "W_xh", "b" };
+  int width, height;
+
+  reset ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  for (guint k = 0; k < G_N_ELEMENTS (screens); k++)
+    {
+      g_test_message ("%d × %d: the window needs %d px", screens[k].width, screens[k].height,
+                      minimum_width (GTK_WIDGET (window)));
+      g_assert_cmpint (minimum_width (GTK_WIDGET (window)), <=, screens[k].width);
+      resize_window (screens[k].width, screens[k].height);
+      for (guint v = 0; v < G_N_ELEMENTS (names); v++)
+        {
+          activate ("win.wrt", g_variant_new_string (names[v]));
+          spin_for (100);
+          /* b's derivative is a δ from the start: its key step is the substitution. */
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_delta_label),
+                                    v < 4 ? "Kronecker δ rule" : "Substitute"));
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_delta_label), "layout: block"));
+          g_assert_nonnull (strstr (gtk_label_get_text (window->key_contract_label),
+                                    "Contract with G"));
+          assert_shows_why ();
+          assert_in_sight (GTK_WIDGET (window->key_delta_label));
+          assert_in_sight (GTK_WIDGET (window->key_contract_label));
+          g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window->figure_view)), >=,
+                           2 * gtk_widget_get_height (window->derivation_pane));
+        }
+      keep_window_screenshot (GTK_WIDGET (window), screens[k].width == 1280 ? "key-steps-1280.png"
+                                                                           : "key-steps-1024.png");
+    }
+
+  /* F8 gives the figure the whole height; F7 shows every step. */
+  activate ("win.show-all-steps", NULL);
+  spin_for (100);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->derivation_label)));
+  assert_in_sight (GTK_WIDGET (window->key_contract_label));
+  activate ("win.show-all-steps", NULL);
+  activate ("win.show-derivation", NULL);
+  spin_for (100);
+  g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
+  activate ("win.show-derivation", NULL);
+  spin_for (100);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  spin_for (400);
 }
 
 static void
@@ -383,6 +512,206 @@ test_export (void)
   }
 }
 
+/* Opens the Export dialog, sets it as @choices say and picks @name as the file chooser would. */
+static void
+export_through_dialog (const JacExportChoices *choices,
+                       const char             *name)
+{
+  g_autofree char *path = tmp_path (name);
+  JacExportDialog *dialog;
+
+  activate ("win.export", NULL);
+  dialog = window->export_dialog;
+  g_assert_nonnull (dialog);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
+  jac_export_dialog_set_choices (dialog, choices);
+  spin ();
+  jac_export_dialog_export_to (dialog, path);
+  spin ();
+  g_assert_null (window->export_dialog);
+}
+
+/* The page size of a PDF cairo wrote, in pt. */
+static void
+pdf_page_size (const char *path,
+               double     *width,
+               double     *height)
+{
+  g_autofree char *bytes = NULL;
+  const char *box;
+  gsize length;
+
+  /* Streams hold NUL bytes: search the whole file. */
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  box = memmem (bytes, length, "/MediaBox [", strlen ("/MediaBox ["));
+  g_assert_nonnull (box);
+  g_assert_cmpint (sscanf (box, "/MediaBox [ 0 0 %lf %lf ]", width, height), ==, 2);
+}
+
+static void
+clipboard_texture_cb (GObject      *clipboard,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  *(GdkTexture **) user_data = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (clipboard),
+                                                                  result, NULL);
+}
+
+static GdkTexture *
+clipboard_texture (void)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  GdkTexture *texture = NULL;
+
+  gdk_clipboard_read_texture_async (clipboard, NULL, clipboard_texture_cb, &texture);
+  while (texture == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return texture;
+}
+
+/* Every format and preset through the dialog's own code path, at the size the preset names. */
+static void
+test_export_dialog (void)
+{
+  JacExportChoices choices;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *tex = tmp_path ("column.tex");
+  double width, height;
+
+  reset ();
+  jac_export_choices_init (&choices);
+  /* Until one is chosen, the name says what the figure is; the pane at 2× by default. */
+  activate ("win.wrt", g_variant_new_string ("W_hh"));
+  activate ("win.export", NULL);
+  g_assert_cmpstr (jac_export_dialog_get_choices (window->export_dialog)->name, ==,
+                   "jacobian-W_hh");
+  g_assert_cmpint (jac_export_dialog_get_choices (window->export_dialog)->preset, ==,
+                   JAC_EXPORT_PANE);
+  gtk_window_close (GTK_WINDOW (window->export_dialog));
+  spin ();
+  activate ("win.wrt", g_variant_new_string ("h_prev"));
+
+  choices.format = JAC_FIGURE_PNG;
+  choices.preset = JAC_EXPORT_SLIDE_16_9;
+  choices.scale = 1;
+  export_through_dialog (&choices, "slide.png");
+  {
+    g_autofree char *path = tmp_path ("slide.png");
+
+    g_assert_false (jac_window_get_message_is_error (window));
+    g_assert_cmpuint (png_width (path), ==, 1920);
+    g_assert_cmpuint (png_height (path), ==, 1080);
+  }
+  /* Copy Figure follows the last choices. */
+  activate ("win.copy-figure", NULL);
+  texture = clipboard_texture ();
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, 1920);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, 1080);
+
+  choices.preset = JAC_EXPORT_SLIDE_4_3;
+  choices.scale = 2;
+  export_through_dialog (&choices, "slide43.png");
+  {
+    g_autofree char *path = tmp_path ("slide43.png");
+
+    g_assert_cmpuint (png_width (path), ==, 2048);
+    g_assert_cmpuint (png_height (path), ==, 1536);
+  }
+
+  choices.format = JAC_FIGURE_PDF;
+  choices.preset = JAC_EXPORT_COLUMN;
+  export_through_dialog (&choices, "column.pdf");
+  {
+    g_autofree char *path = tmp_path ("column.pdf");
+
+    g_assert_false (jac_window_get_message_is_error (window));
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 252, 0.01);
+    g_assert_cmpfloat_with_epsilon (height, 180, 0.01);
+  }
+
+  choices.preset = JAC_EXPORT_PAGE;
+  export_through_dialog (&choices, "page.pdf");
+  {
+    g_autofree char *path = tmp_path ("page.pdf");
+
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 504, 0.01);
+  }
+
+  /* The same page as 3.5 × 2.5 in, given in centimetres. */
+  choices.preset = JAC_EXPORT_CUSTOM;
+  choices.custom_width = 8.89;
+  choices.custom_height = 6.35;
+  choices.custom_unit = JAC_UNIT_CM;
+  export_through_dialog (&choices, "custom.pdf");
+  {
+    g_autofree char *path = tmp_path ("custom.pdf");
+
+    pdf_page_size (path, &width, &height);
+    g_assert_cmpfloat_with_epsilon (width, 252, 0.01);
+    g_assert_cmpfloat_with_epsilon (height, 180, 0.01);
+  }
+
+  /* A physical size as PNG: pixels from the DPI. */
+  choices.format = JAC_FIGURE_PNG;
+  choices.preset = JAC_EXPORT_COLUMN;
+  choices.dpi = 300;
+  export_through_dialog (&choices, "column.png");
+  {
+    g_autofree char *path = tmp_path ("column.png");
+
+    g_assert_cmpuint (png_width (path), ==, 1050);
+    g_assert_cmpuint (png_height (path), ==, 750);
+  }
+
+  choices.format = JAC_FIGURE_SVG;
+  choices.preset = JAC_EXPORT_SLIDE_4_3;
+  export_through_dialog (&choices, "slide.svg");
+  {
+    g_autofree char *path = tmp_path ("slide.svg");
+    g_autofree char *svg = NULL;
+
+    g_assert_true (g_file_get_contents (path, &svg, NULL, NULL));
+    g_assert_nonnull (strstr (svg, "width=\"1024"));
+    g_assert_nonnull (strstr (svg, "height=\"768"));
+  }
+
+  /* TikZ: written when the writer is there, else the reason in the info bar. */
+  choices.format = JAC_FIGURE_TIKZ;
+  choices.preset = JAC_EXPORT_COLUMN;
+  export_through_dialog (&choices, "column.tex");
+  if (jac_window_get_message_is_error (window))
+    g_assert_nonnull (strstr (jac_window_get_message (window), "column.tex"));
+  else
+    assert_signature (tex, "%");
+
+  /* The dialog opens again where it was left: folder, name and choices. */
+  activate ("win.export", NULL);
+  {
+    const JacExportChoices *last = jac_export_dialog_get_choices (window->export_dialog);
+
+    g_assert_cmpint (last->format, ==, JAC_FIGURE_TIKZ);
+    g_assert_cmpint (last->preset, ==, JAC_EXPORT_COLUMN);
+    g_assert_cmpint (last->dpi, ==, 300);
+    g_assert_cmpstr (last->folder, ==, tmpdir);
+    g_assert_cmpstr (last->name, ==, "column");
+    keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog.png");
+    choices.format = JAC_FIGURE_PNG;
+    choices.preset = JAC_EXPORT_CUSTOM;
+    jac_export_dialog_set_choices (window->export_dialog, &choices);
+    keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog-custom.png");
+    gtk_window_close (GTK_WINDOW (window->export_dialog));
+    spin ();
+  }
+  g_assert_null (window->export_dialog);
+  jac_export_choices_clear (&choices);
+  jac_export_choices_clear (&window->export_choices);
+  jac_export_choices_init (&window->export_choices);
+}
+
 static void
 test_copy_figure (void)
 {
@@ -405,37 +734,15 @@ test_shortcuts_window (void)
   activate ("win.show-help-overlay", NULL);
   spin_for (100);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  /* It fits a 1280 × 720 projector: every group is on one of its pages, none cut off. (Its
+   * size as shown: measuring it makes GTK 4.8 warn about its own labels.) */
+  g_test_message ("the shortcuts window is %d × %d px", gtk_widget_get_width (GTK_WIDGET (overlay)),
+                  gtk_widget_get_height (GTK_WIDGET (overlay)));
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (overlay)), <=, 720);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (overlay)), <=, 1280);
   keep_window_screenshot (GTK_WIDGET (overlay), "shortcuts.png");
   gtk_window_close (GTK_WINDOW (overlay));
   spin ();
-}
-
-static void
-test_presentation (void)
-{
-  double normal_scale;
-
-  reset ();
-  normal_scale = jac_window_get_figure_text_scale (window);
-  activate ("win.presentation", NULL);
-  spin_for (300);
-  g_assert_true (window->presentation);
-  /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
-  g_assert_false (gtk_widget_get_visible (window->sidebar));
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window), "presentation"));
-  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), >, normal_scale);
-
-  activate ("win.text-larger", NULL);
-  g_assert_cmpfloat (window->text_scale, >, 1.0);
-  activate ("win.text-reset", NULL);
-  g_assert_cmpfloat (window->text_scale, ==, 1.0);
-
-  activate ("win.leave-presentation", NULL);  /* Escape */
-  spin_for (300);
-  g_assert_false (window->presentation);
-  g_assert_true (gtk_widget_get_visible (window->sidebar));
-  g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
-  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, normal_scale);
 }
 
 /* The size a widget's text is laid out in, in Pango units: its CSS font. */
@@ -447,22 +754,82 @@ font_size (GtkWidget *widget)
   return pango_font_description_get_size (pango_context_get_font_description (context));
 }
 
-static int
-natural_width (GtkWidget *widget)
+/* The same in pixels: GTK gives CSS sizes to Pango in points, at the screen's resolution. */
+static double
+font_pixels (GtkWidget *widget)
 {
-  int natural;
+  PangoContext *context = gtk_widget_get_pango_context (widget);
+  const PangoFontDescription *font = pango_context_get_font_description (context);
+  double size = pango_font_description_get_size (font) / (double) PANGO_SCALE;
+  int xft_dpi = 0;
 
-  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
-  return natural;
+  if (pango_font_description_get_size_is_absolute (font))
+    return size;
+  g_object_get (gtk_widget_get_settings (widget), "gtk-xft-dpi", &xft_dpi, NULL);
+  return size * (xft_dpi > 0 ? xft_dpi / 1024.0 : 96.0) / 72.0;
 }
 
-static int
-minimum_width (GtkWidget *widget)
+/* The smallest glyph of the figure on show, as render lays it out for the view's size. */
+static double
+smallest_figure_text (void)
 {
-  int minimum;
+  const JacAnalysis *analysis = jac_window_get_analysis (window);
+  int width = gtk_widget_get_width (GTK_WIDGET (window->figure_view));
+  int height = gtk_widget_get_height (GTK_WIDGET (window->figure_view));
+  g_autoptr(GArray) rects = NULL;
+  JacFigureStyle style;
+  double smallest = G_MAXDOUBLE;
 
-  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
-  return minimum;
+  jac_figure_view_get_style (window->figure_view, &style);
+  rects = jac_figure_text_rects (width, height, analysis, &style);
+  g_assert_cmpuint (rects->len, >, 0);
+  for (guint k = 0; k < rects->len; k++)
+    smallest = MIN (smallest, g_array_index (rects, JacTextRect, k).size);
+  return smallest;
+}
+
+static void
+test_presentation (void)
+{
+  JacFigureStyle style;
+
+  reset ();
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 9.0);
+  activate ("win.presentation", NULL);
+  spin_for (300);
+  g_assert_true (window->presentation);
+  /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
+  g_assert_false (gtk_widget_get_visible (window->sidebar));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window), "presentation"));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 18.0);
+  jac_time_view_get_style (window->time_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_PRESENTATION);
+  /* The window's own text reads from the back of the room too. */
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->hover_label)), >=, 18.0);
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_delta_label)), >=, 18.0);
+  g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_contract_label)), >=, 18.0);
+
+  /* Ctrl+minus never takes the figure's type under the projector's floor. */
+  activate ("win.text-smaller", NULL);
+  g_assert_cmpfloat (window->text_scale, <, 1.0);
+  g_assert_cmpfloat (smallest_figure_text (), >=, 18.0);
+  activate ("win.text-larger", NULL);
+  activate ("win.text-larger", NULL);
+  g_assert_cmpfloat (window->text_scale, >, 1.0);
+  activate ("win.text-reset", NULL);
+  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+
+  activate ("win.leave-presentation", NULL);  /* Escape */
+  spin_for (300);
+  g_assert_false (window->presentation);
+  g_assert_true (gtk_widget_get_visible (window->sidebar));
+  g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
 }
 
 #define SMALL_SCREEN_WIDTH 1280
@@ -482,7 +849,7 @@ test_text_scale (void)
 {
   GtkWidget *labels[] = {
     GTK_WIDGET (window->upstream_label), window->sizes_heading, GTK_WIDGET (window->wrt_caption),
-    GTK_WIDGET (window->hover_label), GTK_WIDGET (window->derivation_label),
+    GTK_WIDGET (window->hover_label), GTK_WIDGET (window->key_delta_label),
     GTK_WIDGET (window->lag_scale),
   };
   int sizes[G_N_ELEMENTS (labels)];
@@ -545,6 +912,76 @@ test_zoom (void)
   spin_for (50);
   activate ("win.zoom", g_variant_new_double (0.0));
   g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 1.0);
+}
+
+static GtkEventController *
+motion_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint k = 0; k < g_list_model_get_n_items (controllers); k++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, k);
+
+      if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+        return controller;  /* the widget keeps it */
+    }
+  g_assert_not_reached ();
+}
+
+/* A point of the figure view over a cell of the Jacobian grid. */
+static void
+find_jacobian_cell (double *x,
+                    double *y)
+{
+  JacFigureStyle style;
+  int width = gtk_widget_get_width (GTK_WIDGET (window->figure_view));
+  int height = gtk_widget_get_height (GTK_WIDGET (window->figure_view));
+  JacFigureHit hit;
+
+  jac_figure_view_get_style (window->figure_view, &style);
+  for (*y = 0; *y < height; *y += 4)
+    for (*x = 0; *x < width; *x += 4)
+      if (jac_figure_hit_test (jac_window_get_analysis (window), &style, width, height, *x, *y,
+                               &hit)
+          && hit.panel == JAC_PANEL_JACOBIAN)
+        return;
+  g_assert_not_reached ();
+}
+
+/* The outline follows the pointer, and goes when the pointer leaves or the view is fitted. */
+static void
+test_hover (void)
+{
+  GtkEventController *motion;
+  double x, y;
+
+  reset ();
+  spin_for (100);
+  motion = motion_controller (GTK_WIDGET (window->figure_view));
+  find_jacobian_cell (&x, &y);
+  /* No tooltip over the block being read: the hover line under the figure names the cell. */
+  g_assert_false (gtk_widget_get_has_tooltip (GTK_WIDGET (window->figure_view)));
+
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_assert_nonnull (strstr (gtk_label_get_text (window->hover_label), "J["));
+  g_signal_emit_by_name (motion, "leave");
+  spin ();
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_assert_null (strstr (gtk_label_get_text (window->hover_label), "J["));
+
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
+  activate ("win.zoom", g_variant_new_double (0.0));  /* Alt+0: fit */
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
+  g_signal_emit_by_name (motion, "motion", x, y);
+  spin ();
+  activate ("win.zoom", g_variant_new_double (2.0));
+  activate ("win.zoom", g_variant_new_double (0.0));
+  g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
 }
 
 static void
@@ -986,7 +1423,7 @@ time_draw (void)
   cairo_t *cr = cairo_create (surface);
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_true (jac_time_view_draw (window->time_view, cr, width, height));
+  g_assert_true (jac_time_view_draw (window->time_view, cr, width, height, JAC_MEDIUM_SCREEN));
   start = g_get_monotonic_time () - start;
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
@@ -1354,15 +1791,18 @@ main (int    argc,
   g_test_add_func ("/app/switch-wrt", test_switch_wrt);
   g_test_add_func ("/app/switch-layout", test_switch_layout);
   g_test_add_func ("/app/derivation", test_derivation);
+  g_test_add_func ("/app/key-steps", test_key_steps);
   g_test_add_func ("/app/controls", test_controls);
   g_test_add_func ("/app/load-npy", test_load_npy);
   g_test_add_func ("/app/load-bad-npy", test_load_bad_npy);
   g_test_add_func ("/app/export", test_export);
+  g_test_add_func ("/app/export-dialog", test_export_dialog);
   g_test_add_func ("/app/copy-figure", test_copy_figure);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/app/presentation", test_presentation);
   g_test_add_func ("/app/text-scale", test_text_scale);
   g_test_add_func ("/app/zoom", test_zoom);
+  g_test_add_func ("/app/hover", test_hover);
   g_test_add_func ("/app/large", test_large);
   g_test_add_func ("/app/screenshot", test_screenshot);
   g_test_add_func ("/app/expr-presets", test_expr_presets);

@@ -135,7 +135,8 @@ set_hover (JacFigureView      *self,
       self->hover_text = jac_figure_describe_hit (analysis_of (self), hit);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOVER_TEXT]);
-  if (self->last_draw_us < SLOW_CONTENT_DRAW_US)
+  /* An outline left behind would point at a cell nobody is reading: clearing always redraws. */
+  if (hit == NULL || self->last_draw_us < SLOW_CONTENT_DRAW_US)
     invalidate (self);
 }
 
@@ -292,26 +293,6 @@ leave_cb (GtkEventControllerMotion *controller,
           JacFigureView            *self)
 {
   set_hover (self, NULL);
-}
-
-static gboolean
-query_tooltip_cb (GtkWidget     *widget,
-                  int            x,
-                  int            y,
-                  gboolean       keyboard_mode,
-                  GtkTooltip    *tooltip,
-                  JacFigureView *self)
-{
-  g_autofree char *text = NULL;
-  JacFigureHit hit;
-
-  if (!hit_test (self, x, y, &hit))
-    return FALSE;
-  /* The pointer may have come to rest here without a motion event (a new window under it). */
-  set_hover (self, &hit);
-  text = jac_figure_describe_hit (analysis_of (self), &hit);
-  gtk_tooltip_set_text (tooltip, text);
-  return text != NULL;
 }
 
 static gboolean
@@ -623,8 +604,8 @@ jac_figure_view_init (JacFigureView *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "The Jacobian and its contracted form", -1);
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
-  g_signal_connect (self, "query-tooltip", G_CALLBACK (query_tooltip_cb), self);
+  /* No tooltip: it would cover the cells next to the one being read. The window's hover line,
+   * under the figure, says what the cell is made of. */
 
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "enter", G_CALLBACK (motion_cb), self);
@@ -713,6 +694,9 @@ jac_figure_view_set_zoom (JacFigureView *self,
 {
   g_return_if_fail (JAC_IS_FIGURE_VIEW (self));
 
+  /* Fitting the view again starts reading afresh. */
+  if (zoom <= 1.0)
+    set_hover (self, NULL);
   jac_figure_view_zoom_at (self, zoom / self->zoom, gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
                            gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
 }
@@ -758,6 +742,17 @@ jac_figure_view_get_analysis (JacFigureView *self)
   g_return_val_if_fail (JAC_IS_FIGURE_VIEW (self), NULL);
 
   return analysis_of (self);
+}
+
+gboolean
+jac_figure_view_get_highlight (JacFigureView *self,
+                               JacFigureHit  *hit)
+{
+  g_return_val_if_fail (JAC_IS_FIGURE_VIEW (self), FALSE);
+
+  if (self->style.has_highlight && hit != NULL)
+    *hit = self->style.highlight;
+  return self->style.has_highlight;
 }
 
 const char *

@@ -36,6 +36,9 @@ void        jac_figure_view_pan_by         (JacFigureView        *self,
                                             double                dx,
                                             double                dy);
 const char *jac_figure_view_get_hover_text (JacFigureView        *self);
+/* The cell outlined under the pointer, if any. */
+gboolean    jac_figure_view_get_highlight  (JacFigureView        *self,
+                                            JacFigureHit         *hit);
 gboolean    jac_figure_view_get_dark       (JacFigureView        *self);
 
 G_END_DECLS

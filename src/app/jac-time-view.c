@@ -358,7 +358,7 @@ draw_cache (JacTimeView *self,
                                         key->height * key->scale);
   cairo_surface_set_device_scale (surface, key->scale, key->scale);
   cr = cairo_create (surface);
-  jac_time_view_draw (self, cr, key->width, key->height);
+  jac_time_view_draw (self, cr, key->width, key->height, self->style.medium);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   g_clear_object (&self->cache);
@@ -795,7 +795,8 @@ gboolean
 jac_time_view_draw (JacTimeView *self,
                     cairo_t     *cr,
                     double       width,
-                    double       height)
+                    double       height,
+                    JacMedium    medium)
 {
   JacSequenceView view;
   JacFigureStyle style;
@@ -806,6 +807,7 @@ jac_time_view_draw (JacTimeView *self,
     return FALSE;
   figure_view (self, &view);
   figure_style (self, &style);
+  style.medium = medium;
   jac_sequence_figure_draw (cr, width, height, self->model->sequence, self->jacobian,
                             self->model->norms, &view, &style);
   return TRUE;
@@ -814,9 +816,10 @@ jac_time_view_draw (JacTimeView *self,
 gboolean
 jac_time_view_save (JacTimeView  *self,
                     const char   *path,
-                    int           width,
-                    int           height,
+                    double        width,
+                    double        height,
                     double        scale,
+                    JacMedium     medium,
                     GError      **error)
 {
   JacSequenceView view;
@@ -832,6 +835,7 @@ jac_time_view_save (JacTimeView  *self,
     }
   figure_view (self, &view);
   figure_style (self, &style);
+  style.medium = medium;
   return jac_sequence_figure_save (path, width, height, scale, self->model->sequence,
                                    self->jacobian, self->model->norms, &view, &style, error);
 }

@@ -40,17 +40,21 @@ void                    jac_time_view_get_view      (JacTimeView             *se
                                                      JacSequenceView         *view);
 /* The last computation's error, or NULL. */
 const char             *jac_time_view_get_error     (JacTimeView             *self);
-/* Draws the figure as on screen into @cr, @width × @height; FALSE if there is nothing yet. */
+/* Draws the figure as on screen, but in @medium, into @cr, @width × @height in the medium's
+ * units; FALSE if there is nothing yet. */
 gboolean                jac_time_view_draw          (JacTimeView             *self,
                                                      cairo_t                 *cr,
                                                      double                   width,
-                                                     double                   height);
-/* Saves the figure as on screen to @path (.png, .svg, .pdf), @scale multiplying PNG pixels. */
+                                                     double                   height,
+                                                     JacMedium                medium);
+/* Saves the figure as on screen, but in @medium, to @path (.png, .svg, .pdf, .tex): @width ×
+ * @height in the medium's units (px, or pt for paper), @scale multiplying PNG pixels. */
 gboolean                jac_time_view_save          (JacTimeView             *self,
                                                      const char              *path,
-                                                     int                      width,
-                                                     int                      height,
+                                                     double                   width,
+                                                     double                   height,
                                                      double                   scale,
+                                                     JacMedium                medium,
                                                      GError                 **error);
 
 G_END_DECLS

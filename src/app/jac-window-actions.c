@@ -152,21 +152,34 @@ export_to_action (GtkWidget  *widget,
   export_to (JAC_WINDOW (widget), g_variant_get_string (parameter, NULL));
 }
 
+/* The dialog's choices become the session's: the next Export and Copy Figure start there. */
 static void
-export_response_cb (GtkNativeDialog *dialog,
-                    int              response,
-                    JacWindow       *self)
+dialog_export_cb (JacExportDialog *dialog,
+                  const char      *path,
+                  JacWindow       *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
+  const JacExportChoices *choices = jac_export_dialog_get_choices (dialog);
 
-      if (path != NULL)
-        export_to (self, path);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_clear_object (&self->dialog);
+  jac_export_choices_copy (&self->export_choices, choices);
+  g_object_set (self, "export-scale", choices->scale, NULL);
+  export_to (self, path);
+}
+
+static void
+draw_preview_cb (cairo_t             *cr,
+                 const JacExportSize *size,
+                 gpointer             user_data)
+{
+  _jac_window_draw_figure (JAC_WINDOW (user_data), cr, size);
+}
+
+/* "jacobian-h_prev", "jacobian-through-time-T40-k10": what the file is called by default. */
+static char *
+default_name (JacWindow *self)
+{
+  if (_jac_window_is_sequence_view (self))
+    return g_strdup_printf ("jacobian-through-time-T%d-k%d", self->steps, self->lag);
+  return g_strdup_printf ("jacobian-%s", self->wrt);
 }
 
 static void
@@ -175,30 +188,38 @@ export_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
-  const char *format = g_variant_get_string (parameter, NULL);
-  g_autofree char *name = _jac_window_is_sequence_view (self)
-                          ? g_strdup_printf ("jacobian-through-time-T%d-k%d.%s", self->steps,
-                                             self->lag, format)
-                          : g_strdup_printf ("jacobian-%s.%s", self->wrt, format);
-  g_autofree char *pattern = g_strdup_printf ("*.%s", format);
-  g_autofree char *filter_name = g_ascii_strup (format, -1);
-  g_autoptr(GtkFileFilter) filter = filter_new (filter_name, pattern);
-  GtkFileChooserNative *chooser;
+  JacExportChoices choices = { 0 };
+  GtkWidget *shown = _jac_window_is_sequence_view (self) ? GTK_WIDGET (self->time_view)
+                                                         : GTK_WIDGET (self->figure_view);
 
-  if (self->dialog != NULL)
-    gtk_native_dialog_destroy (self->dialog);
-  g_clear_object (&self->dialog);
-
-  chooser = gtk_file_chooser_native_new ("Export Figure", GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", "_Cancel");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), self);
-  self->dialog = GTK_NATIVE_DIALOG (chooser);
-  gtk_native_dialog_set_modal (self->dialog, TRUE);
-  gtk_native_dialog_show (self->dialog);
+  if (self->export_dialog != NULL)
+    {
+      gtk_window_present (GTK_WINDOW (self->export_dialog));
+      return;
+    }
+  jac_export_choices_copy (&choices, &self->export_choices);
+  choices.scale = self->export_scale;
+  /* A name of one's own stays for the session; the one offered follows the view on show. */
+  if (choices.name == NULL || g_strcmp0 (choices.name, self->export_offered_name) == 0)
+    {
+      g_free (choices.name);
+      choices.name = default_name (self);
+      g_free (self->export_offered_name);
+      self->export_offered_name = g_strdup (choices.name);
+    }
+  self->export_dialog = jac_export_dialog_new (GTK_WINDOW (self), &choices,
+                                               gtk_widget_get_width (shown),
+                                               gtk_widget_get_height (shown),
+                                               _jac_window_medium (self));
+  jac_export_choices_clear (&choices);
+  g_object_add_weak_pointer (G_OBJECT (self->export_dialog), (gpointer *) &self->export_dialog);
+  jac_export_dialog_set_draw_func (self->export_dialog, draw_preview_cb, self);
+  g_signal_connect_object (self->export_dialog, "export", G_CALLBACK (dialog_export_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (self->export_dialog));
 }
 
+/* The size rules of Export: the last choices of the dialog (the pane at 2× until then), as a
+ * PNG-sized texture. */
 static void
 copy_figure_action (GtkWidget  *widget,
                     const char *action_name,
@@ -206,35 +227,37 @@ copy_figure_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
   gboolean sequence = _jac_window_is_sequence_view (self);
-  const JacAnalysis *analysis = jac_window_get_analysis (self);
-  GtkWidget *shown = sequence ? GTK_WIDGET (self->time_view) : GTK_WIDGET (self->figure_view);
-  int width = MAX (gtk_widget_get_width (shown), 1);
-  int height = MAX (gtk_widget_get_height (shown), 1);
-  int scale = self->export_scale;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   cairo_surface_t *surface;
-  JacFigureStyle style;
+  JacExportSize size;
+  int width, height;
   cairo_t *cr;
+  gboolean drawn;
 
   if (sequence)
     jac_time_view_wait (self->time_view);
-  if (sequence ? jac_time_view_get_sequence (self->time_view) == NULL : analysis == NULL)
-    return;
-  jac_figure_view_get_style (self->figure_view, &style);
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
-  cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
-  if (sequence)
-    jac_time_view_draw (self->time_view, cr, width, height);
   else
-    jac_figure_draw (cr, width, height, analysis, &style);
+    jac_window_get_analysis (self);
+  self->export_choices.scale = self->export_scale;
+  _jac_window_export_size (self, &self->export_choices, &size);
+  width = (int) round (size.width * size.scale);
+  height = (int) round (size.height * size.scale);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (surface);
+  cairo_scale (cr, size.scale, size.scale);
+  drawn = _jac_window_draw_figure (self, cr, &size);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
+  if (!drawn || cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (surface);
+      return;
+    }
 
   bytes = g_bytes_new (cairo_image_surface_get_data (surface),
-                       (gsize) cairo_image_surface_get_stride (surface) * height * scale);
-  texture = gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
+                       (gsize) cairo_image_surface_get_stride (surface) * height);
+  texture = gdk_memory_texture_new (width, height, GDK_MEMORY_DEFAULT, bytes,
                                     cairo_image_surface_get_stride (surface));
   cairo_surface_destroy (surface);
   gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
@@ -515,7 +538,8 @@ install_property_actions (GtkWidgetClass *widget_class)
     "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
     "shapes", "layout",
     "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
-    "text-scale", "export-scale", "show-sidebar", "dark-style", "view", "steps", "lag", "gain",
+    "text-scale", "export-scale", "show-sidebar", "show-derivation", "show-all-steps",
+    "dark-style", "view", "steps", "lag", "gain",
     "orthogonal", "norm", "shared-range",
   };
 
@@ -551,6 +575,8 @@ _jac_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.leave-presentation",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.show-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F8, 0, "win.show-derivation", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F7, 0, "win.show-all-steps", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK,
                                        "win.show-values", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK,
@@ -605,13 +631,9 @@ _jac_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, GDK_CONTROL_MASK,
                                        "win.clear-variables", NULL);
 
-  gtk_widget_class_install_action (widget_class, "win.export", "s", export_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export",
-                                       "s", "png");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "win.export", "s", "svg");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "win.export", "s", "pdf");
+                                       NULL);
   gtk_widget_class_install_action (widget_class, "win.export-to", "s", export_to_action);
   gtk_widget_class_install_action (widget_class, "win.copy-figure", NULL, copy_figure_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "jac-export-dialog.h"
 #include "jac-figure-view.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
@@ -20,7 +21,9 @@ struct _JacWindow
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
   GtkDropDown      *colormap_dropdown;
+  GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
+  GtkWidget        *derivation_pane;
   GtkLabel         *expr_caret_label;
   GtkEntry         *expr_entry;
   GtkWidget        *expr_error_box;
@@ -33,6 +36,8 @@ struct _JacWindow
   GtkInfoBar       *info_bar;
   GtkLabel         *info_label;
   GtkSpinButton    *input_spin;
+  GtkLabel         *key_contract_label;
+  GtkLabel         *key_delta_label;
   GtkScale         *gain_scale;
   GtkScale         *lag_scale;
   GtkWidget        *loaded_row;
@@ -80,7 +85,11 @@ struct _JacWindow
   guint             recompute_source;
   guint             message_source;
   GtkNativeDialog  *dialog;
+  JacExportDialog  *export_dialog;   /* while it is open */
+  JacExportChoices  export_choices;  /* the Export dialog's last choices, for the session */
+  char             *export_offered_name;  /* the file name the dialog offered last */
   char             *derivation_markup;
+  char             *key_steps_markup;
   GtkCssProvider   *type_provider;   /* the window's font size: the text scale */
   gint64            change_us;       /* when a control last changed, for JACSCOPE_PROFILE */
   gint64            frame_start_us;
@@ -108,6 +117,8 @@ struct _JacWindow
   double            text_scale;
   int               export_scale;
   gboolean          show_sidebar;
+  gboolean          show_derivation;   /* the pane under the figure */
+  gboolean          show_all_steps;    /* every step there, not only the key ones */
   gboolean          sidebar_before_presentation;
   gboolean          dark_style;
   gboolean          message_is_error;
@@ -145,6 +156,8 @@ typedef enum
   PROP_TEXT_SCALE,
   PROP_EXPORT_SCALE,
   PROP_SHOW_SIDEBAR,
+  PROP_SHOW_DERIVATION,
+  PROP_SHOW_ALL_STEPS,
   PROP_DARK_STYLE,
   PROP_VIEW,
   PROP_STEPS,
@@ -191,6 +204,16 @@ const char *_jac_window_get_expr_error (JacWindow  *self);
 
 /* jac-window.c */
 JacUpstreamKind _jac_window_upstream_kind  (JacWindow   *self);
+/* The window's medium: presentation in presentation mode, else screen. */
+JacMedium   _jac_window_medium             (JacWindow   *self);
+/* What @choices come to for the pane on show. */
+void        _jac_window_export_size        (JacWindow              *self,
+                                            const JacExportChoices *choices,
+                                            JacExportSize          *size);
+/* Draws the figure on show (one step without zoom, or through time) at @size. */
+gboolean    _jac_window_draw_figure        (JacWindow           *self,
+                                            cairo_t             *cr,
+                                            const JacExportSize *size);
 void        _jac_window_install_analysis   (JacWindow   *self,
                                             JacAnalysis *analysis);
 

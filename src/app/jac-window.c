@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/jac-derive.h"
 #include "core/jac-error.h"
 #include "core/jac-npy.h"
 #include "jac-derivation.h"
@@ -24,7 +25,6 @@ static const JacColormap colormaps[] = {
   JAC_COLORMAP_BLUE_RED, JAC_COLORMAP_PURPLE_GREEN, JAC_COLORMAP_GRAY,
 };
 
-#define PRESENTATION_TEXT_SCALE 1.6
 #define PRESENTATION_LINE_SCALE 2.0
 #define DEFAULT_EXPORT_WIDTH 1200
 #define DEFAULT_EXPORT_HEIGHT 800
@@ -56,16 +56,71 @@ static void
 build_style (JacWindow      *self,
              JacFigureStyle *style)
 {
-  double presentation = self->presentation ? PRESENTATION_TEXT_SCALE : 1.0;
-
   jac_figure_style_init (style);
+  /* The medium sets the type's floor (18 px on a projector, 11 px on screen); the text scale
+   * only moves it up from there, render never sets text under the floor. */
+  style->medium = self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
   style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
   style->colormap = colormaps[index_of (colormap_ids, self->colormap)];
   style->show_values = self->show_values;
-  style->text_scale = self->text_scale * presentation;
+  style->text_scale = self->text_scale;
   style->line_scale = self->text_scale * (self->presentation ? PRESENTATION_LINE_SCALE : 1.0);
   style->focus_row = self->row_view ? self->row : -1;
   style->show_contraction = self->show_contraction;
+}
+
+/* The step where a δ collapses the variable's indices (or, with no δ, the substitution), with
+ * what the blocks are in the layout on show. */
+static char *
+key_delta_markup (const JacAnalysis *analysis,
+                  gboolean           denominator)
+{
+  const JacDerivationStep *step = jac_derivation_find_step (analysis->derivation,
+                                                            "Kronecker δ rule");
+  g_autofree char *block = jac_analysis_block_markup (analysis, denominator);
+
+  if (step == NULL)
+    step = jac_derivation_find_step (analysis->derivation, "Substitute");
+  if (step == NULL)
+    return g_strdup_printf ("%s layout: %s", denominator ? "Denominator" : "Numerator", block);
+  return g_strdup_printf ("<b>%s</b>   %s\n    %s layout: %s", step->title, step->markup,
+                          denominator ? "Denominator" : "Numerator", block);
+}
+
+/* The contraction with G, and why it comes out transposed. */
+static char *
+key_contract_markup (const JacAnalysis *analysis)
+{
+  const JacDerivationStep *step = jac_derivation_find_step (analysis->derivation,
+                                                            "Contract with G");
+  g_autofree char *why = jac_analysis_why_markup (analysis);
+
+  if (step == NULL)
+    return g_strdup_printf ("<b>Contracted form</b>   %s\n    %s",
+                            analysis->derivation->contracted_markup, why);
+  /* The why line says "why the transpose: …" itself. */
+  return g_strdup_printf ("<b>%s</b>   %s\n    %s", step->title, step->markup, why);
+}
+
+static void
+update_key_steps (JacWindow *self,
+                  gboolean   denominator)
+{
+  g_autofree char *delta = NULL;
+  g_autofree char *contract = NULL;
+  g_autofree char *both = NULL;
+
+  if (self->analysis->derivation == NULL)
+    return;
+  delta = key_delta_markup (self->analysis, denominator);
+  contract = key_contract_markup (self->analysis);
+  both = g_strconcat (delta, contract, NULL);
+  if (g_strcmp0 (both, self->key_steps_markup) == 0)
+    return;
+  gtk_label_set_markup (self->key_delta_label, delta);
+  gtk_label_set_markup (self->key_contract_label, contract);
+  g_free (self->key_steps_markup);
+  self->key_steps_markup = g_steal_pointer (&both);
 }
 
 /* Only when the text changed: laying out the label again is not free. Its size comes from CSS
@@ -73,11 +128,13 @@ build_style (JacWindow      *self,
 static void
 update_derivation (JacWindow *self)
 {
+  gboolean denominator = g_strcmp0 (self->layout, "denominator") == 0;
   g_autofree char *markup = NULL;
 
   if (self->analysis == NULL)
     return;
-  markup = jac_derivation_markup (self->analysis, g_strcmp0 (self->layout, "denominator") == 0);
+  update_key_steps (self, denominator);
+  markup = jac_derivation_markup (self->analysis, denominator);
   if (g_strcmp0 (markup, self->derivation_markup) == 0)
     return;
   gtk_label_set_markup (self->derivation_label, markup);
@@ -86,13 +143,15 @@ update_derivation (JacWindow *self)
 }
 
 /* The window's font size is the text scale; every label inherits it, and the relative sizes of
- * style.css (presentation mode's 1.3em among them) multiply it. The figures draw their own type
+ * style.css (presentation mode's 1.55em among them) multiply it. The figures draw their own type
  * and take the same scale through their style. */
 static void
 update_type_scale (JacWindow *self)
 {
+  /* On a projector, smaller than presentation mode's own sizes would not read. */
+  double scale = self->presentation ? MAX (self->text_scale, 1.0) : self->text_scale;
   g_autofree char *css = g_strdup_printf ("window { font-size: %d%%; }",
-                                          (int) round (100 * self->text_scale));
+                                          (int) round (100 * scale));
 
   gtk_css_provider_load_from_data (self->type_provider, css, -1);
 }
@@ -614,6 +673,7 @@ set_presentation (JacWindow *self,
       gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_unfullscreen (GTK_WINDOW (self));
     }
+  update_type_scale (self);
   /* Escape is left to others unless there is a presentation to leave. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", presentation);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
@@ -750,6 +810,8 @@ boolean_field (JacWindow *self,
     case PROP_SHOW_CONTRACTION: return &self->show_contraction;
     case PROP_ROW_VIEW: return &self->row_view;
     case PROP_SHOW_SIDEBAR: return &self->show_sidebar;
+    case PROP_SHOW_DERIVATION: return &self->show_derivation;
+    case PROP_SHOW_ALL_STEPS: return &self->show_all_steps;
     case PROP_ORTHOGONAL: return &self->orthogonal;
     case PROP_SHARED_RANGE: return &self->shared_range;
     default: g_assert_not_reached ();
@@ -806,6 +868,8 @@ jac_window_set_property (GObject      *object,
     case PROP_SHOW_CONTRACTION:
     case PROP_ROW_VIEW:
     case PROP_SHOW_SIDEBAR:
+    case PROP_SHOW_DERIVATION:
+    case PROP_SHOW_ALL_STEPS:
     case PROP_ORTHOGONAL:
     case PROP_SHARED_RANGE:
       changed = set_boolean (self, boolean_field (self, prop_id), value, prop_id);
@@ -874,6 +938,8 @@ jac_window_get_property (GObject    *object,
     case PROP_SHOW_CONTRACTION: g_value_set_boolean (value, self->show_contraction); break;
     case PROP_ROW_VIEW: g_value_set_boolean (value, self->row_view); break;
     case PROP_SHOW_SIDEBAR: g_value_set_boolean (value, self->show_sidebar); break;
+    case PROP_SHOW_DERIVATION: g_value_set_boolean (value, self->show_derivation); break;
+    case PROP_SHOW_ALL_STEPS: g_value_set_boolean (value, self->show_all_steps); break;
     case PROP_PRESENTATION: g_value_set_boolean (value, self->presentation); break;
     case PROP_DARK_STYLE: g_value_set_boolean (value, self->dark_style); break;
     case PROP_TEXT_SCALE: g_value_set_double (value, self->text_scale); break;
@@ -900,6 +966,8 @@ jac_window_dispose (GObject *object)
   if (self->dialog != NULL)
     gtk_native_dialog_destroy (self->dialog);
   g_clear_object (&self->dialog);
+  if (self->export_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->export_dialog));
   if (self->figure_view != NULL)
     jac_figure_view_set_analysis (self->figure_view, NULL);
   self->analysis = NULL;
@@ -926,6 +994,9 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
+  g_clear_pointer (&self->key_steps_markup, g_free);
+  jac_export_choices_clear (&self->export_choices);
+  g_clear_pointer (&self->export_offered_name, g_free);
   g_clear_object (&self->type_provider);
   g_clear_pointer (&self->activation, g_free);
   g_clear_pointer (&self->b_shape, g_free);
@@ -968,8 +1039,12 @@ install_properties (GObjectClass *object_class)
   properties[PROP_TEXT_SCALE] =
     g_param_spec_double ("text-scale", NULL, NULL, JAC_WINDOW_MIN_TEXT_SCALE,
                          JAC_WINDOW_MAX_TEXT_SCALE, 1.0, FLAGS);
-  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 1, FLAGS);
+  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 2, FLAGS);
   properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_SHOW_DERIVATION] =
+    g_param_spec_boolean ("show-derivation", NULL, NULL, TRUE, FLAGS);
+  properties[PROP_SHOW_ALL_STEPS] =
+    g_param_spec_boolean ("show-all-steps", NULL, NULL, FALSE, FLAGS);
   properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
   properties[PROP_VIEW] = g_param_spec_string ("view", NULL, NULL, "step", FLAGS);
   properties[PROP_STEPS] =
@@ -1002,6 +1077,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, all_steps_window);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, b_shape_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
@@ -1009,6 +1085,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, contraction_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_pane);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
@@ -1023,6 +1100,8 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, key_contract_label);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, key_delta_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, lag_scale);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
@@ -1082,8 +1161,10 @@ init_state (JacWindow *self)
   self->show_values = TRUE;
   self->show_contraction = TRUE;
   self->text_scale = 1.0;
-  self->export_scale = 1;
+  self->export_scale = 2;
+  jac_export_choices_init (&self->export_choices);
   self->show_sidebar = TRUE;
+  self->show_derivation = TRUE;
   self->view = g_strdup ("step");
   self->steps = 40;
   self->lag = 10;
@@ -1125,6 +1206,10 @@ jac_window_init (JacWindow *self)
   bind_dropdown (self, "colormap", self->colormap_dropdown, colormap_ids);
   g_object_bind_property (self, "row-view", self->row_spin, "sensitive", G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "show-sidebar", self->sidebar, "visible", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "show-derivation", self->derivation_pane, "visible",
+                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "show-all-steps", self->all_steps_window, "visible",
+                          G_BINDING_SYNC_CREATE);
   g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_cb), NULL);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", FALSE);
@@ -1180,10 +1265,11 @@ jac_window_get_figure_text_scale (JacWindow *self)
   return style.text_scale;
 }
 
+/* The pane on show, or a default size before the window has one. */
 static void
-export_size (JacWindow *self,
-             int       *width,
-             int       *height)
+pane_size (JacWindow *self,
+           double    *width,
+           double    *height)
 {
   GtkWidget *shown = _jac_window_is_sequence_view (self) ? GTK_WIDGET (self->time_view)
                                                          : GTK_WIDGET (self->figure_view);
@@ -1197,37 +1283,72 @@ export_size (JacWindow *self,
     }
 }
 
+JacMedium
+_jac_window_medium (JacWindow *self)
+{
+  return self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
+}
+
+void
+_jac_window_export_size (JacWindow              *self,
+                         const JacExportChoices *choices,
+                         JacExportSize          *size)
+{
+  double width, height;
+
+  pane_size (self, &width, &height);
+  jac_export_resolve (choices, width, height, _jac_window_medium (self), size);
+}
+
+gboolean
+_jac_window_draw_figure (JacWindow           *self,
+                         cairo_t             *cr,
+                         const JacExportSize *size)
+{
+  JacFigureStyle style;
+
+  if (_jac_window_is_sequence_view (self))
+    return jac_time_view_draw (self->time_view, cr, size->width, size->height, size->medium);
+  if (self->analysis == NULL)
+    return FALSE;
+  jac_figure_view_get_style (self->figure_view, &style);
+  style.medium = size->medium;
+  jac_figure_draw (cr, size->width, size->height, self->analysis, &style);
+  return TRUE;
+}
+
 gboolean
 jac_window_export (JacWindow   *self,
                    const char  *path,
                    GError     **error)
 {
   JacFigureStyle style;
-  int width, height;
+  JacExportSize size;
   gint64 start = g_get_monotonic_time ();
   gboolean ok;
 
   g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  self->export_choices.scale = self->export_scale;
+  _jac_window_export_size (self, &self->export_choices, &size);
   if (_jac_window_is_sequence_view (self))
-    {
-      export_size (self, &width, &height);
-      ok = jac_time_view_save (self->time_view, path, width, height, self->export_scale, error);
-      jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
-                       (g_get_monotonic_time () - start) / 1000.0);
-      return ok;
-    }
-  if (jac_window_get_analysis (self) == NULL)
+    ok = jac_time_view_save (self->time_view, path, size.width, size.height, size.scale,
+                             size.medium, error);
+  else if (jac_window_get_analysis (self) == NULL)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "There is no figure to export");
       return FALSE;
     }
-  jac_figure_view_get_style (self->figure_view, &style);
-  export_size (self, &width, &height);
-  ok = jac_figure_save (path, width, height, self->export_scale, self->analysis, &style, error);
-  jac_profile_log ("export %s at %d×: %.1f ms", path, self->export_scale,
-                   (g_get_monotonic_time () - start) / 1000.0);
+  else
+    {
+      jac_figure_view_get_style (self->figure_view, &style);
+      style.medium = size.medium;
+      ok = jac_figure_save (path, size.width, size.height, size.scale, self->analysis, &style,
+                            error);
+    }
+  jac_profile_log ("export %s, %g × %g at %g×: %.1f ms", path, size.width, size.height,
+                   size.scale, (g_get_monotonic_time () - start) / 1000.0);
   return ok;
 }
 
