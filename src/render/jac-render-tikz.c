@@ -14,10 +14,19 @@
 #define IMAGE_SCALE 4.0
 #define MAX_IMAGE_PIXELS 8192.0
 
+/* The medium's minimums, and how far the text written since @floor was reset may be narrowed
+ * without going below them (the largest minimum ÷ size of its parts). */
+typedef struct
+{
+  double min_text;
+  double min_script;
+  double floor;
+} JacTexType;
+
 typedef struct
 {
   double   scale;        /* image pixels per figure unit */
-  double   min_script;   /* the medium's smallest sub/superscript */
+  JacTexType type;
   double   frame;        /* the width of frames, as on a vector page of the medium */
   GString *hatches;
   GString *fills;
@@ -254,7 +263,8 @@ static void append_escaped (GString    *out,
                             const char *text,
                             gssize      length,
                             double      size,
-                            double      min_script);
+                            gboolean    script,
+                            JacTexType *type);
 
 static void
 append_ascii (GString    *out,
@@ -305,10 +315,10 @@ append_scripts (GString    *out,
                 const char *end,
                 gboolean    sup,
                 double      size,
-                double      min_script)
+                JacTexType *type)
 {
   g_autoptr(GString) base = g_string_new (NULL);
-  double script = MIN (size, MAX (size * 0.8, min_script));
+  double script = MIN (size, MAX (size * 0.8, type->min_script));
 
   for (; c < end; c = g_utf8_next_char (c))
     {
@@ -327,7 +337,7 @@ append_scripts (GString    *out,
   g_string_append (out, "bp}{");
   append_number (out, script);
   g_string_append (out, "bp}\\selectfont ");
-  append_escaped (out, base->str, base->len, script, min_script);
+  append_escaped (out, base->str, base->len, script, TRUE, type);
   g_string_append (out, "}");
   return c;
 }
@@ -337,10 +347,14 @@ append_escaped (GString    *out,
                 const char *text,
                 gssize      length,
                 double      size,
-                double      min_script)
+                gboolean    script,
+                JacTexType *type)
 {
   const char *end = text + (length < 0 ? (gssize) strlen (text) : length);
   const char *c = text;
+
+  if (size > 0 && end > text)
+    type->floor = MAX (type->floor, (script ? type->min_script : type->min_text) / size);
 
   while (c < end)
     {
@@ -368,12 +382,12 @@ append_escaped (GString    *out,
         }
       if (lookup (sup_chars, G_N_ELEMENTS (sup_chars), u) != NULL)
         {
-          c = append_scripts (out, c, end, TRUE, size, min_script);
+          c = append_scripts (out, c, end, TRUE, size, type);
           continue;
         }
       if (lookup (sub_chars, G_N_ELEMENTS (sub_chars), u) != NULL)
         {
-          c = append_scripts (out, c, end, FALSE, size, min_script);
+          c = append_scripts (out, c, end, FALSE, size, type);
           continue;
         }
       tex = lookup (tex_chars, G_N_ELEMENTS (tex_chars), u);
@@ -395,10 +409,11 @@ _jac_tikz_escape (const char *text,
                   double      min_script)
 {
   GString *out = g_string_new (NULL);
+  JacTexType type = { 0, min_script, 0 };
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  append_escaped (out, text, -1, size, min_script);
+  append_escaped (out, text, -1, size, FALSE, &type);
   return g_string_free (out, FALSE);
 }
 
@@ -436,7 +451,7 @@ append_run (JacTikz           *tikz,
     return;
   if (plain)
     {
-      append_escaped (out, text, length, run->size, tikz->min_script);
+      append_escaped (out, text, length, run->size, FALSE, &tikz->type);
       return;
     }
   if (run->rise != 0)
@@ -459,7 +474,7 @@ append_run (JacTikz           *tikz,
   if (run->italic != base->italic)
     g_string_append (out, run->italic ? "\\itshape" : "\\upshape");
   g_string_append_c (out, ' ');
-  append_escaped (out, text, length, run->size, tikz->min_script);
+  append_escaped (out, text, length, run->size, run->rise != 0, &tikz->type);
   g_string_append_c (out, '}');
 }
 
@@ -499,7 +514,7 @@ append_line (JacTikz           *tikz,
     end--;
   if (attrs == NULL || font == NULL)
     {
-      append_escaped (out, all + start, end - start, base->size, tikz->min_script);
+      append_escaped (out, all + start, end - start, base->size, FALSE, &tikz->type);
       return;
     }
   iter = pango_attr_list_get_iterator (attrs);
@@ -545,6 +560,7 @@ add_text (JacTikz     *tikz,
   const char *colour = source_colour (tikz, cr);
   gboolean several = pango_layout_get_line_count (text) > 1;
   cairo_matrix_t matrix;
+  g_autoptr(GString) line_tex = g_string_new (NULL);
   JacRunStyle base = { 8, 0, FALSE, FALSE };
   double angle, units;
 
@@ -581,14 +597,17 @@ add_text (JacTikz     *tikz,
           g_string_append (tikz->texts, ",rotate=");
           append_number (tikz->texts, -angle);
         }
+      g_string_truncate (line_tex, 0);
+      tikz->type.floor = 0;
+      append_line (tikz, line_tex, text, line->start_index, line->start_index + line->length,
+                   &base);
       g_string_append (tikz->texts, "] at ");
       append_point (tikz->texts, ax, ay);
       g_string_append (tikz->texts, " {\\jacscopefit{");
       append_number (tikz->texts, logical.width / (double) PANGO_SCALE * units);
       g_string_append (tikz->texts, "bp}{");
-      append_line (tikz, tikz->texts, text, line->start_index,
-                   line->start_index + line->length, &base);
-      g_string_append (tikz->texts, "}};\n");
+      append_number (tikz->texts, MIN (1, ceil (tikz->type.floor * 100) / 100));
+      g_string_append_printf (tikz->texts, "}{%s}};\n", line_tex->str);
     }
   while (pango_layout_iter_next_line (iter));
   pango_layout_iter_free (iter);
@@ -750,7 +769,7 @@ tikz_new (double    scale,
 
   _jac_type_init (&type, medium, 1, 100, 100);
   tikz->scale = scale;
-  tikz->min_script = type.min_script;
+  tikz->type = (JacTexType) { type.min_text, type.min_script, 0 };
   /* _jac_figure_frame_width () on a vector page: a 0.4 pt hairline on paper, else a unit. */
   tikz->frame = medium == JAC_MEDIUM_PAPER ? 0.4 : 1;
   tikz->hatches = g_string_new (NULL);
@@ -862,10 +881,14 @@ picture_text (JacTikz    *tikz,
   /* \input{dir/fig.tex} looks for the image in dir/ (LaTeX 2021 and later know the folder). */
   g_string_append (out, "\\edef\\jacscopedir{\\ifdefined\\CurrentFilePath"
                    "\\ifx\\CurrentFilePath\\empty\\else\\CurrentFilePath/\\fi\\fi}\n");
-  /* A line wider in the document's font than in the figure's is narrowed to the figure's
-   * width, so that it never runs into its neighbours. */
-  g_string_append (out, "\\def\\jacscopefit#1#2{\\sbox0{#2}\\ifdim\\wd0>#1\\relax"
-                   "\\resizebox{#1}{!}{\\usebox0}\\else\\usebox0\\fi}\n");
+  /* \jacscopefit{width}{floor}{text}: a line wider in the document's font than in the
+   * figure's is narrowed to the figure's width, so that it neither runs into its neighbours
+   * nor out of the figure; past what floor allows it is only condensed, so that no glyph is
+   * set below the medium's minimum. */
+  g_string_append (out, "\\def\\jacscopefit#1#2#3{\\sbox0{#3}\\ifdim\\wd0>#1\\relax"
+                   "\\dimen0=#2\\wd0 \\ifdim\\dimen0>#1\\relax\\ifdim\\ht0>0pt"
+                   "\\resizebox{#1}{#2\\height}{\\usebox0}\\else\\usebox0\\fi"
+                   "\\else\\resizebox{#1}{!}{\\usebox0}\\fi\\else\\usebox0\\fi}\n");
   g_string_append (out, tikz->patterns->str);
   g_string_append (out, tikz->colours->str);
   /* The picture is exactly the requested size, whatever the widths of the document's fonts. */
