@@ -545,6 +545,46 @@ anchor_name (double xalign)
   return xalign < 0.25 ? "base west" : xalign > 0.75 ? "base east" : "base";
 }
 
+/* A line of text as a node: its anchor point on the baseline, in figure units. */
+typedef struct
+{
+  double             x, y;
+  double             xalign;
+  double             angle;    /* degrees, clockwise as the figure's y axis points down */
+  double             width;    /* the line's width in the figure's font */
+  const char        *colour;
+  const JacRunStyle *base;
+} JacTextNode;
+
+static void
+append_node (JacTikz           *tikz,
+             const JacTextNode *node,
+             const char        *tex)
+{
+  GString *out = tikz->texts;
+
+  g_string_append_printf (out, "\\node[anchor=%s,inner sep=0pt,outer sep=0pt,text=%s,"
+                          "font=\\fontsize{", anchor_name (node->xalign), node->colour);
+  append_number (out, node->base->size);
+  g_string_append (out, "bp}{");
+  append_number (out, node->base->size * 1.2);
+  g_string_append_printf (out, "bp}\\selectfont%s%s", node->base->bold ? "\\bfseries" : "",
+                          node->base->italic ? "\\itshape" : "");
+  if (fabs (node->angle) > 0.01)
+    {
+      /* TikZ turns counter-clockwise on the page. */
+      g_string_append (out, ",rotate=");
+      append_number (out, -node->angle);
+    }
+  g_string_append (out, "] at ");
+  append_point (out, node->x, node->y);
+  g_string_append (out, " {\\jacscopefit{");
+  append_number (out, node->width);
+  g_string_append (out, "bp}{");
+  append_number (out, MIN (1, ceil (tikz->type.floor * 100) / 100));
+  g_string_append_printf (out, "}{%s}};\n", tex);
+}
+
 /* One node per line, anchored on the line's baseline at the point Pango aligned it by, so that
  * text set in the document's font, wider or narrower, stays where the figure put it. */
 static void
@@ -557,57 +597,37 @@ add_text (JacTikz     *tikz,
 {
   const PangoFontDescription *font = pango_layout_get_font_description (text);
   PangoLayoutIter *iter = pango_layout_get_iter (text);
-  const char *colour = source_colour (tikz, cr);
-  gboolean several = pango_layout_get_line_count (text) > 1;
-  cairo_matrix_t matrix;
-  g_autoptr(GString) line_tex = g_string_new (NULL);
+  g_autoptr(GString) tex = g_string_new (NULL);
   JacRunStyle base = { 8, 0, FALSE, FALSE };
-  double angle, units;
+  JacTextNode node = { 0, 0, xalign, 0, 0, source_colour (tikz, cr), &base };
+  cairo_matrix_t matrix;
+  double units;
 
-  if (several)
+  if (pango_layout_get_line_count (text) > 1)
     {
       PangoAlignment alignment = pango_layout_get_alignment (text);
 
-      xalign = alignment == PANGO_ALIGN_CENTER ? 0.5 : alignment == PANGO_ALIGN_RIGHT ? 1 : 0;
+      node.xalign = alignment == PANGO_ALIGN_CENTER ? 0.5 : alignment == PANGO_ALIGN_RIGHT ? 1 : 0;
     }
   if (font != NULL)
     run_style (font, NULL, &base);
   cairo_get_matrix (cr, &matrix);
-  angle = atan2 (matrix.yx, matrix.xx) * 180 / G_PI;
+  node.angle = atan2 (matrix.yx, matrix.xx) * 180 / G_PI;
   units = hypot (matrix.xx, matrix.yx) / tikz->scale;
   do
     {
       PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
       PangoRectangle logical;
-      double ax, ay;
 
       pango_layout_iter_get_line_extents (iter, NULL, &logical);
-      ax = x + (logical.x + xalign * logical.width) / PANGO_SCALE;
-      ay = y + (double) pango_layout_iter_get_baseline (iter) / PANGO_SCALE;
-      figure_point (tikz, cr, &ax, &ay);
-      g_string_append_printf (tikz->texts, "\\node[anchor=%s,inner sep=0pt,outer sep=0pt,"
-                              "text=%s,font=\\fontsize{", anchor_name (xalign), colour);
-      append_number (tikz->texts, base.size);
-      g_string_append (tikz->texts, "bp}{");
-      append_number (tikz->texts, base.size * 1.2);
-      g_string_append_printf (tikz->texts, "bp}\\selectfont%s%s", base.bold ? "\\bfseries" : "",
-                              base.italic ? "\\itshape" : "");
-      if (fabs (angle) > 0.01)
-        {
-          g_string_append (tikz->texts, ",rotate=");
-          append_number (tikz->texts, -angle);
-        }
-      g_string_truncate (line_tex, 0);
+      node.x = x + (logical.x + node.xalign * logical.width) / PANGO_SCALE;
+      node.y = y + (double) pango_layout_iter_get_baseline (iter) / PANGO_SCALE;
+      figure_point (tikz, cr, &node.x, &node.y);
+      node.width = logical.width / (double) PANGO_SCALE * units;
+      g_string_truncate (tex, 0);
       tikz->type.floor = 0;
-      append_line (tikz, line_tex, text, line->start_index, line->start_index + line->length,
-                   &base);
-      g_string_append (tikz->texts, "] at ");
-      append_point (tikz->texts, ax, ay);
-      g_string_append (tikz->texts, " {\\jacscopefit{");
-      append_number (tikz->texts, logical.width / (double) PANGO_SCALE * units);
-      g_string_append (tikz->texts, "bp}{");
-      append_number (tikz->texts, MIN (1, ceil (tikz->type.floor * 100) / 100));
-      g_string_append_printf (tikz->texts, "}{%s}};\n", line_tex->str);
+      append_line (tikz, tex, text, line->start_index, line->start_index + line->length, &base);
+      append_node (tikz, &node, tex->str);
     }
   while (pango_layout_iter_next_line (iter));
   pango_layout_iter_free (iter);
