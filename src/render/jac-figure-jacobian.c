@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jac-figure-private.h"
+#include "jac-render-tikz-private.h"
 
 /* ---- reading J ---- */
 
@@ -426,6 +427,7 @@ paint_zero_style (JacGridPainter *painter,
   GArray *rects = g_array_new (FALSE, FALSE, sizeof (JacRect));
   cairo_pattern_t *tile = NULL;
   double spacing, line_width;
+  gboolean flat;
   JacPixelRect grid, shown;
 
   for (gsize s = 0; s < n_slots (painter); s++)
@@ -450,7 +452,13 @@ paint_zero_style (JacGridPainter *painter,
   /* Whole units of the figure times the pixels per unit: at 2× and 3× the same lines. */
   spacing = round (MAX (4, round (layout->font_px * 0.42)) * ppu);
   line_width = MAX (1, round (layout->line_width * ppu * 0.8));
-  if (!jac_heatmap_target_is_vector (cr))
+  flat = MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing;
+  /* A TikZ picture hatches the blocks itself, over their flat fill. */
+  if (!flat && _jac_tikz_take_hatch (cr, (const JacRect *) rects->data, rects->len,
+                                     spacing / ppu, line_width / ppu,
+                                     &layout->palette.zero_line))
+    flat = TRUE;
+  if (!flat && !jac_heatmap_target_is_vector (cr))
     tile = hatch_tile (painter, spacing, line_width);
   /* Device rectangles are computed before switching cr to pixels. */
   {
@@ -470,7 +478,7 @@ paint_zero_style (JacGridPainter *painter,
                        device[4 * r + 3]);
   }
   /* A hatch needs room for a few lines to read as one; tiny blocks are flat grey. */
-  if (MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing)
+  if (flat)
     {
       _jac_set_source_rgb (cr, &layout->palette.zero_fill);
       cairo_fill (cr);
@@ -517,6 +525,8 @@ paint_frames (JacGridPainter *painter)
       JacRect rect;
 
       if (!next_block (painter, s, &i, &p, &rect))
+        continue;
+      if (_jac_tikz_take_frame (cr, &rect, &layout->palette.frame))
         continue;
       jac_heatmap_device_rect (cr, rect.x, rect.y, rect.width, rect.height,
                                &d[0], &d[1], &d[2], &d[3]);
@@ -570,15 +580,20 @@ show_centred (const JacFigureLayout *layout,
     {
       double margin = logical.height / (double) PANGO_SCALE * 0.25;
 
+      JacRect patch = { x + (double) logical.x / PANGO_SCALE - margin,
+                        y + (double) ink_rect.y / PANGO_SCALE - margin,
+                        (double) logical.width / PANGO_SCALE + 2 * margin,
+                        (double) ink_rect.height / PANGO_SCALE + 2 * margin };
+
       _jac_set_source_rgb (cr, pad);
-      cairo_rectangle (cr, x + (double) logical.x / PANGO_SCALE - margin,
-                       y + (double) ink_rect.y / PANGO_SCALE - margin,
-                       (double) logical.width / PANGO_SCALE + 2 * margin,
-                       (double) ink_rect.height / PANGO_SCALE + 2 * margin);
+      cairo_rectangle (cr, patch.x, patch.y, patch.width, patch.height);
       cairo_fill (cr);
+      _jac_tikz_add_fill (cr, &patch, pad);
     }
   _jac_set_source_rgb (cr, ink);
   _jac_figure_record_text (layout, text, x, y, size, TRUE);
+  if (_jac_tikz_take_text (cr, text, x, y, 0.5))
+    return;
   cairo_move_to (cr, x, y);
   pango_cairo_show_layout (cr, text);
 }

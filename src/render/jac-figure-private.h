@@ -345,11 +345,12 @@ typedef void (*JacRenderDrawFunc) (cairo_t  *cr,
                                    double    height,
                                    gpointer  user_data);
 /* Saves what @draw draws atomically to @path, in the format its extension names; @scale
- * multiplies PNG pixels; @title names a PDF. */
+ * multiplies PNG pixels; @title names a PDF; @medium's unit (px or pt) is an SVG's. */
 gboolean         _jac_render_save           (const char            *path,
                                              double                 width,
                                              double                 height,
                                              double                 scale,
+                                             JacMedium              medium,
                                              const char            *title,
                                              JacRenderDrawFunc      draw,
                                              gpointer               user_data,

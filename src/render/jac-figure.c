@@ -6,6 +6,7 @@
 
 #include "core/jac-error.h"
 #include "jac-figure-private.h"
+#include "jac-render-tikz-private.h"
 
 void
 jac_figure_style_init (JacFigureStyle *style)
@@ -51,6 +52,8 @@ draw_labels (cairo_t               *cr,
         layout->counters->labels++;
       _jac_figure_record_text (layout, label->layout, label->x, label->y, label->min_size, FALSE);
       _jac_set_source_rgb (cr, ink_color (layout, label->ink));
+      if (_jac_tikz_take_label (cr, label))
+        continue;
       cairo_move_to (cr, label->x, label->y);
       pango_cairo_show_layout (cr, label->layout);
     }
@@ -86,6 +89,8 @@ frame_rect (cairo_t               *cr,
 
   double line = _jac_figure_frame_width (layout, cr);
 
+  if (_jac_tikz_take_frame (cr, rect, &layout->palette.frame))
+    return;
   jac_heatmap_device_rect (cr, rect->x, rect->y, rect->width, rect->height, &x, &y, &w, &h);
   jac_heatmap_enter_device (cr, NULL);
   cairo_rectangle (cr, x - line / 2, y - line / 2, w + line, h + line);
@@ -131,8 +136,10 @@ draw_legend (cairo_t               *cr,
   cairo_clip (cr);
   _jac_set_source_rgb (cr, &layout->palette.zero_line);
   cairo_set_line_width (cr, layout->line_width * 0.8);
-  jac_heatmap_hatch_lines (cr, swatch->x, swatch->y, swatch->width, swatch->height,
-                           MAX (3, swatch->width / 3));
+  if (!_jac_tikz_take_hatch (cr, swatch, 1, MAX (3, swatch->width / 3), layout->line_width * 0.8,
+                             &layout->palette.zero_line))
+    jac_heatmap_hatch_lines (cr, swatch->x, swatch->y, swatch->width, swatch->height,
+                             MAX (3, swatch->width / 3));
   cairo_restore (cr);
   frame_rect (cr, layout, swatch);
 }
@@ -182,8 +189,11 @@ draw_matrix_values (cairo_t               *cr,
         tx = view->rect.x + (c + 0.5) * cell_w - (logical.x + logical.width / 2.0) / PANGO_SCALE;
         ty = view->rect.y + (r + 0.5) * cell_h - (ink.y + ink.height / 2.0) / PANGO_SCALE;
         _jac_figure_record_text (layout, text, tx, ty, size, TRUE);
-        cairo_move_to (cr, tx, ty);
-        pango_cairo_show_layout (cr, text);
+        if (!_jac_tikz_take_text (cr, text, tx, ty, 0.5))
+          {
+            cairo_move_to (cr, tx, ty);
+            pango_cairo_show_layout (cr, text);
+          }
         if (layout->counters != NULL)
           layout->counters->values++;
       }
@@ -546,6 +556,6 @@ jac_figure_save (const char            *path,
   g_return_val_if_fail (analysis != NULL, FALSE);
   g_return_val_if_fail (style != NULL, FALSE);
 
-  return _jac_render_save (path, width, height, scale, "Jacobian figure", draw_content,
-                           &content, error);
+  return _jac_render_save (path, width, height, scale, style->medium, "Jacobian figure",
+                           draw_content, &content, error);
 }

@@ -1,4 +1,4 @@
-/* jac-render-save.c: any figure saved atomically as PNG, SVG or PDF, one code path for all. */
+/* jac-render-save.c: any figure saved atomically as PNG, SVG, PDF or TikZ, one code path for all. */
 #define G_LOG_DOMAIN "jac-render"
 
 #include <cairo-pdf.h>
@@ -8,7 +8,7 @@
 
 #include "core/jac-atomic-file.h"
 #include "core/jac-error.h"
-#include "jac-figure-private.h"
+#include "jac-render-tikz-private.h"
 
 #define MIN_PIXELS 16
 #define MAX_PIXELS 16384
@@ -26,6 +26,7 @@ typedef struct
   JacRenderDrawFunc draw;
   gpointer          user_data;
   const char       *title;
+  JacMedium         medium;
   double            width;
   double            height;
   double            scale;
@@ -117,7 +118,8 @@ write_figure (JacFigureFormat     format,
     case JAC_FIGURE_SVG:
       surface = cairo_svg_surface_create_for_stream (write_cb, writer, job->width, job->height);
       if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS)
-        cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
+        cairo_svg_surface_set_document_unit (surface, job->medium == JAC_MEDIUM_PAPER
+                                                        ? CAIRO_SVG_UNIT_PT : CAIRO_SVG_UNIT_PX);
       status = draw_to (surface, 1, job);
       break;
     case JAC_FIGURE_TIKZ:
@@ -148,12 +150,13 @@ _jac_render_save (const char         *path,
                   double              width,
                   double              height,
                   double              scale,
+                  JacMedium           medium,
                   const char         *title,
                   JacRenderDrawFunc   draw,
                   gpointer            user_data,
                   GError            **error)
 {
-  JacRenderJob job = { draw, user_data, title, width, height, scale };
+  JacRenderJob job = { draw, user_data, title, medium, width, height, scale };
   JacRenderWriter writer = { NULL, FALSE, 0 };
   JacFigureFormat format;
   JacAtomicFile *file;
@@ -166,11 +169,7 @@ _jac_render_save (const char         *path,
       || !check_size (&job, format, error))
     return FALSE;
   if (format == JAC_FIGURE_TIKZ)
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "cannot write %s: the TikZ writer is not built yet", path);
-      return FALSE;
-    }
+    return _jac_tikz_save (path, width, height, scale, medium, draw, user_data, error);
 
   file = jac_atomic_file_new (path, error);
   if (file == NULL)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jac-figure-private.h"
+#include "jac-render-tikz-private.h"
 #include "jac-sequence-figure.h"
 
 #define MINUS "\xe2\x88\x92"
@@ -949,8 +950,11 @@ paint_label (Painter        *p,
              const JacRgb   *rgb)
 {
   _jac_set_source_rgb (p->cr, rgb);
-  cairo_move_to (p->cr, label->x, label->y);
-  pango_cairo_show_layout (p->cr, label->layout);
+  if (!_jac_tikz_take_label (p->cr, label))
+    {
+      cairo_move_to (p->cr, label->x, label->y);
+      pango_cairo_show_layout (p->cr, label->layout);
+    }
   if (p->record != NULL)
     record_label (p, label);
 }
@@ -1070,6 +1074,8 @@ frame (Painter       *p,
   int x, y, w, h;
   double per_unit, line;
 
+  if (_jac_tikz_take_frame (p->cr, r, &p->layout->palette.frame))
+    return;
   jac_heatmap_device_rect (p->cr, r->x, r->y, r->width, r->height, &x, &y, &w, &h);
   jac_heatmap_enter_device (p->cr, &per_unit);
   /* A whole number of device pixels, as many per unit at 2× and 3× as at 1×: crisp, and the
@@ -1098,7 +1104,9 @@ draw_zero_block (Painter       *p,
   cairo_clip (p->cr);
   _jac_set_source_rgb (p->cr, &l->palette.zero_line);
   cairo_set_line_width (p->cr, l->line * 0.8);
-  jac_heatmap_hatch_lines (p->cr, r->x, r->y, r->width, r->height, MAX (4, l->base * 0.6));
+  if (!_jac_tikz_take_hatch (p->cr, r, 1, MAX (4, l->base * 0.6), l->line * 0.8,
+                             &l->palette.zero_line))
+    jac_heatmap_hatch_lines (p->cr, r->x, r->y, r->width, r->height, MAX (4, l->base * 0.6));
   cairo_restore (p->cr);
   show_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
              &l->palette.zero_ink);
@@ -2003,6 +2011,6 @@ jac_sequence_figure_save (const char              *path,
   g_return_val_if_fail (path != NULL && sequence != NULL, FALSE);
   g_return_val_if_fail (view != NULL && style != NULL, FALSE);
 
-  return _jac_render_save (path, width, height, scale, "Jacobian through time", draw_content,
-                           &content, error);
+  return _jac_render_save (path, width, height, scale, style->medium, "Jacobian through time",
+                           draw_content, &content, error);
 }
