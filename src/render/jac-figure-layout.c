@@ -557,6 +557,20 @@ omitted_markup (JacOmit  omit,
   return g_string_free (s, first);
 }
 
+/* The RNN's block formula in the layout shown; for an expression its index form, whose
+ * sparsity the legend beside the swatch already says. */
+static char *
+block_caption_markup (const JacFigureLayout *layout)
+{
+  const JacAnalysis *a = layout->analysis;
+  const JacDerivation *d = a->derivation;
+
+  if (a->rnn != NULL || d == NULL || d->result_markup == NULL)
+    return jac_analysis_block_markup (a, layout->style.denominator_layout);
+  return g_strdup_printf ("J<sub><i>%s%s</i></sub> = %s", d->out_letters, d->wrt_letters,
+                          d->result_markup);
+}
+
 /* The answer under everything: the block formula in this layout and why the contracted form
  * has its transpose; returns the top of what it placed. */
 static double
@@ -577,8 +591,7 @@ layout_answer (JacFigureLayout *layout,
     }
   if (!(layout->omit & JAC_OMIT_BLOCK_CAPTION))
     {
-      g_autofree char *block = jac_analysis_block_markup (layout->analysis,
-                                                          layout->style.denominator_layout);
+      g_autofree char *block = block_caption_markup (layout);
       g_autofree char *markup = NULL;
       JacLabel *label;
 
