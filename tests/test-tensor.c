@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include "core/jac-atomic-file.h"
 #include "core/jac-blas.h"
 #include "core/jac-error.h"
@@ -134,6 +138,129 @@ test_atomic_file (void)
   g_rmdir (dir);
 }
 
+static char *
+write_through (const char *path,
+               const char *text,
+               GError    **error)
+{
+  JacAtomicFile *file = jac_atomic_file_new (path, error);
+
+  if (file == NULL)
+    return NULL;
+  fputs (text, jac_atomic_file_get_stream (file));
+  if (!jac_atomic_file_commit (file, error))
+    return NULL;
+  return g_strdup (path);
+}
+
+static guint
+count_entries (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+/* An output onto a symbolic link writes its target; onto anything but a regular file it is
+ * refused, and the thing is left as it was. */
+static void
+test_atomic_file_targets (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("jacscope-atomic-XXXXXX", &error);
+  g_autofree char *sub = g_build_filename (dir, "sub", NULL);
+  g_autofree char *target = g_build_filename (sub, "target.txt", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.txt", NULL);
+  g_autofree char *chain = g_build_filename (dir, "chain.txt", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling.txt", NULL);
+  g_autofree char *created = g_build_filename (sub, "new.txt", NULL);
+  g_autofree char *loop = g_build_filename (dir, "loop.txt", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autofree char *node = g_build_filename (dir, "null", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *written = NULL;
+  GStatBuf st;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+  g_assert_cmpint (symlink ("sub/target.txt", link), ==, 0);
+  g_assert_cmpint (symlink ("link.txt", chain), ==, 0);
+
+  /* Through a chain of relative links: the target changes, the links stay links. */
+  written = write_through (chain, "new", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (target, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "new");
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpint (g_lstat (chain, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpuint (count_entries (sub), ==, 1);
+  g_clear_pointer (&written, g_free);
+
+  /* A dangling link creates the file it names. */
+  g_assert_cmpint (symlink ("sub/new.txt", dangling), ==, 0);
+  written = write_through (dangling, "made", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (created, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "made");
+  g_assert_cmpint (g_lstat (dangling, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_clear_pointer (&written, g_free);
+
+  /* A loop of links is an error, not a hang. */
+  g_assert_cmpint (symlink ("loop.txt", loop), ==, 0);
+  g_assert_null (write_through (loop, "x", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "symbolic links"));
+  g_clear_error (&error);
+
+  /* A FIFO and a folder are refused and stay what they are. */
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_null (write_through (fifo, "x", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "is not a regular file"));
+  g_clear_error (&error);
+  g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_null (write_through (sub, "x", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+  g_clear_error (&error);
+
+  /* A copy of /dev/null (root only): `-o /dev/null` must never replace the device. */
+  if (mknod (node, S_IFCHR | 0666, makedev (1, 3)) == 0)
+    {
+      g_assert_null (write_through (node, "x", &error));
+      g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+      g_assert_nonnull (strstr (error->message, "is not a regular file"));
+      g_clear_error (&error);
+      g_assert_cmpint (g_lstat (node, &st), ==, 0);
+      g_assert_true (S_ISCHR (st.st_mode));
+      g_unlink (node);
+    }
+  else
+    g_test_message ("mknod not permitted: the device-node case is not run");
+  /* No temporary file left anywhere. */
+  g_assert_cmpuint (count_entries (dir), ==, 6);
+  g_assert_cmpuint (count_entries (sub), ==, 2);
+
+  g_unlink (created);
+  g_unlink (target);
+  g_rmdir (sub);
+  g_unlink (link);
+  g_unlink (chain);
+  g_unlink (dangling);
+  g_unlink (loop);
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -144,5 +271,6 @@ main (int    argc,
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
   g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
+  g_test_add_func ("/atomic-file/targets", test_atomic_file_targets);
   return g_test_run ();
 }

@@ -17,23 +17,71 @@ struct _JacAtomicFile
   FILE *stream;
 };
 
+#define MAX_LINKS 40
+
+/* The file @path names once its symbolic links are followed: a link is replaced by nothing, its
+ * target is written (in the target's folder, so that the rename stays on one file system). A
+ * dangling link names the file it would create. */
+static char *
+resolve_target (const char  *path,
+                GError     **error)
+{
+  char *target = g_strdup (path);
+
+  for (guint hops = 0; hops < MAX_LINKS; hops++)
+    {
+      g_autofree char *link = NULL;
+      g_autofree char *dir = NULL;
+      GStatBuf st;
+
+      if (g_lstat (target, &st) != 0 || !S_ISLNK (st.st_mode))
+        return target;
+      link = g_file_read_link (target, NULL);
+      if (link == NULL)
+        return target;
+      dir = g_path_get_dirname (target);
+      g_free (target);
+      target = g_path_is_absolute (link) ? g_steal_pointer (&link)
+                                         : g_build_filename (dir, link, NULL);
+    }
+  g_set_error (error, JAC_ERROR, JAC_ERROR_IO,
+               "cannot write %s: too many levels of symbolic links", path);
+  g_free (target);
+  return NULL;
+}
+
 JacAtomicFile *
 jac_atomic_file_new (const char  *path,
                      GError     **error)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
+  g_autofree char *target = resolve_target (path, error);
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *template = NULL;
   JacAtomicFile *self;
+  GStatBuf st;
   int fd;
 
+  if (target == NULL)
+    return NULL;
+  /* Renaming over a device node, a FIFO or a folder would replace it with a regular file. */
+  if (g_stat (target, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot write %s: %s is not a regular file",
+                   path, target);
+      return NULL;
+    }
+  dir = g_path_get_dirname (target);
+  base = g_path_get_basename (target);
+  template = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
   fd = g_mkstemp (template);
   if (fd < 0)
     {
       int saved = errno;
 
-      g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot write %s: %s", path,
-                   g_strerror (saved));
+      g_set_error (error, JAC_ERROR, JAC_ERROR_IO,
+                   "cannot write %s: cannot create a temporary file in the folder %s: %s", path,
+                   dir, g_strerror (saved));
       return NULL;
     }
 
@@ -46,7 +94,7 @@ jac_atomic_file_new (const char  *path,
   }
 
   self = g_new0 (JacAtomicFile, 1);
-  self->path = g_strdup (path);
+  self->path = g_steal_pointer (&target);
   self->temp_path = g_steal_pointer (&template);
   self->stream = fdopen (fd, "wb");
   if (self->stream == NULL)

@@ -8,7 +8,10 @@ G_BEGIN_DECLS
 
 typedef struct _JacAtomicFile JacAtomicFile;
 
-/* Creates a temporary file in the folder of @path; nothing exists at @path until commit. */
+/* Creates a temporary file in the folder of @path; nothing exists at @path until commit. A
+ * symbolic link at @path is followed: its target is written, in the target's folder, and the
+ * link stays. A device node, FIFO, socket or folder at @path is refused ("… is not a regular
+ * file"); a temporary file that cannot be made names the folder. */
 JacAtomicFile *jac_atomic_file_new        (const char     *path,
                                            GError        **error);
 FILE          *jac_atomic_file_get_stream (JacAtomicFile  *self);
