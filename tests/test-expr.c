@@ -507,7 +507,7 @@ test_reject_unknown_character (void)
 static void
 test_reject_invalid_utf8 (void)
 {
-  assert_rejects ("X + \xff", JAC_ERROR_INVALID, 0, "not valid UTF-8");
+  assert_rejects ("X + \xff", JAC_ERROR_INVALID, 4, "not valid UTF-8");
 }
 
 static void
@@ -577,7 +577,7 @@ test_reject_deep_nesting (void)
   bad = jac_expr_parse (deep->str, env, NULL, &error);
   g_assert_null (bad);
   g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "levels deep"));
+  g_assert_nonnull (strstr (error->message, "too deeply nested"));
 
   for (guint n = 0; n < 60; n++)
     g_string_append (fine, "-tanh(");
@@ -586,6 +586,128 @@ test_reject_deep_nesting (void)
     g_string_append_c (fine, ')');
   ok = jac_expr_parse (fine->str, env, NULL, NULL);
   g_assert_nonnull (ok);
+}
+
+static char *
+nested (guint levels)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint n = 0; n < levels; n++)
+    g_string_append_c (s, '(');
+  g_string_append_c (s, 'X');
+  for (guint n = 0; n < levels; n++)
+    g_string_append_c (s, ')');
+  return g_string_free (s, FALSE);
+}
+
+static char *
+repeated (const char *first,
+          const char *each,
+          guint       n)
+{
+  GString *s = g_string_new (first);
+
+  for (guint k = 0; k < n; k++)
+    g_string_append (s, each);
+  return g_string_free (s, FALSE);
+}
+
+/* The limits are exact and stated; nothing deep or long overflows the stack or takes long. */
+static void
+test_depth_limits (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  gsize shape[2] = { 2, 2 };
+  g_autofree char *at_limit = nested (200);
+  g_autofree char *past_limit = nested (201);
+  g_autofree char *minus_at_limit = repeated ("", "-", 200);
+  g_autofree char *minus_past_limit = repeated ("", "-", 201);
+  g_autofree char *transposes = repeated ("X", "ᵀ", 20000);
+  g_autofree char *dot_transposes = repeated ("X", ".T", 50000);
+  g_autofree char *differences = repeated ("X", "-X", 29999);
+  g_autofree char *product = repeated ("X", "*X", 2047);
+  g_autofree char *minus_x = NULL, *minus_x_past = NULL;
+  gint64 start;
+
+  jac_shape_env_declare (env, "X", 2, shape);
+  minus_x = g_strconcat (minus_at_limit, "X", NULL);
+  minus_x_past = g_strconcat (minus_past_limit, "X", NULL);
+  {
+    g_autoptr(JacExpr) ok = jac_expr_parse (at_limit, env, NULL, NULL);
+    g_autoptr(JacExpr) ok_minus = jac_expr_parse (minus_x, env, NULL, NULL);
+    g_autoptr(JacExpr) ok_product = jac_expr_parse (product, env, NULL, NULL);
+
+    g_assert_nonnull (ok);
+    g_assert_nonnull (ok_minus);
+    g_assert_nonnull (ok_product);
+  }
+  {
+    const char *bad[] = { past_limit, minus_x_past, transposes, dot_transposes, differences };
+
+    for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+      {
+        g_autoptr(GError) error = NULL;
+        gsize pos = G_MAXSIZE;
+
+        start = g_get_monotonic_time ();
+        g_assert_null (jac_expr_parse (bad[k], env, &pos, &error));
+        g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+        g_assert_nonnull (strstr (error->message, "too deeply nested"));
+        g_assert_cmpuint (pos, <=, g_utf8_strlen (bad[k], -1));
+        /* Not a timing test: a quadratic parse of these takes minutes, not seconds. */
+        g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
+      }
+  }
+}
+
+/* A 100 kB expression parses in linear time: 25 000 terms of a sum, each X.T. */
+static void
+test_long_expression (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  gsize shape[2] = { 2, 2 };
+  g_autoptr(GString) s = g_string_new ("X");
+  g_autoptr(JacExpr) expr = NULL;
+  g_autoptr(GError) error = NULL;
+
+  jac_shape_env_declare (env, "X", 2, shape);
+  /* Balanced, so that it is long but not deep: (X + X.T) * (X + X.T) … in groups. */
+  while (s->len < 100000)
+    g_string_append (s, " + (X.T * X + X)");
+  expr = jac_expr_parse (s->str, env, NULL, &error);
+  /* 6 000 terms in a left-deep sum are deeper than the limit: refused, quickly, with a caret. */
+  g_assert_null (expr);
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* The same 100 kB in parenthesized groups of 500 terms is not deep: it parses. */
+  g_string_assign (s, "X");
+  while (s->len < 100000)
+    {
+      g_string_append (s, " + (X");
+      for (guint k = 0; k < 500; k++)
+        g_string_append (s, " + X.T * X");
+      g_string_append (s, ")");
+    }
+  expr = jac_expr_parse (s->str, env, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (expr);
+}
+
+/* An invalid byte is named, not echoed, and the caret points at it. */
+static void
+test_invalid_utf8_caret (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+  gsize pos = G_MAXSIZE;
+
+  g_assert_null (jac_expr_parse ("Wᵀ @ \xff X", env, &pos, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_cmpuint (pos, ==, 5);
+  g_assert_nonnull (strstr (error->message, "\\xff"));
+  g_assert_null (strchr (error->message, '\xff'));
 }
 
 int
@@ -616,5 +738,8 @@ main (int    argc,
   g_test_add_func ("/expr/caret", test_caret);
   g_test_add_func ("/expr/fuzz", test_fuzz);
   g_test_add_func ("/expr/reject-deep-nesting", test_reject_deep_nesting);
+  g_test_add_func ("/expr/depth-limits", test_depth_limits);
+  g_test_add_func ("/expr/long-expression", test_long_expression);
+  g_test_add_func ("/expr/invalid-utf8-caret", test_invalid_utf8_caret);
   return g_test_run ();
 }

@@ -618,10 +618,15 @@ typedef struct
   GError           **error;
   gsize             *error_pos;
   guint              depth;   /* nesting of unary operators, parentheses and calls */
+  gsize             *offsets; /* per byte of src: its character offset (src is valid UTF-8) */
 } Parser;
 
-/* Deeper input is refused rather than left to overflow the stack; no formula needs it. */
+/* Deeper input is refused rather than left to overflow the stack; no formula needs it. X is at
+ * level 0, (X) and −X at level 1, … */
 #define MAX_DEPTH 200
+/* What is built may not be deeper than this either, however it is written (X-X-…-X, X.T.T…):
+ * differentiating it walks that deep. A product of 2048 factors is 2048 deep. */
+#define MAX_GRAPH_DEPTH 4096
 
 static gboolean parse_sum (Parser  *P,
                            Operand *out);
@@ -643,6 +648,15 @@ fail (Parser     *P,
   return fail_at (P->error, P->error_pos, P->src, at, code, "%s", message);
 }
 
+/* The character offset of @at in the source, in constant time: spans are recorded for every
+ * node, and counting from the start each time made long input quadratic. */
+static gsize
+offset_of (const Parser *P,
+           const char   *at)
+{
+  return P->offsets[at - P->src];
+}
+
 static void
 record_span (Parser     *P,
              int         node,
@@ -650,8 +664,7 @@ record_span (Parser     *P,
              const char *end,
              const char *op)
 {
-  JacSpan span = { char_offset (P->src, start), char_offset (P->src, end),
-                   char_offset (P->src, op) };
+  JacSpan span = { offset_of (P, start), offset_of (P, end), offset_of (P, op) };
 
   if ((guint) node >= P->spans->len)
     g_array_set_size (P->spans, node + 1);
@@ -1013,9 +1026,10 @@ parse_unary (Parser  *P,
 {
   gboolean ok;
 
-  if (++P->depth > MAX_DEPTH)
+  /* The operand itself is parsed one call deeper than its level. */
+  if (++P->depth > MAX_DEPTH + 1)
     return fail (P, skip_space (P->p), JAC_ERROR_INVALID,
-                 "nested more than %d levels deep", MAX_DEPTH);
+                 "too deeply nested: more than %d levels", MAX_DEPTH);
   ok = parse_unary_inner (P, out);
   P->depth--;
   return ok;
@@ -1163,6 +1177,38 @@ default_output_name (const JacGraph *graph)
   return g_strdup ("Output");
 }
 
+/* Operands come before the nodes that use them, so one pass finds every node's depth. */
+static gboolean
+check_graph_depth (Parser *P)
+{
+  guint n = P->graph->nodes->len;
+  g_autofree guint *depth = g_new0 (guint, MAX (n, 1));
+
+  for (guint k = 0; k < n; k++)
+    {
+      const JacNode *node = jac_graph_node (P->graph, (int) k);
+      guint d = 0;
+
+      if (node->lhs >= 0)
+        d = MAX (d, depth[node->lhs]);
+      if (node->rhs >= 0)
+        d = MAX (d, depth[node->rhs]);
+      depth[k] = d + 1;
+      if (depth[k] > MAX_GRAPH_DEPTH)
+        {
+          const JacSpan *span = k < P->spans->len ? &g_array_index (P->spans, JacSpan, k) : NULL;
+
+          if (P->error_pos != NULL)
+            *P->error_pos = span != NULL ? span->op : 0;
+          g_set_error (P->error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "too deeply nested: more than %d operations one inside another",
+                       MAX_GRAPH_DEPTH);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_statement (Parser   *P,
                  JacExpr  *expr)
@@ -1198,6 +1244,8 @@ parse_statement (Parser   *P,
   if (expr->output_name != NULL && jac_graph_find_variable (P->graph, expr->output_name) >= 0)
     return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
                  "the output “%s” cannot also be a variable of its expression", expr->output_name);
+  if (!check_graph_depth (P))
+    return FALSE;
   expr->output_named = expr->output_name != NULL;
   if (expr->output_name == NULL)
     expr->output_name = default_output_name (P->graph);
@@ -1212,22 +1260,39 @@ jac_expr_parse (const char         *source,
                 GError            **error)
 {
   g_autoptr(JacExpr) expr = g_new0 (JacExpr, 1);
+  g_autofree gsize *offsets = NULL;
+  const char *bad = NULL;
+  gsize chars = 0;
   Parser P = { 0 };
 
   g_return_val_if_fail (source != NULL && env != NULL, NULL);
 
-  if (!g_utf8_validate (source, -1, NULL))
+  if (!g_utf8_validate (source, -1, &bad))
     {
+      /* The caret goes under the byte; the byte itself is named, never echoed. */
       if (error_pos != NULL)
-        *error_pos = 0;
-      g_set_error_literal (error, JAC_ERROR, JAC_ERROR_INVALID,
-                           "the expression is not valid UTF-8");
+        *error_pos = g_utf8_strlen (source, bad - source);
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "the expression is not valid UTF-8: byte \\x%02x at character %" G_GSIZE_FORMAT,
+                   (guchar) *bad, (gsize) g_utf8_strlen (source, bad - source) + 1);
       return NULL;
     }
   expr->source = g_strdup (source);
   expr->graph = jac_graph_new ();
   expr->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  offsets = g_new (gsize, strlen (source) + 1);
+  for (const char *c = source;; c = g_utf8_next_char (c))
+    {
+      const char *next = *c != '\0' ? g_utf8_next_char (c) : c + 1;
+
+      for (const char *b = c; b < next; b++)
+        offsets[b - source] = chars;
+      chars++;
+      if (*c == '\0')
+        break;
+    }
   P = (Parser) { expr->source, expr->source, env, expr->graph, expr->spans, error, error_pos };
+  P.offsets = offsets;
   if (!parse_statement (&P, expr))
     return NULL;
   g_array_set_size (expr->spans, expr->graph->nodes->len);
@@ -1270,9 +1335,12 @@ jac_expr_dup_node_text (const JacExpr *self,
 }
 
 char *
-jac_expr_format_caret (const char *source,
+jac_expr_format_caret (const char *raw_source,
                        gsize       position)
 {
+  /* Invalid bytes are shown as U+FFFD, one character each, so that the caret still lines up
+   * and no raw byte reaches the terminal. */
+  g_autofree char *source = g_utf8_make_valid (raw_source, -1);
   glong length = g_utf8_strlen (source, -1);
   const char *at = g_utf8_offset_to_pointer (source, MIN ((glong) position, length));
   const char *line = at, *line_end = at;
