@@ -336,6 +336,19 @@ jac_application_init (JacApplication *self)
 {
   g_assert (jacscope_get_resource () != NULL);
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self),
+                                                     "[COMMAND [OPTIONS]]");
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            "Without a command, open the window; a command "
+                                            "(below) runs without a display.");
+  g_application_set_option_context_description (G_APPLICATION (self),
+    "Commands (jacscope COMMAND --help for their options):\n"
+    "  compute   write the full Jacobian as .npy (dense float64, shape out + wrt)\n"
+    "  render    draw the figure as PNG, SVG, PDF or TikZ (.tex)\n"
+    "  check     compare the engine with independent paths; exit 1 past tolerance\n"
+    "  bench     time against the floor, one JSON object per line\n"
+    "  derive    the derivation in index notation (--latex for LaTeX)\n"
+    "  norms     through time: norms per lag and row, as CSV\n");
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
