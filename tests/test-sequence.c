@@ -366,6 +366,42 @@ test_lanczos_matches_svd (void)
     }
 }
 
+/* At every magnitude the chain can hold (here 1e−255 … 1e+240: gains 0.02 and 40 over 150
+ * steps), the spectral norms are dgesvd_'s to a relative 1e−10: Lanczos' tridiagonal matrix
+ * squares σ twice, which under- or overflowed far from 1. */
+static void
+test_norms_extreme_scales (void)
+{
+  static const double gains[] = { 0.02, 0.3, 3, 40 };
+  Sizes s = { 2, 3, 8, 150, FALSE };
+
+  for (guint g = 0; g < G_N_ELEMENTS (gains); g++)
+    {
+      g_autoptr(JacSequence) seq = make_sequence (&s, JAC_FUNC_IDENTITY, gains[g], FALSE, 43);
+      g_autoptr(JacSequenceNorms) exact = jac_sequence_norms (seq, TRUE, NULL);
+      g_autoptr(JacSequenceNorms) fast = jac_sequence_norms (seq, FALSE, NULL);
+      double lowest = G_MAXDOUBLE, highest = -G_MAXDOUBLE;
+
+      for (gsize k = 1; k <= s.steps; k++)
+        for (gsize i = 0; i < s.n; i++)
+          {
+            double want = jac_sequence_norms_get_log10 (exact, JAC_SEQUENCE_NORM_SPECTRAL, k, i);
+            double got = jac_sequence_norms_get_log10 (fast, JAC_SEQUENCE_NORM_SPECTRAL, k, i);
+
+            g_assert_true (isfinite (want));
+            /* log10 within 4.3e−11: the norms within a relative 1e−10. */
+            g_assert_cmpfloat_with_epsilon (got, want, 1e-10 / G_LN10);
+            lowest = MIN (lowest, want);
+            highest = MAX (highest, want);
+          }
+      g_test_message ("gain %g: log10 norms from %.1f to %.1f", gains[g], lowest, highest);
+      if (gains[g] == 0.02)
+        g_assert_cmpfloat (lowest, <, -250);
+      if (gains[g] == 40)
+        g_assert_cmpfloat (highest, >, 235);
+    }
+}
+
 /* The singular values of the blocks of one Jacobian agree with those of the norms pass. */
 static void
 test_block_singular_values (void)
@@ -1005,6 +1041,7 @@ main (int    argc,
   g_test_add_func ("/sequence/orthogonal-geometric", test_orthogonal_scaled_is_geometric);
   g_test_add_func ("/sequence/random-shrink-grow", test_random_scaled_shrinks_or_grows);
   g_test_add_func ("/sequence/lanczos-vs-svd", test_lanczos_matches_svd);
+  g_test_add_func ("/sequence/norms-extreme-scales", test_norms_extreme_scales);
   g_test_add_func ("/sequence/block-singular-values", test_block_singular_values);
   g_test_add_func ("/sequence/spectral-radius", test_spectral_radius);
   g_test_add_func ("/sequence/errors", test_errors);

@@ -312,7 +312,7 @@ lanczos (NormsRun     *run,
   gsize h = run->norms->hidden, m_max = MIN (h, LANCZOS_MAX_STEPS);
   double *u = run->left_basis, *v = run->right_basis;
   double *alpha = run->alpha, *beta = run->beta, *diag = run->diag, *off = run->off;
-  double previous = 0, estimate = 0;
+  double previous = 0, estimate = 0, scale = 1;
   gboolean settled = FALSE;
   gsize m = 0;
 
@@ -331,13 +331,23 @@ lanczos (NormsRun     *run,
       beta[m - 1] = normalize (u_next, h);
       run->norms->n_lanczos_steps++;
 
+      /* L_mᵀ L_m squares the entries, and its Sturm counts square them again: at norms far
+       * from 1 (1e±90 is within the chain's range) that under- or overflows. It is formed from
+       * the entries divided by their largest, and σ scaled back. */
+      scale = 0;
+      for (gsize e = 0; e < m; e++)
+        scale = MAX (scale, MAX (alpha[e], beta[e]));
+      if (!(scale > 0) || !isfinite (scale))
+        scale = 1;
       for (gsize e = 0; e < m; e++)
         {
-          diag[e] = alpha[e] * alpha[e] + beta[e] * beta[e];
+          double a = alpha[e] / scale, b = beta[e] / scale;
+
+          diag[e] = a * a + b * b;
           if (e + 1 < m)
-            off[e] = alpha[e + 1] * beta[e];
+            off[e] = alpha[e + 1] / scale * b;
         }
-      estimate = sqrt (tridiagonal_max_eigenvalue (diag, off, m));
+      estimate = scale * sqrt (tridiagonal_max_eigenvalue (diag, off, m));
       if (m >= 2 && estimate - previous <= LANCZOS_TOLERANCE * estimate)
         {
           settled = TRUE;
@@ -363,7 +373,8 @@ lanczos (NormsRun     *run,
   m = MIN (m, m_max);
 
   /* Ritz vector: v = V_m y for the top eigenvector y of L_mᵀ L_m; the next start is B v. */
-  tridiagonal_eigenvector (diag, off, m, estimate * estimate, run->ritz, run->ritz_work);
+  tridiagonal_eigenvector (diag, off, m, (estimate / scale) * (estimate / scale), run->ritz,
+                           run->ritz_work);
   memset (run->right, 0, h * sizeof (double));
   for (gsize c = 0; c < m; c++)
     for (gsize e = 0; e < h; e++)
