@@ -655,7 +655,7 @@ instantiate (Derivation      *D,
       for (guint s = 0; s < term->sums->len; s++)
         {
           int old = g_array_index (term->sums, int, s);
-          char letter[4];
+          char letter[JAC_INDEX_LETTER_SIZE];
 
           g_strlcpy (letter, g_array_index (D->d.indices, JacIndexInfo, old).letter,
                      sizeof letter);

@@ -48,6 +48,35 @@ _jac_notation_forms (JacNotation    *self,
   _jac_notation_add (self, forms->plain, forms->markup, forms->latex);
 }
 
+/* k₁ (a summation letter past the alphabet, in UTF-8) is k_{1} in LaTeX; runs of subscript
+ * digits ₀…₉ (U+2080…U+2089) become one group. */
+static void
+append_latex_letters (GString    *latex,
+                      const char *letters)
+{
+  gboolean in_number = FALSE;
+
+  for (const char *c = letters; *c != '\0'; c = g_utf8_next_char (c))
+    {
+      gunichar u = g_utf8_get_char (c);
+
+      if (u >= 0x2080 && u <= 0x2089)
+        {
+          if (!in_number)
+            g_string_append (latex, "_{");
+          g_string_append_c (latex, (char) ('0' + (u - 0x2080)));
+          in_number = TRUE;
+          continue;
+        }
+      if (in_number)
+        g_string_append_c (latex, '}');
+      in_number = FALSE;
+      g_string_append_unichar (latex, u);
+    }
+  if (in_number)
+    g_string_append_c (latex, '}');
+}
+
 void
 _jac_notation_sub (JacNotation *self,
                    const char  *letters)
@@ -56,7 +85,9 @@ _jac_notation_sub (JacNotation *self,
     return;
   g_string_append_printf (self->plain, "_%s", letters);
   g_string_append_printf (self->markup, "<sub>%s</sub>", letters);
-  g_string_append_printf (self->latex, "_{%s}", letters);
+  g_string_append (self->latex, "_{");
+  append_latex_letters (self->latex, letters);
+  g_string_append_c (self->latex, '}');
 }
 
 void
