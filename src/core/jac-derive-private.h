@@ -33,6 +33,9 @@ void  _jac_notation_forms   (JacNotation       *self,
 /* Index letters as a subscript: "_ij", "<sub>ij</sub>", "_{ij}". Nothing for "". */
 void  _jac_notation_sub     (JacNotation       *self,
                              const char        *letters);
+/* A number: an integer, a short decimal, or a fraction p/q (q ≤ 12) when that is exact. */
+void  _jac_notation_number  (JacNotation       *self,
+                             double             value);
 void  _jac_notation_append  (JacNotation       *self,
                              const JacNotation *other);
 void  _jac_notation_steal   (JacNotation       *self,

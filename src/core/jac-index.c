@@ -764,16 +764,6 @@ render_factor (const JacDeriveContext *d,
     }
 }
 
-static void
-render_number (double       value,
-               JacNotation *out)
-{
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_ascii_formatd (buffer, sizeof buffer, "%g", value);
-  _jac_notation_add (out, buffer, NULL, NULL);
-}
-
 static gboolean
 same_entry (const JacFactor *a,
             const JacFactor *b)
@@ -859,7 +849,7 @@ render_term (const JacDeriveContext *d,
   render_sums (term, &map, out);
   if (magnitude != 1.0 || n_top == 0)
     {
-      render_number (magnitude, out);
+      _jac_notation_number (out, magnitude);
       if (n_top > 0)
         _jac_notation_add (out, " ", NULL, " ");
     }

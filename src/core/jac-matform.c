@@ -1133,14 +1133,7 @@ render (const JacDeriveContext *d,
       render_leaf (d, e, letters, out);
       break;
     case JAC_M_CONST:
-      {
-        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-        g_ascii_formatd (buffer, sizeof buffer, "%g", fabs (e->value));
-        if (e->value < 0)
-          _jac_notation_add (out, "−", NULL, "-");
-        _jac_notation_add (out, buffer, NULL, NULL);
-      }
+      _jac_notation_number (out, e->value);
       break;
     case JAC_M_MATMUL:
     case JAC_M_ADD:

@@ -1,6 +1,8 @@
 /* jac-notation.c: writing one formula in plain Unicode, Pango markup and LaTeX side by side. */
 #define G_LOG_DOMAIN "jac-notation"
 
+#include <math.h>
+
 #include "jac-derive-private.h"
 
 void
@@ -114,4 +116,34 @@ _jac_forms_clear (JacForms *forms)
   g_clear_pointer (&forms->plain, g_free);
   g_clear_pointer (&forms->markup, g_free);
   g_clear_pointer (&forms->latex, g_free);
+}
+
+/* A coefficient: 3, 1.75, or 1/3 (\frac{1}{3}) when a short decimal would not be exact, so that
+ * ∂(X ⊙ X ⊙ X / 9) reads 1/3 X_ij² rather than 0.333333 X_ij². */
+void
+_jac_notation_number (JacNotation *self,
+                      double       value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+  double magnitude = fabs (value);
+
+  if (value < 0)
+    _jac_notation_add (self, "−", NULL, "-");
+  if (isfinite (magnitude) && magnitude < 1e9 &&
+      fabs (magnitude * 1000.0 - round (magnitude * 1000.0)) > 1e-9 * MAX (1.0, magnitude))
+    for (int q = 2; q <= 12; q++)
+      {
+        double p = round (magnitude * q);
+
+        if (fabs (magnitude * q - p) < 1e-9 * MAX (1.0, p))
+          {
+            g_autofree char *plain = g_strdup_printf ("%.0f/%d", p, q);
+            g_autofree char *latex = g_strdup_printf ("\\frac{%.0f}{%d}", p, q);
+
+            _jac_notation_add (self, plain, NULL, latex);
+            return;
+          }
+      }
+  g_ascii_formatd (buffer, sizeof buffer, "%g", magnitude);
+  _jac_notation_add (self, buffer, NULL, NULL);
 }
