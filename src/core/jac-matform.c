@@ -983,7 +983,8 @@ precedence (const JacMExpr *e)
     case JAC_M_SUB:
       return 1;
     case JAC_M_HADAMARD:
-      return e->a->rank == 0 && e->b->rank > 0 ? 5 : 3;
+      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar: "3 G". */
+      return (e->a->rank == 0 && e->b->rank > 0) || e->a->kind == JAC_M_CONST ? 5 : 3;
     case JAC_M_DIV:
       return 3;
     case JAC_M_NEG:
