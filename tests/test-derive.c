@@ -15,7 +15,7 @@ static const char declarations[] =
   "N = 2, D = 3, H = 4;"
   "h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H, B: N×H,"
   "V: 2x3, A: 3x4, R: 2x3, X: 3x2, W: 2x4, C: 3x4, P: 3x4, Q: 3x4,"
-  "c: (3, 1), r: (1, 4), v: (4,), w: (4,), s: ()";
+  "c: (3, 1), r: (1, 4), v: (4,), w: (4,), s: (), Z: 3x3";
 
 typedef struct
 {
@@ -73,6 +73,14 @@ static const Case cases[] = {
   { "tanh(X @ W) * sigmoid(X @ W)", FALSE },
   { "v / w - sum(v)", TRUE },
   { "A.T", FALSE },
+  /* Like terms: powers, coefficients, repeated variables across a matrix product. */
+  { "P * P * P", FALSE },
+  { "P * Q * P / 3 + Q * Q", FALSE },
+  { "P + P", FALSE },
+  { "sum(P * P * P) + s * s", FALSE },
+  { "(P * P) @ A.T + P @ (A * A).T", FALSE },
+  { "tanh(P * P) * P", FALSE },
+  { "Z @ Z @ Z", FALSE },
 };
 
 static JacExpr *
@@ -658,6 +666,263 @@ test_errors (void)
   g_assert_nonnull (strstr (error->message, "(2, 4)"));
 }
 
+/* ---- like terms ---- */
+
+static void
+assert_steps (const JacDerivation *d,
+              const char * const  *expected)
+{
+  guint n = 0;
+
+  for (; expected[2 * n] != NULL; n++)
+    assert_step (d, n, expected[2 * n], expected[2 * n + 1]);
+  g_assert_cmpuint (d->steps->len, ==, n);
+}
+
+/* The contracted form, evaluated from its own tree, against the contraction of the structured
+ * Jacobian with a random G, on values drawn from @seed. */
+static void
+assert_contraction (JacExpr             *expr,
+                    const JacDerivation *d,
+                    guint32              seed)
+{
+  g_autoptr(JacStructured) jac = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+
+  draw (expr->graph, seed, FALSE);
+  jac = jac_graph_jacobian (expr->graph, d->variable);
+  check_contraction (expr->graph, d, jac, rand, expr->source);
+}
+
+/* Repeated factors become powers, equal terms one term with the sum of their coefficients, in the
+ * index form, the contracted form and LaTeX; X − X is identically zero. */
+static void
+test_like_terms (void)
+{
+  static const char * const cube[] = {
+    "Definition", "Y_ij = P_ij³",
+    "Differentiate", "∂Y_ij/∂P_pq = 3 P_ij² δ_ip δ_jq",
+    "Structure", "nonzero only where p = i and q = j (diagonal: each entry of Y depends only on "
+    "the same entry of P)",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 3 G_pq P_pq² = (3 G ⊙ P ⊙ P)_pq",
+    NULL,
+  };
+  static const char * const fifth[] = {
+    "Definition", "Y_ij = P_ij⁵",
+    "Differentiate", "∂Y_ij/∂P_pq = 5 P_ij⁴ δ_ip δ_jq",
+    "Structure", "nonzero only where p = i and q = j (diagonal: each entry of Y depends only on "
+    "the same entry of P)",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 5 G_pq P_pq⁴ = (5 G ⊙ P ⊙ P ⊙ P ⊙ P)_pq",
+    NULL,
+  };
+  static const char * const sandwich[] = {
+    "Definition", "Y_ij = P_ij² Q_ij",
+    "Differentiate", "∂Y_ij/∂P_pq = 2 P_ij δ_ip δ_jq Q_ij",
+    "Structure", "nonzero only where p = i and q = j (diagonal: each entry of Y depends only on "
+    "the same entry of P)",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 2 G_pq P_pq Q_pq = (2 G ⊙ P ⊙ Q)_pq",
+    NULL,
+  };
+  static const char * const twice[] = {
+    "Definition", "Y_ij = P_ij + P_ij",
+    "Differentiate", "∂Y_ij/∂P_pq = δ_ip δ_jq + δ_ip δ_jq",
+    "Substitute", "∂Y_ij/∂P_pq = 2 δ_ip δ_jq",
+    "Structure", "nonzero only where p = i and q = j (diagonal: each entry of Y depends only on "
+    "the same entry of P)",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 2 G_pq = (2 G)_pq",
+    NULL,
+  };
+  static const char * const cancelled[] = {
+    "Definition", "Y_ij = P_ij − P_ij",
+    "Differentiate", "∂Y_ij/∂P_pq = δ_ip δ_jq − δ_ip δ_jq",
+    "Substitute", "∂Y_ij/∂P_pq = 0",
+    "Structure", "identically zero: Y does not depend on P",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 0",
+    NULL,
+  };
+  static const char * const third[] = {
+    "Definition", "Y_ij = 1/9 P_ij³",
+    "Differentiate", "∂Y_ij/∂P_pq = 1/3 P_ij² δ_ip δ_jq",
+    "Structure", "nonzero only where p = i and q = j (diagonal: each entry of Y depends only on "
+    "the same entry of P)",
+    "Contract with G", "Σ_ij G_ij ∂Y_ij/∂P_pq = 1/3 G_pq P_pq² = (1/3 G ⊙ P ⊙ P)_pq",
+    NULL,
+  };
+  struct { const char *source; const char * const *steps; const char *latex, *markup; } cases_[] = {
+    { "P * P * P", cube, "3 P_{ij}^{2} \\delta_{ip} \\delta_{jq}",
+      "3 P<sub>ij</sub><sup>2</sup> δ<sub>ip</sub> δ<sub>jq</sub>" },
+    { "P * P * P * P * P", fifth, "5 P_{ij}^{4} \\delta_{ip} \\delta_{jq}", NULL },
+    { "P * Q * P", sandwich, "2 P_{ij} \\delta_{ip} \\delta_{jq} Q_{ij}", NULL },
+    { "P + P", twice, "2 \\delta_{ip} \\delta_{jq}", NULL },
+    { "P - P", cancelled, "0", "0" },
+    { "P * P * P / 9", third, "\\frac{1}{3} P_{ij}^{2} \\delta_{ip} \\delta_{jq}",
+      "1/3 P<sub>ij</sub><sup>2</sup> δ<sub>ip</sub> δ<sub>jq</sub>" },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases_); c++)
+    {
+      g_autoptr(JacExpr) expr = parse (cases_[c].source);
+      g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+
+      assert_steps (d, cases_[c].steps);
+      g_assert_cmpstr (d->result_latex, ==, cases_[c].latex);
+      if (cases_[c].markup != NULL)
+        g_assert_cmpstr (d->result_markup, ==, cases_[c].markup);
+      check_markup (d->result_markup, cases_[c].source);
+      check_markup (d->contracted_markup, cases_[c].source);
+      assert_contraction (expr, d, c + 11);
+    }
+
+  {
+    g_autoptr(JacExpr) expr = parse ("P - P");
+    g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+
+    g_assert_false (d->depends);
+    g_assert_cmpstr (d->sparsity, ==, "identically zero: Y does not depend on P");
+    g_assert_cmpstr (d->contracted_text, ==, "0");
+  }
+  {
+    /* The matrix form's LaTeX of a merged term, and a sum whose terms partly cancel. */
+    g_autoptr(JacExpr) expr = parse ("P * P * P + P * Q - Q * P");
+    g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+
+    g_assert_cmpstr (d->result_text, ==, "3 P_ij² δ_ip δ_jq");
+    g_assert_cmpstr (d->contracted_text, ==, "3 G ⊙ P ⊙ P");
+    g_assert_cmpstr (d->contracted_latex, ==, "3 G \\odot P \\odot P");
+    assert_contraction (expr, d, 5);
+  }
+  {
+    /* Forms without like terms are written as before: nothing is reordered. */
+    g_autoptr(JacExpr) expr = parse ("exp(P) * Q");
+    g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+
+    g_assert_cmpstr (d->contracted_text, ==, "G ⊙ Q ⊙ exp(P)");
+  }
+}
+
+/* A product of 2048 factors is one power: the derivation is two terms long, not 2048² factors. */
+static void
+test_long_product (void)
+{
+  g_autoptr(GString) source = g_string_new ("P");
+  g_autoptr(JacExpr) expr = NULL;
+  g_autoptr(JacDerivation) d = NULL;
+  g_autoptr(JacTensor) upstream = jac_tensor_new_matrix (3, 4);
+  g_autoptr(JacTensor) value = NULL;
+  g_autoptr(GError) error = NULL;
+  JacNode *p;
+  guint n_factors = 0;
+
+  for (guint f = 1; f < 2048; f++)
+    g_string_append (source, " * P");
+  expr = parse (source->str);
+  d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+  assert_step (d, 0, "Definition", "Y_ij = P_ij²⁰⁴⁸");
+  g_assert_cmpstr (d->result_text, ==, "2048 P_ij²⁰⁴⁷ δ_ip δ_jq");
+  g_assert_cmpstr (d->result_latex, ==, "2048 P_{ij}^{2047} \\delta_{ip} \\delta_{jq}");
+  g_assert_true (g_str_has_prefix (d->contracted_text, "2048 G ⊙ P ⊙ P"));
+  for (const char *c = d->contracted_text; (c = strstr (c, "P")) != NULL; c++)
+    n_factors++;
+  g_assert_cmpuint (n_factors, ==, 2047);
+
+  /* P^2047 G stays finite near 1: P = 1 + t / 2047, so that P^2047 ≈ e^t. */
+  p = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "P"));
+  for (gsize e = 0; e < p->value->size; e++)
+    p->value->data[e] = 1.0 + (double) e / (p->value->size * 2047.0);
+  jac_graph_forward (expr->graph);
+  jac_tensor_fill (upstream, 1.0);
+  value = jac_derivation_evaluate (d, expr->graph, upstream, &error);
+  g_assert_no_error (error);
+  for (gsize e = 0; e < value->size; e++)
+    g_assert_cmpfloat_with_epsilon (value->data[e], 2048.0 * pow (p->value->data[e], 2047),
+                                    1e-9 * value->data[e]);
+}
+
+/* The summed indices of "Z_ik Z_kl …": one letter each (k₁ counts as one), none repeated within
+ * a Σ, and every entry of Z with two. */
+static void
+check_index_letters (const char *text,
+                     const char *what)
+{
+  for (const char *c = text; *c != '\0'; c = g_utf8_next_char (c))
+    {
+      gboolean sigma = g_str_has_prefix (c, "Σ_"), entry = g_str_has_prefix (c, "Z_");
+      g_autoptr(GPtrArray) letters = NULL;
+      const char *at;
+
+      if (!sigma && !entry)
+        continue;
+      letters = g_ptr_array_new_with_free_func (g_free);
+      at = c + (sigma ? strlen ("Σ_") : 2);
+      while (g_ascii_isalpha (*at))
+        {
+          const char *start = at++;
+
+          /* Subscript digits ₀…₉ are three bytes each, E2 82 80…89. */
+          while ((guchar) at[0] == 0xE2 && (guchar) at[1] == 0x82 && (guchar) at[2] >= 0x80 &&
+                 (guchar) at[2] <= 0x89)
+            at += 3;
+          g_ptr_array_add (letters, g_strndup (start, at - start));
+        }
+      if (entry && letters->len != 2)
+        g_error ("%s: an entry of Z without two indices in “%.40s”", what, c);
+      if (sigma)
+        {
+          g_assert_cmpuint (letters->len, >, 0);
+          for (guint a = 0; a < letters->len; a++)
+            for (guint b = a + 1; b < letters->len; b++)
+              if (g_str_equal (letters->pdata[a], letters->pdata[b]))
+                g_error ("%s: Σ sums %s twice in “%.80s”", what, (char *) letters->pdata[a], c);
+        }
+      c = at - 1;
+    }
+}
+
+/* Z @ Z @ … @ Z needs more summed indices than there are letters: k₁, k₂, … follow, written
+ * k_{1} in LaTeX, and the contracted form still equals the tensor's contraction. */
+static void
+test_many_sums (void)
+{
+  static const guint lengths[] = { 18, 40 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
+    {
+      g_autoptr(GString) source = g_string_new ("Z");
+      g_autoptr(JacExpr) expr = NULL;
+      g_autoptr(JacDerivation) d = NULL;
+
+      for (guint f = 1; f < lengths[l]; f++)
+        g_string_append (source, " @ Z");
+      expr = parse (source->str);
+      d = derive (expr, "Z", JAC_DERIVE_DEFAULT);
+      for (guint s = 0; s < d->steps->len; s++)
+        {
+          const JacDerivationStep *step = step_at (d, s);
+
+          check_index_letters (step->text, source->str);
+          check_markup (step->markup, source->str);
+          check_latex (step->latex, source->str);
+          g_assert_null (strstr (step->latex, "₁"));
+        }
+      if (lengths[l] == 18)
+        {
+          /* 17 sums: exactly the single letters, the last one h. */
+          assert_step (d, 0, "Definition", "Y_ij = Σ_klmnrstuvabcdefgh Z_ik Z_kl Z_lm Z_mn Z_nr "
+                       "Z_rs Z_st Z_tu Z_uv Z_va Z_ab Z_bc Z_cd Z_de Z_ef Z_fg Z_gh Z_hj");
+        }
+      else
+        {
+          const JacDerivationStep *definition = step_at (d, 0);
+
+          g_assert_nonnull (strstr (definition->text, "Z_hk₁ Z_k₁k₂ "));
+          g_assert_nonnull (strstr (definition->text, " Z_k₂₁k₂₂ Z_k₂₂j"));
+          g_assert_nonnull (strstr (definition->latex, "Z_{hk_{1}} Z_{k_{1}k_{2}}"));
+          g_assert_nonnull (strstr (definition->markup, "Z<sub>k₁k₂</sub>"));
+        }
+      assert_contraction (expr, d, lengths[l]);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -674,5 +939,8 @@ main (int    argc,
   g_test_add_func ("/derive/independent-variable", test_independent_variable);
   g_test_add_func ("/derive/output-is-variable", test_output_is_variable);
   g_test_add_func ("/derive/errors", test_errors);
+  g_test_add_func ("/derive/like-terms", test_like_terms);
+  g_test_add_func ("/derive/long-product", test_long_product);
+  g_test_add_func ("/derive/many-sums", test_many_sums);
   return g_test_run ();
 }

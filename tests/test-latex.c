@@ -259,6 +259,12 @@ static const ExprCase expr_cases[] = {
     "B4: K×H, A5: N×K, B5: K×H, A6: N×K, B6: K×H, A7: N×K, B7: K×H, A8: N×K, B8: K×H" },
   { "long-names", "loss_total = sum(tanh(x_input @ W_long_name + bias_vector) * weights_out)",
     "N = 2, D = 3, H = 3, x_input: N×D, W_long_name: D×H, bias_vector: H, weights_out: N×H" },
+  /* Like terms: powers P_{ij}^{3}, coefficients 3 and \frac{1}{3}, a sum that cancels. */
+  { "powers", "P * P * P + P * Q * P / 3 - Q * Q", "N = 3, D = 4, P: N×D, Q: N×D" },
+  { "cancelled", "P - P + Q * Q * Q * Q * Q", "N = 3, D = 4, P: N×D, Q: N×D" },
+  /* 19 summed indices: past the single letters, k_{1} and k_{2}. */
+  { "twenty-factors", "Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ Z @ "
+    "Z @ Z", "N = 2, Z: N×N" },
 };
 
 static JacExpr *
@@ -312,6 +318,32 @@ test_expr (gconstpointer data)
                       "matrix");
     }
   g_assert_cmpuint (n_variables, >, 0);
+}
+
+static const ExprCase *
+find_expr_case (const char *name)
+{
+  for (guint n = 0; n < G_N_ELEMENTS (expr_cases); n++)
+    if (g_str_equal (expr_cases[n].name, name))
+      return &expr_cases[n];
+  g_assert_not_reached ();
+}
+
+/* The like-term forms in LaTeX source (test_expr compiles them): a power, a fraction, k_{1}. */
+static void
+test_like_terms_source (void)
+{
+  g_autoptr(JacAnalysis) powers = expr_analysis (find_expr_case ("powers"), "P");
+  g_autoptr(JacAnalysis) twenty = expr_analysis (find_expr_case ("twenty-factors"), "Z");
+  g_autofree char *powers_latex = jac_analysis_latex (powers, FALSE, FALSE);
+  g_autofree char *twenty_latex = jac_analysis_latex (twenty, FALSE, FALSE);
+
+  g_assert_nonnull (strstr (powers_latex, "P_{ij}^{3}"));
+  g_assert_nonnull (strstr (powers_latex, "3 P_{ij}^{2} \\delta_{ip} \\delta_{jq}"));
+  g_assert_nonnull (strstr (powers_latex, "\\frac{2}{3} P_{ij} \\delta_{ip} \\delta_{jq} Q_{ij}"));
+  g_assert_nonnull (strstr (powers_latex, "3 G \\odot P \\odot P"));
+  g_assert_nonnull (strstr (twenty_latex, "Z_{hk_{1}} Z_{k_{1}k_{2}} Z_{k_{2}j}"));
+  g_assert_null (strstr (twenty_latex, "Z_{h}"));
 }
 
 /* Every operator and function of the language (the expressions of test-derive.c), every variable
@@ -571,6 +603,7 @@ main (int    argc,
       g_test_add_data_func (path, &expr_cases[n], test_expr);
     }
   g_test_add_func ("/latex/expr/every-operator", test_every_operator);
+  g_test_add_func ("/latex/expr/like-terms-source", test_like_terms_source);
   g_test_add_func ("/latex/short-formula-unchanged", test_short_formula_unchanged);
   g_test_add_func ("/latex/long-formula-aligned", test_long_formula_aligned);
   g_test_add_func ("/latex/cli/same-as-core", test_cli_same_as_core);

@@ -33,6 +33,9 @@ void  _jac_notation_forms   (JacNotation       *self,
 /* Index letters as a subscript: "_ij", "<sub>ij</sub>", "_{ij}". Nothing for "". */
 void  _jac_notation_sub     (JacNotation       *self,
                              const char        *letters);
+/* A number: an integer, a short decimal, or a fraction p/q (q ≤ 12) when that is exact. */
+void  _jac_notation_number  (JacNotation       *self,
+                             double             value);
 void  _jac_notation_append  (JacNotation       *self,
                              const JacNotation *other);
 void  _jac_notation_steal   (JacNotation       *self,
@@ -87,9 +90,14 @@ typedef struct
 
 #define JAC_INDEX_ZERO 0   /* the fixed index 0 of an axis of extent 1 that is broadcast */
 
+/* An index letter is one Latin letter, or one with a subscript number (k₁, in UTF-8) once the
+ * summation letters run out; _jac_notation_sub () writes the number as k_{1} in LaTeX. */
+#define JAC_INDEX_LETTER_SIZE 16
+
 typedef struct
 {
-  char letter[4];   /* the letter of a free index; the preferred one of a summed index, or "" */
+  char letter[JAC_INDEX_LETTER_SIZE];   /* the letter of a free index; the preferred one of a
+                                         * summed index, or "" */
 } JacIndexInfo;
 
 typedef enum
@@ -173,7 +181,10 @@ void       _jac_poly_rename        (GPtrArray              *poly,
                                     int                     to);
 /* The δ rule Σ_k δ_kq f(k) = f(q), until no δ touches a summed index; TRUE if it applied. */
 gboolean   _jac_poly_apply_deltas  (GPtrArray              *poly);
-/* Merges terms that differ only in their coefficient and drops those that cancel. */
+/* Equal entries of one term become one power: X_ij Y_ij X_ij is X_ij² Y_ij, Y_ij / Y_ij is 1. */
+void       _jac_term_merge_powers  (JacTerm                *term);
+/* Merges terms that differ only in their coefficient and drops those that cancel, after merging
+ * the powers of each term. */
 void       _jac_poly_combine       (GPtrArray              *poly);
 /* The output axis tied to each variable axis by a δ common to every term: JacStructured.pair. */
 void       _jac_poly_pairs         (const GPtrArray        *poly,
@@ -269,7 +280,12 @@ void       _jac_m_build_forward    (JacDeriveContext       *d);
 /* The definition of a named node in matrix notation (its own operation over named values). */
 JacMExpr  *_jac_m_definition       (const JacDeriveContext *d,
                                     int                     node);
-/* Symbolic back-propagation of G to the variable: Σ_o G[o] ∂out[o]/∂variable. */
+/* Takes @e and merges its like terms: equal factors of a ⊙/⊘ product into a power (written as
+ * repeated ⊙), equal products into one with their coefficients summed, cancelled ones dropped
+ * (a sum that cancels is 0). @e comes back unchanged when nothing merges. */
+JacMExpr  *_jac_m_simplify         (JacMExpr               *e);
+/* Symbolic back-propagation of G to the variable, like terms merged:
+ * Σ_o G[o] ∂out[o]/∂variable. */
 JacMExpr  *_jac_m_backward         (JacDeriveContext       *d);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacMExpr, _jac_m_unref)

@@ -655,7 +655,7 @@ instantiate (Derivation      *D,
       for (guint s = 0; s < term->sums->len; s++)
         {
           int old = g_array_index (term->sums, int, s);
-          char letter[4];
+          char letter[JAC_INDEX_LETTER_SIZE];
 
           g_strlcpy (letter, g_array_index (D->d.indices, JacIndexInfo, old).letter,
                      sizeof letter);
@@ -980,6 +980,14 @@ is_leaf (const JacMExpr *e)
   return e->kind == JAC_M_NODE || e->kind == JAC_M_UPSTREAM || e->kind == JAC_M_SLOPE;
 }
 
+static gboolean
+is_zero_form (const JacMExpr *e)
+{
+  if (e->kind == JAC_M_BROADCAST)
+    e = e->a;
+  return e->kind == JAC_M_CONST && e->value == 0.0;
+}
+
 /* "(G Aᵀ)_pq", "G_pq", or the form alone for a scalar variable. */
 static void
 render_matrix_entry (JacDeriveContext *d,
@@ -1026,8 +1034,12 @@ contract_step (Derivation      *D,
   _jac_render_derivative (d, d->output_symbol, d->out_idx, &n);
   _jac_notation_add (&n, " = ", NULL, NULL);
   _jac_poly_render (d, contracted, &n);
-  _jac_notation_add (&n, " = ", NULL, NULL);
-  render_matrix_entry (d, form, self->wrt_letters, &n);
+  /* "= 0" once: a form that cancelled to 0 has no entry worth writing as (0)_pq. */
+  if (!(contracted->len == 0 && is_zero_form (form)))
+    {
+      _jac_notation_add (&n, " = ", NULL, NULL);
+      render_matrix_entry (d, form, self->wrt_letters, &n);
+    }
   memcpy (d->reserved, reserved, sizeof reserved);
   add_step (D, "Contract with G", &n);
   _jac_notation_clear (&n);

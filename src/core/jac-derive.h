@@ -13,8 +13,15 @@
  *   starts with 'W' (a weight matrix, as DESIGN.md writes ∂h/∂W_hh = S_ij h_prev_ik δ_jl).
  *   A vector's single index is the *second* letter (j for the output, q or l for the variable),
  *   because NumPy broadcasting aligns it with the last axis: ∂h_ij/∂b_q = … δ_jq. Summation
- *   indices take the first free letter of k l m n r s t u v, so never a letter of the output or
- *   the variable, and sums from the contraction with G keep the output's letters (Σ_j G_pj …).
+ *   indices take the first free letter of k l m n r s t u v a b c d e f g h, then k₁, k₂, …
+ *   (k_{1} in LaTeX) without end, so never a letter of the output or the variable, and sums
+ *   from the contraction with G keep the output's letters (Σ_j G_pj …).
+ * - Like terms. Equal entries of a product are one power (X_ij³; X_ij / X_ij is 1), terms that
+ *   differ only in their coefficient one term (3 X_ij² δ_ip δ_jq), and terms that cancel are
+ *   dropped (X − X: 0, and the Structure step says identically zero). Coefficients print as
+ *   integers, short decimals or fractions p/q for q ≤ 12 (1/3, \frac{1}{3}). The contracted
+ *   form merges its like terms the same way and writes a power as repeated ⊙, as S = 1 − h ⊙ h
+ *   writes a square: 3 G ⊙ X ⊙ X. A form without like terms is left exactly as built.
  * - Intermediates. The argument of an element-wise function or softmax and the denominator of a
  *   division are named when they are not a variable: Z if there is one, Z₁, Z₂, … in graph order
  *   if there are several (another letter if a variable is called Z). Their definitions are steps

@@ -118,6 +118,8 @@ _jac_poly_mul (const GPtrArray *a,
         term->coef *= tb->coef;
         g_array_append_vals (term->sums, tb->sums->data, tb->sums->len);
         g_array_append_vals (term->factors, tb->factors->data, tb->factors->len);
+        /* Merged as it grows, so that X * X * … * X stays one factor X_ij^n rather than n. */
+        _jac_term_merge_powers (term);
         g_ptr_array_add (product, term);
       }
   return product;
@@ -243,6 +245,55 @@ _jac_poly_apply_deltas (GPtrArray *poly)
 
 /* ---- like terms ---- */
 
+static gboolean
+same_base (const JacFactor *a,
+           const JacFactor *b)
+{
+  if (a->kind != JAC_FACTOR_ENTRY || b->kind != JAC_FACTOR_ENTRY || a->symbol != b->symbol ||
+      a->rank != b->rank)
+    return FALSE;
+  for (guint x = 0; x < a->rank; x++)
+    if (a->idx[x] != b->idx[x])
+      return FALSE;
+  return TRUE;
+}
+
+/* Each entry is folded into the first factor with the same base; a term holds few distinct
+ * bases, so this is linear in the factors in practice. */
+void
+_jac_term_merge_powers (JacTerm *term)
+{
+  GArray *factors = term->factors;
+  guint kept = 0;
+
+  for (guint f = 0; f < factors->len; f++)
+    {
+      JacFactor *x = &g_array_index (factors, JacFactor, f);
+      gboolean merged = FALSE;
+
+      for (guint g = 0; g < kept && !merged; g++)
+        {
+          JacFactor *y = &g_array_index (factors, JacFactor, g);
+
+          if (same_base (x, y))
+            {
+              y->power += x->power;
+              merged = TRUE;
+            }
+        }
+      if (!merged)
+        g_array_index (factors, JacFactor, kept++) = *x;
+    }
+  g_array_set_size (factors, kept);
+  /* X_ij / X_ij: a power 0 is 1. */
+  for (guint f = 0; f < factors->len;)
+    if (g_array_index (factors, JacFactor, f).kind == JAC_FACTOR_ENTRY &&
+        g_array_index (factors, JacFactor, f).power == 0)
+      g_array_remove_index (factors, f);
+    else
+      f++;
+}
+
 static int
 compare_ints (gconstpointer a,
               gconstpointer b)
@@ -295,8 +346,12 @@ _jac_poly_combine (GPtrArray *poly)
   for (guint t = 0; t < poly->len;)
     {
       JacTerm *term = g_ptr_array_index (poly, t);
-      char *key = term_key (term);
-      JacTerm *first = g_hash_table_lookup (seen, key);
+      char *key;
+      JacTerm *first;
+
+      _jac_term_merge_powers (term);
+      key = term_key (term);
+      first = g_hash_table_lookup (seen, key);
 
       if (first != NULL)
         {
@@ -360,66 +415,110 @@ _jac_poly_pairs (const GPtrArray *poly,
 
 /* ---- text ---- */
 
+/* The letters of one term's summed indices. Lookups are hashed and the search for a free
+ * summation letter resumes where it stopped, so a term with hundreds of sums letters in linear
+ * time. */
 typedef struct
 {
-  int  id[16];
-  char letter[16][4];
-  guint n;
+  GArray     *ids;       /* int: the summed indices, in the order they were lettered */
+  GPtrArray  *letters;   /* char*, owned: their letters, parallel to ids */
+  GHashTable *by_id;     /* index id → its letter (owned by letters) */
+  GHashTable *taken;     /* letters in use in the term, free or summed (not owned) */
+  GPtrArray  *owned;     /* char*: the free indices' letters put in taken */
+  guint       cursor;    /* the next summation letter to try */
 } LetterMap;
+
+static void
+letter_map_init (LetterMap *map)
+{
+  map->ids = g_array_new (FALSE, FALSE, sizeof (int));
+  map->letters = g_ptr_array_new_with_free_func (g_free);
+  map->by_id = g_hash_table_new (g_direct_hash, g_direct_equal);
+  map->taken = g_hash_table_new (g_str_hash, g_str_equal);
+  map->owned = g_ptr_array_new_with_free_func (g_free);
+  map->cursor = 0;
+}
+
+static void
+letter_map_clear (LetterMap *map)
+{
+  g_hash_table_unref (map->by_id);
+  g_hash_table_unref (map->taken);
+  g_ptr_array_unref (map->letters);
+  g_ptr_array_unref (map->owned);
+  g_array_unref (map->ids);
+}
+
+static void
+letter_map_reserve (LetterMap  *map,
+                    const char *letter)
+{
+  char *copy;
+
+  if (*letter == '\0' || g_hash_table_contains (map->taken, letter))
+    return;
+  copy = g_strdup (letter);
+  g_ptr_array_add (map->owned, copy);
+  g_hash_table_add (map->taken, copy);
+}
 
 static const char *
 map_letter (const JacDeriveContext *d,
             const LetterMap        *map,
             int                     id)
 {
+  const char *letter;
+
   if (id == JAC_INDEX_ZERO)
     return "0";
-  for (guint m = 0; m < map->n; m++)
-    if (map->id[m] == id)
-      return map->letter[m];
-  return g_array_index (d->indices, JacIndexInfo, id).letter;
+  letter = g_hash_table_lookup (map->by_id, GINT_TO_POINTER (id));
+  return letter != NULL ? letter : g_array_index (d->indices, JacIndexInfo, id).letter;
 }
 
-static gboolean
-letter_taken (const char *reserved,
-              const LetterMap *map,
-              const char *letter)
+/* The @n-th summation letter: k l m n r s t u v a b … h, then k₁, k₂, k₃, … without end. */
+static char *
+summation_letter (guint n)
 {
-  if (*letter == '\0' || strstr (reserved, letter) != NULL)
-    return TRUE;
-  for (guint m = 0; m < map->n; m++)
-    if (g_str_equal (map->letter[m], letter))
-      return TRUE;
-  return FALSE;
+  static const char * const digits[] = {
+    "₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉",
+  };
+  guint n_single = sizeof summation_letters - 1;
+  g_autofree char *number = NULL;
+  GString *letter;
+
+  if (n < n_single)
+    return g_strndup (summation_letters + n, 1);
+  number = g_strdup_printf ("%u", n - n_single + 1);
+  letter = g_string_new ("k");
+  for (const char *c = number; *c != '\0'; c++)
+    g_string_append (letter, digits[*c - '0']);
+  return g_string_free (letter, FALSE);
 }
 
 static void
 map_summed (const JacDeriveContext *d,
-            const char             *reserved,
             LetterMap              *map,
             int                     id)
 {
   const char *preferred = g_array_index (d->indices, JacIndexInfo, id).letter;
-  char letter[2] = { 0, 0 };
+  char *letter;
 
-  for (guint m = 0; m < map->n; m++)
-    if (map->id[m] == id)
-      return;
-  if (map->n == G_N_ELEMENTS (map->id))
+  if (g_hash_table_contains (map->by_id, GINT_TO_POINTER (id)))
     return;
-  if (!letter_taken (reserved, map, preferred))
-    g_strlcpy (map->letter[map->n], preferred, 4);
+  if (*preferred != '\0' && !g_hash_table_contains (map->taken, preferred))
+    letter = g_strdup (preferred);
   else
-    {
-      for (const char *c = summation_letters; *c != '\0'; c++)
-        {
-          letter[0] = *c;
-          if (!letter_taken (reserved, map, letter))
-            break;
-        }
-      g_strlcpy (map->letter[map->n], letter, 4);
-    }
-  map->id[map->n++] = id;
+    for (;;)
+      {
+        letter = summation_letter (map->cursor++);
+        if (!g_hash_table_contains (map->taken, letter))
+          break;
+        g_free (letter);
+      }
+  g_ptr_array_add (map->letters, letter);
+  g_array_append_val (map->ids, id);
+  g_hash_table_insert (map->by_id, GINT_TO_POINTER (id), letter);
+  g_hash_table_add (map->taken, letter);
 }
 
 /* Summed indices are lettered in order of first appearance, so Σ_kl A_ik X_kl B_lj reads left to
@@ -429,16 +528,20 @@ letter_term (const JacDeriveContext *d,
              const JacTerm          *term,
              LetterMap              *map)
 {
-  GString *reserved = g_string_new (d->reserved);
+  letter_map_init (map);
+  for (const char *c = d->reserved; *c != '\0'; c++)
+    {
+      char letter[2] = { *c, 0 };
 
-  map->n = 0;
+      letter_map_reserve (map, letter);
+    }
   for (guint f = 0; f < term->factors->len; f++)
     {
       const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
 
       for (guint a = 0; a < 2; a++)
         if (x->idx[a] > JAC_INDEX_ZERO && sum_position (term, x->idx[a]) < 0)
-          g_string_append (reserved, g_array_index (d->indices, JacIndexInfo, x->idx[a]).letter);
+          letter_map_reserve (map, g_array_index (d->indices, JacIndexInfo, x->idx[a]).letter);
     }
   for (guint f = 0; f < term->factors->len; f++)
     {
@@ -447,11 +550,10 @@ letter_term (const JacDeriveContext *d,
 
       for (guint a = 0; a < n_idx; a++)
         if (sum_position (term, x->idx[a]) >= 0)
-          map_summed (d, reserved->str, map, x->idx[a]);
+          map_summed (d, map, x->idx[a]);
     }
   for (guint s = 0; s < term->sums->len; s++)
-    map_summed (d, reserved->str, map, g_array_index (term->sums, int, s));
-  g_string_free (reserved, TRUE);
+    map_summed (d, map, g_array_index (term->sums, int, s));
 }
 
 static char *
@@ -535,22 +637,30 @@ _jac_render_derivative (const JacDeriveContext *d,
   g_string_free (letters, TRUE);
 }
 
+/* X_ij² and X_ij¹⁰ in plain text; markup and LaTeX raise the number. */
 static void
 render_power (int          power,
               JacNotation *out)
 {
+  static const char * const superscripts[] = {
+    "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹",
+  };
   int p = ABS (power);
+  g_autofree char *n = NULL;
+  g_autofree char *markup = NULL;
+  g_autofree char *latex = NULL;
+  GString *plain;
 
-  if (p == 2)
-    _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
-  else if (p > 2)
-    {
-      g_autofree char *n = g_strdup_printf ("%d", p);
-      g_autofree char *markup = g_strdup_printf ("<sup>%d</sup>", p);
-      g_autofree char *latex = g_strdup_printf ("^{%d}", p);
-
-      _jac_notation_add (out, n, markup, latex);
-    }
+  if (p < 2)
+    return;
+  n = g_strdup_printf ("%d", p);
+  plain = g_string_new (NULL);
+  for (const char *c = n; *c != '\0'; c++)
+    g_string_append (plain, superscripts[*c - '0']);
+  markup = g_strdup_printf ("<sup>%d</sup>", p);
+  latex = g_strdup_printf ("^{%d}", p);
+  _jac_notation_add (out, plain->str, markup, latex);
+  g_string_free (plain, TRUE);
 }
 
 void
@@ -654,16 +764,6 @@ render_factor (const JacDeriveContext *d,
     }
 }
 
-static void
-render_number (double       value,
-               JacNotation *out)
-{
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_ascii_formatd (buffer, sizeof buffer, "%g", value);
-  _jac_notation_add (out, buffer, NULL, NULL);
-}
-
 static gboolean
 same_entry (const JacFactor *a,
             const JacFactor *b)
@@ -724,9 +824,9 @@ render_sums (const JacTerm   *term,
 {
   GString *letters = g_string_new (NULL);
 
-  for (guint m = 0; m < map->n; m++)
-    if (sum_position (term, map->id[m]) >= 0)
-      g_string_append (letters, map->letter[m]);
+  for (guint m = 0; m < map->ids->len; m++)
+    if (sum_position (term, g_array_index (map->ids, int, m)) >= 0)
+      g_string_append (letters, g_ptr_array_index (map->letters, m));
   if (letters->len > 0)
     {
       _jac_notation_add (out, "Σ", NULL, "\\sum");
@@ -749,19 +849,21 @@ render_term (const JacDeriveContext *d,
   render_sums (term, &map, out);
   if (magnitude != 1.0 || n_top == 0)
     {
-      render_number (magnitude, out);
+      _jac_notation_number (out, magnitude);
       if (n_top > 0)
         _jac_notation_add (out, " ", NULL, " ");
     }
   render_factors (d, &map, term, FALSE, out);
-  if (n_bottom == 0)
-    return;
-  _jac_notation_add (out, " / ", NULL, " / ");
-  if (n_bottom > 1)
-    _jac_notation_add (out, "(", NULL, "(");
-  render_factors (d, &map, term, TRUE, out);
-  if (n_bottom > 1)
-    _jac_notation_add (out, ")", NULL, ")");
+  if (n_bottom > 0)
+    {
+      _jac_notation_add (out, " / ", NULL, " / ");
+      if (n_bottom > 1)
+        _jac_notation_add (out, "(", NULL, "(");
+      render_factors (d, &map, term, TRUE, out);
+      if (n_bottom > 1)
+        _jac_notation_add (out, ")", NULL, ")");
+    }
+  letter_map_clear (&map);
 }
 
 void

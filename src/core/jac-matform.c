@@ -675,6 +675,280 @@ backward_node (JacDeriveContext  *d,
     }
 }
 
+/* ---- like terms ---- */
+
+/* A sum of monomials c · Π base^power: bases are the operands of ⊙ and ⊘ that are neither, each
+ * simplified itself and kept once with its power (negative under ⊘); equal monomials merge. */
+typedef struct
+{
+  JacMExpr *base;
+  int       power;
+} MFactor;
+
+typedef struct
+{
+  double  coef;
+  GArray *factors;   /* MFactor, in order of first appearance */
+} MMonomial;
+
+static JacMExpr *m_simplify (JacMExpr *e,
+                             gboolean *changed);
+
+static gboolean
+is_product (const JacMExpr *e)
+{
+  return e->kind == JAC_M_HADAMARD || e->kind == JAC_M_DIV || e->kind == JAC_M_NEG ||
+         e->kind == JAC_M_CONST;
+}
+
+static void
+monomial_clear (MMonomial *m)
+{
+  for (guint f = 0; f < m->factors->len; f++)
+    _jac_m_unref (g_array_index (m->factors, MFactor, f).base);
+  g_array_unref (m->factors);
+}
+
+static void
+monomial_collect (MMonomial      *m,
+                  const JacMExpr *e,
+                  int             power,
+                  gboolean       *changed)
+{
+  JacMExpr *base;
+
+  switch (e->kind)
+    {
+    case JAC_M_CONST:
+      if (m->coef != 1.0 && e->value != 1.0)
+        *changed = TRUE;
+      m->coef *= power > 0 ? e->value : 1.0 / e->value;
+      return;
+    case JAC_M_NEG:
+      m->coef = -m->coef;
+      monomial_collect (m, e->a, power, changed);
+      return;
+    case JAC_M_HADAMARD:
+      monomial_collect (m, e->a, power, changed);
+      monomial_collect (m, e->b, power, changed);
+      return;
+    case JAC_M_DIV:
+      monomial_collect (m, e->a, power, changed);
+      monomial_collect (m, e->b, -power, changed);
+      return;
+    default:
+      break;
+    }
+  base = m_simplify (_jac_m_ref ((JacMExpr *) e), changed);
+  for (guint f = 0; f < m->factors->len; f++)
+    {
+      MFactor *x = &g_array_index (m->factors, MFactor, f);
+
+      if (m_equal (x->base, base))
+        {
+          x->power += power;
+          _jac_m_unref (base);
+          *changed = TRUE;
+          return;
+        }
+    }
+  g_array_append_val (m->factors, ((MFactor) { base, power }));
+}
+
+static void
+sum_collect (GArray         *monomials,
+             const JacMExpr *e,
+             double          sign,
+             gboolean       *changed)
+{
+  MMonomial m;
+
+  switch (e->kind)
+    {
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+      sum_collect (monomials, e->a, sign, changed);
+      sum_collect (monomials, e->b, e->kind == JAC_M_SUB ? -sign : sign, changed);
+      return;
+    case JAC_M_NEG:
+      if (e->a->kind == JAC_M_ADD || e->a->kind == JAC_M_SUB || e->a->kind == JAC_M_NEG)
+        {
+          sum_collect (monomials, e->a, -sign, changed);
+          return;
+        }
+      break;
+    default:
+      break;
+    }
+  m.coef = sign;
+  m.factors = g_array_new (FALSE, FALSE, sizeof (MFactor));
+  monomial_collect (&m, e, 1, changed);
+  for (guint f = 0; f < m.factors->len;)
+    {
+      /* X ⊘ X is 1. */
+      if (g_array_index (m.factors, MFactor, f).power == 0)
+        {
+          _jac_m_unref (g_array_index (m.factors, MFactor, f).base);
+          g_array_remove_index (m.factors, f);
+        }
+      else
+        f++;
+    }
+  for (guint n = 0; n < monomials->len; n++)
+    {
+      MMonomial *other = &g_array_index (monomials, MMonomial, n);
+      gboolean same = other->factors->len == m.factors->len;
+
+      for (guint f = 0; f < m.factors->len && same; f++)
+        {
+          const MFactor *x = &g_array_index (m.factors, MFactor, f);
+
+          same = FALSE;
+          for (guint g = 0; g < other->factors->len && !same; g++)
+            {
+              const MFactor *y = &g_array_index (other->factors, MFactor, g);
+
+              same = y->power == x->power && m_equal (y->base, x->base);
+            }
+        }
+      if (same)
+        {
+          other->coef += m.coef;
+          monomial_clear (&m);
+          *changed = TRUE;
+          return;
+        }
+    }
+  g_array_append_val (monomials, m);
+}
+
+/* Π base^power over the factors of one sign, repeated as ⊙ (X ⊙ X, as S = 1 − h ⊙ h writes a
+ * square), the coefficient on the first: 3 G ⊙ X ⊙ X. NULL if there are none. */
+static JacMExpr *
+monomial_part (const MMonomial *m,
+               gboolean         numerator,
+               double           coef)
+{
+  JacMExpr *product = NULL;
+
+  for (guint f = 0; f < m->factors->len; f++)
+    {
+      const MFactor *x = &g_array_index (m->factors, MFactor, f);
+
+      if ((x->power > 0) != numerator)
+        continue;
+      for (int r = 0; r < ABS (x->power); r++)
+        {
+          JacMExpr *base = _jac_m_ref (x->base);
+
+          if (product == NULL)
+            product = coef != 1.0 ? _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (coef), base) :
+                      base;
+          else
+            product = m_pair (JAC_M_HADAMARD, product, base);
+        }
+    }
+  return product;
+}
+
+static JacMExpr *
+monomial_build (const MMonomial *m)
+{
+  double magnitude = fabs (m->coef);
+  JacMExpr *top = monomial_part (m, TRUE, magnitude);
+  JacMExpr *bottom = monomial_part (m, FALSE, 1.0);
+
+  if (top == NULL)
+    top = _jac_m_const (magnitude);
+  if (bottom != NULL)
+    top = m_pair (JAC_M_DIV, top, bottom);
+  return top;
+}
+
+static JacMExpr *
+m_copy_with (const JacMExpr *e,
+             JacMExpr       *a,
+             JacMExpr       *b)
+{
+  JacMExpr *copy = m_new (e->kind, e->rank, e->shape);
+
+  copy->node = e->node;
+  copy->value = e->value;
+  copy->func = e->func;
+  copy->a = a;
+  copy->b = b;
+  return copy;
+}
+
+/* Takes @e; returns it untouched unless a like term merged, a power formed or a term cancelled
+ * somewhere in it (then sets *changed), so that forms without like terms read as before. */
+static JacMExpr *
+m_simplify (JacMExpr *e,
+            gboolean *changed)
+{
+  g_autoptr(GArray) monomials = NULL;
+  gboolean here = FALSE;
+  JacMExpr *result = NULL;
+
+  if (e->a == NULL)
+    return e;
+  if (e->kind != JAC_M_ADD && e->kind != JAC_M_SUB && !is_product (e))
+    {
+      JacMExpr *a = m_simplify (_jac_m_ref (e->a), &here);
+      JacMExpr *b = e->b != NULL ? m_simplify (_jac_m_ref (e->b), &here) : NULL;
+
+      if (!here)
+        {
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          return e;
+        }
+      *changed = TRUE;
+      result = m_copy_with (e, a, b);
+      _jac_m_unref (e);
+      return result;
+    }
+
+  monomials = g_array_new (FALSE, FALSE, sizeof (MMonomial));
+  sum_collect (monomials, e, 1.0, &here);
+  for (guint n = 0; n < monomials->len; n++)
+    {
+      MMonomial *m = &g_array_index (monomials, MMonomial, n);
+      JacMExpr *term;
+
+      if (here && fabs (m->coef) >= 1e-12)
+        {
+          term = monomial_build (m);
+          if (result == NULL)
+            result = m->coef < 0 ? _jac_m_unary (JAC_M_NEG, 0, term) : term;
+          else
+            result = _jac_m_binary (m->coef < 0 ? JAC_M_SUB : JAC_M_ADD, result, term);
+        }
+      monomial_clear (m);
+    }
+  if (!here)
+    return e;
+  if (result == NULL)
+    result = _jac_m_reshape_sum (_jac_m_const (0.0), e->rank, e->shape);
+  if (!same_shape (result, e->rank, e->shape))
+    {
+      /* Cancelling a broadcast term would change the shape; keep the form as it was. */
+      _jac_m_unref (result);
+      return e;
+    }
+  *changed = TRUE;
+  _jac_m_unref (e);
+  return result;
+}
+
+JacMExpr *
+_jac_m_simplify (JacMExpr *e)
+{
+  gboolean changed = FALSE;
+
+  return m_simplify (e, &changed);
+}
+
 JacMExpr *
 _jac_m_backward (JacDeriveContext *d)
 {
@@ -695,7 +969,7 @@ _jac_m_backward (JacDeriveContext *d)
     _jac_m_unref (adjoint[n]);
   if (result == NULL)
     result = _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape);
-  return result;
+  return _jac_m_simplify (result);
 }
 
 /* ---- text ---- */
@@ -709,7 +983,8 @@ precedence (const JacMExpr *e)
     case JAC_M_SUB:
       return 1;
     case JAC_M_HADAMARD:
-      return e->a->rank == 0 && e->b->rank > 0 ? 5 : 3;
+      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar: "3 G". */
+      return (e->a->rank == 0 && e->b->rank > 0) || e->a->kind == JAC_M_CONST ? 5 : 3;
     case JAC_M_DIV:
       return 3;
     case JAC_M_NEG:
@@ -859,14 +1134,7 @@ render (const JacDeriveContext *d,
       render_leaf (d, e, letters, out);
       break;
     case JAC_M_CONST:
-      {
-        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-        g_ascii_formatd (buffer, sizeof buffer, "%g", fabs (e->value));
-        if (e->value < 0)
-          _jac_notation_add (out, "−", NULL, "-");
-        _jac_notation_add (out, buffer, NULL, NULL);
-      }
+      _jac_notation_number (out, e->value);
       break;
     case JAC_M_MATMUL:
     case JAC_M_ADD:
