@@ -284,6 +284,18 @@ test_rnn_text (void)
     for (const char *c = latex; *c != '\0'; c++)
       g_assert_cmpint ((guchar) *c, <, 128);
   }
+
+  /* The derivation's entry point: the same text under the analysis's own names, or none. */
+  {
+    g_autoptr(JacAnalysis) analysis = make_rnn (2, 3, 3, JAC_FUNC_TANH, FALSE, JAC_VAR_W_HH);
+    g_autoptr(JacAnalysis) softmax = make_expr ("softmax(X @ W)", "X: 2×3, W: 3×4", "X", 1);
+    g_autofree char *text = jac_kron_analysis_identity (analysis, JAC_KRON_TEXT);
+
+    g_assert_cmpstr (text, ==,
+                     "∂vec(h)/∂vec(W_hh) = diag(vec S) (h_prev ⊗ I_3) (row-major vec) = "
+                     "diag(vec S) (I_3 ⊗ h_prev) (column-major vec, Magnus–Neudecker)");
+    g_assert_null (jac_kron_analysis_identity (softmax, JAC_KRON_LATEX));
+  }
 }
 
 typedef struct

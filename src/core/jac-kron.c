@@ -539,6 +539,18 @@ jac_kron_from_analysis (const JacAnalysis *analysis)
                              analysis->rnn != NULL ? analysis->rnn->slope : NULL, 1e-12);
 }
 
+char *
+jac_kron_analysis_identity (const JacAnalysis *analysis,
+                            JacKronNotation    notation)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_val_if_fail (analysis != NULL, NULL);
+
+  kron = jac_kron_from_analysis (analysis);
+  return jac_kron_identity (kron, analysis->output_name, analysis->wrt_name, notation);
+}
+
 void
 jac_kron_free (JacKron *self)
 {

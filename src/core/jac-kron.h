@@ -93,6 +93,11 @@ char      *jac_kron_identity         (const JacKron       *self,
                                       const char          *wrt_name,
                                       JacKronNotation      notation);
 
+/* For the derivation: the identity of @analysis's Jacobian (its output and variable names), or
+ * NULL when it has no Kronecker form. */
+char      *jac_kron_analysis_identity (const JacAnalysis  *analysis,
+                                       JacKronNotation     notation);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacKron, jac_kron_free)
 
 G_END_DECLS
