@@ -615,6 +615,43 @@ test_render_tex_options (Fixture       *f,
     }
 }
 
+/* --layout vec draws the matrix ∂vec(h)/∂vec(h_prev) with its Kronecker identity, which the
+ * TikZ file carries as text; an unknown layout names the three. */
+static void
+test_render_vec (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *tex = path_in (f, "vec.tex");
+  g_autofree char *plain_tex = path_in (f, "plain.tex");
+  g_autofree char *png = path_in (f, "vec.png");
+  g_autofree char *contents = NULL;
+  g_autofree char *plain = NULL;
+  g_auto(Run) r;
+  g_auto(Run) p;
+  g_auto(Run) image;
+  g_auto(Run) bad;
+
+  run (&r, "render", "--layout", "vec", "-o", tex, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.err, ==, "");
+  run (&p, "render", "-o", plain_tex, NULL);
+  g_assert_cmpint (p.status, ==, 0);
+  g_assert_true (g_file_get_contents (tex, &contents, NULL, NULL));
+  g_assert_true (g_file_get_contents (plain_tex, &plain, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "(row-major vec)"));
+  g_assert_nonnull (strstr (contents, "(column-major vec, Magnus"));
+  g_assert_nonnull (strstr (contents, "\\otimes"));
+  g_assert_null (strstr (plain, "\\otimes"));
+
+  run (&image, "render", "--layout", "vec", "--wrt", "W_hh", "-o", png, NULL);
+  g_assert_cmpint (image.status, ==, 0);
+  g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+
+  run (&bad, "render", "--layout", "sideways", "-o", png, NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "numerator, denominator or vec"));
+}
+
 /* --help-figure lists the units and the new options. */
 static void
 test_render_size_help (Fixture       *f,
@@ -874,6 +911,7 @@ main (int    argc,
   ADD ("/cli/render-sequence-sizes", test_render_sequence_sizes);
   ADD ("/cli/render-tex-options", test_render_tex_options);
   ADD ("/cli/render-size-help", test_render_size_help);
+  ADD ("/cli/render-vec", test_render_vec);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);
   ADD ("/cli/derive", test_derive);

@@ -7,6 +7,7 @@
 
 #include "core/jac-analysis.h"
 #include "core/jac-error.h"
+#include "core/jac-kron.h"
 #include "render/jac-colormap.h"
 #include "render/jac-figure.h"
 #include "render/jac-figure-private.h"
@@ -1925,6 +1926,165 @@ test_left_out (void)
   _jac_figure_layout_free (hidden);
 }
 
+/* ---- the vec layout ---- */
+
+/* The figure contract (type minimums, inside the figure, no overlaps) holds in vec layout too. */
+static void
+test_vec_contract (void)
+{
+  g_autoptr(GPtrArray) analyses = contract_analyses ();
+
+  g_ptr_array_add (analyses, make_analysis_full (4, 3, 8, FALSE, JAC_VAR_H_PREV));
+  g_ptr_array_add (analyses, make_analysis_full (6, 3, 5, FALSE, JAC_VAR_W_HH));
+  g_ptr_array_add (analyses, make_expr_case (2));
+  g_ptr_array_add (analyses, make_expr_case (3));
+  for (guint m = 0; m < G_N_ELEMENTS (medium_cases); m++)
+    for (guint a = 0; a < analyses->len; a++)
+      for (guint k = 0; k < 4; k++)
+        {
+          JacFigureStyle style;
+
+          /* Denominator and a focus row are asked for too: vec takes precedence over both. */
+          contract_style (k, &medium_cases[m], &style);
+          style.vec_layout = TRUE;
+          check_contract (g_ptr_array_index (analyses, a), &style, &medium_cases[m]);
+          style.show_contraction = FALSE;
+          check_contract (g_ptr_array_index (analyses, a), &style, &medium_cases[m]);
+        }
+}
+
+/* Every cell of the (N·H)×(N·H) matrix: row i·H + j, column p·H + q is J[i, j, p, q] (the dense
+ * tensor reshaped), hit-testing finds it there, structural zeros are hatched grey and the others
+ * coloured from the map; lines mark where blocks meet; the identity is on the figure. */
+static void
+test_vec_matrix (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (3, 2, 4, FALSE, JAC_VAR_H_PREV);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacTensor) matrix = jac_kron_matricize (analysis->jacobian, FALSE, 0, &error);
+  g_autoptr(GArray) texts = NULL;
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  JacFigureLayout *layout;
+  cairo_surface_t *surface;
+  const gsize n = 3, h = 4;
+  double cell_w, cell_h;
+  gboolean found_identity = FALSE, found_rule = FALSE;
+  guint n_zero = 0, n_coloured = 0;
+
+  g_assert_no_error (error);
+  style.vec_layout = TRUE;
+  style.show_contraction = FALSE;
+  layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  surface = draw_figure (analysis, &style, width, height);
+  g_assert_true (layout->vec);
+  /* One matrix: blocks touch. */
+  g_assert_cmpfloat (layout->pitch_x, ==, layout->block_width);
+  g_assert_cmpfloat (layout->pitch_y, ==, layout->block_height);
+  cell_w = layout->block_width / h;
+  cell_h = layout->block_height / h;
+  g_assert_cmpfloat (layout->grid.width, ==, cell_w * n * h);
+
+  for (gsize r = 0; r < n * h; r++)
+    for (gsize c = 0; c < n * h; c++)
+      {
+        double x = layout->grid_x + (c + 0.5) * cell_w, y = layout->grid_y + (r + 0.5) * cell_h;
+        double x_off = layout->grid_x + (c + 0.2) * cell_w;
+        JacFigureHit hit;
+        gboolean zero;
+        double value;
+        guint32 argb;
+
+        g_assert_true (jac_figure_hit_test (analysis, &style, width, height, x, y, &hit));
+        g_assert_cmpint (hit.panel, ==, JAC_PANEL_JACOBIAN);
+        g_assert_cmpuint (hit.block_row, ==, r / h);
+        g_assert_cmpuint (hit.block_col, ==, c / h);
+        g_assert_cmpuint (hit.row, ==, r % h);
+        g_assert_cmpuint (hit.col, ==, c % h);
+        value = jac_analysis_block_entry (analysis, hit.block_row, hit.block_col, hit.row,
+                                          hit.col, &zero);
+        g_assert_cmpfloat (value, ==, JAC_AT2 (matrix, r, c));
+        g_assert_cmpint (zero, ==, r / h != c / h);
+        /* Off the cell's centre, where a block's "0" is not. */
+        argb = pixel_at (surface, (int) x_off, (int) (layout->grid_y + (r + 0.2) * cell_h));
+        if (zero)
+          {
+            g_assert_cmpint (ABS (channel (argb, 16) - channel (argb, 8)), <=, 1);
+            g_assert_cmpint (ABS (channel (argb, 8) - channel (argb, 0)), <=, 1);
+            g_assert_cmpint (distance_to_colormap (style.colormap, argb), >, 8);
+            n_zero++;
+          }
+        else
+          {
+            g_assert_cmpint (distance_to_colormap (style.colormap, argb), <=, 2);
+            n_coloured++;
+          }
+      }
+  g_assert_cmpuint (n_zero, ==, n * h * n * h - n * h * h);
+  g_assert_cmpuint (n_coloured, ==, n * h * h);
+
+  for (guint k = 0; k < layout->rules->len; k++)
+    {
+      const JacRule *rule = &g_array_index (layout->rules, JacRule, k);
+
+      found_rule |= fabs (rule->y0 - (layout->grid_y + layout->block_height)) < 1e-9
+                    && rule->y1 == rule->y0 && fabs (rule->x0 - layout->grid_x) < 1e-9
+                    && fabs (rule->x1 - (layout->grid_x + layout->grid.width)) < 1e-9;
+    }
+  g_assert_true (found_rule);
+
+  texts = jac_figure_text_rects (width, height, analysis, &style);
+  for (guint k = 0; k < texts->len; k++)
+    {
+      const char *text = g_array_index (texts, JacTextRect, k).text;
+
+      found_identity |= strstr (text, "diag(vec S) (I3 ⊗ Whhᵀ) (row-major vec)") != NULL
+                        && strstr (text, "diag(vec S) (Whhᵀ ⊗ I3) (column-major vec, "
+                                   "Magnus–Neudecker)") != NULL;
+    }
+  g_assert_true (found_identity);
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
+static gboolean
+figure_says (const JacAnalysis *analysis,
+             const char        *needle)
+{
+  g_autoptr(GArray) texts = NULL;
+  JacFigureStyle style = plain_style ();
+
+  style.vec_layout = TRUE;
+  texts = jac_figure_text_rects (1280, 720, analysis, &style);
+  for (guint k = 0; k < texts->len; k++)
+    if (strstr (g_array_index (texts, JacTextRect, k).text, needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* Without a Kronecker form the caption says so rather than state a wrong identity; the identity
+ * follows the Jacobian drawn (it is kept between layouts of the same one), also when a new
+ * Jacobian reuses the old one's memory. */
+static void
+test_vec_no_form (void)
+{
+  g_autoptr(JacAnalysis) softmax = make_expr_case (6);
+
+  g_assert_true (figure_says (softmax, "has no single Kronecker form"));
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(JacAnalysis) by_h_prev = make_analysis (JAC_VAR_H_PREV);
+      g_autoptr(JacAnalysis) by_x = NULL;
+
+      g_assert_true (figure_says (by_h_prev, "(I2 ⊗ Whhᵀ)"));
+      g_clear_pointer (&by_h_prev, jac_analysis_free);
+      by_x = make_analysis (JAC_VAR_X);
+      g_assert_true (figure_says (by_x, "(I2 ⊗ Wxhᵀ)"));
+      g_assert_false (figure_says (by_x, "(I2 ⊗ Whhᵀ)"));
+    }
+  g_assert_true (figure_says (softmax, "has no single Kronecker form"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1957,6 +2117,9 @@ main (int    argc,
   g_test_add_func ("/render/expr-describe", test_expr_describe);
   g_test_add_func ("/render/expr-title", test_expr_title);
   g_test_add_func ("/render/type-minimum", test_type_minimum);
+  g_test_add_func ("/render/vec-contract", test_vec_contract);
+  g_test_add_func ("/render/vec-matrix", test_vec_matrix);
+  g_test_add_func ("/render/vec-no-form", test_vec_no_form);
   g_test_add_func ("/render/values-when-they-fit", test_values_when_they_fit);
   g_test_add_func ("/render/answer-on-figure", test_answer_on_figure);
   g_test_add_func ("/render/denominator-transposes-grid", test_denominator_transposes_grid);

@@ -21,7 +21,7 @@ _jac_cli_figure_option_group (JacCliOptions *o)
       "PNG pixels per unit: 1, 2 or 3 (times DPI/72 for a physical size)", "K" },
     { "presentation", 0, 0, G_OPTION_ARG_NONE, &o->presentation,
       "Projector type, all text ≥ 18 px (sizes in px only)", NULL },
-    { "layout", 0, 0, G_OPTION_ARG_FILENAME, &o->layout_text, "numerator (default) or denominator",
+    { "layout", 0, 0, G_OPTION_ARG_FILENAME, &o->layout_text, "numerator (default), denominator or vec",
       "NAME" },
     { "colormap", 0, 0, G_OPTION_ARG_FILENAME, &o->colormap_text,
       "blue-red (default), purple-green or gray", "NAME" },
@@ -72,10 +72,12 @@ _jac_cli_resolve_figure_options (JacCliOptions  *o,
         o->style.denominator_layout = FALSE;
       else if (g_strcmp0 (o->layout_text, "denominator") == 0)
         o->style.denominator_layout = TRUE;
+      else if (g_strcmp0 (o->layout_text, "vec") == 0)
+        o->style.vec_layout = TRUE;
       else
         {
           g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                       "--layout: unknown “%s” (expected numerator or denominator)",
+                       "--layout: unknown “%s” (expected numerator, denominator or vec)",
                        o->layout_text);
           return FALSE;
         }

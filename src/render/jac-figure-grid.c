@@ -110,6 +110,8 @@ caption_markup (const JacFigureLayout *layout)
   g_autofree char *inside = NULL;
   g_autofree char *blocks = NULL;
 
+  if (layout->vec)
+    return _jac_figure_vec_caption_markup (layout);
   if (analysis->rnn == NULL)
     return expr_caption_markup (layout);
   if (layout->style.denominator_layout)
@@ -220,7 +222,9 @@ fit_blocks (JacFigureLayout      *layout,
             const JacGridMargins *margins)
 {
   double s = cell_size_for (layout, avail_w, avail_h, margins->band, 0, margins->band_gap);
-  double gap = gap_for_pitch (layout, s * MIN (layout->cell_cols, layout->cell_rows));
+  /* The vec layout is one matrix: its blocks touch. */
+  double gap = layout->vec ? 0 : gap_for_pitch (layout, s * MIN (layout->cell_cols,
+                                                                  layout->cell_rows));
 
   s = cell_size_for (layout, avail_w, avail_h, margins->band, gap, margins->band_gap);
   /* Cells stay a few lines of text high, unless there are so few that the grid would look lost. */
@@ -509,7 +513,7 @@ place_colorbar (JacFigureLayout  *layout,
   JacRect *bar = &layout->colorbar;
   double tick_len = layout->font_px * 0.3;
   guint n = parts->ticks->len;
-  double spacing, label_h = 0;
+  double spacing, label_h = 0, reach = 0;
   int every;
 
   bar->x = round (x);
@@ -517,15 +521,25 @@ place_colorbar (JacFigureLayout  *layout,
   bar->width = round (layout->font_px * 0.9);
   bar->height = round (height);
 
-  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->title), bar->x,
-                                 bar->y - layout->font_px * 0.35, 0, 1, JAC_INK_NORMAL);
-  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->caption), bar->x,
-                                 bar->y + bar->height + layout->small_px * 0.4, 0, 0,
-                                 JAC_INK_FAINT);
   /* Ticks closer than their labels are tall keep only every m-th label, counted from 0. */
   spacing = parts->step / layout->range * bar->height / 2;
   for (guint t = 0; t < n; t++)
     label_h = MAX (label_h, ((JacLabel *) g_ptr_array_index (parts->ticks, t))->height);
+  /* A tick at the very ends (max |J| a multiple of the step) has its label reach past the bar:
+   * the title above and the caption below keep clear of it. */
+  if (n > 0)
+    {
+      double top_tick = bar->y + (1 - ((n / 2) * parts->step / layout->range + 1) / 2)
+                                 * bar->height;
+
+      reach = MAX (0, label_h / 2 - (top_tick - bar->y)) + layout->font_px * 0.1;
+    }
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->title), bar->x,
+                                 bar->y - MAX (layout->font_px * 0.35, reach), 0, 1,
+                                 JAC_INK_NORMAL);
+  _jac_figure_layout_take_label (layout, g_steal_pointer (&parts->caption), bar->x,
+                                 bar->y + bar->height + MAX (layout->small_px * 0.4, reach),
+                                 0, 0, JAC_INK_FAINT);
   every = spacing > 0 ? (int) ceil (label_h * 1.05 / spacing - 1e-9) : 1;
   every = MAX (every, 1);
   for (guint t = 0; t < n; t++)
@@ -614,7 +628,8 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   JacGridMargins margins = { 0 };
   double avail_w, avail_h, grid_w, grid_h, bar_h, x0, y0, total_w, total_h, top_band, below;
 
-  layout->focus = layout->style.focus_row >= 0
+  layout->vec = layout->style.vec_layout;
+  layout->focus = layout->style.focus_row >= 0 && !layout->vec
                   && (gsize) layout->style.focus_row < sparsity->n_block_rows;
   layout->focus_block_row = layout->focus ? (gsize) layout->style.focus_row : 0;
   layout->transposed = layout->style.denominator_layout && !layout->focus;
@@ -645,8 +660,15 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   if (avail_h < MAX (area->height * 0.45, layout->font_px * 4) || avail_w < area->width * 0.5)
     layout->fits = FALSE;
   layout->rows_per_band = layout->focus ? 1 : layout->disp_rows;
-  arrange_bands (layout, avail_w, avail_h);
-  if (!try_block_labels (layout, avail_w, avail_h, &margins))
+  if (layout->vec)
+    {
+      set_bands (layout, 1);
+      _jac_figure_vec_margins (layout, &margins.left, &margins.top);
+      fit_blocks (layout, avail_w - margins.left, avail_h, &margins);
+    }
+  else
+    arrange_bands (layout, avail_w, avail_h);
+  if (!layout->vec && !try_block_labels (layout, avail_w, avail_h, &margins))
     {
       header_margins (layout, &margins);
       fit_blocks (layout, avail_w - margins.left, avail_h, &margins);
@@ -670,7 +692,9 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   /* Captions start at the grid's left edge, unless that would push them past the panel. */
   _jac_figure_layout_take_label (layout, caption, clamp_left (area, x0, caption->width), y0, 0, 0,
                                  JAC_INK_FAINT);
-  if (margins.band > 0)
+  if (layout->vec)
+    _jac_figure_vec_place_headers (layout, margins.top);
+  else if (margins.band > 0)
     place_block_labels (layout, &margins);
   else
     place_headers (layout, &margins);

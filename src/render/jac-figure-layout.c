@@ -589,7 +589,15 @@ layout_answer (JacFigureLayout *layout,
       _jac_figure_layout_take_label (layout, label, margin, y, 0, 1, JAC_INK_NORMAL);
       y = label->y - layout->small_px * 0.15;
     }
-  if (!(layout->omit & JAC_OMIT_BLOCK_CAPTION))
+  if (!(layout->omit & JAC_OMIT_BLOCK_CAPTION) && layout->style.vec_layout)
+    {
+      g_autofree char *identity = _jac_figure_vec_answer_markup (layout->analysis);
+      JacLabel *label = _jac_label_new (layout->context, identity, layout->font_px, FALSE, width);
+
+      _jac_figure_layout_take_label (layout, label, margin, y, 0, 1, JAC_INK_NORMAL);
+      y = label->y;
+    }
+  else if (!(layout->omit & JAC_OMIT_BLOCK_CAPTION))
     {
       g_autofree char *block = block_caption_markup (layout);
       g_autofree char *markup = NULL;
@@ -661,6 +669,12 @@ layout_with (const JacAnalysis    *analysis,
 
   layout->analysis = analysis;
   layout->style = *style;
+  /* The vec layout reads entries in numerator order (rows j, columns q within a block). */
+  if (layout->style.vec_layout)
+    {
+      layout->style.denominator_layout = FALSE;
+      layout->style.focus_row = -1;
+    }
   layout->omit = omit;
   layout->grid_share = grid_share;
   layout->fits = TRUE;
@@ -671,7 +685,7 @@ layout_with (const JacAnalysis    *analysis,
   layout->width = width;
   layout->height = height;
   layout->visible = (JacRect) { 0, 0, width, height };
-  layout->transposed = style->denominator_layout && !(style->focus_row >= 0
+  layout->transposed = layout->style.denominator_layout && !(style->focus_row >= 0
                        && (gsize) style->focus_row < analysis->sparsity.n_block_rows);
 
   _jac_type_init (&layout->type, layout->style.medium, layout->style.text_scale, width, height);

@@ -145,6 +145,9 @@ typedef struct
    * variable's block index p and its columns the output's i (not with a focus row, whose one
    * row of blocks is simply wrapped). disp_rows × disp_cols blocks are arranged. */
   gboolean           transposed;
+  /* The vec layout (jac-figure-vec.c): blocks butted together into one matrix, rows (i, j) and
+   * columns (p, q), never transposed nor focused. */
+  gboolean           vec;
   gsize              disp_rows;
   gsize              disp_cols;
   gsize              rows_per_band;
@@ -292,6 +295,19 @@ void             _jac_figure_layout_add_rule (JacFigureLayout      *layout,
 /* jac-figure-grid.c */
 void             _jac_figure_layout_grid    (JacFigureLayout       *layout,
                                              const JacRect         *area);
+
+/* jac-figure-vec.c */
+/* The caption above the matrix: what its rows and columns are. */
+char            *_jac_figure_vec_caption_markup (const JacFigureLayout *layout);
+/* The answer under it: the Kronecker identity in both vec conventions, or why there is none. */
+char            *_jac_figure_vec_answer_markup  (const JacAnalysis     *analysis);
+/* The room the row indices take on the left and the column indices on top. */
+void             _jac_figure_vec_margins        (JacFigureLayout       *layout,
+                                                 double                *left,
+                                                 double                *top);
+/* Row and column indices, and the lines between blocks, once the matrix is placed. */
+void             _jac_figure_vec_place_headers  (JacFigureLayout       *layout,
+                                                 double                 top);
 
 /* jac-figure-contraction.c */
 void             _jac_figure_layout_contraction (JacFigureLayout   *layout,

@@ -63,6 +63,9 @@ typedef struct
 typedef struct
 {
   gboolean    denominator_layout;  /* blocks with rows q and columns j */
+  gboolean    vec_layout;          /* the (N·H)×(P·Q) matrix ∂vec(out)/∂vec(wrt), row-major vec,
+                                    * with its Kronecker identity; takes precedence over
+                                    * denominator_layout and focus_row */
   JacColormap colormap;
   gboolean    show_values;         /* write values in cells large enough to hold them */
   gboolean    dark;                /* dark background, light ink */

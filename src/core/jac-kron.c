@@ -1,0 +1,891 @@
+/* jac-kron.c: the matricized Jacobian and its Kronecker form, found from the δs and the core. */
+#define G_LOG_DOMAIN "jac-kron"
+
+#include <math.h>
+#include <string.h>
+
+#include "jac-derive-private.h"
+#include "jac-kron.h"
+
+/* ---- the one place that reads a structured Jacobian ----
+ *
+ * A KronView is one δ term seen as J[i, j, p, q] with the output and the variable padded to
+ * matrices. Only kron_view_init () and kron_view_get () look inside JacStructured, so that when
+ * a Jacobian becomes a sum of δ terms each term gets its own view (and a Jacobian of several
+ * terms has no Kronecker form unless it merges into one). */
+typedef struct
+{
+  const JacStructured *term;
+  gsize    n, h, p, q;     /* out N×H, variable P×Q */
+  gboolean tie_rows;       /* δ_ip */
+  gboolean tie_cols;       /* δ_jq */
+  gboolean crossed;        /* a δ between a row and a column index (δ_iq, δ_jp) */
+} KronView;
+
+static void
+kron_view_init (KronView            *view,
+                const JacStructured *term)
+{
+  guint out_offset = 2 - term->out_rank;
+  guint wrt_offset = 2 - term->wrt_rank;
+  gsize out_shape[2] = { 1, 1 };
+  gsize wrt_shape[2] = { 1, 1 };
+
+  memset (view, 0, sizeof *view);
+  view->term = term;
+  for (guint a = 0; a < term->out_rank; a++)
+    out_shape[a + out_offset] = term->out_shape[a];
+  for (guint t = 0; t < term->wrt_rank; t++)
+    wrt_shape[t + wrt_offset] = term->wrt_shape[t];
+  view->n = out_shape[0];
+  view->h = out_shape[1];
+  view->p = wrt_shape[0];
+  view->q = wrt_shape[1];
+
+  for (guint a = 0; a < term->out_rank; a++)
+    {
+      guint out_axis = a + out_offset;
+      guint wrt_axis;
+
+      if (term->pair[a] < 0)
+        continue;
+      wrt_axis = (guint) term->pair[a] + wrt_offset;
+      if (out_axis == 0 && wrt_axis == 0)
+        view->tie_rows = TRUE;
+      else if (out_axis == 1 && wrt_axis == 1)
+        view->tie_cols = TRUE;
+      else
+        view->crossed = TRUE;
+    }
+}
+
+static double
+kron_view_get (const KronView *view,
+               gsize           i,
+               gsize           j,
+               gsize           p,
+               gsize           q)
+{
+  const JacStructured *term = view->term;
+  gsize out_index[2], wrt_index[2];
+
+  if (term->out_rank == 2)
+    {
+      out_index[0] = i;
+      out_index[1] = j;
+    }
+  else
+    out_index[0] = j;
+  if (term->wrt_rank == 2)
+    {
+      wrt_index[0] = p;
+      wrt_index[1] = q;
+    }
+  else
+    wrt_index[0] = q;
+  return jac_structured_get (term, out_index, wrt_index, NULL);
+}
+
+static double
+kron_view_max_abs (const KronView *view)
+{
+  return jac_tensor_max_abs (view->term->core);
+}
+
+/* ---- splitting the core ----
+ *
+ * Both one-δ forms are the same problem: for every value g of the untied index (j for δ_ip, i
+ * for δ_jq) the entries c[t, f] (t the tied index, f the variable's free index) must form a
+ * rank-1 matrix s[t] a[f]. */
+typedef struct
+{
+  const KronView *view;
+  gboolean        left;   /* δ_ip: g = j, t = i, f = q; else δ_jq: g = i, t = j, f = p */
+  gsize           n_groups, n_tied, n_free;
+} KronSplit;
+
+static double
+split_entry (const KronSplit *split,
+             gsize            g,
+             gsize            t,
+             gsize            f)
+{
+  if (split->left)
+    return kron_view_get (split->view, t, g, t, f);
+  return kron_view_get (split->view, g, t, f, t);
+}
+
+static double *
+scale_at (JacTensor       *scale,
+          const KronSplit *split,
+          gsize            g,
+          gsize            t)
+{
+  return split->left ? &JAC_AT2 (scale, t, g) : &JAC_AT2 (scale, g, t);
+}
+
+/* Splits into @scale (N×H) and @factor (groups × free); FALSE when some group is not rank 1. */
+static gboolean
+split_rank_one (const KronSplit *split,
+                double           tolerance,
+                JacTensor       *scale,
+                JacTensor       *factor)
+{
+  for (gsize g = 0; g < split->n_groups; g++)
+    {
+      gsize best = 0;
+      double best_norm = -1, norm2 = 0;
+
+      for (gsize t = 0; t < split->n_tied; t++)
+        {
+          double norm = 0;
+
+          for (gsize f = 0; f < split->n_free; f++)
+            norm = MAX (norm, fabs (split_entry (split, g, t, f)));
+          if (norm > best_norm)
+            {
+              best_norm = norm;
+              best = t;
+            }
+        }
+      for (gsize f = 0; f < split->n_free; f++)
+        {
+          JAC_AT2 (factor, g, f) = split_entry (split, g, best, f);
+          norm2 += JAC_AT2 (factor, g, f) * JAC_AT2 (factor, g, f);
+        }
+      for (gsize t = 0; t < split->n_tied; t++)
+        {
+          double dot = 0, s;
+
+          for (gsize f = 0; f < split->n_free; f++)
+            dot += split_entry (split, g, t, f) * JAC_AT2 (factor, g, f);
+          s = norm2 > 0 ? dot / norm2 : 0.0;
+          *scale_at (scale, split, g, t) = s;
+          for (gsize f = 0; f < split->n_free; f++)
+            if (fabs (split_entry (split, g, t, f) - s * JAC_AT2 (factor, g, f)) > tolerance)
+              return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Whether every row of @factor is a multiple of the same row of @candidate (a zero row of @factor
+ * matches anything); the multiples go to @ratio. */
+static gboolean
+rows_proportional (const JacTensor *factor,
+                   const JacTensor *candidate,
+                   gboolean         transposed,
+                   double          *ratio)
+{
+  gsize rows = factor->shape[0], cols = factor->shape[1];
+
+  for (gsize g = 0; g < rows; g++)
+    {
+      double dot = 0, norm2 = 0, row_max = 0;
+
+      for (gsize f = 0; f < cols; f++)
+        {
+          double c = transposed ? JAC_AT2 (candidate, f, g) : JAC_AT2 (candidate, g, f);
+
+          dot += c * JAC_AT2 (factor, g, f);
+          norm2 += c * c;
+          row_max = MAX (row_max, fabs (JAC_AT2 (factor, g, f)));
+        }
+      ratio[g] = 1.0;
+      if (row_max == 0)
+        continue;
+      if (norm2 == 0)
+        return FALSE;
+      ratio[g] = dot / norm2;
+      for (gsize f = 0; f < cols; f++)
+        {
+          double c = transposed ? JAC_AT2 (candidate, f, g) : JAC_AT2 (candidate, g, f);
+
+          if (fabs (JAC_AT2 (factor, g, f) - ratio[g] * c) > 1e-9 * row_max)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+name_taken (const JacGraph *graph,
+            const char     *name)
+{
+  return graph != NULL && jac_graph_find_variable (graph, name) >= 0;
+}
+
+static const char *
+free_name (const JacGraph *graph,
+           const char     *first,
+           const char     *second)
+{
+  return name_taken (graph, first) ? second : first;
+}
+
+static gboolean
+tensor_near (const JacTensor *a,
+             const JacTensor *b,
+             double           tolerance)
+{
+  return jac_tensor_same_shape (a, b) && jac_tensor_max_abs_diff (a, b) <= tolerance;
+}
+
+/* @value seen as an N×H matrix, or NULL when it is not of that shape (a vector only for N = 1). */
+static JacTensor *
+as_output_matrix (const JacTensor *value,
+                  guint            rank,
+                  gsize            n_rows,
+                  gsize            n_cols)
+{
+  JacTensor *matrix;
+
+  if (value == NULL || value->size != n_rows * n_cols)
+    return NULL;
+  if (!(rank == 2 && value->shape[0] == n_rows) && !(rank == 1 && n_rows == 1))
+    return NULL;
+  matrix = jac_tensor_copy (value);
+  matrix->rank = 2;
+  matrix->shape[0] = n_rows;
+  matrix->shape[1] = n_cols;
+  matrix->strides[0] = n_cols;
+  matrix->strides[1] = 1;
+  return matrix;
+}
+
+typedef enum
+{
+  SCALE_ONES,      /* no scale at all */
+  SCALE_NAMED,     /* a variable, or the RNN's slope */
+  SCALE_GENERIC,   /* called S, "the element-wise factor" */
+} ScaleTier;
+
+/* How @scale would be named; @name (nullable) gets the name of a named one. */
+static ScaleTier
+scale_tier (const JacTensor  *scale,
+            const JacGraph   *graph,
+            const JacTensor  *slope,
+            double            tolerance,
+            char            **name)
+{
+  gsize n_rows = scale->shape[0], n_cols = scale->shape[1];
+  double size = MAX (jac_tensor_max_abs (scale), 1.0) * tolerance;
+  g_autoptr(JacTensor) ones = jac_tensor_new_matrix (n_rows, n_cols);
+  g_autoptr(JacTensor) slope_matrix = NULL;
+
+  jac_tensor_fill (ones, 1.0);
+  if (tensor_near (scale, ones, size))
+    return SCALE_ONES;
+  for (guint n = 0; graph != NULL && n < graph->nodes->len; n++)
+    {
+      const JacNode *node = &g_array_index (graph->nodes, JacNode, n);
+      g_autoptr(JacTensor) matrix = NULL;
+
+      if (node->op != JAC_OP_VARIABLE)
+        continue;
+      matrix = as_output_matrix (node->value, node->rank, n_rows, n_cols);
+      if (matrix != NULL && tensor_near (scale, matrix, size))
+        {
+          if (name != NULL)
+            *name = g_strdup (node->name);
+          return SCALE_NAMED;
+        }
+    }
+  slope_matrix = slope != NULL ? as_output_matrix (slope, slope->rank, n_rows, n_cols) : NULL;
+  if (slope_matrix != NULL && tensor_near (scale, slope_matrix, size))
+    {
+      if (name != NULL)
+        *name = g_strdup ("S");
+      return SCALE_NAMED;
+    }
+  return SCALE_GENERIC;
+}
+
+/* Renames A after a variable (or its transpose, or a matrix of ones) its rows are proportional
+ * to, moving the proportions into S. The split S ⊙ A is unique only up to a factor per row of A
+ * (and any A fits when A has one column), so among the candidates that fit, the one that leaves
+ * no S wins, then one that leaves a named S, then the first variable. */
+static void
+name_factor (JacKron         *self,
+             const KronSplit *split,
+             const JacGraph  *graph,
+             const JacTensor *slope,
+             double           tolerance)
+{
+  gsize rows = self->factor->shape[0], cols = self->factor->shape[1];
+  g_autofree double *ratio = g_new (double, rows);
+  g_autoptr(JacTensor) ones = jac_tensor_new_matrix (rows, cols);
+  g_autoptr(JacTensor) best_scale = NULL;
+  g_autoptr(JacTensor) best_factor = NULL;
+  const char *best_name = NULL;
+  gboolean best_transposed = FALSE;
+  ScaleTier best_tier = SCALE_GENERIC + 1;
+  guint n_nodes = graph != NULL ? graph->nodes->len : 0;
+
+  jac_tensor_fill (ones, 1.0);
+  for (guint n = 0; n <= n_nodes; n++)
+    {
+      /* The variables in graph order, then the matrix of ones. */
+      const JacNode *node = n < n_nodes
+        ? &g_array_index (graph->nodes, JacNode, n) : NULL;
+      const JacTensor *candidate = node != NULL ? node->value : ones;
+
+      if (node != NULL && (node->op != JAC_OP_VARIABLE || node->value == NULL || node->rank != 2))
+        continue;
+      for (int flip = 0; flip < 2; flip++)
+        {
+          g_autoptr(JacTensor) scale = NULL;
+          ScaleTier tier;
+
+          if ((node == NULL && flip) || candidate->shape[flip] != rows
+              || candidate->shape[1 - flip] != cols)
+            continue;
+          if (!rows_proportional (self->factor, candidate, flip, ratio))
+            continue;
+          scale = jac_tensor_copy (self->scale);
+          for (gsize g = 0; g < rows; g++)
+            for (gsize t = 0; t < split->n_tied; t++)
+              *scale_at (scale, split, g, t) *= ratio[g];
+          tier = scale_tier (scale, graph, slope, tolerance, NULL);
+          if (tier >= best_tier)
+            continue;
+          best_tier = tier;
+          g_clear_pointer (&best_scale, jac_tensor_free);
+          best_scale = g_steal_pointer (&scale);
+          g_clear_pointer (&best_factor, jac_tensor_free);
+          best_factor = jac_tensor_new_matrix (rows, cols);
+          for (gsize g = 0; g < rows; g++)
+            for (gsize f = 0; f < cols; f++)
+              JAC_AT2 (best_factor, g, f) = flip ? JAC_AT2 (candidate, f, g)
+                                                 : JAC_AT2 (candidate, g, f);
+          best_name = node != NULL ? node->name : "1";
+          best_transposed = flip;
+        }
+    }
+
+  if (best_name != NULL)
+    {
+      jac_tensor_free (self->scale);
+      self->scale = g_steal_pointer (&best_scale);
+      jac_tensor_free (self->factor);
+      self->factor = g_steal_pointer (&best_factor);
+      self->factor_name = g_strdup (best_name);
+      self->factor_transposed = best_transposed;
+      return;
+    }
+
+  /* No variable: a scale that does not depend on the tied index folds into A. */
+  self->factor_name = g_strdup (free_name (graph, "M", "K"));
+  self->factor_generic = TRUE;
+  for (gsize g = 0; g < rows; g++)
+    {
+      double s0 = *scale_at (self->scale, split, g, 0);
+      gboolean constant = TRUE;
+
+      for (gsize t = 1; t < split->n_tied; t++)
+        constant &= *scale_at (self->scale, split, g, t) == s0;
+      if (!constant)
+        return;
+    }
+  for (gsize g = 0; g < rows; g++)
+    {
+      double s0 = *scale_at (self->scale, split, g, 0);
+
+      for (gsize f = 0; f < cols; f++)
+        JAC_AT2 (self->factor, g, f) *= s0;
+      for (gsize t = 0; t < split->n_tied; t++)
+        *scale_at (self->scale, split, g, t) = 1.0;
+    }
+}
+
+static void
+name_scale (JacKron         *self,
+            const JacGraph  *graph,
+            const JacTensor *slope,
+            double           tolerance)
+{
+  switch (scale_tier (self->scale, graph, slope, tolerance, &self->scale_name))
+    {
+    case SCALE_ONES:
+      g_clear_pointer (&self->scale, jac_tensor_free);
+      break;
+    case SCALE_NAMED:
+      break;
+    case SCALE_GENERIC:
+    default:
+      self->scale_name = g_strdup (free_name (graph, "S", "D"));
+      self->scale_generic = TRUE;
+      break;
+    }
+}
+
+static JacKron *
+kron_none (JacKron *self)
+{
+  g_clear_pointer (&self->scale, jac_tensor_free);
+  g_clear_pointer (&self->factor, jac_tensor_free);
+  g_clear_pointer (&self->scale_name, g_free);
+  g_clear_pointer (&self->factor_name, g_free);
+  self->kind = JAC_KRON_NONE;
+  self->factor_transposed = FALSE;
+  self->scale_generic = FALSE;
+  self->factor_generic = FALSE;
+  return self;
+}
+
+/* S[i,j] · A[…] of the form at an entry on the δs' support. */
+static double
+form_entry (const JacKron *self,
+            gsize          i,
+            gsize          j,
+            gsize          p,
+            gsize          q)
+{
+  double scale = self->scale != NULL ? JAC_AT2 (self->scale, i, j) : 1.0;
+
+  switch (self->kind)
+    {
+    case JAC_KRON_IDENTITY_LEFT:
+      return scale * JAC_AT2 (self->factor, j, q);
+    case JAC_KRON_IDENTITY_RIGHT:
+      return scale * JAC_AT2 (self->factor, i, p);
+    case JAC_KRON_DIAGONAL:
+    case JAC_KRON_NONE:
+    default:
+      return scale;
+    }
+}
+
+/* Off the δs' support both are zero by construction; on it, every entry is compared. */
+static gboolean
+form_reproduces (const JacKron  *self,
+                 const KronView *view,
+                 double          tolerance)
+{
+  for (gsize i = 0; i < view->n; i++)
+    for (gsize j = 0; j < view->h; j++)
+      {
+        gsize p0 = view->tie_rows ? i : 0, p1 = view->tie_rows ? i + 1 : view->p;
+        gsize q0 = view->tie_cols ? j : 0, q1 = view->tie_cols ? j + 1 : view->q;
+
+        for (gsize p = p0; p < p1; p++)
+          for (gsize q = q0; q < q1; q++)
+            if (fabs (kron_view_get (view, i, j, p, q) - form_entry (self, i, j, p, q))
+                > tolerance)
+              return FALSE;
+      }
+  return TRUE;
+}
+
+JacKron *
+jac_kron_recognize (const JacStructured *jacobian,
+                    const JacGraph      *graph,
+                    const JacTensor     *slope,
+                    double               tolerance)
+{
+  JacKron *self;
+  KronView view;
+  double max_abs;
+
+  g_return_val_if_fail (jacobian != NULL, NULL);
+
+  self = g_new0 (JacKron, 1);
+  kron_view_init (&view, jacobian);
+  self->n_rows = view.n;
+  self->n_cols = view.h;
+  self->wrt_rows = view.p;
+  self->wrt_cols = view.q;
+
+  max_abs = kron_view_max_abs (&view);
+  /* A Jacobian that is zero everywhere has no form worth stating. */
+  if (view.crossed || (!view.tie_rows && !view.tie_cols) || max_abs == 0)
+    return kron_none (self);
+
+  self->scale = jac_tensor_new_matrix (view.n, view.h);
+  if (view.tie_rows && view.tie_cols)
+    {
+      self->kind = JAC_KRON_DIAGONAL;
+      for (gsize i = 0; i < view.n; i++)
+        for (gsize j = 0; j < view.h; j++)
+          JAC_AT2 (self->scale, i, j) = kron_view_get (&view, i, j, i, j);
+    }
+  else
+    {
+      KronSplit split = { &view, view.tie_rows, 0, 0, 0 };
+
+      self->kind = view.tie_rows ? JAC_KRON_IDENTITY_LEFT : JAC_KRON_IDENTITY_RIGHT;
+      split.n_groups = split.left ? view.h : view.n;
+      split.n_tied = split.left ? view.n : view.h;
+      split.n_free = split.left ? view.q : view.p;
+      self->factor = jac_tensor_new_matrix (split.n_groups, split.n_free);
+      if (!split_rank_one (&split, tolerance * max_abs, self->scale, self->factor))
+        return kron_none (self);
+      name_factor (self, &split, graph, slope, tolerance);
+    }
+  name_scale (self, graph, slope, tolerance);
+
+  /* The split is only a claim until it gives back every entry the δs leave. */
+  if (!form_reproduces (self, &view, tolerance * max_abs * 4))
+    return kron_none (self);
+  return self;
+}
+
+JacKron *
+jac_kron_from_analysis (const JacAnalysis *analysis)
+{
+  g_return_val_if_fail (analysis != NULL, NULL);
+
+  return jac_kron_recognize (analysis->jacobian, analysis->graph,
+                             analysis->rnn != NULL ? analysis->rnn->slope : NULL, 1e-12);
+}
+
+char *
+jac_kron_analysis_identity (const JacAnalysis *analysis,
+                            JacKronNotation    notation)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_val_if_fail (analysis != NULL, NULL);
+
+  kron = jac_kron_from_analysis (analysis);
+  return jac_kron_identity (kron, analysis->output_name, analysis->wrt_name, notation);
+}
+
+void
+jac_kron_free (JacKron *self)
+{
+  if (self == NULL)
+    return;
+  kron_none (self);
+  g_free (self);
+}
+
+/* ---- matrices ---- */
+
+JacTensor *
+jac_kron_matricize (const JacStructured  *jacobian,
+                    gboolean              column_major,
+                    gsize                 budget_bytes,
+                    GError              **error)
+{
+  g_autoptr(JacTensor) dense = NULL;
+  JacTensor *matrix;
+  KronView view;
+
+  g_return_val_if_fail (jacobian != NULL, NULL);
+
+  dense = jac_structured_to_dense (jacobian, budget_bytes, error);
+  if (dense == NULL)
+    return NULL;
+  kron_view_init (&view, jacobian);
+  matrix = jac_tensor_new_matrix (view.n * view.h, view.p * view.q);
+  /* The dense tensor in C order is already the row-major vec matrix. */
+  if (!column_major)
+    {
+      memcpy (matrix->data, dense->data, dense->size * sizeof (double));
+      return matrix;
+    }
+  for (gsize i = 0; i < view.n; i++)
+    for (gsize j = 0; j < view.h; j++)
+      for (gsize p = 0; p < view.p; p++)
+        for (gsize q = 0; q < view.q; q++)
+          JAC_AT2 (matrix, j * view.n + i, q * view.p + p) =
+            dense->data[((i * view.h + j) * view.p + p) * view.q + q];
+  return matrix;
+}
+
+JacTensor *
+jac_kron_product (const JacTensor *a,
+                  const JacTensor *b)
+{
+  gsize m, n, r, s;
+  JacTensor *product;
+
+  g_return_val_if_fail (a != NULL && a->rank == 2, NULL);
+  g_return_val_if_fail (b != NULL && b->rank == 2, NULL);
+
+  m = a->shape[0];
+  n = a->shape[1];
+  r = b->shape[0];
+  s = b->shape[1];
+  product = jac_tensor_new_matrix (m * r, n * s);
+  for (gsize ai = 0; ai < m; ai++)
+    for (gsize bi = 0; bi < r; bi++)
+      for (gsize aj = 0; aj < n; aj++)
+        for (gsize bj = 0; bj < s; bj++)
+          JAC_AT2 (product, ai * r + bi, aj * s + bj) = JAC_AT2 (a, ai, aj) * JAC_AT2 (b, bi, bj);
+  return product;
+}
+
+static JacTensor *
+identity_new (gsize n)
+{
+  JacTensor *identity = jac_tensor_new_matrix (n, n);
+
+  for (gsize k = 0; k < n; k++)
+    JAC_AT2 (identity, k, k) = 1.0;
+  return identity;
+}
+
+JacTensor *
+jac_kron_to_matrix (const JacKron *self,
+                    gboolean       column_major)
+{
+  g_autoptr(JacTensor) identity = NULL;
+  JacTensor *matrix;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  switch (self->kind)
+    {
+    case JAC_KRON_DIAGONAL:
+      matrix = identity_new (self->n_rows * self->n_cols);
+      break;
+    case JAC_KRON_IDENTITY_LEFT:
+      identity = identity_new (self->n_rows);
+      matrix = column_major ? jac_kron_product (self->factor, identity)
+                            : jac_kron_product (identity, self->factor);
+      break;
+    case JAC_KRON_IDENTITY_RIGHT:
+      identity = identity_new (self->n_cols);
+      matrix = column_major ? jac_kron_product (identity, self->factor)
+                            : jac_kron_product (self->factor, identity);
+      break;
+    case JAC_KRON_NONE:
+    default:
+      return NULL;
+    }
+
+  /* diag(vec S) from the left scales row (i, j), wherever that row sits in the convention. */
+  if (self->scale != NULL)
+    for (gsize i = 0; i < self->n_rows; i++)
+      for (gsize j = 0; j < self->n_cols; j++)
+        {
+          gsize row = column_major ? j * self->n_rows + i : i * self->n_cols + j;
+
+          for (gsize c = 0; c < matrix->shape[1]; c++)
+            JAC_AT2 (matrix, row, c) *= JAC_AT2 (self->scale, i, j);
+        }
+  return matrix;
+}
+
+/* ---- text ---- */
+
+static void
+append_name (GString         *s,
+             const char      *name,
+             gboolean         transposed,
+             JacKronNotation  notation)
+{
+  const char *underscore = strchr (name, '_');
+
+  if (notation == JAC_KRON_LATEX)
+    {
+      g_autofree char *latex = _jac_latex_name (name, FALSE);
+
+      g_string_append (s, latex);
+      if (transposed)
+        g_string_append (s, "^{\\top}");
+      return;
+    }
+  if (notation == JAC_KRON_MARKUP && underscore != NULL && underscore != name
+      && underscore[1] != '\0')
+    {
+      g_autofree char *base = g_markup_escape_text (name, underscore - name);
+      g_autofree char *suffix = g_markup_escape_text (underscore + 1, -1);
+
+      g_string_append_printf (s, "%s<sub>%s</sub>", base, suffix);
+    }
+  else if (notation == JAC_KRON_MARKUP)
+    {
+      g_autofree char *escaped = g_markup_escape_text (name, -1);
+
+      g_string_append (s, escaped);
+    }
+  else
+    g_string_append (s, name);
+  if (transposed)
+    g_string_append (s, "ᵀ");
+}
+
+/* I_n, the n×n identity, or 1_n (ones) with its size. */
+static void
+append_sized (GString         *s,
+              const char      *symbol,
+              const char      *size,
+              JacKronNotation  notation)
+{
+  switch (notation)
+    {
+    case JAC_KRON_TEXT:
+      g_string_append_printf (s, "%s_%s", symbol, size);
+      break;
+    case JAC_KRON_MARKUP:
+      g_string_append_printf (s, "%s<sub>%s</sub>", symbol, size);
+      break;
+    case JAC_KRON_LATEX:
+      g_string_append_printf (s, "%s_{%s}", g_str_equal (symbol, "1") ? "\\mathbf{1}" : symbol,
+                              size);
+      break;
+    }
+}
+
+static void
+append_factor (GString         *s,
+               const JacKron   *self,
+               JacKronNotation  notation)
+{
+  if (g_str_equal (self->factor_name, "1"))
+    {
+      gsize rows = self->factor->shape[0], cols = self->factor->shape[1];
+      g_autofree char *size = cols == 1 ? g_strdup_printf ("%" G_GSIZE_FORMAT, rows)
+                                        : g_strdup_printf ("%" G_GSIZE_FORMAT "%s%" G_GSIZE_FORMAT,
+                                                           rows,
+                                                           notation == JAC_KRON_LATEX ? "\\times "
+                                                                                     : "×",
+                                                           cols);
+
+      append_sized (s, "1", size, notation);
+      return;
+    }
+  append_name (s, self->factor_name, self->factor_transposed, notation);
+}
+
+static void
+append_identity (GString         *s,
+                 gsize            n,
+                 JacKronNotation  notation)
+{
+  g_autofree char *size = g_strdup_printf ("%" G_GSIZE_FORMAT, n);
+
+  append_sized (s, "I", size, notation);
+}
+
+char *
+jac_kron_form (const JacKron   *self,
+               gboolean         column_major,
+               JacKronNotation  notation)
+{
+  GString *s;
+  const char *otimes = notation == JAC_KRON_LATEX ? " \\otimes " : " ⊗ ";
+  gboolean identity_first;
+  gsize identity_size;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (self->kind == JAC_KRON_NONE)
+    return NULL;
+  s = g_string_new (NULL);
+  if (self->scale != NULL)
+    {
+      if (notation == JAC_KRON_LATEX)
+        g_string_append (s, "\\operatorname{diag}(\\operatorname{vec} ");
+      else
+        g_string_append (s, "diag(vec ");
+      append_name (s, self->scale_name, FALSE, notation);
+      g_string_append (s, ")");
+    }
+  if (self->kind == JAC_KRON_DIAGONAL)
+    {
+      if (self->scale == NULL)
+        append_identity (s, self->n_rows * self->n_cols, notation);
+      return g_string_free (s, FALSE);
+    }
+  if (self->scale != NULL)
+    g_string_append (s, notation == JAC_KRON_LATEX ? " \\, (" : " (");
+  else
+    g_string_append (s, "(");
+
+  /* Row-major vec puts the identity on the side of the tied index: I_N ⊗ A for δ_ip, A ⊗ I_H
+   * for δ_jq; column-major vec swaps the factors. */
+  identity_first = (self->kind == JAC_KRON_IDENTITY_LEFT) != column_major;
+  identity_size = self->kind == JAC_KRON_IDENTITY_LEFT ? self->n_rows : self->n_cols;
+  if (identity_first)
+    {
+      append_identity (s, identity_size, notation);
+      g_string_append (s, otimes);
+      append_factor (s, self, notation);
+    }
+  else
+    {
+      append_factor (s, self, notation);
+      g_string_append (s, otimes);
+      append_identity (s, identity_size, notation);
+    }
+  g_string_append (s, ")");
+  return g_string_free (s, FALSE);
+}
+
+char *
+jac_kron_identity (const JacKron   *self,
+                   const char      *out_name,
+                   const char      *wrt_name,
+                   JacKronNotation  notation)
+{
+  g_autofree char *row_form = NULL;
+  g_autofree char *column_form = NULL;
+  g_autoptr(GString) lhs = g_string_new (NULL);
+  GString *s;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (out_name != NULL && wrt_name != NULL, NULL);
+
+  if (self->kind == JAC_KRON_NONE)
+    return NULL;
+  row_form = jac_kron_form (self, FALSE, notation);
+  column_form = jac_kron_form (self, TRUE, notation);
+
+  if (notation == JAC_KRON_LATEX)
+    {
+      g_string_append (lhs, "\\partial \\operatorname{vec}(");
+      append_name (lhs, out_name, FALSE, notation);
+      g_string_append (lhs, ") / \\partial \\operatorname{vec}(");
+      append_name (lhs, wrt_name, FALSE, notation);
+      g_string_append (lhs, ")");
+    }
+  else
+    {
+      g_string_append (lhs, "∂vec(");
+      append_name (lhs, out_name, FALSE, notation);
+      g_string_append (lhs, ")/∂vec(");
+      append_name (lhs, wrt_name, FALSE, notation);
+      g_string_append (lhs, ")");
+    }
+
+  s = g_string_new (NULL);
+  if (notation == JAC_KRON_LATEX)
+    {
+      if (g_str_equal (row_form, column_form))
+        g_string_append_printf (s, "$%s = %s$ (either vec order)", lhs->str, row_form);
+      else
+        g_string_append_printf (s, "$%s = %s$ (row-major vec) $= %s$ (column-major vec, "
+                                "Magnus--Neudecker)", lhs->str, row_form, column_form);
+    }
+  else if (g_str_equal (row_form, column_form))
+    g_string_append_printf (s, "%s = %s (either vec order)", lhs->str, row_form);
+  else
+    g_string_append_printf (s, "%s = %s (row-major vec) = %s (column-major vec, "
+                            "Magnus–Neudecker)", lhs->str, row_form, column_form);
+
+  if (self->scale != NULL && self->scale_generic)
+    {
+      g_string_append (s, notation == JAC_KRON_LATEX ? "; $" : "; ");
+      append_name (s, self->scale_name, FALSE, notation);
+      g_string_append (s, notation == JAC_KRON_LATEX ? "$" : "");
+      g_string_append (s, " is the element-wise factor");
+    }
+  if (self->factor != NULL && self->factor_generic)
+    {
+      g_string_append (s, notation == JAC_KRON_LATEX ? "; $" : "; ");
+      append_name (s, self->factor_name, FALSE, notation);
+      g_string_append (s, notation == JAC_KRON_LATEX ? "$" : "");
+      g_string_append (s, " is the core's matrix, the same for every ");
+      if (notation == JAC_KRON_MARKUP)
+        g_string_append (s, self->kind == JAC_KRON_IDENTITY_LEFT ? "<i>i</i>" : "<i>j</i>");
+      else if (notation == JAC_KRON_LATEX)
+        g_string_append (s, self->kind == JAC_KRON_IDENTITY_LEFT ? "$i$" : "$j$");
+      else
+        g_string_append (s, self->kind == JAC_KRON_IDENTITY_LEFT ? "i" : "j");
+    }
+  return g_string_free (s, FALSE);
+}
