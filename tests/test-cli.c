@@ -1146,8 +1146,8 @@ test_value_zeros_relu (Fixture       *f,
 
   run (&derive, "derive", "--batch", "4", "--hidden", "5", "--activation", "relu", NULL);
   g_assert_cmpint (derive.status, ==, 0);
-  expected = g_strdup_printf (" and %" G_GSIZE_FORMAT " more are 0 for these values: ReLU off\n",
-                              n_value_zeros);
+  expected = g_strdup_printf ("; %" G_GSIZE_FORMAT " more entries are 0 for these values: "
+                              "ReLU off\n", n_value_zeros);
   g_assert_nonnull (strstr (derive.out, expected));
 
   /* tanh is never exactly flat at these values: no such clause. */

@@ -535,7 +535,8 @@ jac_analysis_value_zero_sentence (const JacAnalysis *self)
   if (count == 0)
     return g_strdup ("");
   reason = jac_analysis_value_zero_reason (self);
-  return g_strdup_printf (" and %" G_GSIZE_FORMAT " more %s 0 for these values%s%s", count,
+  return g_strdup_printf ("; %" G_GSIZE_FORMAT " more %s %s 0 for these values%s%s", count,
+                          count == 1 ? "entry" : "entries",
                           count == 1 ? "is" : "are", reason != NULL ? ": " : "",
                           reason != NULL ? reason : "");
 }

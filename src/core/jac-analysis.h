@@ -133,7 +133,7 @@ gsize        jac_analysis_count_value_zeros    (const JacAnalysis *self);
 /* Why entries of this expression can be 0 for these values: "ReLU off", "a zero in the data",
  * "tanh saturated", joined with "or"; NULL when no such cause is in sight. */
 char        *jac_analysis_value_zero_reason    (const JacAnalysis *self);
-/* " and 5 more are 0 for these values: ReLU off", or "" when there are none. */
+/* "; 5 more entries are 0 for these values: ReLU off", or "" when there are none. */
 char        *jac_analysis_value_zero_sentence  (const JacAnalysis *self);
 /* Whether the Jacobian is zero off p = i: out and variable both matrices with as many rows, and
  * every block (i, p ≠ i) forced to zero. Else an error naming the offending structure. */
