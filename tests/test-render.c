@@ -1925,6 +1925,176 @@ test_left_out (void)
   _jac_figure_layout_free (hidden);
 }
 
+/* ---- value zeros ---- */
+
+static JacAnalysis *
+make_relu_analysis (gsize batch,
+                    gsize hidden)
+{
+  g_autoptr(GError) error = NULL;
+  JacRnnConfig config;
+  JacAnalysis *analysis;
+  JacRnn *rnn;
+
+  jac_rnn_config_init_default (&config);
+  config.batch = batch;
+  config.hidden = hidden;
+  config.activation = JAC_FUNC_RELU;
+  rnn = jac_rnn_new (&config, NULL, &error);
+  g_assert_no_error (error);
+  analysis = jac_analysis_new (rnn, JAC_VAR_H_PREV, JAC_UPSTREAM_RANDOM, NULL, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
+
+/* Entries of the dense tensor that are 0 where no δ forces them: the independent count. */
+static gsize
+dense_value_zeros (const JacAnalysis *analysis)
+{
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (analysis->jacobian, 0, NULL);
+  g_autofree guint8 *mask = NULL;
+  gsize shape[JAC_MAX_RANK], count = 0;
+  guint rank;
+
+  mask = jac_analysis_structural_zero_mask (analysis, &rank, shape, NULL);
+  g_assert_nonnull (mask);
+  g_assert_cmpuint (rank, ==, dense->rank);
+  for (gsize e = 0; e < dense->size; e++)
+    count += !mask[e] && dense->data[e] == 0.0;
+  return count;
+}
+
+/* A pool that says what its single cell is: kind and value from a table. */
+typedef struct
+{
+  JacCellKind kind[4];
+  double      value[4];
+} FakeCells;
+
+static JacCellKind
+fake_pool (gconstpointer  data,
+           gsize          row0,
+           gsize          row1,
+           gsize          col0,
+           gsize          col1,
+           double        *value)
+{
+  const FakeCells *cells = data;
+
+  *value = cells->value[col0];
+  return cells->kind[col0];
+}
+
+/* The heatmap gives value zeros their colour only when asked; dense panels keep the map's 0. */
+static void
+test_value_zero_cells (void)
+{
+  FakeCells cells = { { JAC_CELL_VALUE, JAC_CELL_VALUE, JAC_CELL_VALUE_ZERO, JAC_CELL_ZERO },
+                      { 0.25, 0.0, 0.7, 0 } };
+  JacHeatmapColors colors = { JAC_COLORMAP_BLUE_RED, 1.0, 0xff808080u, 0 };
+  guint32 pixels[4];
+
+  jac_heatmap_fill (pixels, 4, 4, 1, 1, 4, fake_pool, &cells, &colors);
+  g_assert_cmphex (pixels[0], ==, jac_colormap_argb (colors.colormap, 0.25, 1.0));
+  g_assert_cmphex (pixels[1], ==, jac_colormap_argb (colors.colormap, 0.0, 1.0));
+  g_assert_cmphex (pixels[2], ==, jac_colormap_argb (colors.colormap, 0.0, 1.0));
+  g_assert_cmphex (pixels[3], ==, 0xff808080u);
+
+  for (JacColormap map = 0; map < JAC_N_COLORMAPS; map++)
+    {
+      colors.colormap = map;
+      colors.value_zero_argb = jac_colormap_value_zero_argb (map);
+      jac_heatmap_fill (pixels, 4, 4, 1, 1, 4, fake_pool, &cells, &colors);
+      g_assert_cmphex (pixels[0], ==, jac_colormap_argb (map, 0.25, 1.0));
+      g_assert_cmphex (pixels[1], ==, colors.value_zero_argb);
+      g_assert_cmphex (pixels[2], ==, colors.value_zero_argb);
+      g_assert_cmphex (pixels[3], ==, 0xff808080u);
+      /* Not a small value: far from the map's 0 and from its colours near 0. */
+      g_assert_cmpint (distance_to_colormap (map, colors.value_zero_argb), >,
+                       map == JAC_COLORMAP_GRAY ? 4 : 40);
+      g_assert_cmpint (ABS (channel (colors.value_zero_argb, 8)
+                            - channel (jac_colormap_argb (map, 0.0, 1.0), 8)), >, 40);
+    }
+}
+
+/* ReLU off empties rows of block (i, i): those cells are amber, the others the map's colour. */
+static void
+test_value_zero_pixels (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_relu_analysis (2, 5);
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  JacFigureLayout *layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  cairo_surface_t *surface = draw_figure (analysis, &style, width, height);
+  guint32 amber = jac_colormap_value_zero_argb (style.colormap);
+  guint n_value_zero = 0, n_value = 0;
+
+  g_assert_cmpuint (dense_value_zeros (analysis), >, 0);
+  for (gsize i = 0; i < 2; i++)
+    for (gsize j = 0; j < 5; j++)
+      for (gsize q = 0; q < 5; q++)
+        {
+          JacFigureHit want = { JAC_PANEL_JACOBIAN, i, i, j, q };
+          gboolean structural = TRUE;
+          double value = jac_analysis_block_entry (analysis, i, i, j, q, &structural);
+          gboolean found = FALSE;
+
+          g_assert_false (structural);
+          for (int y = 0; y < height && !found; y += 3)
+            for (int x = 0; x < width && !found; x += 3)
+              if (well_inside (layout, x, y, is_cell, &want))
+                {
+                  guint32 argb = pixel_at (surface, x, y) & 0xffffff;
+
+                  if (value == 0.0)
+                    g_assert_cmphex (argb, ==, amber & 0xffffff);
+                  else
+                    g_assert_cmphex (argb, ==, jac_colormap_argb (style.colormap, value,
+                                                                  analysis->jacobian_max_abs)
+                                               & 0xffffff);
+                  n_value_zero += value == 0.0;
+                  n_value += value != 0.0;
+                  found = TRUE;
+                }
+          g_assert_true (found);
+        }
+  g_assert_cmpuint (n_value_zero, >, 0);
+  g_assert_cmpuint (n_value, >, 0);
+  g_assert_cmpuint (n_value_zero, ==, dense_value_zeros (analysis));
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
+/* The legend counts them, with the reason, as the dense tensor does; tanh has none. */
+static void
+test_value_zero_legend (void)
+{
+  g_autoptr(JacAnalysis) relu = make_relu_analysis (2, 5);
+  g_autoptr(JacAnalysis) tanh_analysis = make_analysis (JAC_VAR_H_PREV);
+  JacFigureStyle style;
+  g_autoptr(GArray) texts = NULL;
+  g_autoptr(GArray) tanh_texts = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *sentence = NULL;
+  g_autofree char *reason = jac_analysis_value_zero_reason (relu);
+  gsize count = dense_value_zeros (relu);
+
+  jac_figure_style_init (&style);
+  g_assert_cmpuint (jac_analysis_count_value_zeros (relu), ==, count);
+  g_assert_cmpstr (reason, ==, "ReLU off");
+  texts = jac_figure_text_rects (2400, 1000, relu, &style);
+  expected = g_strdup_printf ("%" G_GSIZE_FORMAT " more are exactly 0 for these values: ReLU off",
+                              count);
+  g_assert_true (texts_contain (texts, expected));
+  sentence = jac_analysis_value_zero_sentence (relu);
+  g_assert_true (g_str_has_prefix (sentence, "; "));
+
+  g_assert_cmpuint (jac_analysis_count_value_zeros (tanh_analysis), ==, 0);
+  g_assert_cmpuint (dense_value_zeros (tanh_analysis), ==, 0);
+  tanh_texts = jac_figure_text_rects (2400, 1000, tanh_analysis, &style);
+  g_assert_false (texts_contain (tanh_texts, "for these values"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1962,6 +2132,9 @@ main (int    argc,
   g_test_add_func ("/render/denominator-transposes-grid", test_denominator_transposes_grid);
   g_test_add_func ("/render/scale-invariant", test_scale_invariant);
   g_test_add_func ("/render/left-out", test_left_out);
+  g_test_add_func ("/render/value-zero-cells", test_value_zero_cells);
+  g_test_add_func ("/render/value-zero-pixels", test_value_zero_pixels);
+  g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);
 
   return g_test_run ();
 }
