@@ -1156,6 +1156,52 @@ test_value_zeros_relu (Fixture       *f,
   g_assert_null (strstr (tanh_run.out, "for these values"));
 }
 
+/* render --layout per-sample draws a batch-diagonal Jacobian and refuses any other, as compute
+ * --per-sample does. */
+static void
+test_render_per_sample (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *fig = path_in (f, "ps.png");
+  g_auto(Run) ok;
+  g_auto(Run) refused;
+  g_auto(Run) with_row;
+
+  run (&ok, "render", "--batch", "4", "--layout", "per-sample", "-o", fig, NULL);
+  g_assert_cmpint (ok.status, ==, 0);
+  g_assert_true (g_file_test (fig, G_FILE_TEST_EXISTS));
+  g_unlink (fig);
+  run (&refused, "render", "--batch", "3", "--hidden", "3", "--wrt", "W_hh", "--layout",
+       "per-sample", "-o", fig, NULL);
+  g_assert_cmpint (refused.status, ==, 1);
+  g_assert_cmpstr (refused.err, ==, "jacscope render: --layout per-sample: ∂h/∂W_hh is not "
+                   "batch-diagonal: block (0, 1) is not forced to 0\n");
+  run (&with_row, "render", "--layout", "per-sample", "--row", "0", "-o", fig, NULL);
+  g_assert_cmpint (with_row.status, ==, 1);
+  assert_file_count (f, 0);
+}
+
+/* A zero loaded into W_hh is a value zero of ∂h/∂h_prev, and derive says why. */
+static void
+test_value_zeros_data (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *w_path = path_in (f, "w.npy");
+  g_autofree char *w_spec = g_strconcat ("W_hh=", w_path, NULL);
+  g_autoptr(JacTensor) w = jac_tensor_new_matrix (3, 3);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_auto(Run) derive;
+
+  jac_tensor_fill_uniform (w, rand, 1.0);
+  JAC_AT2 (w, 1, 2) = 0.0;
+  g_assert_true (jac_npy_write (w_path, w, NULL, NULL));
+  /* J[i, j, i, q] = S[i, j] W_hh[q, j]: W_hh[1, 2] = 0 zeroes (j, q) = (2, 1) in both blocks. */
+  run (&derive, "derive", "--var", w_spec, NULL);
+  g_assert_cmpint (derive.status, ==, 0);
+  g_assert_nonnull (strstr (derive.out, "; 2 more entries are 0 for these values: a zero in the "
+                                        "data\n"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1188,6 +1234,8 @@ main (int    argc,
   ADD ("/cli/per-sample-refused", test_per_sample_refused);
   ADD ("/cli/per-sample-torch", test_per_sample_torch);
   ADD ("/cli/value-zeros-relu", test_value_zeros_relu);
+  ADD ("/cli/value-zeros-data", test_value_zeros_data);
+  ADD ("/cli/render-per-sample", test_render_per_sample);
 #undef ADD
   return g_test_run ();
 }

@@ -2095,6 +2095,66 @@ test_value_zero_legend (void)
   g_assert_false (texts_contain (tanh_texts, "for these values"));
 }
 
+/* The per-sample view shows the N blocks (i, i) only, hover names them, and the memory line
+ * compares the dense tensor with the blocks; a Jacobian that is not batch-diagonal keeps its
+ * grid. */
+static void
+test_per_sample_layout (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (4, 3, 5, FALSE, JAC_VAR_H_PREV);
+  g_autoptr(JacAnalysis) weights = make_analysis_full (3, 3, 3, FALSE, JAC_VAR_W_HH);
+  g_autoptr(JacTensor) blocks = jac_analysis_per_sample (analysis, NULL);
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (analysis->jacobian, 0, NULL);
+  g_autoptr(GArray) texts = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *memory = jac_analysis_per_sample_memory_text (analysis);
+  JacFigureStyle style = plain_style ();
+  JacFigureLayout *layout, *grid;
+  gsize sr, sc;
+
+  /* The blocks are the dense tensor's J[i, :, i, :]. */
+  g_assert_nonnull (blocks);
+  g_assert_cmpuint (blocks->shape[0], ==, 4);
+  for (gsize i = 0; i < 4; i++)
+    for (gsize j = 0; j < 5; j++)
+      for (gsize q = 0; q < 5; q++)
+        g_assert_cmpfloat (blocks->data[(i * 5 + j) * 5 + q], ==,
+                           dense->data[((i * 5 + j) * 4 + i) * 5 + q]);
+  /* 400 doubles against 100; GLib puts a no-break space before the unit. */
+  g_assert_cmpstr (memory, ==, "dense 3.1\xc2\xa0KiB · stored 800 bytes");
+
+  style.per_sample = TRUE;
+  layout = _jac_figure_layout_new (analysis, &style, 1600, 900, NULL);
+  g_assert_true (layout->per_sample);
+  for (gsize i = 0; i < 4; i++)
+    for (gsize p = 0; p < 4; p++)
+      {
+        gboolean shown = _jac_figure_layout_block_slot (layout, i, p, &sr, &sc);
+        gsize bi = G_MAXSIZE, bp = G_MAXSIZE;
+
+        g_assert_cmpint (shown, ==, i == p);
+        if (!shown)
+          continue;
+        g_assert_true (_jac_figure_layout_slot_block (layout, sr, sc, &bi, &bp));
+        g_assert_cmpuint (bi, ==, i);
+        g_assert_cmpuint (bp, ==, i);
+      }
+  texts = jac_figure_text_rects (1600, 900, analysis, &style);
+  g_assert_true (texts_contain (texts, "dense 3.1\xc2\xa0KiB"));
+  g_assert_true (texts_contain (texts, "(3, 3)"));
+  g_assert_false (texts_contain (texts, "(0, 1)"));
+
+  g_assert_false (jac_analysis_is_batch_diagonal (weights, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "∂h/∂W_hh is not batch-diagonal: block (0, 1) is not forced to 0");
+  grid = _jac_figure_layout_new (weights, &style, 1600, 900, NULL);
+  g_assert_false (grid->per_sample);
+  g_assert_true (_jac_figure_layout_block_slot (grid, 0, 1, &sr, &sc));
+  _jac_figure_layout_free (layout);
+  _jac_figure_layout_free (grid);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2135,6 +2195,7 @@ main (int    argc,
   g_test_add_func ("/render/value-zero-cells", test_value_zero_cells);
   g_test_add_func ("/render/value-zero-pixels", test_value_zero_pixels);
   g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);
+  g_test_add_func ("/render/per-sample-layout", test_per_sample_layout);
 
   return g_test_run ();
 }
