@@ -29,7 +29,9 @@ static int run_render (JacCliOptions *options);
 static int run_check (JacCliOptions *options);
 
 static const Subcommand subcommands[] = {
-  { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt", _jac_cli_run_compute },
+  { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt "
+    "(--per-sample: its N diagonal blocks; --zeros-output: the structural-zero mask)",
+    _jac_cli_run_compute },
   { "render", "-o FILE.{png,svg,pdf,tex} — draw the figure without any display", run_render },
   { "check", "engine vs closed form vs central finite differences", run_check },
   { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
