@@ -622,7 +622,8 @@ value_zero_markup (const JacFigureLayout *layout)
     return g_strdup ("");
   reason = jac_analysis_value_zero_reason (a);
   reason_markup = reason != NULL ? g_markup_printf_escaped (": %s", reason) : g_strdup ("");
-  return g_strdup_printf ("   ·   <span background=\"#%06x\" foreground=\"#141414\"> · </span>"
+  /* No "·" separator before the swatch: where the background is lost (TikZ) its dot stays. */
+  return g_strdup_printf ("      <span background=\"#%06x\" foreground=\"#141414\"> · </span>"
                           " %" G_GSIZE_FORMAT " more %s exactly 0 for these values%s",
                           argb & 0xffffff, count, count == 1 ? "is" : "are", reason_markup);
 }
