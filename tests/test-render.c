@@ -2155,6 +2155,59 @@ test_per_sample_layout (void)
   _jac_figure_layout_free (grid);
 }
 
+/* Pooled: ReLU off for a whole row of X empties block (0, 0), drawn smaller than its cells; its
+ * pixels are amber, and block (1, 1)'s are the map's. */
+static void
+test_value_zero_pooled (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(JacAnalysis) analysis = NULL;
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  const gsize off[2] = { 0, 0 }, on[2] = { 1, 1 };
+  JacFigureLayout *layout;
+  cairo_surface_t *surface;
+  JacExpr *expr;
+  JacTensor *x;
+  guint32 amber = jac_colormap_value_zero_argb (style.colormap) & 0xffffff;
+  guint n_off = 0, n_off_amber = 0, n_on = 0, n_on_amber = 0;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, "X: 3×200, W: 200×200", NULL, &error));
+  expr = jac_expr_parse ("Y = relu(X) @ W", env, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
+  x = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "X"))->value;
+  for (gsize q = 0; q < 200; q++)
+    JAC_AT2 (x, 0, q) = -0.5 - 0.001 * q;
+  analysis = jac_analysis_new_expr (expr, "X", JAC_UPSTREAM_RANDOM, NULL, 1, &error);
+  g_assert_no_error (error);
+  layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  g_assert_cmpfloat (layout->block_width, <, 200);
+  surface = draw_figure (analysis, &style, width, height);
+  for (int y = 0; y < height; y += 2)
+    for (int x_px = 0; x_px < width; x_px += 2)
+      {
+        gboolean is_off = well_inside (layout, x_px, y, is_block, off);
+        gboolean is_on = !is_off && well_inside (layout, x_px, y, is_block, on);
+        gboolean is_amber = (pixel_at (surface, x_px, y) & 0xffffff) == amber;
+
+        n_off += is_off;
+        n_off_amber += is_off && is_amber;
+        n_on += is_on;
+        n_on_amber += is_on && is_amber;
+      }
+  g_test_message ("off %u/%u on %u/%u", n_off_amber, n_off, n_on_amber, n_on);
+  g_assert_cmpuint (n_off, >, 1000);
+  g_assert_cmpuint (n_off_amber, ==, n_off);
+  g_assert_cmpuint (n_on, >, 1000);
+  /* Block (1, 1) is zero only where X[1, q] < 0: whole columns, none wide enough to fill a
+   * pooled pixel's samples every time. */
+  g_assert_cmpuint (n_on_amber, <, n_on / 4);
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2196,6 +2249,7 @@ main (int    argc,
   g_test_add_func ("/render/value-zero-pixels", test_value_zero_pixels);
   g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);
   g_test_add_func ("/render/per-sample-layout", test_per_sample_layout);
+  g_test_add_func ("/render/value-zero-pooled", test_value_zero_pooled);
 
   return g_test_run ();
 }

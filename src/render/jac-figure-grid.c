@@ -615,6 +615,7 @@ value_zero_markup (const JacFigureLayout *layout)
   guint32 argb = jac_colormap_value_zero_argb (layout->style.colormap);
   g_autofree char *reason = NULL;
   g_autofree char *reason_markup = NULL;
+  g_autofree char *count_text = NULL;
   gsize count;
 
   if (jac_structured_stored_count (a->jacobian) > VALUE_ZERO_COUNT_LIMIT
@@ -622,10 +623,11 @@ value_zero_markup (const JacFigureLayout *layout)
     return g_strdup ("");
   reason = jac_analysis_value_zero_reason (a);
   reason_markup = reason != NULL ? g_markup_printf_escaped (": %s", reason) : g_strdup ("");
+  count_text = _jac_format_count (count);
   /* No "·" separator before the swatch: where the background is lost (TikZ) its dot stays. */
   return g_strdup_printf ("      <span background=\"#%06x\" foreground=\"#141414\"> · </span>"
-                          " %" G_GSIZE_FORMAT " more %s exactly 0 for these values%s",
-                          argb & 0xffffff, count, count == 1 ? "is" : "are", reason_markup);
+                          " %s more %s exactly 0 for these values%s", argb & 0xffffff,
+                          count_text, count == 1 ? "is" : "are", reason_markup);
 }
 
 static char *
