@@ -649,7 +649,7 @@ test_render_vec (Fixture       *f,
 
   run (&bad, "render", "--layout", "sideways", "-o", png, NULL);
   g_assert_cmpint (bad.status, ==, 1);
-  g_assert_nonnull (strstr (bad.err, "numerator, denominator or vec"));
+  g_assert_nonnull (strstr (bad.err, "numerator, denominator, vec or per-sample"));
 }
 
 /* --help-figure lists the units and the new options. */
@@ -892,6 +892,353 @@ test_sequence (Fixture       *f,
   g_assert_cmpint (no_steps.status, ==, 2);
 }
 
+/* ---- --zeros-output, --per-sample and value zeros ---- */
+
+/* A |u1 .npy as numpy.save writes it: version 1.0, the descr and the shape in the header. */
+static guint8 *
+read_u1 (const char *path,
+         const char *shape_text,
+         gsize      *n_bytes)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *want_shape = g_strdup_printf ("'shape': %s, }", shape_text);
+  g_autofree char *header = NULL;
+  gsize length, header_length;
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_assert_cmpuint (length, >=, 10);
+  g_assert_true (memcmp (contents, "\x93NUMPY\x01\x00", 8) == 0);
+  header_length = (guint8) contents[8] | ((gsize) (guint8) contents[9] << 8);
+  g_assert_cmpuint ((10 + header_length) % 64, ==, 0);
+  header = g_strndup (contents + 10, header_length);
+  g_assert_true (g_str_has_prefix (header, "{'descr': '|u1', 'fortran_order': False, "));
+  g_assert_nonnull (strstr (header, want_shape));
+  *n_bytes = length - 10 - header_length;
+  return g_memdup2 (contents + 10 + header_length, *n_bytes);
+}
+
+/* --zeros-output alone writes the mask the δs force, entry for entry, for every variable. */
+static void
+test_zeros_output (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(JacRnn) rnn = default_rnn ();
+
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    {
+      g_autofree char *out = path_in (f, "z.npy");
+      g_autoptr(JacStructured) jac = jac_rnn_jacobian (rnn, v);
+      g_autofree guint8 *mask = NULL;
+      g_autofree char *shape_text = NULL;
+      gsize shape[4], n_bytes, n_forced = 0;
+      guint rank = jac_structured_dense_shape (jac, shape);
+      g_auto(Run) r;
+
+      run (&r, "compute", "--wrt", jac_variable_name (v), "--zeros-output", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (r.err, ==, "");
+      assert_file_count (f, 1);
+      shape_text = jac_shape_string (rank, shape);
+      mask = read_u1 (out, shape_text, &n_bytes);
+      g_assert_cmpuint (n_bytes, ==, jac_structured_dense_count (jac));
+      for (gsize e = 0; e < n_bytes; e++)
+        {
+          gsize out_index[2], wrt_index[2] = { 0, 0 }, rest = e;
+
+          for (guint a = jac->wrt_rank; a-- > 0; rest /= jac->wrt_shape[a])
+            wrt_index[a] = rest % jac->wrt_shape[a];
+          out_index[1] = rest % jac->out_shape[1];
+          out_index[0] = rest / jac->out_shape[1];
+          g_assert_cmpuint (mask[e], ==, jac_structured_is_structural_zero (jac, out_index,
+                                                                             wrt_index));
+          n_forced += mask[e];
+        }
+      /* Every variable of the RNN step has a δ: ∂h/∂h_prev forces 2 of 4 blocks, and so on. */
+      g_assert_cmpuint (n_forced, >, 0);
+      g_unlink (out);
+    }
+}
+
+/* With -o too, for an expression: U = V A forces exactly the blocks p ≠ i, and those are 0. */
+static void
+test_zeros_output_expr (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *zeros = path_in (f, "z.npy");
+  g_autofree guint8 *mask = NULL;
+  g_autoptr(JacTensor) dense = NULL;
+  gsize n_bytes;
+  g_auto(Run) r;
+  g_auto(Run) same;
+  g_auto(Run) render;
+
+  run (&r, "compute", "--expr", "U = V @ A", "--shape", "V=2,4", "--shape", "A=4,3",
+       "--zeros-output", zeros, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_file_count (f, 2);
+  mask = read_u1 (zeros, "(2, 3, 2, 4)", &n_bytes);
+  dense = jac_npy_read (out, NULL);
+  g_assert_cmpuint (n_bytes, ==, dense->size);
+  for (gsize e = 0; e < n_bytes; e++)
+    {
+      gsize i = e / 24, p = (e / 4) % 2;
+
+      g_assert_cmpuint (mask[e], ==, i != p);
+      if (mask[e])
+        g_assert_cmpfloat (dense->data[e], ==, 0.0);
+    }
+
+  run (&same, "compute", "-o", out, "--zeros-output", out, NULL);
+  g_assert_cmpint (same.status, ==, 1);
+  g_assert_nonnull (strstr (same.err, "-o and --zeros-output both name"));
+  run (&render, "render", "--zeros-output", zeros, "-o", out, NULL);
+  g_assert_cmpint (render.status, ==, 1);
+  g_assert_nonnull (strstr (render.err, "--zeros-output goes with compute"));
+}
+
+/* NumPy reads the mask as uint8 with the Jacobian's shape (skipped without numpy). */
+static void
+test_zeros_output_numpy (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *zeros = path_in (f, "z.npy");
+  g_autofree char *script = NULL;
+  g_autofree char *py_out = NULL;
+  int status = -1;
+  g_auto(Run) r;
+
+  if (!g_spawn_command_line_sync ("/usr/bin/python3 -c 'import numpy'", NULL, NULL, &status,
+                                  NULL) || status != 0)
+    {
+      g_test_skip ("/usr/bin/python3 has no numpy");
+      return;
+    }
+  run (&r, "compute", "--wrt", "W_hh", "-o", out, "--zeros-output", zeros, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  script = g_strdup_printf ("/usr/bin/python3 -c \"import numpy as np; z = np.load('%s'); "
+                            "d = np.load('%s'); print(z.dtype, z.shape, int(z.sum()), "
+                            "bool((d[z == 1] == 0).all()))\"", zeros, out);
+  g_assert_true (g_spawn_command_line_sync (script, &py_out, NULL, &status, NULL));
+  g_assert_cmpint (status, ==, 0);
+  /* ∂h/∂W_hh = S_ij h_prev_ik δ_jl: of each 3×3 block (i, k), 6 entries have l ≠ j. */
+  g_assert_cmpstr (py_out, ==, "uint8 (2, 3, 3, 3) 36 True\n");
+}
+
+/* --per-sample writes the diagonal blocks J[i, :, i, :] of the dense tensor and the closed form. */
+static void
+test_per_sample (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "ps.npy");
+  g_autoptr(JacTensor) blocks = NULL;
+  g_autoptr(JacTensor) closed = NULL;
+  g_autoptr(JacRnn) rnn = NULL;
+  JacRnnConfig config;
+  const char *wrts[] = { "h_prev", "x" };
+
+  jac_rnn_config_init_default (&config);
+  config.batch = 3;
+  config.hidden = 4;
+  rnn = jac_rnn_new (&config, NULL, NULL);
+  for (guint w = 0; w < G_N_ELEMENTS (wrts); w++)
+    {
+      JacVariable v;
+      gsize q_size;
+      g_auto(Run) r;
+
+      g_assert_true (jac_variable_from_name (wrts[w], &v));
+      run (&r, "compute", "--batch", "3", "--hidden", "4", "--wrt", wrts[w], "--per-sample",
+           "-o", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_clear_pointer (&blocks, jac_tensor_free);
+      g_clear_pointer (&closed, jac_tensor_free);
+      blocks = jac_npy_read (out, NULL);
+      closed = jac_rnn_closed_form_dense (rnn, v);
+      q_size = closed->shape[3];
+      g_assert_cmpuint (blocks->rank, ==, 3);
+      g_assert_cmpuint (blocks->shape[0], ==, 3);
+      g_assert_cmpuint (blocks->shape[1], ==, 4);
+      g_assert_cmpuint (blocks->shape[2], ==, q_size);
+      for (gsize i = 0; i < 3; i++)
+        for (gsize j = 0; j < 4; j++)
+          for (gsize q = 0; q < q_size; q++)
+            g_assert_cmpfloat (fabs (blocks->data[(i * 4 + j) * q_size + q]
+                                     - closed->data[((i * 4 + j) * 3 + i) * q_size + q]), <,
+                               1e-12);
+    }
+}
+
+/* Not batch-diagonal: refused, naming the block; nothing is written. */
+static void
+test_per_sample_refused (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "ps.npy");
+  g_auto(Run) weights;
+  g_auto(Run) shapes;
+  g_auto(Run) no_output;
+  g_auto(Run) sum;
+
+  run (&weights, "compute", "--batch", "3", "--hidden", "3", "--wrt", "W_hh", "--per-sample",
+       "-o", out, NULL);
+  g_assert_cmpint (weights.status, ==, 1);
+  g_assert_cmpstr (weights.err, ==, "jacscope compute: ∂h/∂W_hh is not batch-diagonal: "
+                   "block (0, 1) is not forced to 0\n");
+  run (&shapes, "compute", "--wrt", "W_hh", "--per-sample", "-o", out, NULL);
+  g_assert_cmpint (shapes.status, ==, 1);
+  g_assert_nonnull (strstr (shapes.err, "not batch-diagonal"));
+  run (&sum, "compute", "--expr", "Y = X.T @ X", "--shape", "X=3,3", "--per-sample", "-o", out,
+       NULL);
+  g_assert_cmpint (sum.status, ==, 1);
+  g_assert_nonnull (strstr (sum.err, "∂Y/∂X is not batch-diagonal: block (0, 1)"));
+  run (&no_output, "compute", "--per-sample", "--zeros-output", out, NULL);
+  g_assert_cmpint (no_output.status, ==, 1);
+  g_assert_nonnull (strstr (no_output.err, "--per-sample needs -o"));
+  assert_file_count (f, 0);
+}
+
+/* Against functorch.vmap(functorch.jacrev(f)) on the same values (skipped without torch). */
+static void
+test_per_sample_torch (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "ps.npy");
+  g_autofree char *h_path = path_in (f, "h.npy");
+  g_autofree char *w_path = path_in (f, "w.npy");
+  g_autofree char *x_path = path_in (f, "x.npy");
+  g_autofree char *u_path = path_in (f, "u.npy");
+  g_autofree char *b_path = path_in (f, "b.npy");
+  g_autofree char *h_spec = g_strconcat ("h_prev=", h_path, NULL);
+  g_autofree char *w_spec = g_strconcat ("W_hh=", w_path, NULL);
+  g_autofree char *x_spec = g_strconcat ("x=", x_path, NULL);
+  g_autofree char *u_spec = g_strconcat ("W_xh=", u_path, NULL);
+  g_autofree char *b_spec = g_strconcat ("b=", b_path, NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *py_out = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  JacTensor *values[] = { jac_tensor_new_matrix (3, 4), jac_tensor_new_matrix (4, 4),
+                          jac_tensor_new_matrix (3, 2), jac_tensor_new_matrix (2, 4),
+                          jac_tensor_new_vector (4) };
+  const char *paths[] = { h_path, w_path, x_path, u_path, b_path };
+  int status = -1;
+  g_auto(Run) r;
+
+  if (!g_spawn_command_line_sync ("/usr/bin/python3 -c 'import torch, functorch, numpy'", NULL,
+                                  NULL, &status, NULL) || status != 0)
+    {
+      for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+        jac_tensor_free (values[k]);
+      g_test_skip ("/usr/bin/python3 has no torch with functorch and numpy");
+      return;
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+    {
+      jac_tensor_fill_uniform (values[k], rand, 1.0);
+      g_assert_true (jac_npy_write (paths[k], values[k], NULL, NULL));
+      jac_tensor_free (values[k]);
+    }
+  run (&r, "compute", "--var", h_spec, "--var", w_spec, "--var", x_spec, "--var", u_spec,
+       "--var", b_spec, "--per-sample", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  script = g_strdup_printf (
+    "/usr/bin/python3 -c \"import numpy as np, torch, functorch\n"
+    "L = lambda p: torch.from_numpy(np.load(p))\n"
+    "h, w, x, u, b = L('%s'), L('%s'), L('%s'), L('%s'), L('%s')\n"
+    "f = lambda hr, xr: torch.tanh(hr @ w + xr @ u + b)\n"
+    "ref = functorch.vmap(functorch.jacrev(f), in_dims=(0, 0))(h, x)\n"
+    "print(float((ref - L('%s')).abs().max()) < 1e-12)\"", h_path, w_path, x_path, u_path,
+    b_path, out);
+  g_assert_true (g_spawn_command_line_sync (script, &py_out, NULL, &status, NULL));
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (py_out, ==, "True\n");
+}
+
+/* derive counts the entries ReLU switches off, and they are the dense tensor's unforced zeros. */
+static void
+test_value_zeros_relu (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *zeros = path_in (f, "z.npy");
+  g_autofree char *expected = NULL;
+  g_autofree guint8 *mask = NULL;
+  g_autoptr(JacTensor) dense = NULL;
+  gsize n_bytes, n_value_zeros = 0;
+  g_auto(Run) compute;
+  g_auto(Run) derive;
+  g_auto(Run) tanh_run;
+
+  run (&compute, "compute", "--batch", "4", "--hidden", "5", "--activation", "relu", "-o", out,
+       "--zeros-output", zeros, NULL);
+  g_assert_cmpint (compute.status, ==, 0);
+  dense = jac_npy_read (out, NULL);
+  mask = read_u1 (zeros, "(4, 5, 4, 5)", &n_bytes);
+  for (gsize e = 0; e < n_bytes; e++)
+    n_value_zeros += !mask[e] && dense->data[e] == 0.0;
+  /* Each unit ReLU switches off empties its row of H entries in block (i, i). */
+  g_assert_cmpuint (n_value_zeros, >, 0);
+  g_assert_cmpuint (n_value_zeros % 5, ==, 0);
+
+  run (&derive, "derive", "--batch", "4", "--hidden", "5", "--activation", "relu", NULL);
+  g_assert_cmpint (derive.status, ==, 0);
+  expected = g_strdup_printf ("; %" G_GSIZE_FORMAT " more entries are 0 for these values: "
+                              "ReLU off\n", n_value_zeros);
+  g_assert_nonnull (strstr (derive.out, expected));
+
+  /* tanh is never exactly flat at these values: no such clause. */
+  run (&tanh_run, "derive", "--batch", "4", "--hidden", "5", NULL);
+  g_assert_cmpint (tanh_run.status, ==, 0);
+  g_assert_null (strstr (tanh_run.out, "for these values"));
+}
+
+/* render --layout per-sample draws a batch-diagonal Jacobian and refuses any other, as compute
+ * --per-sample does. */
+static void
+test_render_per_sample (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *fig = path_in (f, "ps.png");
+  g_auto(Run) ok;
+  g_auto(Run) refused;
+  g_auto(Run) with_row;
+
+  run (&ok, "render", "--batch", "4", "--layout", "per-sample", "-o", fig, NULL);
+  g_assert_cmpint (ok.status, ==, 0);
+  g_assert_true (g_file_test (fig, G_FILE_TEST_EXISTS));
+  g_unlink (fig);
+  run (&refused, "render", "--batch", "3", "--hidden", "3", "--wrt", "W_hh", "--layout",
+       "per-sample", "-o", fig, NULL);
+  g_assert_cmpint (refused.status, ==, 1);
+  g_assert_cmpstr (refused.err, ==, "jacscope render: --layout per-sample: ∂h/∂W_hh is not "
+                   "batch-diagonal: block (0, 1) is not forced to 0\n");
+  run (&with_row, "render", "--layout", "per-sample", "--row", "0", "-o", fig, NULL);
+  g_assert_cmpint (with_row.status, ==, 1);
+  assert_file_count (f, 0);
+}
+
+/* A zero loaded into W_hh is a value zero of ∂h/∂h_prev, and derive says why. */
+static void
+test_value_zeros_data (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *w_path = path_in (f, "w.npy");
+  g_autofree char *w_spec = g_strconcat ("W_hh=", w_path, NULL);
+  g_autoptr(JacTensor) w = jac_tensor_new_matrix (3, 3);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_auto(Run) derive;
+
+  jac_tensor_fill_uniform (w, rand, 1.0);
+  JAC_AT2 (w, 1, 2) = 0.0;
+  g_assert_true (jac_npy_write (w_path, w, NULL, NULL));
+  /* J[i, j, i, q] = S[i, j] W_hh[q, j]: W_hh[1, 2] = 0 zeroes (j, q) = (2, 1) in both blocks. */
+  run (&derive, "derive", "--var", w_spec, NULL);
+  g_assert_cmpint (derive.status, ==, 0);
+  g_assert_nonnull (strstr (derive.out, "; 2 more entries are 0 for these values: a zero in the "
+                                        "data\n"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -918,6 +1265,15 @@ main (int    argc,
   ADD ("/cli/compute-expr", test_compute_expr);
   ADD ("/cli/expr-errors", test_expr_errors);
   ADD ("/cli/sequence", test_sequence);
+  ADD ("/cli/zeros-output", test_zeros_output);
+  ADD ("/cli/zeros-output-expr", test_zeros_output_expr);
+  ADD ("/cli/zeros-output-numpy", test_zeros_output_numpy);
+  ADD ("/cli/per-sample", test_per_sample);
+  ADD ("/cli/per-sample-refused", test_per_sample_refused);
+  ADD ("/cli/per-sample-torch", test_per_sample_torch);
+  ADD ("/cli/value-zeros-relu", test_value_zeros_relu);
+  ADD ("/cli/value-zeros-data", test_value_zeros_data);
+  ADD ("/cli/render-per-sample", test_render_per_sample);
 #undef ADD
   return g_test_run ();
 }

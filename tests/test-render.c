@@ -2085,6 +2085,289 @@ test_vec_no_form (void)
   g_assert_true (figure_says (softmax, "has no single Kronecker form"));
 }
 
+/* ---- value zeros ---- */
+
+static JacAnalysis *
+make_relu_analysis (gsize batch,
+                    gsize hidden)
+{
+  g_autoptr(GError) error = NULL;
+  JacRnnConfig config;
+  JacAnalysis *analysis;
+  JacRnn *rnn;
+
+  jac_rnn_config_init_default (&config);
+  config.batch = batch;
+  config.hidden = hidden;
+  config.activation = JAC_FUNC_RELU;
+  rnn = jac_rnn_new (&config, NULL, &error);
+  g_assert_no_error (error);
+  analysis = jac_analysis_new (rnn, JAC_VAR_H_PREV, JAC_UPSTREAM_RANDOM, NULL, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
+
+/* Entries of the dense tensor that are 0 where no δ forces them: the independent count. */
+static gsize
+dense_value_zeros (const JacAnalysis *analysis)
+{
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (analysis->jacobian, 0, NULL);
+  g_autofree guint8 *mask = NULL;
+  gsize shape[JAC_MAX_RANK], count = 0;
+  guint rank;
+
+  mask = jac_analysis_structural_zero_mask (analysis, &rank, shape, NULL);
+  g_assert_nonnull (mask);
+  g_assert_cmpuint (rank, ==, dense->rank);
+  for (gsize e = 0; e < dense->size; e++)
+    count += !mask[e] && dense->data[e] == 0.0;
+  return count;
+}
+
+/* A pool that says what its single cell is: kind and value from a table. */
+typedef struct
+{
+  JacCellKind kind[4];
+  double      value[4];
+} FakeCells;
+
+static JacCellKind
+fake_pool (gconstpointer  data,
+           gsize          row0,
+           gsize          row1,
+           gsize          col0,
+           gsize          col1,
+           double        *value)
+{
+  const FakeCells *cells = data;
+
+  *value = cells->value[col0];
+  return cells->kind[col0];
+}
+
+/* The heatmap gives value zeros their colour only when asked; dense panels keep the map's 0. */
+static void
+test_value_zero_cells (void)
+{
+  FakeCells cells = { { JAC_CELL_VALUE, JAC_CELL_VALUE, JAC_CELL_VALUE_ZERO, JAC_CELL_ZERO },
+                      { 0.25, 0.0, 0.7, 0 } };
+  JacHeatmapColors colors = { JAC_COLORMAP_BLUE_RED, 1.0, 0xff808080u, 0 };
+  guint32 pixels[4];
+
+  jac_heatmap_fill (pixels, 4, 4, 1, 1, 4, fake_pool, &cells, &colors);
+  g_assert_cmphex (pixels[0], ==, jac_colormap_argb (colors.colormap, 0.25, 1.0));
+  g_assert_cmphex (pixels[1], ==, jac_colormap_argb (colors.colormap, 0.0, 1.0));
+  g_assert_cmphex (pixels[2], ==, jac_colormap_argb (colors.colormap, 0.0, 1.0));
+  g_assert_cmphex (pixels[3], ==, 0xff808080u);
+
+  for (JacColormap map = 0; map < JAC_N_COLORMAPS; map++)
+    {
+      colors.colormap = map;
+      colors.value_zero_argb = jac_colormap_value_zero_argb (map);
+      jac_heatmap_fill (pixels, 4, 4, 1, 1, 4, fake_pool, &cells, &colors);
+      g_assert_cmphex (pixels[0], ==, jac_colormap_argb (map, 0.25, 1.0));
+      g_assert_cmphex (pixels[1], ==, colors.value_zero_argb);
+      g_assert_cmphex (pixels[2], ==, colors.value_zero_argb);
+      g_assert_cmphex (pixels[3], ==, 0xff808080u);
+      /* Not a small value: far from the map's 0 and from its colours near 0. */
+      g_assert_cmpint (distance_to_colormap (map, colors.value_zero_argb), >,
+                       map == JAC_COLORMAP_GRAY ? 4 : 40);
+      g_assert_cmpint (ABS (channel (colors.value_zero_argb, 8)
+                            - channel (jac_colormap_argb (map, 0.0, 1.0), 8)), >, 40);
+    }
+}
+
+/* ReLU off empties rows of block (i, i): those cells are amber, the others the map's colour. */
+static void
+test_value_zero_pixels (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_relu_analysis (2, 5);
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  JacFigureLayout *layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  cairo_surface_t *surface = draw_figure (analysis, &style, width, height);
+  guint32 amber = jac_colormap_value_zero_argb (style.colormap);
+  guint n_value_zero = 0, n_value = 0;
+
+  g_assert_cmpuint (dense_value_zeros (analysis), >, 0);
+  for (gsize i = 0; i < 2; i++)
+    for (gsize j = 0; j < 5; j++)
+      for (gsize q = 0; q < 5; q++)
+        {
+          JacFigureHit want = { JAC_PANEL_JACOBIAN, i, i, j, q };
+          gboolean structural = TRUE;
+          double value = jac_analysis_block_entry (analysis, i, i, j, q, &structural);
+          gboolean found = FALSE;
+
+          g_assert_false (structural);
+          for (int y = 0; y < height && !found; y += 3)
+            for (int x = 0; x < width && !found; x += 3)
+              if (well_inside (layout, x, y, is_cell, &want))
+                {
+                  guint32 argb = pixel_at (surface, x, y) & 0xffffff;
+
+                  if (value == 0.0)
+                    g_assert_cmphex (argb, ==, amber & 0xffffff);
+                  else
+                    g_assert_cmphex (argb, ==, jac_colormap_argb (style.colormap, value,
+                                                                  analysis->jacobian_max_abs)
+                                               & 0xffffff);
+                  n_value_zero += value == 0.0;
+                  n_value += value != 0.0;
+                  found = TRUE;
+                }
+          g_assert_true (found);
+        }
+  g_assert_cmpuint (n_value_zero, >, 0);
+  g_assert_cmpuint (n_value, >, 0);
+  g_assert_cmpuint (n_value_zero, ==, dense_value_zeros (analysis));
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
+/* The legend counts them, with the reason, as the dense tensor does; tanh has none. */
+static void
+test_value_zero_legend (void)
+{
+  g_autoptr(JacAnalysis) relu = make_relu_analysis (2, 5);
+  g_autoptr(JacAnalysis) tanh_analysis = make_analysis (JAC_VAR_H_PREV);
+  JacFigureStyle style;
+  g_autoptr(GArray) texts = NULL;
+  g_autoptr(GArray) tanh_texts = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *sentence = NULL;
+  g_autofree char *reason = jac_analysis_value_zero_reason (relu);
+  gsize count = dense_value_zeros (relu);
+
+  jac_figure_style_init (&style);
+  g_assert_cmpuint (jac_analysis_count_value_zeros (relu), ==, count);
+  g_assert_cmpstr (reason, ==, "ReLU off");
+  texts = jac_figure_text_rects (2400, 1000, relu, &style);
+  expected = g_strdup_printf ("%" G_GSIZE_FORMAT " more are exactly 0 for these values: ReLU off",
+                              count);
+  g_assert_true (texts_contain (texts, expected));
+  sentence = jac_analysis_value_zero_sentence (relu);
+  g_assert_true (g_str_has_prefix (sentence, "; "));
+
+  g_assert_cmpuint (jac_analysis_count_value_zeros (tanh_analysis), ==, 0);
+  g_assert_cmpuint (dense_value_zeros (tanh_analysis), ==, 0);
+  tanh_texts = jac_figure_text_rects (2400, 1000, tanh_analysis, &style);
+  g_assert_false (texts_contain (tanh_texts, "for these values"));
+}
+
+/* The per-sample view shows the N blocks (i, i) only, hover names them, and the memory line
+ * compares the dense tensor with the blocks; a Jacobian that is not batch-diagonal keeps its
+ * grid. */
+static void
+test_per_sample_layout (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_analysis_full (4, 3, 5, FALSE, JAC_VAR_H_PREV);
+  g_autoptr(JacAnalysis) weights = make_analysis_full (3, 3, 3, FALSE, JAC_VAR_W_HH);
+  g_autoptr(JacTensor) blocks = jac_analysis_per_sample (analysis, NULL);
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (analysis->jacobian, 0, NULL);
+  g_autoptr(GArray) texts = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *memory = jac_analysis_per_sample_memory_text (analysis);
+  JacFigureStyle style = plain_style ();
+  JacFigureLayout *layout, *grid;
+  gsize sr, sc;
+
+  /* The blocks are the dense tensor's J[i, :, i, :]. */
+  g_assert_nonnull (blocks);
+  g_assert_cmpuint (blocks->shape[0], ==, 4);
+  for (gsize i = 0; i < 4; i++)
+    for (gsize j = 0; j < 5; j++)
+      for (gsize q = 0; q < 5; q++)
+        g_assert_cmpfloat (blocks->data[(i * 5 + j) * 5 + q], ==,
+                           dense->data[((i * 5 + j) * 4 + i) * 5 + q]);
+  /* 400 doubles against 100; GLib puts a no-break space before the unit. */
+  g_assert_cmpstr (memory, ==, "dense 3.1\xc2\xa0KiB · stored 800 bytes");
+
+  style.per_sample = TRUE;
+  layout = _jac_figure_layout_new (analysis, &style, 1600, 900, NULL);
+  g_assert_true (layout->per_sample);
+  for (gsize i = 0; i < 4; i++)
+    for (gsize p = 0; p < 4; p++)
+      {
+        gboolean shown = _jac_figure_layout_block_slot (layout, i, p, &sr, &sc);
+        gsize bi = G_MAXSIZE, bp = G_MAXSIZE;
+
+        g_assert_cmpint (shown, ==, i == p);
+        if (!shown)
+          continue;
+        g_assert_true (_jac_figure_layout_slot_block (layout, sr, sc, &bi, &bp));
+        g_assert_cmpuint (bi, ==, i);
+        g_assert_cmpuint (bp, ==, i);
+      }
+  texts = jac_figure_text_rects (1600, 900, analysis, &style);
+  g_assert_true (texts_contain (texts, "dense 3.1\xc2\xa0KiB"));
+  g_assert_true (texts_contain (texts, "(3, 3)"));
+  g_assert_false (texts_contain (texts, "(0, 1)"));
+
+  g_assert_false (jac_analysis_is_batch_diagonal (weights, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "∂h/∂W_hh is not batch-diagonal: block (0, 1) is not forced to 0");
+  grid = _jac_figure_layout_new (weights, &style, 1600, 900, NULL);
+  g_assert_false (grid->per_sample);
+  g_assert_true (_jac_figure_layout_block_slot (grid, 0, 1, &sr, &sc));
+  _jac_figure_layout_free (layout);
+  _jac_figure_layout_free (grid);
+}
+
+/* Pooled: ReLU off for a whole row of X empties block (0, 0), drawn smaller than its cells; its
+ * pixels are amber, and block (1, 1)'s are the map's. */
+static void
+test_value_zero_pooled (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(JacAnalysis) analysis = NULL;
+  JacFigureStyle style = plain_style ();
+  const int width = 1600, height = 900;
+  const gsize off[2] = { 0, 0 }, on[2] = { 1, 1 };
+  JacFigureLayout *layout;
+  cairo_surface_t *surface;
+  JacExpr *expr;
+  JacTensor *x;
+  guint32 amber = jac_colormap_value_zero_argb (style.colormap) & 0xffffff;
+  guint n_off = 0, n_off_amber = 0, n_on = 0, n_on_amber = 0;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, "X: 3×200, W: 200×200", NULL, &error));
+  expr = jac_expr_parse ("Y = relu(X) @ W", env, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
+  x = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "X"))->value;
+  for (gsize q = 0; q < 200; q++)
+    JAC_AT2 (x, 0, q) = -0.5 - 0.001 * q;
+  analysis = jac_analysis_new_expr (expr, "X", JAC_UPSTREAM_RANDOM, NULL, 1, &error);
+  g_assert_no_error (error);
+  layout = _jac_figure_layout_new (analysis, &style, width, height, NULL);
+  g_assert_cmpfloat (layout->block_width, <, 200);
+  surface = draw_figure (analysis, &style, width, height);
+  for (int y = 0; y < height; y += 2)
+    for (int x_px = 0; x_px < width; x_px += 2)
+      {
+        gboolean is_off = well_inside (layout, x_px, y, is_block, off);
+        gboolean is_on = !is_off && well_inside (layout, x_px, y, is_block, on);
+        gboolean is_amber = (pixel_at (surface, x_px, y) & 0xffffff) == amber;
+
+        n_off += is_off;
+        n_off_amber += is_off && is_amber;
+        n_on += is_on;
+        n_on_amber += is_on && is_amber;
+      }
+  g_test_message ("off %u/%u on %u/%u", n_off_amber, n_off, n_on_amber, n_on);
+  g_assert_cmpuint (n_off, >, 1000);
+  g_assert_cmpuint (n_off_amber, ==, n_off);
+  g_assert_cmpuint (n_on, >, 1000);
+  /* Block (1, 1) is zero only where X[1, q] < 0: whole columns, none wide enough to fill a
+   * pooled pixel's samples every time. */
+  g_assert_cmpuint (n_on_amber, <, n_on / 4);
+  _jac_figure_layout_free (layout);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2125,6 +2408,11 @@ main (int    argc,
   g_test_add_func ("/render/denominator-transposes-grid", test_denominator_transposes_grid);
   g_test_add_func ("/render/scale-invariant", test_scale_invariant);
   g_test_add_func ("/render/left-out", test_left_out);
+  g_test_add_func ("/render/value-zero-cells", test_value_zero_cells);
+  g_test_add_func ("/render/value-zero-pixels", test_value_zero_pixels);
+  g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);
+  g_test_add_func ("/render/per-sample-layout", test_per_sample_layout);
+  g_test_add_func ("/render/value-zero-pooled", test_value_zero_pooled);
 
   return g_test_run ();
 }

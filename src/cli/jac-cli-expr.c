@@ -283,6 +283,7 @@ print_text (const JacAnalysis *a)
   g_autofree char *out_shape = jac_shape_string (out->rank, out->shape);
   g_autofree char *wrt_shape = jac_tensor_shape_string (jac_graph_node (a->graph,
                                                                         a->wrt_node)->value);
+  g_autofree char *value_zeros = jac_analysis_value_zero_sentence (a);
 
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);
@@ -292,7 +293,7 @@ print_text (const JacAnalysis *a)
 
       g_print ("%s\n    %s\n", step->title, step->text);
     }
-  g_print ("\nsparsity: %s\n", a->sparsity.sentence);
+  g_print ("\nsparsity: %s%s\n", a->sparsity.sentence, value_zeros);
   g_print ("contracted form: %s\n", d->contracted_text);
   if (d->where_text != NULL)
     g_print ("where: %s\n", d->where_text);

@@ -21,8 +21,9 @@ _jac_cli_figure_option_group (JacCliOptions *o)
       "PNG pixels per unit: 1, 2 or 3 (times DPI/72 for a physical size)", "K" },
     { "presentation", 0, 0, G_OPTION_ARG_NONE, &o->presentation,
       "Projector type, all text ≥ 18 px (sizes in px only)", NULL },
-    { "layout", 0, 0, G_OPTION_ARG_FILENAME, &o->layout_text, "numerator (default), denominator or vec",
-      "NAME" },
+    { "layout", 0, 0, G_OPTION_ARG_FILENAME, &o->layout_text,
+      "numerator (default), denominator, vec (∂vec(out)/∂vec(wrt)) or per-sample (the N blocks "
+      "(i, i))", "NAME" },
     { "colormap", 0, 0, G_OPTION_ARG_FILENAME, &o->colormap_text,
       "blue-red (default), purple-green or gray", "NAME" },
     { "row", 0, 0, G_OPTION_ARG_FILENAME, &o->row_text, "Show J[i, :, p, :] for every p, large",
@@ -74,10 +75,13 @@ _jac_cli_resolve_figure_options (JacCliOptions  *o,
         o->style.denominator_layout = TRUE;
       else if (g_strcmp0 (o->layout_text, "vec") == 0)
         o->style.vec_layout = TRUE;
+      else if (g_strcmp0 (o->layout_text, "per-sample") == 0)
+        o->style.per_sample = TRUE;
       else
         {
           g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                       "--layout: unknown “%s” (expected numerator, denominator or vec)",
+                       "--layout: unknown “%s” (expected numerator, denominator, vec or "
+                       "per-sample)",
                        o->layout_text);
           return FALSE;
         }
@@ -278,6 +282,18 @@ _jac_cli_check_focus_row (JacCliOptions      *o,
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                    "--row: %" G_GSSIZE_FORMAT " is past the last row, %" G_GSIZE_FORMAT,
                    o->style.focus_row, analysis->sparsity.n_block_rows - 1);
+      return FALSE;
+    }
+  if (o->style.per_sample && o->style.focus_row >= 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--row goes with the grid, not --layout per-sample");
+      return FALSE;
+    }
+  /* The same refusal, naming the same block, as compute --per-sample. */
+  if (o->style.per_sample && !jac_analysis_is_batch_diagonal (analysis, error))
+    {
+      g_prefix_error (error, "--layout per-sample: ");
       return FALSE;
     }
   return TRUE;

@@ -33,6 +33,8 @@ typedef struct
   char          *upstream_text;
   char          *vjp_path;
   char          *output_path;
+  char          *zeros_path;     /* --zeros-output */
+  gboolean       per_sample;     /* --per-sample */
   char          *threads_text;
   char          *budget_text;
   char          *width_text;
@@ -96,6 +98,12 @@ GOptionGroup *_jac_cli_bench_option_group     (JacCliOptions  *options);
 GOptionGroup *_jac_cli_expr_option_group      (JacCliOptions  *options);
 JacAnalysis  *_jac_cli_build_expr_analysis    (JacCliOptions  *options,
                                                GError        **error);
+GOptionGroup *_jac_cli_compute_option_group   (JacCliOptions  *options);
+void          _jac_cli_check_compute_combinations (const char    *subcommand,
+                                                   JacCliOptions *options,
+                                                   const char   **option,
+                                                   const char   **why);
+int           _jac_cli_run_compute            (JacCliOptions  *options);
 int           _jac_cli_run_derive             (JacCliOptions  *options);
 int           _jac_cli_run_check_expr         (JacCliOptions  *options);
 GOptionGroup *_jac_cli_sequence_option_group  (JacCliOptions  *options);

@@ -25,12 +25,13 @@ typedef struct
   SubcommandFunc  run;
 } Subcommand;
 
-static int run_compute (JacCliOptions *options);
 static int run_render (JacCliOptions *options);
 static int run_check (JacCliOptions *options);
 
 static const Subcommand subcommands[] = {
-  { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt", run_compute },
+  { "compute", "-o FILE.npy — write the full Jacobian, dense float64, shape out + wrt "
+    "(--per-sample: its N diagonal blocks; --zeros-output: the structural-zero mask)",
+    _jac_cli_run_compute },
   { "render", "-o FILE.{png,svg,pdf,tex} — draw the figure without any display", run_render },
   { "check", "engine vs closed form vs central finite differences", run_check },
   { "bench", "timings of compute and render, one JSON object per line", _jac_cli_run_bench },
@@ -282,112 +283,10 @@ options_clear (JacCliOptions *o)
   g_free (o->grad_path);
   g_free (o->vjp_path);
   g_free (o->output_path);
+  g_free (o->zeros_path);
   g_free (o->threads_text);
   g_free (o->budget_text);
   _jac_cli_clear_figure_options (o);
-}
-
-/* ---- compute ---- */
-
-/* Whether two paths name one file: the same inode when both exist, else the same absolute name. */
-static gboolean
-same_file (const char *a,
-           const char *b)
-{
-  GStatBuf sa, sb;
-  g_autofree char *ca = NULL;
-  g_autofree char *cb = NULL;
-
-  if (g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0)
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  ca = g_canonicalize_filename (a, NULL);
-  cb = g_canonicalize_filename (b, NULL);
-  return g_str_equal (ca, cb);
-}
-
-/* An output must not replace an input, nor the other output. */
-static gboolean
-check_outputs (JacCliOptions  *o,
-               GError        **error)
-{
-  const char *outputs[2] = { o->output_path, o->vjp_path };
-
-  if (o->vjp_path != NULL && same_file (o->output_path, o->vjp_path))
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "-o and --vjp-output both name %s", o->output_path);
-      return FALSE;
-    }
-  for (guint k = 0; k < G_N_ELEMENTS (outputs); k++)
-    {
-      if (outputs[k] == NULL)
-        continue;
-      if (o->grad_path != NULL && same_file (outputs[k], o->grad_path))
-        {
-          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                       "%s would overwrite the input --grad %s", outputs[k], o->grad_path);
-          return FALSE;
-        }
-      for (guint n = 0; o->var_texts != NULL && o->var_texts[n] != NULL; n++)
-        {
-          const char *eq = strchr (o->var_texts[n], '=');
-
-          if (eq != NULL && same_file (outputs[k], eq + 1))
-            {
-              g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                           "%s would overwrite the input --var %s", outputs[k], o->var_texts[n]);
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
-static int
-run_compute (JacCliOptions *o)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JacAnalysis) analysis = NULL;
-  g_autoptr(JacTensor) dense = NULL;
-  JacAtomicFile *out = NULL, *vjp = NULL;
-
-  if (o->output_path == NULL)
-    {
-      g_printerr ("jacscope compute: missing -o FILE.npy\n");
-      return 2;
-    }
-  if (!check_outputs (o, &error))
-    {
-      _jac_cli_fail ("compute", error);
-      return 1;
-    }
-  if (o->steps_text != NULL)
-    return _jac_cli_compute_sequence (o);
-  if ((analysis = _jac_cli_build_analysis (o, &error)) == NULL ||
-      (dense = jac_structured_to_dense (analysis->jacobian, o->budget_bytes, &error)) == NULL)
-    {
-      _jac_cli_fail ("compute", error);
-      return 1;
-    }
-
-  /* Both outputs are complete before either is renamed into place. */
-  if ((out = jac_atomic_file_new (o->output_path, &error)) == NULL ||
-      !jac_npy_write_stream (jac_atomic_file_get_stream (out), dense, NULL, &error) ||
-      (o->vjp_path != NULL &&
-       ((vjp = jac_atomic_file_new (o->vjp_path, &error)) == NULL ||
-        !jac_npy_write_stream (jac_atomic_file_get_stream (vjp), analysis->contract_tensor, NULL,
-                               &error))) ||
-      (vjp != NULL && !jac_atomic_file_commit (g_steal_pointer (&vjp), &error)) ||
-      !jac_atomic_file_commit (g_steal_pointer (&out), &error))
-    {
-      jac_atomic_file_abort (out);
-      jac_atomic_file_abort (vjp);
-      if (g_str_has_prefix (error->message, "cannot write the .npy stream"))
-        g_prefix_error (&error, "%s: ", o->output_path);
-      _jac_cli_fail ("compute", error);
-      return 1;
-    }
-  return 0;
 }
 
 /* ---- render ---- */
@@ -507,6 +406,8 @@ check_combinations (const char     *subcommand,
     option = "--upstream", why = "and --grad both set G: give one";
   else if (o->expr_text != NULL && g_str_equal (subcommand, "norms"))
     option = "--expr", why = "does not go with norms, which is about the RNN through time";
+  if (option == NULL)
+    _jac_cli_check_compute_combinations (subcommand, o, &option, &why);
 
   if (option == NULL)
     return TRUE;
@@ -574,6 +475,7 @@ jac_cli_main (int    argc,
   g_option_context_add_group (context, _jac_cli_figure_option_group (&o));
   g_option_context_add_group (context, _jac_cli_bench_option_group (&o));
   g_option_context_add_group (context, _jac_cli_expr_option_group (&o));
+  g_option_context_add_group (context, _jac_cli_compute_option_group (&o));
   g_option_context_add_group (context, _jac_cli_sequence_option_group (&o));
 
   /* argv[1] is the subcommand: parse what follows it. */

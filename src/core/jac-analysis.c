@@ -381,3 +381,259 @@ jac_analysis_block_entry (const JacAnalysis *self,
     wrt_index[0] = col;
   return jac_structured_get (jac, out_index, wrt_index, structural_zero);
 }
+
+/* ---- zeros that depend on the values, the zero mask and the per-sample view ---- */
+
+/* Splits dense entry @flat into the output's index and the variable's. */
+static void
+split_dense_index (const JacStructured *jac,
+                   gsize                flat,
+                   gsize               *out_index,
+                   gsize               *wrt_index)
+{
+  for (guint a = jac->wrt_rank; a-- > 0;)
+    {
+      wrt_index[a] = flat % jac->wrt_shape[a];
+      flat /= jac->wrt_shape[a];
+    }
+  for (guint a = jac->out_rank; a-- > 0;)
+    {
+      out_index[a] = flat % jac->out_shape[a];
+      flat /= jac->out_shape[a];
+    }
+}
+
+guint8 *
+jac_analysis_structural_zero_mask (const JacAnalysis  *self,
+                                   guint              *rank,
+                                   gsize              *shape,
+                                   GError            **error)
+{
+  const JacStructured *jac;
+  gsize n_entries = 0;
+  guint8 *mask;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (rank != NULL && shape != NULL, NULL);
+
+  jac = self->jacobian;
+  *rank = jac_structured_dense_shape (jac, shape);
+  /* One byte per entry: the budget is the one the dense float64 tensor is held to. */
+  if (!jac_tensor_size_for_shape (*rank, shape, &n_entries, NULL) ||
+      n_entries > jac_get_memory_budget ())
+    {
+      g_autofree char *s = jac_shape_string (*rank, shape);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "the zero mask of shape %s does not fit the memory budget", s);
+      return NULL;
+    }
+  mask = g_malloc (MAX (n_entries, 1));
+  for (gsize e = 0; e < n_entries; e++)
+    {
+      gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
+
+      split_dense_index (jac, e, out_index, wrt_index);
+      mask[e] = jac_structured_is_structural_zero (jac, out_index, wrt_index) ? 1 : 0;
+    }
+  return mask;
+}
+
+/* The core holds exactly the entries no δ forces to zero, one each: its zeros are the value
+ * zeros, counted in O(stored) rather than O(dense). */
+gsize
+jac_analysis_count_value_zeros (const JacAnalysis *self)
+{
+  const JacTensor *core;
+  gsize count = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  core = self->jacobian->core;
+  for (gsize k = 0; k < core->size; k++)
+    count += core->data[k] == 0.0;
+  return count;
+}
+
+/* Whether the element-wise function of @node has slope exactly 0 somewhere on its operand. */
+static gboolean
+apply_has_flat_slope (const JacGraph *graph,
+                      const JacNode  *node)
+{
+  const JacTensor *z = jac_graph_node (graph, node->lhs)->value;
+
+  for (gsize k = 0; z != NULL && k < z->size; k++)
+    if (jac_func_slope (node->func, z->data[k]) == 0.0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+tensor_has_zero (const JacTensor *t)
+{
+  for (gsize k = 0; t != NULL && k < t->size; k++)
+    if (t->data[k] == 0.0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+add_reason (GString    *reasons,
+            const char *reason)
+{
+  if (strstr (reasons->str, reason) != NULL)
+    return;
+  if (reasons->len > 0)
+    g_string_append (reasons, " or ");
+  g_string_append (reasons, reason);
+}
+
+/* The causes in sight, not a proof per entry: a flat slope (ReLU off, a saturated tanh or
+ * sigmoid) or a variable holding an exact 0 are what make an entry 0 that no δ forces. */
+char *
+jac_analysis_value_zero_reason (const JacAnalysis *self)
+{
+  g_autoptr(GString) reasons = g_string_new (NULL);
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  for (guint n = 0; n < self->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (self->graph, n);
+
+      if (node->op == JAC_OP_APPLY && apply_has_flat_slope (self->graph, node))
+        add_reason (reasons, node->func == JAC_FUNC_RELU ? "ReLU off" :
+                    node->func == JAC_FUNC_TANH ? "tanh saturated" :
+                    node->func == JAC_FUNC_SIGMOID ? "sigmoid saturated" : "a flat slope");
+    }
+  for (guint n = 0; n < self->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (self->graph, n);
+
+      if (node->op == JAC_OP_VARIABLE && tensor_has_zero (node->value))
+        add_reason (reasons, "a zero in the data");
+    }
+  return reasons->len > 0 ? g_strdup (reasons->str) : NULL;
+}
+
+char *
+jac_analysis_value_zero_sentence (const JacAnalysis *self)
+{
+  gsize count;
+  g_autofree char *reason = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  count = jac_analysis_count_value_zeros (self);
+  if (count == 0)
+    return g_strdup ("");
+  reason = jac_analysis_value_zero_reason (self);
+  return g_strdup_printf ("; %" G_GSIZE_FORMAT " more %s %s 0 for these values%s%s", count,
+                          count == 1 ? "entry" : "entries",
+                          count == 1 ? "is" : "are", reason != NULL ? ": " : "",
+                          reason != NULL ? reason : "");
+}
+
+/* The first entry of block (@i, @p) that no δ forces to 0, if any. */
+static gboolean
+block_has_free_entry (const JacAnalysis *self,
+                      gsize              i,
+                      gsize              p)
+{
+  const JacSparsity *sp = &self->sparsity;
+
+  if (jac_analysis_block_is_zero (self, i, p))
+    return FALSE;
+  for (gsize j = 0; j < sp->block_height; j++)
+    for (gsize q = 0; q < sp->block_width; q++)
+      {
+        gsize out_index[2] = { i, j }, wrt_index[2] = { p, q };
+
+        if (!jac_structured_is_structural_zero (self->jacobian, out_index, wrt_index))
+          return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+jac_analysis_is_batch_diagonal (const JacAnalysis  *self,
+                                GError            **error)
+{
+  const JacStructured *jac;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  jac = self->jacobian;
+  if (jac->out_rank != 2 || jac->wrt_rank != 2 || jac->out_shape[0] != jac->wrt_shape[0])
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                   "∂%s/∂%s is not batch-diagonal: %s and %s are not both matrices with as many "
+                   "rows", self->output_name, self->wrt_name, self->output_name, self->wrt_name);
+      return FALSE;
+    }
+  for (gsize i = 0; i < jac->out_shape[0]; i++)
+    for (gsize p = 0; p < jac->wrt_shape[0]; p++)
+      if (p != i && block_has_free_entry (self, i, p))
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "∂%s/∂%s is not batch-diagonal: block (%" G_GSIZE_FORMAT ", %"
+                       G_GSIZE_FORMAT ") is not forced to 0", self->output_name, self->wrt_name,
+                       i, p);
+          return FALSE;
+        }
+  return TRUE;
+}
+
+JacTensor *
+jac_analysis_per_sample (const JacAnalysis  *self,
+                         GError            **error)
+{
+  const JacStructured *jac;
+  JacTensor *blocks;
+  gsize shape[3];
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (!jac_analysis_is_batch_diagonal (self, error))
+    return NULL;
+  jac = self->jacobian;
+  shape[0] = jac->out_shape[0];
+  shape[1] = jac->out_shape[1];
+  shape[2] = jac->wrt_shape[1];
+  if ((blocks = jac_tensor_new (3, shape, error)) == NULL)
+    return NULL;
+  for (gsize i = 0; i < shape[0]; i++)
+    for (gsize j = 0; j < shape[1]; j++)
+      for (gsize q = 0; q < shape[2]; q++)
+        {
+          gsize out_index[2] = { i, j }, wrt_index[2] = { i, q };
+
+          blocks->data[(i * shape[1] + j) * shape[2] + q] =
+            jac_structured_get (jac, out_index, wrt_index, NULL);
+        }
+  return blocks;
+}
+
+char *
+jac_analysis_per_sample_memory_text (const JacAnalysis *self)
+{
+  const JacStructured *jac;
+  gsize dense, stored;
+  g_autofree char *dense_text = NULL;
+  g_autofree char *stored_text = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  jac = self->jacobian;
+  /* Saturating: the line describes sizes that may be far past what could be allocated. */
+  if (!g_size_checked_mul (&dense, jac_structured_dense_count (jac), sizeof (double)))
+    dense = G_MAXSIZE;
+  if (!g_size_checked_mul (&stored, jac->out_rank == 2 ? jac->out_shape[0] : 1,
+                           jac->out_rank == 2 ? jac->out_shape[1] : 1) ||
+      !g_size_checked_mul (&stored, stored, jac->wrt_rank == 2 ? jac->wrt_shape[1] : 1) ||
+      !g_size_checked_mul (&stored, stored, sizeof (double)))
+    stored = G_MAXSIZE;
+  dense_text = g_format_size_full (dense, G_FORMAT_SIZE_IEC_UNITS);
+  stored_text = g_format_size_full (stored, G_FORMAT_SIZE_IEC_UNITS);
+  return g_strdup_printf ("dense %s · stored %s", dense_text, stored_text);
+}

@@ -119,6 +119,32 @@ char        *jac_analysis_latex         (const JacAnalysis *self,
 
 void         jac_sparsity_clear   (JacSparsity      *sparsity);
 
+/* ---- zeros that depend on the values, the zero mask and the per-sample view ---- */
+
+/* The structural-zero mask over out.shape + wrt.shape in C order: 1 where the δs force the entry
+ * to 0 for every value of the variables. Sets @rank and @shape; NULL with JAC_ERROR_TOO_LARGE
+ * when one byte per entry does not fit the memory budget. Free with g_free (). */
+guint8      *jac_analysis_structural_zero_mask (const JacAnalysis *self,
+                                                guint             *rank,
+                                                gsize             *shape,
+                                                GError           **error);
+/* Entries exactly 0 for the current values that no δ forces to 0. */
+gsize        jac_analysis_count_value_zeros    (const JacAnalysis *self);
+/* Why entries of this expression can be 0 for these values: "ReLU off", "a zero in the data",
+ * "tanh saturated", joined with "or"; NULL when no such cause is in sight. */
+char        *jac_analysis_value_zero_reason    (const JacAnalysis *self);
+/* "; 5 more entries are 0 for these values: ReLU off", or "" when there are none. */
+char        *jac_analysis_value_zero_sentence  (const JacAnalysis *self);
+/* Whether the Jacobian is zero off p = i: out and variable both matrices with as many rows, and
+ * every block (i, p ≠ i) forced to zero. Else an error naming the offending structure. */
+gboolean     jac_analysis_is_batch_diagonal    (const JacAnalysis *self,
+                                                GError           **error);
+/* The N diagonal blocks J[i, :, i, :], shape (N, J, Q): what vmap(jacrev(f)) returns. */
+JacTensor   *jac_analysis_per_sample           (const JacAnalysis *self,
+                                                GError           **error);
+/* "dense 2.0 GiB · stored 32.0 MiB": the dense tensor against the per-sample blocks. */
+char        *jac_analysis_per_sample_memory_text (const JacAnalysis *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacAnalysis, jac_analysis_free)
 
 G_END_DECLS

@@ -57,7 +57,7 @@ static const JacNpyFormat default_format = { JAC_NPY_F8_LE, FALSE, 0 };
 static const char *
 dtype_descr (JacNpyDtype dtype)
 {
-  static const char *descr[] = { "<f8", ">f8", "<f4", ">f4" };
+  static const char *descr[] = { "<f8", ">f8", "<f4", ">f4", "|u1" };
 
   return descr[dtype];
 }
@@ -65,6 +65,8 @@ dtype_descr (JacNpyDtype dtype)
 static gsize
 dtype_itemsize (JacNpyDtype dtype)
 {
+  if (dtype == JAC_NPY_U1)
+    return 1;
   return (dtype == JAC_NPY_F8_LE || dtype == JAC_NPY_F8_BE) ? 8 : 4;
 }
 
@@ -172,6 +174,12 @@ encode_run (const double *src,
             bits = GUINT64_SWAP_LE_BE (bits);
             memcpy (dst + 8 * i, &bits, sizeof bits);
           }
+      return;
+    }
+  if (dtype == JAC_NPY_U1)
+    {
+      for (gsize i = 0; i < n; i++)
+        dst[i] = isnan (src[i]) ? 0 : (guint8) CLAMP (round (src[i]), 0.0, 255.0);
       return;
     }
 
@@ -1003,7 +1011,7 @@ write_npy (FILE               *stream,
 static gboolean
 format_is_valid (const JacNpyFormat *format)
 {
-  return format == NULL || (format->dtype <= JAC_NPY_F4_BE && format->major_version <= 3);
+  return format == NULL || (format->dtype <= JAC_NPY_U1 && format->major_version <= 3);
 }
 
 gboolean
@@ -1044,4 +1052,40 @@ jac_npy_write (const char          *path,
       return FALSE;
     }
   return jac_atomic_file_commit (file, error);
+}
+
+gboolean
+jac_npy_write_u1_stream (FILE          *stream,
+                         guint          rank,
+                         const gsize   *shape,
+                         const guint8  *bytes,
+                         GError       **error)
+{
+  static const JacNpyFormat format = { JAC_NPY_U1, FALSE, 0 };
+  JacTensor header = { 0 };
+  g_autoptr(GString) preamble = NULL;
+  gsize n = 1;
+
+  g_return_val_if_fail (stream != NULL, FALSE);
+  g_return_val_if_fail (rank <= JAC_MAX_RANK, FALSE);
+  g_return_val_if_fail (rank == 0 || shape != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* The preamble only reads the rank and the shape. */
+  header.rank = rank;
+  for (guint a = 0; a < rank; a++)
+    {
+      header.shape[a] = shape[a];
+      n *= shape[a];
+    }
+  g_return_val_if_fail (n == 0 || bytes != NULL, FALSE);
+  preamble = build_preamble (&header, &format, error);
+  if (preamble == NULL
+      || !write_bytes (stream, preamble->str, preamble->len, "the .npy stream", error)
+      || !write_bytes (stream, bytes, n, "the .npy stream", error))
+    return FALSE;
+  errno = 0;
+  if (fflush (stream) != 0)
+    return write_error (error, "the .npy stream", errno);
+  return TRUE;
 }

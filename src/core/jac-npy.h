@@ -1,4 +1,5 @@
-/* jac-npy.h: NumPy .npy files, versions 1.0-3.0, dtypes <f8 >f8 <f4 >f4, C or Fortran order. */
+/* jac-npy.h: NumPy .npy files, versions 1.0-3.0, dtypes <f8 >f8 <f4 >f4, C or Fortran order
+ * (and |u1 for writing masks). */
 #pragma once
 
 #include <stdio.h>
@@ -13,6 +14,7 @@ typedef enum
   JAC_NPY_F8_BE,
   JAC_NPY_F4_LE,
   JAC_NPY_F4_BE,
+  JAC_NPY_U1,     /* written only: 0/1 masks; a value is rounded and clamped to 0..255 */
 } JacNpyDtype;
 
 typedef struct
@@ -39,5 +41,13 @@ gboolean   jac_npy_write        (const char          *path,
                                  const JacTensor     *tensor,
                                  const JacNpyFormat  *format,
                                  GError             **error);
+
+/* Writes @n bytes (shape @rank, @shape, C order) as dtype |u1, as numpy.save writes a uint8
+ * array: for masks, one byte an entry rather than eight. */
+gboolean   jac_npy_write_u1_stream (FILE             *stream,
+                                    guint             rank,
+                                    const gsize      *shape,
+                                    const guint8     *bytes,
+                                    GError          **error);
 
 G_END_DECLS

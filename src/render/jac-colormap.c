@@ -166,3 +166,12 @@ jac_colormap_tick_step (double range)
       return nice[k] * magnitude;
   return 10 * magnitude;
 }
+
+guint32
+jac_colormap_value_zero_argb (JacColormap colormap)
+{
+  g_return_val_if_fail (colormap < JAC_N_COLORMAPS, 0);
+
+  /* Amber is in neither RdBu nor PRGn, and light enough for black ink on a projector. */
+  return colormap == JAC_COLORMAP_GRAY ? 0xffffffffu : 0xfff6c445u;
+}

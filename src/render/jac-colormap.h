@@ -20,6 +20,9 @@ void     jac_colormap_rgb         (JacColormap  colormap,
                                    double      *blue);
 /* The whole table, from −range (entry 0) to +range. */
 const guint32 *jac_colormap_table (JacColormap  colormap);
+/* The flat colour of an entry exactly 0 for these values that no δ forces: amber, outside both
+ * diverging maps; white in the grey map (whose 0 is mid-grey), where a dot marks it too. */
+guint32  jac_colormap_value_zero_argb (JacColormap colormap);
 /* Whether black ink reads better than white on the opaque pixel @argb. */
 gboolean jac_colormap_prefers_dark_ink (guint32 argb);
 /* A round tick step for a symmetric scale ±@range: 1, 2, 2.5 or 5 × 10ⁿ. */

@@ -57,6 +57,28 @@ expr_axis_words (const char *what,
                           rank == 2 ? "column" : "entry", markup);
 }
 
+gboolean
+_jac_figure_shows_per_sample (const JacAnalysis    *analysis,
+                              const JacFigureStyle *style)
+{
+  return style->per_sample && jac_analysis_is_batch_diagonal (analysis, NULL);
+}
+
+/* "per sample: blocks J[i, :, i, :] for every i   ·   in a block: rows j, columns q" */
+static char *
+per_sample_caption_markup (const JacFigureLayout *layout)
+{
+  const JacAnalysis *a = layout->analysis;
+  const char *o = jac_analysis_out_indices (a);
+  const char *w = jac_analysis_wrt_indices (a);
+  gboolean denominator = layout->style.denominator_layout;
+
+  return g_strdup_printf ("per sample: blocks J[<i>%c</i>, :, <i>%c</i> = <i>%c</i>, :] for every "
+                          "<i>%c</i>   ·   in a block: rows <i>%c</i>, columns <i>%c</i>%s",
+                          o[0], w[0], o[0], o[0], denominator ? w[1] : o[1],
+                          denominator ? o[1] : w[1], denominator ? " — denominator layout" : "");
+}
+
 static char *
 expr_caption_markup (const JacFigureLayout *layout)
 {
@@ -112,6 +134,8 @@ caption_markup (const JacFigureLayout *layout)
 
   if (layout->vec)
     return _jac_figure_vec_caption_markup (layout);
+  if (layout->per_sample)
+    return per_sample_caption_markup (layout);
   if (analysis->rnn == NULL)
     return expr_caption_markup (layout);
   if (layout->style.denominator_layout)
@@ -592,17 +616,57 @@ row_sentence (const JacFigureLayout *layout)
                           G_GSIZE_FORMAT " blocks may be nonzero", row_letter, i, nonzero, n);
 }
 
+/* Counting reads every stored entry: past this many the window's 100 ms would not hold, and the
+ * clause is left to `jacscope derive` (the cells keep their style). */
+#define VALUE_ZERO_COUNT_LIMIT ((gsize) 1 << 22)
+
+/* "▮ 5 more are exactly 0 for these values: ReLU off", its swatch the cells' own colour; "" when
+ * there are none. */
+static char *
+value_zero_markup (const JacFigureLayout *layout)
+{
+  const JacAnalysis *a = layout->analysis;
+  guint32 argb = jac_colormap_value_zero_argb (layout->style.colormap);
+  g_autofree char *reason = NULL;
+  g_autofree char *reason_markup = NULL;
+  g_autofree char *count_text = NULL;
+  gsize count;
+
+  if (jac_structured_stored_count (a->jacobian) > VALUE_ZERO_COUNT_LIMIT
+      || (count = jac_analysis_count_value_zeros (a)) == 0)
+    return g_strdup ("");
+  reason = jac_analysis_value_zero_reason (a);
+  reason_markup = reason != NULL ? g_markup_printf_escaped (": %s", reason) : g_strdup ("");
+  count_text = _jac_format_count (count);
+  /* No "·" separator before the swatch: where the background is lost (TikZ) its dot stays. */
+  return g_strdup_printf ("      <span background=\"#%06x\" foreground=\"#141414\"> · </span>"
+                          " %s more %s exactly 0 for these values%s", argb & 0xffffff,
+                          count_text, count == 1 ? "is" : "are", reason_markup);
+}
+
 static char *
 bottom_markup (const JacFigureLayout *layout)
 {
   g_autofree char *sentence = NULL;
+  g_autofree char *value_zeros = NULL;
 
   if (layout->omit & JAC_OMIT_SPARSITY)
     return g_strdup ("forced to 0 by a δ (structural zero)");
-  sentence = layout->focus ? row_sentence (layout)
-                           : _jac_markup_from_text (layout->analysis->sparsity.sentence);
+  if (layout->per_sample)
+    {
+      g_autofree char *memory = jac_analysis_per_sample_memory_text (layout->analysis);
 
-  return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s", sentence);
+      sentence = g_markup_printf_escaped ("every block off the diagonal is forced to 0   ·   %s",
+                                          memory);
+    }
+  else if (layout->focus)
+    sentence = row_sentence (layout);
+  else
+    sentence = _jac_markup_from_text (layout->analysis->sparsity.sentence);
+  value_zeros = value_zero_markup (layout);
+
+  return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s%s", sentence,
+                          value_zeros);
 }
 
 static double
@@ -628,9 +692,12 @@ _jac_figure_layout_grid (JacFigureLayout *layout,
   JacGridMargins margins = { 0 };
   double avail_w, avail_h, grid_w, grid_h, bar_h, x0, y0, total_w, total_h, top_band, below;
 
+  /* The vec layout wins over the per-sample view, which wins over one output row. */
   layout->vec = layout->style.vec_layout;
-  layout->focus = layout->style.focus_row >= 0 && !layout->vec
-                  && (gsize) layout->style.focus_row < sparsity->n_block_rows;
+  layout->per_sample = !layout->vec && _jac_figure_shows_per_sample (analysis, &layout->style);
+  layout->focus = layout->per_sample
+                  || (layout->style.focus_row >= 0 && !layout->vec
+                      && (gsize) layout->style.focus_row < sparsity->n_block_rows);
   layout->focus_block_row = layout->focus ? (gsize) layout->style.focus_row : 0;
   layout->transposed = layout->style.denominator_layout && !layout->focus;
   layout->disp_rows = layout->transposed ? sparsity->n_block_cols : sparsity->n_block_rows;

@@ -653,6 +653,60 @@ _jac_figure_value_font (const JacFigureLayout *layout,
 static const JacRgb dark_ink = { 0.08, 0.08, 0.08 };
 static const JacRgb light_ink = { 1, 1, 1 };
 
+/* Whether entry (j, q) of block (i, p) is 0 for these values though no δ forces it. */
+static gboolean
+is_value_zero (const JacGridPainter *painter,
+               gsize                 i,
+               gsize                 p,
+               gsize                 j,
+               gsize                 q)
+{
+  gboolean zero = FALSE;
+  double v = _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
+
+  return !zero && v == 0.0;
+}
+
+/* Large value-zero cells also get a dot, so that they read in the grey map and in print, where
+ * their fill alone is not enough; with values shown the "0" takes its place. */
+static void
+paint_value_zero_marks (JacGridPainter *painter)
+{
+  const JacFigureLayout *layout = painter->layout;
+  double cell_w = layout->block_width / layout->cell_cols;
+  double cell_h = layout->block_height / layout->cell_rows;
+  double side = round (MAX (2.0 / painter->pixels_per_unit, MIN (cell_w, cell_h) * 0.2));
+
+  _jac_set_source_rgb (painter->cr, &dark_ink);
+  for (gsize s = 0; s < n_slots (painter); s++)
+    {
+      JacSlotRange cells;
+      gsize i, p;
+      JacRect rect;
+
+      if (!next_block (painter, s, &i, &p, &rect)
+          || jac_analysis_block_is_zero (layout->analysis, i, p)
+          || !visible_cells (painter, &rect, &cells))
+        continue;
+      for (gsize r = cells.row0; r < cells.row1; r++)
+        for (gsize c = cells.col0; c < cells.col1; c++)
+          {
+            gsize j, q;
+            JacRect cell, dot;
+
+            displayed_entry (layout, r, c, &j, &q);
+            if (!is_value_zero (painter, i, p, j, q))
+              continue;
+            _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
+            dot = (JacRect) { round (cell.x + (cell.width - side) / 2),
+                              round (cell.y + (cell.height - side) / 2), side, side };
+            cairo_rectangle (painter->cr, dot.x, dot.y, dot.width, dot.height);
+            _jac_tikz_add_fill (painter->cr, &dot, &dark_ink);
+          }
+    }
+  cairo_fill (painter->cr);
+}
+
 static void
 paint_values (JacGridPainter *painter)
 {
@@ -687,8 +741,11 @@ paint_values (JacGridPainter *painter)
 
             displayed_entry (layout, r, c, &j, &q);
             v = _jac_jacobian_access_entry (&painter->access, i, p, j, q, &zero);
-            label = zero ? g_strdup ("0") : _jac_format_cell (v);
-            argb = jac_colormap_argb (layout->style.colormap, v, layout->range);
+            /* Exactly 0 for these values: "0", not the "0.00" of a small value. */
+            label = zero || v == 0.0 ? g_strdup ("0") : _jac_format_cell (v);
+            argb = !zero && v == 0.0 ? painter->colors.value_zero_argb
+                                     : jac_colormap_argb (layout->style.colormap, v,
+                                                          layout->range);
             _jac_figure_layout_entry_rect (layout, &rect, j, j + 1, q, q + 1, &cell);
             pango_layout_set_text (text, label, -1);
             show_centred (layout, painter->cr, text, size, &cell,
@@ -722,6 +779,7 @@ _jac_figure_draw_jacobian (cairo_t               *cr,
   painter.colors.colormap = layout->style.colormap;
   painter.colors.range = layout->range;
   painter.colors.zero_argb = _jac_rgb_argb (&layout->palette.zero_fill);
+  painter.colors.value_zero_argb = jac_colormap_value_zero_argb (layout->style.colormap);
   jac_heatmap_enter_device (cr, &painter.pixels_per_unit);
   cairo_restore (cr);
 
@@ -740,4 +798,6 @@ _jac_figure_draw_jacobian (cairo_t               *cr,
   paint_zero_labels (&painter);
   if (layout->style.show_values)
     paint_values (&painter);
+  else if (cells_large)
+    paint_value_zero_marks (&painter);
 }

@@ -129,7 +129,7 @@ _jac_figure_layout_slot_block (const JacFigureLayout *layout,
     return FALSE;
   if (layout->focus)
     {
-      *block_row = layout->focus_block_row;
+      *block_row = layout->per_sample ? col : layout->focus_block_row;
       *block_col = col;
     }
   else
@@ -151,7 +151,8 @@ _jac_figure_layout_block_slot (const JacFigureLayout *layout,
 
   if (block_row >= layout->analysis->sparsity.n_block_rows
       || block_col >= layout->analysis->sparsity.n_block_cols
-      || (layout->focus && block_row != layout->focus_block_row))
+      || (layout->per_sample && block_row != block_col)
+      || (layout->focus && !layout->per_sample && block_row != layout->focus_block_row))
     return FALSE;
   row = layout->focus ? 0 : layout->transposed ? block_col : block_row;
   col = layout->transposed && !layout->focus ? block_row : block_col;
@@ -686,7 +687,8 @@ layout_with (const JacAnalysis    *analysis,
   layout->height = height;
   layout->visible = (JacRect) { 0, 0, width, height };
   layout->transposed = layout->style.denominator_layout && !(style->focus_row >= 0
-                       && (gsize) style->focus_row < analysis->sparsity.n_block_rows);
+                       && (gsize) style->focus_row < analysis->sparsity.n_block_rows)
+                       && !_jac_figure_shows_per_sample (analysis, style);
 
   _jac_type_init (&layout->type, layout->style.medium, layout->style.text_scale, width, height);
   base = layout->type.body;

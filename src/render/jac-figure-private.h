@@ -141,6 +141,8 @@ typedef struct
    * past the last block column stay empty. */
   gboolean           focus;
   gsize              focus_block_row;
+  /* Per-sample view: one row of blocks, as with a focus row, slot c being block (c, c). */
+  gboolean           per_sample;
   /* Denominator layout transposes the whole figure: the arrangement's rows are then the
    * variable's block index p and its columns the output's i (not with a focus row, whose one
    * row of blocks is simply wrapped). disp_rows × disp_cols blocks are arranged. */
@@ -352,6 +354,9 @@ char            *_jac_format_tick           (double                 value,
 char            *_jac_format_scientific_markup (double              value);
 /* Escapes @text and turns "W_hh" into W<sub>hh</sub>. */
 char            *_jac_markup_from_text      (const char            *text);
+/* Whether @style asks for the per-sample view and the Jacobian is batch-diagonal. */
+gboolean         _jac_figure_shows_per_sample (const JacAnalysis    *analysis,
+                                               const JacFigureStyle *style);
 char            *_jac_variable_markup       (JacVariable            variable);
 
 /* jac-render-save.c */

@@ -74,6 +74,7 @@ typedef struct
                                     * text below the medium's minimum */
   double      line_scale;          /* 1 normally; thicker lines for presentation */
   gssize      focus_row;           /* -1: the whole grid; i ≥ 0: J[i, :, p, :] for every p */
+  gboolean    per_sample;          /* only the N blocks (i, i) of a batch-diagonal Jacobian */
   gboolean    show_contraction;    /* draw the contracted-form panels beside the Jacobian */
   gboolean    has_highlight;       /* outline @highlight and the entries it is made of */
   JacFigureHit highlight;

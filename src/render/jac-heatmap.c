@@ -87,9 +87,16 @@ jac_heatmap_fill_window (guint32                 *pixels,
             case JAC_CELL_ZERO:
               line[u] = colors->zero_argb;
               break;
+            case JAC_CELL_VALUE_ZERO:
+              value = 0;
+              G_GNUC_FALLTHROUGH;
             case JAC_CELL_VALUE:
             default:
-              line[u] = jac_colormap_argb (colors->colormap, value, colors->range);
+              /* The pool's value is the free entry of largest magnitude: exactly 0 means
+               * every entry it looked at is 0 for these values. */
+              line[u] = value == 0.0 && colors->value_zero_argb != 0
+                        ? colors->value_zero_argb
+                        : jac_colormap_argb (colors->colormap, value, colors->range);
               break;
             }
         }

@@ -12,6 +12,7 @@ typedef enum
   JAC_CELL_EMPTY,   /* nothing to draw: the pixel stays transparent */
   JAC_CELL_ZERO,    /* only entries a δ forces to zero */
   JAC_CELL_VALUE,   /* at least one entry that may be nonzero */
+  JAC_CELL_VALUE_ZERO,  /* entries no δ forces to zero, all exactly 0 for these values */
 } JacCellKind;
 
 /* Pools the cells [@row0, @row1) × [@col0, @col1) into one value: the free entry of largest
@@ -29,6 +30,9 @@ typedef struct
   JacColormap colormap;
   double      range;      /* symmetric colour range */
   guint32     zero_argb;  /* structural zeros */
+  /* Value zeros (a pooled value of exactly 0, or JAC_CELL_VALUE_ZERO); 0 (transparent, never a
+   * colour of the map) draws them as the colour map's 0, as dense panels want. */
+  guint32     value_zero_argb;
 } JacHeatmapColors;
 
 /* A rectangle of whole device pixels. */
