@@ -377,9 +377,18 @@ test_switch_layout (void)
   g_assert_true (style.denominator_layout);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Denominator layout"));
 
+  /* Ctrl+L cycles on to the vec matrix, the diagonal blocks, and back to numerator. */
   activate ("win.cycle", g_variant_new_string ("layout"));
   jac_figure_view_get_style (window->figure_view, &style);
   g_assert_false (style.denominator_layout);
+  g_assert_true (style.vec_layout);
+  activate ("win.cycle", g_variant_new_string ("layout"));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_false (style.vec_layout);
+  g_assert_true (style.per_sample);
+  activate ("win.cycle", g_variant_new_string ("layout"));
+  jac_figure_view_get_style (window->figure_view, &style);
+  g_assert_false (style.per_sample || style.vec_layout || style.denominator_layout);
 }
 
 static void

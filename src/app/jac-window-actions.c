@@ -400,7 +400,7 @@ cycle_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  static const char * const layouts[] = { "numerator", "denominator", NULL };
+  static const char * const layouts[] = { "numerator", "denominator", "vec", "per-sample", NULL };
   static const char * const colormaps[] = { "blue-red", "purple-green", "gray", NULL };
   static const char * const upstreams[] = { "ones", "random", "loss", NULL };
   static const char * const activations[] = { "tanh", "sigmoid", "relu", "identity", NULL };

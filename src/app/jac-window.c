@@ -61,6 +61,8 @@ build_style (JacWindow      *self,
    * only moves it up from there, render never sets text under the floor. */
   style->medium = self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
   style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
+  style->vec_layout = g_strcmp0 (self->layout, "vec") == 0;
+  style->per_sample = g_strcmp0 (self->layout, "per-sample") == 0;
   style->colormap = colormaps[index_of (colormap_ids, self->colormap)];
   style->show_values = self->show_values;
   style->text_scale = self->text_scale;
