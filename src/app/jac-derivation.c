@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "jac-derivation"
 
 #include "core/jac-derive.h"
+#include "core/jac-kron.h"
 #include "jac-derivation.h"
 
 static void
@@ -18,6 +19,17 @@ append_size (GString           *markup,
                           " entries, %" G_GSIZE_FORMAT " not forced to 0 by a δ</span>",
                           shape_text, analysis->sparsity.n_entries,
                           analysis->sparsity.n_free_entries);
+}
+
+/* The Kronecker identity of the matricized Jacobian, in both vec conventions, when it has one. */
+static void
+append_kron (GString           *markup,
+             const JacAnalysis *analysis)
+{
+  g_autofree char *identity = jac_kron_analysis_identity (analysis, JAC_KRON_MARKUP);
+
+  if (identity != NULL)
+    g_string_append_printf (markup, "\n    As one matrix: %s", identity);
 }
 
 /* A typed expression: core's steps, with the size after "Substitute", and the contracted
@@ -40,6 +52,8 @@ expr_markup (const JacAnalysis *analysis,
                               step->markup);
       if (g_str_equal (step->title, size_after))
         append_size (markup, analysis);
+      if (g_str_equal (step->title, "Structure"))
+        append_kron (markup, analysis);
     }
   {
     g_autofree char *sparsity = g_markup_escape_text (analysis->sparsity.sentence, -1);
@@ -88,8 +102,11 @@ jac_derivation_markup (const JacAnalysis *analysis,
       if (g_str_equal (step->title, "Substitute"))
         append_size (markup, analysis);
       else if (g_str_equal (step->title, "Structure"))
-        g_string_append_printf (markup, "\n    %s layout: %s",
-                                denominator_layout ? "Denominator" : "Numerator", block);
+        {
+          g_string_append_printf (markup, "\n    %s layout: %s",
+                                  denominator_layout ? "Denominator" : "Numerator", block);
+          append_kron (markup, analysis);
+        }
       else if (g_str_equal (step->title, "Contract with G"))
         g_string_append_printf (markup, "\n    <i>Why:</i> %s", why);
     }

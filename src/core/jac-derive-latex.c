@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jac-analysis.h"
+#include "jac-kron.h"
 #include "jac-derive-private.h"
 
 /* ---- names ---- */
@@ -261,6 +262,9 @@ append_structure (GString           *out,
   g_autofree char *layout = g_strdup_printf ("\\noindent %s layout: %s",
                                              denominator_layout ? "Denominator" : "Numerator",
                                              block);
+  g_autoptr(JacKron) kron = NULL;
+  g_autofree char *row = NULL;
+  g_autofree char *column = NULL;
 
   /* An expression's block formula ends with the sparsity sentence already. */
   if (strstr (block, sparsity) == NULL)
@@ -270,6 +274,16 @@ append_structure (GString           *out,
     }
   g_string_append_c (out, '\n');
   append_sentence (out, layout);
+  kron = jac_kron_from_analysis (self);
+  row = jac_kron_form (kron, FALSE, JAC_KRON_LATEX);
+  column = jac_kron_form (kron, TRUE, JAC_KRON_LATEX);
+  if (row != NULL && column != NULL)
+    /* Displayed, one convention a line: inline, the two do not fit a column. */
+    g_string_append_printf (out, "\n\\noindent As one matrix, $J_{\\mathrm{vec}} = \\partial "
+                            "\\operatorname{vec}(\\text{out}) / \\partial \\operatorname{vec}"
+                            "(\\text{variable})$:\n\\[ J_{\\mathrm{vec}} = %s \\quad \\text{(row-major vec)} \\]\n"
+                            "\\[ J_{\\mathrm{vec}} = %s \\quad \\text{(column-major vec, "
+                            "Magnus--Neudecker)} \\]\n", row, column);
 }
 
 static void
