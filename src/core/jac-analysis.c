@@ -269,6 +269,8 @@ jac_analysis_new_expr (JacExpr          *expr,
     return NULL;
   self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
                                                      self->contract_tensor);
+  jac_derivation_evaluate_factors (self->derivation, self->graph, self->upstream,
+                                   self->expr_factors);
   return g_steal_pointer (&self);
 }
 
@@ -347,6 +349,8 @@ jac_analysis_free (JacAnalysis *self)
   jac_tensor_free (self->gated);
   jac_tensor_free (self->factor);
   jac_tensor_free (self->contract_formula);
+  jac_tensor_free (self->expr_factors[0]);
+  jac_tensor_free (self->expr_factors[1]);
   jac_tensor_free (self->contract_tensor);
   g_free (self);
 }

@@ -56,6 +56,8 @@ typedef struct _JacAnalysis
   const char    *formula_text;      /* "(G ⊙ S) W_hhᵀ", "h_prevᵀ (G ⊙ S)", "1ᵀ (G ⊙ S)", "G ⊙ S" */
   const char    *slope_text;        /* "S = 1 − h²", "S = h ⊙ (1 − h)", "S = [Z > 0]", "S = 1" */
   JacTensor     *contract_formula;  /* the matrix formula, e.g. (G⊙S) W_hhᵀ */
+  JacTensor     *expr_factors[2];   /* an expression's: the two factors of its contracted form
+                                     * (derivation->factor_text), e.g. G and Aᵀ; or NULL */
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
   double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */

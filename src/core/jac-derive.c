@@ -1191,6 +1191,21 @@ finish (Derivation      *D,
   self->contracted_latex = forms.latex;
   where_step (D, self, form);
   self->expression_latex = expression_latex (d);
+  if (form->kind == JAC_M_MATMUL || form->kind == JAC_M_HADAMARD)
+    {
+      const JacMExpr *parts[2] = { form->a, form->b };
+
+      self->factors_op = form->kind == JAC_M_MATMUL ? '@' : '*';
+      for (guint k = 0; k < 2; k++)
+        {
+          _jac_notation_init (&n);
+          _jac_m_render (d, parts[k], NULL, &n);
+          _jac_notation_steal (&n, &forms);
+          self->factor_text[k] = forms.plain;
+          self->factor_markup[k] = forms.markup;
+          g_free (forms.latex);
+        }
+    }
   self->priv = g_steal_pointer (&form);
 }
 
@@ -1277,6 +1292,11 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->sparsity_detail);
   g_free (self->contracted_text);
   g_free (self->contracted_markup);
+  for (guint k = 0; k < 2; k++)
+    {
+      g_free (self->factor_text[k]);
+      g_free (self->factor_markup[k]);
+    }
   g_free (self->contracted_latex);
   g_free (self->where_text);
   g_free (self->where_markup);
@@ -1322,4 +1342,30 @@ jac_derivation_evaluate (const JacDerivation  *self,
       return NULL;
     }
   return _jac_m_eval (self->priv, graph, upstream);
+}
+
+gboolean
+jac_derivation_evaluate_factors (const JacDerivation *self,
+                                 JacGraph            *graph,
+                                 const JacTensor     *upstream,
+                                 JacTensor          **factors)
+{
+  const JacMExpr *form;
+
+  g_return_val_if_fail (self != NULL && graph != NULL && upstream != NULL, FALSE);
+  g_return_val_if_fail (factors != NULL, FALSE);
+
+  factors[0] = factors[1] = NULL;
+  form = self->priv;
+  if (self->factors_op == 0 || form == NULL)
+    return FALSE;
+  factors[0] = _jac_m_eval (form->a, graph, upstream);
+  factors[1] = _jac_m_eval (form->b, graph, upstream);
+  if (factors[0] == NULL || factors[1] == NULL)
+    {
+      g_clear_pointer (&factors[0], jac_tensor_free);
+      g_clear_pointer (&factors[1], jac_tensor_free);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -84,6 +84,11 @@ typedef struct _JacDerivation
   char      *contracted_text;
   char      *contracted_markup;
   char      *contracted_latex;
+  /* Its last operation, when it is a matrix product ('@') or an element-wise product ('*') of
+   * two factors, else 0: for drawing G Aᵀ as G, Aᵀ and their product. */
+  char       factors_op;
+  char      *factor_text[2];
+  char      *factor_markup[2];
   /* Definitions of the intermediates and slopes it names, "Z = X W + b, S = σ(Z) ⊙ (1 − σ(Z))",
    * or NULL when it names none. */
   char      *where_text;
@@ -117,6 +122,13 @@ JacTensor               *jac_derivation_evaluate    (const JacDerivation  *self,
                                                      JacGraph             *graph,
                                                      const JacTensor      *upstream,
                                                      GError              **error);
+
+/* The two factors of the contracted form (see factors_op) evaluated as jac_derivation_evaluate
+ * () evaluates the whole; FALSE (and NULLs) when it has none. */
+gboolean                 jac_derivation_evaluate_factors (const JacDerivation *self,
+                                                          JacGraph            *graph,
+                                                          const JacTensor     *upstream,
+                                                          JacTensor          **factors);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacDerivation, jac_derivation_free)
 

@@ -109,22 +109,59 @@ expr_sum_markup (const JacAnalysis *a)
                           o, o, o, w);
 }
 
-/* An expression: G, then its contracted form evaluated beside Σ G·J from the tensor. */
+/* A factor's title, or a word when the formula is too long to head a small matrix. */
+static const char *
+factor_title (JacContraction *c,
+              const char     *markup,
+              const char     *word)
+{
+  double width = _jac_figure_layout_text_width (c->layout, markup, c->layout->font_px);
+
+  return width <= c->wrap_width * 0.4 ? markup : word;
+}
+
+/* An expression: G, then its contracted form evaluated beside Σ G·J from the tensor; when the
+ * form is a product of two factors (G Aᵀ), the factors drawn beside it, the transpose seen. */
 static void
 build_expr_equations (JacContraction *c)
 {
   const JacAnalysis *a = c->layout->analysis;
+  const JacDerivation *d = a->derivation;
   const double op = c->layout->font_px * 1.3;
   double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
   g_autofree char *out = _jac_markup_from_text (a->output_name);
   g_autofree char *g_title = g_strdup_printf ("G = ∂L/∂%s", out);
-  const char *formula = a->derivation->contracted_markup;
+  const char *formula = d->contracted_markup;
   double formula_w = _jac_figure_layout_text_width (c->layout, formula, c->layout->font_px);
+  gboolean factors = a->expr_factors[0] != NULL && a->expr_factors[1] != NULL
+                     && a->expr_factors[0]->rank <= 2 && a->expr_factors[1]->rank <= 2;
+  gboolean g_shown = factors && (g_strcmp0 (d->factor_text[0], "G") == 0
+                                 || g_strcmp0 (d->factor_text[1], "G") == 0);
   JacEquation *eq;
 
-  eq = &c->rows[c->n_rows++];
-  add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream), g_title);
-
+  if (!g_shown && !(factors && (c->layout->omit & JAC_OMIT_INTERMEDIATES)))
+    {
+      eq = &c->rows[c->n_rows++];
+      add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream), g_title);
+    }
+  if (factors)
+    {
+      eq = &c->rows[c->n_rows++];
+      add_matrix (c, eq, JAC_PANEL_GATED, a->expr_factors[0], tensor_range (a->expr_factors[0]),
+                  factor_title (c, d->factor_markup[0], "left factor"));
+      if (d->factors_op == '*')
+        add_text (c, eq, "⊙", op);
+      add_matrix (c, eq, JAC_PANEL_FACTOR, a->expr_factors[1], tensor_range (a->expr_factors[1]),
+                  factor_title (c, d->factor_markup[1], "right factor"));
+      add_text (c, eq, "=", op);
+      add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
+                  formula_w <= c->wrap_width * 0.4 ? formula : "contracted form");
+      eq = &c->rows[c->n_rows++];
+      add_text (c, eq, "Σ G·J", c->layout->font_px * 1.1);
+      add_text (c, eq, "=", op);
+      add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "from J");
+      return;
+    }
   eq = &c->rows[c->n_rows++];
   add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
               formula_w <= c->wrap_width * 0.45 ? formula : "contracted form");

@@ -314,9 +314,9 @@ panel_tensor (const JacAnalysis *a,
     case JAC_PANEL_SLOPE:
       return a->rnn != NULL ? a->rnn->slope : NULL;
     case JAC_PANEL_GATED:
-      return a->gated;
+      return a->rnn != NULL ? a->gated : a->expr_factors[0];
     case JAC_PANEL_FACTOR:
-      return a->factor;
+      return a->rnn != NULL ? a->factor : a->expr_factors[1];
     case JAC_PANEL_FORMULA:
       return a->contract_formula;
     case JAC_PANEL_CONTRACTION:
@@ -521,11 +521,26 @@ describe_expr_panel (const JacAnalysis *a,
         return g_strdup_printf ("%s = %s (contracted form (%s)%s: %s, |difference| %s)", sum, v,
                                 formula, index, f, d);
       }
+    case JAC_PANEL_GATED:
+    case JAC_PANEL_FACTOR:
+      {
+        /* The factors of a contracted form G Aᵀ: (Aᵀ)[1,2] = 0.24. */
+        guint k = panel == JAC_PANEL_GATED ? 0 : 1;
+        const JacTensor *factor = a->expr_factors[k];
+        g_autofree char *index = NULL;
+        g_autofree char *v = NULL;
+
+        if (factor == NULL || a->derivation->factor_text[k] == NULL)
+          return NULL;
+        index = result_index (factor, r, c);
+        v = _jac_format_value (matrix_at (factor, r, c));
+        return g_strdup_printf ("(%s)%s = %s   (%s factor of the contracted form %s)",
+                                a->derivation->factor_text[k], index, v,
+                                k == 0 ? "left" : "right", formula);
+      }
     case JAC_PANEL_NONE:
     case JAC_PANEL_JACOBIAN:
     case JAC_PANEL_SLOPE:
-    case JAC_PANEL_GATED:
-    case JAC_PANEL_FACTOR:
     case JAC_N_PANELS:
     default:
       return NULL;
