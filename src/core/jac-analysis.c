@@ -46,22 +46,66 @@ jac_analysis_out_indices (const JacAnalysis *self)
   return self->derivation->out_letters;
 }
 
+/* "p = i and q = j": where term @k's δs hold; *n_deltas says how many it has. */
+static char *
+term_condition (const JacAnalysis *self,
+                guint              k,
+                guint             *n_deltas)
+{
+  const JacDeltaTerm *term = &self->jacobian->terms[k];
+  const char *wrt_letters = jac_analysis_wrt_indices (self);
+  const char *out_letters = jac_analysis_out_indices (self);
+  GString *where = g_string_new (NULL);
+
+  *n_deltas = 0;
+  for (guint a = 0; a < self->jacobian->out_rank; a++)
+    if (term->pair[a] >= 0)
+      {
+        g_string_append_printf (where, "%s%c = %c", where->len ? " and " : "",
+                                wrt_letters[term->pair[a]], out_letters[a]);
+        ++*n_deltas;
+      }
+  return g_string_free (where, FALSE);
+}
+
+/* A sum of δ patterns: "nonzero only where q = i or q = j: 18 of 24 entries". Normalized terms
+ * each keep at least one δ (a term without any absorbs the others), and no two patterns with a
+ * δ between i and p meet, so no block is empty and the count is over entries. */
+static char *
+union_sentence (const JacAnalysis *self,
+                const JacSparsity *sp)
+{
+  g_autoptr(GString) where = g_string_new (NULL);
+
+  for (guint k = 0; k < self->jacobian->n_terms; k++)
+    {
+      guint n_deltas;
+      g_autofree char *condition = term_condition (self, k, &n_deltas);
+
+      g_string_append_printf (where, n_deltas > 1 ? "%s(%s)" : "%s%s", k > 0 ? " or " : "",
+                              condition);
+    }
+  return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                          " entries", where->str, sp->n_free_entries, sp->n_entries);
+}
+
 static char *
 sparsity_sentence (const JacAnalysis *self,
                    const JacSparsity *sp)
 {
   const JacStructured *jac = self->jacobian;
-  const char *wrt_letters = jac_analysis_wrt_indices (self);
-  const char *out_letters = jac_analysis_out_indices (self);
-  g_autoptr(GString) where = g_string_new (NULL);
+  g_autofree char *condition = NULL;
   gsize per_block;
+  guint n_deltas;
 
-  for (guint a = 0; a < jac->out_rank; a++)
-    if (jac->pair[a] >= 0)
-      g_string_append_printf (where, "%s%c = %c", where->len ? " and " : "",
-                              wrt_letters[jac->pair[a]], out_letters[a]);
+  if (jac->n_terms == 0)
+    return g_strdup_printf ("zero: all %" G_GSIZE_FORMAT " entries are forced to zero",
+                            sp->n_entries);
+  if (jac->n_terms > 1)
+    return union_sentence (self, sp);
 
-  if (where->len == 0)
+  condition = term_condition (self, 0, &n_deltas);
+  if (n_deltas == 0)
     return g_strdup ("dense: no entry is forced to zero");
 
   per_block = sp->block_height * sp->block_width;
@@ -73,13 +117,13 @@ sparsity_sentence (const JacAnalysis *self,
       if (free_in_block < per_block)
         return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
                                 " blocks, each with %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                                " entries", where->str, nonzero, sp->n_blocks, free_in_block,
+                                " entries", condition, nonzero, sp->n_blocks, free_in_block,
                                 per_block);
       return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                              " blocks", where->str, nonzero, sp->n_blocks);
+                              " blocks", condition, nonzero, sp->n_blocks);
     }
   return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                          " entries in each block", where->str,
+                          " entries in each block", condition,
                           sp->n_blocks > 0 ? sp->n_free_entries / sp->n_blocks : 0, per_block);
 }
 
@@ -100,7 +144,7 @@ compute_sparsity (JacAnalysis *self)
     for (gsize p = 0; p < sp->n_block_cols; p++)
       sp->n_zero_blocks += jac_analysis_block_is_zero (self, i, p);
   sp->n_entries = jac_structured_dense_count (jac);
-  sp->n_free_entries = jac_structured_stored_count (jac);
+  sp->n_free_entries = jac_structured_free_count (jac);
   sp->sentence = sparsity_sentence (self, sp);
 }
 
@@ -192,7 +236,10 @@ analyse (JacAnalysis      *self,
   self->jacobian = jac_graph_jacobian_try (self->graph, self->wrt_node, error);
   if (self->jacobian == NULL)
     return FALSE;
-  self->jacobian_max_abs = jac_tensor_max_abs (self->jacobian->core);
+  self->jacobian_max_abs = 0.0;
+  for (guint k = 0; k < self->jacobian->n_terms; k++)
+    self->jacobian_max_abs = MAX (self->jacobian_max_abs,
+                                  jac_tensor_max_abs (self->jacobian->terms[k].core));
   compute_sparsity (self);
   self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);
   return TRUE;
@@ -358,9 +405,14 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
 {
   const JacStructured *jac = self->jacobian;
 
-  /* Only a δ between the output's row i and the variable's row p empties whole blocks. */
-  return jac->out_rank == 2 && jac->wrt_rank == 2 && jac->pair[0] == 0 &&
-         block_row != block_col;
+  /* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
+   * when every term has it; the empty sum empties them all. */
+  if (jac->out_rank != 2 || jac->wrt_rank != 2)
+    return jac->n_terms == 0;
+  for (guint k = 0; k < jac->n_terms; k++)
+    if (jac->terms[k].pair[0] != 0)
+      return FALSE;
+  return jac->n_terms == 0 || block_row != block_col;
 }
 
 double
