@@ -462,7 +462,12 @@ jac_structured_to_dense (const JacStructured  *self,
             offset += walk.o[a] * dense->strides[a];
           for (guint t = 0; t < self->wrt_rank; t++)
             offset += walk.w[t] * dense->strides[self->out_rank + t];
-          dense->data[offset] += core->data[n];
+          /* The first term's entries are distinct: stored, not added, so that the fresh
+           * pages are written once instead of read and then written. */
+          if (k == 0)
+            dense->data[offset] = core->data[n];
+          else
+            dense->data[offset] += core->data[n];
         }
     }
   return g_steal_pointer (&dense);
