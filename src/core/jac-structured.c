@@ -11,7 +11,7 @@
 typedef struct
 {
   const JacStructured *jac;
-  const JacDeltaTerm       *term;
+  const JacDeltaTerm  *term;
   guint                core_rank;
   guint                n_free;
   guint                free_axis[2];
@@ -22,7 +22,7 @@ typedef struct
 
 static gboolean
 term_axis_is_free (const JacStructured *self,
-                   const JacDeltaTerm       *term,
+                   const JacDeltaTerm  *term,
                    guint                axis)
 {
   for (guint a = 0; a < self->out_rank; a++)
@@ -42,7 +42,7 @@ jac_structured_wrt_axis_is_free (const JacStructured *self,
 
 static guint
 term_free_axes (const JacStructured *self,
-                const JacDeltaTerm       *term,
+                const JacDeltaTerm  *term,
                 guint               *axes)
 {
   guint n = 0;
@@ -90,7 +90,7 @@ walk_sync (CoreWalk *walk)
 static void
 walk_init_term (CoreWalk            *walk,
                 const JacStructured *jac,
-                const JacDeltaTerm       *term)
+                const JacDeltaTerm  *term)
 {
   memset (walk, 0, sizeof *walk);
   walk->jac = jac;
@@ -168,10 +168,11 @@ jac_structured_new_zero (guint        out_rank,
                          guint        wrt_rank,
                          const gsize *wrt_shape)
 {
-  JacStructured *self = g_new0 (JacStructured, 1);
+  JacStructured *self;
 
   g_return_val_if_fail (out_rank <= 2 && wrt_rank <= 2, NULL);
 
+  self = g_new0 (JacStructured, 1);
   self->out_rank = out_rank;
   self->wrt_rank = wrt_rank;
   for (guint a = 0; a < out_rank; a++)
@@ -254,7 +255,7 @@ jac_structured_free (JacStructured *self)
 
 static gsize
 term_offset (const JacStructured *self,
-             const JacDeltaTerm       *term,
+             const JacDeltaTerm  *term,
              const gsize         *o,
              const gsize         *w)
 {
@@ -271,7 +272,7 @@ term_offset (const JacStructured *self,
 
 static gboolean
 term_forces_zero (const JacStructured *self,
-                  const JacDeltaTerm       *term,
+                  const JacDeltaTerm  *term,
                   const gsize         *out_index,
                   const gsize         *wrt_index)
 {
@@ -590,8 +591,8 @@ pairs_within (const int *inner,
 /* Adds term @src into term @dst, whose δs are a subset of @src's. */
 static void
 scatter_term (const JacStructured *self,
-              JacDeltaTerm             *dst,
-              const JacDeltaTerm       *src)
+              JacDeltaTerm        *dst,
+              const JacDeltaTerm  *src)
 {
   CoreWalk walk;
 
@@ -609,7 +610,7 @@ scatter_term (const JacStructured *self,
 /* Adds @term (taken over) to the sum, keeping no two patterns of which one contains the other. */
 static void
 insert_term (JacStructured *self,
-             JacDeltaTerm        term)
+             JacDeltaTerm   term)
 {
   guint k = 0;
 
@@ -740,7 +741,7 @@ _jac_structured_relax (const JacStructured  *self,
 }
 
 static void
-scale_term (JacDeltaTerm         *term,
+scale_term (JacDeltaTerm    *term,
             const JacTensor *factor)
 {
   gsize run = factor->size > 0 ? term->core->size / factor->size : 0;

@@ -38,7 +38,7 @@ typedef struct _JacStructured
   guint      n_terms;   /* 0: the empty sum, J = 0 for every value of the variables */
   union
   {
-    JacDeltaTerm  terms[JAC_STRUCTURED_MAX_TERMS];
+    JacDeltaTerm terms[JAC_STRUCTURED_MAX_TERMS];
     /* terms[0] under the names single-pattern readers use (the RNN, the figure's fast path):
      * meaningful alone only when n_terms == 1; pair is {-1, -1} and core NULL when n_terms == 0. */
     struct
