@@ -73,6 +73,8 @@ static const Case cases[] = {
   { "Y = sum(S) * S.T", NULL },
   { "Y = softmax(S.T) + S", NULL },
   { "Y = S.T @ softmax(S)", NULL },
+  { "Y = S - S", NULL },
+  { "Y = (S - S) @ A + S.T", NULL },
   { "h = tanh(h_prev @ W_hh + x @ W_xh + b)", NULL },
   { "h = sigmoid(h_prev @ W_hh + x @ W_xh + B)", NULL },
 };
@@ -322,6 +324,29 @@ test_exact_zero_factor (void)
   g_assert_cmpuint (wrt_u->sparsity.n_zero_blocks, ==, wrt_u->sparsity.n_blocks);
 }
 
+/* The evaluator cancels what the derivation cancels for every value: X − X, and products with it. */
+static void
+test_cancellation (void)
+{
+  static const char * const sources[] = { "Y = S - S", "Y = tanh(S - S) * A", "Y = sum(S - S)" };
+  g_autoptr(JacAnalysis) rest = analyse ("Y = (S - S) @ A + S.T", "S", 1);
+
+  for (guint k = 0; k < G_N_ELEMENTS (sources); k++)
+    {
+      g_autoptr(JacAnalysis) a = analyse (sources[k], "S", 1);
+
+      g_assert_cmpuint (a->jacobian->n_terms, ==, 0);
+      g_assert_cmpuint (a->sparsity.n_free_entries, ==, 0);
+      g_assert_true (g_str_has_prefix (a->derivation->sparsity, "identically zero"));
+      g_assert_true (g_str_has_prefix (a->sparsity.sentence, "identically zero"));
+    }
+  g_assert_cmpuint (rest->jacobian->n_terms, ==, 1);
+  g_assert_cmpint (rest->jacobian->pair[0], ==, 1);
+  g_assert_cmpint (rest->jacobian->pair[1], ==, 0);
+  g_assert_cmpint (rest->derivation->pair[0], ==, 1);
+  g_assert_cmpint (rest->derivation->pair[1], ==, 0);
+}
+
 /* Adding terms: one with fewer δs absorbs one with more, same patterns merge, and the values
  * are those of the sum. */
 static void
@@ -418,6 +443,7 @@ main (int   argc,
   g_test_add_func ("/terms/gram", test_gram);
   g_test_add_func ("/terms/symmetric-sum", test_symmetric_sum);
   g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);
+  g_test_add_func ("/terms/cancellation", test_cancellation);
   g_test_add_func ("/terms/add-absorbs", test_add_absorbs);
   g_test_add_func ("/terms/rnn", test_rnn);
   return g_test_run ();

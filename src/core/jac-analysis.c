@@ -99,8 +99,8 @@ sparsity_sentence (const JacAnalysis *self,
   guint n_deltas;
 
   if (jac->n_terms == 0)
-    return g_strdup_printf ("zero: all %" G_GSIZE_FORMAT " entries are forced to zero",
-                            sp->n_entries);
+    return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
+                            " entries are forced to zero", sp->n_entries);
   /* Every term's δs can hold together with another's everywhere, as for the 1×1 rᵀ A r. */
   if (jac->n_terms > 1 && sp->n_free_entries == sp->n_entries)
     return g_strdup ("dense: no entry is forced to zero");

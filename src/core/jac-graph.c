@@ -642,9 +642,9 @@ jacobian_of_node (Forward       *fw,
     }
 }
 
-/* Whether @node is 0 for every value of the variables, as X * 0 or (X * 0) @ W are: its Jacobian
- * is then the empty sum, and a product it is a factor of adds no term (the derivation, too,
- * cancels exact zeros). @zero holds the answer for the nodes before it. */
+/* Whether @node is 0 for every value of the variables, as X * 0, (X * 0) @ W and X − X are: its
+ * Jacobian is then the empty sum, and a product it is a factor of adds no term (the derivation,
+ * too, cancels exact zeros and opposite terms). @zero holds the answer for the nodes before it. */
 static gboolean
 node_is_zero (const JacNode  *node,
               const gboolean *zero)
@@ -654,8 +654,8 @@ node_is_zero (const JacNode  *node,
     case JAC_OP_CONSTANT: return node->constant == 0.0;
     case JAC_OP_MATMUL:
     case JAC_OP_MUL: return zero[node->lhs] || zero[node->rhs];
-    case JAC_OP_ADD:
-    case JAC_OP_SUB: return zero[node->lhs] && zero[node->rhs];
+    case JAC_OP_ADD: return zero[node->lhs] && zero[node->rhs];
+    case JAC_OP_SUB: return node->lhs == node->rhs || (zero[node->lhs] && zero[node->rhs]);
     case JAC_OP_DIV:
     case JAC_OP_NEGATE:
     case JAC_OP_TRANSPOSE:
