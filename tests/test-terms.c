@@ -11,6 +11,7 @@
 #include "core/jac-error.h"
 #include "core/jac-rnn.h"
 #include "core/jac-structured-private.h"
+#include "render/jac-figure.h"
 
 #define N_SEEDS 3
 
@@ -291,6 +292,29 @@ test_gram (void)
   g_assert_cmpuint (jac_structured_stored_count (jac), ==, 24);
 }
 
+/* Hovering a structural zero of a sum names the δ each term breaks; a value, the sum. */
+static void
+test_hover (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = X.T @ X", "X", 1);
+  JacFigureHit zero = { .panel = JAC_PANEL_JACOBIAN, .block_row = 0, .block_col = 2, .row = 0,
+                        .col = 1 };
+  JacFigureHit tied = zero;
+  g_autofree char *zero_text = jac_figure_describe_hit (a, &zero);
+  g_autofree char *tied_text = NULL;
+  gsize out[2] = { 1, 0 }, wrt[2] = { 2, 1 };
+
+  g_assert_cmpstr (zero_text, ==, "J[0,0,2,1] = ∂Y[0,0]/∂X[2,1] = 0 (δ_iq δ_jq: i ≠ q, j ≠ q)");
+  /* J[1,0,2,1] = δ_iq X_pj (q = i only): X[2,0]. */
+  tied.block_row = 1;
+  tied_text = jac_figure_describe_hit (a, &tied);
+  g_assert_true (g_str_has_prefix (tied_text, "J[1,0,2,1] = ∂Y[1,0]/∂X[2,1] = "));
+  g_assert_null (strstr (tied_text, "δ"));
+  g_assert_true (fabs (jac_structured_get (a->jacobian, out, wrt, NULL) -
+                       JAC_AT2 (jac_graph_node (a->graph, a->wrt_node)->value, 2, 0)) < 1e-15);
+  g_test_message ("%s; %s", zero_text, tied_text);
+}
+
 /* Y = S + Sᵀ: δ_ip δ_jq + δ_iq δ_jp, two patterns with two δs each. */
 static void
 test_symmetric_sum (void)
@@ -441,6 +465,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/terms/masks", test_masks);
   g_test_add_func ("/terms/gram", test_gram);
+  g_test_add_func ("/terms/hover", test_hover);
   g_test_add_func ("/terms/symmetric-sum", test_symmetric_sum);
   g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);
   g_test_add_func ("/terms/cancellation", test_cancellation);
