@@ -68,9 +68,9 @@ term_condition (const JacAnalysis *self,
   return g_string_free (where, FALSE);
 }
 
-/* A sum of δ patterns: "nonzero only where q = i or q = j: 18 of 24 entries". Normalized terms
- * each keep at least one δ (a term without any absorbs the others), and no two patterns with a
- * δ between i and p meet, so no block is empty and the count is over entries. */
+/* A sum of δ patterns: "nonzero only where q = i or q = j: 18 of 24 entries". In a normalized
+ * sum every term keeps a δ (one without any would have absorbed the others), and at most one has
+ * δ_ip (the patterns holding it contain one another), so no block is empty: count entries. */
 static char *
 union_sentence (const JacAnalysis *self,
                 const JacSparsity *sp)
