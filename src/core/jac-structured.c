@@ -674,8 +674,13 @@ map_terms (const JacStructured  *self,
            gconstpointer         data,
            GError              **error)
 {
-  g_autoptr(JacStructured) result = empty_like (self, out_rank, out_shape);
+  g_autoptr(JacStructured) result = NULL;
 
+  /* One term, as for the RNN step: its image is the whole result, with no sum to build. */
+  if (self->n_terms == 1)
+    return map (self, data, error);
+
+  result = empty_like (self, out_rank, out_shape);
   for (guint k = 0; k < self->n_terms; k++)
     {
       JacStructured view;
