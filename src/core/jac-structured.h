@@ -51,6 +51,7 @@ typedef struct _JacStructured
 
 JacStructured *jac_structured_new_identity   (guint                 rank,
                                               const gsize          *shape);
+/* One term with the δs @pair (NULL: none) and a core of zeros. */
 JacStructured *jac_structured_new            (guint                 out_rank,
                                               const gsize          *out_shape,
                                               guint                 wrt_rank,
