@@ -941,6 +941,15 @@ matmul_left_term (const JacStructured  *ja,
             const double *column = bt + j * k;
             const double *row = core + i * ja->core->strides[0];
 
+            /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
+             * compiler vectorizes, instead of an inner loop of one step. */
+            if (s.n_y == 1 && s.op_x == 1 && s.dense_x == 1)
+              {
+                for (gsize x = 0; x < s.n_x; x++)
+                  out[x] = row[x] * column[x];
+                out += s.n_x;
+                continue;
+              }
             for (gsize x = 0; x < s.n_x; x++)
               for (gsize y = 0; y < s.n_y; y++)
                 *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y];
