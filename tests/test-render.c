@@ -2368,6 +2368,18 @@ test_value_zero_pooled (void)
   cairo_surface_destroy (surface);
 }
 
+/* Where terms overlap their values add: the colour range is the sum's largest entry, so no
+ * cell of Xᵀ X is drawn past the colour bar's end. */
+static void
+test_sum_colour_range (void)
+{
+  g_autoptr(JacAnalysis) analysis = make_expr_analysis ("X.T @ X", "X: 3×2", "X");
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (analysis->jacobian, 0, NULL);
+
+  g_assert_cmpuint (analysis->jacobian->n_terms, ==, 2);
+  g_assert_cmpfloat_with_epsilon (analysis->jacobian_max_abs, jac_tensor_max_abs (dense), 1e-15);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2408,6 +2420,7 @@ main (int    argc,
   g_test_add_func ("/render/denominator-transposes-grid", test_denominator_transposes_grid);
   g_test_add_func ("/render/scale-invariant", test_scale_invariant);
   g_test_add_func ("/render/left-out", test_left_out);
+  g_test_add_func ("/render/sum-colour-range", test_sum_colour_range);
   g_test_add_func ("/render/value-zero-cells", test_value_zero_cells);
   g_test_add_func ("/render/value-zero-pixels", test_value_zero_pixels);
   g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);

@@ -6,6 +6,7 @@
 
 #include "core/jac-error.h"
 #include "core/jac-graph.h"
+#include "core/jac-structured-private.h"
 
 static int
 var (JacGraph   *g,
@@ -232,6 +233,85 @@ test_sum_and_repeats (void)
   check_graph (g, "sum(M + M.T), M = (tanh(X) * X) @ X.T");
 }
 
+/* Every subset of the seven δ patterns of a (3, 3) output and variable, added in a shuffled order:
+ * the sum is the sum of the dense tensors, no pattern is left inside another, the entries no δ
+ * forces to 0 are counted exactly, and Σ G·J agrees with the dense contraction. */
+static void
+test_sums_of_patterns (void)
+{
+  static const int patterns[7][2] = {
+    { -1, -1 }, { 0, -1 }, { 1, -1 }, { -1, 0 }, { -1, 1 }, { 0, 1 }, { 1, 0 },
+  };
+  gsize shape[2] = { 3, 3 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (41);
+
+  for (guint subset = 1; subset < (1u << 7); subset++)
+    {
+      g_autoptr(JacTensor) expected = jac_tensor_new (4, (gsize[]) { 3, 3, 3, 3 }, NULL);
+      g_autoptr(JacTensor) upstream = jac_tensor_new_matrix (3, 3);
+      g_autoptr(JacTensor) dense = NULL;
+      g_autoptr(JacTensor) contracted = NULL;
+      g_autoptr(JacTensor) from_dense = NULL;
+      JacStructured *sum = NULL;
+      guint order[7], n = 0;
+      gsize n_free = 0;
+
+      for (guint k = 0; k < 7; k++)
+        if (subset & (1u << k))
+          order[n++] = k;
+      for (guint k = n; k-- > 1;)
+        {
+          guint other = g_rand_int_range (rand, 0, k + 1), swap = order[k];
+
+          order[k] = order[other];
+          order[other] = swap;
+        }
+      for (guint k = 0; k < n; k++)
+        {
+          JacStructured *term = jac_structured_new (2, shape, 2, shape, patterns[order[k]], NULL);
+          g_autoptr(JacTensor) part = NULL;
+
+          jac_tensor_fill_uniform (term->core, rand, 1.0);
+          part = jac_structured_to_dense (term, 0, NULL);
+          for (gsize e = 0; e < part->size; e++)
+            expected->data[e] += part->data[e];
+          sum = _jac_structured_add (sum, term, 1.0, NULL);
+        }
+
+      for (guint a = 0; a < sum->n_terms; a++)
+        for (guint b = 0; b < sum->n_terms; b++)
+          if (a != b)
+            g_assert_false ((sum->terms[a].pair[0] < 0 ||
+                             sum->terms[a].pair[0] == sum->terms[b].pair[0]) &&
+                            (sum->terms[a].pair[1] < 0 ||
+                             sum->terms[a].pair[1] == sum->terms[b].pair[1]));
+      g_assert_cmpuint (sum->n_terms, <=, 4);
+      /* The pattern without δs takes in every other. */
+      if (subset & 1)
+        g_assert_cmpuint (sum->n_terms, ==, 1);
+      dense = jac_structured_to_dense (sum, 0, NULL);
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (dense, expected), <, 1e-14);
+      for (gsize e = 0; e < dense->size; e++)
+        {
+          gsize out[2] = { e / 27, (e / 9) % 3 }, wrt[2] = { (e / 3) % 3, e % 3 };
+          gboolean structural = jac_structured_is_structural_zero (sum, out, wrt);
+
+          n_free += !structural;
+          if (structural)
+            g_assert_cmpfloat (expected->data[e], ==, 0.0);
+          else
+            g_assert_cmpfloat (expected->data[e], !=, 0.0);
+        }
+      g_assert_cmpuint (jac_structured_free_count (sum), ==, n_free);
+
+      jac_tensor_fill_uniform (upstream, rand, 1.0);
+      contracted = jac_structured_contract (sum, upstream);
+      from_dense = jac_dense_contract (dense, 2, upstream);
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (contracted, from_dense), <, 1e-13);
+      jac_structured_free (sum);
+    }
+}
+
 static void
 test_shape_errors (void)
 {
@@ -260,6 +340,7 @@ main (int    argc,
   g_test_add_func ("/structured/elementwise-functions", test_elementwise_functions);
   g_test_add_func ("/structured/broadcast-division", test_broadcast_and_division);
   g_test_add_func ("/structured/sum-repeats", test_sum_and_repeats);
+  g_test_add_func ("/structured/sums-of-patterns", test_sums_of_patterns);
   g_test_add_func ("/structured/shape-errors", test_shape_errors);
   return g_test_run ();
 }

@@ -46,22 +46,69 @@ jac_analysis_out_indices (const JacAnalysis *self)
   return self->derivation->out_letters;
 }
 
+/* "p = i and q = j": where term @k's δs hold; *n_deltas says how many it has. */
+static char *
+term_condition (const JacAnalysis *self,
+                guint              k,
+                guint             *n_deltas)
+{
+  const JacDeltaTerm *term = &self->jacobian->terms[k];
+  const char *wrt_letters = jac_analysis_wrt_indices (self);
+  const char *out_letters = jac_analysis_out_indices (self);
+  GString *where = g_string_new (NULL);
+
+  *n_deltas = 0;
+  for (guint a = 0; a < self->jacobian->out_rank; a++)
+    if (term->pair[a] >= 0)
+      {
+        g_string_append_printf (where, "%s%c = %c", where->len ? " and " : "",
+                                wrt_letters[term->pair[a]], out_letters[a]);
+        ++*n_deltas;
+      }
+  return g_string_free (where, FALSE);
+}
+
+/* A sum of δ patterns: "nonzero only where q = i or q = j: 18 of 24 entries". In a normalized
+ * sum every term keeps a δ (one without any would have absorbed the others), and at most one has
+ * δ_ip (the patterns holding it contain one another), so no block is empty: count entries. */
+static char *
+union_sentence (const JacAnalysis *self,
+                const JacSparsity *sp)
+{
+  g_autoptr(GString) where = g_string_new (NULL);
+
+  for (guint k = 0; k < self->jacobian->n_terms; k++)
+    {
+      guint n_deltas;
+      g_autofree char *condition = term_condition (self, k, &n_deltas);
+
+      g_string_append_printf (where, n_deltas > 1 ? "%s(%s)" : "%s%s", k > 0 ? " or " : "",
+                              condition);
+    }
+  return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                          " entries", where->str, sp->n_free_entries, sp->n_entries);
+}
+
 static char *
 sparsity_sentence (const JacAnalysis *self,
                    const JacSparsity *sp)
 {
   const JacStructured *jac = self->jacobian;
-  const char *wrt_letters = jac_analysis_wrt_indices (self);
-  const char *out_letters = jac_analysis_out_indices (self);
-  g_autoptr(GString) where = g_string_new (NULL);
+  g_autofree char *condition = NULL;
   gsize per_block;
+  guint n_deltas;
 
-  for (guint a = 0; a < jac->out_rank; a++)
-    if (jac->pair[a] >= 0)
-      g_string_append_printf (where, "%s%c = %c", where->len ? " and " : "",
-                              wrt_letters[jac->pair[a]], out_letters[a]);
+  if (jac->n_terms == 0)
+    return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
+                            " entries are forced to zero", sp->n_entries);
+  /* Every term's δs can hold together with another's everywhere, as for the 1×1 rᵀ A r. */
+  if (jac->n_terms > 1 && sp->n_free_entries == sp->n_entries)
+    return g_strdup ("dense: no entry is forced to zero");
+  if (jac->n_terms > 1)
+    return union_sentence (self, sp);
 
-  if (where->len == 0)
+  condition = term_condition (self, 0, &n_deltas);
+  if (n_deltas == 0)
     return g_strdup ("dense: no entry is forced to zero");
 
   per_block = sp->block_height * sp->block_width;
@@ -73,13 +120,13 @@ sparsity_sentence (const JacAnalysis *self,
       if (free_in_block < per_block)
         return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
                                 " blocks, each with %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                                " entries", where->str, nonzero, sp->n_blocks, free_in_block,
+                                " entries", condition, nonzero, sp->n_blocks, free_in_block,
                                 per_block);
       return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                              " blocks", where->str, nonzero, sp->n_blocks);
+                              " blocks", condition, nonzero, sp->n_blocks);
     }
   return g_strdup_printf ("nonzero only where %s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                          " entries in each block", where->str,
+                          " entries in each block", condition,
                           sp->n_blocks > 0 ? sp->n_free_entries / sp->n_blocks : 0, per_block);
 }
 
@@ -100,7 +147,7 @@ compute_sparsity (JacAnalysis *self)
     for (gsize p = 0; p < sp->n_block_cols; p++)
       sp->n_zero_blocks += jac_analysis_block_is_zero (self, i, p);
   sp->n_entries = jac_structured_dense_count (jac);
-  sp->n_free_entries = jac_structured_stored_count (jac);
+  sp->n_free_entries = jac_structured_free_count (jac);
   sp->sentence = sparsity_sentence (self, sp);
 }
 
@@ -177,6 +224,28 @@ compute_factor (JacAnalysis *self)
 }
 
 /* What both kinds share: the Jacobian, its structure, G and the contraction from the tensor. */
+static gsize count_value_zeros_dense (const JacStructured *jac);
+static double dense_max_abs (const JacStructured *jac);
+
+/* The colour range: where terms overlap their values add, so a sum's range is read from its
+ * entries (an upper bound, the sum of the terms' ranges, past a few million). */
+static double
+jacobian_max_abs (const JacStructured *jac)
+{
+  double sum = 0, largest = 0;
+
+  for (guint k = 0; k < jac->n_terms; k++)
+    {
+      double m = jac_tensor_max_abs (jac->terms[k].core);
+
+      sum += m;
+      largest = MAX (largest, m);
+    }
+  if (jac->n_terms <= 1)
+    return largest;
+  return MIN (sum, dense_max_abs (jac));
+}
+
 static gboolean
 analyse (JacAnalysis      *self,
          JacUpstreamKind   upstream_kind,
@@ -192,7 +261,7 @@ analyse (JacAnalysis      *self,
   self->jacobian = jac_graph_jacobian_try (self->graph, self->wrt_node, error);
   if (self->jacobian == NULL)
     return FALSE;
-  self->jacobian_max_abs = jac_tensor_max_abs (self->jacobian->core);
+  self->jacobian_max_abs = jacobian_max_abs (self->jacobian);
   compute_sparsity (self);
   self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);
   return TRUE;
@@ -362,9 +431,14 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
 {
   const JacStructured *jac = self->jacobian;
 
-  /* Only a δ between the output's row i and the variable's row p empties whole blocks. */
-  return jac->out_rank == 2 && jac->wrt_rank == 2 && jac->pair[0] == 0 &&
-         block_row != block_col;
+  /* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
+   * when every term has it; the empty sum empties them all. */
+  if (jac->out_rank != 2 || jac->wrt_rank != 2)
+    return jac->n_terms == 0;
+  for (guint k = 0; k < jac->n_terms; k++)
+    if (jac->terms[k].pair[0] != 0)
+      return FALSE;
+  return jac->n_terms == 0 || block_row != block_col;
 }
 
 double
@@ -443,20 +517,113 @@ jac_analysis_structural_zero_mask (const JacAnalysis  *self,
   return mask;
 }
 
-/* The core holds exactly the entries no δ forces to zero, one each: its zeros are the value
- * zeros, counted in O(stored) rather than O(dense). */
+/* Entry-by-entry walks of a sum of terms stop at this many entries. */
+#define DENSE_WALK_LIMIT ((gsize) 1 << 22)
+
+typedef void (*EntryFunc) (double value, gboolean structural, gpointer data);
+
+/* Calls @func on every entry of @jac; FALSE (and no call) past DENSE_WALK_LIMIT entries. */
+static gboolean
+walk_entries (const JacStructured *jac,
+              EntryFunc            func,
+              gpointer             data)
+{
+  gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
+  gsize n_out = 1, n_wrt = 1;
+
+  for (guint a = 0; a < jac->out_rank; a++)
+    n_out *= jac->out_shape[a];
+  for (guint a = 0; a < jac->wrt_rank; a++)
+    n_wrt *= jac->wrt_shape[a];
+  if (n_out > DENSE_WALK_LIMIT / MAX (n_wrt, 1))
+    return FALSE;
+  for (gsize o = 0; o < n_out; o++)
+    for (gsize w = 0; w < n_wrt; w++)
+      {
+        gboolean structural = FALSE;
+        double value;
+
+        if (jac->out_rank == 2)
+          {
+            out_index[0] = o / jac->out_shape[1];
+            out_index[1] = o % jac->out_shape[1];
+          }
+        else
+          out_index[0] = o;
+        if (jac->wrt_rank == 2)
+          {
+            wrt_index[0] = w / jac->wrt_shape[1];
+            wrt_index[1] = w % jac->wrt_shape[1];
+          }
+        else
+          wrt_index[0] = w;
+        value = jac_structured_get (jac, out_index, wrt_index, &structural);
+        func (value, structural, data);
+      }
+  return TRUE;
+}
+
+static void
+count_value_zero_cb (double   value,
+                     gboolean structural,
+                     gpointer data)
+{
+  gsize *count = data;
+
+  *count += value == 0.0 && !structural;
+}
+
+static gsize
+count_value_zeros_dense (const JacStructured *jac)
+{
+  gsize count = 0;
+
+  return walk_entries (jac, count_value_zero_cb, &count) ? count : 0;
+}
+
+static void
+max_abs_cb (double   value,
+            gboolean structural,
+            gpointer data)
+{
+  double *max = data;
+
+  if (isfinite (value))
+    *max = MAX (*max, fabs (value));
+}
+
+static double
+dense_max_abs (const JacStructured *jac)
+{
+  double max = 0;
+
+  return walk_entries (jac, max_abs_cb, &max) ? max : G_MAXDOUBLE;
+}
+
+/* With one term the core holds exactly the entries no δ forces to zero, one each: its zeros
+ * are the value zeros, counted in O(stored) rather than O(dense). */
 gsize
 jac_analysis_count_value_zeros (const JacAnalysis *self)
 {
-  const JacTensor *core;
+  const JacStructured *jac;
   gsize count = 0;
 
   g_return_val_if_fail (self != NULL, 0);
 
-  core = self->jacobian->core;
-  for (gsize k = 0; k < core->size; k++)
-    count += core->data[k] == 0.0;
-  return count;
+  jac = self->jacobian;
+  if (jac->n_terms == 0)
+    return 0;
+  if (jac->n_terms == 1)
+    {
+      const JacTensor *core = jac->core;
+
+      for (gsize k = 0; k < core->size; k++)
+        count += core->data[k] == 0.0;
+      return count;
+    }
+  /* Terms overlap: an entry is a value zero when no δ forces it and its sum is 0. Counted entry
+   * by entry, so only for sums of modest size. */
+  return count_value_zeros_dense (jac);
 }
 
 /* Whether the element-wise function of @node has slope exactly 0 somewhere on its operand. */

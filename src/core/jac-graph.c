@@ -642,6 +642,31 @@ jacobian_of_node (Forward       *fw,
     }
 }
 
+/* Whether @node is 0 for every value of the variables, as X * 0, (X * 0) @ W and X − X are: its
+ * Jacobian is then the empty sum, and a product it is a factor of adds no term (the derivation,
+ * too, cancels exact zeros and opposite terms). @zero holds the answer for the nodes before it. */
+static gboolean
+node_is_zero (const JacNode  *node,
+              const gboolean *zero)
+{
+  switch (node->op)
+    {
+    case JAC_OP_CONSTANT: return node->constant == 0.0;
+    case JAC_OP_MATMUL:
+    case JAC_OP_MUL: return zero[node->lhs] || zero[node->rhs];
+    case JAC_OP_ADD: return zero[node->lhs] && zero[node->rhs];
+    case JAC_OP_SUB: return node->lhs == node->rhs || (zero[node->lhs] && zero[node->rhs]);
+    case JAC_OP_DIV:
+    case JAC_OP_NEGATE:
+    case JAC_OP_TRANSPOSE:
+    case JAC_OP_SUM: return zero[node->lhs];
+    case JAC_OP_APPLY: return zero[node->lhs] && jac_func_apply (node->func, 0.0) == 0.0;
+    case JAC_OP_VARIABLE:
+    case JAC_OP_SOFTMAX:
+    default: return FALSE;
+    }
+}
+
 static void
 release_operand (Forward *fw,
                  int      index)
@@ -670,6 +695,7 @@ jac_graph_jacobian_try (JacGraph  *self,
   guint n_nodes = self->nodes->len;
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
   g_autofree guint *uses = g_new0 (guint, n_nodes);
+  g_autofree gboolean *zero = g_new0 (gboolean, n_nodes);
   Forward fw = { self, jacs, uses, NULL };
   const JacNode *var = jac_graph_node (self, variable);
   JacStructured *result;
@@ -692,9 +718,10 @@ jac_graph_jacobian_try (JacGraph  *self,
 
       if (fw.error != NULL)
         break;
+      zero[n] = node_is_zero (node, zero);
       if ((int) n == variable)
         jacs[n] = jac_structured_new_identity (var->rank, var->shape);
-      else if (node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
+      else if (!zero[n] && node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
         jacs[n] = jacobian_of_node (&fw, node);
 
       /* Operands nobody else needs are freed as soon as they are used. */
@@ -716,7 +743,8 @@ jac_graph_jacobian_try (JacGraph  *self,
     {
       const JacNode *out = jac_graph_node (self, self->output);
 
-      result = jac_structured_new (out->rank, out->shape, var->rank, var->shape, NULL, error);
+      /* No path from the variable to the output, or only through exact zeros. */
+      result = jac_structured_new_zero (out->rank, out->shape, var->rank, var->shape);
     }
   return result;
 }

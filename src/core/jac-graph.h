@@ -105,8 +105,10 @@ gboolean    jac_graph_set_value    (JacGraph        *self,
                                     const JacTensor *value,
                                     GError         **error);
 void        jac_graph_forward      (JacGraph        *self);
-/* The structured Jacobian of the output with respect to @variable, from the graph's own rules;
- * NULL with JAC_ERROR_TOO_LARGE when an intermediate is past the memory budget. */
+/* The structured Jacobian of the output with respect to @variable, from the graph's own rules,
+ * term by term (see jac-structured.h); the empty sum when the output does not depend on
+ * @variable or only through exact zeros (X * 0); NULL with JAC_ERROR_TOO_LARGE when an
+ * intermediate is past the memory budget. */
 JacStructured *jac_graph_jacobian_try (JacGraph     *self,
                                     int              variable,
                                     GError         **error);

@@ -496,6 +496,9 @@ jac_kron_recognize (const JacStructured *jacobian,
   self->wrt_rows = view.p;
   self->wrt_cols = view.q;
 
+  /* A sum of δ patterns (Xᵀ X) is not one Kronecker product; the empty sum has no core. */
+  if (jacobian->n_terms != 1)
+    return kron_none (self);
   max_abs = kron_view_max_abs (&view);
   /* A Jacobian that is zero everywhere has no form worth stating. */
   if (view.crossed || (!view.tie_rows && !view.tie_cols) || max_abs == 0)

@@ -431,8 +431,9 @@ jac_sequence_block_singular_values (const JacStructured  *jacobian,
   g_return_val_if_fail (jacobian != NULL, NULL);
 
   core = jacobian->core;
-  if (jacobian->out_rank != 2 || jacobian->wrt_rank != 2 || jacobian->pair[0] != 0
-      || jacobian->pair[1] != -1 || core->rank != 3 || core->shape[1] != core->shape[2])
+  if (jacobian->n_terms != 1 || jacobian->out_rank != 2 || jacobian->wrt_rank != 2
+      || jacobian->pair[0] != 0 || jacobian->pair[1] != -1 || core->rank != 3
+      || core->shape[1] != core->shape[2])
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
                    "singular values of blocks need a Jacobian of shape (N, H, N, H) tied by δ_ip");

@@ -7,12 +7,14 @@ G_BEGIN_DECLS
 
 /* Every function returns a new Jacobian and leaves its operands alone. A NULL Jacobian stands for
  * an output that does not depend on the variable; the functions that take one say so. Those
- * that allocate return NULL with @error set when the memory budget refuses the result. */
+ * that allocate return NULL with @error set when the memory budget refuses the result. The chain
+ * rule is linear, so each works term by term and sums the images (see _jac_structured_add). */
 
 JacStructured *_jac_structured_try_copy     (const JacStructured *self,
                                              GError             **error);
 
-/* J with only the δ pairs @keep (a subset of its own) left; the others become explicit in the core. */
+/* J with each term keeping only those of its δ pairs that @keep names; the others become explicit
+ * in its core. */
 JacStructured *_jac_structured_relax        (const JacStructured *self,
                                              const int           *keep,
                                              GError             **error);
@@ -29,7 +31,9 @@ JacStructured *_jac_structured_broadcast    (JacStructured       *self,
                                              guint                rank,
                                              const gsize         *shape,
                                              GError             **error);
-/* a + sign·b; either may be NULL (zero); both NULL gives NULL. Consumes @a and @b. */
+/* a + sign·b; either may be NULL (zero); both NULL gives NULL. Consumes @a and @b. Terms with the
+ * same δs merge; a term whose δs include all of another's is scattered into that one; the rest
+ * stay separate terms, so no δ is lost to the sum. */
 JacStructured *_jac_structured_add          (JacStructured       *a,
                                              JacStructured       *b,
                                              double               sign,

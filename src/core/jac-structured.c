@@ -1,4 +1,4 @@
-/* jac-structured.c: Jacobians kept as Kronecker-delta pairs plus a core of possibly nonzero entries. */
+/* jac-structured.c: Jacobians kept as sums of Kronecker-delta patterns, each times a core. */
 #define G_LOG_DOMAIN "jac-structured"
 
 #include <string.h>
@@ -11,6 +11,7 @@
 typedef struct
 {
   const JacStructured *jac;
+  const JacDeltaTerm  *term;
   guint                core_rank;
   guint                n_free;
   guint                free_axis[2];
@@ -19,58 +20,97 @@ typedef struct
   gsize                w[2];
 } CoreWalk;
 
-gboolean
-jac_structured_wrt_axis_is_free (const JacStructured *self,
-                                 guint                axis)
+static gboolean
+term_axis_is_free (const JacStructured *self,
+                   const JacDeltaTerm  *term,
+                   guint                axis)
 {
   for (guint a = 0; a < self->out_rank; a++)
-    if (self->pair[a] == (int) axis)
+    if (term->pair[a] == (int) axis)
       return FALSE;
   return TRUE;
 }
 
+gboolean
+jac_structured_wrt_axis_is_free (const JacStructured *self,
+                                 guint                term,
+                                 guint                axis)
+{
+  g_return_val_if_fail (term < self->n_terms, TRUE);
+  return term_axis_is_free (self, &self->terms[term], axis);
+}
+
 static guint
-free_axes (const JacStructured *self,
-           guint               *axes)
+term_free_axes (const JacStructured *self,
+                const JacDeltaTerm  *term,
+                guint               *axes)
 {
   guint n = 0;
 
   for (guint t = 0; t < self->wrt_rank; t++)
-    if (jac_structured_wrt_axis_is_free (self, t))
+    if (term_axis_is_free (self, term, t))
       axes[n++] = t;
   return n;
+}
+
+/* The single-term algebra below reads terms[0]; a view shows it one term of a sum. */
+static guint
+free_axes (const JacStructured *self,
+           guint               *axes)
+{
+  return term_free_axes (self, &self->terms[0], axes);
+}
+
+static void
+term_view (const JacStructured *self,
+           guint                term,
+           JacStructured       *view)
+{
+  *view = *self;
+  view->n_terms = 1;
+  view->terms[0] = self->terms[term];
 }
 
 static void
 walk_sync (CoreWalk *walk)
 {
   const JacStructured *jac = walk->jac;
+  const JacDeltaTerm *term = walk->term;
 
   for (guint a = 0; a < jac->out_rank; a++)
     {
       walk->o[a] = walk->c[a];
-      if (jac->pair[a] >= 0)
-        walk->w[jac->pair[a]] = walk->c[a];
+      if (term->pair[a] >= 0)
+        walk->w[term->pair[a]] = walk->c[a];
     }
   for (guint n = 0; n < walk->n_free; n++)
     walk->w[walk->free_axis[n]] = walk->c[jac->out_rank + n];
 }
 
 static void
-walk_init (CoreWalk            *walk,
-           const JacStructured *jac)
+walk_init_term (CoreWalk            *walk,
+                const JacStructured *jac,
+                const JacDeltaTerm  *term)
 {
   memset (walk, 0, sizeof *walk);
   walk->jac = jac;
-  walk->core_rank = jac->core->rank;
-  walk->n_free = free_axes (jac, walk->free_axis);
+  walk->term = term;
+  walk->core_rank = term->core->rank;
+  walk->n_free = term_free_axes (jac, term, walk->free_axis);
   walk_sync (walk);
+}
+
+static void
+walk_init (CoreWalk            *walk,
+           const JacStructured *jac)
+{
+  walk_init_term (walk, jac, &jac->terms[0]);
 }
 
 static void
 walk_next (CoreWalk *walk)
 {
-  const JacTensor *core = walk->jac->core;
+  const JacTensor *core = walk->term->core;
 
   for (guint a = walk->core_rank; a-- > 0;)
     {
@@ -97,6 +137,7 @@ jac_structured_new (guint         out_rank,
 
   self->out_rank = out_rank;
   self->wrt_rank = wrt_rank;
+  self->n_terms = 1;
   self->pair[0] = self->pair[1] = -1;
   for (guint a = 0; a < out_rank; a++)
     {
@@ -108,7 +149,7 @@ jac_structured_new (guint         out_rank,
   for (guint t = 0; t < wrt_rank; t++)
     {
       self->wrt_shape[t] = wrt_shape[t];
-      if (jac_structured_wrt_axis_is_free (self, t))
+      if (term_axis_is_free (self, &self->terms[0], t))
         core_shape[core_rank++] = wrt_shape[t];
     }
   for (guint a = 0; a < out_rank; a++)
@@ -122,6 +163,27 @@ jac_structured_new (guint         out_rank,
 }
 
 JacStructured *
+jac_structured_new_zero (guint        out_rank,
+                         const gsize *out_shape,
+                         guint        wrt_rank,
+                         const gsize *wrt_shape)
+{
+  JacStructured *self;
+
+  g_return_val_if_fail (out_rank <= 2 && wrt_rank <= 2, NULL);
+
+  self = g_new0 (JacStructured, 1);
+  self->out_rank = out_rank;
+  self->wrt_rank = wrt_rank;
+  for (guint a = 0; a < out_rank; a++)
+    self->out_shape[a] = out_shape[a];
+  for (guint t = 0; t < wrt_rank; t++)
+    self->wrt_shape[t] = wrt_shape[t];
+  self->pair[0] = self->pair[1] = -1;
+  return self;
+}
+
+JacStructured *
 jac_structured_new_identity (guint        rank,
                              const gsize *shape)
 {
@@ -130,6 +192,14 @@ jac_structured_new_identity (guint        rank,
 
   jac_tensor_fill (self->core, 1.0);
   return self;
+}
+
+static JacStructured *
+empty_like (const JacStructured *shape_of,
+            guint                out_rank,
+            const gsize         *out_shape)
+{
+  return jac_structured_new_zero (out_rank, out_shape, shape_of->wrt_rank, shape_of->wrt_shape);
 }
 
 static JacStructured *
@@ -147,15 +217,20 @@ JacStructured *
 _jac_structured_try_copy (const JacStructured  *self,
                           GError              **error)
 {
-  JacTensor *core = jac_tensor_new (self->core->rank, self->core->shape, error);
-  JacStructured *copy;
+  g_autoptr(JacStructured) copy = g_memdup2 (self, sizeof *self);
 
-  if (core == NULL)
-    return NULL;
-  memcpy (core->data, self->core->data, self->core->size * sizeof (double));
-  copy = g_memdup2 (self, sizeof *self);
-  copy->core = core;
-  return copy;
+  for (guint k = 0; k < self->n_terms; k++)
+    copy->terms[k].core = NULL;
+  for (guint k = 0; k < self->n_terms; k++)
+    {
+      const JacTensor *core = self->terms[k].core;
+
+      copy->terms[k].core = jac_tensor_new (core->rank, core->shape, error);
+      if (copy->terms[k].core == NULL)
+        return NULL;
+      memcpy (copy->terms[k].core->data, core->data, core->size * sizeof (double));
+    }
+  return g_steal_pointer (&copy);
 }
 
 JacStructured *
@@ -163,7 +238,8 @@ jac_structured_copy (const JacStructured *self)
 {
   JacStructured *copy = g_memdup2 (self, sizeof *self);
 
-  copy->core = jac_tensor_copy (self->core);
+  for (guint k = 0; k < self->n_terms; k++)
+    copy->terms[k].core = jac_tensor_copy (self->terms[k].core);
   return copy;
 }
 
@@ -172,12 +248,14 @@ jac_structured_free (JacStructured *self)
 {
   if (self == NULL)
     return;
-  jac_tensor_free (self->core);
+  for (guint k = 0; k < self->n_terms; k++)
+    jac_tensor_free (self->terms[k].core);
   g_free (self);
 }
 
 static gsize
-core_offset (const JacStructured *self,
+term_offset (const JacStructured *self,
+             const JacDeltaTerm  *term,
              const gsize         *o,
              const gsize         *w)
 {
@@ -185,11 +263,23 @@ core_offset (const JacStructured *self,
   guint c = 0;
 
   for (guint a = 0; a < self->out_rank; a++)
-    offset += o[a] * self->core->strides[c++];
+    offset += o[a] * term->core->strides[c++];
   for (guint t = 0; t < self->wrt_rank; t++)
-    if (jac_structured_wrt_axis_is_free (self, t))
-      offset += w[t] * self->core->strides[c++];
+    if (term_axis_is_free (self, term, t))
+      offset += w[t] * term->core->strides[c++];
   return offset;
+}
+
+static gboolean
+term_forces_zero (const JacStructured *self,
+                  const JacDeltaTerm  *term,
+                  const gsize         *out_index,
+                  const gsize         *wrt_index)
+{
+  for (guint a = 0; a < self->out_rank; a++)
+    if (term->pair[a] >= 0 && out_index[a] != wrt_index[term->pair[a]])
+      return TRUE;
+  return FALSE;
 }
 
 gboolean
@@ -197,10 +287,10 @@ jac_structured_is_structural_zero (const JacStructured *self,
                                    const gsize         *out_index,
                                    const gsize         *wrt_index)
 {
-  for (guint a = 0; a < self->out_rank; a++)
-    if (self->pair[a] >= 0 && out_index[a] != wrt_index[self->pair[a]])
-      return TRUE;
-  return FALSE;
+  for (guint k = 0; k < self->n_terms; k++)
+    if (!term_forces_zero (self, &self->terms[k], out_index, wrt_index))
+      return FALSE;
+  return TRUE;
 }
 
 double
@@ -209,13 +299,33 @@ jac_structured_get (const JacStructured *self,
                     const gsize         *wrt_index,
                     gboolean            *structural_zero)
 {
-  gboolean zero = jac_structured_is_structural_zero (self, out_index, wrt_index);
+  gboolean zero = TRUE;
+  double value = 0.0;
 
+  for (guint k = 0; k < self->n_terms; k++)
+    {
+      const JacDeltaTerm *term = &self->terms[k];
+
+      if (term_forces_zero (self, term, out_index, wrt_index))
+        continue;
+      zero = FALSE;
+      value += term->core->data[term_offset (self, term, out_index, wrt_index)];
+    }
   if (structural_zero != NULL)
     *structural_zero = zero;
-  if (zero)
-    return 0.0;
-  return self->core->data[core_offset (self, out_index, wrt_index)];
+  return value;
+}
+
+void
+jac_structured_common_pairs (const JacStructured *self,
+                             int                 *pair)
+{
+  pair[0] = self->pair[0];
+  pair[1] = self->pair[1];
+  for (guint k = 1; k < self->n_terms; k++)
+    for (guint a = 0; a < 2; a++)
+      if (self->terms[k].pair[a] != pair[a])
+        pair[a] = -1;
 }
 
 guint
@@ -232,7 +342,71 @@ jac_structured_dense_shape (const JacStructured *self,
 gsize
 jac_structured_stored_count (const JacStructured *self)
 {
-  return self->core->size;
+  gsize n = 0;
+
+  for (guint k = 0; k < self->n_terms; k++)
+    n += self->terms[k].core->size;
+  return n;
+}
+
+static guint
+class_of (guint *parent,
+          guint  x)
+{
+  while (parent[x] != x)
+    x = parent[x];
+  return x;
+}
+
+/* Entries where every δ of the terms in @subset (a bit set) holds: the index axes the δs tie
+ * together take one common value, bounded by the shortest of them. */
+static guint64
+support_count (const JacStructured *self,
+               guint                subset)
+{
+  /* Axes 0, 1: the output's; 2, 3: the variable's. */
+  guint parent[4] = { 0, 1, 2, 3 };
+  gsize extent[4] = { 1, 1, 1, 1 };
+  guint64 n = 1;
+
+  for (guint a = 0; a < self->out_rank; a++)
+    extent[a] = self->out_shape[a];
+  for (guint t = 0; t < self->wrt_rank; t++)
+    extent[2 + t] = self->wrt_shape[t];
+  for (guint k = 0; k < self->n_terms; k++)
+    if (subset & (1u << k))
+      for (guint a = 0; a < self->out_rank; a++)
+        if (self->terms[k].pair[a] >= 0)
+          {
+            guint x = class_of (parent, a), y = class_of (parent, 2 + self->terms[k].pair[a]);
+
+            if (x == y)
+              continue;
+            parent[y] = x;
+            extent[x] = MIN (extent[x], extent[y]);
+          }
+  for (guint x = 0; x < 4; x++)
+    if (parent[x] == x)
+      n *= extent[x];
+  return n;
+}
+
+gsize
+jac_structured_free_count (const JacStructured *self)
+{
+  guint64 added = 0, removed = 0;
+
+  if (self->n_terms == 1)
+    return self->core->size;
+  /* Inclusion–exclusion over the terms' supports: at most 2⁴ − 1 intersections. */
+  for (guint subset = 1; subset < (1u << self->n_terms); subset++)
+    {
+      if (__builtin_popcount (subset) % 2 == 1)
+        added += support_count (self, subset);
+      else
+        removed += support_count (self, subset);
+    }
+  return added - removed;
 }
 
 gsize
@@ -276,29 +450,38 @@ jac_structured_to_dense (const JacStructured  *self,
   if (dense == NULL)
     return NULL;
 
-  walk_init (&walk, self);
-  for (gsize n = 0; n < self->core->size; n++, walk_next (&walk))
+  for (guint k = 0; k < self->n_terms; k++)
     {
-      gsize offset = 0;
+      const JacTensor *core = self->terms[k].core;
 
-      for (guint a = 0; a < self->out_rank; a++)
-        offset += walk.o[a] * dense->strides[a];
-      for (guint t = 0; t < self->wrt_rank; t++)
-        offset += walk.w[t] * dense->strides[self->out_rank + t];
-      dense->data[offset] = self->core->data[n];
+      walk_init_term (&walk, self, &self->terms[k]);
+      for (gsize n = 0; n < core->size; n++, walk_next (&walk))
+        {
+          gsize offset = 0;
+
+          for (guint a = 0; a < self->out_rank; a++)
+            offset += walk.o[a] * dense->strides[a];
+          for (guint t = 0; t < self->wrt_rank; t++)
+            offset += walk.w[t] * dense->strides[self->out_rank + t];
+          /* The first term's entries are distinct: stored, not added, so that the fresh
+           * pages are written once instead of read and then written. */
+          if (k == 0)
+            dense->data[offset] = core->data[n];
+          else
+            dense->data[offset] += core->data[n];
+        }
     }
   return g_steal_pointer (&dense);
 }
 
-JacTensor *
-jac_structured_contract (const JacStructured *self,
-                         const JacTensor     *upstream)
+/* Adds one term's Σ_o G[o] J[o, w] into @result; @self is a view of that term. */
+static void
+contract_term (const JacStructured *self,
+               const JacTensor     *upstream,
+               JacTensor           *result)
 {
-  JacTensor *result = jac_tensor_new (self->wrt_rank, self->wrt_shape, NULL);
   gsize n_out = 1;
   gsize run;
-
-  g_return_val_if_fail (upstream->rank == self->out_rank, result);
 
   for (guint a = 0; a < self->out_rank; a++)
     n_out *= self->out_shape[a];
@@ -308,8 +491,8 @@ jac_structured_contract (const JacStructured *self,
   if (self->pair[0] < 0 && self->pair[1] < 0)
     {
       jac_gemm (FALSE, FALSE, 1, run, n_out, 1.0, upstream->data, n_out, self->core->data, run,
-                0.0, result->data, run);
-      return result;
+                1.0, result->data, run);
+      return;
     }
 
   /* δ_ip, as for ∂h/∂h_prev: row p of the result is G's row p times block p of the core. */
@@ -319,8 +502,8 @@ jac_structured_contract (const JacStructured *self,
 
       for (gsize i = 0; i < self->out_shape[0]; i++)
         jac_gemm (FALSE, FALSE, 1, run, cols, 1.0, upstream->data + i * cols, cols,
-                  self->core->data + i * cols * run, run, 0.0, result->data + i * run, run);
-      return result;
+                  self->core->data + i * cols * run, run, 1.0, result->data + i * run, run);
+      return;
     }
 
   /* δ_jl, as for ∂h/∂W_hh: column l of the result sums G[i, l] core[i, l, k] over i. */
@@ -342,8 +525,8 @@ jac_structured_contract (const JacStructured *self,
           }
       for (gsize j = 0; j < cols; j++)
         for (gsize k = 0; k < k_size; k++)
-          result->data[k * cols + j] = by_column->data[j * k_size + k];
-      return result;
+          result->data[k * cols + j] += by_column->data[j * k_size + k];
+      return;
     }
 
   {
@@ -362,6 +545,23 @@ jac_structured_contract (const JacStructured *self,
         result->data[w_offset] += upstream->data[o_offset] * self->core->data[n];
       }
   }
+}
+
+JacTensor *
+jac_structured_contract (const JacStructured *self,
+                         const JacTensor     *upstream)
+{
+  JacTensor *result = jac_tensor_new (self->wrt_rank, self->wrt_shape, NULL);
+
+  g_return_val_if_fail (upstream->rank == self->out_rank, result);
+
+  for (guint k = 0; k < self->n_terms; k++)
+    {
+      JacStructured view;
+
+      term_view (self, k, &view);
+      contract_term (&view, upstream, result);
+    }
   return result;
 }
 
@@ -379,6 +579,121 @@ jac_dense_contract (const JacTensor *dense,
 }
 
 /* ---- the algebra the chain rule needs ---- */
+
+/* Every δ of @inner is also one of @outer: @outer's entries lie where @inner's can be nonzero. */
+static gboolean
+pairs_within (const int *inner,
+              const int *outer)
+{
+  return (inner[0] < 0 || inner[0] == outer[0]) && (inner[1] < 0 || inner[1] == outer[1]);
+}
+
+/* Adds term @src into term @dst, whose δs are a subset of @src's. */
+static void
+scatter_term (const JacStructured *self,
+              JacDeltaTerm        *dst,
+              const JacDeltaTerm  *src)
+{
+  CoreWalk walk;
+
+  if (src->pair[0] == dst->pair[0] && src->pair[1] == dst->pair[1])
+    {
+      for (gsize n = 0; n < dst->core->size; n++)
+        dst->core->data[n] += src->core->data[n];
+      return;
+    }
+  walk_init_term (&walk, self, src);
+  for (gsize n = 0; n < src->core->size; n++, walk_next (&walk))
+    dst->core->data[term_offset (self, dst, walk.o, walk.w)] += src->core->data[n];
+}
+
+/* Adds @term (taken over) to the sum, keeping no two patterns of which one contains the other. */
+static void
+insert_term (JacStructured *self,
+             JacDeltaTerm   term)
+{
+  guint k = 0;
+
+  for (guint m = 0; m < self->n_terms; m++)
+    if (pairs_within (self->terms[m].pair, term.pair))
+      {
+        scatter_term (self, &self->terms[m], &term);
+        jac_tensor_free (term.core);
+        return;
+      }
+  for (guint m = 0; m < self->n_terms; m++)
+    {
+      if (pairs_within (term.pair, self->terms[m].pair))
+        {
+          scatter_term (self, &term, &self->terms[m]);
+          jac_tensor_free (self->terms[m].core);
+          continue;
+        }
+      self->terms[k++] = self->terms[m];
+    }
+  g_assert (k < JAC_STRUCTURED_MAX_TERMS);
+  self->terms[k++] = term;
+  self->n_terms = k;
+  for (guint m = k; m < JAC_STRUCTURED_MAX_TERMS; m++)
+    self->terms[m] = (JacDeltaTerm) { { -1, -1 }, NULL };
+}
+
+JacStructured *
+_jac_structured_add (JacStructured  *a,
+                     JacStructured  *b,
+                     double          sign,
+                     GError        **error)
+{
+  if (b == NULL)
+    return a;
+  if (sign != 1.0)
+    _jac_structured_multiply_scalar (b, sign);
+  if (a == NULL)
+    return b;
+
+  g_assert (a->out_rank == b->out_rank);
+  /* Terms with the same δs merge; different δs stay apart instead of densifying. */
+  for (guint k = 0; k < b->n_terms; k++)
+    insert_term (a, b->terms[k]);
+  b->n_terms = 0;
+  jac_structured_free (b);
+  return a;
+}
+
+/* One term of a sum mapped to a Jacobian, given a view of that term. */
+typedef JacStructured *(*TermMap) (const JacStructured *term,
+                                   gconstpointer        data,
+                                   GError             **error);
+
+/* Σ_t map(term t): the chain rule is linear, so it goes term by term. */
+static JacStructured *
+map_terms (const JacStructured  *self,
+           guint                 out_rank,
+           const gsize          *out_shape,
+           TermMap               map,
+           gconstpointer         data,
+           GError              **error)
+{
+  g_autoptr(JacStructured) result = NULL;
+
+  /* One term, as for the RNN step: its image is the whole result, with no sum to build. */
+  if (self->n_terms == 1)
+    return map (self, data, error);
+
+  result = empty_like (self, out_rank, out_shape);
+  for (guint k = 0; k < self->n_terms; k++)
+    {
+      JacStructured view;
+      JacStructured *mapped;
+
+      term_view (self, k, &view);
+      mapped = map (&view, data, error);
+      if (mapped == NULL)
+        return NULL;
+      result = _jac_structured_add (g_steal_pointer (&result), mapped, 1.0, NULL);
+    }
+  return g_steal_pointer (&result);
+}
 
 typedef double (*EntryFunc) (const gsize *o,
                              const gsize *w,
@@ -405,30 +720,39 @@ entry_get (const gsize  *o,
   return jac_structured_get (data, o, w, NULL);
 }
 
+static JacStructured *
+relax_term (const JacStructured  *self,
+            gconstpointer         data,
+            GError              **error)
+{
+  const int *keep = data;
+  int kept[2] = { -1, -1 };
+  JacStructured *result;
+
+  for (guint a = 0; a < self->out_rank; a++)
+    kept[a] = keep[a] >= 0 && keep[a] == self->pair[a] ? keep[a] : -1;
+  result = new_like (self, self->out_rank, self->out_shape, kept, error);
+  if (result != NULL)
+    fill_core (result, entry_get, self);
+  return result;
+}
+
 JacStructured *
 _jac_structured_relax (const JacStructured  *self,
                        const int            *keep,
                        GError              **error)
 {
-  JacStructured *result = new_like (self, self->out_rank, self->out_shape, keep, error);
-
-  if (result == NULL)
-    return NULL;
-
-  for (guint a = 0; a < self->out_rank; a++)
-    g_assert (keep[a] < 0 || keep[a] == self->pair[a]);
-  fill_core (result, entry_get, self);
-  return result;
+  return map_terms (self, self->out_rank, self->out_shape, relax_term, keep, error);
 }
 
-void
-_jac_structured_scale_inplace (JacStructured   *self,
-                               const JacTensor *factor)
+static void
+scale_term (JacDeltaTerm    *term,
+            const JacTensor *factor)
 {
-  gsize run = factor->size > 0 ? self->core->size / factor->size : 0;
-  double *core = self->core->data;
+  gsize run = factor->size > 0 ? term->core->size / factor->size : 0;
+  double *core = term->core->data;
 
-  g_assert (factor->size * run == self->core->size);
+  g_assert (factor->size * run == term->core->size);
   for (gsize o = 0; o < factor->size; o++)
     {
       double f = factor->data[o];
@@ -436,6 +760,14 @@ _jac_structured_scale_inplace (JacStructured   *self,
       for (gsize r = 0; r < run; r++)
         core[o * run + r] *= f;
     }
+}
+
+void
+_jac_structured_scale_inplace (JacStructured   *self,
+                               const JacTensor *factor)
+{
+  for (guint k = 0; k < self->n_terms; k++)
+    scale_term (&self->terms[k], factor);
 }
 
 JacStructured *
@@ -456,8 +788,13 @@ void
 _jac_structured_multiply_scalar (JacStructured *self,
                                  double         factor)
 {
-  for (gsize n = 0; n < self->core->size; n++)
-    self->core->data[n] *= factor;
+  for (guint k = 0; k < self->n_terms; k++)
+    {
+      JacTensor *core = self->terms[k].core;
+
+      for (gsize n = 0; n < core->size; n++)
+        core->data[n] *= factor;
+    }
 }
 
 typedef struct
@@ -482,78 +819,47 @@ entry_broadcast (const gsize  *o,
   return jac_structured_get (op, oo, w, NULL);
 }
 
+static JacStructured *
+broadcast_term (const JacStructured  *self,
+                gconstpointer         data,
+                GError              **error)
+{
+  const Broadcast *target = data;
+  Broadcast b = { self, target->rank, target->shape };
+  guint lead = b.rank - self->out_rank;
+  int pair[2] = { -1, -1 };
+  JacStructured *result;
+
+  for (guint a = 0; a < self->out_rank; a++)
+    if (self->out_shape[a] == b.shape[a + lead])
+      pair[a + lead] = self->pair[a];
+  result = new_like (self, b.rank, b.shape, pair, error);
+  if (result != NULL)
+    fill_core (result, entry_broadcast, &b);
+  return result;
+}
+
 JacStructured *
 _jac_structured_broadcast (JacStructured  *self,
                            guint           rank,
                            const gsize    *shape,
                            GError        **error)
 {
-  Broadcast b = { self, rank, shape };
+  Broadcast target = { NULL, rank, shape };
   guint lead = rank - self->out_rank;
-  int pair[2] = { -1, -1 };
   gboolean same = rank == self->out_rank;
   JacStructured *result;
 
   g_assert (rank >= self->out_rank);
   for (guint a = 0; a < self->out_rank; a++)
-    {
-      if (self->out_shape[a] == shape[a + lead])
-        pair[a + lead] = self->pair[a];
-      else
-        same = FALSE;
-    }
+    if (self->out_shape[a] != shape[a + lead])
+      same = FALSE;
   if (same)
     return self;
 
-  result = new_like (self, rank, shape, pair, error);
-  if (result != NULL)
-    fill_core (result, entry_broadcast, &b);
+  result = map_terms (self, rank, shape, broadcast_term, &target, error);
   jac_structured_free (self);
   return result;
-}
-
-static gboolean
-same_pairs (const JacStructured *a,
-            const JacStructured *b)
-{
-  return a->pair[0] == b->pair[0] && a->pair[1] == b->pair[1];
-}
-
-JacStructured *
-_jac_structured_add (JacStructured  *a,
-                     JacStructured  *b,
-                     double          sign,
-                     GError        **error)
-{
-  g_autoptr(JacStructured) ra = a;
-  g_autoptr(JacStructured) rb = b;
-
-  if (b == NULL)
-    return g_steal_pointer (&ra);
-  if (a == NULL)
-    {
-      _jac_structured_multiply_scalar (rb, sign);
-      return g_steal_pointer (&rb);
-    }
-
-  g_assert (a->out_rank == b->out_rank);
-  if (!same_pairs (a, b))
-    {
-      /* Only the δs both terms share survive the sum. */
-      int keep[2];
-
-      for (guint x = 0; x < 2; x++)
-        keep[x] = a->pair[x] == b->pair[x] ? a->pair[x] : -1;
-      ra = _jac_structured_relax (a, keep, error);
-      rb = ra != NULL ? _jac_structured_relax (b, keep, error) : NULL;
-      jac_structured_free (a);
-      jac_structured_free (b);
-      if (rb == NULL)
-        return NULL;
-    }
-  for (gsize n = 0; n < ra->core->size; n++)
-    ra->core->data[n] += sign * rb->core->data[n];
-  return g_steal_pointer (&ra);
 }
 
 /* Strides of the collapsed-δ loops: result core [i, j, x, y] where x and y are the result's free
@@ -600,11 +906,12 @@ collapse_strides (const JacStructured *result,
   s->dense_y = steps_dense[1];
 }
 
-JacStructured *
-_jac_structured_matmul_left (const JacStructured  *ja,
-                             const JacTensor      *b,
-                             GError              **error)
+static JacStructured *
+matmul_left_term (const JacStructured  *ja,
+                  gconstpointer         data,
+                  GError              **error)
 {
+  const JacTensor *b = data;
   gsize m = ja->out_shape[0], k = ja->out_shape[1], ncols = b->shape[1];
   gsize shape[2] = { m, ncols };
   int pair[2] = { ja->pair[0], -1 };
@@ -634,6 +941,15 @@ _jac_structured_matmul_left (const JacStructured  *ja,
             const double *column = bt + j * k;
             const double *row = core + i * ja->core->strides[0];
 
+            /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
+             * compiler vectorizes, instead of an inner loop of one step. */
+            if (s.n_y == 1 && s.op_x == 1 && s.dense_x == 1)
+              {
+                for (gsize x = 0; x < s.n_x; x++)
+                  out[x] = row[x] * column[x];
+                out += s.n_x;
+                continue;
+              }
             for (gsize x = 0; x < s.n_x; x++)
               for (gsize y = 0; y < s.n_y; y++)
                 *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y];
@@ -652,10 +968,21 @@ _jac_structured_matmul_left (const JacStructured  *ja,
 }
 
 JacStructured *
-_jac_structured_matmul_right (const JacTensor      *a,
-                              const JacStructured  *jb,
-                              GError              **error)
+_jac_structured_matmul_left (const JacStructured  *ja,
+                             const JacTensor      *b,
+                             GError              **error)
 {
+  gsize shape[2] = { ja->out_shape[0], b->shape[1] };
+
+  return map_terms (ja, 2, shape, matmul_left_term, b, error);
+}
+
+static JacStructured *
+matmul_right_term (const JacStructured  *jb,
+                   gconstpointer         data,
+                   GError              **error)
+{
+  const JacTensor *a = data;
   gsize m = a->shape[0], k = jb->out_shape[0], ncols = jb->out_shape[1];
   gsize shape[2] = { m, ncols };
   int pair[2] = { -1, jb->pair[1] };
@@ -692,6 +1019,16 @@ _jac_structured_matmul_right (const JacTensor      *a,
   return result;
 }
 
+JacStructured *
+_jac_structured_matmul_right (const JacTensor      *a,
+                              const JacStructured  *jb,
+                              GError              **error)
+{
+  gsize shape[2] = { a->shape[0], jb->out_shape[1] };
+
+  return map_terms (jb, 2, shape, matmul_right_term, a, error);
+}
+
 static double
 entry_transpose (const gsize  *o,
                  const gsize  *w,
@@ -702,20 +1039,29 @@ entry_transpose (const gsize  *o,
   return jac_structured_get (data, swapped, w, NULL);
 }
 
+static JacStructured *
+transpose_term (const JacStructured  *self,
+                gconstpointer         data,
+                GError              **error)
+{
+  gsize shape[2] = { self->out_shape[1], self->out_shape[0] };
+  int pair[2] = { self->pair[1], self->pair[0] };
+  JacStructured *result = new_like (self, 2, shape, pair, error);
+
+  if (result != NULL)
+    fill_core (result, entry_transpose, self);
+  return result;
+}
+
 JacStructured *
 _jac_structured_transpose (const JacStructured  *self,
                            GError              **error)
 {
   gsize shape[2] = { self->out_shape[1], self->out_shape[0] };
-  int pair[2] = { self->pair[1], self->pair[0] };
-  JacStructured *result;
 
   if (self->out_rank < 2)
     return _jac_structured_try_copy (self, error);
-  result = new_like (self, 2, shape, pair, error);
-  if (result != NULL)
-    fill_core (result, entry_transpose, self);
-  return result;
+  return map_terms (self, 2, shape, transpose_term, NULL, error);
 }
 
 static double
@@ -737,9 +1083,10 @@ entry_sum (const gsize  *o,
   return sum;
 }
 
-JacStructured *
-_jac_structured_sum (const JacStructured  *self,
-                     GError              **error)
+static JacStructured *
+sum_term (const JacStructured  *self,
+          gconstpointer         data,
+          GError              **error)
 {
   JacStructured *result = new_like (self, 0, NULL, NULL, error);
 
@@ -749,10 +1096,18 @@ _jac_structured_sum (const JacStructured  *self,
 }
 
 JacStructured *
-_jac_structured_softmax (const JacStructured  *self,
-                         const JacTensor      *y,
-                         GError              **error)
+_jac_structured_sum (const JacStructured  *self,
+                     GError              **error)
 {
+  return map_terms (self, 0, NULL, sum_term, NULL, error);
+}
+
+static JacStructured *
+softmax_term (const JacStructured  *self,
+              gconstpointer         data,
+              GError              **error)
+{
+  const JacTensor *y = data;
   int keep[2] = { self->pair[0], -1 };
   JacStructured *result;
   gsize rows = self->out_shape[0], cols = self->out_shape[1], run;
@@ -760,7 +1115,7 @@ _jac_structured_softmax (const JacStructured  *self,
 
   g_assert (self->out_rank == 2);
   /* The row's entries mix, so a δ on the column index cannot survive; one on the row does. */
-  result = _jac_structured_relax (self, keep, error);
+  result = relax_term (self, keep, error);
   if (result == NULL)
     return NULL;
   run = rows * cols > 0 ? result->core->size / (rows * cols) : 0;
@@ -779,4 +1134,13 @@ _jac_structured_softmax (const JacStructured  *self,
           block[j * run + r] = JAC_AT2 (y, i, j) * (block[j * run + r] - mix[r]);
     }
   return result;
+}
+
+JacStructured *
+_jac_structured_softmax (const JacStructured  *self,
+                         const JacTensor      *y,
+                         GError              **error)
+{
+  g_assert (self->out_rank == 2);
+  return map_terms (self, 2, self->out_shape, softmax_term, y, error);
 }

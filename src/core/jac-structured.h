@@ -1,12 +1,18 @@
-/* jac-structured.h: a Jacobian stored as its Kronecker-delta pattern plus the entries that can be nonzero.
+/* jac-structured.h: a Jacobian stored as a sum of Kronecker-delta patterns, each times a core.
  *
- * J[o, w] for an output of rank ≤ 2 and a variable of rank ≤ 2 is kept as
+ * J[o, w] for an output of rank ≤ 2 and a variable of rank ≤ 2 is kept as a sum of terms
  *
- *   J[o, w] = Π_a δ(o[a], w[pair[a]]) · core[o, w_free]
+ *   J[o, w] = Σ_t Π_a δ(o[a], w[pair_t[a]]) · core_t[o, w_free(t)]
  *
- * where pair[a] is the variable axis an output axis is tied to by a δ (or -1), and w_free are the
- * variable axes no δ ties, in order. For h = tanh(h_prev W_hh + …) and wrt h_prev, pair = {0, -1}
- * (the δ_ip) and core[i, j, q] = S[i,j] W_hh[q,j]: N·H·H numbers instead of N·H·N·H.
+ * where pair_t[a] is the variable axis an output axis is tied to by a δ in term t (or -1), and
+ * w_free(t) are the variable axes no δ of term t ties, in order. For h = tanh(h_prev W_hh + …) and
+ * wrt h_prev there is one term, pair = {0, -1} (the δ_ip) and core[i, j, q] = S[i,j] W_hh[q,j]:
+ * N·H·H numbers instead of N·H·N·H. For Y = Xᵀ X there are two, δ_iq X_pj + X_pi δ_jq, and an
+ * entry is a structural zero exactly when every term's δs force it to zero.
+ *
+ * No two terms share a δ pattern, and none has a pattern contained in another's: a term whose δs
+ * include all of another's is scattered into that one (its entries lie where the other's can be
+ * nonzero, so the zeros stay exact and the storage only shrinks). That leaves at most four terms.
  */
 #pragma once
 
@@ -14,30 +20,58 @@
 
 G_BEGIN_DECLS
 
+/* Room for every δ pattern of a rank-2 output and variable; normalized sums use at most four. */
+#define JAC_STRUCTURED_MAX_TERMS 7
+
+typedef struct _JacDeltaTerm
+{
+  int        pair[2];   /* pair[a]: the variable axis output axis a is tied to by a δ, or -1 */
+  JacTensor *core;      /* axes: the output axes, then the free variable axes */
+} JacDeltaTerm;
+
 typedef struct _JacStructured
 {
   guint      out_rank;
   gsize      out_shape[2];
   guint      wrt_rank;
   gsize      wrt_shape[2];
-  int        pair[2];   /* pair[a]: the variable axis output axis a is tied to by a δ, or -1 */
-  JacTensor *core;      /* axes: the output axes, then the free variable axes */
+  guint      n_terms;   /* 0: the empty sum, J = 0 for every value of the variables */
+  union
+  {
+    JacDeltaTerm terms[JAC_STRUCTURED_MAX_TERMS];
+    /* terms[0] under the names single-pattern readers use (the RNN, the figure's fast path):
+     * meaningful alone only when n_terms == 1; pair is {-1, -1} and core NULL when n_terms == 0. */
+    struct
+    {
+      int        pair[2];
+      JacTensor *core;
+    };
+  };
 } JacStructured;
 
 JacStructured *jac_structured_new_identity   (guint                 rank,
                                               const gsize          *shape);
+/* One term with the δs @pair (NULL: none) and a core of zeros. */
 JacStructured *jac_structured_new            (guint                 out_rank,
                                               const gsize          *out_shape,
                                               guint                 wrt_rank,
                                               const gsize          *wrt_shape,
                                               const int            *pair,
                                               GError              **error);
+/* The empty sum: J = 0 everywhere, every entry a structural zero. */
+JacStructured *jac_structured_new_zero       (guint                 out_rank,
+                                              const gsize          *out_shape,
+                                              guint                 wrt_rank,
+                                              const gsize          *wrt_shape);
 JacStructured *jac_structured_copy           (const JacStructured  *self);
 void           jac_structured_free           (JacStructured        *self);
 
+/* Whether no δ of term @term ties variable axis @axis. */
 gboolean       jac_structured_wrt_axis_is_free (const JacStructured *self,
+                                                guint                term,
                                                 guint                axis);
-/* The value J[out_index, wrt_index]; *structural_zero (nullable) says a δ forces it to 0. */
+/* The value J[out_index, wrt_index]; *structural_zero (nullable) says every term's δs force it
+ * to 0. */
 double         jac_structured_get            (const JacStructured  *self,
                                               const gsize          *out_index,
                                               const gsize          *wrt_index,
@@ -45,6 +79,9 @@ double         jac_structured_get            (const JacStructured  *self,
 gboolean       jac_structured_is_structural_zero (const JacStructured *self,
                                                   const gsize         *out_index,
                                                   const gsize         *wrt_index);
+/* The δs every term has (pair[a] or -1): what a derivation that states one pattern writes. */
+void           jac_structured_common_pairs   (const JacStructured  *self,
+                                              int                  *pair);
 /* Rank and shape of the dense tensor: out.shape + wrt.shape. */
 guint          jac_structured_dense_shape    (const JacStructured  *self,
                                               gsize                *shape);
@@ -60,8 +97,10 @@ JacTensor     *jac_structured_contract       (const JacStructured  *self,
 JacTensor     *jac_dense_contract            (const JacTensor      *dense,
                                               guint                 out_rank,
                                               const JacTensor      *upstream);
-/* Number of entries stored in the core and in the dense tensor. */
+/* Number of entries stored in the cores, entries no δ forces to zero (the union of the terms'
+ * supports, counted exactly), and entries in the dense tensor. */
 gsize          jac_structured_stored_count   (const JacStructured  *self);
+gsize          jac_structured_free_count     (const JacStructured  *self);
 gsize          jac_structured_dense_count    (const JacStructured  *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacStructured, jac_structured_free)

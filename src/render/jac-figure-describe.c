@@ -398,17 +398,23 @@ expr_violated_deltas (const JacAnalysis *a,
   g_autoptr(GString) deltas = g_string_new (NULL);
   g_autoptr(GString) reasons = g_string_new (NULL);
 
-  for (guint axis = 0; axis < MIN (jac->out_rank, 2); axis++)
-    {
-      int tied = jac->pair[axis];
+  /* A sum of terms is zero where every term's δs are: name each term's broken δs once. */
+  for (guint k = 0; k < jac->n_terms; k++)
+    for (guint axis = 0; axis < MIN (jac->out_rank, 2); axis++)
+      {
+        int tied = jac->terms[k].pair[axis];
+        g_autofree char *delta = NULL;
 
-      if (tied < 0 || tied >= (int) jac->wrt_rank || out[axis] == wrt[tied]
-          || axis >= strlen (o) || tied >= (int) strlen (w))
-        continue;
-      g_string_append_printf (deltas, "%sδ_%c%c", deltas->len > 0 ? " " : "", o[axis], w[tied]);
-      g_string_append_printf (reasons, "%s%c ≠ %c", reasons->len > 0 ? ", " : "", o[axis],
-                              w[tied]);
-    }
+        if (tied < 0 || tied >= (int) jac->wrt_rank || out[axis] == wrt[tied]
+            || axis >= strlen (o) || tied >= (int) strlen (w))
+          continue;
+        delta = g_strdup_printf ("δ_%c%c", o[axis], w[tied]);
+        if (strstr (deltas->str, delta) != NULL)
+          continue;
+        g_string_append_printf (deltas, "%s%s", deltas->len > 0 ? " " : "", delta);
+        g_string_append_printf (reasons, "%s%c ≠ %c", reasons->len > 0 ? ", " : "", o[axis],
+                                w[tied]);
+      }
   if (deltas->len == 0)
     return g_strdup ("a δ");
   return g_strdup_printf ("%s: %s", deltas->str, reasons->str);
@@ -772,7 +778,8 @@ expr_marks_for_result (GArray            *marks,
     {
       /* Axis a of a matrix output is the grid's axis a; a vector's only axis is the entry. */
       guint grid_axis = jac->out_rank == 2 ? axis : 1;
-      int tied = jac->pair[axis];
+      /* Only a single pattern pins the ranges; a sum of terms spreads over all of them. */
+      int tied = jac->n_terms == 1 ? jac->pair[axis] : -1;
 
       if (tied < 0 || tied >= (int) jac->wrt_rank)
         continue;

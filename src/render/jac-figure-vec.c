@@ -49,7 +49,7 @@ answer_markup_uncached (const JacAnalysis *analysis)
   g_autofree char *out = _jac_markup_from_text (analysis->output_name);
   g_autofree char *wrt = _jac_markup_from_text (analysis->wrt_name);
 
-  if (analysis->jacobian->core->size > VEC_MAX_CORE)
+  if (jac_structured_stored_count (analysis->jacobian) > VEC_MAX_CORE)
     return g_strdup_printf ("∂vec(%s)/∂vec(%s): its Kronecker form is not looked for past 4 M "
                             "stored entries", out, wrt);
   kron = jac_kron_from_analysis (analysis);
@@ -63,9 +63,13 @@ char *
 _jac_figure_vec_answer_markup (const JacAnalysis *analysis)
 {
   const JacTensor *core = analysis->jacobian->core;
-  double fingerprint = core_fingerprint (core);
+  double fingerprint;
   char *markup;
 
+  /* The cache keys on one term's core; a sum of terms, or none, has no form anyway. */
+  if (analysis->jacobian->n_terms != 1 || core == NULL)
+    return answer_markup_uncached (analysis);
+  fingerprint = core_fingerprint (core);
   g_mutex_lock (&vec_cache_lock);
   if (vec_cache.markup == NULL || vec_cache.jacobian != analysis->jacobian
       || vec_cache.data != core->data || vec_cache.size != core->size

@@ -1,0 +1,475 @@
+/* test-terms.c: Jacobians as sums of δ terms against the dense tensor, over several draws.
+ *
+ * The structural-zero mask must be exactly the entries that are zero in the dense tensor for
+ * every draw of the variables: no δ claimed where a value can appear, none missed. */
+#define G_LOG_DOMAIN "test-terms"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/jac-analysis.h"
+#include "core/jac-error.h"
+#include "core/jac-rnn.h"
+#include "core/jac-structured-private.h"
+#include "render/jac-figure.h"
+
+#define N_SEEDS 3
+
+static const char declarations[] =
+  "N = 2, D = 3, H = 4;"
+  "h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H, B: N×H,"
+  "X: 3×2, S: 3×3, A: 3×3, T: 3×3, W: 2×2, Z: 3×4, U: 4×4,"
+  "r: (1, 3), c: (3, 1), v: (3,)";
+
+typedef struct
+{
+  const char *source;
+  const char *wrt;   /* NULL: every variable */
+} Case;
+
+/* Repeated variables, sums of terms with different δs, transposes on either side. */
+static const Case cases[] = {
+  { "Y = X.T @ X", NULL },
+  { "Y = X @ X.T", NULL },
+  { "Y = S @ S", NULL },
+  { "Y = S @ S @ S", NULL },
+  { "Y = r @ A @ r.T", NULL },
+  { "Y = c.T @ A @ c", NULL },
+  { "Y = S + S.T", NULL },
+  { "Y = A @ S + S @ T", NULL },
+  { "Y = S * S.T", NULL },
+  { "Y = sum(S) * S", NULL },
+  { "Y = X @ X.T @ X", NULL },
+  { "Y = softmax(S) * S", NULL },
+  { "Y = softmax(S @ S)", NULL },
+  { "Y = tanh(S @ S)", NULL },
+  { "Y = S.T @ S", NULL },
+  { "Y = S @ S.T + S", NULL },
+  { "Y = X.T @ X + W", NULL },
+  { "Y = S * S", NULL },
+  { "Y = S.T * S + S", NULL },
+  { "Y = (S + S.T) @ S", NULL },
+  { "Y = sigmoid(S) * S.T", NULL },
+  { "Y = sum(S * S.T)", NULL },
+  { "Y = sum(S @ S)", NULL },
+  { "Y = S @ A @ S", NULL },
+  { "Y = S.T @ A @ S", NULL },
+  { "Y = exp(S) @ S.T", NULL },
+  { "Y = 2 * S + S.T / 3", NULL },
+  { "Y = (S @ S).T", NULL },
+  { "Y = S.T @ S.T", NULL },
+  { "Y = X.T @ S @ X", NULL },
+  { "Y = softmax(X.T @ X)", NULL },
+  { "Y = tanh(X @ W) @ X.T", NULL },
+  { "Y = v * S + S.T", NULL },
+  { "Y = S.T * v", NULL },
+  { "Y = c.T @ c", NULL },
+  { "Y = c @ c.T", NULL },
+  { "Y = r.T @ r + A", NULL },
+  { "Y = S @ S + S.T @ S.T", NULL },
+  { "Y = square(S) @ S.T", NULL },
+  { "Y = sin(S.T) * cos(S)", NULL },
+  { "Y = Z + (Z * 0) @ U", NULL },
+  { "Y = S @ (S * 0) + S.T", NULL },
+  { "Y = sum(S) * S.T", NULL },
+  { "Y = softmax(S.T) + S", NULL },
+  { "Y = S.T @ softmax(S)", NULL },
+  { "Y = S - S", NULL },
+  { "Y = (S - S) @ A + S.T", NULL },
+  { "h = tanh(h_prev @ W_hh + x @ W_xh + b)", NULL },
+  { "h = sigmoid(h_prev @ W_hh + x @ W_xh + B)", NULL },
+};
+
+static JacExpr *
+parse (const char *source)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  JacExpr *expr;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, declarations, NULL, &error));
+  g_assert_no_error (error);
+  expr = jac_expr_parse (source, env, NULL, &error);
+  g_assert_no_error (error);
+  return expr;
+}
+
+static JacAnalysis *
+analyse (const char *source,
+         const char *wrt,
+         guint32     seed)
+{
+  g_autoptr(GError) error = NULL;
+  JacExpr *expr = parse (source);
+  JacAnalysis *analysis;
+
+  g_assert_true (jac_expr_draw_variables (expr, NULL, seed, &error));
+  g_assert_no_error (error);
+  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, seed, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
+
+/* The output and variable index of dense entry @e. */
+static void
+split_index (const JacStructured *jac,
+             gsize                e,
+             gsize               *out,
+             gsize               *wrt)
+{
+  for (guint t = jac->wrt_rank; t-- > 0;)
+    {
+      wrt[t] = e % jac->wrt_shape[t];
+      e /= jac->wrt_shape[t];
+    }
+  for (guint a = jac->out_rank; a-- > 0;)
+    {
+      out[a] = e % jac->out_shape[a];
+      e /= jac->out_shape[a];
+    }
+}
+
+/* One draw: dense = finite differences = jac_structured_get, Σ G·J three ways, every
+ * structural zero exactly 0, the counts and the empty blocks from the mask. */
+static void
+check_draw (const JacAnalysis *a,
+            gboolean          *zero_in_every_draw,
+            const char        *what)
+{
+  const JacStructured *jac = a->jacobian;
+  const JacSparsity *sp = &a->sparsity;
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (jac, 0, NULL);
+  g_autoptr(JacTensor) fd = jac_graph_finite_difference (a->graph, a->wrt_node, 1e-6);
+  g_autoptr(JacTensor) from_dense = jac_dense_contract (dense, jac->out_rank, a->upstream);
+  g_autoptr(JacTensor) backprop = jac_graph_vjp (a->graph, a->wrt_node, a->upstream);
+  double scale = MAX (1.0, jac_tensor_max_abs (fd));
+  gsize n_free = 0;
+
+  if (!(jac_tensor_max_abs_diff (dense, fd) < 1e-6 * scale))
+    g_error ("%s: |dense − finite differences| = %g", what, jac_tensor_max_abs_diff (dense, fd));
+  if (!(jac_tensor_max_abs_diff (a->contract_tensor, from_dense) < 1e-10 * scale) ||
+      !(jac_tensor_max_abs_diff (a->contract_tensor, backprop) < 1e-10 * scale))
+    g_error ("%s: Σ G·J from the terms ≠ from the dense tensor or back-prop", what);
+
+  for (gsize e = 0; e < dense->size; e++)
+    {
+      gsize out[2] = { 0, 0 }, wrt[2] = { 0, 0 };
+      gboolean structural = FALSE;
+      double value;
+
+      split_index (jac, e, out, wrt);
+      value = jac_structured_get (jac, out, wrt, &structural);
+      g_assert_cmpint (structural, ==, jac_structured_is_structural_zero (jac, out, wrt));
+      g_assert_cmpfloat (fabs (value - dense->data[e]), <=, 1e-14 * scale);
+      if (structural && (dense->data[e] != 0.0 || !(fabs (fd->data[e]) < 1e-9)))
+        g_error ("%s: entry %zu is a structural zero but %g", what, e, fd->data[e]);
+      n_free += !structural;
+      zero_in_every_draw[e] &= dense->data[e] == 0.0;
+    }
+  g_assert_cmpuint (sp->n_free_entries, ==, n_free);
+  g_assert_cmpuint (sp->n_entries, ==, dense->size);
+
+  /* A block is empty exactly when every one of its entries is a structural zero. */
+  for (gsize i = 0; i < sp->n_block_rows; i++)
+    for (gsize p = 0; p < sp->n_block_cols; p++)
+      {
+        gboolean all_zero = TRUE;
+
+        for (gsize j = 0; j < sp->block_height; j++)
+          for (gsize q = 0; q < sp->block_width; q++)
+            {
+              gboolean structural = FALSE;
+
+              jac_analysis_block_entry (a, i, p, j, q, &structural);
+              all_zero &= structural;
+            }
+        g_assert_cmpint (jac_analysis_block_is_zero (a, i, p), ==, all_zero);
+      }
+}
+
+/* The derivation states one δ pattern: the δs every term has. For one term, it is the term's,
+ * and the sentence begins with the derivation's. */
+static void
+check_derivation (const JacAnalysis *a,
+                  const char        *what)
+{
+  const JacStructured *jac = a->jacobian;
+  const JacDerivation *d = a->derivation;
+  int common[2];
+
+  jac_structured_common_pairs (jac, common);
+  if (d->pair[0] != common[0] || d->pair[1] != common[1])
+    g_error ("%s: derivation δ pairs (%d, %d), terms' common (%d, %d)", what, d->pair[0],
+             d->pair[1], common[0], common[1]);
+  if (jac->n_terms == 1 && (common[0] >= 0 || common[1] >= 0) &&
+      !g_str_has_prefix (a->sparsity.sentence, d->sparsity))
+    g_error ("%s: derivation “%s”, sparsity “%s”", what, d->sparsity, a->sparsity.sentence);
+}
+
+static void
+check_case (const char *source,
+            const char *wrt,
+            guint      *n_multi)
+{
+  g_autofree char *what = g_strdup_printf ("%s wrt %s", source, wrt);
+  g_autofree gboolean *zero_in_every_draw = NULL;
+  g_autoptr(JacAnalysis) first = analyse (source, wrt, 1);
+  gsize n = jac_structured_dense_count (first->jacobian);
+
+  zero_in_every_draw = g_new (gboolean, n);
+  for (gsize e = 0; e < n; e++)
+    zero_in_every_draw[e] = TRUE;
+  check_draw (first, zero_in_every_draw, what);
+  check_derivation (first, what);
+  *n_multi += first->jacobian->n_terms > 1;
+  for (guint32 seed = 2; seed <= N_SEEDS; seed++)
+    {
+      g_autoptr(JacAnalysis) a = analyse (source, wrt, seed);
+
+      g_assert_cmpuint (a->jacobian->n_terms, ==, first->jacobian->n_terms);
+      check_draw (a, zero_in_every_draw, what);
+    }
+
+  /* An entry zero in every draw is a structural zero, and only those are. */
+  for (gsize e = 0; e < n; e++)
+    {
+      gsize out[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
+
+      split_index (first->jacobian, e, out, wrt_index);
+      if (zero_in_every_draw[e] !=
+          jac_structured_is_structural_zero (first->jacobian, out, wrt_index))
+        g_error ("%s: entry %zu is 0 in every draw: %d, a structural zero: %d (%s)", what, e,
+                 zero_in_every_draw[e], !zero_in_every_draw[e], first->sparsity.sentence);
+    }
+  if (g_test_verbose ())
+    g_test_message ("%s: %u terms, %s", what, first->jacobian->n_terms,
+                    first->sparsity.sentence);
+}
+
+static void
+test_masks (void)
+{
+  guint n_checked = 0, n_multi = 0;
+
+  g_assert_cmpuint (G_N_ELEMENTS (cases), >=, 40);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(JacExpr) expr = parse (cases[c].source);
+      const JacGraph *graph = expr->graph;
+
+      for (guint n = 0; n < graph->nodes->len; n++)
+        {
+          const JacNode *node = jac_graph_node (graph, n);
+
+          if (node->op != JAC_OP_VARIABLE ||
+              (cases[c].wrt != NULL && g_strcmp0 (cases[c].wrt, node->name) != 0))
+            continue;
+          check_case (cases[c].source, node->name, &n_multi);
+          n_checked++;
+        }
+    }
+  g_test_message ("%u Jacobians, %u of them sums of several δ patterns", n_checked, n_multi);
+  g_assert_cmpuint (n_multi, >=, 20);
+}
+
+/* J[i,j,p,q] = δ_iq X_pj + X_pi δ_jq: zero where q ≠ i and q ≠ j, for every X. */
+static void
+test_gram (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = X.T @ X", "X", 1);
+  const JacStructured *jac = a->jacobian;
+
+  g_assert_cmpuint (jac->n_terms, ==, 2);
+  g_assert_cmpint (jac->terms[0].pair[0], ==, 1);
+  g_assert_cmpint (jac->terms[0].pair[1], ==, -1);
+  g_assert_cmpint (jac->terms[1].pair[0], ==, -1);
+  g_assert_cmpint (jac->terms[1].pair[1], ==, 1);
+  g_assert_cmpuint (a->sparsity.n_entries, ==, 24);
+  g_assert_cmpuint (a->sparsity.n_free_entries, ==, 18);
+  g_assert_cmpuint (a->sparsity.n_zero_blocks, ==, 0);
+  g_assert_cmpstr (a->sparsity.sentence, ==, "nonzero only where q = i or q = j: 18 of 24 entries");
+  /* Two cores of 2·2·3 entries, not one dense core of 24. */
+  g_assert_cmpuint (jac_structured_stored_count (jac), ==, 24);
+}
+
+/* Hovering a structural zero of a sum names the δ each term breaks; a value, the sum. */
+static void
+test_hover (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = X.T @ X", "X", 1);
+  JacFigureHit zero = { .panel = JAC_PANEL_JACOBIAN, .block_row = 0, .block_col = 2, .row = 0,
+                        .col = 1 };
+  JacFigureHit tied = zero;
+  g_autofree char *zero_text = jac_figure_describe_hit (a, &zero);
+  g_autofree char *tied_text = NULL;
+  gsize out[2] = { 1, 0 }, wrt[2] = { 2, 1 };
+
+  g_assert_cmpstr (zero_text, ==, "J[0,0,2,1] = ∂Y[0,0]/∂X[2,1] = 0 (δ_iq δ_jq: i ≠ q, j ≠ q)");
+  /* J[1,0,2,1] = δ_iq X_pj (q = i only): X[2,0]. */
+  tied.block_row = 1;
+  tied_text = jac_figure_describe_hit (a, &tied);
+  g_assert_true (g_str_has_prefix (tied_text, "J[1,0,2,1] = ∂Y[1,0]/∂X[2,1] = "));
+  g_assert_null (strstr (tied_text, "δ"));
+  g_assert_true (fabs (jac_structured_get (a->jacobian, out, wrt, NULL) -
+                       JAC_AT2 (jac_graph_node (a->graph, a->wrt_node)->value, 2, 0)) < 1e-15);
+  g_test_message ("%s; %s", zero_text, tied_text);
+}
+
+/* Y = S + Sᵀ: δ_ip δ_jq + δ_iq δ_jp, two patterns with two δs each. */
+static void
+test_symmetric_sum (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = S + S.T", "S", 1);
+
+  g_assert_cmpuint (a->jacobian->n_terms, ==, 2);
+  g_assert_cmpuint (a->sparsity.n_free_entries, ==, 9 + 9 - 3);
+  g_assert_cmpstr (a->sparsity.sentence, ==,
+                   "nonzero only where (p = i and q = j) or (q = i and p = j): 15 of 81 entries");
+}
+
+/* (Z * 0) @ U is 0 for every value: it adds no term, and δ_ip δ_jq survives alone, as the
+ * derivation, which cancels exact zeros, says. */
+static void
+test_exact_zero_factor (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = Z + (Z * 0) @ U", "Z", 1);
+  g_autoptr(JacAnalysis) wrt_u = analyse ("Y = Z + (Z * 0) @ U", "U", 1);
+
+  g_assert_cmpuint (a->jacobian->n_terms, ==, 1);
+  g_assert_cmpint (a->jacobian->pair[0], ==, 0);
+  g_assert_cmpint (a->jacobian->pair[1], ==, 1);
+  g_assert_cmpint (a->derivation->pair[0], ==, 0);
+  g_assert_cmpint (a->derivation->pair[1], ==, 1);
+  g_assert_true (g_str_has_prefix (a->sparsity.sentence,
+                                   "nonzero only where p = i and q = j: 3 of 9 blocks"));
+  /* Through U only the zero product depends on it: the empty sum, every entry forced to 0. */
+  g_assert_cmpuint (wrt_u->jacobian->n_terms, ==, 0);
+  g_assert_cmpuint (wrt_u->sparsity.n_free_entries, ==, 0);
+  g_assert_cmpuint (wrt_u->sparsity.n_zero_blocks, ==, wrt_u->sparsity.n_blocks);
+}
+
+/* The evaluator cancels what the derivation cancels for every value: X − X, and products with it. */
+static void
+test_cancellation (void)
+{
+  static const char * const sources[] = { "Y = S - S", "Y = tanh(S - S) * A", "Y = sum(S - S)" };
+  g_autoptr(JacAnalysis) rest = analyse ("Y = (S - S) @ A + S.T", "S", 1);
+
+  for (guint k = 0; k < G_N_ELEMENTS (sources); k++)
+    {
+      g_autoptr(JacAnalysis) a = analyse (sources[k], "S", 1);
+
+      g_assert_cmpuint (a->jacobian->n_terms, ==, 0);
+      g_assert_cmpuint (a->sparsity.n_free_entries, ==, 0);
+      g_assert_true (g_str_has_prefix (a->derivation->sparsity, "identically zero"));
+      g_assert_true (g_str_has_prefix (a->sparsity.sentence, "identically zero"));
+    }
+  g_assert_cmpuint (rest->jacobian->n_terms, ==, 1);
+  g_assert_cmpint (rest->jacobian->pair[0], ==, 1);
+  g_assert_cmpint (rest->jacobian->pair[1], ==, 0);
+  g_assert_cmpint (rest->derivation->pair[0], ==, 1);
+  g_assert_cmpint (rest->derivation->pair[1], ==, 0);
+}
+
+/* Adding terms: one with fewer δs absorbs one with more, same patterns merge, and the values
+ * are those of the sum. */
+static void
+test_add_absorbs (void)
+{
+  gsize shape[2] = { 2, 3 };
+  int row[2] = { 0, -1 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  JacStructured *identity = jac_structured_new_identity (2, shape);
+  JacStructured *tied = jac_structured_new (2, shape, 2, shape, row, NULL);
+  JacStructured *again = NULL;
+  g_autoptr(JacStructured) sum = NULL;
+  g_autoptr(JacTensor) expected = NULL;
+  g_autoptr(JacTensor) dense = NULL;
+
+  jac_tensor_fill_uniform (tied->core, rand, 1.0);
+  again = jac_structured_copy (tied);
+  expected = jac_structured_to_dense (tied, 0, NULL);
+  for (gsize e = 0; e < expected->size; e++)
+    expected->data[e] *= 2.0;
+  for (gsize i = 0; i < 2; i++)
+    for (gsize j = 0; j < 3; j++)
+      expected->data[((i * 3 + j) * 2 + i) * 3 + j] -= 1.0;
+
+  sum = _jac_structured_add (_jac_structured_add (tied, identity, -1.0, NULL), again, 1.0, NULL);
+  dense = jac_structured_to_dense (sum, 0, NULL);
+  g_assert_cmpuint (sum->n_terms, ==, 1);
+  g_assert_cmpint (sum->pair[0], ==, 0);
+  g_assert_cmpint (sum->pair[1], ==, -1);
+  g_assert_cmpfloat (jac_tensor_max_abs_diff (dense, expected), <, 1e-15);
+}
+
+/* The RNN step itself, every variable and activation but relu (whose zeros depend on the
+ * values): one δ pattern each, the mask exactly the dense tensor's zeros. */
+static void
+test_rnn (void)
+{
+  static const JacFunc activations[] = { JAC_FUNC_TANH, JAC_FUNC_SIGMOID, JAC_FUNC_IDENTITY };
+
+  for (guint f = 0; f < G_N_ELEMENTS (activations); f++)
+    for (JacVariable v = 0; v < JAC_N_VARS; v++)
+      {
+        g_autoptr(JacTensor) ever_nonzero = NULL;
+        g_autoptr(JacStructured) first = NULL;
+
+        for (guint32 seed = 1; seed <= N_SEEDS; seed++)
+          {
+            g_autoptr(GError) error = NULL;
+            JacRnnConfig config;
+            g_autoptr(JacRnn) rnn = NULL;
+            g_autoptr(JacStructured) jac = NULL;
+            g_autoptr(JacTensor) dense = NULL;
+
+            jac_rnn_config_init_default (&config);
+            config.activation = activations[f];
+            config.seed = seed;
+            rnn = jac_rnn_new (&config, NULL, &error);
+            g_assert_no_error (error);
+            jac = jac_rnn_jacobian (rnn, v);
+            dense = jac_structured_to_dense (jac, 0, NULL);
+            g_assert_cmpuint (jac->n_terms, ==, 1);
+            if (ever_nonzero == NULL)
+              ever_nonzero = jac_tensor_new (dense->rank, dense->shape, NULL);
+            for (gsize e = 0; e < dense->size; e++)
+              {
+                gsize out[2] = { 0, 0 }, wrt[2] = { 0, 0 };
+
+                split_index (jac, e, out, wrt);
+                if (jac_structured_is_structural_zero (jac, out, wrt))
+                  g_assert_cmpfloat (dense->data[e], ==, 0.0);
+                if (dense->data[e] != 0.0)
+                  ever_nonzero->data[e] = 1.0;
+              }
+            if (first == NULL)
+              first = g_steal_pointer (&jac);
+          }
+        for (gsize e = 0; e < ever_nonzero->size; e++)
+          {
+            gsize out[2] = { 0, 0 }, wrt[2] = { 0, 0 };
+
+            split_index (first, e, out, wrt);
+            g_assert_cmpint (ever_nonzero->data[e] == 0.0, ==,
+                             jac_structured_is_structural_zero (first, out, wrt));
+          }
+      }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/terms/masks", test_masks);
+  g_test_add_func ("/terms/gram", test_gram);
+  g_test_add_func ("/terms/hover", test_hover);
+  g_test_add_func ("/terms/symmetric-sum", test_symmetric_sum);
+  g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);
+  g_test_add_func ("/terms/cancellation", test_cancellation);
+  g_test_add_func ("/terms/add-absorbs", test_add_absorbs);
+  g_test_add_func ("/terms/rnn", test_rnn);
+  return g_test_run ();
+}
