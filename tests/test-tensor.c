@@ -46,6 +46,69 @@ test_overflow (void)
   g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
 }
 
+/* A large tensor freed and made again reuses the buffer, and is zero all the same. */
+static void
+test_buffer_reuse (void)
+{
+  gsize shape[2] = { 1024, 1024 };   /* 8 MiB: past the size that gets its own mapping */
+  JacTensor *t;
+  double *first;
+  gpointer fresh;
+
+  jac_buffer_cache_trim ();
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_cmpuint ((guintptr) t->data % (2 << 20), ==, 0);
+  for (gsize n = 0; n < t->size; n++)
+    g_assert_cmpfloat (t->data[n], ==, 0.0);
+  jac_tensor_fill (t, 3.5);
+  first = t->data;
+  jac_tensor_free (t);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
+
+  /* A fresh buffer never is one the cache holds. */
+  fresh = jac_buffer_alloc_fresh (8 << 20);
+  g_assert_true (fresh != (gpointer) first);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
+
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_true (t->data == first);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+  for (gsize n = 0; n < t->size; n++)
+    g_assert_cmpfloat (t->data[n], ==, 0.0);
+  jac_tensor_free (t);
+  jac_buffer_free (fresh);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+
+  /* A much smaller tensor does not take a large buffer, and small ones bypass the cache. */
+  shape[0] = 256;
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_tensor_free (t);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_buffer_cache_trim ();
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+}
+
+/* The cache keeps no more than its share of the memory budget. */
+static void
+test_buffer_cache_limit (void)
+{
+  gsize budget = jac_get_memory_budget ();
+  gsize shape[2] = { 1024, 1024 };
+  JacTensor *t[3];
+
+  jac_buffer_cache_trim ();
+  jac_set_memory_budget ((gsize) 128 << 20);   /* the cache may hold 16 MiB */
+  for (guint k = 0; k < 3; k++)
+    t[k] = jac_tensor_new (2, shape, NULL);
+  for (guint k = 0; k < 3; k++)
+    jac_tensor_free (t[k]);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_buffer_cache_trim ();
+  jac_set_memory_budget (budget);
+}
+
 static void
 test_max_abs_diff (void)
 {
@@ -142,6 +205,8 @@ main (int    argc,
   g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
   g_test_add_func ("/tensor/overflow", test_overflow);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
+  g_test_add_func ("/tensor/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/tensor/buffer-cache-limit", test_buffer_cache_limit);
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
   g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
   return g_test_run ();
