@@ -109,6 +109,28 @@ test_buffer_cache_limit (void)
   jac_set_memory_budget (budget);
 }
 
+/* The unrolled maximum against a plain loop, at every length around the unrolling and with the
+ * largest entry in every lane. */
+static void
+test_max_abs_lanes (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+
+  for (gsize n = 0; n < 11; n++)
+    for (gsize peak = 0; peak < MAX (n, 1); peak++)
+      {
+        g_autoptr(JacTensor) t = jac_tensor_new_vector (n);
+        double expected = 0.0;
+
+        jac_tensor_fill_uniform (t, rand, 1.0);
+        if (n > 0)
+          t->data[peak] = -7.0 - peak;
+        for (gsize k = 0; k < n; k++)
+          expected = MAX (expected, fabs (t->data[k]));
+        g_assert_cmpfloat (jac_tensor_max_abs (t), ==, expected);
+      }
+}
+
 static void
 test_max_abs_diff (void)
 {
@@ -121,6 +143,7 @@ test_max_abs_diff (void)
   g_assert_cmpfloat (jac_tensor_max_abs (a), ==, 2.0);
   b->data[0] = NAN;
   g_assert_true (isnan (jac_tensor_max_abs_diff (a, b)));
+  g_assert_cmpfloat (jac_tensor_max_abs (b), ==, 1.0);   /* the NaN is skipped */
 }
 
 /* BLAS against the naive loops, for every transpose combination and odd sizes. */
@@ -205,6 +228,7 @@ main (int    argc,
   g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
   g_test_add_func ("/tensor/overflow", test_overflow);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
+  g_test_add_func ("/tensor/max-abs-lanes", test_max_abs_lanes);
   g_test_add_func ("/tensor/buffer-reuse", test_buffer_reuse);
   g_test_add_func ("/tensor/buffer-cache-limit", test_buffer_cache_limit);
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
