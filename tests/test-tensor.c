@@ -77,6 +77,13 @@ test_buffer_reuse (void)
   for (gsize n = 0; n < t->size; n++)
     g_assert_cmpfloat (t->data[n], ==, 0.0);
   jac_tensor_free (t);
+
+  /* Uninitialized: the same buffer again, shaped as asked (its entries are whatever it held). */
+  t = jac_tensor_new_uninitialized (2, shape, NULL);
+  g_assert_true (t->data == first);
+  g_assert_cmpuint (t->size, ==, 1024 * 1024);
+  g_assert_cmpuint (t->strides[0], ==, 1024);
+  jac_tensor_free (t);
   jac_buffer_free (fresh);
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
 

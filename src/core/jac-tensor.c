@@ -276,10 +276,11 @@ jac_shape_fits_budget (guint         rank,
   return FALSE;
 }
 
-JacTensor *
-jac_tensor_new (guint        rank,
-                const gsize *shape,
-                GError     **error)
+static JacTensor *
+tensor_new (guint        rank,
+            const gsize *shape,
+            gboolean     zero,
+            GError     **error)
 {
   g_autoptr(JacTensor) self = NULL;
   gboolean zeroed;
@@ -315,7 +316,7 @@ jac_tensor_new (guint        rank,
       return NULL;
     }
   self->data = buffer_alloc (n_bytes, TRUE, &zeroed);
-  if (self->data != NULL && !zeroed)
+  if (self->data != NULL && zero && !zeroed)
     memset (self->data, 0, MAX (n_bytes, sizeof (double)));
   if (self->data == NULL)
     {
@@ -326,6 +327,24 @@ jac_tensor_new (guint        rank,
       return NULL;
     }
   return g_steal_pointer (&self);
+}
+
+JacTensor *
+jac_tensor_new (guint        rank,
+                const gsize *shape,
+                GError     **error)
+{
+  return tensor_new (rank, shape, TRUE, error);
+}
+
+/* Skips the memset, which costs as much as writing the tensor once (0.4 ms for 32 MiB of pages
+ * already mapped): for results every entry of which is about to be written. */
+JacTensor *
+jac_tensor_new_uninitialized (guint        rank,
+                              const gsize *shape,
+                              GError     **error)
+{
+  return tensor_new (rank, shape, FALSE, error);
 }
 
 JacTensor *

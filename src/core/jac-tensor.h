@@ -38,6 +38,11 @@ gsize      jac_buffer_cached_bytes     (void);
 JacTensor *jac_tensor_new              (guint             rank,
                                         const gsize      *shape,
                                         GError          **error);
+/* As jac_tensor_new, but the entries are left as the memory holds them: only for a tensor the
+ * caller writes in full at once. */
+JacTensor *jac_tensor_new_uninitialized (guint            rank,
+                                        const gsize      *shape,
+                                        GError          **error);
 JacTensor *jac_tensor_new_matrix       (gsize             rows,
                                         gsize             cols);
 JacTensor *jac_tensor_new_vector       (gsize             n);
