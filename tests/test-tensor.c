@@ -95,6 +95,12 @@ test_buffer_reuse (void)
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
   jac_buffer_cache_trim ();
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+
+  /* A small fresh buffer is memory of its own too, and is not kept. */
+  fresh = jac_buffer_alloc_fresh (1000);
+  memset (fresh, 1, 1000);
+  jac_buffer_free (fresh);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
 }
 
 /* The cache keeps no more than its share of the memory budget. */

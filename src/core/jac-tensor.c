@@ -110,6 +110,25 @@ map_aligned (gsize capacity)
   return aligned;
 }
 
+static gsize
+page_size (void)
+{
+  static gsize size;
+
+  if (size == 0)
+    size = MAX (sysconf (_SC_PAGESIZE), 4096);
+  return size;
+}
+
+static gpointer
+map_pages (gsize capacity)
+{
+  gpointer data = mmap (NULL, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                        0);
+
+  return data == MAP_FAILED ? NULL : data;
+}
+
 /* The smallest cached buffer of @capacity bytes or up to a quarter more; the caller holds the
  * lock. */
 static gpointer
@@ -139,6 +158,19 @@ cached_bytes (void)
   return total;
 }
 
+/* Keeps the newest: the oldest go first when a buffer of @capacity more would take the cache
+ * past its limit. The caller holds the lock. */
+static void
+make_room (gsize capacity)
+{
+  while (n_cached > 0 && (n_cached == MAX_CACHED || cached_bytes () + capacity > cache_limit ()))
+    {
+      g_hash_table_remove (mapped, cached[0].data);
+      munmap (cached[0].data, cached[0].capacity);
+      memmove (cached, cached + 1, --n_cached * sizeof *cached);
+    }
+}
+
 /* @zeroed (nullable) says whether the memory is known to be all zero bytes. */
 static gpointer
 buffer_alloc (gsize     n_bytes,
@@ -150,10 +182,14 @@ buffer_alloc (gsize     n_bytes,
 
   if (zeroed != NULL)
     *zeroed = FALSE;
-  if (!is_large (n_bytes))
-    return g_try_malloc (MAX (n_bytes, sizeof (double)));
   if (n_bytes > G_MAXSIZE - 2 * HUGE_PAGE)
     return NULL;
+  if (!is_large (n_bytes) && reuse)
+    return g_try_malloc (MAX (n_bytes, sizeof (double)));
+  /* Small and fresh: its own mapping of ordinary pages (malloc would hand back a chunk just
+   * freed), never cached. */
+  if (!is_large (n_bytes))
+    capacity = (MAX (n_bytes, sizeof (double)) + page_size () - 1) & ~(page_size () - 1);
 
   G_LOCK (buffers);
   if (reuse)
@@ -164,7 +200,7 @@ buffer_alloc (gsize     n_bytes,
   if (data != NULL)
     return data;
 
-  data = map_aligned (capacity);
+  data = is_large (n_bytes) ? map_aligned (capacity) : map_pages (capacity);
   if (data == NULL)
     return NULL;
   if (zeroed != NULL)
@@ -206,14 +242,10 @@ jac_buffer_free (gpointer data)
       g_free (data);
       return;
     }
-  /* Keep the newest; the oldest go first when the cache would pass its limit. */
-  while (n_cached > 0 && (n_cached == MAX_CACHED || cached_bytes () + capacity > cache_limit ()))
-    {
-      g_hash_table_remove (mapped, cached[0].data);
-      munmap (cached[0].data, cached[0].capacity);
-      memmove (cached, cached + 1, --n_cached * sizeof *cached);
-    }
-  if (capacity <= cache_limit ())
+  /* Small fresh mappings (the floor's) are not worth keeping. */
+  if (is_large (capacity))
+    make_room (capacity);
+  if (is_large (capacity) && capacity <= cache_limit ())
     {
       cached[n_cached].data = data;
       cached[n_cached++].capacity = capacity;
