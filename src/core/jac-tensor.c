@@ -194,8 +194,6 @@ buffer_alloc (gsize     n_bytes,
   G_LOCK (buffers);
   if (reuse)
     data = take_cached (capacity);
-  if (data != NULL)
-    capacity = GPOINTER_TO_SIZE (g_hash_table_lookup (mapped, data));
   G_UNLOCK (buffers);
   if (data != NULL)
     return data;
