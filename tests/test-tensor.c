@@ -50,6 +50,104 @@ test_overflow (void)
   g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
 }
 
+/* A large tensor freed and made again reuses the buffer, and is zero all the same. */
+static void
+test_buffer_reuse (void)
+{
+  gsize shape[2] = { 1024, 1024 };   /* 8 MiB: past the size that gets its own mapping */
+  JacTensor *t;
+  double *first;
+  gpointer fresh;
+
+  jac_buffer_cache_trim ();
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_cmpuint ((guintptr) t->data % (2 << 20), ==, 0);
+  for (gsize n = 0; n < t->size; n++)
+    g_assert_cmpfloat (t->data[n], ==, 0.0);
+  jac_tensor_fill (t, 3.5);
+  first = t->data;
+  jac_tensor_free (t);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
+
+  /* A fresh buffer never is one the cache holds. */
+  fresh = jac_buffer_alloc_fresh (8 << 20);
+  g_assert_true (fresh != (gpointer) first);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
+
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_true (t->data == first);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+  for (gsize n = 0; n < t->size; n++)
+    g_assert_cmpfloat (t->data[n], ==, 0.0);
+  jac_tensor_free (t);
+
+  /* Uninitialized: the same buffer again, shaped as asked (its entries are whatever it held). */
+  t = jac_tensor_new_uninitialized (2, shape, NULL);
+  g_assert_true (t->data == first);
+  g_assert_cmpuint (t->size, ==, 1024 * 1024);
+  g_assert_cmpuint (t->strides[0], ==, 1024);
+  jac_tensor_free (t);
+  jac_buffer_free (fresh);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+
+  /* A much smaller tensor does not take a large buffer, and small ones bypass the cache. */
+  shape[0] = 256;
+  t = jac_tensor_new (2, shape, NULL);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_tensor_free (t);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_buffer_cache_trim ();
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+
+  /* A small fresh buffer is memory of its own too, and is not kept. */
+  fresh = jac_buffer_alloc_fresh (1000);
+  memset (fresh, 1, 1000);
+  jac_buffer_free (fresh);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
+}
+
+/* The cache keeps no more than its share of the memory budget. */
+static void
+test_buffer_cache_limit (void)
+{
+  gsize budget = jac_get_memory_budget ();
+  gsize shape[2] = { 1024, 1024 };
+  JacTensor *t[3];
+
+  jac_buffer_cache_trim ();
+  jac_set_memory_budget ((gsize) 128 << 20);   /* the cache may hold 16 MiB */
+  for (guint k = 0; k < 3; k++)
+    t[k] = jac_tensor_new (2, shape, NULL);
+  for (guint k = 0; k < 3; k++)
+    jac_tensor_free (t[k]);
+  g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 16 << 20);
+  jac_buffer_cache_trim ();
+  jac_set_memory_budget (budget);
+}
+
+/* The unrolled maximum against a plain loop, at every length around the unrolling and with the
+ * largest entry in every lane. */
+static void
+test_max_abs_lanes (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+
+  for (gsize n = 0; n < 11; n++)
+    for (gsize peak = 0; peak < MAX (n, 1); peak++)
+      {
+        g_autoptr(JacTensor) t = jac_tensor_new_vector (n);
+        double expected = 0.0;
+
+        jac_tensor_fill_uniform (t, rand, 1.0);
+        if (n > 0)
+          t->data[peak] = -7.0 - peak;
+        for (gsize k = 0; k < n; k++)
+          expected = MAX (expected, fabs (t->data[k]));
+        g_assert_cmpfloat (jac_tensor_max_abs (t), ==, expected);
+      }
+}
+
 static void
 test_max_abs_diff (void)
 {
@@ -62,6 +160,7 @@ test_max_abs_diff (void)
   g_assert_cmpfloat (jac_tensor_max_abs (a), ==, 2.0);
   b->data[0] = NAN;
   g_assert_true (isnan (jac_tensor_max_abs_diff (a, b)));
+  g_assert_cmpfloat (jac_tensor_max_abs (b), ==, 1.0);   /* the NaN is skipped */
 }
 
 /* BLAS against the naive loops, for every transpose combination and odd sizes. */
@@ -269,6 +368,9 @@ main (int    argc,
   g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
   g_test_add_func ("/tensor/overflow", test_overflow);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
+  g_test_add_func ("/tensor/max-abs-lanes", test_max_abs_lanes);
+  g_test_add_func ("/tensor/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/tensor/buffer-cache-limit", test_buffer_cache_limit);
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
   g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
   g_test_add_func ("/atomic-file/targets", test_atomic_file_targets);

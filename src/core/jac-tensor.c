@@ -52,23 +52,233 @@ jac_tensor_size_for_shape (guint        rank,
   return TRUE;
 }
 
-/* Large buffers are aligned to 2 MiB and asked to be backed by huge pages: first-touch page faults
- * dominate the cost of a fresh tensor of tens of megabytes otherwise (measured ~10 µs per 4 KiB
- * page on the project's machines, 10× less with huge pages). Freed with g_free (). */
+/* ---- buffers ----
+ *
+ * Buffers of 4 MiB and more come straight from mmap, 2 MiB aligned and advised to be backed by
+ * huge pages: first-touch page faults dominate the cost of a fresh tensor of tens of megabytes
+ * (measured ~10 µs per 4 KiB page on the project's machines, 10× less with huge pages). Fresh
+ * anonymous memory is zero already, so a tensor on it skips its memset. A freed large buffer is
+ * kept, up to a cap, for the next one of about its size: recomputing a Jacobian of the same
+ * shape (the window does on every control change) then writes into pages already mapped. */
+
+#define HUGE_PAGE ((gsize) 2 << 20)
+#define MAX_CACHED 4
+
+typedef struct
+{
+  gpointer data;
+  gsize    capacity;   /* bytes mapped, a multiple of HUGE_PAGE */
+} Mapping;
+
+G_LOCK_DEFINE_STATIC (buffers);
+static GHashTable *mapped;            /* data → capacity of every large buffer handed out */
+static Mapping cached[MAX_CACHED];    /* freed large buffers kept for reuse */
+static guint n_cached;
+
+static gboolean
+is_large (gsize n_bytes)
+{
+  return n_bytes >= 2 * HUGE_PAGE;
+}
+
+/* What the cache may hold: an eighth of the budget, at most 1 GiB. */
+static gsize
+cache_limit (void)
+{
+  return MIN (jac_get_memory_budget () / 8, (gsize) 1 << 30);
+}
+
+/* A fresh mapping of @capacity bytes aligned to HUGE_PAGE: map one huge page more, cut the ends. */
+static gpointer
+map_aligned (gsize capacity)
+{
+  guint8 *raw, *aligned;
+  gsize head;
+
+  raw = mmap (NULL, capacity + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+              -1, 0);
+  if (raw == MAP_FAILED)
+    return NULL;
+  aligned = (guint8 *) (((guintptr) raw + HUGE_PAGE - 1) & ~(guintptr) (HUGE_PAGE - 1));
+  head = aligned - raw;
+  if (head > 0)
+    munmap (raw, head);
+  munmap (aligned + capacity, HUGE_PAGE - head);
+#ifdef MADV_HUGEPAGE
+  madvise (aligned, capacity, MADV_HUGEPAGE);
+#endif
+  return aligned;
+}
+
+static gsize
+page_size (void)
+{
+  static gsize size;
+
+  if (size == 0)
+    size = MAX (sysconf (_SC_PAGESIZE), 4096);
+  return size;
+}
+
+static gpointer
+map_pages (gsize capacity)
+{
+  gpointer data = mmap (NULL, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                        0);
+
+  return data == MAP_FAILED ? NULL : data;
+}
+
+/* The smallest cached buffer of @capacity bytes or up to a quarter more; the caller holds the
+ * lock. */
+static gpointer
+take_cached (gsize capacity)
+{
+  guint best = n_cached;
+  gpointer data;
+
+  for (guint c = 0; c < n_cached; c++)
+    if (cached[c].capacity >= capacity && cached[c].capacity <= capacity + capacity / 4 &&
+        (best == n_cached || cached[c].capacity < cached[best].capacity))
+      best = c;
+  if (best == n_cached)
+    return NULL;
+  data = cached[best].data;
+  cached[best] = cached[--n_cached];
+  return data;
+}
+
+static gsize
+cached_bytes (void)
+{
+  gsize total = 0;
+
+  for (guint c = 0; c < n_cached; c++)
+    total += cached[c].capacity;
+  return total;
+}
+
+/* Keeps the newest: the oldest go first when a buffer of @capacity more would take the cache
+ * past its limit. The caller holds the lock. */
+static void
+make_room (gsize capacity)
+{
+  while (n_cached > 0 && (n_cached == MAX_CACHED || cached_bytes () + capacity > cache_limit ()))
+    {
+      g_hash_table_remove (mapped, cached[0].data);
+      munmap (cached[0].data, cached[0].capacity);
+      memmove (cached, cached + 1, --n_cached * sizeof *cached);
+    }
+}
+
+/* @zeroed (nullable) says whether the memory is known to be all zero bytes. */
+static gpointer
+buffer_alloc (gsize     n_bytes,
+              gboolean  reuse,
+              gboolean *zeroed)
+{
+  gsize capacity = (n_bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+  gpointer data = NULL;
+
+  if (zeroed != NULL)
+    *zeroed = FALSE;
+  if (n_bytes > G_MAXSIZE - 2 * HUGE_PAGE)
+    return NULL;
+  if (!is_large (n_bytes) && reuse)
+    return g_try_malloc (MAX (n_bytes, sizeof (double)));
+  /* Small and fresh: its own mapping of ordinary pages (malloc would hand back a chunk just
+   * freed), never cached. */
+  if (!is_large (n_bytes))
+    capacity = (MAX (n_bytes, sizeof (double)) + page_size () - 1) & ~(page_size () - 1);
+
+  G_LOCK (buffers);
+  if (reuse)
+    data = take_cached (capacity);
+  G_UNLOCK (buffers);
+  if (data != NULL)
+    return data;
+
+  data = is_large (n_bytes) ? map_aligned (capacity) : map_pages (capacity);
+  if (data == NULL)
+    return NULL;
+  if (zeroed != NULL)
+    *zeroed = TRUE;
+  G_LOCK (buffers);
+  if (mapped == NULL)
+    mapped = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (mapped, data, GSIZE_TO_POINTER (capacity));
+  G_UNLOCK (buffers);
+  return data;
+}
+
+/* Freed with jac_buffer_free (). May hand back a large buffer freed before: not zeroed. */
 gpointer
 jac_buffer_alloc (gsize n_bytes)
 {
-  const gsize huge = (gsize) 2 << 20;
-  gpointer p = NULL;
+  return buffer_alloc (n_bytes, TRUE, NULL);
+}
 
-  if (n_bytes < 2 * huge)
-    return g_try_malloc (MAX (n_bytes, sizeof (double)));
-  if (n_bytes > G_MAXSIZE - huge || posix_memalign (&p, huge, (n_bytes + huge - 1) & ~(huge - 1)))
-    return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise (p, (n_bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
-#endif
-  return p;
+/* Never memory used before: what a first computation pays, the floor bench measures against. */
+gpointer
+jac_buffer_alloc_fresh (gsize n_bytes)
+{
+  return buffer_alloc (n_bytes, FALSE, NULL);
+}
+
+void
+jac_buffer_free (gpointer data)
+{
+  gsize capacity;
+
+  if (data == NULL)
+    return;
+  G_LOCK (buffers);
+  capacity = mapped != NULL ? GPOINTER_TO_SIZE (g_hash_table_lookup (mapped, data)) : 0;
+  if (capacity == 0)
+    {
+      G_UNLOCK (buffers);
+      g_free (data);
+      return;
+    }
+  /* Small fresh mappings (the floor's) are not worth keeping. */
+  if (is_large (capacity))
+    make_room (capacity);
+  if (is_large (capacity) && capacity <= cache_limit ())
+    {
+      cached[n_cached].data = data;
+      cached[n_cached++].capacity = capacity;
+      data = NULL;
+    }
+  else
+    g_hash_table_remove (mapped, data);
+  G_UNLOCK (buffers);
+  if (data != NULL)
+    munmap (data, capacity);
+}
+
+/* Unmaps every buffer the cache keeps, e.g. before a measurement of fresh memory. */
+void
+jac_buffer_cache_trim (void)
+{
+  G_LOCK (buffers);
+  for (guint c = 0; c < n_cached; c++)
+    {
+      g_hash_table_remove (mapped, cached[c].data);
+      munmap (cached[c].data, cached[c].capacity);
+    }
+  n_cached = 0;
+  G_UNLOCK (buffers);
+}
+
+gsize
+jac_buffer_cached_bytes (void)
+{
+  gsize total;
+
+  G_LOCK (buffers);
+  total = cached_bytes ();
+  G_UNLOCK (buffers);
+  return total;
 }
 
 gboolean
@@ -96,12 +306,14 @@ jac_shape_fits_budget (guint         rank,
   return FALSE;
 }
 
-JacTensor *
-jac_tensor_new (guint        rank,
-                const gsize *shape,
-                GError     **error)
+static JacTensor *
+tensor_new (guint        rank,
+            const gsize *shape,
+            gboolean     zero,
+            GError     **error)
 {
   g_autoptr(JacTensor) self = NULL;
+  gboolean zeroed;
   gsize n_bytes;
 
   g_return_val_if_fail (rank <= JAC_MAX_RANK, NULL);
@@ -133,8 +345,8 @@ jac_tensor_new (guint        rank,
                    "the memory budget of %s", s, need, n_bytes, have);
       return NULL;
     }
-  self->data = jac_buffer_alloc (n_bytes);
-  if (self->data != NULL)
+  self->data = buffer_alloc (n_bytes, TRUE, &zeroed);
+  if (self->data != NULL && zero && !zeroed)
     memset (self->data, 0, MAX (n_bytes, sizeof (double)));
   if (self->data == NULL)
     {
@@ -145,6 +357,24 @@ jac_tensor_new (guint        rank,
       return NULL;
     }
   return g_steal_pointer (&self);
+}
+
+JacTensor *
+jac_tensor_new (guint        rank,
+                const gsize *shape,
+                GError     **error)
+{
+  return tensor_new (rank, shape, TRUE, error);
+}
+
+/* Skips the memset, which costs as much as writing the tensor once (0.4 ms for 32 MiB of pages
+ * already mapped): for results every entry of which is about to be written. */
+JacTensor *
+jac_tensor_new_uninitialized (guint        rank,
+                              const gsize *shape,
+                              GError     **error)
+{
+  return tensor_new (rank, shape, FALSE, error);
 }
 
 JacTensor *
@@ -185,7 +415,7 @@ jac_tensor_free (JacTensor *self)
 {
   if (self == NULL)
     return;
-  g_free (self->data);
+  jac_buffer_free (self->data);
   g_free (self);
 }
 
@@ -221,14 +451,30 @@ jac_tensor_shape_string (const JacTensor *self)
   return jac_shape_string (self->rank, self->shape);
 }
 
+/* NaN entries are skipped. Four running maxima, so that the loop is not one long chain of
+ * dependent comparisons: it reads the whole structured core of a Jacobian (512 MiB at N=64,
+ * H=1024) on every recompute. */
 double
 jac_tensor_max_abs (const JacTensor *self)
 {
-  double m = 0.0;
+  double m[4] = { 0.0, 0.0, 0.0, 0.0 };
+  const double *data = self->data;
+  gsize n = 0;
 
-  for (gsize n = 0; n < self->size; n++)
-    m = MAX (m, fabs (self->data[n]));
-  return m;
+  for (; n + 4 <= self->size; n += 4)
+    for (guint k = 0; k < 4; k++)
+      {
+        double a = fabs (data[n + k]);
+
+        m[k] = a > m[k] ? a : m[k];
+      }
+  for (; n < self->size; n++)
+    {
+      double a = fabs (data[n]);
+
+      m[0] = a > m[0] ? a : m[0];
+    }
+  return MAX (MAX (m[0], m[1]), MAX (m[2], m[3]));
 }
 
 /* NaN anywhere makes the difference NaN, so that a comparison against a tolerance fails. */

@@ -27,8 +27,20 @@ gboolean   jac_shape_fits_budget       (guint             rank,
                                         const gsize      *shape,
                                         const char       *what,
                                         GError          **error);
+/* Memory for @n_bytes, freed with jac_buffer_free (); a large buffer may be one freed before
+ * (so not zeroed). _fresh never reuses one. The cache of freed buffers holds at most an eighth of
+ * the memory budget (1 GiB); _trim unmaps them. */
 gpointer   jac_buffer_alloc            (gsize             n_bytes);
+gpointer   jac_buffer_alloc_fresh      (gsize             n_bytes);
+void       jac_buffer_free             (gpointer          data);
+void       jac_buffer_cache_trim       (void);
+gsize      jac_buffer_cached_bytes     (void);
 JacTensor *jac_tensor_new              (guint             rank,
+                                        const gsize      *shape,
+                                        GError          **error);
+/* As jac_tensor_new, but the entries are left as the memory holds them: only for a tensor the
+ * caller writes in full at once. */
+JacTensor *jac_tensor_new_uninitialized (guint            rank,
                                         const gsize      *shape,
                                         GError          **error);
 JacTensor *jac_tensor_new_matrix       (gsize             rows,
