@@ -93,7 +93,8 @@ add_matrix (JacContraction  *c,
   e->range = range;
   e->title = _jac_label_new (c->layout->context, title_markup, c->layout->font_px, FALSE, -1);
   e->caption = c->layout->omit & JAC_OMIT_MATRIX_CAPTIONS
-               ? NULL : _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
+               ? NULL
+               : _jac_label_new (c->layout->context, caption, c->layout->small_px, FALSE, -1);
 }
 
 /* "Σ<sub>ij</sub> G<sub>ij</sub> J<sub>ijpq</sub>", or "G J<sub>pq</sub>" for a scalar output. */
