@@ -510,6 +510,9 @@ typedef struct
   JacGraph       *graph;
   JacStructured **jacs;
   guint          *uses;
+  int            *user;       /* the last node that uses each node */
+  gboolean       *has_jac;    /* whether a node's Jacobian is computed (not the empty sum) */
+  gboolean       *prescaled;  /* an element-wise function whose slope a product already applied */
   GError         *error;   /* the first allocation the memory budget refused */
 } Forward;
 
@@ -553,8 +556,83 @@ broadcast_term (Forward         *fw,
   return term;
 }
 
+static gboolean
+same_shape (const JacNode *a,
+            const JacNode *b)
+{
+  if (a->rank != b->rank)
+    return FALSE;
+  for (guint d = 0; d < a->rank; d++)
+    if (a->shape[d] != b->shape[d])
+      return FALSE;
+  return TRUE;
+}
+
+/* The element-wise function of the product @n whose slope the product's Jacobian can be scaled
+ * by as it is written, or -1. That is so when the product reaches the function only through sums
+ * with terms that do not depend on the variable and are not broadcast (f (h_prev W_hh + x W_xh +
+ * b)): those pass the Jacobian on unchanged, the slope is a tensor of the product's shape, and
+ * the product's Jacobian has no other user, so nothing sees it unscaled. Saves a pass that reads
+ * and rewrites the whole core (1.2 ms of 5 for the RNN step at N = 64, H = 256). */
+static int
+fused_apply (const Forward *fw,
+             int            n)
+{
+  const JacNode *product = jac_graph_node (fw->graph, n);
+  int c = n;
+
+  for (;;)
+    {
+      const JacNode *user;
+      int other;
+
+      if (fw->uses[c] != 1 || c == fw->graph->output || fw->user[c] < 0)
+        return -1;
+      user = jac_graph_node (fw->graph, fw->user[c]);
+      if (!same_shape (user, product))
+        return -1;
+      if (user->op == JAC_OP_APPLY)
+        return fw->user[c];
+      if (user->op != JAC_OP_ADD && !(user->op == JAC_OP_SUB && user->lhs == c))
+        return -1;
+      other = user->lhs == c ? user->rhs : user->lhs;
+      if (fw->has_jac[other])
+        return -1;
+      c = fw->user[c];
+    }
+}
+
+static JacStructured *
+matmul_jacobian (Forward       *fw,
+                 int            n,
+                 const JacNode *node)
+{
+  const JacStructured *ja = node->lhs >= 0 ? fw->jacs[node->lhs] : NULL;
+  const JacStructured *jb = node->rhs >= 0 ? fw->jacs[node->rhs] : NULL;
+  const JacTensor *a = jac_graph_node (fw->graph, node->lhs)->value;
+  const JacTensor *b = jac_graph_node (fw->graph, node->rhs)->value;
+  int apply = fused_apply (fw, n);
+  g_autoptr(JacTensor) slope = NULL;
+
+  if (apply >= 0)
+    {
+      const JacNode *f = jac_graph_node (fw->graph, apply);
+
+      slope = slope_of (f, jac_graph_node (fw->graph, f->lhs)->value);
+      fw->prescaled[apply] = TRUE;
+    }
+  return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b, slope,
+                                                                         fw_error (fw))
+                                         : NULL,
+                              jb != NULL ? _jac_structured_matmul_right (a, jb, slope,
+                                                                          fw_error (fw))
+                                         : NULL,
+                              1.0, fw_error (fw));
+}
+
 static JacStructured *
 jacobian_of_node (Forward       *fw,
+                  int            index,
                   const JacNode *node)
 {
   const JacStructured *ja = node->lhs >= 0 ? fw->jacs[node->lhs] : NULL;
@@ -568,11 +646,7 @@ jacobian_of_node (Forward       *fw,
   switch (node->op)
     {
     case JAC_OP_MATMUL:
-      return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b, fw_error (fw))
-                                             : NULL,
-                                  jb != NULL ? _jac_structured_matmul_right (a, jb, fw_error (fw))
-                                             : NULL,
-                                  1.0, fw_error (fw));
+      return matmul_jacobian (fw, index, node);
 
     case JAC_OP_ADD:
     case JAC_OP_SUB:
@@ -618,11 +692,14 @@ jacobian_of_node (Forward       *fw,
 
     case JAC_OP_APPLY:
       {
-        g_autoptr(JacTensor) slope = slope_of (node, a);
         JacStructured *t = take (fw, node->lhs);
 
-        if (t != NULL)
-          _jac_structured_scale_inplace (t, slope);
+        if (t != NULL && !fw->prescaled[index])
+          {
+            g_autoptr(JacTensor) slope = slope_of (node, a);
+
+            _jac_structured_scale_inplace (t, slope);
+          }
         return t;
       }
 
@@ -696,7 +773,10 @@ jac_graph_jacobian_try (JacGraph  *self,
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
   g_autofree guint *uses = g_new0 (guint, n_nodes);
   g_autofree gboolean *zero = g_new0 (gboolean, n_nodes);
-  Forward fw = { self, jacs, uses, NULL };
+  g_autofree int *user = g_new (int, n_nodes);
+  g_autofree gboolean *has_jac = g_new0 (gboolean, n_nodes);
+  g_autofree gboolean *prescaled = g_new0 (gboolean, n_nodes);
+  Forward fw = { self, jacs, uses, user, has_jac, prescaled, NULL };
   const JacNode *var = jac_graph_node (self, variable);
   JacStructured *result;
 
@@ -706,10 +786,23 @@ jac_graph_jacobian_try (JacGraph  *self,
     {
       const JacNode *node = jac_graph_node (self, n);
 
+      user[n] = -1;
       if (node->lhs >= 0)
-        uses[node->lhs]++;
+        {
+          uses[node->lhs]++;
+          user[node->lhs] = n;
+        }
       if (node->rhs >= 0)
-        uses[node->rhs]++;
+        {
+          uses[node->rhs]++;
+          user[node->rhs] = n;
+        }
+      zero[n] = node_is_zero (node, zero);
+      if ((int) n == variable)
+        has_jac[n] = TRUE;
+      else if (!zero[n] && node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
+        has_jac[n] = (node->lhs >= 0 && has_jac[node->lhs]) ||
+                     (node->rhs >= 0 && has_jac[node->rhs]);
     }
 
   for (guint n = 0; n < n_nodes; n++)
@@ -718,11 +811,10 @@ jac_graph_jacobian_try (JacGraph  *self,
 
       if (fw.error != NULL)
         break;
-      zero[n] = node_is_zero (node, zero);
       if ((int) n == variable)
         jacs[n] = jac_structured_new_identity (var->rank, var->shape);
-      else if (!zero[n] && node->op != JAC_OP_VARIABLE && node->op != JAC_OP_CONSTANT)
-        jacs[n] = jacobian_of_node (&fw, node);
+      else if (has_jac[n])
+        jacs[n] = jacobian_of_node (&fw, n, node);
 
       /* Operands nobody else needs are freed as soon as they are used. */
       release_operand (&fw, node->lhs);

@@ -38,13 +38,17 @@ JacStructured *_jac_structured_add          (JacStructured       *a,
                                              JacStructured       *b,
                                              double               sign,
                                              GError             **error);
-/* ∂(A B) through A: J_A contracted with B on A's column index. */
+/* ∂(A B) through A: J_A contracted with B on A's column index, then scaled entry-wise by @scale
+ * (nullable; a tensor of the product's shape) as it is written: the same numbers as
+ * _jac_structured_scale_inplace afterwards, in one pass over the result instead of two. */
 JacStructured *_jac_structured_matmul_left  (const JacStructured *ja,
                                              const JacTensor     *b,
+                                             const JacTensor     *scale,
                                              GError             **error);
-/* ∂(A B) through B: A contracted with J_B on B's row index. */
+/* ∂(A B) through B: A contracted with J_B on B's row index, scaled as above. */
 JacStructured *_jac_structured_matmul_right (const JacTensor     *a,
                                              const JacStructured *jb,
+                                             const JacTensor     *scale,
                                              GError             **error);
 JacStructured *_jac_structured_transpose    (const JacStructured *self,
                                              GError             **error);

@@ -121,13 +121,16 @@ walk_next (CoreWalk *walk)
   walk_sync (walk);
 }
 
-JacStructured *
-jac_structured_new (guint         out_rank,
-                    const gsize  *out_shape,
-                    guint         wrt_rank,
-                    const gsize  *wrt_shape,
-                    const int    *pair,
-                    GError      **error)
+/* @zero FALSE leaves the core as the memory holds it, for results whose every entry is written at
+ * once: zeroing 32 MiB that matmul then overwrites costs as much as writing it a second time. */
+static JacStructured *
+structured_new (guint         out_rank,
+                const gsize  *out_shape,
+                guint         wrt_rank,
+                const gsize  *wrt_shape,
+                const int    *pair,
+                gboolean      zero,
+                GError      **error)
 {
   g_autoptr(JacStructured) self = g_new0 (JacStructured, 1);
   gsize core_shape[4];
@@ -156,10 +159,22 @@ jac_structured_new (guint         out_rank,
     g_assert (self->pair[a] < 0 || out_shape[a] == wrt_shape[self->pair[a]]);
   g_assert (out_rank < 2 || self->pair[0] < 0 || self->pair[0] != self->pair[1]);
 
-  self->core = jac_tensor_new (core_rank, core_shape, error);
+  self->core = zero ? jac_tensor_new (core_rank, core_shape, error)
+                    : jac_tensor_new_uninitialized (core_rank, core_shape, error);
   if (self->core == NULL)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+JacStructured *
+jac_structured_new (guint         out_rank,
+                    const gsize  *out_shape,
+                    guint         wrt_rank,
+                    const gsize  *wrt_shape,
+                    const int    *pair,
+                    GError      **error)
+{
+  return structured_new (out_rank, out_shape, wrt_rank, wrt_shape, pair, TRUE, error);
 }
 
 JacStructured *
@@ -202,6 +217,7 @@ empty_like (const JacStructured *shape_of,
   return jac_structured_new_zero (out_rank, out_shape, shape_of->wrt_rank, shape_of->wrt_shape);
 }
 
+/* A result the caller writes every stored entry of, so its core is not zeroed first. */
 static JacStructured *
 new_like (const JacStructured  *shape_of,
           guint                 out_rank,
@@ -209,8 +225,8 @@ new_like (const JacStructured  *shape_of,
           const int            *pair,
           GError              **error)
 {
-  return jac_structured_new (out_rank, out_shape, shape_of->wrt_rank, shape_of->wrt_shape, pair,
-                             error);
+  return structured_new (out_rank, out_shape, shape_of->wrt_rank, shape_of->wrt_shape, pair,
+                         FALSE, error);
 }
 
 JacStructured *
@@ -225,7 +241,7 @@ _jac_structured_try_copy (const JacStructured  *self,
     {
       const JacTensor *core = self->terms[k].core;
 
-      copy->terms[k].core = jac_tensor_new (core->rank, core->shape, error);
+      copy->terms[k].core = jac_tensor_new_uninitialized (core->rank, core->shape, error);
       if (copy->terms[k].core == NULL)
         return NULL;
       memcpy (copy->terms[k].core->data, core->data, core->size * sizeof (double));
@@ -745,21 +761,31 @@ _jac_structured_relax (const JacStructured  *self,
   return map_terms (self, self->out_rank, self->out_shape, relax_term, keep, error);
 }
 
+/* Scales the @n_blocks blocks of @run entries from @core by @scale's entries, from its @first. */
+static void
+scale_blocks (double          *core,
+              const JacTensor *scale,
+              gsize            first,
+              gsize            n_blocks,
+              gsize            run)
+{
+  for (gsize o = 0; o < n_blocks; o++)
+    {
+      double f = scale->data[first + o];
+
+      for (gsize r = 0; r < run; r++)
+        core[o * run + r] *= f;
+    }
+}
+
 static void
 scale_term (JacDeltaTerm    *term,
             const JacTensor *factor)
 {
   gsize run = factor->size > 0 ? term->core->size / factor->size : 0;
-  double *core = term->core->data;
 
   g_assert (factor->size * run == term->core->size);
-  for (gsize o = 0; o < factor->size; o++)
-    {
-      double f = factor->data[o];
-
-      for (gsize r = 0; r < run; r++)
-        core[o * run + r] *= f;
-    }
+  scale_blocks (term->core->data, factor, 0, factor->size, run);
 }
 
 void
@@ -906,12 +932,23 @@ collapse_strides (const JacStructured *result,
   s->dense_y = steps_dense[1];
 }
 
+/* The matrix operand of a product, and the element-wise factor (NULL: 1) the product's Jacobian
+ * is scaled by as it is written, for an element-wise function of the product (tanh (h_prev W_hh +
+ * …)): the core is written once instead of written and then read and rewritten. */
+typedef struct
+{
+  const JacTensor *operand;
+  const JacTensor *scale;
+} Matmul;
+
 static JacStructured *
 matmul_left_term (const JacStructured  *ja,
                   gconstpointer         data,
                   GError              **error)
 {
-  const JacTensor *b = data;
+  const Matmul *mm = data;
+  const JacTensor *b = mm->operand;
+  const JacTensor *scale = mm->scale;
   gsize m = ja->out_shape[0], k = ja->out_shape[1], ncols = b->shape[1];
   gsize shape[2] = { m, ncols };
   int pair[2] = { ja->pair[0], -1 };
@@ -940,19 +977,25 @@ matmul_left_term (const JacStructured  *ja,
           {
             const double *column = bt + j * k;
             const double *row = core + i * ja->core->strides[0];
+            /* (row · column) · f, in the order the separate scaling pass multiplied. */
+            double f = scale != NULL ? scale->data[i * ncols + j] : 1.0;
 
             /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
              * compiler vectorizes, instead of an inner loop of one step. */
             if (s.n_y == 1 && s.op_x == 1 && s.dense_x == 1)
               {
-                for (gsize x = 0; x < s.n_x; x++)
-                  out[x] = row[x] * column[x];
+                if (scale != NULL)
+                  for (gsize x = 0; x < s.n_x; x++)
+                    out[x] = row[x] * column[x] * f;
+                else
+                  for (gsize x = 0; x < s.n_x; x++)
+                    out[x] = row[x] * column[x];
                 out += s.n_x;
                 continue;
               }
             for (gsize x = 0; x < s.n_x; x++)
               for (gsize y = 0; y < s.n_y; y++)
-                *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y];
+                *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y] * f;
           }
       return result;
     }
@@ -960,9 +1003,14 @@ matmul_left_term (const JacStructured  *ja,
   {
     gsize run = m * k > 0 ? ja->core->size / (m * k) : 0;
 
+    /* Each output row's block is scaled right after it is written, while it is in cache. */
     for (gsize i = 0; i < m; i++)
-      jac_gemm (TRUE, FALSE, ncols, run, k, 1.0, b->data, ncols, ja->core->data + i * k * run,
-                run, 0.0, result->core->data + i * ncols * run, run);
+      {
+        jac_gemm (TRUE, FALSE, ncols, run, k, 1.0, b->data, ncols, ja->core->data + i * k * run,
+                  run, 0.0, result->core->data + i * ncols * run, run);
+        if (scale != NULL)
+          scale_blocks (result->core->data + i * ncols * run, scale, i * ncols, ncols, run);
+      }
   }
   return result;
 }
@@ -970,11 +1018,14 @@ matmul_left_term (const JacStructured  *ja,
 JacStructured *
 _jac_structured_matmul_left (const JacStructured  *ja,
                              const JacTensor      *b,
+                             const JacTensor      *scale,
                              GError              **error)
 {
   gsize shape[2] = { ja->out_shape[0], b->shape[1] };
+  Matmul mm = { b, scale };
 
-  return map_terms (ja, 2, shape, matmul_left_term, b, error);
+  g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
 }
 
 static JacStructured *
@@ -982,7 +1033,9 @@ matmul_right_term (const JacStructured  *jb,
                    gconstpointer         data,
                    GError              **error)
 {
-  const JacTensor *a = data;
+  const Matmul *mm = data;
+  const JacTensor *a = mm->operand;
+  const JacTensor *scale = mm->scale;
   gsize m = a->shape[0], k = jb->out_shape[0], ncols = jb->out_shape[1];
   gsize shape[2] = { m, ncols };
   int pair[2] = { -1, jb->pair[1] };
@@ -1003,10 +1056,14 @@ matmul_right_term (const JacStructured  *jb,
       collapse_strides (result, jb, jb->pair[0], jb->core->strides[0], 1, &s);
       for (gsize i = 0; i < m; i++)
         for (gsize j = 0; j < ncols; j++)
-          for (gsize x = 0; x < s.n_x; x++)
-            for (gsize y = 0; y < s.n_y; y++)
-              *out++ = a->data[i * k + x * s.dense_x + y * s.dense_y] *
-                       core[j * jb->core->strides[1] + x * s.op_x + y * s.op_y];
+          {
+            double f = scale != NULL ? scale->data[i * ncols + j] : 1.0;
+
+            for (gsize x = 0; x < s.n_x; x++)
+              for (gsize y = 0; y < s.n_y; y++)
+                *out++ = a->data[i * k + x * s.dense_x + y * s.dense_y] *
+                         core[j * jb->core->strides[1] + x * s.op_x + y * s.op_y] * f;
+          }
       return result;
     }
 
@@ -1015,6 +1072,9 @@ matmul_right_term (const JacStructured  *jb,
 
     jac_gemm (FALSE, FALSE, m, run, k, 1.0, a->data, k, jb->core->data, run, 0.0,
               result->core->data, run);
+    /* One GEMM writes the whole core; the result's rows are (i, j) blocks of run / ncols. */
+    if (scale != NULL)
+      scale_blocks (result->core->data, scale, 0, m * ncols, ncols > 0 ? run / ncols : 0);
   }
   return result;
 }
@@ -1022,11 +1082,14 @@ matmul_right_term (const JacStructured  *jb,
 JacStructured *
 _jac_structured_matmul_right (const JacTensor      *a,
                               const JacStructured  *jb,
+                              const JacTensor      *scale,
                               GError              **error)
 {
   gsize shape[2] = { a->shape[0], jb->out_shape[1] };
+  Matmul mm = { a, scale };
 
-  return map_terms (jb, 2, shape, matmul_right_term, a, error);
+  g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  return map_terms (jb, 2, shape, matmul_right_term, &mm, error);
 }
 
 static double
