@@ -188,19 +188,14 @@ check_texts (const JacDerivation *d,
   check_latex (d->where_latex, what);
 }
 
-typedef struct
-{
-  guint out_axis;
-  guint var_axis;
-} Tie;
-
-/* The ties a sentence claims: "nonzero only where p = i and q = j" → (0, 0), (1, 1). */
+/* The δ patterns a sentence claims: "nonzero only where p = i and q = j" → {0, 1};
+ * "nonzero only where q = i or q = j" → {1, -1}, {-1, 1}. Returns how many (0: dense or zero). */
 static guint
 parse_sentence (const JacDerivation *d,
-                Tie                 *ties)
+                int                (*patterns)[2])
 {
   const char *prefix = "nonzero only where ";
-  g_auto(GStrv) parts = NULL;
+  g_auto(GStrv) alternatives = NULL;
   guint n = 0;
 
   if (!g_str_has_prefix (d->sparsity, prefix))
@@ -209,24 +204,41 @@ parse_sentence (const JacDerivation *d,
                      g_str_has_prefix (d->sparsity, "identically zero"));
       return 0;
     }
-  parts = g_strsplit (d->sparsity + strlen (prefix), " and ", -1);
-  for (guint p = 0; parts[p] != NULL; p++)
+  alternatives = g_strsplit (d->sparsity + strlen (prefix), " or ", -1);
+  for (guint k = 0; alternatives[k] != NULL; k++, n++)
     {
-      const char *var = strchr (d->wrt_letters, parts[p][0]);
-      const char *out = strchr (d->out_letters, parts[p][4]);
+      char *alternative = alternatives[k];
+      g_auto(GStrv) parts = NULL;
+      gsize len = strlen (alternative);
 
-      g_assert_cmpuint (strlen (parts[p]), ==, 5);
-      g_assert_true (var != NULL && out != NULL);
-      g_assert_true (strncmp (parts[p] + 1, " = ", 3) == 0);
-      ties[n].var_axis = var - d->wrt_letters;
-      ties[n].out_axis = out - d->out_letters;
-      n++;
+      g_assert_cmpuint (n, <, JAC_DERIVE_MAX_PATTERNS);
+      /* Parentheses exactly around the alternatives of two δs in a union. */
+      if (alternative[0] == '(')
+        {
+          g_assert_true (alternatives[1] != NULL && alternative[len - 1] == ')');
+          alternative[len - 1] = '\0';
+          alternative++;
+        }
+      parts = g_strsplit (alternative, " and ", -1);
+      g_assert_true (alternatives[1] == NULL || parts[1] == NULL ||
+                     alternatives[k][0] == '(');
+      patterns[n][0] = patterns[n][1] = -1;
+      for (guint p = 0; parts[p] != NULL; p++)
+        {
+          const char *var = strchr (d->wrt_letters, parts[p][0]);
+          const char *out = strchr (d->out_letters, parts[p][4]);
+
+          g_assert_cmpuint (strlen (parts[p]), ==, 5);
+          g_assert_true (var != NULL && out != NULL);
+          g_assert_true (strncmp (parts[p] + 1, " = ", 3) == 0);
+          patterns[n][out - d->out_letters] = var - d->wrt_letters;
+        }
     }
   return n;
 }
 
-/* The sentence says what the δ pairs say, every entry a δ forbids is zero in the finite
- * differences, and each claimed δ leaves some entry that is not. */
+/* The sentence says what the δ patterns say, every entry outside all of them is zero in the
+ * finite differences, and the patterns leave some entry that is not. */
 static void
 check_sparsity (const JacDerivation *d,
                 const JacStructured *jac,
@@ -234,38 +246,64 @@ check_sparsity (const JacDerivation *d,
                 const JacTensor     *fd,
                 const char          *what)
 {
-  Tie ties[2];
-  guint n_ties = parse_sentence (d, ties);
-  guint n_pairs = 0;
+  int patterns[JAC_DERIVE_MAX_PATTERNS][2];
+  guint n_patterns = parse_sentence (d, patterns);
   gboolean allowed_nonzero = FALSE;
+  int common[2] = { -1, -1 };
 
-  for (guint a = 0; a < 2; a++)
-    n_pairs += d->pair[a] >= 0;
-  g_assert_cmpuint (n_ties, ==, n_pairs);
-  for (guint t = 0; t < n_ties; t++)
-    g_assert_cmpint (d->pair[ties[t].out_axis], ==, ties[t].var_axis);
+  if (n_patterns > 0)
+    {
+      g_assert_cmpuint (n_patterns, ==, d->n_patterns);
+      for (guint k = 0; k < n_patterns; k++)
+        {
+          g_assert_cmpint (patterns[k][0], ==, d->patterns[k][0]);
+          g_assert_cmpint (patterns[k][1], ==, d->patterns[k][1]);
+        }
+    }
+  else if (g_str_has_prefix (d->sparsity, "dense"))
+    g_assert_cmpuint (d->n_patterns, <=, 1);
+  /* pair is the δs every pattern has. */
+  for (guint a = 0; a < 2 && d->n_patterns > 0; a++)
+    {
+      common[a] = d->patterns[0][a];
+      for (guint k = 1; k < d->n_patterns; k++)
+        if (d->patterns[k][a] != common[a])
+          common[a] = -1;
+    }
+  g_assert_cmpint (d->pair[0], ==, common[0]);
+  g_assert_cmpint (d->pair[1], ==, common[1]);
   if (g_str_has_prefix (d->sparsity, "identically zero"))
-    g_assert_cmpfloat (jac_tensor_max_abs (fd), ==, 0.0);
+    {
+      g_assert_cmpuint (d->n_patterns, ==, 0);
+      g_assert_cmpfloat (jac_tensor_max_abs (fd), ==, 0.0);
+    }
 
   for (gsize e = 0; e < dense->size; e++)
     {
       gsize index[4], rest = e;
-      gboolean forbidden = FALSE;
+      gboolean forbidden = n_patterns > 0;
 
       for (guint a = dense->rank; a-- > 0;)
         {
           index[a] = rest % dense->shape[a];
           rest /= dense->shape[a];
         }
-      for (guint t = 0; t < n_ties; t++)
-        forbidden |= index[ties[t].out_axis] != index[jac->out_rank + ties[t].var_axis];
+      for (guint k = 0; k < n_patterns && forbidden; k++)
+        {
+          gboolean holds = TRUE;
+
+          for (guint a = 0; a < jac->out_rank; a++)
+            if (patterns[k][a] >= 0)
+              holds &= index[a] == index[jac->out_rank + patterns[k][a]];
+          forbidden = !holds;
+        }
       if (forbidden && !(fabs (fd->data[e]) < 1e-9 && dense->data[e] == 0.0))
         g_error ("%s wrt %s: “%s” but entry %zu is %g", what, d->variable_name, d->sparsity, e,
                  fd->data[e]);
       if (!forbidden && fabs (dense->data[e]) > 1e-12)
         allowed_nonzero = TRUE;
     }
-  if (n_ties > 0)
+  if (n_patterns > 0)
     g_assert_true (allowed_nonzero);
 }
 

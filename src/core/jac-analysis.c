@@ -307,6 +307,8 @@ jac_analysis_new (JacRnn           *rnn,
   return g_steal_pointer (&self);
 }
 
+static void reconcile_structure (JacAnalysis *self);
+
 JacAnalysis *
 jac_analysis_new_expr (JacExpr          *expr,
                        const char       *wrt,
@@ -340,6 +342,8 @@ jac_analysis_new_expr (JacExpr          *expr,
                                                      self->contract_tensor);
   jac_derivation_evaluate_factors (self->derivation, self->graph, self->upstream,
                                    self->expr_factors);
+  /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
+  reconcile_structure (self);
   return g_steal_pointer (&self);
 }
 
@@ -807,4 +811,200 @@ jac_analysis_per_sample_memory_text (const JacAnalysis *self)
   dense_text = g_format_size_full (dense, G_FORMAT_SIZE_IEC_UNITS);
   stored_text = g_format_size_full (stored, G_FORMAT_SIZE_IEC_UNITS);
   return g_strdup_printf ("dense %s · stored %s", dense_text, stored_text);
+}
+
+/* ---- one source of truth for the structure ---- */
+
+/* The derivation and the evaluator build the same δ patterns by the same absorbing rule, but only
+ * the derivation simplifies symbolically: it cancels terms that are equal and opposite only in
+ * their values (X/X, whose derivative is 1/X − X/X²), which the evaluator keeps as a term with a
+ * core of rounding noise. Where the two differ, the derivation proves more zeros, so the terms are
+ * rebuilt on its patterns (after checking that every entry they drop is zero up to rounding), and
+ * where they agree the terms are put in its order, so that the figure's sentence and the
+ * derivation's Structure step name the same patterns in the same words. */
+
+/* Reconciling is an entry-by-entry walk over the dense tensor: past this size the evaluator's
+ * structure is kept as it is (it is exact, only possibly coarser). */
+#define RECONCILE_LIMIT ((gsize) 1 << 24)
+
+static gboolean
+same_pattern (const int *a,
+              const int *b)
+{
+  return a[0] == b[0] && a[1] == b[1];
+}
+
+/* Every δ of @inner is also one of @outer's, as JacStructured's pairs_within. */
+static gboolean
+pattern_within (const int *inner,
+                const int *outer)
+{
+  return (inner[0] < 0 || inner[0] == outer[0]) && (inner[1] < 0 || inner[1] == outer[1]);
+}
+
+/* The derivation's patterns as a permutation of the terms: order[k] is the term of pattern k. */
+static gboolean
+match_patterns (const JacStructured *jac,
+                const JacDerivation *d,
+                guint               *order)
+{
+  if (jac->n_terms != d->n_patterns)
+    return FALSE;
+  for (guint k = 0; k < d->n_patterns; k++)
+    {
+      guint m = 0;
+
+      while (m < jac->n_terms && !same_pattern (jac->terms[m].pair, d->patterns[k]))
+        m++;
+      if (m == jac->n_terms)
+        return FALSE;
+      order[k] = m;
+    }
+  return TRUE;
+}
+
+static gboolean
+pattern_holds (const int   *pattern,
+               guint        out_rank,
+               const gsize *out_index,
+               const gsize *wrt_index)
+{
+  for (guint a = 0; a < out_rank; a++)
+    if (pattern[a] >= 0 && out_index[a] != wrt_index[pattern[a]])
+      return FALSE;
+  return TRUE;
+}
+
+/* Offset of entry (o, w) in the core of a term with @pattern: the output axes, then the variable
+ * axes no δ ties, row-major. */
+static gsize
+core_offset (const JacStructured *jac,
+             const int           *pattern,
+             const gsize         *out_index,
+             const gsize         *wrt_index)
+{
+  gsize offset = 0;
+
+  for (guint a = 0; a < jac->out_rank; a++)
+    offset = offset * jac->out_shape[a] + out_index[a];
+  for (guint t = 0; t < jac->wrt_rank; t++)
+    if (!(pattern[0] == (int) t && jac->out_rank > 0) && !(pattern[1] == (int) t &&
+                                                           jac->out_rank > 1))
+      offset = offset * jac->wrt_shape[t] + wrt_index[t];
+  return offset;
+}
+
+/* The terms rebuilt on the derivation's patterns, each entry in the first term whose δs hold
+ * there; NULL when an entry outside them all is not zero up to rounding (the derivation would
+ * then be wrong, and the evaluator's structure, exact by construction, stays). */
+static JacStructured *
+rebuild_on_patterns (const JacStructured *jac,
+                     const JacDerivation *d)
+{
+  g_autoptr(JacStructured) rebuilt = jac_structured_new_zero (jac->out_rank, jac->out_shape,
+                                                              jac->wrt_rank, jac->wrt_shape);
+  gsize n_entries = jac_structured_dense_count (jac);
+  double largest = 0.0, dropped = 0.0;
+
+  for (guint k = 0; k < d->n_patterns; k++)
+    {
+      gsize shape[4];
+      guint rank = 0;
+
+      for (guint a = 0; a < jac->out_rank; a++)
+        shape[rank++] = jac->out_shape[a];
+      for (guint t = 0; t < jac->wrt_rank; t++)
+        if (!(d->patterns[k][0] == (int) t && jac->out_rank > 0) &&
+            !(d->patterns[k][1] == (int) t && jac->out_rank > 1))
+          shape[rank++] = jac->wrt_shape[t];
+      rebuilt->terms[k].pair[0] = d->patterns[k][0];
+      rebuilt->terms[k].pair[1] = d->patterns[k][1];
+      rebuilt->terms[k].core = jac_tensor_new (rank, shape, NULL);
+      rebuilt->n_terms = k + 1;
+    }
+
+  for (gsize e = 0; e < n_entries; e++)
+    {
+      gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
+      double value;
+      guint k = 0;
+
+      split_dense_index (jac, e, out_index, wrt_index);
+      value = jac_structured_get (jac, out_index, wrt_index, NULL);
+      largest = MAX (largest, fabs (value));
+      while (k < d->n_patterns && !pattern_holds (d->patterns[k], jac->out_rank, out_index,
+                                                  wrt_index))
+        k++;
+      if (k == d->n_patterns)
+        dropped = MAX (dropped, fabs (value));
+      else
+        rebuilt->terms[k].core->data[core_offset (jac, d->patterns[k], out_index,
+                                                  wrt_index)] = value;
+    }
+  /* Rounding of terms that cancel exactly: a few units in the last place of the values summed. */
+  if (dropped > 1e-10 * MAX (1.0, largest))
+    {
+      g_debug ("the derivation's δ patterns drop an entry of %g: kept the evaluator's", dropped);
+      return NULL;
+    }
+  return g_steal_pointer (&rebuilt);
+}
+
+static void
+reconcile_structure (JacAnalysis *self)
+{
+  JacStructured *jac = self->jacobian;
+  const JacDerivation *d = self->derivation;
+  guint order[JAC_DERIVE_MAX_PATTERNS];
+  JacStructured *rebuilt;
+
+  if (match_patterns (jac, d, order))
+    {
+      JacDeltaTerm terms[JAC_DERIVE_MAX_PATTERNS];
+      gboolean moved = FALSE;
+
+      for (guint k = 0; k < d->n_patterns; k++)
+        {
+          terms[k] = jac->terms[order[k]];
+          moved |= order[k] != k;
+        }
+      if (!moved)
+        return;
+      for (guint k = 0; k < d->n_patterns; k++)
+        jac->terms[k] = terms[k];
+      jac_sparsity_clear (&self->sparsity);
+      compute_sparsity (self);
+      return;
+    }
+
+  /* Only where the derivation's patterns lie within the evaluator's (it proves more zeros, not
+   * fewer), and the walk is affordable. */
+  for (guint k = 0; k < d->n_patterns; k++)
+    {
+      gboolean within = FALSE;
+
+      for (guint m = 0; m < jac->n_terms && !within; m++)
+        within = pattern_within (jac->terms[m].pair, d->patterns[k]);
+      if (!within)
+        {
+          g_debug ("the derivation's δ pattern %u is not among the evaluator's", k);
+          return;
+        }
+    }
+  if (jac_structured_dense_count (jac) > RECONCILE_LIMIT)
+    return;
+  rebuilt = rebuild_on_patterns (jac, d);
+  if (rebuilt == NULL)
+    return;
+
+  jac_structured_free (self->jacobian);
+  self->jacobian = rebuilt;
+  self->jacobian_max_abs = jacobian_max_abs (rebuilt);
+  jac_sparsity_clear (&self->sparsity);
+  compute_sparsity (self);
+  jac_tensor_free (self->contract_tensor);
+  self->contract_tensor = jac_structured_contract (rebuilt, self->upstream);
+  if (self->contract_formula != NULL)
+    self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
+                                                       self->contract_tensor);
 }

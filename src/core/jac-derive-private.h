@@ -193,6 +193,15 @@ void       _jac_poly_pairs         (const GPtrArray        *poly,
                                     guint                   var_rank,
                                     const int              *var_idx,
                                     int                    *pair);
+/* The δ patterns of the terms (pattern[a] as in _jac_poly_pairs, per term), normalized as
+ * JacStructured normalizes its sum: no two equal, none containing another's δs. Returns how
+ * many; at most JAC_DERIVE_MAX_PATTERNS. */
+guint      _jac_poly_patterns      (const GPtrArray        *poly,
+                                    guint                   out_rank,
+                                    const int              *out_idx,
+                                    guint                   var_rank,
+                                    const int              *var_idx,
+                                    int                   (*patterns)[2]);
 void       _jac_poly_render        (const JacDeriveContext *d,
                                     const GPtrArray        *poly,
                                     JacNotation            *out);

@@ -878,6 +878,50 @@ axis_noun (guint rank,
   return rank == 1 ? "entry" : axis == 0 ? "row" : "column";
 }
 
+char *
+jac_delta_patterns_condition (guint        n_patterns,
+                              const int  (*patterns)[2],
+                              guint        out_rank,
+                              const char  *out_letters,
+                              const char  *wrt_letters)
+{
+  GString *where = g_string_new (NULL);
+
+  for (guint k = 0; k < n_patterns; k++)
+    {
+      g_autoptr(GString) condition = g_string_new (NULL);
+      guint n_deltas = 0;
+
+      for (guint a = 0; a < out_rank && a < 2; a++)
+        if (patterns[k][a] >= 0)
+          {
+            g_string_append_printf (condition, "%s%c = %c", n_deltas > 0 ? " and " : "",
+                                    wrt_letters[patterns[k][a]], out_letters[a]);
+            n_deltas++;
+          }
+      /* Parentheses only where "and" meets "or". */
+      g_string_append_printf (where, n_patterns > 1 && n_deltas > 1 ? "%s(%s)" : "%s%s",
+                              k > 0 ? " or " : "", condition->str);
+    }
+  return g_string_free (where, FALSE);
+}
+
+/* A sum of several δ patterns: the union of where each can be nonzero, as the analysis says it. */
+static void
+describe_union (JacDerivation          *self,
+                const JacDeriveContext *d)
+{
+  g_autofree char *where = jac_delta_patterns_condition (self->n_patterns,
+                                                         (const int (*)[2]) self->patterns,
+                                                         d->out_rank, self->out_letters,
+                                                         self->wrt_letters);
+
+  self->sparsity = g_strdup_printf ("nonzero only where %s", where);
+  self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for every "
+                                           "value only where the δs of every term force it to "
+                                           "zero", self->n_patterns);
+}
+
 static void
 describe_structure (JacDerivation          *self,
                     const JacDeriveContext *d)
@@ -887,6 +931,14 @@ describe_structure (JacDerivation          *self,
   GString *detail = g_string_new (NULL);
   guint n_pairs = 0;
 
+  /* Several patterns none of which is δ-free (that one would have absorbed the others). */
+  if (self->depends && self->n_patterns > 1)
+    {
+      g_string_free (sentence, TRUE);
+      g_string_free (detail, TRUE);
+      describe_union (self, d);
+      return;
+    }
   for (guint a = 0; a < d->out_rank; a++)
     {
       int t = self->pair[a];
@@ -1179,6 +1231,9 @@ finish (Derivation      *D,
 
   self->depends = d->depends[d->output] && result->len > 0;
   _jac_poly_pairs (result, d->out_rank, d->out_idx, d->var_rank, d->var_idx, self->pair);
+  self->n_patterns = self->depends ? _jac_poly_patterns (result, d->out_rank, d->out_idx,
+                                                         d->var_rank, d->var_idx,
+                                                         self->patterns) : 0;
   describe_structure (self, d);
   structure_step (D, self);
   contract_step (D, self, result, form);

@@ -43,6 +43,9 @@
 
 G_BEGIN_DECLS
 
+/* Room for every δ pattern of a rank-2 output and variable, as JAC_STRUCTURED_MAX_TERMS. */
+#define JAC_DERIVE_MAX_PATTERNS 7
+
 typedef enum
 {
   JAC_DERIVE_DEFAULT     = 0,
@@ -77,8 +80,13 @@ typedef struct _JacDerivation
    * JacStructured), and the sentence says the same in words. */
   gboolean   depends;            /* FALSE: the derivative is identically zero */
   int        pair[2];
-  char      *sparsity;           /* "nonzero only where p = i" */
+  char      *sparsity;           /* "nonzero only where p = i", "… where q = i or q = j" */
   char      *sparsity_detail;    /* "block-diagonal over the rows: …" */
+  /* The δ patterns of its terms after cancellation and like-term merging, normalized as
+   * JacStructured's terms are (none contains another's δs): the same set as the evaluator's
+   * terms[].pair, and the union the sentence states. 0 when identically zero. */
+  guint      n_patterns;
+  int        patterns[JAC_DERIVE_MAX_PATTERNS][2];
 
   /* Σ_o G[o] ∂out[o]/∂variable in matrix notation, e.g. "(G ⊙ (1 − h ⊙ h)) W_hhᵀ". */
   char      *contracted_text;
@@ -129,6 +137,16 @@ gboolean                 jac_derivation_evaluate_factors (const JacDerivation *s
                                                           JacGraph            *graph,
                                                           const JacTensor     *upstream,
                                                           JacTensor          **factors);
+
+/* Where a sum of δ patterns can be nonzero, in the words both the derivation's Structure step and
+ * the analysis' sparsity sentence use: "p = i" for one pattern, "p = i and q = j" for one with
+ * two δs, "q = i or q = j" or "(p = i and q = j) or (q = i and p = j)" for several; "" for a
+ * pattern without δ. patterns[k][a] is the variable axis output axis a is tied to, or -1. */
+char                    *jac_delta_patterns_condition (guint             n_patterns,
+                                                       const int       (*patterns)[2],
+                                                       guint             out_rank,
+                                                       const char       *out_letters,
+                                                       const char       *wrt_letters);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacDerivation, jac_derivation_free)
 

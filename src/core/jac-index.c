@@ -413,6 +413,60 @@ _jac_poly_pairs (const GPtrArray *poly,
       }
 }
 
+/* Every δ of @inner is one of @outer's: @outer's entries lie where @inner's can be nonzero. The
+ * same rule as JacStructured's pairs_within, so both sides absorb the same patterns. */
+static gboolean
+pattern_within (const int *inner,
+                const int *outer)
+{
+  return (inner[0] < 0 || inner[0] == outer[0]) && (inner[1] < 0 || inner[1] == outer[1]);
+}
+
+guint
+_jac_poly_patterns (const GPtrArray *poly,
+                    guint            out_rank,
+                    const int       *out_idx,
+                    guint            var_rank,
+                    const int       *var_idx,
+                    int            (*patterns)[2])
+{
+  guint n_patterns = 0;
+
+  for (guint n = 0; n < poly->len; n++)
+    {
+      const JacTerm *term = g_ptr_array_index (poly, n);
+      int pattern[2] = { -1, -1 };
+      gboolean absorbed = FALSE;
+      guint kept = 0;
+
+      /* A term's δ ties an output axis to a variable axis; the first one found stands for it, so
+       * a term such as δ_ip δ_iq is counted as δ_ip alone: fewer zeros claimed, never more. */
+      for (guint a = 0; a < out_rank; a++)
+        for (guint t = 0; t < var_rank && pattern[a] < 0; t++)
+          if (term_has_delta (term, out_idx[a], var_idx[t]) && (a == 0 || pattern[0] != (int) t))
+            pattern[a] = t;
+
+      /* Insert as JacStructured's insert_term does: a pattern whose δs include another's is
+       * absorbed by it, and one that is absorbed by the new one leaves. */
+      for (guint m = 0; m < n_patterns && !absorbed; m++)
+        absorbed = pattern_within (patterns[m], pattern);
+      if (absorbed)
+        continue;
+      for (guint m = 0; m < n_patterns; m++)
+        if (!pattern_within (pattern, patterns[m]))
+          {
+            patterns[kept][0] = patterns[m][0];
+            patterns[kept][1] = patterns[m][1];
+            kept++;
+          }
+      g_assert (kept < JAC_DERIVE_MAX_PATTERNS);
+      patterns[kept][0] = pattern[0];
+      patterns[kept][1] = pattern[1];
+      n_patterns = kept + 1;
+    }
+  return n_patterns;
+}
+
 /* ---- text ---- */
 
 /* The letters of one term's summed indices. Lookups are hashed and the search for a free
