@@ -10,6 +10,30 @@
 #include "app/jac-window-private.h"
 #include "core/jac-npy.h"
 
+
+/* The RNN preset is an expression like any other: its sizes are its variables' shapes. */
+static gsize
+variable_dim (const JacAnalysis *analysis,
+              const char        *name,
+              guint              axis)
+{
+  int node = jac_graph_find_variable (analysis->graph, name);
+
+  g_assert_cmpint (node, >=, 0);
+  g_assert_cmpuint (axis, <, jac_graph_node (analysis->graph, node)->rank);
+  return jac_graph_node (analysis->graph, node)->shape[axis];
+}
+
+static const JacNode *
+variable_node (const JacAnalysis *analysis,
+               const char        *name)
+{
+  int node = jac_graph_find_variable (analysis->graph, name);
+
+  g_assert_cmpint (node, >=, 0);
+  return jac_graph_node (analysis->graph, node);
+}
+
 static JacApplication *application;
 static JacWindow *window;
 static char *tmpdir;
@@ -178,9 +202,9 @@ test_startup (void)
   reset ();
   analysis = jac_window_get_analysis (window);
   g_assert_nonnull (analysis);
-  g_assert_cmpint (analysis->wrt, ==, JAC_VAR_H_PREV);
-  g_assert_cmpuint (analysis->rnn->config.batch, ==, 2);
-  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 3);
+  g_assert_cmpstr (analysis->wrt_name, ==, "h_prev");
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 2);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 3);
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
   g_assert_null (jac_window_get_message (window));
@@ -197,8 +221,8 @@ test_change_size (void)
   activate ("win.batch", g_variant_new_int32 (4));
   activate ("win.hidden", g_variant_new_int32 (5));
   analysis = jac_window_get_analysis (window);
-  g_assert_cmpuint (analysis->rnn->config.batch, ==, 4);
-  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 5);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 4);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 5);
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 4);
   g_assert_cmpuint (analysis->sparsity.n_block_cols, ==, 4);
   g_assert_cmpuint (analysis->sparsity.block_height, ==, 5);
@@ -207,13 +231,13 @@ test_change_size (void)
 
   activate ("win.resize", g_variant_new ("(ii)", 1, -1));
   analysis = jac_window_get_analysis (window);
-  g_assert_cmpuint (analysis->rnn->config.batch, ==, 5);
-  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 4);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 5);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
 
   activate ("win.tiny-example", NULL);
   analysis = jac_window_get_analysis (window);
-  g_assert_cmpuint (analysis->rnn->config.batch, ==, 1);
-  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 2);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 1);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 2);
 }
 
 static void
@@ -227,7 +251,7 @@ test_switch_wrt (void)
     {
       activate ("win.wrt", g_variant_new_string (names[v]));
       analysis = jac_window_get_analysis (window);
-      g_assert_cmpint (analysis->wrt, ==, (int) v);
+      g_assert_cmpstr (analysis->wrt_name, ==, names[v]);
       g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), names[v]));
       g_assert_nonnull (gtk_label_get_text (window->derivation_label));
     }
@@ -413,9 +437,9 @@ test_controls (void)
   activate ("win.upstream", g_variant_new_string ("loss"));
   g_assert_cmpint (jac_window_get_analysis (window)->upstream_kind, ==, JAC_UPSTREAM_LOSS);
   activate ("win.activation", g_variant_new_string ("relu"));
-  g_assert_cmpint (jac_window_get_analysis (window)->rnn->config.activation, ==, JAC_FUNC_RELU);
+  g_assert_nonnull (strstr (jac_window_get_analysis (window)->expr->source, "relu(h_prev @ W_hh"));
   activate ("win.b-shape", g_variant_new_string ("NxH"));
-  g_assert_true (jac_window_get_analysis (window)->rnn->config.b_per_row);
+  g_assert_cmpuint (variable_node (jac_window_get_analysis (window), "b")->rank, ==, 2);
 }
 
 static void
@@ -431,15 +455,15 @@ test_load_npy (void)
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("W_hh=%s", weights)));
   g_assert_null (jac_window_get_message (window));
   analysis = jac_window_get_analysis (window);
-  g_assert_cmpuint (analysis->rnn->config.hidden, ==, 4);
-  value = jac_rnn_value (analysis->rnn, JAC_VAR_W_HH);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
+  value = variable_node (analysis, "W_hh")->value;
   g_assert_cmpfloat_with_epsilon (value->data[5], -0.45, 1e-12);
   g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
 
   write_matrix (state, 3, 4, 0.1);
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("h_prev=%s", state)));
   analysis = jac_window_get_analysis (window);
-  g_assert_cmpuint (analysis->rnn->config.batch, ==, 3);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpint (window->batch, ==, 3);
   g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "h_prev.npy"));
 
@@ -1019,7 +1043,7 @@ test_large (void)
 
 typedef struct
 {
-  guint32 seed;        /* the seed whose figure is awaited */
+  double   before;      /* h_prev[0,0] under the seed before the change awaited */
   gint64  painted_us;  /* when a frame showing it was painted */
 } AwaitFrame;
 
@@ -1028,7 +1052,8 @@ await_frame_cb (GdkFrameClock *clock,
                 AwaitFrame    *await)
 {
   /* A frame painted before the recompute shows the old figure: not the one waited for. */
-  if (await->painted_us == 0 && jac_window_get_analysis (window)->rnn->config.seed == await->seed)
+  if (await->painted_us == 0
+      && variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0] != await->before)
     await->painted_us = g_get_monotonic_time ();
 }
 
@@ -1045,7 +1070,8 @@ test_control_change_timing (void)
   spin_for (100);
   for (guint r = 0; r < 3; r++)
     {
-      AwaitFrame await = { jac_window_get_analysis (window)->rnn->config.seed + 1, 0 };
+      AwaitFrame await = { variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0],
+                           0 };
       gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (await_frame_cb), &await);
       gint64 start = g_get_monotonic_time ();
 
@@ -1053,7 +1079,7 @@ test_control_change_timing (void)
       while (await.painted_us == 0)
         g_main_context_iteration (NULL, TRUE);
       g_signal_handler_disconnect (clock, id);
-      g_assert_cmpuint (jac_window_get_analysis (window)->rnn->config.hidden, ==,
+      g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 1), ==,
                         JAC_WINDOW_MAX_SIZE);
       g_test_message ("N=64 D=64 H=%d wrt h_prev: control change to painted frame %.1f ms",
                       JAC_WINDOW_MAX_SIZE, (await.painted_us - start) / 1000.0);
@@ -1158,7 +1184,9 @@ test_expr_presets (void)
       g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract"));
       if (g_str_equal (presets[k].id, "rnn"))
         {
-          g_assert_nonnull (analysis->rnn);
+          /* One preset among many: the same expression analysis, its sizes as controls. */
+          g_assert_nonnull (analysis->expr);
+          g_assert_cmpstr (analysis->derivation->contracted_text, ==, "(G ⊙ S) W_hhᵀ");
           g_assert_true (gtk_widget_get_visible (window->sizes_list));
           g_assert_false (gtk_widget_get_visible (window->shapes_box));
           g_assert_nonnull (strstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)),
@@ -1166,7 +1194,6 @@ test_expr_presets (void)
         }
       else
         {
-          g_assert_null (analysis->rnn);
           g_assert_nonnull (analysis->expr);
           g_assert_cmpuint (n_variables (analysis), ==, presets[k].n_vars);
           g_assert_false (gtk_widget_get_visible (window->sizes_list));
@@ -1290,7 +1317,7 @@ test_expr_wrt (void)
   activate ("win.preset", g_variant_new_string ("gram"));
   g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "X");
   activate ("win.preset", g_variant_new_string ("rnn"));
-  g_assert_cmpint (jac_window_get_analysis (window)->wrt, ==, JAC_VAR_H_PREV);
+  g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "h_prev");
   g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 5);
 }
 

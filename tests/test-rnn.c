@@ -184,10 +184,10 @@ test_block_is_diag_s_times_w_transpose (void)
 {
   Sizes s = { 2, 3, 3, FALSE };
   g_autoptr(JacRnn) rnn = make_rnn (&s, JAC_FUNC_TANH, 1);
-  g_autoptr(JacAnalysis) an = jac_analysis_new (g_steal_pointer (&rnn), JAC_VAR_H_PREV,
+  g_autoptr(JacAnalysis) an = jac_analysis_new (make_rnn (&s, JAC_FUNC_TANH, 1), JAC_VAR_H_PREV,
                                                 JAC_UPSTREAM_ONES, NULL, NULL);
-  const JacTensor *w = jac_rnn_value (an->rnn, JAC_VAR_W_HH);
-  const JacTensor *h = jac_rnn_output (an->rnn);
+  const JacTensor *w = jac_rnn_value (rnn, JAC_VAR_W_HH);
+  const JacTensor *h = jac_rnn_output (rnn);
 
   for (gsize i = 0; i < 2; i++)
     for (gsize j = 0; j < 3; j++)

@@ -32,17 +32,28 @@ append_kron (GString           *markup,
     g_string_append_printf (markup, "\n    As one matrix: %s", identity);
 }
 
-/* A typed expression: core's steps, with the size after "Substitute", and the contracted
- * form as the figure checks it. */
-static char *
-expr_markup (const JacAnalysis *analysis,
-             gboolean           denominator_layout)
+/* core's steps, with the size after "Substitute", the block formula in the layout shown and the
+ * Kronecker form under "Structure", why the contracted form has its shape under "Contract with
+ * G", and the contracted form as the figure checks it. The same for every expression. */
+char *
+jac_derivation_markup (const JacAnalysis *analysis,
+                       gboolean           denominator_layout)
 {
-  const JacDerivation *derivation = analysis->derivation;
-  GString *markup = g_string_new ("<span line_height=\"1.3\">");
-  const char *size_after = jac_derivation_find_step (derivation, "Substitute") != NULL
-                           ? "Substitute" : "Structure";
+  const JacDerivation *derivation;
+  GString *markup;
+  const char *size_after;
+  g_autofree char *block = NULL;
+  g_autofree char *why = NULL;
 
+  g_return_val_if_fail (analysis != NULL, NULL);
+
+  derivation = analysis->derivation;
+  size_after = jac_derivation_find_step (derivation, "Substitute") != NULL ? "Substitute"
+                                                                           : "Structure";
+  block = jac_analysis_reads_as_blocks (analysis)
+          ? jac_analysis_block_markup (analysis, denominator_layout) : NULL;
+  why = jac_analysis_why_markup (analysis);
+  markup = g_string_new ("<span line_height=\"1.3\">");
   for (guint s = 0; s < derivation->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (derivation->steps, s);
@@ -53,7 +64,14 @@ expr_markup (const JacAnalysis *analysis,
       if (g_str_equal (step->title, size_after))
         append_size (markup, analysis);
       if (g_str_equal (step->title, "Structure"))
-        append_kron (markup, analysis);
+        {
+          if (block != NULL)
+            g_string_append_printf (markup, "\n    %s layout: %s",
+                                    denominator_layout ? "Denominator" : "Numerator", block);
+          append_kron (markup, analysis);
+        }
+      else if (g_str_equal (step->title, "Contract with G") && why != NULL && *why != '\0')
+        g_string_append_printf (markup, "\n    <i>Why:</i> %s", why);
     }
   {
     g_autofree char *sparsity = g_markup_escape_text (analysis->sparsity.sentence, -1);
@@ -65,51 +83,6 @@ expr_markup (const JacAnalysis *analysis,
                             derivation->contracted_markup, sparsity, diff,
                             denominator_layout ? " · blocks shown in denominator layout" : "");
   }
-  g_string_append (markup, "</span>");
-  return g_string_free (markup, FALSE);
-}
-
-char *
-jac_derivation_markup (const JacAnalysis *analysis,
-                       gboolean           denominator_layout)
-{
-  g_autoptr(JacDerivation) derivation = NULL;
-  g_autofree char *block = NULL;
-  g_autofree char *why = NULL;
-  JacRnn *rnn;
-  GString *markup;
-
-  g_return_val_if_fail (analysis != NULL, NULL);
-
-  if (analysis->rnn == NULL)
-    return expr_markup (analysis, denominator_layout);
-
-  rnn = analysis->rnn;
-  derivation = jac_derive_graph (rnn->graph, rnn->variable_node[analysis->wrt], "h",
-                                 JAC_DERIVE_NAME_SLOPES);
-  if (derivation == NULL)
-    return g_strdup ("The derivation is not available for this expression.");
-
-  block = jac_analysis_block_markup (analysis, denominator_layout);
-  why = jac_analysis_why_markup (analysis);
-  markup = g_string_new ("<span line_height=\"1.3\">");
-  for (guint s = 0; s < derivation->steps->len; s++)
-    {
-      const JacDerivationStep *step = g_ptr_array_index (derivation->steps, s);
-
-      g_string_append_printf (markup, "%s<b>%u. %s</b>   %s", s > 0 ? "\n" : "", s + 1,
-                              step->title, step->markup);
-      if (g_str_equal (step->title, "Substitute"))
-        append_size (markup, analysis);
-      else if (g_str_equal (step->title, "Structure"))
-        {
-          g_string_append_printf (markup, "\n    %s layout: %s",
-                                  denominator_layout ? "Denominator" : "Numerator", block);
-          append_kron (markup, analysis);
-        }
-      else if (g_str_equal (step->title, "Contract with G"))
-        g_string_append_printf (markup, "\n    <i>Why:</i> %s", why);
-    }
   g_string_append (markup, "</span>");
   return g_string_free (markup, FALSE);
 }

@@ -293,7 +293,7 @@ rebuild_load_menu (JacWindow          *self,
 {
   g_autoptr(GMenu) menu = g_menu_new ();
   g_autoptr(GMenu) section = g_menu_new ();
-  gboolean rnn = self->analysis == NULL || self->analysis->expr == NULL;
+  gboolean rnn = !_jac_window_is_expr_mode (self);
 
   for (guint n = 0; names[n] != NULL; n++)
     {

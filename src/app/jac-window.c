@@ -287,33 +287,42 @@ set_int_state (JacWindow         *self,
   return TRUE;
 }
 
-/* Sizes follow loaded files: show the ones the engine settled on. */
+/* A variable's shape in the analysed expression: the sizes the engine settled on. */
+static const JacNode *
+analysed_variable (JacWindow  *self,
+                   const char *name)
+{
+  int node = jac_graph_find_variable (self->analysis->graph, name);
+
+  return node >= 0 ? jac_graph_node (self->analysis->graph, node) : NULL;
+}
+
+/* Sizes follow loaded files: show the ones the engine settled on. For the RNN preset they are
+ * read back from its variables' shapes (h_prev N×H, x N×D, b H or N×H). */
 static void
 sync_from_analysis (JacWindow *self)
 {
-  const JacRnnConfig *config;
+  gsize rows = MAX (self->analysis->sparsity.n_block_rows, 1);
+  const JacNode *h_prev, *x, *b;
 
-  if (self->analysis->rnn == NULL)
-    {
-      gsize rows = MAX (self->analysis->sparsity.n_block_rows, 1);
-
-      gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
-      set_int_state (self, &self->row, MIN (self->row, (int) rows - 1), PROP_ROW);
-      return;
-    }
-  config = &self->analysis->rnn->config;
-
-  set_int_state (self, &self->batch, (int) config->batch, PROP_BATCH);
-  set_int_state (self, &self->input, (int) config->input, PROP_INPUT);
-  set_int_state (self, &self->hidden, (int) config->hidden, PROP_HIDDEN);
-  if (config->b_per_row != (g_strcmp0 (self->b_shape, "NxH") == 0))
+  gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
+  set_int_state (self, &self->row, MIN (self->row, (int) rows - 1), PROP_ROW);
+  if (_jac_window_is_expr_mode (self))
+    return;
+  h_prev = analysed_variable (self, "h_prev");
+  x = analysed_variable (self, "x");
+  b = analysed_variable (self, "b");
+  if (h_prev == NULL || x == NULL || b == NULL || h_prev->rank != 2 || x->rank != 2)
+    return;
+  set_int_state (self, &self->batch, (int) h_prev->shape[0], PROP_BATCH);
+  set_int_state (self, &self->input, (int) x->shape[1], PROP_INPUT);
+  set_int_state (self, &self->hidden, (int) h_prev->shape[1], PROP_HIDDEN);
+  if ((b->rank == 2) != (g_strcmp0 (self->b_shape, "NxH") == 0))
     {
       g_free (self->b_shape);
-      self->b_shape = g_strdup (config->b_per_row ? "NxH" : "H");
+      self->b_shape = g_strdup (b->rank == 2 ? "NxH" : "H");
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_B_SHAPE]);
     }
-  gtk_spin_button_set_range (self->row_spin, 0, MAX (self->analysis->sparsity.n_block_rows, 1) - 1);
-  set_int_state (self, &self->row, MIN (self->row, (int) config->batch - 1), PROP_ROW);
 }
 
 static JacAnalysis *

@@ -6,34 +6,6 @@
 #include "jac-analysis.h"
 #include "jac-error.h"
 
-typedef struct
-{
-  const char *factor_name;
-  const char *formula_text;
-  gboolean    factor_on_left;
-} ContractedForm;
-
-static const ContractedForm contracted_forms[JAC_N_VARS] = {
-  [JAC_VAR_H_PREV] = { "W_hhᵀ", "(G ⊙ S) W_hhᵀ", FALSE },
-  [JAC_VAR_X] = { "W_xhᵀ", "(G ⊙ S) W_xhᵀ", FALSE },
-  [JAC_VAR_W_HH] = { "h_prevᵀ", "h_prevᵀ (G ⊙ S)", TRUE },
-  [JAC_VAR_W_XH] = { "xᵀ", "xᵀ (G ⊙ S)", TRUE },
-  [JAC_VAR_B] = { "1ᵀ", "1ᵀ (G ⊙ S)", TRUE },
-};
-
-static const char *
-slope_text (JacFunc activation)
-{
-  switch (activation)
-    {
-    case JAC_FUNC_TANH: return "S = 1 − h ⊙ h";
-    case JAC_FUNC_SIGMOID: return "S = h ⊙ (1 − h)";
-    case JAC_FUNC_RELU: return "S = [Z > 0]";
-    case JAC_FUNC_IDENTITY: return "S = 1";
-    default: return "S = φ′(Z)";
-    }
-}
-
 const char *
 jac_analysis_wrt_indices (const JacAnalysis *self)
 {
@@ -193,36 +165,6 @@ make_upstream (const JacAnalysis  *self,
   return g;
 }
 
-static void
-compute_factor (JacAnalysis *self)
-{
-  const JacRnn *rnn = self->rnn;
-  const JacTensor *m = NULL;
-
-  switch (self->wrt)
-    {
-    case JAC_VAR_H_PREV: m = jac_rnn_value (rnn, JAC_VAR_W_HH); break;
-    case JAC_VAR_X: m = jac_rnn_value (rnn, JAC_VAR_W_XH); break;
-    case JAC_VAR_W_HH: m = jac_rnn_value (rnn, JAC_VAR_H_PREV); break;
-    case JAC_VAR_W_XH: m = jac_rnn_value (rnn, JAC_VAR_X); break;
-    case JAC_VAR_B:
-      if (!rnn->config.b_per_row)
-        {
-          self->factor = jac_tensor_new_matrix (1, rnn->config.batch);
-          jac_tensor_fill (self->factor, 1.0);
-        }
-      return;
-    case JAC_N_VARS:
-    default:
-      g_assert_not_reached ();
-    }
-
-  self->factor = jac_tensor_new_matrix (m->shape[1], m->shape[0]);
-  for (gsize r = 0; r < m->shape[0]; r++)
-    for (gsize c = 0; c < m->shape[1]; c++)
-      JAC_AT2 (self->factor, c, r) = JAC_AT2 (m, r, c);
-}
-
 /* What both kinds share: the Jacobian, its structure, G and the contraction from the tensor. */
 static gsize count_value_zeros_dense (const JacStructured *jac);
 static double dense_max_abs (const JacStructured *jac);
@@ -267,64 +209,24 @@ analyse (JacAnalysis      *self,
   return TRUE;
 }
 
-JacAnalysis *
-jac_analysis_new (JacRnn           *rnn,
-                  JacVariable       wrt,
-                  JacUpstreamKind   upstream_kind,
-                  const JacTensor  *upstream,
-                  GError          **error)
-{
-  g_autoptr(JacAnalysis) self = g_new0 (JacAnalysis, 1);
-  const ContractedForm *form = &contracted_forms[wrt];
-
-  g_return_val_if_fail (wrt < JAC_N_VARS, NULL);
-
-  self->rnn = rnn;
-  self->graph = rnn->graph;
-  self->wrt = wrt;
-  self->wrt_node = rnn->variable_node[wrt];
-  self->output_name = "h";
-  self->wrt_name = jac_variable_name (wrt);
-  self->derivation = jac_derive_graph (self->graph, self->wrt_node, self->output_name,
-                                       JAC_DERIVE_NAME_SLOPES);
-  if (!analyse (self, upstream_kind, upstream, rnn->config.seed, error))
-    return NULL;
-
-  self->gated = jac_tensor_copy (self->upstream);
-  for (gsize n = 0; n < self->gated->size; n++)
-    self->gated->data[n] *= rnn->slope->data[n];
-
-  compute_factor (self);
-  self->factor_on_left = form->factor_on_left;
-  self->factor_name = self->factor != NULL ? form->factor_name : NULL;
-  self->formula_text = self->factor != NULL ? form->formula_text : "G ⊙ S";
-  self->slope_text = slope_text (rnn->config.activation);
-
-  /* The matrix formula written out per variable: an independent path to the same numbers. */
-  self->contract_formula = jac_rnn_contract_formula (rnn, wrt, self->upstream);
-  self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
-                                                     self->contract_tensor);
-  return g_steal_pointer (&self);
-}
-
 static void reconcile_structure (JacAnalysis *self);
 
-JacAnalysis *
-jac_analysis_new_expr (JacExpr          *expr,
-                       const char       *wrt,
-                       JacUpstreamKind   upstream_kind,
-                       const JacTensor  *upstream,
-                       guint32           seed,
-                       GError          **error)
+static JacAnalysis *
+analysis_new (JacExpr          *expr,
+              const char       *wrt,
+              JacDeriveFlags    flags,
+              JacUpstreamKind   upstream_kind,
+              const JacTensor  *upstream,
+              guint32           seed,
+              GError          **error)
 {
   g_autoptr(JacAnalysis) self = g_new0 (JacAnalysis, 1);
 
   self->expr = expr;
   self->graph = expr->graph;
-  self->wrt = JAC_N_VARS;
   self->output_name = expr->output_name;
   jac_graph_forward (self->graph);
-  self->derivation = jac_derive (expr, wrt, JAC_DERIVE_DEFAULT, error);
+  self->derivation = jac_derive (expr, wrt, flags, error);
   if (self->derivation == NULL)
     return NULL;
   self->wrt_node = self->derivation->variable;
@@ -334,17 +236,49 @@ jac_analysis_new_expr (JacExpr          *expr,
 
   self->formula_text = self->derivation->contracted_text;
   self->slope_text = self->derivation->where_text;
+  /* The contracted form evaluated from its printed formula: an independent path to Σ G·J. */
   self->contract_formula = jac_derivation_evaluate (self->derivation, self->graph,
                                                     self->upstream, error);
   if (self->contract_formula == NULL)
     return NULL;
   self->contract_max_diff = jac_tensor_max_abs_diff (self->contract_formula,
                                                      self->contract_tensor);
-  jac_derivation_evaluate_factors (self->derivation, self->graph, self->upstream,
-                                   self->expr_factors);
+  jac_derivation_evaluate_factors (self->derivation, self->graph, self->upstream, self->factors);
+  jac_derivation_evaluate_inner (self->derivation, self->graph, self->upstream, self->inner);
+  self->slope = jac_derivation_evaluate_slope (self->derivation, self->graph);
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
   return g_steal_pointer (&self);
+}
+
+JacAnalysis *
+jac_analysis_new_expr (JacExpr          *expr,
+                       const char       *wrt,
+                       JacUpstreamKind   upstream_kind,
+                       const JacTensor  *upstream,
+                       guint32           seed,
+                       GError          **error)
+{
+  g_return_val_if_fail (expr != NULL && wrt != NULL, NULL);
+  return analysis_new (expr, wrt, JAC_DERIVE_DEFAULT, upstream_kind, upstream, seed, error);
+}
+
+JacAnalysis *
+jac_analysis_new (JacRnn           *rnn,
+                  JacVariable       wrt,
+                  JacUpstreamKind   upstream_kind,
+                  const JacTensor  *upstream,
+                  GError          **error)
+{
+  g_autoptr(JacRnn) owned = rnn;
+  JacExpr *expr;
+
+  g_return_val_if_fail (rnn != NULL && wrt < JAC_N_VARS, NULL);
+
+  expr = g_steal_pointer (&owned->expr);
+  owned->graph = NULL;
+  return analysis_new (expr, jac_variable_name (wrt), JAC_DERIVE_NAME_SLOPES, upstream_kind,
+                       upstream, owned->config.seed, error);
 }
 
 /* Whether @variable is the direct operand of a function defined only for positive values. */
@@ -413,17 +347,18 @@ jac_analysis_free (JacAnalysis *self)
 {
   if (self == NULL)
     return;
-  jac_rnn_free (self->rnn);
   jac_expr_free (self->expr);
   jac_derivation_free (self->derivation);
   jac_structured_free (self->jacobian);
   jac_sparsity_clear (&self->sparsity);
   jac_tensor_free (self->upstream);
-  jac_tensor_free (self->gated);
-  jac_tensor_free (self->factor);
   jac_tensor_free (self->contract_formula);
-  jac_tensor_free (self->expr_factors[0]);
-  jac_tensor_free (self->expr_factors[1]);
+  for (guint k = 0; k < 2; k++)
+    {
+      jac_tensor_free (self->factors[k]);
+      jac_tensor_free (self->inner[k]);
+    }
+  jac_tensor_free (self->slope);
   jac_tensor_free (self->contract_tensor);
   g_free (self);
 }

@@ -32,11 +32,9 @@ typedef struct
 
 typedef struct _JacAnalysis
 {
-  /* Either the RNN step (rnn set, expr NULL) or a typed expression (expr set, rnn NULL). */
-  JacRnn        *rnn;             /* owned */
+  /* One path for every expression; the RNN step is the preset jac_rnn_source (). */
   JacExpr       *expr;            /* owned */
-  JacGraph      *graph;           /* the one of rnn or expr */
-  JacVariable    wrt;             /* the RNN's variable; JAC_N_VARS for an expression */
+  JacGraph      *graph;           /* expr's */
   int            wrt_node;        /* the variable's node in graph */
   const char    *output_name;     /* "h", "U", "Y", … */
   const char    *wrt_name;        /* "h_prev", "V", … */
@@ -44,26 +42,24 @@ typedef struct _JacAnalysis
   JacStructured *jacobian;
   JacSparsity    sparsity;
   JacUpstreamKind upstream_kind;
-  JacTensor     *upstream;        /* G, (N, H) */
-  JacTensor     *gated;           /* G ⊙ S */
-  /* The RNN's contracted form is drawn as G, S, G⊙S, a factor and their product; an expression's
-   * as G and the contracted form of its derivation: factor and gated are NULL there. */
-  JacTensor     *factor;            /* what G⊙S is multiplied by: W_hhᵀ (H×H), W_xhᵀ (H×D),
-                                     * h_prevᵀ (H×N), xᵀ (D×N), a row of ones (1×N) for b of
-                                     * shape (H); NULL for b of shape (N, H) */
-  gboolean       factor_on_left;    /* factor · (G⊙S) rather than (G⊙S) · factor */
-  const char    *factor_name;       /* "W_hhᵀ", "W_xhᵀ", "h_prevᵀ", "xᵀ", "1ᵀ" or NULL */
-  const char    *formula_text;      /* "(G ⊙ S) W_hhᵀ", "h_prevᵀ (G ⊙ S)", "1ᵀ (G ⊙ S)", "G ⊙ S" */
-  const char    *slope_text;        /* "S = 1 − h²", "S = h ⊙ (1 − h)", "S = [Z > 0]", "S = 1" */
-  JacTensor     *contract_formula;  /* the matrix formula, e.g. (G⊙S) W_hhᵀ */
-  JacTensor     *expr_factors[2];   /* an expression's: the two factors of its contracted form
-                                     * (derivation->factor_text), e.g. G and Aᵀ; or NULL */
+  JacTensor     *upstream;        /* G, shaped like the output */
+  const char    *formula_text;    /* the contracted form: "(G ⊙ S) W_hhᵀ", "G Aᵀ" */
+  const char    *slope_text;      /* what it names: "S = 1 − h ⊙ h", or NULL */
+  JacTensor     *contract_formula;  /* the contracted form evaluated */
+  /* The contracted form's two factors (derivation->factor_text), e.g. G ⊙ S and W_hhᵀ, or G and
+   * Aᵀ; and the two parts of the one that is an element-wise product (derivation->inner_of),
+   * e.g. G and S; NULL where there are none. */
+  JacTensor     *factors[2];
+  JacTensor     *inner[2];
+  JacTensor     *slope;           /* the derivation's one named slope S, or NULL */
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
   double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */
 } JacAnalysis;
 
-/* Takes @rnn, also when it fails. @upstream is used with JAC_UPSTREAM_GIVEN and must then be (N, H). */
+/* The RNN preset: takes @rnn, also when it fails, and analyses its expression as
+ * jac_analysis_new_expr () does, naming the slope S (DESIGN.md's (G ⊙ S) W_hhᵀ). @upstream is
+ * used with JAC_UPSTREAM_GIVEN and must then be (N, H). */
 JacAnalysis *jac_analysis_new     (JacRnn           *rnn,
                                    JacVariable       wrt,
                                    JacUpstreamKind   upstream_kind,
@@ -100,7 +96,12 @@ double       jac_analysis_block_entry   (const JacAnalysis *self,
 const char  *jac_analysis_out_indices   (const JacAnalysis *self);
 const char  *jac_analysis_wrt_indices   (const JacAnalysis *self);
 
-/* jac-analysis-notes.c. Pango markup of the figure's caption: block (i, i)'s formula in the
+/* jac-analysis-notes.c. Whether the derivative is one term whose factors read as blocks: diag(S_i)
+ * times a matrix (δ_ip), a number per block times diag(S_i) (δ_jq), or diag(S_i) alone. Then
+ * the block formula and the why line below say so; otherwise they fall back to the derivative and
+ * its sparsity. */
+gboolean     jac_analysis_reads_as_blocks (const JacAnalysis *self);
+/* Pango markup of the figure's caption: block (i, i)'s formula in the
  * layout asked for, "block (i, i) = diag(S_i) W_hhᵀ; blocks with p ≠ i are 0 (δ_ip)" */
 char        *jac_analysis_block_markup  (const JacAnalysis *self,
                                          gboolean           denominator_layout);

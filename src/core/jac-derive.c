@@ -1,6 +1,7 @@
 /* jac-derive.c: the derivation: names, index-notation definitions, chain rule, δ rule, contraction. */
 #define G_LOG_DOMAIN "jac-derive"
 
+#include <math.h>
 #include <string.h>
 
 #include "jac-derive-private.h"
@@ -1210,6 +1211,131 @@ expression_latex (const JacDeriveContext *d)
   return forms.latex;
 }
 
+/* ---- what the figure's panels and hover need: the named slope, the entries' factors ---- */
+
+static void
+find_named_slope (const JacDeriveContext *d,
+                  JacDerivation          *self)
+{
+  int found = -1;
+
+  self->slope_node = -1;
+  for (guint n = 0; n < d->graph->nodes->len; n++)
+    if (d->reachable[n] && d->slope_symbol[n] >= 0)
+      {
+        if (found >= 0)
+          return;
+        found = n;
+      }
+  if (found < 0)
+    return;
+  {
+    const JacNode *node = jac_graph_node (d->graph, found);
+    int value_symbol = d->node_symbol[found];
+    int arg_symbol = node->lhs >= 0 ? d->node_symbol[node->lhs] : -1;
+
+    self->slope_node = found;
+    self->slope_func = node->func;
+    if (value_symbol >= 0)
+      self->slope_value_name = g_strdup (((JacSymbol *) g_ptr_array_index (d->symbols,
+                                                                           value_symbol))->name.plain);
+    if (arg_symbol >= 0)
+      self->slope_arg_name = g_strdup (((JacSymbol *) g_ptr_array_index (d->symbols,
+                                                                         arg_symbol))->name.plain);
+  }
+}
+
+/* Output axis a → a, variable axis b → 2 + b, the broadcast 0 → -1; -2 for a summed index. */
+static int
+entry_axis (const JacDeriveContext *d,
+            int                     id)
+{
+  if (id == JAC_INDEX_ZERO)
+    return -1;
+  for (guint a = 0; a < d->out_rank; a++)
+    if (d->out_idx[a] == id)
+      return a;
+  for (guint b = 0; b < d->var_rank; b++)
+    if (d->var_idx[b] == id)
+      return 2 + b;
+  return -2;
+}
+
+static void
+entry_recipe (const JacDeriveContext *d,
+              JacDerivation          *self,
+              const GPtrArray        *result)
+{
+  const JacTerm *term;
+  GArray *factors;
+
+  if (result->len != 1)
+    return;
+  term = g_ptr_array_index (result, 0);
+  if (term->sums->len > 0)
+    return;
+  factors = g_array_new (FALSE, TRUE, sizeof (JacEntryFactor));
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      const JacFactor *factor = &g_array_index (term->factors, JacFactor, f);
+      JacEntryFactor e = { NULL, NULL, NULL, -1, FALSE, factor->power, factor->rank, { -1, -1 } };
+      const JacSymbol *sym = factor->symbol >= 0 ? g_ptr_array_index (d->symbols, factor->symbol)
+                                                 : NULL;
+
+      if (factor->kind == JAC_FACTOR_DELTA)
+        continue;
+      if (factor->kind == JAC_FACTOR_ENTRY && sym != NULL && sym->kind != JAC_SYMBOL_UPSTREAM)
+        {
+          e.slope = sym->kind == JAC_SYMBOL_SLOPE;
+          e.node = sym->node;
+          e.name = g_strdup (sym->name.plain);
+          e.markup = g_strdup (sym->matrix_markup);
+          e.latex = g_strdup (sym->matrix_latex);
+        }
+      else if (factor->kind == JAC_FACTOR_SLOPE && factor->node >= 0)
+        {
+          const JacNode *apply = jac_graph_node (d->graph, factor->node);
+
+          e.slope = TRUE;
+          e.node = factor->node;
+          e.power = MAX (factor->power, 1);
+          e.name = d->slope_symbol[factor->node] >= 0
+                   ? g_strdup (((JacSymbol *) g_ptr_array_index (d->symbols,
+                                                                 d->slope_symbol[factor->node]))->name.plain)
+                   : g_strdup_printf ("%s′", jac_func_name (apply->func));
+          e.markup = g_markup_escape_text (e.name, -1);
+          e.latex = d->slope_symbol[factor->node] >= 0
+                    ? g_strdup (((JacSymbol *) g_ptr_array_index (d->symbols,
+                                                                  d->slope_symbol[factor->node]))->matrix_latex)
+                    : g_strdup_printf ("\\operatorname{%s}'", jac_func_name (apply->func));
+        }
+      else
+        goto refuse;
+      for (guint a = 0; a < factor->rank && a < 2; a++)
+        if ((e.axis[a] = entry_axis (d, factor->idx[a])) == -2)
+          {
+            g_free (e.name);
+            g_free (e.markup);
+            g_free (e.latex);
+            goto refuse;
+          }
+      g_array_append_val (factors, e);
+    }
+  self->entry_coef = term->coef;
+  self->n_entry_factors = factors->len;
+  self->entry_factors = (JacEntryFactor *) (gpointer) g_array_free (factors, FALSE);
+  return;
+
+refuse:
+  for (guint f = 0; f < factors->len; f++)
+    {
+      g_free (g_array_index (factors, JacEntryFactor, f).name);
+      g_free (g_array_index (factors, JacEntryFactor, f).markup);
+      g_free (g_array_index (factors, JacEntryFactor, f).latex);
+    }
+  g_array_free (factors, TRUE);
+}
+
 /* ---- public API ---- */
 
 static void
@@ -1261,6 +1387,26 @@ finish (Derivation      *D,
           g_free (forms.latex);
         }
     }
+  self->inner_of = -1;
+  for (guint k = 0; self->factors_op != 0 && k < 2 && self->inner_of < 0; k++)
+    {
+      const JacMExpr *part = k == 0 ? form->a : form->b;
+
+      if (part->kind != JAC_M_HADAMARD)
+        continue;
+      self->inner_of = k;
+      for (guint m = 0; m < 2; m++)
+        {
+          _jac_notation_init (&n);
+          _jac_m_render (d, m == 0 ? part->a : part->b, NULL, &n);
+          _jac_notation_steal (&n, &forms);
+          self->inner_text[m] = forms.plain;
+          self->inner_markup[m] = forms.markup;
+          g_free (forms.latex);
+        }
+    }
+  find_named_slope (d, self);
+  entry_recipe (d, self, result);
   self->priv = g_steal_pointer (&form);
 }
 
@@ -1351,7 +1497,18 @@ jac_derivation_free (JacDerivation *self)
     {
       g_free (self->factor_text[k]);
       g_free (self->factor_markup[k]);
+      g_free (self->inner_text[k]);
+      g_free (self->inner_markup[k]);
     }
+  g_free (self->slope_value_name);
+  g_free (self->slope_arg_name);
+  for (guint f = 0; f < self->n_entry_factors; f++)
+    {
+      g_free (self->entry_factors[f].name);
+      g_free (self->entry_factors[f].markup);
+      g_free (self->entry_factors[f].latex);
+    }
+  g_free (self->entry_factors);
   g_free (self->contracted_latex);
   g_free (self->where_text);
   g_free (self->where_markup);
@@ -1423,4 +1580,73 @@ jac_derivation_evaluate_factors (const JacDerivation *self,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+jac_derivation_evaluate_inner (const JacDerivation *self,
+                               JacGraph            *graph,
+                               const JacTensor     *upstream,
+                               JacTensor          **parts)
+{
+  const JacMExpr *form, *part;
+
+  g_return_val_if_fail (self != NULL && graph != NULL && upstream != NULL, FALSE);
+  g_return_val_if_fail (parts != NULL, FALSE);
+
+  parts[0] = parts[1] = NULL;
+  form = self->priv;
+  if (self->inner_of < 0 || form == NULL)
+    return FALSE;
+  part = self->inner_of == 0 ? form->a : form->b;
+  parts[0] = _jac_m_eval (part->a, graph, upstream);
+  parts[1] = _jac_m_eval (part->b, graph, upstream);
+  if (parts[0] == NULL || parts[1] == NULL)
+    {
+      g_clear_pointer (&parts[0], jac_tensor_free);
+      g_clear_pointer (&parts[1], jac_tensor_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+JacTensor *
+jac_derivation_evaluate_slope (const JacDerivation *self,
+                               const JacGraph      *graph)
+{
+  const JacNode *apply;
+  const JacTensor *z;
+  JacTensor *s;
+
+  g_return_val_if_fail (self != NULL && graph != NULL, NULL);
+
+  if (self->slope_node < 0)
+    return NULL;
+  apply = jac_graph_node (graph, self->slope_node);
+  z = jac_graph_node (graph, apply->lhs)->value;
+  s = jac_tensor_new (z->rank, z->shape, NULL);
+  for (gsize n = 0; n < z->size; n++)
+    s->data[n] = jac_func_slope (apply->func, z->data[n]);
+  return s;
+}
+
+double
+jac_entry_factor_value (const JacEntryFactor *factor,
+                        const JacGraph       *graph,
+                        const gsize          *out,
+                        const gsize          *wrt)
+{
+  const JacNode *node = jac_graph_node (graph, factor->node);
+  const JacTensor *t = factor->slope ? jac_graph_node (graph, node->lhs)->value : node->value;
+  gsize offset = 0;
+  double v;
+
+  for (guint a = 0; a < t->rank; a++)
+    {
+      int axis = a < 2 ? factor->axis[a] : -1;
+      gsize i = axis < 0 ? 0 : axis < 2 ? out[axis] : wrt[axis - 2];
+
+      offset = offset * t->shape[a] + MIN (i, t->shape[a] - 1);
+    }
+  v = factor->slope ? jac_func_slope (node->func, t->data[offset]) : t->data[offset];
+  return factor->power == 1 ? v : pow (v, factor->power);
 }

@@ -62,6 +62,21 @@ typedef struct
                    * Structure step's is a sentence (text mode, names in $…$) */
 } JacDerivationStep;
 
+/* One factor of an entry of the derivative, when it is a single term without sums (see
+ * JacDerivation.entry_factors): name[index] ^ power, each index an output axis (0, 1), a
+ * variable axis (2, 3) or the fixed 0 of a broadcast axis (-1). */
+typedef struct
+{
+  char     *name;        /* "S", "W_hh", "h_prev"; "tanh′" for a slope written inline */
+  char     *markup;      /* "W<sub>hh</sub>" */
+  char     *latex;       /* "W_{hh}" */
+  int       node;        /* the graph node whose value it is; for a slope, its APPLY node */
+  gboolean  slope;       /* φ′ at the APPLY node's argument rather than the node's value */
+  int       power;
+  guint     rank;
+  int       axis[2];
+} JacEntryFactor;
+
 typedef struct _JacDerivation
 {
   char      *output_name;
@@ -97,6 +112,23 @@ typedef struct _JacDerivation
   char       factors_op;
   char      *factor_text[2];
   char      *factor_markup[2];
+  /* One level further, when one factor is itself an element-wise product of two, as G ⊙ S in
+   * (G ⊙ S) W_hhᵀ: which one (-1: none), and its two parts. */
+  int        inner_of;
+  char      *inner_text[2];
+  char      *inner_markup[2];
+  /* The one slope the contracted form names S (JAC_DERIVE_NAME_SLOPES, or one it could not write
+   * inline): its APPLY node, the function, and the names of the function's value ("h", or NULL
+   * when unnamed) and argument ("Z", or NULL); slope_node -1 when it names none or several. */
+  int        slope_node;
+  JacFunc    slope_func;
+  char      *slope_value_name;
+  char      *slope_arg_name;
+  /* The derivative as entries, when it is one term without sums: coef × Π factors × its δs
+   * (S_ij δ_ip W_hh_qj: S[i,j], W_hh[q,j]); n_entry_factors 0 and coef 0 otherwise. */
+  double          entry_coef;
+  guint           n_entry_factors;
+  JacEntryFactor *entry_factors;
   /* Definitions of the intermediates and slopes it names, "Z = X W + b, S = σ(Z) ⊙ (1 − σ(Z))",
    * or NULL when it names none. */
   char      *where_text;
@@ -137,6 +169,20 @@ gboolean                 jac_derivation_evaluate_factors (const JacDerivation *s
                                                           JacGraph            *graph,
                                                           const JacTensor     *upstream,
                                                           JacTensor          **factors);
+
+/* The two parts of the factor inner_of, evaluated likewise; FALSE (and NULLs) without them. */
+gboolean                 jac_derivation_evaluate_inner (const JacDerivation *self,
+                                                        JacGraph            *graph,
+                                                        const JacTensor     *upstream,
+                                                        JacTensor          **parts);
+/* The named slope S (slope_node) for the graph's current values; NULL without one. */
+JacTensor               *jac_derivation_evaluate_slope (const JacDerivation *self,
+                                                        const JacGraph      *graph);
+/* The value of an entry factor at output index @out and variable index @wrt. */
+double                   jac_entry_factor_value     (const JacEntryFactor *factor,
+                                                     const JacGraph       *graph,
+                                                     const gsize          *out,
+                                                     const gsize          *wrt);
 
 /* Where a sum of δ patterns can be nonzero, in the words both the derivation's Structure step and
  * the analysis' sparsity sentence use: "p = i" for one pattern, "p = i and q = j" for one with

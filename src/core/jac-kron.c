@@ -539,7 +539,7 @@ jac_kron_from_analysis (const JacAnalysis *analysis)
   g_return_val_if_fail (analysis != NULL, NULL);
 
   return jac_kron_recognize (analysis->jacobian, analysis->graph,
-                             analysis->rnn != NULL ? analysis->rnn->slope : NULL, 1e-12);
+                             analysis->slope, 1e-12);
 }
 
 char *

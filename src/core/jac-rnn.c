@@ -6,6 +6,7 @@
 
 #include "jac-blas.h"
 #include "jac-error.h"
+#include "jac-expr.h"
 #include "jac-rnn.h"
 
 static const char * const variable_names[JAC_N_VARS] = {
@@ -169,11 +170,23 @@ draw_variable (const JacRnnConfig *config,
   jac_tensor_fill_uniform (value, rand, scale);
 }
 
-static void
-build_graph (JacRnn *self)
+char *
+jac_rnn_source (JacFunc activation)
 {
-  JacGraph *g = self->graph = jac_graph_new ();
-  int hw, xw, sum;
+  if (activation == JAC_FUNC_IDENTITY)
+    return g_strdup ("h = h_prev @ W_hh + x @ W_xh + b");
+  return g_strdup_printf ("h = %s(h_prev @ W_hh + x @ W_xh + b)", jac_func_name (activation));
+}
+
+/* The step is an expression of the language like any other: parsed from its source with the
+ * variables declared at the configured sizes. */
+static gboolean
+build_graph (JacRnn  *self,
+             GError **error)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autofree char *source = jac_rnn_source (self->config.activation);
+  const JacNode *out;
 
   for (guint v = 0; v < JAC_N_VARS; v++)
     {
@@ -181,17 +194,17 @@ build_graph (JacRnn *self)
       gsize shape[2];
 
       variable_shape (&self->config, v, &rank, shape);
-      self->variable_node[v] = jac_graph_add_variable (g, variable_names[v], rank, shape);
+      jac_shape_env_declare (env, variable_names[v], rank, shape);
     }
-  hw = jac_graph_add_binary (g, JAC_OP_MATMUL, self->variable_node[JAC_VAR_H_PREV],
-                             self->variable_node[JAC_VAR_W_HH], NULL);
-  xw = jac_graph_add_binary (g, JAC_OP_MATMUL, self->variable_node[JAC_VAR_X],
-                             self->variable_node[JAC_VAR_W_XH], NULL);
-  sum = jac_graph_add_binary (g, JAC_OP_ADD, hw, xw, NULL);
-  self->preactivation = jac_graph_add_binary (g, JAC_OP_ADD, sum,
-                                              self->variable_node[JAC_VAR_B], NULL);
-  jac_graph_add_unary (g, JAC_OP_APPLY, self->config.activation, self->preactivation, NULL);
-  g_assert (hw >= 0 && xw >= 0 && sum >= 0 && self->preactivation >= 0);
+  self->expr = jac_expr_parse (source, env, NULL, error);
+  if (self->expr == NULL)
+    return FALSE;
+  self->graph = self->expr->graph;
+  for (guint v = 0; v < JAC_N_VARS; v++)
+    self->variable_node[v] = jac_graph_find_variable (self->graph, variable_names[v]);
+  out = jac_graph_node (self->graph, self->graph->output);
+  self->preactivation = out->op == JAC_OP_APPLY ? out->lhs : self->graph->output;
+  return TRUE;
 }
 
 JacRnn *
@@ -220,7 +233,8 @@ jac_rnn_new (const JacRnnConfig *config,
       if (!jac_shape_fits_budget (rank, shape, variable_names[v], error))
         return NULL;
     }
-  build_graph (self);
+  if (!build_graph (self, error))
+    return NULL;
   for (guint v = 0; v < JAC_N_VARS; v++)
     {
       JacNode *node = jac_graph_node (self->graph, self->variable_node[v]);
@@ -247,7 +261,7 @@ jac_rnn_free (JacRnn *self)
 {
   if (self == NULL)
     return;
-  jac_graph_free (self->graph);
+  jac_expr_free (self->expr);
   jac_tensor_free (self->slope);
   g_free (self);
 }

@@ -1,7 +1,12 @@
-/* jac-rnn.h: one step of a vanilla RNN, h = φ(h_prev W_hh + x W_xh + b), built as an expression graph. */
+/* jac-rnn.h: one step of a vanilla RNN, h = φ(h_prev W_hh + x W_xh + b): a preset of the language.
+ *
+ * The step is the expression jac_rnn_source () parsed like any typed one, with its variables
+ * drawn by the rules below (scaled by 1/√H and 1/√D for the weights, so tanh does not saturate)
+ * or loaded from files; its analysis is the expression's (jac_analysis_new takes the expression
+ * over). The closed forms of DESIGN.md written per variable stay here as test oracles. */
 #pragma once
 
-#include "jac-graph.h"
+#include "jac-expr.h"
 
 G_BEGIN_DECLS
 
@@ -28,13 +33,16 @@ typedef struct
 typedef struct _JacRnn
 {
   JacRnnConfig config;        /* sizes as resolved from loaded files */
-  JacGraph    *graph;
+  JacExpr     *expr;          /* owned: the preset parsed, its variables holding their values */
+  JacGraph    *graph;         /* expr's */
   int          variable_node[JAC_N_VARS];
   int          preactivation; /* Z */
   JacTensor   *slope;         /* S = φ'(Z), (N, H) */
 } JacRnn;
 
 void         jac_rnn_config_init_default (JacRnnConfig     *config);
+/* "h = tanh(h_prev @ W_hh + x @ W_xh + b)", or without the function for identity. */
+char        *jac_rnn_source              (JacFunc           activation);
 const char  *jac_variable_name           (JacVariable       variable);
 gboolean     jac_variable_from_name      (const char       *name,
                                           JacVariable      *variable);

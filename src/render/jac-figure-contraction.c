@@ -121,10 +121,74 @@ factor_title (JacContraction *c,
   return width <= c->wrap_width * 0.4 ? markup : word;
 }
 
-/* An expression: G, then its contracted form evaluated beside Σ G·J from the tensor; when the
- * form is a product of two factors (G Aᵀ), the factors drawn beside it, the transpose seen. */
+guint
+_jac_panel_gated_factor (const JacAnalysis *a)
+{
+  return a->derivation->inner_of >= 0 ? (guint) a->derivation->inner_of : 0;
+}
+
+static gboolean
+drawable (const JacTensor *t)
+{
+  return t != NULL && t->rank <= 2;
+}
+
+int
+_jac_panel_inner_upstream (const JacAnalysis *a)
+{
+  const JacDerivation *d = a->derivation;
+
+  if (d->inner_of < 0 || !drawable (a->inner[0]) || !drawable (a->inner[1]))
+    return -1;
+  for (int k = 0; k < 2; k++)
+    if (g_strcmp0 (d->inner_text[k], "G") == 0 && g_strcmp0 (d->inner_text[1 - k], "G") != 0)
+      return k;
+  return -1;
+}
+
+const JacTensor *
+_jac_panel_tensor (const JacAnalysis *a,
+                   JacPanel           panel)
+{
+  guint gated = _jac_panel_gated_factor (a);
+  int g_part = _jac_panel_inner_upstream (a);
+
+  switch (panel)
+    {
+    case JAC_PANEL_UPSTREAM: return a->upstream;
+    case JAC_PANEL_SLOPE: return g_part >= 0 ? a->inner[1 - g_part] : NULL;
+    case JAC_PANEL_GATED: return a->factors[gated];
+    case JAC_PANEL_FACTOR: return a->factors[1 - gated];
+    case JAC_PANEL_FORMULA: return a->contract_formula;
+    case JAC_PANEL_CONTRACTION: return a->contract_tensor;
+    case JAC_PANEL_NONE:
+    case JAC_PANEL_JACOBIAN:
+    case JAC_N_PANELS:
+    default:
+      return NULL;
+    }
+}
+
+/* "S = 1 − h ⊙ h": the definition of @name among the derivation's `where`, or @name alone. */
+static char *
+definition_markup (const JacDerivation *d,
+                   const char          *name)
+{
+  g_autofree char *prefix = g_strdup_printf ("%s = ", name);
+  g_auto(GStrv) parts = d->where_markup != NULL ? g_strsplit (d->where_markup, ", ", -1) : NULL;
+
+  for (guint k = 0; parts != NULL && parts[k] != NULL; k++)
+    if (g_str_has_prefix (parts[k], prefix))
+      return g_strdup (parts[k]);
+  return g_strdup (name);
+}
+
+/* The contracted form drawn as the symbolic back-propagation builds it: when it is a product of
+ * two factors, both (G ⊙ S and W_hhᵀ, or G and Aᵀ, the transpose seen) and their product; when
+ * a factor is itself G times something element-wise, first that product (G ⊙ S). Then the same
+ * matrix from the tensor, Σ G·J. For every expression alike, the RNN step one of them. */
 static void
-build_expr_equations (JacContraction *c)
+build_equations (JacContraction *c)
 {
   const JacAnalysis *a = c->layout->analysis;
   const JacDerivation *d = a->derivation;
@@ -132,38 +196,67 @@ build_expr_equations (JacContraction *c)
   double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
   g_autofree char *out = _jac_markup_from_text (a->output_name);
   g_autofree char *g_title = g_strdup_printf ("G = ∂L/∂%s", out);
+  g_autofree char *sum = expr_sum_markup (a);
   const char *formula = d->contracted_markup;
   double formula_w = _jac_figure_layout_text_width (c->layout, formula, c->layout->font_px);
-  gboolean factors = a->expr_factors[0] != NULL && a->expr_factors[1] != NULL
-                     && a->expr_factors[0]->rank <= 2 && a->expr_factors[1]->rank <= 2;
-  gboolean g_shown = factors && (g_strcmp0 (d->factor_text[0], "G") == 0
-                                 || g_strcmp0 (d->factor_text[1], "G") == 0);
+  gboolean factors = drawable (a->factors[0]) && drawable (a->factors[1]);
+  gboolean intermediates = !(c->layout->omit & JAC_OMIT_INTERMEDIATES);
+  guint gated = _jac_panel_gated_factor (a);
+  int g_part = factors ? _jac_panel_inner_upstream (a) : -1;
+  gboolean g_factor = factors && (g_strcmp0 (d->factor_text[0], "G") == 0
+                                  || g_strcmp0 (d->factor_text[1], "G") == 0);
   JacEquation *eq;
 
-  if (!g_shown && !(factors && (c->layout->omit & JAC_OMIT_INTERMEDIATES)))
+  if (g_part >= 0 && intermediates)
+    {
+      g_autofree char *part_title = definition_markup (d, d->inner_markup[1 - g_part]);
+
+      eq = &c->rows[c->n_rows++];
+      for (int k = 0; k < 2; k++)
+        {
+          if (k == 1)
+            add_text (c, eq, "⊙", op);
+          if (k == g_part)
+            add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream),
+                        g_title);
+          else
+            add_matrix (c, eq, JAC_PANEL_SLOPE, a->inner[k], tensor_range (a->inner[k]),
+                        factor_title (c, part_title, d->inner_markup[k]));
+        }
+      add_text (c, eq, "=", op);
+      add_matrix (c, eq, JAC_PANEL_GATED, a->factors[gated], tensor_range (a->factors[gated]),
+                  factor_title (c, d->factor_markup[gated], "product"));
+    }
+  else if (!g_factor && g_part < 0 && !(factors && !intermediates))
     {
       eq = &c->rows[c->n_rows++];
       add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream), g_title);
     }
+
+  eq = &c->rows[c->n_rows++];
   if (factors)
     {
-      eq = &c->rows[c->n_rows++];
-      add_matrix (c, eq, JAC_PANEL_GATED, a->expr_factors[0], tensor_range (a->expr_factors[0]),
-                  factor_title (c, d->factor_markup[0], "left factor"));
-      if (d->factors_op == '*')
-        add_text (c, eq, "⊙", op);
-      add_matrix (c, eq, JAC_PANEL_FACTOR, a->expr_factors[1], tensor_range (a->expr_factors[1]),
-                  factor_title (c, d->factor_markup[1], "right factor"));
+      for (guint k = 0; k < 2; k++)
+        {
+          JacPanel panel = k == gated ? JAC_PANEL_GATED : JAC_PANEL_FACTOR;
+          const char *title = g_strcmp0 (d->factor_text[k], "G") == 0
+                              ? g_title
+                              : factor_title (c, d->factor_markup[k],
+                                              k == 0 ? "left factor" : "right factor");
+
+          if (k == 1 && d->factors_op == '*')
+            add_text (c, eq, "⊙", op);
+          add_matrix (c, eq, panel, a->factors[k], tensor_range (a->factors[k]), title);
+        }
       add_text (c, eq, "=", op);
       add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
                   formula_w <= c->wrap_width * 0.4 ? formula : "contracted form");
       eq = &c->rows[c->n_rows++];
-      add_text (c, eq, "Σ G·J", c->layout->font_px * 1.1);
+      add_text (c, eq, sum, c->layout->font_px * 1.1);
       add_text (c, eq, "=", op);
       add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "from J");
       return;
     }
-  eq = &c->rows[c->n_rows++];
   add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
               formula_w <= c->wrap_width * 0.45 ? formula : "contracted form");
   add_text (c, eq, "=", op);
@@ -171,7 +264,7 @@ build_expr_equations (JacContraction *c)
 }
 
 static void
-build_expr_texts (JacContraction *c)
+build_texts (JacContraction *c)
 {
   const JacAnalysis *a = c->layout->analysis;
   JacFigureLayout *layout = c->layout;
@@ -197,76 +290,6 @@ build_expr_texts (JacContraction *c)
 
       c->where = _jac_label_new (layout->context, where, layout->font_px, FALSE, c->wrap_width);
     }
-  c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
-  c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
-                            c->wrap_width);
-}
-
-static void
-build_equations (JacContraction *c)
-{
-  const JacAnalysis *a = c->layout->analysis;
-  const double op = c->layout->font_px * 1.3;
-  const char *indices = jac_analysis_wrt_indices (a);
-  double gated_range = tensor_range (a->gated);
-  double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
-  g_autofree char *slope = _jac_markup_from_text (a->slope_text);
-  g_autofree char *factor = _jac_markup_from_text (a->factor_name);
-  g_autofree char *formula = _jac_markup_from_text (a->formula_text);
-  g_autofree char *sum = g_strdup_printf ("Σ<sub><i>ij</i></sub> G<sub><i>ij</i></sub> "
-                                          "J<sub><i>ij%s</i></sub>", indices);
-  JacEquation *eq;
-
-  if (!(c->layout->omit & JAC_OMIT_INTERMEDIATES))
-    {
-      eq = &c->rows[c->n_rows++];
-      add_matrix (c, eq, JAC_PANEL_UPSTREAM, a->upstream, tensor_range (a->upstream),
-                  "G = ∂L/∂h");
-      add_text (c, eq, "⊙", op);
-      add_matrix (c, eq, JAC_PANEL_SLOPE, a->rnn->slope, tensor_range (a->rnn->slope), slope);
-      add_text (c, eq, "=", op);
-      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
-    }
-
-  eq = &c->rows[c->n_rows++];
-  if (a->factor != NULL && a->factor_on_left)
-    {
-      add_matrix (c, eq, JAC_PANEL_FACTOR, a->factor, tensor_range (a->factor), factor);
-      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
-    }
-  else if (a->factor != NULL)
-    {
-      add_matrix (c, eq, JAC_PANEL_GATED, a->gated, gated_range, "G ⊙ S");
-      add_matrix (c, eq, JAC_PANEL_FACTOR, a->factor, tensor_range (a->factor), factor);
-    }
-  else
-    add_text (c, eq, formula, c->layout->font_px * 1.1);
-  add_text (c, eq, "=", op);
-  add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range, formula);
-
-  eq = &c->rows[c->n_rows++];
-  add_text (c, eq, sum, c->layout->font_px * 1.1);
-  add_text (c, eq, "=", op);
-  add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "from J");
-}
-
-static void
-build_texts (JacContraction *c)
-{
-  const JacAnalysis *a = c->layout->analysis;
-  JacFigureLayout *layout = c->layout;
-  const char *indices = jac_analysis_wrt_indices (a);
-  g_autofree char *formula = _jac_markup_from_text (a->formula_text);
-  g_autofree char *identity = NULL;
-  g_autofree char *diff = _jac_format_scientific_markup (a->contract_max_diff);
-  g_autofree char *footer = NULL;
-
-  identity = g_strdup_printf ("Σ<sub><i>ij</i></sub> G<sub><i>ij</i></sub> J<sub><i>ij%s</i></sub>"
-                              " = (%s)<sub><i>%s</i></sub>", indices, formula, indices);
-  footer = g_strdup_printf ("formula vs tensor: max |difference| = %s", diff);
-  c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
-                              layout->font_px * 1.1, FALSE, c->wrap_width);
-  c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE, -1);
   c->footer = _jac_label_new (layout->context, footer, layout->font_px, FALSE, c->wrap_width);
   c->note = _jac_label_new (layout->context, scale_note (layout), layout->small_px, FALSE,
                             c->wrap_width);
@@ -491,16 +514,8 @@ _jac_figure_layout_contraction (JacFigureLayout *layout,
   c.row_gap = round (layout->font_px * 1.3);
   c.pad = round (layout->font_px * 0.25);
   c.wrap_width = area->width;
-  if (layout->analysis->rnn != NULL)
-    {
-      build_equations (&c);
-      build_texts (&c);
-    }
-  else
-    {
-      build_expr_equations (&c);
-      build_expr_texts (&c);
-    }
+  build_equations (&c);
+  build_texts (&c);
 
   if (layout->omit & JAC_OMIT_SCALE_NOTE)
     g_clear_pointer (&c.note, _jac_label_free);

@@ -1,31 +1,14 @@
-/* jac-figure-describe.c: what a cell is made of, in words and as outlines in the other panels. */
+/* jac-figure-describe.c: what a cell is made of, in words and as outlines in the other panels.
+ *
+ * Everything is read off the analysis of the expression: the derivative's factors
+ * (JacDerivation.entry_factors) name the factors of a Jacobian entry, S[1,2] · W_hh[0,2], and
+ * the contracted form's factors (G ⊙ S, W_hhᵀ) those of the panels beside the grid. */
 #define G_LOG_DOMAIN "jac-figure"
 
 #include <math.h>
 #include <string.h>
 
 #include "jac-figure-private.h"
-
-/* The variable that multiplies G ⊙ S in the contraction, and J's second factor. */
-static JacVariable
-factor_variable (JacVariable wrt)
-{
-  switch (wrt)
-    {
-    case JAC_VAR_H_PREV:
-      return JAC_VAR_W_HH;
-    case JAC_VAR_X:
-      return JAC_VAR_W_XH;
-    case JAC_VAR_W_HH:
-      return JAC_VAR_H_PREV;
-    case JAC_VAR_W_XH:
-      return JAC_VAR_X;
-    case JAC_VAR_B:
-    case JAC_N_VARS:
-    default:
-      return JAC_N_VARS;
-    }
-}
 
 static double
 matrix_at (const JacTensor *tensor,
@@ -62,271 +45,6 @@ result_index (const JacTensor *tensor,
   if (tensor->rank == 2)
     return g_strdup_printf ("[%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT "]", row, col);
   return g_strdup_printf ("[%" G_GSIZE_FORMAT "]", col);
-}
-
-/* ---- descriptions ---- */
-
-static char *
-violated_deltas (const JacAnalysis  *a,
-                 const JacFigureHit *hit)
-{
-  const JacStructured *jacobian = a->jacobian;
-  const char *indices = jac_analysis_wrt_indices (a);
-  gsize out[2] = { hit->block_row, hit->row };
-  gsize wrt[2] = { hit->block_col, hit->col };
-  GString *deltas = g_string_new (NULL);
-  GString *reasons = g_string_new (NULL);
-
-  if (jacobian->wrt_rank == 1)
-    wrt[0] = hit->col;
-  for (guint axis = 0; axis < MIN (jacobian->out_rank, 2); axis++)
-    {
-      int tied = jacobian->pair[axis];
-
-      if (tied < 0 || tied >= (int) strlen (indices) || out[axis] == wrt[tied])
-        continue;
-      g_string_append_printf (deltas, "%sδ_%c%c", deltas->len > 0 ? " " : "", "ij"[axis],
-                              indices[tied]);
-      g_string_append_printf (reasons, "%s%c ≠ %c", reasons->len > 0 ? ", " : "", "ij"[axis],
-                              indices[tied]);
-    }
-  if (deltas->len == 0)
-    {
-      g_string_free (reasons, TRUE);
-      g_string_free (deltas, TRUE);
-      return g_strdup ("a δ");
-    }
-  g_string_append_printf (deltas, ": %s", reasons->str);
-  g_string_free (reasons, TRUE);
-  return g_string_free (deltas, FALSE);
-}
-
-static char *
-describe_jacobian (const JacAnalysis  *a,
-                   const JacFigureHit *hit)
-{
-  const char *var = jac_variable_name (a->wrt);
-  gboolean rank1 = a->jacobian->wrt_rank == 1;
-  gsize i = hit->block_row, p = hit->block_col, j = hit->row, q = hit->col;
-  g_autofree char *name = NULL;
-  g_autofree char *partial = NULL;
-  g_autofree char *value_text = NULL;
-  JacVariable factor = factor_variable (a->wrt);
-  const JacTensor *slope = a->rnn->slope;
-  gboolean structural_zero = FALSE;
-  double value;
-
-  if (hit->block_row >= a->sparsity.n_block_rows || hit->block_col >= a->sparsity.n_block_cols
-      || hit->row >= a->sparsity.block_height || hit->col >= a->sparsity.block_width)
-    return NULL;
-
-  value = jac_analysis_block_entry (a, i, p, j, q, &structural_zero);
-  if (rank1)
-    {
-      name = g_strdup_printf ("J[%zu,%zu,%zu]", i, j, q);
-      partial = g_strdup_printf ("∂h[%zu,%zu]/∂%s[%zu]", i, j, var, q);
-    }
-  else
-    {
-      name = g_strdup_printf ("J[%zu,%zu,%zu,%zu]", i, j, p, q);
-      partial = g_strdup_printf ("∂h[%zu,%zu]/∂%s[%zu,%zu]", i, j, var, p, q);
-    }
-
-  if (structural_zero)
-    {
-      g_autofree char *why = violated_deltas (a, hit);
-
-      return g_strdup_printf ("%s = %s = 0 (%s)", name, partial, why);
-    }
-
-  value_text = _jac_format_value (value);
-  if (matrix_contains (slope, i, j) && factor != JAC_N_VARS)
-    {
-      const JacTensor *f = jac_rnn_value (a->rnn, factor);
-      gboolean weight = a->wrt == JAC_VAR_H_PREV || a->wrt == JAC_VAR_X;
-      /* J = S[i,j] · W[q,j] for the inputs, S[i,j] · h_prev[i,k] (or x[i,k]) for the weights. */
-      gsize r = weight ? q : i, c = weight ? j : p;
-
-      if (matrix_contains (f, r, c))
-        {
-          g_autofree char *s_text = _jac_format_value (matrix_at (slope, i, j));
-          g_autofree char *f_text = _jac_format_value (matrix_at (f, r, c));
-
-          return g_strdup_printf ("%s = %s = S[%zu,%zu] · %s[%zu,%zu] = %s × %s = %s", name,
-                                  partial, i, j, jac_variable_name (factor), r, c, s_text,
-                                  f_text, value_text);
-        }
-    }
-  if (matrix_contains (slope, i, j))
-    return g_strdup_printf ("%s = %s = S[%zu,%zu] = %s", name, partial, i, j, value_text);
-  return g_strdup_printf ("%s = %s = %s", name, partial, value_text);
-}
-
-static char *
-describe_slope (const JacAnalysis *a,
-                gsize              r,
-                gsize              c)
-{
-  const JacTensor *h = jac_rnn_output (a->rnn);
-  const JacTensor *z = jac_rnn_preactivation (a->rnn);
-  g_autofree char *s = _jac_format_value (matrix_at (a->rnn->slope, r, c));
-  g_autofree char *hv = matrix_contains (h, r, c) ? _jac_format_value (matrix_at (h, r, c)) : NULL;
-  g_autofree char *one_minus = NULL;
-
-  switch (a->rnn->config.activation)
-    {
-    case JAC_FUNC_TANH:
-      if (hv == NULL)
-        break;
-      {
-        gboolean negative = matrix_at (h, r, c) < 0;
-
-        return g_strdup_printf ("S[%zu,%zu] = 1 − h[%zu,%zu]² = 1 − %s%s%s² = %s", r, c, r, c,
-                                negative ? "(" : "", hv, negative ? ")" : "", s);
-      }
-    case JAC_FUNC_SIGMOID:
-      if (hv == NULL)
-        break;
-      one_minus = _jac_format_value (1 - matrix_at (h, r, c));
-      return g_strdup_printf ("S[%zu,%zu] = h[%zu,%zu] (1 − h[%zu,%zu]) = %s × %s = %s", r, c,
-                              r, c, r, c, hv, one_minus, s);
-    case JAC_FUNC_RELU:
-      if (matrix_contains (z, r, c))
-        {
-          g_autofree char *zv = _jac_format_value (matrix_at (z, r, c));
-
-          return g_strdup_printf ("S[%zu,%zu] = [Z[%zu,%zu] > 0] = %s (Z[%zu,%zu] = %s)", r, c,
-                                  r, c, s, r, c, zv);
-        }
-      break;
-    case JAC_FUNC_IDENTITY:
-      return g_strdup_printf ("S[%zu,%zu] = 1", r, c);
-    default:
-      break;
-    }
-  return g_strdup_printf ("S[%zu,%zu] = φ′(Z[%zu,%zu]) = %s", r, c, r, c, s);
-}
-
-static char *
-describe_factor (const JacAnalysis *a,
-                 gsize              r,
-                 gsize              c)
-{
-  JacVariable factor = factor_variable (a->wrt);
-  g_autofree char *v = _jac_format_value (matrix_at (a->factor, r, c));
-
-  if (factor != JAC_N_VARS && g_str_has_suffix (a->factor_name, "ᵀ"))
-    return g_strdup_printf ("%s[%zu,%zu] = %s[%zu,%zu] = %s", a->factor_name, r, c,
-                            jac_variable_name (factor), c, r, v);
-  return g_strdup_printf ("%s[%zu,%zu] = %s", a->factor_name, r, c, v);
-}
-
-/* " = a×b + c×d" when the sum is short enough to read, else "". */
-static char *
-written_sum (const JacAnalysis *a,
-             gsize              r,
-             gsize              c)
-{
-  const JacTensor *g = a->gated;
-  GString *s;
-  gsize n;
-
-  if (a->factor == NULL)
-    return g_strdup ("");
-  n = a->factor_on_left ? g->shape[0] : g->shape[1];
-  if (n > 3)
-    return g_strdup ("");
-  s = g_string_new (" =");
-  for (gsize k = 0; k < n; k++)
-    {
-      double gv = a->factor_on_left ? JAC_AT2 (g, k, c) : JAC_AT2 (g, r, k);
-      double fv = a->factor_on_left ? matrix_at (a->factor, r, k) : matrix_at (a->factor, k, c);
-      /* Terms in the formula's order; a negative first factor turns "+ −a" into "− a". */
-      double first = a->wrt == JAC_VAR_B ? gv : a->factor_on_left ? fv : gv;
-      double second = a->factor_on_left ? gv : fv;
-      g_autofree char *first_text = _jac_format_value (k > 0 ? fabs (first) : first);
-      g_autofree char *second_text = _jac_format_value (second);
-      const char *sign = k == 0 ? "" : first < 0 ? " −" : " +";
-
-      if (a->wrt == JAC_VAR_B)
-        g_string_append_printf (s, "%s %s", sign, first_text);
-      else
-        g_string_append_printf (s, "%s %s × %s", sign, first_text, second_text);
-    }
-  return g_string_free (s, FALSE);
-}
-
-static char *
-describe_formula (const JacAnalysis *a,
-                  gsize              r,
-                  gsize              c)
-{
-  const JacTensor *result = a->contract_formula;
-  g_autofree char *index = result_index (result, r, c);
-  g_autofree char *v = _jac_format_value (matrix_at (result, r, c));
-  g_autofree char *terms = written_sum (a, r, c);
-  JacVariable factor = factor_variable (a->wrt);
-  const char *f = factor != JAC_N_VARS ? jac_variable_name (factor) : NULL;
-
-  if (a->factor == NULL)
-    {
-      g_autofree char *g = _jac_format_value (JAC_AT2 (a->upstream, r, c));
-      g_autofree char *s = _jac_format_value (JAC_AT2 (a->rnn->slope, r, c));
-
-      return g_strdup_printf ("(%s)%s = G[%zu,%zu] · S[%zu,%zu] = %s × %s = %s", a->formula_text,
-                              index, r, c, r, c, g, s, v);
-    }
-  if (a->wrt == JAC_VAR_B)
-    return g_strdup_printf ("(%s)%s = Σ_i (G⊙S)[i,%zu]%s = %s", a->formula_text, index, c,
-                            terms, v);
-  if (a->factor_on_left)
-    return g_strdup_printf ("(%s)%s = Σ_i %s[i,%zu] (G⊙S)[i,%zu]%s = %s", a->formula_text,
-                            index, f, r, c, terms, v);
-  return g_strdup_printf ("(%s)%s = Σ_j (G⊙S)[%zu,j] %s[%zu,j]%s = %s", a->formula_text, index,
-                          r, f, c, terms, v);
-}
-
-static char *
-describe_contraction (const JacAnalysis *a,
-                      gsize              r,
-                      gsize              c)
-{
-  g_autofree char *v = _jac_format_value (matrix_at (a->contract_tensor, r, c));
-  g_autofree char *formula = _jac_format_value (matrix_at (a->contract_formula, r, c));
-  double diff = fabs (matrix_at (a->contract_tensor, r, c) - matrix_at (a->contract_formula, r, c));
-  g_autofree char *d = _jac_format_value (diff);
-
-  if (a->contract_tensor->rank == 1)
-    return g_strdup_printf ("Σ_ij G[i,j] J[i,j,%zu] = %s (formula %s: %s, |difference| %s)", c,
-                            v, a->formula_text, formula, d);
-  return g_strdup_printf ("Σ_ij G[i,j] J[i,j,%zu,%zu] = %s (formula %s: %s, |difference| %s)",
-                          r, c, v, a->formula_text, formula, d);
-}
-
-static const JacTensor *
-panel_tensor (const JacAnalysis *a,
-              JacPanel           panel)
-{
-  switch (panel)
-    {
-    case JAC_PANEL_UPSTREAM:
-      return a->upstream;
-    case JAC_PANEL_SLOPE:
-      return a->rnn != NULL ? a->rnn->slope : NULL;
-    case JAC_PANEL_GATED:
-      return a->rnn != NULL ? a->gated : a->expr_factors[0];
-    case JAC_PANEL_FACTOR:
-      return a->rnn != NULL ? a->factor : a->expr_factors[1];
-    case JAC_PANEL_FORMULA:
-      return a->contract_formula;
-    case JAC_PANEL_CONTRACTION:
-      return a->contract_tensor;
-    case JAC_PANEL_NONE:
-    case JAC_PANEL_JACOBIAN:
-    case JAC_N_PANELS:
-    default:
-      return NULL;
-    }
 }
 
 /* ---- expressions ---- */
@@ -420,6 +138,60 @@ expr_violated_deltas (const JacAnalysis *a,
   return g_strdup_printf ("%s: %s", deltas->str, reasons->str);
 }
 
+/* " S[1,2] · W_hh[0,2] = 0.36 × −0.22 = −0.08": the factors of a Jacobian entry when the derivative
+ * is one term without sums, each at its indices; NULL otherwise. @value_text is the entry. */
+static char *
+entry_factors_text (const JacAnalysis *a,
+                    const gsize       *out,
+                    const gsize       *wrt,
+                    const char        *value_text)
+{
+  const JacDerivation *d = a->derivation;
+  g_autoptr(GString) names = g_string_new (NULL);
+  g_autoptr(GString) values = g_string_new (NULL);
+
+  if (d->n_entry_factors == 0 || a->jacobian->n_terms != 1)
+    return NULL;
+  if (d->entry_coef != 1.0)
+    {
+      g_autofree char *coef = _jac_format_value (d->entry_coef);
+
+      g_string_append_printf (names, "%s", coef);
+      g_string_append_printf (values, "%s", coef);
+    }
+  for (guint f = 0; f < d->n_entry_factors; f++)
+    {
+      const JacEntryFactor *e = &d->entry_factors[f];
+      double v = jac_entry_factor_value (e, a->graph, out, wrt);
+      g_autofree char *vt = _jac_format_value (v);
+
+      if (names->len > 0)
+        {
+          g_string_append (names, " · ");
+          g_string_append (values, " × ");
+        }
+      g_string_append (names, e->name);
+      if (e->rank > 0)
+        {
+          g_string_append_c (names, '[');
+          for (guint k = 0; k < e->rank && k < 2; k++)
+            {
+              int axis = e->axis[k];
+              gsize i = axis < 0 ? 0 : axis < 2 ? out[axis] : wrt[axis - 2];
+
+              g_string_append_printf (names, "%s%" G_GSIZE_FORMAT, k > 0 ? "," : "", i);
+            }
+          g_string_append_c (names, ']');
+        }
+      if (e->power != 1)
+        g_string_append_printf (names, "^%d", e->power);
+      g_string_append (values, vt);
+    }
+  if (d->n_entry_factors == 1 && d->entry_coef == 1.0)
+    return g_strdup_printf ("%s = %s", names->str, value_text);
+  return g_strdup_printf ("%s = %s = %s", names->str, values->str, value_text);
+}
+
 static char *
 describe_expr_jacobian (const JacAnalysis  *a,
                         const JacFigureHit *hit)
@@ -453,6 +225,12 @@ describe_expr_jacobian (const JacAnalysis  *a,
       return g_strdup_printf ("%s = ∂%s/∂%s = 0 (%s)", name, numerator, denominator, why);
     }
   value_text = _jac_format_value (value);
+  {
+    g_autofree char *factors = entry_factors_text (a, out, wrt, value_text);
+
+    if (factors != NULL)
+      return g_strdup_printf ("%s = ∂%s/∂%s = %s", name, numerator, denominator, factors);
+  }
   return g_strdup_printf ("%s = ∂%s/∂%s = %s", name, numerator, denominator, value_text);
 }
 
@@ -484,11 +262,256 @@ expr_sum_text (const JacAnalysis *a,
   return g_string_free (s, FALSE);
 }
 
+/* The letter the contracted form's matrix product sums over, as the derivation's contraction
+ * writes it: the output's index that no δ ties (j in Σ_j G_pj S_pj W_hh_qj). */
+static char
+summed_letter (const JacAnalysis *a)
+{
+  const JacStructured *jac = a->jacobian;
+  const char *o = jac_analysis_out_indices (a);
+  char letter = 'k';
+  guint n_free = 0;
+
+  if (jac->n_terms != 1)
+    return letter;
+  for (guint axis = 0; axis < jac->out_rank && axis < strlen (o); axis++)
+    if (jac->pair[axis] < 0)
+      {
+        letter = o[axis];
+        n_free++;
+      }
+  return n_free == 1 ? letter : 'k';
+}
+
+/* A factor's entry in words: "W_hh[0,j]" for W_hhᵀ[j,0] of a variable, "(G ⊙ S)[1,j]", "S[1,2]";
+ * NULL for a row or column of ones (1ᵀ), which only sums. */
 static char *
-describe_expr_panel (const JacAnalysis *a,
-                     JacPanel           panel,
-                     gsize              r,
-                     gsize              c)
+factor_entry_text (const JacAnalysis *a,
+                   const char        *text,
+                   const JacTensor   *tensor,
+                   const char        *row,
+                   const char        *col)
+{
+  gsize len = strlen (text);
+  const char *t = "ᵀ";
+
+  if (g_str_equal (text, "1ᵀ") || g_str_equal (text, "1"))
+    return NULL;
+  if (len > strlen (t) && g_str_has_suffix (text, t))
+    {
+      g_autofree char *base = g_strndup (text, len - strlen (t));
+
+      if (jac_graph_find_variable (a->graph, base) >= 0)
+        return tensor->rank == 2 ? g_strdup_printf ("%s[%s,%s]", base, col, row)
+                                 : g_strdup_printf ("%s[%s]", base, col);
+    }
+  if (tensor->rank < 2)
+    return g_strdup_printf (strchr (text, ' ') ? "(%s)[%s]" : "%s[%s]", text, col);
+  return g_strdup_printf (strchr (text, ' ') ? "(%s)[%s,%s]" : "%s[%s,%s]", text, row, col);
+}
+
+static char *
+number (gsize n)
+{
+  return g_strdup_printf ("%" G_GSIZE_FORMAT, n);
+}
+
+/* "(G ⊙ S)[1,2] = G[1,2] · S[1,2] = 0.5 × 0.36 = 0.18" for an element-wise product of two. */
+static char *
+hadamard_text (const char      *whole,
+               const char      *left,
+               const char      *right,
+               const JacTensor *lt,
+               const JacTensor *rt,
+               const JacTensor *result,
+               gsize            r,
+               gsize            c)
+{
+  g_autofree char *index = result_index (result, r, c);
+  g_autofree char *li = result_index (lt, r, c);
+  g_autofree char *ri = result_index (rt, r, c);
+  g_autofree char *lv = _jac_format_value (matrix_at (lt, lt->rank == 2 ? r : 0, c));
+  g_autofree char *rv = _jac_format_value (matrix_at (rt, rt->rank == 2 ? r : 0, c));
+  g_autofree char *v = _jac_format_value (matrix_at (result, r, c));
+
+  return g_strdup_printf (strchr (whole, ' ') ? "(%s)%s = %s%s · %s%s = %s × %s = %s"
+                                              : "%s%s = %s%s · %s%s = %s × %s = %s",
+                          whole, index, left, li, right, ri, lv, rv, v);
+}
+
+/* (L R)[r,c] = Σ_k L[r,k] R[k,c] = a × b + … = v, the factors named as they are drawn. */
+static char *
+matmul_text (const JacAnalysis *a,
+             gsize              r,
+             gsize              c)
+{
+  const JacDerivation *d = a->derivation;
+  const JacTensor *l = a->factors[0], *rt = a->factors[1];
+  const JacTensor *result = a->contract_formula;
+  g_autofree char *index = result_index (result, r, c);
+  g_autofree char *v = _jac_format_value (matrix_at (result, r, c));
+  char k_letter[2] = { summed_letter (a), '\0' };
+  g_autofree char *rs = number (r), *cs = number (c);
+  g_autofree char *lt = factor_entry_text (a, d->factor_text[0], l, rs, k_letter);
+  g_autofree char *rtext = factor_entry_text (a, d->factor_text[1], rt, k_letter, cs);
+  gsize n = l->rank == 2 ? l->shape[1] : l->rank == 1 ? l->shape[0] : 1;
+  g_autoptr(GString) terms = g_string_new (NULL);
+
+  if (l->rank != 2 || rt->rank != 2 || n != rt->shape[0])
+    return NULL;
+  if (n <= 3)
+    for (gsize k = 0; k < n; k++)
+      {
+        double lv = JAC_AT2 (l, r, k), rv = JAC_AT2 (rt, k, c);
+        /* Terms in the formula's order; a negative first factor turns "+ −a" into "− a"; a row
+         * of ones only sums. */
+        gboolean ones_left = lt == NULL, ones_right = rtext == NULL;
+        double first = ones_left ? rv : lv;
+        g_autofree char *first_text = _jac_format_value (k > 0 ? fabs (first) : first);
+        g_autofree char *second_text = _jac_format_value (rv);
+        const char *sign = k == 0 ? " =" : first < 0 ? " −" : " +";
+
+        if (ones_left || ones_right)
+          g_string_append_printf (terms, "%s %s", sign, first_text);
+        else
+          g_string_append_printf (terms, "%s %s × %s", sign, first_text, second_text);
+      }
+  return g_strdup_printf ("(%s)%s = Σ_%s %s%s%s%s = %s", a->formula_text, index, k_letter,
+                          lt != NULL ? lt : "", lt != NULL && rtext != NULL ? " " : "",
+                          rtext != NULL ? rtext : "", terms->str, v);
+}
+
+static char *
+describe_formula (const JacAnalysis *a,
+                  gsize              r,
+                  gsize              c)
+{
+  const JacDerivation *d = a->derivation;
+  g_autofree char *index = result_index (a->contract_formula, r, c);
+  g_autofree char *v = _jac_format_value (matrix_at (a->contract_formula, r, c));
+  g_autofree char *sum = expr_sum_text (a, r, c);
+  g_autofree char *t = _jac_format_value (matrix_at (a->contract_tensor, r, c));
+  char *text = NULL;
+
+  if (d->factors_op == '@' && a->factors[0] != NULL && a->factors[1] != NULL)
+    text = matmul_text (a, r, c);
+  else if (d->factors_op == '*' && a->factors[0] != NULL && a->factors[1] != NULL
+           && matrix_contains (a->factors[0], a->factors[0]->rank == 2 ? r : 0, c)
+           && matrix_contains (a->factors[1], a->factors[1]->rank == 2 ? r : 0, c))
+    text = hadamard_text (a->formula_text, d->factor_text[0], d->factor_text[1], a->factors[0],
+                          a->factors[1], a->contract_formula, r, c);
+  if (text != NULL)
+    return text;
+  return g_strdup_printf ("(%s)%s = %s   (from the tensor: %s = %s)", a->formula_text, index, v,
+                          sum, t);
+}
+
+/* S[1,2] = 1 − h[1,2]² = 1 − 0.5² = 0.75: the named slope from its function's value. */
+static char *
+describe_slope (const JacAnalysis *a,
+                gsize              r,
+                gsize              c)
+{
+  const JacDerivation *d = a->derivation;
+  const JacTensor *s = _jac_panel_tensor (a, JAC_PANEL_SLOPE);
+  const char *name = d->inner_text[1 - _jac_panel_inner_upstream (a)];
+  const JacNode *apply = d->slope_node >= 0 ? jac_graph_node (a->graph, d->slope_node) : NULL;
+  const JacTensor *h = apply != NULL ? apply->value : NULL;
+  const JacTensor *z = apply != NULL ? jac_graph_node (a->graph, apply->lhs)->value : NULL;
+  const char *hn = d->slope_value_name, *zn = d->slope_arg_name;
+  g_autofree char *sv = _jac_format_value (matrix_at (s, r, c));
+
+  if (apply == NULL || !g_str_equal (name, "S") || !matrix_contains (h, r, c))
+    return g_strdup_printf ("%s[%zu,%zu] = %s", name, r, c, sv);
+  switch (d->slope_func)
+    {
+    case JAC_FUNC_TANH:
+      if (hn != NULL)
+        {
+          g_autofree char *hv = _jac_format_value (matrix_at (h, r, c));
+          gboolean negative = matrix_at (h, r, c) < 0;
+
+          return g_strdup_printf ("S[%zu,%zu] = 1 − %s[%zu,%zu]² = 1 − %s%s%s² = %s", r, c, hn,
+                                  r, c, negative ? "(" : "", hv, negative ? ")" : "", sv);
+        }
+      break;
+    case JAC_FUNC_SIGMOID:
+      if (hn != NULL)
+        {
+          g_autofree char *hv = _jac_format_value (matrix_at (h, r, c));
+          g_autofree char *one_minus = _jac_format_value (1 - matrix_at (h, r, c));
+
+          return g_strdup_printf ("S[%zu,%zu] = %s[%zu,%zu] (1 − %s[%zu,%zu]) = %s × %s = %s", r,
+                                  c, hn, r, c, hn, r, c, hv, one_minus, sv);
+        }
+      break;
+    case JAC_FUNC_RELU:
+      if (zn != NULL && matrix_contains (z, r, c))
+        {
+          g_autofree char *zv = _jac_format_value (matrix_at (z, r, c));
+
+          return g_strdup_printf ("S[%zu,%zu] = [%s[%zu,%zu] > 0] = %s (%s[%zu,%zu] = %s)", r, c,
+                                  zn, r, c, sv, zn, r, c, zv);
+        }
+      break;
+    default:
+      break;
+    }
+  if (zn != NULL)
+    return g_strdup_printf ("S[%zu,%zu] = %s′(%s[%zu,%zu]) = %s", r, c,
+                            jac_func_name (d->slope_func), zn, r, c, sv);
+  return g_strdup_printf ("S[%zu,%zu] = %s", r, c, sv);
+}
+
+static char *
+describe_factor (const JacAnalysis *a,
+                 JacPanel           panel,
+                 gsize              r,
+                 gsize              c)
+{
+  const JacDerivation *d = a->derivation;
+  guint k = panel == JAC_PANEL_GATED ? _jac_panel_gated_factor (a)
+                                     : 1 - _jac_panel_gated_factor (a);
+  const JacTensor *factor = a->factors[k];
+  const char *text = d->factor_text[k];
+  g_autofree char *index = NULL;
+  g_autofree char *v = NULL;
+
+  if (factor == NULL || text == NULL)
+    return NULL;
+  /* G ⊙ S: its parts. */
+  if ((int) k == d->inner_of && _jac_panel_inner_upstream (a) >= 0)
+    return hadamard_text (text, d->inner_text[0], d->inner_text[1], a->inner[0], a->inner[1],
+                          factor, r, c);
+  index = result_index (factor, r, c);
+  v = _jac_format_value (matrix_at (factor, r, c));
+  {
+    g_autofree char *rs = number (r), *cs = number (c);
+    g_autofree char *entry = factor_entry_text (a, text, factor, rs, cs);
+
+    /* W_hhᵀ[2,0] = W_hh[0,2]: the transpose read back. */
+    if (entry != NULL && g_str_has_suffix (text, "ᵀ") && !g_str_has_prefix (entry, "("))
+      return g_strdup_printf ("%s%s = %s = %s", text, index, entry, v);
+  }
+  if (g_str_equal (text, "G"))
+    {
+      g_autofree char *out = NULL;
+      gsize idx[2] = { 0 };
+      guint rank = panel_index (factor->rank, r, c, idx);
+
+      out = indexed_name (a->output_name, rank, idx);
+      return g_strdup_printf ("G%s = ∂L/∂%s = %s", index, out, v);
+    }
+  return g_strdup_printf (strchr (text, ' ') ? "(%s)%s = %s   (%s factor of %s)"
+                                             : "%s%s = %s   (%s factor of %s)",
+                          text, index, v, k == 0 ? "left" : "right", a->formula_text);
+}
+
+static char *
+describe_panel (const JacAnalysis *a,
+                JacPanel           panel,
+                gsize              r,
+                gsize              c)
 {
   const char *formula = a->formula_text;
 
@@ -504,16 +527,10 @@ describe_expr_panel (const JacAnalysis *a,
 
         return g_strdup_printf ("%s = ∂L/∂%s = %s", g, out, v);
       }
+    case JAC_PANEL_SLOPE:
+      return describe_slope (a, r, c);
     case JAC_PANEL_FORMULA:
-      {
-        g_autofree char *index = result_index (a->contract_formula, r, c);
-        g_autofree char *v = _jac_format_value (matrix_at (a->contract_formula, r, c));
-        g_autofree char *sum = expr_sum_text (a, r, c);
-        g_autofree char *t = _jac_format_value (matrix_at (a->contract_tensor, r, c));
-
-        return g_strdup_printf ("(%s)%s = %s   (from the tensor: %s = %s)", formula, index, v,
-                                sum, t);
-      }
+      return describe_formula (a, r, c);
     case JAC_PANEL_CONTRACTION:
       {
         g_autofree char *index = result_index (a->contract_tensor, r, c);
@@ -529,24 +546,9 @@ describe_expr_panel (const JacAnalysis *a,
       }
     case JAC_PANEL_GATED:
     case JAC_PANEL_FACTOR:
-      {
-        /* The factors of a contracted form G Aᵀ: (Aᵀ)[1,2] = 0.24. */
-        guint k = panel == JAC_PANEL_GATED ? 0 : 1;
-        const JacTensor *factor = a->expr_factors[k];
-        g_autofree char *index = NULL;
-        g_autofree char *v = NULL;
-
-        if (factor == NULL || a->derivation->factor_text[k] == NULL)
-          return NULL;
-        index = result_index (factor, r, c);
-        v = _jac_format_value (matrix_at (factor, r, c));
-        return g_strdup_printf ("(%s)%s = %s   (%s factor of the contracted form %s)",
-                                a->derivation->factor_text[k], index, v,
-                                k == 0 ? "left" : "right", formula);
-      }
+      return describe_factor (a, panel, r, c);
     case JAC_PANEL_NONE:
     case JAC_PANEL_JACOBIAN:
-    case JAC_PANEL_SLOPE:
     case JAC_N_PANELS:
     default:
       return NULL;
@@ -557,58 +559,14 @@ char *
 jac_figure_describe_hit (const JacAnalysis  *analysis,
                          const JacFigureHit *hit)
 {
-  gsize r, c;
-
   g_return_val_if_fail (analysis != NULL, NULL);
   g_return_val_if_fail (hit != NULL, NULL);
 
-  if (analysis->rnn == NULL)
-    {
-      if (hit->panel == JAC_PANEL_JACOBIAN)
-        return describe_expr_jacobian (analysis, hit);
-      if (!matrix_contains (panel_tensor (analysis, hit->panel), hit->row, hit->col))
-        return NULL;
-      return describe_expr_panel (analysis, hit->panel, hit->row, hit->col);
-    }
-
   if (hit->panel == JAC_PANEL_JACOBIAN)
-    return describe_jacobian (analysis, hit);
-  r = hit->row;
-  c = hit->col;
-  if (!matrix_contains (panel_tensor (analysis, hit->panel), r, c))
+    return describe_expr_jacobian (analysis, hit);
+  if (!matrix_contains (_jac_panel_tensor (analysis, hit->panel), hit->row, hit->col))
     return NULL;
-
-  switch (hit->panel)
-    {
-    case JAC_PANEL_UPSTREAM:
-      {
-        g_autofree char *v = _jac_format_value (JAC_AT2 (analysis->upstream, r, c));
-
-        return g_strdup_printf ("G[%zu,%zu] = ∂L/∂h[%zu,%zu] = %s", r, c, r, c, v);
-      }
-    case JAC_PANEL_SLOPE:
-      return describe_slope (analysis, r, c);
-    case JAC_PANEL_GATED:
-      {
-        g_autofree char *g = _jac_format_value (JAC_AT2 (analysis->upstream, r, c));
-        g_autofree char *s = _jac_format_value (JAC_AT2 (analysis->rnn->slope, r, c));
-        g_autofree char *v = _jac_format_value (JAC_AT2 (analysis->gated, r, c));
-
-        return g_strdup_printf ("(G⊙S)[%zu,%zu] = G[%zu,%zu] · S[%zu,%zu] = %s × %s = %s", r, c,
-                                r, c, r, c, g, s, v);
-      }
-    case JAC_PANEL_FACTOR:
-      return describe_factor (analysis, r, c);
-    case JAC_PANEL_FORMULA:
-      return describe_formula (analysis, r, c);
-    case JAC_PANEL_CONTRACTION:
-      return describe_contraction (analysis, r, c);
-    case JAC_PANEL_NONE:
-    case JAC_PANEL_JACOBIAN:
-    case JAC_N_PANELS:
-    default:
-      return NULL;
-    }
+  return describe_panel (analysis, hit->panel, hit->row, hit->col);
 }
 
 /* ---- highlight marks ---- */
@@ -657,107 +615,6 @@ add_blocks (GArray            *marks,
         add_mark (marks, JAC_PANEL_JACOBIAN, i, p, row0, row1, col0, col1, FALSE);
 }
 
-static void
-marks_for_jacobian (GArray             *marks,
-                    const JacAnalysis  *a,
-                    const JacFigureHit *hit)
-{
-  gsize i = hit->block_row, p = hit->block_col, j = hit->row, q = hit->col;
-  gboolean structural_zero = FALSE;
-
-  jac_analysis_block_entry (a, i, p, j, q, &structural_zero);
-  if (structural_zero)
-    return;
-  add_cell (marks, JAC_PANEL_UPSTREAM, i, j);
-  add_cell (marks, JAC_PANEL_SLOPE, i, j);
-  add_cell (marks, JAC_PANEL_GATED, i, j);
-  switch (a->wrt)
-    {
-    case JAC_VAR_H_PREV:
-    case JAC_VAR_X:
-      add_cell (marks, JAC_PANEL_FACTOR, j, q);   /* Wᵀ[j,q] = W[q,j] */
-      break;
-    case JAC_VAR_W_HH:
-    case JAC_VAR_W_XH:
-      add_cell (marks, JAC_PANEL_FACTOR, p, i);   /* h_prevᵀ[k,i] = h_prev[i,k] */
-      break;
-    case JAC_VAR_B:
-    case JAC_N_VARS:
-    default:
-      if (a->factor != NULL)
-        add_cell (marks, JAC_PANEL_FACTOR, 0, i);
-      break;
-    }
-  /* The entry this cell feeds in Σ G·J. */
-  add_cell (marks, JAC_PANEL_FORMULA, a->contract_formula->rank == 2 ? p : 0, q);
-  add_cell (marks, JAC_PANEL_CONTRACTION, a->contract_tensor->rank == 2 ? p : 0, q);
-}
-
-static void
-marks_for_factor (GArray             *marks,
-                  const JacAnalysis  *a,
-                  gsize               r,
-                  gsize               c)
-{
-  const JacSparsity *sp = &a->sparsity;
-  gsize result_rows = a->contract_formula->rank == 2 ? a->contract_formula->shape[0] : 1;
-  gsize result_cols = a->contract_formula->rank == 2 ? a->contract_formula->shape[1]
-                                                     : a->contract_formula->shape[0];
-
-  switch (a->wrt)
-    {
-    case JAC_VAR_H_PREV:
-    case JAC_VAR_X:
-      /* Wᵀ[j,q] is entry (j, q) of every diagonal block, and scales column j of G ⊙ S into
-       * column q of the result. */
-      for (gsize i = 0; i < MIN (sp->n_block_rows, sp->n_block_cols); i++)
-        add_mark (marks, JAC_PANEL_JACOBIAN, i, i, r, r + 1, c, c + 1, FALSE);
-      add_mark (marks, JAC_PANEL_GATED, 0, 0, 0, a->gated->shape[0], r, r + 1, FALSE);
-      for (JacPanel panel = JAC_PANEL_FORMULA; panel <= JAC_PANEL_CONTRACTION; panel++)
-        add_mark (marks, panel, 0, 0, 0, result_rows, c, c + 1, FALSE);
-      break;
-    case JAC_VAR_W_HH:
-    case JAC_VAR_W_XH:
-    case JAC_VAR_B:
-    case JAC_N_VARS:
-    default:
-      /* h_prevᵀ[k,i] (or 1ᵀ[0,i]) scales block (i, k) and row i of G ⊙ S into row k. */
-      add_blocks (marks, a, c, c + 1, a->wrt == JAC_VAR_B ? 0 : r,
-                  a->wrt == JAC_VAR_B ? 1 : r + 1, 0, sp->block_height, 0, sp->block_width);
-      add_mark (marks, JAC_PANEL_GATED, 0, 0, c, c + 1, 0, a->gated->shape[1], FALSE);
-      for (JacPanel panel = JAC_PANEL_FORMULA; panel <= JAC_PANEL_CONTRACTION; panel++)
-        add_mark (marks, panel, 0, 0, r, r + 1, 0, result_cols, FALSE);
-      break;
-    }
-}
-
-static void
-marks_for_result (GArray             *marks,
-                  const JacAnalysis  *a,
-                  JacPanel            twin,
-                  gsize               r,
-                  gsize               c)
-{
-  const JacSparsity *sp = &a->sparsity;
-  gsize p = a->contract_formula->rank == 2 ? r : 0;
-
-  add_cell (marks, twin, r, c);
-  if (a->factor == NULL)
-    add_cell (marks, JAC_PANEL_GATED, r, c);
-  else if (a->factor_on_left)
-    {
-      add_mark (marks, JAC_PANEL_FACTOR, 0, 0, r, r + 1, 0, a->factor->shape[1], FALSE);
-      add_mark (marks, JAC_PANEL_GATED, 0, 0, 0, a->gated->shape[0], c, c + 1, FALSE);
-    }
-  else
-    {
-      add_mark (marks, JAC_PANEL_GATED, 0, 0, r, r + 1, 0, a->gated->shape[1], FALSE);
-      add_mark (marks, JAC_PANEL_FACTOR, 0, 0, 0, a->factor->shape[0], c, c + 1, FALSE);
-    }
-  /* Σ_ij G[i,j] J[i,j,p,q]: column q of the blocks (·, p). */
-  add_blocks (marks, a, 0, sp->n_block_rows, p, p + 1, 0, sp->block_height, c, c + 1);
-}
-
 /* The entries of J that Σ G·J sums into result cell (@r, @c), as far as the δs pin them: an
  * output axis tied to a variable axis takes that axis' index, the others run over everything.
  * The G entries weighing them are outlined too. */
@@ -794,6 +651,75 @@ expr_marks_for_result (GArray            *marks,
   add_mark (marks, JAC_PANEL_UPSTREAM, 0, 0, lo[0], hi[0], lo[1], hi[1], FALSE);
 }
 
+/* Whether @t is shaped like the output: its cells are the output's (i, j). */
+static gboolean
+output_shaped (const JacAnalysis *a,
+               const JacTensor   *t)
+{
+  return t != NULL && jac_tensor_same_shape (t, a->upstream);
+}
+
+/* A matrix product's factors: row r of the left and column c of the right make result (r, c). */
+static void
+marks_for_product (GArray            *marks,
+                   const JacAnalysis *a,
+                   gsize              r,
+                   gsize              c)
+{
+  const JacDerivation *d = a->derivation;
+  guint gated = _jac_panel_gated_factor (a);
+
+  for (guint k = 0; k < 2; k++)
+    {
+      const JacTensor *f = a->factors[k];
+      JacPanel panel = k == gated ? JAC_PANEL_GATED : JAC_PANEL_FACTOR;
+
+      if (f == NULL || f->rank != 2)
+        continue;
+      if (d->factors_op == '*')
+        add_mark (marks, panel, 0, 0, r, r + 1, c, c + 1, FALSE);
+      else if (k == 0)
+        add_mark (marks, panel, 0, 0, r, r + 1, 0, f->shape[1], FALSE);
+      else
+        add_mark (marks, panel, 0, 0, 0, f->shape[0], c, c + 1, FALSE);
+    }
+}
+
+/* The factor panels' cells a Jacobian entry is made of: W_hhᵀ[j,q] for S[i,j] W_hh[q,j]. */
+static void
+marks_for_entry_factors (GArray            *marks,
+                         const JacAnalysis *a,
+                         const gsize       *out,
+                         const gsize       *wrt)
+{
+  const JacDerivation *d = a->derivation;
+  guint gated = _jac_panel_gated_factor (a);
+
+  for (guint f = 0; f < d->n_entry_factors; f++)
+    {
+      const JacEntryFactor *e = &d->entry_factors[f];
+      gsize idx[2] = { 0, 0 };
+
+      if (e->rank != 2)
+        continue;
+      for (guint k = 0; k < 2; k++)
+        idx[k] = e->axis[k] < 0 ? 0 : e->axis[k] < 2 ? out[e->axis[k]] : wrt[e->axis[k] - 2];
+      for (guint k = 0; k < 2; k++)
+        {
+          const char *text = d->factor_text[k];
+          g_autofree char *transposed = g_strdup_printf ("%sᵀ", e->name);
+          JacPanel panel = k == gated ? JAC_PANEL_GATED : JAC_PANEL_FACTOR;
+
+          if (text == NULL || a->factors[k] == NULL)
+            continue;
+          if (g_str_equal (text, transposed))
+            add_cell (marks, panel, idx[1], idx[0]);
+          else if (g_str_equal (text, e->name))
+            add_cell (marks, panel, idx[0], idx[1]);
+        }
+    }
+}
+
 static GArray *
 expr_marks (const JacAnalysis  *a,
             const JacFigureHit *hit,
@@ -815,34 +741,71 @@ expr_marks (const JacAnalysis  *a,
       jac_analysis_block_entry (a, hit->block_row, hit->block_col, r, c, &structural_zero);
       if (structural_zero)
         return marks;
-      /* G[i,j] weighs this entry, and it feeds entry [p,q] of Σ G·J. */
-      add_cell (marks, JAC_PANEL_UPSTREAM, hit->block_row, r);
+      /* G[i,j] weighs this entry (and S[i,j], G ⊙ S[i,j] where drawn), its factors are the
+       * cells named in its description, and it feeds entry [p,q] of Σ G·J. */
+      {
+        gsize out[2] = { 0 }, wrt[2] = { 0 };
+        guint out_rank = grid_index (a->jacobian->out_rank, hit->block_row, r, out);
+        gsize orow = out_rank == 2 ? out[0] : 0, ocol = out_rank > 0 ? out[out_rank - 1] : 0;
+
+        grid_index (a->jacobian->wrt_rank, hit->block_col, c, wrt);
+        add_cell (marks, JAC_PANEL_UPSTREAM, orow, ocol);
+        if (output_shaped (a, _jac_panel_tensor (a, JAC_PANEL_SLOPE)))
+          add_cell (marks, JAC_PANEL_SLOPE, orow, ocol);
+        if (output_shaped (a, _jac_panel_tensor (a, JAC_PANEL_GATED)))
+          add_cell (marks, JAC_PANEL_GATED, orow, ocol);
+        marks_for_entry_factors (marks, a, out, wrt);
+      }
       add_cell (marks, JAC_PANEL_FORMULA, p, c);
       add_cell (marks, JAC_PANEL_CONTRACTION, p, c);
       return marks;
     }
-  if (!matrix_contains (panel_tensor (a, hit->panel), r, c))
+  if (!matrix_contains (_jac_panel_tensor (a, hit->panel), r, c))
     return marks;
   add_mark (marks, hit->panel, 0, 0, r, r + 1, c, c + 1, TRUE);
+  if (output_shaped (a, _jac_panel_tensor (a, hit->panel)) && hit->panel != JAC_PANEL_FORMULA
+      && hit->panel != JAC_PANEL_CONTRACTION)
+    {
+      /* G[i,j] (S[i,j], (G ⊙ S)[i,j]) weighs row j of every block (i, ·). */
+      for (JacPanel panel = JAC_PANEL_UPSTREAM; panel <= JAC_PANEL_GATED; panel++)
+        if (panel != hit->panel && output_shaped (a, _jac_panel_tensor (a, panel)))
+          add_cell (marks, panel, r, c);
+      if (a->jacobian->out_rank == 2)
+        add_blocks (marks, a, r, r + 1, 0, sp->n_block_cols, c, c + 1, 0, sp->block_width);
+      else
+        add_blocks (marks, a, 0, 1, 0, sp->n_block_cols, c, c + 1, 0, sp->block_width);
+    }
   switch (hit->panel)
     {
-    case JAC_PANEL_UPSTREAM:
-      /* G[i,j] weighs row j of every block (i, ·). */
-      add_blocks (marks, a, r, r + 1, 0, sp->n_block_cols, c, c + 1, 0, sp->block_width);
+    case JAC_PANEL_GATED:
+    case JAC_PANEL_FACTOR:
+      if (a->derivation->factors_op == '@' && a->contract_formula->rank == 2)
+        {
+          guint k = hit->panel == JAC_PANEL_GATED ? _jac_panel_gated_factor (a)
+                                                  : 1 - _jac_panel_gated_factor (a);
+          const JacTensor *result = a->contract_formula;
+
+          for (JacPanel panel = JAC_PANEL_FORMULA; panel <= JAC_PANEL_CONTRACTION; panel++)
+            if (k == 0)
+              add_mark (marks, panel, 0, 0, r, r + 1, 0, result->shape[1], FALSE);
+            else
+              add_mark (marks, panel, 0, 0, 0, result->shape[0], c, c + 1, FALSE);
+        }
       break;
     case JAC_PANEL_FORMULA:
       add_cell (marks, JAC_PANEL_CONTRACTION, r, c);
+      marks_for_product (marks, a, r, c);
       expr_marks_for_result (marks, a, r, c);
       break;
     case JAC_PANEL_CONTRACTION:
       add_cell (marks, JAC_PANEL_FORMULA, r, c);
+      marks_for_product (marks, a, r, c);
       expr_marks_for_result (marks, a, r, c);
       break;
     case JAC_PANEL_NONE:
     case JAC_PANEL_JACOBIAN:
+    case JAC_PANEL_UPSTREAM:
     case JAC_PANEL_SLOPE:
-    case JAC_PANEL_GATED:
-    case JAC_PANEL_FACTOR:
     case JAC_N_PANELS:
     default:
       break;
@@ -855,51 +818,6 @@ _jac_figure_marks (const JacAnalysis  *a,
                    const JacFigureHit *hit)
 {
   GArray *marks = g_array_new (FALSE, FALSE, sizeof (JacMark));
-  const JacSparsity *sp = &a->sparsity;
-  gsize r = hit->row, c = hit->col;
 
-  if (a->rnn == NULL)
-    return expr_marks (a, hit, marks);
-
-  if (hit->panel == JAC_PANEL_JACOBIAN)
-    {
-      if (hit->block_row >= sp->n_block_rows || hit->block_col >= sp->n_block_cols
-          || r >= sp->block_height || c >= sp->block_width)
-        return marks;
-      add_mark (marks, JAC_PANEL_JACOBIAN, hit->block_row, hit->block_col, r, r + 1, c, c + 1,
-                TRUE);
-      marks_for_jacobian (marks, a, hit);
-      return marks;
-    }
-  if (!matrix_contains (panel_tensor (a, hit->panel), r, c))
-    return marks;
-
-  add_mark (marks, hit->panel, 0, 0, r, r + 1, c, c + 1, TRUE);
-  switch (hit->panel)
-    {
-    case JAC_PANEL_UPSTREAM:
-    case JAC_PANEL_SLOPE:
-    case JAC_PANEL_GATED:
-      for (JacPanel panel = JAC_PANEL_UPSTREAM; panel <= JAC_PANEL_GATED; panel++)
-        if (panel != hit->panel)
-          add_cell (marks, panel, r, c);
-      /* G[i,j] and S[i,j] weigh row j of every block (i, ·). */
-      add_blocks (marks, a, r, r + 1, 0, sp->n_block_cols, c, c + 1, 0, sp->block_width);
-      break;
-    case JAC_PANEL_FACTOR:
-      marks_for_factor (marks, a, r, c);
-      break;
-    case JAC_PANEL_FORMULA:
-      marks_for_result (marks, a, JAC_PANEL_CONTRACTION, r, c);
-      break;
-    case JAC_PANEL_CONTRACTION:
-      marks_for_result (marks, a, JAC_PANEL_FORMULA, r, c);
-      break;
-    case JAC_PANEL_NONE:
-    case JAC_PANEL_JACOBIAN:
-    case JAC_N_PANELS:
-    default:
-      break;
-    }
-  return marks;
+  return expr_marks (a, hit, marks);
 }

@@ -6,26 +6,6 @@
 
 #include "jac-figure-private.h"
 
-static const char *
-entry_col_words (const JacAnalysis *analysis)
-{
-  switch (analysis->wrt)
-    {
-    case JAC_VAR_H_PREV:
-      return "unit of h<sub>prev</sub>";
-    case JAC_VAR_X:
-      return "feature of x";
-    case JAC_VAR_W_HH:
-      return "column of W<sub>hh</sub>";
-    case JAC_VAR_W_XH:
-      return "column of W<sub>xh</sub>";
-    case JAC_VAR_B:
-    case JAC_N_VARS:
-    default:
-      return analysis->jacobian->wrt_rank == 1 ? "entry of b" : "column of b";
-    }
-}
-
 /* ---- expressions: words from the index letters of the derivation ---- */
 
 static guint
@@ -122,45 +102,11 @@ expr_caption_markup (const JacFigureLayout *layout)
 static char *
 caption_markup (const JacFigureLayout *layout)
 {
-  const JacAnalysis *analysis = layout->analysis;
-  const char *indices = jac_analysis_wrt_indices (analysis);
-  gsize n = strlen (indices);
-  char col = n > 0 ? indices[n - 1] : ' ';
-  g_autofree char *rows_j = g_strdup ("rows <i>j</i> (output unit)");
-  g_autofree char *cols_q = g_strdup_printf ("columns <i>%c</i> (%s)", col,
-                                             entry_col_words (analysis));
-  g_autofree char *inside = NULL;
-  g_autofree char *blocks = NULL;
-
   if (layout->vec)
     return _jac_figure_vec_caption_markup (layout);
   if (layout->per_sample)
     return per_sample_caption_markup (layout);
-  if (analysis->rnn == NULL)
-    return expr_caption_markup (layout);
-  if (layout->style.denominator_layout)
-    inside = g_strdup_printf ("in a block: rows <i>%c</i> (%s), columns <i>j</i> (output unit)"
-                              " — denominator layout", col, entry_col_words (analysis));
-  else
-    inside = g_strdup_printf ("in a block: %s, %s", rows_j, cols_q);
-
-  if (layout->focus && n == 2)
-    blocks = g_strdup_printf ("row <i>i</i> = %" G_GSIZE_FORMAT ": blocks J[%" G_GSIZE_FORMAT
-                              ", :, <i>%c</i>, :] for every <i>%c</i>",
-                              layout->focus_block_row, layout->focus_block_row,
-                              indices[0], indices[0]);
-  else if (layout->focus)
-    blocks = g_strdup_printf ("row <i>i</i> = %" G_GSIZE_FORMAT ": block J[%" G_GSIZE_FORMAT
-                              ", :, :]", layout->focus_block_row, layout->focus_block_row);
-  else if (n == 2 && layout->transposed)
-    blocks = g_strdup_printf ("blocks (<i>%c</i>, <i>i</i>): rows <i>%c</i>, columns <i>i</i> "
-                              "(batch row of h)", indices[0], indices[0]);
-  else if (n == 2)
-    blocks = g_strdup_printf ("blocks (<i>i</i>, <i>%c</i>): rows <i>i</i> (batch row of h), "
-                              "columns <i>%c</i>", indices[0], indices[0]);
-  else
-    blocks = g_strdup ("blocks <i>i</i>: one per batch row of h");
-  return g_strdup_printf ("%s   ·   %s", blocks, inside);
+  return expr_caption_markup (layout);
 }
 
 static char *
@@ -170,7 +116,7 @@ block_label_markup (const JacFigureLayout *layout,
 {
   const JacAnalysis *a = layout->analysis;
 
-  if (a->rnn == NULL && (out_rank (a) < 2 || wrt_rank (a) < 2))
+  if (out_rank (a) < 2 || wrt_rank (a) < 2)
     {
       const char *o = jac_analysis_out_indices (a);
       const char *w = jac_analysis_wrt_indices (a);
@@ -400,15 +346,9 @@ header_letters (const JacFigureLayout *layout,
   const JacAnalysis *a = layout->analysis;
   const char *o = jac_analysis_out_indices (a);
   const char *w = jac_analysis_wrt_indices (a);
-  char out = 'i', var = '\0';
+  char out = out_rank (a) == 2 ? o[0] : '\0';
+  char var = wrt_rank (a) == 2 ? w[0] : '\0';
 
-  if (a->rnn != NULL)
-    var = strlen (w) == 2 ? w[0] : '\0';
-  else
-    {
-      out = out_rank (a) == 2 ? o[0] : '\0';
-      var = wrt_rank (a) == 2 ? w[0] : '\0';
-    }
   *row_letter = layout->transposed ? var : out;
   *col_letter = layout->transposed ? out : var;
 }
@@ -443,8 +383,8 @@ place_headers (JacFigureLayout      *layout,
 
   /* An expression's vector or scalar has no block index to number. */
   header_letters (layout, &row_letter, &col_letter);
-  row_labels = layout->analysis->rnn != NULL || row_letter != '\0';
-  col_labels = layout->analysis->rnn != NULL || col_letter != '\0';
+  row_labels = row_letter != '\0';
+  col_labels = col_letter != '\0';
   corner = corner_markup (row_letter, col_letter);
   if (corner != NULL)
     _jac_figure_layout_add_label (layout, corner, layout->small_px, FALSE, right,
@@ -493,8 +433,7 @@ colorbar_parts (JacFigureLayout  *layout,
                 JacColorbarParts *parts)
 {
   const JacAnalysis *a = layout->analysis;
-  g_autofree char *wrt = a->rnn != NULL ? _jac_variable_markup (a->wrt)
-                                        : _jac_markup_from_text (a->wrt_name);
+  g_autofree char *wrt = _jac_markup_from_text (a->wrt_name);
   g_autofree char *out = _jac_markup_from_text (a->output_name);
   g_autofree char *title = g_strdup_printf ("∂%s/∂%s", out, wrt);
   g_autofree char *max = _jac_format_value (layout->range);

@@ -410,26 +410,6 @@ _jac_figure_layout_hit (const JacFigureLayout *layout,
 
 /* ---- title ---- */
 
-static char *
-shape_letters (const JacAnalysis *analysis)
-{
-  switch (analysis->wrt)
-    {
-    case JAC_VAR_H_PREV:
-      return g_strdup ("N, H");
-    case JAC_VAR_X:
-      return g_strdup ("N, D");
-    case JAC_VAR_W_HH:
-      return g_strdup ("H, H");
-    case JAC_VAR_W_XH:
-      return g_strdup ("D, H");
-    case JAC_VAR_B:
-    case JAC_N_VARS:
-    default:
-      return g_strdup (analysis->jacobian->wrt_rank == 1 ? "H" : "N, H");
-    }
-}
-
 /* "<b>∂U/∂V</b>   —   U = V @ A", from the expression as typed. */
 static char *
 expr_title_markup (const JacAnalysis *analysis)
@@ -448,18 +428,7 @@ expr_title_markup (const JacAnalysis *analysis)
 static char *
 title_markup (const JacAnalysis *analysis)
 {
-  JacFunc activation;
-  g_autofree char *wrt = NULL;
-  const char *sum = "h<sub>prev</sub> W<sub>hh</sub> + x W<sub>xh</sub> + b";
-
-  if (analysis->rnn == NULL)
-    return expr_title_markup (analysis);
-  activation = analysis->rnn->config.activation;
-  wrt = _jac_variable_markup (analysis->wrt);
-  if (activation == JAC_FUNC_IDENTITY)
-    return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s", wrt, sum);
-  return g_strdup_printf ("<b>∂h/∂%s</b>   —   h = %s(%s)", wrt, jac_func_name (activation),
-                          sum);
+  return expr_title_markup (analysis);
 }
 
 static char *
@@ -468,18 +437,12 @@ shape_markup (const JacAnalysis *analysis)
   const JacSparsity *sparsity = &analysis->sparsity;
   gsize shape[4] = { 0 };
   guint rank = jac_structured_dense_shape (analysis->jacobian, shape);
-  g_autofree char *letters = NULL;
   g_autofree char *numbers = jac_shape_string (rank, shape);
   g_autofree char *entries = _jac_format_count (sparsity->n_entries);
   g_autofree char *free_entries = _jac_format_count (sparsity->n_free_entries);
 
-  if (analysis->rnn == NULL)
-    return g_strdup_printf ("shape %s  ·  %s %s, %s not forced to 0", numbers, entries,
-                            sparsity->n_entries == 1 ? "entry" : "entries", free_entries);
-  letters = shape_letters (analysis);
-  return g_strdup_printf ("shape (N, H, %s) = %s  ·  %s %s, %s not forced to 0",
-                          letters, numbers, entries, sparsity->n_entries == 1 ? "entry" : "entries",
-                          free_entries);
+  return g_strdup_printf ("shape %s  ·  %s %s, %s not forced to 0", numbers, entries,
+                          sparsity->n_entries == 1 ? "entry" : "entries", free_entries);
 }
 
 static double
@@ -558,15 +521,15 @@ omitted_markup (JacOmit  omit,
   return g_string_free (s, first);
 }
 
-/* The RNN's block formula in the layout shown; for an expression its index form, whose
- * sparsity the legend beside the swatch already says. */
+/* The block formula in the layout shown when the derivative reads as blocks (diag(S_i) W_hhᵀ);
+ * else its index form, whose sparsity the legend beside the swatch already says. */
 static char *
 block_caption_markup (const JacFigureLayout *layout)
 {
   const JacAnalysis *a = layout->analysis;
   const JacDerivation *d = a->derivation;
 
-  if (a->rnn != NULL || d == NULL || d->result_markup == NULL)
+  if (jac_analysis_reads_as_blocks (a) || d == NULL || d->result_markup == NULL)
     return jac_analysis_block_markup (a, layout->style.denominator_layout);
   return g_strdup_printf ("J<sub><i>%s%s</i></sub> = %s", d->out_letters, d->wrt_letters,
                           d->result_markup);

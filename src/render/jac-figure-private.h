@@ -421,4 +421,14 @@ double           _jac_figure_value_font     (const JacFigureLayout *layout,
 GArray          *_jac_figure_marks          (const JacAnalysis     *analysis,
                                              const JacFigureHit    *hit);
 
+/* Which factor of the contracted form each panel shows: JAC_PANEL_GATED the one that is an
+ * element-wise product (G ⊙ S), or the left one; JAC_PANEL_FACTOR the other (W_hhᵀ, Aᵀ). */
+guint            _jac_panel_gated_factor  (const JacAnalysis    *analysis);
+/* The tensor a panel shows (NULL for the grid and for panels the analysis has not); for
+ * JAC_PANEL_SLOPE the part of G ⊙ S that is not G. */
+const JacTensor *_jac_panel_tensor        (const JacAnalysis    *analysis,
+                                           JacPanel              panel);
+/* The part of the inner product that is G (0 or 1), or -1 when there is none to draw. */
+int              _jac_panel_inner_upstream (const JacAnalysis   *analysis);
+
 G_END_DECLS
