@@ -2390,6 +2390,110 @@ test_sum_colour_range (void)
   g_assert_cmpfloat_with_epsilon (analysis->jacobian_max_abs, jac_tensor_max_abs (dense), 1e-15);
 }
 
+/* ---- the generic machinery: entry factors, block notes ---- */
+
+/* Hover names the factors of an entry: their values, multiplied, are the entry, for every entry
+ * of every expression whose derivative is one term without sums (and those are many). */
+static void
+test_entry_factors (void)
+{
+  static const ExprCase cases[] = {
+    { "U = V @ A", "V: 2×4, A: 4×3", "V" },
+    { "U = V @ A", "V: 2×4, A: 4×3", "A" },
+    { "Y = tanh(X @ W + b)", "X: 3×2, W: 2×4, b: 4", "W" },
+    { "Y = sigmoid(X @ W)", "X: 3×2, W: 2×4", "X" },
+    { "Y = X * X * X", "X: 2×3", "X" },
+    { "Y = exp(X) * A", "X: 2×3, A: 2×3", "X" },
+    { "Y = relu(X @ W)", "X: 3×2, W: 2×2", "W" },
+    { "h = tanh(h_prev @ W_hh + x @ W_xh + b)",
+      "h_prev: 2×3, W_hh: 3×3, x: 2×3, W_xh: 3×3, b: 3", "b" },
+  };
+  guint n_with_factors = 0;
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(JacAnalysis) a = make_expr_analysis (cases[k].source, cases[k].shapes,
+                                                     cases[k].wrt);
+      const JacDerivation *d = a->derivation;
+      const JacStructured *jac = a->jacobian;
+      gsize n_out = jac->out_rank == 2 ? jac->out_shape[0] * jac->out_shape[1] : jac->out_shape[0];
+      gsize n_wrt = jac->wrt_rank == 2 ? jac->wrt_shape[0] * jac->wrt_shape[1] : jac->wrt_shape[0];
+
+      g_test_message ("%s wrt %s", cases[k].source, cases[k].wrt);
+      g_assert_cmpuint (d->n_entry_factors, >, 0);
+      n_with_factors++;
+      for (gsize o = 0; o < n_out; o++)
+        for (gsize w = 0; w < n_wrt; w++)
+          {
+            gsize out[2], wrt[2];
+            gboolean zero = FALSE;
+            double value, product = d->entry_coef;
+
+            out[0] = jac->out_rank == 2 ? o / jac->out_shape[1] : o;
+            out[1] = jac->out_rank == 2 ? o % jac->out_shape[1] : 0;
+            wrt[0] = jac->wrt_rank == 2 ? w / jac->wrt_shape[1] : w;
+            wrt[1] = jac->wrt_rank == 2 ? w % jac->wrt_shape[1] : 0;
+            value = jac_structured_get (jac, out, wrt, &zero);
+            if (zero)
+              continue;
+            for (guint f = 0; f < d->n_entry_factors; f++)
+              product *= jac_entry_factor_value (&d->entry_factors[f], a->graph, out, wrt);
+            g_assert_cmpfloat (fabs (product - value), <=, 1e-12 * MAX (1, fabs (value)));
+          }
+    }
+  g_assert_cmpuint (n_with_factors, ==, G_N_ELEMENTS (cases));
+
+  /* And the hover text of an expression with a named slope: Y = tanh(X @ W) wrt W. */
+  {
+    g_autoptr(JacAnalysis) a = make_expr_analysis ("Y = tanh(X @ W)", "X: 3×2, W: 2×4", "W");
+    JacFigureHit hit = { JAC_PANEL_JACOBIAN, 1, 0, 2, 2 };
+    g_autofree char *text = jac_figure_describe_hit (a, &hit);
+
+    /* ∂Y_ij/∂W_kl = (1 − Y_ij²) X_ik δ_jl, at i = 1, j = 2, k = 0, l = 2. */
+    assert_contains (text, "J[1,2,0,2] = ∂Y[1,2]/∂W[0,2] = tanh′[1,2] · X[1,0] = ");
+  }
+}
+
+/* The block formula and the why line are read off the derivative for every expression that
+ * reads as blocks, not only the RNN. */
+static void
+test_block_notes (void)
+{
+  static const struct { const char *source, *shapes, *wrt, *block, *why; } cases[] = {
+    { "U = V @ A", "V: 2×4, A: 4×3", "V", "block (<i>i</i>, <i>i</i>) = Aᵀ; blocks with <i>p</i> ≠ "
+      "<i>i</i> are 0 (δ<sub><i>ip</i></sub>)", "why the transpose: δ<sub><i>ip</i></sub> collapses "
+      "the sum over <i>i</i>; the sum left runs over A’s <i>second</i> index <i>j</i>, so Σ G·J = "
+      "G Aᵀ" },
+    { "U = V @ A", "V: 2×4, A: 4×3", "A", "block (<i>i</i>, <i>p</i>) = V[<i>i</i>, <i>p</i>] "
+      "<i>I</i>: only <i>q</i> = <i>j</i> is nonzero (δ<sub><i>jq</i></sub>)", "why Vᵀ on the left" },
+    { "Y = X * A", "X: 2×3, A: 2×3", "X", "block (<i>i</i>, <i>i</i>) = diag(A<sub><i>i</i></sub>); "
+      "blocks with <i>p</i> ≠ <i>i</i> are 0 (δ<sub><i>ip</i></sub>)", "both δs collapse their sums" },
+    { "Y = X + v", "X: 2×3, v: 3", "v", "block <i>i</i> = <i>I</i>: only <i>q</i> = <i>j</i> is "
+      "nonzero (δ<sub><i>jq</i></sub>)", "is shared by every row <i>i</i>" },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(JacAnalysis) a = make_expr_analysis (cases[k].source, cases[k].shapes,
+                                                     cases[k].wrt);
+      g_autofree char *block = jac_analysis_block_markup (a, FALSE);
+      g_autofree char *why = jac_analysis_why_markup (a);
+
+      g_test_message ("%s wrt %s", cases[k].source, cases[k].wrt);
+      g_assert_true (jac_analysis_reads_as_blocks (a));
+      g_assert_cmpstr (block, ==, cases[k].block);
+      assert_contains (why, cases[k].why);
+    }
+  /* Two terms (Xᵀ X): no block reading; the general words. */
+  {
+    g_autoptr(JacAnalysis) a = make_expr_analysis ("X.T @ X", "X: 3×2", "X");
+    g_autofree char *why = jac_analysis_why_markup (a);
+
+    g_assert_false (jac_analysis_reads_as_blocks (a));
+    assert_contains (why, "every δ collapses a sum");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2436,6 +2540,8 @@ main (int    argc,
   g_test_add_func ("/render/value-zero-legend", test_value_zero_legend);
   g_test_add_func ("/render/per-sample-layout", test_per_sample_layout);
   g_test_add_func ("/render/value-zero-pooled", test_value_zero_pooled);
+  g_test_add_func ("/render/entry-factors", test_entry_factors);
+  g_test_add_func ("/render/block-notes", test_block_notes);
 
   return g_test_run ();
 }

@@ -100,7 +100,7 @@ read_blocks (const JacAnalysis *self)
   BlockReading r = { SHAPE_NONE, NULL, FALSE, NULL, FALSE, { NULL }, 0 };
   gboolean row_tie, col_tie;
 
-  if (jac->n_terms != 1 || jac->out_rank != 2 || jac->wrt_rank < 1 || d->n_entry_factors == 0
+  if (jac->n_terms != 1 || jac->out_rank != 2 || jac->wrt_rank < 1 || d->entry_coef == 0
       || d->entry_coef != 1.0)
     return r;
   row_tie = jac->wrt_rank == 2 && jac->pair[0] == 0;
