@@ -387,13 +387,13 @@ test_render_page_sizes (Fixture       *f,
       g_auto(Run) r_svg;
 
       if (cases[c].width)
-        g_ptr_array_add (args, "--width"), g_ptr_array_add (args, (char *) cases[c].width);
+        g_ptr_array_add (args, (char *) "--width"), g_ptr_array_add (args, (char *) cases[c].width);
       if (cases[c].height)
-        g_ptr_array_add (args, "--height"), g_ptr_array_add (args, (char *) cases[c].height);
+        g_ptr_array_add (args, (char *) "--height"), g_ptr_array_add (args, (char *) cases[c].height);
       if (cases[c].dpi)
-        g_ptr_array_add (args, "--dpi"), g_ptr_array_add (args, (char *) cases[c].dpi);
+        g_ptr_array_add (args, (char *) "--dpi"), g_ptr_array_add (args, (char *) cases[c].dpi);
       while (args->len < 6)
-        g_ptr_array_add (args, "--no-contraction");
+        g_ptr_array_add (args, (char *) "--no-contraction");
       run (&r, "render", args->pdata[0], args->pdata[1], args->pdata[2], args->pdata[3],
            args->pdata[4], args->pdata[5], "-o", pdf, NULL);
       g_assert_cmpint (r.status, ==, 0);

@@ -273,8 +273,8 @@ run_job (JacTimeView *self,
     {
       g_autoptr(Job) owned = job;
 
-      if (job_run (job, &error))
-        install_job (self, job);
+      if (job_run (owned, &error))
+        install_job (self, owned);
       else
         set_error (self, error->message);
       return;

@@ -817,7 +817,7 @@ definition_steps (Derivation *D)
       {
         JacNotation text;
         const JacNode *node = jac_graph_node (d->graph, n);
-        g_autofree char *letters = g_strndup ("ij" + 2 - node->rank, node->rank);
+        g_autofree char *letters = g_strndup (&"ij"[2 - node->rank], node->rank);
 
         _jac_notation_init (&text);
         _jac_render_entry (d, d->slope_symbol[n], letters, &text);

@@ -455,7 +455,7 @@ paint_zero_style (JacGridPainter *painter,
   line_width = MAX (1, round (layout->line_width * ppu * 0.8));
   flat = MIN (layout->block_width, layout->block_height) * ppu < 2.5 * spacing;
   /* A TikZ picture hatches the blocks itself, over their flat fill. */
-  if (!flat && _jac_tikz_take_hatch (cr, (const JacRect *) rects->data, rects->len,
+  if (!flat && _jac_tikz_take_hatch (cr, (const JacRect *) (gconstpointer) rects->data, rects->len,
                                      spacing / ppu, line_width / ppu,
                                      &layout->palette.zero_line))
     flat = TRUE;

@@ -327,11 +327,12 @@ layout_title (SeqLayout         *l,
   g_autofree char *one = NULL, *two = NULL, *terse = NULL, *model = NULL, *sizes = NULL;
   g_autofree char *weights = NULL, *slope = NULL;
   const char *parts[4];
-  const char *title = "Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %" G_GSIZE_FORMAT
-                      " steps,%sand why gradients vanish or explode";
+#define TITLE "Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %" G_GSIZE_FORMAT \
+              " steps,%sand why gradients vanish or explode"
 
-  one = g_strdup_printf (title, c->steps, " ");
-  two = g_strdup_printf (title, c->steps, "\n");
+  one = g_strdup_printf (TITLE, c->steps, " ");
+  two = g_strdup_printf (TITLE, c->steps, "\n");
+#undef TITLE
   terse = g_strdup_printf ("Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub>, T = %" G_GSIZE_FORMAT,
                            c->steps);
   l->title = label_worded (l, (Wording[]) { { one, 1 }, { two, 2 }, { terse, 1 }, { terse, 2 } },
