@@ -16,6 +16,12 @@ check_standalone_cb (GOptionContext  *context,
 {
   JacCliOptions *o = data;
 
+  if ((o->latex ? 1 : 0) + (o->numpy ? 1 : 0) + (o->torch ? 1 : 0) > 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "--latex, --numpy and --torch print different things: choose one");
+      return FALSE;
+    }
   if (o->standalone && !o->latex)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "--standalone goes with --latex");
@@ -39,6 +45,10 @@ _jac_cli_expr_option_group (JacCliOptions *o)
       "derive: print LaTeX (needs amsmath only)", NULL },
     { "standalone", 0, 0, G_OPTION_ARG_NONE, &o->standalone,
       "derive --latex: a complete document, not a fragment", NULL },
+    { "numpy", 0, 0, G_OPTION_ARG_NONE, &o->numpy,
+      "derive: print a Python script (NumPy only) that checks the derivative itself", NULL },
+    { "torch", 0, 0, G_OPTION_ARG_NONE, &o->torch,
+      "derive: the same script, checked against torch.autograd", NULL },
     { NULL }
   };
   GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
@@ -319,6 +329,32 @@ _jac_cli_run_derive (JacCliOptions *o)
                                                    o->standalone);
 
       g_print ("%s", latex);
+    }
+  else if (o->numpy || o->torch)
+    {
+      g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autofree char *script = NULL;
+
+      /* --var NAME=FILE.npy: large variables are loaded by the script from the same files. */
+      for (guint k = 0; o->var_texts != NULL && o->var_texts[k] != NULL; k++)
+        {
+          char *eq = strchr (o->var_texts[k], '=');
+
+          if (eq != NULL)
+            {
+              *eq = '\0';
+              g_hash_table_insert (paths, o->var_texts[k], eq + 1);
+            }
+        }
+      script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
+                                      analysis->expr->source, paths, 10000, o->config.seed,
+                                      o->torch, &error);
+      if (script == NULL)
+        {
+          _jac_cli_fail ("derive", error);
+          return 1;
+        }
+      g_print ("%s", script);
     }
   else
     print_text (analysis);

@@ -54,6 +54,8 @@ typedef struct
   char         **size_texts;
   gboolean       latex;
   gboolean       standalone;
+  gboolean       numpy;          /* derive --numpy: a self-checking NumPy script */
+  gboolean       torch;          /* derive --torch: the same, checked by torch.autograd */
   char          *steps_text;
   char          *lag_text;
   char          *gain_text;

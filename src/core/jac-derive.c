@@ -1407,6 +1407,17 @@ finish (Derivation      *D,
     }
   find_named_slope (d, self);
   entry_recipe (d, self, result);
+  self->terms = _jac_poly_copy (result);
+  memcpy (self->out_index_ids, d->out_idx, sizeof self->out_index_ids);
+  memcpy (self->wrt_index_ids, d->var_idx, sizeof self->wrt_index_ids);
+  self->symbol_nodes = g_array_sized_new (FALSE, FALSE, sizeof (int), 2 * d->symbols->len);
+  for (guint k = 0; k < d->symbols->len; k++)
+    {
+      const JacSymbol *sym = g_ptr_array_index (d->symbols, k);
+      int pair[2] = { sym->kind, sym->node };
+
+      g_array_append_vals (self->symbol_nodes, pair, 2);
+    }
   self->priv = g_steal_pointer (&form);
 }
 
@@ -1515,6 +1526,10 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->where_latex);
   g_free (self->expression_latex);
   _jac_m_unref (self->priv);
+  if (self->terms != NULL)
+    g_ptr_array_unref (self->terms);
+  if (self->symbol_nodes != NULL)
+    g_array_unref (self->symbol_nodes);
   g_free (self);
 }
 

@@ -139,6 +139,13 @@ typedef struct _JacDerivation
   char      *expression_latex;
 
   gpointer   priv;
+  /* For code generation (jac-derive-numpy.c): the simplified derivative's index terms
+   * (GPtrArray of the private JacTerm) and, per symbol they use, its kind and graph node (two
+   * ints a symbol). */
+  gpointer   terms;
+  GArray    *symbol_nodes;
+  int        out_index_ids[2];   /* the terms' ids of the output's and the variable's indices */
+  int        wrt_index_ids[2];
 } JacDerivation;
 
 /* Differentiates @expr's output with respect to its variable @variable. */
@@ -183,6 +190,24 @@ double                   jac_entry_factor_value     (const JacEntryFactor *facto
                                                      const JacGraph       *graph,
                                                      const gsize          *out,
                                                      const gsize          *wrt);
+
+/* jac-derive-numpy.c. A self-contained Python script for @graph (the one derived, its variables
+ * holding their values) and @upstream: the variables (written out when they have at most
+ * @literal_limit entries in all, else loaded from @paths (name → .npy path) or drawn by NumPy's
+ * default_rng (@seed) in the same domains), the forward pass, the contracted form as matrix code,
+ * the full Jacobian from its δ terms with np.einsum, and checks of both and of the structural
+ * zeros against central finite differences (@torch: against torch.autograd instead); it prints
+ * the largest errors and exits 1 past tolerance. NULL with an error for an operation it cannot
+ * write. */
+char                    *jac_derivation_python      (const JacDerivation  *self,
+                                                     const JacGraph       *graph,
+                                                     const JacTensor      *upstream,
+                                                     const char           *source,
+                                                     GHashTable           *paths,
+                                                     gsize                 literal_limit,
+                                                     guint32               seed,
+                                                     gboolean              torch,
+                                                     GError              **error);
 
 /* Where a sum of δ patterns can be nonzero, in the words both the derivation's Structure step and
  * the analysis' sparsity sentence use: "p = i" for one pattern, "p = i and q = j" for one with

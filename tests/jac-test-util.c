@@ -1,0 +1,68 @@
+/* jac-test-util.c: what several tests share. */
+#include <string.h>
+#include <sys/wait.h>
+
+#include "jac-test-util.h"
+
+void
+jac_test_run_clear (JacTestRun *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
+void
+jac_test_spawn (JacTestRun         *r,
+                const char         *cwd,
+                const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  int wait_status = 0;
+
+  /* The command line never needs a display: run it without one, even under Xvfb. */
+  envp = g_environ_unsetenv (envp, "DISPLAY");
+  envp = g_environ_unsetenv (envp, "WAYLAND_DISPLAY");
+  memset (r, 0, sizeof *r);
+  g_spawn_sync (cwd, (char **) argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &r->out, &r->err,
+                &wait_status, &error);
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+void
+jac_test_run_argv (JacTestRun         *r,
+                   const char         *cwd,
+                   const char * const *argv)
+{
+  g_autoptr(GPtrArray) full = g_ptr_array_new ();
+  const char *bin = g_getenv ("JACSCOPE_BIN");
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (full, (gpointer) bin);
+  for (guint k = 0; argv[k] != NULL; k++)
+    g_ptr_array_add (full, (gpointer) argv[k]);
+  g_ptr_array_add (full, NULL);
+  jac_test_spawn (r, cwd, (const char * const *) full->pdata);
+}
+
+JacAnalysis *
+jac_test_expr_analysis (const char *source,
+                        const char *shapes,
+                        const char *wrt)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  JacAnalysis *analysis;
+  JacExpr *expr;
+
+  g_assert_true (jac_shape_env_parse_declarations (env, shapes, NULL, &error));
+  g_assert_no_error (error);
+  expr = jac_expr_parse (source, env, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
+  g_assert_no_error (error);
+  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, 1, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
