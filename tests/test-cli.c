@@ -220,8 +220,11 @@ test_errors (Fixture       *f,
                                           "--memory-budget", "100", "-o", out } },
     { 1, "“1e400” is too large", { "compute", "--expr", "1e400 * X", "--shape", "X=2,2", "-o",
                                    out } },
-    { 1, "--lag goes with --steps", { "compute", "--lag", "3", "-o", out } },
-    { 1, "--latex goes with derive", { "compute", "--latex", "-o", out } },
+    { 2, "--lag goes with --steps", { "compute", "--lag", "3", "-o", out } },
+    { 2, "--latex goes with derive", { "compute", "--latex", "-o", out } },
+    { 2, "--numpy goes with derive", { "render", "--numpy", "-o", out } },
+    { 2, "--list-presets goes with derive", { "compute", "--list-presets", "-o", out } },
+    { 1, "--preset: unknown “nope”", { "derive", "--preset", "nope" } },
     { 1, ".npy", { "render", "-o", out } },
   };
 
@@ -993,7 +996,7 @@ test_zeros_output_expr (Fixture       *f,
   g_assert_cmpint (same.status, ==, 1);
   g_assert_nonnull (strstr (same.err, "-o and --zeros-output both name"));
   run (&render, "render", "--zeros-output", zeros, "-o", out, NULL);
-  g_assert_cmpint (render.status, ==, 1);
+  g_assert_cmpint (render.status, ==, 2);
   g_assert_nonnull (strstr (render.err, "--zeros-output goes with compute"));
 }
 
@@ -1094,7 +1097,7 @@ test_per_sample_refused (Fixture       *f,
   g_assert_cmpint (sum.status, ==, 1);
   g_assert_nonnull (strstr (sum.err, "∂Y/∂X is not batch-diagonal: block (0, 1)"));
   run (&no_output, "compute", "--per-sample", "--zeros-output", out, NULL);
-  g_assert_cmpint (no_output.status, ==, 1);
+  g_assert_cmpint (no_output.status, ==, 2);
   g_assert_nonnull (strstr (no_output.err, "--per-sample needs -o"));
   assert_file_count (f, 0);
 }

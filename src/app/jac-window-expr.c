@@ -5,24 +5,8 @@
 
 #include "core/jac-error.h"
 #include "core/jac-npy.h"
+#include "core/jac-presets.h"
 #include "jac-window-private.h"
-
-typedef struct
-{
-  const char *id;
-  const char *expression;   /* NULL: the RNN step with its own controls */
-  const char *shapes;
-} JacPreset;
-
-/* Sizes come first: declarations are read in order (see jac_shape_env_parse_declarations). */
-static const JacPreset presets[] = {
-  { "rnn", NULL, NULL },
-  { "matmul", "U = V @ A", "N = 2, K = 4, M = 3, V: N×K, A: K×M" },
-  { "chain", "A @ X @ B", "N = 2, K = 3, M = 3, P = 2, A: N×K, X: K×M, B: M×P" },
-  { "gate", "sigmoid(X @ W + b) * C", "N = 2, D = 3, H = 3, X: N×D, W: D×H, b: H, C: N×H" },
-  { "softmax", "softmax(X @ W)", "N = 2, D = 3, K = 4, X: N×D, W: D×K" },
-  { "gram", "X.T @ X", "N = 3, D = 2, X: N×D" },
-};
 
 static const char * const rnn_variables[] = { "h_prev", "x", "W_hh", "W_xh", "b", NULL };
 static const char * const rnn_load_labels[] = {
@@ -450,20 +434,67 @@ gboolean
 _jac_window_apply_preset (JacWindow  *self,
                           const char *id)
 {
-  for (guint k = 0; k < G_N_ELEMENTS (presets); k++)
+  const JacPreset *preset = jac_preset_find (id);
+
+  if (preset == NULL)
+    return FALSE;
+  g_clear_handle_id (&self->entry_source, g_source_remove);
+  if (preset->expression == NULL)
+    g_object_set (self, "expression", "", NULL);
+  else
     {
-      if (!g_str_equal (presets[k].id, id))
-        continue;
-      g_clear_handle_id (&self->entry_source, g_source_remove);
-      if (presets[k].expression == NULL)
-        g_object_set (self, "expression", "", NULL);
-      else
-        g_object_set (self, "shapes", presets[k].shapes, "expression", presets[k].expression,
-                      NULL);
-      _jac_window_sync_mode (self);
-      return TRUE;
+      g_autofree char *before = g_strdup (self->wrt);
+
+      g_object_set (self, "shapes", preset->shapes, "expression", preset->expression, NULL);
+      /* A variable the new expression shares stays; else the gallery's, not merely the first. */
+      if (g_strcmp0 (self->wrt, before) != 0 && self->analysis != NULL
+          && jac_graph_find_variable (self->analysis->graph, preset->wrt) >= 0
+          && g_strcmp0 (self->wrt, preset->wrt) != 0)
+        g_object_set (self, "wrt", preset->wrt, NULL);
     }
-  return FALSE;
+  _jac_window_sync_mode (self);
+  return TRUE;
+}
+
+/* The Examples menu: core's gallery, by section. */
+GMenuModel *
+_jac_window_preset_menu (void)
+{
+  GMenu *menu = g_menu_new ();
+  g_autoptr(GMenu) section = NULL;
+  const char *section_name = NULL;
+  guint n;
+  const JacPreset *presets = jac_presets (&n);
+
+  for (guint k = 0; k < n; k++)
+    {
+      const JacPreset *p = &presets[k];
+      g_autofree char *label = NULL;
+      g_autoptr(GMenuItem) item = NULL;
+
+      if (g_strcmp0 (section_name, p->section) != 0)
+        {
+          if (section != NULL)
+            g_menu_append_section (menu, section_name, G_MENU_MODEL (section));
+          g_clear_object (&section);
+          section = g_menu_new ();
+          section_name = p->section;
+        }
+      if (p->expression != NULL)
+        label = g_strdup_printf ("%s   %s", p->title, p->expression);
+      else
+        {
+          g_autofree char *source = jac_rnn_source (JAC_FUNC_TANH);
+
+          label = g_strdup_printf ("%s   %s", p->title, source);
+        }
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target (item, "win.preset", "s", p->id);
+      g_menu_append_item (section, item);
+    }
+  if (section != NULL)
+    g_menu_append_section (menu, section_name, G_MENU_MODEL (section));
+  return G_MENU_MODEL (menu);
 }
 
 /* ---- variables from files ------------------------------------------------------------------ */

@@ -197,9 +197,10 @@ void _jac_window_update_loaded     (JacWindow      *self);
 void _jac_window_recompute_now     (JacWindow      *self);
 /* The variables one can differentiate with respect to, in the order of the wrt buttons. */
 GStrv _jac_window_dup_variables    (JacWindow      *self);
-/* Applies a preset of the presets menu: "rnn", "matmul", "chain", "gate", "softmax", "gram". */
+/* Applies a preset of core's gallery (jac-presets.h) by its id: "rnn", "matmul", "trace-ax", … */
 gboolean _jac_window_apply_preset  (JacWindow      *self,
                                     const char     *preset);
+GMenuModel *_jac_window_preset_menu (void);
 /* Applies what the expression and shapes entries hold now. */
 void _jac_window_apply_entries     (JacWindow      *self);
 /* The inline error under the expression entry, or NULL. */

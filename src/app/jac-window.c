@@ -1227,6 +1227,11 @@ jac_window_init (JacWindow *self)
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
+  {
+    g_autoptr(GMenuModel) presets = _jac_window_preset_menu ();
+
+    gtk_menu_button_set_menu_model (self->preset_menu_button, presets);
+  }
 
   motion = gtk_event_controller_motion_new ();
   g_signal_connect (motion, "enter", G_CALLBACK (figure_enter_cb), self);

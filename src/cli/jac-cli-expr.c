@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/jac-cli-private.h"
+#include "core/jac-presets.h"
 #include "core/jac-error.h"
 
 /* --standalone only shapes --latex: alone it is a usage error, as a bad option is (exit 2). */
@@ -16,6 +17,12 @@ check_standalone_cb (GOptionContext  *context,
 {
   JacCliOptions *o = data;
 
+  if (o->preset_text != NULL && o->expr_text != NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "--preset and --expr both name the expression: choose one");
+      return FALSE;
+    }
   if ((o->latex ? 1 : 0) + (o->numpy ? 1 : 0) + (o->torch ? 1 : 0) > 1)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
@@ -45,6 +52,10 @@ _jac_cli_expr_option_group (JacCliOptions *o)
       "derive: print LaTeX (needs amsmath only)", NULL },
     { "standalone", 0, 0, G_OPTION_ARG_NONE, &o->standalone,
       "derive --latex: a complete document, not a fragment", NULL },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &o->preset_text,
+      "Differentiate an expression of the gallery (see --list-presets)", "NAME" },
+    { "list-presets", 0, 0, G_OPTION_ARG_NONE, &o->list_presets,
+      "derive: list the gallery's expressions", NULL },
     { "numpy", 0, 0, G_OPTION_ARG_NONE, &o->numpy,
       "derive: print a Python script (NumPy only) that checks the derivative itself", NULL },
     { "torch", 0, 0, G_OPTION_ARG_NONE, &o->torch,
@@ -89,6 +100,12 @@ build_shapes (JacCliOptions  *o,
   gpointer name, value;
 
   declare_rnn_shapes (env, &o->config);
+  if (o->preset_shapes != NULL && *o->preset_shapes != '\0'
+      && !jac_shape_env_parse_declarations (env, o->preset_shapes, NULL, error))
+    {
+      g_prefix_error (error, "--preset: ");
+      return NULL;
+    }
   for (guint n = 0; o->size_texts != NULL && o->size_texts[n] != NULL; n++)
     if (!jac_shape_env_parse_size (env, o->size_texts[n], error))
       {
@@ -312,12 +329,40 @@ print_text (const JacAnalysis *a)
            a->upstream_kind == JAC_UPSTREAM_GIVEN ? "--grad" : "seeded");
 }
 
+static void
+print_presets (void)
+{
+  guint n;
+  const JacPreset *presets = jac_presets (&n);
+  const char *section = NULL;
+
+  for (guint k = 0; k < n; k++)
+    {
+      const JacPreset *p = &presets[k];
+      g_autofree char *source = p->expression != NULL ? g_strdup (p->expression)
+                                                       : jac_rnn_source (JAC_FUNC_TANH);
+
+      if (g_strcmp0 (section, p->section) != 0)
+        g_print ("%s%s\n", section != NULL ? "\n" : "", p->section);
+      section = p->section;
+      g_print ("  %-14s %s   (wrt %s)\n", p->id, source, p->wrt);
+      if (p->identity != NULL)
+        g_print ("  %-14s %s\n", "", p->identity);
+    }
+}
+
 int
 _jac_cli_run_derive (JacCliOptions *o)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JacAnalysis) analysis = _jac_cli_build_analysis (o, &error);
+  g_autoptr(JacAnalysis) analysis = NULL;
 
+  if (o->list_presets)
+    {
+      print_presets ();
+      return 0;
+    }
+  analysis = _jac_cli_build_analysis (o, &error);
   if (analysis == NULL)
     {
       _jac_cli_fail ("derive", error);

@@ -50,6 +50,9 @@ typedef struct
   gboolean       no_contraction;
   char          *repeat_text;
   char          *expr_text;
+  char          *preset_text;    /* --preset NAME */
+  const char    *preset_shapes;  /* its declarations, read before --size and --shape */
+  gboolean       list_presets;
   char         **shape_texts;
   char         **size_texts;
   gboolean       latex;

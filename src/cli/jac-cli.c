@@ -10,6 +10,7 @@
 
 #include "cli/jac-cli.h"
 #include "cli/jac-cli-private.h"
+#include "core/jac-presets.h"
 #include "core/jac-atomic-file.h"
 #include "core/jac-blas.h"
 #include "core/jac-error.h"
@@ -159,6 +160,25 @@ resolve_options (JacCliOptions  *o,
           return FALSE;
         }
     }
+  if (o->preset_text != NULL)
+    {
+      const JacPreset *preset = jac_preset_find (o->preset_text);
+
+      if (preset == NULL)
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "--preset: unknown “%s” (see jacscope derive --list-presets)",
+                       o->preset_text);
+          return FALSE;
+        }
+      if (o->wrt_text == NULL)
+        o->wrt_text = g_strdup (preset->wrt);
+      if (preset->expression != NULL)
+        {
+          o->expr_text = g_strdup (preset->expression);
+          o->preset_shapes = preset->shapes;
+        }
+    }
   if (o->expr_text == NULL && o->wrt_text && !jac_variable_from_name (o->wrt_text, &o->wrt))
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
@@ -270,6 +290,7 @@ options_clear (JacCliOptions *o)
   g_clear_pointer (&o->shape_texts, g_strfreev);
   g_clear_pointer (&o->size_texts, g_strfreev);
   g_free (o->expr_text);
+  g_free (o->preset_text);
   _jac_cli_clear_sequence_options (o);
   g_clear_pointer (&o->var_texts, g_strfreev);
   g_free (o->batch_text);
@@ -405,6 +426,10 @@ check_combinations (const char     *subcommand,
     option = "--vjp-output", why = "goes with compute";
   else if (o->latex && !g_str_equal (subcommand, "derive"))
     option = "--latex", why = "goes with derive";
+  else if ((o->numpy || o->torch) && !g_str_equal (subcommand, "derive"))
+    option = o->numpy ? "--numpy" : "--torch", why = "goes with derive";
+  else if (o->list_presets && !g_str_equal (subcommand, "derive"))
+    option = "--list-presets", why = "goes with derive";
   else if (o->grad_path != NULL && o->upstream_text != NULL)
     option = "--upstream", why = "and --grad both set G: give one";
   else if (o->expr_text != NULL && g_str_equal (subcommand, "norms"))
@@ -499,8 +524,15 @@ jac_cli_main (int    argc,
       options_clear (&o);
       return 2;
     }
-  if (!check_combinations (sub->name, &o, &error) ||
-      !resolve_options (&o, &error) || !load_variables (&o, &error) ||
+  /* Options that do not go together are a command line that cannot be understood: 2. */
+  if (!check_combinations (sub->name, &o, &error))
+    {
+      g_printerr ("jacscope %s: %s (see jacscope %s --help)\n", sub->name, error->message,
+                  sub->name);
+      options_clear (&o);
+      return 2;
+    }
+  if (!resolve_options (&o, &error) || !load_variables (&o, &error) ||
       (o.expr_text == NULL && !bind_rnn_variables (&o, &error)))
     {
       _jac_cli_fail (sub->name, error);
