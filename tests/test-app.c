@@ -7,6 +7,7 @@
 
 #include "app/jac-application.h"
 #include "app/jac-derivation.h"
+#include "app/jac-help.h"
 #include "app/jac-window-private.h"
 #include "core/jac-npy.h"
 
@@ -1319,6 +1320,14 @@ test_expr_wrt (void)
   activate ("win.preset", g_variant_new_string ("rnn"));
   g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "h_prev");
   g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 5);
+
+  /* Ctrl+R brings the RNN step back from an expression, at its defaults. */
+  activate ("win.preset", g_variant_new_string ("gram"));
+  activate ("win.wrt", g_variant_new_string ("X"));
+  activate ("win.default-example", NULL);
+  g_assert_cmpstr (jac_window_get_analysis (window)->output_name, ==, "h");
+  g_assert_cmpstr (jac_window_get_analysis (window)->wrt_name, ==, "h_prev");
+  g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 0), ==, 2);
 }
 
 static void
@@ -1852,6 +1861,61 @@ remove_tmpdir (void)
   g_rmdir (tmpdir);
 }
 
+/* ---- help ---- */
+
+static char *launched_uri;
+
+static gboolean
+fake_yelp (GtkWindow  *parent,
+           const char *uri)
+{
+  g_free (launched_uri);
+  launched_uri = g_strdup (uri);
+  return TRUE;
+}
+
+static gboolean
+no_yelp (GtkWindow  *parent,
+         const char *uri)
+{
+  return FALSE;
+}
+
+/* F1 opens the guide: in Yelp when there is one, else in a window of its own, from the same
+ * Mallard pages. */
+static void
+test_help (void)
+{
+  GtkWindow *guide;
+  g_autofree char *markup = jac_help_guide_markup ();
+
+  reset ();
+  jac_help_set_launcher (fake_yelp);
+  activate ("win.help", NULL);
+  g_assert_cmpstr (launched_uri, ==, "help:jacscope");
+
+  jac_help_set_launcher (no_yelp);
+  guide = jac_help_show (GTK_WINDOW (window));
+  g_assert_nonnull (guide);
+  g_assert_true (gtk_window_get_transient_for (guide) == GTK_WINDOW (window));
+  /* Every page, as the markup Pango takes. */
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL));
+  for (guint k = 0; k < 6; k++)
+    {
+      static const char * const titles[] = {
+        "Jacscope Help", "What the figure shows", "Layouts", "Expressions", "Through time",
+        "Export and presentation",
+      };
+
+      g_assert_nonnull (strstr (markup, titles[k]));
+    }
+  g_assert_nonnull (strstr (markup, "<b>Ctrl</b>+<b>R</b>"));
+  g_assert_null (strstr (markup, "<page"));
+  gtk_window_destroy (guide);
+  jac_help_set_launcher (NULL);
+  g_clear_pointer (&launched_uri, g_free);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1885,6 +1949,7 @@ main (int    argc,
   spin_for (500);
 
   g_test_add_func ("/app/startup", test_startup);
+  g_test_add_func ("/app/help", test_help);
   g_test_add_func ("/app/change-size", test_change_size);
   g_test_add_func ("/app/switch-wrt", test_switch_wrt);
   g_test_add_func ("/app/switch-layout", test_switch_layout);

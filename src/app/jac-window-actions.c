@@ -6,6 +6,7 @@
 
 #include "core/jac-error.h"
 #include "jac-derivation.h"
+#include "jac-help.h"
 #include "jac-window-private.h"
 
 #define ZOOM_STEP 1.5
@@ -525,8 +526,18 @@ default_example_action (GtkWidget  *widget,
                         const char *action_name,
                         GVariant   *parameter)
 {
+  /* Ctrl+R: back to the RNN step, from a typed expression too, at its defaults. */
+  _jac_window_apply_preset (JAC_WINDOW (widget), "rnn");
   g_object_set (widget, "batch", 2, "input", 3, "hidden", 3, "seed", 1, "activation", "tanh",
-                "b-shape", "H", "upstream", "ones", NULL);
+                "b-shape", "H", "upstream", "ones", "wrt", "h_prev", NULL);
+}
+
+static void
+help_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  jac_help_show (GTK_WINDOW (widget));
 }
 
 /* ---- class setup ------------------------------------------------------------------------ */
@@ -624,6 +635,8 @@ _jac_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.load-menu", NULL, load_menu_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
                                        "win.load-menu", NULL);
+  gtk_widget_class_install_action (widget_class, "win.help", NULL, help_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F1, 0, "win.help", NULL);
   gtk_widget_class_install_action (widget_class, "win.primary-menu", NULL, primary_menu_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, 0, "win.primary-menu", NULL);
   gtk_widget_class_install_action (widget_class, "win.clear-variables", NULL,
