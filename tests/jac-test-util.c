@@ -51,6 +51,15 @@ jac_test_expr_analysis (const char *source,
                         const char *shapes,
                         const char *wrt)
 {
+  return jac_test_expr_analysis_seeded (source, shapes, wrt, 1);
+}
+
+JacAnalysis *
+jac_test_expr_analysis_seeded (const char *source,
+                               const char *shapes,
+                               const char *wrt,
+                               guint32     seed)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
   JacAnalysis *analysis;
@@ -60,9 +69,48 @@ jac_test_expr_analysis (const char *source,
   g_assert_no_error (error);
   expr = jac_expr_parse (source, env, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
+  g_assert_true (jac_expr_draw_variables (expr, NULL, seed, &error));
   g_assert_no_error (error);
-  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, 1, &error);
+  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, seed, &error);
+  g_assert_no_error (error);
+  return analysis;
+}
+
+JacRnn *
+jac_test_rnn (gsize    batch,
+              gsize    input,
+              gsize    hidden,
+              JacFunc  activation,
+              gboolean b_per_row)
+{
+  g_autoptr(GError) error = NULL;
+  JacRnnConfig config;
+  JacRnn *rnn;
+
+  jac_rnn_config_init_default (&config);
+  config.batch = batch;
+  config.input = input;
+  config.hidden = hidden;
+  config.activation = activation;
+  config.b_per_row = b_per_row;
+  rnn = jac_rnn_new (&config, NULL, &error);
+  g_assert_no_error (error);
+  return rnn;
+}
+
+JacAnalysis *
+jac_test_rnn_analysis (gsize       batch,
+                       gsize       input,
+                       gsize       hidden,
+                       JacFunc     activation,
+                       gboolean    b_per_row,
+                       JacVariable wrt)
+{
+  g_autoptr(GError) error = NULL;
+  JacAnalysis *analysis = jac_analysis_new (jac_test_rnn (batch, input, hidden, activation,
+                                                          b_per_row),
+                                            wrt, JAC_UPSTREAM_RANDOM, NULL, &error);
+
   g_assert_no_error (error);
   return analysis;
 }

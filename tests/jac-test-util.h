@@ -27,6 +27,23 @@ void         jac_test_spawn            (JacTestRun          *r,
 JacAnalysis *jac_test_expr_analysis    (const char          *source,
                                         const char          *shapes,
                                         const char          *wrt);
+/* The same, drawn and with G seeded from @seed. */
+JacAnalysis *jac_test_expr_analysis_seeded (const char      *source,
+                                        const char          *shapes,
+                                        const char          *wrt,
+                                        guint32              seed);
+/* The RNN step at these sizes, seed 1; and its analysis with respect to @wrt, G random. */
+JacRnn      *jac_test_rnn              (gsize                batch,
+                                        gsize                input,
+                                        gsize                hidden,
+                                        JacFunc              activation,
+                                        gboolean             b_per_row);
+JacAnalysis *jac_test_rnn_analysis     (gsize                batch,
+                                        gsize                input,
+                                        gsize                hidden,
+                                        JacFunc              activation,
+                                        gboolean             b_per_row,
+                                        JacVariable          wrt);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JacTestRun, jac_test_run_clear)
 

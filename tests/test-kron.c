@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-test-util.h"
 #include "core/jac-analysis.h"
 #include "core/jac-error.h"
 #include "core/jac-kron.h"
@@ -17,22 +18,7 @@ make_rnn (gsize       batch,
           gboolean    b_per_row,
           JacVariable wrt)
 {
-  g_autoptr(GError) error = NULL;
-  JacRnnConfig config;
-  JacAnalysis *analysis;
-  JacRnn *rnn;
-
-  jac_rnn_config_init_default (&config);
-  config.batch = batch;
-  config.input = input;
-  config.hidden = hidden;
-  config.activation = activation;
-  config.b_per_row = b_per_row;
-  rnn = jac_rnn_new (&config, NULL, &error);
-  g_assert_no_error (error);
-  analysis = jac_analysis_new (rnn, wrt, JAC_UPSTREAM_RANDOM, NULL, &error);
-  g_assert_no_error (error);
-  return analysis;
+  return jac_test_rnn_analysis (batch, input, hidden, activation, b_per_row, wrt);
 }
 
 static JacAnalysis *
@@ -41,20 +27,7 @@ make_expr (const char *source,
            const char *wrt,
            guint32     seed)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
-  JacAnalysis *analysis;
-  JacExpr *expr;
-
-  g_assert_true (jac_shape_env_parse_declarations (env, shapes, NULL, &error));
-  g_assert_no_error (error);
-  expr = jac_expr_parse (source, env, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (jac_expr_draw_variables (expr, NULL, seed, &error));
-  g_assert_no_error (error);
-  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, seed, &error);
-  g_assert_no_error (error);
-  return analysis;
+  return jac_test_expr_analysis_seeded (source, shapes, wrt, seed);
 }
 
 /* Row (i, j), column (p, q) of the column-major (Magnus–Neudecker) matrix, from the row-major. */
@@ -117,19 +90,7 @@ make_oracle (gsize    batch,
              JacFunc  activation,
              gboolean b_per_row)
 {
-  g_autoptr(GError) error = NULL;
-  JacRnnConfig config;
-  JacRnn *rnn;
-
-  jac_rnn_config_init_default (&config);
-  config.batch = batch;
-  config.input = input;
-  config.hidden = hidden;
-  config.activation = activation;
-  config.b_per_row = b_per_row;
-  rnn = jac_rnn_new (&config, NULL, &error);
-  g_assert_no_error (error);
-  return rnn;
+  return jac_test_rnn (batch, input, hidden, activation, b_per_row);
 }
 
 static JacTensor *

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-test-util.h"
 #include "core/jac-analysis.h"
 #include "core/jac-error.h"
 #include "core/jac-kron.h"
@@ -23,21 +24,7 @@ make_analysis_full (gsize       batch,
                     gboolean    b_per_row,
                     JacVariable wrt)
 {
-  g_autoptr(GError) error = NULL;
-  JacRnnConfig config;
-  JacAnalysis *analysis;
-  JacRnn *rnn;
-
-  jac_rnn_config_init_default (&config);
-  config.batch = batch;
-  config.input = input;
-  config.hidden = hidden;
-  config.b_per_row = b_per_row;
-  rnn = jac_rnn_new (&config, NULL, &error);
-  g_assert_no_error (error);
-  analysis = jac_analysis_new (rnn, wrt, JAC_UPSTREAM_RANDOM, NULL, &error);
-  g_assert_no_error (error);
-  return analysis;
+  return jac_test_rnn_analysis (batch, input, hidden, JAC_FUNC_TANH, b_per_row, wrt);
 }
 
 static JacAnalysis *
@@ -55,20 +42,7 @@ make_expr_analysis (const char *source,
                     const char *shapes,
                     const char *wrt)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
-  JacAnalysis *analysis;
-  JacExpr *expr;
-
-  g_assert_true (jac_shape_env_parse_declarations (env, shapes, NULL, &error));
-  g_assert_no_error (error);
-  expr = jac_expr_parse (source, env, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (jac_expr_draw_variables (expr, NULL, 1, &error));
-  g_assert_no_error (error);
-  analysis = jac_analysis_new_expr (expr, wrt, JAC_UPSTREAM_RANDOM, NULL, 1, &error);
-  g_assert_no_error (error);
-  return analysis;
+  return jac_test_expr_analysis (source, shapes, wrt);
 }
 
 typedef struct

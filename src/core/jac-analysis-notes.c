@@ -64,6 +64,23 @@ note_delta (Note *n,
     g_string_append_printf (n->s, "δ<sub><i>%c%c</i></sub>", a, b);
 }
 
+/* "; blocks with p ≠ i are 0 (δ_ip)" */
+static void
+note_off_diagonal (Note *n,
+                   char  row,
+                   char  col)
+{
+  note_text (n, "; blocks with ", "; blocks with ");
+  note_math_open (n);
+  note_letter (n, col);
+  note_text (n, " ≠ ", " \\neq ");
+  note_letter (n, row);
+  note_math_close (n);
+  note_text (n, " are 0 (", " are 0 (");
+  note_delta (n, row, col);
+  note_text (n, ")", ")");
+}
+
 typedef enum
 {
   SHAPE_NONE,      /* no Kronecker-δ reading: fall back to the derivative and the sentence */
@@ -263,30 +280,14 @@ block_note (const JacAnalysis *self,
           note_diags (&n, &r, o[0]);
         }
       note_math_close (&n);
-      note_text (&n, "; blocks with ", "; blocks with ");
-      note_math_open (&n);
-      note_letter (&n, w[0]);
-      note_text (&n, " ≠ ", " \\neq ");
-      note_letter (&n, o[0]);
-      note_math_close (&n);
-      note_text (&n, " are 0 (", " are 0 (");
-      note_delta (&n, o[0], w[0]);
-      note_text (&n, ")", ")");
+      note_off_diagonal (&n, o[0], w[0]);
       break;
     case SHAPE_BOTH:
       if (r.n_diag == 0)
         note_text (&n, "<i>I</i>", "I");
       note_diags (&n, &r, o[0]);
       note_math_close (&n);
-      note_text (&n, "; blocks with ", "; blocks with ");
-      note_math_open (&n);
-      note_letter (&n, w[0]);
-      note_text (&n, " ≠ ", " \\neq ");
-      note_letter (&n, o[0]);
-      note_math_close (&n);
-      note_text (&n, " are 0 (", " are 0 (");
-      note_delta (&n, o[0], w[0]);
-      note_text (&n, ")", ")");
+      note_off_diagonal (&n, o[0], w[0]);
       break;
     case SHAPE_DIAGONAL:
       if (r.scalar != NULL)
