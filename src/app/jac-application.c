@@ -1,4 +1,5 @@
-/* jac-application.c: the GtkApplication: style sheet, app actions, --screenshot. */
+/* jac-application.c: the AdwApplication: app actions, --screenshot. libadwaita loads the style
+ * sheet (style.css in the resources) and follows the desktop's light or dark style. */
 #define G_LOG_DOMAIN "jac-application"
 
 #include "app/jac-config.h"
@@ -8,7 +9,7 @@
 
 struct _JacApplication
 {
-  GtkApplication  parent_instance;
+  AdwApplication  parent_instance;
 
   /* owned */
   char           *screenshot_path;
@@ -20,7 +21,7 @@ struct _JacApplication
   int             status;
 };
 
-G_DEFINE_FINAL_TYPE (JacApplication, jac_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE (JacApplication, jac_application, ADW_TYPE_APPLICATION)
 
 /* From the generated jacscope-resources.c. Calling it links that object out of the static
  * library, and with it the constructor that registers the resources. */
@@ -33,18 +34,23 @@ about_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
 {
-  static const char *authors[] = { "The Jacscope authors", NULL };
+  static const char *developers[] = { "The Jacscope authors", NULL };
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
 
-  gtk_show_about_dialog (window,
-                         "program-name", "Jacscope",
-                         "logo-icon-name", JAC_APPLICATION_ID,
-                         "version", PACKAGE_VERSION,
-                         "comments", "The whole Jacobian of an RNN step, beside the "
-                                     "back-propagation formula that contracts it",
-                         "license-type", GTK_LICENSE_GPL_3_0,
-                         "authors", authors,
-                         NULL);
+  GtkWindow *about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                "transient-for", window,
+                "application-name", "Jacscope",
+                "application-icon", JAC_APPLICATION_ID,
+                "version", PACKAGE_VERSION,
+                "comments", "The whole derivative of a matrix expression — the full Jacobian "
+                            "tensor, the zeros its Kronecker deltas force, and the contracted "
+                            "form back-propagation computes — for the RNN step and any "
+                            "expression you type",
+                "license-type", GTK_LICENSE_GPL_3_0,
+                "developers", developers,
+                NULL);
+
+  gtk_window_present (about);
 }
 
 static void
@@ -59,79 +65,6 @@ static const GActionEntry app_actions[] = {
   { .name = "about", .activate = about_action },
   { .name = "quit", .activate = quit_action },
 };
-
-/* ---- the desktop's colour scheme -------------------------------------------------------- */
-
-/* GTK 4.8 without libadwaita does not follow the desktop's dark style by itself: read it from
- * the settings portal (org.freedesktop.appearance color-scheme: 1 prefers dark). */
-static void
-apply_color_scheme (GVariant *value)
-{
-  g_autoptr(GVariant) inner = NULL;
-
-  while (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
-    {
-      GVariant *next = g_variant_get_variant (value);
-
-      g_clear_pointer (&inner, g_variant_unref);
-      inner = next;
-      value = next;
-    }
-  if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    return;
-  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme",
-                g_variant_get_uint32 (value) == 1, NULL);
-}
-
-static void
-color_scheme_read_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
-  if (reply == NULL)
-    return;
-  g_variant_get (reply, "(v)", &value);
-  apply_color_scheme (value);
-}
-
-static void
-setting_changed_cb (GDBusConnection *connection,
-                    const char      *sender,
-                    const char      *path,
-                    const char      *interface,
-                    const char      *signal,
-                    GVariant        *parameters,
-                    gpointer         user_data)
-{
-  const char *namespace, *key;
-  g_autoptr(GVariant) value = NULL;
-
-  g_variant_get (parameters, "(&s&sv)", &namespace, &key, &value);
-  if (g_str_equal (namespace, "org.freedesktop.appearance") && g_str_equal (key, "color-scheme"))
-    apply_color_scheme (value);
-}
-
-static void
-follow_color_scheme (JacApplication *self)
-{
-  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
-
-  if (bus == NULL)
-    return;
-  g_dbus_connection_call (bus, "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop",
-                          "org.freedesktop.portal.Settings", "Read",
-                          g_variant_new ("(ss)", "org.freedesktop.appearance", "color-scheme"),
-                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL,
-                          color_scheme_read_cb, NULL);
-  g_dbus_connection_signal_subscribe (bus, "org.freedesktop.portal.Desktop",
-                                      "org.freedesktop.portal.Settings", "SettingChanged",
-                                      "/org/freedesktop/portal/desktop", NULL,
-                                      G_DBUS_SIGNAL_FLAGS_NONE, setting_changed_cb, NULL, NULL);
-}
 
 /* ---- screenshot ------------------------------------------------------------------------- */
 
@@ -251,7 +184,6 @@ static void
 jac_application_startup (GApplication *application)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
-  g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
 
   jac_profile_mark ("startup begins");
   G_APPLICATION_CLASS (jac_application_parent_class)->startup (application);
@@ -261,12 +193,7 @@ jac_application_startup (GApplication *application)
                                    G_N_ELEMENTS (app_actions), application);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
 
-  gtk_css_provider_load_from_resource (provider, "/org/jacscope/Jacscope/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
-                                              GTK_STYLE_PROVIDER (provider),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
   gtk_window_set_default_icon_name (JAC_APPLICATION_ID);
-  follow_color_scheme (JAC_APPLICATION (application));
 }
 
 static void

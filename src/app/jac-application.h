@@ -1,14 +1,14 @@
 /* jac-application.h: the GtkApplication: style sheet, app actions, --screenshot. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
 #define JAC_APPLICATION_ID "org.jacscope.Jacscope"
 #define JAC_TYPE_APPLICATION (jac_application_get_type ())
 
-G_DECLARE_FINAL_TYPE (JacApplication, jac_application, JAC, APPLICATION, GtkApplication)
+G_DECLARE_FINAL_TYPE (JacApplication, jac_application, JAC, APPLICATION, AdwApplication)
 
 JacApplication *jac_application_new             (void);
 /* 1 when --screenshot could not save its file. */

@@ -545,16 +545,13 @@ fullscreened_cb (JacWindow  *self,
     g_object_set (self, "presentation", FALSE, NULL);
 }
 
-/* The dark style can also change from the desktop (or another window). */
+/* The dark style follows the desktop (libadwaita reads its preference), or another window. */
 static void
-prefer_dark_cb (GtkSettings *settings,
-                GParamSpec  *pspec,
-                JacWindow   *self)
+style_dark_cb (AdwStyleManager *manager,
+               GParamSpec      *pspec,
+               JacWindow       *self)
 {
-  gboolean dark = FALSE;
-
-  g_object_get (settings, "gtk-application-prefer-dark-theme", &dark, NULL);
-  g_object_set (self, "dark-style", dark, NULL);
+  g_object_set (self, "dark-style", adw_style_manager_get_dark (manager), NULL);
 }
 
 static gboolean
@@ -730,7 +727,11 @@ set_dark_style (JacWindow *self,
   if (self->dark_style == dark)
     return FALSE;
   self->dark_style = dark;
-  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", dark, NULL);
+  /* The user's choice overrides the desktop's, until the desktop changes again. */
+  if (adw_style_manager_get_dark (adw_style_manager_get_default ()) != dark)
+    adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                        dark ? ADW_COLOR_SCHEME_FORCE_DARK
+                                             : ADW_COLOR_SCHEME_FORCE_LIGHT);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DARK_STYLE]);
   return TRUE;
 }
@@ -1220,7 +1221,6 @@ static void
 jac_window_init (JacWindow *self)
 {
   GtkEventController *motion;
-  gboolean prefer_dark = FALSE;
 
   /* The template's buttons read the state through their actions as soon as they exist. */
   init_state (self);
@@ -1245,11 +1245,9 @@ jac_window_init (JacWindow *self)
                                   GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
   update_type_scale (self);
 
-  g_object_get (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", &prefer_dark,
-                NULL);
-  self->dark_style = prefer_dark;
-  g_signal_connect_object (gtk_settings_get_default (), "notify::gtk-application-prefer-dark-theme",
-                           G_CALLBACK (prefer_dark_cb), self, 0);
+  self->dark_style = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (style_dark_cb), self, 0);
 
   bind_spin (self, "batch", self->batch_spin);
   bind_spin (self, "input", self->input_spin);

@@ -1,7 +1,7 @@
 /* jac-window.h: the main window: controls, the figure, the derivation. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "core/jac-analysis.h"
 
