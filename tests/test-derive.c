@@ -81,6 +81,16 @@ static const Case cases[] = {
   { "(P * P) @ A.T + P @ (A * A).T", FALSE },
   { "tanh(P * P) * P", FALSE },
   { "Z @ Z @ Z", FALSE },
+  /* The Cookbook's element-wise functions and powers. */
+  { "abs(P) * Q", FALSE },
+  { "tan(X @ W)", FALSE },
+  { "arcsin(P / 2) + arccos(Q / 2)", FALSE },
+  { "arctan(P) @ A.T", FALSE },
+  { "sinh(P) - cosh(Q)", FALSE },
+  { "P ** 0.5 + Q ** -1", TRUE },
+  { "(X @ W) ** 3", FALSE },
+  { "sum(P ** 1.5) * s", TRUE },
+  { "P ** (1/3) * abs(Q)", TRUE },
 };
 
 static JacExpr *
@@ -593,6 +603,16 @@ test_text_more (void)
     { "sum(v * v) + s", "v", "2 v_q", "2 G v" },
     { "-(P - Q)", "Q", "δ_ip δ_jq", "G" },
     { "(X @ W).T", "X", "δ_jp W_qi", "Gᵀ Wᵀ" },
+    { "abs(P)", "P", "(P_ij / Y_ij) δ_ip δ_jq", "G ⊙ (P ⊘ Y)" },
+    { "abs(P) * Q", "P", "(P_ij / |P_ij|) δ_ip δ_jq Q_ij", "G ⊙ Q ⊙ (P ⊘ |P|)" },
+    { "arctan(P)", "P", "(1 / (1 + P_ij²)) δ_ip δ_jq", "G ⊘ (1 + P ⊙ P)" },
+    { "arcsin(P)", "P", "(1 / sqrt(1 − P_ij²)) δ_ip δ_jq", "G ⊘ sqrt(1 − P ⊙ P)" },
+    { "arccos(P)", "P", "(−(1 / sqrt(1 − P_ij²))) δ_ip δ_jq", "−(G ⊘ sqrt(1 − P ⊙ P))" },
+    { "sinh(P) + cosh(Q)", "Q", "sinh(Q_ij) δ_ip δ_jq", "G ⊙ sinh(Q)" },
+    { "tan(P) * Q", "P", "S_ij δ_ip δ_jq Q_ij", "G ⊙ Q ⊙ S" },
+    { "P ** -1", "P", "(−P_ij^(−2)) δ_ip δ_jq", "−(G ⊙ P^(−2))" },
+    { "P ** 0.5", "P", "0.5 P_ij^(−0.5) δ_ip δ_jq", "G ⊙ 0.5 P^(−0.5)" },
+    { "sum(P ** 3)", "P", "3 (P_pq²)", "3 G P ⊙ P" },
   };
 
   for (guint e = 0; e < G_N_ELEMENTS (expected); e++)

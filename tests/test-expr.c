@@ -1,6 +1,7 @@
 /* test-expr.c: the expression language: shapes, declarations, parsing, every kind of bad input. */
 #define G_LOG_DOMAIN "test-expr"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/jac-error.h"
@@ -372,7 +373,8 @@ static void
 test_parse_functions (void)
 {
   const char *names[] = { "identity", "tanh", "sigmoid", "relu", "exp", "log", "sqrt", "sin",
-                          "cos", "softplus", "square" };
+                          "cos", "softplus", "square", "abs", "tan", "arcsin", "arccos",
+                          "arctan", "sinh", "cosh" };
 
   for (guint f = 0; f < G_N_ELEMENTS (names); f++)
     {
@@ -390,6 +392,86 @@ test_parse_functions (void)
     g_assert_cmpint (output_node (sum)->op, ==, JAC_OP_SUM);
     g_assert_cmpuint (output_node (sum)->rank, ==, 0);
     g_assert_cmpint (output_node (softmax)->op, ==, JAC_OP_SOFTMAX);
+  }
+}
+
+/* X ** p: the exponent a folded constant with its own sign; p = 2 is square; a constant base
+ * folds. */
+static void
+test_parse_powers (void)
+{
+  struct { const char *source; double p; } powers[] = {
+    { "X ** 0.5", 0.5 }, { "X ** -1", -1.0 }, { "X ** (1/3)", 1.0 / 3.0 }, { "X**3", 3.0 },
+    { "X ** -0.5", -0.5 }, { "X ** 2 ** 0.5", M_SQRT2 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (powers); k++)
+    {
+      g_autoptr(JacExpr) expr = parse_ok (powers[k].source);
+      const JacNode *power = output_node (expr);
+
+      g_assert_cmpint (power->op, ==, JAC_OP_APPLY);
+      g_assert_cmpint (power->func, ==, JAC_FUNC_POWER);
+      g_assert_cmpfloat_with_epsilon (power->constant, powers[k].p, 1e-15);
+      g_assert_cmpint (operand (expr, power, FALSE)->op, ==, JAC_OP_VARIABLE);
+    }
+  {
+    g_autoptr(JacExpr) square = parse_ok ("X ** 2");
+    g_autoptr(JacExpr) negated = parse_ok ("-X ** 0.5");
+    g_autoptr(JacExpr) folded = parse_ok ("X * 4 ** 0.5");
+    g_autoptr(JacExpr) scaled = parse_ok ("X ** 0.5 * Y");
+
+    g_assert_cmpint (output_node (square)->func, ==, JAC_FUNC_SQUARE);
+    /* ** binds tighter than the prefix minus: −(X^0.5). */
+    g_assert_cmpint (output_node (negated)->op, ==, JAC_OP_NEGATE);
+    g_assert_cmpint (operand (negated, output_node (negated), FALSE)->func, ==, JAC_FUNC_POWER);
+    g_assert_cmpfloat (operand (folded, output_node (folded), TRUE)->constant, ==, 2.0);
+    g_assert_cmpint (output_node (scaled)->op, ==, JAC_OP_MUL);
+  }
+}
+
+/* The forward values of the new element-wise functions against libm, entry by entry. */
+static void
+test_forward_functions (void)
+{
+  static const struct { const char *source; double (*f) (double); } functions[] = {
+    { "abs(X)", fabs }, { "tan(X)", tan }, { "arcsin(X)", asin }, { "arccos(X)", acos },
+    { "arctan(X)", atan }, { "sinh(X)", sinh }, { "cosh(X)", cosh },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (functions) + 3; k++)
+    {
+      const char *source = k < G_N_ELEMENTS (functions) ? functions[k].source :
+                           k == G_N_ELEMENTS (functions) ? "X ** 0.5" :
+                           k == G_N_ELEMENTS (functions) + 1 ? "X ** -1" : "X ** 3";
+      g_autoptr(JacExpr) expr = parse_ok (source);
+      int x = jac_graph_find_variable (expr->graph, "X");
+      JacTensor *value = jac_graph_node (expr->graph, x)->value;
+      const JacTensor *out;
+
+      for (gsize e = 0; e < value->size; e++)
+        value->data[e] = 0.05 + 0.9 * (double) e / value->size;   /* in (0, 1): every domain */
+      jac_graph_forward (expr->graph);
+      out = output_node (expr)->value;
+      for (gsize e = 0; e < value->size; e++)
+        {
+          double z = value->data[e];
+          double expected = k < G_N_ELEMENTS (functions) ? functions[k].f (z) :
+                            k == G_N_ELEMENTS (functions) ? sqrt (z) :
+                            k == G_N_ELEMENTS (functions) + 1 ? 1.0 / z : z * z * z;
+
+          if (!(fabs (out->data[e] - expected) <= 1e-15 * MAX (1.0, fabs (expected))))
+            g_error ("%s at %g: %.17g, expected %.17g", source, z, out->data[e], expected);
+        }
+    }
+  {
+    /* abs on the negative side too. */
+    g_autoptr(JacExpr) expr = parse_ok ("abs(X)");
+    JacTensor *value = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "X"))->value;
+
+    value->data[0] = -0.25;
+    jac_graph_forward (expr->graph);
+    g_assert_cmpfloat (output_node (expr)->value->data[0], ==, 0.25);
   }
 }
 
@@ -462,7 +544,10 @@ test_reject_trailing (void)
   assert_rejects ("X = Y = X", JAC_ERROR_INVALID, 6, "unexpected “=”");
   assert_rejects ("X +", JAC_ERROR_INVALID, 3, "expected an operand at the end of the expression");
   assert_rejects ("X * / Y", JAC_ERROR_INVALID, 4, "expected an operand, found “/”");
-  assert_rejects ("X ** 3", JAC_ERROR_INVALID, 5, "only “** 2”");
+  assert_rejects ("X ** Y", JAC_ERROR_INVALID, 5, "the exponent of ** must be a constant number");
+  assert_rejects ("X ** (Y + 1)", JAC_ERROR_INVALID, 5, "not “(Y + 1)”");
+  assert_rejects ("X ** ", JAC_ERROR_INVALID, 5, "expected an operand at the end");
+  assert_rejects ("power(X)", JAC_ERROR_INVALID, 0, "unknown function “power”");
   assert_rejects ("X.shape", JAC_ERROR_INVALID, 1, "expected “T” after “.”");
 }
 
@@ -724,6 +809,8 @@ main (int    argc,
   g_test_add_func ("/expr/parse-unicode", test_parse_unicode);
   g_test_add_func ("/expr/parse-constants", test_parse_constants);
   g_test_add_func ("/expr/parse-functions", test_parse_functions);
+  g_test_add_func ("/expr/parse-powers", test_parse_powers);
+  g_test_add_func ("/expr/forward-functions", test_forward_functions);
   g_test_add_func ("/expr/repeated-variables", test_repeated_variables);
   g_test_add_func ("/expr/reject-unbalanced", test_reject_unbalanced);
   g_test_add_func ("/expr/reject-unknown-function", test_reject_unknown_function);

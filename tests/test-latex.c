@@ -402,6 +402,11 @@ static const char * const every_source[] = {
   "tanh(X @ W) * sigmoid(X @ W)",
   "v / w - sum(v)",
   "A.T",
+  "abs(P) * Q + tan(P)",
+  "arcsin(P / 2) - arccos(Q / 2) + arctan(P)",
+  "sinh(X @ W) @ cosh(W).T",
+  "P ** 0.5 + Q ** -1 + P ** (1/3)",
+  "sum((X @ W) ** 3)",
 };
 
 static void

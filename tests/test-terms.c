@@ -78,6 +78,16 @@ static const Case cases[] = {
   { "Y = (S - S) @ A + S.T", NULL },
   { "h = tanh(h_prev @ W_hh + x @ W_xh + b)", NULL },
   { "h = sigmoid(h_prev @ W_hh + x @ W_xh + B)", NULL },
+  { "Y = abs(S) @ S", NULL },
+  { "Y = tan(S) * S.T", NULL },
+  { "Y = arcsin(S) @ A", NULL },
+  { "Y = arccos(S.T) * S", NULL },
+  { "Y = arctan(S @ S)", NULL },
+  { "Y = sinh(S) + cosh(S.T)", NULL },
+  { "Y = S ** 0.5 * S.T", NULL },
+  { "Y = (S @ S) ** 3", NULL },
+  { "Y = S ** -1 @ A", NULL },
+  { "Y = sum(X ** 1.5) * X", NULL },
 };
 
 static JacExpr *

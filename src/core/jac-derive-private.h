@@ -213,7 +213,12 @@ void       _jac_render_derivative  (const JacDeriveContext *d,
 /* "tanh(", "σ(", "sqrt(" … and the matching close; LaTeX \tanh(, \sqrt{ … */
 void       _jac_render_func_open   (JacFunc                 func,
                                     JacNotation            *out);
+/* An exponent as a superscript: ^0.5, ^(−1) in plain text; <sup>, ^{…} in markup and LaTeX. */
+void       _jac_render_exponent    (double                  p,
+                                    JacNotation            *out);
+/* @param: the exponent of JAC_FUNC_POWER, written after its ")". */
 void       _jac_render_func_close  (JacFunc                 func,
+                                    double                  param,
                                     JacNotation            *out);
 void       _jac_render_entry       (const JacDeriveContext *d,
                                     int                     symbol,

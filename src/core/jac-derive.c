@@ -164,7 +164,8 @@ slope_is_inline (const JacDeriveContext *d,
   if (d->flags & JAC_DERIVE_NAME_SLOPES)
     return FALSE;
   /* Compound formulas of an unnamed value would repeat it: 1 − tanh(Z) ⊙ tanh(Z). */
-  if (func == JAC_FUNC_TANH || func == JAC_FUNC_SIGMOID || func == JAC_FUNC_SQRT)
+  if (func == JAC_FUNC_TANH || func == JAC_FUNC_SIGMOID || func == JAC_FUNC_SQRT ||
+      func == JAC_FUNC_TAN)
     return named;
   return TRUE;
 }

@@ -894,7 +894,7 @@ parse_call (Parser     *P,
     op = JAC_OP_SUM;
   else if (g_str_equal (name, "softmax"))
     op = JAC_OP_SOFTMAX;
-  else if (!jac_func_from_name (name, &func))
+  else if (!jac_func_from_name (name, &func) || func == JAC_FUNC_POWER)
     return fail (P, name_start, JAC_ERROR_INVALID, "unknown function “%s”", name);
 
   P->p = skip_space (P->p) + 1;   /* the '(' */
@@ -918,7 +918,7 @@ is_function_name (const char *name)
 {
   JacFunc func;
 
-  return jac_func_from_name (name, &func) || g_str_equal (name, "sum") ||
+  return (jac_func_from_name (name, &func) && func != JAC_FUNC_POWER) || g_str_equal (name, "sum") ||
          g_str_equal (name, "softmax");
 }
 
@@ -997,23 +997,55 @@ parse_postfix (Parser  *P,
     }
 }
 
-/* X ** 2, the only power: it is square (X). */
+static gboolean parse_unary (Parser  *P,
+                             Operand *out);
+
+/* X ** p, element-wise, for a constant real p (folded: `X ** -1`, `X ** (1/2)`). ** binds
+ * tighter than a prefix minus and to the right, as in NumPy: -X ** 2 is -(X²), and the exponent
+ * may carry its own sign. p = 2 is square (X), so that X ** 2 reads X² as before. */
 static gboolean
 parse_power (Parser  *P,
              Operand *out)
 {
-  const char *at, *exponent;
+  const char *at, *exponent_at;
+  Operand exponent;
+  g_autoptr(GError) local = NULL;
+  int node;
 
   if (!parse_postfix (P, out))
     return FALSE;
   at = skip_space (P->p);
   if (!has_prefix (at, "**"))
     return TRUE;
-  exponent = skip_space (at + 2);
-  if (!(exponent[0] == '2' && !g_ascii_isalnum (exponent[1]) && exponent[1] != '.'))
-    return fail (P, exponent, JAC_ERROR_INVALID, "only “** 2” is supported (or use square(X))");
-  P->p = exponent + 1;
-  return apply_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, out->start, P->p, at, out);
+  P->p = at + 2;
+  exponent_at = skip_space (P->p);
+  if (!parse_unary (P, &exponent))
+    return FALSE;
+  if (!exponent.is_const)
+    {
+      g_autofree char *text = operand_text (&exponent);
+
+      return fail (P, exponent_at, JAC_ERROR_INVALID,
+                   "the exponent of ** must be a constant number, not “%s” (use exp and log for "
+                   "a variable power)", text);
+    }
+  if (exponent.value == 2.0)
+    return apply_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, out->start, exponent.end, at, out);
+  if (out->is_const)
+    {
+      out->value = pow (out->value, exponent.value);
+      out->end = exponent.end;
+      if (!isfinite (out->value))
+        return fail (P, at, JAC_ERROR_INVALID, "the constant power is not a finite number");
+      return TRUE;
+    }
+  node = jac_graph_add_power (P->graph, materialize (P, out), exponent.value, &local);
+  if (node < 0)
+    return fail (P, at, local->code, "%s", local->message);
+  record_span (P, node, out->start, exponent.end, at);
+  out->node = node;
+  out->end = exponent.end;
+  return TRUE;
 }
 
 static gboolean

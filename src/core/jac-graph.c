@@ -21,6 +21,14 @@ static const char * const func_names[JAC_N_FUNCS] = {
   [JAC_FUNC_COS] = "cos",
   [JAC_FUNC_SOFTPLUS] = "softplus",
   [JAC_FUNC_SQUARE] = "square",
+  [JAC_FUNC_ABS] = "abs",
+  [JAC_FUNC_TAN] = "tan",
+  [JAC_FUNC_ARCSIN] = "arcsin",
+  [JAC_FUNC_ARCCOS] = "arccos",
+  [JAC_FUNC_ARCTAN] = "arctan",
+  [JAC_FUNC_SINH] = "sinh",
+  [JAC_FUNC_COSH] = "cosh",
+  [JAC_FUNC_POWER] = "power",
 };
 
 const char *
@@ -53,6 +61,35 @@ double
 jac_func_apply (JacFunc func,
                 double  z)
 {
+  return jac_func_apply_param (func, 2.0, z);
+}
+
+double
+jac_func_slope (JacFunc func,
+                double  z)
+{
+  return jac_func_slope_param (func, 2.0, z);
+}
+
+double
+jac_node_apply (const JacNode *node,
+                double         z)
+{
+  return jac_func_apply_param (node->func, node->constant, z);
+}
+
+double
+jac_node_slope (const JacNode *node,
+                double         z)
+{
+  return jac_func_slope_param (node->func, node->constant, z);
+}
+
+double
+jac_func_apply_param (JacFunc func,
+                      double  param,
+                      double  z)
+{
   switch (func)
     {
     case JAC_FUNC_IDENTITY: return z;
@@ -66,15 +103,24 @@ jac_func_apply (JacFunc func,
     case JAC_FUNC_COS: return cos (z);
     case JAC_FUNC_SOFTPLUS: return z > 30 ? z : log1p (exp (z));
     case JAC_FUNC_SQUARE: return z * z;
+    case JAC_FUNC_ABS: return fabs (z);
+    case JAC_FUNC_TAN: return tan (z);
+    case JAC_FUNC_ARCSIN: return asin (z);
+    case JAC_FUNC_ARCCOS: return acos (z);
+    case JAC_FUNC_ARCTAN: return atan (z);
+    case JAC_FUNC_SINH: return sinh (z);
+    case JAC_FUNC_COSH: return cosh (z);
+    case JAC_FUNC_POWER: return param == 2.0 ? z * z : pow (z, param);
     case JAC_N_FUNCS:
     default: g_assert_not_reached ();
     }
 }
 
-/* φ'(z); relu's slope at its kink is taken as 0, as PyTorch does. */
+/* φ'(z); relu's and abs's slopes at their kinks are taken as 0, as PyTorch does. */
 double
-jac_func_slope (JacFunc func,
-                double  z)
+jac_func_slope_param (JacFunc func,
+                      double  param,
+                      double  z)
 {
   switch (func)
     {
@@ -89,6 +135,16 @@ jac_func_slope (JacFunc func,
     case JAC_FUNC_COS: return -sin (z);
     case JAC_FUNC_SOFTPLUS: return sigmoid (z);
     case JAC_FUNC_SQUARE: return 2.0 * z;
+    case JAC_FUNC_ABS: return z > 0 ? 1.0 : z < 0 ? -1.0 : 0.0;
+    case JAC_FUNC_TAN: { double t = tan (z); return 1.0 + t * t; }
+    case JAC_FUNC_ARCSIN: return 1.0 / sqrt (1.0 - z * z);
+    case JAC_FUNC_ARCCOS: return -1.0 / sqrt (1.0 - z * z);
+    case JAC_FUNC_ARCTAN: return 1.0 / (1.0 + z * z);
+    case JAC_FUNC_SINH: return cosh (z);
+    case JAC_FUNC_COSH: return sinh (z);
+    /* p z^(p−1), written so that p = 0 is 0 everywhere and p = 1 is 1 at z = 0 too. */
+    case JAC_FUNC_POWER: return param == 0.0 ? 0.0 : param == 1.0 ? 1.0 :
+                                param == 2.0 ? 2.0 * z : param * pow (z, param - 1.0);
     case JAC_N_FUNCS:
     default: g_assert_not_reached ();
     }
@@ -292,7 +348,10 @@ jac_graph_add_unary (JacGraph  *self,
   switch (op)
     {
     case JAC_OP_NEGATE:
+      break;
     case JAC_OP_APPLY:
+      if (func == JAC_FUNC_POWER)
+        node.constant = 2.0;
       break;
     case JAC_OP_TRANSPOSE:
       if (a->rank == 2)
@@ -318,6 +377,19 @@ jac_graph_add_unary (JacGraph  *self,
       g_return_val_if_reached (-1);
     }
   return append (self, &node);
+}
+
+int
+jac_graph_add_power (JacGraph  *self,
+                     int        operand,
+                     double     p,
+                     GError   **error)
+{
+  int node = jac_graph_add_unary (self, JAC_OP_APPLY, JAC_FUNC_POWER, operand, error);
+
+  if (node >= 0)
+    jac_graph_node (self, node)->constant = p;
+  return node;
 }
 
 gboolean
@@ -454,7 +526,7 @@ forward_node (JacGraph *self,
       break;
     case JAC_OP_APPLY:
       for (gsize n = 0; n < out->size; n++)
-        out->data[n] = jac_func_apply (node->func, a->data[n]);
+        out->data[n] = jac_node_apply (node, a->data[n]);
       break;
     case JAC_OP_TRANSPOSE:
       if (a->rank < 2)
@@ -499,7 +571,7 @@ slope_of (const JacNode   *node,
   JacTensor *slope = jac_tensor_new (operand->rank, operand->shape, NULL);
 
   for (gsize n = 0; n < slope->size; n++)
-    slope->data[n] = jac_func_slope (node->func, operand->data[n]);
+    slope->data[n] = jac_node_slope (node, operand->data[n]);
   return slope;
 }
 
@@ -737,7 +809,7 @@ node_is_zero (const JacNode  *node,
     case JAC_OP_NEGATE:
     case JAC_OP_TRANSPOSE:
     case JAC_OP_SUM: return zero[node->lhs];
-    case JAC_OP_APPLY: return zero[node->lhs] && jac_func_apply (node->func, 0.0) == 0.0;
+    case JAC_OP_APPLY: return zero[node->lhs] && jac_node_apply (node, 0.0) == 0.0;
     case JAC_OP_VARIABLE:
     case JAC_OP_SOFTMAX:
     default: return FALSE;

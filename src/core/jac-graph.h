@@ -34,6 +34,14 @@ typedef enum
   JAC_FUNC_COS,
   JAC_FUNC_SOFTPLUS,
   JAC_FUNC_SQUARE,
+  JAC_FUNC_ABS,
+  JAC_FUNC_TAN,
+  JAC_FUNC_ARCSIN,
+  JAC_FUNC_ARCCOS,
+  JAC_FUNC_ARCTAN,
+  JAC_FUNC_SINH,
+  JAC_FUNC_COSH,
+  JAC_FUNC_POWER,   /* z ** p, the exponent p in the node's constant */
   JAC_N_FUNCS
 } JacFunc;
 
@@ -44,7 +52,7 @@ typedef struct _JacNode
   int        lhs;        /* operand node indices, -1 when absent */
   int        rhs;
   char      *name;       /* JAC_OP_VARIABLE */
-  double     constant;   /* JAC_OP_CONSTANT */
+  double     constant;   /* JAC_OP_CONSTANT; the exponent of JAC_FUNC_POWER */
   guint      rank;       /* 0, 1 or 2 */
   gsize      shape[2];
   JacTensor *value;      /* variables: set by the caller; others: by jac_graph_forward */
@@ -62,6 +70,19 @@ gboolean    jac_func_from_name     (const char      *name,
 double      jac_func_apply         (JacFunc          func,
                                     double           z);
 double      jac_func_slope         (JacFunc          func,
+                                    double           z);
+/* The same for a function with a parameter: the exponent p of JAC_FUNC_POWER (the others
+ * ignore it). jac_func_apply () and jac_func_slope () take p = 2 for it. */
+double      jac_func_apply_param   (JacFunc          func,
+                                    double           param,
+                                    double           z);
+double      jac_func_slope_param   (JacFunc          func,
+                                    double           param,
+                                    double           z);
+/* φ and φ′ of an element-wise node (JAC_OP_APPLY), with its parameter. */
+double      jac_node_apply         (const JacNode   *node,
+                                    double           z);
+double      jac_node_slope         (const JacNode   *node,
                                     double           z);
 
 /* NumPy broadcasting of two shapes of rank ≤ 2; FALSE when they do not broadcast. */
@@ -98,6 +119,11 @@ int         jac_graph_add_unary    (JacGraph        *self,
                                     JacOp            op,
                                     JacFunc          func,
                                     int              operand,
+                                    GError         **error);
+/* @operand ** @p element-wise, p a real constant. */
+int         jac_graph_add_power    (JacGraph        *self,
+                                    int              operand,
+                                    double           p,
                                     GError         **error);
 /* Takes a copy of @value, whose shape must be the variable's. */
 gboolean    jac_graph_set_value    (JacGraph        *self,

@@ -725,11 +725,19 @@ _jac_render_func_open (JacFunc      func,
     {
     case JAC_FUNC_SIGMOID: _jac_notation_add (out, "σ(", NULL, "\\sigma("); break;
     case JAC_FUNC_SQRT: _jac_notation_add (out, "sqrt(", NULL, "\\sqrt{"); break;
+    case JAC_FUNC_ABS: _jac_notation_add (out, "|", NULL, "\\lvert "); break;
+    case JAC_FUNC_POWER: _jac_notation_add (out, "(", NULL, "\\left("); break;
     case JAC_FUNC_TANH:
     case JAC_FUNC_EXP:
     case JAC_FUNC_LOG:
     case JAC_FUNC_SIN:
     case JAC_FUNC_COS:
+    case JAC_FUNC_TAN:
+    case JAC_FUNC_ARCSIN:
+    case JAC_FUNC_ARCCOS:
+    case JAC_FUNC_ARCTAN:
+    case JAC_FUNC_SINH:
+    case JAC_FUNC_COSH:
       {
         g_autofree char *plain = g_strdup_printf ("%s(", jac_func_name (func));
         g_autofree char *latex = g_strdup_printf ("\\%s(", jac_func_name (func));
@@ -748,11 +756,42 @@ _jac_render_func_open (JacFunc      func,
     }
 }
 
+/* An exponent as a superscript: ^0.5 in plain text (^(−1) when negative, so that it cannot be
+ * read as a subtraction), <sup>0.5</sup> in markup, ^{0.5} in LaTeX. */
+void
+_jac_render_exponent (double       p,
+                      JacNotation *out)
+{
+  JacNotation number;
+  g_autofree char *markup = NULL;
+  g_autofree char *latex = NULL;
+  g_autofree char *plain = NULL;
+
+  _jac_notation_init (&number);
+  _jac_notation_number (&number, p);
+  plain = g_strdup_printf (p < 0 || strchr (number.plain->str, '/') != NULL ? "^(%s)" : "^%s",
+                           number.plain->str);
+  markup = g_strdup_printf ("<sup>%s</sup>", number.markup->str);
+  latex = g_strdup_printf ("^{%s}", number.latex->str);
+  _jac_notation_add (out, plain, markup, latex);
+  _jac_notation_clear (&number);
+}
+
 void
 _jac_render_func_close (JacFunc      func,
+                        double       param,
                         JacNotation *out)
 {
-  _jac_notation_add (out, ")", NULL, func == JAC_FUNC_SQRT ? "}" : ")");
+  switch (func)
+    {
+    case JAC_FUNC_SQRT: _jac_notation_add (out, ")", NULL, "}"); break;
+    case JAC_FUNC_ABS: _jac_notation_add (out, "|", NULL, "\\rvert "); break;
+    case JAC_FUNC_POWER:
+      _jac_notation_add (out, ")", NULL, "\\right)");
+      _jac_render_exponent (param, out);
+      break;
+    default: _jac_notation_add (out, ")", NULL, ")"); break;
+    }
 }
 
 static gboolean
@@ -788,9 +827,16 @@ render_factor (const JacDeriveContext *d,
           _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
           break;
         }
+      if (node->func == JAC_FUNC_POWER)
+        {
+          /* An entry is one symbol: X_ij^0.5 needs no parentheses. */
+          _jac_render_entry (d, x->symbol, letters, out);
+          _jac_render_exponent (node->constant, out);
+          break;
+        }
       _jac_render_func_open (node->func, out);
       _jac_render_entry (d, x->symbol, letters, out);
-      _jac_render_func_close (node->func, out);
+      _jac_render_func_close (node->func, node->constant, out);
       break;
     case JAC_FACTOR_SOFTMAX:
       _jac_notation_add (out, "softmax(", NULL, "\\operatorname{softmax}(");

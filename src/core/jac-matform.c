@@ -380,6 +380,26 @@ _jac_m_unary (JacMKind  kind,
   return e;
 }
 
+/* a ** p element-wise: a itself for p = 1, a ⊙ a for p = 2 (read a², as square (a) is). */
+static JacMExpr *
+m_power (JacMExpr *a,
+         double    p)
+{
+  JacMExpr *e;
+
+  if (p == 1.0)
+    return a;
+  if (p == 2.0)
+    {
+      e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (a), _jac_m_ref (a));
+      _jac_m_unref (a);
+      return e;
+    }
+  e = _jac_m_unary (JAC_M_FUNC, JAC_FUNC_POWER, a);
+  e->value = p;
+  return e;
+}
+
 JacMExpr *
 _jac_m_reshape_sum (JacMExpr    *a,
                     guint        rank,
@@ -452,6 +472,8 @@ _jac_m_definition (const JacDeriveContext *d,
     case JAC_OP_TRANSPOSE:
       return _jac_m_unary (JAC_M_TRANSPOSE, 0, forward_ref (d, n->lhs));
     case JAC_OP_APPLY:
+      if (n->func == JAC_FUNC_POWER)
+        return m_power (forward_ref (d, n->lhs), n->constant);
       return _jac_m_unary (JAC_M_FUNC, n->func, forward_ref (d, n->lhs));
     case JAC_OP_SUM:
       return _jac_m_unary (JAC_M_SUM_ALL, 0, forward_ref (d, n->lhs));
@@ -469,15 +491,34 @@ one_minus (JacMExpr *x)
 }
 
 static JacMExpr *
+one_plus (JacMExpr *x)
+{
+  return _jac_m_binary (JAC_M_ADD, _jac_m_const (1.0), x);
+}
+
+static JacMExpr *
 func_of (JacFunc   func,
          JacMExpr *z)
 {
   return _jac_m_unary (JAC_M_FUNC, func, z);
 }
 
-/* φ′(z) over named values; @y (nullable) is the function's own value when it has a name. */
+/* 1 ⊘ sqrt(1 − z ⊙ z): the slope of arcsin. */
+static JacMExpr *
+inverse_sqrt_one_minus_square (JacMExpr *z)
+{
+  JacMExpr *square = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (z), _jac_m_ref (z));
+
+  _jac_m_unref (z);
+  return _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0),
+                        func_of (JAC_FUNC_SQRT, one_minus (square)));
+}
+
+/* φ′(z) over named values; @y (nullable) is the function's own value when it has a name;
+ * @param is the exponent of a power. */
 static JacMExpr *
 slope_formula (JacFunc   func,
+               double    param,
                JacMExpr *z,
                JacMExpr *y)
 {
@@ -485,6 +526,39 @@ slope_formula (JacFunc   func,
 
   switch (func)
     {
+    case JAC_FUNC_ABS:
+      /* sign(Z), written Z ⊘ |Z| (the kink at 0, where no draw lands, aside). */
+      e = _jac_m_binary (JAC_M_DIV, _jac_m_ref (z),
+                         y != NULL ? _jac_m_ref (y) : func_of (func, _jac_m_ref (z)));
+      break;
+    case JAC_FUNC_TAN:
+      if (y == NULL)
+        y = func_of (func, _jac_m_ref (z));
+      e = one_plus (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (y), _jac_m_ref (y)));
+      break;
+    case JAC_FUNC_ARCSIN: e = inverse_sqrt_one_minus_square (_jac_m_ref (z)); break;
+    case JAC_FUNC_ARCCOS:
+      e = _jac_m_unary (JAC_M_NEG, 0, inverse_sqrt_one_minus_square (_jac_m_ref (z)));
+      break;
+    case JAC_FUNC_ARCTAN:
+      e = _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0),
+                         one_plus (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (z),
+                                                  _jac_m_ref (z))));
+      break;
+    case JAC_FUNC_SINH: e = func_of (JAC_FUNC_COSH, _jac_m_ref (z)); break;
+    case JAC_FUNC_COSH: e = func_of (JAC_FUNC_SINH, _jac_m_ref (z)); break;
+    case JAC_FUNC_POWER:
+      /* p Z^(p−1), the sign in front: −Z^(−2) for p = −1, not (−1) Z^(−2). */
+      if (param == 0.0)
+        e = _jac_m_const (0.0);
+      else if (fabs (param) == 1.0)
+        e = m_power (_jac_m_ref (z), param - 1.0);
+      else
+        e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (fabs (param)),
+                           m_power (_jac_m_ref (z), param - 1.0));
+      if (param < 0)
+        e = _jac_m_unary (JAC_M_NEG, 0, e);
+      break;
     case JAC_FUNC_TANH:
       if (y == NULL)
         y = func_of (func, _jac_m_ref (z));
@@ -540,7 +614,7 @@ _jac_m_build_forward (JacDeriveContext *d)
       else
         d->forward[n] = _jac_m_definition (d, n);
       if (node->op == JAC_OP_APPLY)
-        d->slope[n] = slope_formula (node->func, forward_ref (d, node->lhs),
+        d->slope[n] = slope_formula (node->func, node->constant, forward_ref (d, node->lhs),
                                      d->node_symbol[n] >= 0 ? _jac_m_node (d->graph, n) : NULL);
     }
 }
@@ -997,6 +1071,8 @@ precedence (const JacMExpr *e)
       return e->a->kind == JAC_M_CONST ? 10 : 5;
     case JAC_M_TRANSPOSE:
       return 9;
+    case JAC_M_FUNC:
+      return e->func == JAC_FUNC_POWER ? 9 : 10;
     case JAC_M_CONST:
       return e->value < 0 ? 4 : 10;
     default:
@@ -1152,9 +1228,16 @@ render (const JacDeriveContext *d,
       _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
       break;
     case JAC_M_FUNC:
+      if (e->func == JAC_FUNC_POWER)
+        {
+          /* P^0.5, (X W)^0.5: parentheses only around what is not one symbol. */
+          render_child (d, e->a, 10, letters, out);
+          _jac_render_exponent (e->value, out);
+          break;
+        }
       _jac_render_func_open (e->func, out);
       render (d, e->a, letters, out);
-      _jac_render_func_close (e->func, out);
+      _jac_render_func_close (e->func, e->value, out);
       break;
     case JAC_M_STEP:
       _jac_notation_add (out, "[", NULL, NULL);
@@ -1315,7 +1398,7 @@ eval_unary (const JacMExpr *e,
       break;
     case JAC_M_FUNC:
       for (gsize n = 0; n < r->size; n++)
-        r->data[n] = jac_func_apply (e->func, a->data[n]);
+        r->data[n] = jac_func_apply_param (e->func, e->value, a->data[n]);
       break;
     case JAC_M_STEP:
       for (gsize n = 0; n < r->size; n++)
@@ -1355,7 +1438,7 @@ eval_slope (const JacMExpr *e,
   JacTensor *r = jac_tensor_copy (z);
 
   for (gsize n = 0; n < r->size; n++)
-    r->data[n] = jac_func_slope (node->func, z->data[n]);
+    r->data[n] = jac_node_slope (node, z->data[n]);
   return r;
 }
 
