@@ -507,7 +507,28 @@ test_reject_unknown_function (void)
   assert_rejects ("tanhh(X)", JAC_ERROR_INVALID, 0, "unknown function “tanhh”");
   assert_rejects ("X + foo (Y)", JAC_ERROR_INVALID, 4, "unknown function “foo”");
   assert_rejects ("tanh + X", JAC_ERROR_INVALID, 0, "“tanh” is a function: write tanh(…)");
-  assert_rejects ("sum(X, 0)", JAC_ERROR_INVALID, 5, "“sum” takes one argument");
+  assert_rejects ("sum(X, 2)", JAC_ERROR_SHAPE, 7, "bad axis 2 for “sum”: its argument has 2 axes");
+  assert_rejects ("mean(v, 1)", JAC_ERROR_SHAPE, 8, "bad axis 1 for “mean”: its argument has 1 axis");
+  assert_rejects ("sum(X, 0.5)", JAC_ERROR_INVALID, 7, "must be a whole number (0 or 1), not “0.5”");
+  assert_rejects ("sum(X, Y)", JAC_ERROR_INVALID, 7, "must be a whole number (0 or 1), not “Y”");
+  assert_rejects ("sum(s, 0)", JAC_ERROR_SHAPE, 7, "is a scalar, it has no axis");
+  assert_rejects ("sum(X, 0, 1)", JAC_ERROR_INVALID, 8, "“sum” takes at most two arguments");
+  assert_rejects ("sum(X, )", JAC_ERROR_INVALID, 7, "expected an argument after “,”");
+  assert_rejects ("tr(X, X)", JAC_ERROR_INVALID, 4, "“tr” takes one argument");
+  assert_rejects ("norm(X, 1)", JAC_ERROR_INVALID, 6, "“norm” takes one argument");
+  assert_rejects ("kron(X)", JAC_ERROR_INVALID, 6, "“kron” takes two arguments");
+  assert_rejects ("kron()", JAC_ERROR_INVALID, 5, "“kron” takes two arguments");
+  assert_rejects ("inv()", JAC_ERROR_INVALID, 4, "“inv” takes one argument");
+  assert_rejects ("mean()", JAC_ERROR_INVALID, 5, "“mean” takes one or two arguments");
+  assert_rejects ("tr(X)", JAC_ERROR_SHAPE, 0, "tr takes a square matrix, not shape (3, 4)");
+  assert_rejects ("Y + det(v)", JAC_ERROR_SHAPE, 4, "det takes a square matrix, not shape (4,)");
+  assert_rejects ("logdet(X @ X.T) + inv(s)", JAC_ERROR_SHAPE, 18,
+                  "inv takes a square matrix, not shape ()");
+  assert_rejects ("diag(X)", JAC_ERROR_SHAPE, 0, "diag takes a vector (to a diagonal matrix) or a square matrix");
+  assert_rejects ("kron(X, s)", JAC_ERROR_SHAPE, 0, "kron takes two matrices or two vectors, not (3, 4) and ()");
+  assert_rejects ("kron(X, v)", JAC_ERROR_SHAPE, 0, "not (3, 4) and (4,)");
+  assert_rejects ("kron(X, 2)", JAC_ERROR_SHAPE, 0, "use * to scale");
+  assert_rejects ("det", JAC_ERROR_INVALID, 0, "“det” is a function: write det(…)");
   assert_rejects ("tanh()", JAC_ERROR_INVALID, 5, "takes one argument");
   assert_rejects ("tanh(X Y)", JAC_ERROR_INVALID, 7, "expected an operator or “)”");
 }

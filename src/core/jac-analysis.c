@@ -353,6 +353,7 @@ typedef enum
   DOMAIN_POSITIVE = 1,   /* [0.5, 1.5]: log, sqrt, a power with a non-integer or negative p */
   DOMAIN_UNIT = 2,       /* [−0.5, 0.5]: arcsin and arccos, away from their infinite slopes */
   /* both: [0.2, 0.8] */
+  DOMAIN_INVERTIBLE = 4, /* det, logdet, inv: drawn, then n I added (diagonally dominant) */
 } Domain;
 
 /* Where @variable's data must lie for the functions it is the direct operand of. */
@@ -366,6 +367,9 @@ needs_positive (const JacGraph *graph,
     {
       const JacNode *node = jac_graph_node (graph, n);
 
+      if ((node->op == JAC_OP_DET || node->op == JAC_OP_LOGDET || node->op == JAC_OP_INV) &&
+          node->lhs == variable)
+        domain |= DOMAIN_INVERTIBLE;
       if (node->op != JAC_OP_APPLY || node->lhs != variable)
         continue;
       if (node->func == JAC_FUNC_LOG || node->func == JAC_FUNC_SQRT ||
@@ -405,9 +409,14 @@ jac_expr_draw_variables (JacExpr     *expr,
           guint32 seeds[2] = { seed, g_str_hash (node->name) };
           g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
           int domain = needs_positive (graph, n);
-          double half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
+          gboolean invertible = (domain & DOMAIN_INVERTIBLE) != 0;
+          double half_width;
+          double centre;
+
+          domain &= ~DOMAIN_INVERTIBLE;
+          half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
                               domain == DOMAIN_UNIT ? 0.5 : 0.3;
-          double centre = domain == DOMAIN_POSITIVE ? 1.0 :
+          centre = domain == DOMAIN_POSITIVE ? 1.0 :
                           domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
 
           node = jac_graph_node (graph, n);
@@ -415,6 +424,11 @@ jac_expr_draw_variables (JacExpr     *expr,
           if (centre != 0.0)
             for (gsize e = 0; e < node->value->size; e++)
               node->value->data[e] += centre;
+          /* Every off-diagonal row sum is below n − 1: X + n I is diagonally dominant, so
+           * invertible with a positive determinant. */
+          if (invertible && node->rank == 2 && node->shape[0] == node->shape[1])
+            for (gsize i = 0; i < node->shape[0]; i++)
+              JAC_AT2 (node->value, i, i) += (double) node->shape[0];
         }
     }
   jac_graph_forward (graph);

@@ -108,6 +108,9 @@ typedef enum
   JAC_FACTOR_SOFTMAX,   /* softmax(symbol)[idx], of the SOFTMAX node */
   JAC_FACTOR_SLOPE,     /* φ′ of the APPLY node at idx: named S[idx] or an inline formula */
   JAC_FACTOR_DERIV,     /* ∂symbol[idx]/∂variable[…]: a chain-rule placeholder */
+  JAC_FACTOR_DET,       /* det(symbol), of the DET node */
+  JAC_FACTOR_LOGDET,    /* log |det(symbol)|, of the LOGDET node */
+  JAC_FACTOR_INVERSE,   /* (symbol⁻¹)[idx] */
 } JacFactorKind;
 
 typedef struct
@@ -247,6 +250,14 @@ typedef enum
   JAC_M_SUM_ROWS,    /* 1ᵀ a: column sums */
   JAC_M_SUM_COLS,    /* a 1: row sums */
   JAC_M_BROADCAST,   /* a scalar spread over a shape: a 1 */
+  JAC_M_IDENTITY,    /* I, of the node's shape (a leaf) */
+  JAC_M_TRACE,       /* tr(a) */
+  JAC_M_DIAG,        /* diag(a): vector ↔ diagonal matrix, by a's rank */
+  JAC_M_DET,         /* det(a) */
+  JAC_M_LOGDET,      /* log |det a| */
+  JAC_M_INV,         /* a⁻¹ */
+  JAC_M_SPREAD_ROWS, /* 1 aᵀ: a vector a as every row of a matrix */
+  JAC_M_SPREAD_COLS, /* a 1ᵀ: a vector a as every column */
 } JacMKind;
 
 struct _JacMExpr

@@ -127,7 +127,8 @@ needs_name (const JacDeriveContext *d,
 
       if (!d->reachable[n])
         continue;
-      if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX) && user->lhs == node)
+      if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX || user->op == JAC_OP_DET ||
+           user->op == JAC_OP_LOGDET || user->op == JAC_OP_INV) && user->lhs == node)
         return TRUE;
       if (user->op == JAC_OP_DIV && user->rhs == node && self->op != JAC_OP_CONSTANT)
         return TRUE;
@@ -431,6 +432,63 @@ build_unary (JacDeriveContext *d,
       for (guint x = a->rank; x-- > 0;)
         _jac_poly_sum_over (result, ia[x]);
       return result;
+    case JAC_OP_SUM_AXIS:
+      {
+        /* (sum (A, 0))_j = Σ_k A_kj, (sum (A, 1))_i = Σ_k A_ik. */
+        int k = _jac_index_new (d, NULL);
+
+        if (a->rank == 1)
+          ia[0] = k;
+        else if (node->axis == 0)
+          {
+            ia[0] = k;
+            ia[1] = idx[0];
+          }
+        else
+          {
+            ia[0] = idx[0];
+            ia[1] = k;
+          }
+        result = build (d, node->lhs, ia, FALSE);
+        _jac_poly_sum_over (result, k);
+        return result;
+      }
+    case JAC_OP_TRACE:
+      {
+        int k = _jac_index_new (d, NULL);
+
+        ia[0] = ia[1] = k;
+        result = build (d, node->lhs, ia, FALSE);
+        _jac_poly_sum_over (result, k);
+        return result;
+      }
+    case JAC_OP_DIAG:
+      if (a->rank == 2)
+        {
+          /* (diag A)_i = A_ii */
+          ia[0] = ia[1] = idx[0];
+          return build (d, node->lhs, ia, FALSE);
+        }
+      else
+        {
+          /* diag(v)_ij = δ_ij v_i */
+          JacFactor delta = { JAC_FACTOR_DELTA, -1, -1, 1, 2, { idx[0], idx[1] } };
+          g_autoptr(GPtrArray) tie = _jac_poly_factor (&delta);
+          g_autoptr(GPtrArray) entry = build (d, node->lhs, idx, FALSE);
+
+          return _jac_poly_mul (tie, entry);
+        }
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+    case JAC_OP_INV:
+      {
+        JacFactor f = { node->op == JAC_OP_DET ? JAC_FACTOR_DET :
+                        node->op == JAC_OP_LOGDET ? JAC_FACTOR_LOGDET : JAC_FACTOR_INVERSE,
+                        d->node_symbol[node->lhs], index, 1, node->rank, { idx[0], idx[1] } };
+
+        g_assert (f.symbol >= 0);
+        return _jac_poly_factor (&f);
+      }
     case JAC_OP_APPLY:
     case JAC_OP_SOFTMAX:
       {
@@ -547,6 +605,50 @@ softmax_derivative (JacDeriveContext *d,
   return result;
 }
 
+/* ∂ det Z = Σ_kl det(Z) (Z⁻¹)_lk ∂Z_kl, ∂ log |det Z| = Σ_kl (Z⁻¹)_lk ∂Z_kl and
+ * ∂(Z⁻¹)_ij = −Σ_kl (Z⁻¹)_ik ∂Z_kl (Z⁻¹)_lj: Jacobi's formula and the product rule on Z⁻¹ Z = I. */
+static GPtrArray *
+inverse_derivative (JacDeriveContext *d,
+                    const JacFactor  *x)
+{
+  int k = _jac_index_new (d, NULL), l = _jac_index_new (d, NULL);
+  int kl[2] = { k, l };
+  g_autoptr(GPtrArray) inner = entry_derivative (d, x->symbol, kl);
+  g_autoptr(GPtrArray) outer = NULL;
+  JacTerm *term;
+  GPtrArray *result;
+
+  if (inner == NULL)
+    return NULL;
+  if (x->kind == JAC_FACTOR_INVERSE)
+    {
+      JacFactor left = { JAC_FACTOR_INVERSE, x->symbol, x->node, 1, 2, { x->idx[0], k } };
+      JacFactor right = { JAC_FACTOR_INVERSE, x->symbol, x->node, 1, 2, { l, x->idx[1] } };
+
+      outer = _jac_poly_factor (&left);
+      term = g_ptr_array_index (outer, 0);
+      term->coef = -1.0;
+      g_array_append_val (term->factors, right);
+    }
+  else
+    {
+      JacFactor inverse = { JAC_FACTOR_INVERSE, x->symbol, -1, 1, 2, { l, k } };
+
+      if (x->kind == JAC_FACTOR_DET)
+        {
+          outer = _jac_poly_factor (x);
+          term = g_ptr_array_index (outer, 0);
+          g_array_append_val (term->factors, inverse);
+        }
+      else
+        outer = _jac_poly_factor (&inverse);
+    }
+  result = _jac_poly_mul (outer, inner);
+  _jac_poly_sum_over (result, l);
+  _jac_poly_sum_over (result, k);
+  return result;
+}
+
 static GPtrArray *
 factor_derivative (JacDeriveContext *d,
                    const JacFactor  *x)
@@ -586,6 +688,10 @@ factor_derivative (JacDeriveContext *d,
       }
     case JAC_FACTOR_SOFTMAX:
       return softmax_derivative (d, x);
+    case JAC_FACTOR_DET:
+    case JAC_FACTOR_LOGDET:
+    case JAC_FACTOR_INVERSE:
+      return inverse_derivative (d, x);
     default:
       return NULL;
     }
@@ -1329,6 +1435,16 @@ jac_derive (const JacExpr  *expr,
                    expr->source);
       return NULL;
     }
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    if (jac_graph_node (expr->graph, n)->op == JAC_OP_KRON)
+      {
+        /* Its entries sit at composite indices (i·p + k, j·q + l), which the index calculus
+         * has no letters for yet. */
+        g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                     "kron has no index-notation derivation yet: its Jacobian is checked by "
+                     "“jacscope check” and written by “compute”");
+        return NULL;
+      }
   return jac_derive_graph (expr->graph, node, expr->output_name, flags);
 }
 

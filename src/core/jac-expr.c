@@ -880,6 +880,259 @@ parse_variable (Parser     *P,
   return TRUE;
 }
 
+/* The functions that are not element-wise, with how many arguments they take. */
+typedef enum
+{
+  CALL_APPLY,       /* an element-wise function */
+  CALL_SUM,
+  CALL_MEAN,
+  CALL_LOGSUMEXP,
+  CALL_NORM,
+  CALL_SOFTMAX,
+  CALL_TRACE,
+  CALL_DIAG,
+  CALL_DET,
+  CALL_LOGDET,
+  CALL_INV,
+  CALL_KRON,
+} CallKind;
+
+static const struct
+{
+  const char *name;
+  CallKind    kind;
+  guint       min_args;
+  guint       max_args;
+  const char *hint;     /* why a second argument is refused, or what the two are */
+} calls[] = {
+  { "sum", CALL_SUM, 1, 2, " (sum(X) adds every entry, sum(X, axis) along axis 0 or 1)" },
+  { "mean", CALL_MEAN, 1, 2, " (mean(X) or mean(X, axis))" },
+  { "logsumexp", CALL_LOGSUMEXP, 1, 2, " (logsumexp(X) or logsumexp(X, axis))" },
+  { "norm", CALL_NORM, 1, 1, " (the Frobenius norm of all entries)" },
+  { "softmax", CALL_SOFTMAX, 1, 1, " (it works along the rows)" },
+  { "tr", CALL_TRACE, 1, 1, "" },
+  { "trace", CALL_TRACE, 1, 1, "" },
+  { "diag", CALL_DIAG, 1, 1, " (diag(v) makes a diagonal matrix, diag(X) takes the diagonal)" },
+  { "det", CALL_DET, 1, 1, "" },
+  { "logdet", CALL_LOGDET, 1, 1, " (log |det X|)" },
+  { "inv", CALL_INV, 1, 1, "" },
+  { "kron", CALL_KRON, 2, 2, " (kron(A, B))" },
+};
+
+static gboolean
+find_call (const char *name,
+           guint      *index)
+{
+  for (guint c = 0; c < G_N_ELEMENTS (calls); c++)
+    if (g_str_equal (name, calls[c].name))
+      {
+        *index = c;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* A node over @x (materialized) spanning the whole call; @x becomes it. */
+static gboolean
+wrap_node (Parser     *P,
+           int         node,
+           GError     *local,
+           const char *start,
+           const char *end,
+           const char *op_at,
+           Operand    *x)
+{
+  if (node < 0)
+    {
+      gboolean ok = fail (P, op_at, local->code, "%s", local->message);
+
+      g_error_free (local);
+      return ok;
+    }
+  record_span (P, node, start, end, op_at);
+  *x = (Operand) { FALSE, 0.0, node, start, end };
+  return TRUE;
+}
+
+static gboolean
+add_call_unary (Parser     *P,
+                JacOp       op,
+                JacFunc     func,
+                const char *start,
+                const char *end,
+                const char *op_at,
+                Operand    *x)
+{
+  GError *local = NULL;
+  int node = jac_graph_add_unary (P->graph, op, func, materialize (P, x), &local);
+
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* An axis: a whole number, 0 or 1 (−1 and −2 count from the end, as in NumPy), optionally
+ * written axis=1. */
+static gboolean
+parse_axis (Parser        *P,
+            const char    *name,
+            const Operand *operand,
+            guint         *axis)
+{
+  const char *at = skip_space (P->p);
+  const char *value_at;
+  Operand value;
+  guint rank;
+
+  if (has_prefix (at, "axis") && !is_ident_char (at[4]) && *skip_space (at + 4) == '=')
+    P->p = skip_space (at + 4) + 1;
+  value_at = skip_space (P->p);
+  if (!parse_sum (P, &value))
+    return FALSE;
+  rank = operand->is_const ? 0 : jac_graph_node (P->graph, operand->node)->rank;
+  if (!value.is_const || value.value != round (value.value))
+    {
+      g_autofree char *text = operand_text (&value);
+
+      return fail (P, value_at, JAC_ERROR_INVALID,
+                   "the axis of “%s” must be a whole number (0 or 1), not “%s”", name, text);
+    }
+  if (value.value < -(double) rank || value.value >= rank)
+    {
+      g_autofree char *text = operand_text (&value);
+
+      if (rank == 0)
+        return fail (P, value_at, JAC_ERROR_SHAPE,
+                     "bad axis %s: the argument of “%s” is a scalar, it has no axis", text, name);
+      return fail (P, value_at, JAC_ERROR_SHAPE,
+                   "bad axis %s for “%s”: its argument has %u ax%s (0%s)", text, name, rank,
+                   rank == 1 ? "is" : "es", rank == 1 ? " only" : " or 1");
+    }
+  *axis = value.value < 0 ? (guint) (rank + value.value) : (guint) value.value;
+  return TRUE;
+}
+
+/* sum(X, axis) as a node. */
+static gboolean
+add_sum_axis (Parser     *P,
+              guint       axis,
+              const char *start,
+              const char *end,
+              const char *op_at,
+              Operand    *x)
+{
+  GError *local = NULL;
+  int node = jac_graph_add_sum_axis (P->graph, materialize (P, x), axis, &local);
+
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* x / n for a count n: the mean as the sum divided by the number of entries. */
+static gboolean
+add_divide_by (Parser     *P,
+               gsize       count,
+               const char *start,
+               const char *end,
+               const char *op_at,
+               Operand    *x)
+{
+  GError *local = NULL;
+  int divisor = jac_graph_add_constant (P->graph, (double) count);
+  int node;
+
+  record_span (P, divisor, start, end, op_at);
+  node = jac_graph_add_binary (P->graph, JAC_OP_DIV, materialize (P, x), divisor, &local);
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* Functions that are not element-wise become graph nodes, some of them several: mean(X) is
+ * sum(X) / n, norm(X) is sqrt(sum(square(X))) and logsumexp(X) is log(sum(exp(X))), so that the
+ * derivation, the figure and every check treat them with the rules they already have. */
+static gboolean
+build_call (Parser     *P,
+            guint       c,
+            Operand    *args,
+            guint       n_args,
+            guint       axis,
+            const char *start,
+            const char *end,
+            Operand    *out)
+{
+  const char *name = calls[c].name;
+  Operand *x = &args[0];
+
+  *out = *x;
+  if (calls[c].kind != CALL_KRON && x->is_const &&
+      (calls[c].kind == CALL_SUM || calls[c].kind == CALL_MEAN) && n_args == 1)
+    {
+      /* A constant is its own sum and mean, as before. */
+      out->start = start;
+      out->end = end;
+      return TRUE;
+    }
+  switch (calls[c].kind)
+    {
+    case CALL_SUM:
+    case CALL_MEAN:
+    case CALL_LOGSUMEXP:
+      {
+        const JacNode *operand = x->is_const ? NULL : jac_graph_node (P->graph, x->node);
+        gsize count = 1;
+
+        if (calls[c].kind == CALL_LOGSUMEXP &&
+            !add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_EXP, start, end, start, out))
+          return FALSE;
+        if (n_args == 1)
+          {
+            if (!add_call_unary (P, JAC_OP_SUM, 0, start, end, start, out))
+              return FALSE;
+            for (guint a = 0; operand != NULL && a < operand->rank; a++)
+              count *= operand->shape[a];
+          }
+        else
+          {
+            count = operand->shape[axis];
+            if (!add_sum_axis (P, axis, start, end, start, out))
+              return FALSE;
+          }
+        if (calls[c].kind == CALL_MEAN && count != 1)
+          return add_divide_by (P, count, start, end, start, out);
+        if (calls[c].kind == CALL_LOGSUMEXP)
+          return add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_LOG, start, end, start, out);
+        return TRUE;
+      }
+    case CALL_NORM:
+      return add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, start, end, start, out) &&
+             add_call_unary (P, JAC_OP_SUM, 0, start, end, start, out) &&
+             add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_SQRT, start, end, start, out);
+    case CALL_SOFTMAX:
+      return add_call_unary (P, JAC_OP_SOFTMAX, 0, start, end, start, out);
+    case CALL_TRACE:
+      return add_call_unary (P, JAC_OP_TRACE, 0, start, end, start, out);
+    case CALL_DIAG:
+      return add_call_unary (P, JAC_OP_DIAG, 0, start, end, start, out);
+    case CALL_DET:
+      return add_call_unary (P, JAC_OP_DET, 0, start, end, start, out);
+    case CALL_LOGDET:
+      return add_call_unary (P, JAC_OP_LOGDET, 0, start, end, start, out);
+    case CALL_INV:
+      return add_call_unary (P, JAC_OP_INV, 0, start, end, start, out);
+    case CALL_KRON:
+      {
+        GError *local = NULL;
+        int node;
+
+        if (x->is_const || args[1].is_const)
+          return fail (P, start, JAC_ERROR_SHAPE,
+                       "kron takes two matrices or two vectors, but “%s” is given a number: use * "
+                       "to scale", name);
+        node = jac_graph_add_binary (P->graph, JAC_OP_KRON, x->node, args[1].node, &local);
+        return wrap_node (P, node, local, start, end, start, out);
+      }
+    case CALL_APPLY:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 static gboolean
 parse_call (Parser     *P,
             const char *name_start,
@@ -887,39 +1140,76 @@ parse_call (Parser     *P,
             Operand    *out)
 {
   g_autofree char *name = g_strndup (name_start, name_end - name_start);
-  JacOp op = JAC_OP_APPLY;
   JacFunc func = JAC_FUNC_IDENTITY;
+  Operand args[2];
+  guint c = 0, n_args = 0, axis = 0;
+  gboolean takes_axis;
 
-  if (g_str_equal (name, "sum"))
-    op = JAC_OP_SUM;
-  else if (g_str_equal (name, "softmax"))
-    op = JAC_OP_SOFTMAX;
-  else if (!jac_func_from_name (name, &func) || func == JAC_FUNC_POWER)
+  if (!find_call (name, &c) && (!jac_func_from_name (name, &func) || func == JAC_FUNC_POWER))
     return fail (P, name_start, JAC_ERROR_INVALID, "unknown function “%s”", name);
 
   P->p = skip_space (P->p) + 1;   /* the '(' */
   if (*skip_space (P->p) == ')')
-    return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "“%s” takes one argument", name);
-  if (!parse_sum (P, out))
-    return FALSE;
+    return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "“%s” takes %s", name,
+                 find_call (name, &c) && calls[c].min_args == 2 ? "two arguments"
+                 : find_call (name, &c) && calls[c].max_args == 2 ? "one or two arguments"
+                                                                  : "one argument");
+  if (!find_call (name, &c))
+    {
+      /* An element-wise function. */
+      if (!parse_sum (P, out))
+        return FALSE;
+      P->p = skip_space (P->p);
+      if (*P->p == ',')
+        return fail (P, P->p, JAC_ERROR_INVALID, "“%s” takes one argument", name);
+      if (*P->p != ')')
+        return fail_unexpected (P, P->p, "an operator or “)”");
+      P->p++;
+      return apply_unary (P, JAC_OP_APPLY, func, name_start, P->p, name_start, out);
+    }
+
+  takes_axis = calls[c].kind == CALL_SUM || calls[c].kind == CALL_MEAN ||
+               calls[c].kind == CALL_LOGSUMEXP;
+  for (;;)
+    {
+      const char *at;
+
+      if (n_args == 1 && takes_axis)
+        {
+          if (!parse_axis (P, name, &args[0], &axis))
+            return FALSE;
+        }
+      else if (!parse_sum (P, &args[n_args]))
+        return FALSE;
+      n_args++;
+      at = skip_space (P->p);
+      if (*at != ',')
+        break;
+      if (n_args == calls[c].max_args)
+        return fail (P, at, JAC_ERROR_INVALID, "“%s” takes %s%s", name,
+                     calls[c].max_args == 1 ? "one argument" : "at most two arguments",
+                     calls[c].hint);
+      P->p = at + 1;
+      if (*skip_space (P->p) == ')' )
+        return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "expected an argument after “,”");
+    }
   P->p = skip_space (P->p);
-  if (*P->p == ',')
-    return fail (P, P->p,  JAC_ERROR_INVALID, "“%s” takes one argument%s", name,
-                 op == JAC_OP_SUM ? " (it sums over all entries)" :
-                 op == JAC_OP_SOFTMAX ? " (it works along the rows)" : "");
   if (*P->p != ')')
-    return fail_unexpected (P, P->p, "an operator or “)”");
+    return fail_unexpected (P, P->p, "an operator, “,” or “)”");
+  if (n_args < calls[c].min_args)
+    return fail (P, P->p, JAC_ERROR_INVALID, "“%s” takes two arguments%s", name,
+                 calls[c].hint);
   P->p++;
-  return apply_unary (P, op, func, name_start, P->p, name_start, out);
+  return build_call (P, c, args, n_args, axis, name_start, P->p, out);
 }
 
 static gboolean
 is_function_name (const char *name)
 {
   JacFunc func;
+  guint c;
 
-  return (jac_func_from_name (name, &func) && func != JAC_FUNC_POWER) || g_str_equal (name, "sum") ||
-         g_str_equal (name, "softmax");
+  return (jac_func_from_name (name, &func) && func != JAC_FUNC_POWER) || find_call (name, &c);
 }
 
 static gboolean

@@ -19,6 +19,13 @@ typedef enum
   JAC_OP_APPLY,     /* an element-wise function */
   JAC_OP_SUM,       /* sum of all entries: a scalar */
   JAC_OP_SOFTMAX,   /* row-wise softmax */
+  JAC_OP_SUM_AXIS,  /* sum along node->axis, which is removed (NumPy's sum (X, axis)) */
+  JAC_OP_TRACE,     /* tr(X) of a square matrix */
+  JAC_OP_DIAG,      /* diag(v): a vector to a diagonal matrix; diag(X): a square matrix's diagonal */
+  JAC_OP_KRON,      /* kron(A, B), the Kronecker product (two matrices or two vectors) */
+  JAC_OP_DET,       /* det(X) */
+  JAC_OP_LOGDET,    /* log |det X| */
+  JAC_OP_INV,       /* X⁻¹ */
 } JacOp;
 
 typedef enum
@@ -53,6 +60,7 @@ typedef struct _JacNode
   int        rhs;
   char      *name;       /* JAC_OP_VARIABLE */
   double     constant;   /* JAC_OP_CONSTANT; the exponent of JAC_FUNC_POWER */
+  guint      axis;       /* JAC_OP_SUM_AXIS */
   guint      rank;       /* 0, 1 or 2 */
   gsize      shape[2];
   JacTensor *value;      /* variables: set by the caller; others: by jac_graph_forward */
@@ -109,7 +117,8 @@ int         jac_graph_add_variable (JacGraph        *self,
                                     const gsize     *shape);
 int         jac_graph_add_constant (JacGraph        *self,
                                     double           value);
-/* Checks shapes (NumPy broadcasting for + - * /); an error names both shapes. */
+/* Checks shapes (NumPy broadcasting for + - * /, equal ranks for kron); an error names both
+ * shapes. */
 int         jac_graph_add_binary   (JacGraph        *self,
                                     JacOp            op,
                                     int              lhs,
@@ -119,6 +128,11 @@ int         jac_graph_add_unary    (JacGraph        *self,
                                     JacOp            op,
                                     JacFunc          func,
                                     int              operand,
+                                    GError         **error);
+/* sum (@operand, @axis): @axis (0 or 1, < the operand's rank) is summed and removed. */
+int         jac_graph_add_sum_axis (JacGraph        *self,
+                                    int              operand,
+                                    guint            axis,
                                     GError         **error);
 /* @operand ** @p element-wise, p a real constant. */
 int         jac_graph_add_power    (JacGraph        *self,
@@ -131,6 +145,11 @@ gboolean    jac_graph_set_value    (JacGraph        *self,
                                     const JacTensor *value,
                                     GError         **error);
 void        jac_graph_forward      (JacGraph        *self);
+/* X⁻¹ and det X of a square matrix by LU with partial pivoting (@inverse nullable); a singular
+ * matrix gives det 0 and an inverse of infinities. */
+void        jac_matrix_inverse     (const JacTensor *x,
+                                    JacTensor       *inverse,
+                                    double          *det);
 /* The structured Jacobian of the output with respect to @variable, from the graph's own rules,
  * term by term (see jac-structured.h); the empty sum when the output does not depend on
  * @variable or only through exact zeros (X * 0); NULL with JAC_ERROR_TOO_LARGE when an

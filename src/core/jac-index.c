@@ -844,6 +844,23 @@ render_factor (const JacDeriveContext *d,
       _jac_notation_add (out, ")", NULL, ")");
       _jac_notation_sub (out, letters);
       break;
+    case JAC_FACTOR_DET:
+      _jac_notation_add (out, "det(", NULL, "\\det(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, ")", NULL, ")");
+      break;
+    case JAC_FACTOR_LOGDET:
+      _jac_notation_add (out, "log |det(", NULL, "\\log\\lvert\\det(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, ")|", NULL, ")\\rvert ");
+      break;
+    case JAC_FACTOR_INVERSE:
+      /* (Z⁻¹)_ij: the entry of the inverse, not the inverse of the entry. */
+      _jac_notation_add (out, "(", NULL, "(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, "⁻¹)", "<sup>−1</sup>)", "^{-1})");
+      _jac_notation_sub (out, letters);
+      break;
     case JAC_FACTOR_SLOPE:
       if (d->slope_symbol[x->node] >= 0)
         _jac_render_entry (d, d->slope_symbol[x->node], letters, out);

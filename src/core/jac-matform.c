@@ -289,8 +289,28 @@ _jac_m_binary (JacMKind  kind,
       break;
     case JAC_M_MATMUL:
       {
-        JacMExpr *e = pull_negation (kind, a, b);
+        JacMExpr *e;
 
+        /* A I = A and A (s I) = s A: what makes ∂ tr(A X)/∂X read Aᵀ, as in the Cookbook. */
+        if (b->kind == JAC_M_IDENTITY)
+          return replace (b, a);
+        if (a->kind == JAC_M_IDENTITY)
+          return replace (a, b);
+        if (b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->kind == JAC_M_IDENTITY)
+          {
+            JacMExpr *scalar = _jac_m_ref (b->a);
+
+            _jac_m_unref (b);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, a);
+          }
+        if (a->kind == JAC_M_HADAMARD && a->a->rank == 0 && a->b->kind == JAC_M_IDENTITY)
+          {
+            JacMExpr *scalar = _jac_m_ref (a->a);
+
+            _jac_m_unref (a);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, b);
+          }
+        e = pull_negation (kind, a, b);
         if (e != NULL)
           return e;
       }
@@ -325,6 +345,13 @@ m_transpose (JacMExpr *a)
       e = _jac_m_unary (JAC_M_NEG, 0, m_transpose (_jac_m_ref (a->a)));
       _jac_m_unref (a);
       return e;
+    case JAC_M_IDENTITY:
+      return a;
+    case JAC_M_DIAG:
+      /* diag(v) is symmetric. */
+      if (a->a->rank == 1)
+        return a;
+      break;
     default:
       break;
     }
@@ -378,6 +405,42 @@ _jac_m_unary (JacMKind  kind,
   e->func = func;
   e->a = a;
   return e;
+}
+
+/* A node of @kind over @a with a shape of its own (tr, det, diag, …). */
+static JacMExpr *
+m_shaped (JacMKind     kind,
+          JacMExpr    *a,
+          guint        rank,
+          const gsize *shape)
+{
+  JacMExpr *e = m_new (kind, rank, shape);
+
+  e->a = a;
+  return e;
+}
+
+static JacMExpr *
+m_identity (gsize n)
+{
+  gsize shape[2] = { n, n };
+
+  return m_new (JAC_M_IDENTITY, 2, shape);
+}
+
+static JacMExpr *
+m_inverse (JacMExpr *a)
+{
+  return m_shaped (JAC_M_INV, a, 2, a->shape);
+}
+
+/* diag(a): a vector to a diagonal matrix, or a square matrix to its diagonal. */
+static JacMExpr *
+m_diag (JacMExpr *a)
+{
+  gsize shape[2] = { a->shape[0], a->shape[0] };
+
+  return m_shaped (JAC_M_DIAG, a, a->rank == 1 ? 2 : 1, shape);
 }
 
 /* a ** p element-wise: a itself for p = 1, a ⊙ a for p = 2 (read a², as square (a) is). */
@@ -479,6 +542,25 @@ _jac_m_definition (const JacDeriveContext *d,
       return _jac_m_unary (JAC_M_SUM_ALL, 0, forward_ref (d, n->lhs));
     case JAC_OP_SOFTMAX:
       return _jac_m_unary (JAC_M_SOFTMAX, 0, forward_ref (d, n->lhs));
+    case JAC_OP_SUM_AXIS:
+      {
+        JacMExpr *a = forward_ref (d, n->lhs);
+
+        if (a->rank == 1)
+          return _jac_m_unary (JAC_M_SUM_ALL, 0, a);
+        /* 1ᵀ A (column sums) for axis 0, A 1 (row sums) for axis 1, as vectors. */
+        return m_shaped (n->axis == 0 ? JAC_M_SUM_ROWS : JAC_M_SUM_COLS, a, 1, n->shape);
+      }
+    case JAC_OP_TRACE:
+      return m_shaped (JAC_M_TRACE, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_DIAG:
+      return m_diag (forward_ref (d, n->lhs));
+    case JAC_OP_DET:
+      return m_shaped (JAC_M_DET, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_LOGDET:
+      return m_shaped (JAC_M_LOGDET, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_INV:
+      return m_inverse (forward_ref (d, n->lhs));
     default:
       g_assert_not_reached ();
     }
@@ -741,6 +823,49 @@ backward_node (JacDeriveContext  *d,
       break;
     case JAC_OP_SOFTMAX:
       accumulate (&adjoint[a], softmax_adjoint (d, index, _jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_SUM_AXIS:
+      {
+        const JacNode *operand = jac_graph_node (d->graph, a);
+
+        if (operand->rank == 1)
+          accumulate (&adjoint[a], to_operand (d, _jac_m_ref (g), a), 1);
+        else
+          accumulate (&adjoint[a], m_shaped (n->axis == 0 ? JAC_M_SPREAD_ROWS : JAC_M_SPREAD_COLS,
+                                             _jac_m_ref (g), 2, operand->shape), 1);
+      }
+      break;
+    case JAC_OP_TRACE:
+      /* ∂ tr A = tr ∂A: Ā = g I. */
+      accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                              m_identity (jac_graph_node (d->graph, a)->shape[0])),
+                  1);
+      break;
+    case JAC_OP_DIAG:
+      accumulate (&adjoint[a], m_diag (_jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_DET:
+      /* ∂ det A = det A · tr(A⁻¹ ∂A): Ā = g det A A⁻ᵀ (the Cookbook's (49)). */
+      accumulate (&adjoint[a],
+                  _jac_m_binary (JAC_M_HADAMARD,
+                                 _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                forward_ref (d, index)),
+                                 m_transpose (m_inverse (forward_ref (d, a)))), 1);
+      break;
+    case JAC_OP_LOGDET:
+      /* Ā = g A⁻ᵀ (the Cookbook's (57)). */
+      accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                              m_transpose (m_inverse (forward_ref (d, a)))), 1);
+      break;
+    case JAC_OP_INV:
+      {
+        /* ∂(A⁻¹) = −A⁻¹ ∂A A⁻¹: Ā = −A⁻ᵀ G A⁻ᵀ, with A⁻¹ the node's own value. */
+        JacMExpr *left = _jac_m_binary (JAC_M_MATMUL, m_transpose (forward_ref (d, index)),
+                                        _jac_m_ref (g));
+
+        accumulate (&adjoint[a], _jac_m_binary (JAC_M_MATMUL, left,
+                                                m_transpose (forward_ref (d, index))), -1);
+      }
       break;
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
@@ -1073,6 +1198,11 @@ precedence (const JacMExpr *e)
       return 9;
     case JAC_M_FUNC:
       return e->func == JAC_FUNC_POWER ? 9 : 10;
+    case JAC_M_INV:
+      return 9;
+    case JAC_M_SPREAD_ROWS:
+    case JAC_M_SPREAD_COLS:
+      return 5;
     case JAC_M_CONST:
       return e->value < 0 ? 4 : 10;
     default:
@@ -1224,7 +1354,47 @@ render (const JacDeriveContext *d,
       render_child (d, e->a, 5, letters, out);
       break;
     case JAC_M_TRANSPOSE:
+      if (e->a->kind == JAC_M_INV)
+        {
+          /* (A⁻¹)ᵀ is A⁻ᵀ. */
+          render_child (d, e->a->a, 10, letters, out);
+          _jac_notation_add (out, "⁻ᵀ", "<sup>−T</sup>", "^{-\\top}");
+          break;
+        }
       render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
+    case JAC_M_INV:
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "⁻¹", "<sup>−1</sup>", "^{-1}");
+      break;
+    case JAC_M_IDENTITY:
+      _jac_notation_add (out, "I", NULL, "I");
+      break;
+    case JAC_M_TRACE:
+      render_call (d, "tr(", "\\operatorname{tr}(", e->a, letters, out);
+      break;
+    case JAC_M_DIAG:
+      render_call (d, "diag(", "\\operatorname{diag}(", e->a, letters, out);
+      break;
+    case JAC_M_DET:
+      render_call (d, "det(", "\\det(", e->a, letters, out);
+      break;
+    case JAC_M_LOGDET:
+      _jac_notation_add (out, "log |det(", NULL, "\\log\\lvert\\det(");
+      render (d, e->a, letters, out);
+      _jac_notation_add (out, ")|", NULL, ")\\rvert ");
+      break;
+    case JAC_M_SPREAD_ROWS:
+      render_ones (out);
+      _jac_notation_add (out, " ", NULL, " ");
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
+    case JAC_M_SPREAD_COLS:
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, " ", NULL, " ");
+      render_ones (out);
       _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
       break;
     case JAC_M_FUNC:
@@ -1416,12 +1586,44 @@ eval_unary (const JacMExpr *e,
           jac_tensor_fill (r, total);
           break;
         }
+      if (e->kind == JAC_M_SUM_COLS && r->rank == 1)
+        {
+          /* Row sums as a vector: sum (A, axis=1). */
+          for (gsize n = 0; n < a->size; n++)
+            r->data[n / a->shape[1]] += a->data[n];
+          break;
+        }
       for (gsize n = 0; n < a->size; n++)
         r->data[aligned_offset (r->rank, r->shape, a->rank, a->shape, n)] += a->data[n];
       break;
     case JAC_M_BROADCAST:
       for (gsize n = 0; n < r->size; n++)
         r->data[n] = a->data[aligned_offset (a->rank, a->shape, r->rank, r->shape, n)];
+      break;
+    case JAC_M_SPREAD_ROWS:
+    case JAC_M_SPREAD_COLS:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = a->data[e->kind == JAC_M_SPREAD_ROWS ? n % r->shape[1] : n / r->shape[1]];
+      break;
+    case JAC_M_TRACE:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        r->data[0] += JAC_AT2 (a, i, i);
+      break;
+    case JAC_M_DIAG:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        if (a->rank == 1)
+          JAC_AT2 (r, i, i) = a->data[i];
+        else
+          r->data[i] = JAC_AT2 (a, i, i);
+      break;
+    case JAC_M_DET:
+    case JAC_M_LOGDET:
+      jac_matrix_inverse (a, NULL, &r->data[0]);
+      if (e->kind == JAC_M_LOGDET)
+        r->data[0] = log (fabs (r->data[0]));
+      break;
+    case JAC_M_INV:
+      jac_matrix_inverse (a, r, NULL);
       break;
     default:
       g_assert_not_reached ();
@@ -1460,6 +1662,14 @@ _jac_m_eval (const JacMExpr  *e,
       return eval_slope (e, graph);
     case JAC_M_CONST:
       return jac_tensor_new_scalar (e->value);
+    case JAC_M_IDENTITY:
+      {
+        JacTensor *r = jac_tensor_new (2, e->shape, NULL);
+
+        for (gsize i = 0; i < e->shape[0]; i++)
+          JAC_AT2 (r, i, i) = 1.0;
+        return r;
+      }
     default:
       break;
     }

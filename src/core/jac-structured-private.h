@@ -59,4 +59,22 @@ JacStructured *_jac_structured_softmax      (const JacStructured *self,
                                              const JacTensor     *y,
                                              GError             **error);
 
+/* The language's matrix functions, by the generic path (small operands). */
+/* Σ along output axis @axis, which is removed (NumPy's sum (X, axis)). */
+JacStructured *_jac_structured_sum_axis     (const JacStructured *self,
+                                             guint                axis,
+                                             GError             **error);
+/* Σ_k J[k, k, ·]: the trace of a square output. */
+JacStructured *_jac_structured_trace        (const JacStructured *self,
+                                             GError             **error);
+/* diag of a square output (its diagonal, a vector) or of a vector output (a diagonal matrix). */
+JacStructured *_jac_structured_diag         (const JacStructured *self,
+                                             GError             **error);
+/* ∂kron(A, B) = ∂A ⊗ B + A ⊗ ∂B; either Jacobian may be NULL (independent). */
+JacStructured *_jac_structured_kron         (const JacStructured *ja,
+                                             const JacTensor     *a,
+                                             const JacStructured *jb,
+                                             const JacTensor     *b,
+                                             GError             **error);
+
 G_END_DECLS
