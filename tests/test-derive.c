@@ -91,6 +91,32 @@ static const Case cases[] = {
   { "(X @ W) ** 3", FALSE },
   { "sum(P ** 1.5) * s", TRUE },
   { "P ** (1/3) * abs(Q)", TRUE },
+  /* Traces, determinants, inverses, diagonals and reductions along an axis. */
+  { "tr(Z)", FALSE },
+  { "tr(Z @ Z)", FALSE },
+  { "tr(A.T @ P)", FALSE },
+  { "trace(X @ W @ W.T @ X.T)", FALSE },
+  { "det(Z)", FALSE },
+  { "logdet(Z)", FALSE },
+  { "log(det(Z)) - logdet(Z) + s", FALSE },
+  { "inv(Z)", FALSE },
+  { "inv(Z) @ A", FALSE },
+  { "tr(inv(Z))", FALSE },
+  { "diag(v)", FALSE },
+  { "diag(w) * v", FALSE },
+  { "diag(Z)", FALSE },
+  { "diag(Z @ Z) * c", FALSE },
+  { "sum(P, 0)", FALSE },
+  { "sum(P, 1) * c", FALSE },
+  { "sum(v, 0) * v", FALSE },
+  { "mean(P)", FALSE },
+  { "mean(P, 0) + v", FALSE },
+  { "mean(P, axis=1)", FALSE },
+  { "norm(P)", FALSE },
+  { "norm(X @ W - C)", FALSE },
+  { "logsumexp(P)", FALSE },
+  { "logsumexp(P, 1)", FALSE },
+  { "logsumexp(P, -2)", FALSE },
 };
 
 static JacExpr *
@@ -125,6 +151,19 @@ draw (JacGraph *graph,
       if (positive)
         for (gsize e = 0; e < node->value->size; e++)
           node->value->data[e] += 1.0;
+      /* The operand of det, logdet or inv: + n I, diagonally dominant, so well invertible. */
+      for (guint u = n + 1; u < graph->nodes->len; u++)
+        {
+          const JacNode *user = jac_graph_node (graph, u);
+
+          if ((user->op == JAC_OP_DET || user->op == JAC_OP_LOGDET || user->op == JAC_OP_INV) &&
+              user->lhs == (int) n)
+            {
+              for (gsize i = 0; i < node->shape[0]; i++)
+                JAC_AT2 (node->value, i, i) += (double) node->shape[0];
+              break;
+            }
+        }
     }
   jac_graph_forward (graph);
 }
@@ -613,6 +652,16 @@ test_text_more (void)
     { "P ** -1", "P", "(−P_ij^(−2)) δ_ip δ_jq", "−(G ⊙ P^(−2))" },
     { "P ** 0.5", "P", "0.5 P_ij^(−0.5) δ_ip δ_jq", "G ⊙ 0.5 P^(−0.5)" },
     { "sum(P ** 3)", "P", "3 (P_pq²)", "3 G P ⊙ P" },
+    /* The Cookbook's identities, (100), (101), (49), (57) and (59)'s inverse. */
+    { "tr(A.T @ P)", "P", "A_pq", "G A" },
+    { "tr(Z)", "Z", "δ_pq", "G I" },
+    { "tr(Z @ A @ P.T)", "Z", "Σ_k A_qk P_pk", "G P Aᵀ" },
+    { "det(Z)", "Z", "det(Z) (Z⁻¹)_qp", "(G ⊙ Y) Z⁻ᵀ" },
+    { "logdet(Z)", "Z", "(Z⁻¹)_qp", "G Z⁻ᵀ" },
+    { "inv(Z)", "Z", "−(Z⁻¹)_ip (Z⁻¹)_qj", "−Yᵀ G Yᵀ" },
+    { "diag(v)", "v", "δ_ij δ_iq", "diag(G)" },
+    { "sum(P, 1)", "P", "δ_jp", "G 1ᵀ" },
+    { "sum(P, 0)", "P", "δ_jq", "1 Gᵀ" },
   };
 
   for (guint e = 0; e < G_N_ELEMENTS (expected); e++)

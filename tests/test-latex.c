@@ -407,6 +407,14 @@ static const char * const every_source[] = {
   "sinh(X @ W) @ cosh(W).T",
   "P ** 0.5 + Q ** -1 + P ** (1/3)",
   "sum((X @ W) ** 3)",
+  "tr(A.T @ P)",
+  "det(X.T @ X)",
+  "logdet(X.T @ X) + tr(inv(X.T @ X))",
+  "inv(X.T @ X) @ W",
+  "diag(v) * sum(P, 0)",
+  "diag(X.T @ X)",
+  "mean(P, 1) + norm(P)",
+  "logsumexp(P, 1)",
 };
 
 static void

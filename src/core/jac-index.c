@@ -408,7 +408,9 @@ _jac_poly_pairs (const GPtrArray *poly,
 
         for (guint n = 0; n < poly->len && everywhere; n++)
           everywhere = term_has_delta (g_ptr_array_index (poly, n), out_idx[a], var_idx[t]);
-        if (everywhere)
+        /* The first δ found stands for an axis tied twice (δ_jp δ_jq of diag X), as in
+         * _jac_poly_patterns, and two output axes are never tied to one variable axis. */
+        if (everywhere && pair[a] < 0 && (a == 0 || pair[0] != (int) t))
           pair[a] = t;
       }
 }

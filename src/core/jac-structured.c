@@ -1344,10 +1344,10 @@ diag_term (const JacStructured  *self,
 
   if (self->out_rank == 2)
     {
-      /* (diag X)_i = X_ii: a δ of either axis ties i; a term with both keeps the column's (as
-       * the derivation, which reads the last δ it finds, does), and the row's becomes
+      /* (diag X)_i = X_ii: a δ of either axis ties i; a term with both keeps the row's (as the
+       * derivation, which reads the first δ it finds, does), and the column's becomes
        * explicit in the core. */
-      int pair[1] = { self->pair[1] >= 0 ? self->pair[1] : self->pair[0] };
+      int pair[1] = { self->pair[0] >= 0 ? self->pair[0] : self->pair[1] };
 
       result = new_like (self, 1, self->out_shape, pair, error);
       if (result != NULL)
