@@ -117,6 +117,13 @@ static const Case cases[] = {
   { "logsumexp(P)", FALSE },
   { "logsumexp(P, 1)", FALSE },
   { "logsumexp(P, -2)", FALSE },
+  /* @ with vectors, as NumPy: x @ A @ x, A @ x, x @ y. */
+  { "v @ w", FALSE },
+  { "v @ W.T @ W @ w", FALSE },
+  { "W @ v", FALSE },
+  { "tanh(W @ v) @ tanh(W @ w)", FALSE },
+  { "X.T @ (X @ W @ v)", FALSE },
+  { "A @ v + c.T @ A @ w", FALSE },
 };
 
 static JacExpr *
@@ -662,6 +669,9 @@ test_text_more (void)
     { "diag(v)", "v", "δ_ij δ_iq", "diag(G)" },
     { "sum(P, 1)", "P", "δ_jp", "G 1ᵀ" },
     { "sum(P, 0)", "P", "δ_jq", "1 Gᵀ" },
+    { "v @ w", "v", "w_q", "w G" },
+    { "W @ v", "v", "W_jq", "Wᵀ G" },
+    { "v @ W.T @ W @ v", "W", "Σ_m v_l W_km v_m + Σ_m v_m W_km v_l", "W v G vᵀ + W v G vᵀ" },
   };
 
   for (guint e = 0; e < G_N_ELEMENTS (expected); e++)

@@ -395,6 +395,44 @@ test_parse_functions (void)
   }
 }
 
+/* @ follows NumPy for vectors: promoted to a row on the left, a column on the right, and the
+ * added axis removed again. */
+static void
+test_parse_vector_products (void)
+{
+  struct { const char *source; guint rank; gsize shape0; } products[] = {
+    { "v @ W", 1, 2 }, { "X @ v", 1, 3 }, { "v @ v", 0, 0 }, { "v @ W_hh @ v", 0, 0 },
+    { "(X @ v) @ (X @ v)", 0, 0 }, { "X.T @ (X @ v)", 1, 4 }, { "b @ W_hh", 1, 4 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (products); k++)
+    {
+      g_autoptr(JacExpr) expr = parse_ok (products[k].source);
+      const JacNode *out = output_node (expr);
+
+      g_assert_cmpuint (out->rank, ==, products[k].rank);
+      if (out->rank == 1)
+        g_assert_cmpuint (out->shape[0], ==, products[k].shape0);
+    }
+  {
+    /* x @ A @ x against Σ x_k A_kl x_l. */
+    g_autoptr(JacExpr) expr = parse_ok ("v @ W_hh @ v");
+    JacTensor *v = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "v"))->value;
+    JacTensor *a = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "W_hh"))->value;
+    double expected = 0.0;
+
+    for (gsize e = 0; e < v->size; e++)
+      v->data[e] = 0.5 + e;
+    for (gsize e = 0; e < a->size; e++)
+      a->data[e] = cos (e);
+    jac_graph_forward (expr->graph);
+    for (gsize k = 0; k < 4; k++)
+      for (gsize l = 0; l < 4; l++)
+        expected += v->data[k] * JAC_AT2 (a, k, l) * v->data[l];
+    g_assert_cmpfloat (fabs (output_node (expr)->value->data[0] - expected), <, 1e-13);
+  }
+}
+
 /* X ** p: the exponent a folded constant with its own sign; p = 2 is square; a constant base
  * folds. */
 static void
@@ -719,8 +757,9 @@ test_reject_shape_mismatch (void)
 {
   assert_rejects ("A @ B", JAC_ERROR_SHAPE, 2,
                   "shape mismatch: (2, 3) @ (2, 3) (inner sizes differ)");
-  assert_rejects ("X + v @ W", JAC_ERROR_SHAPE, 6, "@ takes two matrices, but “v” has shape (4,)");
-  assert_rejects ("v @ W", JAC_ERROR_SHAPE, 2, "make it a 1×4 row or a 4×1 column");
+  assert_rejects ("X + v @ W", JAC_ERROR_SHAPE, 2, "shape mismatch: (3, 4) + (2,)");
+  assert_rejects ("W @ v", JAC_ERROR_SHAPE, 2, "shape mismatch: (4, 2) @ (4,) (inner sizes differ)");
+  assert_rejects ("v @ X", JAC_ERROR_SHAPE, 2, "shape mismatch: (4,) @ (3, 4) (inner sizes differ)");
   assert_rejects ("s @ X", JAC_ERROR_SHAPE, 2, "“s” is a scalar");
   assert_rejects ("2 @ X", JAC_ERROR_SHAPE, 2, "“2” is a number");
   assert_rejects ("X + A", JAC_ERROR_SHAPE, 2, "shape mismatch: (3, 4) + (2, 3)");
@@ -1012,6 +1051,7 @@ main (int    argc,
   g_test_add_func ("/expr/parse-constants", test_parse_constants);
   g_test_add_func ("/expr/parse-functions", test_parse_functions);
   g_test_add_func ("/expr/parse-powers", test_parse_powers);
+  g_test_add_func ("/expr/parse-vector-products", test_parse_vector_products);
   g_test_add_func ("/expr/forward-functions", test_forward_functions);
   g_test_add_func ("/expr/forward-matrix-functions", test_forward_matrix_functions);
   g_test_add_func ("/expr/repeated-variables", test_repeated_variables);

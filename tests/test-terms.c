@@ -104,6 +104,11 @@ static const Case cases[] = {
   { "Y = diag(S @ A)", NULL },
   { "Y = diag(v) @ A", NULL },
   { "Y = tr(S @ S) * S", NULL },
+  { "Y = v @ S @ v", NULL },
+  { "Y = S @ v", NULL },
+  { "Y = v @ A", NULL },
+  { "Y = (S @ v) * (A @ v) + v @ S.T", NULL },
+  { "Y = r @ (S @ v)", NULL },
 };
 
 static JacExpr *

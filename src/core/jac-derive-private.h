@@ -258,6 +258,9 @@ typedef enum
   JAC_M_INV,         /* a⁻¹ */
   JAC_M_SPREAD_ROWS, /* 1 aᵀ: a vector a as every row of a matrix */
   JAC_M_SPREAD_COLS, /* a 1ᵀ: a vector a as every column */
+  JAC_M_RESHAPE,     /* a with a unit axis added or removed (value: the axis), as @ promotes
+                      * vectors; written as the column-vector convention has it: x as a row
+                      * is xᵀ */
 } JacMKind;
 
 struct _JacMExpr

@@ -453,6 +453,19 @@ build_unary (JacDeriveContext *d,
         _jac_poly_sum_over (result, k);
         return result;
       }
+    case JAC_OP_RESHAPE:
+      /* A vector promoted for @ reads its entries through the axis that stays; a row or column
+       * made a vector again reads index 0 of the axis that goes. */
+      if (a->rank == 1)
+        ia[0] = idx[1 - node->axis];
+      else if (node->rank == 1)
+        {
+          ia[node->axis] = JAC_INDEX_ZERO;
+          ia[1 - node->axis] = idx[0];
+        }
+      else
+        ia[0] = ia[1] = JAC_INDEX_ZERO;
+      return build (d, node->lhs, ia, FALSE);
     case JAC_OP_TRACE:
       {
         int k = _jac_index_new (d, NULL);

@@ -691,26 +691,85 @@ operand_text (const Operand *x)
 }
 
 static gboolean
-check_matrix (Parser        *P,
-              const char    *op_at,
-              const Operand *x)
+check_matmul_operand (Parser        *P,
+                      const char    *op_at,
+                      const Operand *x)
 {
   g_autofree char *text = operand_text (x);
-  const JacNode *node;
 
   if (x->is_const)
     return fail (P, op_at, JAC_ERROR_SHAPE,
-                 "@ takes two matrices, but “%s” is a number: use * to scale", text);
-  node = jac_graph_node (P->graph, x->node);
-  if (node->rank == 2)
-    return TRUE;
-  if (node->rank == 0)
+                 "@ takes matrices and vectors, but “%s” is a number: use * to scale", text);
+  if (jac_graph_node (P->graph, x->node)->rank == 0)
     return fail (P, op_at, JAC_ERROR_SHAPE,
-                 "@ takes two matrices, but “%s” is a scalar: use * to scale", text);
-  return fail (P, op_at, JAC_ERROR_SHAPE,
-               "@ takes two matrices, but “%s” has shape (%" G_GSIZE_FORMAT ",): make it a 1×%"
-               G_GSIZE_FORMAT " row or a %" G_GSIZE_FORMAT "×1 column", text,
-               node->shape[0], node->shape[0], node->shape[0]);
+                 "@ takes matrices and vectors, but “%s” is a scalar: use * to scale", text);
+  return TRUE;
+}
+
+/* A reshape node spanning @x's text. */
+static gboolean
+reshape_operand (Parser  *P,
+                 Operand *x,
+                 guint    rank,
+                 guint    axis)
+{
+  g_autoptr(GError) local = NULL;
+  int node = jac_graph_add_reshape (P->graph, x->node, rank, axis, &local);
+
+  if (node < 0)
+    return fail (P, x->start, local->code, "%s", local->message);
+  record_span (P, node, x->start, x->end, x->start);
+  x->node = node;
+  return TRUE;
+}
+
+/* A @ B as NumPy has it: a vector on the left is a 1×n row, on the right an n×1 column, and
+ * the axis that promotion added is removed from the product (x @ A @ y is a scalar, A @ x a
+ * vector). The graph has only matrix products, so the promotions are reshape nodes. */
+static gboolean
+combine_matmul (Parser     *P,
+                const char *op_at,
+                Operand    *lhs,
+                Operand    *rhs)
+{
+  g_autoptr(GError) local = NULL;
+  const JacNode *a, *b;
+  guint rank_a, rank_b;
+  gsize inner_a, inner_b;
+  int node;
+
+  if (!check_matmul_operand (P, op_at, lhs) || !check_matmul_operand (P, op_at, rhs))
+    return FALSE;
+  a = jac_graph_node (P->graph, lhs->node);
+  b = jac_graph_node (P->graph, rhs->node);
+  rank_a = a->rank;
+  rank_b = b->rank;
+  inner_a = a->shape[rank_a - 1];
+  inner_b = b->shape[0];
+  if (inner_a != inner_b)
+    {
+      g_autofree char *sa = jac_shape_string (a->rank, a->shape);
+      g_autofree char *sb = jac_shape_string (b->rank, b->shape);
+
+      return fail (P, op_at, JAC_ERROR_SHAPE, "shape mismatch: %s @ %s (inner sizes differ)",
+                   sa, sb);
+    }
+  if ((rank_a == 1 && !reshape_operand (P, lhs, 2, 0)) ||
+      (rank_b == 1 && !reshape_operand (P, rhs, 2, 1)))
+    return FALSE;
+  node = jac_graph_add_binary (P->graph, JAC_OP_MATMUL, lhs->node, rhs->node, &local);
+  if (node < 0)
+    return fail (P, op_at, local->code, "%s", local->message);
+  record_span (P, node, lhs->start, rhs->end, op_at);
+  lhs->node = node;
+  lhs->end = rhs->end;
+  if (rank_a == 1 && rank_b == 1)
+    return reshape_operand (P, lhs, 0, 0);
+  if (rank_a == 1)
+    return reshape_operand (P, lhs, 1, 0);
+  if (rank_b == 1)
+    return reshape_operand (P, lhs, 1, 1);
+  return TRUE;
 }
 
 static gboolean
@@ -723,8 +782,8 @@ combine (Parser        *P,
   g_autoptr(GError) local = NULL;
   int node;
 
-  if (op == JAC_OP_MATMUL && (!check_matrix (P, op_at, lhs) || !check_matrix (P, op_at, rhs)))
-    return FALSE;
+  if (op == JAC_OP_MATMUL)
+    return combine_matmul (P, op_at, lhs, rhs);
   if (lhs->is_const && rhs->is_const)
     {
       lhs->value = jac_op_apply (op, lhs->value, rhs->value);

@@ -444,6 +444,35 @@ jac_graph_add_unary (JacGraph  *self,
 }
 
 int
+jac_graph_add_reshape (JacGraph  *self,
+                       int        operand,
+                       guint      rank,
+                       guint      axis,
+                       GError   **error)
+{
+  JacNode node = { .op = JAC_OP_RESHAPE, .lhs = operand, .rhs = -1, .axis = axis, .rank = rank };
+  const JacNode *a = jac_graph_node (self, operand);
+
+  if (rank == 2 && a->rank == 1 && axis < 2)
+    {
+      node.shape[axis] = 1;
+      node.shape[1 - axis] = a->shape[0];
+    }
+  else if (rank == 1 && a->rank == 2 && axis < 2 && a->shape[axis] == 1)
+    node.shape[0] = a->shape[1 - axis];
+  else if (!(rank == 0 && a->rank == 2 && a->shape[0] == 1 && a->shape[1] == 1) &&
+           !(rank == 2 && a->rank == 0))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "cannot reshape rank %u to rank %u",
+                   a->rank, rank);
+      return -1;
+    }
+  else if (rank == 2)
+    node.shape[0] = node.shape[1] = 1;
+  return append (self, &node);
+}
+
+int
 jac_graph_add_sum_axis (JacGraph  *self,
                         int        operand,
                         guint      axis,
@@ -760,6 +789,9 @@ forward_node (JacGraph *self,
     case JAC_OP_INV:
       jac_matrix_inverse (a, out, NULL);
       break;
+    case JAC_OP_RESHAPE:
+      memcpy (out->data, a->data, a->size * sizeof (double));
+      break;
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
     default:
@@ -1013,6 +1045,9 @@ jacobian_of_node (Forward       *fw,
     case JAC_OP_KRON:
       return _jac_structured_kron (ja, a, jb, b, fw_error (fw));
 
+    case JAC_OP_RESHAPE:
+      return _jac_structured_reshape (ja, node->rank, node->shape, node->axis, fw_error (fw));
+
     case JAC_OP_DET:
     case JAC_OP_LOGDET:
       {
@@ -1073,6 +1108,7 @@ node_is_zero (const JacNode  *node,
     case JAC_OP_SUM_AXIS:
     case JAC_OP_TRACE:
     case JAC_OP_DIAG:
+    case JAC_OP_RESHAPE:
     case JAC_OP_DET: return zero[node->lhs];
     case JAC_OP_APPLY: return zero[node->lhs] && jac_node_apply (node, 0.0) == 0.0;
     case JAC_OP_VARIABLE:
@@ -1363,6 +1399,14 @@ backward_node (JacGraph        *self,
           for (gsize l = 0; l < a->shape[1]; l++)
             JAC_AT2 (ga, k, l) += g->data[0] * (node->op == JAC_OP_DET ? det : 1.0) *
                                   JAC_AT2 (inverse, l, k);
+      }
+      break;
+    case JAC_OP_RESHAPE:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize n = 0; n < ga->size; n++)
+          ga->data[n] += g->data[n];
       }
       break;
     case JAC_OP_INV:

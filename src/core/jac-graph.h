@@ -26,6 +26,8 @@ typedef enum
   JAC_OP_DET,       /* det(X) */
   JAC_OP_LOGDET,    /* log |det X| */
   JAC_OP_INV,       /* X⁻¹ */
+  JAC_OP_RESHAPE,   /* the same entries with a unit axis added or removed (node->axis): how @
+                     * promotes a vector to a row or a column and drops the added axis again */
 } JacOp;
 
 typedef enum
@@ -60,7 +62,8 @@ typedef struct _JacNode
   int        rhs;
   char      *name;       /* JAC_OP_VARIABLE */
   double     constant;   /* JAC_OP_CONSTANT; the exponent of JAC_FUNC_POWER */
-  guint      axis;       /* JAC_OP_SUM_AXIS */
+  guint      axis;       /* JAC_OP_SUM_AXIS: the axis summed; JAC_OP_RESHAPE: the unit axis
+                          * added (rank 1 → 2) or removed (2 → 1; 2 → 0 removes both) */
   guint      rank;       /* 0, 1 or 2 */
   gsize      shape[2];
   JacTensor *value;      /* variables: set by the caller; others: by jac_graph_forward */
@@ -132,6 +135,14 @@ int         jac_graph_add_unary    (JacGraph        *self,
 /* sum (@operand, @axis): @axis (0 or 1, < the operand's rank) is summed and removed. */
 int         jac_graph_add_sum_axis (JacGraph        *self,
                                     int              operand,
+                                    guint            axis,
+                                    GError         **error);
+/* @operand with a unit axis added at @axis (a vector to a 1×n row for axis 0, an n×1 column for
+ * 1), or removed (a row or column to a vector; (1, 1) to a scalar removes both): the same
+ * entries. */
+int         jac_graph_add_reshape  (JacGraph        *self,
+                                    int              operand,
+                                    guint            rank,
                                     guint            axis,
                                     GError         **error);
 /* @operand ** @p element-wise, p a real constant. */

@@ -347,6 +347,11 @@ m_transpose (JacMExpr *a)
       return e;
     case JAC_M_IDENTITY:
       return a;
+    case JAC_M_RESHAPE:
+      /* A scalar seen as a 1×1 matrix. */
+      if (a->a->rank == 0)
+        return a;
+      break;
     case JAC_M_DIAG:
       /* diag(v) is symmetric. */
       if (a->a->rank == 1)
@@ -432,6 +437,38 @@ static JacMExpr *
 m_inverse (JacMExpr *a)
 {
   return m_shaped (JAC_M_INV, a, 2, a->shape);
+}
+
+/* @a with a unit axis added at @axis or removed from it; a reshape of a reshape cancels. */
+static JacMExpr *
+m_reshape (JacMExpr    *a,
+           guint        rank,
+           const gsize *shape,
+           guint        axis)
+{
+  JacMExpr *e;
+
+  if (same_shape (a, rank, shape))
+    return a;
+  /* Vectors are columns: a vector as a row is the transpose of it as a column, and a row made
+   * a vector is its transpose made one, so that transposes meet and cancel ((xᵀ)ᵀ = x). */
+  if (rank == 2 && a->rank == 1 && axis == 0)
+    {
+      gsize column[2] = { a->shape[0], 1 };
+
+      return m_transpose (m_reshape (a, 2, column, 1));
+    }
+  if (rank == 1 && a->rank == 2 && axis == 0)
+    return m_reshape (m_transpose (a), 1, shape, 1);
+  if (a->kind == JAC_M_RESHAPE && same_shape (a->a, rank, shape))
+    {
+      e = _jac_m_ref (a->a);
+      _jac_m_unref (a);
+      return e;
+    }
+  e = m_shaped (JAC_M_RESHAPE, a, rank, shape);
+  e->value = axis;
+  return e;
 }
 
 /* diag(a): a vector to a diagonal matrix, or a square matrix to its diagonal. */
@@ -561,6 +598,8 @@ _jac_m_definition (const JacDeriveContext *d,
       return m_shaped (JAC_M_LOGDET, forward_ref (d, n->lhs), 0, NULL);
     case JAC_OP_INV:
       return m_inverse (forward_ref (d, n->lhs));
+    case JAC_OP_RESHAPE:
+      return m_reshape (forward_ref (d, n->lhs), n->rank, n->shape, n->axis);
     default:
       g_assert_not_reached ();
     }
@@ -856,6 +895,14 @@ backward_node (JacDeriveContext  *d,
       /* Ā = g A⁻ᵀ (the Cookbook's (57)). */
       accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
                                               m_transpose (m_inverse (forward_ref (d, a)))), 1);
+      break;
+    case JAC_OP_RESHAPE:
+      {
+        const JacNode *operand = jac_graph_node (d->graph, a);
+
+        accumulate (&adjoint[a], m_reshape (_jac_m_ref (g), operand->rank, operand->shape,
+                                            n->axis), 1);
+      }
       break;
     case JAC_OP_INV:
       {
@@ -1173,6 +1220,20 @@ _jac_m_backward (JacDeriveContext *d)
 
 /* ---- text ---- */
 
+/* With vectors read as columns, a vector made a 1×n row is xᵀ, and a 1×n row made a vector is
+ * (…)ᵀ; a column and a vector are the same, and so are (1, 1) and a scalar. */
+static gboolean
+reshape_is_transpose (const JacMExpr *e)
+{
+  guint axis = (guint) e->value;
+
+  if (e->rank == 2 && e->a->rank == 1)
+    return axis == 0 && e->shape[1] != 1;
+  if (e->rank == 1 && e->a->rank == 2)
+    return axis == 0 && e->shape[0] != 1;
+  return FALSE;
+}
+
 static int
 precedence (const JacMExpr *e)
 {
@@ -1200,6 +1261,9 @@ precedence (const JacMExpr *e)
       return e->func == JAC_FUNC_POWER ? 9 : 10;
     case JAC_M_INV:
       return 9;
+    case JAC_M_RESHAPE:
+      /* Written as a transpose when it makes a row (or a row a vector), else not at all. */
+      return reshape_is_transpose (e) ? 9 : precedence (e->a);
     case JAC_M_SPREAD_ROWS:
     case JAC_M_SPREAD_COLS:
       return 5;
@@ -1363,6 +1427,15 @@ render (const JacDeriveContext *d,
         }
       render_child (d, e->a, 10, letters, out);
       _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
+    case JAC_M_RESHAPE:
+      if (reshape_is_transpose (e))
+        {
+          render_child (d, e->a, 10, letters, out);
+          _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+        }
+      else
+        render (d, e->a, letters, out);
       break;
     case JAC_M_INV:
       render_child (d, e->a, 10, letters, out);
@@ -1624,6 +1697,9 @@ eval_unary (const JacMExpr *e,
       break;
     case JAC_M_INV:
       jac_matrix_inverse (a, r, NULL);
+      break;
+    case JAC_M_RESHAPE:
+      memcpy (r->data, a->data, a->size * sizeof (double));
       break;
     default:
       g_assert_not_reached ();

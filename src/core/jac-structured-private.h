@@ -77,4 +77,12 @@ JacStructured *_jac_structured_kron         (const JacStructured *ja,
                                              const JacTensor     *b,
                                              GError             **error);
 
+/* The same Jacobian for an output with a unit axis added at @axis (rank 1 → 2) or removed from
+ * it (2 → 1; 2 → 0 removes both; 0 → 2 adds both). */
+JacStructured *_jac_structured_reshape      (const JacStructured *self,
+                                             guint                rank,
+                                             const gsize         *shape,
+                                             guint                axis,
+                                             GError             **error);
+
 G_END_DECLS

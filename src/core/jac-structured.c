@@ -1450,3 +1450,76 @@ _jac_structured_kron (const JacStructured  *ja,
   return _jac_structured_add (kron_side (ja, b, FALSE, error), kron_side (jb, a, TRUE, error),
                               1.0, error);
 }
+
+/* A unit axis added or removed: the entries stay, their output indices gain or lose a 0. */
+typedef struct
+{
+  guint        rank;
+  const gsize *shape;
+  guint        axis;
+} Reshape;
+
+/* The operand's output index of result index @o. */
+static void
+reshape_index (const JacStructured *op,
+               const Reshape       *r,
+               const gsize         *o,
+               gsize               *oo)
+{
+  oo[0] = oo[1] = 0;
+  if (op->out_rank == 1 && r->rank == 2)
+    oo[0] = o[1 - r->axis];
+  else if (op->out_rank == 2 && r->rank == 1)
+    oo[1 - r->axis] = o[0];
+}
+
+typedef struct
+{
+  const JacStructured *term;
+  const Reshape       *r;
+} ReshapeEntry;
+
+static double
+entry_reshape (const gsize  *o,
+               const gsize  *w,
+               gconstpointer data)
+{
+  const ReshapeEntry *re = data;
+  gsize oo[2];
+
+  reshape_index (re->term, re->r, o, oo);
+  return jac_structured_get (re->term, oo, w, NULL);
+}
+
+static JacStructured *
+reshape_term (const JacStructured  *self,
+              gconstpointer         data,
+              GError              **error)
+{
+  const Reshape *r = data;
+  ReshapeEntry re = { self, r };
+  int pair[2] = { -1, -1 };
+  JacStructured *result;
+
+  /* The axis that stays keeps its δ; an added unit axis has none. */
+  if (self->out_rank == 1 && r->rank == 2)
+    pair[1 - r->axis] = self->pair[0];
+  else if (self->out_rank == 2 && r->rank == 1)
+    pair[0] = self->pair[1 - r->axis];
+  result = new_like (self, r->rank, r->shape, pair, error);
+  if (result != NULL)
+    fill_core (result, entry_reshape, &re);
+  return result;
+}
+
+JacStructured *
+_jac_structured_reshape (const JacStructured  *self,
+                         guint                 rank,
+                         const gsize          *shape,
+                         guint                 axis,
+                         GError              **error)
+{
+  Reshape r = { rank, shape, axis };
+
+  return map_terms (self, rank, shape, reshape_term, &r, error);
+}
