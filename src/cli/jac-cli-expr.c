@@ -70,6 +70,27 @@ declare_rnn_shapes (JacShapeEnv        *env,
     jac_shape_env_declare (env, "b", 1, &c->hidden);
 }
 
+/* Whether @source names one of the RNN step's own variables (h_prev, W_hh, W_xh) as a whole
+ * word: only then do x and b take the step's shapes, so that x @ A @ x alone is the Cookbook's
+ * vector x, its shape inferred. */
+static gboolean
+mentions_rnn (const char *source)
+{
+  static const char * const names[] = { "h_prev", "W_hh", "W_xh" };
+
+  for (guint k = 0; source != NULL && k < G_N_ELEMENTS (names); k++)
+    for (const char *at = strstr (source, names[k]); at != NULL;
+         at = strstr (at + 1, names[k]))
+      {
+        char before = at > source ? at[-1] : ' ', after = at[strlen (names[k])];
+
+        if (!g_ascii_isalnum (before) && before != '_' && !g_ascii_isalnum (after) &&
+            after != '_')
+          return TRUE;
+      }
+  return FALSE;
+}
+
 static JacShapeEnv *
 build_shapes (JacCliOptions  *o,
               GError        **error)
@@ -78,7 +99,14 @@ build_shapes (JacCliOptions  *o,
   GHashTableIter iter;
   gpointer name, value;
 
-  declare_rnn_shapes (env, &o->config);
+  if (mentions_rnn (o->expr_text))
+    declare_rnn_shapes (env, &o->config);
+  else
+    {
+      jac_shape_env_set_size (env, "N", o->config.batch);
+      jac_shape_env_set_size (env, "D", o->config.input);
+      jac_shape_env_set_size (env, "H", o->config.hidden);
+    }
   for (guint n = 0; o->size_texts != NULL && o->size_texts[n] != NULL; n++)
     if (!jac_shape_env_parse_size (env, o->size_texts[n], error))
       {

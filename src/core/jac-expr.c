@@ -16,11 +16,25 @@
 #define UTF8_ODOT        "\xe2\x8a\x99"   /* ⊙ */
 #define UTF8_SUPER_T     "\xe1\xb5\x80"   /* ᵀ */
 
+/* A declared shape; an axis given by a size symbol keeps the symbol, so that a size bound after
+ * the declaration still applies (N×K, then K = 4), and one never bound is a free size that
+ * the expression's shape inference settles. */
 typedef struct
 {
-  guint rank;
-  gsize shape[2];
+  guint  rank;
+  gsize  shape[2];   /* 0: a symbol, resolved at lookup */
+  char  *symbol[2];
 } Decl;
+
+static void
+decl_free (gpointer data)
+{
+  Decl *decl = data;
+
+  g_free (decl->symbol[0]);
+  g_free (decl->symbol[1]);
+  g_free (decl);
+}
 
 struct _JacShapeEnv
 {
@@ -133,7 +147,7 @@ jac_shape_env_new (void)
   JacShapeEnv *self = g_new0 (JacShapeEnv, 1);
 
   self->sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->decls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->decls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, decl_free);
   return self;
 }
 
@@ -185,21 +199,68 @@ jac_shape_env_declare (JacShapeEnv *self,
   g_hash_table_replace (self->decls, g_strdup (name), decl);
 }
 
+static void
+declare_symbolic (JacShapeEnv  *self,
+                  const char   *name,
+                  guint         rank,
+                  const gsize  *shape,
+                  char        **symbols)
+{
+  Decl *decl = g_new0 (Decl, 1);
+
+  decl->rank = rank;
+  for (guint a = 0; a < rank; a++)
+    {
+      decl->shape[a] = shape[a];
+      decl->symbol[a] = g_strdup (symbols[a]);
+    }
+  g_hash_table_replace (self->decls, g_strdup (name), decl);
+}
+
+/* The declared shape with its symbols resolved where they are bound now; an unbound one is left
+ * 0 with its symbol in @symbols (nullable). FALSE when @name is not declared. */
+static gboolean
+lookup_symbolic (const JacShapeEnv  *self,
+                 const char         *name,
+                 guint              *rank,
+                 gsize              *shape,
+                 const char        **symbols)
+{
+  const Decl *decl = g_hash_table_lookup (self->decls, name);
+
+  if (decl == NULL)
+    return FALSE;
+  *rank = decl->rank;
+  for (guint a = 0; a < decl->rank; a++)
+    {
+      shape[a] = decl->shape[a];
+      if (decl->symbol[a] != NULL && !jac_shape_env_get_size (self, decl->symbol[a], &shape[a]))
+        shape[a] = 0;
+      if (symbols != NULL)
+        symbols[a] = shape[a] == 0 ? decl->symbol[a] : NULL;
+    }
+  return TRUE;
+}
+
 gboolean
 jac_shape_env_lookup (const JacShapeEnv *self,
                       const char        *name,
                       guint             *rank,
                       gsize             *shape)
 {
-  const Decl *decl = g_hash_table_lookup (self->decls, name);
+  guint r;
+  gsize s[2] = { 0, 0 };
 
-  if (decl == NULL)
+  if (!lookup_symbolic (self, name, &r, s, NULL))
     return FALSE;
+  for (guint a = 0; a < r; a++)
+    if (s[a] == 0)
+      return FALSE;   /* a size symbol still unbound */
   if (rank != NULL)
-    *rank = decl->rank;
+    *rank = r;
   if (shape != NULL)
-    for (guint a = 0; a < decl->rank; a++)
-      shape[a] = decl->shape[a];
+    for (guint a = 0; a < r; a++)
+      shape[a] = s[a];
   return TRUE;
 }
 
@@ -229,6 +290,8 @@ typedef struct
   const char        *p;
   GError           **error;
   gsize             *error_pos;
+  char             **symbols;  /* non-NULL: declarations, where a size symbol may be bound
+                                * later (or never): the symbols read, per axis */
 } DimReader;
 
 static gboolean
@@ -246,9 +309,11 @@ read_number (const char  *p,
   return TRUE;
 }
 
-/* A size: a positive number or a bound symbol; "NxH" is split at an 'x' after a bound prefix. */
+/* A size: a positive number or a bound symbol; "NxH" is split at an 'x' after a bound prefix.
+ * In a declaration an unbound symbol is kept for later: *value 0 and symbols[@axis] set. */
 static gboolean
 read_dim (DimReader *r,
+          guint      axis,
           gsize     *value)
 {
   const char *start = r->p = skip_blanks (r->p);
@@ -281,8 +346,17 @@ read_dim (DimReader *r,
       if ((cut == end || *cut == 'x') && jac_shape_env_get_size (r->env, symbol, value))
         {
           r->p = cut;
+          if (r->symbols != NULL)
+            r->symbols[axis] = g_steal_pointer (&symbol);
           return TRUE;
         }
+    }
+  if (r->symbols != NULL)
+    {
+      r->symbols[axis] = g_strndup (start, end - start);
+      *value = 0;
+      r->p = end;
+      return TRUE;
     }
   {
     g_autofree char *symbol = g_strndup (start, end - start);
@@ -352,8 +426,9 @@ read_dims (DimReader *r,
       if (n == 2)
         return fail_at (r->error, r->error_pos, r->text, at, JAC_ERROR_SHAPE,
                         "a variable has at most 2 dimensions");
-      if (!read_dim (r, &shape[n++]))
+      if (!read_dim (r, n, &shape[n]))
         return FALSE;
+      n++;
       if (read_cross (r))
         continue;
       r->p = paren ? skip_space (r->p) : skip_blanks (r->p);
@@ -508,18 +583,36 @@ jac_shape_env_parse_shape (JacShapeEnv  *self,
 {
   g_autofree char *name = NULL;
   g_autoptr(GError) local = NULL;
+  char *symbols[2] = { NULL, NULL };
   const char *rest;
-  guint rank;
-  gsize shape[2];
+  guint rank = 0;
+  gsize shape[2] = { 0, 0 };
+  DimReader r = { self, NULL, NULL, NULL, NULL, symbols };
 
   if (!split_assignment (text, "NAME=DIMS", &name, &rest, error))
     return FALSE;
-  if (!jac_shape_env_parse_dims (self, rest, &rank, shape, NULL, &local))
+  r.text = rest;
+  r.p = rest;
+  r.error = &local;
+  if (*skip_space (rest) == '\0')
+    fail_at (&local, NULL, rest, rest, JAC_ERROR_INVALID,
+             "empty dims: write e.g. “H,H”, “H” or “()”");
+  else if (read_dims (&r, FALSE, &rank, shape) && *skip_space (r.p) != '\0')
+    {
+      g_autofree char *found = token_text (skip_space (r.p));
+
+      fail_at (&local, NULL, rest, r.p, JAC_ERROR_INVALID, "unexpected “%s” after the dims",
+               found);
+    }
+  if (local == NULL)
+    declare_symbolic (self, name, rank, shape, symbols);
+  g_free (symbols[0]);
+  g_free (symbols[1]);
+  if (local != NULL)
     {
       g_set_error (error, JAC_ERROR, local->code, "shape of “%s”: %s", name, local->message);
       return FALSE;
     }
-  jac_shape_env_declare (self, name, rank, shape);
   return TRUE;
 }
 
@@ -536,13 +629,18 @@ parse_entry (JacShapeEnv  *self,
 
   if (*q == ':')
     {
-      DimReader r = { self, text, q + 1, error, error_pos };
+      char *symbols[2] = { NULL, NULL };
+      DimReader r = { self, text, q + 1, error, error_pos, symbols };
       guint rank;
-      gsize shape[2];
+      gsize shape[2] = { 0, 0 };
+      gboolean ok = read_dims (&r, TRUE, &rank, shape);
 
-      if (!read_dims (&r, TRUE, &rank, shape))
+      if (ok)
+        declare_symbolic (self, name, rank, shape, symbols);
+      g_free (symbols[0]);
+      g_free (symbols[1]);
+      if (!ok)
         return FALSE;
-      jac_shape_env_declare (self, name, rank, shape);
       *p = r.p;
       return TRUE;
     }
@@ -608,6 +706,119 @@ typedef struct
   const char *end;
 } Operand;
 
+/* ---- shape inference: a first pass over the expression with sizes as unknowns ----
+ *
+ * An undeclared variable is a vector when its name starts with a lowercase letter and a matrix
+ * otherwise (the Cookbook's x and X); its sizes, and the size symbols no binding gives a value,
+ * are unknowns that @, broadcasting, the square-only functions and kron tie together, by
+ * union-find. What stays free gets a default, 2, 3, 4, … skipping the sizes the expression
+ * already has, so that no two axes are confusable. The second pass builds the graph from the
+ * shapes so settled; a real contradiction is left for it to report, at its operator and naming
+ * both shapes, as a declared one always was. */
+
+typedef struct
+{
+  int   parent;
+  gsize value;   /* 0: unknown */
+} DimClass;
+
+typedef struct
+{
+  guint rank;
+  int   dim[2];
+} SymShape;
+
+typedef struct
+{
+  GArray     *classes;    /* DimClass */
+  GArray     *shapes;     /* SymShape, indexed as the pseudo nodes of the first pass */
+  GHashTable *variables;  /* name → its pseudo node + 1 */
+  GPtrArray  *inferred;   /* names of the variables with a free size, in order */
+  GHashTable *symbols;    /* unbound size symbol → its class + 1 */
+} Infer;
+
+static int
+dim_new (Infer *inf,
+         gsize  value)
+{
+  DimClass c = { (int) inf->classes->len, value };
+
+  g_array_append_val (inf->classes, c);
+  return c.parent;
+}
+
+static int
+dim_find (Infer *inf,
+          int    c)
+{
+  while (g_array_index (inf->classes, DimClass, c).parent != c)
+    {
+      DimClass *x = &g_array_index (inf->classes, DimClass, c);
+
+      x->parent = g_array_index (inf->classes, DimClass, x->parent).parent;
+      c = x->parent;
+    }
+  return c;
+}
+
+static gsize
+dim_value (Infer *inf,
+           int    c)
+{
+  return g_array_index (inf->classes, DimClass, dim_find (inf, c)).value;
+}
+
+/* FALSE on a contradiction (two different known sizes), which the second pass reports. */
+static gboolean
+dim_unify (Infer *inf,
+           int    a,
+           int    b)
+{
+  DimClass *ca, *cb;
+
+  a = dim_find (inf, a);
+  b = dim_find (inf, b);
+  if (a == b)
+    return TRUE;
+  ca = &g_array_index (inf->classes, DimClass, a);
+  cb = &g_array_index (inf->classes, DimClass, b);
+  if (ca->value != 0 && cb->value != 0 && ca->value != cb->value)
+    return FALSE;
+  if (ca->value == 0)
+    ca->value = cb->value;
+  cb->parent = a;
+  return TRUE;
+}
+
+static int
+sym_new (Infer *inf,
+         guint  rank,
+         int    d0,
+         int    d1)
+{
+  SymShape shape = { rank, { d0, d1 } };
+
+  g_array_append_val (inf->shapes, shape);
+  return (int) inf->shapes->len - 1;
+}
+
+static SymShape
+sym_at (Infer *inf,
+        int    node)
+{
+  return g_array_index (inf->shapes, SymShape, node);
+}
+
+static void
+infer_free (Infer *inf)
+{
+  g_array_unref (inf->classes);
+  g_array_unref (inf->shapes);
+  g_hash_table_unref (inf->variables);
+  g_ptr_array_unref (inf->inferred);
+  g_hash_table_unref (inf->symbols);
+}
+
 typedef struct
 {
   const char        *src;
@@ -619,7 +830,209 @@ typedef struct
   gsize             *error_pos;
   guint              depth;   /* nesting of unary operators, parentheses and calls */
   gsize             *offsets; /* per byte of src: its character offset (src is valid UTF-8) */
+  Infer             *infer;   /* the first pass: nodes are SymShapes, no graph is built */
 } Parser;
+
+/* The graph operations the parser uses, in either pass. In the first one they never fail:
+ * what does not fit is left for the second pass to report. */
+
+static guint
+pg_rank (Parser *P,
+         int     node)
+{
+  if (P->infer != NULL)
+    return sym_at (P->infer, node).rank;
+  return jac_graph_node (P->graph, node)->rank;
+}
+
+/* A size, or 0 when the first pass does not know it yet. */
+static gsize
+pg_dim (Parser *P,
+        int     node,
+        guint   axis)
+{
+  if (P->infer != NULL)
+    return dim_value (P->infer, sym_at (P->infer, node).dim[axis]);
+  return jac_graph_node (P->graph, node)->shape[axis];
+}
+
+static int
+pg_constant (Parser *P,
+             double  value)
+{
+  if (P->infer != NULL)
+    return sym_new (P->infer, 0, -1, -1);
+  return jac_graph_add_constant (P->graph, value);
+}
+
+static int
+sym_broadcast (Infer *inf,
+               int    lhs,
+               int    rhs)
+{
+  SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+  SymShape out = a.rank >= b.rank ? a : b;
+
+  for (guint x = 0; x < out.rank; x++)
+    {
+      int ia = (int) x - (int) (out.rank - a.rank), ib = (int) x - (int) (out.rank - b.rank);
+
+      if (ia < 0 || ib < 0)
+        continue;
+      if (dim_value (inf, a.dim[ia]) == 1)
+        out.dim[x] = b.dim[ib];
+      else if (dim_value (inf, b.dim[ib]) == 1)
+        out.dim[x] = a.dim[ia];
+      else
+        dim_unify (inf, a.dim[ia], b.dim[ib]);
+    }
+  return sym_new (inf, out.rank, out.dim[0], out.dim[1]);
+}
+
+/* kron's sizes are products: its operands' free sizes are settled first. */
+/* A free size gets the next default: the smallest from 2 up that no size of the expression
+ * has, so that two axes never share a size by chance. */
+static int
+dim_settle (Infer *inf,
+            int    c)
+{
+  DimClass *root = &g_array_index (inf->classes, DimClass, dim_find (inf, c));
+  gsize candidate = 2;
+  gboolean taken = TRUE;
+
+  if (root->value != 0)
+    return c;
+  while (taken)
+    {
+      taken = FALSE;
+      for (guint k = 0; k < inf->classes->len && !taken; k++)
+        taken = g_array_index (inf->classes, DimClass, k).parent == (int) k &&
+                g_array_index (inf->classes, DimClass, k).value == candidate;
+      if (taken)
+        candidate++;
+    }
+  root = &g_array_index (inf->classes, DimClass, dim_find (inf, c));
+  root->value = candidate;
+  return c;
+}
+
+static int
+pg_binary (Parser  *P,
+           JacOp    op,
+           int      lhs,
+           int      rhs,
+           GError **error)
+{
+  Infer *inf = P->infer;
+
+  if (inf == NULL)
+    return jac_graph_add_binary (P->graph, op, lhs, rhs, error);
+  if (op == JAC_OP_MATMUL)
+    {
+      SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+
+      if (a.rank != 2 || b.rank != 2)
+        return sym_new (inf, 2, dim_new (inf, 0), dim_new (inf, 0));
+      dim_unify (inf, a.dim[1], b.dim[0]);
+      return sym_new (inf, 2, a.dim[0], b.dim[1]);
+    }
+  if (op == JAC_OP_KRON)
+    {
+      SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+      int d[2] = { -1, -1 };
+
+      for (guint x = 0; x < MIN (a.rank, b.rank); x++)
+        d[x] = dim_new (inf, dim_value (inf, dim_settle (inf, a.dim[x])) *
+                             dim_value (inf, dim_settle (inf, b.dim[x])));
+      return sym_new (inf, MIN (a.rank, b.rank), d[0], d[1]);
+    }
+  return sym_broadcast (inf, lhs, rhs);
+}
+
+static int
+pg_unary (Parser  *P,
+          JacOp    op,
+          JacFunc  func,
+          int      operand,
+          GError **error)
+{
+  Infer *inf = P->infer;
+  SymShape a;
+
+  if (inf == NULL)
+    return jac_graph_add_unary (P->graph, op, func, operand, error);
+  a = sym_at (inf, operand);
+  switch (op)
+    {
+    case JAC_OP_TRANSPOSE:
+      return a.rank == 2 ? sym_new (inf, 2, a.dim[1], a.dim[0]) : operand;
+    case JAC_OP_SUM:
+      return sym_new (inf, 0, -1, -1);
+    case JAC_OP_TRACE:
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+    case JAC_OP_INV:
+      if (a.rank == 2)
+        dim_unify (inf, a.dim[0], a.dim[1]);
+      return op == JAC_OP_INV ? operand : sym_new (inf, 0, -1, -1);
+    case JAC_OP_DIAG:
+      if (a.rank == 1)
+        return sym_new (inf, 2, a.dim[0], a.dim[0]);
+      if (a.rank == 2)
+        dim_unify (inf, a.dim[0], a.dim[1]);
+      return sym_new (inf, 1, a.dim[0], -1);
+    default:
+      return operand;
+    }
+}
+
+static int
+pg_power (Parser  *P,
+          int      operand,
+          double   p,
+          GError **error)
+{
+  if (P->infer != NULL)
+    return operand;
+  return jac_graph_add_power (P->graph, operand, p, error);
+}
+
+static int
+pg_sum_axis (Parser  *P,
+             int      operand,
+             guint    axis,
+             GError **error)
+{
+  SymShape a;
+
+  if (P->infer == NULL)
+    return jac_graph_add_sum_axis (P->graph, operand, axis, error);
+  a = sym_at (P->infer, operand);
+  if (a.rank == 2)
+    return sym_new (P->infer, 1, a.dim[1 - MIN (axis, 1)], -1);
+  return sym_new (P->infer, 0, -1, -1);
+}
+
+static int
+pg_reshape (Parser  *P,
+            int      operand,
+            guint    rank,
+            guint    axis,
+            GError **error)
+{
+  Infer *inf = P->infer;
+  SymShape a;
+
+  if (inf == NULL)
+    return jac_graph_add_reshape (P->graph, operand, rank, axis, error);
+  a = sym_at (inf, operand);
+  if (rank == 2 && a.rank == 1)
+    return axis == 0 ? sym_new (inf, 2, dim_new (inf, 1), a.dim[0])
+                     : sym_new (inf, 2, a.dim[0], dim_new (inf, 1));
+  if (rank == 1 && a.rank == 2)
+    return sym_new (inf, 1, a.dim[1 - axis], -1);
+  return sym_new (inf, 0, -1, -1);
+}
 
 /* Deeper input is refused rather than left to overflow the stack; no formula needs it. X is at
  * level 0, (X) and −X at level 1, … */
@@ -677,7 +1090,7 @@ materialize (Parser  *P,
 {
   if (x->is_const)
     {
-      x->node = jac_graph_add_constant (P->graph, x->value);
+      x->node = pg_constant (P, x->value);
       x->is_const = FALSE;
       record_span (P, x->node, x->start, x->end, x->start);
     }
@@ -700,7 +1113,7 @@ check_matmul_operand (Parser        *P,
   if (x->is_const)
     return fail (P, op_at, JAC_ERROR_SHAPE,
                  "@ takes matrices and vectors, but “%s” is a number: use * to scale", text);
-  if (jac_graph_node (P->graph, x->node)->rank == 0)
+  if (pg_rank (P, x->node) == 0)
     return fail (P, op_at, JAC_ERROR_SHAPE,
                  "@ takes matrices and vectors, but “%s” is a scalar: use * to scale", text);
   return TRUE;
@@ -714,7 +1127,7 @@ reshape_operand (Parser  *P,
                  guint    axis)
 {
   g_autoptr(GError) local = NULL;
-  int node = jac_graph_add_reshape (P->graph, x->node, rank, axis, &local);
+  int node = pg_reshape (P, x->node, rank, axis, &local);
 
   if (node < 0)
     return fail (P, x->start, local->code, "%s", local->message);
@@ -740,24 +1153,26 @@ combine_matmul (Parser     *P,
 
   if (!check_matmul_operand (P, op_at, lhs) || !check_matmul_operand (P, op_at, rhs))
     return FALSE;
-  a = jac_graph_node (P->graph, lhs->node);
-  b = jac_graph_node (P->graph, rhs->node);
-  rank_a = a->rank;
-  rank_b = b->rank;
-  inner_a = a->shape[rank_a - 1];
-  inner_b = b->shape[0];
-  if (inner_a != inner_b)
+  rank_a = pg_rank (P, lhs->node);
+  rank_b = pg_rank (P, rhs->node);
+  inner_a = pg_dim (P, lhs->node, rank_a - 1);
+  inner_b = pg_dim (P, rhs->node, 0);
+  if (P->infer == NULL && inner_a != inner_b)
     {
-      g_autofree char *sa = jac_shape_string (a->rank, a->shape);
-      g_autofree char *sb = jac_shape_string (b->rank, b->shape);
+      g_autofree char *sa = NULL;
+      g_autofree char *sb = NULL;
 
+      a = jac_graph_node (P->graph, lhs->node);
+      b = jac_graph_node (P->graph, rhs->node);
+      sa = jac_shape_string (a->rank, a->shape);
+      sb = jac_shape_string (b->rank, b->shape);
       return fail (P, op_at, JAC_ERROR_SHAPE, "shape mismatch: %s @ %s (inner sizes differ)",
                    sa, sb);
     }
   if ((rank_a == 1 && !reshape_operand (P, lhs, 2, 0)) ||
       (rank_b == 1 && !reshape_operand (P, rhs, 2, 1)))
     return FALSE;
-  node = jac_graph_add_binary (P->graph, JAC_OP_MATMUL, lhs->node, rhs->node, &local);
+  node = pg_binary (P, JAC_OP_MATMUL, lhs->node, rhs->node, &local);
   if (node < 0)
     return fail (P, op_at, local->code, "%s", local->message);
   record_span (P, node, lhs->start, rhs->end, op_at);
@@ -790,7 +1205,7 @@ combine (Parser        *P,
       lhs->end = rhs->end;
       return TRUE;
     }
-  node = jac_graph_add_binary (P->graph, op, materialize (P, lhs), materialize (P, rhs), &local);
+  node = pg_binary (P, op, materialize (P, lhs), materialize (P, rhs), &local);
   if (node < 0)
     return fail (P, op_at, local->code, "%s", local->message);
   record_span (P, node, lhs->start, rhs->end, op_at);
@@ -821,7 +1236,7 @@ apply_unary (Parser     *P,
       x->end = end;
       return TRUE;
     }
-  node = jac_graph_add_unary (P->graph, op, func, materialize (P, x), &local);
+  node = pg_unary (P, op, func, materialize (P, x), &local);
   if (node < 0)
     return fail (P, op_at, local->code, "%s", local->message);
   record_span (P, node, start, end, op_at);
@@ -919,14 +1334,75 @@ parse_variable (Parser     *P,
                 Operand    *out)
 {
   g_autofree char *name = g_strndup (start, end - start);
-  int node = jac_graph_find_variable (P->graph, name);
+  int node = P->infer != NULL ? -1 : jac_graph_find_variable (P->graph, name);
   g_autoptr(GError) budget_error = NULL;
 
+  if (P->infer != NULL)
+    {
+      Infer *inf = P->infer;
+      gpointer known = g_hash_table_lookup (inf->variables, name);
+      const char *symbols[2] = { NULL, NULL };
+      gsize shape[2] = { 0, 0 };
+      int dim[2] = { -1, -1 };
+      guint rank;
+      gboolean free_size = FALSE;
+
+      if (known != NULL)
+        {
+          *out = (Operand) { FALSE, 0.0, GPOINTER_TO_INT (known) - 1, start, end };
+          return TRUE;
+        }
+      if (jac_shape_env_get_size (P->env, name, NULL) &&
+          !lookup_symbolic (P->env, name, &rank, shape, symbols))
+        {
+          /* A size symbol is not a variable: the second pass says so. */
+          *out = (Operand) { FALSE, 0.0, sym_new (inf, 0, -1, -1), start, end };
+          return TRUE;
+        }
+      if (!lookup_symbolic (P->env, name, &rank, shape, symbols))
+        {
+          /* The Cookbook's convention: x is a vector, X a matrix. */
+          rank = g_ascii_islower (name[0]) ? 1 : 2;
+          free_size = TRUE;
+        }
+      for (guint a = 0; a < rank; a++)
+        {
+          if (shape[a] > 0)
+            dim[a] = dim_new (inf, shape[a]);
+          else if (symbols[a] != NULL)
+            {
+              gpointer c = g_hash_table_lookup (inf->symbols, symbols[a]);
+
+              if (c == NULL)
+                {
+                  c = GINT_TO_POINTER (dim_new (inf, 0) + 1);
+                  g_hash_table_insert (inf->symbols, g_strdup (symbols[a]), c);
+                }
+              dim[a] = GPOINTER_TO_INT (c) - 1;
+              free_size = TRUE;
+            }
+          else
+            dim[a] = dim_new (inf, 0);
+        }
+      node = sym_new (inf, rank, dim[0], dim[1]);
+      g_hash_table_insert (inf->variables, g_strdup (name), GINT_TO_POINTER (node + 1));
+      if (free_size)
+        g_ptr_array_add (inf->inferred, g_strdup (name));
+      *out = (Operand) { FALSE, 0.0, node, start, end };
+      return TRUE;
+    }
   if (node < 0)
     {
       guint rank;
       gsize shape[2];
 
+      gsize size;
+
+      if (!jac_shape_env_lookup (P->env, name, &rank, shape) &&
+          jac_shape_env_get_size (P->env, name, &size))
+        return fail (P, start, JAC_ERROR_INVALID,
+                     "“%s” is a size (%s = %" G_GSIZE_FORMAT "), not a variable: use another name "
+                     "for a variable", name, name, size);
       if (!jac_shape_env_lookup (P->env, name, &rank, shape))
         return fail (P, start, JAC_ERROR_INVALID,
                      "unknown variable “%s” (declare its shape or load it)", name);
@@ -1023,7 +1499,7 @@ add_call_unary (Parser     *P,
                 Operand    *x)
 {
   GError *local = NULL;
-  int node = jac_graph_add_unary (P->graph, op, func, materialize (P, x), &local);
+  int node = pg_unary (P, op, func, materialize (P, x), &local);
 
   return wrap_node (P, node, local, start, end, op_at, x);
 }
@@ -1046,7 +1522,7 @@ parse_axis (Parser        *P,
   value_at = skip_space (P->p);
   if (!parse_sum (P, &value))
     return FALSE;
-  rank = operand->is_const ? 0 : jac_graph_node (P->graph, operand->node)->rank;
+  rank = operand->is_const ? 0 : pg_rank (P, operand->node);
   if (!value.is_const || value.value != round (value.value))
     {
       g_autofree char *text = operand_text (&value);
@@ -1079,7 +1555,7 @@ add_sum_axis (Parser     *P,
               Operand    *x)
 {
   GError *local = NULL;
-  int node = jac_graph_add_sum_axis (P->graph, materialize (P, x), axis, &local);
+  int node = pg_sum_axis (P, materialize (P, x), axis, &local);
 
   return wrap_node (P, node, local, start, end, op_at, x);
 }
@@ -1094,11 +1570,11 @@ add_divide_by (Parser     *P,
                Operand    *x)
 {
   GError *local = NULL;
-  int divisor = jac_graph_add_constant (P->graph, (double) count);
+  int divisor = pg_constant (P, (double) count);
   int node;
 
   record_span (P, divisor, start, end, op_at);
-  node = jac_graph_add_binary (P->graph, JAC_OP_DIV, materialize (P, x), divisor, &local);
+  node = pg_binary (P, JAC_OP_DIV, materialize (P, x), divisor, &local);
   return wrap_node (P, node, local, start, end, op_at, x);
 }
 
@@ -1133,7 +1609,8 @@ build_call (Parser     *P,
     case CALL_MEAN:
     case CALL_LOGSUMEXP:
       {
-        const JacNode *operand = x->is_const ? NULL : jac_graph_node (P->graph, x->node);
+        guint rank = x->is_const ? 0 : pg_rank (P, x->node);
+        int operand = x->node;
         gsize count = 1;
 
         if (calls[c].kind == CALL_LOGSUMEXP &&
@@ -1143,12 +1620,12 @@ build_call (Parser     *P,
           {
             if (!add_call_unary (P, JAC_OP_SUM, 0, start, end, start, out))
               return FALSE;
-            for (guint a = 0; operand != NULL && a < operand->rank; a++)
-              count *= operand->shape[a];
+            for (guint a = 0; a < rank; a++)
+              count *= MAX (pg_dim (P, operand, a), 1);
           }
         else
           {
-            count = operand->shape[axis];
+            count = MAX (pg_dim (P, operand, axis), 1);
             if (!add_sum_axis (P, axis, start, end, start, out))
               return FALSE;
           }
@@ -1183,7 +1660,7 @@ build_call (Parser     *P,
           return fail (P, start, JAC_ERROR_SHAPE,
                        "kron takes two matrices or two vectors, but “%s” is given a number: use * "
                        "to scale", name);
-        node = jac_graph_add_binary (P->graph, JAC_OP_KRON, x->node, args[1].node, &local);
+        node = pg_binary (P, JAC_OP_KRON, x->node, args[1].node, &local);
         return wrap_node (P, node, local, start, end, start, out);
       }
     case CALL_APPLY:
@@ -1388,7 +1865,7 @@ parse_power (Parser  *P,
         return fail (P, at, JAC_ERROR_INVALID, "the constant power is not a finite number");
       return TRUE;
     }
-  node = jac_graph_add_power (P->graph, materialize (P, out), exponent.value, &local);
+  node = pg_power (P, materialize (P, out), exponent.value, &local);
   if (node < 0)
     return fail (P, at, local->code, "%s", local->message);
   record_span (P, node, out->start, exponent.end, at);
@@ -1625,13 +2102,85 @@ parse_statement (Parser   *P,
   if (expr->output_name != NULL && jac_graph_find_variable (P->graph, expr->output_name) >= 0)
     return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
                  "the output “%s” cannot also be a variable of its expression", expr->output_name);
-  if (!check_graph_depth (P))
+  if (P->infer == NULL && !check_graph_depth (P))
     return FALSE;
   expr->output_named = expr->output_name != NULL;
   if (expr->output_name == NULL)
     expr->output_name = default_output_name (P->graph);
   P->graph->output = root.node;
   return TRUE;
+}
+
+/* The first pass: NULL when every variable is declared with known sizes; otherwise a copy of
+ * @env with the inferred shapes declared, described in *@inferred ("X: (2, 3), W: (3, 4)"). */
+static JacShapeEnv *
+infer_shapes (const char         *source,
+              const JacShapeEnv  *env,
+              gsize              *offsets,
+              char              **inferred)
+{
+  Infer inf = { g_array_new (FALSE, FALSE, sizeof (DimClass)),
+                g_array_new (FALSE, FALSE, sizeof (SymShape)),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                g_ptr_array_new_with_free_func (g_free),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+  g_autoptr(JacExpr) scratch = g_new0 (JacExpr, 1);
+  g_autoptr(GError) ignored = NULL;
+  JacShapeEnv *result = NULL;
+  GString *text;
+  Parser P;
+
+  scratch->source = g_strdup (source);
+  scratch->graph = jac_graph_new ();
+  scratch->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  P = (Parser) { scratch->source, scratch->source, env, scratch->graph, scratch->spans,
+                 &ignored, NULL };
+  P.offsets = offsets;
+  P.infer = &inf;
+  /* A failure here is the second pass's to report, where it has the real shapes. */
+  parse_statement (&P, scratch);
+  if (inf.inferred->len == 0)
+    {
+      infer_free (&inf);
+      return NULL;
+    }
+
+  result = jac_shape_env_new ();
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, env->sizes);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      jac_shape_env_set_size (result, key, *(gsize *) value);
+    g_hash_table_iter_init (&iter, env->decls);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        guint rank;
+        gsize shape[2] = { 0, 0 };
+
+        lookup_symbolic (env, key, &rank, shape, NULL);
+        if ((rank < 1 || shape[0] > 0) && (rank < 2 || shape[1] > 0))
+          jac_shape_env_declare (result, key, rank, shape);
+      }
+  }
+  text = g_string_new (NULL);
+  for (guint v = 0; v < inf.inferred->len; v++)
+    {
+      const char *name = g_ptr_array_index (inf.inferred, v);
+      SymShape sym = sym_at (&inf, GPOINTER_TO_INT (g_hash_table_lookup (inf.variables, name)) - 1);
+      gsize shape[2] = { 0, 0 };
+      g_autofree char *shape_text = NULL;
+
+      for (guint a = 0; a < sym.rank; a++)
+        shape[a] = dim_value (&inf, dim_settle (&inf, sym.dim[a]));
+      jac_shape_env_declare (result, name, sym.rank, shape);
+      shape_text = jac_shape_string (sym.rank, shape);
+      g_string_append_printf (text, "%s%s: %s", v > 0 ? ", " : "", name, shape_text);
+    }
+  *inferred = g_string_free (text, FALSE);
+  infer_free (&inf);
+  return result;
 }
 
 JacExpr *
@@ -1642,6 +2191,7 @@ jac_expr_parse (const char         *source,
 {
   g_autoptr(JacExpr) expr = g_new0 (JacExpr, 1);
   g_autofree gsize *offsets = NULL;
+  g_autoptr(JacShapeEnv) inferred_env = NULL;
   const char *bad = NULL;
   gsize chars = 0;
   Parser P = { 0 };
@@ -1672,7 +2222,9 @@ jac_expr_parse (const char         *source,
       if (*c == '\0')
         break;
     }
-  P = (Parser) { expr->source, expr->source, env, expr->graph, expr->spans, error, error_pos };
+  inferred_env = infer_shapes (expr->source, env, offsets, &expr->inferred);
+  P = (Parser) { expr->source, expr->source, inferred_env != NULL ? inferred_env : env,
+                 expr->graph, expr->spans, error, error_pos };
   P.offsets = offsets;
   if (!parse_statement (&P, expr))
     return NULL;
@@ -1687,6 +2239,7 @@ jac_expr_free (JacExpr *self)
     return;
   g_free (self->source);
   g_free (self->output_name);
+  g_free (self->inferred);
   jac_graph_free (self->graph);
   if (self->spans != NULL)
     g_array_unref (self->spans);
