@@ -670,8 +670,12 @@ test_text_more (void)
     { "sum(P, 1)", "P", "δ_jp", "G 1ᵀ" },
     { "sum(P, 0)", "P", "δ_jq", "1 Gᵀ" },
     { "v @ w", "v", "w_q", "w G" },
+    /* The Cookbook's (A + Aᵀ) x and (A + Aᵀ) X, U inferred square. */
+    { "v @ U @ v", "v", "Σ_k U_qk v_k + Σ_k v_k U_kq", "(U + Uᵀ) v G" },
+    { "tr(X.T @ Z @ X)", "X", "Σ_k Z_pk X_kq + Σ_k X_kq Z_kp", "G (Z + Zᵀ) X" },
+    { "tr(A @ W.T @ X.T)", "X", "Σ_k A_pk W_qk", "G A Wᵀ" },
     { "W @ v", "v", "W_jq", "Wᵀ G" },
-    { "v @ W.T @ W @ v", "W", "Σ_m v_l W_km v_m + Σ_m v_m W_km v_l", "W v G vᵀ + W v G vᵀ" },
+    { "v @ W.T @ W @ v", "W", "Σ_m v_l W_km v_m + Σ_m v_m W_km v_l", "2 W v G vᵀ" },
   };
 
   for (guint e = 0; e < G_N_ELEMENTS (expected); e++)

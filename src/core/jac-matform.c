@@ -149,6 +149,23 @@ m_equal (const JacMExpr *a,
   return m_equal (a->a, b->a) && m_equal (a->b, b->b);
 }
 
+/* a = P f and b = Q f with P and Q of one shape and f a scalar seen as 1×1, or a column: a
+ * factor that is safe to take out of a sum without changing how the forms read otherwise (a
+ * matrix factor stays where back-propagation put it). */
+static gboolean
+is_thin_common_factor (const JacMExpr *a,
+                       const JacMExpr *b)
+{
+  return a->kind == JAC_M_MATMUL && b->kind == JAC_M_MATMUL && m_equal (a->b, b->b) &&
+         a->b->rank == 2 && (a->b->shape[1] == 1 || a->b->shape[0] == a->b->shape[1]) &&
+         !m_equal (a->a, b->a) && same_shape (a->a, b->a->rank, b->a->shape);
+}
+
+static JacMExpr *m_reshape (JacMExpr    *a,
+                            guint        rank,
+                            const gsize *shape,
+                            guint        axis);
+
 /* The operand of a negation, which the caller now owns, or NULL. */
 static JacMExpr *
 take_negated (JacMExpr *e)
@@ -249,6 +266,67 @@ _jac_m_binary (JacMKind  kind,
   switch (kind)
     {
     case JAC_M_ADD:
+    case JAC_M_SUB:
+      if (m_equal (a, b))
+        break;
+      if (a->kind == JAC_M_RESHAPE && b->kind == JAC_M_RESHAPE && a->value == b->value &&
+          same_shape (a->a, b->a->rank, b->a->shape))
+        {
+          /* Two columns made vectors: one sum made a vector, so that its terms can meet. */
+          JacMExpr *left = _jac_m_ref (a->a), *right = _jac_m_ref (b->a);
+          JacMExpr *e = m_reshape (_jac_m_binary (kind, left, right), a->rank, a->shape,
+                                   (guint) a->value);
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          return e;
+        }
+      if (a->kind == JAC_M_HADAMARD && b->kind == JAC_M_HADAMARD && a->a->rank == 0 &&
+          b->a->rank == 0 && m_equal (a->a, b->a) && a->b->rank > 0 &&
+          same_shape (a->b, b->b->rank, b->b->shape))
+        {
+          /* s P ± s Q = s (P ± Q) for a scalar s (the upstream G of a scalar output). */
+          JacMExpr *scalar = _jac_m_ref (a->a), *left = _jac_m_ref (a->b);
+          JacMExpr *right = _jac_m_ref (b->b);
+          JacMExpr *inner;
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          /* The gradient of a scalar: a common right factor of any shape comes out too, the
+           * Cookbook's (A + Aᵀ) X for ∂ tr(Xᵀ A X)/∂X. */
+          if (left->kind == JAC_M_MATMUL && right->kind == JAC_M_MATMUL &&
+              m_equal (left->b, right->b) && same_shape (left->a, right->a->rank, right->a->shape))
+            {
+              JacMExpr *f = _jac_m_ref (left->b);
+
+              inner = _jac_m_binary (JAC_M_MATMUL,
+                                     _jac_m_binary (kind, _jac_m_ref (left->a),
+                                                    _jac_m_ref (right->a)), f);
+              _jac_m_unref (left);
+              _jac_m_unref (right);
+            }
+          else
+            inner = _jac_m_binary (kind, left, right);
+          return _jac_m_binary (JAC_M_HADAMARD, scalar, inner);
+        }
+      if (is_thin_common_factor (a, b))
+        {
+          /* P f ± Q f = (P ± Q) f for a scalar or a column f: the Cookbook's (A + Aᵀ) x for
+           * ∂ xᵀ A x/∂x, where back-propagation writes A x G + Aᵀ x G. */
+          JacMExpr *left = _jac_m_ref (a->a), *right = _jac_m_ref (b->a);
+          JacMExpr *f = _jac_m_ref (a->b);
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          return _jac_m_binary (JAC_M_MATMUL, _jac_m_binary (kind, left, right), f);
+        }
+      break;
+    default:
+      break;
+    }
+  switch (kind)
+    {
+    case JAC_M_ADD:
       if (m_equal (a, b))
         return replace (b, _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (2.0), a));
       if (b->kind == JAC_M_NEG)
@@ -313,6 +391,30 @@ _jac_m_binary (JacMKind  kind,
         e = pull_negation (kind, a, b);
         if (e != NULL)
           return e;
+        /* A scalar factor moves to the front: A (s X) = s A X. */
+        if ((b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->rank == 2) ||
+            (a->kind == JAC_M_HADAMARD && a->a->rank == 0 && a->b->rank == 2))
+          {
+            gboolean right = b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->rank == 2;
+            JacMExpr *scaled = right ? b : a;
+            JacMExpr *scalar = _jac_m_ref (scaled->a), *inner = _jac_m_ref (scaled->b);
+
+            if (right)
+              e = _jac_m_binary (JAC_M_MATMUL, a, inner);
+            else
+              e = _jac_m_binary (JAC_M_MATMUL, inner, b);
+            _jac_m_unref (scaled);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, e);
+          }
+        /* Products associate to the left, A (B C) = (A B) C, so that the same chain is always
+         * the same tree and like terms are seen (W v G vᵀ + W v G vᵀ = 2 W v G vᵀ). */
+        if (b->kind == JAC_M_MATMUL)
+          {
+            JacMExpr *first = _jac_m_ref (b->a), *rest = _jac_m_ref (b->b);
+
+            _jac_m_unref (b);
+            return _jac_m_binary (JAC_M_MATMUL, _jac_m_binary (JAC_M_MATMUL, a, first), rest);
+          }
       }
       break;
     default:
@@ -347,6 +449,15 @@ m_transpose (JacMExpr *a)
       return e;
     case JAC_M_IDENTITY:
       return a;
+    case JAC_M_HADAMARD:
+      /* (s X)ᵀ = s Xᵀ for a scalar s. */
+      if (a->a->rank == 0)
+        {
+          e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (a->a), m_transpose (_jac_m_ref (a->b)));
+          _jac_m_unref (a);
+          return e;
+        }
+      break;
     case JAC_M_RESHAPE:
       /* A scalar seen as a 1×1 matrix. */
       if (a->a->rank == 0)
