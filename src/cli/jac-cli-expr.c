@@ -315,6 +315,8 @@ print_text (const JacAnalysis *a)
 
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);
+  if (a->expr != NULL && a->expr->inferred != NULL)
+    g_print ("Shapes (inferred)\n    %s\n", a->expr->inferred);
   for (guint s = 0; s < d->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (d->steps, s);

@@ -735,6 +735,8 @@ typedef struct
   GHashTable *variables;  /* name → its pseudo node + 1 */
   GPtrArray  *inferred;   /* names of the variables with a free size, in order */
   GHashTable *symbols;    /* unbound size symbol → its class + 1 */
+  GHashTable *used;       /* every known size, so that defaults avoid them */
+  gsize       next_default;
 } Infer;
 
 static int
@@ -744,6 +746,8 @@ dim_new (Infer *inf,
   DimClass c = { (int) inf->classes->len, value };
 
   g_array_append_val (inf->classes, c);
+  if (value != 0)
+    g_hash_table_add (inf->used, GSIZE_TO_POINTER (value));
   return c.parent;
 }
 
@@ -817,6 +821,7 @@ infer_free (Infer *inf)
   g_hash_table_unref (inf->variables);
   g_ptr_array_unref (inf->inferred);
   g_hash_table_unref (inf->symbols);
+  g_hash_table_unref (inf->used);
 }
 
 typedef struct
@@ -897,22 +902,14 @@ dim_settle (Infer *inf,
             int    c)
 {
   DimClass *root = &g_array_index (inf->classes, DimClass, dim_find (inf, c));
-  gsize candidate = 2;
-  gboolean taken = TRUE;
 
   if (root->value != 0)
     return c;
-  while (taken)
-    {
-      taken = FALSE;
-      for (guint k = 0; k < inf->classes->len && !taken; k++)
-        taken = g_array_index (inf->classes, DimClass, k).parent == (int) k &&
-                g_array_index (inf->classes, DimClass, k).value == candidate;
-      if (taken)
-        candidate++;
-    }
-  root = &g_array_index (inf->classes, DimClass, dim_find (inf, c));
-  root->value = candidate;
+  /* Constant time per size: the defaults only grow, and the used sizes are a set. */
+  while (g_hash_table_contains (inf->used, GSIZE_TO_POINTER (inf->next_default)))
+    inf->next_default++;
+  root->value = inf->next_default++;
+  g_hash_table_add (inf->used, GSIZE_TO_POINTER (root->value));
   return c;
 }
 
@@ -2123,7 +2120,8 @@ infer_shapes (const char         *source,
                 g_array_new (FALSE, FALSE, sizeof (SymShape)),
                 g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
                 g_ptr_array_new_with_free_func (g_free),
-                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                g_hash_table_new (g_direct_hash, g_direct_equal), 2 };
   g_autoptr(JacExpr) scratch = g_new0 (JacExpr, 1);
   g_autoptr(GError) ignored = NULL;
   JacShapeEnv *result = NULL;
