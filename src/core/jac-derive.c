@@ -1454,8 +1454,8 @@ jac_derive (const JacExpr  *expr,
         /* Its entries sit at composite indices (i·p + k, j·q + l), which the index calculus
          * has no letters for yet. */
         g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                     "kron has no index-notation derivation yet: its Jacobian is checked by "
-                     "“jacscope check” and written by “compute”");
+                     "kron has no index-notation derivation yet (its composite indices "
+                     "i·p + k have no letters), so there is nothing to show or check it against");
         return NULL;
       }
   return jac_derive_graph (expr->graph, node, expr->output_name, flags);
