@@ -389,7 +389,7 @@ test_parse_functions (void)
 {
   const char *names[] = { "identity", "tanh", "sigmoid", "relu", "exp", "log", "sqrt", "sin",
                           "cos", "softplus", "square", "abs", "tan", "arcsin", "arccos",
-                          "arctan", "sinh", "cosh" };
+                          "arctan", "sinh", "cosh", "sign" };
 
   for (guint f = 0; f < G_N_ELEMENTS (names); f++)
     {
@@ -491,6 +491,19 @@ test_forward_functions (void)
     { "abs(X)", fabs }, { "tan(X)", tan }, { "arcsin(X)", asin }, { "arccos(X)", acos },
     { "arctan(X)", atan }, { "sinh(X)", sinh }, { "cosh(X)", cosh },
   };
+
+  {
+    g_autoptr(JacExpr) sign = parse_ok ("sign(X)");
+    JacTensor *value = jac_graph_node (sign->graph, jac_graph_find_variable (sign->graph, "X"))->value;
+
+    value->data[0] = -0.5;
+    value->data[1] = 0.0;
+    value->data[2] = 2.0;
+    jac_graph_forward (sign->graph);
+    g_assert_cmpfloat (output_node (sign)->value->data[0], ==, -1.0);
+    g_assert_cmpfloat (output_node (sign)->value->data[1], ==, 0.0);
+    g_assert_cmpfloat (output_node (sign)->value->data[2], ==, 1.0);
+  }
 
   for (guint k = 0; k < G_N_ELEMENTS (functions) + 3; k++)
     {

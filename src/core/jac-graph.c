@@ -28,6 +28,7 @@ static const char * const func_names[JAC_N_FUNCS] = {
   [JAC_FUNC_ARCTAN] = "arctan",
   [JAC_FUNC_SINH] = "sinh",
   [JAC_FUNC_COSH] = "cosh",
+  [JAC_FUNC_SIGN] = "sign",
   [JAC_FUNC_POWER] = "power",
 };
 
@@ -110,6 +111,7 @@ jac_func_apply_param (JacFunc func,
     case JAC_FUNC_ARCTAN: return atan (z);
     case JAC_FUNC_SINH: return sinh (z);
     case JAC_FUNC_COSH: return cosh (z);
+    case JAC_FUNC_SIGN: return z > 0 ? 1.0 : z < 0 ? -1.0 : 0.0;
     case JAC_FUNC_POWER: return param == 2.0 ? z * z : pow (z, param);
     case JAC_N_FUNCS:
     default: g_assert_not_reached ();
@@ -142,6 +144,7 @@ jac_func_slope_param (JacFunc func,
     case JAC_FUNC_ARCTAN: return 1.0 / (1.0 + z * z);
     case JAC_FUNC_SINH: return cosh (z);
     case JAC_FUNC_COSH: return sinh (z);
+    case JAC_FUNC_SIGN: return 0.0;
     /* p z^(p−1), written so that p = 0 is 0 everywhere and p = 1 is 1 at z = 0 too. */
     case JAC_FUNC_POWER: return param == 0.0 ? 0.0 : param == 1.0 ? 1.0 :
                                 param == 2.0 ? 2.0 * z : param * pow (z, param - 1.0);

@@ -50,6 +50,7 @@ typedef enum
   JAC_FUNC_ARCTAN,
   JAC_FUNC_SINH,
   JAC_FUNC_COSH,
+  JAC_FUNC_SIGN,    /* abs's slope, as NumPy's sign: −1, 0 or 1 */
   JAC_FUNC_POWER,   /* z ** p, the exponent p in the node's constant */
   JAC_N_FUNCS
 } JacFunc;

@@ -759,9 +759,11 @@ slope_formula (JacFunc   func,
   switch (func)
     {
     case JAC_FUNC_ABS:
-      /* sign(Z), written Z ⊘ |Z| (the kink at 0, where no draw lands, aside). */
-      e = _jac_m_binary (JAC_M_DIV, _jac_m_ref (z),
-                         y != NULL ? _jac_m_ref (y) : func_of (func, _jac_m_ref (z)));
+      /* sign(Z), 0 at the kink as the engine takes it. */
+      e = func_of (JAC_FUNC_SIGN, _jac_m_ref (z));
+      break;
+    case JAC_FUNC_SIGN:
+      e = _jac_m_const (0.0);
       break;
     case JAC_FUNC_TAN:
       if (y == NULL)
