@@ -356,7 +356,8 @@ typedef enum
   DOMAIN_INVERTIBLE = 4, /* det, logdet, inv: drawn, then n I added (diagonally dominant) */
 } Domain;
 
-/* Where @variable's data must lie for the functions it is the direct operand of. */
+/* Where @variable's data must lie for the functions it is the direct operand of (Domain
+ * flags). */
 static int
 needs_positive (const JacGraph *graph,
                 int             variable)
@@ -415,9 +416,9 @@ jac_expr_draw_variables (JacExpr     *expr,
 
           domain &= ~DOMAIN_INVERTIBLE;
           half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
-                              domain == DOMAIN_UNIT ? 0.5 : 0.3;
+                       domain == DOMAIN_UNIT ? 0.5 : 0.3;
           centre = domain == DOMAIN_POSITIVE ? 1.0 :
-                          domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
+                   domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
 
           node = jac_graph_node (graph, n);
           jac_tensor_fill_uniform (node->value, rand, half_width);
