@@ -1447,8 +1447,18 @@ _jac_structured_kron (const JacStructured  *ja,
                       GError              **error)
 {
   /* ∂(A ⊗ B) = ∂A ⊗ B + A ⊗ ∂B. */
-  return _jac_structured_add (kron_side (ja, b, FALSE, error), kron_side (jb, a, TRUE, error),
-                              1.0, error);
+  g_autoptr(GError) local = NULL;
+  JacStructured *left = kron_side (ja, b, FALSE, &local);
+  JacStructured *right = local == NULL ? kron_side (jb, a, TRUE, &local) : NULL;
+
+  if (local != NULL)
+    {
+      jac_structured_free (left);
+      jac_structured_free (right);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return _jac_structured_add (left, right, 1.0, error);
 }
 
 /* A unit axis added or removed: the entries stay, their output indices gain or lose a 0. */
