@@ -124,6 +124,11 @@ static const Case cases[] = {
   { "tanh(W @ v) @ tanh(W @ w)", FALSE },
   { "X.T @ (X @ W @ v)", FALSE },
   { "A @ v + c.T @ A @ w", FALSE },
+  /* Layer norm and the cross-entropy of a softmax. */
+  { "(P - mean(P, 1, keepdims=True)) / sqrt(mean((P - mean(P, 1, keepdims=True)) ** 2, 1, "
+    "keepdims=True) + 0.00001)", FALSE },
+  { "-sum(Q * log(softmax(P)))", FALSE },
+  { "sum(P, 0, keepdims=True) * Q", FALSE },
 };
 
 static JacExpr *

@@ -448,6 +448,50 @@ test_parse_vector_products (void)
   }
 }
 
+/* keepdims=True keeps the summed axis with extent 1, so that it broadcasts back. */
+static void
+test_parse_keepdims (void)
+{
+  struct { const char *source; gsize rows, cols; } cases[] = {
+    { "sum(X, 0, keepdims=True)", 1, 4 }, { "mean(X, 1, keepdims = True)", 3, 1 },
+    { "logsumexp(X, axis=1, keepdims=True)", 3, 1 }, { "X - mean(X, 1, keepdims=True)", 3, 4 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr(JacExpr) expr = parse_ok (cases[k].source);
+      const JacNode *out = output_node (expr);
+
+      g_assert_cmpuint (out->rank, ==, 2);
+      g_assert_cmpuint (out->shape[0], ==, cases[k].rows);
+      g_assert_cmpuint (out->shape[1], ==, cases[k].cols);
+    }
+  {
+    g_autoptr(JacExpr) flat = parse_ok ("sum(X, 1, keepdims=False)");
+
+    g_assert_cmpuint (output_node (flat)->rank, ==, 1);
+  }
+  {
+    /* Rows centred: every row of X − mean(X, 1, keepdims=True) sums to 0. */
+    g_autoptr(JacExpr) expr = parse_ok ("X - mean(X, 1, keepdims=True)");
+    JacTensor *x = jac_graph_node (expr->graph, jac_graph_find_variable (expr->graph, "X"))->value;
+    const JacTensor *out;
+
+    for (gsize e = 0; e < x->size; e++)
+      x->data[e] = sin (2.0 * e + 1.0);
+    jac_graph_forward (expr->graph);
+    out = output_node (expr)->value;
+    for (gsize i = 0; i < 3; i++)
+      {
+        double total = 0.0;
+
+        for (gsize j = 0; j < 4; j++)
+          total += JAC_AT2 (out, i, j);
+        g_assert_cmpfloat (fabs (total), <, 1e-15);
+      }
+  }
+}
+
 /* X ** p: the exponent a folded constant with its own sign; p = 2 is square; a constant base
  * folds. */
 static void
@@ -759,6 +803,10 @@ test_reject_unknown_function (void)
   assert_rejects ("sum(X, 0.5)", JAC_ERROR_INVALID, 7, "must be a whole number (0 or 1), not “0.5”");
   assert_rejects ("sum(X, Y)", JAC_ERROR_INVALID, 7, "must be a whole number (0 or 1), not “Y”");
   assert_rejects ("sum(s, 0)", JAC_ERROR_SHAPE, 7, "is a scalar, it has no axis");
+  assert_rejects ("sum(X, 0, keepdims=Yes)", JAC_ERROR_INVALID, 19, "keepdims is True or False");
+  assert_rejects ("sum(X, 0, keepdims 1)", JAC_ERROR_INVALID, 19, "expected “=” after “keepdims”");
+  assert_rejects ("sum(v, 0, keepdims=True)", JAC_ERROR_SHAPE, 10, "keepdims=True needs a matrix");
+  assert_rejects ("mean(X, 0, keepdims=True, 1)", JAC_ERROR_INVALID, 24, "at most three arguments");
   assert_rejects ("sum(X, 0, 1)", JAC_ERROR_INVALID, 8, "“sum” takes at most two arguments");
   assert_rejects ("sum(X, )", JAC_ERROR_INVALID, 7, "expected an argument after “,”");
   assert_rejects ("tr(X, X)", JAC_ERROR_INVALID, 4, "“tr” takes one argument");
@@ -1126,6 +1174,7 @@ main (int    argc,
   g_test_add_func ("/expr/parse-functions", test_parse_functions);
   g_test_add_func ("/expr/parse-powers", test_parse_powers);
   g_test_add_func ("/expr/parse-vector-products", test_parse_vector_products);
+  g_test_add_func ("/expr/parse-keepdims", test_parse_keepdims);
   g_test_add_func ("/expr/forward-functions", test_forward_functions);
   g_test_add_func ("/expr/forward-matrix-functions", test_forward_matrix_functions);
   g_test_add_func ("/expr/repeated-variables", test_repeated_variables);

@@ -109,6 +109,9 @@ static const Case cases[] = {
   { "Y = v @ A", NULL },
   { "Y = (S @ v) * (A @ v) + v @ S.T", NULL },
   { "Y = r @ (S @ v)", NULL },
+  { "Y = (Z - mean(Z, 1, keepdims=True)) / sqrt(mean((Z - mean(Z, 1, keepdims=True)) ** 2, 1, "
+    "keepdims=True) + 0.00001)", NULL },
+  { "Y = Z - mean(Z, 0, keepdims=True)", NULL },
 };
 
 static JacExpr *

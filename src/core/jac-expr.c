@@ -1676,7 +1676,7 @@ parse_call (Parser     *P,
   JacFunc func = JAC_FUNC_IDENTITY;
   Operand args[2];
   guint c = 0, n_args = 0, axis = 0;
-  gboolean takes_axis;
+  gboolean takes_axis, keepdims;
 
   if (!find_call (name, &c) && (!jac_func_from_name (name, &func) || func == JAC_FUNC_POWER))
     return fail (P, name_start, JAC_ERROR_INVALID, "unknown function “%s”", name);
@@ -1703,6 +1703,7 @@ parse_call (Parser     *P,
 
   takes_axis = calls[c].kind == CALL_SUM || calls[c].kind == CALL_MEAN ||
                calls[c].kind == CALL_LOGSUMEXP;
+  keepdims = FALSE;
   for (;;)
     {
       const char *at;
@@ -1718,6 +1719,28 @@ parse_call (Parser     *P,
       at = skip_space (P->p);
       if (*at != ',')
         break;
+      if (n_args == 2 && takes_axis && has_prefix (skip_space (at + 1), "keepdims"))
+        {
+          /* keepdims=True, as NumPy has it: the summed axis stays, of extent 1, so that
+           * X - mean(X, 1, keepdims=True) centres the rows. */
+          const char *key = skip_space (at + 1), *value = skip_space (key + 8);
+
+          if (*value != '=')
+            return fail (P, value, JAC_ERROR_INVALID, "expected “=” after “keepdims”");
+          value = skip_space (value + 1);
+          if (has_prefix (value, "True") && !is_ident_char (value[4]))
+            keepdims = TRUE;
+          else if (!(has_prefix (value, "False") && !is_ident_char (value[5])))
+            return fail (P, value, JAC_ERROR_INVALID, "keepdims is True or False");
+          P->p = skip_ident (value);
+          if (keepdims && pg_rank (P, args[0].node) != 2)
+            return fail (P, key, JAC_ERROR_SHAPE,
+                         "keepdims=True needs a matrix (a vector's sum is a scalar)");
+          at = skip_space (P->p);
+          if (*at == ',')
+            return fail (P, at, JAC_ERROR_INVALID, "“%s” takes at most three arguments", name);
+          break;
+        }
       if (n_args == calls[c].max_args)
         return fail (P, at, JAC_ERROR_INVALID, "“%s” takes %s%s", name,
                      calls[c].max_args == 1 ? "one argument" : "at most two arguments",
@@ -1733,7 +1756,9 @@ parse_call (Parser     *P,
     return fail (P, P->p, JAC_ERROR_INVALID, "“%s” takes two arguments%s", name,
                  calls[c].hint);
   P->p++;
-  return build_call (P, c, args, n_args, axis, name_start, P->p, out);
+  if (!build_call (P, c, args, n_args, axis, name_start, P->p, out))
+    return FALSE;
+  return !keepdims || reshape_operand (P, out, 2, axis);
 }
 
 static gboolean
