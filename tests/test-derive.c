@@ -129,6 +129,11 @@ static const Case cases[] = {
     "keepdims=True) + 0.00001)", FALSE },
   { "-sum(Q * log(softmax(P)))", FALSE },
   { "sum(P, 0, keepdims=True) * Q", FALSE },
+  /* Kronecker products: composite indices ⌊i/p⌋ and i mod p. */
+  { "kron(X, W)", FALSE },
+  { "kron(X @ W, Z) @ kron(A, R).T", FALSE },
+  { "kron(v, w) * 2 + kron(w, v)", FALSE },
+  { "tanh(kron(s * Z, X.T @ X))", FALSE },
 };
 
 static JacExpr *
@@ -674,6 +679,8 @@ test_text_more (void)
     { "diag(v)", "v", "δ_ij δ_iq", "diag(G)" },
     { "sum(P, 1)", "P", "δ_jp", "G 1ᵀ" },
     { "sum(P, 0)", "P", "δ_jq", "1 Gᵀ" },
+    { "kron(X, W)", "X", "δ_⌊i/2⌋ p δ_⌊j/4⌋ q W_(i mod 2) (j mod 4)", "blocksum(G ⊙ (1 ⊗ W))" },
+    { "kron(X, W)", "W", "X_⌊i/2⌋ ⌊j/4⌋ δ_(i mod 2) k δ_(j mod 4) l", "sumblocks(G ⊙ (X ⊗ 1))" },
     { "v @ w", "v", "w_q", "w G" },
     /* The Cookbook's (A + Aᵀ) x and (A + Aᵀ) X, U inferred square. */
     { "v @ U @ v", "v", "Σ_k U_qk v_k + Σ_k v_k U_kq", "(U + Uᵀ) v G" },

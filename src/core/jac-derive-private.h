@@ -111,6 +111,12 @@ typedef enum
   JAC_FACTOR_DET,       /* det(symbol), of the DET node */
   JAC_FACTOR_LOGDET,    /* log |det(symbol)|, of the LOGDET node */
   JAC_FACTOR_INVERSE,   /* (symbol⁻¹)[idx] */
+  /* kron(A, B)[i, j] = A[⌊i/p⌋, ⌊j/q⌋] B[i mod p, j mod q] for B of shape (p, q), node the KRON
+   * node: */
+  JAC_FACTOR_KRON_OUTER,   /* A[⌊i/p⌋, ⌊j/q⌋], symbol A */
+  JAC_FACTOR_KRON_INNER,   /* B[i mod p, j mod q], symbol B */
+  JAC_FACTOR_KRON_SELECT,  /* δ(⌊idx[0]/p⌋, idx[1]) (power 1, 2 for axis 0, 1) or
+                            * δ(idx[0] mod p, idx[1]) (power 3, 4): what ∂ of those is */
 } JacFactorKind;
 
 typedef struct
@@ -258,6 +264,10 @@ typedef enum
   JAC_M_INV,         /* a⁻¹ */
   JAC_M_SPREAD_ROWS, /* 1 aᵀ: a vector a as every row of a matrix */
   JAC_M_SPREAD_COLS, /* a 1ᵀ: a vector a as every column */
+  JAC_M_ONES,        /* 1, of the node's shape (a leaf) */
+  JAC_M_KRON,        /* a ⊗ b */
+  JAC_M_BLOCK_SUMS,  /* each block of a summed: a of shape (m p, n q) to (m, n), e's shape */
+  JAC_M_BLOCK_TOTAL, /* the blocks of a added: (m p, n q) to (p, q), e's shape */
   JAC_M_RESHAPE,     /* a with a unit axis added or removed (value: the axis), as @ promotes
                       * vectors; written as the column-vector convention has it: x as a row
                       * is xᵀ */

@@ -130,6 +130,9 @@ needs_name (const JacDeriveContext *d,
       if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX || user->op == JAC_OP_DET ||
            user->op == JAC_OP_LOGDET || user->op == JAC_OP_INV) && user->lhs == node)
         return TRUE;
+      if (user->op == JAC_OP_KRON && (user->lhs == node || user->rhs == node) &&
+          self->op != JAC_OP_CONSTANT)
+        return TRUE;
       if (user->op == JAC_OP_DIV && user->rhs == node && self->op != JAC_OP_CONSTANT)
         return TRUE;
     }
@@ -535,6 +538,20 @@ build (JacDeriveContext *d,
     {
     case JAC_OP_CONSTANT:
       return _jac_poly_const (node->constant);
+    case JAC_OP_KRON:
+      {
+        /* A[⌊i/p⌋, ⌊j/q⌋] B[i mod p, j mod q]: composite indices, written as such. */
+        JacFactor outer = { JAC_FACTOR_KRON_OUTER, d->node_symbol[node->lhs], index, 1,
+                            node->rank, { idx[0], idx[1] } };
+        JacFactor inner = outer;
+        GPtrArray *poly = _jac_poly_factor (&outer);
+
+        inner.kind = JAC_FACTOR_KRON_INNER;
+        inner.symbol = d->node_symbol[node->rhs];
+        g_assert (outer.symbol >= 0 && inner.symbol >= 0);
+        g_array_append_val (((JacTerm *) g_ptr_array_index (poly, 0))->factors, inner);
+        return poly;
+      }
     case JAC_OP_MATMUL:
     case JAC_OP_ADD:
     case JAC_OP_SUB:
@@ -662,6 +679,34 @@ inverse_derivative (JacDeriveContext *d,
   return result;
 }
 
+/* ∂A[⌊i/p⌋, ⌊j/q⌋] = Σ_kl δ(⌊i/p⌋, k) δ(⌊j/q⌋, l) ∂A_kl, and the same with i mod p, j mod q
+ * for B: the δ rule then collapses k and l onto the variable's indices as for any entry. */
+static GPtrArray *
+kron_derivative (JacDeriveContext *d,
+                 const JacFactor  *x)
+{
+  int kl[2] = { _jac_index_new (d, NULL), x->rank > 1 ? _jac_index_new (d, NULL) : 0 };
+  g_autoptr(GPtrArray) inner = entry_derivative (d, x->symbol, kl);
+  g_autoptr(GPtrArray) select = NULL;
+  int base = x->kind == JAC_FACTOR_KRON_OUTER ? 1 : 3;
+  GPtrArray *result;
+
+  if (inner == NULL)
+    return NULL;
+  select = _jac_poly_const (1.0);
+  for (guint a = 0; a < x->rank; a++)
+    {
+      JacFactor s = { JAC_FACTOR_KRON_SELECT, -1, x->node, base + (int) a, 2,
+                      { x->idx[a], kl[a] } };
+
+      g_array_append_val (((JacTerm *) g_ptr_array_index (select, 0))->factors, s);
+    }
+  result = _jac_poly_mul (select, inner);
+  for (guint a = x->rank; a-- > 0;)
+    _jac_poly_sum_over (result, kl[a]);
+  return result;
+}
+
 static GPtrArray *
 factor_derivative (JacDeriveContext *d,
                    const JacFactor  *x)
@@ -705,6 +750,9 @@ factor_derivative (JacDeriveContext *d,
     case JAC_FACTOR_LOGDET:
     case JAC_FACTOR_INVERSE:
       return inverse_derivative (d, x);
+    case JAC_FACTOR_KRON_OUTER:
+    case JAC_FACTOR_KRON_INNER:
+      return kron_derivative (d, x);
     default:
       return NULL;
     }
@@ -1448,16 +1496,6 @@ jac_derive (const JacExpr  *expr,
                    expr->source);
       return NULL;
     }
-  for (guint n = 0; n < expr->graph->nodes->len; n++)
-    if (jac_graph_node (expr->graph, n)->op == JAC_OP_KRON)
-      {
-        /* Its entries sit at composite indices (i·p + k, j·q + l), which the index calculus
-         * has no letters for yet. */
-        g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                     "kron has no index-notation derivation yet (its composite indices "
-                     "i·p + k have no letters), so there is nothing to show or check it against");
-        return NULL;
-      }
   return jac_derive_graph (expr->graph, node, expr->output_name, flags);
 }
 

@@ -796,6 +796,100 @@ _jac_render_func_close (JacFunc      func,
     }
 }
 
+/* One index of a Kronecker product's operand in the three notations: ⌊i/3⌋ for A, (i mod 3) for
+ * B, with B's extent 3 along that axis. */
+static void
+append_composite (const JacDeriveContext *d,
+                  const LetterMap        *map,
+                  int                     id,
+                  gsize                   extent,
+                  gboolean                inner,
+                  JacNotation            *sub)
+{
+  const char *letter = map_letter (d, map, id);
+  JacNotation tmp;
+  g_autofree char *latex_letter = NULL;
+
+  _jac_notation_init (&tmp);
+  _jac_notation_sub (&tmp, letter);
+  /* "_{k_{1}}" → "k_{1}" */
+  latex_letter = g_strndup (tmp.latex->str + 2, tmp.latex->len - 3);
+  _jac_notation_clear (&tmp);
+  if (inner)
+    {
+      g_string_append_printf (sub->plain, "(%s mod %" G_GSIZE_FORMAT ")", letter, extent);
+      g_string_append_printf (sub->markup, "(%s mod %" G_GSIZE_FORMAT ")", letter, extent);
+      g_string_append_printf (sub->latex, "(%s \\bmod %" G_GSIZE_FORMAT ")", latex_letter,
+                              extent);
+    }
+  else
+    {
+      g_string_append_printf (sub->plain, "⌊%s/%" G_GSIZE_FORMAT "⌋", letter, extent);
+      g_string_append_printf (sub->markup, "⌊%s/%" G_GSIZE_FORMAT "⌋", letter, extent);
+      g_string_append_printf (sub->latex, "\\lfloor %s/%" G_GSIZE_FORMAT "\\rfloor ",
+                              latex_letter, extent);
+    }
+}
+
+/* The subscript of @sub (built without the "_") added to @out. */
+static void
+add_subscript (JacNotation       *out,
+               const JacNotation *sub)
+{
+  g_string_append_printf (out->plain, "_%s", sub->plain->str);
+  g_string_append_printf (out->markup, "<sub>%s</sub>", sub->markup->str);
+  g_string_append_printf (out->latex, "_{%s}", sub->latex->str);
+}
+
+static void
+render_kron_factor (const JacDeriveContext *d,
+                    const LetterMap        *map,
+                    const JacFactor        *x,
+                    JacNotation            *out)
+{
+  const JacNode *kron = jac_graph_node (d->graph, x->node);
+  const JacNode *b = jac_graph_node (d->graph, kron->rhs);
+  JacNotation sub;
+
+  _jac_notation_init (&sub);
+  if (x->kind == JAC_FACTOR_KRON_SELECT)
+    {
+      guint axis = (guint) (x->power - 1) % 2;
+
+      append_composite (d, map, x->idx[0], b->shape[axis], x->power >= 3, &sub);
+      _jac_notation_add (&sub, " ", NULL, " ");
+      {
+        JacNotation tmp;
+
+        _jac_notation_init (&tmp);
+        _jac_notation_sub (&tmp, map_letter (d, map, x->idx[1]));
+        g_string_append (sub.plain, tmp.plain->str + 1);
+        g_string_append_len (sub.markup, tmp.markup->str + 5, tmp.markup->len - 11);
+        g_string_append_len (sub.latex, tmp.latex->str + 2, tmp.latex->len - 3);
+        _jac_notation_clear (&tmp);
+      }
+      _jac_notation_add (out, "δ", NULL, "\\delta");
+      add_subscript (out, &sub);
+    }
+  else
+    {
+      const JacSymbol *sym = g_ptr_array_index (d->symbols, x->symbol);
+
+      for (guint a = 0; a < x->rank; a++)
+        {
+          if (a > 0)
+            _jac_notation_add (&sub, " ", NULL, " ");
+          append_composite (d, map, x->idx[a], b->shape[a], x->kind == JAC_FACTOR_KRON_INNER,
+                            &sub);
+        }
+      g_string_append_c (out->latex, '{');
+      _jac_notation_forms (out, &sym->name);
+      add_subscript (out, &sub);
+      g_string_append_c (out->latex, '}');
+    }
+  _jac_notation_clear (&sub);
+}
+
 static gboolean
 needs_parentheses_as_factor (const JacMExpr *e)
 {
@@ -845,6 +939,11 @@ render_factor (const JacDeriveContext *d,
       _jac_render_entry (d, x->symbol, "", out);
       _jac_notation_add (out, ")", NULL, ")");
       _jac_notation_sub (out, letters);
+      break;
+    case JAC_FACTOR_KRON_OUTER:
+    case JAC_FACTOR_KRON_INNER:
+    case JAC_FACTOR_KRON_SELECT:
+      render_kron_factor (d, map, x, out);
       break;
     case JAC_FACTOR_DET:
       _jac_notation_add (out, "det(", NULL, "\\det(");

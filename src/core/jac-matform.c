@@ -582,6 +582,27 @@ m_reshape (JacMExpr    *a,
   return e;
 }
 
+static JacMExpr *
+m_kron (JacMExpr *a,
+        JacMExpr *b)
+{
+  gsize shape[2] = { 0, 0 };
+  JacMExpr *e;
+
+  for (guint x = 0; x < a->rank; x++)
+    shape[x] = a->shape[x] * b->shape[x];
+  e = m_shaped (JAC_M_KRON, a, a->rank, shape);
+  e->b = b;
+  return e;
+}
+
+static JacMExpr *
+m_ones (guint        rank,
+        const gsize *shape)
+{
+  return m_new (JAC_M_ONES, rank, shape);
+}
+
 /* diag(a): a vector to a diagonal matrix, or a square matrix to its diagonal. */
 static JacMExpr *
 m_diag (JacMExpr *a)
@@ -711,6 +732,8 @@ _jac_m_definition (const JacDeriveContext *d,
       return m_inverse (forward_ref (d, n->lhs));
     case JAC_OP_RESHAPE:
       return m_reshape (forward_ref (d, n->lhs), n->rank, n->shape, n->axis);
+    case JAC_OP_KRON:
+      return m_kron (forward_ref (d, n->lhs), forward_ref (d, n->rhs));
     default:
       g_assert_not_reached ();
     }
@@ -1015,6 +1038,27 @@ backward_node (JacDeriveContext  *d,
 
         accumulate (&adjoint[a], m_reshape (_jac_m_ref (g), operand->rank, operand->shape,
                                             n->axis), 1);
+      }
+      break;
+    case JAC_OP_KRON:
+      {
+        /* Ā = each block of G ⊙ (1 ⊗ B) summed; B̄ = the blocks of G ⊙ (A ⊗ 1) added. */
+        const JacNode *na = jac_graph_node (d->graph, a), *nb = jac_graph_node (d->graph, b);
+
+        if (da)
+          accumulate (&adjoint[a],
+                      m_shaped (JAC_M_BLOCK_SUMS,
+                                _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                               m_kron (m_ones (na->rank, na->shape),
+                                                       forward_ref (d, b))),
+                                na->rank, na->shape), 1);
+        if (db)
+          accumulate (&adjoint[b],
+                      m_shaped (JAC_M_BLOCK_TOTAL,
+                                _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                               m_kron (forward_ref (d, a),
+                                                       m_ones (nb->rank, nb->shape))),
+                                nb->rank, nb->shape), 1);
       }
       break;
     case JAC_OP_INV:
@@ -1380,6 +1424,9 @@ precedence (const JacMExpr *e)
     case JAC_M_SPREAD_ROWS:
     case JAC_M_SPREAD_COLS:
       return 5;
+    case JAC_M_KRON:
+      /* Below ⊙ and the products, so that G ⊙ (1 ⊗ B) keeps its parentheses. */
+      return 2;
     case JAC_M_CONST:
       return e->value < 0 ? 4 : 10;
     default:
@@ -1556,6 +1603,21 @@ render (const JacDeriveContext *d,
       break;
     case JAC_M_IDENTITY:
       _jac_notation_add (out, "I", NULL, "I");
+      break;
+    case JAC_M_ONES:
+      render_ones (out);
+      break;
+    case JAC_M_KRON:
+      render_child (d, e->a, 6, letters, out);
+      _jac_notation_add (out, " ⊗ ", NULL, " \\otimes ");
+      render_child (d, e->b, 6, letters, out);
+      break;
+    case JAC_M_BLOCK_SUMS:
+      /* blocksum: each block summed, to a matrix of A's shape; sumblocks: the blocks added. */
+      render_call (d, "blocksum(", "\\operatorname{blocksum}(", e->a, letters, out);
+      break;
+    case JAC_M_BLOCK_TOTAL:
+      render_call (d, "sumblocks(", "\\operatorname{sumblocks}(", e->a, letters, out);
       break;
     case JAC_M_TRACE:
       render_call (d, "tr(", "\\operatorname{tr}(", e->a, letters, out);
@@ -1735,6 +1797,44 @@ eval_softmax (const JacTensor *a)
   return r;
 }
 
+/* kron(a, b), and the two block sums its back-propagation needs, by flat indices: a (m, n) and
+ * b (p, q) (rank 1: n = q = 1). */
+static JacTensor *
+eval_kron (const JacMExpr  *e,
+           const JacTensor *a,
+           const JacTensor *b)
+{
+  JacTensor *r = jac_tensor_new (e->rank, e->shape, NULL);
+  gsize m = a->shape[0], n = a->rank > 1 ? a->shape[1] : 1;
+  gsize p = b->shape[0], q = b->rank > 1 ? b->shape[1] : 1;
+
+  for (gsize i = 0; i < m; i++)
+    for (gsize j = 0; j < n; j++)
+      for (gsize k = 0; k < p; k++)
+        for (gsize l = 0; l < q; l++)
+          r->data[(i * p + k) * (n * q) + j * q + l] = a->data[i * n + j] * b->data[k * q + l];
+  return r;
+}
+
+static void
+eval_blocks (const JacMExpr  *e,
+             const JacTensor *a,
+             JacTensor       *r)
+{
+  gsize rows = a->shape[0], cols = a->rank > 1 ? a->shape[1] : 1;
+  gsize er = e->shape[0], ec = e->rank > 1 ? e->shape[1] : 1;
+
+  for (gsize i = 0; i < rows; i++)
+    for (gsize j = 0; j < cols; j++)
+      {
+        /* BLOCK_SUMS: e is (m, n), blocks of (rows/m, cols/n); BLOCK_TOTAL: e is (p, q). */
+        gsize at = e->kind == JAC_M_BLOCK_SUMS ? (i / (rows / er)) * ec + j / (cols / ec)
+                                               : (i % er) * ec + j % ec;
+
+        r->data[at] += a->data[i * cols + j];
+      }
+}
+
 static JacTensor *
 eval_unary (const JacMExpr *e,
             JacTensor      *a)
@@ -1814,6 +1914,10 @@ eval_unary (const JacMExpr *e,
     case JAC_M_RESHAPE:
       memcpy (r->data, a->data, a->size * sizeof (double));
       break;
+    case JAC_M_BLOCK_SUMS:
+    case JAC_M_BLOCK_TOTAL:
+      eval_blocks (e, a, r);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -1851,6 +1955,13 @@ _jac_m_eval (const JacMExpr  *e,
       return eval_slope (e, graph);
     case JAC_M_CONST:
       return jac_tensor_new_scalar (e->value);
+    case JAC_M_ONES:
+      {
+        JacTensor *r = jac_tensor_new (e->rank, e->shape, NULL);
+
+        jac_tensor_fill (r, 1.0);
+        return r;
+      }
     case JAC_M_IDENTITY:
       {
         JacTensor *r = jac_tensor_new (2, e->shape, NULL);
@@ -1877,6 +1988,8 @@ _jac_m_eval (const JacMExpr  *e,
       return eval_elementwise (e, a, b);
     case JAC_M_SOFTMAX:
       return eval_softmax (a);
+    case JAC_M_KRON:
+      return eval_kron (e, a, b);
     default:
       return eval_unary (e, a);
     }
