@@ -81,6 +81,59 @@ static const Case cases[] = {
   { "(P * P) @ A.T + P @ (A * A).T", FALSE },
   { "tanh(P * P) * P", FALSE },
   { "Z @ Z @ Z", FALSE },
+  /* The Cookbook's element-wise functions and powers. */
+  { "abs(P) * Q", FALSE },
+  { "tan(X @ W)", FALSE },
+  { "arcsin(P / 2) + arccos(Q / 2)", FALSE },
+  { "arctan(P) @ A.T", FALSE },
+  { "sinh(P) - cosh(Q)", FALSE },
+  { "P ** 0.5 + Q ** -1", TRUE },
+  { "(X @ W) ** 3", FALSE },
+  { "sum(P ** 1.5) * s", TRUE },
+  { "P ** (1/3) * abs(Q)", TRUE },
+  /* Traces, determinants, inverses, diagonals and reductions along an axis. */
+  { "tr(Z)", FALSE },
+  { "tr(Z @ Z)", FALSE },
+  { "tr(A.T @ P)", FALSE },
+  { "trace(X @ W @ W.T @ X.T)", FALSE },
+  { "det(Z)", FALSE },
+  { "logdet(Z)", FALSE },
+  { "log(det(Z)) - logdet(Z) + s", FALSE },
+  { "inv(Z)", FALSE },
+  { "inv(Z) @ A", FALSE },
+  { "tr(inv(Z))", FALSE },
+  { "diag(v)", FALSE },
+  { "diag(w) * v", FALSE },
+  { "diag(Z)", FALSE },
+  { "diag(Z @ Z) * c", FALSE },
+  { "sum(P, 0)", FALSE },
+  { "sum(P, 1) * c", FALSE },
+  { "sum(v, 0) * v", FALSE },
+  { "mean(P)", FALSE },
+  { "mean(P, 0) + v", FALSE },
+  { "mean(P, axis=1)", FALSE },
+  { "norm(P)", FALSE },
+  { "norm(X @ W - C)", FALSE },
+  { "logsumexp(P)", FALSE },
+  { "logsumexp(P, 1)", FALSE },
+  { "logsumexp(P, -2)", FALSE },
+  /* @ with vectors, as NumPy: x @ A @ x, A @ x, x @ y. */
+  { "v @ w", FALSE },
+  { "v @ W.T @ W @ w", FALSE },
+  { "W @ v", FALSE },
+  { "tanh(W @ v) @ tanh(W @ w)", FALSE },
+  { "X.T @ (X @ W @ v)", FALSE },
+  { "A @ v + c.T @ A @ w", FALSE },
+  /* Layer norm and the cross-entropy of a softmax. */
+  { "(P - mean(P, 1, keepdims=True)) / sqrt(mean((P - mean(P, 1, keepdims=True)) ** 2, 1, "
+    "keepdims=True) + 0.00001)", FALSE },
+  { "-sum(Q * log(softmax(P)))", FALSE },
+  { "sum(P, 0, keepdims=True) * Q", FALSE },
+  /* Kronecker products: composite indices ⌊i/p⌋ and i mod p. */
+  { "kron(X, W)", FALSE },
+  { "kron(X @ W, Z) @ kron(A, R).T", FALSE },
+  { "kron(v, w) * 2 + kron(w, v)", FALSE },
+  { "tanh(kron(s * Z, X.T @ X))", FALSE },
 };
 
 static JacExpr *
@@ -115,6 +168,19 @@ draw (JacGraph *graph,
       if (positive)
         for (gsize e = 0; e < node->value->size; e++)
           node->value->data[e] += 1.0;
+      /* The operand of det, logdet or inv: + n I, diagonally dominant, so well invertible. */
+      for (guint u = n + 1; u < graph->nodes->len; u++)
+        {
+          const JacNode *user = jac_graph_node (graph, u);
+
+          if ((user->op == JAC_OP_DET || user->op == JAC_OP_LOGDET || user->op == JAC_OP_INV) &&
+              user->lhs == (int) n)
+            {
+              for (gsize i = 0; i < node->shape[0]; i++)
+                JAC_AT2 (node->value, i, i) += (double) node->shape[0];
+              break;
+            }
+        }
     }
   jac_graph_forward (graph);
 }
@@ -593,6 +659,35 @@ test_text_more (void)
     { "sum(v * v) + s", "v", "2 v_q", "2 G v" },
     { "-(P - Q)", "Q", "δ_ip δ_jq", "G" },
     { "(X @ W).T", "X", "δ_jp W_qi", "Gᵀ Wᵀ" },
+    { "abs(P)", "P", "sign(P_ij) δ_ip δ_jq", "G ⊙ sign(P)" },
+    { "abs(P) * Q", "P", "sign(P_ij) δ_ip δ_jq Q_ij", "G ⊙ Q ⊙ sign(P)" },
+    { "arctan(P)", "P", "(1 / (1 + P_ij²)) δ_ip δ_jq", "G ⊘ (1 + P ⊙ P)" },
+    { "arcsin(P)", "P", "(1 / sqrt(1 − P_ij²)) δ_ip δ_jq", "G ⊘ sqrt(1 − P ⊙ P)" },
+    { "arccos(P)", "P", "(−(1 / sqrt(1 − P_ij²))) δ_ip δ_jq", "−(G ⊘ sqrt(1 − P ⊙ P))" },
+    { "sinh(P) + cosh(Q)", "Q", "sinh(Q_ij) δ_ip δ_jq", "G ⊙ sinh(Q)" },
+    { "tan(P) * Q", "P", "S_ij δ_ip δ_jq Q_ij", "G ⊙ Q ⊙ S" },
+    { "P ** -1", "P", "(−P_ij^(−2)) δ_ip δ_jq", "−(G ⊙ P^(−2))" },
+    { "P ** 0.5", "P", "0.5 P_ij^(−0.5) δ_ip δ_jq", "G ⊙ 0.5 P^(−0.5)" },
+    { "sum(P ** 3)", "P", "3 (P_pq²)", "3 G P ⊙ P" },
+    /* The Cookbook's identities, (100), (101), (49), (57) and (59)'s inverse. */
+    { "tr(A.T @ P)", "P", "A_pq", "G A" },
+    { "tr(Z)", "Z", "δ_pq", "G I" },
+    { "tr(Z @ A @ P.T)", "Z", "Σ_k A_qk P_pk", "G P Aᵀ" },
+    { "det(Z)", "Z", "det(Z) (Z⁻¹)_qp", "(G ⊙ Y) Z⁻ᵀ" },
+    { "logdet(Z)", "Z", "(Z⁻¹)_qp", "G Z⁻ᵀ" },
+    { "inv(Z)", "Z", "−(Z⁻¹)_ip (Z⁻¹)_qj", "−Yᵀ G Yᵀ" },
+    { "diag(v)", "v", "δ_ij δ_iq", "diag(G)" },
+    { "sum(P, 1)", "P", "δ_jp", "G 1ᵀ" },
+    { "sum(P, 0)", "P", "δ_jq", "1 Gᵀ" },
+    { "kron(X, W)", "X", "δ_⌊i/2⌋ p δ_⌊j/4⌋ q W_(i mod 2) (j mod 4)", "blocksum(G ⊙ (1 ⊗ W))" },
+    { "kron(X, W)", "W", "X_⌊i/2⌋ ⌊j/4⌋ δ_(i mod 2) k δ_(j mod 4) l", "sumblocks(G ⊙ (X ⊗ 1))" },
+    { "v @ w", "v", "w_q", "w G" },
+    /* The Cookbook's (A + Aᵀ) x and (A + Aᵀ) X, U inferred square. */
+    { "v @ U @ v", "v", "Σ_k U_qk v_k + Σ_k v_k U_kq", "(U + Uᵀ) v G" },
+    { "tr(X.T @ Z @ X)", "X", "Σ_k Z_pk X_kq + Σ_k X_kq Z_kp", "G (Z + Zᵀ) X" },
+    { "tr(A @ W.T @ X.T)", "X", "Σ_k A_pk W_qk", "G A Wᵀ" },
+    { "W @ v", "v", "W_jq", "Wᵀ G" },
+    { "v @ W.T @ W @ v", "W", "Σ_m v_l W_km v_m + Σ_m v_m W_km v_l", "2 W v G vᵀ" },
   };
 
   for (guint e = 0; e < G_N_ELEMENTS (expected); e++)

@@ -405,6 +405,21 @@ static const char * const every_source[] = {
   "tanh(X @ W) * sigmoid(X @ W)",
   "v / w - sum(v)",
   "A.T",
+  "abs(P) * Q + tan(P)",
+  "arcsin(P / 2) - arccos(Q / 2) + arctan(P)",
+  "sinh(X @ W) @ cosh(W).T",
+  "P ** 0.5 + Q ** -1 + P ** (1/3)",
+  "sum((X @ W) ** 3)",
+  "tr(A.T @ P)",
+  "det(X.T @ X)",
+  "logdet(X.T @ X) + tr(inv(X.T @ X))",
+  "inv(X.T @ X) @ W",
+  "diag(v) * sum(P, 0)",
+  "diag(X.T @ X)",
+  "mean(P, 1) + norm(P)",
+  "logsumexp(P, 1)",
+  "kron(X, W) * 2",
+  "kron(v, w) @ kron(v, w)",
 };
 
 static void
@@ -534,6 +549,44 @@ test_cli_standalone (void)
   }
 }
 
+/* The issue's “done when”: no declaration at all, from the command line: the derivation with
+ * the inferred shapes, every check passed, and the standalone LaTeX compiles. */
+static void
+test_cli_no_declarations (void)
+{
+  static const char * const sources[] = {
+    "logdet(X)", "tr(A @ X @ B)", "x @ A @ x", "sum((X @ W - Y) ** 2) / 2", "X @ W",
+    "inv(X) @ y", "mean(X, 1) + norm(X)", "kron(A, B)", "tanh(kron(X @ W, B)) @ v",
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (sources); k++)
+    {
+      const char *derive_args[] = { "derive", "--expr", sources[k], NULL };
+      const char *check_args[] = { "check", "--expr", sources[k], NULL };
+      const char *latex_args[] = { "derive", "--latex", "--standalone", "--expr", sources[k],
+                                   NULL };
+      g_auto(Run) d = { 0 };
+      g_auto(Run) c = { 0 };
+      g_auto(Run) l = { 0 };
+
+      run (&d, derive_args);
+      if (d.status != 0 || strstr (d.out, "Shapes (inferred)") == NULL ||
+          strstr (d.out, "checked: max |contracted form − Σ G·J| = ") == NULL)
+        g_error ("derive %s: %d\n%s%s", sources[k], d.status, d.out, d.err);
+      run (&c, check_args);
+      if (c.status != 0 || strstr (c.out, "all checks passed") == NULL)
+        g_error ("check %s: %d\n%s%s", sources[k], c.status, c.out, c.err);
+      if (have_tex ())
+        {
+          g_auto(Compiled) compiled = { 0 };
+
+          run (&l, latex_args);
+          g_assert_cmpint (l.status, ==, 0);
+          compile (&compiled, l.out);
+        }
+    }
+}
+
 /* --standalone shapes --latex: alone, or with another command, it is a usage error. */
 static void
 test_cli_standalone_needs_latex (void)
@@ -611,6 +664,7 @@ main (int    argc,
   g_test_add_func ("/latex/long-formula-aligned", test_long_formula_aligned);
   g_test_add_func ("/latex/cli/same-as-core", test_cli_same_as_core);
   g_test_add_func ("/latex/cli/standalone", test_cli_standalone);
+  g_test_add_func ("/latex/cli/no-declarations", test_cli_no_declarations);
   g_test_add_func ("/latex/cli/standalone-needs-latex", test_cli_standalone_needs_latex);
   return g_test_run ();
 }

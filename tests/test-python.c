@@ -37,6 +37,19 @@ static const Case cases[] = {
   { "exp(X) - cos(X) + softplus(X)", "X", { "X=2,2" } },
   { "X * s", "s", { "X=2,2", "s=()" } },
   { "Y = X * X * X * X", "X", { "X=2,2" } },
+  /* The language's functions, with shapes inferred. */
+  { "tr(A @ X)", "X", { NULL } },
+  { "logdet(X)", "X", { NULL } },
+  { "det(X)", "X", { NULL } },
+  { "inv(X)", "X", { NULL } },
+  { "x @ A @ x", "x", { NULL } },
+  { "norm(X)", "X", { NULL } },
+  { "sum((X @ W - Y) ** 2) / 2", "W", { NULL } },
+  { "Y = abs(X) + tan(X) + arctan(X) + sinh(X) + cosh(X) + X ** 0.5", "X", { NULL } },
+  { "logsumexp(X, 1)", "X", { NULL } },
+  { "diag(v)", "v", { NULL } },
+  { "Y = ((X.T - mean(X.T, 0)) / sqrt(mean((X.T - mean(X.T, 0)) ** 2, 0) + 0.001)).T", "X",
+    { NULL } },
 };
 
 static gboolean

@@ -78,6 +78,40 @@ static const Case cases[] = {
   { "Y = (S - S) @ A + S.T", NULL },
   { "h = tanh(h_prev @ W_hh + x @ W_xh + b)", NULL },
   { "h = sigmoid(h_prev @ W_hh + x @ W_xh + B)", NULL },
+  { "Y = abs(S) @ S", NULL },
+  { "Y = tan(S) * S.T", NULL },
+  { "Y = arcsin(S) @ A", NULL },
+  { "Y = arccos(S.T) * S", NULL },
+  { "Y = arctan(S @ S)", NULL },
+  { "Y = sinh(S) + cosh(S.T)", NULL },
+  { "Y = S ** 0.5 * S.T", NULL },
+  { "Y = (S @ S) ** 3", NULL },
+  { "Y = S ** -1 @ A", NULL },
+  { "Y = sum(X ** 1.5) * X", NULL },
+  /* Reductions along an axis keep the other axis's δ; det, logdet and inv mix everything. A
+   * trace or a diagonal of the variable itself (δ_pq, δ_jp δ_jq) ties two variable axes, which
+   * a term cannot say: those are checked in test-derive and /terms/matrix-functions. */
+  { "Y = sum(S, 0)", NULL },
+  { "Y = sum(S @ A, 1) * v", NULL },
+  { "Y = mean(Z, 1)", NULL },
+  { "Y = logsumexp(Z, 1)", NULL },
+  { "Y = logsumexp(Z.T, 0) + mean(Z, 1)", NULL },
+  { "Y = norm(S) * S", NULL },
+  { "Y = det(S) * A", NULL },
+  { "Y = logdet(S) + tr(A @ S)", NULL },
+  { "Y = inv(S)", NULL },
+  { "Y = inv(S) @ A + S", NULL },
+  { "Y = diag(S @ A)", NULL },
+  { "Y = diag(v) @ A", NULL },
+  { "Y = tr(S @ S) * S", NULL },
+  { "Y = v @ S @ v", NULL },
+  { "Y = S @ v", NULL },
+  { "Y = v @ A", NULL },
+  { "Y = (S @ v) * (A @ v) + v @ S.T", NULL },
+  { "Y = r @ (S @ v)", NULL },
+  { "Y = (Z - mean(Z, 1, keepdims=True)) / sqrt(mean((Z - mean(Z, 1, keepdims=True)) ** 2, 1, "
+    "keepdims=True) + 0.00001)", NULL },
+  { "Y = Z - mean(Z, 0, keepdims=True)", NULL },
 };
 
 static JacExpr *
@@ -458,6 +492,78 @@ test_rnn (void)
       }
 }
 
+/* The Jacobians whose zeros a term cannot hold (tr X, diag X, diag v, kron), and kron, which has
+ * no derivation yet: the terms against the dense tensor, finite differences and back-propagation
+ * at every entry, every structural zero exactly zero. */
+static void
+test_matrix_functions (void)
+{
+  static const char * const sources[] = {
+    "Y = tr(S)", "Y = diag(S)", "Y = diag(v)", "Y = kron(A, S)", "Y = kron(X, W) @ kron(W, W).T",
+    "Y = kron(v, v) * 2", "Y = sum(kron(S, S.T) * kron(A, A))", "Y = diag(diag(S))",
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (sources); k++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacExpr) expr = parse (sources[k]);
+      JacGraph *graph = expr->graph;
+
+      g_assert_true (jac_expr_draw_variables (expr, NULL, 7, &error));
+      g_assert_no_error (error);
+      for (guint n = 0; n < graph->nodes->len; n++)
+        {
+          const JacNode *out = jac_graph_node (graph, graph->output);
+          g_autoptr(JacStructured) jac = NULL;
+          g_autoptr(JacTensor) dense = NULL;
+          g_autoptr(JacTensor) fd = NULL;
+          g_autoptr(JacTensor) upstream = NULL;
+          g_autoptr(JacTensor) from_terms = NULL;
+          g_autoptr(JacTensor) backprop = NULL;
+          g_autoptr(GRand) rand = g_rand_new_with_seed (n + 1);
+          double scale;
+
+          if (jac_graph_node (graph, n)->op != JAC_OP_VARIABLE)
+            continue;
+          jac = jac_graph_jacobian (graph, n);
+          dense = jac_structured_to_dense (jac, 0, NULL);
+          fd = jac_graph_finite_difference (graph, n, 1e-6);
+          upstream = jac_tensor_new (out->rank, out->shape, NULL);
+          jac_tensor_fill_uniform (upstream, rand, 1.0);
+          from_terms = jac_structured_contract (jac, upstream);
+          backprop = jac_graph_vjp (graph, n, upstream);
+          scale = MAX (1.0, jac_tensor_max_abs (fd));
+          if (!(jac_tensor_max_abs_diff (dense, fd) < 1e-6 * scale) ||
+              !(jac_tensor_max_abs_diff (from_terms, backprop) < 1e-12 * scale))
+            g_error ("%s wrt %s: |dense − fd| = %g, |Σ G·J − back-prop| = %g", sources[k],
+                     jac_graph_node (graph, n)->name, jac_tensor_max_abs_diff (dense, fd),
+                     jac_tensor_max_abs_diff (from_terms, backprop));
+          for (gsize e = 0; e < dense->size; e++)
+            {
+              gsize o[2] = { 0, 0 }, w[2] = { 0, 0 };
+
+              split_index (jac, e, o, w);
+              if (jac_structured_is_structural_zero (jac, o, w))
+                g_assert_cmpfloat (fd->data[e], ==, 0.0);
+            }
+        }
+    }
+  {
+    /* The δ a term can keep: ∂(diag S)_j/∂S_pq = δ_jp δ_jq keeps δ_jp, ∂ diag(v)_ij/∂v_q keeps
+     * δ_iq, so whole blocks are structural zeros. */
+    g_autoptr(JacExpr) diag = parse ("Y = diag(S)");
+    g_autoptr(JacExpr) embed = parse ("Y = diag(v)");
+    g_autoptr(JacStructured) jd = jac_graph_jacobian (diag->graph, jac_graph_find_variable (diag->graph, "S"));
+    g_autoptr(JacStructured) je = jac_graph_jacobian (embed->graph, jac_graph_find_variable (embed->graph, "v"));
+
+    g_assert_cmpuint (jd->n_terms, ==, 1);
+    g_assert_cmpint (jd->pair[0], ==, 0);
+    g_assert_cmpuint (je->n_terms, ==, 1);
+    g_assert_cmpint (je->pair[0], ==, 0);
+    g_assert_cmpint (je->pair[1], ==, -1);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -471,5 +577,6 @@ main (int   argc,
   g_test_add_func ("/terms/cancellation", test_cancellation);
   g_test_add_func ("/terms/add-absorbs", test_add_absorbs);
   g_test_add_func ("/terms/rnn", test_rnn);
+  g_test_add_func ("/terms/matrix-functions", test_matrix_functions);
   return g_test_run ();
 }

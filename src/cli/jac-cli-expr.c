@@ -91,6 +91,27 @@ declare_rnn_shapes (JacShapeEnv        *env,
     jac_shape_env_declare (env, "b", 1, &c->hidden);
 }
 
+/* Whether @source names one of the RNN step's own variables (h_prev, W_hh, W_xh) as a whole
+ * word: only then do x and b take the step's shapes, so that x @ A @ x alone is the Cookbook's
+ * vector x, its shape inferred. */
+static gboolean
+mentions_rnn (const char *source)
+{
+  static const char * const names[] = { "h_prev", "W_hh", "W_xh" };
+
+  for (guint k = 0; source != NULL && k < G_N_ELEMENTS (names); k++)
+    for (const char *at = strstr (source, names[k]); at != NULL;
+         at = strstr (at + 1, names[k]))
+      {
+        char before = at > source ? at[-1] : ' ', after = at[strlen (names[k])];
+
+        if (!g_ascii_isalnum (before) && before != '_' && !g_ascii_isalnum (after) &&
+            after != '_')
+          return TRUE;
+      }
+  return FALSE;
+}
+
 static JacShapeEnv *
 build_shapes (JacCliOptions  *o,
               GError        **error)
@@ -99,7 +120,14 @@ build_shapes (JacCliOptions  *o,
   GHashTableIter iter;
   gpointer name, value;
 
-  declare_rnn_shapes (env, &o->config);
+  if (mentions_rnn (o->expr_text))
+    declare_rnn_shapes (env, &o->config);
+  else
+    {
+      jac_shape_env_set_size (env, "N", o->config.batch);
+      jac_shape_env_set_size (env, "D", o->config.input);
+      jac_shape_env_set_size (env, "H", o->config.hidden);
+    }
   if (o->preset_shapes != NULL && *o->preset_shapes != '\0'
       && !jac_shape_env_parse_declarations (env, o->preset_shapes, NULL, error))
     {
@@ -314,6 +342,8 @@ print_text (const JacAnalysis *a)
 
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);
+  if (a->expr != NULL && a->expr->inferred != NULL)
+    g_print ("Shapes (inferred)\n    %s\n", a->expr->inferred);
   for (guint s = 0; s < d->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (d->steps, s);

@@ -281,20 +281,40 @@ jac_analysis_new (JacRnn           *rnn,
                        upstream, owned->config.seed, error);
 }
 
-/* Whether @variable is the direct operand of a function defined only for positive values. */
-static gboolean
+typedef enum
+{
+  DOMAIN_ANY = 0,        /* drawn in [−1, 1] */
+  DOMAIN_POSITIVE = 1,   /* [0.5, 1.5]: log, sqrt, a power with a non-integer or negative p */
+  DOMAIN_UNIT = 2,       /* [−0.5, 0.5]: arcsin and arccos, away from their infinite slopes */
+  /* both: [0.2, 0.8] */
+  DOMAIN_INVERTIBLE = 4, /* det, logdet, inv: drawn, then n I added (diagonally dominant) */
+} Domain;
+
+/* Where @variable's data must lie for the functions it is the direct operand of (Domain
+ * flags). */
+static int
 needs_positive (const JacGraph *graph,
                 int             variable)
 {
+  int domain = DOMAIN_ANY;
+
   for (guint n = 0; n < graph->nodes->len; n++)
     {
       const JacNode *node = jac_graph_node (graph, n);
 
-      if (node->op == JAC_OP_APPLY && node->lhs == variable &&
-          (node->func == JAC_FUNC_LOG || node->func == JAC_FUNC_SQRT))
-        return TRUE;
+      if ((node->op == JAC_OP_DET || node->op == JAC_OP_LOGDET || node->op == JAC_OP_INV) &&
+          node->lhs == variable)
+        domain |= DOMAIN_INVERTIBLE;
+      if (node->op != JAC_OP_APPLY || node->lhs != variable)
+        continue;
+      if (node->func == JAC_FUNC_LOG || node->func == JAC_FUNC_SQRT ||
+          (node->func == JAC_FUNC_POWER &&
+           (node->constant != round (node->constant) || node->constant < 0)))
+        domain |= DOMAIN_POSITIVE;
+      if (node->func == JAC_FUNC_ARCSIN || node->func == JAC_FUNC_ARCCOS)
+        domain |= DOMAIN_UNIT;
     }
-  return FALSE;
+  return domain;
 }
 
 gboolean
@@ -323,13 +343,27 @@ jac_expr_draw_variables (JacExpr     *expr,
           /* Each variable draws from a stream of its own, keyed by its name. */
           guint32 seeds[2] = { seed, g_str_hash (node->name) };
           g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
-          gboolean positive = needs_positive (graph, n);
+          int domain = needs_positive (graph, n);
+          gboolean invertible = (domain & DOMAIN_INVERTIBLE) != 0;
+          double half_width;
+          double centre;
+
+          domain &= ~DOMAIN_INVERTIBLE;
+          half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
+                       domain == DOMAIN_UNIT ? 0.5 : 0.3;
+          centre = domain == DOMAIN_POSITIVE ? 1.0 :
+                   domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
 
           node = jac_graph_node (graph, n);
-          jac_tensor_fill_uniform (node->value, rand, positive ? 0.5 : 1.0);
-          if (positive)
+          jac_tensor_fill_uniform (node->value, rand, half_width);
+          if (centre != 0.0)
             for (gsize e = 0; e < node->value->size; e++)
-              node->value->data[e] += 1.0;
+              node->value->data[e] += centre;
+          /* Every off-diagonal row sum is below n − 1: X + n I is diagonally dominant, so
+           * invertible with a positive determinant. */
+          if (invertible && node->rank == 2 && node->shape[0] == node->shape[1])
+            for (gsize i = 0; i < node->shape[0]; i++)
+              JAC_AT2 (node->value, i, i) += (double) node->shape[0];
         }
     }
   jac_graph_forward (graph);
@@ -573,7 +607,7 @@ apply_has_flat_slope (const JacGraph *graph,
   const JacTensor *z = jac_graph_node (graph, node->lhs)->value;
 
   for (gsize k = 0; z != NULL && k < z->size; k++)
-    if (jac_func_slope (node->func, z->data[k]) == 0.0)
+    if (jac_node_slope (node, z->data[k]) == 0.0)
       return TRUE;
   return FALSE;
 }

@@ -52,8 +52,20 @@ fail (Gen        *g,
 {
   if (!g->failed)
     g_set_error (g->error, JAC_ERROR, JAC_ERROR_INVALID,
-                 "the script cannot be written: %s has no NumPy form here yet", what);
+                 "the script cannot be written: no NumPy form yet for %s", what);
   g->failed = TRUE;
+}
+
+static char *
+number_code (double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (isinf (v))
+    return g_strdup (v > 0 ? "float('inf')" : "-float('inf')");
+  if (isnan (v))
+    return g_strdup ("float('nan')");
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.17g", v));
 }
 
 static const char *
@@ -66,12 +78,27 @@ xp (const Gen *g)
 static char *
 apply_code (Gen        *g,
             JacFunc     func,
+            double      p,
             const char *a)
 {
   const char *lib = xp (g);
 
   switch (func)
     {
+    case JAC_FUNC_ABS: return g_strdup_printf ("%s.abs(%s)", lib, a);
+    case JAC_FUNC_TAN: return g_strdup_printf ("%s.tan(%s)", lib, a);
+    case JAC_FUNC_ARCSIN: return g_strdup_printf (g->torch ? "torch.asin(%s)" : "np.arcsin(%s)", a);
+    case JAC_FUNC_ARCCOS: return g_strdup_printf (g->torch ? "torch.acos(%s)" : "np.arccos(%s)", a);
+    case JAC_FUNC_ARCTAN: return g_strdup_printf (g->torch ? "torch.atan(%s)" : "np.arctan(%s)", a);
+    case JAC_FUNC_SINH: return g_strdup_printf ("%s.sinh(%s)", lib, a);
+    case JAC_FUNC_COSH: return g_strdup_printf ("%s.cosh(%s)", lib, a);
+    case JAC_FUNC_SIGN: return g_strdup_printf ("%s.sign(%s)", lib, a);
+    case JAC_FUNC_POWER:
+      {
+        g_autofree char *e = number_code (p);
+
+        return g_strdup_printf ("(%s) ** %s", a, e);
+      }
     case JAC_FUNC_IDENTITY: return g_strdup (a);
     case JAC_FUNC_TANH: return g_strdup_printf ("%s.tanh(%s)", lib, a);
     case JAC_FUNC_SIGMOID: return g_strdup_printf ("sigmoid(%s)", a);
@@ -99,10 +126,26 @@ apply_code (Gen        *g,
 static char *
 slope_code (Gen        *g,
             JacFunc     func,
+            double      p,
             const char *z)
 {
   switch (func)
     {
+    case JAC_FUNC_ABS: return g_strdup_printf ("np.sign(%s)", z);
+    case JAC_FUNC_TAN: return g_strdup_printf ("(1 + np.tan(%s) ** 2)", z);
+    case JAC_FUNC_ARCSIN: return g_strdup_printf ("(1 / np.sqrt(1 - %s ** 2))", z);
+    case JAC_FUNC_ARCCOS: return g_strdup_printf ("(-1 / np.sqrt(1 - %s ** 2))", z);
+    case JAC_FUNC_ARCTAN: return g_strdup_printf ("(1 / (1 + %s ** 2))", z);
+    case JAC_FUNC_SINH: return g_strdup_printf ("np.cosh(%s)", z);
+    case JAC_FUNC_COSH: return g_strdup_printf ("np.sinh(%s)", z);
+    case JAC_FUNC_SIGN: return g_strdup_printf ("np.zeros_like(%s)", z);
+    case JAC_FUNC_POWER:
+      {
+        g_autofree char *e = number_code (p);
+        g_autofree char *e1 = number_code (p - 1);
+
+        return g_strdup_printf ("(%s * %s ** %s)", e, z, e1);
+      }
     case JAC_FUNC_IDENTITY: return g_strdup_printf ("np.ones_like(%s)", z);
     case JAC_FUNC_TANH: return g_strdup_printf ("(1 - np.tanh(%s) ** 2)", z);
     case JAC_FUNC_SIGMOID: return g_strdup_printf ("(sigmoid(%s) * (1 - sigmoid(%s)))", z, z);
@@ -121,17 +164,6 @@ slope_code (Gen        *g,
     }
 }
 
-static char *
-number_code (double v)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (isinf (v))
-    return g_strdup (v > 0 ? "float('inf')" : "-float('inf')");
-  if (isnan (v))
-    return g_strdup ("float('nan')");
-  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.17g", v));
-}
 
 static char *
 shape_code (guint        rank,
@@ -175,9 +207,26 @@ forward_line (Gen           *g,
     case JAC_OP_DIV: value = g_strdup_printf ("%s / %s", a, b); break;
     case JAC_OP_NEGATE: value = g_strdup_printf ("-%s", a); break;
     case JAC_OP_TRANSPOSE: value = g_strdup_printf ("%s.T", a); break;
-    case JAC_OP_APPLY: value = apply_code (g, node->func, a); break;
+    case JAC_OP_APPLY: value = apply_code (g, node->func, node->constant, a); break;
     case JAC_OP_SUM: value = g_strdup_printf ("%s.sum()", a); break;
     case JAC_OP_SOFTMAX: value = g_strdup_printf ("softmax(%s)", a); break;
+    case JAC_OP_SUM_AXIS:
+      value = g_strdup_printf (g->torch ? "torch.sum(%s, dim=%u)" : "np.sum(%s, axis=%u)", a,
+                               node->axis);
+      break;
+    case JAC_OP_TRACE: value = g_strdup_printf ("%s.trace(%s)", xp (g), a); break;
+    case JAC_OP_DIAG: value = g_strdup_printf ("%s.diag(%s)", xp (g), a); break;
+    case JAC_OP_KRON: value = g_strdup_printf ("%s.kron(%s, %s)", xp (g), a, b); break;
+    case JAC_OP_DET: value = g_strdup_printf ("%s.linalg.det(%s)", xp (g), a); break;
+    case JAC_OP_LOGDET: value = g_strdup_printf ("%s.linalg.slogdet(%s)[1]", xp (g), a); break;
+    case JAC_OP_INV: value = g_strdup_printf ("%s.linalg.inv(%s)", xp (g), a); break;
+    case JAC_OP_RESHAPE:
+      {
+        g_autofree char *shape = shape_code (node->rank, node->shape);
+
+        value = g_strdup_printf ("%s.reshape(%s, %s)", xp (g), a, shape);
+        break;
+      }
     case JAC_OP_VARIABLE:
     default:
       fail (g, "an operation of the expression");
@@ -231,9 +280,11 @@ m_code (Gen            *g,
       {
         const JacNode *apply = jac_graph_node (g->graph, e->node);
 
-        return slope_code (g, apply->func, g->names[apply->lhs]);
+        return slope_code (g, apply->func, apply->constant, g->names[apply->lhs]);
       }
     case JAC_M_CONST: return number_code (e->value);
+    case JAC_M_IDENTITY: return g_strdup_printf ("np.eye(%" G_GSIZE_FORMAT ")", e->shape[0]);
+    case JAC_M_ONES: return g_strdup_printf ("np.ones(%s)", shape);
     default:
       break;
     }
@@ -254,7 +305,7 @@ m_code (Gen            *g,
         char *code;
 
         g->torch = FALSE;
-        code = apply_code (g, e->func, a);
+        code = apply_code (g, e->func, e->value, a);
         g->torch = torch;
         return code;
       }
@@ -264,6 +315,30 @@ m_code (Gen            *g,
     case JAC_M_SUM_ROWS:
     case JAC_M_SUM_COLS: return g_strdup_printf ("unbroadcast(%s, %s)", a, shape);
     case JAC_M_BROADCAST: return g_strdup_printf ("np.broadcast_to(%s, %s)", a, shape);
+    case JAC_M_TRACE: return g_strdup_printf ("np.trace(%s)", a);
+    case JAC_M_DIAG: return g_strdup_printf ("np.diag(%s)", a);
+    case JAC_M_DET: return g_strdup_printf ("np.linalg.det(%s)", a);
+    case JAC_M_LOGDET: return g_strdup_printf ("np.linalg.slogdet(%s)[1]", a);
+    case JAC_M_INV: return g_strdup_printf ("np.linalg.inv(%s)", a);
+    case JAC_M_SPREAD_ROWS: return g_strdup_printf ("np.broadcast_to(np.reshape(%s, (1, -1)), %s)", a, shape);
+    case JAC_M_SPREAD_COLS: return g_strdup_printf ("np.broadcast_to(np.reshape(%s, (-1, 1)), %s)", a, shape);
+    case JAC_M_KRON: return g_strdup_printf ("np.kron(%s, %s)", a, b);
+    case JAC_M_RESHAPE: return g_strdup_printf ("np.reshape(%s, %s)", a, shape);
+    case JAC_M_BLOCK_SUMS:
+    case JAC_M_BLOCK_TOTAL:
+      {
+        /* a (m p, n q): each block summed to (m, n), or the blocks added to (p, q). */
+        gsize rows = e->a->shape[0], cols = e->a->rank > 1 ? e->a->shape[1] : 1;
+        gsize er = e->rank > 0 ? e->shape[0] : 1, ec = e->rank > 1 ? e->shape[1] : 1;
+
+        if (e->kind == JAC_M_BLOCK_SUMS)
+          return g_strdup_printf ("np.reshape(np.reshape(%s, (%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT
+                                  ", %" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")).sum(axis=(1, 3)), %s)",
+                                  a, er, rows / er, ec, cols / ec, shape);
+        return g_strdup_printf ("np.reshape(np.reshape(%s, (%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT
+                                ", %" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT ")).sum(axis=(0, 2)), %s)",
+                                a, rows / er, er, cols / ec, ec, shape);
+      }
     default:
       fail (g, "a step of the contracted form");
       return g_strdup ("0");
@@ -312,7 +387,7 @@ factor_operand (Gen             *g,
                 Letters         *l,
                 GString         *subscripts)
 {
-  int kind = -1, node = f->node;
+  int kind = -1, node = f->node, sym_node = -1;
   g_autofree char *base = NULL;
   const JacNode *n;
   GString *index = g_string_new (NULL);
@@ -323,6 +398,7 @@ factor_operand (Gen             *g,
       const int *pair = &g_array_index (g->d->symbol_nodes, int, 2 * f->symbol);
 
       kind = pair[0];
+      sym_node = pair[1];
       if (f->kind == JAC_FACTOR_ENTRY)
         node = pair[1];
     }
@@ -335,7 +411,7 @@ factor_operand (Gen             *g,
         {
           const JacNode *apply = jac_graph_node (g->graph, node);
 
-          base = slope_code (g, apply->func, g->names[apply->lhs]);
+          base = slope_code (g, apply->func, apply->constant, g->names[apply->lhs]);
         }
       else
         base = g_strdup (g->names[node]);
@@ -348,13 +424,28 @@ factor_operand (Gen             *g,
       {
         const JacNode *apply = jac_graph_node (g->graph, f->node);
 
-        base = slope_code (g, apply->func, g->names[apply->lhs]);
+        base = slope_code (g, apply->func, apply->constant, g->names[apply->lhs]);
         break;
       }
+    case JAC_FACTOR_DET:
+    case JAC_FACTOR_LOGDET:
+    case JAC_FACTOR_INVERSE:
+      if (sym_node < 0)
+        {
+          fail (g, "a determinant or inverse without its matrix");
+          g_string_free (index, TRUE);
+          return g_strdup ("0");
+        }
+      base = g_strdup_printf (f->kind == JAC_FACTOR_DET ? "np.linalg.det(%s)"
+                              : f->kind == JAC_FACTOR_LOGDET ? "np.linalg.slogdet(%s)[1]"
+                              : "np.linalg.inv(%s)", g->names[sym_node]);
+      node = f->kind == JAC_FACTOR_INVERSE ? sym_node : -1;
+      break;
     case JAC_FACTOR_DELTA:
     case JAC_FACTOR_DERIV:
     default:
-      fail (g, "a placeholder of the derivative");
+      fail (g, f->kind == JAC_FACTOR_DERIV ? "a placeholder of the derivative"
+                                           : "kron's composite indices");
       g_string_free (index, TRUE);
       return g_strdup ("0");
     }
@@ -425,7 +516,7 @@ term_code (Gen           *g,
           continue;
         }
       g_ptr_array_add (operands, factor_operand (g, factor, &l, sub));
-      g_string_append_printf (subs, "%s%s", subs->len > 0 ? "," : "", sub->str);
+      g_string_append_printf (subs, "%s%s", operands->len > 1 ? "," : "", sub->str);
       g_string_free (sub, TRUE);
     }
   for (guint f = 0; f < term->factors->len; f++)
@@ -444,7 +535,7 @@ term_code (Gen           *g,
           break;
         }
       g_ptr_array_add (operands, g_strdup_printf ("np.eye(%" G_GSIZE_FORMAT ")", extent));
-      g_string_append_printf (subs, "%s%c%c", subs->len > 0 ? "," : "",
+      g_string_append_printf (subs, "%s%c%c", operands->len > 1 ? "," : "",
                               letter_of (&l, factor->idx[0]), letter_of (&l, factor->idx[1]));
     }
   /* An output or variable index no factor carries: the term is constant along it. */
@@ -458,7 +549,7 @@ term_code (Gen           *g,
       if (strchr (subs->str, c) == NULL)
         {
           g_ptr_array_add (operands, g_strdup_printf ("np.ones(%" G_GSIZE_FORMAT ")", extent));
-          g_string_append_printf (subs, "%s%c", subs->len > 0 ? "," : "", c);
+          g_string_append_printf (subs, "%s%c", operands->len > 1 ? "," : "", c);
         }
     }
   if (l.next >= strlen (einsum_letters))

@@ -108,6 +108,15 @@ typedef enum
   JAC_FACTOR_SOFTMAX,   /* softmax(symbol)[idx], of the SOFTMAX node */
   JAC_FACTOR_SLOPE,     /* φ′ of the APPLY node at idx: named S[idx] or an inline formula */
   JAC_FACTOR_DERIV,     /* ∂symbol[idx]/∂variable[…]: a chain-rule placeholder */
+  JAC_FACTOR_DET,       /* det(symbol), of the DET node */
+  JAC_FACTOR_LOGDET,    /* log |det(symbol)|, of the LOGDET node */
+  JAC_FACTOR_INVERSE,   /* (symbol⁻¹)[idx] */
+  /* kron(A, B)[i, j] = A[⌊i/p⌋, ⌊j/q⌋] B[i mod p, j mod q] for B of shape (p, q), node the KRON
+   * node: */
+  JAC_FACTOR_KRON_OUTER,   /* A[⌊i/p⌋, ⌊j/q⌋], symbol A */
+  JAC_FACTOR_KRON_INNER,   /* B[i mod p, j mod q], symbol B */
+  JAC_FACTOR_KRON_SELECT,  /* δ(⌊idx[0]/p⌋, idx[1]) (power 1, 2 for axis 0, 1) or
+                            * δ(idx[0] mod p, idx[1]) (power 3, 4): what ∂ of those is */
 } JacFactorKind;
 
 typedef struct
@@ -213,7 +222,12 @@ void       _jac_render_derivative  (const JacDeriveContext *d,
 /* "tanh(", "σ(", "sqrt(" … and the matching close; LaTeX \tanh(, \sqrt{ … */
 void       _jac_render_func_open   (JacFunc                 func,
                                     JacNotation            *out);
+/* An exponent as a superscript: ^0.5, ^(−1) in plain text; <sup>, ^{…} in markup and LaTeX. */
+void       _jac_render_exponent    (double                  p,
+                                    JacNotation            *out);
+/* @param: the exponent of JAC_FUNC_POWER, written after its ")". */
 void       _jac_render_func_close  (JacFunc                 func,
+                                    double                  param,
                                     JacNotation            *out);
 void       _jac_render_entry       (const JacDeriveContext *d,
                                     int                     symbol,
@@ -242,6 +256,21 @@ typedef enum
   JAC_M_SUM_ROWS,    /* 1ᵀ a: column sums */
   JAC_M_SUM_COLS,    /* a 1: row sums */
   JAC_M_BROADCAST,   /* a scalar spread over a shape: a 1 */
+  JAC_M_IDENTITY,    /* I, of the node's shape (a leaf) */
+  JAC_M_TRACE,       /* tr(a) */
+  JAC_M_DIAG,        /* diag(a): vector ↔ diagonal matrix, by a's rank */
+  JAC_M_DET,         /* det(a) */
+  JAC_M_LOGDET,      /* log |det a| */
+  JAC_M_INV,         /* a⁻¹ */
+  JAC_M_SPREAD_ROWS, /* 1 aᵀ: a vector a as every row of a matrix */
+  JAC_M_SPREAD_COLS, /* a 1ᵀ: a vector a as every column */
+  JAC_M_ONES,        /* 1, of the node's shape (a leaf) */
+  JAC_M_KRON,        /* a ⊗ b */
+  JAC_M_BLOCK_SUMS,  /* each block of a summed: a of shape (m p, n q) to (m, n), e's shape */
+  JAC_M_BLOCK_TOTAL, /* the blocks of a added: (m p, n q) to (p, q), e's shape */
+  JAC_M_RESHAPE,     /* a with a unit axis added or removed (value: the axis), as @ promotes
+                      * vectors; written as the column-vector convention has it: x as a row
+                      * is xᵀ */
 } JacMKind;
 
 struct _JacMExpr

@@ -128,7 +128,11 @@ needs_name (const JacDeriveContext *d,
 
       if (!d->reachable[n])
         continue;
-      if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX) && user->lhs == node)
+      if ((user->op == JAC_OP_APPLY || user->op == JAC_OP_SOFTMAX || user->op == JAC_OP_DET ||
+           user->op == JAC_OP_LOGDET || user->op == JAC_OP_INV) && user->lhs == node)
+        return TRUE;
+      if (user->op == JAC_OP_KRON && (user->lhs == node || user->rhs == node) &&
+          self->op != JAC_OP_CONSTANT)
         return TRUE;
       if (user->op == JAC_OP_DIV && user->rhs == node && self->op != JAC_OP_CONSTANT)
         return TRUE;
@@ -165,7 +169,8 @@ slope_is_inline (const JacDeriveContext *d,
   if (d->flags & JAC_DERIVE_NAME_SLOPES)
     return FALSE;
   /* Compound formulas of an unnamed value would repeat it: 1 − tanh(Z) ⊙ tanh(Z). */
-  if (func == JAC_FUNC_TANH || func == JAC_FUNC_SIGMOID || func == JAC_FUNC_SQRT)
+  if (func == JAC_FUNC_TANH || func == JAC_FUNC_SIGMOID || func == JAC_FUNC_SQRT ||
+      func == JAC_FUNC_TAN)
     return named;
   return TRUE;
 }
@@ -431,6 +436,76 @@ build_unary (JacDeriveContext *d,
       for (guint x = a->rank; x-- > 0;)
         _jac_poly_sum_over (result, ia[x]);
       return result;
+    case JAC_OP_SUM_AXIS:
+      {
+        /* (sum (A, 0))_j = Σ_k A_kj, (sum (A, 1))_i = Σ_k A_ik. */
+        int k = _jac_index_new (d, NULL);
+
+        if (a->rank == 1)
+          ia[0] = k;
+        else if (node->axis == 0)
+          {
+            ia[0] = k;
+            ia[1] = idx[0];
+          }
+        else
+          {
+            ia[0] = idx[0];
+            ia[1] = k;
+          }
+        result = build (d, node->lhs, ia, FALSE);
+        _jac_poly_sum_over (result, k);
+        return result;
+      }
+    case JAC_OP_RESHAPE:
+      /* A vector promoted for @ reads its entries through the axis that stays; a row or column
+       * made a vector again reads index 0 of the axis that goes. */
+      if (a->rank == 1)
+        ia[0] = idx[1 - node->axis];
+      else if (node->rank == 1)
+        {
+          ia[node->axis] = JAC_INDEX_ZERO;
+          ia[1 - node->axis] = idx[0];
+        }
+      else
+        ia[0] = ia[1] = JAC_INDEX_ZERO;
+      return build (d, node->lhs, ia, FALSE);
+    case JAC_OP_TRACE:
+      {
+        int k = _jac_index_new (d, NULL);
+
+        ia[0] = ia[1] = k;
+        result = build (d, node->lhs, ia, FALSE);
+        _jac_poly_sum_over (result, k);
+        return result;
+      }
+    case JAC_OP_DIAG:
+      if (a->rank == 2)
+        {
+          /* (diag A)_i = A_ii */
+          ia[0] = ia[1] = idx[0];
+          return build (d, node->lhs, ia, FALSE);
+        }
+      else
+        {
+          /* diag(v)_ij = δ_ij v_i */
+          JacFactor delta = { JAC_FACTOR_DELTA, -1, -1, 1, 2, { idx[0], idx[1] } };
+          g_autoptr(GPtrArray) tie = _jac_poly_factor (&delta);
+          g_autoptr(GPtrArray) entry = build (d, node->lhs, idx, FALSE);
+
+          return _jac_poly_mul (tie, entry);
+        }
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+    case JAC_OP_INV:
+      {
+        JacFactor f = { node->op == JAC_OP_DET ? JAC_FACTOR_DET :
+                        node->op == JAC_OP_LOGDET ? JAC_FACTOR_LOGDET : JAC_FACTOR_INVERSE,
+                        d->node_symbol[node->lhs], index, 1, node->rank, { idx[0], idx[1] } };
+
+        g_assert (f.symbol >= 0);
+        return _jac_poly_factor (&f);
+      }
     case JAC_OP_APPLY:
     case JAC_OP_SOFTMAX:
       {
@@ -464,6 +539,20 @@ build (JacDeriveContext *d,
     {
     case JAC_OP_CONSTANT:
       return _jac_poly_const (node->constant);
+    case JAC_OP_KRON:
+      {
+        /* A[⌊i/p⌋, ⌊j/q⌋] B[i mod p, j mod q]: composite indices, written as such. */
+        JacFactor outer = { JAC_FACTOR_KRON_OUTER, d->node_symbol[node->lhs], index, 1,
+                            node->rank, { idx[0], idx[1] } };
+        JacFactor inner = outer;
+        GPtrArray *poly = _jac_poly_factor (&outer);
+
+        inner.kind = JAC_FACTOR_KRON_INNER;
+        inner.symbol = d->node_symbol[node->rhs];
+        g_assert (outer.symbol >= 0 && inner.symbol >= 0);
+        g_array_append_val (((JacTerm *) g_ptr_array_index (poly, 0))->factors, inner);
+        return poly;
+      }
     case JAC_OP_MATMUL:
     case JAC_OP_ADD:
     case JAC_OP_SUB:
@@ -547,6 +636,78 @@ softmax_derivative (JacDeriveContext *d,
   return result;
 }
 
+/* ∂ det Z = Σ_kl det(Z) (Z⁻¹)_lk ∂Z_kl, ∂ log |det Z| = Σ_kl (Z⁻¹)_lk ∂Z_kl and
+ * ∂(Z⁻¹)_ij = −Σ_kl (Z⁻¹)_ik ∂Z_kl (Z⁻¹)_lj: Jacobi's formula and the product rule on Z⁻¹ Z = I. */
+static GPtrArray *
+inverse_derivative (JacDeriveContext *d,
+                    const JacFactor  *x)
+{
+  int k = _jac_index_new (d, NULL), l = _jac_index_new (d, NULL);
+  int kl[2] = { k, l };
+  g_autoptr(GPtrArray) inner = entry_derivative (d, x->symbol, kl);
+  g_autoptr(GPtrArray) outer = NULL;
+  JacTerm *term;
+  GPtrArray *result;
+
+  if (inner == NULL)
+    return NULL;
+  if (x->kind == JAC_FACTOR_INVERSE)
+    {
+      JacFactor left = { JAC_FACTOR_INVERSE, x->symbol, x->node, 1, 2, { x->idx[0], k } };
+      JacFactor right = { JAC_FACTOR_INVERSE, x->symbol, x->node, 1, 2, { l, x->idx[1] } };
+
+      outer = _jac_poly_factor (&left);
+      term = g_ptr_array_index (outer, 0);
+      term->coef = -1.0;
+      g_array_append_val (term->factors, right);
+    }
+  else
+    {
+      JacFactor inverse = { JAC_FACTOR_INVERSE, x->symbol, -1, 1, 2, { l, k } };
+
+      if (x->kind == JAC_FACTOR_DET)
+        {
+          outer = _jac_poly_factor (x);
+          term = g_ptr_array_index (outer, 0);
+          g_array_append_val (term->factors, inverse);
+        }
+      else
+        outer = _jac_poly_factor (&inverse);
+    }
+  result = _jac_poly_mul (outer, inner);
+  _jac_poly_sum_over (result, l);
+  _jac_poly_sum_over (result, k);
+  return result;
+}
+
+/* ∂A[⌊i/p⌋, ⌊j/q⌋] = Σ_kl δ(⌊i/p⌋, k) δ(⌊j/q⌋, l) ∂A_kl, and the same with i mod p, j mod q
+ * for B: the δ rule then collapses k and l onto the variable's indices as for any entry. */
+static GPtrArray *
+kron_derivative (JacDeriveContext *d,
+                 const JacFactor  *x)
+{
+  int kl[2] = { _jac_index_new (d, NULL), x->rank > 1 ? _jac_index_new (d, NULL) : 0 };
+  g_autoptr(GPtrArray) inner = entry_derivative (d, x->symbol, kl);
+  g_autoptr(GPtrArray) select = NULL;
+  int base = x->kind == JAC_FACTOR_KRON_OUTER ? 1 : 3;
+  GPtrArray *result;
+
+  if (inner == NULL)
+    return NULL;
+  select = _jac_poly_const (1.0);
+  for (guint a = 0; a < x->rank; a++)
+    {
+      JacFactor s = { JAC_FACTOR_KRON_SELECT, -1, x->node, base + (int) a, 2,
+                      { x->idx[a], kl[a] } };
+
+      g_array_append_val (((JacTerm *) g_ptr_array_index (select, 0))->factors, s);
+    }
+  result = _jac_poly_mul (select, inner);
+  for (guint a = x->rank; a-- > 0;)
+    _jac_poly_sum_over (result, kl[a]);
+  return result;
+}
+
 static GPtrArray *
 factor_derivative (JacDeriveContext *d,
                    const JacFactor  *x)
@@ -586,6 +747,13 @@ factor_derivative (JacDeriveContext *d,
       }
     case JAC_FACTOR_SOFTMAX:
       return softmax_derivative (d, x);
+    case JAC_FACTOR_DET:
+    case JAC_FACTOR_LOGDET:
+    case JAC_FACTOR_INVERSE:
+      return inverse_derivative (d, x);
+    case JAC_FACTOR_KRON_OUTER:
+    case JAC_FACTOR_KRON_INNER:
+      return kron_derivative (d, x);
     default:
       return NULL;
     }
@@ -1640,7 +1808,7 @@ jac_derivation_evaluate_slope (const JacDerivation *self,
   z = jac_graph_node (graph, apply->lhs)->value;
   s = jac_tensor_new (z->rank, z->shape, NULL);
   for (gsize n = 0; n < z->size; n++)
-    s->data[n] = jac_func_slope (apply->func, z->data[n]);
+    s->data[n] = jac_node_slope (apply, z->data[n]);
   return s;
 }
 
@@ -1662,6 +1830,6 @@ jac_entry_factor_value (const JacEntryFactor *factor,
 
       offset = offset * t->shape[a] + MIN (i, t->shape[a] - 1);
     }
-  v = factor->slope ? jac_func_slope (node->func, t->data[offset]) : t->data[offset];
+  v = factor->slope ? jac_node_slope (node, t->data[offset]) : t->data[offset];
   return factor->power == 1 ? v : pow (v, factor->power);
 }

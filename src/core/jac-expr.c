@@ -16,11 +16,25 @@
 #define UTF8_ODOT        "\xe2\x8a\x99"   /* ⊙ */
 #define UTF8_SUPER_T     "\xe1\xb5\x80"   /* ᵀ */
 
+/* A declared shape; an axis given by a size symbol keeps the symbol, so that a size bound after
+ * the declaration still applies (N×K, then K = 4), and one never bound is a free size that
+ * the expression's shape inference settles. */
 typedef struct
 {
-  guint rank;
-  gsize shape[2];
+  guint  rank;
+  gsize  shape[2];   /* 0: a symbol, resolved at lookup */
+  char  *symbol[2];
 } Decl;
+
+static void
+decl_free (gpointer data)
+{
+  Decl *decl = data;
+
+  g_free (decl->symbol[0]);
+  g_free (decl->symbol[1]);
+  g_free (decl);
+}
 
 struct _JacShapeEnv
 {
@@ -133,7 +147,7 @@ jac_shape_env_new (void)
   JacShapeEnv *self = g_new0 (JacShapeEnv, 1);
 
   self->sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->decls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->decls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, decl_free);
   return self;
 }
 
@@ -185,21 +199,68 @@ jac_shape_env_declare (JacShapeEnv *self,
   g_hash_table_replace (self->decls, g_strdup (name), decl);
 }
 
+static void
+declare_symbolic (JacShapeEnv  *self,
+                  const char   *name,
+                  guint         rank,
+                  const gsize  *shape,
+                  char        **symbols)
+{
+  Decl *decl = g_new0 (Decl, 1);
+
+  decl->rank = rank;
+  for (guint a = 0; a < rank; a++)
+    {
+      decl->shape[a] = shape[a];
+      decl->symbol[a] = g_strdup (symbols[a]);
+    }
+  g_hash_table_replace (self->decls, g_strdup (name), decl);
+}
+
+/* The declared shape with its symbols resolved where they are bound now; an unbound one is left
+ * 0 with its symbol in @symbols (nullable). FALSE when @name is not declared. */
+static gboolean
+lookup_symbolic (const JacShapeEnv  *self,
+                 const char         *name,
+                 guint              *rank,
+                 gsize              *shape,
+                 const char        **symbols)
+{
+  const Decl *decl = g_hash_table_lookup (self->decls, name);
+
+  if (decl == NULL)
+    return FALSE;
+  *rank = decl->rank;
+  for (guint a = 0; a < decl->rank; a++)
+    {
+      shape[a] = decl->shape[a];
+      if (decl->symbol[a] != NULL && !jac_shape_env_get_size (self, decl->symbol[a], &shape[a]))
+        shape[a] = 0;
+      if (symbols != NULL)
+        symbols[a] = shape[a] == 0 ? decl->symbol[a] : NULL;
+    }
+  return TRUE;
+}
+
 gboolean
 jac_shape_env_lookup (const JacShapeEnv *self,
                       const char        *name,
                       guint             *rank,
                       gsize             *shape)
 {
-  const Decl *decl = g_hash_table_lookup (self->decls, name);
+  guint r;
+  gsize s[2] = { 0, 0 };
 
-  if (decl == NULL)
+  if (!lookup_symbolic (self, name, &r, s, NULL))
     return FALSE;
+  for (guint a = 0; a < r; a++)
+    if (s[a] == 0)
+      return FALSE;   /* a size symbol still unbound */
   if (rank != NULL)
-    *rank = decl->rank;
+    *rank = r;
   if (shape != NULL)
-    for (guint a = 0; a < decl->rank; a++)
-      shape[a] = decl->shape[a];
+    for (guint a = 0; a < r; a++)
+      shape[a] = s[a];
   return TRUE;
 }
 
@@ -229,6 +290,8 @@ typedef struct
   const char        *p;
   GError           **error;
   gsize             *error_pos;
+  char             **symbols;  /* non-NULL: declarations, where a size symbol may be bound
+                                * later (or never): the symbols read, per axis */
 } DimReader;
 
 static gboolean
@@ -246,9 +309,11 @@ read_number (const char  *p,
   return TRUE;
 }
 
-/* A size: a positive number or a bound symbol; "NxH" is split at an 'x' after a bound prefix. */
+/* A size: a positive number or a bound symbol; "NxH" is split at an 'x' after a bound prefix.
+ * In a declaration an unbound symbol is kept for later: *value 0 and symbols[@axis] set. */
 static gboolean
 read_dim (DimReader *r,
+          guint      axis,
           gsize     *value)
 {
   const char *start = r->p = skip_blanks (r->p);
@@ -281,8 +346,17 @@ read_dim (DimReader *r,
       if ((cut == end || *cut == 'x') && jac_shape_env_get_size (r->env, symbol, value))
         {
           r->p = cut;
+          if (r->symbols != NULL)
+            r->symbols[axis] = g_steal_pointer (&symbol);
           return TRUE;
         }
+    }
+  if (r->symbols != NULL)
+    {
+      r->symbols[axis] = g_strndup (start, end - start);
+      *value = 0;
+      r->p = end;
+      return TRUE;
     }
   {
     g_autofree char *symbol = g_strndup (start, end - start);
@@ -352,8 +426,9 @@ read_dims (DimReader *r,
       if (n == 2)
         return fail_at (r->error, r->error_pos, r->text, at, JAC_ERROR_SHAPE,
                         "a variable has at most 2 dimensions");
-      if (!read_dim (r, &shape[n++]))
+      if (!read_dim (r, n, &shape[n]))
         return FALSE;
+      n++;
       if (read_cross (r))
         continue;
       r->p = paren ? skip_space (r->p) : skip_blanks (r->p);
@@ -508,18 +583,36 @@ jac_shape_env_parse_shape (JacShapeEnv  *self,
 {
   g_autofree char *name = NULL;
   g_autoptr(GError) local = NULL;
+  char *symbols[2] = { NULL, NULL };
   const char *rest;
-  guint rank;
-  gsize shape[2];
+  guint rank = 0;
+  gsize shape[2] = { 0, 0 };
+  DimReader r = { self, NULL, NULL, NULL, NULL, symbols };
 
   if (!split_assignment (text, "NAME=DIMS", &name, &rest, error))
     return FALSE;
-  if (!jac_shape_env_parse_dims (self, rest, &rank, shape, NULL, &local))
+  r.text = rest;
+  r.p = rest;
+  r.error = &local;
+  if (*skip_space (rest) == '\0')
+    fail_at (&local, NULL, rest, rest, JAC_ERROR_INVALID,
+             "empty dims: write e.g. “H,H”, “H” or “()”");
+  else if (read_dims (&r, FALSE, &rank, shape) && *skip_space (r.p) != '\0')
+    {
+      g_autofree char *found = token_text (skip_space (r.p));
+
+      fail_at (&local, NULL, rest, r.p, JAC_ERROR_INVALID, "unexpected “%s” after the dims",
+               found);
+    }
+  if (local == NULL)
+    declare_symbolic (self, name, rank, shape, symbols);
+  g_free (symbols[0]);
+  g_free (symbols[1]);
+  if (local != NULL)
     {
       g_set_error (error, JAC_ERROR, local->code, "shape of “%s”: %s", name, local->message);
       return FALSE;
     }
-  jac_shape_env_declare (self, name, rank, shape);
   return TRUE;
 }
 
@@ -536,13 +629,18 @@ parse_entry (JacShapeEnv  *self,
 
   if (*q == ':')
     {
-      DimReader r = { self, text, q + 1, error, error_pos };
+      char *symbols[2] = { NULL, NULL };
+      DimReader r = { self, text, q + 1, error, error_pos, symbols };
       guint rank;
-      gsize shape[2];
+      gsize shape[2] = { 0, 0 };
+      gboolean ok = read_dims (&r, TRUE, &rank, shape);
 
-      if (!read_dims (&r, TRUE, &rank, shape))
+      if (ok)
+        declare_symbolic (self, name, rank, shape, symbols);
+      g_free (symbols[0]);
+      g_free (symbols[1]);
+      if (!ok)
         return FALSE;
-      jac_shape_env_declare (self, name, rank, shape);
       *p = r.p;
       return TRUE;
     }
@@ -608,6 +706,124 @@ typedef struct
   const char *end;
 } Operand;
 
+/* ---- shape inference: a first pass over the expression with sizes as unknowns ----
+ *
+ * An undeclared variable is a vector when its name starts with a lowercase letter and a matrix
+ * otherwise (the Cookbook's x and X); its sizes, and the size symbols no binding gives a value,
+ * are unknowns that @, broadcasting, the square-only functions and kron tie together, by
+ * union-find. What stays free gets a default, 2, 3, 4, … skipping the sizes the expression
+ * already has, so that no two axes are confusable. The second pass builds the graph from the
+ * shapes so settled; a real contradiction is left for it to report, at its operator and naming
+ * both shapes, as a declared one always was. */
+
+typedef struct
+{
+  int   parent;
+  gsize value;   /* 0: unknown */
+} DimClass;
+
+typedef struct
+{
+  guint rank;
+  int   dim[2];
+} SymShape;
+
+typedef struct
+{
+  GArray     *classes;    /* DimClass */
+  GArray     *shapes;     /* SymShape, indexed as the pseudo nodes of the first pass */
+  GHashTable *variables;  /* name → its pseudo node + 1 */
+  GPtrArray  *inferred;   /* names of the variables with a free size, in order */
+  GHashTable *symbols;    /* unbound size symbol → its class + 1 */
+  GHashTable *used;       /* every known size, so that defaults avoid them */
+  gsize       next_default;
+} Infer;
+
+static int
+dim_new (Infer *inf,
+         gsize  value)
+{
+  DimClass c = { (int) inf->classes->len, value };
+
+  g_array_append_val (inf->classes, c);
+  if (value != 0)
+    g_hash_table_add (inf->used, GSIZE_TO_POINTER (value));
+  return c.parent;
+}
+
+static int
+dim_find (Infer *inf,
+          int    c)
+{
+  while (g_array_index (inf->classes, DimClass, c).parent != c)
+    {
+      DimClass *x = &g_array_index (inf->classes, DimClass, c);
+
+      x->parent = g_array_index (inf->classes, DimClass, x->parent).parent;
+      c = x->parent;
+    }
+  return c;
+}
+
+static gsize
+dim_value (Infer *inf,
+           int    c)
+{
+  return g_array_index (inf->classes, DimClass, dim_find (inf, c)).value;
+}
+
+/* FALSE on a contradiction (two different known sizes), which the second pass reports. */
+static gboolean
+dim_unify (Infer *inf,
+           int    a,
+           int    b)
+{
+  DimClass *ca, *cb;
+
+  a = dim_find (inf, a);
+  b = dim_find (inf, b);
+  if (a == b)
+    return TRUE;
+  ca = &g_array_index (inf->classes, DimClass, a);
+  cb = &g_array_index (inf->classes, DimClass, b);
+  if (ca->value != 0 && cb->value != 0 && ca->value != cb->value)
+    return FALSE;
+  if (ca->value == 0)
+    ca->value = cb->value;
+  cb->parent = a;
+  return TRUE;
+}
+
+static int
+sym_new (Infer *inf,
+         guint  rank,
+         int    d0,
+         int    d1)
+{
+  SymShape shape = { rank, { d0, d1 } };
+
+  g_array_append_val (inf->shapes, shape);
+  return (int) inf->shapes->len - 1;
+}
+
+static SymShape
+sym_at (Infer *inf,
+        int    node)
+{
+  return g_array_index (inf->shapes, SymShape, node);
+}
+
+static void
+infer_free (Infer *inf)
+{
+  g_array_unref (inf->classes);
+  g_array_unref (inf->shapes);
+  g_hash_table_unref (inf->variables);
+  g_ptr_array_unref (inf->inferred);
+  g_hash_table_unref (inf->symbols);
+  g_hash_table_unref (inf->used);
+}
+
 typedef struct
 {
   const char        *src;
@@ -619,7 +835,201 @@ typedef struct
   gsize             *error_pos;
   guint              depth;   /* nesting of unary operators, parentheses and calls */
   gsize             *offsets; /* per byte of src: its character offset (src is valid UTF-8) */
+  Infer             *infer;   /* the first pass: nodes are SymShapes, no graph is built */
 } Parser;
+
+/* The graph operations the parser uses, in either pass. In the first one they never fail:
+ * what does not fit is left for the second pass to report. */
+
+static guint
+pg_rank (Parser *P,
+         int     node)
+{
+  if (P->infer != NULL)
+    return sym_at (P->infer, node).rank;
+  return jac_graph_node (P->graph, node)->rank;
+}
+
+/* A size, or 0 when the first pass does not know it yet. */
+static gsize
+pg_dim (Parser *P,
+        int     node,
+        guint   axis)
+{
+  if (P->infer != NULL)
+    return dim_value (P->infer, sym_at (P->infer, node).dim[axis]);
+  return jac_graph_node (P->graph, node)->shape[axis];
+}
+
+static int
+pg_constant (Parser *P,
+             double  value)
+{
+  if (P->infer != NULL)
+    return sym_new (P->infer, 0, -1, -1);
+  return jac_graph_add_constant (P->graph, value);
+}
+
+static int
+sym_broadcast (Infer *inf,
+               int    lhs,
+               int    rhs)
+{
+  SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+  SymShape out = a.rank >= b.rank ? a : b;
+
+  for (guint x = 0; x < out.rank; x++)
+    {
+      int ia = (int) x - (int) (out.rank - a.rank), ib = (int) x - (int) (out.rank - b.rank);
+
+      if (ia < 0 || ib < 0)
+        continue;
+      if (dim_value (inf, a.dim[ia]) == 1)
+        out.dim[x] = b.dim[ib];
+      else if (dim_value (inf, b.dim[ib]) == 1)
+        out.dim[x] = a.dim[ia];
+      else
+        dim_unify (inf, a.dim[ia], b.dim[ib]);
+    }
+  return sym_new (inf, out.rank, out.dim[0], out.dim[1]);
+}
+
+/* kron's sizes are products: its operands' free sizes are settled first. */
+/* A free size gets the next default: the smallest from 2 up that no size of the expression
+ * has, so that two axes never share a size by chance. */
+static int
+dim_settle (Infer *inf,
+            int    c)
+{
+  DimClass *root = &g_array_index (inf->classes, DimClass, dim_find (inf, c));
+
+  if (root->value != 0)
+    return c;
+  /* Constant time per size: the defaults only grow, and the used sizes are a set. */
+  while (g_hash_table_contains (inf->used, GSIZE_TO_POINTER (inf->next_default)))
+    inf->next_default++;
+  root->value = inf->next_default++;
+  g_hash_table_add (inf->used, GSIZE_TO_POINTER (root->value));
+  return c;
+}
+
+static int
+pg_binary (Parser  *P,
+           JacOp    op,
+           int      lhs,
+           int      rhs,
+           GError **error)
+{
+  Infer *inf = P->infer;
+
+  if (inf == NULL)
+    return jac_graph_add_binary (P->graph, op, lhs, rhs, error);
+  if (op == JAC_OP_MATMUL)
+    {
+      SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+
+      if (a.rank != 2 || b.rank != 2)
+        return sym_new (inf, 2, dim_new (inf, 0), dim_new (inf, 0));
+      dim_unify (inf, a.dim[1], b.dim[0]);
+      return sym_new (inf, 2, a.dim[0], b.dim[1]);
+    }
+  if (op == JAC_OP_KRON)
+    {
+      SymShape a = sym_at (inf, lhs), b = sym_at (inf, rhs);
+      int d[2] = { -1, -1 };
+
+      for (guint x = 0; x < MIN (a.rank, b.rank); x++)
+        d[x] = dim_new (inf, dim_value (inf, dim_settle (inf, a.dim[x])) *
+                             dim_value (inf, dim_settle (inf, b.dim[x])));
+      return sym_new (inf, MIN (a.rank, b.rank), d[0], d[1]);
+    }
+  return sym_broadcast (inf, lhs, rhs);
+}
+
+static int
+pg_unary (Parser  *P,
+          JacOp    op,
+          JacFunc  func,
+          int      operand,
+          GError **error)
+{
+  Infer *inf = P->infer;
+  SymShape a;
+
+  if (inf == NULL)
+    return jac_graph_add_unary (P->graph, op, func, operand, error);
+  a = sym_at (inf, operand);
+  switch (op)
+    {
+    case JAC_OP_TRANSPOSE:
+      return a.rank == 2 ? sym_new (inf, 2, a.dim[1], a.dim[0]) : operand;
+    case JAC_OP_SUM:
+      return sym_new (inf, 0, -1, -1);
+    case JAC_OP_TRACE:
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+    case JAC_OP_INV:
+      if (a.rank == 2)
+        dim_unify (inf, a.dim[0], a.dim[1]);
+      return op == JAC_OP_INV ? operand : sym_new (inf, 0, -1, -1);
+    case JAC_OP_DIAG:
+      if (a.rank == 1)
+        return sym_new (inf, 2, a.dim[0], a.dim[0]);
+      if (a.rank == 2)
+        dim_unify (inf, a.dim[0], a.dim[1]);
+      return sym_new (inf, 1, a.dim[0], -1);
+    default:
+      return operand;
+    }
+}
+
+static int
+pg_power (Parser  *P,
+          int      operand,
+          double   p,
+          GError **error)
+{
+  if (P->infer != NULL)
+    return operand;
+  return jac_graph_add_power (P->graph, operand, p, error);
+}
+
+static int
+pg_sum_axis (Parser  *P,
+             int      operand,
+             guint    axis,
+             GError **error)
+{
+  SymShape a;
+
+  if (P->infer == NULL)
+    return jac_graph_add_sum_axis (P->graph, operand, axis, error);
+  a = sym_at (P->infer, operand);
+  if (a.rank == 2)
+    return sym_new (P->infer, 1, a.dim[1 - MIN (axis, 1)], -1);
+  return sym_new (P->infer, 0, -1, -1);
+}
+
+static int
+pg_reshape (Parser  *P,
+            int      operand,
+            guint    rank,
+            guint    axis,
+            GError **error)
+{
+  Infer *inf = P->infer;
+  SymShape a;
+
+  if (inf == NULL)
+    return jac_graph_add_reshape (P->graph, operand, rank, axis, error);
+  a = sym_at (inf, operand);
+  if (rank == 2 && a.rank == 1)
+    return axis == 0 ? sym_new (inf, 2, dim_new (inf, 1), a.dim[0])
+                     : sym_new (inf, 2, a.dim[0], dim_new (inf, 1));
+  if (rank == 1 && a.rank == 2)
+    return sym_new (inf, 1, a.dim[1 - axis], -1);
+  return sym_new (inf, 0, -1, -1);
+}
 
 /* Deeper input is refused rather than left to overflow the stack; no formula needs it. X is at
  * level 0, (X) and −X at level 1, … */
@@ -677,7 +1087,7 @@ materialize (Parser  *P,
 {
   if (x->is_const)
     {
-      x->node = jac_graph_add_constant (P->graph, x->value);
+      x->node = pg_constant (P, x->value);
       x->is_const = FALSE;
       record_span (P, x->node, x->start, x->end, x->start);
     }
@@ -691,26 +1101,87 @@ operand_text (const Operand *x)
 }
 
 static gboolean
-check_matrix (Parser        *P,
-              const char    *op_at,
-              const Operand *x)
+check_matmul_operand (Parser        *P,
+                      const char    *op_at,
+                      const Operand *x)
 {
   g_autofree char *text = operand_text (x);
-  const JacNode *node;
 
   if (x->is_const)
     return fail (P, op_at, JAC_ERROR_SHAPE,
-                 "@ takes two matrices, but “%s” is a number: use * to scale", text);
-  node = jac_graph_node (P->graph, x->node);
-  if (node->rank == 2)
-    return TRUE;
-  if (node->rank == 0)
+                 "@ takes matrices and vectors, but “%s” is a number: use * to scale", text);
+  if (pg_rank (P, x->node) == 0)
     return fail (P, op_at, JAC_ERROR_SHAPE,
-                 "@ takes two matrices, but “%s” is a scalar: use * to scale", text);
-  return fail (P, op_at, JAC_ERROR_SHAPE,
-               "@ takes two matrices, but “%s” has shape (%" G_GSIZE_FORMAT ",): make it a 1×%"
-               G_GSIZE_FORMAT " row or a %" G_GSIZE_FORMAT "×1 column", text,
-               node->shape[0], node->shape[0], node->shape[0]);
+                 "@ takes matrices and vectors, but “%s” is a scalar: use * to scale", text);
+  return TRUE;
+}
+
+/* A reshape node spanning @x's text. */
+static gboolean
+reshape_operand (Parser  *P,
+                 Operand *x,
+                 guint    rank,
+                 guint    axis)
+{
+  g_autoptr(GError) local = NULL;
+  int node = pg_reshape (P, x->node, rank, axis, &local);
+
+  if (node < 0)
+    return fail (P, x->start, local->code, "%s", local->message);
+  record_span (P, node, x->start, x->end, x->start);
+  x->node = node;
+  return TRUE;
+}
+
+/* A @ B as NumPy has it: a vector on the left is a 1×n row, on the right an n×1 column, and
+ * the axis that promotion added is removed from the product (x @ A @ y is a scalar, A @ x a
+ * vector). The graph has only matrix products, so the promotions are reshape nodes. */
+static gboolean
+combine_matmul (Parser     *P,
+                const char *op_at,
+                Operand    *lhs,
+                Operand    *rhs)
+{
+  g_autoptr(GError) local = NULL;
+  const JacNode *a, *b;
+  guint rank_a, rank_b;
+  gsize inner_a, inner_b;
+  int node;
+
+  if (!check_matmul_operand (P, op_at, lhs) || !check_matmul_operand (P, op_at, rhs))
+    return FALSE;
+  rank_a = pg_rank (P, lhs->node);
+  rank_b = pg_rank (P, rhs->node);
+  inner_a = pg_dim (P, lhs->node, rank_a - 1);
+  inner_b = pg_dim (P, rhs->node, 0);
+  if (P->infer == NULL && inner_a != inner_b)
+    {
+      g_autofree char *sa = NULL;
+      g_autofree char *sb = NULL;
+
+      a = jac_graph_node (P->graph, lhs->node);
+      b = jac_graph_node (P->graph, rhs->node);
+      sa = jac_shape_string (a->rank, a->shape);
+      sb = jac_shape_string (b->rank, b->shape);
+      return fail (P, op_at, JAC_ERROR_SHAPE, "shape mismatch: %s @ %s (inner sizes differ)",
+                   sa, sb);
+    }
+  if ((rank_a == 1 && !reshape_operand (P, lhs, 2, 0)) ||
+      (rank_b == 1 && !reshape_operand (P, rhs, 2, 1)))
+    return FALSE;
+  node = pg_binary (P, JAC_OP_MATMUL, lhs->node, rhs->node, &local);
+  if (node < 0)
+    return fail (P, op_at, local->code, "%s", local->message);
+  record_span (P, node, lhs->start, rhs->end, op_at);
+  lhs->node = node;
+  lhs->end = rhs->end;
+  if (rank_a == 1 && rank_b == 1)
+    return reshape_operand (P, lhs, 0, 0);
+  if (rank_a == 1)
+    return reshape_operand (P, lhs, 1, 0);
+  if (rank_b == 1)
+    return reshape_operand (P, lhs, 1, 1);
+  return TRUE;
 }
 
 static gboolean
@@ -723,15 +1194,15 @@ combine (Parser        *P,
   g_autoptr(GError) local = NULL;
   int node;
 
-  if (op == JAC_OP_MATMUL && (!check_matrix (P, op_at, lhs) || !check_matrix (P, op_at, rhs)))
-    return FALSE;
+  if (op == JAC_OP_MATMUL)
+    return combine_matmul (P, op_at, lhs, rhs);
   if (lhs->is_const && rhs->is_const)
     {
       lhs->value = jac_op_apply (op, lhs->value, rhs->value);
       lhs->end = rhs->end;
       return TRUE;
     }
-  node = jac_graph_add_binary (P->graph, op, materialize (P, lhs), materialize (P, rhs), &local);
+  node = pg_binary (P, op, materialize (P, lhs), materialize (P, rhs), &local);
   if (node < 0)
     return fail (P, op_at, local->code, "%s", local->message);
   record_span (P, node, lhs->start, rhs->end, op_at);
@@ -762,7 +1233,7 @@ apply_unary (Parser     *P,
       x->end = end;
       return TRUE;
     }
-  node = jac_graph_add_unary (P->graph, op, func, materialize (P, x), &local);
+  node = pg_unary (P, op, func, materialize (P, x), &local);
   if (node < 0)
     return fail (P, op_at, local->code, "%s", local->message);
   record_span (P, node, start, end, op_at);
@@ -860,14 +1331,75 @@ parse_variable (Parser     *P,
                 Operand    *out)
 {
   g_autofree char *name = g_strndup (start, end - start);
-  int node = jac_graph_find_variable (P->graph, name);
+  int node = P->infer != NULL ? -1 : jac_graph_find_variable (P->graph, name);
   g_autoptr(GError) budget_error = NULL;
 
+  if (P->infer != NULL)
+    {
+      Infer *inf = P->infer;
+      gpointer known = g_hash_table_lookup (inf->variables, name);
+      const char *symbols[2] = { NULL, NULL };
+      gsize shape[2] = { 0, 0 };
+      int dim[2] = { -1, -1 };
+      guint rank;
+      gboolean free_size = FALSE;
+
+      if (known != NULL)
+        {
+          *out = (Operand) { FALSE, 0.0, GPOINTER_TO_INT (known) - 1, start, end };
+          return TRUE;
+        }
+      if (jac_shape_env_get_size (P->env, name, NULL) &&
+          !lookup_symbolic (P->env, name, &rank, shape, symbols))
+        {
+          /* A size symbol is not a variable: the second pass says so. */
+          *out = (Operand) { FALSE, 0.0, sym_new (inf, 0, -1, -1), start, end };
+          return TRUE;
+        }
+      if (!lookup_symbolic (P->env, name, &rank, shape, symbols))
+        {
+          /* The Cookbook's convention: x is a vector, X a matrix. */
+          rank = g_ascii_islower (name[0]) ? 1 : 2;
+          free_size = TRUE;
+        }
+      for (guint a = 0; a < rank; a++)
+        {
+          if (shape[a] > 0)
+            dim[a] = dim_new (inf, shape[a]);
+          else if (symbols[a] != NULL)
+            {
+              gpointer c = g_hash_table_lookup (inf->symbols, symbols[a]);
+
+              if (c == NULL)
+                {
+                  c = GINT_TO_POINTER (dim_new (inf, 0) + 1);
+                  g_hash_table_insert (inf->symbols, g_strdup (symbols[a]), c);
+                }
+              dim[a] = GPOINTER_TO_INT (c) - 1;
+              free_size = TRUE;
+            }
+          else
+            dim[a] = dim_new (inf, 0);
+        }
+      node = sym_new (inf, rank, dim[0], dim[1]);
+      g_hash_table_insert (inf->variables, g_strdup (name), GINT_TO_POINTER (node + 1));
+      if (free_size)
+        g_ptr_array_add (inf->inferred, g_strdup (name));
+      *out = (Operand) { FALSE, 0.0, node, start, end };
+      return TRUE;
+    }
   if (node < 0)
     {
       guint rank;
       gsize shape[2];
 
+      gsize size;
+
+      if (!jac_shape_env_lookup (P->env, name, &rank, shape) &&
+          jac_shape_env_get_size (P->env, name, &size))
+        return fail (P, start, JAC_ERROR_INVALID,
+                     "“%s” is a size (%s = %" G_GSIZE_FORMAT "), not a variable: use another name "
+                     "for a variable", name, name, size);
       if (!jac_shape_env_lookup (P->env, name, &rank, shape))
         return fail (P, start, JAC_ERROR_INVALID,
                      "unknown variable “%s” (declare its shape or load it)", name);
@@ -880,6 +1412,260 @@ parse_variable (Parser     *P,
   return TRUE;
 }
 
+/* The functions that are not element-wise, with how many arguments they take. */
+typedef enum
+{
+  CALL_APPLY,       /* an element-wise function */
+  CALL_SUM,
+  CALL_MEAN,
+  CALL_LOGSUMEXP,
+  CALL_NORM,
+  CALL_SOFTMAX,
+  CALL_TRACE,
+  CALL_DIAG,
+  CALL_DET,
+  CALL_LOGDET,
+  CALL_INV,
+  CALL_KRON,
+} CallKind;
+
+static const struct
+{
+  const char *name;
+  CallKind    kind;
+  guint       min_args;
+  guint       max_args;
+  const char *hint;     /* why a second argument is refused, or what the two are */
+} calls[] = {
+  { "sum", CALL_SUM, 1, 2, " (sum(X) adds every entry, sum(X, axis) along axis 0 or 1)" },
+  { "mean", CALL_MEAN, 1, 2, " (mean(X) or mean(X, axis))" },
+  { "logsumexp", CALL_LOGSUMEXP, 1, 2, " (logsumexp(X) or logsumexp(X, axis))" },
+  { "norm", CALL_NORM, 1, 1, " (the Frobenius norm of all entries)" },
+  { "softmax", CALL_SOFTMAX, 1, 1, " (it works along the rows)" },
+  { "tr", CALL_TRACE, 1, 1, "" },
+  { "trace", CALL_TRACE, 1, 1, "" },
+  { "diag", CALL_DIAG, 1, 1, " (diag(v) makes a diagonal matrix, diag(X) takes the diagonal)" },
+  { "det", CALL_DET, 1, 1, "" },
+  { "logdet", CALL_LOGDET, 1, 1, " (log |det X|)" },
+  { "inv", CALL_INV, 1, 1, "" },
+  { "kron", CALL_KRON, 2, 2, " (kron(A, B))" },
+};
+
+static gboolean
+find_call (const char *name,
+           guint      *index)
+{
+  for (guint c = 0; c < G_N_ELEMENTS (calls); c++)
+    if (g_str_equal (name, calls[c].name))
+      {
+        *index = c;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* A node over @x (materialized) spanning the whole call; @x becomes it. */
+static gboolean
+wrap_node (Parser     *P,
+           int         node,
+           GError     *local,
+           const char *start,
+           const char *end,
+           const char *op_at,
+           Operand    *x)
+{
+  if (node < 0)
+    {
+      gboolean ok = fail (P, op_at, local->code, "%s", local->message);
+
+      g_error_free (local);
+      return ok;
+    }
+  record_span (P, node, start, end, op_at);
+  *x = (Operand) { FALSE, 0.0, node, start, end };
+  return TRUE;
+}
+
+static gboolean
+add_call_unary (Parser     *P,
+                JacOp       op,
+                JacFunc     func,
+                const char *start,
+                const char *end,
+                const char *op_at,
+                Operand    *x)
+{
+  GError *local = NULL;
+  int node = pg_unary (P, op, func, materialize (P, x), &local);
+
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* An axis: a whole number, 0 or 1 (−1 and −2 count from the end, as in NumPy), optionally
+ * written axis=1. */
+static gboolean
+parse_axis (Parser        *P,
+            const char    *name,
+            const Operand *operand,
+            guint         *axis)
+{
+  const char *at = skip_space (P->p);
+  const char *value_at;
+  Operand value;
+  guint rank;
+
+  if (has_prefix (at, "axis") && !is_ident_char (at[4]) && *skip_space (at + 4) == '=')
+    P->p = skip_space (at + 4) + 1;
+  value_at = skip_space (P->p);
+  if (!parse_sum (P, &value))
+    return FALSE;
+  rank = operand->is_const ? 0 : pg_rank (P, operand->node);
+  if (!value.is_const || value.value != round (value.value))
+    {
+      g_autofree char *text = operand_text (&value);
+
+      return fail (P, value_at, JAC_ERROR_INVALID,
+                   "the axis of “%s” must be a whole number (0 or 1), not “%s”", name, text);
+    }
+  if (value.value < -(double) rank || value.value >= rank)
+    {
+      g_autofree char *text = operand_text (&value);
+
+      if (rank == 0)
+        return fail (P, value_at, JAC_ERROR_SHAPE,
+                     "bad axis %s: the argument of “%s” is a scalar, it has no axis", text, name);
+      return fail (P, value_at, JAC_ERROR_SHAPE,
+                   "bad axis %s for “%s”: its argument has %u ax%s (0%s)", text, name, rank,
+                   rank == 1 ? "is" : "es", rank == 1 ? " only" : " or 1");
+    }
+  *axis = value.value < 0 ? (guint) (rank + value.value) : (guint) value.value;
+  return TRUE;
+}
+
+/* sum(X, axis) as a node. */
+static gboolean
+add_sum_axis (Parser     *P,
+              guint       axis,
+              const char *start,
+              const char *end,
+              const char *op_at,
+              Operand    *x)
+{
+  GError *local = NULL;
+  int node = pg_sum_axis (P, materialize (P, x), axis, &local);
+
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* x / n for a count n: the mean as the sum divided by the number of entries. */
+static gboolean
+add_divide_by (Parser     *P,
+               gsize       count,
+               const char *start,
+               const char *end,
+               const char *op_at,
+               Operand    *x)
+{
+  GError *local = NULL;
+  int divisor = pg_constant (P, (double) count);
+  int node;
+
+  record_span (P, divisor, start, end, op_at);
+  node = pg_binary (P, JAC_OP_DIV, materialize (P, x), divisor, &local);
+  return wrap_node (P, node, local, start, end, op_at, x);
+}
+
+/* Functions that are not element-wise become graph nodes, some of them several: mean(X) is
+ * sum(X) / n, norm(X) is sqrt(sum(square(X))) and logsumexp(X) is log(sum(exp(X))), so that the
+ * derivation, the figure and every check treat them with the rules they already have. */
+static gboolean
+build_call (Parser     *P,
+            guint       c,
+            Operand    *args,
+            guint       n_args,
+            guint       axis,
+            const char *start,
+            const char *end,
+            Operand    *out)
+{
+  const char *name = calls[c].name;
+  Operand *x = &args[0];
+
+  *out = *x;
+  if (calls[c].kind != CALL_KRON && x->is_const &&
+      (calls[c].kind == CALL_SUM || calls[c].kind == CALL_MEAN) && n_args == 1)
+    {
+      /* A constant is its own sum and mean, as before. */
+      out->start = start;
+      out->end = end;
+      return TRUE;
+    }
+  switch (calls[c].kind)
+    {
+    case CALL_SUM:
+    case CALL_MEAN:
+    case CALL_LOGSUMEXP:
+      {
+        guint rank = x->is_const ? 0 : pg_rank (P, x->node);
+        int operand = x->node;
+        gsize count = 1;
+
+        if (calls[c].kind == CALL_LOGSUMEXP &&
+            !add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_EXP, start, end, start, out))
+          return FALSE;
+        if (n_args == 1)
+          {
+            if (!add_call_unary (P, JAC_OP_SUM, 0, start, end, start, out))
+              return FALSE;
+            for (guint a = 0; a < rank; a++)
+              count *= MAX (pg_dim (P, operand, a), 1);
+          }
+        else
+          {
+            count = MAX (pg_dim (P, operand, axis), 1);
+            if (!add_sum_axis (P, axis, start, end, start, out))
+              return FALSE;
+          }
+        if (calls[c].kind == CALL_MEAN && count != 1)
+          return add_divide_by (P, count, start, end, start, out);
+        if (calls[c].kind == CALL_LOGSUMEXP)
+          return add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_LOG, start, end, start, out);
+        return TRUE;
+      }
+    case CALL_NORM:
+      return add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, start, end, start, out) &&
+             add_call_unary (P, JAC_OP_SUM, 0, start, end, start, out) &&
+             add_call_unary (P, JAC_OP_APPLY, JAC_FUNC_SQRT, start, end, start, out);
+    case CALL_SOFTMAX:
+      return add_call_unary (P, JAC_OP_SOFTMAX, 0, start, end, start, out);
+    case CALL_TRACE:
+      return add_call_unary (P, JAC_OP_TRACE, 0, start, end, start, out);
+    case CALL_DIAG:
+      return add_call_unary (P, JAC_OP_DIAG, 0, start, end, start, out);
+    case CALL_DET:
+      return add_call_unary (P, JAC_OP_DET, 0, start, end, start, out);
+    case CALL_LOGDET:
+      return add_call_unary (P, JAC_OP_LOGDET, 0, start, end, start, out);
+    case CALL_INV:
+      return add_call_unary (P, JAC_OP_INV, 0, start, end, start, out);
+    case CALL_KRON:
+      {
+        GError *local = NULL;
+        int node;
+
+        if (x->is_const || args[1].is_const)
+          return fail (P, start, JAC_ERROR_SHAPE,
+                       "kron takes two matrices or two vectors, but “%s” is given a number: use * "
+                       "to scale", name);
+        node = pg_binary (P, JAC_OP_KRON, x->node, args[1].node, &local);
+        return wrap_node (P, node, local, start, end, start, out);
+      }
+    case CALL_APPLY:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 static gboolean
 parse_call (Parser     *P,
             const char *name_start,
@@ -887,39 +1673,101 @@ parse_call (Parser     *P,
             Operand    *out)
 {
   g_autofree char *name = g_strndup (name_start, name_end - name_start);
-  JacOp op = JAC_OP_APPLY;
   JacFunc func = JAC_FUNC_IDENTITY;
+  Operand args[2];
+  guint c = 0, n_args = 0, axis = 0;
+  gboolean takes_axis, keepdims;
 
-  if (g_str_equal (name, "sum"))
-    op = JAC_OP_SUM;
-  else if (g_str_equal (name, "softmax"))
-    op = JAC_OP_SOFTMAX;
-  else if (!jac_func_from_name (name, &func))
+  if (!find_call (name, &c) && (!jac_func_from_name (name, &func) || func == JAC_FUNC_POWER))
     return fail (P, name_start, JAC_ERROR_INVALID, "unknown function “%s”", name);
 
   P->p = skip_space (P->p) + 1;   /* the '(' */
   if (*skip_space (P->p) == ')')
-    return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "“%s” takes one argument", name);
-  if (!parse_sum (P, out))
-    return FALSE;
+    return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "“%s” takes %s", name,
+                 find_call (name, &c) && calls[c].min_args == 2 ? "two arguments"
+                 : find_call (name, &c) && calls[c].max_args == 2 ? "one or two arguments"
+                                                                  : "one argument");
+  if (!find_call (name, &c))
+    {
+      /* An element-wise function. */
+      if (!parse_sum (P, out))
+        return FALSE;
+      P->p = skip_space (P->p);
+      if (*P->p == ',')
+        return fail (P, P->p, JAC_ERROR_INVALID, "“%s” takes one argument", name);
+      if (*P->p != ')')
+        return fail_unexpected (P, P->p, "an operator or “)”");
+      P->p++;
+      return apply_unary (P, JAC_OP_APPLY, func, name_start, P->p, name_start, out);
+    }
+
+  takes_axis = calls[c].kind == CALL_SUM || calls[c].kind == CALL_MEAN ||
+               calls[c].kind == CALL_LOGSUMEXP;
+  keepdims = FALSE;
+  for (;;)
+    {
+      const char *at;
+
+      if (n_args == 1 && takes_axis)
+        {
+          if (!parse_axis (P, name, &args[0], &axis))
+            return FALSE;
+        }
+      else if (!parse_sum (P, &args[n_args]))
+        return FALSE;
+      n_args++;
+      at = skip_space (P->p);
+      if (*at != ',')
+        break;
+      if (n_args == 2 && takes_axis && has_prefix (skip_space (at + 1), "keepdims"))
+        {
+          /* keepdims=True, as NumPy has it: the summed axis stays, of extent 1, so that
+           * X - mean(X, 1, keepdims=True) centres the rows. */
+          const char *key = skip_space (at + 1), *value = skip_space (key + 8);
+
+          if (*value != '=')
+            return fail (P, value, JAC_ERROR_INVALID, "expected “=” after “keepdims”");
+          value = skip_space (value + 1);
+          if (has_prefix (value, "True") && !is_ident_char (value[4]))
+            keepdims = TRUE;
+          else if (!(has_prefix (value, "False") && !is_ident_char (value[5])))
+            return fail (P, value, JAC_ERROR_INVALID, "keepdims is True or False");
+          P->p = skip_ident (value);
+          if (keepdims && pg_rank (P, args[0].node) != 2)
+            return fail (P, key, JAC_ERROR_SHAPE,
+                         "keepdims=True needs a matrix (a vector's sum is a scalar)");
+          at = skip_space (P->p);
+          if (*at == ',')
+            return fail (P, at, JAC_ERROR_INVALID, "“%s” takes at most three arguments", name);
+          break;
+        }
+      if (n_args == calls[c].max_args)
+        return fail (P, at, JAC_ERROR_INVALID, "“%s” takes %s%s", name,
+                     calls[c].max_args == 1 ? "one argument" : "at most two arguments",
+                     calls[c].hint);
+      P->p = at + 1;
+      if (*skip_space (P->p) == ')' )
+        return fail (P, skip_space (P->p), JAC_ERROR_INVALID, "expected an argument after “,”");
+    }
   P->p = skip_space (P->p);
-  if (*P->p == ',')
-    return fail (P, P->p,  JAC_ERROR_INVALID, "“%s” takes one argument%s", name,
-                 op == JAC_OP_SUM ? " (it sums over all entries)" :
-                 op == JAC_OP_SOFTMAX ? " (it works along the rows)" : "");
   if (*P->p != ')')
-    return fail_unexpected (P, P->p, "an operator or “)”");
+    return fail_unexpected (P, P->p, "an operator, “,” or “)”");
+  if (n_args < calls[c].min_args)
+    return fail (P, P->p, JAC_ERROR_INVALID, "“%s” takes two arguments%s", name,
+                 calls[c].hint);
   P->p++;
-  return apply_unary (P, op, func, name_start, P->p, name_start, out);
+  if (!build_call (P, c, args, n_args, axis, name_start, P->p, out))
+    return FALSE;
+  return !keepdims || reshape_operand (P, out, 2, axis);
 }
 
 static gboolean
 is_function_name (const char *name)
 {
   JacFunc func;
+  guint c;
 
-  return jac_func_from_name (name, &func) || g_str_equal (name, "sum") ||
-         g_str_equal (name, "softmax");
+  return (jac_func_from_name (name, &func) && func != JAC_FUNC_POWER) || find_call (name, &c);
 }
 
 static gboolean
@@ -997,23 +1845,55 @@ parse_postfix (Parser  *P,
     }
 }
 
-/* X ** 2, the only power: it is square (X). */
+static gboolean parse_unary (Parser  *P,
+                             Operand *out);
+
+/* X ** p, element-wise, for a constant real p (folded: `X ** -1`, `X ** (1/2)`). ** binds
+ * tighter than a prefix minus and to the right, as in NumPy: -X ** 2 is -(X²), and the exponent
+ * may carry its own sign. p = 2 is square (X), so that X ** 2 reads X² as before. */
 static gboolean
 parse_power (Parser  *P,
              Operand *out)
 {
-  const char *at, *exponent;
+  const char *at, *exponent_at;
+  Operand exponent;
+  g_autoptr(GError) local = NULL;
+  int node;
 
   if (!parse_postfix (P, out))
     return FALSE;
   at = skip_space (P->p);
   if (!has_prefix (at, "**"))
     return TRUE;
-  exponent = skip_space (at + 2);
-  if (!(exponent[0] == '2' && !g_ascii_isalnum (exponent[1]) && exponent[1] != '.'))
-    return fail (P, exponent, JAC_ERROR_INVALID, "only “** 2” is supported (or use square(X))");
-  P->p = exponent + 1;
-  return apply_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, out->start, P->p, at, out);
+  P->p = at + 2;
+  exponent_at = skip_space (P->p);
+  if (!parse_unary (P, &exponent))
+    return FALSE;
+  if (!exponent.is_const)
+    {
+      g_autofree char *text = operand_text (&exponent);
+
+      return fail (P, exponent_at, JAC_ERROR_INVALID,
+                   "the exponent of ** must be a constant number, not “%s” (use exp and log for "
+                   "a variable power)", text);
+    }
+  if (exponent.value == 2.0)
+    return apply_unary (P, JAC_OP_APPLY, JAC_FUNC_SQUARE, out->start, exponent.end, at, out);
+  if (out->is_const)
+    {
+      out->value = pow (out->value, exponent.value);
+      out->end = exponent.end;
+      if (!isfinite (out->value))
+        return fail (P, at, JAC_ERROR_INVALID, "the constant power is not a finite number");
+      return TRUE;
+    }
+  node = pg_power (P, materialize (P, out), exponent.value, &local);
+  if (node < 0)
+    return fail (P, at, local->code, "%s", local->message);
+  record_span (P, node, out->start, exponent.end, at);
+  out->node = node;
+  out->end = exponent.end;
+  return TRUE;
 }
 
 static gboolean
@@ -1244,13 +2124,86 @@ parse_statement (Parser   *P,
   if (expr->output_name != NULL && jac_graph_find_variable (P->graph, expr->output_name) >= 0)
     return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
                  "the output “%s” cannot also be a variable of its expression", expr->output_name);
-  if (!check_graph_depth (P))
+  if (P->infer == NULL && !check_graph_depth (P))
     return FALSE;
   expr->output_named = expr->output_name != NULL;
   if (expr->output_name == NULL)
     expr->output_name = default_output_name (P->graph);
   P->graph->output = root.node;
   return TRUE;
+}
+
+/* The first pass: NULL when every variable is declared with known sizes; otherwise a copy of
+ * @env with the inferred shapes declared, described in *@inferred ("X: (2, 3), W: (3, 4)"). */
+static JacShapeEnv *
+infer_shapes (const char         *source,
+              const JacShapeEnv  *env,
+              gsize              *offsets,
+              char              **inferred)
+{
+  Infer inf = { g_array_new (FALSE, FALSE, sizeof (DimClass)),
+                g_array_new (FALSE, FALSE, sizeof (SymShape)),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                g_ptr_array_new_with_free_func (g_free),
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+                g_hash_table_new (g_direct_hash, g_direct_equal), 2 };
+  g_autoptr(JacExpr) scratch = g_new0 (JacExpr, 1);
+  g_autoptr(GError) ignored = NULL;
+  JacShapeEnv *result = NULL;
+  GString *text;
+  Parser P;
+
+  scratch->source = g_strdup (source);
+  scratch->graph = jac_graph_new ();
+  scratch->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  P = (Parser) { scratch->source, scratch->source, env, scratch->graph, scratch->spans,
+                 &ignored, NULL };
+  P.offsets = offsets;
+  P.infer = &inf;
+  /* A failure here is the second pass's to report, where it has the real shapes. */
+  parse_statement (&P, scratch);
+  if (inf.inferred->len == 0)
+    {
+      infer_free (&inf);
+      return NULL;
+    }
+
+  result = jac_shape_env_new ();
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, env->sizes);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      jac_shape_env_set_size (result, key, *(gsize *) value);
+    g_hash_table_iter_init (&iter, env->decls);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        guint rank;
+        gsize shape[2] = { 0, 0 };
+
+        lookup_symbolic (env, key, &rank, shape, NULL);
+        if ((rank < 1 || shape[0] > 0) && (rank < 2 || shape[1] > 0))
+          jac_shape_env_declare (result, key, rank, shape);
+      }
+  }
+  text = g_string_new (NULL);
+  for (guint v = 0; v < inf.inferred->len; v++)
+    {
+      const char *name = g_ptr_array_index (inf.inferred, v);
+      SymShape sym = sym_at (&inf, GPOINTER_TO_INT (g_hash_table_lookup (inf.variables, name)) - 1);
+      gsize shape[2] = { 0, 0 };
+      g_autofree char *shape_text = NULL;
+
+      for (guint a = 0; a < sym.rank; a++)
+        shape[a] = dim_value (&inf, dim_settle (&inf, sym.dim[a]));
+      jac_shape_env_declare (result, name, sym.rank, shape);
+      shape_text = jac_shape_string (sym.rank, shape);
+      g_string_append_printf (text, "%s%s: %s", v > 0 ? ", " : "", name, shape_text);
+    }
+  *inferred = g_string_free (text, FALSE);
+  infer_free (&inf);
+  return result;
 }
 
 JacExpr *
@@ -1261,6 +2214,7 @@ jac_expr_parse (const char         *source,
 {
   g_autoptr(JacExpr) expr = g_new0 (JacExpr, 1);
   g_autofree gsize *offsets = NULL;
+  g_autoptr(JacShapeEnv) inferred_env = NULL;
   const char *bad = NULL;
   gsize chars = 0;
   Parser P = { 0 };
@@ -1291,7 +2245,9 @@ jac_expr_parse (const char         *source,
       if (*c == '\0')
         break;
     }
-  P = (Parser) { expr->source, expr->source, env, expr->graph, expr->spans, error, error_pos };
+  inferred_env = infer_shapes (expr->source, env, offsets, &expr->inferred);
+  P = (Parser) { expr->source, expr->source, inferred_env != NULL ? inferred_env : env,
+                 expr->graph, expr->spans, error, error_pos };
   P.offsets = offsets;
   if (!parse_statement (&P, expr))
     return NULL;
@@ -1306,6 +2262,7 @@ jac_expr_free (JacExpr *self)
     return;
   g_free (self->source);
   g_free (self->output_name);
+  g_free (self->inferred);
   jac_graph_free (self->graph);
   if (self->spans != NULL)
     g_array_unref (self->spans);

@@ -95,6 +95,8 @@ typedef struct _JacExpr
   gboolean  output_named;   /* the source gave one */
   JacGraph *graph;          /* every variable node named; values zero until set */
   GArray   *spans;          /* JacSpan, one per node of graph */
+  char     *inferred;       /* "X: (2, 3), W: (3, 4)": the shapes inference gave the variables
+                             * declared without sizes or not at all, or NULL */
 } JacExpr;
 
 JacExpr       *jac_expr_parse          (const char         *source,

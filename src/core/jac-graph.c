@@ -21,6 +21,15 @@ static const char * const func_names[JAC_N_FUNCS] = {
   [JAC_FUNC_COS] = "cos",
   [JAC_FUNC_SOFTPLUS] = "softplus",
   [JAC_FUNC_SQUARE] = "square",
+  [JAC_FUNC_ABS] = "abs",
+  [JAC_FUNC_TAN] = "tan",
+  [JAC_FUNC_ARCSIN] = "arcsin",
+  [JAC_FUNC_ARCCOS] = "arccos",
+  [JAC_FUNC_ARCTAN] = "arctan",
+  [JAC_FUNC_SINH] = "sinh",
+  [JAC_FUNC_COSH] = "cosh",
+  [JAC_FUNC_SIGN] = "sign",
+  [JAC_FUNC_POWER] = "power",
 };
 
 const char *
@@ -53,6 +62,35 @@ double
 jac_func_apply (JacFunc func,
                 double  z)
 {
+  return jac_func_apply_param (func, 2.0, z);
+}
+
+double
+jac_func_slope (JacFunc func,
+                double  z)
+{
+  return jac_func_slope_param (func, 2.0, z);
+}
+
+double
+jac_node_apply (const JacNode *node,
+                double         z)
+{
+  return jac_func_apply_param (node->func, node->constant, z);
+}
+
+double
+jac_node_slope (const JacNode *node,
+                double         z)
+{
+  return jac_func_slope_param (node->func, node->constant, z);
+}
+
+double
+jac_func_apply_param (JacFunc func,
+                      double  param,
+                      double  z)
+{
   switch (func)
     {
     case JAC_FUNC_IDENTITY: return z;
@@ -66,15 +104,25 @@ jac_func_apply (JacFunc func,
     case JAC_FUNC_COS: return cos (z);
     case JAC_FUNC_SOFTPLUS: return z > 30 ? z : log1p (exp (z));
     case JAC_FUNC_SQUARE: return z * z;
+    case JAC_FUNC_ABS: return fabs (z);
+    case JAC_FUNC_TAN: return tan (z);
+    case JAC_FUNC_ARCSIN: return asin (z);
+    case JAC_FUNC_ARCCOS: return acos (z);
+    case JAC_FUNC_ARCTAN: return atan (z);
+    case JAC_FUNC_SINH: return sinh (z);
+    case JAC_FUNC_COSH: return cosh (z);
+    case JAC_FUNC_SIGN: return z > 0 ? 1.0 : z < 0 ? -1.0 : 0.0;
+    case JAC_FUNC_POWER: return param == 2.0 ? z * z : pow (z, param);
     case JAC_N_FUNCS:
     default: g_assert_not_reached ();
     }
 }
 
-/* φ'(z); relu's slope at its kink is taken as 0, as PyTorch does. */
+/* φ'(z); relu's and abs's slopes at their kinks are taken as 0, as PyTorch does. */
 double
-jac_func_slope (JacFunc func,
-                double  z)
+jac_func_slope_param (JacFunc func,
+                      double  param,
+                      double  z)
 {
   switch (func)
     {
@@ -89,6 +137,17 @@ jac_func_slope (JacFunc func,
     case JAC_FUNC_COS: return -sin (z);
     case JAC_FUNC_SOFTPLUS: return sigmoid (z);
     case JAC_FUNC_SQUARE: return 2.0 * z;
+    case JAC_FUNC_ABS: return z > 0 ? 1.0 : z < 0 ? -1.0 : 0.0;
+    case JAC_FUNC_TAN: { double t = tan (z); return 1.0 + t * t; }
+    case JAC_FUNC_ARCSIN: return 1.0 / sqrt (1.0 - z * z);
+    case JAC_FUNC_ARCCOS: return -1.0 / sqrt (1.0 - z * z);
+    case JAC_FUNC_ARCTAN: return 1.0 / (1.0 + z * z);
+    case JAC_FUNC_SINH: return cosh (z);
+    case JAC_FUNC_COSH: return sinh (z);
+    case JAC_FUNC_SIGN: return 0.0;
+    /* p z^(p−1), written so that p = 0 is 0 everywhere and p = 1 is 1 at z = 0 too. */
+    case JAC_FUNC_POWER: return param == 0.0 ? 0.0 : param == 1.0 ? 1.0 :
+                                param == 2.0 ? 2.0 * z : param * pow (z, param - 1.0);
     case JAC_N_FUNCS:
     default: g_assert_not_reached ();
     }
@@ -264,6 +323,34 @@ jac_graph_add_binary (JacGraph  *self,
       return append (self, &node);
     }
 
+  if (op == JAC_OP_KRON)
+    {
+      if (a->rank != b->rank || a->rank == 0)
+        {
+          g_autofree char *sa = jac_shape_string (a->rank, a->shape);
+          g_autofree char *sb = jac_shape_string (b->rank, b->shape);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "kron takes two matrices or two vectors, not %s and %s%s", sa, sb,
+                       a->rank == 0 || b->rank == 0 ? " (use * to scale)" : "");
+          return -1;
+        }
+      node.rank = a->rank;
+      for (guint x = 0; x < a->rank; x++)
+        {
+          if (a->shape[x] > G_MAXSIZE / MAX (b->shape[x], 1))
+            {
+              g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                           "the Kronecker product would need more than fits in memory");
+              return -1;
+            }
+          node.shape[x] = a->shape[x] * b->shape[x];
+        }
+      if (!jac_shape_fits_budget (node.rank, node.shape, "the Kronecker product", error))
+        return -1;
+      return append (self, &node);
+    }
+
   g_return_val_if_fail (op == JAC_OP_ADD || op == JAC_OP_SUB || op == JAC_OP_MUL ||
                         op == JAC_OP_DIV, -1);
   if (!jac_broadcast_shapes (a->rank, a->shape, b->rank, b->shape, &node.rank, node.shape))
@@ -292,7 +379,10 @@ jac_graph_add_unary (JacGraph  *self,
   switch (op)
     {
     case JAC_OP_NEGATE:
+      break;
     case JAC_OP_APPLY:
+      if (func == JAC_FUNC_POWER)
+        node.constant = 2.0;
       break;
     case JAC_OP_TRANSPOSE:
       if (a->rank == 2)
@@ -314,10 +404,112 @@ jac_graph_add_unary (JacGraph  *self,
           return -1;
         }
       break;
+    case JAC_OP_TRACE:
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+    case JAC_OP_INV:
+      if (a->rank != 2 || a->shape[0] != a->shape[1])
+        {
+          g_autofree char *s = jac_shape_string (a->rank, a->shape);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "%s takes a square matrix, not shape %s",
+                       op == JAC_OP_TRACE ? "tr" : op == JAC_OP_DET ? "det" :
+                       op == JAC_OP_LOGDET ? "logdet" : "inv", s);
+          return -1;
+        }
+      if (op != JAC_OP_INV)
+        node.rank = 0;
+      break;
+    case JAC_OP_DIAG:
+      if (a->rank == 1)
+        {
+          node.rank = 2;
+          node.shape[1] = a->shape[0];
+          if (!jac_shape_fits_budget (node.rank, node.shape, "the diagonal matrix", error))
+            return -1;
+        }
+      else if (a->rank == 2 && a->shape[0] == a->shape[1])
+        node.rank = 1;
+      else
+        {
+          g_autofree char *s = jac_shape_string (a->rank, a->shape);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "diag takes a vector (to a diagonal matrix) or a square matrix (to its "
+                       "diagonal), not shape %s", s);
+          return -1;
+        }
+      break;
     default:
       g_return_val_if_reached (-1);
     }
   return append (self, &node);
+}
+
+int
+jac_graph_add_reshape (JacGraph  *self,
+                       int        operand,
+                       guint      rank,
+                       guint      axis,
+                       GError   **error)
+{
+  JacNode node = { .op = JAC_OP_RESHAPE, .lhs = operand, .rhs = -1, .axis = axis, .rank = rank };
+  const JacNode *a = jac_graph_node (self, operand);
+
+  if (rank == 2 && a->rank == 1 && axis < 2)
+    {
+      node.shape[axis] = 1;
+      node.shape[1 - axis] = a->shape[0];
+    }
+  else if (rank == 1 && a->rank == 2 && axis < 2 && a->shape[axis] == 1)
+    node.shape[0] = a->shape[1 - axis];
+  else if (!(rank == 0 && a->rank == 2 && a->shape[0] == 1 && a->shape[1] == 1) &&
+           !(rank == 2 && a->rank == 0))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "cannot reshape rank %u to rank %u",
+                   a->rank, rank);
+      return -1;
+    }
+  else if (rank == 2)
+    node.shape[0] = node.shape[1] = 1;
+  return append (self, &node);
+}
+
+int
+jac_graph_add_sum_axis (JacGraph  *self,
+                        int        operand,
+                        guint      axis,
+                        GError   **error)
+{
+  JacNode node = { .op = JAC_OP_SUM_AXIS, .lhs = operand, .rhs = -1, .axis = axis };
+  const JacNode *a = jac_graph_node (self, operand);
+
+  if (axis >= a->rank)
+    {
+      g_autofree char *s = jac_shape_string (a->rank, a->shape);
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                   "axis %u is out of range for shape %s (it has %u ax%s)", axis, s, a->rank,
+                   a->rank == 1 ? "is" : "es");
+      return -1;
+    }
+  node.rank = a->rank - 1;
+  if (node.rank == 1)
+    node.shape[0] = a->shape[1 - axis];
+  return append (self, &node);
+}
+
+int
+jac_graph_add_power (JacGraph  *self,
+                     int        operand,
+                     double     p,
+                     GError   **error)
+{
+  int node = jac_graph_add_unary (self, JAC_OP_APPLY, JAC_FUNC_POWER, operand, error);
+
+  if (node >= 0)
+    jac_graph_node (self, node)->constant = p;
+  return node;
 }
 
 gboolean
@@ -422,6 +614,99 @@ softmax_rows (const JacTensor *in,
     }
 }
 
+void
+jac_matrix_inverse (const JacTensor *x,
+                    JacTensor       *inverse,
+                    double          *det)
+{
+  gsize n = x->shape[0];
+  g_autoptr(JacTensor) lu = jac_tensor_copy (x);
+  g_autofree gsize *perm = g_new (gsize, MAX (n, 1));
+  double d = 1.0;
+
+  g_assert (x->rank == 2 && x->shape[1] == n);
+  for (gsize i = 0; i < n; i++)
+    perm[i] = i;
+  for (gsize k = 0; k < n; k++)
+    {
+      gsize pivot = k;
+
+      for (gsize i = k + 1; i < n; i++)
+        if (fabs (JAC_AT2 (lu, i, k)) > fabs (JAC_AT2 (lu, pivot, k)))
+          pivot = i;
+      if (pivot != k)
+        {
+          gsize t = perm[k];
+
+          perm[k] = perm[pivot];
+          perm[pivot] = t;
+          for (gsize j = 0; j < n; j++)
+            {
+              double v = JAC_AT2 (lu, k, j);
+
+              JAC_AT2 (lu, k, j) = JAC_AT2 (lu, pivot, j);
+              JAC_AT2 (lu, pivot, j) = v;
+            }
+          d = -d;
+        }
+      d *= JAC_AT2 (lu, k, k);
+      if (JAC_AT2 (lu, k, k) == 0.0)
+        continue;
+      for (gsize i = k + 1; i < n; i++)
+        {
+          double m = JAC_AT2 (lu, i, k) /= JAC_AT2 (lu, k, k);
+
+          for (gsize j = k + 1; j < n; j++)
+            JAC_AT2 (lu, i, j) -= m * JAC_AT2 (lu, k, j);
+        }
+    }
+  if (det != NULL)
+    *det = d;
+  if (inverse == NULL)
+    return;
+  /* Column c of X⁻¹ solves L U x = P e_c. */
+  for (gsize c = 0; c < n; c++)
+    {
+      for (gsize i = 0; i < n; i++)
+        {
+          double v = perm[i] == c ? 1.0 : 0.0;
+
+          for (gsize j = 0; j < i; j++)
+            v -= JAC_AT2 (lu, i, j) * JAC_AT2 (inverse, j, c);
+          JAC_AT2 (inverse, i, c) = v;
+        }
+      for (gsize i = n; i-- > 0;)
+        {
+          double v = JAC_AT2 (inverse, i, c);
+
+          for (gsize j = i + 1; j < n; j++)
+            v -= JAC_AT2 (lu, i, j) * JAC_AT2 (inverse, j, c);
+          JAC_AT2 (inverse, i, c) = v / JAC_AT2 (lu, i, i);
+        }
+    }
+}
+
+/* The Kronecker product of two tensors of the same rank (1 or 2). */
+static void
+kron_values (const JacTensor *a,
+             const JacTensor *b,
+             JacTensor       *out)
+{
+  if (a->rank == 1)
+    {
+      for (gsize i = 0; i < a->shape[0]; i++)
+        for (gsize k = 0; k < b->shape[0]; k++)
+          out->data[i * b->shape[0] + k] = a->data[i] * b->data[k];
+      return;
+    }
+  for (gsize i = 0; i < a->shape[0]; i++)
+    for (gsize j = 0; j < a->shape[1]; j++)
+      for (gsize k = 0; k < b->shape[0]; k++)
+        for (gsize l = 0; l < b->shape[1]; l++)
+          JAC_AT2 (out, i * b->shape[0] + k, j * b->shape[1] + l) =
+            JAC_AT2 (a, i, j) * JAC_AT2 (b, k, l);
+}
+
 static void
 forward_node (JacGraph *self,
               JacNode  *node)
@@ -454,7 +739,7 @@ forward_node (JacGraph *self,
       break;
     case JAC_OP_APPLY:
       for (gsize n = 0; n < out->size; n++)
-        out->data[n] = jac_func_apply (node->func, a->data[n]);
+        out->data[n] = jac_node_apply (node, a->data[n]);
       break;
     case JAC_OP_TRANSPOSE:
       if (a->rank < 2)
@@ -470,6 +755,45 @@ forward_node (JacGraph *self,
       break;
     case JAC_OP_SOFTMAX:
       softmax_rows (a, out);
+      break;
+    case JAC_OP_SUM_AXIS:
+      for (gsize n = 0; n < a->size; n++)
+        {
+          gsize at = a->rank == 1 ? 0 : node->axis == 0 ? n % a->shape[1] : n / a->shape[1];
+
+          out->data[at] += a->data[n];
+        }
+      break;
+    case JAC_OP_TRACE:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        out->data[0] += JAC_AT2 (a, i, i);
+      break;
+    case JAC_OP_DIAG:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        if (a->rank == 1)
+          JAC_AT2 (out, i, i) = a->data[i];
+        else
+          out->data[i] = JAC_AT2 (a, i, i);
+      break;
+    case JAC_OP_KRON:
+      kron_values (a, b, out);
+      break;
+    case JAC_OP_DET:
+      jac_matrix_inverse (a, NULL, &out->data[0]);
+      break;
+    case JAC_OP_LOGDET:
+      {
+        double det;
+
+        jac_matrix_inverse (a, NULL, &det);
+        out->data[0] = log (fabs (det));
+      }
+      break;
+    case JAC_OP_INV:
+      jac_matrix_inverse (a, out, NULL);
+      break;
+    case JAC_OP_RESHAPE:
+      memcpy (out->data, a->data, a->size * sizeof (double));
       break;
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
@@ -499,7 +823,7 @@ slope_of (const JacNode   *node,
   JacTensor *slope = jac_tensor_new (operand->rank, operand->shape, NULL);
 
   for (gsize n = 0; n < slope->size; n++)
-    slope->data[n] = jac_func_slope (node->func, operand->data[n]);
+    slope->data[n] = jac_node_slope (node, operand->data[n]);
   return slope;
 }
 
@@ -712,6 +1036,52 @@ jacobian_of_node (Forward       *fw,
     case JAC_OP_SOFTMAX:
       return _jac_structured_softmax (ja, node->value, fw_error (fw));
 
+    case JAC_OP_SUM_AXIS:
+      return _jac_structured_sum_axis (ja, node->axis, fw_error (fw));
+
+    case JAC_OP_TRACE:
+      return _jac_structured_trace (ja, fw_error (fw));
+
+    case JAC_OP_DIAG:
+      return _jac_structured_diag (ja, fw_error (fw));
+
+    case JAC_OP_KRON:
+      return _jac_structured_kron (ja, a, jb, b, fw_error (fw));
+
+    case JAC_OP_RESHAPE:
+      return _jac_structured_reshape (ja, node->rank, node->shape, node->axis, fw_error (fw));
+
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+      {
+        /* ∂ det X = det X · tr(X⁻¹ ∂X) = Σ_kl det X (X⁻ᵀ)_kl ∂X_kl; log |det X| drops det X. */
+        g_autoptr(JacTensor) inverse = jac_tensor_new (2, a->shape, NULL);
+        g_autoptr(JacTensor) factor = jac_tensor_new (2, a->shape, NULL);
+        g_autoptr(JacStructured) scaled = NULL;
+        double det;
+
+        jac_matrix_inverse (a, inverse, &det);
+        for (gsize k = 0; k < a->shape[0]; k++)
+          for (gsize l = 0; l < a->shape[1]; l++)
+            JAC_AT2 (factor, k, l) = (node->op == JAC_OP_DET ? det : 1.0) * JAC_AT2 (inverse, l, k);
+        scaled = _jac_structured_scale (ja, factor, fw_error (fw));
+        return scaled != NULL ? _jac_structured_sum (scaled, fw_error (fw)) : NULL;
+      }
+
+    case JAC_OP_INV:
+      {
+        /* ∂(X⁻¹) = −X⁻¹ ∂X X⁻¹, the product rule on X⁻¹ X = I. */
+        g_autoptr(JacStructured) right = _jac_structured_matmul_left (ja, node->value, NULL,
+                                                                      fw_error (fw));
+        JacStructured *both = right != NULL ? _jac_structured_matmul_right (node->value, right,
+                                                                             NULL, fw_error (fw))
+                                            : NULL;
+
+        if (both != NULL)
+          _jac_structured_multiply_scalar (both, -1.0);
+        return both;
+      }
+
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
     default:
@@ -733,11 +1103,17 @@ node_is_zero (const JacNode  *node,
     case JAC_OP_MUL: return zero[node->lhs] || zero[node->rhs];
     case JAC_OP_ADD: return zero[node->lhs] && zero[node->rhs];
     case JAC_OP_SUB: return node->lhs == node->rhs || (zero[node->lhs] && zero[node->rhs]);
+    case JAC_OP_KRON: return zero[node->lhs] || zero[node->rhs];
     case JAC_OP_DIV:
     case JAC_OP_NEGATE:
     case JAC_OP_TRANSPOSE:
-    case JAC_OP_SUM: return zero[node->lhs];
-    case JAC_OP_APPLY: return zero[node->lhs] && jac_func_apply (node->func, 0.0) == 0.0;
+    case JAC_OP_SUM:
+    case JAC_OP_SUM_AXIS:
+    case JAC_OP_TRACE:
+    case JAC_OP_DIAG:
+    case JAC_OP_RESHAPE:
+    case JAC_OP_DET: return zero[node->lhs];
+    case JAC_OP_APPLY: return zero[node->lhs] && jac_node_apply (node, 0.0) == 0.0;
     case JAC_OP_VARIABLE:
     case JAC_OP_SOFTMAX:
     default: return FALSE;
@@ -966,6 +1342,85 @@ backward_node (JacGraph        *self,
             for (gsize j = 0; j < y->shape[1]; j++)
               JAC_AT2 (ga, i, j) += JAC_AT2 (y, i, j) * (JAC_AT2 (g, i, j) - dot);
           }
+      }
+      break;
+    case JAC_OP_SUM_AXIS:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize n = 0; n < ga->size; n++)
+          ga->data[n] += g->data[a->rank == 1 ? 0 : node->axis == 0 ? n % a->shape[1]
+                                                                    : n / a->shape[1]];
+      }
+      break;
+    case JAC_OP_TRACE:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize i = 0; i < a->shape[0]; i++)
+          JAC_AT2 (ga, i, i) += g->data[0];
+      }
+      break;
+    case JAC_OP_DIAG:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize i = 0; i < a->shape[0]; i++)
+          if (a->rank == 1)
+            ga->data[i] += JAC_AT2 (g, i, i);
+          else
+            JAC_AT2 (ga, i, i) += g->data[i];
+      }
+      break;
+    case JAC_OP_KRON:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+        JacTensor *gb = grad_slot (self, grads, node->rhs);
+        gsize bn = b->rank == 2 ? b->shape[1] : 1, an = a->rank == 2 ? a->shape[1] : 1;
+
+        for (gsize i = 0; i < a->shape[0]; i++)
+          for (gsize j = 0; j < an; j++)
+            for (gsize k = 0; k < b->shape[0]; k++)
+              for (gsize l = 0; l < bn; l++)
+                {
+                  double gv = g->data[(i * b->shape[0] + k) * (an * bn) + j * bn + l];
+
+                  ga->data[i * an + j] += gv * b->data[k * bn + l];
+                  gb->data[k * bn + l] += gv * a->data[i * an + j];
+                }
+      }
+      break;
+    case JAC_OP_DET:
+    case JAC_OP_LOGDET:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+        g_autoptr(JacTensor) inverse = jac_tensor_new (2, a->shape, NULL);
+        double det;
+
+        jac_matrix_inverse (a, inverse, &det);
+        for (gsize k = 0; k < a->shape[0]; k++)
+          for (gsize l = 0; l < a->shape[1]; l++)
+            JAC_AT2 (ga, k, l) += g->data[0] * (node->op == JAC_OP_DET ? det : 1.0) *
+                                  JAC_AT2 (inverse, l, k);
+      }
+      break;
+    case JAC_OP_RESHAPE:
+      {
+        JacTensor *ga = grad_slot (self, grads, node->lhs);
+
+        for (gsize n = 0; n < ga->size; n++)
+          ga->data[n] += g->data[n];
+      }
+      break;
+    case JAC_OP_INV:
+      {
+        /* −Yᵀ G Yᵀ, Y = X⁻¹. */
+        gsize n = a->shape[0];
+        g_autoptr(JacTensor) t = jac_tensor_new (2, a->shape, NULL);
+
+        jac_gemm (TRUE, FALSE, n, n, n, 1.0, node->value->data, n, g->data, n, 0.0, t->data, n);
+        jac_gemm (FALSE, TRUE, n, n, n, -1.0, t->data, n, node->value->data, n, 1.0,
+                  grad_slot (self, grads, node->lhs)->data, n);
       }
       break;
     case JAC_OP_VARIABLE:

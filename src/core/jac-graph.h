@@ -19,6 +19,15 @@ typedef enum
   JAC_OP_APPLY,     /* an element-wise function */
   JAC_OP_SUM,       /* sum of all entries: a scalar */
   JAC_OP_SOFTMAX,   /* row-wise softmax */
+  JAC_OP_SUM_AXIS,  /* sum along node->axis, which is removed (NumPy's sum (X, axis)) */
+  JAC_OP_TRACE,     /* tr(X) of a square matrix */
+  JAC_OP_DIAG,      /* diag(v): a vector to a diagonal matrix; diag(X): a square matrix's diagonal */
+  JAC_OP_KRON,      /* kron(A, B), the Kronecker product (two matrices or two vectors) */
+  JAC_OP_DET,       /* det(X) */
+  JAC_OP_LOGDET,    /* log |det X| */
+  JAC_OP_INV,       /* X⁻¹ */
+  JAC_OP_RESHAPE,   /* the same entries with a unit axis added or removed (node->axis): how @
+                     * promotes a vector to a row or a column and drops the added axis again */
 } JacOp;
 
 typedef enum
@@ -34,6 +43,15 @@ typedef enum
   JAC_FUNC_COS,
   JAC_FUNC_SOFTPLUS,
   JAC_FUNC_SQUARE,
+  JAC_FUNC_ABS,
+  JAC_FUNC_TAN,
+  JAC_FUNC_ARCSIN,
+  JAC_FUNC_ARCCOS,
+  JAC_FUNC_ARCTAN,
+  JAC_FUNC_SINH,
+  JAC_FUNC_COSH,
+  JAC_FUNC_SIGN,    /* abs's slope, as NumPy's sign: −1, 0 or 1 */
+  JAC_FUNC_POWER,   /* z ** p, the exponent p in the node's constant */
   JAC_N_FUNCS
 } JacFunc;
 
@@ -44,7 +62,9 @@ typedef struct _JacNode
   int        lhs;        /* operand node indices, -1 when absent */
   int        rhs;
   char      *name;       /* JAC_OP_VARIABLE */
-  double     constant;   /* JAC_OP_CONSTANT */
+  double     constant;   /* JAC_OP_CONSTANT; the exponent of JAC_FUNC_POWER */
+  guint      axis;       /* JAC_OP_SUM_AXIS: the axis summed; JAC_OP_RESHAPE: the unit axis
+                          * added (rank 1 → 2) or removed (2 → 1; 2 → 0 removes both) */
   guint      rank;       /* 0, 1 or 2 */
   gsize      shape[2];
   JacTensor *value;      /* variables: set by the caller; others: by jac_graph_forward */
@@ -62,6 +82,19 @@ gboolean    jac_func_from_name     (const char      *name,
 double      jac_func_apply         (JacFunc          func,
                                     double           z);
 double      jac_func_slope         (JacFunc          func,
+                                    double           z);
+/* The same for a function with a parameter: the exponent p of JAC_FUNC_POWER (the others
+ * ignore it). jac_func_apply () and jac_func_slope () take p = 2 for it. */
+double      jac_func_apply_param   (JacFunc          func,
+                                    double           param,
+                                    double           z);
+double      jac_func_slope_param   (JacFunc          func,
+                                    double           param,
+                                    double           z);
+/* φ and φ′ of an element-wise node (JAC_OP_APPLY), with its parameter. */
+double      jac_node_apply         (const JacNode   *node,
+                                    double           z);
+double      jac_node_slope         (const JacNode   *node,
                                     double           z);
 
 /* NumPy broadcasting of two shapes of rank ≤ 2; FALSE when they do not broadcast. */
@@ -88,7 +121,8 @@ int         jac_graph_add_variable (JacGraph        *self,
                                     const gsize     *shape);
 int         jac_graph_add_constant (JacGraph        *self,
                                     double           value);
-/* Checks shapes (NumPy broadcasting for + - * /); an error names both shapes. */
+/* Checks shapes (NumPy broadcasting for + - * /, equal ranks for kron); an error names both
+ * shapes. */
 int         jac_graph_add_binary   (JacGraph        *self,
                                     JacOp            op,
                                     int              lhs,
@@ -99,12 +133,35 @@ int         jac_graph_add_unary    (JacGraph        *self,
                                     JacFunc          func,
                                     int              operand,
                                     GError         **error);
+/* sum (@operand, @axis): @axis (0 or 1, < the operand's rank) is summed and removed. */
+int         jac_graph_add_sum_axis (JacGraph        *self,
+                                    int              operand,
+                                    guint            axis,
+                                    GError         **error);
+/* @operand with a unit axis added at @axis (a vector to a 1×n row for axis 0, an n×1 column for
+ * 1), or removed (a row or column to a vector; (1, 1) to a scalar removes both): the same
+ * entries. */
+int         jac_graph_add_reshape  (JacGraph        *self,
+                                    int              operand,
+                                    guint            rank,
+                                    guint            axis,
+                                    GError         **error);
+/* @operand ** @p element-wise, p a real constant. */
+int         jac_graph_add_power    (JacGraph        *self,
+                                    int              operand,
+                                    double           p,
+                                    GError         **error);
 /* Takes a copy of @value, whose shape must be the variable's. */
 gboolean    jac_graph_set_value    (JacGraph        *self,
                                     int              variable,
                                     const JacTensor *value,
                                     GError         **error);
 void        jac_graph_forward      (JacGraph        *self);
+/* X⁻¹ and det X of a square matrix by LU with partial pivoting (@inverse nullable); a singular
+ * matrix gives det 0 and an inverse of infinities. */
+void        jac_matrix_inverse     (const JacTensor *x,
+                                    JacTensor       *inverse,
+                                    double          *det);
 /* The structured Jacobian of the output with respect to @variable, from the graph's own rules,
  * term by term (see jac-structured.h); the empty sum when the output does not depend on
  * @variable or only through exact zeros (X * 0); NULL with JAC_ERROR_TOO_LARGE when an

@@ -408,7 +408,9 @@ _jac_poly_pairs (const GPtrArray *poly,
 
         for (guint n = 0; n < poly->len && everywhere; n++)
           everywhere = term_has_delta (g_ptr_array_index (poly, n), out_idx[a], var_idx[t]);
-        if (everywhere)
+        /* The first δ found stands for an axis tied twice (δ_jp δ_jq of diag X), as in
+         * _jac_poly_patterns, and two output axes are never tied to one variable axis. */
+        if (everywhere && pair[a] < 0 && (a == 0 || pair[0] != (int) t))
           pair[a] = t;
       }
 }
@@ -725,11 +727,19 @@ _jac_render_func_open (JacFunc      func,
     {
     case JAC_FUNC_SIGMOID: _jac_notation_add (out, "σ(", NULL, "\\sigma("); break;
     case JAC_FUNC_SQRT: _jac_notation_add (out, "sqrt(", NULL, "\\sqrt{"); break;
+    case JAC_FUNC_ABS: _jac_notation_add (out, "|", NULL, "\\lvert "); break;
+    case JAC_FUNC_POWER: _jac_notation_add (out, "(", NULL, "\\left("); break;
     case JAC_FUNC_TANH:
     case JAC_FUNC_EXP:
     case JAC_FUNC_LOG:
     case JAC_FUNC_SIN:
     case JAC_FUNC_COS:
+    case JAC_FUNC_TAN:
+    case JAC_FUNC_ARCSIN:
+    case JAC_FUNC_ARCCOS:
+    case JAC_FUNC_ARCTAN:
+    case JAC_FUNC_SINH:
+    case JAC_FUNC_COSH:
       {
         g_autofree char *plain = g_strdup_printf ("%s(", jac_func_name (func));
         g_autofree char *latex = g_strdup_printf ("\\%s(", jac_func_name (func));
@@ -748,11 +758,136 @@ _jac_render_func_open (JacFunc      func,
     }
 }
 
+/* An exponent as a superscript: ^0.5 in plain text (^(−1) when negative, so that it cannot be
+ * read as a subtraction), <sup>0.5</sup> in markup, ^{0.5} in LaTeX. */
+void
+_jac_render_exponent (double       p,
+                      JacNotation *out)
+{
+  JacNotation number;
+  g_autofree char *markup = NULL;
+  g_autofree char *latex = NULL;
+  g_autofree char *plain = NULL;
+
+  _jac_notation_init (&number);
+  _jac_notation_number (&number, p);
+  plain = g_strdup_printf (p < 0 || strchr (number.plain->str, '/') != NULL ? "^(%s)" : "^%s",
+                           number.plain->str);
+  markup = g_strdup_printf ("<sup>%s</sup>", number.markup->str);
+  latex = g_strdup_printf ("^{%s}", number.latex->str);
+  _jac_notation_add (out, plain, markup, latex);
+  _jac_notation_clear (&number);
+}
+
 void
 _jac_render_func_close (JacFunc      func,
+                        double       param,
                         JacNotation *out)
 {
-  _jac_notation_add (out, ")", NULL, func == JAC_FUNC_SQRT ? "}" : ")");
+  switch (func)
+    {
+    case JAC_FUNC_SQRT: _jac_notation_add (out, ")", NULL, "}"); break;
+    case JAC_FUNC_ABS: _jac_notation_add (out, "|", NULL, "\\rvert "); break;
+    case JAC_FUNC_POWER:
+      _jac_notation_add (out, ")", NULL, "\\right)");
+      _jac_render_exponent (param, out);
+      break;
+    default: _jac_notation_add (out, ")", NULL, ")"); break;
+    }
+}
+
+/* One index of a Kronecker product's operand in the three notations: ⌊i/3⌋ for A, (i mod 3) for
+ * B, with B's extent 3 along that axis. */
+static void
+append_composite (const JacDeriveContext *d,
+                  const LetterMap        *map,
+                  int                     id,
+                  gsize                   extent,
+                  gboolean                inner,
+                  JacNotation            *sub)
+{
+  const char *letter = map_letter (d, map, id);
+  JacNotation tmp;
+  g_autofree char *latex_letter = NULL;
+
+  _jac_notation_init (&tmp);
+  _jac_notation_sub (&tmp, letter);
+  /* "_{k_{1}}" → "k_{1}" */
+  latex_letter = g_strndup (tmp.latex->str + 2, tmp.latex->len - 3);
+  _jac_notation_clear (&tmp);
+  if (inner)
+    {
+      g_string_append_printf (sub->plain, "(%s mod %" G_GSIZE_FORMAT ")", letter, extent);
+      g_string_append_printf (sub->markup, "(%s mod %" G_GSIZE_FORMAT ")", letter, extent);
+      g_string_append_printf (sub->latex, "(%s \\bmod %" G_GSIZE_FORMAT ")", latex_letter,
+                              extent);
+    }
+  else
+    {
+      g_string_append_printf (sub->plain, "⌊%s/%" G_GSIZE_FORMAT "⌋", letter, extent);
+      g_string_append_printf (sub->markup, "⌊%s/%" G_GSIZE_FORMAT "⌋", letter, extent);
+      g_string_append_printf (sub->latex, "\\lfloor %s/%" G_GSIZE_FORMAT "\\rfloor ",
+                              latex_letter, extent);
+    }
+}
+
+/* The subscript of @sub (built without the "_") added to @out. */
+static void
+add_subscript (JacNotation       *out,
+               const JacNotation *sub)
+{
+  g_string_append_printf (out->plain, "_%s", sub->plain->str);
+  g_string_append_printf (out->markup, "<sub>%s</sub>", sub->markup->str);
+  g_string_append_printf (out->latex, "_{%s}", sub->latex->str);
+}
+
+static void
+render_kron_factor (const JacDeriveContext *d,
+                    const LetterMap        *map,
+                    const JacFactor        *x,
+                    JacNotation            *out)
+{
+  const JacNode *kron = jac_graph_node (d->graph, x->node);
+  const JacNode *b = jac_graph_node (d->graph, kron->rhs);
+  JacNotation sub;
+
+  _jac_notation_init (&sub);
+  if (x->kind == JAC_FACTOR_KRON_SELECT)
+    {
+      guint axis = (guint) (x->power - 1) % 2;
+
+      append_composite (d, map, x->idx[0], b->shape[axis], x->power >= 3, &sub);
+      _jac_notation_add (&sub, " ", NULL, " ");
+      {
+        JacNotation tmp;
+
+        _jac_notation_init (&tmp);
+        _jac_notation_sub (&tmp, map_letter (d, map, x->idx[1]));
+        g_string_append (sub.plain, tmp.plain->str + 1);
+        g_string_append_len (sub.markup, tmp.markup->str + 5, tmp.markup->len - 11);
+        g_string_append_len (sub.latex, tmp.latex->str + 2, tmp.latex->len - 3);
+        _jac_notation_clear (&tmp);
+      }
+      _jac_notation_add (out, "δ", NULL, "\\delta");
+      add_subscript (out, &sub);
+    }
+  else
+    {
+      const JacSymbol *sym = g_ptr_array_index (d->symbols, x->symbol);
+
+      for (guint a = 0; a < x->rank; a++)
+        {
+          if (a > 0)
+            _jac_notation_add (&sub, " ", NULL, " ");
+          append_composite (d, map, x->idx[a], b->shape[a], x->kind == JAC_FACTOR_KRON_INNER,
+                            &sub);
+        }
+      g_string_append_c (out->latex, '{');
+      _jac_notation_forms (out, &sym->name);
+      add_subscript (out, &sub);
+      g_string_append_c (out->latex, '}');
+    }
+  _jac_notation_clear (&sub);
 }
 
 static gboolean
@@ -788,14 +923,43 @@ render_factor (const JacDeriveContext *d,
           _jac_notation_add (out, "²", "<sup>2</sup>", "^{2}");
           break;
         }
+      if (node->func == JAC_FUNC_POWER)
+        {
+          /* An entry is one symbol: X_ij^0.5 needs no parentheses. */
+          _jac_render_entry (d, x->symbol, letters, out);
+          _jac_render_exponent (node->constant, out);
+          break;
+        }
       _jac_render_func_open (node->func, out);
       _jac_render_entry (d, x->symbol, letters, out);
-      _jac_render_func_close (node->func, out);
+      _jac_render_func_close (node->func, node->constant, out);
       break;
     case JAC_FACTOR_SOFTMAX:
       _jac_notation_add (out, "softmax(", NULL, "\\operatorname{softmax}(");
       _jac_render_entry (d, x->symbol, "", out);
       _jac_notation_add (out, ")", NULL, ")");
+      _jac_notation_sub (out, letters);
+      break;
+    case JAC_FACTOR_KRON_OUTER:
+    case JAC_FACTOR_KRON_INNER:
+    case JAC_FACTOR_KRON_SELECT:
+      render_kron_factor (d, map, x, out);
+      break;
+    case JAC_FACTOR_DET:
+      _jac_notation_add (out, "det(", NULL, "\\det(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, ")", NULL, ")");
+      break;
+    case JAC_FACTOR_LOGDET:
+      _jac_notation_add (out, "log |det(", NULL, "\\log\\lvert\\det(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, ")|", NULL, ")\\rvert ");
+      break;
+    case JAC_FACTOR_INVERSE:
+      /* (Z⁻¹)_ij: the entry of the inverse, not the inverse of the entry. */
+      _jac_notation_add (out, "(", NULL, "(");
+      _jac_render_entry (d, x->symbol, "", out);
+      _jac_notation_add (out, "⁻¹)", "<sup>−1</sup>)", "^{-1})");
       _jac_notation_sub (out, letters);
       break;
     case JAC_FACTOR_SLOPE:

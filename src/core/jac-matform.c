@@ -149,6 +149,23 @@ m_equal (const JacMExpr *a,
   return m_equal (a->a, b->a) && m_equal (a->b, b->b);
 }
 
+/* a = P f and b = Q f with P and Q of one shape and f a scalar seen as 1×1, or a column: a
+ * factor that is safe to take out of a sum without changing how the forms read otherwise (a
+ * matrix factor stays where back-propagation put it). */
+static gboolean
+is_thin_common_factor (const JacMExpr *a,
+                       const JacMExpr *b)
+{
+  return a->kind == JAC_M_MATMUL && b->kind == JAC_M_MATMUL && m_equal (a->b, b->b) &&
+         a->b->rank == 2 && (a->b->shape[1] == 1 || a->b->shape[0] == a->b->shape[1]) &&
+         !m_equal (a->a, b->a) && same_shape (a->a, b->a->rank, b->a->shape);
+}
+
+static JacMExpr *m_reshape (JacMExpr    *a,
+                            guint        rank,
+                            const gsize *shape,
+                            guint        axis);
+
 /* The operand of a negation, which the caller now owns, or NULL. */
 static JacMExpr *
 take_negated (JacMExpr *e)
@@ -249,6 +266,67 @@ _jac_m_binary (JacMKind  kind,
   switch (kind)
     {
     case JAC_M_ADD:
+    case JAC_M_SUB:
+      if (m_equal (a, b))
+        break;
+      if (a->kind == JAC_M_RESHAPE && b->kind == JAC_M_RESHAPE && a->value == b->value &&
+          same_shape (a->a, b->a->rank, b->a->shape))
+        {
+          /* Two columns made vectors: one sum made a vector, so that its terms can meet. */
+          JacMExpr *left = _jac_m_ref (a->a), *right = _jac_m_ref (b->a);
+          JacMExpr *e = m_reshape (_jac_m_binary (kind, left, right), a->rank, a->shape,
+                                   (guint) a->value);
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          return e;
+        }
+      if (a->kind == JAC_M_HADAMARD && b->kind == JAC_M_HADAMARD && a->a->rank == 0 &&
+          b->a->rank == 0 && m_equal (a->a, b->a) && a->b->rank > 0 &&
+          same_shape (a->b, b->b->rank, b->b->shape))
+        {
+          /* s P ± s Q = s (P ± Q) for a scalar s (the upstream G of a scalar output). */
+          JacMExpr *scalar = _jac_m_ref (a->a), *left = _jac_m_ref (a->b);
+          JacMExpr *right = _jac_m_ref (b->b);
+          JacMExpr *inner;
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          /* The gradient of a scalar: a common right factor of any shape comes out too, the
+           * Cookbook's (A + Aᵀ) X for ∂ tr(Xᵀ A X)/∂X. */
+          if (left->kind == JAC_M_MATMUL && right->kind == JAC_M_MATMUL &&
+              m_equal (left->b, right->b) && same_shape (left->a, right->a->rank, right->a->shape))
+            {
+              JacMExpr *f = _jac_m_ref (left->b);
+
+              inner = _jac_m_binary (JAC_M_MATMUL,
+                                     _jac_m_binary (kind, _jac_m_ref (left->a),
+                                                    _jac_m_ref (right->a)), f);
+              _jac_m_unref (left);
+              _jac_m_unref (right);
+            }
+          else
+            inner = _jac_m_binary (kind, left, right);
+          return _jac_m_binary (JAC_M_HADAMARD, scalar, inner);
+        }
+      if (is_thin_common_factor (a, b))
+        {
+          /* P f ± Q f = (P ± Q) f for a scalar or a column f: the Cookbook's (A + Aᵀ) x for
+           * ∂ xᵀ A x/∂x, where back-propagation writes A x G + Aᵀ x G. */
+          JacMExpr *left = _jac_m_ref (a->a), *right = _jac_m_ref (b->a);
+          JacMExpr *f = _jac_m_ref (a->b);
+
+          _jac_m_unref (a);
+          _jac_m_unref (b);
+          return _jac_m_binary (JAC_M_MATMUL, _jac_m_binary (kind, left, right), f);
+        }
+      break;
+    default:
+      break;
+    }
+  switch (kind)
+    {
+    case JAC_M_ADD:
       if (m_equal (a, b))
         return replace (b, _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (2.0), a));
       if (b->kind == JAC_M_NEG)
@@ -289,10 +367,54 @@ _jac_m_binary (JacMKind  kind,
       break;
     case JAC_M_MATMUL:
       {
-        JacMExpr *e = pull_negation (kind, a, b);
+        JacMExpr *e;
 
+        /* A I = A and A (s I) = s A: what makes ∂ tr(A X)/∂X read Aᵀ, as in the Cookbook. */
+        if (b->kind == JAC_M_IDENTITY)
+          return replace (b, a);
+        if (a->kind == JAC_M_IDENTITY)
+          return replace (a, b);
+        if (b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->kind == JAC_M_IDENTITY)
+          {
+            JacMExpr *scalar = _jac_m_ref (b->a);
+
+            _jac_m_unref (b);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, a);
+          }
+        if (a->kind == JAC_M_HADAMARD && a->a->rank == 0 && a->b->kind == JAC_M_IDENTITY)
+          {
+            JacMExpr *scalar = _jac_m_ref (a->a);
+
+            _jac_m_unref (a);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, b);
+          }
+        e = pull_negation (kind, a, b);
         if (e != NULL)
           return e;
+        /* A scalar factor moves to the front: A (s X) = s A X. */
+        if ((b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->rank == 2) ||
+            (a->kind == JAC_M_HADAMARD && a->a->rank == 0 && a->b->rank == 2))
+          {
+            gboolean right = b->kind == JAC_M_HADAMARD && b->a->rank == 0 && b->b->rank == 2;
+            JacMExpr *scaled = right ? b : a;
+            JacMExpr *scalar = _jac_m_ref (scaled->a), *inner = _jac_m_ref (scaled->b);
+
+            if (right)
+              e = _jac_m_binary (JAC_M_MATMUL, a, inner);
+            else
+              e = _jac_m_binary (JAC_M_MATMUL, inner, b);
+            _jac_m_unref (scaled);
+            return _jac_m_binary (JAC_M_HADAMARD, scalar, e);
+          }
+        /* Products associate to the left, A (B C) = (A B) C, so that the same chain is always
+         * the same tree and like terms are seen (W v G vᵀ + W v G vᵀ = 2 W v G vᵀ). */
+        if (b->kind == JAC_M_MATMUL)
+          {
+            JacMExpr *first = _jac_m_ref (b->a), *rest = _jac_m_ref (b->b);
+
+            _jac_m_unref (b);
+            return _jac_m_binary (JAC_M_MATMUL, _jac_m_binary (JAC_M_MATMUL, a, first), rest);
+          }
       }
       break;
     default:
@@ -325,6 +447,27 @@ m_transpose (JacMExpr *a)
       e = _jac_m_unary (JAC_M_NEG, 0, m_transpose (_jac_m_ref (a->a)));
       _jac_m_unref (a);
       return e;
+    case JAC_M_IDENTITY:
+      return a;
+    case JAC_M_HADAMARD:
+      /* (s X)ᵀ = s Xᵀ for a scalar s. */
+      if (a->a->rank == 0)
+        {
+          e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (a->a), m_transpose (_jac_m_ref (a->b)));
+          _jac_m_unref (a);
+          return e;
+        }
+      break;
+    case JAC_M_RESHAPE:
+      /* A scalar seen as a 1×1 matrix. */
+      if (a->a->rank == 0)
+        return a;
+      break;
+    case JAC_M_DIAG:
+      /* diag(v) is symmetric. */
+      if (a->a->rank == 1)
+        return a;
+      break;
     default:
       break;
     }
@@ -377,6 +520,115 @@ _jac_m_unary (JacMKind  kind,
   e = m_new (kind, a->rank, a->shape);
   e->func = func;
   e->a = a;
+  return e;
+}
+
+/* A node of @kind over @a with a shape of its own (tr, det, diag, …). */
+static JacMExpr *
+m_shaped (JacMKind     kind,
+          JacMExpr    *a,
+          guint        rank,
+          const gsize *shape)
+{
+  JacMExpr *e = m_new (kind, rank, shape);
+
+  e->a = a;
+  return e;
+}
+
+static JacMExpr *
+m_identity (gsize n)
+{
+  gsize shape[2] = { n, n };
+
+  return m_new (JAC_M_IDENTITY, 2, shape);
+}
+
+static JacMExpr *
+m_inverse (JacMExpr *a)
+{
+  return m_shaped (JAC_M_INV, a, 2, a->shape);
+}
+
+/* @a with a unit axis added at @axis or removed from it; a reshape of a reshape cancels. */
+static JacMExpr *
+m_reshape (JacMExpr    *a,
+           guint        rank,
+           const gsize *shape,
+           guint        axis)
+{
+  JacMExpr *e;
+
+  if (same_shape (a, rank, shape))
+    return a;
+  /* Vectors are columns: a vector as a row is the transpose of it as a column, and a row made
+   * a vector is its transpose made one, so that transposes meet and cancel ((xᵀ)ᵀ = x). */
+  if (rank == 2 && a->rank == 1 && axis == 0)
+    {
+      gsize column[2] = { a->shape[0], 1 };
+
+      return m_transpose (m_reshape (a, 2, column, 1));
+    }
+  if (rank == 1 && a->rank == 2 && axis == 0)
+    return m_reshape (m_transpose (a), 1, shape, 1);
+  if (a->kind == JAC_M_RESHAPE && same_shape (a->a, rank, shape))
+    {
+      e = _jac_m_ref (a->a);
+      _jac_m_unref (a);
+      return e;
+    }
+  e = m_shaped (JAC_M_RESHAPE, a, rank, shape);
+  e->value = axis;
+  return e;
+}
+
+static JacMExpr *
+m_kron (JacMExpr *a,
+        JacMExpr *b)
+{
+  gsize shape[2] = { 0, 0 };
+  JacMExpr *e;
+
+  for (guint x = 0; x < a->rank; x++)
+    shape[x] = a->shape[x] * b->shape[x];
+  e = m_shaped (JAC_M_KRON, a, a->rank, shape);
+  e->b = b;
+  return e;
+}
+
+static JacMExpr *
+m_ones (guint        rank,
+        const gsize *shape)
+{
+  return m_new (JAC_M_ONES, rank, shape);
+}
+
+/* diag(a): a vector to a diagonal matrix, or a square matrix to its diagonal. */
+static JacMExpr *
+m_diag (JacMExpr *a)
+{
+  gsize shape[2] = { a->shape[0], a->shape[0] };
+
+  return m_shaped (JAC_M_DIAG, a, a->rank == 1 ? 2 : 1, shape);
+}
+
+/* a ** p element-wise: a itself for p = 1, a ⊙ a for p = 2 (read a², as square (a) is). */
+static JacMExpr *
+m_power (JacMExpr *a,
+         double    p)
+{
+  JacMExpr *e;
+
+  if (p == 1.0)
+    return a;
+  if (p == 2.0)
+    {
+      e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (a), _jac_m_ref (a));
+      _jac_m_unref (a);
+      return e;
+    }
+  e = _jac_m_unary (JAC_M_FUNC, JAC_FUNC_POWER, a);
+  e->value = p;
   return e;
 }
 
@@ -452,11 +704,36 @@ _jac_m_definition (const JacDeriveContext *d,
     case JAC_OP_TRANSPOSE:
       return _jac_m_unary (JAC_M_TRANSPOSE, 0, forward_ref (d, n->lhs));
     case JAC_OP_APPLY:
+      if (n->func == JAC_FUNC_POWER)
+        return m_power (forward_ref (d, n->lhs), n->constant);
       return _jac_m_unary (JAC_M_FUNC, n->func, forward_ref (d, n->lhs));
     case JAC_OP_SUM:
       return _jac_m_unary (JAC_M_SUM_ALL, 0, forward_ref (d, n->lhs));
     case JAC_OP_SOFTMAX:
       return _jac_m_unary (JAC_M_SOFTMAX, 0, forward_ref (d, n->lhs));
+    case JAC_OP_SUM_AXIS:
+      {
+        JacMExpr *a = forward_ref (d, n->lhs);
+
+        if (a->rank == 1)
+          return _jac_m_unary (JAC_M_SUM_ALL, 0, a);
+        /* 1ᵀ A (column sums) for axis 0, A 1 (row sums) for axis 1, as vectors. */
+        return m_shaped (n->axis == 0 ? JAC_M_SUM_ROWS : JAC_M_SUM_COLS, a, 1, n->shape);
+      }
+    case JAC_OP_TRACE:
+      return m_shaped (JAC_M_TRACE, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_DIAG:
+      return m_diag (forward_ref (d, n->lhs));
+    case JAC_OP_DET:
+      return m_shaped (JAC_M_DET, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_LOGDET:
+      return m_shaped (JAC_M_LOGDET, forward_ref (d, n->lhs), 0, NULL);
+    case JAC_OP_INV:
+      return m_inverse (forward_ref (d, n->lhs));
+    case JAC_OP_RESHAPE:
+      return m_reshape (forward_ref (d, n->lhs), n->rank, n->shape, n->axis);
+    case JAC_OP_KRON:
+      return m_kron (forward_ref (d, n->lhs), forward_ref (d, n->rhs));
     default:
       g_assert_not_reached ();
     }
@@ -469,15 +746,34 @@ one_minus (JacMExpr *x)
 }
 
 static JacMExpr *
+one_plus (JacMExpr *x)
+{
+  return _jac_m_binary (JAC_M_ADD, _jac_m_const (1.0), x);
+}
+
+static JacMExpr *
 func_of (JacFunc   func,
          JacMExpr *z)
 {
   return _jac_m_unary (JAC_M_FUNC, func, z);
 }
 
-/* φ′(z) over named values; @y (nullable) is the function's own value when it has a name. */
+/* 1 ⊘ sqrt(1 − z ⊙ z): the slope of arcsin. */
+static JacMExpr *
+inverse_sqrt_one_minus_square (JacMExpr *z)
+{
+  JacMExpr *square = _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (z), _jac_m_ref (z));
+
+  _jac_m_unref (z);
+  return _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0),
+                        func_of (JAC_FUNC_SQRT, one_minus (square)));
+}
+
+/* φ′(z) over named values; @y (nullable) is the function's own value when it has a name;
+ * @param is the exponent of a power. */
 static JacMExpr *
 slope_formula (JacFunc   func,
+               double    param,
                JacMExpr *z,
                JacMExpr *y)
 {
@@ -485,6 +781,41 @@ slope_formula (JacFunc   func,
 
   switch (func)
     {
+    case JAC_FUNC_ABS:
+      /* sign(Z), 0 at the kink as the engine takes it. */
+      e = func_of (JAC_FUNC_SIGN, _jac_m_ref (z));
+      break;
+    case JAC_FUNC_SIGN:
+      e = _jac_m_const (0.0);
+      break;
+    case JAC_FUNC_TAN:
+      if (y == NULL)
+        y = func_of (func, _jac_m_ref (z));
+      e = one_plus (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (y), _jac_m_ref (y)));
+      break;
+    case JAC_FUNC_ARCSIN: e = inverse_sqrt_one_minus_square (_jac_m_ref (z)); break;
+    case JAC_FUNC_ARCCOS:
+      e = _jac_m_unary (JAC_M_NEG, 0, inverse_sqrt_one_minus_square (_jac_m_ref (z)));
+      break;
+    case JAC_FUNC_ARCTAN:
+      e = _jac_m_binary (JAC_M_DIV, _jac_m_const (1.0),
+                         one_plus (_jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (z),
+                                                  _jac_m_ref (z))));
+      break;
+    case JAC_FUNC_SINH: e = func_of (JAC_FUNC_COSH, _jac_m_ref (z)); break;
+    case JAC_FUNC_COSH: e = func_of (JAC_FUNC_SINH, _jac_m_ref (z)); break;
+    case JAC_FUNC_POWER:
+      /* p Z^(p−1), the sign in front: −Z^(−2) for p = −1, not (−1) Z^(−2). */
+      if (param == 0.0)
+        e = _jac_m_const (0.0);
+      else if (fabs (param) == 1.0)
+        e = m_power (_jac_m_ref (z), param - 1.0);
+      else
+        e = _jac_m_binary (JAC_M_HADAMARD, _jac_m_const (fabs (param)),
+                           m_power (_jac_m_ref (z), param - 1.0));
+      if (param < 0)
+        e = _jac_m_unary (JAC_M_NEG, 0, e);
+      break;
     case JAC_FUNC_TANH:
       if (y == NULL)
         y = func_of (func, _jac_m_ref (z));
@@ -540,7 +871,7 @@ _jac_m_build_forward (JacDeriveContext *d)
       else
         d->forward[n] = _jac_m_definition (d, n);
       if (node->op == JAC_OP_APPLY)
-        d->slope[n] = slope_formula (node->func, forward_ref (d, node->lhs),
+        d->slope[n] = slope_formula (node->func, node->constant, forward_ref (d, node->lhs),
                                      d->node_symbol[n] >= 0 ? _jac_m_node (d->graph, n) : NULL);
     }
 }
@@ -667,6 +998,78 @@ backward_node (JacDeriveContext  *d,
       break;
     case JAC_OP_SOFTMAX:
       accumulate (&adjoint[a], softmax_adjoint (d, index, _jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_SUM_AXIS:
+      {
+        const JacNode *operand = jac_graph_node (d->graph, a);
+
+        if (operand->rank == 1)
+          accumulate (&adjoint[a], to_operand (d, _jac_m_ref (g), a), 1);
+        else
+          accumulate (&adjoint[a], m_shaped (n->axis == 0 ? JAC_M_SPREAD_ROWS : JAC_M_SPREAD_COLS,
+                                             _jac_m_ref (g), 2, operand->shape), 1);
+      }
+      break;
+    case JAC_OP_TRACE:
+      /* ∂ tr A = tr ∂A: Ā = g I. */
+      accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                              m_identity (jac_graph_node (d->graph, a)->shape[0])),
+                  1);
+      break;
+    case JAC_OP_DIAG:
+      accumulate (&adjoint[a], m_diag (_jac_m_ref (g)), 1);
+      break;
+    case JAC_OP_DET:
+      /* ∂ det A = det A · tr(A⁻¹ ∂A): Ā = g det A A⁻ᵀ (the Cookbook's (49)). */
+      accumulate (&adjoint[a],
+                  _jac_m_binary (JAC_M_HADAMARD,
+                                 _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                                forward_ref (d, index)),
+                                 m_transpose (m_inverse (forward_ref (d, a)))), 1);
+      break;
+    case JAC_OP_LOGDET:
+      /* Ā = g A⁻ᵀ (the Cookbook's (57)). */
+      accumulate (&adjoint[a], _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                              m_transpose (m_inverse (forward_ref (d, a)))), 1);
+      break;
+    case JAC_OP_RESHAPE:
+      {
+        const JacNode *operand = jac_graph_node (d->graph, a);
+
+        accumulate (&adjoint[a], m_reshape (_jac_m_ref (g), operand->rank, operand->shape,
+                                            n->axis), 1);
+      }
+      break;
+    case JAC_OP_KRON:
+      {
+        /* Ā = each block of G ⊙ (1 ⊗ B) summed; B̄ = the blocks of G ⊙ (A ⊗ 1) added. */
+        const JacNode *na = jac_graph_node (d->graph, a), *nb = jac_graph_node (d->graph, b);
+
+        if (da)
+          accumulate (&adjoint[a],
+                      m_shaped (JAC_M_BLOCK_SUMS,
+                                _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                               m_kron (m_ones (na->rank, na->shape),
+                                                       forward_ref (d, b))),
+                                na->rank, na->shape), 1);
+        if (db)
+          accumulate (&adjoint[b],
+                      m_shaped (JAC_M_BLOCK_TOTAL,
+                                _jac_m_binary (JAC_M_HADAMARD, _jac_m_ref (g),
+                                               m_kron (forward_ref (d, a),
+                                                       m_ones (nb->rank, nb->shape))),
+                                nb->rank, nb->shape), 1);
+      }
+      break;
+    case JAC_OP_INV:
+      {
+        /* ∂(A⁻¹) = −A⁻¹ ∂A A⁻¹: Ā = −A⁻ᵀ G A⁻ᵀ, with A⁻¹ the node's own value. */
+        JacMExpr *left = _jac_m_binary (JAC_M_MATMUL, m_transpose (forward_ref (d, index)),
+                                        _jac_m_ref (g));
+
+        accumulate (&adjoint[a], _jac_m_binary (JAC_M_MATMUL, left,
+                                                m_transpose (forward_ref (d, index))), -1);
+      }
       break;
     case JAC_OP_VARIABLE:
     case JAC_OP_CONSTANT:
@@ -974,6 +1377,20 @@ _jac_m_backward (JacDeriveContext *d)
 
 /* ---- text ---- */
 
+/* With vectors read as columns, a vector made a 1×n row is xᵀ, and a 1×n row made a vector is
+ * (…)ᵀ; a column and a vector are the same, and so are (1, 1) and a scalar. */
+static gboolean
+reshape_is_transpose (const JacMExpr *e)
+{
+  guint axis = (guint) e->value;
+
+  if (e->rank == 2 && e->a->rank == 1)
+    return axis == 0 && e->shape[1] != 1;
+  if (e->rank == 1 && e->a->rank == 2)
+    return axis == 0 && e->shape[0] != 1;
+  return FALSE;
+}
+
 static int
 precedence (const JacMExpr *e)
 {
@@ -997,6 +1414,19 @@ precedence (const JacMExpr *e)
       return e->a->kind == JAC_M_CONST ? 10 : 5;
     case JAC_M_TRANSPOSE:
       return 9;
+    case JAC_M_FUNC:
+      return e->func == JAC_FUNC_POWER ? 9 : 10;
+    case JAC_M_INV:
+      return 9;
+    case JAC_M_RESHAPE:
+      /* Written as a transpose when it makes a row (or a row a vector), else not at all. */
+      return reshape_is_transpose (e) ? 9 : precedence (e->a);
+    case JAC_M_SPREAD_ROWS:
+    case JAC_M_SPREAD_COLS:
+      return 5;
+    case JAC_M_KRON:
+      /* Below ⊙ and the products, so that G ⊙ (1 ⊗ B) keeps its parentheses. */
+      return 2;
     case JAC_M_CONST:
       return e->value < 0 ? 4 : 10;
     default:
@@ -1148,13 +1578,84 @@ render (const JacDeriveContext *d,
       render_child (d, e->a, 5, letters, out);
       break;
     case JAC_M_TRANSPOSE:
+      if (e->a->kind == JAC_M_INV)
+        {
+          /* (A⁻¹)ᵀ is A⁻ᵀ. */
+          render_child (d, e->a->a, 10, letters, out);
+          _jac_notation_add (out, "⁻ᵀ", "<sup>−T</sup>", "^{-\\top}");
+          break;
+        }
       render_child (d, e->a, 10, letters, out);
       _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
       break;
+    case JAC_M_RESHAPE:
+      if (reshape_is_transpose (e))
+        {
+          render_child (d, e->a, 10, letters, out);
+          _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+        }
+      else
+        render (d, e->a, letters, out);
+      break;
+    case JAC_M_INV:
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "⁻¹", "<sup>−1</sup>", "^{-1}");
+      break;
+    case JAC_M_IDENTITY:
+      _jac_notation_add (out, "I", NULL, "I");
+      break;
+    case JAC_M_ONES:
+      render_ones (out);
+      break;
+    case JAC_M_KRON:
+      render_child (d, e->a, 6, letters, out);
+      _jac_notation_add (out, " ⊗ ", NULL, " \\otimes ");
+      render_child (d, e->b, 6, letters, out);
+      break;
+    case JAC_M_BLOCK_SUMS:
+      /* blocksum: each block summed, to a matrix of A's shape; sumblocks: the blocks added. */
+      render_call (d, "blocksum(", "\\operatorname{blocksum}(", e->a, letters, out);
+      break;
+    case JAC_M_BLOCK_TOTAL:
+      render_call (d, "sumblocks(", "\\operatorname{sumblocks}(", e->a, letters, out);
+      break;
+    case JAC_M_TRACE:
+      render_call (d, "tr(", "\\operatorname{tr}(", e->a, letters, out);
+      break;
+    case JAC_M_DIAG:
+      render_call (d, "diag(", "\\operatorname{diag}(", e->a, letters, out);
+      break;
+    case JAC_M_DET:
+      render_call (d, "det(", "\\det(", e->a, letters, out);
+      break;
+    case JAC_M_LOGDET:
+      _jac_notation_add (out, "log |det(", NULL, "\\log\\lvert\\det(");
+      render (d, e->a, letters, out);
+      _jac_notation_add (out, ")|", NULL, ")\\rvert ");
+      break;
+    case JAC_M_SPREAD_ROWS:
+      render_ones (out);
+      _jac_notation_add (out, " ", NULL, " ");
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
+    case JAC_M_SPREAD_COLS:
+      render_child (d, e->a, 10, letters, out);
+      _jac_notation_add (out, " ", NULL, " ");
+      render_ones (out);
+      _jac_notation_add (out, "ᵀ", NULL, "^{\\top}");
+      break;
     case JAC_M_FUNC:
+      if (e->func == JAC_FUNC_POWER)
+        {
+          /* P^0.5, (X W)^0.5: parentheses only around what is not one symbol. */
+          render_child (d, e->a, 10, letters, out);
+          _jac_render_exponent (e->value, out);
+          break;
+        }
       _jac_render_func_open (e->func, out);
       render (d, e->a, letters, out);
-      _jac_render_func_close (e->func, out);
+      _jac_render_func_close (e->func, e->value, out);
       break;
     case JAC_M_STEP:
       _jac_notation_add (out, "[", NULL, NULL);
@@ -1296,6 +1797,44 @@ eval_softmax (const JacTensor *a)
   return r;
 }
 
+/* kron(a, b), and the two block sums its back-propagation needs, by flat indices: a (m, n) and
+ * b (p, q) (rank 1: n = q = 1). */
+static JacTensor *
+eval_kron (const JacMExpr  *e,
+           const JacTensor *a,
+           const JacTensor *b)
+{
+  JacTensor *r = jac_tensor_new (e->rank, e->shape, NULL);
+  gsize m = a->shape[0], n = a->rank > 1 ? a->shape[1] : 1;
+  gsize p = b->shape[0], q = b->rank > 1 ? b->shape[1] : 1;
+
+  for (gsize i = 0; i < m; i++)
+    for (gsize j = 0; j < n; j++)
+      for (gsize k = 0; k < p; k++)
+        for (gsize l = 0; l < q; l++)
+          r->data[(i * p + k) * (n * q) + j * q + l] = a->data[i * n + j] * b->data[k * q + l];
+  return r;
+}
+
+static void
+eval_blocks (const JacMExpr  *e,
+             const JacTensor *a,
+             JacTensor       *r)
+{
+  gsize rows = a->shape[0], cols = a->rank > 1 ? a->shape[1] : 1;
+  gsize er = e->shape[0], ec = e->rank > 1 ? e->shape[1] : 1;
+
+  for (gsize i = 0; i < rows; i++)
+    for (gsize j = 0; j < cols; j++)
+      {
+        /* BLOCK_SUMS: e is (m, n), blocks of (rows/m, cols/n); BLOCK_TOTAL: e is (p, q). */
+        gsize at = e->kind == JAC_M_BLOCK_SUMS ? (i / (rows / er)) * ec + j / (cols / ec)
+                                               : (i % er) * ec + j % ec;
+
+        r->data[at] += a->data[i * cols + j];
+      }
+}
+
 static JacTensor *
 eval_unary (const JacMExpr *e,
             JacTensor      *a)
@@ -1315,7 +1854,7 @@ eval_unary (const JacMExpr *e,
       break;
     case JAC_M_FUNC:
       for (gsize n = 0; n < r->size; n++)
-        r->data[n] = jac_func_apply (e->func, a->data[n]);
+        r->data[n] = jac_func_apply_param (e->func, e->value, a->data[n]);
       break;
     case JAC_M_STEP:
       for (gsize n = 0; n < r->size; n++)
@@ -1333,12 +1872,51 @@ eval_unary (const JacMExpr *e,
           jac_tensor_fill (r, total);
           break;
         }
+      if (e->kind == JAC_M_SUM_COLS && r->rank == 1)
+        {
+          /* Row sums as a vector: sum (A, axis=1). */
+          for (gsize n = 0; n < a->size; n++)
+            r->data[n / a->shape[1]] += a->data[n];
+          break;
+        }
       for (gsize n = 0; n < a->size; n++)
         r->data[aligned_offset (r->rank, r->shape, a->rank, a->shape, n)] += a->data[n];
       break;
     case JAC_M_BROADCAST:
       for (gsize n = 0; n < r->size; n++)
         r->data[n] = a->data[aligned_offset (a->rank, a->shape, r->rank, r->shape, n)];
+      break;
+    case JAC_M_SPREAD_ROWS:
+    case JAC_M_SPREAD_COLS:
+      for (gsize n = 0; n < r->size; n++)
+        r->data[n] = a->data[e->kind == JAC_M_SPREAD_ROWS ? n % r->shape[1] : n / r->shape[1]];
+      break;
+    case JAC_M_TRACE:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        r->data[0] += JAC_AT2 (a, i, i);
+      break;
+    case JAC_M_DIAG:
+      for (gsize i = 0; i < a->shape[0]; i++)
+        if (a->rank == 1)
+          JAC_AT2 (r, i, i) = a->data[i];
+        else
+          r->data[i] = JAC_AT2 (a, i, i);
+      break;
+    case JAC_M_DET:
+    case JAC_M_LOGDET:
+      jac_matrix_inverse (a, NULL, &r->data[0]);
+      if (e->kind == JAC_M_LOGDET)
+        r->data[0] = log (fabs (r->data[0]));
+      break;
+    case JAC_M_INV:
+      jac_matrix_inverse (a, r, NULL);
+      break;
+    case JAC_M_RESHAPE:
+      memcpy (r->data, a->data, a->size * sizeof (double));
+      break;
+    case JAC_M_BLOCK_SUMS:
+    case JAC_M_BLOCK_TOTAL:
+      eval_blocks (e, a, r);
       break;
     default:
       g_assert_not_reached ();
@@ -1355,7 +1933,7 @@ eval_slope (const JacMExpr *e,
   JacTensor *r = jac_tensor_copy (z);
 
   for (gsize n = 0; n < r->size; n++)
-    r->data[n] = jac_func_slope (node->func, z->data[n]);
+    r->data[n] = jac_node_slope (node, z->data[n]);
   return r;
 }
 
@@ -1377,6 +1955,21 @@ _jac_m_eval (const JacMExpr  *e,
       return eval_slope (e, graph);
     case JAC_M_CONST:
       return jac_tensor_new_scalar (e->value);
+    case JAC_M_ONES:
+      {
+        JacTensor *r = jac_tensor_new (e->rank, e->shape, NULL);
+
+        jac_tensor_fill (r, 1.0);
+        return r;
+      }
+    case JAC_M_IDENTITY:
+      {
+        JacTensor *r = jac_tensor_new (2, e->shape, NULL);
+
+        for (gsize i = 0; i < e->shape[0]; i++)
+          JAC_AT2 (r, i, i) = 1.0;
+        return r;
+      }
     default:
       break;
     }
@@ -1395,6 +1988,8 @@ _jac_m_eval (const JacMExpr  *e,
       return eval_elementwise (e, a, b);
     case JAC_M_SOFTMAX:
       return eval_softmax (a);
+    case JAC_M_KRON:
+      return eval_kron (e, a, b);
     default:
       return eval_unary (e, a);
     }

@@ -59,4 +59,30 @@ JacStructured *_jac_structured_softmax      (const JacStructured *self,
                                              const JacTensor     *y,
                                              GError             **error);
 
+/* The language's matrix functions, by the generic path (small operands). */
+/* Σ along output axis @axis, which is removed (NumPy's sum (X, axis)). */
+JacStructured *_jac_structured_sum_axis     (const JacStructured *self,
+                                             guint                axis,
+                                             GError             **error);
+/* Σ_k J[k, k, ·]: the trace of a square output. */
+JacStructured *_jac_structured_trace        (const JacStructured *self,
+                                             GError             **error);
+/* diag of a square output (its diagonal, a vector) or of a vector output (a diagonal matrix). */
+JacStructured *_jac_structured_diag         (const JacStructured *self,
+                                             GError             **error);
+/* ∂kron(A, B) = ∂A ⊗ B + A ⊗ ∂B; either Jacobian may be NULL (independent). */
+JacStructured *_jac_structured_kron         (const JacStructured *ja,
+                                             const JacTensor     *a,
+                                             const JacStructured *jb,
+                                             const JacTensor     *b,
+                                             GError             **error);
+
+/* The same Jacobian for an output with a unit axis added at @axis (rank 1 → 2) or removed from
+ * it (2 → 1; 2 → 0 removes both; 0 → 2 adds both). */
+JacStructured *_jac_structured_reshape      (const JacStructured *self,
+                                             guint                rank,
+                                             const gsize         *shape,
+                                             guint                axis,
+                                             GError             **error);
+
 G_END_DECLS

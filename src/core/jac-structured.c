@@ -1207,3 +1207,329 @@ _jac_structured_softmax (const JacStructured  *self,
   g_assert (self->out_rank == 2);
   return map_terms (self, 2, self->out_shape, softmax_term, y, error);
 }
+
+/* ---- reductions, diagonals and Kronecker products (the language's matrix functions) ----
+ *
+ * These go through the generic path: each result entry is read from the operand's term with
+ * jac_structured_get. Their operands are small matrices (what a student types), and a δ is kept
+ * wherever the result can still say it. */
+
+typedef struct
+{
+  const JacStructured *term;
+  const JacTensor     *other;   /* kron: the factor that is not differentiated */
+  guint                axis;    /* sum along an axis: the axis removed */
+  gboolean             right;   /* kron: the differentiated factor is the right one */
+} Reshaped;
+
+static double
+entry_sum_axis (const gsize  *o,
+                const gsize  *w,
+                gconstpointer data)
+{
+  const Reshaped *r = data;
+  const JacStructured *op = r->term;
+  double sum = 0.0;
+
+  for (gsize k = 0; k < op->out_shape[r->axis]; k++)
+    {
+      gsize oo[2];
+
+      if (op->out_rank == 1)
+        oo[0] = k;
+      else if (r->axis == 0)
+        {
+          oo[0] = k;
+          oo[1] = o[0];
+        }
+      else
+        {
+          oo[0] = o[0];
+          oo[1] = k;
+        }
+      sum += jac_structured_get (op, oo, w, NULL);
+    }
+  return sum;
+}
+
+static JacStructured *
+sum_axis_term (const JacStructured  *self,
+               gconstpointer         data,
+               GError              **error)
+{
+  Reshaped r = { self, NULL, GPOINTER_TO_UINT (data), FALSE };
+  /* The axis that stays keeps its δ; the summed one's δ is summed away (Σ_j δ_jq c = c at q). */
+  int pair[1] = { self->out_rank == 2 ? self->pair[1 - r.axis] : -1 };
+  gsize shape[1] = { self->out_rank == 2 ? self->out_shape[1 - r.axis] : 0 };
+  JacStructured *result = new_like (self, self->out_rank - 1, shape, pair, error);
+
+  if (result != NULL)
+    fill_core (result, entry_sum_axis, &r);
+  return result;
+}
+
+JacStructured *
+_jac_structured_sum_axis (const JacStructured  *self,
+                          guint                 axis,
+                          GError              **error)
+{
+  gsize shape[1] = { self->out_rank == 2 ? self->out_shape[1 - axis] : 0 };
+
+  g_assert (self->out_rank >= 1 && axis < self->out_rank);
+  return map_terms (self, self->out_rank - 1, shape, sum_axis_term, GUINT_TO_POINTER (axis),
+                    error);
+}
+
+static double
+entry_trace (const gsize  *o,
+             const gsize  *w,
+             gconstpointer data)
+{
+  const JacStructured *op = data;
+  double sum = 0.0;
+
+  for (gsize k = 0; k < op->out_shape[0]; k++)
+    {
+      gsize oo[2] = { k, k };
+
+      sum += jac_structured_get (op, oo, w, NULL);
+    }
+  return sum;
+}
+
+static JacStructured *
+trace_term (const JacStructured  *self,
+            gconstpointer         data,
+            GError              **error)
+{
+  JacStructured *result = new_like (self, 0, NULL, NULL, error);
+
+  if (result != NULL)
+    fill_core (result, entry_trace, self);
+  return result;
+}
+
+JacStructured *
+_jac_structured_trace (const JacStructured  *self,
+                       GError              **error)
+{
+  g_assert (self->out_rank == 2 && self->out_shape[0] == self->out_shape[1]);
+  return map_terms (self, 0, NULL, trace_term, NULL, error);
+}
+
+static double
+entry_diag_part (const gsize  *o,
+                 const gsize  *w,
+                 gconstpointer data)
+{
+  gsize oo[2] = { o[0], o[0] };
+
+  return jac_structured_get (data, oo, w, NULL);
+}
+
+static double
+entry_diag_embed (const gsize  *o,
+                  const gsize  *w,
+                  gconstpointer data)
+{
+  return o[0] == o[1] ? jac_structured_get (data, o, w, NULL) : 0.0;
+}
+
+static JacStructured *
+diag_term (const JacStructured  *self,
+           gconstpointer         data,
+           GError              **error)
+{
+  JacStructured *result;
+
+  if (self->out_rank == 2)
+    {
+      /* (diag X)_i = X_ii: a δ of either axis ties i; a term with both keeps the row's (as the
+       * derivation, which reads the first δ it finds, does), and the column's becomes
+       * explicit in the core. */
+      int pair[1] = { self->pair[0] >= 0 ? self->pair[0] : self->pair[1] };
+
+      result = new_like (self, 1, self->out_shape, pair, error);
+      if (result != NULL)
+        fill_core (result, entry_diag_part, self);
+    }
+  else
+    {
+      /* diag(v)_ij = δ_ij v_i: the row keeps v's δ; δ_ij itself ties two output axes, which a
+       * term cannot say, so it is written into the core. */
+      gsize shape[2] = { self->out_shape[0], self->out_shape[0] };
+      int pair[2] = { self->pair[0], -1 };
+
+      result = new_like (self, 2, shape, pair, error);
+      if (result != NULL)
+        fill_core (result, entry_diag_embed, self);
+    }
+  return result;
+}
+
+JacStructured *
+_jac_structured_diag (const JacStructured  *self,
+                      GError              **error)
+{
+  gsize shape[2] = { self->out_shape[0], self->out_shape[0] };
+
+  g_assert (self->out_rank == 1 ||
+            (self->out_rank == 2 && self->out_shape[0] == self->out_shape[1]));
+  return map_terms (self, self->out_rank == 2 ? 1 : 2, shape, diag_term, NULL, error);
+}
+
+/* kron(A, B)[i·p + k, j·q + l] = A[i, j] B[k, l] (rank 1: [i·p + k] = A[i] B[k]). */
+static double
+entry_kron (const gsize  *o,
+            const gsize  *w,
+            gconstpointer data)
+{
+  const Reshaped *r = data;
+  const JacTensor *other = r->other;
+  guint rank = other->rank;
+  gsize ja[2], jb[2], outer = 0;
+
+  /* ja: the index into A, jb: into B, whichever of them is differentiated. */
+  for (guint a = 0; a < rank; a++)
+    {
+      gsize b_extent = r->right ? r->term->out_shape[a] : other->shape[a];
+
+      ja[a] = o[a] / b_extent;
+      jb[a] = o[a] % b_extent;
+      outer = outer * other->shape[a] + (r->right ? ja[a] : jb[a]);
+    }
+  return jac_structured_get (r->term, r->right ? jb : ja, w, NULL) * other->data[outer];
+}
+
+typedef struct
+{
+  const JacTensor *other;
+  gboolean         right;
+  guint            rank;
+  gsize            shape[2];
+} KronMap;
+
+static JacStructured *
+kron_term (const JacStructured  *self,
+           gconstpointer         data,
+           GError              **error)
+{
+  const KronMap *k = data;
+  Reshaped r = { self, k->other, 0, k->right };
+  JacStructured *result = new_like (self, k->rank, k->shape, NULL, error);
+
+  if (result != NULL)
+    fill_core (result, entry_kron, &r);
+  return result;
+}
+
+static JacStructured *
+kron_side (const JacStructured  *jac,
+           const JacTensor      *other,
+           gboolean              right,
+           GError              **error)
+{
+  KronMap k = { other, right, other->rank, { 0, 0 } };
+
+  if (jac == NULL)
+    return NULL;
+  g_assert (jac->out_rank == other->rank && other->rank >= 1);
+  for (guint a = 0; a < other->rank; a++)
+    k.shape[a] = jac->out_shape[a] * other->shape[a];
+  return map_terms (jac, k.rank, k.shape, kron_term, &k, error);
+}
+
+JacStructured *
+_jac_structured_kron (const JacStructured  *ja,
+                      const JacTensor      *a,
+                      const JacStructured  *jb,
+                      const JacTensor      *b,
+                      GError              **error)
+{
+  /* ∂(A ⊗ B) = ∂A ⊗ B + A ⊗ ∂B. */
+  g_autoptr(GError) local = NULL;
+  JacStructured *left = kron_side (ja, b, FALSE, &local);
+  JacStructured *right = local == NULL ? kron_side (jb, a, TRUE, &local) : NULL;
+
+  if (local != NULL)
+    {
+      jac_structured_free (left);
+      jac_structured_free (right);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  return _jac_structured_add (left, right, 1.0, error);
+}
+
+/* A unit axis added or removed: the entries stay, their output indices gain or lose a 0. */
+typedef struct
+{
+  guint        rank;
+  const gsize *shape;
+  guint        axis;
+} Reshape;
+
+/* The operand's output index of result index @o. */
+static void
+reshape_index (const JacStructured *op,
+               const Reshape       *r,
+               const gsize         *o,
+               gsize               *oo)
+{
+  oo[0] = oo[1] = 0;
+  if (op->out_rank == 1 && r->rank == 2)
+    oo[0] = o[1 - r->axis];
+  else if (op->out_rank == 2 && r->rank == 1)
+    oo[1 - r->axis] = o[0];
+}
+
+typedef struct
+{
+  const JacStructured *term;
+  const Reshape       *r;
+} ReshapeEntry;
+
+static double
+entry_reshape (const gsize  *o,
+               const gsize  *w,
+               gconstpointer data)
+{
+  const ReshapeEntry *re = data;
+  gsize oo[2];
+
+  reshape_index (re->term, re->r, o, oo);
+  return jac_structured_get (re->term, oo, w, NULL);
+}
+
+static JacStructured *
+reshape_term (const JacStructured  *self,
+              gconstpointer         data,
+              GError              **error)
+{
+  const Reshape *r = data;
+  ReshapeEntry re = { self, r };
+  int pair[2] = { -1, -1 };
+  JacStructured *result;
+
+  /* The axis that stays keeps its δ; an added unit axis has none. */
+  if (self->out_rank == 1 && r->rank == 2)
+    pair[1 - r->axis] = self->pair[0];
+  else if (self->out_rank == 2 && r->rank == 1)
+    pair[0] = self->pair[1 - r->axis];
+  result = new_like (self, r->rank, r->shape, pair, error);
+  if (result != NULL)
+    fill_core (result, entry_reshape, &re);
+  return result;
+}
+
+JacStructured *
+_jac_structured_reshape (const JacStructured  *self,
+                         guint                 rank,
+                         const gsize          *shape,
+                         guint                 axis,
+                         GError              **error)
+{
+  Reshape r = { rank, shape, axis };
+
+  return map_terms (self, rank, shape, reshape_term, &r, error);
+}
