@@ -105,6 +105,8 @@ _jac_sequence_chain (const JacSequence  *self,
 
   g_return_val_if_fail (max_lag >= 1 && max_lag <= self->config.steps, FALSE);
 
+  if (self->config.cell != JAC_CELL_RNN)
+    return _jac_sequence_chain_gated (self, max_lag, func, user_data, error);
   if ((current = jac_tensor_new (3, shape, error)) == NULL
       || (max_lag > 1 && (next = jac_tensor_new (3, shape, error)) == NULL))
     return FALSE;

@@ -25,6 +25,25 @@ gboolean _jac_sequence_chain           (const JacSequence  *self,
                                         gpointer            user_data,
                                         GError            **error);
 
+/* The gated cells' parts (jac-sequence-cell.c). */
+gboolean _jac_sequence_draw_gated      (JacSequence        *self,
+                                        const JacSequenceData *data,
+                                        GError            **error);
+void     _jac_sequence_forward_gated   (JacSequence        *self);
+gboolean _jac_sequence_chain_gated     (const JacSequence  *self,
+                                        gsize               max_lag,
+                                        JacSequenceLagFunc  func,
+                                        gpointer            user_data,
+                                        GError            **error);
+void     _jac_sequence_rnn_step        (const JacSequence  *self,
+                                        gsize               step,
+                                        const double       *h,
+                                        double             *z,
+                                        double             *h_next);
+/* A stream of its own for each drawn variable, seeded {seed, @stream}. */
+GRand   *_jac_sequence_stream          (const JacSequenceConfig *config,
+                                        guint32             stream);
+
 /* Singular values of a row-major @n × @n matrix, descending, into @values (n); @matrix is
  * overwritten. */
 gboolean _jac_lapack_singular_values   (double             *matrix,
