@@ -217,6 +217,9 @@ _jac_sequence_draw_gated (JacSequence            *self,
         }
       for (gsize e = 0; e < self->weight_hh->size; e++)
         self->weight_hh->data[e] *= config->gain;
+      /* Chunk 1 is f for the LSTM (i, f, g, o) and z for the GRU (r, z, n). */
+      for (gsize j = 0; j < config->config.hidden; j++)
+        self->bias_ih->data[config->config.hidden + j] += config->carry_bias;
     }
   self->spectral_radius = NAN;
   if (self->cells != NULL)

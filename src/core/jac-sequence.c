@@ -56,6 +56,11 @@ check_config (const JacSequenceConfig  *config,
                    jac_cell_name (config->cell));
       return FALSE;
     }
+  if (!isfinite (config->carry_bias))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "the carry bias must be finite");
+      return FALSE;
+    }
   if (!isfinite (config->gain) || config->gain < 0)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,

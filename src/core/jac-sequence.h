@@ -77,6 +77,10 @@ typedef struct
   JacCell      cell;         /* rnn (default), lstm or gru; activation applies to the RNN only */
   JacState     output;       /* h_T (default) or c_T (LSTM) */
   JacState     wrt;          /* h_{T−k} (default) or c_{T−k} (LSTM) */
+  double       carry_bias;   /* added to the drawn bias_ih of the gate that carries the state
+                              * (the LSTM's f, the GRU's z): 0 is PyTorch's default; 1 to 3 is
+                              * the usual forget-gate initialisation (Gers et al. 2000,
+                              * Jozefowicz et al. 2015) */
   gsize        steps;        /* T ≥ 1 */
   double       gain;         /* ≥ 0: W_hh is multiplied by it */
   gboolean     orthogonal;   /* draw W_hh orthogonal */
