@@ -85,22 +85,6 @@ append_norm (GString *text,
   append_superscript (text, (int) exponent);
 }
 
-static const char *
-verdict (const JacSequenceNorms *norms,
-         JacSequenceNorm         norm,
-         gsize                   lag)
-{
-  gsize above = 0;
-
-  for (gsize i = 0; i < norms->batch; i++)
-    above += jac_sequence_norms_get_log10 (norms, norm, lag, i) > 0;
-  if (above == norms->batch)
-    return "&gt; 1: explodes";
-  if (above == 0)
-    return "&lt; 1: vanishes";
-  return "rows on both sides of 1";
-}
-
 static void
 append_row_norms (GString                *text,
                   const JacSequenceNorms *norms,
@@ -142,14 +126,30 @@ _jac_window_sequence_summary (JacWindow *self)
   if (sequence == NULL || norms == NULL)
     return g_strdup ("Computing the sequence…");
   jac_time_view_get_view (self->time_view, &view);
-  g_string_append_printf (text, "ρ(W<sub>hh</sub>) = %.2f  (gain %.2f%s)   ·   k = %"
-                          G_GSIZE_FORMAT ":  ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>[i]‖%s = ",
-                          sequence->spectral_radius, sequence->config.gain,
-                          sequence->config.orthogonal ? ", orthogonal" : "", view.lag,
+  g_autofree char *lesson = NULL;
+  g_autofree char *escaped = NULL;
+
+  if (sequence->config.cell == JAC_CELL_RNN)
+    g_string_append_printf (text, "ρ(W<sub>hh</sub>) = %.2f  (gain %.2f%s)",
+                            sequence->spectral_radius, sequence->config.gain,
+                            sequence->config.orthogonal ? ", orthogonal" : "");
+  else
+    g_string_append_printf (text, "%s, mean %s = %.2f",
+                            sequence->config.cell == JAC_CELL_LSTM ? "LSTM" : "GRU",
+                            sequence->config.cell == JAC_CELL_LSTM ? "forget gate f"
+                                                                   : "update gate z",
+                            jac_sequence_mean_slope (sequence));
+  g_string_append_printf (text, "   ·   k = %" G_GSIZE_FORMAT
+                          ":  ‖∂%s<sub>T</sub>/∂%s<sub>T−k</sub>[i]‖%s = ", view.lag,
+                          sequence->config.output == JAC_STATE_C ? "c" : "h",
+                          sequence->config.wrt == JAC_STATE_C ? "c" : "h",
                           view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
                                                                    : "<sub>2</sub>");
   append_row_norms (text, norms, view.norm, view.lag);
-  g_string_append_printf (text, "   %s", verdict (norms, view.norm, view.lag));
+  /* The lesson is plain text with “<” and “>”: escaped for the label's markup. */
+  lesson = jac_sequence_lesson (sequence, norms, view.norm, view.lag);
+  escaped = g_markup_escape_text (lesson, -1);
+  g_string_append_printf (text, "   %s", escaped);
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 

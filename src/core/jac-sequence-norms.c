@@ -561,3 +561,109 @@ jac_sequence_norms_get (const JacSequenceNorms *norms,
 {
   return pow (10, jac_sequence_norms_get_log10 (norms, norm, lag, row));
 }
+
+/* ---- the lesson ---- */
+
+JacSequenceFate
+jac_sequence_norms_fate (const JacSequenceNorms *norms,
+                         JacSequenceNorm         norm,
+                         gsize                   lag)
+{
+  double tolerance = log10 (1 + JAC_SEQUENCE_STAYS_TOLERANCE);
+  double band = log10 (JAC_SEQUENCE_STAYS_BAND);
+  gsize above = 0, below = 0;
+
+  g_return_val_if_fail (norms != NULL && lag >= 1 && lag <= norms->steps,
+                        JAC_SEQUENCE_MIXED);
+
+  for (gsize i = 0; i < norms->batch; i++)
+    {
+      double log_norm = jac_sequence_norms_get_log10 (norms, norm, lag, i);
+      double rate = log_norm / lag;
+
+      if (fabs (log_norm) <= band)
+        continue;
+      above += rate > tolerance;
+      below += rate < -tolerance;
+    }
+  /* Rows that stay do not contradict the others' trend. */
+  if (above == 0 && below == 0)
+    return JAC_SEQUENCE_STAYS;
+  if (above == 0)
+    return JAC_SEQUENCE_VANISHES;
+  if (below == 0)
+    return JAC_SEQUENCE_EXPLODES;
+  return JAC_SEQUENCE_MIXED;
+}
+
+double
+jac_sequence_mean_slope (const JacSequence *self)
+{
+  double sum = 0;
+
+  g_return_val_if_fail (self != NULL, NAN);
+
+  for (gsize e = 0; e < self->slopes->size; e++)
+    sum += self->slopes->data[e];
+  return sum / MAX (self->slopes->size, 1);
+}
+
+/* "×0.82", or "×10^-12" style for factors far from 1 (a per-step factor rarely is). */
+static void
+append_factor (GString *text,
+               double   log10_factor)
+{
+  g_string_append_printf (text, "×%.3g", pow (10, log10_factor));
+}
+
+char *
+jac_sequence_lesson (const JacSequence      *self,
+                     const JacSequenceNorms *norms,
+                     JacSequenceNorm         norm,
+                     gsize                   lag)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  double low = INFINITY, high = -INFINITY;
+  JacSequenceFate fate;
+
+  g_return_val_if_fail (self != NULL && norms != NULL, NULL);
+  g_return_val_if_fail (lag >= 1 && lag <= norms->steps, NULL);
+
+  for (gsize i = 0; i < norms->batch; i++)
+    {
+      double rate = jac_sequence_norms_get_log10 (norms, norm, lag, i) / lag;
+
+      low = MIN (low, rate);
+      high = MAX (high, rate);
+    }
+  fate = jac_sequence_norms_fate (norms, norm, lag);
+  g_string_append (text, fate == JAC_SEQUENCE_STAYS ? "stays ≈ 1"
+                         : fate == JAC_SEQUENCE_VANISHES ? "< 1: vanishes"
+                         : fate == JAC_SEQUENCE_EXPLODES ? "> 1: explodes"
+                         : "rows on both sides of 1");
+  if (isfinite (low) && isfinite (high))
+    {
+      g_string_append (text, " (per step ");
+      append_factor (text, low);
+      if (high - low > 1e-3)
+        {
+          g_string_append (text, " … ");
+          append_factor (text, high);
+        }
+      g_string_append (text, ")");
+    }
+  /* The gain says explode, the norms vanish: the activation's slope is what pulls them down. */
+  if (self->config.cell == JAC_CELL_RNN && fate == JAC_SEQUENCE_VANISHES
+      && self->spectral_radius > 1 + JAC_SEQUENCE_STAYS_TOLERANCE
+      && self->config.config.activation != JAC_FUNC_IDENTITY)
+    {
+      double slope = jac_sequence_mean_slope (self);
+
+      g_string_append_printf (text, " — though ρ(W_hh) = %.3g > 1: %s saturates, mean φ′ = %.2f, "
+                              "so a step multiplies by about ρ · φ′ = %.2f < 1; with identity "
+                              "the gain alone decides",
+                              self->spectral_radius, jac_func_name (self->config.config.activation),
+                              slope, self->spectral_radius * slope);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}

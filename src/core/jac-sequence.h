@@ -301,6 +301,35 @@ double       jac_sequence_norms_get          (const JacSequenceNorms *norms,
                                               gsize               lag,
                                               gsize               row);
 
+/* The tolerance of "stays ≈ 1": a row's block stays when its per-step factor ‖B^(k)‖^{1/k} is
+ * within [1/(1 + tol), 1 + tol], or when its norm is within [1/band, band] — the transient
+ * growth of a non-normal W_hh at ρ = 1 reaches a few units without any geometric trend. */
+#define JAC_SEQUENCE_STAYS_TOLERANCE 0.02
+#define JAC_SEQUENCE_STAYS_BAND 4.0
+
+typedef enum
+{
+  JAC_SEQUENCE_STAYS,      /* every row's per-step factor within the tolerance of 1 */
+  JAC_SEQUENCE_VANISHES,   /* every row below it */
+  JAC_SEQUENCE_EXPLODES,   /* every row above it */
+  JAC_SEQUENCE_MIXED,      /* rows on both sides */
+} JacSequenceFate;
+
+/* What the norms at @lag do, from the per-step factor ‖B_i^(lag)‖^{1/lag} of every row. */
+JacSequenceFate jac_sequence_norms_fate       (const JacSequenceNorms *norms,
+                                               JacSequenceNorm     norm,
+                                               gsize               lag);
+/* The mean of S over every step and row: φ′ for the RNN, the carry (f, z) for gated cells. */
+double       jac_sequence_mean_slope         (const JacSequence  *self);
+/* The lesson in words, plain UTF-8: "stays ≈ 1 (per step ×0.99 … ×1.01)", "< 1: vanishes (per
+ * step ×0.82)", "> 1: explodes …", "rows on both sides of 1"; and when the RNN's ρ(W_hh) is
+ * above 1 yet the norms vanish because the activation saturates, why: the mean φ′, ρ · φ′ < 1,
+ * and a suggestion to try identity. */
+char        *jac_sequence_lesson             (const JacSequence  *self,
+                                              const JacSequenceNorms *norms,
+                                              JacSequenceNorm     norm,
+                                              gsize               lag);
+
 /* ρ(M) of a square row-major @n × @n matrix: max |eigenvalue|, from dgeev_. */
 gboolean     jac_spectral_radius             (const double       *matrix,
                                               gsize               n,
