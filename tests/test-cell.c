@@ -444,13 +444,16 @@ test_norms (gconstpointer data)
 static void
 test_vanishing_in_range (void)
 {
-  Case c = { JAC_CELL_GRU, 1, 2, 3, 400, 0.0, 5 };
+  Case c = { JAC_CELL_GRU, 1, 2, 3, 1500, 0.0, 5 };
   g_autoptr(JacSequence) seq = make (&c, JAC_STATE_H, JAC_STATE_H);
   g_autoptr(GError) error = NULL;
   g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, TRUE, &error);
 
   g_assert_no_error (error);
   /* With W_hh = 0 the GRU's ∂h_s/∂h_{s−1} = diag(z_s): the product is diag(Π z), exactly. */
+  /* Down to about 10^-450: far past a double, which only the exponent per row keeps. */
+  g_assert_cmpfloat (jac_sequence_norms_get_log10 (norms, JAC_SEQUENCE_NORM_SPECTRAL, c.steps, 0),
+                     <, -300);
   for (gsize lag = 1; lag <= c.steps; lag += 57)
     {
       double best = -G_MAXDOUBLE;
@@ -465,6 +468,59 @@ test_vanishing_in_range (void)
         }
       g_assert_cmpfloat_with_epsilon (
         jac_sequence_norms_get_log10 (norms, JAC_SEQUENCE_NORM_SPECTRAL, lag, 0), best, 1e-9);
+    }
+}
+
+/* The lesson's verdict: stays ≈ 1 at ρ = 1 (orthogonal, and the bounded transient of a
+ * non-normal W_hh), vanishes below, explodes above, and the saturation story at gain > 1. */
+static void
+test_lesson (void)
+{
+  struct { gboolean orthogonal; double gain; JacFunc activation; gsize h; JacSequenceFate fate;
+           const char *says; } lessons[] = {
+    { TRUE, 1.0, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_STAYS, "stays ≈ 1" },
+    { FALSE, 1.0, JAC_FUNC_IDENTITY, 64, JAC_SEQUENCE_STAYS, "stays ≈ 1" },
+    { TRUE, 0.7, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_VANISHES, "< 1: vanishes (per step ×0.7)" },
+    { TRUE, 1.3, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_EXPLODES, "> 1: explodes (per step ×1.3)" },
+    { FALSE, 1.5, JAC_FUNC_TANH, 3, JAC_SEQUENCE_VANISHES, "tanh saturates, mean φ′ = " },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (lessons); k++)
+    {
+      JacSequenceConfig config;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacSequence) seq = NULL;
+      g_autoptr(JacSequenceNorms) norms = NULL;
+      g_autofree char *lesson = NULL;
+      gsize lag = 40;
+
+      jac_sequence_config_init_default (&config);
+      config.steps = 40;
+      config.config.batch = 2;
+      config.config.hidden = lessons[k].h;
+      config.config.activation = lessons[k].activation;
+      config.orthogonal = lessons[k].orthogonal;
+      config.gain = lessons[k].gain;
+      seq = jac_sequence_new (&config, &error);
+      norms = jac_sequence_norms (seq, FALSE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (jac_sequence_norms_fate (norms, JAC_SEQUENCE_NORM_SPECTRAL, lag), ==,
+                       lessons[k].fate);
+      lesson = jac_sequence_lesson (seq, norms, JAC_SEQUENCE_NORM_SPECTRAL, lag);
+      if (strstr (lesson, lessons[k].says) == NULL)
+        g_error ("case %u: “%s” does not say “%s”", k, lesson, lessons[k].says);
+      if (k == 4)
+        {
+          /* The mean φ′ it quotes is the mean of S over every step and row. */
+          double sum = 0;
+          g_autofree char *quoted = NULL;
+
+          for (gsize e = 0; e < seq->slopes->size; e++)
+            sum += seq->slopes->data[e];
+          quoted = g_strdup_printf ("mean φ′ = %.2f", sum / seq->slopes->size);
+          g_assert_nonnull (strstr (lesson, quoted));
+          g_assert_nonnull (strstr (lesson, "identity"));
+        }
     }
 }
 
@@ -772,6 +828,7 @@ main (int    argc,
         }
     }
   g_test_add_func ("/cell/vanishing-in-range", test_vanishing_in_range);
+  g_test_add_func ("/cell/lesson", test_lesson);
   g_test_add_func ("/cell/rnn-layout-by-hand", test_rnn_layout_by_hand);
   g_test_add_func ("/cell/gated-by-hand", test_gated_by_hand);
   g_test_add_func ("/cell/state-dict-errors", test_state_dict_errors);
