@@ -480,9 +480,9 @@ test_lesson (void)
            const char *says; } lessons[] = {
     { TRUE, 1.0, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_STAYS, "stays ≈ 1" },
     { FALSE, 1.0, JAC_FUNC_IDENTITY, 64, JAC_SEQUENCE_STAYS, "stays ≈ 1" },
-    { TRUE, 0.7, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_VANISHES, "< 1: vanishes (per step ×0.7)" },
-    { TRUE, 1.3, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_EXPLODES, "> 1: explodes (per step ×1.3)" },
-    { FALSE, 1.5, JAC_FUNC_TANH, 3, JAC_SEQUENCE_VANISHES, "tanh saturates, mean φ′ = " },
+    { TRUE, 0.7, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_VANISHES, "< 1: vanishes (×0.7 per step)" },
+    { TRUE, 1.3, JAC_FUNC_IDENTITY, 4, JAC_SEQUENCE_EXPLODES, "> 1: explodes (×1.3 per step)" },
+    { FALSE, 1.5, JAC_FUNC_TANH, 3, JAC_SEQUENCE_VANISHES, "tanh saturates: mean φ′ = " },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (lessons); k++)

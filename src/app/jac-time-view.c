@@ -672,7 +672,8 @@ same_config (const JacSequenceConfig *a,
          && a->config.activation == b->config.activation
          && a->config.b_per_row == b->config.b_per_row && a->steps == b->steps
          && a->gain == b->gain && a->orthogonal == b->orthogonal
-         && a->unit_radius == b->unit_radius;
+         && a->unit_radius == b->unit_radius && a->cell == b->cell && a->output == b->output
+         && a->wrt == b->wrt && a->carry_bias == b->carry_bias;
 }
 
 void

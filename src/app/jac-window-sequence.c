@@ -28,6 +28,12 @@ _jac_window_sequence_config (JacWindow         *self,
   config->steps = self->steps;
   config->gain = self->gain;
   config->orthogonal = self->orthogonal;
+  {
+    GtkDropDown *cell = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
+    guint selected = cell != NULL ? gtk_drop_down_get_selected (cell) : 0;
+
+    config->cell = selected <= JAC_CELL_GRU ? (JacCell) selected : JAC_CELL_RNN;
+  }
 }
 
 /* Computing costs nothing while the view is hidden: it catches up when shown. */
@@ -160,6 +166,8 @@ time_view_changed_cb (JacTimeView *view,
   g_autofree char *markup = _jac_window_sequence_summary (self);
 
   gtk_label_set_markup (self->sequence_summary_label, markup);
+  /* The line may be cut at the window's width: the whole lesson stays one hover away. */
+  gtk_widget_set_tooltip_markup (GTK_WIDGET (self->sequence_summary_label), markup);
 }
 
 static void
@@ -214,11 +222,47 @@ bind_value (JacWindow  *self,
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }
 
+static void
+cell_selected_cb (GtkDropDown *dropdown,
+                  GParamSpec  *pspec,
+                  JacWindow   *self)
+{
+  _jac_window_sync_sequence (self);
+}
+
+/* The Cell choice heads the Through Time controls. It is made here rather than in the template
+ * (and read from the drop-down rather than a window property) to keep the change to this view's
+ * own file; RNN, LSTM and GRU in JacCell's order. */
+static void
+add_cell_choice (JacWindow *self)
+{
+  static const char * const names[] = { "RNN", "LSTM", "GRU", NULL };
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *label = gtk_label_new_with_mnemonic ("_Cell");
+  GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
+
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), dropdown);
+  gtk_widget_set_tooltip_text (dropdown, "The recurrent cell, with PyTorch's equations: "
+                                         "the RNN, the LSTM (its cell state carries by the "
+                                         "forget gate) or the GRU");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), dropdown);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 0);
+  g_object_set_data (G_OBJECT (self), "jac-cell-dropdown", dropdown);
+  g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);
+}
+
 void
 _jac_window_init_sequence (JacWindow *self)
 {
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
+  add_cell_choice (self);
   gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
   bind_value (self, "steps", self->steps_spin);
   bind_value (self, "lag", self->lag_scale);

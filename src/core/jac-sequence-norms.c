@@ -608,14 +608,6 @@ jac_sequence_mean_slope (const JacSequence *self)
   return sum / MAX (self->slopes->size, 1);
 }
 
-/* "×0.82", or "×10^-12" style for factors far from 1 (a per-step factor rarely is). */
-static void
-append_factor (GString *text,
-               double   log10_factor)
-{
-  g_string_append_printf (text, "×%.3g", pow (10, log10_factor));
-}
-
 char *
 jac_sequence_lesson (const JacSequence      *self,
                      const JacSequenceNorms *norms,
@@ -643,14 +635,10 @@ jac_sequence_lesson (const JacSequence      *self,
                          : "rows on both sides of 1");
   if (isfinite (low) && isfinite (high))
     {
-      g_string_append (text, " (per step ");
-      append_factor (text, low);
+      g_string_append_printf (text, " (×%.3g", pow (10, low));
       if (high - low > 1e-3)
-        {
-          g_string_append (text, " … ");
-          append_factor (text, high);
-        }
-      g_string_append (text, ")");
+        g_string_append_printf (text, "–%.3g", pow (10, high));
+      g_string_append (text, " per step)");
     }
   /* The gain says explode, the norms vanish: the activation's slope is what pulls them down. */
   if (self->config.cell == JAC_CELL_RNN && fate == JAC_SEQUENCE_VANISHES
@@ -659,9 +647,8 @@ jac_sequence_lesson (const JacSequence      *self,
     {
       double slope = jac_sequence_mean_slope (self);
 
-      g_string_append_printf (text, " — though ρ(W_hh) = %.3g > 1: %s saturates, mean φ′ = %.2f, "
-                              "so a step multiplies by about ρ · φ′ = %.2f < 1; with identity "
-                              "the gain alone decides",
+      g_string_append_printf (text, " — ρ = %.3g > 1, but %s saturates: mean φ′ = %.2f, "
+                              "ρ · φ′ = %.2f < 1; try identity",
                               self->spectral_radius, jac_func_name (self->config.config.activation),
                               slope, self->spectral_radius * slope);
     }

@@ -321,10 +321,10 @@ JacSequenceFate jac_sequence_norms_fate       (const JacSequenceNorms *norms,
                                                gsize               lag);
 /* The mean of S over every step and row: φ′ for the RNN, the carry (f, z) for gated cells. */
 double       jac_sequence_mean_slope         (const JacSequence  *self);
-/* The lesson in words, plain UTF-8: "stays ≈ 1 (per step ×0.99 … ×1.01)", "< 1: vanishes (per
- * step ×0.82)", "> 1: explodes …", "rows on both sides of 1"; and when the RNN's ρ(W_hh) is
- * above 1 yet the norms vanish because the activation saturates, why: the mean φ′, ρ · φ′ < 1,
- * and a suggestion to try identity. */
+/* The lesson in words, plain UTF-8: "stays ≈ 1 (×0.99–1.01 per step)", "< 1: vanishes (×0.82
+ * per step)", "> 1: explodes …", "rows on both sides of 1"; and when the RNN's ρ(W_hh) is above
+ * 1 yet the norms vanish because the activation saturates, why: "— ρ = 1.5 > 1, but tanh
+ * saturates: mean φ′ = 0.35, ρ · φ′ = 0.53 < 1; try identity". */
 char        *jac_sequence_lesson             (const JacSequence  *self,
                                               const JacSequenceNorms *norms,
                                               JacSequenceNorm     norm,
