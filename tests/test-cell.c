@@ -524,6 +524,59 @@ test_lesson (void)
     }
 }
 
+/* The cursor a slider uses: bit for bit jac_sequence_jacobian's at every lag of a random walk,
+ * one step per lag forward, and back within its saved states — with room for everything, and
+ * with room for almost nothing (re-starting from lag 1). */
+static void
+test_cursor (void)
+{
+  static const Case walk_cases[] = {
+    { JAC_CELL_RNN, 2, 3, 4, 30, 1.0, 2 },
+    { JAC_CELL_LSTM, 2, 3, 4, 30, 1.0, 2 },
+    { JAC_CELL_GRU, 2, 3, 4, 30, 1.0, 2 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (walk_cases); k++)
+    for (guint budget = 0; budget < 2; budget++)
+      {
+        const Case *c = &walk_cases[k];
+        g_autoptr(JacSequence) seq = make (c, c->cell == JAC_CELL_LSTM ? JAC_STATE_C : JAC_STATE_H,
+                                           c->cell == JAC_CELL_LSTM ? JAC_STATE_C : JAC_STATE_H);
+        g_autoptr(JacSequenceCursor) cursor = jac_sequence_cursor_new (seq, budget ? 1 : 0);
+        g_autoptr(GRand) rand = g_rand_new_with_seed (k);
+        gsize lag = 1;
+
+        for (guint move = 0; move < 80; move++)
+          {
+            g_autoptr(GError) error = NULL;
+            g_autoptr(JacStructured) got = NULL;
+            g_autoptr(JacStructured) want = jac_sequence_jacobian (seq, lag, &error);
+            gsize before = jac_sequence_cursor_steps_taken (cursor);
+            gsize next;
+
+            got = jac_sequence_cursor_jacobian (cursor, lag, &error);
+            g_assert_no_error (error);
+            g_assert_cmpint (memcmp (got->core->data, want->core->data,
+                                     want->core->size * sizeof (double)), ==, 0);
+            /* The next lag: mostly one step either way, sometimes a jump. */
+            next = g_rand_int_range (rand, 0, 10) == 0 ? (gsize) g_rand_int_range (rand, 0, 31)
+                   : g_rand_boolean (rand) ? lag + 1 : lag - (lag > 0);
+            next = MIN (next, c->steps);
+            if (next == lag + 1 && lag >= 1)
+              {
+                g_autoptr(JacStructured) one = NULL;
+
+                /* Forward by one from the lag just shown: one step at most, whatever the budget. */
+                before = jac_sequence_cursor_steps_taken (cursor);
+                one = jac_sequence_cursor_jacobian (cursor, next, &error);
+                g_assert_no_error (error);
+                g_assert_cmpuint (jac_sequence_cursor_steps_taken (cursor) - before, <=, 1);
+              }
+            lag = next;
+          }
+      }
+}
+
 /* ---- PyTorch's weights ---- */
 
 static JacTensor *
@@ -829,6 +882,7 @@ main (int    argc,
     }
   g_test_add_func ("/cell/vanishing-in-range", test_vanishing_in_range);
   g_test_add_func ("/cell/lesson", test_lesson);
+  g_test_add_func ("/cell/cursor", test_cursor);
   g_test_add_func ("/cell/rnn-layout-by-hand", test_rnn_layout_by_hand);
   g_test_add_func ("/cell/gated-by-hand", test_gated_by_hand);
   g_test_add_func ("/cell/state-dict-errors", test_state_dict_errors);

@@ -556,130 +556,146 @@ jac_sequence_step_state_jacobian (const JacSequence  *self,
 
 /* ---- the running product ---- */
 
-gboolean
-_jac_sequence_chain_gated (const JacSequence  *self,
-                           gsize               max_lag,
-                           JacSequenceLagFunc  func,
-                           gpointer            user_data,
-                           GError            **error)
+/* The (output, wrt) block of every row, contiguous as the callbacks want it, and its statistics. */
+void
+_jac_chain_gated_extract (JacSequenceChainState *state)
 {
+  const JacSequenceConfig *config = &state->sequence->config;
+  gsize n = config->config.batch, h = config->config.hidden, m = state->product->shape[2];
+  gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double sum = 0, best = 0;
+
+      for (gsize r = 0; r < h; r++)
+        {
+          const double *p = state->product->data + (i * h + r) * m + wrt_col;
+          double *b = state->blocks->data + (i * h + r) * h;
+
+          memcpy (b, p, h * sizeof (double));
+          for (gsize l = 0; l < h; l++)
+            {
+              sum += b[l] * b[l];
+              best = MAX (best, fabs (b[l]));
+            }
+        }
+      state->sum_squares[i] = sum;
+      state->max_abs[i] = best;
+    }
+}
+
+gboolean
+_jac_chain_gated_init (JacSequenceChainState  *state,
+                       GError                **error)
+{
+  const JacSequence *self = state->sequence;
   const JacSequenceConfig *config = &self->config;
   gsize n = config->config.batch, h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
   gsize m = parts * h, gh = g * h;
   gsize product_shape[3] = { n, h, m }, q_shape[3] = { n, h, gh }, block_shape[3] = { n, h, h };
-  g_autoptr(JacTensor) product = NULL;
-  g_autoptr(JacTensor) next = NULL;
-  g_autoptr(JacTensor) scaled = NULL;
-  g_autoptr(JacTensor) blocks = NULL;
-  g_autoptr(JacTensor) made = NULL;
-  g_autofree int *exponent = g_new0 (int, n);
-  g_autofree double *sum_squares = g_new (double, n);
-  g_autofree double *max_abs = g_new (double, n);
-  StepCoefficients *k = g_new0 (StepCoefficients, n);
-  const double *w = recurrent_weight (self, &made);
   gsize out_col = config->output == JAC_STATE_C ? h : 0;
-  gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
-  gboolean ok = FALSE;
+  StepCoefficients *k = g_new0 (StepCoefficients, n);
 
+  state->coefficients = k;
+  for (gsize i = 0; i < n; i++)
+    coefficients_init (&k[i], self);
   /* Only the output part's rows of the product are ever needed: P = rows of u_T, H × m. */
-  if ((product = jac_tensor_new (3, product_shape, error)) == NULL
-      || (next = jac_tensor_new (3, product_shape, error)) == NULL
-      || (scaled = jac_tensor_new (3, q_shape, error)) == NULL
-      || (blocks = jac_tensor_new (3, block_shape, error)) == NULL)
-    goto out;
+  if ((state->product = jac_tensor_new (3, product_shape, error)) == NULL
+      || (state->next = jac_tensor_new (3, product_shape, error)) == NULL
+      || (state->scaled = jac_tensor_new (3, q_shape, error)) == NULL
+      || (state->blocks = jac_tensor_new (3, block_shape, error)) == NULL)
+    {
+      _jac_chain_clear (state);
+      return FALSE;
+    }
+  /* Lag 0 is the identity's output rows; one step makes lag 1. */
+  for (gsize i = 0; i < n; i++)
+    for (gsize j = 0; j < h; j++)
+      state->product->data[(i * h + j) * m + out_col + j] = 1;
+  state->lag = 0;
+  _jac_chain_gated_advance (state);
+  return TRUE;
+}
+
+void
+_jac_chain_gated_advance (JacSequenceChainState *state)
+{
+  const JacSequence *self = state->sequence;
+  const JacSequenceConfig *config = &self->config;
+  gsize n = config->config.batch, h = config->config.hidden;
+  guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
+  gsize m = parts * h, gh = g * h, step = config->steps - state->lag;
+  StepCoefficients *k = state->coefficients;
+  JacTensor *product = state->product, *next = state->next, *scaled = state->scaled;
+  g_autoptr(JacTensor) made = NULL;
+  const double *w = recurrent_weight (self, &made);
+
+  /* Q = P E per row: Q[r, (gate, l)] = Σ_a P[r, (a, l)] e[a][gate][l]. */
   for (gsize i = 0; i < n; i++)
     {
-      coefficients_init (&k[i], self);
-      for (gsize j = 0; j < h; j++)
-        product->data[(i * h + j) * m + out_col + j] = 1;
-    }
-  for (gsize lag = 1; lag <= max_lag; lag++)
-    {
-      gsize step = config->steps - lag + 1;
-      JacTensor *swap;
-
-      /* Q = P E per row: Q[r, (gate, l)] = Σ_a P[r, (a, l)] e[a][gate][l]. */
-      for (gsize i = 0; i < n; i++)
+      coefficients_compute (&k[i], self, step, i);
+      for (gsize r = 0; r < h; r++)
         {
-          coefficients_compute (&k[i], self, step, i);
-          for (gsize r = 0; r < h; r++)
-            {
-              const double *p = product->data + (i * h + r) * m;
-              double *q = scaled->data + (i * h + r) * gh;
+          const double *p = product->data + (i * h + r) * m;
+          double *q = scaled->data + (i * h + r) * gh;
 
-              for (guint gate = 0; gate < g; gate++)
-                for (gsize l = 0; l < h; l++)
-                  {
-                    double sum = 0;
+          for (guint gate = 0; gate < g; gate++)
+            for (gsize l = 0; l < h; l++)
+              {
+                double sum = 0;
 
-                    for (guint a = 0; a < parts; a++)
-                      sum += p[a * h + l] * k[i].e[(a * g + gate) * h + l];
-                    q[gate * h + l] = sum;
-                  }
-            }
-        }
-      /* P' [:, h columns] = Q W_hh for all rows in one GEMM, then the diagonal parts. */
-      jac_gemm (FALSE, FALSE, n * h, h, gh, 1.0, scaled->data, gh, w, h, 0.0, next->data, m);
-      for (gsize i = 0; i < n; i++)
-        {
-          double top = 0;
-          int shift = 0;
-
-          for (gsize r = 0; r < h; r++)
-            {
-              const double *p = product->data + (i * h + r) * m;
-              double *p_next = next->data + (i * h + r) * m;
-
-              for (gsize l = 0; l < h; l++)
                 for (guint a = 0; a < parts; a++)
-                  p_next[l] += p[a * h + l] * k[i].d_h[a * h + l];
-              if (parts == 2)
-                for (gsize l = 0; l < h; l++)
-                  p_next[h + l] = p[l] * k[i].d_c[l] + p[h + l] * k[i].d_c[h + l];
-              for (gsize l = 0; l < m; l++)
-                top = MAX (top, fabs (p_next[l]));
-            }
-          /* Powers of two keep the product within range, exactly, as the RNN's chain does. */
-          if (top > 0 && isfinite (top) && ABS (ilogb (top)) > JAC_SEQUENCE_RESCALE_EXPONENT)
-            shift = -ilogb (top);
-          if (shift != 0)
-            {
-              for (gsize e = 0; e < h * m; e++)
-                next->data[i * h * m + e] = ldexp (next->data[i * h * m + e], shift);
-              exponent[i] -= shift;
-            }
+                  sum += p[a * h + l] * k[i].e[(a * g + gate) * h + l];
+                q[gate * h + l] = sum;
+              }
         }
-      swap = product, product = next, next = swap;
-      /* The (output, wrt) block of every row, contiguous as the callback wants it. */
-      for (gsize i = 0; i < n; i++)
-        {
-          double sum = 0, best = 0;
-
-          for (gsize r = 0; r < h; r++)
-            {
-              const double *p = product->data + (i * h + r) * m + wrt_col;
-              double *b = blocks->data + (i * h + r) * h;
-
-              memcpy (b, p, h * sizeof (double));
-              for (gsize l = 0; l < h; l++)
-                {
-                  sum += b[l] * b[l];
-                  best = MAX (best, fabs (b[l]));
-                }
-            }
-          sum_squares[i] = sum;
-          max_abs[i] = best;
-        }
-      if (!func (lag, blocks->data, exponent, sum_squares, max_abs, user_data, error))
-        goto out;
     }
-  ok = TRUE;
-out:
+  /* P' [:, h columns] = Q W_hh for all rows in one GEMM, then the diagonal parts. */
+  jac_gemm (FALSE, FALSE, n * h, h, gh, 1.0, scaled->data, gh, w, h, 0.0, next->data, m);
   for (gsize i = 0; i < n; i++)
+    {
+      double top = 0;
+      int shift = 0;
+
+      for (gsize r = 0; r < h; r++)
+        {
+          const double *p = product->data + (i * h + r) * m;
+          double *p_next = next->data + (i * h + r) * m;
+
+          for (gsize l = 0; l < h; l++)
+            for (guint a = 0; a < parts; a++)
+              p_next[l] += p[a * h + l] * k[i].d_h[a * h + l];
+          if (parts == 2)
+            for (gsize l = 0; l < h; l++)
+              p_next[h + l] = p[l] * k[i].d_c[l] + p[h + l] * k[i].d_c[h + l];
+          for (gsize l = 0; l < m; l++)
+            top = MAX (top, fabs (p_next[l]));
+        }
+      /* Powers of two keep the product within range, exactly, as the RNN's chain does. */
+      if (top > 0 && isfinite (top) && ABS (ilogb (top)) > JAC_SEQUENCE_RESCALE_EXPONENT)
+        shift = -ilogb (top);
+      if (shift != 0)
+        {
+          for (gsize e = 0; e < h * m; e++)
+            next->data[i * h * m + e] = ldexp (next->data[i * h * m + e], shift);
+          state->exponent[i] -= shift;
+        }
+    }
+  state->product = next, state->next = product;
+  state->lag++;
+  _jac_chain_gated_extract (state);
+}
+
+void
+_jac_chain_gated_clear (JacSequenceChainState *state)
+{
+  StepCoefficients *k = state->coefficients;
+
+  for (gsize i = 0; i < state->sequence->config.config.batch; i++)
     coefficients_clear (&k[i]);
-  g_free (k);
-  return ok;
+  g_clear_pointer (&state->coefficients, g_free);
 }
 
 /* ---- back-propagation through time ---- */

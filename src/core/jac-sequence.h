@@ -278,6 +278,24 @@ JacTensor   *jac_sequence_param_jacobian     (const JacSequence  *self,
 JacStructured *jac_sequence_jacobian         (const JacSequence  *self,
                                               gsize               lag,
                                               GError            **error);
+/*
+ * ∂(output)_T/∂(wrt)_{T−k} for the lags a slider visits: the running product is kept between
+ * calls and extended a step at a time, so the next lag costs one GEMM instead of k. Moving back
+ * resumes from the nearest state saved on the way: the last few lags visited and evenly spaced
+ * anchors, within @budget_bytes (0: 256 MiB). Results are bit for bit jac_sequence_jacobian's.
+ * Not thread-safe: one caller at a time. The cursor borrows @sequence.
+ */
+typedef struct _JacSequenceCursor JacSequenceCursor;
+
+JacSequenceCursor *jac_sequence_cursor_new   (const JacSequence  *sequence,
+                                              gsize               budget_bytes);
+void         jac_sequence_cursor_free        (JacSequenceCursor  *cursor);
+JacStructured *jac_sequence_cursor_jacobian  (JacSequenceCursor  *cursor,
+                                              gsize               lag,
+                                              GError            **error);
+/* Steps advanced over all calls: for tests and profiling. */
+gsize        jac_sequence_cursor_steps_taken (const JacSequenceCursor *cursor);
+
 /* The same product block by block, with jac_gemm_naive and no rescaling: the reference. */
 JacStructured *jac_sequence_jacobian_naive   (const JacSequence  *self,
                                               gsize               lag);
@@ -338,5 +356,6 @@ gboolean     jac_spectral_radius             (const double       *matrix,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacSequence, jac_sequence_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacSequenceNorms, jac_sequence_norms_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacSequenceCursor, jac_sequence_cursor_free)
 
 G_END_DECLS
