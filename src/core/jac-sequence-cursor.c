@@ -8,7 +8,8 @@
 #include "jac-error.h"
 #include "jac-sequence-private.h"
 
-#define DEFAULT_BUDGET ((gsize) 256 << 20)
+/* By default a sixteenth of the memory budget (which is half the RAM), at most 1 GiB. */
+#define DEFAULT_BUDGET_MAX ((gsize) 1 << 30)
 
 struct _JacSequenceCursor
 {
@@ -34,7 +35,9 @@ jac_sequence_cursor_new (const JacSequence *sequence,
   cursor = g_new0 (JacSequenceCursor, 1);
   cursor->sequence = sequence;
   steps = sequence->config.steps;
-  slots = (budget_bytes > 0 ? budget_bytes : DEFAULT_BUDGET) / _jac_chain_saved_bytes (sequence);
+  if (budget_bytes == 0)
+    budget_bytes = MIN (jac_get_memory_budget () / 8, DEFAULT_BUDGET_MAX);
+  slots = budget_bytes / _jac_chain_saved_bytes (sequence);
   slots = CLAMP (slots, 2, 2 * steps + 2);
   /* Half the room for anchors spread over every lag (going back costs at most a spacing), half
    * for the lags just visited (a slider dragged back and forth costs nothing). */
@@ -168,11 +171,13 @@ jac_sequence_cursor_jacobian (JacSequenceCursor  *cursor,
       if (saved != NULL && saved->lag > cursor->state.lag)
         _jac_chain_restore (&cursor->state, saved);
     }
+  /* On the way, the anchors passed and the last lags before the target: a slider dragged back
+   * one lag at a time then finds each of them saved, one long walk serving many steps. */
   while (cursor->state.lag < lag)
     {
       _jac_chain_advance (&cursor->state);
       cursor->steps_taken++;
-      if (cursor->state.lag % cursor->spacing == 0)
+      if (cursor->state.lag % cursor->spacing == 0 || cursor->state.lag + cursor->n_recent > lag)
         remember (cursor);
     }
   remember (cursor);

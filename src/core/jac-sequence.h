@@ -281,8 +281,9 @@ JacStructured *jac_sequence_jacobian         (const JacSequence  *self,
 /*
  * ∂(output)_T/∂(wrt)_{T−k} for the lags a slider visits: the running product is kept between
  * calls and extended a step at a time, so the next lag costs one GEMM instead of k. Moving back
- * resumes from the nearest state saved on the way: the last few lags visited and evenly spaced
- * anchors, within @budget_bytes (0: 256 MiB). Results are bit for bit jac_sequence_jacobian's.
+ * resumes from the nearest state saved on the way: the last lags visited (and the last ones
+ * before each target) and evenly spaced anchors, within @budget_bytes (0: an eighth of the
+ * memory budget, at most 1 GiB). Results are bit for bit jac_sequence_jacobian's.
  * Not thread-safe: one caller at a time. The cursor borrows @sequence.
  */
 typedef struct _JacSequenceCursor JacSequenceCursor;
