@@ -427,6 +427,12 @@ _jac_cli_compute_sequence (JacCliOptions *o)
       usage_error (&error, "--compare-cells goes with render");
       goto fail;
     }
+  if (o->grad_path != NULL && o->vjp_path == NULL)
+    {
+      usage_error (&error, "--grad goes with --vjp-output F.npy through time: G contracts the "
+                           "Jacobian into the gradient written there");
+      goto fail;
+    }
   if ((sequence = build_from (o, &r, &error)) == NULL)
     goto fail;
   if (r.wrt.is_param)
