@@ -577,6 +577,33 @@ test_cursor (void)
       }
 }
 
+/* Norms that seed a cursor are the same norms, and leave it anchors: a far lag then costs at
+ * most a spacing of steps, and is still bit for bit the plain Jacobian. */
+static void
+test_cursor_seeded (void)
+{
+  Case c = { JAC_CELL_GRU, 2, 3, 4, 40, 1.0, 3 };
+  g_autoptr(JacSequence) seq = make (&c, JAC_STATE_H, JAC_STATE_H);
+  /* Room for about 8 saved states: 4 anchors, every 10 lags. */
+  g_autoptr(JacSequenceCursor) cursor = jac_sequence_cursor_new (seq, 8 * 2 * 4 * 4 * 8 + 8 * 64);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacSequenceNorms) plain = jac_sequence_norms (seq, FALSE, &error);
+  g_autoptr(JacSequenceNorms) seeded = jac_sequence_norms_seeding (seq, FALSE, cursor, &error);
+  g_autoptr(JacStructured) got = NULL;
+  g_autoptr(JacStructured) want = NULL;
+
+  g_assert_no_error (error);
+  for (guint k = 0; k < JAC_SEQUENCE_N_NORMS; k++)
+    g_assert_cmpint (memcmp (plain->log10[k], seeded->log10[k], c.steps * c.n * sizeof (double)),
+                     ==, 0);
+  got = jac_sequence_cursor_jacobian (cursor, 37, &error);
+  want = jac_sequence_jacobian (seq, 37, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (got->core->data, want->core->data, want->core->size * sizeof (double)),
+                   ==, 0);
+  g_assert_cmpuint (jac_sequence_cursor_steps_taken (cursor), <=, 10);
+}
+
 /* ---- PyTorch's weights ---- */
 
 static JacTensor *
@@ -883,6 +910,7 @@ main (int    argc,
   g_test_add_func ("/cell/vanishing-in-range", test_vanishing_in_range);
   g_test_add_func ("/cell/lesson", test_lesson);
   g_test_add_func ("/cell/cursor", test_cursor);
+  g_test_add_func ("/cell/cursor-seeded", test_cursor_seeded);
   g_test_add_func ("/cell/rnn-layout-by-hand", test_rnn_layout_by_hand);
   g_test_add_func ("/cell/gated-by-hand", test_gated_by_hand);
   g_test_add_func ("/cell/state-dict-errors", test_state_dict_errors);

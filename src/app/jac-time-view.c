@@ -148,10 +148,11 @@ job_run (Job     *job,
       model->sequence = jac_sequence_new (&job->config, error);
       if (model->sequence == NULL)
         return FALSE;
-      model->norms = jac_sequence_norms (model->sequence, FALSE, error);
+      /* The norms pass forms every lag's product once: it leaves the cursor its anchors. */
+      model->cursor = jac_sequence_cursor_new (model->sequence, 0);
+      model->norms = jac_sequence_norms_seeding (model->sequence, FALSE, model->cursor, error);
       if (model->norms == NULL)
         return FALSE;
-      model->cursor = jac_sequence_cursor_new (model->sequence, 0);
     }
   job->lag = clamp_lag (job->lag, job->model->sequence->config.steps);
   /* The cursor extends the last lag's product: a slider step costs one GEMM, not k. One job

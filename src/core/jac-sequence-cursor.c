@@ -97,6 +97,18 @@ remember (JacSequenceCursor *cursor)
   g_ptr_array_add (cursor->recent, _jac_chain_save (&cursor->state));
 }
 
+void
+_jac_sequence_cursor_offer (JacSequenceCursor           *cursor,
+                            const JacSequenceChainState *state)
+{
+  gsize lag = state->lag;
+
+  g_return_if_fail (cursor->sequence == state->sequence);
+
+  if (lag % cursor->spacing == 0 && g_ptr_array_index (cursor->anchors, lag / cursor->spacing) == NULL)
+    g_ptr_array_index (cursor->anchors, lag / cursor->spacing) = _jac_chain_save (state);
+}
+
 /* The saved state with the largest lag not above @lag, or NULL. */
 static const JacSequenceChainState *
 nearest_below (JacSequenceCursor *cursor,

@@ -226,6 +226,7 @@ _jac_sequence_chain (const JacSequence  *self,
                      gsize               max_lag,
                      JacSequenceLagFunc  func,
                      gpointer            user_data,
+                     JacSequenceCursor  *seed,
                      GError            **error)
 {
   JacSequenceChainState state;
@@ -240,6 +241,8 @@ _jac_sequence_chain (const JacSequence  *self,
       if (!(ok = func (state.lag, state.blocks->data, state.exponent, state.sum_squares,
                        state.max_abs, user_data, error)))
         break;
+      if (seed != NULL)
+        _jac_sequence_cursor_offer (seed, &state);
       if (state.lag == max_lag)
         break;
       _jac_chain_advance (&state);
@@ -583,6 +586,15 @@ jac_sequence_norms (const JacSequence  *self,
                     gboolean            singular_values_for_all,
                     GError            **error)
 {
+  return jac_sequence_norms_seeding (self, singular_values_for_all, NULL, error);
+}
+
+JacSequenceNorms *
+jac_sequence_norms_seeding (const JacSequence  *self,
+                            gboolean            singular_values_for_all,
+                            JacSequenceCursor  *seed,
+                            GError            **error)
+{
   g_autoptr(JacSequenceNorms) norms = NULL;
   g_autofree double *left = NULL;
   g_autofree double *right = NULL;
@@ -631,7 +643,7 @@ jac_sequence_norms (const JacSequence  *self,
   run.off = g_new0 (double, steps);
   run.ritz = g_new0 (double, steps);
   run.ritz_work = g_new0 (double, steps);
-  ok = _jac_sequence_chain (self, self->config.steps, norms_lag_cb, &run, error);
+  ok = _jac_sequence_chain (self, self->config.steps, norms_lag_cb, &run, seed, error);
   g_free (run.left_basis);
   g_free (run.right_basis);
   g_free (run.alpha);

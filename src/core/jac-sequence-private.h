@@ -63,7 +63,11 @@ gboolean _jac_sequence_chain           (const JacSequence  *self,
                                         gsize               max_lag,
                                         JacSequenceLagFunc  func,
                                         gpointer            user_data,
+                                        JacSequenceCursor  *seed,
                                         GError            **error);
+/* Saves @state in @cursor when its lag is one of the cursor's anchors. */
+void     _jac_sequence_cursor_offer    (JacSequenceCursor  *cursor,
+                                        const JacSequenceChainState *state);
 
 /* The gated cells' parts (jac-sequence-cell.c). */
 gboolean _jac_sequence_draw_gated      (JacSequence        *self,

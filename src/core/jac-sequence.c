@@ -770,7 +770,7 @@ jac_sequence_jacobian (const JacSequence  *self,
     }
   keep.lag = lag;
   keep.jacobian = jacobian;
-  if (!_jac_sequence_chain (self, lag, keep_lag_cb, &keep, error))
+  if (!_jac_sequence_chain (self, lag, keep_lag_cb, &keep, NULL, error))
     return NULL;
   return g_steal_pointer (&jacobian);
 }

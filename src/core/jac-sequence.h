@@ -159,6 +159,8 @@ typedef struct
   gsize   n_lanczos_steps;       /* Lanczos steps over all blocks */
 } JacSequenceNorms;
 
+typedef struct _JacSequenceCursor JacSequenceCursor;
+
 void         jac_sequence_config_init_default (JacSequenceConfig  *config);
 
 /* Draws the variables and runs the forward pass, keeping h_s and S_s of every step. */
@@ -286,8 +288,6 @@ JacStructured *jac_sequence_jacobian         (const JacSequence  *self,
  * memory budget, at most 1 GiB). Results are bit for bit jac_sequence_jacobian's.
  * Not thread-safe: one caller at a time. The cursor borrows @sequence.
  */
-typedef struct _JacSequenceCursor JacSequenceCursor;
-
 JacSequenceCursor *jac_sequence_cursor_new   (const JacSequence  *sequence,
                                               gsize               budget_bytes);
 void         jac_sequence_cursor_free        (JacSequenceCursor  *cursor);
@@ -307,6 +307,12 @@ JacTensor   *jac_sequence_block_singular_values (const JacStructured *jacobian,
 
 JacSequenceNorms *jac_sequence_norms         (const JacSequence  *self,
                                               gboolean            singular_values_for_all,
+                                              GError            **error);
+/* As jac_sequence_norms, and on the way saves in @seed (a cursor of the same sequence) the
+ * anchors it would form itself: the first lag a slider asks for then costs a few steps. */
+JacSequenceNorms *jac_sequence_norms_seeding (const JacSequence  *self,
+                                              gboolean            singular_values_for_all,
+                                              JacSequenceCursor  *seed,
                                               GError            **error);
 void         jac_sequence_norms_free         (JacSequenceNorms   *norms);
 /* The norm of B_i^(lag), 1 ≤ lag ≤ T: as log₁₀, or as a value (which may be 0 or ∞ when it lies
