@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "test-cell"
 
 #include <math.h>
+#include <sys/wait.h>
 
 #include <glib/gstdio.h>
 
@@ -887,6 +888,84 @@ test_state_dict_from_npz (void)
   g_rmdir (dir);
 }
 
+/* The LSTM and GRU forward passes written again in NumPy from PyTorch's documented equations,
+ * on weights, x, h_0 and c_0 passed through a .npz: h_T and c_T agree. Skipped without NumPy. */
+static void
+test_numpy_forward (void)
+{
+  const char *python = "/usr/bin/python3";
+  g_autofree char *dir = NULL;
+
+  if (!g_file_test (python, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no /usr/bin/python3");
+      return;
+    }
+  dir = g_dir_make_tmp ("jacscope-numpy-XXXXXX", NULL);
+  for (guint k = 0; k < 2; k++)
+    {
+      Case c = { k == 0 ? JAC_CELL_LSTM : JAC_CELL_GRU, 2, 3, 4, 6, 1.0, 12 };
+      g_autoptr(JacSequence) seq = make (&c, JAC_STATE_H, JAC_STATE_H);
+      g_autofree char *in = g_build_filename (dir, "in.npz", NULL);
+      g_autofree char *out = g_build_filename (dir, "out.npy", NULL);
+      g_autoptr(JacTensor) h0 = jac_tensor_new_matrix (c.n, c.h);
+      g_autoptr(JacTensor) c0 = jac_tensor_new_matrix (c.n, c.h);
+      g_autoptr(JacTensor) expected = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *keys[7] = { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "x",
+                              "h0", "c0" };
+      JacTensor *tensors[7] = { seq->weight_ih, seq->weight_hh, seq->bias_ih, seq->bias_hh,
+                                seq->inputs, h0, c0 };
+      g_autofree char *script = NULL;
+      const char *argv[] = { python, "-c", NULL, NULL };
+      int status = 0;
+
+      memcpy (h0->data, jac_sequence_state (seq, 0), h0->size * sizeof (double));
+      if (k == 0)
+        memcpy (c0->data, jac_sequence_cell_state (seq, 0), c0->size * sizeof (double));
+      npz_write_tensors (in, 7, keys, tensors, k == 1, FALSE);
+      script = g_strdup_printf (
+        "import sys\n"
+        "try:\n import numpy as np\nexcept ImportError:\n sys.exit(77)\n"
+        "d = np.load('%s')\n"
+        "Wi, Wh, bi, bh = d['weight_ih_l0'], d['weight_hh_l0'], d['bias_ih_l0'], d['bias_hh_l0']\n"
+        "h, c = d['h0'], d['c0']\n"
+        "sig = lambda a: 1 / (1 + np.exp(-a))\n"
+        "H = h.shape[1]\n"
+        "for x in d['x']:\n"
+        "  gi = x @ Wi.T + bi\n"
+        "  gh = h @ Wh.T + bh\n"
+        "  if %d:\n"
+        "    i, f, g, o = np.split(gi + gh, 4, axis=1)\n"
+        "    c = sig(f) * c + sig(i) * np.tanh(g)\n"
+        "    h = sig(o) * np.tanh(c)\n"
+        "  else:\n"
+        "    r = sig(gi[:, :H] + gh[:, :H]); z = sig(gi[:, H:2*H] + gh[:, H:2*H])\n"
+        "    n = np.tanh(gi[:, 2*H:] + r * gh[:, 2*H:])\n"
+        "    h = (1 - z) * n + z * h\n"
+        "np.save('%s', np.stack([h, c]))\n", in, k == 0, out);
+      argv[2] = script;
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                                   NULL, &status, NULL));
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+        {
+          g_test_skip ("NumPy is not installed");
+          break;
+        }
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      expected = jac_npy_read (out, &error);
+      g_assert_no_error (error);
+      assert_close (jac_sequence_state (seq, c.steps), expected->data, c.n * c.h, 1e-14,
+                    "h_T against NumPy");
+      if (k == 0)
+        assert_close (jac_sequence_cell_state (seq, c.steps), expected->data + c.n * c.h,
+                      c.n * c.h, 1e-14, "c_T against NumPy");
+      g_unlink (in);
+      g_unlink (out);
+    }
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -916,5 +995,6 @@ main (int    argc,
   g_test_add_func ("/cell/state-dict-errors", test_state_dict_errors);
   g_test_add_func ("/cell/data-shape-errors", test_data_shape_errors);
   g_test_add_func ("/cell/state-dict-from-npz", test_state_dict_from_npz);
+  g_test_add_func ("/cell/numpy-forward", test_numpy_forward);
   return g_test_run ();
 }
