@@ -28,6 +28,13 @@ sigmoid (double x)
 
 /* ---- PyTorch's weights ---- */
 
+static int
+compare_keys (const void *a,
+              const void *b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 gboolean
 jac_sequence_data_from_state_dict (GHashTable       *state_dict,
                                    JacCell           cell,
@@ -41,14 +48,7 @@ jac_sequence_data_from_state_dict (GHashTable       *state_dict,
 
   /* Sorted, so that of several bad keys the same one is named every time. */
   keys = g_hash_table_get_keys_as_array (state_dict, &n_keys);
-  for (guint a = 1; a < n_keys; a++)
-    for (guint b = a; b > 0 && g_strcmp0 (keys[b - 1], keys[b]) > 0; b--)
-      {
-        gpointer swap = keys[b];
-
-        keys[b] = keys[b - 1];
-        keys[b - 1] = swap;
-      }
+  qsort (keys, n_keys, sizeof (gpointer), compare_keys);
   for (guint k = 0; k < n_keys; k++)
     {
       const char *key = keys[k];
@@ -961,7 +961,7 @@ jac_sequence_param_jacobian (const JacSequence  *self,
   g_autoptr(JacTensor) jacobian = NULL;
   g_autoptr(JacTensor) grad = NULL;
   g_autofree double *upstream = NULL;
-  gsize shape[4], param_shape[2], n_bytes, n_entries;
+  gsize shape[4], param_shape[2] = { 0, 0 }, n_bytes, n_entries;
   guint rank;
 
   g_return_val_if_fail (self != NULL, NULL);
