@@ -7,8 +7,12 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <cairo.h>
+
 #include "core/jac-analysis.h"
 #include "core/jac-npy.h"
+#include "core/jac-sequence.h"
+#include "npz-writer.h"
 
 typedef struct
 {
@@ -1242,6 +1246,329 @@ test_value_zeros_data (Fixture       *f,
                                         "data\n"));
 }
 
+
+/* ---- through time for every cell: loaded data, PyTorch weights, BPTT ---- */
+
+static JacTensor *
+random_tensor (guint        rank,
+               const gsize *shape,
+               guint32      seed,
+               double       scale)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  JacTensor *t = jac_tensor_new (rank, shape, NULL);
+
+  jac_tensor_fill_uniform (t, rand, scale);
+  return t;
+}
+
+/* A PyTorch state dict of @g gates, H = 3, D = 2, as np.savez_compressed writes it (float32). */
+static void
+write_state_dict (const char *path,
+                  gsize       g,
+                  const char *extra_key)
+{
+  gsize ih[2] = { g * 3, 2 }, hh[2] = { g * 3, 3 }, b = g * 3;
+  JacTensor *t[5] = { random_tensor (2, ih, 1, 0.6), random_tensor (2, hh, 2, 0.6),
+                      random_tensor (1, &b, 3, 0.6), random_tensor (1, &b, 4, 0.6),
+                      random_tensor (2, hh, 5, 0.6) };
+  const char *keys[5] = { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                          extra_key };
+
+  /* Each value rounded to float32 first, so that what the file holds is exactly this. */
+  for (guint k = 0; k < 5; k++)
+    for (gsize e = 0; e < t[k]->size; e++)
+      t[k]->data[e] = (float) t[k]->data[e];
+  npz_write_tensors (path, extra_key != NULL ? 5 : 4, keys, t, TRUE, TRUE);
+  for (guint k = 0; k < 5; k++)
+    jac_tensor_free (t[k]);
+}
+
+/* The same sequence built in this process from the same files: what the command must write. */
+static JacSequence *
+sequence_from_files (JacCell      cell,
+                     JacState     output,
+                     JacState     wrt,
+                     const char  *x_path,
+                     const char  *h0_path,
+                     const char  *c0_path,
+                     const char  *npz_path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacTensor) x = jac_npy_read (x_path, &error);
+  g_autoptr(JacTensor) h0 = jac_npy_read (h0_path, &error);
+  g_autoptr(JacTensor) c0 = c0_path != NULL ? jac_npy_read (c0_path, &error) : NULL;
+  g_autoptr(GHashTable) dict = jac_npz_read (npz_path, &error);
+  JacSequenceConfig config;
+  JacSequenceData data = { 0 };
+  JacSequence *seq;
+
+  g_assert_no_error (error);
+  g_assert_true (jac_sequence_data_from_state_dict (dict, cell, &data, &error));
+  data.x = x, data.h0 = h0, data.c0 = c0;
+  jac_sequence_config_init_default (&config);
+  config.cell = cell, config.output = output, config.wrt = wrt, config.steps = 0;
+  seq = jac_sequence_new_with_data (&config, &data, &error);
+  g_assert_no_error (error);
+  return seq;
+}
+
+static void
+test_sequence_cells_loaded (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *x_path = path_in (f, "x.npy"), *h0_path = path_in (f, "h0.npy");
+  g_autofree char *c0_path = path_in (f, "c0.npy"), *g_path = path_in (f, "g.npy");
+  g_autofree char *lstm = path_in (f, "lstm.npz"), *gru = path_in (f, "gru.npz");
+  g_autofree char *out = path_in (f, "j.npy"), *vjp = path_in (f, "v.npy");
+  g_autofree char *x_spec = g_strconcat ("x=", x_path, NULL);
+  g_autofree char *h0_spec = g_strconcat ("h0=", h0_path, NULL);
+  g_autofree char *c0_spec = g_strconcat ("c0=", c0_path, NULL);
+  gsize x_shape[3] = { 5, 2, 2 }, s_shape[2] = { 2, 3 };
+  g_autoptr(JacTensor) x = random_tensor (3, x_shape, 7, 1.0);
+  g_autoptr(JacTensor) h0 = random_tensor (2, s_shape, 8, 1.0);
+  g_autoptr(JacTensor) c0 = random_tensor (2, s_shape, 9, 1.0);
+  g_autoptr(JacTensor) g = random_tensor (2, s_shape, 10, 1.0);
+
+  g_assert_true (jac_npy_write (x_path, x, NULL, NULL));
+  g_assert_true (jac_npy_write (h0_path, h0, NULL, NULL));
+  g_assert_true (jac_npy_write (c0_path, c0, NULL, NULL));
+  g_assert_true (jac_npy_write (g_path, g, NULL, NULL));
+  write_state_dict (lstm, 4, NULL);
+  write_state_dict (gru, 3, NULL);
+
+  /* ∂c_T/∂c_{T−2} of the LSTM, T from x (no --steps), and ∂L/∂c_{T−2}. */
+  {
+    g_autoptr(JacSequence) seq = sequence_from_files (JAC_CELL_LSTM, JAC_STATE_C, JAC_STATE_C,
+                                                      x_path, h0_path, c0_path, lstm);
+    g_autoptr(JacStructured) jac = jac_sequence_jacobian (seq, 2, NULL);
+    g_autoptr(JacTensor) dense = jac_structured_to_dense (jac, 0, NULL);
+    g_autoptr(JacTensor) expected_vjp = jac_sequence_state_vjp (seq, g, 2, NULL);
+    g_autoptr(JacTensor) got = NULL;
+    g_autoptr(JacTensor) got_vjp = NULL;
+    g_autofree char *g_spec = g_strdup (g_path);
+    g_auto(Run) r;
+
+    run (&r, "compute", "--cell", "lstm", "--var", x_spec, "--var", h0_spec, "--var", c0_spec,
+         "--weights", lstm, "--output-state", "c", "--wrt", "c", "--lag", "2", "--grad", g_spec,
+         "--vjp-output", vjp, "-o", out, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    got = jac_npy_read (out, NULL);
+    got_vjp = jac_npy_read (vjp, NULL);
+    g_assert_true (jac_tensor_same_shape (got, dense));
+    g_assert_cmpfloat (jac_tensor_max_abs_diff (got, dense), ==, 0);
+    g_assert_cmpfloat (jac_tensor_max_abs (got), >, 0);
+    g_assert_cmpfloat (jac_tensor_max_abs_diff (got_vjp, expected_vjp), ==, 0);
+  }
+  /* The GRU's BPTT gradient for weight_hh_l0, --vjp-output alone (no -o), in PyTorch's shape. */
+  {
+    g_autoptr(JacSequence) seq = sequence_from_files (JAC_CELL_GRU, JAC_STATE_H, JAC_STATE_H,
+                                                      x_path, h0_path, NULL, gru);
+    g_autoptr(JacTensor) expected = jac_sequence_param_vjp (seq, g, JAC_PARAM_WEIGHT_HH, NULL);
+    g_autoptr(JacTensor) got = NULL;
+    g_auto(Run) r;
+
+    g_unlink (vjp);
+    run (&r, "compute", "--cell", "gru", "--var", x_spec, "--var", h0_spec, "--weights", gru,
+         "--wrt", "weight_hh_l0", "--grad", g_path, "--vjp-output", vjp, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    got = jac_npy_read (vjp, NULL);
+    g_assert_cmpuint (got->rank, ==, 2);
+    g_assert_cmpuint (got->shape[0], ==, 9);
+    g_assert_cmpuint (got->shape[1], ==, 3);
+    g_assert_cmpfloat (jac_tensor_max_abs_diff (got, expected), ==, 0);
+  }
+  /* norms of the LSTM's cell state: the same numbers as in this process. */
+  {
+    g_autoptr(JacSequence) seq = sequence_from_files (JAC_CELL_LSTM, JAC_STATE_C, JAC_STATE_C,
+                                                      x_path, h0_path, c0_path, lstm);
+    g_autoptr(JacSequenceNorms) norms = jac_sequence_norms (seq, FALSE, NULL);
+    g_auto(GStrv) lines = NULL;
+    g_auto(Run) r;
+
+    run (&r, "norms", "--cell", "lstm", "--var", x_spec, "--var", h0_spec, "--var", c0_spec,
+         "--weights", lstm, "--output-state", "c", "--wrt", "c", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    lines = g_strsplit (r.out, "\n", -1);
+    g_assert_cmpstr (lines[0], ==, "# cell: lstm, ∂c_T/∂c_{T−k}");
+    g_assert_cmpuint (g_strv_length (lines), ==, 2 + 5 * 2 + 1);
+    for (guint l = 2; lines[l][0] != '\0'; l++)
+      {
+        guint64 k, row;
+        double spectral, frob;
+
+        g_assert_cmpint (sscanf (lines[l], "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%lf,%lf",
+                                 &k, &row, &spectral, &frob), ==, 4);
+        g_assert_cmpfloat_with_epsilon (spectral / jac_sequence_norms_get (
+                                          norms, JAC_SEQUENCE_NORM_SPECTRAL, k, row), 1, 1e-15);
+      }
+  }
+}
+
+/* --weights for the one-step view: the same Jacobian as W_hh = weight_hhᵀ, W_xh = weight_ihᵀ,
+ * b = bias_ih + bias_hh given by hand. */
+static void
+test_step_weights (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *rnn = path_in (f, "rnn.npz"), *a = path_in (f, "a.npy");
+  g_autofree char *b_out = path_in (f, "b.npy"), *w_hh = path_in (f, "whh.npy");
+  g_autofree char *w_xh = path_in (f, "wxh.npy"), *bias = path_in (f, "bias.npy");
+  g_autofree char *hh_spec = g_strconcat ("W_hh=", w_hh, NULL);
+  g_autofree char *xh_spec = g_strconcat ("W_xh=", w_xh, NULL);
+  g_autofree char *b_spec = g_strconcat ("b=", bias, NULL);
+  g_autoptr(GHashTable) dict = NULL;
+
+  write_state_dict (rnn, 1, NULL);
+  dict = jac_npz_read (rnn, NULL);
+  {
+    const JacTensor *hh = g_hash_table_lookup (dict, "weight_hh_l0");
+    const JacTensor *ih = g_hash_table_lookup (dict, "weight_ih_l0");
+    const JacTensor *bi = g_hash_table_lookup (dict, "bias_ih_l0");
+    const JacTensor *bh = g_hash_table_lookup (dict, "bias_hh_l0");
+    g_autoptr(JacTensor) t_hh = jac_tensor_new_matrix (3, 3);
+    g_autoptr(JacTensor) t_xh = jac_tensor_new_matrix (2, 3);
+    g_autoptr(JacTensor) sum = jac_tensor_new_vector (3);
+
+    for (gsize i = 0; i < 3; i++)
+      {
+        for (gsize j = 0; j < 3; j++)
+          JAC_AT2 (t_hh, j, i) = JAC_AT2 (hh, i, j);
+        for (gsize d = 0; d < 2; d++)
+          JAC_AT2 (t_xh, d, i) = JAC_AT2 (ih, i, d);
+        sum->data[i] = bi->data[i] + bh->data[i];
+      }
+    g_assert_true (jac_npy_write (w_hh, t_hh, NULL, NULL));
+    g_assert_true (jac_npy_write (w_xh, t_xh, NULL, NULL));
+    g_assert_true (jac_npy_write (bias, sum, NULL, NULL));
+  }
+  for (guint v = 0; v < 3; v++)
+    {
+      const char *wrt = v == 0 ? "h_prev" : v == 1 ? "W_hh" : "b";
+      g_auto(Run) r1;
+      g_auto(Run) r2;
+      g_autoptr(JacTensor) one = NULL;
+      g_autoptr(JacTensor) two = NULL;
+
+      run (&r1, "compute", "--input", "2", "--weights", rnn, "--wrt", wrt, "-o", a, NULL);
+      run (&r2, "compute", "--input", "2", "--var", hh_spec, "--var", xh_spec, "--var", b_spec,
+           "--wrt", wrt, "-o", b_out, NULL);
+      g_assert_cmpint (r1.status, ==, 0);
+      g_assert_cmpint (r2.status, ==, 0);
+      one = jac_npy_read (a, NULL);
+      two = jac_npy_read (b_out, NULL);
+      g_assert_true (jac_tensor_same_shape (one, two));
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (one, two), ==, 0);
+      g_assert_cmpfloat (jac_tensor_max_abs (one), >, 0);
+    }
+}
+
+/* Bad keys, shapes and options that do not apply: one line naming the culprit, exit 1 for a bad
+ * value or file, 2 for options that do not go together. */
+static void
+test_sequence_cell_errors (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *out = path_in (f, "j.npy"), *v = path_in (f, "v.npy");
+  g_autofree char *l1 = path_in (f, "l1.npz"), *rev = path_in (f, "rev.npz");
+  g_autofree char *gru = path_in (f, "gru.npz"), *lstm = path_in (f, "lstm.npz");
+  g_autofree char *missing = path_in (f, "missing.npz"), *x5 = path_in (f, "x5.npy");
+  g_autofree char *x_spec = g_strconcat ("x=", x5, NULL);
+  gsize x_shape[3] = { 5, 2, 2 };
+  g_autoptr(JacTensor) x = random_tensor (3, x_shape, 1, 1.0);
+  struct { int status; const char *needle; const char *args[12]; } cases[] = {
+    { 2, "--lag does not go with norms", { "norms", "--steps", "5", "--lag", "2" } },
+    { 2, "--wrt W_hh does not go with norms", { "norms", "--steps", "5", "--wrt", "W_hh" } },
+    { 2, "belongs to the LSTM", { "compute", "--steps", "5", "--cell", "gru", "--output-state",
+                                  "c", "-o", out } },
+    { 2, "--activation does not apply to the lstm", { "compute", "--steps", "5", "--cell",
+                                                      "lstm", "--activation", "relu", "-o",
+                                                      out } },
+    { 1, "weight_hh_l1", { "compute", "--steps", "5", "--cell", "lstm", "--weights", l1, "-o",
+                           out } },
+    { 1, "weight_hh_l0_reverse", { "compute", "--steps", "5", "--cell", "lstm", "--weights", rev,
+                                   "-o", out } },
+    { 1, "weight_ih_l0", { "compute", "--steps", "5", "--cell", "lstm", "--weights", missing,
+                           "-o", out } },
+    { 1, "--cell gru", { "compute", "--steps", "5", "--cell", "lstm", "--weights", gru, "-o",
+                         out } },
+    { 2, "--lag does not go with --wrt W_hh", { "compute", "--steps", "5", "--wrt", "W_hh",
+                                                "--lag", "2", "-o", out } },
+    { 2, "--vjp-output needs --grad", { "compute", "--steps", "5", "--vjp-output", v } },
+    { 2, "--grad goes with --vjp-output", { "compute", "--steps", "5", "--grad", x5, "-o",
+                                            out } },
+    { 1, "T = 5", { "compute", "--steps", "4", "--var", x_spec, "-o", out } },
+    { 1, "--cell: unknown “banana”", { "compute", "--steps", "4", "--cell", "banana", "-o",
+                                       out } },
+    { 2, "--gain does not apply to loaded weights", { "compute", "--steps", "4", "--cell",
+                                                      "lstm", "--weights", lstm, "--gain", "2",
+                                                      "-o", out } },
+    { 2, "--compare-cells goes with render", { "compute", "--steps", "4", "--compare-cells",
+                                               "-o", out } },
+    { 2, "--carry-bias does not apply to the RNN", { "compute", "--steps", "4", "--carry-bias",
+                                                     "1", "-o", out } },
+    { 1, "--wrt: unknown “W_ih”", { "compute", "--steps", "4", "--wrt", "W_ih", "-o", out } },
+    { 1, "W_hh is the RNN's name", { "compute", "--steps", "4", "--cell", "gru", "--wrt",
+                                     "W_hh", "-o", out } },
+  };
+  guint n_files;
+
+  write_state_dict (l1, 4, "weight_hh_l1");
+  write_state_dict (rev, 4, "weight_hh_l0_reverse");
+  write_state_dict (gru, 3, NULL);
+  write_state_dict (lstm, 4, NULL);
+  {
+    gsize hh[2] = { 12, 3 };
+    g_autoptr(JacTensor) t = random_tensor (2, hh, 1, 1.0);
+    JacTensor *tensors[1] = { t };
+    const char *keys[1] = { "weight_hh_l0" };
+
+    npz_write_tensors (missing, 1, keys, tensors, FALSE, FALSE);
+  }
+  g_assert_true (jac_npy_write (x5, x, NULL, NULL));
+  n_files = 6;
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char **a = cases[c].args;
+      g_auto(Run) r;
+
+      run (&r, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], NULL);
+      if (r.status != cases[c].status || strstr (r.err, cases[c].needle) == NULL)
+        g_error ("case %u: exit %d, “%s” not in “%s”", c, r.status, cases[c].needle, r.err);
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      assert_file_count (f, n_files);
+    }
+}
+
+/* The three cells compared: a PNG of the asked size; options that do not apply refused. */
+static void
+test_compare_cells (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *png = path_in (f, "cells.png");
+  g_autofree char *svg = path_in (f, "cells.svg");
+  cairo_surface_t *surface;
+  g_auto(Run) r;
+  g_auto(Run) s;
+  g_auto(Run) bad;
+
+  run (&r, "render", "--steps", "30", "--compare-cells", "--carry-bias", "2", "--width", "800",
+       "--height", "450", "-o", png, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  surface = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (surface), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (surface), ==, 800);
+  g_assert_cmpint (cairo_image_surface_get_height (surface), ==, 450);
+  cairo_surface_destroy (surface);
+  run (&s, "render", "--steps", "12", "--compare-cells", "-o", svg, NULL);
+  g_assert_cmpint (s.status, ==, 0);
+  g_assert_true (g_file_test (svg, G_FILE_TEST_EXISTS));
+  run (&bad, "render", "--steps", "12", "--compare-cells", "--lag", "3", "-o", svg, NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  g_assert_nonnull (strstr (bad.err, "--lag does not go with --compare-cells"));
+  assert_file_count (f, 2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1277,6 +1604,10 @@ main (int    argc,
   ADD ("/cli/value-zeros-relu", test_value_zeros_relu);
   ADD ("/cli/value-zeros-data", test_value_zeros_data);
   ADD ("/cli/render-per-sample", test_render_per_sample);
+  ADD ("/cli/sequence-cells-loaded", test_sequence_cells_loaded);
+  ADD ("/cli/step-weights", test_step_weights);
+  ADD ("/cli/sequence-cell-errors", test_sequence_cell_errors);
+  ADD ("/cli/compare-cells", test_compare_cells);
 #undef ADD
   return g_test_run ();
 }

@@ -15,11 +15,13 @@
 #define PAGE_LAGS 10
 
 /* What a worker computes: everything at once for a new config, or one lag of a given model.
- * The model is shared between the view and the workers that read it, hence a refcount. */
+ * The model is shared between the view and the workers that read it, hence a refcount; its
+ * cursor is the one part a worker writes, and one worker runs at a time. */
 typedef struct
 {
-  JacSequence      *sequence;
-  JacSequenceNorms *norms;
+  JacSequence       *sequence;
+  JacSequenceNorms  *norms;
+  JacSequenceCursor *cursor;   /* the running product of the lags shown, kept between them */
 } Model;
 
 typedef struct
@@ -96,6 +98,7 @@ static guint signals[N_SIGNALS];
 static void
 model_clear (Model *model)
 {
+  g_clear_pointer (&model->cursor, jac_sequence_cursor_free);
   g_clear_pointer (&model->norms, jac_sequence_norms_free);
   g_clear_pointer (&model->sequence, jac_sequence_free);
 }
@@ -145,12 +148,16 @@ job_run (Job     *job,
       model->sequence = jac_sequence_new (&job->config, error);
       if (model->sequence == NULL)
         return FALSE;
-      model->norms = jac_sequence_norms (model->sequence, FALSE, error);
+      /* The norms pass forms every lag's product once: it leaves the cursor its anchors. */
+      model->cursor = jac_sequence_cursor_new (model->sequence, 0);
+      model->norms = jac_sequence_norms_seeding (model->sequence, FALSE, model->cursor, error);
       if (model->norms == NULL)
         return FALSE;
     }
   job->lag = clamp_lag (job->lag, job->model->sequence->config.steps);
-  job->jacobian = jac_sequence_jacobian (job->model->sequence, job->lag, error);
+  /* The cursor extends the last lag's product: a slider step costs one GEMM, not k. One job
+   * runs at a time (pump ()), so it is never used from two threads at once. */
+  job->jacobian = jac_sequence_cursor_jacobian (job->model->cursor, job->lag, error);
   job->duration_us = g_get_monotonic_time () - start;
   return job->jacobian != NULL;
 }
@@ -672,7 +679,8 @@ same_config (const JacSequenceConfig *a,
          && a->config.activation == b->config.activation
          && a->config.b_per_row == b->config.b_per_row && a->steps == b->steps
          && a->gain == b->gain && a->orthogonal == b->orthogonal
-         && a->unit_radius == b->unit_radius;
+         && a->unit_radius == b->unit_radius && a->cell == b->cell && a->output == b->output
+         && a->wrt == b->wrt && a->carry_bias == b->carry_bias;
 }
 
 void

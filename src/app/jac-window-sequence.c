@@ -28,6 +28,12 @@ _jac_window_sequence_config (JacWindow         *self,
   config->steps = self->steps;
   config->gain = self->gain;
   config->orthogonal = self->orthogonal;
+  {
+    GtkDropDown *cell = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
+    guint selected = cell != NULL ? gtk_drop_down_get_selected (cell) : 0;
+
+    config->cell = selected <= JAC_CELL_GRU ? (JacCell) selected : JAC_CELL_RNN;
+  }
 }
 
 /* Computing costs nothing while the view is hidden: it catches up when shown. */
@@ -85,22 +91,6 @@ append_norm (GString *text,
   append_superscript (text, (int) exponent);
 }
 
-static const char *
-verdict (const JacSequenceNorms *norms,
-         JacSequenceNorm         norm,
-         gsize                   lag)
-{
-  gsize above = 0;
-
-  for (gsize i = 0; i < norms->batch; i++)
-    above += jac_sequence_norms_get_log10 (norms, norm, lag, i) > 0;
-  if (above == norms->batch)
-    return "&gt; 1: explodes";
-  if (above == 0)
-    return "&lt; 1: vanishes";
-  return "rows on both sides of 1";
-}
-
 static void
 append_row_norms (GString                *text,
                   const JacSequenceNorms *norms,
@@ -142,14 +132,30 @@ _jac_window_sequence_summary (JacWindow *self)
   if (sequence == NULL || norms == NULL)
     return g_strdup ("Computing the sequence…");
   jac_time_view_get_view (self->time_view, &view);
-  g_string_append_printf (text, "ρ(W<sub>hh</sub>) = %.2f  (gain %.2f%s)   ·   k = %"
-                          G_GSIZE_FORMAT ":  ‖∂h<sub>T</sub>/∂h<sub>T−k</sub>[i]‖%s = ",
-                          sequence->spectral_radius, sequence->config.gain,
-                          sequence->config.orthogonal ? ", orthogonal" : "", view.lag,
+  g_autofree char *lesson = NULL;
+  g_autofree char *escaped = NULL;
+
+  if (sequence->config.cell == JAC_CELL_RNN)
+    g_string_append_printf (text, "ρ(W<sub>hh</sub>) = %.2f  (gain %.2f%s)",
+                            sequence->spectral_radius, sequence->config.gain,
+                            sequence->config.orthogonal ? ", orthogonal" : "");
+  else
+    g_string_append_printf (text, "%s, mean %s = %.2f",
+                            sequence->config.cell == JAC_CELL_LSTM ? "LSTM" : "GRU",
+                            sequence->config.cell == JAC_CELL_LSTM ? "forget gate f"
+                                                                   : "update gate z",
+                            jac_sequence_mean_slope (sequence));
+  g_string_append_printf (text, "   ·   k = %" G_GSIZE_FORMAT
+                          ":  ‖∂%s<sub>T</sub>/∂%s<sub>T−k</sub>[i]‖%s = ", view.lag,
+                          sequence->config.output == JAC_STATE_C ? "c" : "h",
+                          sequence->config.wrt == JAC_STATE_C ? "c" : "h",
                           view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
                                                                    : "<sub>2</sub>");
   append_row_norms (text, norms, view.norm, view.lag);
-  g_string_append_printf (text, "   %s", verdict (norms, view.norm, view.lag));
+  /* The lesson is plain text with “<” and “>”: escaped for the label's markup. */
+  lesson = jac_sequence_lesson (sequence, norms, view.norm, view.lag);
+  escaped = g_markup_escape_text (lesson, -1);
+  g_string_append_printf (text, "   %s", escaped);
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
@@ -160,6 +166,8 @@ time_view_changed_cb (JacTimeView *view,
   g_autofree char *markup = _jac_window_sequence_summary (self);
 
   gtk_label_set_markup (self->sequence_summary_label, markup);
+  /* The line may be cut at the window's width: the whole lesson stays one hover away. */
+  gtk_widget_set_tooltip_markup (GTK_WIDGET (self->sequence_summary_label), markup);
 }
 
 static void
@@ -214,11 +222,47 @@ bind_value (JacWindow  *self,
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }
 
+static void
+cell_selected_cb (GtkDropDown *dropdown,
+                  GParamSpec  *pspec,
+                  JacWindow   *self)
+{
+  _jac_window_sync_sequence (self);
+}
+
+/* The Cell choice heads the Through Time controls. It is made here rather than in the template
+ * (and read from the drop-down rather than a window property) to keep the change to this view's
+ * own file; RNN, LSTM and GRU in JacCell's order. */
+static void
+add_cell_choice (JacWindow *self)
+{
+  static const char * const names[] = { "RNN", "LSTM", "GRU", NULL };
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *label = gtk_label_new_with_mnemonic ("_Cell");
+  GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
+
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), dropdown);
+  gtk_widget_set_tooltip_text (dropdown, "The recurrent cell, with PyTorch's equations: "
+                                         "the RNN, the LSTM (its cell state carries by the "
+                                         "forget gate) or the GRU");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), dropdown);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 0);
+  g_object_set_data (G_OBJECT (self), "jac-cell-dropdown", dropdown);
+  g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);
+}
+
 void
 _jac_window_init_sequence (JacWindow *self)
 {
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
+  add_cell_choice (self);
   gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
   bind_value (self, "steps", self->steps_spin);
   bind_value (self, "lag", self->lag_scale);

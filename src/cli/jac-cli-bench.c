@@ -203,10 +203,11 @@ bench_sequence (JacCliOptions *o)
   t = time_runs (o->repeat, bench_sequence_norms, &b);
   if (b.failed)
     return 1;
-  g_print ("{\"bench\": \"sequence_norms\", \"steps\": %" G_GSIZE_FORMAT ", \"batch\": %"
-           G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
+  g_print ("{\"bench\": \"sequence_norms\", \"cell\": \"%s\", \"steps\": %" G_GSIZE_FORMAT
+           ", \"batch\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
            "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f}\n",
-           sequence->config.steps, sequence->config.config.batch, sequence->config.config.hidden,
+           jac_cell_name (sequence->config.cell), sequence->config.steps,
+           sequence->config.config.batch, sequence->config.config.hidden,
            jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
            t.median, t.min);
   return 0;

@@ -175,7 +175,9 @@ _jac_cli_run_compute (JacCliOptions *o)
   Output outputs[3];
   guint n_outputs = 0;
 
-  if (o->output_path == NULL && o->zeros_path == NULL)
+  /* Through time, --vjp-output alone is the BPTT gradient without the (large) full Jacobian. */
+  if (o->output_path == NULL && o->zeros_path == NULL
+      && !(o->steps_text != NULL && o->vjp_path != NULL))
     {
       g_printerr ("jacscope compute: missing -o FILE.npy (or --zeros-output FILE.npy)\n");
       return 2;

@@ -65,6 +65,11 @@ typedef struct
   char          *norm_text;
   gboolean       orthogonal;
   gboolean       shared_range;
+  char          *cell_text;          /* --cell */
+  char          *weights_path;       /* --weights FILE.npz */
+  char          *output_state_text;  /* --output-state h|c */
+  gboolean       compare_cells;      /* render --compare-cells */
+  char          *carry_bias_text;    /* --carry-bias */
 
   /* resolved */
   JacRnnConfig    config;
@@ -118,6 +123,12 @@ int           _jac_cli_render_sequence        (JacCliOptions  *options);
 int           _jac_cli_run_norms              (JacCliOptions  *options);
 JacSequence  *_jac_cli_build_sequence         (JacCliOptions  *options,
                                                gsize          *lag,
+                                               GError        **error);
+/* --steps left out: T follows a --var x=FILE.npy of rank 3 (T, N, D). Sets steps_text to "". */
+gboolean      _jac_cli_detect_sequence        (JacCliOptions  *options,
+                                               GError        **error);
+/* --weights for the one-step view: the RNN's W_hh, W_xh, b from a PyTorch state dict. */
+gboolean      _jac_cli_load_step_weights      (JacCliOptions  *options,
                                                GError        **error);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 int           _jac_cli_render_status          (const GError   *error);

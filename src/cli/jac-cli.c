@@ -179,7 +179,9 @@ resolve_options (JacCliOptions  *o,
           o->preset_shapes = preset->shapes;
         }
     }
-  if (o->expr_text == NULL && o->wrt_text && !jac_variable_from_name (o->wrt_text, &o->wrt))
+  /* Through time, --wrt names a state or a weight: _jac_cli_build_sequence parses it. */
+  if (o->expr_text == NULL && o->steps_text == NULL && o->wrt_text
+      && !jac_variable_from_name (o->wrt_text, &o->wrt))
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                    "--wrt: unknown variable “%s” (expected h_prev, x, W_hh, W_xh or b)",
@@ -411,7 +413,10 @@ check_combinations (const char     *subcommand,
 {
   const char *sequence_only = o->lag_text ? "--lag" : o->gain_text ? "--gain" :
                               o->orthogonal ? "--orthogonal" : o->norm_text ? "--norm" :
-                              o->shared_range ? "--shared-range" : NULL;
+                              o->shared_range ? "--shared-range" : o->cell_text ? "--cell" :
+                              o->output_state_text ? "--output-state" :
+                              o->compare_cells ? "--compare-cells" :
+                              o->carry_bias_text ? "--carry-bias" : NULL;
   const char *why = NULL;
   const char *option = NULL;
 
@@ -420,8 +425,6 @@ check_combinations (const char     *subcommand,
   else if (o->steps_text != NULL && (g_str_equal (subcommand, "check") ||
                                      g_str_equal (subcommand, "derive")))
     option = "--steps", why = "goes with compute, render, norms or bench";
-  else if (o->steps_text != NULL && o->vjp_path != NULL)
-    option = "--vjp-output", why = "is for one step, not --steps";
   else if (o->vjp_path != NULL && !g_str_equal (subcommand, "compute"))
     option = "--vjp-output", why = "goes with compute";
   else if (o->latex && !g_str_equal (subcommand, "derive"))
@@ -439,7 +442,7 @@ check_combinations (const char     *subcommand,
 
   if (option == NULL)
     return TRUE;
-  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "%s %s", option, why);
+  g_set_error (error, JAC_ERROR, JAC_ERROR_USAGE, "%s %s", option, why);
   return FALSE;
 }
 
@@ -524,20 +527,15 @@ jac_cli_main (int    argc,
       options_clear (&o);
       return 2;
     }
-  /* Options that do not go together are a command line that cannot be understood: 2. */
-  if (!check_combinations (sub->name, &o, &error))
-    {
-      g_printerr ("jacscope %s: %s (see jacscope %s --help)\n", sub->name, error->message,
-                  sub->name);
-      options_clear (&o);
-      return 2;
-    }
-  if (!resolve_options (&o, &error) || !load_variables (&o, &error) ||
-      (o.expr_text == NULL && !bind_rnn_variables (&o, &error)))
+  if (!_jac_cli_detect_sequence (&o, &error) ||
+      !check_combinations (sub->name, &o, &error) ||
+      !resolve_options (&o, &error) || !load_variables (&o, &error) ||
+      (o.expr_text == NULL && o.steps_text == NULL && !_jac_cli_load_step_weights (&o, &error)) ||
+      (o.expr_text == NULL && o.steps_text == NULL && !bind_rnn_variables (&o, &error)))
     {
       _jac_cli_fail (sub->name, error);
       options_clear (&o);
-      return 1;
+      return g_error_matches (error, JAC_ERROR, JAC_ERROR_USAGE) ? 2 : 1;
     }
 
   status = sub->run (&o);

@@ -87,48 +87,168 @@ scale_columns (gsize         n,
     }
 }
 
+static void
+rnn_stats (JacSequenceChainState *state)
+{
+  gsize n = state->sequence->config.config.batch, h = state->sequence->config.config.hidden;
+
+  for (gsize i = 0; i < n; i++)
+    block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
+                 &state->max_abs[i]);
+}
+
+gboolean
+_jac_chain_init (JacSequenceChainState  *state,
+                 const JacSequence      *self,
+                 GError                **error)
+{
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  gsize shape[3] = { n, h, h };
+
+  memset (state, 0, sizeof *state);
+  state->sequence = self;
+  state->lag = 1;
+  state->exponent = g_new0 (int, n);
+  state->sum_squares = g_new0 (double, n);
+  state->max_abs = g_new0 (double, n);
+  if (self->config.cell != JAC_CELL_RNN)
+    return _jac_chain_gated_init (state, error);
+  state->factor = g_new (double, h);
+  if ((state->product = jac_tensor_new (3, shape, error)) == NULL
+      || (self->config.steps > 1 && (state->next = jac_tensor_new (3, shape, error)) == NULL))
+    {
+      _jac_chain_clear (state);
+      return FALSE;
+    }
+  state->blocks = state->product;
+  first_blocks (self, state->product->data);
+  rnn_stats (state);
+  return TRUE;
+}
+
+void
+_jac_chain_advance (JacSequenceChainState *state)
+{
+  const JacSequence *self = state->sequence;
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  JacTensor *swap;
+
+  g_return_if_fail (state->lag < self->config.steps);
+
+  if (self->config.cell != JAC_CELL_RNN)
+    {
+      _jac_chain_gated_advance (state);
+      return;
+    }
+  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all rows in one GEMM. */
+  scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag),
+                 state->max_abs, state->product->data, state->exponent, state->factor);
+  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, state->product->data, h, self->w_hh->data, h, 0.0,
+            state->next->data, h);
+  swap = state->product, state->product = state->next, state->next = swap;
+  state->blocks = state->product;
+  state->lag++;
+  rnn_stats (state);
+}
+
+void
+_jac_chain_clear (JacSequenceChainState *state)
+{
+  if (state->coefficients != NULL)
+    _jac_chain_gated_clear (state);
+  if (state->blocks != state->product)
+    jac_tensor_free (state->blocks);
+  state->blocks = NULL;
+  g_clear_pointer (&state->product, jac_tensor_free);
+  g_clear_pointer (&state->next, jac_tensor_free);
+  g_clear_pointer (&state->scaled, jac_tensor_free);
+  g_clear_pointer (&state->exponent, g_free);
+  g_clear_pointer (&state->sum_squares, g_free);
+  g_clear_pointer (&state->max_abs, g_free);
+  g_clear_pointer (&state->factor, g_free);
+}
+
+JacSequenceChainState *
+_jac_chain_save (const JacSequenceChainState *from)
+{
+  JacSequenceChainState *saved = g_new0 (JacSequenceChainState, 1);
+  gsize n = from->sequence->config.config.batch;
+
+  saved->sequence = from->sequence;
+  saved->lag = from->lag;
+  saved->product = jac_tensor_copy (from->product);
+  saved->exponent = g_memdup2 (from->exponent, n * sizeof (int));
+  saved->sum_squares = g_memdup2 (from->sum_squares, n * sizeof (double));
+  saved->max_abs = g_memdup2 (from->max_abs, n * sizeof (double));
+  return saved;
+}
+
+void
+_jac_chain_restore (JacSequenceChainState       *state,
+                    const JacSequenceChainState *saved)
+{
+  gsize n = state->sequence->config.config.batch;
+
+  g_return_if_fail (saved->sequence == state->sequence);
+
+  state->lag = saved->lag;
+  memcpy (state->product->data, saved->product->data, saved->product->size * sizeof (double));
+  memcpy (state->exponent, saved->exponent, n * sizeof (int));
+  memcpy (state->sum_squares, saved->sum_squares, n * sizeof (double));
+  memcpy (state->max_abs, saved->max_abs, n * sizeof (double));
+  if (state->sequence->config.cell != JAC_CELL_RNN)
+    _jac_chain_gated_extract (state);
+}
+
+void
+_jac_chain_saved_free (JacSequenceChainState *saved)
+{
+  if (saved == NULL)
+    return;
+  jac_tensor_free (saved->product);
+  g_free (saved->exponent);
+  g_free (saved->sum_squares);
+  g_free (saved->max_abs);
+  g_free (saved);
+}
+
+gsize
+_jac_chain_saved_bytes (const JacSequence *self)
+{
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  gsize m = self->config.cell == JAC_CELL_LSTM ? 2 * h : h;
+
+  return n * h * m * sizeof (double) + n * (sizeof (int) + 2 * sizeof (double));
+}
+
 gboolean
 _jac_sequence_chain (const JacSequence  *self,
                      gsize               max_lag,
                      JacSequenceLagFunc  func,
                      gpointer            user_data,
+                     JacSequenceCursor  *seed,
                      GError            **error)
 {
-  gsize n = self->config.config.batch, h = self->config.config.hidden;
-  gsize shape[3] = { n, h, h };
-  g_autoptr(JacTensor) current = NULL;
-  g_autoptr(JacTensor) next = NULL;
-  g_autofree int *exponent = g_new0 (int, n);
-  g_autofree double *sum_squares = g_new (double, n);
-  g_autofree double *max_abs = g_new (double, n);
-  g_autofree double *factor = g_new (double, h);
+  JacSequenceChainState state;
+  gboolean ok = TRUE;
 
   g_return_val_if_fail (max_lag >= 1 && max_lag <= self->config.steps, FALSE);
 
-  if ((current = jac_tensor_new (3, shape, error)) == NULL
-      || (max_lag > 1 && (next = jac_tensor_new (3, shape, error)) == NULL))
+  if (!_jac_chain_init (&state, self, error))
     return FALSE;
-  first_blocks (self, current->data);
-  for (gsize lag = 1;; lag++)
+  for (;;)
     {
-      for (gsize i = 0; i < n; i++)
-        block_stats (current->data + i * h * h, h * h, &sum_squares[i], &max_abs[i]);
-      if (!func (lag, current->data, exponent, sum_squares, max_abs, user_data, error))
-        return FALSE;
-      if (lag == max_lag)
-        return TRUE;
-      /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all rows in one GEMM. */
-      scale_columns (n, h, jac_sequence_slope (self, self->config.steps - lag), max_abs,
-                     current->data, exponent, factor);
-      jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, current->data, h, self->w_hh->data, h, 0.0,
-                next->data, h);
-      {
-        JacTensor *swap = current;
-
-        current = next;
-        next = swap;
-      }
+      if (!(ok = func (state.lag, state.blocks->data, state.exponent, state.sum_squares,
+                       state.max_abs, user_data, error)))
+        break;
+      if (seed != NULL)
+        _jac_sequence_cursor_offer (seed, &state);
+      if (state.lag == max_lag)
+        break;
+      _jac_chain_advance (&state);
     }
+  _jac_chain_clear (&state);
+  return ok;
 }
 
 /* ---- norms ---- */
@@ -466,6 +586,15 @@ jac_sequence_norms (const JacSequence  *self,
                     gboolean            singular_values_for_all,
                     GError            **error)
 {
+  return jac_sequence_norms_seeding (self, singular_values_for_all, NULL, error);
+}
+
+JacSequenceNorms *
+jac_sequence_norms_seeding (const JacSequence  *self,
+                            gboolean            singular_values_for_all,
+                            JacSequenceCursor  *seed,
+                            GError            **error)
+{
   g_autoptr(JacSequenceNorms) norms = NULL;
   g_autofree double *left = NULL;
   g_autofree double *right = NULL;
@@ -514,7 +643,7 @@ jac_sequence_norms (const JacSequence  *self,
   run.off = g_new0 (double, steps);
   run.ritz = g_new0 (double, steps);
   run.ritz_work = g_new0 (double, steps);
-  ok = _jac_sequence_chain (self, self->config.steps, norms_lag_cb, &run, error);
+  ok = _jac_sequence_chain (self, self->config.steps, norms_lag_cb, &run, seed, error);
   g_free (run.left_basis);
   g_free (run.right_basis);
   g_free (run.alpha);
@@ -558,4 +687,97 @@ jac_sequence_norms_get (const JacSequenceNorms *norms,
                         gsize                   row)
 {
   return pow (10, jac_sequence_norms_get_log10 (norms, norm, lag, row));
+}
+
+/* ---- the lesson ---- */
+
+JacSequenceFate
+jac_sequence_norms_fate (const JacSequenceNorms *norms,
+                         JacSequenceNorm         norm,
+                         gsize                   lag)
+{
+  double tolerance = log10 (1 + JAC_SEQUENCE_STAYS_TOLERANCE);
+  double band = log10 (JAC_SEQUENCE_STAYS_BAND);
+  gsize above = 0, below = 0;
+
+  g_return_val_if_fail (norms != NULL && lag >= 1 && lag <= norms->steps,
+                        JAC_SEQUENCE_MIXED);
+
+  for (gsize i = 0; i < norms->batch; i++)
+    {
+      double log_norm = jac_sequence_norms_get_log10 (norms, norm, lag, i);
+      double rate = log_norm / lag;
+
+      if (fabs (log_norm) <= band)
+        continue;
+      above += rate > tolerance;
+      below += rate < -tolerance;
+    }
+  /* Rows that stay do not contradict the others' trend. */
+  if (above == 0 && below == 0)
+    return JAC_SEQUENCE_STAYS;
+  if (above == 0)
+    return JAC_SEQUENCE_VANISHES;
+  if (below == 0)
+    return JAC_SEQUENCE_EXPLODES;
+  return JAC_SEQUENCE_MIXED;
+}
+
+double
+jac_sequence_mean_slope (const JacSequence *self)
+{
+  double sum = 0;
+
+  g_return_val_if_fail (self != NULL, NAN);
+
+  for (gsize e = 0; e < self->slopes->size; e++)
+    sum += self->slopes->data[e];
+  return sum / MAX (self->slopes->size, 1);
+}
+
+char *
+jac_sequence_lesson (const JacSequence      *self,
+                     const JacSequenceNorms *norms,
+                     JacSequenceNorm         norm,
+                     gsize                   lag)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  double low = INFINITY, high = -INFINITY;
+  JacSequenceFate fate;
+
+  g_return_val_if_fail (self != NULL && norms != NULL, NULL);
+  g_return_val_if_fail (lag >= 1 && lag <= norms->steps, NULL);
+
+  for (gsize i = 0; i < norms->batch; i++)
+    {
+      double rate = jac_sequence_norms_get_log10 (norms, norm, lag, i) / lag;
+
+      low = MIN (low, rate);
+      high = MAX (high, rate);
+    }
+  fate = jac_sequence_norms_fate (norms, norm, lag);
+  g_string_append (text, fate == JAC_SEQUENCE_STAYS ? "stays ≈ 1"
+                         : fate == JAC_SEQUENCE_VANISHES ? "< 1: vanishes"
+                         : fate == JAC_SEQUENCE_EXPLODES ? "> 1: explodes"
+                         : "rows on both sides of 1");
+  if (isfinite (low) && isfinite (high))
+    {
+      g_string_append_printf (text, " (×%.3g", pow (10, low));
+      if (high - low > 1e-3)
+        g_string_append_printf (text, "–%.3g", pow (10, high));
+      g_string_append (text, " per step)");
+    }
+  /* The gain says explode, the norms vanish: the activation's slope is what pulls them down. */
+  if (self->config.cell == JAC_CELL_RNN && fate == JAC_SEQUENCE_VANISHES
+      && self->spectral_radius > 1 + JAC_SEQUENCE_STAYS_TOLERANCE
+      && self->config.config.activation != JAC_FUNC_IDENTITY)
+    {
+      double slope = jac_sequence_mean_slope (self);
+
+      g_string_append_printf (text, " — ρ = %.3g > 1, but %s saturates: mean φ′ = %.2f, "
+                              "ρ · φ′ = %.2f < 1; try identity",
+                              self->spectral_radius, jac_func_name (self->config.config.activation),
+                              slope, self->spectral_radius * slope);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }

@@ -18,12 +18,70 @@ typedef gboolean (*JacSequenceLagFunc) (gsize         lag,
                                         gpointer      user_data,
                                         GError      **error);
 
+/* The running product at one lag, resumable: B^(lag) for the RNN, the output rows of the state
+ * product for gated cells, kept with a power-of-two exponent per row. */
+typedef struct
+{
+  const JacSequence *sequence;
+  gsize      lag;
+  JacTensor *product;       /* RNN: the blocks, N·H × H; gated: N·H × m (m = H, or 2H) */
+  JacTensor *blocks;        /* the (output, wrt) blocks, N·H × H: product itself for the RNN */
+  int       *exponent;      /* N */
+  double    *sum_squares;   /* N, of the stored blocks */
+  double    *max_abs;       /* N */
+  /* scratch, only in a working state */
+  JacTensor *next;
+  JacTensor *scaled;        /* gated: P E, N·H × G·H */
+  double    *factor;        /* RNN: H */
+  gpointer   coefficients;  /* gated: one StepCoefficients per row */
+} JacSequenceChainState;
+
+/* A working state at lag 1. */
+gboolean _jac_chain_init               (JacSequenceChainState *state,
+                                        const JacSequence  *self,
+                                        GError            **error);
+/* lag → lag + 1 (< T + 1). */
+void     _jac_chain_advance            (JacSequenceChainState *state);
+void     _jac_chain_clear              (JacSequenceChainState *state);
+/* A copy of @from's product, exponents and statistics, without scratch (for a cache). */
+JacSequenceChainState *_jac_chain_save (const JacSequenceChainState *from);
+/* Puts a saved state back into the working @state (same sequence). */
+void     _jac_chain_restore            (JacSequenceChainState *state,
+                                        const JacSequenceChainState *saved);
+void     _jac_chain_saved_free         (JacSequenceChainState *saved);
+/* Bytes a saved state takes. */
+gsize    _jac_chain_saved_bytes        (const JacSequence  *self);
+/* The gated parts (jac-sequence-cell.c). */
+gboolean _jac_chain_gated_init         (JacSequenceChainState *state,
+                                        GError            **error);
+void     _jac_chain_gated_advance      (JacSequenceChainState *state);
+void     _jac_chain_gated_extract      (JacSequenceChainState *state);
+void     _jac_chain_gated_clear        (JacSequenceChainState *state);
+
 /* Forms B^(1) … B^(@max_lag) one after the other, calling @func for each. */
 gboolean _jac_sequence_chain           (const JacSequence  *self,
                                         gsize               max_lag,
                                         JacSequenceLagFunc  func,
                                         gpointer            user_data,
+                                        JacSequenceCursor  *seed,
                                         GError            **error);
+/* Saves @state in @cursor when its lag is one of the cursor's anchors. */
+void     _jac_sequence_cursor_offer    (JacSequenceCursor  *cursor,
+                                        const JacSequenceChainState *state);
+
+/* The gated cells' parts (jac-sequence-cell.c). */
+gboolean _jac_sequence_draw_gated      (JacSequence        *self,
+                                        const JacSequenceData *data,
+                                        GError            **error);
+void     _jac_sequence_forward_gated   (JacSequence        *self);
+void     _jac_sequence_rnn_step        (const JacSequence  *self,
+                                        gsize               step,
+                                        const double       *h,
+                                        double             *z,
+                                        double             *h_next);
+/* A stream of its own for each drawn variable, seeded {seed, @stream}. */
+GRand   *_jac_sequence_stream          (const JacSequenceConfig *config,
+                                        guint32             stream);
 
 /* Singular values of a row-major @n × @n matrix, descending, into @values (n); @matrix is
  * overwritten. */

@@ -33,12 +33,32 @@ check_config (const JacSequenceConfig  *config,
                    "sizes and the number of steps must be at least 1");
       return FALSE;
     }
-  if (c->activation != JAC_FUNC_TANH && c->activation != JAC_FUNC_SIGMOID
-      && c->activation != JAC_FUNC_RELU && c->activation != JAC_FUNC_IDENTITY)
+  if (config->cell != JAC_CELL_RNN && config->cell != JAC_CELL_LSTM
+      && config->cell != JAC_CELL_GRU)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "unknown cell %d", config->cell);
+      return FALSE;
+    }
+  if (config->cell == JAC_CELL_RNN && c->activation != JAC_FUNC_TANH
+      && c->activation != JAC_FUNC_SIGMOID && c->activation != JAC_FUNC_RELU
+      && c->activation != JAC_FUNC_IDENTITY)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                    "activation %s is not one of tanh, sigmoid, relu, identity",
                    jac_func_name (c->activation));
+      return FALSE;
+    }
+  if (config->cell != JAC_CELL_LSTM && (config->output == JAC_STATE_C
+                                        || config->wrt == JAC_STATE_C))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "the cell state c belongs to the LSTM; the %s has h only",
+                   jac_cell_name (config->cell));
+      return FALSE;
+    }
+  if (!isfinite (config->carry_bias))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "the carry bias must be finite");
       return FALSE;
     }
   if (!isfinite (config->gain) || config->gain < 0)
@@ -50,14 +70,73 @@ check_config (const JacSequenceConfig  *config,
   return TRUE;
 }
 
+const char *
+jac_cell_name (JacCell cell)
+{
+  static const char * const names[] = { "rnn", "lstm", "gru" };
+
+  g_return_val_if_fail (cell <= JAC_CELL_GRU, NULL);
+  return names[cell];
+}
+
+gboolean
+jac_cell_from_name (const char *name,
+                    JacCell    *cell)
+{
+  for (JacCell k = JAC_CELL_RNN; k <= JAC_CELL_GRU; k++)
+    if (g_strcmp0 (name, jac_cell_name (k)) == 0)
+      {
+        *cell = k;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+guint
+jac_cell_n_gates (JacCell cell)
+{
+  return cell == JAC_CELL_LSTM ? 4 : cell == JAC_CELL_GRU ? 3 : 1;
+}
+
+static const char * const param_names[JAC_N_PARAMS] = {
+  "W_hh", "W_xh", "b", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+};
+
+const char *
+jac_param_name (JacParam param)
+{
+  g_return_val_if_fail (param < JAC_N_PARAMS, NULL);
+  return param_names[param];
+}
+
+gboolean
+jac_param_from_name (const char *name,
+                     JacParam   *param)
+{
+  for (guint p = 0; p < JAC_N_PARAMS; p++)
+    if (g_strcmp0 (name, param_names[p]) == 0)
+      {
+        *param = p;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+GRand *
+_jac_sequence_stream (const JacSequenceConfig *config,
+                      guint32                  stream)
+{
+  guint32 seed[2] = { config->config.seed, stream };
+
+  return g_rand_new_with_seed_array (seed, 2);
+}
+
 /* The stream JacRnn draws @variable from. */
 static GRand *
 variable_stream (const JacSequenceConfig *config,
                  JacVariable              variable)
 {
-  guint32 seed[2] = { config->config.seed, variable };
-
-  return g_rand_new_with_seed_array (seed, 2);
+  return _jac_sequence_stream (config, variable);
 }
 
 static void
@@ -106,26 +185,72 @@ draw_recurrent_weights (JacSequence  *self,
   return TRUE;
 }
 
-static gboolean
-draw_variables (JacSequence  *self,
-                GError      **error)
+static void
+copy_into (JacTensor       *to,
+           const JacTensor *from)
+{
+  memcpy (to->data, from->data, to->size * sizeof (double));
+}
+
+/* h_0 and x_1 … x_T: loaded, or drawn from the same streams whatever the cell. */
+static void
+draw_sequence (JacSequence           *self,
+               const JacSequenceData *data)
 {
   const JacSequenceConfig *config = &self->config;
   g_autoptr(GRand) h_rand = variable_stream (config, JAC_VAR_H_PREV);
   g_autoptr(GRand) x_rand = variable_stream (config, JAC_VAR_X);
-  g_autoptr(GRand) wx_rand = variable_stream (config, JAC_VAR_W_XH);
-  g_autoptr(GRand) b_rand = variable_stream (config, JAC_VAR_B);
   gsize nh = config->config.batch * config->config.hidden;
   JacTensor h0 = *self->states;
 
   /* h_0 alone, as a tensor of N·H entries sharing the states' storage. */
   h0.rank = 1;
   h0.size = nh;
-  jac_tensor_fill_uniform (&h0, h_rand, 1.0);
+  if (data->h0 != NULL)
+    copy_into (&h0, data->h0);
+  else
+    jac_tensor_fill_uniform (&h0, h_rand, 1.0);
   /* In C order, x_1 is drawn first, then x_2, …: x_1 is the one JacRnn draws. */
-  jac_tensor_fill_uniform (self->inputs, x_rand, 1.0);
-  jac_tensor_fill_uniform (self->w_xh, wx_rand, 1.0 / sqrt ((double) config->config.input));
-  jac_tensor_fill_uniform (self->b, b_rand, 0.5);
+  if (data->x != NULL)
+    copy_into (self->inputs, data->x);
+  else
+    jac_tensor_fill_uniform (self->inputs, x_rand, 1.0);
+}
+
+static gboolean
+draw_variables (JacSequence            *self,
+                const JacSequenceData  *data,
+                GError                **error)
+{
+  const JacSequenceConfig *config = &self->config;
+  g_autoptr(GRand) wx_rand = variable_stream (config, JAC_VAR_W_XH);
+  g_autoptr(GRand) b_rand = variable_stream (config, JAC_VAR_B);
+  g_autoptr(JacTensor) w_hh = NULL;
+  g_autoptr(JacTensor) w_xh = NULL;
+  g_autoptr(JacTensor) b = NULL;
+
+  draw_sequence (self, data);
+  if (data->weight_hh != NULL || data->weight_ih != NULL)
+    {
+      if (!jac_sequence_rnn_weights_from_pytorch (data->weight_ih, data->weight_hh,
+                                                  data->bias_ih, data->bias_hh, &w_hh, &w_xh,
+                                                  &b, error))
+        return FALSE;
+    }
+  if (data->w_xh != NULL || w_xh != NULL)
+    copy_into (self->w_xh, w_xh != NULL ? w_xh : data->w_xh);
+  else
+    jac_tensor_fill_uniform (self->w_xh, wx_rand, 1.0 / sqrt ((double) config->config.input));
+  if (data->b != NULL || b != NULL)
+    copy_into (self->b, b != NULL ? b : data->b);
+  else
+    jac_tensor_fill_uniform (self->b, b_rand, 0.5);
+  if (data->w_hh != NULL || w_hh != NULL)
+    {
+      copy_into (self->w_hh, w_hh != NULL ? w_hh : data->w_hh);
+      return jac_spectral_radius (self->w_hh->data, config->config.hidden,
+                                  &self->spectral_radius, error);
+    }
   return draw_recurrent_weights (self, error);
 }
 
@@ -151,6 +276,12 @@ forward (JacSequence *self)
   const JacRnnConfig *c = &self->config.config;
   gsize nh = c->batch * c->hidden;
 
+  if (self->config.cell != JAC_CELL_RNN)
+    {
+      _jac_sequence_forward_gated (self);
+      return;
+    }
+
   for (gsize s = 1; s <= self->config.steps; s++)
     {
       double *h_out = self->states->data + s * nh;
@@ -169,34 +300,278 @@ JacSequence *
 jac_sequence_new (const JacSequenceConfig  *config,
                   GError                  **error)
 {
+  g_return_val_if_fail (config != NULL, NULL);
+
+  return jac_sequence_new_with_data (config, NULL, error);
+}
+
+/* One size (T, N, D or H) as the tensors give it: the first that names it wins, the others must
+ * agree. */
+typedef struct
+{
+  const char *name;
+  gsize       value;
+  const char *source;  /* NULL while the value is the config's */
+} Dimension;
+
+static gboolean
+agree (Dimension   *dim,
+       gsize        value,
+       const char  *source,
+       GError     **error)
+{
+  if (dim->source == NULL)
+    {
+      dim->value = value;
+      dim->source = source;
+      return TRUE;
+    }
+  if (dim->value == value)
+    return TRUE;
+  g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+               "%s gives %s = %" G_GSIZE_FORMAT " but %s gives %s = %" G_GSIZE_FORMAT, source,
+               dim->name, value, dim->source, dim->name, dim->value);
+  return FALSE;
+}
+
+static gboolean
+expect_rank (const JacTensor  *t,
+             const char       *name,
+             guint             rank,
+             const char       *shape,
+             GError          **error)
+{
+  g_autofree char *got = NULL;
+
+  if (t == NULL || t->rank == rank)
+    return TRUE;
+  got = jac_tensor_shape_string (t);
+  g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "%s has shape %s; it should be %s", name, got,
+               shape);
+  return FALSE;
+}
+
+/* Checks what @data holds for @config's cell and sets T, N, D, H (and b's shape) from it. */
+static gboolean
+resolve_data (JacSequenceConfig      *config,
+              const JacSequenceData  *data,
+              GError                **error)
+{
+  JacRnnConfig *c = &config->config;
+  gboolean gated = config->cell != JAC_CELL_RNN;
+  gboolean jacscope_names = data->w_hh != NULL || data->w_xh != NULL || data->b != NULL;
+  gboolean pytorch_names = data->weight_ih != NULL || data->weight_hh != NULL
+                           || data->bias_ih != NULL || data->bias_hh != NULL;
+  guint g = jac_cell_n_gates (config->cell);
+  Dimension t = { "T", config->steps, config->steps > 0 && data->x != NULL ? "the number of steps" : NULL };
+  Dimension n = { "N", c->batch, NULL };
+  Dimension d = { "D", c->input, NULL }, h = { "H", c->hidden, NULL };
+
+  if (jacscope_names && pytorch_names)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "weights given both as W_hh/W_xh/b and as PyTorch's weight_*_l0: give one");
+      return FALSE;
+    }
+  if (gated && jacscope_names)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s is the RNN's name; the %s takes PyTorch's weight_ih_l0, weight_hh_l0, "
+                   "bias_ih_l0, bias_hh_l0 (--weights FILE.npz)",
+                   data->w_hh ? "W_hh" : data->w_xh ? "W_xh" : "b", jac_cell_name (config->cell));
+      return FALSE;
+    }
+  if (data->c0 != NULL && config->cell != JAC_CELL_LSTM)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "c0 is the LSTM's initial cell state; the %s has none",
+                   jac_cell_name (config->cell));
+      return FALSE;
+    }
+  if (pytorch_names && (data->weight_ih == NULL) != (data->weight_hh == NULL))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "%s is missing (PyTorch's %s has both "
+                   "weight_ih_l0 and weight_hh_l0)",
+                   data->weight_ih ? "weight_hh_l0" : "weight_ih_l0",
+                   jac_cell_name (config->cell));
+      return FALSE;
+    }
+  if (pytorch_names && (data->bias_ih == NULL) != (data->bias_hh == NULL))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s is missing (with bias=True PyTorch writes both biases, with bias=False "
+                   "neither)", data->bias_ih ? "bias_hh_l0" : "bias_ih_l0");
+      return FALSE;
+    }
+  if (!expect_rank (data->x, "x", 3, "(T, N, D)", error)
+      || !expect_rank (data->h0, "h0", 2, "(N, H)", error)
+      || !expect_rank (data->c0, "c0", 2, "(N, H)", error)
+      || !expect_rank (data->w_hh, "W_hh", 2, "(H, H)", error)
+      || !expect_rank (data->w_xh, "W_xh", 2, "(D, H)", error)
+      || !expect_rank (data->weight_ih, "weight_ih_l0", 2, "(G·H, D)", error)
+      || !expect_rank (data->weight_hh, "weight_hh_l0", 2, "(G·H, H)", error)
+      || !expect_rank (data->bias_ih, "bias_ih_l0", 1, "(G·H)", error)
+      || !expect_rank (data->bias_hh, "bias_hh_l0", 1, "(G·H)", error))
+    return FALSE;
+  if (data->b != NULL && data->b->rank != 1 && data->b->rank != 2)
+    return expect_rank (data->b, "b", 1, "(H) or (N, H)", error);
+
+  if (data->weight_hh != NULL)
+    {
+      gsize rows = data->weight_hh->shape[0], cols = data->weight_hh->shape[1];
+
+      if (rows != g * cols)
+        {
+          g_autofree char *got = jac_tensor_shape_string (data->weight_hh);
+          const char *looks = rows == 4 * cols ? " (an LSTM's: --cell lstm)"
+                              : rows == 3 * cols ? " (a GRU's: --cell gru)"
+                              : rows == cols ? " (an RNN's: --cell rnn)" : "";
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "weight_hh_l0 has shape %s%s; the %s's is (%u·H, H)", got, looks,
+                       jac_cell_name (config->cell), g);
+          return FALSE;
+        }
+      if (!agree (&h, cols, "weight_hh_l0", error))
+        return FALSE;
+    }
+  if (data->weight_ih != NULL)
+    {
+      if (data->weight_ih->shape[0] != g * h.value)
+        {
+          g_autofree char *got = jac_tensor_shape_string (data->weight_ih);
+
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "weight_ih_l0 has shape %s; with H = %" G_GSIZE_FORMAT " from "
+                       "weight_hh_l0 it should be (%" G_GSIZE_FORMAT ", D)", got, h.value,
+                       g * h.value);
+          return FALSE;
+        }
+      if (!agree (&d, data->weight_ih->shape[1], "weight_ih_l0", error))
+        return FALSE;
+    }
+  for (guint k = 0; k < 2; k++)
+    {
+      const JacTensor *bias = k == 0 ? data->bias_ih : data->bias_hh;
+      const char *name = k == 0 ? "bias_ih_l0" : "bias_hh_l0";
+
+      if (bias != NULL && bias->shape[0] != g * h.value)
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                       "%s has %" G_GSIZE_FORMAT " entries; with H = %" G_GSIZE_FORMAT
+                       " from weight_hh_l0 it should have %" G_GSIZE_FORMAT, name,
+                       bias->shape[0], h.value, g * h.value);
+          return FALSE;
+        }
+    }
+  if (data->w_hh != NULL)
+    {
+      if (data->w_hh->shape[0] != data->w_hh->shape[1])
+        return expect_rank (data->w_hh, "W_hh", 0, "(H, H)", error);
+      if (!agree (&h, data->w_hh->shape[0], "W_hh", error))
+        return FALSE;
+    }
+  if (data->w_xh != NULL
+      && (!agree (&d, data->w_xh->shape[0], "W_xh", error)
+          || !agree (&h, data->w_xh->shape[1], "W_xh", error)))
+    return FALSE;
+  if (data->x != NULL
+      && (!agree (&t, data->x->shape[0], "x", error)
+          || !agree (&n, data->x->shape[1], "x", error)
+          || !agree (&d, data->x->shape[2], "x", error)))
+    return FALSE;
+  for (guint k = 0; k < 2; k++)
+    {
+      const JacTensor *state = k == 0 ? data->h0 : data->c0;
+      const char *name = k == 0 ? "h0" : "c0";
+
+      if (state != NULL
+          && (!agree (&n, state->shape[0], name, error)
+              || !agree (&h, state->shape[1], name, error)))
+        return FALSE;
+    }
+  if (data->b != NULL)
+    {
+      c->b_per_row = data->b->rank == 2;
+      if (c->b_per_row && !agree (&n, data->b->shape[0], "b", error))
+        return FALSE;
+      if (!agree (&h, data->b->shape[data->b->rank - 1], "b", error))
+        return FALSE;
+    }
+  if (pytorch_names)
+    c->b_per_row = FALSE;
+  /* A --steps that the file contradicts was checked above; without one, T is the file's. */
+  config->steps = t.value;
+  c->batch = n.value;
+  c->input = d.value;
+  c->hidden = h.value;
+  return TRUE;
+}
+
+JacSequence *
+jac_sequence_new_with_data (const JacSequenceConfig  *config,
+                            const JacSequenceData    *data,
+                            GError                  **error)
+{
+  static const JacSequenceData none = { 0 };
   g_autoptr(JacSequence) self = NULL;
+  JacSequenceConfig resolved;
   const JacRnnConfig *c;
-  gsize t, n, d, h;
+  gsize t, n, d, h, g;
 
   g_return_val_if_fail (config != NULL, NULL);
 
-  if (!check_config (config, error))
+  if (data == NULL)
+    data = &none;
+  resolved = *config;
+  if (!resolve_data (&resolved, data, error) || !check_config (&resolved, error))
     return NULL;
   self = g_new0 (JacSequence, 1);
-  self->config = *config;
+  self->config = resolved;
   c = &self->config.config;
-  t = config->steps, n = c->batch, d = c->input, h = c->hidden;
+  t = resolved.steps, n = c->batch, d = c->input, h = c->hidden;
+  g = jac_cell_n_gates (resolved.cell);
   {
     gsize w_hh_shape[2] = { h, h }, w_xh_shape[2] = { d, h }, b_shape[2] = { n, h };
     gsize inputs_shape[3] = { t, n, d }, states_shape[3] = { t + 1, n, h };
     gsize slopes_shape[3] = { t, n, h };
+    gsize ih_shape[2] = { g * h, d }, hh_shape[2] = { g * h, h }, bias_shape = g * h;
+    gsize gates_shape[3] = { t, n, g * h };
 
-    if ((self->w_hh = jac_tensor_new (2, w_hh_shape, error)) == NULL
-        || (self->w_xh = jac_tensor_new (2, w_xh_shape, error)) == NULL
-        || (self->b = c->b_per_row ? jac_tensor_new (2, b_shape, error)
-                                   : jac_tensor_new (1, &h, error)) == NULL
-        || (self->inputs = jac_tensor_new (3, inputs_shape, error)) == NULL
+    if ((self->inputs = jac_tensor_new (3, inputs_shape, error)) == NULL
         || (self->states = jac_tensor_new (3, states_shape, error)) == NULL
         || (self->slopes = jac_tensor_new (3, slopes_shape, error)) == NULL)
       return NULL;
+    if (resolved.cell == JAC_CELL_RNN)
+      {
+        if ((self->w_hh = jac_tensor_new (2, w_hh_shape, error)) == NULL
+            || (self->w_xh = jac_tensor_new (2, w_xh_shape, error)) == NULL
+            || (self->b = c->b_per_row ? jac_tensor_new (2, b_shape, error)
+                                       : jac_tensor_new (1, &h, error)) == NULL)
+          return NULL;
+      }
+    else if ((self->weight_ih = jac_tensor_new (2, ih_shape, error)) == NULL
+             || (self->weight_hh = jac_tensor_new (2, hh_shape, error)) == NULL
+             || (self->bias_ih = jac_tensor_new (1, &bias_shape, error)) == NULL
+             || (self->bias_hh = jac_tensor_new (1, &bias_shape, error)) == NULL
+             || (self->gates = jac_tensor_new (3, gates_shape, error)) == NULL
+             || (resolved.cell == JAC_CELL_LSTM
+                 && (self->cells = jac_tensor_new (3, states_shape, error)) == NULL)
+             || (resolved.cell == JAC_CELL_GRU
+                 && (self->hidden_n = jac_tensor_new (3, slopes_shape, error)) == NULL))
+      return NULL;
   }
-  if (!draw_variables (self, error))
-    return NULL;
+  if (resolved.cell == JAC_CELL_RNN)
+    {
+      if (!draw_variables (self, data, error))
+        return NULL;
+    }
+  else
+    {
+      draw_sequence (self, data);
+      if (!_jac_sequence_draw_gated (self, data, error))
+        return NULL;
+    }
   forward (self);
   return g_steal_pointer (&self);
 }
@@ -212,6 +587,13 @@ jac_sequence_free (JacSequence *self)
   jac_tensor_free (self->inputs);
   jac_tensor_free (self->states);
   jac_tensor_free (self->slopes);
+  jac_tensor_free (self->weight_ih);
+  jac_tensor_free (self->weight_hh);
+  jac_tensor_free (self->bias_ih);
+  jac_tensor_free (self->bias_hh);
+  jac_tensor_free (self->cells);
+  jac_tensor_free (self->gates);
+  jac_tensor_free (self->hidden_n);
   g_free (self);
 }
 
@@ -263,6 +645,13 @@ jac_sequence_step_rnn (const JacSequence  *self,
   g_return_val_if_fail (self != NULL, NULL);
 
   c = &self->config.config;
+  if (self->config.cell != JAC_CELL_RNN)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "the one-step view of the %s is not an RNN step",
+                   jac_cell_name (self->config.cell));
+      return NULL;
+    }
   if (step < 1 || step > self->config.steps)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
@@ -286,24 +675,26 @@ jac_sequence_propagate (const JacSequence *self,
                         const double      *h_from,
                         double            *h_out)
 {
-  const JacRnnConfig *c;
-  g_autofree double *h = NULL;
-  g_autofree double *z = NULL;
-  gsize nh;
-
   g_return_if_fail (self != NULL && from <= self->config.steps);
 
-  c = &self->config.config;
-  nh = c->batch * c->hidden;
-  h = g_memdup2 (h_from, nh * sizeof (double));
-  z = g_new (double, nh);
-  for (gsize s = from + 1; s <= self->config.steps; s++)
-    {
-      preactivation (self, h, jac_sequence_input (self, s), z);
-      for (gsize e = 0; e < nh; e++)
-        h[e] = jac_func_apply (c->activation, z[e]);
-    }
-  memcpy (h_out, h, nh * sizeof (double));
+  jac_sequence_propagate_states (self, from, self->config.steps, h_from,
+                                 jac_sequence_cell_state (self, from), h_out, NULL);
+}
+
+/* One RNN step from h (N × H) into h_next, through z (N × H). */
+void
+_jac_sequence_rnn_step (const JacSequence *self,
+                        gsize              step,
+                        const double      *h,
+                        double            *z,
+                        double            *h_next)
+{
+  const JacRnnConfig *c = &self->config.config;
+  gsize nh = c->batch * c->hidden;
+
+  preactivation (self, h, jac_sequence_input (self, step), z);
+  for (gsize e = 0; e < nh; e++)
+    h_next[e] = jac_func_apply (c->activation, z[e]);
 }
 
 /* ---- ∂h_T/∂h_{T−k} ---- */
@@ -369,6 +760,9 @@ jac_sequence_jacobian (const JacSequence  *self,
     {
       gsize h = self->config.config.hidden;
 
+      /* ∂c_T/∂h_T and ∂h_T/∂c_T of the same step: independent variables, so zero. */
+      if (self->config.output != self->config.wrt)
+        return g_steal_pointer (&jacobian);
       for (gsize i = 0; i < self->config.config.batch; i++)
         for (gsize j = 0; j < h; j++)
           jacobian->core->data[(i * h + j) * h + j] = 1.0;
@@ -376,7 +770,7 @@ jac_sequence_jacobian (const JacSequence  *self,
     }
   keep.lag = lag;
   keep.jacobian = jacobian;
-  if (!_jac_sequence_chain (self, lag, keep_lag_cb, &keep, error))
+  if (!_jac_sequence_chain (self, lag, keep_lag_cb, &keep, NULL, error))
     return NULL;
   return g_steal_pointer (&jacobian);
 }
@@ -392,6 +786,7 @@ jac_sequence_jacobian_naive (const JacSequence *self,
   gsize h;
 
   g_return_val_if_fail (self != NULL && lag <= self->config.steps, NULL);
+  g_return_val_if_fail (self->config.cell == JAC_CELL_RNN, NULL);
 
   c = &self->config.config;
   h = c->hidden;

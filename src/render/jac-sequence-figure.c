@@ -93,6 +93,8 @@ typedef struct
   JacLabel       *answer;       /* what the blocks are, in the figure's layout */
   JacLabel       *why;          /* why the curves vanish or explode */
   JacLabel       *left_out;     /* "left out: …", or NULL */
+  char            ratio[96];    /* "∂h_T/∂h_{T−k}" as markup, or c for the LSTM's cell state */
+  char            ratio_rows[128]; /* "∂h_T[i]/∂h_{T−k}[i]" */
 
   /* the blocks */
   JacRect         left;
@@ -309,11 +311,7 @@ color_range (const SeqLayout        *l,
 static double
 mean_slope (const JacSequence *seq)
 {
-  double sum = 0;
-
-  for (gsize e = 0; e < seq->slopes->size; e++)
-    sum += seq->slopes->data[e];
-  return sum / MAX (seq->slopes->size, 1);
+  return jac_sequence_mean_slope (seq);
 }
 
 /* The title on one line, else broken after "steps,", else shorter; under it the model line
@@ -327,19 +325,39 @@ layout_title (SeqLayout         *l,
   g_autofree char *one = NULL, *two = NULL, *terse = NULL, *model = NULL, *sizes = NULL;
   g_autofree char *weights = NULL, *slope = NULL;
   const char *parts[4];
-#define TITLE "Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub> over T = %" G_GSIZE_FORMAT \
-              " steps,%sand why gradients vanish or explode"
+#define TITLE "Through time%s: %s over T = %" G_GSIZE_FORMAT " steps,%sand why gradients vanish or explode"
+  const char *cell = c->cell == JAC_CELL_LSTM ? " (LSTM)" : c->cell == JAC_CELL_GRU ? " (GRU)" : "";
 
-  one = g_strdup_printf (TITLE, c->steps, " ");
-  two = g_strdup_printf (TITLE, c->steps, "\n");
+  one = g_strdup_printf (TITLE, cell, l->ratio, c->steps, " ");
+  two = g_strdup_printf (TITLE, cell, l->ratio, c->steps, "\n");
 #undef TITLE
-  terse = g_strdup_printf ("Through time: ∂h<sub>T</sub>/∂h<sub>T−k</sub>, T = %" G_GSIZE_FORMAT,
+  terse = g_strdup_printf ("Through time%s: %s, T = %" G_GSIZE_FORMAT, cell, l->ratio,
                            c->steps);
   l->title = label_worded (l, (Wording[]) { { one, 1 }, { two, 2 }, { terse, 1 }, { terse, 2 } },
                            4, l->type.title, TRUE, width);
   _jac_label_place (l->title, l->margin, l->margin, 0, 0);
   l->top = l->title->y + l->title->height;
-  if (!(l->dropped & DROP_SECONDARY))
+  if (!(l->dropped & DROP_SECONDARY) && c->cell != JAC_CELL_RNN)
+    {
+      gboolean lstm = c->cell == JAC_CELL_LSTM;
+
+      parts[0] = model = g_strdup (lstm ? "c<sub>s</sub> = f ⊙ c<sub>s−1</sub> + i ⊙ g,  "
+                                          "h<sub>s</sub> = o ⊙ tanh(c<sub>s</sub>)  (PyTorch)"
+                                        : "h<sub>s</sub> = (1 − z) ⊙ n + z ⊙ h<sub>s−1</sub>  "
+                                          "(PyTorch)");
+      parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
+                                          c->config.batch, c->config.hidden);
+      parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: PyTorch's uniform ±1/√H × gain "
+                                            "%.3g%s", c->gain,
+                                            c->carry_bias != 0 ? ", carry bias raised" : "");
+      parts[3] = slope = g_strdup_printf ("mean %s = %.2f (the carry per step)",
+                                          lstm ? "forget gate f" : "update gate z",
+                                          mean_slope (seq));
+      l->subtitle = label_packed (l, parts, G_N_ELEMENTS (parts), l->small, width, 3);
+      _jac_label_place (l->subtitle, l->margin, l->top + l->base * 0.3, 0, 0);
+      l->top = l->subtitle->y + l->subtitle->height;
+    }
+  else if (!(l->dropped & DROP_SECONDARY))
     {
       parts[0] = model = g_strdup_printf ("h<sub>s</sub> = %s(h<sub>s−1</sub> W<sub>hh</sub> + "
                                           "x<sub>s</sub> W<sub>xh</sub> + b)",
@@ -402,28 +420,69 @@ layout_answer (SeqLayout         *l,
 {
   double width = l->width - 2 * l->margin, y;
   double rho = seq->spectral_radius, slope = mean_slope (seq), rate = rho * slope;
-  const char *fate = rate < 0.98 ? "vanishes" : rate > 1.02 ? "explodes" : "stays near 1";
+  const char *fate = rate < 0.98 ? "vanishes" : rate > 1.02 ? "explodes" : "stays ≈ 1";
   gboolean den = l->style.denominator_layout;
   const char *product = den ? "W<sub>hh</sub> diag(S<sub>T−k+1</sub>[i]) ⋯ W<sub>hh</sub> "
                               "diag(S<sub>T</sub>[i])"
                             : "diag(S<sub>T</sub>[i]) W<sub>hh</sub>ᵀ ⋯ "
                               "diag(S<sub>T−k+1</sub>[i]) W<sub>hh</sub>ᵀ";
   g_autofree char *full = NULL, *terse = NULL, *why = NULL, *why_terse = NULL;
+  gboolean saturates = seq->config.cell == JAC_CELL_RNN && rho > 1.02 && rate < 0.98
+                       && seq->config.config.activation != JAC_FUNC_IDENTITY;
 
-  full = g_strdup_printf ("Block (i, i) = %s, a product of k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
-                          " one-step "
-                          "Jacobians%s; blocks p ≠ i are 0 (δ<sub>ip</sub>)", product,
-                          l->view.lag, den ? ", transposed (denominator layout: rows q, columns j)"
-                                           : " (rows j, columns q)");
-  terse = g_strdup_printf ("Block (i, i) = %s (k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
-                           " factors; %s); p ≠ i: 0",
-                           product, l->view.lag,
-                           den ? "transposed: rows q, columns j" : "rows j, columns q");
-  why = g_strdup_printf ("Why it %s: a product of k factors, so its norm goes like "
-                         "ρ(W<sub>hh</sub>)<sup>k</sup> · (mean φ′)<sup>k</sup> = "
-                         "(%.3g × %.2f)<sup>k</sup> = %.2f<sup>k</sup>", fate, rho, slope, rate);
-  why_terse = g_strdup_printf ("It %s: k factors, norm ~ (ρ(W<sub>hh</sub>) · mean φ′)"
-                               "<sup>k</sup> = %.2f<sup>k</sup>", fate, rate);
+  if (seq->config.cell != JAC_CELL_RNN)
+    {
+      gboolean lstm = seq->config.cell == JAC_CELL_LSTM;
+      char out = seq->config.output == JAC_STATE_C ? 'c' : 'h';
+      char wrt = seq->config.wrt == JAC_STATE_C ? 'c' : 'h';
+
+      full = g_strdup_printf ("Block (i, i) = the (%c, %c) part of ∂u<sub>T</sub>/∂u<sub>T−1</sub> "
+                              "⋯ ∂u<sub>T−k+1</sub>/∂u<sub>T−k</sub>[i], a product of k" NBSP "="
+                              NBSP "%" G_GSIZE_FORMAT " one-step Jacobians of the state u = %s%s; "
+                              "blocks p ≠ i are 0 (δ<sub>ip</sub>)", out, wrt, l->view.lag,
+                              lstm ? "(h, c)" : "h",
+                              den ? ", transposed (rows q, columns j)" : " (rows j, columns q)");
+      terse = g_strdup_printf ("Block (i, i): (%c, %c) part of k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                               " state Jacobians; p ≠ i: 0", out, wrt, l->view.lag);
+      why = g_strdup_printf ("Why: %s carries the state by diag(%s) per step (mean %.2f, so "
+                             "about %.2f<sup>k</sup> along that path); the other paths pass "
+                             "through gate derivatives and W<sub>hh</sub>",
+                             lstm ? "the cell state c<sub>s</sub> = f ⊙ c<sub>s−1</sub> + i ⊙ g"
+                                  : "h<sub>s</sub> = (1 − z) ⊙ n + z ⊙ h<sub>s−1</sub>",
+                             lstm ? "f" : "z", slope, slope);
+      why_terse = g_strdup_printf ("Carry diag(%s) per step: mean %.2f", lstm ? "f" : "z",
+                                   slope);
+    }
+  else if (saturates)
+    {
+      why = g_strdup_printf ("Why it vanishes though ρ(W<sub>hh</sub>) = %.3g > 1: %s saturates "
+                             "(mean φ′ = %.2f), so the norm goes like (ρ · mean φ′)<sup>k</sup> "
+                             "= %.2f<sup>k</sup>; with --activation identity the gain alone "
+                             "decides", rho, jac_func_name (seq->config.config.activation),
+                             slope, rate);
+      why_terse = g_strdup_printf ("Vanishes though ρ > 1: %s saturates, mean φ′ = %.2f; "
+                                   "try identity", jac_func_name (seq->config.config.activation),
+                                   slope);
+    }
+  if (full == NULL)
+    full = g_strdup_printf ("Block (i, i) = %s, a product of k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                            " one-step Jacobians%s; blocks p ≠ i are 0 (δ<sub>ip</sub>)", product,
+                            l->view.lag,
+                            den ? ", transposed (denominator layout: rows q, columns j)"
+                                : " (rows j, columns q)");
+  if (terse == NULL)
+    terse = g_strdup_printf ("Block (i, i) = %s (k" NBSP "=" NBSP "%" G_GSIZE_FORMAT
+                             " factors; %s); p ≠ i: 0",
+                             product, l->view.lag,
+                             den ? "transposed: rows q, columns j" : "rows j, columns q");
+  if (why == NULL)
+    why = g_strdup_printf ("Why it %s: a product of k factors, so its norm goes like "
+                           "ρ(W<sub>hh</sub>)<sup>k</sup> · (mean φ′)<sup>k</sup> = "
+                           "(%.3g × %.2f)<sup>k</sup> = %.2f<sup>k</sup>", fate, rho, slope,
+                           rate);
+  if (why_terse == NULL)
+    why_terse = g_strdup_printf ("It %s: k factors, norm ~ (ρ(W<sub>hh</sub>) · mean φ′)"
+                                 "<sup>k</sup> = %.2f<sup>k</sup>", fate, rate);
   l->answer = label_worded (l, (Wording[]) { { full, 1 }, { terse, 1 }, { full, 2 },
                                              { terse, 2 }, { terse, 3 } },
                             5, l->small, FALSE, width);
@@ -499,12 +558,11 @@ layout_blocks (SeqLayout         *l,
   l->grid_cols = l->full_grid ? n : (gsize) ceil (sqrt ((double) l->shown));
   l->grid_rows = l->full_grid ? n : (l->shown + l->grid_cols - 1) / l->grid_cols;
 
-  header = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub>%sat k = %"
-                            G_GSIZE_FORMAT, " ", l->view.lag);
-  header2 = g_strdup_printf ("Blocks of ∂h<sub>T</sub>/∂h<sub>T−k</sub>%sat k = %"
-                             G_GSIZE_FORMAT, "\n", l->view.lag);
-  terse = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> at k = %" G_GSIZE_FORMAT,
-                           l->view.lag);
+  header = g_strdup_printf ("Blocks of %s%sat k = %" G_GSIZE_FORMAT, l->ratio, " ",
+                            l->view.lag);
+  header2 = g_strdup_printf ("Blocks of %s%sat k = %" G_GSIZE_FORMAT, l->ratio, "\n",
+                             l->view.lag);
+  terse = g_strdup_printf ("%s at k = %" G_GSIZE_FORMAT, l->ratio, l->view.lag);
   l->blocks_header = label_worded (l, (Wording[]) { { header, 1 }, { header2, 2 },
                                                     { terse, 1 } },
                                    3, l->base * 1.05, TRUE, l->left.width);
@@ -619,7 +677,9 @@ layout_legend (SeqLayout         *l,
       legend_add (l, "mean of log₁₀", LEGEND_MEAN, 0);
     }
   legend_add (l, "norm 1", LEGEND_NORM_1, 0);
-  legend_add (l, rho, LEGEND_RHO_K, 0);
+  /* ρ(W_hh)^k is the RNN's model line; a gated cell has none (ρ is NaN). */
+  if (isfinite (seq->spectral_radius))
+    legend_add (l, rho, LEGEND_RHO_K, 0);
 
   /* From the plot's left edge, or the column's when that takes fewer lines. */
   if (pack_legend (l, l->right.x, x1) < pack_legend (l, x0, x1))
@@ -637,11 +697,10 @@ layout_plot_header (SeqLayout *l)
   const char *name = norm_names[l->view.norm];
   g_autofree char *how = NULL, *how2 = NULL, *against = NULL, *against2 = NULL;
 
-  how = g_strdup_printf ("How ∂h<sub>T</sub>/∂h<sub>T−k</sub> grows or shrinks with k: %s", name);
-  how2 = g_strdup_printf ("How ∂h<sub>T</sub>/∂h<sub>T−k</sub> grows or shrinks with k:\n%s",
-                          name);
-  against = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k: %s", name);
-  against2 = g_strdup_printf ("∂h<sub>T</sub>/∂h<sub>T−k</sub> against k:\n%s", name);
+  how = g_strdup_printf ("How %s grows or shrinks with k: %s", l->ratio, name);
+  how2 = g_strdup_printf ("How %s grows or shrinks with k:\n%s", l->ratio, name);
+  against = g_strdup_printf ("%s against k: %s", l->ratio, name);
+  against2 = g_strdup_printf ("%s against k:\n%s", l->ratio, name);
   l->plot_header = label_worded (l, (Wording[]) {
                                    { how, 1 }, { against, 1 }, { how2, 2 }, { against2, 2 } },
                                  4, l->base * 1.05, TRUE, l->right.width);
@@ -655,7 +714,7 @@ layout_y_title (SeqLayout *l)
   const char *norm = l->view.norm == JAC_SEQUENCE_NORM_FROBENIUS ? "<sub>F</sub>"
                      : l->view.norm == JAC_SEQUENCE_NORM_MAX_ABS ? "<sub>max</sub>"
                                                                    : "<sub>2</sub>";
-  g_autofree char *name = g_strdup_printf ("‖∂h<sub>T</sub>[i]/∂h<sub>T−k</sub>[i]‖%s", norm);
+  g_autofree char *name = g_strdup_printf ("‖%s‖%s", l->ratio_rows, norm);
   g_autofree char *full = g_strdup_printf ("%s  (log scale)", name);
   g_autofree char *log = g_strdup_printf ("%s (log)", name);
   g_autofree char *terse = g_strdup_printf ("‖·‖%s (log)", norm);
@@ -780,6 +839,14 @@ layout_try (SeqLayout              *l,
   l->margin = round (l->base * (l->style.medium == JAC_MEDIUM_PAPER ? 0.8 : 1.2));
   l->range = color_range (l, jacobian, norms);
   l->lag_max = MAX (1, seq->config.steps);
+  {
+    char out = seq->config.output == JAC_STATE_C ? 'c' : 'h';
+    char wrt = seq->config.wrt == JAC_STATE_C ? 'c' : 'h';
+
+    g_snprintf (l->ratio, sizeof l->ratio, "∂%c<sub>T</sub>/∂%c<sub>T−k</sub>", out, wrt);
+    g_snprintf (l->ratio_rows, sizeof l->ratio_rows, "∂%c<sub>T</sub>[i]/∂%c<sub>T−k</sub>[i]",
+                out, wrt);
+  }
   layout_title (l, seq);
   layout_answer (l, seq);
   layout_panels (l);

@@ -60,6 +60,29 @@ gboolean jac_sequence_figure_save      (const char              *path,
                                         const JacFigureStyle    *style,
                                         GError                 **error);
 
+/* The three cells compared: log₁₀ of the per-lag norm (@view->norm, the mean over the batch's
+ * rows, with the rows' range shaded) against k for @sequences[JAC_CELL_RNN], [JAC_CELL_LSTM] and
+ * [JAC_CELL_GRU] — ∂h_T/∂h_{T−k} on the same sizes, seed and sequence — and, dashed,
+ * @sequences[3]: the LSTM with output and wrt c (∂c_T/∂c_{T−k}, the cell state's path), with
+ * the line where the norm stays 1 and a caption, from the numbers drawn, on which cell keeps
+ * the gradient and why. */
+void     jac_sequence_compare_figure_draw (cairo_t                        *cr,
+                                           double                          width,
+                                           double                          height,
+                                           const JacSequence * const      *sequences,
+                                           const JacSequenceNorms * const *norms,
+                                           const JacSequenceView          *view,
+                                           const JacFigureStyle           *style);
+gboolean jac_sequence_compare_figure_save (const char                     *path,
+                                           double                          width,
+                                           double                          height,
+                                           double                          scale,
+                                           const JacSequence * const      *sequences,
+                                           const JacSequenceNorms * const *norms,
+                                           const JacSequenceView          *view,
+                                           const JacFigureStyle           *style,
+                                           GError                        **error);
+
 /* For tests: draws the figure off screen at @scale device pixels per unit and returns every
  * text it drew as JacTextRect (see jac-figure.h), values in cells included: logical boxes in
  * figure units whatever @scale (rotated text by its bounding box), each with its smallest glyph
