@@ -175,7 +175,7 @@ typedef enum
 extern GParamSpec *_jac_window_properties[N_PROPS];
 
 #define JAC_WINDOW_MAX_BATCH 64
-#define JAC_WINDOW_MAX_SIZE 256
+#define JAC_WINDOW_MAX_SIZE 1024
 #define JAC_WINDOW_MAX_STEPS 400
 #define JAC_WINDOW_MAX_GAIN 2.0   /* the gain slider's end */
 /* Ctrl+plus and Ctrl+minus move the text scale along the powers of one step. */

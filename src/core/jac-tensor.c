@@ -71,6 +71,7 @@ typedef struct
 } Mapping;
 
 G_LOCK_DEFINE_STATIC (buffers);
+static gsize next_serial;
 static GHashTable *mapped;            /* data → capacity of every large buffer handed out */
 static Mapping cached[MAX_CACHED];    /* freed large buffers kept for reuse */
 static guint n_cached;
@@ -319,6 +320,7 @@ tensor_new (guint        rank,
   g_return_val_if_fail (rank <= JAC_MAX_RANK, NULL);
 
   self = g_new0 (JacTensor, 1);
+  self->serial = (guint64) g_atomic_pointer_add (&next_serial, 1) + 1;
   self->rank = rank;
   if (!jac_tensor_size_for_shape (rank, shape, &self->size, &n_bytes))
     {

@@ -14,6 +14,9 @@ typedef struct _JacTensor
   gsize   strides[JAC_MAX_RANK];  /* in elements; C order, so strides[rank - 1] == 1 */
   gsize   size;                   /* number of elements, the product of shape */
   double *data;                   /* owned, zero-initialised, size elements */
+  guint64 serial;                 /* this allocation's number, never reused: lets a cache of
+                                   * what was read from a tensor (jac_kron_from_analysis) tell it
+                                   * from a later one at the same address */
 } JacTensor;
 
 /* Element (i, j) of a rank-2 tensor; the caller has checked the bounds. */
