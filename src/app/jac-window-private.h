@@ -97,6 +97,8 @@ struct _JacWindow
   gint64            frame_start_us;
   gulong            before_paint_id;
   gulong            after_paint_id;
+  gulong            kron_paint_id;   /* the frame after which a pending Kronecker form is found */
+  guint             kron_source;
 
   /* state, each a property and an action of the same name */
   int               batch;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-blas.h"
 #include "jac-derive-private.h"
 #include "jac-kron.h"
 
@@ -171,6 +172,33 @@ row_dot (const double *row,
   return (d[0] + d[1]) + (d[2] + d[3]);
 }
 
+/* row_max_abs () and row_dot () in one sweep over the row. */
+static double
+row_max_abs_dot (const double *row,
+                 gsize         stride,
+                 const double *a,
+                 gsize         n,
+                 double       *dot)
+{
+  double m[4] = { 0, 0, 0, 0 }, d[4] = { 0, 0, 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 4 <= n; f += 4)
+      for (guint k = 0; k < 4; k++)
+        {
+          m[k] = MAX (m[k], fabs (row[f + k]));
+          d[k] += row[f + k] * a[f + k];
+        }
+  for (; f < n; f++)
+    {
+      m[0] = MAX (m[0], fabs (row[f * stride]));
+      d[0] += row[f * stride] * a[f];
+    }
+  *dot = (d[0] + d[1]) + (d[2] + d[3]);
+  return MAX (MAX (m[0], m[1]), MAX (m[2], m[3]));
+}
+
 /* max_f |row[f] − s a[f]|, for finite entries (row_dot () has caught the others). */
 static double
 row_residual (const double *row,
@@ -191,24 +219,59 @@ row_residual (const double *row,
   return MAX (MAX (r[0], r[1]), MAX (r[2], r[3]));
 }
 
-/* Splits into @scale (N×H) and @factor (groups × free), one group at a time so that its rows
- * (N·Q doubles: 512 KiB at N = 64, H = 1024) are read from memory once and from cache after:
- * the whole split is one pass over the core. Sets *max_abs to the largest |entry| and returns
- * the largest |entry − s[t] a[f]|, NaN when some entry is not a number. */
+/* Row @t of group @g against the group's reference a: sets s[t], returns the residual, NaN
+ * when an entry is not finite. */
 static double
-split_rank_one (const KronSplit *split,
+check_row (const KronSplit *split,
+           gsize            g,
+           gsize            t,
+           const double    *a,
+           double           norm2,
+           JacTensor       *scale)
+{
+  const double *row = split_row (split, g, t);
+  double dot = row_dot (row, split->sf, a, split->n_free);
+  double s = norm2 > 0 ? dot / norm2 : 0.0;
+
+  /* A NaN or an infinity anywhere in the row makes its dot with a finite a not finite. */
+  if (!isfinite (dot) || !isfinite (norm2))
+    return NAN;
+  *scale_at (scale, split, g, t) = s;
+  return row_residual (row, split->sf, s, a, split->n_free);
+}
+
+/* Group @g's reference: its row of largest |entry| (the first of them), copied into @factor. */
+static double
+take_reference (const KronSplit *split,
+                gsize            g,
+                gsize            best,
+                JacTensor       *factor)
+{
+  double *a = &JAC_AT2 (factor, g, 0);
+  double norm2 = 0;
+
+  for (gsize f = 0; f < split->n_free; f++)
+    {
+      a[f] = split_row (split, g, best)[f * split->sf];
+      norm2 += a[f] * a[f];
+    }
+  return norm2;
+}
+
+/* When a group's rows lie together (δ_jq: group i holds core[i, :, :]) one group at a time:
+ * its rows are read from memory once and from cache after. */
+static double
+split_by_group (const KronSplit *split,
                 JacTensor       *scale,
                 JacTensor       *factor,
                 double          *max_abs)
 {
   double residual = 0;
 
-  *max_abs = 0;
   for (gsize g = 0; g < split->n_groups; g++)
     {
-      double *a = &JAC_AT2 (factor, g, 0);
       gsize best = 0;
-      double best_norm = -1, norm2 = 0;
+      double best_norm = -1, norm2;
 
       for (gsize t = 0; t < split->n_tied; t++)
         {
@@ -221,27 +284,162 @@ split_rank_one (const KronSplit *split,
             }
         }
       *max_abs = MAX (*max_abs, best_norm);
-      for (gsize f = 0; f < split->n_free; f++)
-        {
-          a[f] = split_row (split, g, best)[f * split->sf];
-          norm2 += a[f] * a[f];
-        }
-      if (!isfinite (norm2))
-        return NAN;
+      norm2 = take_reference (split, g, best, factor);
       for (gsize t = 0; t < split->n_tied; t++)
-        {
-          const double *row = split_row (split, g, t);
-          double dot = row_dot (row, split->sf, a, split->n_free);
-          double s = norm2 > 0 ? dot / norm2 : 0.0;
-
-          /* A NaN or an infinity anywhere in the row makes the dot with a finite a not finite. */
-          if (!isfinite (dot))
-            return NAN;
-          *scale_at (scale, split, g, t) = s;
-          residual = MAX (residual, row_residual (row, split->sf, s, a, split->n_free));
-        }
+        residual = MAX (residual, check_row (split, g, t, &JAC_AT2 (factor, g, 0), norm2,
+                                             scale));
+      if (isnan (residual))
+        return NAN;
     }
   return residual;
+}
+
+/* When they do not (δ_ip: group j's rows core[i, j, :] lie H·Q apart, 8 MiB at H = 1024, so
+ * on huge pages they all fall into the same cache sets and evict each other), in memory order:
+ * one pass for the references, one for the check. */
+static double
+split_in_memory_order (const KronSplit *split,
+                       JacTensor       *scale,
+                       JacTensor       *factor,
+                       double          *max_abs)
+{
+  g_autofree gsize *best = g_new0 (gsize, split->n_groups);
+  g_autofree double *best_norm = g_new (double, split->n_groups);
+  g_autofree double *norm2 = g_new (double, split->n_groups);
+  double residual = 0;
+
+  for (gsize g = 0; g < split->n_groups; g++)
+    best_norm[g] = -1;
+  for (gsize t = 0; t < split->n_tied; t++)
+    for (gsize g = 0; g < split->n_groups; g++)
+      {
+        double norm = row_max_abs (split_row (split, g, t), split->n_free, split->sf);
+
+        if (norm > best_norm[g])
+          {
+            best_norm[g] = norm;
+            best[g] = t;
+          }
+      }
+  for (gsize g = 0; g < split->n_groups; g++)
+    {
+      *max_abs = MAX (*max_abs, best_norm[g]);
+      norm2[g] = take_reference (split, g, best[g], factor);
+    }
+  for (gsize t = 0; t < split->n_tied; t++)
+    {
+      for (gsize g = 0; g < split->n_groups; g++)
+        residual = MAX (residual, check_row (split, g, t, &JAC_AT2 (factor, g, 0), norm2[g],
+                                             scale));
+      if (isnan (residual))
+        return NAN;
+    }
+  return residual;
+}
+
+/* One pass in memory order, the threads sharing the groups: each group's reference is its
+ * first row that is not all zero, so that it is known before the rows after it are read (the
+ * rows before it are zero, s = 0 fits them exactly). A reference much smaller than the group's
+ * largest row can fail a split that holds; split_rank_one () then tries the largest row. */
+typedef struct
+{
+  const KronSplit *split;
+  JacTensor       *scale;
+  JacTensor       *factor;
+  double          *norm2;    /* per group; −1 until its reference is taken */
+  double           max_abs[16];
+  double           residual[16];
+} OnePassJob;
+
+static void
+one_pass_cb (gsize    begin,
+             gsize    end,
+             guint    range,
+             gpointer data)
+{
+  OnePassJob *job = data;
+  const KronSplit *split = job->split;
+  double max_abs = 0, residual = 0;
+
+  for (gsize t = 0; t < split->n_tied && !isnan (residual); t++)
+    for (gsize g = begin; g < end; g++)
+      {
+        const double *row = split_row (split, g, t);
+        const double *a = &JAC_AT2 (job->factor, g, 0);
+        double norm2 = job->norm2[g], dot = 0, norm, s;
+
+        if (norm2 < 0)
+          {
+            norm = row_max_abs (row, split->n_free, split->sf);
+            max_abs = MAX (max_abs, norm);
+            *scale_at (job->scale, split, g, t) = 0;
+            if (norm > 0)
+              {
+                job->norm2[g] = take_reference (split, g, t, job->factor);
+                residual = MAX (residual, check_row (split, g, t, a, job->norm2[g],
+                                                     job->scale));
+              }
+            continue;
+          }
+        /* The common row: its largest entry and its dot with a in one sweep, then the check
+         * (as check_row (), with the row still in cache). */
+        norm = row_max_abs_dot (row, split->sf, a, split->n_free, &dot);
+        max_abs = MAX (max_abs, norm);
+        if (!isfinite (dot) || !isfinite (norm2))
+          {
+            residual = NAN;
+            break;
+          }
+        s = norm2 > 0 ? dot / norm2 : 0.0;
+        *scale_at (job->scale, split, g, t) = s;
+        residual = MAX (residual, row_residual (row, split->sf, s, a, split->n_free));
+      }
+  job->max_abs[range] = max_abs;
+  job->residual[range] = residual;
+}
+
+static double
+split_one_pass (const KronSplit *split,
+                JacTensor       *scale,
+                JacTensor       *factor,
+                double          *max_abs)
+{
+  g_autofree double *norm2 = g_new (double, MAX (split->n_groups, 1));
+  OnePassJob job = { split, scale, factor, norm2, { 0 }, { 0 } };
+  gsize per_group = MAX (split->n_tied * split->n_free, 1);
+  double residual = 0;
+
+  for (gsize g = 0; g < split->n_groups; g++)
+    norm2[g] = -1;
+  jac_parallel_for (split->n_groups, MAX (((gsize) 1 << 20) / per_group, 1), one_pass_cb, &job);
+  *max_abs = 0;
+  for (guint r = 0; r < G_N_ELEMENTS (job.max_abs); r++)
+    {
+      *max_abs = MAX (*max_abs, job.max_abs[r]);
+      residual = isnan (job.residual[r]) ? NAN : MAX (residual, job.residual[r]);
+      if (isnan (residual))
+        break;
+    }
+  return residual;
+}
+
+/* Splits into @scale (N×H) and @factor (groups × free). Sets *max_abs to the largest |entry|
+ * and returns the largest |entry − s[t] a[f]|, NaN when some entry is not finite. */
+static double
+split_rank_one (const KronSplit *split,
+                double           tolerance,
+                JacTensor       *scale,
+                JacTensor       *factor,
+                double          *max_abs)
+{
+  double residual = split_one_pass (split, scale, factor, max_abs);
+
+  if (isnan (residual) || residual <= tolerance * *max_abs)
+    return residual;
+  *max_abs = 0;
+  if (split->sg >= split->st)
+    return split_by_group (split, scale, factor, max_abs);
+  return split_in_memory_order (split, scale, factor, max_abs);
 }
 
 /* Whether every row of @factor is a multiple of the same row of @candidate (a zero row of @factor
@@ -649,7 +847,7 @@ jac_kron_recognize (const JacStructured *jacobian,
   self->kind = view.tie_rows ? JAC_KRON_IDENTITY_LEFT : JAC_KRON_IDENTITY_RIGHT;
   self->scale = jac_tensor_new_matrix (view.n, view.h);
   self->factor = jac_tensor_new_matrix (split.n_groups, split.n_free);
-  residual = split_rank_one (&split, self->scale, self->factor, &max_abs);
+  residual = split_rank_one (&split, tolerance, self->scale, self->factor, &max_abs);
   /* A Jacobian that is zero everywhere has no form worth stating. */
   if (max_abs == 0 || !(residual <= tolerance * max_abs))
     return kron_none (self);
@@ -669,13 +867,105 @@ jac_kron_recognize (const JacStructured *jacobian,
   return self;
 }
 
+static JacKron *
+kron_copy (const JacKron *self)
+{
+  JacKron *copy = g_memdup2 (self, sizeof *self);
+
+  copy->scale = self->scale != NULL ? jac_tensor_copy (self->scale) : NULL;
+  copy->factor = self->factor != NULL ? jac_tensor_copy (self->factor) : NULL;
+  copy->scale_name = g_strdup (self->scale_name);
+  copy->factor_name = g_strdup (self->factor_name);
+  return copy;
+}
+
+/* ---- one analysis's form, found once ----
+ *
+ * The window asks for it on every restyle (the derivation's "As one matrix" line) and the vec
+ * figure on every draw, while finding it is a pass over the core (512 MiB at N = 64, H = 1024).
+ * An analysis does not change once built, so the form of the last one asked about is kept,
+ * keyed by its core's allocation serial (an address can be reused, a serial cannot). */
+
+G_LOCK_DEFINE_STATIC (kron_cache);
+static guint64  cached_serial;
+static JacKron *cached_kron;
+
+static guint64
+analysis_serial (const JacAnalysis *analysis)
+{
+  const JacStructured *jac = analysis->jacobian;
+
+  return jac != NULL && jac->n_terms == 1 && jac->core != NULL ? jac->core->serial : 0;
+}
+
+static JacKron *
+cache_lookup (const JacAnalysis *analysis)
+{
+  guint64 serial = analysis_serial (analysis);
+  JacKron *kron = NULL;
+
+  G_LOCK (kron_cache);
+  if (serial != 0 && serial == cached_serial)
+    kron = kron_copy (cached_kron);
+  G_UNLOCK (kron_cache);
+  return kron;
+}
+
+static void
+cache_store (const JacAnalysis *analysis,
+             const JacKron     *kron)
+{
+  guint64 serial = analysis_serial (analysis);
+  JacKron *copy;
+
+  if (serial == 0)
+    return;
+  copy = kron_copy (kron);
+  G_LOCK (kron_cache);
+  jac_kron_free (cached_kron);
+  cached_kron = copy;
+  cached_serial = serial;
+  G_UNLOCK (kron_cache);
+}
+
 JacKron *
 jac_kron_from_analysis (const JacAnalysis *analysis)
 {
+  JacKron *kron;
+
   g_return_val_if_fail (analysis != NULL, NULL);
 
-  return jac_kron_recognize (analysis->jacobian, analysis->graph,
+  kron = cache_lookup (analysis);
+  if (kron != NULL)
+    return kron;
+  kron = jac_kron_recognize (analysis->jacobian, analysis->graph,
                              analysis->rnn != NULL ? analysis->rnn->slope : NULL, 1e-12);
+  cache_store (analysis, kron);
+  return kron;
+}
+
+gboolean
+jac_kron_analysis_pending (const JacAnalysis *analysis)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_val_if_fail (analysis != NULL, FALSE);
+
+  if (analysis->jacobian == NULL || analysis->jacobian->n_terms != 1
+      || jac_structured_stored_count (analysis->jacobian) <= JAC_KRON_PROMPT_ENTRIES)
+    return FALSE;
+  kron = cache_lookup (analysis);
+  return kron == NULL;
+}
+
+void
+jac_kron_analysis_prepare (const JacAnalysis *analysis)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_if_fail (analysis != NULL);
+
+  kron = jac_kron_from_analysis (analysis);
 }
 
 char *
@@ -686,6 +976,8 @@ jac_kron_analysis_identity (const JacAnalysis *analysis,
 
   g_return_val_if_fail (analysis != NULL, NULL);
 
+  if (jac_kron_analysis_pending (analysis))
+    return NULL;
   kron = jac_kron_from_analysis (analysis);
   return jac_kron_identity (kron, analysis->output_name, analysis->wrt_name, notation);
 }

@@ -490,6 +490,41 @@ jac_structured_to_dense (const JacStructured  *self,
   return g_steal_pointer (&dense);
 }
 
+/* Rows [begin, end) of a δ_ip contraction: result[p, :] += Σ_j G[p, j] core[p, j, :], a pass
+ * along memory that the threads share by rows (a gemv per row through BLAS would leave its
+ * threads spinning against these). */
+typedef struct
+{
+  const double *core;
+  const double *upstream;
+  double       *result;
+  gsize         cols;   /* j */
+  gsize         run;    /* q */
+} ContractRows;
+
+static void
+contract_rows_cb (gsize    begin,
+                  gsize    end,
+                  guint    range,
+                  gpointer data)
+{
+  const ContractRows *job = data;
+
+  for (gsize i = begin; i < end; i++)
+    {
+      double *acc = job->result + i * job->run;
+
+      for (gsize j = 0; j < job->cols; j++)
+        {
+          double g = job->upstream[i * job->cols + j];
+          const double *row = job->core + (i * job->cols + j) * job->run;
+
+          for (gsize q = 0; q < job->run; q++)
+            acc[q] += g * row[q];
+        }
+    }
+}
+
 /* Adds one term's Σ_o G[o] J[o, w] into @result; @self is a view of that term. */
 static void
 contract_term (const JacStructured *self,
@@ -514,11 +549,13 @@ contract_term (const JacStructured *self,
   /* δ_ip, as for ∂h/∂h_prev: row p of the result is G's row p times block p of the core. */
   if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] == 0 && self->pair[1] < 0)
     {
-      gsize cols = self->out_shape[1];
+      ContractRows job = { self->core->data, upstream->data, result->data, self->out_shape[1],
+                           run };
 
-      for (gsize i = 0; i < self->out_shape[0]; i++)
-        jac_gemm (FALSE, FALSE, 1, run, cols, 1.0, upstream->data + i * cols, cols,
-                  self->core->data + i * cols * run, run, 1.0, result->data + i * run, run);
+      gsize per_row = MAX (run * job.cols, 1);
+
+      jac_parallel_for (self->out_shape[0], MAX (((gsize) 1 << 20) / per_row, 1),
+                        contract_rows_cb, &job);
       return;
     }
 
@@ -932,6 +969,55 @@ collapse_strides (const JacStructured *result,
   s->dense_y = steps_dense[1];
 }
 
+/* Rows [begin, end) of a product's Jacobian whose δ collapsed the sum (see matmul_left_term). */
+typedef struct
+{
+  double          *out;
+  const double    *core;
+  gsize            core_row_stride;
+  const double    *bt;      /* B transposed: column j of B at bt + j·k */
+  const double    *scale;   /* nullable */
+  gsize            k, ncols;
+  CollapseStrides  s;
+} CollapseJob;
+
+static void
+collapse_rows_cb (gsize    begin,
+                  gsize    end,
+                  guint    range,
+                  gpointer data)
+{
+  const CollapseJob *job = data;
+  const CollapseStrides *s = &job->s;
+  double *out = job->out + begin * job->ncols * s->n_x * s->n_y;
+
+  for (gsize i = begin; i < end; i++)
+    for (gsize j = 0; j < job->ncols; j++)
+      {
+        const double *column = job->bt + j * job->k;
+        const double *row = job->core + i * job->core_row_stride;
+        /* (row · column) · f, in the order the separate scaling pass multiplied. */
+        double f = job->scale != NULL ? job->scale[i * job->ncols + j] : 1.0;
+
+        /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
+         * compiler vectorizes, instead of an inner loop of one step. */
+        if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
+          {
+            if (job->scale != NULL)
+              for (gsize x = 0; x < s->n_x; x++)
+                out[x] = row[x] * column[x] * f;
+            else
+              for (gsize x = 0; x < s->n_x; x++)
+                out[x] = row[x] * column[x];
+            out += s->n_x;
+            continue;
+          }
+        for (gsize x = 0; x < s->n_x; x++)
+          for (gsize y = 0; y < s->n_y; y++)
+            *out++ = row[x * s->op_x + y * s->op_y] * column[x * s->dense_x + y * s->dense_y] * f;
+      }
+}
+
 /* The matrix operand of a product, and the element-wise factor (NULL: 1) the product's Jacobian
  * is scaled by as it is written, for an element-wise function of the product (tanh (h_prev W_hh +
  * …)): the core is written once instead of written and then read and rewritten. */
@@ -962,41 +1048,19 @@ matmul_left_term (const JacStructured  *ja,
   if (ja->pair[1] >= 0)
     {
       /* Σ_k δ(k, w_t) A'[i, k, …] B[k, j] = A'[i, w_t, …] B[w_t, j]: the δ collapses the sum. */
-      CollapseStrides s;
-      double *out = result->core->data;
-      const double *core = ja->core->data;
       g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
+      CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
+                          scale != NULL ? scale->data : NULL, k, ncols, { 0 } };
+      gsize per_row;
 
       /* Read B by columns from a transposed copy, so the inner loops run along memory. */
       for (gsize r = 0; r < k; r++)
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
-      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &s);
-      for (gsize i = 0; i < m; i++)
-        for (gsize j = 0; j < ncols; j++)
-          {
-            const double *column = bt + j * k;
-            const double *row = core + i * ja->core->strides[0];
-            /* (row · column) · f, in the order the separate scaling pass multiplied. */
-            double f = scale != NULL ? scale->data[i * ncols + j] : 1.0;
-
-            /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
-             * compiler vectorizes, instead of an inner loop of one step. */
-            if (s.n_y == 1 && s.op_x == 1 && s.dense_x == 1)
-              {
-                if (scale != NULL)
-                  for (gsize x = 0; x < s.n_x; x++)
-                    out[x] = row[x] * column[x] * f;
-                else
-                  for (gsize x = 0; x < s.n_x; x++)
-                    out[x] = row[x] * column[x];
-                out += s.n_x;
-                continue;
-              }
-            for (gsize x = 0; x < s.n_x; x++)
-              for (gsize y = 0; y < s.n_y; y++)
-                *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y] * f;
-          }
+      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
+      /* Rows i are independent and each is written once: the threads share them. */
+      per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
+      jac_parallel_for (m, MAX (((gsize) 1 << 20) / per_row, 1), collapse_rows_cb, &job);
       return result;
     }
 
