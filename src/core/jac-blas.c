@@ -63,10 +63,15 @@ jac_gemm_naive (gboolean      trans_a,
       }
 }
 
+static int parallel_threads;   /* 0: one per processor */
+
+/* The count --threads gives is the one every pass uses, BLAS's and jac_parallel_for ()'s alike:
+ * a comparison at one thread is one thread. */
 void
 jac_blas_set_threads (int n_threads)
 {
   openblas_set_num_threads (MAX (n_threads, 1));
+  parallel_threads = MAX (n_threads, 1);
 }
 
 int
@@ -102,7 +107,7 @@ jac_parallel_ranges (gsize n,
                      gsize grain)
 {
   gsize by_size = grain > 0 ? n / grain : n;
-  int threads = (int) g_get_num_processors ();
+  int threads = parallel_threads > 0 ? parallel_threads : (int) g_get_num_processors ();
 
   return (guint) CLAMP (MIN (by_size, (gsize) MAX (threads, 1)), 1, MAX_RANGES);
 }
