@@ -1028,7 +1028,8 @@ await_frame_cb (GdkFrameClock *clock,
                 AwaitFrame    *await)
 {
   /* A frame painted before the recompute shows the old figure: not the one waited for. */
-  if (await->painted_us == 0 && jac_window_get_analysis (window)->rnn->config.seed == await->seed)
+  if (await->painted_us == 0 && jac_window_get_analysis (window)->rnn->config.seed == await->seed
+      && jac_figure_view_is_current (window->figure_view))
     await->painted_us = g_get_monotonic_time ();
 }
 

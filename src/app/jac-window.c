@@ -150,6 +150,9 @@ static void
 kron_after_paint_cb (GdkFrameClock *frame_clock,
                      JacWindow     *self)
 {
+  if (!jac_figure_view_is_current (self->figure_view)
+      && gtk_widget_get_mapped (GTK_WIDGET (self->figure_view)))
+    return;
   g_clear_signal_handler (&self->kron_paint_id, frame_clock);
   if (self->kron_source == 0)
     self->kron_source = g_idle_add_full (G_PRIORITY_LOW, kron_idle_cb, self, NULL);
@@ -663,7 +666,9 @@ after_paint_cb (GdkFrameClock *frame_clock,
       jac_profile_log ("startup to first frame: %.1f ms",
                        (now - jac_profile_start_us ()) / 1000.0);
     }
-  if (self->change_us != 0)
+  /* A frame where the old picture stands in for a slow new one has not shown the change. */
+  if (self->change_us != 0 && (jac_figure_view_is_current (self->figure_view)
+                                || !gtk_widget_get_mapped (GTK_WIDGET (self->figure_view))))
     {
       jac_profile_log ("control change to painted frame: %.2f ms (this frame's work: %.2f ms)",
                        (now - self->change_us) / 1000.0, (now - self->frame_start_us) / 1000.0);
