@@ -63,6 +63,7 @@ test_buffer_reuse (void)
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
   t = jac_tensor_new (2, shape, NULL);
   g_assert_cmpuint ((guintptr) t->data % (2 << 20), ==, 0);
+  g_assert_false (jac_buffer_is_reused (t->data));
   for (gsize n = 0; n < t->size; n++)
     g_assert_cmpfloat (t->data[n], ==, 0.0);
   jac_tensor_fill (t, 3.5);
@@ -73,10 +74,12 @@ test_buffer_reuse (void)
   /* A fresh buffer never is one the cache holds. */
   fresh = jac_buffer_alloc_fresh (8 << 20);
   g_assert_true (fresh != (gpointer) first);
+  g_assert_false (jac_buffer_is_reused (fresh));
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
 
   t = jac_tensor_new (2, shape, NULL);
   g_assert_true (t->data == first);
+  g_assert_true (jac_buffer_is_reused (t->data));
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
   for (gsize n = 0; n < t->size; n++)
     g_assert_cmpfloat (t->data[n], ==, 0.0);

@@ -11,7 +11,8 @@
 #include "jac-error.h"
 #include "jac-structured-private.h"
 
-/* Cores this large are written with streaming stores (see stream_row ()). */
+/* Cores this large are written with streaming stores (see stream_row ()) into a reused buffer;
+ * pages the kernel has just zeroed are in cache already, and ordinary stores do better there. */
 #define STREAM_BYTES ((gsize) 16 << 20)
 
 /* Walks the core in memory order, keeping the output index o and the variable index w in step. */
@@ -1097,7 +1098,8 @@ matmul_left_term (const JacStructured  *ja,
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
       collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
-      job.stream = result->core->size * sizeof (double) >= STREAM_BYTES;
+      job.stream = result->core->size * sizeof (double) >= STREAM_BYTES
+                   && jac_buffer_is_reused (result->core->data);
       /* Rows i are independent and each is written once: the threads share them. */
       per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
       jac_parallel_for (m, MAX (((gsize) 1 << 20) / per_row, 1), collapse_rows_cb, &job);

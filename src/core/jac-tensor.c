@@ -63,6 +63,9 @@ jac_tensor_size_for_shape (guint        rank,
  * shape (the window does on every control change) then writes into pages already mapped. */
 
 #define HUGE_PAGE ((gsize) 2 << 20)
+/* In the table of mapped buffers, beside the capacity (a multiple of the page size): handed out
+ * again from the cache, so not fresh from the kernel. */
+#define REUSED ((gsize) 1)
 #define MAX_CACHED 16
 
 typedef struct
@@ -146,7 +149,9 @@ take_cached (gsize capacity)
   if (best == n_cached)
     return NULL;
   data = cached[best].data;
+  capacity = cached[best].capacity;
   cached[best] = cached[--n_cached];
+  g_hash_table_insert (mapped, data, GSIZE_TO_POINTER (capacity | REUSED));
   return data;
 }
 
@@ -247,7 +252,8 @@ jac_buffer_free (gpointer data)
   if (data == NULL)
     return;
   G_LOCK (buffers);
-  capacity = mapped != NULL ? GPOINTER_TO_SIZE (g_hash_table_lookup (mapped, data)) : 0;
+  capacity = mapped != NULL ? GPOINTER_TO_SIZE (g_hash_table_lookup (mapped, data)) & ~REUSED
+                            : 0;
   if (capacity == 0)
     {
       G_UNLOCK (buffers);
@@ -268,6 +274,19 @@ jac_buffer_free (gpointer data)
   G_UNLOCK (buffers);
   if (data != NULL)
     munmap (data, capacity);
+}
+
+/* Whether @data is a large buffer handed out again from the cache, rather than pages the kernel
+ * has just zeroed (and so left in cache): stores that bypass the cache pay off only there. */
+gboolean
+jac_buffer_is_reused (gconstpointer data)
+{
+  gsize value;
+
+  G_LOCK (buffers);
+  value = mapped != NULL ? GPOINTER_TO_SIZE (g_hash_table_lookup (mapped, data)) : 0;
+  G_UNLOCK (buffers);
+  return (value & REUSED) != 0;
 }
 
 /* Unmaps every buffer the cache keeps, e.g. before a measurement of fresh memory. */

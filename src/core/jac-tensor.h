@@ -37,6 +37,7 @@ gpointer   jac_buffer_alloc            (gsize             n_bytes);
 gpointer   jac_buffer_alloc_fresh      (gsize             n_bytes);
 void       jac_buffer_free             (gpointer          data);
 void       jac_buffer_cache_trim       (void);
+gboolean   jac_buffer_is_reused        (gconstpointer     data);
 gsize      jac_buffer_cached_bytes     (void);
 JacTensor *jac_tensor_new              (guint             rank,
                                         const gsize      *shape,
