@@ -172,33 +172,6 @@ row_dot (const double *row,
   return (d[0] + d[1]) + (d[2] + d[3]);
 }
 
-/* row_max_abs () and row_dot () in one sweep over the row. */
-static double
-row_max_abs_dot (const double *row,
-                 gsize         stride,
-                 const double *a,
-                 gsize         n,
-                 double       *dot)
-{
-  double m[4] = { 0, 0, 0, 0 }, d[4] = { 0, 0, 0, 0 };
-  gsize f = 0;
-
-  if (stride == 1)
-    for (; f + 4 <= n; f += 4)
-      for (guint k = 0; k < 4; k++)
-        {
-          m[k] = MAX (m[k], fabs (row[f + k]));
-          d[k] += row[f + k] * a[f + k];
-        }
-  for (; f < n; f++)
-    {
-      m[0] = MAX (m[0], fabs (row[f * stride]));
-      d[0] += row[f * stride] * a[f];
-    }
-  *dot = (d[0] + d[1]) + (d[2] + d[3]);
-  return MAX (MAX (m[0], m[1]), MAX (m[2], m[3]));
-}
-
 /* max_f |row[f] − s a[f]|, for finite entries (row_dot () has caught the others). */
 static double
 row_residual (const double *row,
@@ -339,17 +312,55 @@ split_in_memory_order (const KronSplit *split,
 
 /* One pass in memory order, the threads sharing the groups: each group's reference is its
  * first row that is not all zero, so that it is known before the rows after it are read (the
- * rows before it are zero, s = 0 fits them exactly). A reference much smaller than the group's
- * largest row can fail a split that holds; split_rank_one () then tries the largest row. */
+ * rows before it are zero, s = 0 fits them exactly). A row's s is read off the reference's
+ * largest entry, s = row[f*] / a[f*], so that the row is swept once: its largest entry, its
+ * residual against s a, and its sum (not finite when an entry is not). A reference much smaller
+ * than the group's largest row can fail a split that holds; split_rank_one () then tries the
+ * largest row, with least-squares s. */
 typedef struct
 {
   const KronSplit *split;
   JacTensor       *scale;
   JacTensor       *factor;
   double          *norm2;    /* per group; −1 until its reference is taken */
+  gsize           *peak;     /* per group: f* */
   double           max_abs[16];
   double           residual[16];
 } OnePassJob;
+
+/* max |row[f]| into *norm, and max |row[f] − s a[f]|; NaN when an entry is not finite. */
+static double
+sweep_row (const double *row,
+           gsize         stride,
+           double        s,
+           const double *a,
+           gsize         n,
+           double       *norm)
+{
+  double m[2] = { 0, 0 }, r[2] = { 0, 0 }, sum[2] = { 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 2 <= n; f += 2)
+      for (guint k = 0; k < 2; k++)
+        {
+          double c = row[f + k];
+
+          m[k] = MAX (m[k], fabs (c));
+          r[k] = MAX (r[k], fabs (c - s * a[f + k]));
+          sum[k] += c;
+        }
+  for (; f < n; f++)
+    {
+      double c = row[f * stride];
+
+      m[0] = MAX (m[0], fabs (c));
+      r[0] = MAX (r[0], fabs (c - s * a[f]));
+      sum[0] += c;
+    }
+  *norm = MAX (m[0], m[1]);
+  return isfinite (sum[0] + sum[1]) ? MAX (r[0], r[1]) : NAN;
+}
 
 static void
 one_pass_cb (gsize    begin,
@@ -366,33 +377,33 @@ one_pass_cb (gsize    begin,
       {
         const double *row = split_row (split, g, t);
         const double *a = &JAC_AT2 (job->factor, g, 0);
-        double norm2 = job->norm2[g], dot = 0, norm, s;
+        double norm, s;
 
-        if (norm2 < 0)
+        if (job->norm2[g] < 0)
           {
             norm = row_max_abs (row, split->n_free, split->sf);
             max_abs = MAX (max_abs, norm);
             *scale_at (job->scale, split, g, t) = 0;
             if (norm > 0)
               {
+                gsize peak = 0;
+
                 job->norm2[g] = take_reference (split, g, t, job->factor);
+                for (gsize f = 1; f < split->n_free; f++)
+                  if (fabs (a[f]) > fabs (a[peak]))
+                    peak = f;
+                job->peak[g] = peak;
                 residual = MAX (residual, check_row (split, g, t, a, job->norm2[g],
                                                      job->scale));
               }
             continue;
           }
-        /* The common row: its largest entry and its dot with a in one sweep, then the check
-         * (as check_row (), with the row still in cache). */
-        norm = row_max_abs_dot (row, split->sf, a, split->n_free, &dot);
-        max_abs = MAX (max_abs, norm);
-        if (!isfinite (dot) || !isfinite (norm2))
-          {
-            residual = NAN;
-            break;
-          }
-        s = norm2 > 0 ? dot / norm2 : 0.0;
+        s = row[job->peak[g] * split->sf] / a[job->peak[g]];
         *scale_at (job->scale, split, g, t) = s;
-        residual = MAX (residual, row_residual (row, split->sf, s, a, split->n_free));
+        residual = MAX (residual, sweep_row (row, split->sf, s, a, split->n_free, &norm));
+        if (isnan (residual))
+          break;
+        max_abs = MAX (max_abs, norm);
       }
   job->max_abs[range] = max_abs;
   job->residual[range] = residual;
@@ -405,7 +416,8 @@ split_one_pass (const KronSplit *split,
                 double          *max_abs)
 {
   g_autofree double *norm2 = g_new (double, MAX (split->n_groups, 1));
-  OnePassJob job = { split, scale, factor, norm2, { 0 }, { 0 } };
+  g_autofree gsize *peak = g_new0 (gsize, MAX (split->n_groups, 1));
+  OnePassJob job = { split, scale, factor, norm2, peak, { 0 }, { 0 } };
   gsize per_group = MAX (split->n_tied * split->n_free, 1);
   double residual = 0;
 
@@ -574,6 +586,23 @@ scale_tier (const JacTensor  *scale,
   return SCALE_GENERIC;
 }
 
+#define TRANSPOSE_ENTRIES ((gsize) 1 << 16)
+
+/* @m transposed in tiles that stay in cache on both sides. */
+static JacTensor *
+transpose_blocked (const JacTensor *m)
+{
+  gsize rows = m->shape[0], cols = m->shape[1];
+  JacTensor *t = jac_tensor_new_uninitialized (2, (gsize[2]) { cols, rows }, NULL);
+
+  for (gsize r0 = 0; r0 < rows; r0 += 32)
+    for (gsize c0 = 0; c0 < cols; c0 += 32)
+      for (gsize r = r0; r < MIN (r0 + 32, rows); r++)
+        for (gsize c = c0; c < MIN (c0 + 32, cols); c++)
+          JAC_AT2 (t, c, r) = JAC_AT2 (m, r, c);
+  return t;
+}
+
 /* Renames A after a variable (or its transpose, or a matrix of ones) its rows are proportional
  * to, moving the proportions into S. The split S ⊙ A is unique only up to a factor per row of A
  * (and any A fits when A has one column), so among the candidates that fit, the one that leaves
@@ -608,12 +637,18 @@ name_factor (JacKron         *self,
       for (int flip = 0; flip < 2; flip++)
         {
           g_autoptr(JacTensor) scale = NULL;
+          g_autoptr(JacTensor) transposed = NULL;
           ScaleTier tier;
 
           if ((node == NULL && flip) || candidate->shape[flip] != rows
               || candidate->shape[1 - flip] != cols)
             continue;
-          if (!rows_proportional (self->factor, candidate, flip, ratio))
+          /* Against the transpose, a row at a time: read down the columns of a large
+           * candidate (W_hh, 8 MiB at H = 1024), each entry would be a cache miss. */
+          if (flip && rows * cols >= TRANSPOSE_ENTRIES)
+            transposed = transpose_blocked (candidate);
+          if (!rows_proportional (self->factor, transposed != NULL ? transposed : candidate,
+                                  flip && transposed == NULL, ratio))
             continue;
           scale = jac_tensor_copy (self->scale);
           for (gsize g = 0; g < rows; g++)
@@ -626,11 +661,16 @@ name_factor (JacKron         *self,
           g_clear_pointer (&best_scale, jac_tensor_free);
           best_scale = g_steal_pointer (&scale);
           g_clear_pointer (&best_factor, jac_tensor_free);
-          best_factor = jac_tensor_new_matrix (rows, cols);
-          for (gsize g = 0; g < rows; g++)
-            for (gsize f = 0; f < cols; f++)
-              JAC_AT2 (best_factor, g, f) = flip ? JAC_AT2 (candidate, f, g)
-                                                 : JAC_AT2 (candidate, g, f);
+          if (transposed != NULL)
+            best_factor = g_steal_pointer (&transposed);
+          else
+            {
+              best_factor = jac_tensor_new_matrix (rows, cols);
+              for (gsize g = 0; g < rows; g++)
+                for (gsize f = 0; f < cols; f++)
+                  JAC_AT2 (best_factor, g, f) = flip ? JAC_AT2 (candidate, f, g)
+                                                     : JAC_AT2 (candidate, g, f);
+            }
           best_name = node != NULL ? node->name : "1";
           best_transposed = flip;
         }
