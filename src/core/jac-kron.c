@@ -11,9 +11,9 @@
 /* ---- the one place that reads a structured Jacobian ----
  *
  * A KronView is one δ term seen as J[i, j, p, q] with the output and the variable padded to
- * matrices. Only kron_view_init () and kron_view_get () look inside JacStructured, so that when
- * a Jacobian becomes a sum of δ terms each term gets its own view (and a Jacobian of several
- * terms has no Kronecker form unless it merges into one). */
+ * matrices. Only kron_view_init () looks inside JacStructured; everything after reads the core
+ * through the view's strides (kron_view_get (), split_row ()), so that each δ term can get its
+ * own view (and a Jacobian of several terms has no Kronecker form unless it merges into one). */
 typedef struct
 {
   const JacStructured *term;
