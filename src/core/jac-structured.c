@@ -11,7 +11,7 @@
 #include "jac-error.h"
 #include "jac-structured-private.h"
 
-/* Cores this large are written with streaming stores (see stream_row ()) into a reused buffer;
+/* Cores this large are written with streaming stores (see write_row ()) into a reused buffer;
  * pages the kernel has just zeroed are in cache already, and ordinary stores do better there. */
 #define STREAM_BYTES ((gsize) 16 << 20)
 
@@ -990,26 +990,36 @@ typedef struct
   gboolean         stream;  /* the core is past the cache: write around it */
 } CollapseJob;
 
-/* out[x] = (row[x] · column[x]) · f, with stores that bypass the cache: a core past the cache
- * is not read back before it is evicted, and an ordinary store first reads the line it writes,
- * so streaming halves the traffic of the pass. The caller fences. */
+/* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
+ * does not overlap the operands). @stream: with stores that bypass the cache. A core past the
+ * cache is not read back before it is evicted, and an ordinary store first reads the line it
+ * writes, so streaming halves the traffic of the pass. The caller fences. (× 1.0 is exact: the
+ * products of an unscaled core are the same numbers.) */
 static void
-stream_row (double       *out,
-            const double *row,
-            const double *column,
-            double        f,
-            gsize         n)
+write_row (double       *out,
+           const double *row,
+           const double *column,
+           double        f,
+           gsize         n,
+           gboolean      stream)
 {
   gsize x = 0;
 
 #ifdef __SSE2__
   __m128d factor = _mm_set1_pd (f);
 
-  for (; x < n && ((guintptr) (out + x) & 15) != 0; x++)
-    out[x] = row[x] * column[x] * f;
-  for (; x + 2 <= n; x += 2)
-    _mm_stream_pd (out + x, _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x),
-                                                    _mm_loadu_pd (column + x)), factor));
+  if (stream)
+    {
+      for (; x < n && ((guintptr) (out + x) & 15) != 0; x++)
+        out[x] = row[x] * column[x] * f;
+      for (; x + 2 <= n; x += 2)
+        _mm_stream_pd (out + x, _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x),
+                                                        _mm_loadu_pd (column + x)), factor));
+    }
+  else
+    for (; x + 2 <= n; x += 2)
+      _mm_storeu_pd (out + x, _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x),
+                                                      _mm_loadu_pd (column + x)), factor));
 #endif
   for (; x < n; x++)
     out[x] = row[x] * column[x] * f;
@@ -1037,14 +1047,7 @@ collapse_rows_cb (gsize    begin,
          * compiler vectorizes, instead of an inner loop of one step. */
         if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
           {
-            if (job->stream)
-              stream_row (out, row, column, f, s->n_x);
-            else if (job->scale != NULL)
-              for (gsize x = 0; x < s->n_x; x++)
-                out[x] = row[x] * column[x] * f;
-            else
-              for (gsize x = 0; x < s->n_x; x++)
-                out[x] = row[x] * column[x];
+            write_row (out, row, column, f, s->n_x, job->stream);
             out += s->n_x;
             continue;
           }
@@ -1092,17 +1095,21 @@ matmul_left_term (const JacStructured  *ja,
       CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
                           scale != NULL ? scale->data : NULL, k, ncols, { 0 } };
       gsize per_row;
+      gboolean reused;
 
       /* Read B by columns from a transposed copy, so the inner loops run along memory. */
       for (gsize r = 0; r < k; r++)
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
       collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
-      job.stream = result->core->size * sizeof (double) >= STREAM_BYTES
-                   && jac_buffer_is_reused (result->core->data);
-      /* Rows i are independent and each is written once: the threads share them. */
+      reused = jac_buffer_is_reused (result->core->data);
+      job.stream = result->core->size * sizeof (double) >= STREAM_BYTES && reused;
+      /* Rows i are independent and each is written once: the threads share them, in a buffer
+       * used before. Fresh pages fault on the first write, and two threads faulting in one
+       * mapping wait for each other: slower than one. */
       per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
-      jac_parallel_for (m, MAX (((gsize) 1 << 20) / per_row, 1), collapse_rows_cb, &job);
+      jac_parallel_for (m, reused ? MAX (((gsize) 1 << 20) / per_row, 1) : MAX (m, 1),
+                        collapse_rows_cb, &job);
       return result;
     }
 
