@@ -559,7 +559,6 @@ contract_term (const JacStructured *self,
     {
       ContractRows job = { self->core->data, upstream->data, result->data, self->out_shape[1],
                            run };
-
       gsize per_row = MAX (run * job.cols, 1);
 
       jac_parallel_for (self->out_shape[0], MAX (((gsize) 1 << 20) / per_row, 1),
@@ -1043,8 +1042,8 @@ collapse_rows_cb (gsize    begin,
         /* (row · column) · f, in the order the separate scaling pass multiplied. */
         double f = job->scale != NULL ? job->scale[i * job->ncols + j] : 1.0;
 
-        /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
-         * compiler vectorizes, instead of an inner loop of one step. */
+        /* One free axis along which both run contiguously, as for h_prev W_hh: whole rows
+         * (write_row ()), instead of an inner loop of one step. */
         if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
           {
             write_row (out, row, column, f, s->n_x, job->stream);
