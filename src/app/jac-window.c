@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/jac-blas.h"
 #include "core/jac-derive.h"
 #include "core/jac-error.h"
 #include "core/jac-kron.h"
@@ -461,18 +460,13 @@ _jac_window_recompute_now (JacWindow *self)
   _jac_window_install_analysis (self, analysis);
 }
 
-/* The products of a recompute are small beside its passes over the core, which take both
- * cores themselves: BLAS on one thread leaves them free (see jac_blas_set_gemm_threads). */
 static gboolean
 recompute_cb (gpointer user_data)
 {
   JacWindow *self = user_data;
-  int gemm_threads = jac_blas_get_threads ();
 
   self->recompute_source = 0;
-  jac_blas_set_gemm_threads (1);
   _jac_window_recompute_now (self);
-  jac_blas_set_gemm_threads (gemm_threads);
   return G_SOURCE_REMOVE;
 }
 

@@ -34,11 +34,6 @@ void jac_gemm_naive (gboolean      trans_a,
                      gsize         ldc);
 void jac_blas_set_threads (int n_threads);
 int  jac_blas_get_threads (void);
-/* BLAS's own thread count alone, jac_parallel_for ()'s left as it is. OpenBLAS's threads spin
- * for a while after each call, and on a machine of two cores that spinning takes the core the
- * next parallel pass wants: work that is mostly such passes, with small products between (a
- * recompute in the window), runs faster with BLAS on one thread. */
-void jac_blas_set_gemm_threads (int n_threads);
 
 /* Runs @func on [begin, end) ranges that cover [0, @n), one range per thread that --threads
  * allows (jac_blas_set_threads (); else one per processor), and a single range for @n below
