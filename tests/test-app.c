@@ -1054,8 +1054,18 @@ await_frame_cb (GdkFrameClock *clock,
 {
   /* A frame painted before the recompute shows the old figure: not the one waited for. */
   if (await->painted_us == 0
-      && variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0] != await->before)
+      && variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0] != await->before
+      && jac_figure_view_is_current (window->figure_view))
     await->painted_us = g_get_monotonic_time ();
+}
+
+static int
+compare_ms (const void *a,
+            const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
 }
 
 /* A control change (F5, the next seed) at the largest sizes the window takes, timed to the
@@ -1066,10 +1076,14 @@ test_control_change_timing (void)
 {
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
 
+  const char *rounds_text = g_getenv ("JACSCOPE_TIMING_ROUNDS");
+  guint n_rounds = rounds_text != NULL ? CLAMP (atoi (rounds_text), 1, 100) : 3;
+  g_autofree double *ms = g_new (double, n_rounds);
+
   reset ();
   g_object_set (window, "batch", 64, "input", 64, "hidden", JAC_WINDOW_MAX_SIZE, NULL);
   spin_for (100);
-  for (guint r = 0; r < 3; r++)
+  for (guint r = 0; r < n_rounds; r++)
     {
       AwaitFrame await = { variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0],
                            0 };
@@ -1082,9 +1096,16 @@ test_control_change_timing (void)
       g_signal_handler_disconnect (clock, id);
       g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 1), ==,
                         JAC_WINDOW_MAX_SIZE);
+      ms[r] = (await.painted_us - start) / 1000.0;
       g_test_message ("N=64 D=64 H=%d wrt h_prev: control change to painted frame %.1f ms",
-                      JAC_WINDOW_MAX_SIZE, (await.painted_us - start) / 1000.0);
+                      JAC_WINDOW_MAX_SIZE, ms[r]);
+      /* Let the work queued after the frame (the Kronecker form) finish, as a user would. */
+      spin_for (150);
     }
+  /* The first rounds fill the buffer cache; the later ones are what a user sees. */
+  qsort (ms, n_rounds, sizeof (double), compare_ms);
+  g_test_message ("control change to painted frame over %u rounds: min %.1f ms, median %.1f ms",
+                  n_rounds, ms[0], ms[n_rounds / 2]);
 }
 
 static void

@@ -715,7 +715,7 @@ test_bench (Fixture       *f,
       g_assert_nonnull (strstr (lines[l], "\"median_ms\": "));
       n_objects++;
     }
-  g_assert_cmpuint (n_objects, ==, 4);
+  g_assert_cmpuint (n_objects, ==, 5);
 }
 
 /* derive prints the index-notation steps a teacher writes for U = V A, and LaTeX on request. */

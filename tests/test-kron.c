@@ -452,6 +452,192 @@ test_matricize (void)
   g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
 }
 
+/* Sizes where the passes over the core run on several threads (a million entries and more):
+ * the core against the closed form entry by entry, the contraction against the matrix formula,
+ * the colour range against a plain loop, and the form (found in one pass) against S and W. */
+static void
+test_large_threaded (void)
+{
+  static const JacFunc activations[] = { JAC_FUNC_TANH, JAC_FUNC_RELU };
+  static const JacVariable wrts[] = { JAC_VAR_H_PREV, JAC_VAR_W_HH };
+  gboolean streamed = FALSE;
+
+  for (guint a = 0; a < G_N_ELEMENTS (activations); a++)
+    for (guint w = 0; w < G_N_ELEMENTS (wrts); w++)
+      {
+        g_autoptr(JacAnalysis) analysis = make_rnn (8, 4, 512, activations[a], FALSE, wrts[w]);
+        g_autoptr(JacKron) kron = jac_kron_from_analysis (analysis);
+        g_autoptr(JacRnn) rnn = make_oracle (8, 4, 512, activations[a], FALSE);
+        const JacTensor *core = analysis->jacobian->core;
+        const JacTensor *other = jac_rnn_value (rnn, wrts[w] == JAC_VAR_H_PREV ? JAC_VAR_W_HH
+                                                                               : JAC_VAR_H_PREV);
+        double max_abs = 0;
+
+        g_assert_cmpuint (core->size, ==, 8 * 512 * 512);
+        /* 16 MiB in a buffer an earlier round freed: written with streaming stores. */
+        streamed |= wrts[w] == JAC_VAR_H_PREV && jac_buffer_is_reused (core->data);
+        for (gsize i = 0; i < 8; i++)
+          for (gsize j = 0; j < 512; j++)
+            for (gsize q = 0; q < 512; q++)
+              {
+                double s = JAC_AT2 (rnn->slope, i, j);
+                /* ∂h/∂h_prev: S[i,j] W_hh[q,j] (δ_ip); ∂h/∂W_hh: S[i,j] h_prev[i,k] (δ_jl). */
+                double expected = wrts[w] == JAC_VAR_H_PREV ? s * JAC_AT2 (other, q, j)
+                                                            : s * JAC_AT2 (other, i, q);
+                double value = core->data[(i * 512 + j) * 512 + q];
+
+                g_assert_cmpfloat (fabs (value - expected), <=, 1e-15);
+                max_abs = MAX (max_abs, fabs (value));
+              }
+        g_assert_cmpfloat (analysis->jacobian_max_abs, ==, max_abs);
+        g_assert_cmpfloat (analysis->contract_max_diff, <=, 1e-12);
+        g_assert_cmpint (kron->kind, ==, wrts[w] == JAC_VAR_H_PREV ? JAC_KRON_IDENTITY_LEFT
+                                                                   : JAC_KRON_IDENTITY_RIGHT);
+        g_assert_cmpstr (kron->factor_name, ==, wrts[w] == JAC_VAR_H_PREV ? "W_hh" : "h_prev");
+        g_assert_cmpstr (kron->scale_name, ==, "S");
+        g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, rnn->slope), <=, 1e-12);
+      }
+  g_assert_true (streamed);
+}
+
+/* A δ_ip Jacobian built by hand, core[i, j, q] = s[i, j] a[j, q]. */
+static JacStructured *
+hand_made (gsize         n,
+           gsize         h,
+           gsize         q_size,
+           const double *s,
+           const double *a)
+{
+  g_autoptr(GError) error = NULL;
+  gsize out_shape[2] = { n, h }, wrt_shape[2] = { n, q_size };
+  int pair[2] = { 0, -1 };
+  JacStructured *jac = jac_structured_new (2, out_shape, 2, wrt_shape, pair, &error);
+
+  g_assert_no_error (error);
+  for (gsize i = 0; i < n; i++)
+    for (gsize j = 0; j < h; j++)
+      for (gsize q = 0; q < q_size; q++)
+        jac->core->data[(i * h + j) * q_size + q] = s[i * h + j] * a[j * q_size + q];
+  return jac;
+}
+
+/* The one pass takes each group's first row that is not zero as its reference. When that row
+ * is too small to carry the others (here 1e-10 of them, off by 1e-20: a split of the others
+ * against it misses by 1e-10), the largest row is tried and the split holds; zero rows before
+ * the reference (ReLU off) fit with s = 0; a NaN means no form. */
+static void
+test_reference_rows (void)
+{
+  enum { N = 4, H = 3, Q = 5 };
+  double s[N * H], a[H * Q];
+  g_autoptr(JacStructured) jac = NULL;
+  g_autoptr(JacKron) kron = NULL;
+  g_autoptr(JacTensor) form = NULL;
+  g_autoptr(JacTensor) dense = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (gsize k = 0; k < N * H; k++)
+    s[k] = 0.5 + 0.1 * k;
+  for (gsize k = 0; k < H * Q; k++)
+    a[k] = sin (1.0 + k);
+  for (gsize j = 0; j < H; j++)
+    s[0 * H + j] = 0.0;       /* row i = 0: zero in every group */
+  for (gsize j = 0; j < H; j++)
+    s[1 * H + j] = 1e-10;     /* row i = 1: the first nonzero, tiny */
+  jac = hand_made (N, H, Q, s, a);
+  for (gsize j = 0; j < H; j++)
+    jac->core->data[(1 * H + j) * Q + 2] += 1e-20;
+
+  kron = jac_kron_recognize (jac, NULL, NULL, 1e-12);
+  g_assert_cmpint (kron->kind, ==, JAC_KRON_IDENTITY_LEFT);
+  form = jac_kron_to_matrix (kron, FALSE);
+  dense = jac_kron_matricize (jac, FALSE, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (jac_tensor_max_abs_diff (form, dense), <=, 4e-12 * jac_tensor_max_abs (dense));
+  for (gsize j = 0; j < H; j++)
+    g_assert_cmpfloat (JAC_AT2 (kron->scale, 0, j), ==, 0.0);
+
+  /* Not rank 1 in one group: no form. */
+  g_clear_pointer (&kron, jac_kron_free);
+  jac->core->data[(3 * H + 1) * Q + 4] += 1e-3;
+  kron = jac_kron_recognize (jac, NULL, NULL, 1e-12);
+  g_assert_cmpint (kron->kind, ==, JAC_KRON_NONE);
+
+  g_clear_pointer (&kron, jac_kron_free);
+  jac->core->data[(3 * H + 1) * Q + 4] = NAN;
+  kron = jac_kron_recognize (jac, NULL, NULL, 1e-12);
+  g_assert_cmpint (kron->kind, ==, JAC_KRON_NONE);
+}
+
+/* The form of the last analysis asked about is kept, keyed by its core's serial: a later
+ * analysis of the same shape (perhaps at the same address) gets its own. A large one is pending
+ * until prepared, and its identity is NULL until then. */
+static void
+test_cache (void)
+{
+  g_autoptr(JacAnalysis) large = make_rnn (20, 2, 512, JAC_FUNC_TANH, FALSE, JAC_VAR_H_PREV);
+  g_autofree char *identity = NULL;
+  g_autofree char *pending_identity = NULL;
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(JacAnalysis) analysis = make_rnn (2, 3, 3, JAC_FUNC_TANH, FALSE,
+                                                  JAC_VAR_H_PREV);
+      g_autoptr(JacKron) first = NULL;
+      g_autoptr(JacKron) again = NULL;
+
+      first = jac_kron_from_analysis (analysis);
+      again = jac_kron_from_analysis (analysis);
+      g_assert_false (jac_kron_analysis_pending (analysis));
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (first->scale, again->scale), ==, 0);
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (first->scale, analysis->slope), <=,
+                         1e-12);
+    }
+
+  g_assert_cmpuint (jac_structured_stored_count (large->jacobian), >, JAC_KRON_PROMPT_ENTRIES);
+  g_assert_true (jac_kron_analysis_pending (large));
+  pending_identity = jac_kron_analysis_identity (large, JAC_KRON_TEXT);
+  g_assert_null (pending_identity);
+  jac_kron_analysis_prepare (large);
+  g_assert_false (jac_kron_analysis_pending (large));
+  identity = jac_kron_analysis_identity (large, JAC_KRON_TEXT);
+  g_assert_nonnull (strstr (identity, "(I_20 ⊗ W_hhᵀ)"));
+
+  /* Asking about another analysis replaces the kept form: the large one is pending again. */
+  {
+    g_autoptr(JacAnalysis) small = make_rnn (2, 3, 3, JAC_FUNC_TANH, FALSE, JAC_VAR_X);
+    g_autoptr(JacKron) kron = jac_kron_from_analysis (small);
+
+    g_assert_cmpstr (kron->factor_name, ==, "W_xh");
+    g_assert_true (jac_kron_analysis_pending (large));
+  }
+}
+
+/* Two analyses drawn from different seeds, one after the other at the same shape: each gets the
+ * form of its own values. */
+static void
+test_cache_values (void)
+{
+  for (guint32 seed = 1; seed < 4; seed++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacAnalysis) analysis = NULL;
+      g_autoptr(JacKron) kron = NULL;
+      JacRnnConfig config;
+      JacRnn *rnn;
+
+      jac_rnn_config_init_default (&config);
+      config.seed = seed;
+      rnn = jac_rnn_new (&config, NULL, &error);
+      g_assert_no_error (error);
+      analysis = jac_analysis_new (rnn, JAC_VAR_H_PREV, JAC_UPSTREAM_RANDOM, NULL, &error);
+      g_assert_no_error (error);
+      kron = jac_kron_from_analysis (analysis);
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, analysis->slope), <=, 1e-12);
+      check_matrices (analysis, kron, NULL);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -465,6 +651,10 @@ main (int   argc,
   g_test_add_func ("/kron/expr", test_expr);
   g_test_add_func ("/kron/expr-oracle", test_expr_oracle);
   g_test_add_func ("/kron/generic-names", test_generic_names);
+  g_test_add_func ("/kron/large-threaded", test_large_threaded);
+  g_test_add_func ("/kron/reference-rows", test_reference_rows);
+  g_test_add_func ("/kron/cache", test_cache);
+  g_test_add_func ("/kron/cache-values", test_cache_values);
 
   return g_test_run ();
 }

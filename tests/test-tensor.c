@@ -63,6 +63,7 @@ test_buffer_reuse (void)
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
   t = jac_tensor_new (2, shape, NULL);
   g_assert_cmpuint ((guintptr) t->data % (2 << 20), ==, 0);
+  g_assert_false (jac_buffer_is_reused (t->data));
   for (gsize n = 0; n < t->size; n++)
     g_assert_cmpfloat (t->data[n], ==, 0.0);
   jac_tensor_fill (t, 3.5);
@@ -73,10 +74,12 @@ test_buffer_reuse (void)
   /* A fresh buffer never is one the cache holds. */
   fresh = jac_buffer_alloc_fresh (8 << 20);
   g_assert_true (fresh != (gpointer) first);
+  g_assert_false (jac_buffer_is_reused (fresh));
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 8 << 20);
 
   t = jac_tensor_new (2, shape, NULL);
   g_assert_true (t->data == first);
+  g_assert_true (jac_buffer_is_reused (t->data));
   g_assert_cmpuint (jac_buffer_cached_bytes (), ==, 0);
   for (gsize n = 0; n < t->size; n++)
     g_assert_cmpfloat (t->data[n], ==, 0.0);
@@ -146,6 +149,96 @@ test_max_abs_lanes (void)
           expected = MAX (expected, fabs (t->data[k]));
         g_assert_cmpfloat (jac_tensor_max_abs (t), ==, expected);
       }
+}
+
+typedef struct
+{
+  gsize begin[16], end[16];
+  guint n_calls;
+  GMutex lock;
+} RangeLog;
+
+static void
+log_range_cb (gsize    begin,
+              gsize    end,
+              guint    range,
+              gpointer data)
+{
+  RangeLog *log = data;
+
+  g_mutex_lock (&log->lock);
+  g_assert_cmpuint (range, <, 16);
+  log->begin[range] = begin;
+  log->end[range] = end;
+  log->n_calls++;
+  g_mutex_unlock (&log->lock);
+}
+
+/* The ranges tile [0, n) in order, one call each, and small work stays on one range. */
+static void
+test_parallel_for (void)
+{
+  static const gsize sizes[] = { 0, 1, 7, 1000, 4096, 100003 };
+
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    for (gsize grain = 1; grain <= 2048; grain *= 8)
+      {
+        RangeLog log = { { 0 } };
+        guint n_ranges = jac_parallel_ranges (sizes[z], grain);
+
+        g_mutex_init (&log.lock);
+        jac_parallel_for (sizes[z], grain, log_range_cb, &log);
+        g_assert_cmpuint (log.n_calls, ==, n_ranges);
+        g_assert_cmpuint (log.begin[0], ==, 0);
+        g_assert_cmpuint (log.end[n_ranges - 1], ==, sizes[z]);
+        for (guint r = 1; r < n_ranges; r++)
+          g_assert_cmpuint (log.begin[r], ==, log.end[r - 1]);
+        if (sizes[z] < 2 * grain)
+          g_assert_cmpuint (n_ranges, ==, 1);
+        g_mutex_clear (&log.lock);
+      }
+}
+
+/* Past a million entries the maximum is taken over threads: the same as one loop, wherever the
+ * peak is, NaN skipped. */
+static void
+test_max_abs_threaded (void)
+{
+  gsize n = (gsize) 3 << 20;
+  g_autoptr(JacTensor) t = jac_tensor_new_vector (n);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  static const gsize peaks[] = { 0, 1, ((gsize) 3 << 20) / 2, ((gsize) 3 << 20) - 1 };
+
+  jac_tensor_fill_uniform (t, rand, 1.0);
+  t->data[17] = NAN;
+  for (guint k = 0; k < G_N_ELEMENTS (peaks); k++)
+    {
+      double saved = t->data[peaks[k]], expected = 0;
+
+      t->data[peaks[k]] = -3.5;
+      for (gsize e = 0; e < n; e++)
+        if (!isnan (t->data[e]))
+          expected = MAX (expected, fabs (t->data[e]));
+      g_assert_cmpfloat (expected, ==, 3.5);
+      g_assert_cmpfloat (jac_tensor_max_abs (t), ==, expected);
+      t->data[peaks[k]] = saved;
+    }
+}
+
+/* Every tensor gets its own serial, a copy too: caches key on it. */
+static void
+test_serial (void)
+{
+  g_autoptr(JacTensor) a = jac_tensor_new_matrix (2, 2);
+  g_autoptr(JacTensor) b = jac_tensor_copy (a);
+  guint64 first = a->serial;
+
+  g_assert_cmpuint (a->serial, !=, 0);
+  g_assert_cmpuint (b->serial, >, a->serial);
+  g_clear_pointer (&a, jac_tensor_free);
+  a = jac_tensor_new_matrix (2, 2);
+  g_assert_cmpuint (a->serial, !=, first);
+  g_assert_cmpuint (a->serial, !=, b->serial);
 }
 
 static void
@@ -369,6 +462,9 @@ main (int    argc,
   g_test_add_func ("/tensor/overflow", test_overflow);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
   g_test_add_func ("/tensor/max-abs-lanes", test_max_abs_lanes);
+  g_test_add_func ("/tensor/max-abs-threaded", test_max_abs_threaded);
+  g_test_add_func ("/tensor/serial", test_serial);
+  g_test_add_func ("/tensor/parallel-for", test_parallel_for);
   g_test_add_func ("/tensor/buffer-reuse", test_buffer_reuse);
   g_test_add_func ("/tensor/buffer-cache-limit", test_buffer_cache_limit);
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);

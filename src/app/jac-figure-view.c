@@ -44,6 +44,7 @@ struct _JacFigureView
   gint64             last_draw_us;
   guint              n_draws;
   guint              generation;
+  guint              shown_generation;  /* of the picture the last snapshot showed */
   guint              settle_source;
   gboolean           redraw_due;
 
@@ -452,6 +453,7 @@ jac_figure_view_snapshot (GtkWidget   *widget,
     {
       gtk_snapshot_append_texture (snapshot, self->cache,
                                    &GRAPHENE_RECT_INIT (0, 0, key.width, key.height));
+      self->shown_generation = key.generation;
       return;
     }
   if (self->cache != NULL && same_canvas (&key, &self->cache_key) && !self->redraw_due
@@ -462,6 +464,7 @@ jac_figure_view_snapshot (GtkWidget   *widget,
       return;
     }
   draw_now (self, &key);
+  self->shown_generation = key.generation;
   gtk_snapshot_append_texture (snapshot, self->cache,
                                &GRAPHENE_RECT_INIT (0, 0, key.width, key.height));
 }
@@ -635,6 +638,16 @@ GtkWidget *
 jac_figure_view_new (void)
 {
   return g_object_new (JAC_TYPE_FIGURE_VIEW, NULL);
+}
+
+/* Whether the last frame showed the current analysis and style, rather than the picture before
+ * standing in while a slow one waits: what a timing of a change to the screen waits for. */
+gboolean
+jac_figure_view_is_current (JacFigureView *self)
+{
+  g_return_val_if_fail (JAC_IS_FIGURE_VIEW (self), FALSE);
+
+  return self->shown_generation == self->generation;
 }
 
 void

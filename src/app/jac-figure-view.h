@@ -25,6 +25,7 @@ void        jac_figure_view_set_style      (JacFigureView        *self,
 void        jac_figure_view_get_style      (JacFigureView        *self,
                                             JacFigureStyle       *style);
 double      jac_figure_view_get_zoom       (JacFigureView        *self);
+gboolean    jac_figure_view_is_current     (JacFigureView        *self);
 void        jac_figure_view_set_zoom       (JacFigureView        *self,
                                             double                zoom);
 /* Multiplies the zoom by @factor, keeping the point (@x, @y) of the widget in place. */

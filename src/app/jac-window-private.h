@@ -97,6 +97,8 @@ struct _JacWindow
   gint64            frame_start_us;
   gulong            before_paint_id;
   gulong            after_paint_id;
+  gulong            kron_paint_id;   /* the frame after which a pending Kronecker form is found */
+  guint             kron_source;
 
   /* state, each a property and an action of the same name */
   int               batch;
@@ -175,7 +177,7 @@ typedef enum
 extern GParamSpec *_jac_window_properties[N_PROPS];
 
 #define JAC_WINDOW_MAX_BATCH 64
-#define JAC_WINDOW_MAX_SIZE 256
+#define JAC_WINDOW_MAX_SIZE 1024
 #define JAC_WINDOW_MAX_STEPS 400
 #define JAC_WINDOW_MAX_GAIN 2.0   /* the gain slider's end */
 /* Ctrl+plus and Ctrl+minus move the text scale along the powers of one step. */

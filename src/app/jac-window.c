@@ -6,6 +6,7 @@
 
 #include "core/jac-derive.h"
 #include "core/jac-error.h"
+#include "core/jac-kron.h"
 #include "core/jac-npy.h"
 #include "jac-derivation.h"
 #include "jac-profile.h"
@@ -125,6 +126,56 @@ update_key_steps (JacWindow *self,
   self->key_steps_markup = g_steal_pointer (&both);
 }
 
+static void update_derivation (JacWindow *self);
+
+static gboolean
+kron_idle_cb (gpointer user_data)
+{
+  JacWindow *self = user_data;
+
+  self->kron_source = 0;
+  if (self->analysis != NULL)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      jac_kron_analysis_prepare (self->analysis);
+      update_derivation (self);
+      jac_profile_log ("Kronecker form, after the frame: %.2f ms",
+                       (g_get_monotonic_time () - start) / 1000.0);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kron_after_paint_cb (GdkFrameClock *frame_clock,
+                     JacWindow     *self)
+{
+  if (!jac_figure_view_is_current (self->figure_view)
+      && gtk_widget_get_mapped (GTK_WIDGET (self->figure_view)))
+    return;
+  g_clear_signal_handler (&self->kron_paint_id, frame_clock);
+  if (self->kron_source == 0)
+    self->kron_source = g_idle_add_full (G_PRIORITY_LOW, kron_idle_cb, self, NULL);
+}
+
+/* A large Jacobian's Kronecker form (a pass over its core) is found after the frame that shows
+ * the change has been painted, and the derivation gains its "As one matrix" line then. */
+static void
+queue_kron (JacWindow *self)
+{
+  GdkFrameClock *frame_clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  if (self->kron_source != 0 || self->kron_paint_id != 0)
+    return;
+  if (frame_clock == NULL)
+    {
+      self->kron_source = g_idle_add_full (G_PRIORITY_LOW, kron_idle_cb, self, NULL);
+      return;
+    }
+  self->kron_paint_id = g_signal_connect (frame_clock, "after-paint",
+                                          G_CALLBACK (kron_after_paint_cb), self);
+}
+
 /* Only when the text changed: laying out the label again is not free. Its size comes from CSS
  * (see update_type_scale and style.css), like every other label's. */
 static void
@@ -136,6 +187,8 @@ update_derivation (JacWindow *self)
   if (self->analysis == NULL)
     return;
   update_key_steps (self, denominator);
+  if (jac_kron_analysis_pending (self->analysis))
+    queue_kron (self);
   markup = jac_derivation_markup (self->analysis, denominator);
   if (g_strcmp0 (markup, self->derivation_markup) == 0)
     return;
@@ -619,7 +672,9 @@ after_paint_cb (GdkFrameClock *frame_clock,
       jac_profile_log ("startup to first frame: %.1f ms",
                        (now - jac_profile_start_us ()) / 1000.0);
     }
-  if (self->change_us != 0)
+  /* A frame where the old picture stands in for a slow new one has not shown the change. */
+  if (self->change_us != 0 && (jac_figure_view_is_current (self->figure_view)
+                                || !gtk_widget_get_mapped (GTK_WIDGET (self->figure_view))))
     {
       jac_profile_log ("control change to painted frame: %.2f ms (this frame's work: %.2f ms)",
                        (now - self->change_us) / 1000.0, (now - self->frame_start_us) / 1000.0);
@@ -654,6 +709,7 @@ jac_window_unrealize (GtkWidget *widget)
 
   g_clear_signal_handler (&self->before_paint_id, gtk_widget_get_frame_clock (widget));
   g_clear_signal_handler (&self->after_paint_id, gtk_widget_get_frame_clock (widget));
+  g_clear_signal_handler (&self->kron_paint_id, gtk_widget_get_frame_clock (widget));
 
   GTK_WIDGET_CLASS (jac_window_parent_class)->unrealize (widget);
 }
@@ -1005,6 +1061,7 @@ jac_window_dispose (GObject *object)
   JacWindow *self = JAC_WINDOW (object);
 
   g_clear_handle_id (&self->recompute_source, g_source_remove);
+  g_clear_handle_id (&self->kron_source, g_source_remove);
   g_clear_handle_id (&self->message_source, g_source_remove);
   g_clear_handle_id (&self->entry_source, g_source_remove);
   if (self->dialog != NULL)

@@ -63,14 +63,83 @@ jac_gemm_naive (gboolean      trans_a,
       }
 }
 
+static int parallel_threads;   /* 0: one per processor */
+
+/* The count --threads gives is the one every pass uses, BLAS's and jac_parallel_for ()'s alike:
+ * a comparison at one thread is one thread. */
 void
 jac_blas_set_threads (int n_threads)
 {
   openblas_set_num_threads (MAX (n_threads, 1));
+  parallel_threads = MAX (n_threads, 1);
 }
 
 int
 jac_blas_get_threads (void)
 {
   return openblas_get_num_threads ();
+}
+
+/* ---- parallel ranges ---- */
+
+#define MAX_RANGES 16
+
+typedef struct
+{
+  JacRangeFunc func;
+  gpointer     data;
+  gsize        begin, end;
+  guint        range;
+} RangeJob;
+
+static gpointer
+range_thread (gpointer user_data)
+{
+  RangeJob *job = user_data;
+
+  job->func (job->begin, job->end, job->range, job->data);
+  return NULL;
+}
+
+/* How many ranges jac_parallel_for () will use for @n items of at least @grain each. */
+guint
+jac_parallel_ranges (gsize n,
+                     gsize grain)
+{
+  gsize by_size = grain > 0 ? n / grain : n;
+  int threads = parallel_threads > 0 ? parallel_threads : (int) g_get_num_processors ();
+
+  return (guint) CLAMP (MIN (by_size, (gsize) MAX (threads, 1)), 1, MAX_RANGES);
+}
+
+void
+jac_parallel_for (gsize        n,
+                  gsize        grain,
+                  JacRangeFunc func,
+                  gpointer     data)
+{
+  guint n_ranges = jac_parallel_ranges (n, grain);
+  RangeJob jobs[MAX_RANGES];
+  GThread *threads[MAX_RANGES] = { NULL };
+
+  if (n_ranges <= 1)
+    {
+      func (0, n, 0, data);
+      return;
+    }
+  for (guint r = 0; r < n_ranges; r++)
+    {
+      jobs[r] = (RangeJob) { func, data, n * r / n_ranges, n * (r + 1) / n_ranges, r };
+      /* The caller takes the first range itself; one that cannot get a thread runs inline. */
+      if (r > 0)
+        threads[r] = g_thread_try_new ("jac-range", range_thread, &jobs[r], NULL);
+    }
+  range_thread (&jobs[0]);
+  for (guint r = 1; r < n_ranges; r++)
+    {
+      if (threads[r] != NULL)
+        g_thread_join (threads[r]);
+      else
+        range_thread (&jobs[r]);
+    }
 }

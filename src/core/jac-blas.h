@@ -35,4 +35,21 @@ void jac_gemm_naive (gboolean      trans_a,
 void jac_blas_set_threads (int n_threads);
 int  jac_blas_get_threads (void);
 
+/* Runs @func on [begin, end) ranges that cover [0, @n), one range per thread that --threads
+ * allows (jac_blas_set_threads (); else one per processor), and a single range for @n below
+ * 2·@grain, so that small work never pays for a thread. The ranges are contiguous and in
+ * order: range r ends where range r + 1 begins. For the passes over a large core, which are
+ * bound by memory bandwidth that one core of this machine does not saturate. */
+typedef void (*JacRangeFunc) (gsize    begin,
+                              gsize    end,
+                              guint    range,
+                              gpointer data);
+
+guint jac_parallel_ranges (gsize n,
+                           gsize grain);
+void  jac_parallel_for     (gsize        n,
+                            gsize        grain,
+                            JacRangeFunc func,
+                            gpointer     data);
+
 G_END_DECLS

@@ -4,15 +4,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-blas.h"
 #include "jac-derive-private.h"
 #include "jac-kron.h"
 
 /* ---- the one place that reads a structured Jacobian ----
  *
  * A KronView is one δ term seen as J[i, j, p, q] with the output and the variable padded to
- * matrices. Only kron_view_init () and kron_view_get () look inside JacStructured, so that when
- * a Jacobian becomes a sum of δ terms each term gets its own view (and a Jacobian of several
- * terms has no Kronecker form unless it merges into one). */
+ * matrices. Only kron_view_init () looks inside JacStructured; everything after reads the core
+ * through the view's strides (kron_view_get (), split_row ()), so that each δ term can get its
+ * own view (and a Jacobian of several terms has no Kronecker form unless it merges into one). */
 typedef struct
 {
   const JacStructured *term;
@@ -20,6 +21,11 @@ typedef struct
   gboolean tie_rows;       /* δ_ip */
   gboolean tie_cols;       /* δ_jq */
   gboolean crossed;        /* a δ between a row and a column index (δ_iq, δ_jp) */
+  /* On the δs' support the entry (i, j, p, q) is data[i·si + j·sj + p·sp + q·sq]: a tied or
+   * padded index has stride 0, so the core is read in place instead of through
+   * jac_structured_get (), which costs a stride walk per entry (seconds on 64 M entries). */
+  const double *data;
+  gsize    si, sj, sp, sq;
 } KronView;
 
 static void
@@ -30,6 +36,9 @@ kron_view_init (KronView            *view,
   guint wrt_offset = 2 - term->wrt_rank;
   gsize out_shape[2] = { 1, 1 };
   gsize wrt_shape[2] = { 1, 1 };
+  gsize out_stride[2] = { 0, 0 };
+  gsize wrt_stride[2] = { 0, 0 };
+  guint c = 0;
 
   memset (view, 0, sizeof *view);
   view->term = term;
@@ -57,62 +66,66 @@ kron_view_init (KronView            *view,
       else
         view->crossed = TRUE;
     }
+
+  if (term->n_terms != 1 || term->core == NULL)
+    return;
+  view->data = term->core->data;
+  for (guint a = 0; a < term->out_rank; a++)
+    out_stride[a + out_offset] = term->core->strides[c++];
+  for (guint t = 0; t < term->wrt_rank; t++)
+    if (jac_structured_wrt_axis_is_free (term, 0, t))
+      wrt_stride[t + wrt_offset] = term->core->strides[c++];
+  view->si = out_stride[0];
+  view->sj = out_stride[1];
+  view->sp = wrt_stride[0];
+  view->sq = wrt_stride[1];
 }
 
-static double
+/* J[i, j, p, q] on the δs' support (p = i under δ_ip, q = j under δ_jq); every caller stays on
+ * it, and jac_structured_get () is the reference the tests hold this against. */
+static inline double
 kron_view_get (const KronView *view,
                gsize           i,
                gsize           j,
                gsize           p,
                gsize           q)
 {
-  const JacStructured *term = view->term;
-  gsize out_index[2], wrt_index[2];
-
-  if (term->out_rank == 2)
-    {
-      out_index[0] = i;
-      out_index[1] = j;
-    }
-  else
-    out_index[0] = j;
-  if (term->wrt_rank == 2)
-    {
-      wrt_index[0] = p;
-      wrt_index[1] = q;
-    }
-  else
-    wrt_index[0] = q;
-  return jac_structured_get (term, out_index, wrt_index, NULL);
-}
-
-static double
-kron_view_max_abs (const KronView *view)
-{
-  return jac_tensor_max_abs (view->term->core);
+  return view->data[i * view->si + j * view->sj + p * view->sp + q * view->sq];
 }
 
 /* ---- splitting the core ----
  *
  * Both one-δ forms are the same problem: for every value g of the untied index (j for δ_ip, i
  * for δ_jq) the entries c[t, f] (t the tied index, f the variable's free index) must form a
- * rank-1 matrix s[t] a[f]. */
+ * rank-1 matrix s[t] a[f]. Row t of group g starts at data + g·sg + t·st and steps by sf. */
 typedef struct
 {
   const KronView *view;
   gboolean        left;   /* δ_ip: g = j, t = i, f = q; else δ_jq: g = i, t = j, f = p */
   gsize           n_groups, n_tied, n_free;
+  gsize           sg, st, sf;
 } KronSplit;
 
-static double
-split_entry (const KronSplit *split,
-             gsize            g,
-             gsize            t,
-             gsize            f)
+static void
+split_init (KronSplit      *split,
+            const KronView *view)
 {
-  if (split->left)
-    return kron_view_get (split->view, t, g, t, f);
-  return kron_view_get (split->view, g, t, f, t);
+  split->view = view;
+  split->left = view->tie_rows;
+  split->n_groups = split->left ? view->h : view->n;
+  split->n_tied = split->left ? view->n : view->h;
+  split->n_free = split->left ? view->q : view->p;
+  split->sg = split->left ? view->sj : view->si;
+  split->st = split->left ? view->si + view->sp : view->sj + view->sq;
+  split->sf = split->left ? view->sq : view->sp;
+}
+
+static inline const double *
+split_row (const KronSplit *split,
+           gsize            g,
+           gsize            t)
+{
+  return split->view->data + g * split->sg + t * split->st;
 }
 
 static double *
@@ -124,49 +137,321 @@ scale_at (JacTensor       *scale,
   return split->left ? &JAC_AT2 (scale, t, g) : &JAC_AT2 (scale, g, t);
 }
 
-/* Splits into @scale (N×H) and @factor (groups × free); FALSE when some group is not rank 1. */
-static gboolean
-split_rank_one (const KronSplit *split,
-                double           tolerance,
-                JacTensor       *scale,
+static double
+row_max_abs (const double *row,
+             gsize         n,
+             gsize         stride)
+{
+  double m[4] = { 0, 0, 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 4 <= n; f += 4)
+      for (guint k = 0; k < 4; k++)
+        m[k] = MAX (m[k], fabs (row[f + k]));
+  for (; f < n; f++)
+    m[0] = MAX (m[0], fabs (row[f * stride]));
+  return MAX (MAX (m[0], m[1]), MAX (m[2], m[3]));
+}
+
+static double
+row_dot (const double *row,
+         gsize         stride,
+         const double *a,
+         gsize         n)
+{
+  double d[4] = { 0, 0, 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 4 <= n; f += 4)
+      for (guint k = 0; k < 4; k++)
+        d[k] += row[f + k] * a[f + k];
+  for (; f < n; f++)
+    d[0] += row[f * stride] * a[f];
+  return (d[0] + d[1]) + (d[2] + d[3]);
+}
+
+/* max_f |row[f] − s a[f]|, for finite entries (row_dot () has caught the others). */
+static double
+row_residual (const double *row,
+              gsize         stride,
+              double        s,
+              const double *a,
+              gsize         n)
+{
+  double r[4] = { 0, 0, 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 4 <= n; f += 4)
+      for (guint k = 0; k < 4; k++)
+        r[k] = MAX (r[k], fabs (row[f + k] - s * a[f + k]));
+  for (; f < n; f++)
+    r[0] = MAX (r[0], fabs (row[f * stride] - s * a[f]));
+  return MAX (MAX (r[0], r[1]), MAX (r[2], r[3]));
+}
+
+/* Row @t of group @g against the group's reference a: sets s[t], returns the residual, NaN
+ * when an entry is not finite. */
+static double
+check_row (const KronSplit *split,
+           gsize            g,
+           gsize            t,
+           const double    *a,
+           double           norm2,
+           JacTensor       *scale)
+{
+  const double *row = split_row (split, g, t);
+  double dot = row_dot (row, split->sf, a, split->n_free);
+  double s = norm2 > 0 ? dot / norm2 : 0.0;
+
+  /* A NaN or an infinity anywhere in the row makes its dot with a finite a not finite. */
+  if (!isfinite (dot) || !isfinite (norm2))
+    return NAN;
+  *scale_at (scale, split, g, t) = s;
+  return row_residual (row, split->sf, s, a, split->n_free);
+}
+
+/* Group @g's reference: its row of largest |entry| (the first of them), copied into @factor. */
+static double
+take_reference (const KronSplit *split,
+                gsize            g,
+                gsize            best,
                 JacTensor       *factor)
 {
+  double *a = &JAC_AT2 (factor, g, 0);
+  double norm2 = 0;
+
+  for (gsize f = 0; f < split->n_free; f++)
+    {
+      a[f] = split_row (split, g, best)[f * split->sf];
+      norm2 += a[f] * a[f];
+    }
+  return norm2;
+}
+
+/* When a group's rows lie together (δ_jq: group i holds core[i, :, :]) one group at a time:
+ * its rows are read from memory once and from cache after. */
+static double
+split_by_group (const KronSplit *split,
+                JacTensor       *scale,
+                JacTensor       *factor,
+                double          *max_abs)
+{
+  double residual = 0;
+
   for (gsize g = 0; g < split->n_groups; g++)
     {
       gsize best = 0;
-      double best_norm = -1, norm2 = 0;
+      double best_norm = -1, norm2;
 
       for (gsize t = 0; t < split->n_tied; t++)
         {
-          double norm = 0;
+          double norm = row_max_abs (split_row (split, g, t), split->n_free, split->sf);
 
-          for (gsize f = 0; f < split->n_free; f++)
-            norm = MAX (norm, fabs (split_entry (split, g, t, f)));
           if (norm > best_norm)
             {
               best_norm = norm;
               best = t;
             }
         }
-      for (gsize f = 0; f < split->n_free; f++)
-        {
-          JAC_AT2 (factor, g, f) = split_entry (split, g, best, f);
-          norm2 += JAC_AT2 (factor, g, f) * JAC_AT2 (factor, g, f);
-        }
+      *max_abs = MAX (*max_abs, best_norm);
+      norm2 = take_reference (split, g, best, factor);
       for (gsize t = 0; t < split->n_tied; t++)
-        {
-          double dot = 0, s;
-
-          for (gsize f = 0; f < split->n_free; f++)
-            dot += split_entry (split, g, t, f) * JAC_AT2 (factor, g, f);
-          s = norm2 > 0 ? dot / norm2 : 0.0;
-          *scale_at (scale, split, g, t) = s;
-          for (gsize f = 0; f < split->n_free; f++)
-            if (fabs (split_entry (split, g, t, f) - s * JAC_AT2 (factor, g, f)) > tolerance)
-              return FALSE;
-        }
+        residual = MAX (residual, check_row (split, g, t, &JAC_AT2 (factor, g, 0), norm2,
+                                             scale));
+      if (isnan (residual))
+        return NAN;
     }
-  return TRUE;
+  return residual;
+}
+
+/* When they do not (δ_ip: group j's rows core[i, j, :] lie H·Q apart, 8 MiB at H = 1024, so
+ * on huge pages they all fall into the same cache sets and evict each other), in memory order:
+ * one pass for the references, one for the check. */
+static double
+split_in_memory_order (const KronSplit *split,
+                       JacTensor       *scale,
+                       JacTensor       *factor,
+                       double          *max_abs)
+{
+  g_autofree gsize *best = g_new0 (gsize, split->n_groups);
+  g_autofree double *best_norm = g_new (double, split->n_groups);
+  g_autofree double *norm2 = g_new (double, split->n_groups);
+  double residual = 0;
+
+  for (gsize g = 0; g < split->n_groups; g++)
+    best_norm[g] = -1;
+  for (gsize t = 0; t < split->n_tied; t++)
+    for (gsize g = 0; g < split->n_groups; g++)
+      {
+        double norm = row_max_abs (split_row (split, g, t), split->n_free, split->sf);
+
+        if (norm > best_norm[g])
+          {
+            best_norm[g] = norm;
+            best[g] = t;
+          }
+      }
+  for (gsize g = 0; g < split->n_groups; g++)
+    {
+      *max_abs = MAX (*max_abs, best_norm[g]);
+      norm2[g] = take_reference (split, g, best[g], factor);
+    }
+  for (gsize t = 0; t < split->n_tied; t++)
+    {
+      for (gsize g = 0; g < split->n_groups; g++)
+        residual = MAX (residual, check_row (split, g, t, &JAC_AT2 (factor, g, 0), norm2[g],
+                                             scale));
+      if (isnan (residual))
+        return NAN;
+    }
+  return residual;
+}
+
+/* One pass in memory order, the threads sharing the groups: each group's reference is its
+ * first row that is not all zero, so that it is known before the rows after it are read (the
+ * rows before it are zero, s = 0 fits them exactly). A row's s is read off the reference's
+ * largest entry, s = row[f*] / a[f*], so that the row is swept once: its largest entry, its
+ * residual against s a, and its sum (not finite when an entry is not). A reference much smaller
+ * than the group's largest row can fail a split that holds; split_rank_one () then tries the
+ * largest row, with least-squares s. */
+typedef struct
+{
+  const KronSplit *split;
+  JacTensor       *scale;
+  JacTensor       *factor;
+  double          *norm2;    /* per group; −1 until its reference is taken */
+  gsize           *peak;     /* per group: f* */
+  double           max_abs[16];
+  double           residual[16];
+} OnePassJob;
+
+/* max |row[f]| into *norm, and max |row[f] − s a[f]|; NaN when an entry is not finite. */
+static double
+sweep_row (const double *row,
+           gsize         stride,
+           double        s,
+           const double *a,
+           gsize         n,
+           double       *norm)
+{
+  double m[2] = { 0, 0 }, r[2] = { 0, 0 }, sum[2] = { 0, 0 };
+  gsize f = 0;
+
+  if (stride == 1)
+    for (; f + 2 <= n; f += 2)
+      for (guint k = 0; k < 2; k++)
+        {
+          double c = row[f + k];
+
+          m[k] = MAX (m[k], fabs (c));
+          r[k] = MAX (r[k], fabs (c - s * a[f + k]));
+          sum[k] += c;
+        }
+  for (; f < n; f++)
+    {
+      double c = row[f * stride];
+
+      m[0] = MAX (m[0], fabs (c));
+      r[0] = MAX (r[0], fabs (c - s * a[f]));
+      sum[0] += c;
+    }
+  *norm = MAX (m[0], m[1]);
+  return isfinite (sum[0] + sum[1]) ? MAX (r[0], r[1]) : NAN;
+}
+
+static void
+one_pass_cb (gsize    begin,
+             gsize    end,
+             guint    range,
+             gpointer data)
+{
+  OnePassJob *job = data;
+  const KronSplit *split = job->split;
+  double max_abs = 0, residual = 0;
+
+  for (gsize t = 0; t < split->n_tied && !isnan (residual); t++)
+    for (gsize g = begin; g < end; g++)
+      {
+        const double *row = split_row (split, g, t);
+        const double *a = &JAC_AT2 (job->factor, g, 0);
+        double norm, s;
+
+        if (job->norm2[g] < 0)
+          {
+            norm = row_max_abs (row, split->n_free, split->sf);
+            max_abs = MAX (max_abs, norm);
+            *scale_at (job->scale, split, g, t) = 0;
+            if (norm > 0)
+              {
+                gsize peak = 0;
+
+                job->norm2[g] = take_reference (split, g, t, job->factor);
+                for (gsize f = 1; f < split->n_free; f++)
+                  if (fabs (a[f]) > fabs (a[peak]))
+                    peak = f;
+                job->peak[g] = peak;
+                residual = MAX (residual, check_row (split, g, t, a, job->norm2[g],
+                                                     job->scale));
+              }
+            continue;
+          }
+        s = row[job->peak[g] * split->sf] / a[job->peak[g]];
+        *scale_at (job->scale, split, g, t) = s;
+        residual = MAX (residual, sweep_row (row, split->sf, s, a, split->n_free, &norm));
+        if (isnan (residual))
+          break;
+        max_abs = MAX (max_abs, norm);
+      }
+  job->max_abs[range] = max_abs;
+  job->residual[range] = residual;
+}
+
+static double
+split_one_pass (const KronSplit *split,
+                JacTensor       *scale,
+                JacTensor       *factor,
+                double          *max_abs)
+{
+  g_autofree double *norm2 = g_new (double, MAX (split->n_groups, 1));
+  g_autofree gsize *peak = g_new0 (gsize, MAX (split->n_groups, 1));
+  OnePassJob job = { split, scale, factor, norm2, peak, { 0 }, { 0 } };
+  gsize per_group = MAX (split->n_tied * split->n_free, 1);
+  double residual = 0;
+
+  for (gsize g = 0; g < split->n_groups; g++)
+    norm2[g] = -1;
+  jac_parallel_for (split->n_groups, MAX (((gsize) 1 << 20) / per_group, 1), one_pass_cb, &job);
+  *max_abs = 0;
+  for (guint r = 0; r < G_N_ELEMENTS (job.max_abs); r++)
+    {
+      *max_abs = MAX (*max_abs, job.max_abs[r]);
+      residual = isnan (job.residual[r]) ? NAN : MAX (residual, job.residual[r]);
+      if (isnan (residual))
+        break;
+    }
+  return residual;
+}
+
+/* Splits into @scale (N×H) and @factor (groups × free). Sets *max_abs to the largest |entry|
+ * and returns the largest |entry − s[t] a[f]|, NaN when some entry is not finite. */
+static double
+split_rank_one (const KronSplit *split,
+                double           tolerance,
+                JacTensor       *scale,
+                JacTensor       *factor,
+                double          *max_abs)
+{
+  double residual = split_one_pass (split, scale, factor, max_abs);
+
+  if (isnan (residual) || residual <= tolerance * *max_abs)
+    return residual;
+  *max_abs = 0;
+  if (split->sg >= split->st)
+    return split_by_group (split, scale, factor, max_abs);
+  return split_in_memory_order (split, scale, factor, max_abs);
 }
 
 /* Whether every row of @factor is a multiple of the same row of @candidate (a zero row of @factor
@@ -301,6 +586,23 @@ scale_tier (const JacTensor  *scale,
   return SCALE_GENERIC;
 }
 
+#define TRANSPOSE_ENTRIES ((gsize) 1 << 16)
+
+/* @m transposed in tiles that stay in cache on both sides. */
+static JacTensor *
+transpose_blocked (const JacTensor *m)
+{
+  gsize rows = m->shape[0], cols = m->shape[1];
+  JacTensor *t = jac_tensor_new_uninitialized (2, (gsize[2]) { cols, rows }, NULL);
+
+  for (gsize r0 = 0; r0 < rows; r0 += 32)
+    for (gsize c0 = 0; c0 < cols; c0 += 32)
+      for (gsize r = r0; r < MIN (r0 + 32, rows); r++)
+        for (gsize c = c0; c < MIN (c0 + 32, cols); c++)
+          JAC_AT2 (t, c, r) = JAC_AT2 (m, r, c);
+  return t;
+}
+
 /* Renames A after a variable (or its transpose, or a matrix of ones) its rows are proportional
  * to, moving the proportions into S. The split S ⊙ A is unique only up to a factor per row of A
  * (and any A fits when A has one column), so among the candidates that fit, the one that leaves
@@ -335,12 +637,18 @@ name_factor (JacKron         *self,
       for (int flip = 0; flip < 2; flip++)
         {
           g_autoptr(JacTensor) scale = NULL;
+          g_autoptr(JacTensor) transposed = NULL;
           ScaleTier tier;
 
           if ((node == NULL && flip) || candidate->shape[flip] != rows
               || candidate->shape[1 - flip] != cols)
             continue;
-          if (!rows_proportional (self->factor, candidate, flip, ratio))
+          /* Against the transpose, a row at a time: read down the columns of a large
+           * candidate (W_hh, 8 MiB at H = 1024), each entry would be a cache miss. */
+          if (flip && rows * cols >= TRANSPOSE_ENTRIES)
+            transposed = transpose_blocked (candidate);
+          if (!rows_proportional (self->factor, transposed != NULL ? transposed : candidate,
+                                  flip && transposed == NULL, ratio))
             continue;
           scale = jac_tensor_copy (self->scale);
           for (gsize g = 0; g < rows; g++)
@@ -353,11 +661,16 @@ name_factor (JacKron         *self,
           g_clear_pointer (&best_scale, jac_tensor_free);
           best_scale = g_steal_pointer (&scale);
           g_clear_pointer (&best_factor, jac_tensor_free);
-          best_factor = jac_tensor_new_matrix (rows, cols);
-          for (gsize g = 0; g < rows; g++)
-            for (gsize f = 0; f < cols; f++)
-              JAC_AT2 (best_factor, g, f) = flip ? JAC_AT2 (candidate, f, g)
-                                                 : JAC_AT2 (candidate, g, f);
+          if (transposed != NULL)
+            best_factor = g_steal_pointer (&transposed);
+          else
+            {
+              best_factor = jac_tensor_new_matrix (rows, cols);
+              for (gsize g = 0; g < rows; g++)
+                for (gsize f = 0; f < cols; f++)
+                  JAC_AT2 (best_factor, g, f) = flip ? JAC_AT2 (candidate, f, g)
+                                                     : JAC_AT2 (candidate, g, f);
+            }
           best_name = node != NULL ? node->name : "1";
           best_transposed = flip;
         }
@@ -477,15 +790,83 @@ form_reproduces (const JacKron  *self,
   return TRUE;
 }
 
+/* An upper bound on max |s₀[t] a₀[f] − s[t] a[f]| over every group: what renaming moved the
+ * form by. Renaming trades a factor ρ per group between the two (a = a₀/ρ, s = ρ s₀), so with
+ * any ρ, s₀ a₀ᵀ − s aᵀ = s₀ (a₀ − ρ a)ᵀ + (ρ s₀ − s) aᵀ bounds it by
+ * max|s₀| max|a₀ − ρ a| + max|ρ s₀ − s| max|a|; ρ from least squares makes both small. O(N·H +
+ * H·Q) instead of a pass over the core. */
+static double
+renaming_bound (const JacKron   *self,
+                const KronSplit *split,
+                JacTensor       *scale0,
+                const JacTensor *factor0)
+{
+  double bound = 0;
+
+  for (gsize g = 0; g < split->n_groups; g++)
+    {
+      const double *a0 = &JAC_AT2 (factor0, g, 0), *a = &JAC_AT2 (self->factor, g, 0);
+      double dot = 0, norm2 = 0, rho, ms0 = 0, da = 0, ma = 0, ds = 0;
+
+      for (gsize f = 0; f < split->n_free; f++)
+        {
+          dot += a0[f] * a[f];
+          norm2 += a[f] * a[f];
+        }
+      rho = norm2 > 0 ? dot / norm2 : 0.0;
+      for (gsize f = 0; f < split->n_free; f++)
+        {
+          da = MAX (da, fabs (a0[f] - rho * a[f]));
+          ma = MAX (ma, fabs (a[f]));
+        }
+      for (gsize t = 0; t < split->n_tied; t++)
+        {
+          double s0 = *scale_at (scale0, split, g, t);
+          double s = self->scale != NULL ? *scale_at (self->scale, split, g, t) : 1.0;
+
+          ms0 = MAX (ms0, fabs (s0));
+          ds = MAX (ds, fabs (rho * s0 - s));
+        }
+      bound = MAX (bound, ms0 * da + ds * ma);
+    }
+  return bound;
+}
+
+static JacKron *
+recognize_diagonal (JacKron        *self,
+                    const KronView *view,
+                    const JacGraph *graph,
+                    const JacTensor *slope,
+                    double          tolerance)
+{
+  double max_abs = jac_tensor_max_abs (view->term->core);
+
+  if (max_abs == 0)
+    return kron_none (self);
+  self->kind = JAC_KRON_DIAGONAL;
+  self->scale = jac_tensor_new_matrix (view->n, view->h);
+  for (gsize i = 0; i < view->n; i++)
+    for (gsize j = 0; j < view->h; j++)
+      JAC_AT2 (self->scale, i, j) = kron_view_get (view, i, j, i, j);
+  name_scale (self, graph, slope, tolerance);
+  /* N·H entries: checked one by one. */
+  if (!form_reproduces (self, view, tolerance * max_abs * 4))
+    return kron_none (self);
+  return self;
+}
+
 JacKron *
 jac_kron_recognize (const JacStructured *jacobian,
                     const JacGraph      *graph,
                     const JacTensor     *slope,
                     double               tolerance)
 {
+  g_autoptr(JacTensor) scale0 = NULL;
+  g_autoptr(JacTensor) factor0 = NULL;
   JacKron *self;
   KronView view;
-  double max_abs;
+  KronSplit split;
+  double max_abs, residual;
 
   g_return_val_if_fail (jacobian != NULL, NULL);
 
@@ -497,49 +878,134 @@ jac_kron_recognize (const JacStructured *jacobian,
   self->wrt_cols = view.q;
 
   /* A sum of δ patterns (Xᵀ X) is not one Kronecker product; the empty sum has no core. */
-  if (jacobian->n_terms != 1)
+  if (jacobian->n_terms != 1 || view.crossed || (!view.tie_rows && !view.tie_cols))
     return kron_none (self);
-  max_abs = kron_view_max_abs (&view);
-  /* A Jacobian that is zero everywhere has no form worth stating. */
-  if (view.crossed || (!view.tie_rows && !view.tie_cols) || max_abs == 0)
-    return kron_none (self);
-
-  self->scale = jac_tensor_new_matrix (view.n, view.h);
   if (view.tie_rows && view.tie_cols)
-    {
-      self->kind = JAC_KRON_DIAGONAL;
-      for (gsize i = 0; i < view.n; i++)
-        for (gsize j = 0; j < view.h; j++)
-          JAC_AT2 (self->scale, i, j) = kron_view_get (&view, i, j, i, j);
-    }
-  else
-    {
-      KronSplit split = { &view, view.tie_rows, 0, 0, 0 };
+    return recognize_diagonal (self, &view, graph, slope, tolerance);
 
-      self->kind = view.tie_rows ? JAC_KRON_IDENTITY_LEFT : JAC_KRON_IDENTITY_RIGHT;
-      split.n_groups = split.left ? view.h : view.n;
-      split.n_tied = split.left ? view.n : view.h;
-      split.n_free = split.left ? view.q : view.p;
-      self->factor = jac_tensor_new_matrix (split.n_groups, split.n_free);
-      if (!split_rank_one (&split, tolerance * max_abs, self->scale, self->factor))
-        return kron_none (self);
-      name_factor (self, &split, graph, slope, tolerance);
-    }
+  split_init (&split, &view);
+  self->kind = view.tie_rows ? JAC_KRON_IDENTITY_LEFT : JAC_KRON_IDENTITY_RIGHT;
+  self->scale = jac_tensor_new_matrix (view.n, view.h);
+  self->factor = jac_tensor_new_matrix (split.n_groups, split.n_free);
+  residual = split_rank_one (&split, tolerance, self->scale, self->factor, &max_abs);
+  /* A Jacobian that is zero everywhere has no form worth stating. */
+  if (max_abs == 0 || !(residual <= tolerance * max_abs))
+    return kron_none (self);
+  scale0 = jac_tensor_copy (self->scale);
+  factor0 = jac_tensor_copy (self->factor);
+  name_factor (self, &split, graph, slope, tolerance);
   name_scale (self, graph, slope, tolerance);
 
-  /* The split is only a claim until it gives back every entry the δs leave. */
+  /* The split is only a claim until it gives back every entry the δs leave: the split itself
+   * is within @residual of each, and renaming moved it by at most the bound. When the bound is
+   * too loose to tell (a scale folded into a generic factor), every entry is compared. */
+  if (residual + renaming_bound (self, &split, scale0, factor0) * (1 + 1e-12)
+      <= tolerance * max_abs * 4)
+    return self;
   if (!form_reproduces (self, &view, tolerance * max_abs * 4))
     return kron_none (self);
   return self;
 }
 
+static JacKron *
+kron_copy (const JacKron *self)
+{
+  JacKron *copy = g_memdup2 (self, sizeof *self);
+
+  copy->scale = self->scale != NULL ? jac_tensor_copy (self->scale) : NULL;
+  copy->factor = self->factor != NULL ? jac_tensor_copy (self->factor) : NULL;
+  copy->scale_name = g_strdup (self->scale_name);
+  copy->factor_name = g_strdup (self->factor_name);
+  return copy;
+}
+
+/* ---- one analysis's form, found once ----
+ *
+ * The window asks for it on every restyle (the derivation's "As one matrix" line) and the vec
+ * figure on every draw, while finding it is a pass over the core (512 MiB at N = 64, H = 1024).
+ * An analysis does not change once built, so the form of the last one asked about is kept,
+ * keyed by its core's allocation serial (an address can be reused, a serial cannot). */
+
+G_LOCK_DEFINE_STATIC (kron_cache);
+static guint64  cached_serial;
+static JacKron *cached_kron;
+
+static guint64
+analysis_serial (const JacAnalysis *analysis)
+{
+  const JacStructured *jac = analysis->jacobian;
+
+  return jac != NULL && jac->n_terms == 1 && jac->core != NULL ? jac->core->serial : 0;
+}
+
+static JacKron *
+cache_lookup (const JacAnalysis *analysis)
+{
+  guint64 serial = analysis_serial (analysis);
+  JacKron *kron = NULL;
+
+  G_LOCK (kron_cache);
+  if (serial != 0 && serial == cached_serial)
+    kron = kron_copy (cached_kron);
+  G_UNLOCK (kron_cache);
+  return kron;
+}
+
+static void
+cache_store (const JacAnalysis *analysis,
+             const JacKron     *kron)
+{
+  guint64 serial = analysis_serial (analysis);
+  JacKron *copy;
+
+  if (serial == 0)
+    return;
+  copy = kron_copy (kron);
+  G_LOCK (kron_cache);
+  jac_kron_free (cached_kron);
+  cached_kron = copy;
+  cached_serial = serial;
+  G_UNLOCK (kron_cache);
+}
+
 JacKron *
 jac_kron_from_analysis (const JacAnalysis *analysis)
 {
+  JacKron *kron;
+
   g_return_val_if_fail (analysis != NULL, NULL);
 
-  return jac_kron_recognize (analysis->jacobian, analysis->graph,
+  kron = cache_lookup (analysis);
+  if (kron != NULL)
+    return kron;
+  kron = jac_kron_recognize (analysis->jacobian, analysis->graph,
                              analysis->slope, 1e-12);
+  cache_store (analysis, kron);
+  return kron;
+}
+
+gboolean
+jac_kron_analysis_pending (const JacAnalysis *analysis)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_val_if_fail (analysis != NULL, FALSE);
+
+  if (analysis->jacobian == NULL || analysis->jacobian->n_terms != 1
+      || jac_structured_stored_count (analysis->jacobian) <= JAC_KRON_PROMPT_ENTRIES)
+    return FALSE;
+  kron = cache_lookup (analysis);
+  return kron == NULL;
+}
+
+void
+jac_kron_analysis_prepare (const JacAnalysis *analysis)
+{
+  g_autoptr(JacKron) kron = NULL;
+
+  g_return_if_fail (analysis != NULL);
+
+  kron = jac_kron_from_analysis (analysis);
 }
 
 char *
@@ -550,6 +1016,8 @@ jac_kron_analysis_identity (const JacAnalysis *analysis,
 
   g_return_val_if_fail (analysis != NULL, NULL);
 
+  if (jac_kron_analysis_pending (analysis))
+    return NULL;
   kron = jac_kron_from_analysis (analysis);
   return jac_kron_identity (kron, analysis->output_name, analysis->wrt_name, notation);
 }

@@ -93,10 +93,21 @@ char      *jac_kron_identity         (const JacKron       *self,
                                       const char          *wrt_name,
                                       JacKronNotation      notation);
 
+/* Past this many stored entries, finding the form is a pass worth taking off the path of a
+ * control change (the window's 100 ms target: 64 M entries take about as long). */
+#define JAC_KRON_PROMPT_ENTRIES ((gsize) 1 << 22)
+
 /* For the derivation: the identity of @analysis's Jacobian (its output and variable names), or
- * NULL when it has no Kronecker form. */
+ * NULL when it has no Kronecker form — or when it is still pending (below). */
 char      *jac_kron_analysis_identity (const JacAnalysis  *analysis,
                                        JacKronNotation     notation);
+/* Whether the form of @analysis is not known yet and its Jacobian is past
+ * JAC_KRON_PROMPT_ENTRIES: then jac_kron_analysis_identity () answers NULL at once instead of
+ * reading the core, and the caller finds the form with jac_kron_analysis_prepare () when it has
+ * time (the window: after the frame that shows the change), then asks again. The form of the
+ * last analysis found is kept, so asking again, and jac_kron_from_analysis (), cost nothing. */
+gboolean   jac_kron_analysis_pending  (const JacAnalysis  *analysis);
+void       jac_kron_analysis_prepare  (const JacAnalysis  *analysis);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacKron, jac_kron_free)
 

@@ -3,9 +3,17 @@
 
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "jac-blas.h"
 #include "jac-error.h"
 #include "jac-structured-private.h"
+
+/* Cores this large are written with streaming stores (see write_row ()) into a reused buffer;
+ * pages the kernel has just zeroed are in cache already, and ordinary stores do better there. */
+#define STREAM_BYTES ((gsize) 16 << 20)
 
 /* Walks the core in memory order, keeping the output index o and the variable index w in step. */
 typedef struct
@@ -490,6 +498,41 @@ jac_structured_to_dense (const JacStructured  *self,
   return g_steal_pointer (&dense);
 }
 
+/* Rows [begin, end) of a δ_ip contraction: result[p, :] += Σ_j G[p, j] core[p, j, :], a pass
+ * along memory that the threads share by rows (a gemv per row through BLAS would leave its
+ * threads spinning against these). */
+typedef struct
+{
+  const double *core;
+  const double *upstream;
+  double       *result;
+  gsize         cols;   /* j */
+  gsize         run;    /* q */
+} ContractRows;
+
+static void
+contract_rows_cb (gsize    begin,
+                  gsize    end,
+                  guint    range,
+                  gpointer data)
+{
+  const ContractRows *job = data;
+
+  for (gsize i = begin; i < end; i++)
+    {
+      double *acc = job->result + i * job->run;
+
+      for (gsize j = 0; j < job->cols; j++)
+        {
+          double g = job->upstream[i * job->cols + j];
+          const double *row = job->core + (i * job->cols + j) * job->run;
+
+          for (gsize q = 0; q < job->run; q++)
+            acc[q] += g * row[q];
+        }
+    }
+}
+
 /* Adds one term's Σ_o G[o] J[o, w] into @result; @self is a view of that term. */
 static void
 contract_term (const JacStructured *self,
@@ -514,11 +557,12 @@ contract_term (const JacStructured *self,
   /* δ_ip, as for ∂h/∂h_prev: row p of the result is G's row p times block p of the core. */
   if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] == 0 && self->pair[1] < 0)
     {
-      gsize cols = self->out_shape[1];
+      ContractRows job = { self->core->data, upstream->data, result->data, self->out_shape[1],
+                           run };
+      gsize per_row = MAX (run * job.cols, 1);
 
-      for (gsize i = 0; i < self->out_shape[0]; i++)
-        jac_gemm (FALSE, FALSE, 1, run, cols, 1.0, upstream->data + i * cols, cols,
-                  self->core->data + i * cols * run, run, 1.0, result->data + i * run, run);
+      jac_parallel_for (self->out_shape[0], MAX (((gsize) 1 << 20) / per_row, 1),
+                        contract_rows_cb, &job);
       return;
     }
 
@@ -932,6 +976,90 @@ collapse_strides (const JacStructured *result,
   s->dense_y = steps_dense[1];
 }
 
+/* Rows [begin, end) of a product's Jacobian whose δ collapsed the sum (see matmul_left_term). */
+typedef struct
+{
+  double          *out;
+  const double    *core;
+  gsize            core_row_stride;
+  const double    *bt;      /* B transposed: column j of B at bt + j·k */
+  const double    *scale;   /* nullable */
+  gsize            k, ncols;
+  CollapseStrides  s;
+  gboolean         stream;  /* the core is past the cache: write around it */
+} CollapseJob;
+
+/* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
+ * does not overlap the operands). @stream: with stores that bypass the cache. A core past the
+ * cache is not read back before it is evicted, and an ordinary store first reads the line it
+ * writes, so streaming halves the traffic of the pass. The caller fences. (× 1.0 is exact: the
+ * products of an unscaled core are the same numbers.) */
+static void
+write_row (double       *out,
+           const double *row,
+           const double *column,
+           double        f,
+           gsize         n,
+           gboolean      stream)
+{
+  gsize x = 0;
+
+#ifdef __SSE2__
+  __m128d factor = _mm_set1_pd (f);
+
+  if (stream)
+    {
+      for (; x < n && ((guintptr) (out + x) & 15) != 0; x++)
+        out[x] = row[x] * column[x] * f;
+      for (; x + 2 <= n; x += 2)
+        _mm_stream_pd (out + x, _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x),
+                                                        _mm_loadu_pd (column + x)), factor));
+    }
+  else
+    for (; x + 2 <= n; x += 2)
+      _mm_storeu_pd (out + x, _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x),
+                                                      _mm_loadu_pd (column + x)), factor));
+#endif
+  for (; x < n; x++)
+    out[x] = row[x] * column[x] * f;
+}
+
+static void
+collapse_rows_cb (gsize    begin,
+                  gsize    end,
+                  guint    range,
+                  gpointer data)
+{
+  const CollapseJob *job = data;
+  const CollapseStrides *s = &job->s;
+  double *out = job->out + begin * job->ncols * s->n_x * s->n_y;
+
+  for (gsize i = begin; i < end; i++)
+    for (gsize j = 0; j < job->ncols; j++)
+      {
+        const double *column = job->bt + j * job->k;
+        const double *row = job->core + i * job->core_row_stride;
+        /* (row · column) · f, in the order the separate scaling pass multiplied. */
+        double f = job->scale != NULL ? job->scale[i * job->ncols + j] : 1.0;
+
+        /* One free axis along which both run contiguously, as for h_prev W_hh: whole rows
+         * (write_row ()), instead of an inner loop of one step. */
+        if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
+          {
+            write_row (out, row, column, f, s->n_x, job->stream);
+            out += s->n_x;
+            continue;
+          }
+        for (gsize x = 0; x < s->n_x; x++)
+          for (gsize y = 0; y < s->n_y; y++)
+            *out++ = row[x * s->op_x + y * s->op_y] * column[x * s->dense_x + y * s->dense_y] * f;
+      }
+#ifdef __SSE2__
+  if (job->stream)
+    _mm_sfence ();
+#endif
+}
+
 /* The matrix operand of a product, and the element-wise factor (NULL: 1) the product's Jacobian
  * is scaled by as it is written, for an element-wise function of the product (tanh (h_prev W_hh +
  * …)): the core is written once instead of written and then read and rewritten. */
@@ -962,41 +1090,25 @@ matmul_left_term (const JacStructured  *ja,
   if (ja->pair[1] >= 0)
     {
       /* Σ_k δ(k, w_t) A'[i, k, …] B[k, j] = A'[i, w_t, …] B[w_t, j]: the δ collapses the sum. */
-      CollapseStrides s;
-      double *out = result->core->data;
-      const double *core = ja->core->data;
       g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
+      CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
+                          scale != NULL ? scale->data : NULL, k, ncols, { 0 } };
+      gsize per_row;
+      gboolean reused;
 
       /* Read B by columns from a transposed copy, so the inner loops run along memory. */
       for (gsize r = 0; r < k; r++)
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
-      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &s);
-      for (gsize i = 0; i < m; i++)
-        for (gsize j = 0; j < ncols; j++)
-          {
-            const double *column = bt + j * k;
-            const double *row = core + i * ja->core->strides[0];
-            /* (row · column) · f, in the order the separate scaling pass multiplied. */
-            double f = scale != NULL ? scale->data[i * ncols + j] : 1.0;
-
-            /* One free axis along which both run contiguously, as for h_prev W_hh: a loop the
-             * compiler vectorizes, instead of an inner loop of one step. */
-            if (s.n_y == 1 && s.op_x == 1 && s.dense_x == 1)
-              {
-                if (scale != NULL)
-                  for (gsize x = 0; x < s.n_x; x++)
-                    out[x] = row[x] * column[x] * f;
-                else
-                  for (gsize x = 0; x < s.n_x; x++)
-                    out[x] = row[x] * column[x];
-                out += s.n_x;
-                continue;
-              }
-            for (gsize x = 0; x < s.n_x; x++)
-              for (gsize y = 0; y < s.n_y; y++)
-                *out++ = row[x * s.op_x + y * s.op_y] * column[x * s.dense_x + y * s.dense_y] * f;
-          }
+      collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
+      reused = jac_buffer_is_reused (result->core->data);
+      job.stream = result->core->size * sizeof (double) >= STREAM_BYTES && reused;
+      /* Rows i are independent and each is written once: the threads share them, in a buffer
+       * used before. Fresh pages fault on the first write, and two threads faulting in one
+       * mapping wait for each other: slower than one. */
+      per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
+      jac_parallel_for (m, reused ? MAX (((gsize) 1 << 20) / per_row, 1) : MAX (m, 1),
+                        collapse_rows_cb, &job);
       return result;
     }
 

@@ -14,6 +14,9 @@ typedef struct _JacTensor
   gsize   strides[JAC_MAX_RANK];  /* in elements; C order, so strides[rank - 1] == 1 */
   gsize   size;                   /* number of elements, the product of shape */
   double *data;                   /* owned, zero-initialised, size elements */
+  guint64 serial;                 /* this allocation's number, never reused: lets a cache of
+                                   * what was read from a tensor (jac_kron_from_analysis) tell it
+                                   * from a later one at the same address */
 } JacTensor;
 
 /* Element (i, j) of a rank-2 tensor; the caller has checked the bounds. */
@@ -34,6 +37,7 @@ gpointer   jac_buffer_alloc            (gsize             n_bytes);
 gpointer   jac_buffer_alloc_fresh      (gsize             n_bytes);
 void       jac_buffer_free             (gpointer          data);
 void       jac_buffer_cache_trim       (void);
+gboolean   jac_buffer_is_reused        (gconstpointer     data);
 gsize      jac_buffer_cached_bytes     (void);
 JacTensor *jac_tensor_new              (guint             rank,
                                         const gsize      *shape,
