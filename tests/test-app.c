@@ -1882,6 +1882,144 @@ remove_tmpdir (void)
   g_rmdir (tmpdir);
 }
 
+/* ---- undo and settings ---- */
+
+static int
+int_property (const char *name)
+{
+  int v = 0;
+
+  g_object_get (window, name, &v, NULL);
+  return v;
+}
+
+static char *
+string_property (const char *name)
+{
+  char *v = NULL;
+
+  g_object_get (window, name, &v, NULL);
+  return v;
+}
+
+/* Ctrl+Z and Ctrl+Shift+Z step through the state: one change a step, an expression and the
+ * variable picked for it one step, typing one step. */
+static void
+test_undo (void)
+{
+  g_autofree char *expr = NULL;
+  g_autofree char *wrt = NULL;
+
+  reset ();
+  spin_for (50);
+  jac_history_clear (window->history);
+  g_assert_false (jac_history_can_undo (window->history));
+
+  activate ("win.batch", g_variant_new_int32 (4));
+  spin_for (900);
+  activate ("win.seed", g_variant_new_int32 (7));
+  spin_for (50);
+  g_assert_true (jac_history_can_undo (window->history));
+  activate ("win.undo", NULL);
+  spin_for (50);
+  g_assert_cmpint (int_property ("seed"), ==, 1);
+  g_assert_cmpint (int_property ("batch"), ==, 4);
+  activate ("win.undo", NULL);
+  spin_for (50);
+  g_assert_cmpint (int_property ("batch"), ==, 2);
+  g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 0), ==, 2);
+  g_assert_false (jac_history_can_undo (window->history));
+  activate ("win.redo", NULL);
+  spin_for (50);
+  g_assert_cmpint (int_property ("batch"), ==, 4);
+  g_assert_true (jac_history_can_redo (window->history));
+
+  /* A preset changes the expression, its shapes and the variable: undone at once. */
+  activate ("win.preset", g_variant_new_string ("gram"));
+  spin_for (900);
+  g_assert_false (jac_history_can_redo (window->history));
+  activate ("win.undo", NULL);
+  spin_for (100);
+  expr = string_property ("expression");
+  wrt = string_property ("wrt");
+  g_assert_cmpstr (expr, ==, "");
+  g_assert_cmpstr (wrt, ==, "h_prev");
+  g_assert_cmpstr (jac_window_get_analysis (window)->output_name, ==, "h");
+
+  /* Typing: changes of one property in quick succession are one step. */
+  jac_history_clear (window->history);
+  g_object_set (window, "shapes", "X: 3×2", NULL);
+  spin_for (900);
+  g_object_set (window, "expression", "X", NULL);
+  g_object_set (window, "expression", "X.T", NULL);
+  g_object_set (window, "expression", "X.T @ X", NULL);
+  spin_for (50);
+  activate ("win.undo", NULL);
+  spin_for (100);
+  g_clear_pointer (&expr, g_free);
+  expr = string_property ("expression");
+  g_assert_cmpstr (expr, ==, "");
+  reset ();
+}
+
+/* The settings: what was saved is restored in a new window, what changes is saved. */
+static void
+test_settings (void)
+{
+  g_autoptr(GSettings) settings = jac_application_dup_settings ();
+  JacWindow *second;
+  int width = 0, height = 0, hidden = 0;
+  g_autofree char *colormap = NULL;
+
+  g_assert_nonnull (settings);   /* the schema compiled in the build tree */
+  g_assert_true (G_IS_SETTINGS (settings));
+  g_settings_set (settings, "window-size", "(ii)", 900, 640);
+  g_settings_set_string (settings, "style", "dark");
+  g_settings_set_int (settings, "hidden", 5);
+  g_settings_set_string (settings, "colormap", "gray");
+
+  second = jac_window_new (GTK_APPLICATION (application));
+  _jac_window_bind_settings (second, settings);
+  gtk_window_get_default_size (GTK_WINDOW (second), &width, &height);
+  g_assert_cmpint (width, ==, 900);
+  g_assert_cmpint (height, ==, 640);
+  g_object_get (second, "hidden", &hidden, "colormap", &colormap, NULL);
+  g_assert_cmpint (hidden, ==, 5);
+  g_assert_cmpstr (colormap, ==, "gray");
+  g_assert_true (adw_style_manager_get_dark (adw_style_manager_get_default ()));
+  g_assert_false (jac_history_can_undo (second->history));
+
+  /* Changes are saved as they happen, the size when the window closes. */
+  g_object_set (second, "batch", 4, "layout", "vec", NULL);
+  g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 4);
+  {
+    g_autofree char *layout = g_settings_get_string (settings, "layout");
+
+    g_assert_cmpstr (layout, ==, "vec");
+  }
+  gtk_window_present (GTK_WINDOW (second));
+  spin_for (100);
+  gtk_window_set_default_size (GTK_WINDOW (second), 1000, 700);
+  gtk_window_close (GTK_WINDOW (second));
+  spin_for (100);
+  g_settings_get (settings, "window-size", "(ii)", &width, &height);
+  g_assert_cmpint (width, ==, 1000);
+  g_assert_cmpint (height, ==, 700);
+
+  /* Leave the defaults for the other tests. */
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  for (guint k = 0; k < 7; k++)
+    {
+      static const char * const keys[] = {
+        "window-size", "style", "hidden", "colormap", "batch", "layout", "window-maximized",
+      };
+
+      g_settings_reset (settings, keys[k]);
+    }
+  gtk_window_present (GTK_WINDOW (window));
+  reset ();
+}
+
 /* ---- help ---- */
 
 static char *launched_uri;
@@ -1971,6 +2109,8 @@ main (int    argc,
 
   g_test_add_func ("/app/startup", test_startup);
   g_test_add_func ("/app/help", test_help);
+  g_test_add_func ("/app/undo", test_undo);
+  g_test_add_func ("/app/settings", test_settings);
   g_test_add_func ("/app/change-size", test_change_size);
   g_test_add_func ("/app/switch-wrt", test_switch_wrt);
   g_test_add_func ("/app/switch-layout", test_switch_layout);

@@ -5,7 +5,7 @@
 #include "app/jac-config.h"
 #include "jac-application.h"
 #include "jac-profile.h"
-#include "jac-window.h"
+#include "jac-window-private.h"
 
 struct _JacApplication
 {
@@ -196,6 +196,19 @@ jac_application_startup (GApplication *application)
   gtk_window_set_default_icon_name (JAC_APPLICATION_ID);
 }
 
+GSettings *
+jac_application_dup_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  /* Run from the build tree without GSETTINGS_SCHEMA_DIR, there is no schema: nothing persists. */
+  if (source == NULL)
+    return NULL;
+  schema = g_settings_schema_source_lookup (source, JAC_APPLICATION_ID, TRUE);
+  return schema != NULL ? g_settings_new_full (schema, NULL, NULL) : NULL;
+}
+
 static void
 jac_application_activate (GApplication *application)
 {
@@ -205,6 +218,15 @@ jac_application_activate (GApplication *application)
   if (window == NULL)
     {
       window = GTK_WINDOW (jac_window_new (GTK_APPLICATION (application)));
+      /* The last run's state, unless a screenshot must show the defaults. Options given on the
+       * command line below win over it. */
+      if (self->screenshot_path == NULL)
+        {
+          g_autoptr(GSettings) settings = jac_application_dup_settings ();
+
+          if (settings != NULL)
+            _jac_window_bind_settings (JAC_WINDOW (window), settings);
+        }
       if (self->view != NULL)
         g_object_set (window, "view", self->view, NULL);
       if (self->text_scale > 0)

@@ -5,6 +5,7 @@
 
 #include "jac-export-dialog.h"
 #include "jac-figure-view.h"
+#include "jac-history.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
 
@@ -86,6 +87,8 @@ struct _JacWindow
   char             *message;
   guint             recompute_source;
   guint             message_source;
+  JacHistory       *history;          /* undo and redo of the state below */
+  GSettings        *settings;         /* what persists between runs, or NULL */
   GtkNativeDialog  *dialog;
   JacExportDialog  *export_dialog;   /* while it is open */
   JacExportChoices  export_choices;  /* the Export dialog's last choices, for the session */
@@ -200,6 +203,12 @@ void _jac_window_recompute_now     (JacWindow      *self);
 /* The variables one can differentiate with respect to, in the order of the wrt buttons. */
 GStrv _jac_window_dup_variables    (JacWindow      *self);
 /* Applies a preset of core's gallery (jac-presets.h) by its id: "rnn", "matmul", "trace-ax", … */
+/* Undo and redo (jac-window.c), and the settings that persist. */
+void     _jac_window_undo          (JacWindow      *self);
+void     _jac_window_redo          (JacWindow      *self);
+/* Binds the state to @settings (org.jacscope.Jacscope) and restores the window's size. */
+void     _jac_window_bind_settings (JacWindow      *self,
+                                    GSettings      *settings);
 gboolean _jac_window_apply_preset  (JacWindow      *self,
                                     const char     *preset);
 GMenuModel *_jac_window_preset_menu (void);

@@ -1064,6 +1064,8 @@ jac_window_dispose (GObject *object)
   g_clear_handle_id (&self->kron_source, g_source_remove);
   g_clear_handle_id (&self->message_source, g_source_remove);
   g_clear_handle_id (&self->entry_source, g_source_remove);
+  g_clear_pointer (&self->history, jac_history_free);
+  g_clear_object (&self->settings);
   if (self->dialog != NULL)
     gtk_native_dialog_destroy (self->dialog);
   g_clear_object (&self->dialog);
@@ -1274,6 +1276,95 @@ init_state (JacWindow *self)
   self->norm = g_strdup ("spectral");
 }
 
+/* ---- undo, and the settings that persist -------------------------------------------------- */
+
+/* The state a user changes and may want back: the data, the expression, the figure's choices.
+ * Not the window's chrome (panes, presentation mode, text scale, dark style). */
+static const char * const undoable_properties[] = {
+  "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
+  "shapes", "layout", "colormap", "show-values", "show-contraction", "row-view", "row", "view",
+  "steps", "lag", "gain", "orthogonal", "norm", "shared-range", NULL,
+};
+
+static void
+history_changed_cb (JacHistory *history,
+                    gpointer    data)
+{
+  JacWindow *self = data;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", jac_history_can_undo (history));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", jac_history_can_redo (history));
+}
+
+void
+_jac_window_undo (JacWindow *self)
+{
+  if (self->history != NULL)
+    jac_history_undo (self->history);
+}
+
+void
+_jac_window_redo (JacWindow *self)
+{
+  if (self->history != NULL)
+    jac_history_redo (self->history);
+}
+
+/* Settings bound to the window's properties of the same name: restored on start, saved as they
+ * change. The expression comes before its shapes' variable (wrt) so that it is there to find. */
+static const char * const persistent_properties[] = {
+  "batch", "input", "hidden", "activation", "b-shape", "upstream", "shapes", "expression", "wrt",
+  "layout", "colormap", "show-values", "show-contraction", "text-scale", "export-scale",
+  "show-sidebar", "show-derivation", NULL,
+};
+
+static gboolean
+close_request_cb (JacWindow *self)
+{
+  int width = 0, height = 0;
+  AdwColorScheme scheme = adw_style_manager_get_color_scheme (adw_style_manager_get_default ());
+
+  if (self->settings == NULL)
+    return FALSE;
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_settings_set (self->settings, "window-size", "(ii)", width, height);
+  g_settings_set_boolean (self->settings, "window-maximized",
+                          gtk_window_is_maximized (GTK_WINDOW (self)));
+  g_settings_set_string (self->settings, "style",
+                         scheme == ADW_COLOR_SCHEME_FORCE_DARK ? "dark"
+                         : scheme == ADW_COLOR_SCHEME_FORCE_LIGHT ? "light" : "default");
+  return FALSE;
+}
+
+void
+_jac_window_bind_settings (JacWindow *self,
+                           GSettings *settings)
+{
+  g_autofree char *style = NULL;
+  int width, height;
+
+  g_return_if_fail (JAC_IS_WINDOW (self) && G_IS_SETTINGS (settings));
+
+  g_set_object (&self->settings, settings);
+  g_settings_get (settings, "window-size", "(ii)", &width, &height);
+  if (width > 0 && height > 0)
+    gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+  if (g_settings_get_boolean (settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  style = g_settings_get_string (settings, "style");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      g_str_equal (style, "dark") ? ADW_COLOR_SCHEME_FORCE_DARK
+                                      : g_str_equal (style, "light") ? ADW_COLOR_SCHEME_FORCE_LIGHT
+                                      : ADW_COLOR_SCHEME_DEFAULT);
+  for (guint k = 0; persistent_properties[k] != NULL; k++)
+    g_settings_bind (settings, persistent_properties[k], self, persistent_properties[k],
+                     G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect (self, "close-request", G_CALLBACK (close_request_cb), NULL);
+  /* What was restored is where the history starts, not a step to undo. */
+  if (self->history != NULL)
+    jac_history_clear (self->history);
+}
+
 static void
 jac_window_init (JacWindow *self)
 {
@@ -1328,6 +1419,10 @@ jac_window_init (JacWindow *self)
   hover_text_cb (self->figure_view, NULL, self);
   _jac_window_init_sequence (self);
   _jac_window_recompute_now (self);
+
+  self->history = jac_history_new (G_OBJECT (self), undoable_properties);
+  jac_history_set_changed_func (self->history, history_changed_cb, self);
+  history_changed_cb (self->history, self);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
