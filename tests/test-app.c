@@ -1398,6 +1398,16 @@ test_copy_latex (void)
     g_assert_nonnull (strstr (text, "W_{hh}"));
     g_assert_null (strstr (text, "\\_"));
   }
+  /* And the script that checks it: the same as derive --numpy, a confirmation as a toast. */
+  activate ("win.copy-numpy", NULL);
+  {
+    g_autofree char *text = clipboard_text ();
+
+    g_assert_true (g_str_has_prefix (text, "#!/usr/bin/env python3\n"));
+    g_assert_nonnull (strstr (text, "np.einsum("));
+    g_assert_cmpstr (jac_window_get_message (window), ==,
+                     "Copied a NumPy script that checks the derivation");
+  }
 }
 
 static void

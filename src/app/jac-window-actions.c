@@ -282,6 +282,32 @@ copy_latex_action (GtkWidget  *widget,
   _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the derivation as LaTeX");
 }
 
+/* A Python script that checks the derivation itself (jacscope derive --numpy). */
+static void
+copy_numpy_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  JacWindow *self = JAC_WINDOW (widget);
+  const JacAnalysis *analysis = jac_window_get_analysis (self);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *script = NULL;
+
+  if (analysis == NULL)
+    return;
+  script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
+                                  analysis->expr->source, NULL, 10000, (guint32) self->seed,
+                                  FALSE, &error);
+  if (script == NULL)
+    {
+      _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
+      return;
+    }
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), script);
+  _jac_window_show_message (self, GTK_MESSAGE_INFO,
+                            "Copied a NumPy script that checks the derivation");
+}
+
 /* ---- expressions ------------------------------------------------------------------------ */
 
 static void
@@ -594,6 +620,7 @@ _jac_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_x, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.focus-expression", NULL);
   gtk_widget_class_install_action (widget_class, "win.copy-latex", NULL, copy_latex_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-numpy", NULL, copy_numpy_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.copy-latex", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);

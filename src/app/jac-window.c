@@ -514,6 +514,19 @@ _jac_window_show_message (JacWindow      *self,
   g_free (self->message);
   self->message = g_strdup (message);
   self->message_is_error = type == GTK_MESSAGE_ERROR;
+  /* A confirmation is a toast; an error waits in the info bar for the user to act. */
+  if (type != GTK_MESSAGE_ERROR && ADW_IS_TOAST_OVERLAY (gtk_window_get_child (GTK_WINDOW (self))))
+    {
+      AdwToast *toast = adw_toast_new (message);
+
+      adw_toast_set_timeout (toast, INFO_SECONDS);
+      /* The window's child, not a template field: the template's disposal must not unparent
+       * what the window itself disposes. */
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (gtk_window_get_child (GTK_WINDOW (self))),
+                                   toast);
+      gtk_info_bar_set_revealed (self->info_bar, FALSE);
+      return;
+    }
   gtk_label_set_text (self->info_label, message);
   gtk_info_bar_set_message_type (self->info_bar, type);
   gtk_info_bar_set_revealed (self->info_bar, TRUE);
@@ -1177,6 +1190,7 @@ jac_window_class_init (JacWindowClass *klass)
 
   g_type_ensure (JAC_TYPE_FIGURE_VIEW);
   g_type_ensure (JAC_TYPE_TIME_VIEW);
+  g_type_ensure (ADW_TYPE_TOAST_OVERLAY);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
   gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
