@@ -251,6 +251,24 @@ bench_sequence_norms (gpointer data)
   b->failed |= norms == NULL;
 }
 
+/* The floor of the chain's work: the one GEMM a lag the product of ∂h_t/∂h_{t−1} needs,
+ * (N·H) × (G·H) times (G·H) × H with G the cell's gates (1, 4, 3), T times, on the same BLAS and
+ * threads. */
+typedef struct
+{
+  gsize   m, k, n, steps;
+  double *a, *b, *c;
+} GemmFloor;
+
+static void
+bench_gemm_floor (gpointer data)
+{
+  GemmFloor *f = data;
+
+  for (gsize t = 0; t < f->steps; t++)
+    jac_gemm (FALSE, FALSE, f->m, f->n, f->k, 1.0, f->a, f->k, f->b, f->n, 0.0, f->c, f->n);
+}
+
 /* The unrolled RNN: forward pass and every lag's spectral and Frobenius norms, per row. */
 static int
 bench_sequence (JacCliOptions *o)
@@ -268,13 +286,34 @@ bench_sequence (JacCliOptions *o)
   t = time_runs (o->repeat, bench_sequence_norms, &b);
   if (b.failed)
     return 1;
-  g_print ("{\"bench\": \"sequence_norms\", \"cell\": \"%s\", \"steps\": %" G_GSIZE_FORMAT
-           ", \"batch\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
-           "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f}\n",
-           jac_cell_name (sequence->config.cell), sequence->config.steps,
-           sequence->config.config.batch, sequence->config.config.hidden,
-           jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
-           t.median, t.min);
+  {
+    gsize h = sequence->config.config.hidden, n = sequence->config.config.batch;
+    gsize gates = sequence->config.cell == JAC_CELL_LSTM ? 4
+                  : sequence->config.cell == JAC_CELL_GRU ? 3 : 1;
+    GemmFloor f = { n * h, gates * h, h, sequence->config.steps, NULL, NULL, NULL };
+    Timing floor_t;
+
+    f.a = g_new (double, f.m * f.k);
+    f.b = g_new (double, f.k * f.n);
+    f.c = g_new (double, f.m * f.n);
+    for (gsize e = 0; e < f.m * f.k; e++)
+      f.a[e] = (double) (e % 7) / 7 - 0.5;
+    for (gsize e = 0; e < f.k * f.n; e++)
+      f.b[e] = (double) (e % 5) / 5 - 0.5;
+    floor_t = time_runs (o->repeat, bench_gemm_floor, &f);
+    g_free (f.a);
+    g_free (f.b);
+    g_free (f.c);
+    g_print ("{\"bench\": \"sequence_norms\", \"cell\": \"%s\", \"steps\": %" G_GSIZE_FORMAT
+             ", \"batch\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
+             "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f, "
+             "\"gemm_floor_ms\": %.3f, \"ratio_to_gemm_floor\": %.2f}\n",
+             jac_cell_name (sequence->config.cell), sequence->config.steps,
+             sequence->config.config.batch, sequence->config.config.hidden,
+             jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
+             t.median, t.min, floor_t.median,
+             floor_t.median > 0 ? t.median / floor_t.median : 0.0);
+  }
   return 0;
 }
 
