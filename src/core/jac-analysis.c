@@ -203,9 +203,13 @@ analyse (JacAnalysis      *self,
   self->jacobian = jac_graph_jacobian_try (self->graph, self->wrt_node, error);
   if (self->jacobian == NULL)
     return FALSE;
-  self->jacobian_max_abs = jacobian_max_abs (self->jacobian);
+  /* Σ G·J from the tensor, and where its pass reads every entry the colour range with it: one
+   * read of a 512 MiB core instead of two at H = 1024. */
+  self->contract_tensor = jac_structured_contract_max_abs (self->jacobian, self->upstream,
+                                                           &self->jacobian_max_abs);
+  if (self->jacobian_max_abs < 0)
+    self->jacobian_max_abs = jacobian_max_abs (self->jacobian);
   compute_sparsity (self);
-  self->contract_tensor = jac_structured_contract (self->jacobian, self->upstream);
   return TRUE;
 }
 
@@ -213,6 +217,7 @@ static void reconcile_structure (JacAnalysis *self);
 
 static JacAnalysis *
 analysis_new (JacExpr          *expr,
+              gboolean          forwarded,
               const char       *wrt,
               JacDeriveFlags    flags,
               JacUpstreamKind   upstream_kind,
@@ -225,7 +230,8 @@ analysis_new (JacExpr          *expr,
   self->expr = expr;
   self->graph = expr->graph;
   self->output_name = expr->output_name;
-  jac_graph_forward (self->graph);
+  if (!forwarded)
+    jac_graph_forward (self->graph);
   self->derivation = jac_derive (expr, wrt, flags, error);
   if (self->derivation == NULL)
     return NULL;
@@ -260,7 +266,8 @@ jac_analysis_new_expr (JacExpr          *expr,
                        GError          **error)
 {
   g_return_val_if_fail (expr != NULL && wrt != NULL, NULL);
-  return analysis_new (expr, wrt, JAC_DERIVE_DEFAULT, upstream_kind, upstream, seed, error);
+  return analysis_new (expr, FALSE, wrt, JAC_DERIVE_DEFAULT, upstream_kind, upstream, seed,
+                       error);
 }
 
 JacAnalysis *
@@ -277,7 +284,8 @@ jac_analysis_new (JacRnn           *rnn,
 
   expr = g_steal_pointer (&owned->expr);
   owned->graph = NULL;
-  return analysis_new (expr, jac_variable_name (wrt), JAC_DERIVE_NAME_SLOPES, upstream_kind,
+  /* jac_rnn_new ran the forward pass on the values it drew or loaded. */
+  return analysis_new (expr, TRUE, jac_variable_name (wrt), JAC_DERIVE_NAME_SLOPES, upstream_kind,
                        upstream, owned->config.seed, error);
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-blas.h"
 #include "jac-derive-private.h"
 
 /* ---- construction ---- */
@@ -1766,15 +1767,10 @@ eval_matmul (const JacMExpr  *e,
   JacTensor *r = new_like (e);
   gsize inner = a->shape[1];
 
-  for (gsize i = 0; i < r->shape[0]; i++)
-    for (gsize j = 0; j < r->shape[1]; j++)
-      {
-        double total = 0.0;
-
-        for (gsize k = 0; k < inner; k++)
-          total += JAC_AT2 (a, i, k) * JAC_AT2 (b, k, j);
-        JAC_AT2 (r, i, j) = total;
-      }
+  /* BLAS: at N = 64, H = 1024 the RNN's (G ⊙ S) W_hhᵀ is 67 M multiply-adds, a third of a second
+   * in plain loops that walk b by columns. */
+  jac_gemm (FALSE, FALSE, r->shape[0], r->shape[1], inner, 1.0, a->data, inner, b->data,
+            r->shape[1], 0.0, r->data, r->shape[1]);
   return r;
 }
 
@@ -1972,6 +1968,39 @@ _jac_m_eval (const JacMExpr  *e,
       }
     default:
       break;
+    }
+
+  /* A product of matrices, its transposes left to BLAS and its graph values read in place:
+   * (G ⊙ S) W_hhᵀ at H = 1024 copies no 8 MiB W_hh twice. */
+  if (e->kind == JAC_M_MATMUL && e->a->rank == 2 && e->b->rank == 2)
+    {
+      const JacMExpr *operand[2] = { e->a, e->b };
+      const JacTensor *value[2];
+      g_autoptr(JacTensor) owned_a = NULL;
+      g_autoptr(JacTensor) owned_b = NULL;
+      gboolean trans[2] = { FALSE, FALSE };
+      JacTensor *r = new_like (e);
+
+      for (guint k = 0; k < 2; k++)
+        {
+          const JacMExpr *o = operand[k];
+          JacTensor **owned = k == 0 ? &owned_a : &owned_b;
+
+          if (o->kind == JAC_M_TRANSPOSE && o->a->rank == 2)
+            {
+              trans[k] = TRUE;
+              o = o->a;
+            }
+          if (o->kind == JAC_M_NODE && jac_graph_node (graph, o->node)->value->rank == 2)
+            value[k] = jac_graph_node (graph, o->node)->value;
+          else
+            value[k] = *owned = _jac_m_eval (o, graph, upstream);
+        }
+      jac_gemm (trans[0], trans[1], r->shape[0], r->shape[1],
+                trans[0] ? value[0]->shape[0] : value[0]->shape[1], 1.0, value[0]->data,
+                value[0]->shape[1], value[1]->data, value[1]->shape[1], 0.0, r->data,
+                r->shape[1]);
+      return r;
     }
 
   a = _jac_m_eval (e->a, graph, upstream);

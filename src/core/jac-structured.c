@@ -1,6 +1,7 @@
 /* jac-structured.c: Jacobians kept as sums of Kronecker-delta patterns, each times a core. */
 #define G_LOG_DOMAIN "jac-structured"
 
+#include <math.h>
 #include <string.h>
 
 #ifdef __SSE2__
@@ -508,6 +509,7 @@ typedef struct
   double       *result;
   gsize         cols;   /* j */
   gsize         run;    /* q */
+  double        max[16];  /* per range of rows: the largest |core| entry read (colour range) */
 } ContractRows;
 
 static void
@@ -516,7 +518,8 @@ contract_rows_cb (gsize    begin,
                   guint    range,
                   gpointer data)
 {
-  const ContractRows *job = data;
+  ContractRows *job = data;
+  double m = 0;
 
   for (gsize i = begin; i < end; i++)
     {
@@ -527,17 +530,28 @@ contract_rows_cb (gsize    begin,
           double g = job->upstream[i * job->cols + j];
           const double *row = job->core + (i * job->cols + j) * job->run;
 
+          /* The entries' largest magnitude in the same read (NaN skipped, as
+           * jac_tensor_max_abs does): the colour range costs no pass of its own. */
           for (gsize q = 0; q < job->run; q++)
-            acc[q] += g * row[q];
+            {
+              double a = fabs (row[q]);
+
+              acc[q] += g * row[q];
+              m = a > m ? a : m;
+            }
         }
     }
+  if (range < G_N_ELEMENTS (job->max))
+    job->max[range] = MAX (job->max[range], m);
 }
 
-/* Adds one term's Σ_o G[o] J[o, w] into @result; @self is a view of that term. */
+/* Adds one term's Σ_o G[o] J[o, w] into @result; @self is a view of that term. Sets *@max_abs
+ * (nullable) to the core's largest |entry| when the pass read every entry, else to -1. */
 static void
 contract_term (const JacStructured *self,
                const JacTensor     *upstream,
-               JacTensor           *result)
+               JacTensor           *result,
+               double              *max_abs)
 {
   gsize n_out = 1;
   gsize run;
@@ -545,6 +559,8 @@ contract_term (const JacStructured *self,
   for (guint a = 0; a < self->out_rank; a++)
     n_out *= self->out_shape[a];
   run = n_out > 0 ? self->core->size / n_out : 0;
+  if (max_abs != NULL)
+    *max_abs = -1;
 
   /* The common case, no δ left and the core laid out as G's entries times the variable's. */
   if (self->pair[0] < 0 && self->pair[1] < 0)
@@ -558,11 +574,17 @@ contract_term (const JacStructured *self,
   if (self->out_rank == 2 && self->wrt_rank == 2 && self->pair[0] == 0 && self->pair[1] < 0)
     {
       ContractRows job = { self->core->data, upstream->data, result->data, self->out_shape[1],
-                           run };
+                           run, { 0 } };
       gsize per_row = MAX (run * job.cols, 1);
 
       jac_parallel_for (self->out_shape[0], MAX (((gsize) 1 << 20) / per_row, 1),
                         contract_rows_cb, &job);
+      if (max_abs != NULL)
+        {
+          *max_abs = 0;
+          for (guint r = 0; r < G_N_ELEMENTS (job.max); r++)
+            *max_abs = MAX (*max_abs, job.max[r]);
+        }
       return;
     }
 
@@ -611,8 +633,19 @@ JacTensor *
 jac_structured_contract (const JacStructured *self,
                          const JacTensor     *upstream)
 {
-  JacTensor *result = jac_tensor_new (self->wrt_rank, self->wrt_shape, NULL);
+  return jac_structured_contract_max_abs (self, upstream, NULL);
+}
 
+JacTensor *
+jac_structured_contract_max_abs (const JacStructured *self,
+                                 const JacTensor     *upstream,
+                                 double              *max_abs)
+{
+  JacTensor *result = jac_tensor_new (self->wrt_rank, self->wrt_shape, NULL);
+  double term_max = -1;
+
+  if (max_abs != NULL)
+    *max_abs = -1;
   g_return_val_if_fail (upstream->rank == self->out_rank, result);
 
   for (guint k = 0; k < self->n_terms; k++)
@@ -620,8 +653,10 @@ jac_structured_contract (const JacStructured *self,
       JacStructured view;
 
       term_view (self, k, &view);
-      contract_term (&view, upstream, result);
+      contract_term (&view, upstream, result, self->n_terms == 1 ? &term_max : NULL);
     }
+  if (max_abs != NULL && self->n_terms == 1)
+    *max_abs = term_max;
   return result;
 }
 

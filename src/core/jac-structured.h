@@ -93,6 +93,11 @@ JacTensor     *jac_structured_to_dense       (const JacStructured  *self,
 /* Σ_o G[o] J[o, w]: the vector-Jacobian product, shape wrt.shape. */
 JacTensor     *jac_structured_contract       (const JacStructured  *self,
                                               const JacTensor      *upstream);
+/* The same, and the largest |entry| of a one-term Jacobian when the contraction's pass read every
+ * entry (δ_ip, the ∂h/∂h_prev case): *@max_abs, else -1. */
+JacTensor     *jac_structured_contract_max_abs (const JacStructured *self,
+                                                const JacTensor     *upstream,
+                                                double              *max_abs);
 /* The same contraction from a dense tensor of shape out.shape + wrt.shape. */
 JacTensor     *jac_dense_contract            (const JacTensor      *dense,
                                               guint                 out_rank,
