@@ -9,12 +9,16 @@
 const char *
 jac_analysis_wrt_indices (const JacAnalysis *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return self->derivation->wrt_letters;
 }
 
 const char *
 jac_analysis_out_indices (const JacAnalysis *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return self->derivation->out_letters;
 }
 
@@ -331,6 +335,8 @@ jac_expr_draw_variables (JacExpr     *expr,
                          guint32      seed,
                          GError     **error)
 {
+  g_return_val_if_fail (expr != NULL, FALSE);
+
   JacGraph *graph = expr->graph;
 
   for (guint n = 0; n < graph->nodes->len; n++)
@@ -410,6 +416,8 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
                             gsize              block_row,
                             gsize              block_col)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+
   const JacStructured *jac = self->jacobian;
 
   /* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
@@ -430,6 +438,8 @@ jac_analysis_block_entry (const JacAnalysis *self,
                           gsize              col,
                           gboolean          *structural_zero)
 {
+  g_return_val_if_fail (self != NULL, 0.0);
+
   const JacStructured *jac = self->jacobian;
   gsize out_index[2] = { block_row, row };
   gsize wrt_index[2] = { block_col, col };

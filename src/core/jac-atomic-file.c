@@ -54,6 +54,8 @@ JacAtomicFile *
 jac_atomic_file_new (const char  *path,
                      GError     **error)
 {
+  g_return_val_if_fail (path != NULL, NULL);
+
   g_autofree char *target = resolve_target (path, error);
   g_autofree char *dir = NULL;
   g_autofree char *base = NULL;
@@ -113,6 +115,8 @@ jac_atomic_file_new (const char  *path,
 FILE *
 jac_atomic_file_get_stream (JacAtomicFile *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return self->stream;
 }
 
@@ -128,6 +132,8 @@ gboolean
 jac_atomic_file_commit (JacAtomicFile  *self,
                         GError        **error)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+
   gboolean failed = ferror (self->stream) != 0;
   int saved = failed ? EIO : 0;
 

@@ -669,6 +669,8 @@ jac_derivation_python (const JacDerivation  *self,
                        gboolean              torch,
                        GError              **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   Gen g = { self, graph, torch, NULL, error, FALSE };
   const JacNode *out_node, *var_node;
   g_autoptr(GString) out = g_string_new (NULL);

@@ -1705,6 +1705,8 @@ const JacDerivationStep *
 jac_derivation_find_step (const JacDerivation *self,
                           const char          *title)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   for (guint s = 0; s < self->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (self->steps, s);

@@ -248,6 +248,8 @@ jac_shape_env_lookup (const JacShapeEnv *self,
                       guint             *rank,
                       gsize             *shape)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+
   guint r;
   gsize s[2] = { 0, 0 };
 
@@ -559,6 +561,8 @@ jac_shape_env_parse_size (JacShapeEnv  *self,
                           const char   *text,
                           GError      **error)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+
   g_autofree char *symbol = NULL;
   const char *rest, *end;
   gsize value;
@@ -581,6 +585,8 @@ jac_shape_env_parse_shape (JacShapeEnv  *self,
                            const char   *text,
                            GError      **error)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+
   g_autofree char *name = NULL;
   g_autoptr(GError) local = NULL;
   char *symbols[2] = { NULL, NULL };
@@ -2281,6 +2287,8 @@ char *
 jac_expr_dup_node_text (const JacExpr *self,
                         int            node)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   const JacSpan *span = jac_expr_span (self, node);
   const char *start, *end;
 

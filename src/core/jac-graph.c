@@ -196,6 +196,8 @@ int
 jac_graph_find_variable (const JacGraph *self,
                          const char     *name)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   for (guint n = 0; n < self->nodes->len; n++)
     {
       const JacNode *node = jac_graph_node (self, n);
@@ -235,6 +237,8 @@ int
 jac_graph_add_constant (JacGraph *self,
                         double    value)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   JacNode node = { .op = JAC_OP_CONSTANT, .lhs = -1, .rhs = -1, .constant = value };
 
   node.value = jac_tensor_new_scalar (value);
@@ -299,6 +303,8 @@ jac_graph_add_binary (JacGraph  *self,
                       int        rhs,
                       GError   **error)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   JacNode node = { .op = op, .lhs = lhs, .rhs = rhs };
   const JacNode *a = jac_graph_node (self, lhs);
   const JacNode *b = jac_graph_node (self, rhs);
@@ -370,6 +376,8 @@ jac_graph_add_unary (JacGraph  *self,
                      int        operand,
                      GError   **error)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   JacNode node = { .op = op, .func = func, .lhs = operand, .rhs = -1 };
   const JacNode *a = jac_graph_node (self, operand);
 
@@ -453,6 +461,8 @@ jac_graph_add_reshape (JacGraph  *self,
                        guint      axis,
                        GError   **error)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   JacNode node = { .op = JAC_OP_RESHAPE, .lhs = operand, .rhs = -1, .axis = axis, .rank = rank };
   const JacNode *a = jac_graph_node (self, operand);
 
@@ -481,6 +491,8 @@ jac_graph_add_sum_axis (JacGraph  *self,
                         guint      axis,
                         GError   **error)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   JacNode node = { .op = JAC_OP_SUM_AXIS, .lhs = operand, .rhs = -1, .axis = axis };
   const JacNode *a = jac_graph_node (self, operand);
 
@@ -505,6 +517,8 @@ jac_graph_add_power (JacGraph  *self,
                      double     p,
                      GError   **error)
 {
+  g_return_val_if_fail (self != NULL, -1);
+
   int node = jac_graph_add_unary (self, JAC_OP_APPLY, JAC_FUNC_POWER, operand, error);
 
   if (node >= 0)
@@ -805,6 +819,8 @@ forward_node (JacGraph *self,
 void
 jac_graph_forward (JacGraph *self)
 {
+  g_return_if_fail (self != NULL);
+
   for (guint n = 0; n < self->nodes->len; n++)
     {
       JacNode *node = jac_graph_node (self, n);
@@ -1132,6 +1148,8 @@ JacStructured *
 jac_graph_jacobian (JacGraph *self,
                     int       variable)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   g_autoptr(GError) error = NULL;
   JacStructured *result = jac_graph_jacobian_try (self, variable, &error);
 
@@ -1145,6 +1163,8 @@ jac_graph_jacobian_try (JacGraph  *self,
                         int        variable,
                         GError   **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   guint n_nodes = self->nodes->len;
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
   g_autofree guint *uses = g_new0 (guint, n_nodes);
@@ -1435,6 +1455,8 @@ jac_graph_vjp (JacGraph        *self,
                int              variable,
                const JacTensor *upstream)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   guint n_nodes = self->nodes->len;
   g_autofree JacTensor **grads = g_new0 (JacTensor *, n_nodes);
   JacTensor *result;
@@ -1463,6 +1485,8 @@ jac_graph_finite_difference (JacGraph *self,
                              int       variable,
                              double    step)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   JacNode *var = jac_graph_node (self, variable);
   const JacNode *out = jac_graph_node (self, self->output);
   gsize shape[4];

@@ -212,6 +212,8 @@ jac_rnn_new (const JacRnnConfig *config,
              JacTensor * const  *loaded,
              GError            **error)
 {
+  g_return_val_if_fail (config != NULL, NULL);
+
   g_autoptr(JacRnn) self = g_new0 (JacRnn, 1);
   const JacTensor *z;
 
@@ -270,18 +272,24 @@ const JacTensor *
 jac_rnn_value (const JacRnn *self,
                JacVariable   variable)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_graph_node (self->graph, self->variable_node[variable])->value;
 }
 
 const JacTensor *
 jac_rnn_output (const JacRnn *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_graph_node (self->graph, self->graph->output)->value;
 }
 
 const JacTensor *
 jac_rnn_preactivation (const JacRnn *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_graph_node (self->graph, self->preactivation)->value;
 }
 
@@ -289,6 +297,8 @@ JacStructured *
 jac_rnn_jacobian (JacRnn      *self,
                   JacVariable  variable)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_graph_jacobian (self->graph, self->variable_node[variable]);
 }
 
@@ -322,6 +332,8 @@ JacTensor *
 jac_rnn_closed_form_dense (const JacRnn *self,
                            JacVariable   variable)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   const JacRnnConfig *c = &self->config;
   g_autoptr(JacTensor) s = closed_form_slope (self);
   const JacTensor *v = jac_rnn_value (self, variable);
@@ -377,6 +389,8 @@ jac_rnn_contract_formula (const JacRnn    *self,
                           JacVariable      variable,
                           const JacTensor *upstream)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   const JacRnnConfig *c = &self->config;
   const JacTensor *v = jac_rnn_value (self, variable);
   g_autoptr(JacTensor) gated = jac_tensor_copy (upstream);

@@ -586,6 +586,8 @@ jac_sequence_norms (const JacSequence  *self,
                     gboolean            singular_values_for_all,
                     GError            **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_sequence_norms_seeding (self, singular_values_for_all, NULL, error);
 }
 
@@ -686,6 +688,8 @@ jac_sequence_norms_get (const JacSequenceNorms *norms,
                         gsize                   lag,
                         gsize                   row)
 {
+  g_return_val_if_fail (norms != NULL, 0.0);
+
   return pow (10, jac_sequence_norms_get_log10 (norms, norm, lag, row));
 }
 

@@ -261,6 +261,8 @@ _jac_structured_try_copy (const JacStructured  *self,
 JacStructured *
 jac_structured_copy (const JacStructured *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   JacStructured *copy = g_memdup2 (self, sizeof *self);
 
   for (guint k = 0; k < self->n_terms; k++)
@@ -345,6 +347,8 @@ void
 jac_structured_common_pairs (const JacStructured *self,
                              int                 *pair)
 {
+  g_return_if_fail (self != NULL);
+
   pair[0] = self->pair[0];
   pair[1] = self->pair[1];
   for (guint k = 1; k < self->n_terms; k++)
@@ -357,6 +361,8 @@ guint
 jac_structured_dense_shape (const JacStructured *self,
                             gsize               *shape)
 {
+  g_return_val_if_fail (self != NULL, 0);
+
   for (guint a = 0; a < self->out_rank; a++)
     shape[a] = self->out_shape[a];
   for (guint t = 0; t < self->wrt_rank; t++)
@@ -367,6 +373,8 @@ jac_structured_dense_shape (const JacStructured *self,
 gsize
 jac_structured_stored_count (const JacStructured *self)
 {
+  g_return_val_if_fail (self != NULL, 0);
+
   gsize n = 0;
 
   for (guint k = 0; k < self->n_terms; k++)
@@ -419,6 +427,8 @@ support_count (const JacStructured *self,
 gsize
 jac_structured_free_count (const JacStructured *self)
 {
+  g_return_val_if_fail (self != NULL, 0);
+
   guint64 added = 0, removed = 0;
 
   if (self->n_terms == 1)
@@ -437,6 +447,8 @@ jac_structured_free_count (const JacStructured *self)
 gsize
 jac_structured_dense_count (const JacStructured *self)
 {
+  g_return_val_if_fail (self != NULL, 0);
+
   gsize shape[4];
   guint rank = jac_structured_dense_shape (self, shape);
   gsize n;
@@ -451,6 +463,8 @@ jac_structured_to_dense (const JacStructured  *self,
                          gsize                 budget_bytes,
                          GError              **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   g_autoptr(JacTensor) dense = NULL;
   gsize shape[4];
   guint rank = jac_structured_dense_shape (self, shape);
@@ -633,6 +647,8 @@ JacTensor *
 jac_structured_contract (const JacStructured *self,
                          const JacTensor     *upstream)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_structured_contract_max_abs (self, upstream, NULL);
 }
 

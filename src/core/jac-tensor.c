@@ -438,6 +438,8 @@ jac_tensor_new_scalar (double value)
 JacTensor *
 jac_tensor_copy (const JacTensor *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   JacTensor *copy = jac_tensor_new (self->rank, self->shape, NULL);
 
   memcpy (copy->data, self->data, self->size * sizeof (double));
@@ -457,6 +459,8 @@ gboolean
 jac_tensor_same_shape (const JacTensor *a,
                        const JacTensor *b)
 {
+  g_return_val_if_fail (a != NULL, FALSE);
+
   if (a->rank != b->rank)
     return FALSE;
   for (guint i = 0; i < a->rank; i++)
@@ -482,6 +486,8 @@ jac_shape_string (guint        rank,
 char *
 jac_tensor_shape_string (const JacTensor *self)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
   return jac_shape_string (self->rank, self->shape);
 }
 
@@ -535,6 +541,8 @@ max_abs_cb (gsize    begin,
 double
 jac_tensor_max_abs (const JacTensor *self)
 {
+  g_return_val_if_fail (self != NULL, 0.0);
+
   MaxAbsJob job = { self->data, { 0 } };
   double m = 0;
 
@@ -549,6 +557,8 @@ double
 jac_tensor_max_abs_diff (const JacTensor *a,
                          const JacTensor *b)
 {
+  g_return_val_if_fail (a != NULL, 0.0);
+
   double m = 0.0;
 
   if (a->size != b->size)
@@ -568,6 +578,8 @@ void
 jac_tensor_fill (JacTensor *self,
                  double     value)
 {
+  g_return_if_fail (self != NULL);
+
   for (gsize n = 0; n < self->size; n++)
     self->data[n] = value;
 }
@@ -577,6 +589,8 @@ jac_tensor_fill_uniform (JacTensor *self,
                          GRand     *rand,
                          double     scale)
 {
+  g_return_if_fail (self != NULL);
+
   for (gsize n = 0; n < self->size; n++)
     self->data[n] = scale * g_rand_double_range (rand, -1.0, 1.0);
 }

@@ -114,6 +114,8 @@ jac_heatmap_fill (guint32                *pixels,
                   gconstpointer           data,
                   const JacHeatmapColors *colors)
 {
+  g_return_if_fail (pixels != NULL);
+
   JacPixelRect all = { 0, 0, width, height };
 
   jac_heatmap_fill_window (pixels, stride, width, height, &all, rows, cols, pool, data, colors);
@@ -154,6 +156,8 @@ jac_heatmap_build (int                     width,
                    gconstpointer           data,
                    const JacHeatmapColors *colors)
 {
+  g_return_val_if_fail (colors != NULL, NULL);
+
   cairo_surface_t *image = new_image (width, height);
   guint32 *pixels;
   gsize stride;
@@ -188,6 +192,8 @@ jac_heatmap_device_rect (cairo_t *cr,
                          int     *device_width,
                          int     *device_height)
 {
+  g_return_if_fail (cr != NULL);
+
   double x0 = x, y0 = y, x1 = x + width, y1 = y + height;
   double sx, sy;
 
@@ -204,6 +210,8 @@ void
 jac_heatmap_enter_device (cairo_t *cr,
                           double  *pixels_per_unit)
 {
+  g_return_if_fail (cr != NULL);
+
   double sx, sy, ux = 1, uy = 0;
 
   target_scale (cr, &sx, &sy);
@@ -224,6 +232,8 @@ jac_heatmap_paint_window (cairo_t            *cr,
                           int                 window_x,
                           int                 window_y)
 {
+  g_return_if_fail (cr != NULL);
+
   double sx, sy, x0, y0, x1, y1;
   cairo_pattern_t *pattern;
 
@@ -267,6 +277,8 @@ jac_heatmap_paint_device (cairo_t         *cr,
                           int              device_width,
                           int              device_height)
 {
+  g_return_if_fail (cr != NULL);
+
   JacPixelRect device = { device_x, device_y, device_width, device_height };
 
   if (image == NULL)
@@ -307,6 +319,8 @@ jac_heatmap_paint_visible (cairo_t                *cr,
                            gconstpointer           data,
                            const JacHeatmapColors *colors)
 {
+  g_return_val_if_fail (cr != NULL, 0);
+
   JacPixelRect window;
   cairo_surface_t *image;
   guint32 *pixels;
@@ -338,6 +352,8 @@ void
 jac_heatmap_device_clip (cairo_t      *cr,
                          JacPixelRect *clip)
 {
+  g_return_if_fail (cr != NULL);
+
   double x0, y0, x1, y1;
 
   cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
@@ -368,6 +384,8 @@ jac_heatmap_paint (cairo_t         *cr,
                    double           width,
                    double           height)
 {
+  g_return_if_fail (cr != NULL);
+
   int dx, dy, dw, dh;
 
   jac_heatmap_device_rect (cr, x, y, width, height, &dx, &dy, &dw, &dh);
@@ -410,6 +428,8 @@ jac_heatmap_hatch_lines (cairo_t *cr,
                          double   height,
                          double   spacing)
 {
+  g_return_if_fail (cr != NULL);
+
   /* Lines x + y = k · spacing, so that hatches of neighbouring blocks continue each other. */
   double first = floor ((x + y) / spacing) * spacing;
   double last = x + width + y + height;
@@ -466,6 +486,8 @@ jac_heatmap_hatch_tile (int     spacing,
 gboolean
 jac_heatmap_target_is_vector (cairo_t *cr)
 {
+  g_return_val_if_fail (cr != NULL, FALSE);
+
   switch (cairo_surface_get_type (cairo_get_target (cr)))
     {
     case CAIRO_SURFACE_TYPE_PDF:
@@ -483,6 +505,8 @@ jac_heatmap_oversample (cairo_t *cr,
                         gsize    cells,
                         int      budget)
 {
+  g_return_val_if_fail (cr != NULL, 0);
+
   double k;
 
   if (!jac_heatmap_target_is_vector (cr) || cells == 0)

@@ -140,6 +140,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
                                   const JacSequenceView          *view,
                                   const JacFigureStyle           *style)
 {
+  g_return_if_fail (cr != NULL);
+
   static const char * const names[N_CURVES] = {
     "RNN", "LSTM", "GRU", "LSTM cell state ∂c<sub>T</sub>/∂c<sub>T−k</sub>",
   };
