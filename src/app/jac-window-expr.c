@@ -87,19 +87,6 @@ set_caret_error (GError     **error,
   g_error_free (local);
 }
 
-static const char *
-first_variable (const JacExpr *expr)
-{
-  for (guint n = 0; n < expr->graph->nodes->len; n++)
-    {
-      const JacNode *node = jac_graph_node (expr->graph, n);
-
-      if (node->op == JAC_OP_VARIABLE)
-        return node->name;
-    }
-  return NULL;
-}
-
 static JacExpr *
 parse_expression (JacWindow   *self,
                   GHashTable  *loaded,
@@ -158,7 +145,7 @@ _jac_window_compute_expr (JacWindow   *self,
   if (self->wrt != NULL && jac_graph_find_variable (expr->graph, self->wrt) >= 0)
     wrt = g_strdup (self->wrt);
   else
-    wrt = g_strdup (first_variable (expr));
+    wrt = g_strdup (jac_expr_first_variable (expr));
   analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
                                     (guint32) self->seed, error);
   if (analysis != NULL && g_strcmp0 (wrt, self->wrt) != 0)

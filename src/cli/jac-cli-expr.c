@@ -218,20 +218,6 @@ parse_expression (JacCliOptions  *o,
   return expr;
 }
 
-/* The first variable in the order the expression names them. */
-static const char *
-first_variable (const JacExpr *expr)
-{
-  for (guint n = 0; n < expr->graph->nodes->len; n++)
-    {
-      const JacNode *node = jac_graph_node (expr->graph, n);
-
-      if (node->op == JAC_OP_VARIABLE)
-        return node->name;
-    }
-  return NULL;
-}
-
 JacAnalysis *
 _jac_cli_build_expr_analysis (JacCliOptions  *o,
                               GError        **error)
@@ -241,7 +227,7 @@ _jac_cli_build_expr_analysis (JacCliOptions  *o,
 
   if (expr == NULL)
     return NULL;
-  wrt = g_strdup (o->wrt_text != NULL ? o->wrt_text : first_variable (expr));
+  wrt = g_strdup (o->wrt_text != NULL ? o->wrt_text : jac_expr_first_variable (expr));
   if (jac_graph_find_variable (expr->graph, wrt) < 0)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,

@@ -2323,3 +2323,18 @@ jac_expr_format_caret (const char *raw_source,
   g_string_append_c (out, '^');
   return g_string_free (out, FALSE);
 }
+
+const char *
+jac_expr_first_variable (const JacExpr *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  for (guint n = 0; n < self->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (self->graph, n);
+
+      if (node->op == JAC_OP_VARIABLE)
+        return node->name;
+    }
+  return NULL;
+}

@@ -106,6 +106,8 @@ JacExpr       *jac_expr_parse          (const char         *source,
 void           jac_expr_free           (JacExpr            *self);
 const JacSpan *jac_expr_span           (const JacExpr      *self,
                                         int                 node);
+/* The first variable in the order the expression names them: the one shown first. */
+const char    *jac_expr_first_variable (const JacExpr      *self);
 /* The source text a node was parsed from. */
 char          *jac_expr_dup_node_text  (const JacExpr      *self,
                                         int                 node);
