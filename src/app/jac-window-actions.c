@@ -428,17 +428,15 @@ cycle_action (GtkWidget  *widget,
               GVariant   *parameter)
 {
   static const char * const layouts[] = { "numerator", "denominator", "vec", "per-sample", NULL };
-  static const char * const colormaps[] = { "blue-red", "purple-green", "gray", NULL };
-  static const char * const upstreams[] = { "ones", "random", "loss", NULL };
   static const char * const activations[] = { "tanh", "sigmoid", "relu", "identity", NULL };
   const char *property = g_variant_get_string (parameter, NULL);
 
   if (g_str_equal (property, "layout"))
     cycle (JAC_WINDOW (widget), property, layouts);
   else if (g_str_equal (property, "colormap"))
-    cycle (JAC_WINDOW (widget), property, colormaps);
+    cycle (JAC_WINDOW (widget), property, _jac_window_colormap_ids ());
   else if (g_str_equal (property, "upstream"))
-    cycle (JAC_WINDOW (widget), property, upstreams);
+    cycle (JAC_WINDOW (widget), property, _jac_window_upstream_ids ());
   else if (g_str_equal (property, "activation"))
     cycle (JAC_WINDOW (widget), property, activations);
 }

@@ -212,6 +212,9 @@ void     _jac_window_bind_settings (JacWindow      *self,
 gboolean _jac_window_apply_preset  (JacWindow      *self,
                                     const char     *preset);
 GMenuModel *_jac_window_preset_menu (void);
+/* The upstream gradients' and colour maps' names, as their registered enums' nicks. */
+const char * const *_jac_window_upstream_ids (void);
+const char * const *_jac_window_colormap_ids (void);
 /* Applies what the expression and shapes entries hold now. */
 void _jac_window_apply_entries     (JacWindow      *self);
 /* The inline error under the expression entry, or NULL. */

@@ -18,13 +18,8 @@ GParamSpec *_jac_window_properties[N_PROPS];
 #define properties _jac_window_properties
 
 static const char * const activation_ids[] = { "tanh", "sigmoid", "relu", "identity", NULL };
-static const char * const upstream_ids[] = { "ones", "random", "loss", NULL };
-static const char * const colormap_ids[] = { "blue-red", "purple-green", "gray", NULL };
 static const char * const view_ids[] = { "step", "sequence", NULL };
 static const char * const norm_ids[] = { "spectral", "frobenius", NULL };
-static const JacColormap colormaps[] = {
-  JAC_COLORMAP_BLUE_RED, JAC_COLORMAP_PURPLE_GREEN, JAC_COLORMAP_GRAY,
-};
 
 #define PRESENTATION_LINE_SCALE 2.0
 #define DEFAULT_EXPORT_WIDTH 1200
@@ -43,14 +38,48 @@ index_of (const char * const *ids,
   return 0;
 }
 
+/* The nicks of a registered enum in order, the last @n_skip_last values left out (a sentinel, or
+ * JAC_UPSTREAM_GIVEN that only --grad makes): the window's choices, in one table with the CLI's. */
+static const char * const *
+enum_nicks (GType  type,
+            guint  n_skip_last)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  const char **nicks = g_new0 (const char *, klass->n_values + 1);
+
+  for (guint k = 0; k + n_skip_last < klass->n_values; k++)
+    nicks[k] = g_intern_string (klass->values[k].value_nick);
+  return nicks;
+}
+
+const char * const *
+_jac_window_upstream_ids (void)
+{
+  static const char * const *ids;
+
+  if (g_once_init_enter (&ids))
+    g_once_init_leave (&ids, enum_nicks (JAC_TYPE_UPSTREAM_KIND, 1));
+  return ids;
+}
+
+const char * const *
+_jac_window_colormap_ids (void)
+{
+  static const char * const *ids;
+
+  if (g_once_init_enter (&ids))
+    g_once_init_leave (&ids, enum_nicks (JAC_TYPE_COLORMAP, 0));
+  return ids;
+}
+
 JacUpstreamKind
 _jac_window_upstream_kind (JacWindow *self)
 {
-  static const JacUpstreamKind kinds[] = {
-    JAC_UPSTREAM_ONES, JAC_UPSTREAM_RANDOM, JAC_UPSTREAM_LOSS,
-  };
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_UPSTREAM_KIND);
+  const GEnumValue *value = g_enum_get_value_by_nick (klass, self->upstream);
 
-  return kinds[index_of (upstream_ids, self->upstream)];
+  return value != NULL && value->value != JAC_UPSTREAM_GIVEN ? (JacUpstreamKind) value->value
+                                                              : JAC_UPSTREAM_ONES;
 }
 
 static void
@@ -64,7 +93,8 @@ build_style (JacWindow      *self,
   style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
   style->vec_layout = g_strcmp0 (self->layout, "vec") == 0;
   style->per_sample = g_strcmp0 (self->layout, "per-sample") == 0;
-  style->colormap = colormaps[index_of (colormap_ids, self->colormap)];
+  if (!jac_colormap_from_name (self->colormap, &style->colormap))
+    style->colormap = JAC_COLORMAP_BLUE_RED;
   style->show_values = self->show_values;
   style->text_scale = self->text_scale;
   style->line_scale = self->text_scale * (self->presentation ? PRESENTATION_LINE_SCALE : 1.0);
@@ -1417,8 +1447,8 @@ jac_window_init (JacWindow *self)
   bind_spin (self, "seed", self->seed_spin);
   bind_spin (self, "row", self->row_spin);
   bind_dropdown (self, "activation", self->activation_dropdown, activation_ids);
-  bind_dropdown (self, "upstream", self->upstream_dropdown, upstream_ids);
-  bind_dropdown (self, "colormap", self->colormap_dropdown, colormap_ids);
+  bind_dropdown (self, "upstream", self->upstream_dropdown, _jac_window_upstream_ids ());
+  bind_dropdown (self, "colormap", self->colormap_dropdown, _jac_window_colormap_ids ());
   g_object_bind_property (self, "row-view", self->row_spin, "sensitive", G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "show-sidebar", self->sidebar, "visible", G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "show-derivation", self->derivation_pane, "visible",

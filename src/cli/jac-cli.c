@@ -99,14 +99,15 @@ parse_upstream (const char       *text,
                 JacUpstreamKind  *kind,
                 GError          **error)
 {
-  static const char * const names[] = { "ones", "random", "loss" };
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_UPSTREAM_KIND);
+  const GEnumValue *value = g_enum_get_value_by_nick (klass, text);
 
-  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
-    if (g_strcmp0 (text, names[k]) == 0)
-      {
-        *kind = k;
-        return TRUE;
-      }
+  /* "given" is what --grad makes it, not a choice of its own. */
+  if (value != NULL && value->value != JAC_UPSTREAM_GIVEN)
+    {
+      *kind = value->value;
+      return TRUE;
+    }
   g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                "--upstream: unknown “%s” (expected ones, random or loss)", text);
   return FALSE;

@@ -15,6 +15,10 @@ typedef enum
   JAC_UPSTREAM_GIVEN,    /* G given by the caller */
 } JacUpstreamKind;
 
+/* Registered GEnum types of core (jac-core-enums.h, by glib-mkenums): their nicks are the names
+ * the command line and the window use ("ones", "random", "loss"). */
+#include "jac-core-enums.h"
+
 typedef struct
 {
   /* Grid of blocks: block (i, p) holds J[i, :, p, :] with rows j and columns q (numerator layout).

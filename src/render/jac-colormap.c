@@ -24,36 +24,39 @@ static const guint32 anchors[JAC_N_COLORMAPS][N_ANCHORS] = {
   },
 };
 
-static const char * const names[JAC_N_COLORMAPS] = {
-  [JAC_COLORMAP_BLUE_RED] = "blue-red",
-  [JAC_COLORMAP_PURPLE_GREEN] = "purple-green",
-  [JAC_COLORMAP_GRAY] = "gray",
-};
-
 static guint32 tables[JAC_N_COLORMAPS][JAC_COLORMAP_SIZE];
 
 const char *
 jac_colormap_name (JacColormap colormap)
 {
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_COLORMAP);
+  const GEnumValue *value;
+
   g_return_val_if_fail (colormap < JAC_N_COLORMAPS, NULL);
 
-  return names[colormap];
+  /* The registered enum's nick ("blue-red"): the one table of names, interned so it outlives
+   * the class reference. */
+  value = g_enum_get_value (klass, colormap);
+  return value != NULL ? g_intern_static_string (value->value_nick) : NULL;
 }
 
 gboolean
 jac_colormap_from_name (const char  *name,
                         JacColormap *colormap)
 {
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_COLORMAP);
+  g_autofree char *lower = NULL;
+  const GEnumValue *value;
+
   g_return_val_if_fail (name != NULL, FALSE);
 
-  for (guint c = 0; c < JAC_N_COLORMAPS; c++)
-    if (g_ascii_strcasecmp (name, names[c]) == 0)
-      {
-        if (colormap != NULL)
-          *colormap = c;
-        return TRUE;
-      }
-  return FALSE;
+  lower = g_ascii_strdown (name, -1);
+  value = g_enum_get_value_by_nick (klass, lower);
+  if (value == NULL)
+    return FALSE;
+  if (colormap != NULL)
+    *colormap = value->value;
+  return TRUE;
 }
 
 static double

@@ -13,8 +13,10 @@ typedef enum
   JAC_COLORMAP_PURPLE_GREEN,  /* diverging, colour-blind safe, white at zero */
   JAC_COLORMAP_GRAY,          /* dark → mid-grey → light: the sign kept without hue, for
                                * black-and-white handouts */
-  JAC_N_COLORMAPS
+  JAC_N_COLORMAPS /*< skip >*/
 } JacColormap;
+
+#include "jac-render-enums.h"
 
 typedef enum
 {
