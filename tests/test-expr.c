@@ -1158,6 +1158,20 @@ test_invalid_utf8_caret (void)
   g_assert_null (strchr (error->message, '\xff'));
 }
 
+/* A size with more digits than a gsize holds is out of range, said so. */
+static void
+test_size_out_of_range (void)
+{
+  g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (jac_shape_env_parse_size (env, "K=18446744073709551616", &error));
+  g_assert_nonnull (strstr (error->message, "out of range"));
+  g_clear_error (&error);
+  g_assert_false (jac_shape_env_parse_size (env, "K=0", &error));
+  g_assert_nonnull (strstr (error->message, "positive whole number"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1194,5 +1208,6 @@ main (int    argc,
   g_test_add_func ("/expr/depth-limits", test_depth_limits);
   g_test_add_func ("/expr/long-expression", test_long_expression);
   g_test_add_func ("/expr/invalid-utf8-caret", test_invalid_utf8_caret);
+  g_test_add_func ("/expr/size-out-of-range", test_size_out_of_range);
   return g_test_run ();
 }

@@ -453,6 +453,21 @@ test_atomic_file_targets (void)
   g_rmdir (dir);
 }
 
+/* Sizes past what a gsize holds say so, never a wrapped byte count. */
+static void
+test_size_overflow (void)
+{
+  gsize shape[2] = { (gsize) 4611686018427387905ULL, 2 };
+  gsize n = 0, bytes = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (jac_tensor_size_for_shape (2, shape, &n, &bytes));
+  g_assert_cmpuint (bytes, ==, G_MAXSIZE);
+  g_assert_false (jac_shape_fits_budget (2, shape, "X", &error));
+  g_assert_nonnull (strstr (error->message, "more than fits in memory"));
+  g_assert_null (strstr (error->message, "16 bytes"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -470,5 +485,6 @@ main (int    argc,
   g_test_add_func ("/blas/gemm-naive", test_gemm_matches_naive);
   g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
   g_test_add_func ("/atomic-file/targets", test_atomic_file_targets);
+  g_test_add_func ("/tensor/size-overflow", test_size_overflow);
   return g_test_run ();
 }

@@ -546,7 +546,16 @@ read_size_value (const char  *text,
                  GError     **error)
 {
   p = skip_blanks (p);
-  if (!g_ascii_isdigit (*p) || !read_number (p, end, value) || *value == 0)
+  if (g_ascii_isdigit (*p) && !read_number (p, end, value))
+    {
+      g_autofree char *found = token_text (p);
+
+      /* All digits, too many of them: say so, not that it is no number. */
+      return fail_at (error, error_pos, text, p, JAC_ERROR_INVALID,
+                      "a size of “%s” is out of range (at most %" G_GSIZE_FORMAT ")", found,
+                      G_MAXSIZE);
+    }
+  if (!g_ascii_isdigit (*p) || *value == 0)
     {
       g_autofree char *found = token_text (p);
 

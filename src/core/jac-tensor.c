@@ -40,16 +40,29 @@ jac_tensor_size_for_shape (guint        rank,
                            gsize       *n_elements,
                            gsize       *n_bytes)
 {
-  gsize n = 1;
+  gsize n = 1, bytes = 0;
 
+  /* g_size_checked_mul stores the wrapped product when it overflows: an overflow answers
+   * G_MAXSIZE, which messages write as "more than fits in memory", never a wrapped count. */
   for (guint a = 0; a < rank; a++)
     if (!g_size_checked_mul (&n, n, shape[a]))
-      return FALSE;
-
+      {
+        if (n_elements != NULL)
+          *n_elements = G_MAXSIZE;
+        if (n_bytes != NULL)
+          *n_bytes = G_MAXSIZE;
+        return FALSE;
+      }
   if (n_elements != NULL)
     *n_elements = n;
-  if (n_bytes != NULL && !g_size_checked_mul (n_bytes, n, sizeof (double)))
-    return FALSE;
+  if (!g_size_checked_mul (&bytes, n, sizeof (double)))
+    {
+      if (n_bytes != NULL)
+        *n_bytes = G_MAXSIZE;
+      return FALSE;
+    }
+  if (n_bytes != NULL)
+    *n_bytes = bytes;
   return TRUE;
 }
 
