@@ -329,6 +329,32 @@ needs_positive (const JacGraph *graph,
   return domain;
 }
 
+void
+jac_expr_variable_range (const JacGraph *graph,
+                         int             variable,
+                         double         *centre,
+                         double         *half_width,
+                         double         *diagonal_shift)
+{
+  const JacNode *node;
+  int domain;
+
+  g_return_if_fail (graph != NULL && centre != NULL && half_width != NULL
+                    && diagonal_shift != NULL);
+
+  node = jac_graph_node (graph, variable);
+  domain = needs_positive (graph, variable);
+  /* Every off-diagonal row sum is below n − 1: X + n I is diagonally dominant, so invertible
+   * with a positive determinant. */
+  *diagonal_shift = (domain & DOMAIN_INVERTIBLE) && node->rank == 2
+                    && node->shape[0] == node->shape[1] ? (double) node->shape[0] : 0.0;
+  domain &= ~DOMAIN_INVERTIBLE;
+  *half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
+                domain == DOMAIN_UNIT ? 0.5 : 0.3;
+  *centre = domain == DOMAIN_POSITIVE ? 1.0 :
+            domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
+}
+
 gboolean
 jac_expr_draw_variables (JacExpr     *expr,
                          GHashTable  *loaded,
@@ -357,27 +383,16 @@ jac_expr_draw_variables (JacExpr     *expr,
           /* Each variable draws from a stream of its own, keyed by its name. */
           guint32 seeds[2] = { seed, g_str_hash (node->name) };
           g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
-          int domain = needs_positive (graph, n);
-          gboolean invertible = (domain & DOMAIN_INVERTIBLE) != 0;
-          double half_width;
-          double centre;
+          double centre, half_width, shift;
 
-          domain &= ~DOMAIN_INVERTIBLE;
-          half_width = domain == DOMAIN_ANY ? 1.0 : domain == DOMAIN_POSITIVE ? 0.5 :
-                       domain == DOMAIN_UNIT ? 0.5 : 0.3;
-          centre = domain == DOMAIN_POSITIVE ? 1.0 :
-                   domain == (DOMAIN_POSITIVE | DOMAIN_UNIT) ? 0.5 : 0.0;
-
+          jac_expr_variable_range (graph, n, &centre, &half_width, &shift);
           node = jac_graph_node (graph, n);
           jac_tensor_fill_uniform (node->value, rand, half_width);
           if (centre != 0.0)
             for (gsize e = 0; e < node->value->size; e++)
               node->value->data[e] += centre;
-          /* Every off-diagonal row sum is below n − 1: X + n I is diagonally dominant, so
-           * invertible with a positive determinant. */
-          if (invertible && node->rank == 2 && node->shape[0] == node->shape[1])
-            for (gsize i = 0; i < node->shape[0]; i++)
-              JAC_AT2 (node->value, i, i) += (double) node->shape[0];
+          for (gsize i = 0; shift > 0 && i < node->shape[0]; i++)
+            JAC_AT2 (node->value, i, i) += shift;
         }
     }
   jac_graph_forward (graph);

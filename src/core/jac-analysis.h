@@ -83,6 +83,14 @@ gboolean     jac_expr_draw_variables (JacExpr     *expr,
                                       GHashTable  *loaded,
                                       guint32      seed,
                                       GError     **error);
+/* The rule jac_expr_draw_variables draws @variable by, for the functions it is the direct
+ * operand of: uniform within @half_width of @centre, then @diagonal_shift added to the diagonal
+ * (an operand of det, logdet or inv; else 0). */
+void         jac_expr_variable_range (const JacGraph *graph,
+                                      int             variable,
+                                      double         *centre,
+                                      double         *half_width,
+                                      double         *diagonal_shift);
 void         jac_analysis_free    (JacAnalysis      *self);
 /* Block (i, p) of the grid is forced to zero. */
 gboolean     jac_analysis_block_is_zero (const JacAnalysis *self,

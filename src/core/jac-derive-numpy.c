@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "jac-analysis.h"
 #include "jac-derive-private.h"
 #include "jac-error.h"
 
@@ -626,8 +627,7 @@ pattern_code (const int   *pair,
 static void
 write_array (GString         *out,
              const char      *name,
-             const JacTensor *t,
-             gboolean         torch)
+             const JacTensor *t)
 {
   g_autofree char *shape = shape_code (t->rank, t->shape);
 
@@ -639,23 +639,6 @@ write_array (GString         *out,
       g_string_append_printf (out, "%s%s", n > 0 ? (n % 6 == 0 ? ",\n    " : ", ") : "", v);
     }
   g_string_append_printf (out, "], dtype=np.float64).reshape(%s)\n", shape);
-}
-
-/* Whether @variable is the direct operand of a function defined only for positive values (the
- * rule jacscope draws by). */
-static gboolean
-positive_domain (const JacGraph *graph,
-                 int             variable)
-{
-  for (guint n = 0; n < graph->nodes->len; n++)
-    {
-      const JacNode *node = jac_graph_node (graph, n);
-
-      if (node->op == JAC_OP_APPLY && node->lhs == variable
-          && (node->func == JAC_FUNC_LOG || node->func == JAC_FUNC_SQRT))
-        return TRUE;
-    }
-  return FALSE;
 }
 
 char *
@@ -676,6 +659,7 @@ jac_derivation_python (const JacDerivation  *self,
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GString) params = g_string_new (NULL);
   g_autoptr(GString) args = g_string_new (NULL);
+  g_autoptr(GString) fd_args = g_string_new (NULL);       /* forward's, the variable's _value */
   g_autoptr(GString) targs = g_string_new (NULL);         /* forward's arguments, v for wrt */
   g_autoptr(GString) tensor_args = g_string_new (NULL);   /* forward's arguments as tensors */
   gsize total = 0;
@@ -751,8 +735,8 @@ jac_derivation_python (const JacDerivation  *self,
   else
     g_string_append_printf (out, "# The variables: loaded from the files jacscope loaded; the "
                             "others, too many to write out,\n# drawn by NumPy's default_rng(%u) in "
-                            "the domains jacscope draws from (uniform in [-1, 1],\n# or [0.5, 1.5] "
-                            "under log and sqrt): other numbers than jacscope's, the same identities.\n"
+                            "the domains jacscope draws from (log's operands positive,\n# det's invertible, …): "
+                            "other numbers than jacscope's, the same identities.\n"
                             "rng = np.random.default_rng(%u)\n", seed, seed);
   for (guint n = 0; n < n_nodes; n++)
     {
@@ -763,7 +747,7 @@ jac_derivation_python (const JacDerivation  *self,
         continue;
       path = paths != NULL ? g_hash_table_lookup (paths, node->name) : NULL;
       if (total <= literal_limit)
-        write_array (out, g.names[n], node->value, torch);
+        write_array (out, g.names[n], node->value);
       else if (path != NULL)
         {
           g_autofree char *quoted = g_strescape (path, NULL);
@@ -774,19 +758,35 @@ jac_derivation_python (const JacDerivation  *self,
       else
         {
           g_autofree char *shape = shape_code (node->rank, node->shape);
+          double centre, half_width, shift;
+          g_autofree char *low = NULL, *high = NULL;
 
-          if (positive_domain (graph, n))
-            g_string_append_printf (out, "%s = rng.uniform(0.5, 1.5, %s)\n", g.names[n], shape);
-          else
-            g_string_append_printf (out, "%s = rng.uniform(-1, 1, %s)\n", g.names[n], shape);
+          /* jacscope's own rule (jac_expr_variable_range), with NumPy's generator. */
+          jac_expr_variable_range (graph, n, &centre, &half_width, &shift);
+          low = number_code (centre - half_width);
+          high = number_code (centre + half_width);
+          g_string_append_printf (out, "%s = rng.uniform(%s, %s, %s)\n", g.names[n], low, high,
+                                  shape);
+          if (shift > 0)
+            g_string_append_printf (out, "%s += %g * np.eye(%" G_GSIZE_FORMAT ")\n", g.names[n],
+                                    shift, node->shape[0]);
         }
-      g_string_append_printf (args, "%s%s", args->len > 0 ? ", " : "", g.names[n]);
-      g_string_append_printf (tensor_args, "%st_%s", tensor_args->len > 0 ? ", " : "", g.names[n]);
+      /* forward's arguments: as they are; with the variable differentiated replaced, for the
+       * finite differences (name_value) and torch.autograd (v); as tensors. */
+      {
+        const char *sep = args->len > 0 ? ", " : "";
+        gboolean wrt = n == (guint) self->variable;
+
+        g_string_append_printf (args, "%s%s", sep, g.names[n]);
+        g_string_append_printf (fd_args, "%s%s%s", sep, g.names[n], wrt ? "_value" : "");
+        g_string_append_printf (targs, wrt ? "%sv" : "%st_%s", sep, g.names[n]);
+        g_string_append_printf (tensor_args, "%st_%s", sep, g.names[n]);
+      }
     }
   if (upstream->size <= literal_limit)
     {
       g_string_append (out, "# G = dL/d(output), the upstream gradient.\n");
-      write_array (out, "G", upstream, torch);
+      write_array (out, "G", upstream);
     }
   else
     {
@@ -802,13 +802,7 @@ jac_derivation_python (const JacDerivation  *self,
     {
       for (guint n = 0; n < n_nodes; n++)
         if (jac_graph_node (graph, n)->op == JAC_OP_VARIABLE)
-          {
-            g_string_append_printf (out, "t_%s = torch.tensor(%s)\n", g.names[n], g.names[n]);
-            g_string_append_printf (targs, "%s%s", targs->len > 0 ? ", " : "",
-                                    n == (guint) self->variable ? "v" : "");
-            if (n != (guint) self->variable)
-              g_string_append_printf (targs, "t_%s", g.names[n]);
-          }
+          g_string_append_printf (out, "t_%s = torch.tensor(%s)\n", g.names[n], g.names[n]);
       g_string_append_printf (out, "values = [np.asarray(v) for v in forward(%s)]\n",
                               tensor_args->str);
     }
@@ -879,18 +873,9 @@ jac_derivation_python (const JacDerivation  *self,
       {
         g_string_append_printf (out, "# Central finite differences of the forward pass, one "
                                 "entry of %s at a time.\n", var);
-        g_string_append_printf (out, "def output(%s_value):\n", var);
-        {
-          g_autofree char *call = g_strdup (args->str);
-          g_auto(GStrv) parts = g_strsplit (call, ", ", -1);
-          GString *c = g_string_new (NULL);
-
-          for (guint k = 0; parts[k] != NULL; k++)
-            g_string_append_printf (c, "%s%s%s", k > 0 ? ", " : "", parts[k],
-                                    g_str_equal (parts[k], var) ? "_value" : "");
-          g_string_append_printf (out, "    return np.asarray(forward(%s)[%u])\n\n\n", c->str, last);
-          g_string_free (c, TRUE);
-        }
+        g_string_append_printf (out, "def output(%s_value):\n"
+                                "    return np.asarray(forward(%s)[%u])\n\n\n", var,
+                                fd_args->str, last);
         g_string_append_printf (out, "eps = 1e-6\n"
                                 "J_check = np.zeros(J.shape)\n"
                                 "for idx in np.ndindex(*np.shape(%s)):\n"
