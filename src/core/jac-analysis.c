@@ -77,6 +77,26 @@ sparsity_sentence (const JacAnalysis *self,
   if (jac->n_terms == 0)
     return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
                             " entries are forced to zero", sp->n_entries);
+  /* Constants that cancel where δs meet: the union (or the one pattern), less those entries. */
+  if (jac->n_cancelled > 0)
+    {
+      g_autofree char *cancel = jac_entry_partitions_condition (jac->out_rank, jac->wrt_rank,
+                                                                jac->n_cancelled, jac->cancelled,
+                                                                jac_analysis_out_indices (self),
+                                                                jac_analysis_wrt_indices (self));
+      g_autoptr(GString) where = g_string_new (NULL);
+
+      for (guint k = 0; k < jac->n_terms; k++)
+        {
+          g_autofree char *c = term_condition (self, k, &n_deltas);
+
+          g_string_append_printf (where, n_deltas > 1 && jac->n_terms > 1 ? "%s(%s)" : "%s%s",
+                                  k > 0 ? " or " : "", n_deltas > 0 ? c : "anywhere");
+        }
+      return g_strdup_printf ("nonzero only where %s, except where %s: %" G_GSIZE_FORMAT " of %"
+                              G_GSIZE_FORMAT " entries", where->str, cancel, sp->n_free_entries,
+                              sp->n_entries);
+    }
   /* Every term's δs can hold together with another's everywhere, as for the 1×1 rᵀ A r. */
   if (jac->n_terms > 1 && sp->n_free_entries == sp->n_entries)
     return g_strdup ("dense: no entry is forced to zero");
@@ -258,6 +278,13 @@ analysis_new (JacExpr          *expr,
   self->slope = jac_derivation_evaluate_slope (self->derivation, self->graph);
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
+  if (self->derivation->n_cancelled > 0 &&
+      jac_structured_set_cancelled (self->jacobian, self->derivation->n_cancelled,
+                                    self->derivation->cancelled))
+    {
+      jac_sparsity_clear (&self->sparsity);
+      compute_sparsity (self);
+    }
   return g_steal_pointer (&self);
 }
 
@@ -426,6 +453,21 @@ jac_analysis_free (JacAnalysis *self)
   g_free (self);
 }
 
+/* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
+ * when every term has it; the empty sum empties them all. */
+static gboolean
+block_is_forced_zero (const JacStructured *jac,
+                      gsize                block_row,
+                      gsize                block_col)
+{
+  if (jac->out_rank != 2 || jac->wrt_rank != 2)
+    return jac->n_terms == 0;
+  for (guint k = 0; k < jac->n_terms; k++)
+    if (jac->terms[k].pair[0] != 0)
+      return FALSE;
+  return jac->n_terms == 0 || block_row != block_col;
+}
+
 gboolean
 jac_analysis_block_is_zero (const JacAnalysis *self,
                             gsize              block_row,
@@ -435,14 +477,30 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
 
   const JacStructured *jac = self->jacobian;
 
-  /* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
-   * when every term has it; the empty sum empties them all. */
-  if (jac->out_rank != 2 || jac->wrt_rank != 2)
-    return jac->n_terms == 0;
-  for (guint k = 0; k < jac->n_terms; k++)
-    if (jac->terms[k].pair[0] != 0)
-      return FALSE;
-  return jac->n_terms == 0 || block_row != block_col;
+  if (block_is_forced_zero (jac, block_row, block_col))
+    return TRUE;
+  /* Constants that cancel on entries can empty a block the δs leave: walk it (such Jacobians
+   * are small). */
+  if (jac->n_cancelled > 0)
+    {
+      gsize height = jac->out_rank > 0 ? jac->out_shape[jac->out_rank - 1] : 1;
+      gsize width = jac->wrt_rank > 0 ? jac->wrt_shape[jac->wrt_rank - 1] : 1;
+
+      for (gsize j = 0; j < height; j++)
+        for (gsize q = 0; q < width; q++)
+          {
+            gsize out_index[2] = { block_row, j }, wrt_index[2] = { block_col, q };
+
+            if (jac->out_rank < 2)
+              out_index[0] = j;
+            if (jac->wrt_rank < 2)
+              wrt_index[0] = q;
+            if (!jac_structured_is_structural_zero (jac, out_index, wrt_index))
+              return FALSE;
+          }
+      return TRUE;
+    }
+  return FALSE;
 }
 
 double

@@ -297,6 +297,14 @@ term_offset (const JacStructured *self,
   return offset;
 }
 
+static gboolean entry_cancels (const JacStructured *self,
+                               const gsize         *out_index,
+                               const gsize         *wrt_index);
+static gsize    count_cancelled (const JacStructured *self);
+static gboolean entry_next (const JacStructured *self,
+                            gsize               *o,
+                            gsize               *w);
+
 static gboolean
 term_forces_zero (const JacStructured *self,
                   const JacDeltaTerm  *term,
@@ -316,7 +324,7 @@ jac_structured_is_structural_zero (const JacStructured *self,
 {
   for (guint k = 0; k < self->n_terms; k++)
     if (!term_forces_zero (self, &self->terms[k], out_index, wrt_index))
-      return FALSE;
+      return entry_cancels (self, out_index, wrt_index);
   return TRUE;
 }
 
@@ -337,6 +345,11 @@ jac_structured_get (const JacStructured *self,
         continue;
       zero = FALSE;
       value += term->core->data[term_offset (self, term, out_index, wrt_index)];
+    }
+  if (!zero && entry_cancels (self, out_index, wrt_index))
+    {
+      zero = TRUE;
+      value = 0.0;
     }
   if (structural_zero != NULL)
     *structural_zero = zero;
@@ -432,7 +445,7 @@ jac_structured_free_count (const JacStructured *self)
   guint64 added = 0, removed = 0;
 
   if (self->n_terms == 1)
-    return self->core->size;
+    return self->core->size - count_cancelled (self);
   /* Inclusion–exclusion over the terms' supports: at most 2⁴ − 1 intersections. */
   for (guint subset = 1; subset < (1u << self->n_terms); subset++)
     {
@@ -441,7 +454,7 @@ jac_structured_free_count (const JacStructured *self)
       else
         removed += support_count (self, subset);
     }
-  return added - removed;
+  return added - removed - count_cancelled (self);
 }
 
 gsize
@@ -509,6 +522,18 @@ jac_structured_to_dense (const JacStructured  *self,
           else
             dense->data[offset] += core->data[n];
         }
+    }
+  if (self->n_cancelled > 0)
+    {
+      gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, e = 0;
+
+      do
+        {
+          if (entry_cancels (self, o, w))
+            dense->data[e] = 0.0;
+          e++;
+        }
+      while (entry_next (self, o, w));
     }
   return g_steal_pointer (&dense);
 }
@@ -1695,4 +1720,303 @@ _jac_structured_reshape (const JacStructured  *self,
   Reshape r = { rank, shape, axis };
 
   return map_terms (self, rank, shape, reshape_term, &r, error);
+}
+
+/* ---- terms that cancel where indices coincide ---- */
+
+static guint
+code_label (guint code,
+            guint a)
+{
+  return (code >> (4 * a)) & 0xf;
+}
+
+gboolean
+jac_entry_partition_ties (guint code,
+                          guint a,
+                          guint b)
+{
+  return code_label (code, a) == code_label (code, b);
+}
+
+/* Canonical labels (restricted growth) of positions @x: equal values, one label. */
+static guint
+partition_of (const gsize *x)
+{
+  guint labels[4], n_labels = 0, code = 0;
+
+  for (guint a = 0; a < 4; a++)
+    {
+      labels[a] = 0xf;
+      for (guint b = 0; b < a && labels[a] == 0xf; b++)
+        if (x[b] == x[a])
+          labels[a] = labels[b];
+      if (labels[a] == 0xf)
+        labels[a] = n_labels++;
+      code |= labels[a] << (4 * a);
+    }
+  return code;
+}
+
+/* An absent position takes a value no index has. */
+static void
+entry_position (guint        out_rank,
+                guint        wrt_rank,
+                const gsize *out_index,
+                const gsize *wrt_index,
+                gsize       *x)
+{
+  for (guint a = 0; a < 2; a++)
+    {
+      x[a] = a < out_rank ? out_index[a] : G_MAXSIZE - a;
+      x[2 + a] = a < wrt_rank ? wrt_index[a] : G_MAXSIZE - 2 - a;
+    }
+}
+
+guint
+jac_entry_partition (guint        out_rank,
+                     guint        wrt_rank,
+                     const gsize *out_index,
+                     const gsize *wrt_index)
+{
+  gsize x[4];
+
+  entry_position (out_rank, wrt_rank, out_index, wrt_index, x);
+  return partition_of (x);
+}
+
+guint
+jac_entry_partitions (guint  out_rank,
+                      guint  wrt_rank,
+                      guint *codes)
+{
+  gboolean present[4] = { out_rank > 0, out_rank > 1, wrt_rank > 0, wrt_rank > 1 };
+  guint n = 0;
+
+  g_return_val_if_fail (out_rank <= 2 && wrt_rank <= 2 && codes != NULL, 0);
+
+  /* Four values per position realize every partition of four positions. */
+  for (guint e = 0; e < 256; e++)
+    {
+      gsize x[4];
+      gboolean skip = FALSE;
+      guint code, m;
+
+      for (guint a = 0; a < 4; a++)
+        {
+          x[a] = present[a] ? (e >> (2 * a)) & 3 : G_MAXSIZE - a;
+          skip |= !present[a] && ((e >> (2 * a)) & 3) != 0;
+        }
+      if (skip)
+        continue;
+      code = partition_of (x);
+      for (m = 0; m < n && codes[m] != code; m++)
+        ;
+      if (m == n)
+        codes[n++] = code;
+    }
+  return n;
+}
+
+static gboolean
+entry_cancels (const JacStructured *self,
+               const gsize         *out_index,
+               const gsize         *wrt_index)
+{
+  guint code;
+
+  if (self->n_cancelled == 0)
+    return FALSE;
+  code = jac_entry_partition (self->out_rank, self->wrt_rank, out_index, wrt_index);
+  for (guint k = 0; k < self->n_cancelled; k++)
+    if (self->cancelled[k] == code)
+      return TRUE;
+  return FALSE;
+}
+
+/* Every entry of @self in row-major order, as an output and a variable index. */
+static gboolean
+entry_next (const JacStructured *self,
+            gsize               *o,
+            gsize               *w)
+{
+  for (guint t = self->wrt_rank; t-- > 0;)
+    {
+      if (++w[t] < self->wrt_shape[t])
+        return TRUE;
+      w[t] = 0;
+    }
+  for (guint a = self->out_rank; a-- > 0;)
+    {
+      if (++o[a] < self->out_shape[a])
+        return TRUE;
+      o[a] = 0;
+    }
+  return FALSE;
+}
+
+/* Entries some term's δs leave free but the terms cancel on. */
+static gsize
+count_cancelled (const JacStructured *self)
+{
+  gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, n = 0;
+
+  if (self->n_cancelled == 0)
+    return 0;
+  do
+    {
+      gboolean forced = TRUE;
+
+      for (guint k = 0; k < self->n_terms && forced; k++)
+        forced = term_forces_zero (self, &self->terms[k], o, w);
+      n += !forced && entry_cancels (self, o, w);
+    }
+  while (entry_next (self, o, w));
+  return n;
+}
+
+/* Walks of every entry stop at this many. */
+#define ENTRY_WALK_LIMIT ((gsize) 1 << 22)
+
+gboolean
+jac_structured_set_cancelled (JacStructured *self,
+                              guint          n_codes,
+                              const guint   *codes)
+{
+  gsize o[2] = { 0, 0 }, w[2] = { 0, 0 };
+  double largest = 0.0, cancelled = 0.0;
+  gsize n_entries = 0;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n_codes == 0 || codes != NULL, FALSE);
+
+  self->n_cancelled = 0;
+  if (n_codes == 0 || n_codes > JAC_ENTRY_MAX_PARTITIONS || self->n_terms == 0 ||
+      jac_structured_dense_count (self) > ENTRY_WALK_LIMIT)
+    return FALSE;
+  memcpy (self->cancelled, codes, n_codes * sizeof *codes);
+  do
+    {
+      double value = 0.0;
+
+      self->n_cancelled = 0;
+      value = fabs (jac_structured_get (self, o, w, NULL));
+      largest = MAX (largest, value);
+      self->n_cancelled = n_codes;
+      if (entry_cancels (self, o, w))
+        {
+          cancelled = MAX (cancelled, value);
+          n_entries++;
+        }
+    }
+  while (entry_next (self, o, w));
+  /* The rule must describe these numbers: an entry it cancels that is not 0 means it is not the
+   * evaluator's Jacobian, and the δs alone stay. */
+  if (n_entries == 0 || cancelled > 1e-10 * MAX (1.0, largest))
+    {
+      if (n_entries > 0)
+        g_debug ("an entry the terms cancel on is %g: kept the δs alone", cancelled);
+      self->n_cancelled = 0;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether partition @coarse merges everything @fine does (on the present positions). */
+static gboolean
+partition_coarser (guint           coarse,
+                   guint           fine,
+                   const gboolean *present)
+{
+  for (guint a = 0; a < 4; a++)
+    for (guint b = a + 1; b < 4; b++)
+      if (present[a] && present[b] && jac_entry_partition_ties (fine, a, b) &&
+          !jac_entry_partition_ties (coarse, a, b))
+        return FALSE;
+  return TRUE;
+}
+
+static gboolean
+code_listed (guint        code,
+             guint        n_codes,
+             const guint *codes)
+{
+  for (guint k = 0; k < n_codes; k++)
+    if (codes[k] == code)
+      return TRUE;
+  return FALSE;
+}
+
+char *
+jac_entry_partitions_condition (guint        out_rank,
+                                guint        wrt_rank,
+                                guint        n_codes,
+                                const guint *codes,
+                                const char  *out_letters,
+                                const char  *wrt_letters)
+{
+  gboolean present[4] = { out_rank > 0, out_rank > 1, wrt_rank > 0, wrt_rank > 1 };
+  char letter[4] = { 0, 0, 0, 0 };
+  guint all[JAC_ENTRY_MAX_PARTITIONS], n_all;
+  GString *where;
+
+  g_return_val_if_fail (out_letters != NULL && wrt_letters != NULL, NULL);
+
+  if (n_codes == 0)
+    return NULL;
+  for (guint a = 0; a < out_rank && a < 2; a++)
+    letter[a] = out_letters[a];
+  for (guint t = 0; t < wrt_rank && t < 2; t++)
+    letter[2 + t] = wrt_letters[t];
+  n_all = jac_entry_partitions (out_rank, wrt_rank, all);
+
+  where = g_string_new (NULL);
+  for (guint c = 0; c < n_codes; c++)
+    {
+      g_autoptr(GString) condition = g_string_new (NULL);
+      gboolean implied = FALSE;
+
+      for (guint g = 0; g < n_codes && !implied; g++)
+        {
+          gboolean closed = TRUE;
+
+          if (g == c || !partition_coarser (codes[c], codes[g], present))
+            continue;
+          for (guint m = 0; m < n_all && closed; m++)
+            if (partition_coarser (all[m], codes[g], present))
+              closed = code_listed (all[m], n_codes, codes);
+          implied = closed;
+        }
+      if (implied)
+        continue;
+      for (guint a = 0; a < 4; a++)
+        {
+          gboolean leads = present[a], joined = FALSE;
+
+          for (guint b = 0; b < a && leads; b++)
+            leads = !(present[b] && jac_entry_partition_ties (codes[c], a, b));
+          if (!leads)
+            continue;
+          for (guint b = a + 1; b < 4; b++)
+            if (present[b] && jac_entry_partition_ties (codes[c], a, b))
+              {
+                if (!joined)
+                  g_string_append_printf (condition, "%s%c", condition->len > 0 ? " and " : "",
+                                          letter[a]);
+                g_string_append_printf (condition, " = %c", letter[b]);
+                joined = TRUE;
+              }
+        }
+      /* No two indices equal: the terms cancel everywhere, which the derivation has already
+       * summed to nothing. */
+      if (condition->len == 0)
+        continue;
+      g_string_append_printf (where, "%s%s", where->len > 0 ? " or " : "", condition->str);
+    }
+  if (where->len == 0)
+    {
+      g_string_free (where, TRUE);
+      return NULL;
+    }
+  return g_string_free (where, FALSE);
 }
