@@ -1063,6 +1063,11 @@ typedef struct
   gsize            k, ncols;
   CollapseStrides  s;
   gboolean         stream;  /* the core is past the cache: write around it */
+  /* Σ_o G[o] J[o, w] taken as the rows are written (δ_ip: row p of it is G's row p times block
+   * p of the core), and the largest |entry| per range: NULL when not asked. */
+  const double    *upstream;
+  double          *vjp;
+  double           max[16];
 } CollapseJob;
 
 /* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
@@ -1100,15 +1105,78 @@ write_row (double       *out,
     out[x] = row[x] * column[x] * f;
 }
 
+/* write_row (), and acc[x] += g · out[x] with the largest |out[x]| in *@max, from the values in
+ * registers: the contraction and the colour range without a pass of their own over the core.
+ * The products are those write_row stores, and acc adds them in the order contract_rows_cb
+ * does, so the numbers are the same. */
+static void
+write_row_contract (double       *out,
+                    const double *row,
+                    const double *column,
+                    double        f,
+                    gsize         n,
+                    gboolean      stream,
+                    double        g,
+                    double       *acc,
+                    double       *max)
+{
+  gsize x = 0;
+  double m = *max;
+
+#ifdef __SSE2__
+  __m128d factor = _mm_set1_pd (f), up = _mm_set1_pd (g), top = _mm_set1_pd (m);
+  __m128d sign = _mm_set1_pd (-0.0);
+
+  for (; x < n && ((guintptr) (out + x) & 15) != 0; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      acc[x] += g * v;
+      m = fabs (v) > m ? fabs (v) : m;
+    }
+  top = _mm_set1_pd (m);
+  for (; x + 2 <= n; x += 2)
+    {
+      __m128d v = _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x), _mm_loadu_pd (column + x)),
+                              factor);
+
+      if (stream)
+        _mm_stream_pd (out + x, v);
+      else
+        _mm_store_pd (out + x, v);
+      _mm_storeu_pd (acc + x, _mm_add_pd (_mm_loadu_pd (acc + x), _mm_mul_pd (up, v)));
+      /* max skips NaN as jac_tensor_max_abs does: a NaN operand leaves top. */
+      top = _mm_max_pd (_mm_andnot_pd (sign, v), top);
+    }
+  {
+    double lanes[2];
+
+    _mm_storeu_pd (lanes, top);
+    m = MAX (m, MAX (lanes[0], lanes[1]));
+  }
+#endif
+  for (; x < n; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      acc[x] += g * v;
+      m = fabs (v) > m ? fabs (v) : m;
+    }
+  *max = m;
+}
+
 static void
 collapse_rows_cb (gsize    begin,
                   gsize    end,
                   guint    range,
                   gpointer data)
 {
-  const CollapseJob *job = data;
+  CollapseJob *job = data;
   const CollapseStrides *s = &job->s;
   double *out = job->out + begin * job->ncols * s->n_x * s->n_y;
+  double m = 0;
 
   for (gsize i = begin; i < end; i++)
     for (gsize j = 0; j < job->ncols; j++)
@@ -1122,7 +1190,11 @@ collapse_rows_cb (gsize    begin,
          * (write_row ()), instead of an inner loop of one step. */
         if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
           {
-            write_row (out, row, column, f, s->n_x, job->stream);
+            if (job->vjp != NULL)
+              write_row_contract (out, row, column, f, s->n_x, job->stream,
+                                  job->upstream[i * job->ncols + j], job->vjp + i * s->n_x, &m);
+            else
+              write_row (out, row, column, f, s->n_x, job->stream);
             out += s->n_x;
             continue;
           }
@@ -1134,6 +1206,8 @@ collapse_rows_cb (gsize    begin,
   if (job->stream)
     _mm_sfence ();
 #endif
+  if (job->vjp != NULL && range < G_N_ELEMENTS (job->max))
+    job->max[range] = MAX (job->max[range], m);
 }
 
 /* The matrix operand of a product, and the element-wise factor (NULL: 1) the product's Jacobian
@@ -1143,6 +1217,11 @@ typedef struct
 {
   const JacTensor *operand;
   const JacTensor *scale;
+  /* Nullable: G, to contract the result with as it is written when it can be (one term, δ_ip,
+   * whole rows); then *vjp is set to Σ_o G[o] J[o, w] and *max_abs to the largest |entry|. */
+  const JacTensor *upstream;
+  JacTensor      **vjp;
+  double          *max_abs;
 } Matmul;
 
 static JacStructured *
@@ -1168,7 +1247,9 @@ matmul_left_term (const JacStructured  *ja,
       /* Σ_k δ(k, w_t) A'[i, k, …] B[k, j] = A'[i, w_t, …] B[w_t, j]: the δ collapses the sum. */
       g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
       CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
-                          scale != NULL ? scale->data : NULL, k, ncols, { 0 } };
+                          scale != NULL ? scale->data : NULL, k, ncols, { 0 }, FALSE, NULL,
+                          NULL, { 0 } };
+      g_autoptr(JacTensor) vjp = NULL;
       gsize per_row;
       gboolean reused;
 
@@ -1177,6 +1258,20 @@ matmul_left_term (const JacStructured  *ja,
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
       collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
+      /* δ_ip with whole rows of q: the contraction's rows are the core's blocks, written here. */
+      if (mm->upstream != NULL && result->pair[0] == 0 && result->wrt_rank == 2 &&
+          job.s.n_y == 1 && job.s.op_x == 1 && job.s.dense_x == 1 &&
+          job.s.n_x == result->wrt_shape[1] && mm->upstream->size == m * ncols)
+        {
+          vjp = jac_tensor_new (result->wrt_rank, result->wrt_shape, error);
+          if (vjp == NULL)
+            {
+              jac_structured_free (result);
+              return NULL;
+            }
+          job.upstream = mm->upstream->data;
+          job.vjp = vjp->data;
+        }
       reused = jac_buffer_is_reused (result->core->data);
       job.stream = result->core->size * sizeof (double) >= STREAM_BYTES && reused;
       /* Rows i are independent and each is written once: the threads share them, in a buffer
@@ -1185,6 +1280,13 @@ matmul_left_term (const JacStructured  *ja,
       per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
       jac_parallel_for (m, reused ? MAX (((gsize) 1 << 20) / per_row, 1) : MAX (m, 1),
                         collapse_rows_cb, &job);
+      if (vjp != NULL)
+        {
+          *mm->max_abs = 0;
+          for (guint r = 0; r < G_N_ELEMENTS (job.max); r++)
+            *mm->max_abs = MAX (*mm->max_abs, job.max[r]);
+          *mm->vjp = g_steal_pointer (&vjp);
+        }
       return result;
     }
 
@@ -1210,9 +1312,26 @@ _jac_structured_matmul_left (const JacStructured  *ja,
                              GError              **error)
 {
   gsize shape[2] = { ja->out_shape[0], b->shape[1] };
-  Matmul mm = { b, scale };
+  Matmul mm = { b, scale, NULL, NULL, NULL };
 
   g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
+}
+
+JacStructured *
+_jac_structured_matmul_left_contract (const JacStructured  *ja,
+                                      const JacTensor      *b,
+                                      const JacTensor      *scale,
+                                      const JacTensor      *upstream,
+                                      JacTensor           **vjp,
+                                      double               *max_abs,
+                                      GError              **error)
+{
+  gsize shape[2] = { ja->out_shape[0], b->shape[1] };
+  Matmul mm = { b, scale, ja->n_terms == 1 ? upstream : NULL, vjp, max_abs };
+
+  g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  g_assert (vjp != NULL && *vjp == NULL && max_abs != NULL);
   return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
 }
 
@@ -1274,7 +1393,7 @@ _jac_structured_matmul_right (const JacTensor      *a,
                               GError              **error)
 {
   gsize shape[2] = { a->shape[0], jb->out_shape[1] };
-  Matmul mm = { a, scale };
+  Matmul mm = { a, scale, NULL, NULL, NULL };
 
   g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
   return map_terms (jb, 2, shape, matmul_right_term, &mm, error);
