@@ -313,7 +313,7 @@ append_steps (GString           *out,
   for (guint s = 0; s < d->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
-      static const char * const upstream[] = { "G", NULL };
+      static const char * const upstream[] = { "G", "V", NULL };
       g_autofree char *title = _jac_latex_words (step->title, "", upstream, upstream);
 
       g_string_append_printf (out, "\n\\paragraph{%u. %s}\n", s + 1, title);
@@ -329,7 +329,7 @@ append_steps (GString           *out,
           continue;
         }
       _jac_latex_display (out, step->latex);
-      if (g_str_equal (step->title, "Contract with G"))
+      if (g_str_has_prefix (step->title, "Contract with "))
         {
           append_why (out, self);
           why_done = TRUE;
