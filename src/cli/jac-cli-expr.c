@@ -252,6 +252,15 @@ build_hessian (JacCliOptions  *o,
   g_autoptr(JacTensor) direction = NULL;
   JacAnalysis *analysis;
 
+  if (o->grad_path != NULL || o->upstream_text != NULL)
+    {
+      /* A Hessian preset, where the option check could not know it. */
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s sets G of a first derivative: a Hessian is contracted with --direction",
+                   o->grad_path != NULL ? "--grad" : "--upstream");
+      jac_expr_free (expr);
+      return NULL;
+    }
   if (o->wrt2_text != NULL && jac_graph_find_variable (expr->graph, o->wrt2_text) < 0)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
@@ -438,7 +447,10 @@ print_presets (void)
   guint n;
   const JacPreset *presets = jac_presets (&n);
   const char *section = NULL;
+  int width = 14;
 
+  for (guint k = 0; k < n; k++)
+    width = MAX (width, (int) strlen (presets[k].id));
   for (guint k = 0; k < n; k++)
     {
       const JacPreset *p = &presets[k];
@@ -448,9 +460,10 @@ print_presets (void)
       if (g_strcmp0 (section, p->section) != 0)
         g_print ("%s%s\n", section != NULL ? "\n" : "", p->section);
       section = p->section;
-      g_print ("  %-14s %s   (wrt %s)\n", p->id, source, p->wrt);
+      g_print ("  %-*s %s   (wrt %s%s)\n", width, p->id, source, p->wrt,
+               p->hessian ? ", --hessian" : "");
       if (p->identity != NULL)
-        g_print ("  %-14s %s\n", "", p->identity);
+        g_print ("  %-*s %s\n", width, "", p->identity);
     }
 }
 

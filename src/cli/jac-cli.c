@@ -174,6 +174,8 @@ resolve_options (JacCliOptions  *o,
         }
       if (o->wrt_text == NULL)
         o->wrt_text = g_strdup (preset->wrt);
+      if (preset->hessian)
+        o->hessian = TRUE;
       if (preset->expression != NULL)
         {
           o->expr_text = g_strdup (preset->expression);
