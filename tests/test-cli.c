@@ -947,6 +947,8 @@ test_hessian (Fixture       *f,
       { 2, "--grad sets G", { "compute", "--preset", "least-squares", "--hessian", "--grad",
                               direction, "-o", none } },
       { 1, "kron", { "compute", "--expr", "sum(kron(A, A))", "--hessian", "-o", none } },
+      { 2, "--hessian goes with compute, render or derive", { "check", "--preset",
+                                                              "least-squares", "--hessian" } },
     };
 
     for (guint k = 0; k < G_N_ELEMENTS (bad); k++)

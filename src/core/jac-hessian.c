@@ -133,29 +133,29 @@ jac_analysis_new_hessian (JacExpr         *expr,
 
   if (wrt2 == NULL)
     wrt2 = wrt;
-  out = jac_graph_node (expr->graph, expr->graph->output);
+  out = jac_graph_node (owned->graph, owned->graph->output);
   if (out->rank != 0)
     {
       g_autofree char *shape = jac_shape_string (out->rank, out->shape);
 
       g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
                    "a Hessian needs a scalar output, but %s has shape %s (sum it, or take a "
-                   "norm)", expr->output_name, shape);
+                   "norm)", owned->output_name, shape);
       return NULL;
     }
-  if ((wrt_node = jac_graph_find_variable (expr->graph, wrt)) < 0)
+  if ((wrt_node = jac_graph_find_variable (owned->graph, wrt)) < 0)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "“%s” is not a variable of the expression",
                    wrt);
       return NULL;
     }
-  if (jac_graph_find_variable (expr->graph, wrt2) < 0)
+  if (jac_graph_find_variable (owned->graph, wrt2) < 0)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                    "“%s” (the second variable) is not a variable of the expression", wrt2);
       return NULL;
     }
-  var = jac_graph_node (expr->graph, wrt_node);
+  var = jac_graph_node (owned->graph, wrt_node);
   if (upstream_kind == JAC_UPSTREAM_GIVEN &&
       (direction == NULL || direction->rank != var->rank ||
        (var->rank > 0 && direction->shape[0] != var->shape[0]) ||
@@ -171,27 +171,27 @@ jac_analysis_new_hessian (JacExpr         *expr,
       return NULL;
     }
 
-  jac_graph_forward (expr->graph);
-  derivation = jac_derive (expr, wrt, JAC_DERIVE_DEFAULT, error);
+  jac_graph_forward (owned->graph);
+  derivation = jac_derive (owned, wrt, JAC_DERIVE_DEFAULT, error);
   if (derivation == NULL)
     return NULL;
   constants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) jac_tensor_free);
-  body = _jac_m_source (derivation->priv, expr->graph, constants, error);
+  body = _jac_m_source (derivation->priv, owned->graph, constants, error);
   if (body == NULL)
     return NULL;
 
   info = g_new0 (JacHessianInfo, 1);
-  info->function_source = g_strdup (expr->source);
-  info->function_name = g_strdup (expr->output_name);
+  info->function_source = g_strdup (owned->source);
+  info->function_name = g_strdup (owned->output_name);
   info->wrt = g_strdup (wrt);
   info->wrt2 = g_strdup (wrt2);
   info->gradient_text = g_strdup (derivation->contracted_text);
   info->gradient_where = g_strdup (derivation->where_text);
-  output = gradient_name (expr->graph, constants);
+  output = gradient_name (owned->graph, constants);
   info->gradient_source = g_strdup_printf ("%s = %s", output, body);
 
-  gradient = parse_gradient (expr->graph, info->gradient_source, constants, error);
+  gradient = parse_gradient (owned->graph, info->gradient_source, constants, error);
   if (gradient == NULL)
     return NULL;
   if (jac_graph_find_variable (gradient->graph, wrt2) < 0)
@@ -202,7 +202,7 @@ jac_analysis_new_hessian (JacExpr         *expr,
       g_free (info->gradient_source);
       info->gradient_source = source;
       g_clear_pointer (&gradient, jac_expr_free);
-      gradient = parse_gradient (expr->graph, info->gradient_source, constants, error);
+      gradient = parse_gradient (owned->graph, info->gradient_source, constants, error);
       if (gradient == NULL)
         return NULL;
     }
@@ -221,7 +221,7 @@ jac_analysis_new_hessian (JacExpr         *expr,
   jac_graph_forward (gradient->graph);
   grad_out = jac_graph_node (gradient->graph, gradient->graph->output);
   one = jac_tensor_new_scalar (1.0);
-  vjp = jac_graph_vjp (expr->graph, wrt_node, one);
+  vjp = jac_graph_vjp (owned->graph, wrt_node, one);
   if (!jac_tensor_same_shape (vjp, grad_out->value))
     {
       g_autofree char *have = jac_tensor_shape_string (grad_out->value);
