@@ -468,6 +468,53 @@ test_size_overflow (void)
   g_assert_null (strstr (error->message, "16 bytes"));
 }
 
+/* The seeded fill reproduces GRand exactly: its seeding from an array, the 624-word blocks, the
+ * two words a double and g_rand_double_range's arithmetic. */
+static void
+test_fill_uniform_seeded (void)
+{
+  static const guint32 seeds[][2] = { { 1, 0 }, { 1, 3 }, { 7, 1004 }, { 0, 0 },
+                                      { 0xffffffffu, 0x9e3779b9u }, { 42, 2166136261u } };
+  static const gsize sizes[] = { 1, 311, 312, 313, 624, 1000, 100003 };
+
+  for (guint s = 0; s < G_N_ELEMENTS (seeds); s++)
+    for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+      {
+        gsize shape[1] = { sizes[z] };
+        g_autoptr(JacTensor) expected = jac_tensor_new (1, shape, NULL);
+        g_autoptr(JacTensor) fast = jac_tensor_new (1, shape, NULL);
+        g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds[s], 2);
+        double scale = 0.03125 * (z + 1);
+
+        jac_tensor_fill_uniform (expected, rand, scale);
+        jac_tensor_fill_uniform_seeded (fast, seeds[s], 2, scale);
+        g_assert_cmpmem (fast->data, fast->size * sizeof (double), expected->data,
+                         expected->size * sizeof (double));
+      }
+  /* One word of seed, and more words than the state has. */
+  {
+    g_autofree guint32 *long_seed = g_new (guint32, 700);
+    gsize shape[1] = { 2000 };
+    g_autoptr(JacTensor) expected = jac_tensor_new (1, shape, NULL);
+    g_autoptr(JacTensor) fast = jac_tensor_new (1, shape, NULL);
+    g_autoptr(GRand) one = NULL;
+    g_autoptr(GRand) many = NULL;
+
+    for (guint k = 0; k < 700; k++)
+      long_seed[k] = k * 2654435761u;
+    one = g_rand_new_with_seed_array (long_seed + 5, 1);
+    jac_tensor_fill_uniform (expected, one, 1.0);
+    jac_tensor_fill_uniform_seeded (fast, long_seed + 5, 1, 1.0);
+    g_assert_cmpmem (fast->data, fast->size * sizeof (double), expected->data,
+                     expected->size * sizeof (double));
+    many = g_rand_new_with_seed_array (long_seed, 700);
+    jac_tensor_fill_uniform (expected, many, 1.0);
+    jac_tensor_fill_uniform_seeded (fast, long_seed, 700, 1.0);
+    g_assert_cmpmem (fast->data, fast->size * sizeof (double), expected->data,
+                     expected->size * sizeof (double));
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -486,5 +533,6 @@ main (int    argc,
   g_test_add_func ("/atomic-file/commit-abort", test_atomic_file);
   g_test_add_func ("/atomic-file/targets", test_atomic_file_targets);
   g_test_add_func ("/tensor/size-overflow", test_size_overflow);
+  g_test_add_func ("/tensor/fill-uniform-seeded", test_fill_uniform_seeded);
   return g_test_run ();
 }

@@ -178,9 +178,8 @@ make_upstream (const JacAnalysis  *self,
   else
     {
       guint32 seeds[2] = { seed, 1000 + kind };
-      g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
 
-      jac_tensor_fill_uniform (g, rand, 1.0);
+      jac_tensor_fill_uniform_seeded (g, seeds, 2, 1.0);
       if (kind == JAC_UPSTREAM_LOSS)
         /* L = ½‖out − y‖² with the target y drawn above: G = out − y. */
         for (gsize n = 0; n < g->size; n++)
@@ -426,12 +425,11 @@ jac_expr_draw_variables (JacExpr     *expr,
         {
           /* Each variable draws from a stream of its own, keyed by its name. */
           guint32 seeds[2] = { seed, g_str_hash (node->name) };
-          g_autoptr(GRand) rand = g_rand_new_with_seed_array (seeds, 2);
           double centre, half_width, shift;
 
           jac_expr_variable_range (graph, n, &centre, &half_width, &shift);
           node = jac_graph_node (graph, n);
-          jac_tensor_fill_uniform (node->value, rand, half_width);
+          jac_tensor_fill_uniform_seeded (node->value, seeds, 2, half_width);
           if (centre != 0.0)
             for (gsize e = 0; e < node->value->size; e++)
               node->value->data[e] += centre;

@@ -158,7 +158,6 @@ draw_variable (const JacRnnConfig *config,
                JacTensor          *value)
 {
   guint32 seed[2] = { config->seed, v };
-  g_autoptr(GRand) rand = g_rand_new_with_seed_array (seed, 2);
   double scale = 1.0;
 
   if (v == JAC_VAR_W_HH)
@@ -167,7 +166,7 @@ draw_variable (const JacRnnConfig *config,
     scale = 1.0 / sqrt ((double) config->input);
   else if (v == JAC_VAR_B)
     scale = 0.5;
-  jac_tensor_fill_uniform (value, rand, scale);
+  jac_tensor_fill_uniform_seeded (value, seed, 2, scale);
 }
 
 char *

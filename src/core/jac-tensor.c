@@ -608,6 +608,132 @@ jac_tensor_fill_uniform (JacTensor *self,
     self->data[n] = scale * g_rand_double_range (rand, -1.0, 1.0);
 }
 
+/* GLib's MT19937 (grand.c, the seeding of GLib 2.2 and later): a block of 624 words at a time,
+ * tempered as they are taken. */
+#define MT_N 624
+#define MT_M 397
+
+typedef struct
+{
+  guint32 mt[MT_N];
+  guint   next;
+} Twister;
+
+static void
+twister_seed_array (Twister       *t,
+                    const guint32 *seed,
+                    guint          n_seed)
+{
+  guint i = 1, j = 0;
+
+  t->mt[0] = 19650218u;
+  for (guint k = 1; k < MT_N; k++)
+    t->mt[k] = 1812433253u * (t->mt[k - 1] ^ (t->mt[k - 1] >> 30)) + k;
+  for (guint k = MAX (MT_N, n_seed); k > 0; k--)
+    {
+      t->mt[i] = (t->mt[i] ^ ((t->mt[i - 1] ^ (t->mt[i - 1] >> 30)) * 1664525u)) + seed[j] + j;
+      i++;
+      j++;
+      if (i >= MT_N)
+        {
+          t->mt[0] = t->mt[MT_N - 1];
+          i = 1;
+        }
+      if (j >= n_seed)
+        j = 0;
+    }
+  for (guint k = MT_N - 1; k > 0; k--)
+    {
+      t->mt[i] = (t->mt[i] ^ ((t->mt[i - 1] ^ (t->mt[i - 1] >> 30)) * 1566083941u)) - i;
+      i++;
+      if (i >= MT_N)
+        {
+          t->mt[0] = t->mt[MT_N - 1];
+          i = 1;
+        }
+    }
+  t->mt[0] = 0x80000000u;
+  t->next = MT_N;
+}
+
+static void
+twister_regenerate (Twister *t)
+{
+  guint32 *mt = t->mt;
+  guint kk;
+
+#define MT_TWIST(a, b, c) ((c) ^ ((((a) & 0x80000000u) | ((b) & 0x7fffffffu)) >> 1) ^ \
+                           (((b) & 1u) ? 0x9908b0dfu : 0u))
+  for (kk = 0; kk < MT_N - MT_M; kk++)
+    mt[kk] = MT_TWIST (mt[kk], mt[kk + 1], mt[kk + MT_M]);
+  for (; kk < MT_N - 1; kk++)
+    mt[kk] = MT_TWIST (mt[kk], mt[kk + 1], mt[kk + MT_M - MT_N]);
+  mt[MT_N - 1] = MT_TWIST (mt[MT_N - 1], mt[0], mt[MT_M - 1]);
+#undef MT_TWIST
+  t->next = 0;
+}
+
+static inline guint32
+twister_int (Twister *t)
+{
+  guint32 y;
+
+  if (G_UNLIKELY (t->next >= MT_N))
+    twister_regenerate (t);
+  y = t->mt[t->next++];
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680u;
+  y ^= (y << 15) & 0xefc60000u;
+  y ^= y >> 18;
+  return y;
+}
+
+/* g_rand_double (): 52 bits from two words, drawn again in the rare case it rounds to 1. */
+static inline double
+twister_double (Twister *t)
+{
+  const double transform = 2.3283064365386962890625e-10;   /* 2^-32 */
+
+  for (;;)
+    {
+      double r = twister_int (t) * transform;
+
+      r = (r + twister_int (t)) * transform;
+      if (r < 1.0)
+        return r;
+    }
+}
+
+void
+jac_tensor_fill_uniform_seeded (JacTensor     *self,
+                                const guint32 *seed,
+                                guint          n_seed,
+                                double         scale)
+{
+  g_autofree Twister *t = NULL;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (seed != NULL && n_seed > 0);
+
+  /* G_RANDOM_VERSION=2.0 selects GLib's older seeding: GRand itself, then. */
+  if (g_getenv ("G_RANDOM_VERSION") != NULL)
+    {
+      g_autoptr(GRand) rand = g_rand_new_with_seed_array (seed, n_seed);
+
+      jac_tensor_fill_uniform (self, rand, scale);
+      return;
+    }
+  t = g_new (Twister, 1);
+  twister_seed_array (t, seed, n_seed);
+  for (gsize n = 0; n < self->size; n++)
+    {
+      double r = twister_double (t);
+
+      /* g_rand_double_range (rand, −1, 1), as it computes it. */
+      self->data[n] = scale * (r * 1.0 - (r - 1) * -1.0);
+    }
+}
+
 gsize
 jac_tensor_offset (const JacTensor *self,
                    const gsize     *index)

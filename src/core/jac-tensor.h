@@ -70,6 +70,13 @@ void       jac_tensor_fill             (JacTensor        *self,
 void       jac_tensor_fill_uniform     (JacTensor        *self,
                                         GRand            *rand,
                                         double            scale);
+/* The same numbers as jac_tensor_fill_uniform () with a fresh
+ * g_rand_new_with_seed_array (@seed, @n_seed): GLib's Mersenne Twister and its seeding,
+ * reproduced without a call per number (a 1024×1024 matrix in ~3 ms instead of ~10). */
+void       jac_tensor_fill_uniform_seeded (JacTensor     *self,
+                                        const guint32    *seed,
+                                        guint             n_seed,
+                                        double            scale);
 gsize      jac_tensor_offset           (const JacTensor  *self,
                                         const gsize      *index);
 
