@@ -1228,6 +1228,46 @@ test_expr_presets (void)
     }
 }
 
+/* The Second derivative switch: the gallery's Hessian turns it on; off is the gradient again; a
+ * non-scalar output makes it insensitive and shows the first derivative. */
+static void
+test_expr_hessian (void)
+{
+  const JacAnalysis *analysis;
+
+  reset ();
+  activate ("win.preset", g_variant_new_string ("least-squares-hessian"));
+  analysis = jac_window_get_analysis (window);
+  g_assert_nonnull (analysis->hessian);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->hessian_check)));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
+  g_assert_true (gtk_check_button_get_active (window->hessian_check));
+  g_assert_cmpstr (analysis->derivation->contracted_text, ==, "Xᵀ X V");
+  g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
+  g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract with V"));
+  g_assert_null (_jac_window_get_expr_error (window));
+  spin_for (50);
+
+  gtk_check_button_set_active (window->hessian_check, FALSE);
+  analysis = jac_window_get_analysis (window);
+  g_assert_null (analysis->hessian);
+  g_assert_cmpstr (analysis->wrt_name, ==, "W");
+  g_assert_cmpuint (analysis->jacobian->n_terms, >, 0);
+  g_assert_nonnull (strstr (analysis->derivation->contracted_text, "Xᵀ"));
+  gtk_check_button_set_active (window->hessian_check, TRUE);
+  g_assert_nonnull (jac_window_get_analysis (window)->hessian);
+  spin_for (50);
+
+  type_expression ("U = V @ A", "N = 2, K = 4, M = 3, V: N×K, A: K×M");
+  analysis = jac_window_get_analysis (window);
+  g_assert_null (analysis->hessian);
+  g_assert_cmpstr (analysis->output_name, ==, "U");
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
+  activate ("win.preset", g_variant_new_string ("least-squares"));
+  g_assert_false (gtk_check_button_get_active (window->hessian_check));
+  g_assert_null (jac_window_get_analysis (window)->hessian);
+}
+
 static void
 test_expr_type (void)
 {
@@ -2148,6 +2188,7 @@ main (int    argc,
   g_test_add_func ("/app/expr-export", test_expr_export);
   g_test_add_func ("/app/expr-load", test_expr_load);
   g_test_add_func ("/app/sequence-switch", test_sequence_switch);
+  g_test_add_func ("/app/expr-hessian", test_expr_hessian);
   g_test_add_func ("/app/sequence-lag", test_sequence_lag);
   g_test_add_func ("/app/sequence-gain", test_sequence_gain);
   g_test_add_func ("/app/sequence-export", test_sequence_export);

@@ -800,6 +800,187 @@ test_compute_expr (Fixture       *f,
   g_assert_nonnull (strstr (check.out, "all checks passed"));
 }
 
+/* compute --hessian: ½‖X W − Y‖² with the files given is (XᵀX)_ik δ_jl w.r.t. W; --direction V
+ * gives --vjp-output XᵀX V; --wrt2 X the mixed δ_kq R_pl + X_pk W_ql with R = X W − Y; derive
+ * and render take --hessian; errors name their culprit and write nothing. */
+static void
+test_hessian (Fixture       *f,
+              gconstpointer  data)
+{
+  static const char expr[] = "L = sum((X @ W - Y) ** 2) / 2";
+  const char *names[] = { "X", "W", "Y", "V" };
+  const gsize rows[] = { 4, 3, 4, 3 }, cols[] = { 3, 2, 2, 2 };
+  JacTensor *t[4];
+  char *spec[4];
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  g_autofree char *out = path_in (f, "h.npy");
+  g_autofree char *hv = path_in (f, "hv.npy");
+  g_autofree char *mixed = path_in (f, "hx.npy");
+  g_autofree char *fig = path_in (f, "h.png");
+  g_autofree char *v_path = NULL;
+  g_autofree char *direction = NULL;
+  g_autoptr(JacTensor) h = NULL;
+  g_autoptr(JacTensor) prod = NULL;
+  g_autoptr(JacTensor) hx = NULL;
+  g_autoptr(JacTensor) residual = jac_tensor_new_matrix (4, 2);
+  g_autoptr(JacTensor) xtx = jac_tensor_new_matrix (3, 3);
+
+  for (guint k = 0; k < 4; k++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.npy", names[k]);
+      g_autofree char *path = path_in (f, file);
+
+      t[k] = jac_tensor_new_matrix (rows[k], cols[k]);
+      jac_tensor_fill_uniform (t[k], rand, 1.0);
+      g_assert_true (jac_npy_write (path, t[k], NULL, NULL));
+      spec[k] = g_strdup_printf ("%s=%s", names[k], path);
+      if (k == 3)
+        v_path = g_steal_pointer (&path);
+    }
+  direction = g_strdup (v_path);
+  for (gsize i = 0; i < 3; i++)
+    for (gsize k = 0; k < 3; k++)
+      for (gsize n = 0; n < 4; n++)
+        JAC_AT2 (xtx, i, k) += JAC_AT2 (t[0], n, i) * JAC_AT2 (t[0], n, k);
+  for (gsize n = 0; n < 4; n++)
+    for (gsize l = 0; l < 2; l++)
+      {
+        JAC_AT2 (residual, n, l) = -JAC_AT2 (t[2], n, l);
+        for (gsize m = 0; m < 3; m++)
+          JAC_AT2 (residual, n, l) += JAC_AT2 (t[0], n, m) * JAC_AT2 (t[1], m, l);
+      }
+
+  {
+    g_auto(Run) r;
+
+    run (&r, "compute", "--expr", expr, "--var", spec[0], "--var", spec[1], "--var", spec[2],
+         "--wrt", "W", "--hessian", "--direction", direction, "-o", out, "--vjp-output", hv,
+         NULL);
+    g_assert_cmpstr (r.err, ==, "");
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  h = jac_npy_read (out, NULL);
+  prod = jac_npy_read (hv, NULL);
+  g_assert_cmpuint (h->rank, ==, 4);
+  g_assert_cmpuint (h->shape[0], ==, 3);
+  g_assert_cmpuint (h->shape[3], ==, 2);
+  for (gsize i = 0; i < 3; i++)
+    for (gsize j = 0; j < 2; j++)
+      for (gsize k = 0; k < 3; k++)
+        for (gsize l = 0; l < 2; l++)
+          g_assert_cmpfloat (fabs (h->data[((i * 2 + j) * 3 + k) * 2 + l] -
+                                   (j == l ? JAC_AT2 (xtx, i, k) : 0.0)), <=, 1e-12);
+  /* Σ_ij V_ij H[i, j, k, l] = (XᵀX V)_kl (XᵀX is symmetric). */
+  for (gsize k = 0; k < 3; k++)
+    for (gsize l = 0; l < 2; l++)
+      {
+        double want = 0;
+
+        for (gsize i = 0; i < 3; i++)
+          want += JAC_AT2 (xtx, k, i) * JAC_AT2 (t[3], i, l);
+        g_assert_cmpfloat (fabs (JAC_AT2 (prod, k, l) - want), <=, 1e-12);
+      }
+
+  {
+    g_auto(Run) r;
+
+    run (&r, "compute", "--expr", expr, "--var", spec[0], "--var", spec[1], "--var", spec[2],
+         "--wrt", "W", "--hessian", "--wrt2", "X", "-o", mixed, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+  }
+  hx = jac_npy_read (mixed, NULL);
+  g_assert_cmpuint (hx->rank, ==, 4);
+  g_assert_cmpuint (hx->shape[2], ==, 4);
+  g_assert_cmpuint (hx->shape[3], ==, 3);
+  for (gsize k = 0; k < 3; k++)
+    for (gsize l = 0; l < 2; l++)
+      for (gsize p = 0; p < 4; p++)
+        for (gsize q = 0; q < 3; q++)
+          g_assert_cmpfloat (fabs (hx->data[((k * 2 + l) * 4 + p) * 3 + q] -
+                                   ((k == q ? JAC_AT2 (residual, p, l) : 0.0) +
+                                    JAC_AT2 (t[0], p, k) * JAC_AT2 (t[1], q, l))), <=, 1e-12);
+
+  {
+    g_auto(Run) r;
+
+    run (&r, "derive", "--preset", "least-squares", "--hessian", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "Hessian ∂²"));
+    g_assert_nonnull (strstr (r.out, "grad = (X.T @ ((X @ W) - Y))"));
+    g_assert_nonnull (strstr (r.out, "∂grad_ij/∂W_kl = Σ_m X_mi X_mk δ_jl"));
+    g_assert_nonnull (strstr (r.out, "contracted form: Xᵀ X V\n"));
+  }
+  {
+    g_auto(Run) r;
+
+    run (&r, "derive", "--preset", "least-squares-hessian", "--latex", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "\\paragraph{The Hessian $\\partial^2 F / \\partial W^2$}"));
+  }
+  {
+    g_auto(Run) r;
+
+    run (&r, "render", "--preset", "trace-xtax-hessian", "-o", fig, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_true (g_file_test (fig, G_FILE_TEST_IS_REGULAR));
+  }
+
+  {
+    /* Errors: exit 1 (2 for usage), a message naming the culprit, no output written. */
+    g_autofree char *none = path_in (f, "none.npy");
+    const struct
+    {
+      int         status;
+      const char *message;
+      const char *argv[12];
+    } bad[] = {
+      { 1, "U has shape (4, 2)", { "compute", "--expr", "U = X @ W", "--var", spec[0], "--hessian",
+                                   "-o", none } },
+      { 1, "h has shape (2, 3)", { "compute", "--hessian", "-o", none } },
+      { 1, "--wrt2: “Q”", { "compute", "--preset", "least-squares", "--hessian", "--wrt2", "Q",
+                            "-o", none } },
+      { 1, "V has shape (3, 2), but it must be shaped like X: (2, 3)",
+        { "compute", "--expr", expr, "--wrt", "X", "--hessian", "--direction", direction, "-o",
+          none } },
+      { 2, "--wrt2 goes with --hessian", { "compute", "--preset", "least-squares", "--wrt2", "X",
+                                           "-o", none } },
+      { 2, "--grad sets G", { "compute", "--preset", "least-squares", "--hessian", "--grad",
+                              direction, "-o", none } },
+      { 1, "kron", { "compute", "--expr", "sum(kron(A, A))", "--hessian", "-o", none } },
+      { 2, "--hessian goes with compute, render or derive", { "check", "--preset",
+                                                              "least-squares", "--hessian" } },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+      {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GError) error = NULL;
+        const char *bin = g_getenv ("JACSCOPE_BIN");
+        g_autofree char *err = NULL;
+        int wait_status;
+
+        g_ptr_array_add (argv, (gpointer) bin);
+        for (guint a = 0; bad[k].argv[a] != NULL; a++)
+          g_ptr_array_add (argv, (gpointer) bad[k].argv[a]);
+        g_ptr_array_add (argv, NULL);
+        g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                      NULL, &err, &wait_status, &error);
+        g_assert_no_error (error);
+        g_test_message ("%s", err);
+        g_assert_true (WIFEXITED (wait_status));
+        g_assert_cmpint (WEXITSTATUS (wait_status), ==, bad[k].status);
+        g_assert_nonnull (strstr (err, bad[k].message));
+        g_assert_null (strchr (strchr (err, '\n') + 1, '\n'));
+        g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
+      }
+  }
+  for (guint k = 0; k < 4; k++)
+    {
+      jac_tensor_free (t[k]);
+      g_free (spec[k]);
+    }
+}
+
 /* A malformed expression is an error that points at the culprit. */
 static void
 test_expr_errors (Fixture       *f,
@@ -1594,6 +1775,7 @@ main (int    argc,
   ADD ("/cli/derive", test_derive);
   ADD ("/cli/compute-expr", test_compute_expr);
   ADD ("/cli/expr-errors", test_expr_errors);
+  ADD ("/cli/hessian", test_hessian);
   ADD ("/cli/sequence", test_sequence);
   ADD ("/cli/zeros-output", test_zeros_output);
   ADD ("/cli/zeros-output-expr", test_zeros_output_expr);

@@ -14,6 +14,8 @@ typedef struct
   const char *expr;     /* NULL: the RNN step */
   const char *wrt;
   const char *shapes[4];
+  gboolean    hessian;  /* derive --hessian: the script checks the Hessian against finite
+                         * differences of the gradient */
 } Case;
 
 static const Case cases[] = {
@@ -52,6 +54,14 @@ static const Case cases[] = {
   { "diag(v)", "v", { NULL } },
   { "Y = ((X.T - mean(X.T, 0)) / sqrt(mean((X.T - mean(X.T, 0)) ** 2, 0) + 0.001)).T", "X",
     { NULL } },
+  /* Row sums kept as a column: A 1 is np.sum(A, axis=1), not a sum over the columns. */
+  { "Y = softmax(X) * sum(T, 1, keepdims=True)", "T", { NULL } },
+  /* Hessians: the Jacobian of the gradient expression, checked by differences of it. */
+  { "sum((X @ W - Y) ** 2) / 2", "W", { NULL }, TRUE },
+  { "tr(X.T @ A @ X)", "X", { NULL }, TRUE },
+  { "logdet(X)", "X", { NULL }, TRUE },
+  { "L = -sum(T * log(softmax(X @ W)))", "W", { NULL }, TRUE },
+  { "logsumexp(X, 1) @ v", "X", { NULL }, TRUE },
 };
 
 static gboolean
@@ -80,6 +90,8 @@ write_script (const Case *c,
   g_ptr_array_add (argv, (gpointer) flag);
   g_ptr_array_add (argv, (gpointer) "--wrt");
   g_ptr_array_add (argv, (gpointer) c->wrt);
+  if (c->hessian)
+    g_ptr_array_add (argv, (gpointer) "--hessian");
   if (c->expr != NULL)
     {
       g_ptr_array_add (argv, (gpointer) "--expr");

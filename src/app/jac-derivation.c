@@ -70,7 +70,7 @@ jac_derivation_markup (const JacAnalysis *analysis,
                                     denominator_layout ? "Denominator" : "Numerator", block);
           append_kron (markup, analysis);
         }
-      else if (g_str_equal (step->title, "Contract with G") && why != NULL && *why != '\0')
+      else if (g_str_has_prefix (step->title, "Contract with ") && why != NULL && *why != '\0')
         g_string_append_printf (markup, "\n    <i>Why:</i> %s", why);
     }
   {

@@ -5,6 +5,7 @@
 
 #include "core/jac-error.h"
 #include "core/jac-npy.h"
+#include "core/jac-hessian.h"
 #include "core/jac-presets.h"
 #include "jac-window-private.h"
 
@@ -138,6 +139,7 @@ _jac_window_compute_expr (JacWindow   *self,
   JacExpr *expr = parse_expression (self, loaded, culprit, error);
   g_autofree char *wrt = NULL;
   JacAnalysis *analysis;
+  gboolean scalar;
 
   if (expr == NULL)
     return NULL;
@@ -146,8 +148,15 @@ _jac_window_compute_expr (JacWindow   *self,
     wrt = g_strdup (self->wrt);
   else
     wrt = g_strdup (jac_expr_first_variable (expr));
-  analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
-                                    (guint32) self->seed, error);
+  /* The second derivative is there for a scalar output only. */
+  scalar = jac_graph_node (expr->graph, expr->graph->output)->rank == 0;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->hessian_check), scalar);
+  if (self->hessian && scalar)
+    analysis = jac_analysis_new_hessian (expr, wrt, NULL, JAC_UPSTREAM_ONES, NULL,
+                                         (guint32) self->seed, error);
+  else
+    analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
+                                      (guint32) self->seed, error);
   if (analysis != NULL && g_strcmp0 (wrt, self->wrt) != 0)
     {
       /* Not through the property setter: that would compute all over again. */
@@ -350,6 +359,7 @@ _jac_window_sync_mode (JacWindow *self)
   gtk_widget_set_visible (self->activation_row, rnn_controls);
   gtk_widget_set_visible (self->b_shape_row, rnn_controls);
   gtk_widget_set_visible (self->shapes_box, expr);
+  gtk_widget_set_visible (GTK_WIDGET (self->hessian_check), expr);
 
   /* What the user is typing is left alone. */
   if (self->entry_source != 0)
@@ -417,6 +427,18 @@ _jac_window_expr_activate_cb (GtkEntry  *entry,
   _jac_window_apply_entries (self);
 }
 
+void
+_jac_window_hessian_toggled_cb (GtkCheckButton *button,
+                                JacWindow      *self)
+{
+  gboolean active = gtk_check_button_get_active (button);
+
+  if (active == self->hessian)
+    return;
+  self->hessian = active;
+  _jac_window_recompute_now (self);
+}
+
 gboolean
 _jac_window_apply_preset (JacWindow  *self,
                           const char *id)
@@ -427,12 +449,22 @@ _jac_window_apply_preset (JacWindow  *self,
     return FALSE;
   g_clear_handle_id (&self->entry_source, g_source_remove);
   if (preset->expression == NULL)
-    g_object_set (self, "expression", "", NULL);
+    {
+      self->hessian = FALSE;
+      gtk_check_button_set_active (self->hessian_check, FALSE);
+      g_object_set (self, "expression", "", NULL);
+    }
   else
     {
       g_autofree char *before = g_strdup (self->wrt);
+      gboolean hessian_changed = self->hessian != preset->hessian;
 
+      /* The gallery's Hessians turn the switch on, its other entries off. */
+      self->hessian = preset->hessian;
+      gtk_check_button_set_active (self->hessian_check, preset->hessian);
       g_object_set (self, "shapes", preset->shapes, "expression", preset->expression, NULL);
+      if (hessian_changed)
+        _jac_window_recompute_now (self);
       /* A variable the new expression shares stays; else the gallery's, not merely the first. */
       if (g_strcmp0 (self->wrt, before) != 0 && self->analysis != NULL
           && jac_graph_find_variable (self->analysis->graph, preset->wrt) >= 0

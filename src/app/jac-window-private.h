@@ -27,6 +27,7 @@ struct _JacWindow
   GtkWidget        *derivation_pane;
   GtkLabel         *expr_caret_label;
   GtkEntry         *expr_entry;
+  GtkCheckButton   *hessian_check;     /* "Second derivative", for a scalar expression */
   GtkWidget        *expr_error_box;
   GtkLabel         *expr_error_label;
   GtkWidget        *expression_heading;
@@ -84,6 +85,7 @@ struct _JacWindow
   char             *expr_error;        /* the inline error on show, or NULL */
   guint             entry_source;      /* applies the entries a moment after typing stops */
   gboolean          setting_entries;   /* the entries change from code, not from typing */
+  gboolean          hessian;           /* show the Hessian of a scalar expression */
   char             *message;
   guint             recompute_source;
   guint             message_source;
@@ -253,6 +255,8 @@ void        _jac_window_expr_changed_cb    (GtkEditable *editable,
                                             JacWindow   *self);
 void        _jac_window_expr_activate_cb   (GtkEntry    *entry,
                                             JacWindow   *self);
+void        _jac_window_hessian_toggled_cb (GtkCheckButton *button,
+                                            JacWindow      *self);
 gboolean    _jac_window_load_expr_variable (JacWindow   *self,
                                             const char  *name,
                                             const char  *path,

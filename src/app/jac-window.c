@@ -125,7 +125,9 @@ static char *
 key_contract_markup (const JacAnalysis *analysis)
 {
   const JacDerivationStep *step = jac_derivation_find_step (analysis->derivation,
-                                                            "Contract with G");
+                                                            analysis->hessian != NULL
+                                                            ? "Contract with V"
+                                                            : "Contract with G");
   g_autofree char *why = jac_analysis_why_markup (analysis);
 
   if (step == NULL)
@@ -1235,6 +1237,7 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_pane);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, hessian_check);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_heading);
@@ -1284,6 +1287,8 @@ jac_window_class_init (JacWindowClass *klass)
                                                 G_CALLBACK (_jac_window_expr_changed_cb));
   gtk_widget_class_bind_template_callback_full (widget_class, "expr_activate_cb",
                                                 G_CALLBACK (_jac_window_expr_activate_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "hessian_toggled_cb",
+                                                G_CALLBACK (_jac_window_hessian_toggled_cb));
 
   _jac_window_class_add_actions (widget_class);
 }

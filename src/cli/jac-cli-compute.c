@@ -35,6 +35,22 @@ _jac_cli_check_compute_combinations (const char     *subcommand,
   const char *name = o->zeros_path != NULL ? "--zeros-output" :
                      o->per_sample ? "--per-sample" : NULL;
 
+  if (o->hessian && !g_str_equal (subcommand, "compute") && !g_str_equal (subcommand, "render")
+      && !g_str_equal (subcommand, "derive"))
+    {
+      *option = "--hessian", *why = "goes with compute, render or derive";
+      return;
+    }
+  if (o->hessian && o->steps_text != NULL)
+    {
+      *option = "--hessian", *why = "is for a scalar expression, not --steps";
+      return;
+    }
+  if (o->hessian && o->per_sample)
+    {
+      *option = "--per-sample", *why = "is for a first derivative, not --hessian";
+      return;
+    }
   if (name == NULL)
     return;
   if (!g_str_equal (subcommand, "compute"))

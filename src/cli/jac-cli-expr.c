@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli/jac-cli-private.h"
+#include "core/jac-hessian.h"
+#include "core/jac-npy.h"
 #include "core/jac-presets.h"
 #include "core/jac-error.h"
 
@@ -27,6 +29,19 @@ check_standalone_cb (GOptionContext  *context,
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                    "--latex, --numpy and --torch print different things: choose one");
+      return FALSE;
+    }
+  if ((o->wrt2_text != NULL || o->direction_path != NULL) && !o->hessian)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "%s goes with --hessian",
+                   o->wrt2_text != NULL ? "--wrt2" : "--direction");
+      return FALSE;
+    }
+  if (o->hessian && (o->grad_path != NULL || o->upstream_text != NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "%s sets G of a first derivative: a Hessian is contracted with --direction",
+                   o->grad_path != NULL ? "--grad" : "--upstream");
       return FALSE;
     }
   if (o->standalone && !o->latex)
@@ -60,6 +75,14 @@ _jac_cli_expr_option_group (JacCliOptions *o)
       "derive: print a Python script (NumPy only) that checks the derivative itself", NULL },
     { "torch", 0, 0, G_OPTION_ARG_NONE, &o->torch,
       "derive: the same script, checked against torch.autograd", NULL },
+    { "hessian", 0, 0, G_OPTION_ARG_NONE, &o->hessian,
+      "The second derivative ∂²f/∂X∂X of a scalar --expr (X: --wrt), shape X + X (compute, "
+      "render, derive)", NULL },
+    { "wrt2", 0, 0, G_OPTION_ARG_FILENAME, &o->wrt2_text,
+      "--hessian: the mixed ∂²f/∂X∂Y with Y = NAME, shape X + Y", "NAME" },
+    { "direction", 0, 0, G_OPTION_ARG_FILENAME, &o->direction_path,
+      "--hessian: V shaped like X (default ones); the contracted form is Σ V·H, shaped like Y, "
+      "the Hessian-vector product (--vjp-output writes it)", "FILE.npy" },
     { NULL }
   };
   GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
@@ -218,6 +241,52 @@ parse_expression (JacCliOptions  *o,
   return expr;
 }
 
+/* --hessian: the Jacobian of the gradient w.r.t. --wrt2 (or --wrt), contracted with
+ * --direction. */
+static JacAnalysis *
+build_hessian (JacCliOptions  *o,
+               JacExpr        *expr,
+               const char     *wrt,
+               GError        **error)
+{
+  g_autoptr(JacTensor) direction = NULL;
+  JacAnalysis *analysis;
+
+  if (o->grad_path != NULL || o->upstream_text != NULL)
+    {
+      /* A Hessian preset, where the option check could not know it. */
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s sets G of a first derivative: a Hessian is contracted with --direction",
+                   o->grad_path != NULL ? "--grad" : "--upstream");
+      jac_expr_free (expr);
+      return NULL;
+    }
+  if (o->wrt2_text != NULL && jac_graph_find_variable (expr->graph, o->wrt2_text) < 0)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--wrt2: “%s” is not a variable of the expression", o->wrt2_text);
+      jac_expr_free (expr);
+      return NULL;
+    }
+  if (o->direction_path != NULL &&
+      (direction = jac_npy_read (o->direction_path, error)) == NULL)
+    {
+      jac_expr_free (expr);
+      return NULL;
+    }
+  analysis = jac_analysis_new_hessian (expr, wrt, o->wrt2_text,
+                                       direction != NULL ? JAC_UPSTREAM_GIVEN : JAC_UPSTREAM_ONES,
+                                       direction, o->config.seed, error);
+  if (analysis == NULL)
+    {
+      if (direction != NULL && g_str_has_prefix ((*error)->message, "the direction"))
+        g_prefix_error (error, "--direction %s: ", o->direction_path);
+      else
+        g_prefix_error (error, "--hessian: ");
+    }
+  return analysis;
+}
+
 JacAnalysis *
 _jac_cli_build_expr_analysis (JacCliOptions  *o,
                               GError        **error)
@@ -235,6 +304,8 @@ _jac_cli_build_expr_analysis (JacCliOptions  *o,
       jac_expr_free (expr);
       return NULL;
     }
+  if (o->hessian)
+    return build_hessian (o, expr, wrt, error);
   return jac_analysis_new_expr (expr, wrt, o->upstream_kind, o->upstream, o->config.seed,
                                 error);
 }
@@ -326,6 +397,29 @@ print_text (const JacAnalysis *a)
                                                                         a->wrt_node)->value);
   g_autofree char *value_zeros = jac_analysis_value_zero_sentence (a);
 
+  const JacHessianInfo *h = a->hessian;
+  const char *g = h != NULL ? "V" : "G";
+
+  if (h != NULL)
+    {
+      g_autofree char *denominator = g_strcmp0 (h->wrt, h->wrt2) == 0
+                                     ? g_strdup_printf ("∂%s∂%s", h->wrt, h->wrt)
+                                     : g_strdup_printf ("∂%s∂%s", h->wrt, h->wrt2);
+
+      g_print ("Hessian ∂²%s/%s of %s, shape %s + %s: the Jacobian of the gradient\n",
+               h->function_name, denominator, h->function_source, out_shape, wrt_shape);
+      g_print ("    ∂%s/∂%s = %s  (G = 1)%s%s\n", h->function_name, h->wrt, h->gradient_text,
+               h->gradient_where != NULL ? ", where " : "",
+               h->gradient_where != NULL ? h->gradient_where : "");
+      g_print ("written as the expression\n    %s\n", h->gradient_source);
+      for (guint k = 0; h->constants[k] != NULL; k++)
+        g_print ("    %s: %s\n", h->constants[k], g_str_has_prefix (h->constants[k], "I_")
+                                                   ? "a constant, the identity"
+                                                   : "a constant, all ones");
+      g_print ("checked: max |gradient expression − back-propagation| = %.2e\n",
+               h->gradient_max_diff);
+      g_print ("differentiated again w.r.t. %s:\n\n", h->wrt2);
+    }
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);
   if (a->expr != NULL && a->expr->inferred != NULL)
@@ -340,9 +434,11 @@ print_text (const JacAnalysis *a)
   g_print ("contracted form: %s\n", d->contracted_text);
   if (d->where_text != NULL)
     g_print ("where: %s\n", d->where_text);
-  g_print ("checked: max |contracted form − Σ G·J| = %.2e with G = %s\n", a->contract_max_diff,
+  g_print ("checked: max |contracted form − Σ %s·J| = %.2e with %s = %s\n", g,
+           a->contract_max_diff, g,
            a->upstream_kind == JAC_UPSTREAM_ONES ? "ones" :
-           a->upstream_kind == JAC_UPSTREAM_GIVEN ? "--grad" : "seeded");
+           a->upstream_kind == JAC_UPSTREAM_GIVEN ? (h != NULL ? "--direction" : "--grad")
+                                                  : "seeded");
 }
 
 static void
@@ -351,7 +447,10 @@ print_presets (void)
   guint n;
   const JacPreset *presets = jac_presets (&n);
   const char *section = NULL;
+  int width = 14;
 
+  for (guint k = 0; k < n; k++)
+    width = MAX (width, (int) strlen (presets[k].id));
   for (guint k = 0; k < n; k++)
     {
       const JacPreset *p = &presets[k];
@@ -361,9 +460,10 @@ print_presets (void)
       if (g_strcmp0 (section, p->section) != 0)
         g_print ("%s%s\n", section != NULL ? "\n" : "", p->section);
       section = p->section;
-      g_print ("  %-14s %s   (wrt %s)\n", p->id, source, p->wrt);
+      g_print ("  %-*s %s   (wrt %s%s)\n", width, p->id, source, p->wrt,
+               p->hessian ? ", --hessian" : "");
       if (p->identity != NULL)
-        g_print ("  %-14s %s\n", "", p->identity);
+        g_print ("  %-*s %s\n", width, "", p->identity);
     }
 }
 

@@ -59,6 +59,9 @@ typedef struct
   gboolean       standalone;
   gboolean       numpy;          /* derive --numpy: a self-checking NumPy script */
   gboolean       torch;          /* derive --torch: the same, checked by torch.autograd */
+  gboolean       hessian;        /* --hessian: the second derivative of a scalar --expr */
+  char          *wrt2_text;      /* --wrt2 NAME: the mixed Hessian's second variable */
+  char          *direction_path; /* --direction FILE.npy: V of the Hessian-vector product */
   char          *steps_text;
   char          *lag_text;
   char          *gain_text;

@@ -174,6 +174,8 @@ resolve_options (JacCliOptions  *o,
         }
       if (o->wrt_text == NULL)
         o->wrt_text = g_strdup (preset->wrt);
+      if (preset->hessian)
+        o->hessian = TRUE;
       if (preset->expression != NULL)
         {
           o->expr_text = g_strdup (preset->expression);
@@ -279,6 +281,14 @@ _jac_cli_build_analysis (JacCliOptions  *o,
 
   if (o->expr_text != NULL)
     return _jac_cli_build_expr_analysis (o, error);
+  if (o->hessian)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE,
+                   "--hessian: a Hessian needs a scalar output, but the RNN step's h has shape "
+                   "(%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT "): give a scalar --expr or --preset",
+                   o->config.batch, o->config.hidden);
+      return NULL;
+    }
   rnn = jac_rnn_new (&o->config, o->loaded, error);
   if (rnn == NULL)
     return NULL;
@@ -294,6 +304,8 @@ options_clear (JacCliOptions *o)
   g_clear_pointer (&o->size_texts, g_strfreev);
   g_free (o->expr_text);
   g_free (o->preset_text);
+  g_free (o->wrt2_text);
+  g_free (o->direction_path);
   _jac_cli_clear_sequence_options (o);
   g_clear_pointer (&o->var_texts, g_strfreev);
   g_free (o->batch_text);

@@ -485,6 +485,9 @@ jac_analysis_why_markup (const JacAnalysis *self)
   d = self->derivation;
   if (d == NULL || d->contracted_markup == NULL)
     return g_strdup ("");
+  if (self->hessian != NULL)
+    return g_strdup_printf ("the Hessian-vector product: every δ collapses a sum, the sums left "
+                            "are the matrix products: Σ V·J = %s", d->contracted_markup);
   return g_strdup_printf ("back-propagation: every δ collapses a sum, the sums left are the "
                           "matrix products: Σ G·J = %s", d->contracted_markup);
 }
@@ -537,6 +540,10 @@ jac_analysis_why_latex (const JacAnalysis *self)
   d = self->derivation;
   if (d == NULL || d->contracted_latex == NULL)
     return g_strdup ("");
+  if (self->hessian != NULL)
+    return g_strdup_printf ("the Hessian-vector product: every $\\delta$ collapses a sum, the "
+                            "sums left are the matrix products: $\\sum V \\cdot J = %s$",
+                            d->contracted_latex);
   return g_strdup_printf ("back-propagation: every $\\delta$ collapses a sum, the sums left are "
                           "the matrix products: $\\sum G \\cdot J = %s$", d->contracted_latex);
 }

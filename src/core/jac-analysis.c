@@ -297,6 +297,19 @@ jac_analysis_new_expr (JacExpr          *expr,
 }
 
 JacAnalysis *
+jac_analysis_new_expr_flags (JacExpr          *expr,
+                             const char       *wrt,
+                             JacDeriveFlags    flags,
+                             JacUpstreamKind   upstream_kind,
+                             const JacTensor  *upstream,
+                             guint32           seed,
+                             GError          **error)
+{
+  g_return_val_if_fail (expr != NULL && wrt != NULL, NULL);
+  return analysis_new (expr, FALSE, wrt, flags, upstream_kind, upstream, seed, error);
+}
+
+JacAnalysis *
 jac_analysis_new (JacRnn           *rnn,
                   JacVariable       wrt,
                   JacUpstreamKind   upstream_kind,
@@ -444,6 +457,7 @@ jac_analysis_free (JacAnalysis *self)
     }
   jac_tensor_free (self->slope);
   jac_tensor_free (self->contract_tensor);
+  jac_hessian_info_free (self->hessian);
   g_free (self);
 }
 

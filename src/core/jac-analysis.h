@@ -34,6 +34,9 @@ typedef struct
   char     *sentence;         /* "nonzero only where p = i: 2 of 4 blocks" */
 } JacSparsity;
 
+/* Set on the analysis of a second derivative (jac-hessian.h). */
+typedef struct _JacHessianInfo JacHessianInfo;
+
 typedef struct _JacAnalysis
 {
   /* One path for every expression; the RNN step is the preset jac_rnn_source (). */
@@ -59,6 +62,9 @@ typedef struct _JacAnalysis
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
   double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */
+  /* A Hessian's analysis is that of its function's gradient (expr) w.r.t. the second variable:
+   * what it is the Hessian of; NULL for a first derivative. Owned. */
+  JacHessianInfo *hessian;
 } JacAnalysis;
 
 /* The RNN preset: takes @rnn, also when it fails, and analyses its expression as
@@ -77,6 +83,14 @@ JacAnalysis *jac_analysis_new_expr (JacExpr         *expr,
                                     const JacTensor *upstream,
                                     guint32          seed,
                                     GError         **error);
+/* The same with the derivation's flags (JAC_DERIVE_DIRECTION for a Hessian's V). */
+JacAnalysis *jac_analysis_new_expr_flags (JacExpr         *expr,
+                                          const char      *wrt,
+                                          JacDeriveFlags   flags,
+                                          JacUpstreamKind  upstream_kind,
+                                          const JacTensor *upstream,
+                                          guint32          seed,
+                                          GError         **error);
 /* Fills every variable of @expr not in @loaded (name → JacTensor) with seeded uniform values in
  * [−1, 1], or [0.5, 1.5] for an operand of log or sqrt; a loaded tensor must fit its variable. */
 gboolean     jac_expr_draw_variables (JacExpr     *expr,
@@ -92,6 +106,7 @@ void         jac_expr_variable_range (const JacGraph *graph,
                                       double         *half_width,
                                       double         *diagonal_shift);
 void         jac_analysis_free    (JacAnalysis      *self);
+void         jac_hessian_info_free (JacHessianInfo  *info);
 /* Block (i, p) of the grid is forced to zero. */
 gboolean     jac_analysis_block_is_zero (const JacAnalysis *self,
                                          gsize              block_row,

@@ -7,6 +7,7 @@
 #include "jac-analysis.h"
 #include "jac-kron.h"
 #include "jac-derive-private.h"
+#include "jac-hessian.h"
 
 /* ---- names ---- */
 
@@ -179,6 +180,60 @@ shape_latex (guint        rank,
   return g_string_free (s, FALSE);
 }
 
+/* @text in \texttt: the characters LaTeX treats specially escaped. Pure ASCII (a source
+ * may hold ᵀ or ⊙: those become their ASCII spellings). */
+static void
+append_texttt (GString    *out,
+               const char *text)
+{
+  g_string_append (out, "\\texttt{");
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == 0x1D40)
+        g_string_append (out, ".T");
+      else if (c == 0x2299)
+        g_string_append (out, "*");
+      else if (c == 0x2212)
+        g_string_append (out, "-");
+      else if (strchr ("#$%&_{}", (int) c) != NULL && c < 0x80)
+        g_string_append_printf (out, "\\%c", (char) c);
+      else if (c == '\\' || c == '^' || c == '~')
+        g_string_append_printf (out, "\\char%u{}", (guint) c);
+      else if (c < 0x80)
+        g_string_append_c (out, (char) c);
+      else
+        g_string_append_c (out, '?');
+    }
+  g_string_append (out, "}");
+}
+
+/* A Hessian: whose, and that it is the Jacobian of the gradient that follows. */
+static void
+append_hessian_preamble (GString              *out,
+                         const JacHessianInfo *h)
+{
+  g_autofree char *f = _jac_latex_name (h->function_name, FALSE);
+  g_autofree char *x = _jac_latex_name (h->wrt, FALSE);
+  g_autofree char *y = _jac_latex_name (h->wrt2, FALSE);
+
+  if (g_strcmp0 (h->wrt, h->wrt2) == 0)
+    g_string_append_printf (out, "\\paragraph{The Hessian $\\partial^2 %s / \\partial %s^2$}\n",
+                            f, x);
+  else
+    g_string_append_printf (out,
+                            "\\paragraph{The Hessian $\\partial^2 %s / \\partial %s \\, "
+                            "\\partial %s$}\n", f, x, y);
+  g_string_append_printf (out, "of $%s = {}$", f);
+  append_texttt (out, h->function_source);
+  g_string_append_printf (out, " is the Jacobian of its gradient $\\partial %s / \\partial %s$, "
+                          "written as the expression ", f, x);
+  append_texttt (out, h->gradient_source);
+  g_string_append_printf (out, " and differentiated again with respect to $%s$. It is "
+                          "contracted with a direction $V$ shaped like $%s$.\n\n", y, x);
+}
+
 /* What is differentiated, the shapes, and how many entries a δ leaves. */
 static void
 append_preamble (GString           *out,
@@ -195,6 +250,8 @@ append_preamble (GString           *out,
   guint rank = jac_structured_dense_shape (self->jacobian, shape);
   g_autofree char *jac_shape = shape_latex (rank, shape);
 
+  if (self->hessian != NULL)
+    append_hessian_preamble (out, self->hessian);
   g_string_append_printf (out, "\\paragraph{The Jacobian $\\partial %s / \\partial %s$}\n",
                           out_name, wrt_name);
   if (d->expression_latex != NULL && d->expression_latex[0] != '\0')
@@ -313,7 +370,7 @@ append_steps (GString           *out,
   for (guint s = 0; s < d->steps->len; s++)
     {
       const JacDerivationStep *step = g_ptr_array_index (d->steps, s);
-      static const char * const upstream[] = { "G", NULL };
+      static const char * const upstream[] = { "G", "V", NULL };
       g_autofree char *title = _jac_latex_words (step->title, "", upstream, upstream);
 
       g_string_append_printf (out, "\n\\paragraph{%u. %s}\n", s + 1, title);
@@ -329,7 +386,7 @@ append_steps (GString           *out,
           continue;
         }
       _jac_latex_display (out, step->latex);
-      if (g_str_equal (step->title, "Contract with G"))
+      if (g_str_has_prefix (step->title, "Contract with "))
         {
           append_why (out, self);
           why_done = TRUE;

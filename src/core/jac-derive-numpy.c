@@ -314,7 +314,11 @@ m_code (Gen            *g,
     case JAC_M_SOFTMAX: return g_strdup_printf ("softmax(%s)", a);
     case JAC_M_SUM_ALL: return g_strdup_printf ("np.full(%s, np.sum(%s))", shape, a);
     case JAC_M_SUM_ROWS:
-    case JAC_M_SUM_COLS: return g_strdup_printf ("unbroadcast(%s, %s)", a, shape);
+    case JAC_M_SUM_COLS:
+      /* 1ᵀ A sums axis 0, A 1 axis 1 (unbroadcast would take a vector for a row: A 1 as a
+       * vector of row sums must not sum the columns). */
+      return g_strdup_printf ("np.sum(%s, axis=%d%s)", a, e->kind == JAC_M_SUM_ROWS ? 0 : 1,
+                              e->rank == 2 ? ", keepdims=True" : "");
     case JAC_M_BROADCAST: return g_strdup_printf ("np.broadcast_to(%s, %s)", a, shape);
     case JAC_M_TRACE: return g_strdup_printf ("np.trace(%s)", a);
     case JAC_M_DIAG: return g_strdup_printf ("np.diag(%s)", a);

@@ -338,6 +338,16 @@ JacMExpr  *_jac_m_simplify         (JacMExpr               *e);
  * Σ_o G[o] ∂out[o]/∂variable. */
 JacMExpr  *_jac_m_backward         (JacDeriveContext       *d);
 
+/* @e written in the expression language, as the parser reads it back with the same shape: the
+ * upstream gradient is 1 (a scalar output's), a named value is written out as its definition
+ * over the variables, and I and matrices of ones, which the language cannot spell, are named
+ * constants added to @constants (name → JacTensor) under names no variable of @graph has.
+ * NULL with an error for an operation the language cannot write (kron's back-propagation). */
+char      *_jac_m_source           (const JacMExpr         *e,
+                                    const JacGraph         *graph,
+                                    GHashTable             *constants,
+                                    GError                **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacMExpr, _jac_m_unref)
 
 G_END_DECLS

@@ -290,9 +290,12 @@ context_init (JacDeriveContext *d,
     d->node_symbol[d->output] = d->output_symbol;
   {
     static const char * const upstream[] = { "G", "Γ", "G", NULL };
+    static const char * const direction[] = { "V", "U", "Ṽ", "V", NULL };
 
-    d->upstream_symbol = add_symbol (d, JAC_SYMBOL_UPSTREAM, pick_letter (d, upstream), 0, -1,
-                                     out->rank);
+    d->upstream_symbol = add_symbol (d, JAC_SYMBOL_UPSTREAM,
+                                     pick_letter (d, flags & JAC_DERIVE_DIRECTION ? direction
+                                                                                 : upstream),
+                                     0, -1, out->rank);
   }
   name_intermediates (d);
   name_slopes (d);
@@ -1300,7 +1303,8 @@ contract_step (Derivation      *D,
       render_matrix_entry (d, form, self->wrt_letters, &n);
     }
   memcpy (d->reserved, reserved, sizeof reserved);
-  add_step (D, "Contract with G", &n);
+  /* A Hessian's direction V is contracted the same way: "Contract with V". */
+  add_step (D, d->flags & JAC_DERIVE_DIRECTION ? "Contract with V" : "Contract with G", &n);
   _jac_notation_clear (&n);
 }
 

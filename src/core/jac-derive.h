@@ -51,12 +51,14 @@ typedef enum
 {
   JAC_DERIVE_DEFAULT     = 0,
   JAC_DERIVE_NAME_SLOPES = 1 << 0,   /* always name φ′ as S, S₁, … */
+  JAC_DERIVE_DIRECTION   = 1 << 1,   /* the upstream is a Hessian's direction: V, not G */
 } JacDeriveFlags;
 
 typedef struct
 {
   char *title;    /* "Definition", "Slope", "Differentiate", "Chain rule", "Kronecker δ rule",
-                   * "Substitute", "Structure", "Contract with G", "Where" */
+                   * "Substitute", "Structure", "Contract with G" (with V for a
+                   * Hessian's direction), "Where" */
   char *text;     /* plain Unicode: "∂U_ij/∂V_pq = Σ_k δ_ip δ_kq A_kj" */
   char *markup;   /* Pango markup: "∂U<sub>ij</sub>/∂V<sub>pq</sub> = Σ<sub>k</sub> …" */
   char *latex;    /* "\frac{\partial U_{ij}}{\partial V_{pq}} = \sum_{k} …", math mode; the

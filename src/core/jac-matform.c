@@ -6,6 +6,7 @@
 
 #include "jac-blas.h"
 #include "jac-derive-private.h"
+#include "jac-error.h"
 
 /* ---- construction ---- */
 
@@ -2022,4 +2023,565 @@ _jac_m_eval (const JacMExpr  *e,
     default:
       return eval_unary (e, a);
     }
+}
+
+/* ---- source text: a matrix form written back in the expression language ---- */
+
+/* The Hessian is the Jacobian of the gradient, so the gradient's form is written as an
+ * expression the parser reads again (jac-hessian.c). Every piece is printed with the shape the
+ * parser will give it, and converted where the language's spelling gives another one (a vector
+ * where the form has a row, a scalar where it has a matrix); the few constants the language has
+ * no spelling for (I, a matrix of ones) become named constants, as variables of the expression
+ * that hold their values. */
+
+typedef struct
+{
+  const JacGraph *graph;
+  GHashTable     *constants;   /* name → JacTensor, owned by the caller */
+  GError        **error;
+  gboolean        failed;
+} SourcePrinter;
+
+static char *src_m (SourcePrinter  *P,
+                    const JacMExpr *e,
+                    guint          *rank,
+                    gsize          *shape);
+static char *src_node (SourcePrinter *P,
+                       int            node,
+                       guint         *rank,
+                       gsize         *shape);
+
+static char *
+src_fail (SourcePrinter *P,
+          const char    *what)
+{
+  if (!P->failed)
+    g_set_error (P->error, JAC_ERROR, JAC_ERROR_INVALID,
+                 "the gradient cannot be written as an expression: %s", what);
+  P->failed = TRUE;
+  return g_strdup ("0");
+}
+
+static void
+set_shape (guint       *rank,
+           gsize       *shape,
+           guint        r,
+           const gsize *s)
+{
+  *rank = r;
+  shape[0] = r > 0 ? s[0] : 0;
+  shape[1] = r > 1 ? s[1] : 0;
+}
+
+static char *
+src_number (SourcePrinter *P,
+            double         value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value))
+    return src_fail (P, "a constant is not finite");
+  g_ascii_formatd (buffer, sizeof buffer, "%.15g", value);
+  if (g_ascii_strtod (buffer, NULL) != value)
+    g_ascii_formatd (buffer, sizeof buffer, "%.17g", value);
+  if (strchr (buffer, 'e') != NULL || strchr (buffer, 'E') != NULL)
+    {
+      /* The language has no exponent notation: write the digits out. */
+      g_autofree char *wide = g_strdup_printf ("%.20f", fabs (value));
+      char *end = wide + strlen (wide);
+
+      while (end > wide && end[-1] == '0')
+        *--end = '\0';
+      if (end > wide && end[-1] == '.')
+        *--end = '\0';
+      return value < 0 ? g_strdup_printf ("(-%s)", wide) : g_strdup (wide);
+    }
+  return value < 0 ? g_strdup_printf ("(%s)", buffer) : g_strdup (buffer);
+}
+
+/* The named constant I_n or ones_MxN (a name no variable has), made on first use. */
+static char *
+src_constant (SourcePrinter *P,
+              gboolean       identity,
+              guint          rank,
+              const gsize   *shape)
+{
+  g_autoptr(GString) name = g_string_new (identity ? "I_" : "ones_");
+  JacTensor *t;
+
+  for (guint a = 0; a < rank; a++)
+    g_string_append_printf (name, "%s%" G_GSIZE_FORMAT, a > 0 ? "x" : "", shape[a]);
+  if (rank == 0)
+    g_string_append (name, "1");
+  while (jac_graph_find_variable (P->graph, name->str) >= 0)
+    g_string_append_c (name, '_');
+  if (g_hash_table_lookup (P->constants, name->str) == NULL)
+    {
+      t = jac_tensor_new (rank, shape, NULL);
+      if (identity)
+        for (gsize i = 0; i < shape[0]; i++)
+          JAC_AT2 (t, i, i) = 1.0;
+      else
+        jac_tensor_fill (t, 1.0);
+      g_hash_table_insert (P->constants, g_strdup (name->str), t);
+    }
+  return g_string_free (g_steal_pointer (&name), FALSE);
+}
+
+/* @text, of shape (@rank, @shape), written so that it has the shape (@to_rank, @to_shape). */
+static char *
+src_conform (SourcePrinter *P,
+             char          *text,
+             guint          rank,
+             const gsize   *shape,
+             guint          to_rank,
+             const gsize   *to_shape)
+{
+  g_autofree char *owned = text;
+  guint b_rank;
+  gsize b_shape[2];
+
+  if (rank == to_rank && (rank < 1 || shape[0] == to_shape[0]) &&
+      (rank < 2 || shape[1] == to_shape[1]))
+    return g_steal_pointer (&owned);
+  /* A row or a column made a vector, a 1×1 matrix or a 1-vector made a scalar. */
+  if (to_rank == 1 && rank == 2 && shape[0] == 1 && shape[1] == to_shape[0])
+    return g_strdup_printf ("sum(%s, 0)", text);
+  if (to_rank == 1 && rank == 2 && shape[1] == 1 && shape[0] == to_shape[0])
+    return g_strdup_printf ("sum(%s, 1)", text);
+  if (to_rank == 0 && ((rank == 2 && shape[0] == 1 && shape[1] == 1) ||
+                       (rank == 1 && shape[0] == 1)))
+    return g_strdup_printf ("sum(%s)", text);
+  /* A vector as a column: diag(v) 1. */
+  if (to_rank == 2 && rank == 1 && to_shape[1] == 1 && to_shape[0] == shape[0])
+    {
+      gsize column[2] = { shape[0], 1 };
+      g_autofree char *ones = src_constant (P, FALSE, 2, column);
+
+      return g_strdup_printf ("(diag(%s) @ %s)", text, ones);
+    }
+  /* Anything NumPy broadcasts to the shape: times ones of that shape. */
+  if (jac_broadcast_shapes (rank, shape, to_rank, to_shape, &b_rank, b_shape) &&
+      b_rank == to_rank && (b_rank < 1 || b_shape[0] == to_shape[0]) &&
+      (b_rank < 2 || b_shape[1] == to_shape[1]))
+    {
+      g_autofree char *ones = src_constant (P, FALSE, to_rank, to_shape);
+
+      return g_strdup_printf ("(%s * %s)", ones, text);
+    }
+  return src_fail (P, "a reshape the language cannot write");
+}
+
+static char *
+src_m_exact (SourcePrinter  *P,
+             const JacMExpr *e)
+{
+  guint rank;
+  gsize shape[2];
+  char *text = src_m (P, e, &rank, shape);
+
+  return src_conform (P, text, rank, shape, e->rank, e->shape);
+}
+
+static char *
+src_node_exact (SourcePrinter *P,
+                int            node)
+{
+  const JacNode *n = jac_graph_node (P->graph, node);
+  guint rank;
+  gsize shape[2];
+  char *text = src_node (P, node, &rank, shape);
+
+  return src_conform (P, text, rank, shape, n->rank, n->shape);
+}
+
+/* The shape of a @ b as NumPy gives it, for operands of rank 1 or 2 (a vector on the left is a
+ * row, on the right a column, and the added axis is removed again). */
+static void
+matmul_shape (guint        a_rank,
+              const gsize *a_shape,
+              guint        b_rank,
+              const gsize *b_shape,
+              guint       *rank,
+              gsize       *shape)
+{
+  *rank = 0;
+  if (a_rank == 2)
+    shape[(*rank)++] = a_shape[0];
+  if (b_rank == 2)
+    shape[(*rank)++] = b_shape[1];
+}
+
+static const char *
+binary_spelling (JacMKind kind)
+{
+  switch (kind)
+    {
+    case JAC_M_ADD: return "+";
+    case JAC_M_SUB: return "-";
+    case JAC_M_HADAMARD: return "*";
+    case JAC_M_DIV: return "/";
+    default: g_assert_not_reached ();
+    }
+  return "?";
+}
+
+static const char *
+op_spelling (JacOp op)
+{
+  switch (op)
+    {
+    case JAC_OP_ADD: return "+";
+    case JAC_OP_SUB: return "-";
+    case JAC_OP_MUL: return "*";
+    case JAC_OP_DIV: return "/";
+    default: g_assert_not_reached ();
+    }
+  return "?";
+}
+
+static const char *
+call_spelling (JacOp op)
+{
+  switch (op)
+    {
+    case JAC_OP_SUM: return "sum";
+    case JAC_OP_SOFTMAX: return "softmax";
+    case JAC_OP_TRACE: return "tr";
+    case JAC_OP_DIAG: return "diag";
+    case JAC_OP_DET: return "det";
+    case JAC_OP_LOGDET: return "logdet";
+    case JAC_OP_INV: return "inv";
+    default: return NULL;
+    }
+}
+
+/* An operand of @: a vector the parser promoted (a row on the left, a column on the right) is
+ * written as the vector, as it was typed; anything else with its own shape. */
+static char *
+src_matmul_operand (SourcePrinter *P,
+                    const JacNode *operand,
+                    int            index,
+                    guint          promoted_axis,
+                    guint         *rank,
+                    gsize         *shape)
+{
+  if (operand->op == JAC_OP_RESHAPE && operand->rank == 2 && operand->axis == promoted_axis &&
+      jac_graph_node (P->graph, operand->lhs)->rank == 1)
+    {
+      const JacNode *v = jac_graph_node (P->graph, operand->lhs);
+
+      set_shape (rank, shape, 1, v->shape);
+      return src_node_exact (P, operand->lhs);
+    }
+  set_shape (rank, shape, operand->rank, operand->shape);
+  return src_node_exact (P, index);
+}
+
+/* A node of the graph as the language writes it (the parser's own nodes, such as the reshapes
+ * around the vector operands of @, written the way they were typed). */
+static char *
+src_node (SourcePrinter *P,
+          int            node,
+          guint         *rank,
+          gsize         *shape)
+{
+  const JacNode *n = jac_graph_node (P->graph, node);
+  const JacNode *lhs = n->lhs >= 0 ? jac_graph_node (P->graph, n->lhs) : NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+
+  if (P->failed)
+    return g_strdup ("0");
+  set_shape (rank, shape, n->rank, n->shape);
+  switch (n->op)
+    {
+    case JAC_OP_VARIABLE:
+      return g_strdup (n->name);
+    case JAC_OP_CONSTANT:
+      return src_number (P, n->constant);
+    case JAC_OP_MATMUL:
+      {
+        guint ra, rb;
+        gsize sa[2], sb[2];
+
+        a = src_matmul_operand (P, lhs, n->lhs, 0, &ra, sa);
+        b = src_matmul_operand (P, jac_graph_node (P->graph, n->rhs), n->rhs, 1, &rb, sb);
+        matmul_shape (ra, sa, rb, sb, rank, shape);
+        return g_strdup_printf ("(%s @ %s)", a, b);
+      }
+    case JAC_OP_ADD:
+    case JAC_OP_SUB:
+    case JAC_OP_MUL:
+    case JAC_OP_DIV:
+      a = src_node_exact (P, n->lhs);
+      b = src_node_exact (P, n->rhs);
+      return g_strdup_printf ("(%s %s %s)", a, op_spelling (n->op), b);
+    case JAC_OP_NEGATE:
+      a = src_node_exact (P, n->lhs);
+      return g_strdup_printf ("(-%s)", a);
+    case JAC_OP_TRANSPOSE:
+      a = src_node_exact (P, n->lhs);
+      return lhs->rank == 2 ? g_strdup_printf ("%s.T", a) : g_steal_pointer (&a);
+    case JAC_OP_APPLY:
+      a = src_node_exact (P, n->lhs);
+      if (n->func == JAC_FUNC_POWER)
+        {
+          b = src_number (P, n->constant);
+          return g_strdup_printf ("(%s ** %s)", a, b);
+        }
+      return g_strdup_printf ("%s(%s)", jac_func_name (n->func), a);
+    case JAC_OP_SUM_AXIS:
+      a = src_node_exact (P, n->lhs);
+      return g_strdup_printf ("sum(%s, %u)", a, n->axis);
+    case JAC_OP_KRON:
+      a = src_node_exact (P, n->lhs);
+      b = src_node_exact (P, n->rhs);
+      return g_strdup_printf ("kron(%s, %s)", a, b);
+    case JAC_OP_RESHAPE:
+      /* A product of promoted vectors has already lost its added axes, as NumPy's has. */
+      if (lhs->op == JAC_OP_MATMUL)
+        return src_node (P, n->lhs, rank, shape);
+      if (lhs->op == JAC_OP_SUM_AXIS && n->rank == 2 && lhs->rank == 1 && n->axis == lhs->axis)
+        {
+          a = src_node_exact (P, lhs->lhs);
+          return g_strdup_printf ("sum(%s, %u, keepdims=True)", a, lhs->axis);
+        }
+      set_shape (rank, shape, lhs->rank, lhs->shape);
+      return src_node_exact (P, n->lhs);
+    default:
+      if (call_spelling (n->op) == NULL)
+        return src_fail (P, "an operation without a spelling");
+      a = src_node_exact (P, n->lhs);
+      return g_strdup_printf ("%s(%s)", call_spelling (n->op), a);
+    }
+}
+
+static gboolean
+is_unit (const JacMExpr *e)
+{
+  return e->kind == JAC_M_UPSTREAM || is_const (e, 1.0);
+}
+
+static char *
+src_m_matmul_operand (SourcePrinter  *P,
+                      const JacMExpr *e,
+                      guint           promoted_axis,
+                      guint          *rank,
+                      gsize          *shape)
+{
+  if (e->kind == JAC_M_RESHAPE && e->rank == 2 && e->a->rank == 1 &&
+      (guint) e->value == promoted_axis)
+    {
+      set_shape (rank, shape, 1, e->a->shape);
+      return src_m_exact (P, e->a);
+    }
+  /* With vectors as columns a row is written vᵀ: the transpose of the column, here the vector
+   * itself on the left of @. */
+  if (promoted_axis == 0 && e->kind == JAC_M_TRANSPOSE && e->a->kind == JAC_M_RESHAPE &&
+      e->a->a->rank == 1 && e->a->shape[1] == 1)
+    {
+      set_shape (rank, shape, 1, e->a->a->shape);
+      return src_m_exact (P, e->a->a);
+    }
+  set_shape (rank, shape, 2, e->shape);
+  return src_m_exact (P, e);
+}
+
+/* An operand of an element-wise operation: printed as it comes when NumPy broadcasts that to
+ * the operand's shape (a scalar, a vector for a row of a matrix), since broadcasting it further
+ * gives the same entries; else converted. Sets the shape it is printed with. */
+static char *
+src_m_elementwise_operand (SourcePrinter  *P,
+                           const JacMExpr *e,
+                           guint          *rank,
+                           gsize          *shape)
+{
+  char *text = src_m (P, e, rank, shape);
+  guint b_rank;
+  gsize b_shape[2];
+
+  if (jac_broadcast_shapes (*rank, shape, e->rank, e->shape, &b_rank, b_shape) &&
+      same_shape (e, b_rank, b_shape))
+    return text;
+  text = src_conform (P, text, *rank, shape, e->rank, e->shape);
+  set_shape (rank, shape, e->rank, e->shape);
+  return text;
+}
+
+/* The scalar a 1×1 matrix is made of, or NULL. */
+static const JacMExpr *
+scalar_as_matrix (const JacMExpr *e)
+{
+  if (e->kind == JAC_M_RESHAPE && e->a->rank == 0)
+    return e->a;
+  return NULL;
+}
+
+static char *
+src_m (SourcePrinter  *P,
+       const JacMExpr *e,
+       guint          *rank,
+       gsize          *shape)
+{
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+
+  if (P->failed)
+    return g_strdup ("0");
+  set_shape (rank, shape, e->rank, e->shape);
+  switch (e->kind)
+    {
+    case JAC_M_NODE:
+      return src_node (P, e->node, rank, shape);
+    case JAC_M_UPSTREAM:
+      /* The upstream gradient of a scalar output: 1. */
+      set_shape (rank, shape, 0, NULL);
+      return g_strdup ("1");
+    case JAC_M_SLOPE:
+      {
+        const JacNode *n = jac_graph_node (P->graph, e->node);
+        g_autoptr(JacMExpr) slope = slope_formula (n->func, n->constant,
+                                                   _jac_m_node (P->graph, n->lhs), NULL);
+
+        return src_m (P, slope, rank, shape);
+      }
+    case JAC_M_CONST:
+      set_shape (rank, shape, 0, NULL);
+      return src_number (P, e->value);
+    case JAC_M_MATMUL:
+      {
+        guint ra, rb;
+        gsize sa[2], sb[2];
+        const JacMExpr *scalar;
+
+        /* A product with a scalar seen as 1×1 (x G for a vector x) is a scaling. */
+        for (guint side = 0; side < 2; side++)
+          if ((scalar = scalar_as_matrix (side == 0 ? e->b : e->a)) != NULL)
+            {
+              a = src_m (P, side == 0 ? e->a : e->b, rank, shape);
+              if (is_unit (scalar))
+                return g_steal_pointer (&a);
+              b = src_m (P, scalar, &ra, sa);
+              return g_strdup_printf ("(%s * %s)", a, b);
+            }
+        a = src_m_matmul_operand (P, e->a, 0, &ra, sa);
+        b = src_m_matmul_operand (P, e->b, 1, &rb, sb);
+        matmul_shape (ra, sa, rb, sb, rank, shape);
+        return g_strdup_printf ("(%s @ %s)", a, b);
+      }
+    case JAC_M_HADAMARD:
+    case JAC_M_DIV:
+      /* G = 1: G ⊙ A is A. */
+      if (is_unit (e->a) && e->kind == JAC_M_HADAMARD && same_shape (e->b, e->rank, e->shape))
+        return src_m (P, e->b, rank, shape);
+      if (is_unit (e->b) && same_shape (e->a, e->rank, e->shape))
+        return src_m (P, e->a, rank, shape);
+      G_GNUC_FALLTHROUGH;
+    case JAC_M_ADD:
+    case JAC_M_SUB:
+      {
+        guint ra, rb;
+        gsize sa[2], sb[2];
+
+        a = src_m_elementwise_operand (P, e->a, &ra, sa);
+        b = src_m_elementwise_operand (P, e->b, &rb, sb);
+        if (!jac_broadcast_shapes (ra, sa, rb, sb, rank, shape))
+          return src_fail (P, "shapes that do not broadcast");
+      }
+      return g_strdup_printf ("(%s %s %s)", a, binary_spelling (e->kind), b);
+    case JAC_M_NEG:
+      a = src_m_elementwise_operand (P, e->a, rank, shape);
+      return g_strdup_printf ("(-%s)", a);
+    case JAC_M_TRANSPOSE:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("%s.T", a);
+    case JAC_M_FUNC:
+      a = src_m_elementwise_operand (P, e->a, rank, shape);
+      if (e->func == JAC_FUNC_POWER)
+        {
+          b = src_number (P, e->value);
+          return g_strdup_printf ("(%s ** %s)", a, b);
+        }
+      return g_strdup_printf ("%s(%s)", jac_func_name (e->func), a);
+    case JAC_M_STEP:
+      /* [a > 0] = sign(relu(a)) */
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("sign(relu(%s))", a);
+    case JAC_M_SOFTMAX:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("softmax(%s)", a);
+    case JAC_M_SUM_ALL:
+      a = src_m_exact (P, e->a);
+      set_shape (rank, shape, 0, NULL);
+      return g_strdup_printf ("sum(%s)", a);
+    case JAC_M_SUM_ROWS:
+    case JAC_M_SUM_COLS:
+      {
+        guint axis = e->kind == JAC_M_SUM_ROWS ? 0 : 1;
+
+        a = src_m_exact (P, e->a);
+        if (e->rank == 2)
+          return g_strdup_printf ("sum(%s, %u, keepdims=True)", a, axis);
+        set_shape (rank, shape, 1, &e->a->shape[1 - axis]);
+        return g_strdup_printf ("sum(%s, %u)", a, axis);
+      }
+    case JAC_M_BROADCAST:
+    case JAC_M_RESHAPE:
+      return src_m (P, e->a, rank, shape);
+    case JAC_M_IDENTITY:
+      return src_constant (P, TRUE, e->rank, e->shape);
+    case JAC_M_ONES:
+      return src_constant (P, FALSE, e->rank, e->shape);
+    case JAC_M_TRACE:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("tr(%s)", a);
+    case JAC_M_DIAG:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("diag(%s)", a);
+    case JAC_M_DET:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("det(%s)", a);
+    case JAC_M_LOGDET:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("logdet(%s)", a);
+    case JAC_M_INV:
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("inv(%s)", a);
+    case JAC_M_KRON:
+      a = src_m_exact (P, e->a);
+      b = src_m_exact (P, e->b);
+      return g_strdup_printf ("kron(%s, %s)", a, b);
+    case JAC_M_SPREAD_ROWS:
+    case JAC_M_SPREAD_COLS:
+      {
+        /* 1 aᵀ: the vector along the last axis broadcasts over the rows; a 1ᵀ: as a column. */
+        gsize column[2] = { e->shape[0], 1 };
+        g_autofree char *ones = src_constant (P, FALSE, 2, e->shape);
+
+        a = src_m_exact (P, e->a);
+        if (e->kind == JAC_M_SPREAD_COLS)
+          a = src_conform (P, g_steal_pointer (&a), e->a->rank, e->a->shape, 2, column);
+        return g_strdup_printf ("(%s * %s)", ones, a);
+      }
+    case JAC_M_BLOCK_SUMS:
+    case JAC_M_BLOCK_TOTAL:
+    default:
+      return src_fail (P, "kron's back-propagation (sums of blocks) has no spelling in the "
+                          "language");
+    }
+}
+
+char *
+_jac_m_source (const JacMExpr  *e,
+               const JacGraph  *graph,
+               GHashTable      *constants,
+               GError         **error)
+{
+  SourcePrinter P = { graph, constants, error, FALSE };
+  g_autofree char *text = src_m_exact (&P, e);
+
+  if (P.failed)
+    return NULL;
+  return g_steal_pointer (&text);
 }

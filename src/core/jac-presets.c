@@ -35,6 +35,14 @@ static const JacPreset presets[] = {
   { "quadratic", "Matrix Cookbook", "xᵀ A x", "x @ A @ x", "", "x", "∂ xᵀ A x/∂x = (A + Aᵀ) x" },
   { "least-squares", "Matrix Cookbook", "½ ‖X W − Y‖²", "sum((X @ W - Y) ** 2) / 2",
     "N = 4, D = 3, K = 2, X: N×D, W: D×K, Y: N×K", "W", "∂/∂W = Xᵀ (X W − Y)" },
+  { "least-squares-hessian", "Matrix Cookbook", "Hessian of ½ ‖X W − Y‖²",
+    "sum((X @ W - Y) ** 2) / 2", "N = 4, D = 3, K = 2, X: N×D, W: D×K, Y: N×K", "W",
+    "∂²/∂W∂W = (XᵀX)_ik δ_jl: XᵀX ⊗ I (row-major vec), I ⊗ XᵀX (column-major); H V = XᵀX V",
+    TRUE },
+  { "trace-xtax-hessian", "Matrix Cookbook", "Hessian of tr(Xᵀ A X)", "tr(X.T @ A @ X)",
+    "N = 3, K = 2, A: N×N, X: N×K", "X",
+    "∂²/∂X∂X = (A + Aᵀ)_ik δ_jl: (A + Aᵀ) ⊗ I (row-major vec), I ⊗ (A + Aᵀ) (column-major)",
+    TRUE },
 };
 
 const JacPreset *

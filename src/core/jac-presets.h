@@ -15,6 +15,7 @@ typedef struct
   const char *shapes;      /* declarations, or "" to let the shapes be inferred */
   const char *wrt;         /* the variable shown first */
   const char *identity;    /* what the gallery shows, in the Cookbook's words: "∂ tr(A X)/∂X = Aᵀ" */
+  gboolean    hessian;     /* shown as its second derivative ∂²f/∂wrt² (a scalar expression) */
 } JacPreset;
 
 /* The gallery in menu order; @n_presets its length. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jac-figure-private.h"
+#include "core/jac-hessian.h"
 
 /* A matrix with its title above and shape below, or a piece of text such as an operator. */
 typedef struct
@@ -104,10 +105,14 @@ expr_sum_markup (const JacAnalysis *a)
   const char *o = jac_analysis_out_indices (a);
   const char *w = jac_analysis_wrt_indices (a);
 
+  /* A Hessian is contracted with its direction V. */
+  const char *g = a->hessian != NULL ? "V" : "G";
+
   if (*o == '\0')
-    return *w != '\0' ? g_strdup_printf ("G J<sub><i>%s</i></sub>", w) : g_strdup ("G J");
-  return g_strdup_printf ("Σ<sub><i>%s</i></sub> G<sub><i>%s</i></sub> J<sub><i>%s%s</i></sub>",
-                          o, o, o, w);
+    return *w != '\0' ? g_strdup_printf ("%s J<sub><i>%s</i></sub>", g, w)
+                       : g_strdup_printf ("%s J", g);
+  return g_strdup_printf ("Σ<sub><i>%s</i></sub> %s<sub><i>%s</i></sub> J<sub><i>%s%s</i></sub>",
+                          o, g, o, o, w);
 }
 
 /* A factor's title, or a word when the formula is too long to head a small matrix. */
@@ -195,7 +200,8 @@ build_equations (JacContraction *c)
   const double op = c->layout->font_px * 1.3;
   double result_range = MAX (tensor_range (a->contract_formula), tensor_range (a->contract_tensor));
   g_autofree char *out = _jac_markup_from_text (a->output_name);
-  g_autofree char *g_title = g_strdup_printf ("G = ∂L/∂%s", out);
+  g_autofree char *g_title = a->hessian != NULL ? g_strdup ("V, the direction")
+                                                : g_strdup_printf ("G = ∂L/∂%s", out);
   g_autofree char *sum = expr_sum_markup (a);
   const char *formula = d->contracted_markup;
   double formula_w = _jac_figure_layout_text_width (c->layout, formula, c->layout->font_px);
@@ -260,7 +266,8 @@ build_equations (JacContraction *c)
   add_matrix (c, eq, JAC_PANEL_FORMULA, a->contract_formula, result_range,
               formula_w <= c->wrap_width * 0.45 ? formula : "contracted form");
   add_text (c, eq, "=", op);
-  add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range, "Σ G·J, from J");
+  add_matrix (c, eq, JAC_PANEL_CONTRACTION, a->contract_tensor, result_range,
+              a->hessian != NULL ? "Σ V·J, from J" : "Σ G·J, from J");
 }
 
 static void
@@ -280,7 +287,9 @@ build_texts (JacContraction *c)
                                 a->derivation->contracted_markup, w);
   else
     identity = g_strdup_printf ("%s = %s", sum, a->derivation->contracted_markup);
-  c->header = _jac_label_new (layout->context, "<b>What back-propagation computes</b>",
+  c->header = _jac_label_new (layout->context,
+                              a->hessian != NULL ? "<b>The Hessian-vector product</b>"
+                                                 : "<b>What back-propagation computes</b>",
                               layout->font_px * 1.1, FALSE, c->wrap_width);
   c->identity = _jac_label_new (layout->context, identity, layout->font_px * 1.1, FALSE,
                                 c->wrap_width);

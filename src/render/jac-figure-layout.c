@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jac-figure-private.h"
+#include "core/jac-hessian.h"
 
 static const JacRgb black = { 0, 0, 0 };
 static const JacRgb white = { 1, 1, 1 };
@@ -420,6 +421,18 @@ expr_title_markup (const JacAnalysis *analysis)
   g_autofree char *trimmed = g_strstrip (g_strdup (expr->source));
   g_autofree char *source = _jac_markup_from_text (trimmed);
 
+  if (analysis->hessian != NULL)
+    {
+      /* ∂²F/∂W∂W of F = …, drawn as ∂grad/∂W: the gradient's name is the one the panels use. */
+      const JacHessianInfo *h = analysis->hessian;
+      g_autofree char *f = _jac_markup_from_text (h->function_name);
+      g_autofree char *x = _jac_markup_from_text (h->wrt);
+      g_autofree char *f_source = g_strstrip (g_strdup (h->function_source));
+      g_autofree char *f_markup = _jac_markup_from_text (f_source);
+
+      return g_strdup_printf ("<b>∂²%s/∂%s∂%s = ∂%s/∂%s</b>   —   %s = %s,   %s = ∂%s/∂%s", f, x,
+                              wrt, out, wrt, f, f_markup, out, f, x);
+    }
   if (expr->output_named)
     return g_strdup_printf ("<b>∂%s/∂%s</b>   —   %s", out, wrt, source);
   return g_strdup_printf ("<b>∂%s/∂%s</b>   —   %s = %s", out, wrt, out, source);
