@@ -200,6 +200,12 @@ parse_expression (JacCliOptions  *o,
       set_parse_error (error, parse_error, o->expr_text, position);
       return NULL;
     }
+  if (o->output_state_text != NULL && !jac_expr_set_output (expr, o->output_state_text, error))
+    {
+      g_prefix_error (error, "--output-state: ");
+      jac_expr_free (expr);
+      return NULL;
+    }
 
   g_hash_table_iter_init (&iter, o->loaded_by_name);
   while (g_hash_table_iter_next (&iter, &name, NULL))

@@ -27,7 +27,8 @@ _jac_cli_sequence_option_group (JacCliOptions *o)
       "A PyTorch state dict saved with np.savez: weight_ih_l0, weight_hh_l0, bias_ih_l0, "
       "bias_hh_l0", "FILE.npz" },
     { "output-state", 0, 0, G_OPTION_ARG_FILENAME, &o->output_state_text,
-      "Through time: differentiate h_T (default) or the LSTM's c_T", "h|c" },
+      "The output: with --expr or --preset, any name the program assigns (c for the LSTM "
+      "cell); through time h_T (h, the default) or the LSTM's c_T (c)", "NAME" },
     { "gain", 0, 0, G_OPTION_ARG_FILENAME, &o->gain_text,
       "Spectral radius of W_hh: W_hh is scaled to radius 1, then by GAIN (default 1); "
       "LSTM, GRU: PyTorch's W_hh times GAIN", "GAIN" },
