@@ -534,6 +534,7 @@ jac_cli_main (int    argc,
   if (!_jac_cli_detect_sequence (&o, &error) ||
       !check_combinations (sub->name, &o, &error) ||
       !resolve_options (&o, &error) || !load_variables (&o, &error) ||
+      !_jac_cli_load_program_weights (&o, &error) ||
       (o.expr_text == NULL && o.steps_text == NULL && !_jac_cli_load_step_weights (&o, &error)) ||
       (o.expr_text == NULL && o.steps_text == NULL && !bind_rnn_variables (&o, &error)))
     {
