@@ -112,6 +112,15 @@ static const Case cases[] = {
   { "Y = (Z - mean(Z, 1, keepdims=True)) / sqrt(mean((Z - mean(Z, 1, keepdims=True)) ** 2, 1, "
     "keepdims=True) + 0.00001)", NULL },
   { "Y = Z - mean(Z, 0, keepdims=True)", NULL },
+  /* Terms that cancel where their δs meet, for every value: at i = j = p = q, at i = p = q. */
+  { "Y = S - S.T", NULL },
+  { "Y = 2 * S - S.T - S", NULL },
+  { "Y = S.T - S + A", NULL },
+  { "Y = (S - S.T) @ A", NULL },
+  { "Y = A @ (S - S.T)", NULL },
+  { "Y = tanh(S - S.T)", NULL },
+  { "Y = (S - S.T) * A", NULL },
+  { "Y = v * (S - S.T)", NULL },
 };
 
 static JacExpr *
@@ -405,6 +414,123 @@ test_cancellation (void)
   g_assert_cmpint (rest->derivation->pair[1], ==, 0);
 }
 
+/* Terms that cancel where their δs meet: S − Sᵀ is 0 at i = j = p = q for every S, and
+ * (S − Sᵀ) A at i = p = q (A_kj − A_kj). The derivation proves the partitions, the evaluator
+ * takes them, and both say so in the same words; the counts are those of the mask. */
+static void
+test_cancel_where_deltas_meet (void)
+{
+  static const struct
+  {
+    const char *source;
+    const char *where;
+    gsize       n_free;
+  } meet[] = {
+    { "Y = S - S.T", "i = j = p = q", 81 - 69 },
+    { "Y = 2 * S - S.T - S", "i = j = p = q", 12 },
+    /* p = i or q = i: 27 + 27 − 9 entries, less the 9 where i = p = q. */
+    { "Y = (S - S.T) @ A", "i = p = q", 36 },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (meet); c++)
+    {
+      g_autoptr(JacAnalysis) a = analyse (meet[c].source, "S", 1);
+      g_autofree char *except = g_strdup_printf (", except where %s", meet[c].where);
+      g_autofree char *counted = g_strdup_printf ("%s: %zu of 81 entries", except,
+                                                  meet[c].n_free);
+      gsize out[2] = { 1, 1 }, wrt[2] = { 1, 1 };
+      gboolean structural = FALSE;
+
+      g_assert_cmpstr (a->derivation->cancel_condition, ==, meet[c].where);
+      g_assert_cmpuint (a->jacobian->n_cancelled, ==, a->derivation->n_cancelled);
+      g_assert_nonnull (strstr (a->derivation->sparsity, except));
+      g_assert_true (g_str_has_suffix (a->sparsity.sentence, counted));
+      g_assert_cmpuint (a->sparsity.n_free_entries, ==, meet[c].n_free);
+      g_assert_true (jac_structured_is_structural_zero (a->jacobian, out, wrt));
+      g_assert_cmpfloat (jac_structured_get (a->jacobian, out, wrt, &structural), ==, 0.0);
+      g_assert_true (structural);
+    }
+
+  /* A sum whose terms meet but do not cancel claims nothing more. */
+  {
+    g_autoptr(JacAnalysis) a = analyse ("Y = S - S.T + S * S", "S", 1);
+
+    g_assert_null (a->derivation->cancel_condition);
+    g_assert_cmpuint (a->jacobian->n_cancelled, ==, 0);
+    g_assert_cmpuint (a->sparsity.n_free_entries, ==, 15);
+  }
+}
+
+/* The RNN step's ∂h/∂h_prev is contracted with G, and its colour range read, as its core is
+ * written: the same numbers as the separate pass over the core, at a small size and at one whose
+ * core is written with streaming stores (past 16 MiB, into a buffer used before); and not taken
+ * where the output is not that product's Jacobian alone. */
+static void
+test_fused_contraction (void)
+{
+  static const struct
+  {
+    const char *declarations;
+    const char *source;
+    gboolean    fused;
+  } fuse[] = {
+    { "N = 3, D = 2, H = 5, h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H",
+      "h = tanh(h_prev @ W_hh + x @ W_xh + b)", TRUE },
+    { "N = 16, D = 8, H = 384, h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H",
+      "h = tanh(h_prev @ W_hh + x @ W_xh + b)", TRUE },
+    { "N = 3, D = 2, H = 5, h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H",
+      "h = sigmoid(h_prev @ W_hh - x @ W_xh)", TRUE },
+    { "N = 3, D = 2, H = 5, h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H",
+      "h = 2 * tanh(h_prev @ W_hh + b)", FALSE },
+    { "N = 3, D = 2, H = 5, h_prev: N×H, x: N×D, W_hh: H×H, W_xh: D×H, b: H",
+      "h = tanh(h_prev @ W_hh) + h_prev", FALSE },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (fuse); c++)
+    for (guint round = 0; round < 2; round++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
+        g_autoptr(JacExpr) expr = NULL;
+        g_autoptr(JacStructured) jac = NULL;
+        g_autoptr(JacTensor) vjp = NULL;
+        g_autoptr(JacTensor) separate = NULL;
+        g_autoptr(JacTensor) upstream = NULL;
+        g_autoptr(GRand) rand = g_rand_new_with_seed (7 + round);
+        const JacNode *out;
+        double max_abs = -2, separate_max = -2;
+        int h_prev = -1;
+
+        g_assert_true (jac_shape_env_parse_declarations (env, fuse[c].declarations, NULL,
+                                                         &error));
+        expr = jac_expr_parse (fuse[c].source, env, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (jac_expr_draw_variables (expr, NULL, 1 + round, &error));
+        jac_graph_forward (expr->graph);
+        for (guint n = 0; n < expr->graph->nodes->len; n++)
+          if (g_strcmp0 (jac_graph_node (expr->graph, n)->name, "h_prev") == 0)
+            h_prev = (int) n;
+        out = jac_graph_node (expr->graph, expr->graph->output);
+        upstream = jac_tensor_new (out->rank, out->shape, NULL);
+        jac_tensor_fill_uniform (upstream, rand, 1.0);
+
+        jac = jac_graph_jacobian_contract_try (expr->graph, h_prev, upstream, &vjp, &max_abs,
+                                               &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (vjp != NULL, ==, fuse[c].fused);
+        separate = jac_structured_contract_max_abs (jac, upstream, &separate_max);
+        if (!fuse[c].fused)
+          {
+            g_assert_cmpfloat (max_abs, ==, -1);
+            continue;
+          }
+        /* The same products added in the same order: equal, not merely close. */
+        g_assert_cmpfloat (jac_tensor_max_abs_diff (vjp, separate), ==, 0.0);
+        g_assert_cmpfloat (max_abs, ==, separate_max);
+        g_assert_cmpfloat (max_abs, ==, jac_tensor_max_abs (jac->core));
+      }
+}
+
 /* Adding terms: one with fewer δs absorbs one with more, same patterns merge, and the values
  * are those of the sum. */
 static void
@@ -575,6 +701,8 @@ main (int   argc,
   g_test_add_func ("/terms/symmetric-sum", test_symmetric_sum);
   g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);
   g_test_add_func ("/terms/cancellation", test_cancellation);
+  g_test_add_func ("/terms/cancel-where-deltas-meet", test_cancel_where_deltas_meet);
+  g_test_add_func ("/terms/fused-contraction", test_fused_contraction);
   g_test_add_func ("/terms/add-absorbs", test_add_absorbs);
   g_test_add_func ("/terms/rnn", test_rnn);
   g_test_add_func ("/terms/matrix-functions", test_matrix_functions);

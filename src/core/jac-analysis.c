@@ -77,6 +77,26 @@ sparsity_sentence (const JacAnalysis *self,
   if (jac->n_terms == 0)
     return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
                             " entries are forced to zero", sp->n_entries);
+  /* Constants that cancel where δs meet: the union (or the one pattern), less those entries. */
+  if (jac->n_cancelled > 0)
+    {
+      g_autofree char *cancel = jac_entry_partitions_condition (jac->out_rank, jac->wrt_rank,
+                                                                jac->n_cancelled, jac->cancelled,
+                                                                jac_analysis_out_indices (self),
+                                                                jac_analysis_wrt_indices (self));
+      g_autoptr(GString) where = g_string_new (NULL);
+
+      for (guint k = 0; k < jac->n_terms; k++)
+        {
+          g_autofree char *c = term_condition (self, k, &n_deltas);
+
+          g_string_append_printf (where, n_deltas > 1 && jac->n_terms > 1 ? "%s(%s)" : "%s%s",
+                                  k > 0 ? " or " : "", n_deltas > 0 ? c : "anywhere");
+        }
+      return g_strdup_printf ("nonzero only where %s, except where %s: %" G_GSIZE_FORMAT " of %"
+                              G_GSIZE_FORMAT " entries", where->str, cancel, sp->n_free_entries,
+                              sp->n_entries);
+    }
   /* Every term's δs can hold together with another's everywhere, as for the 1×1 rᵀ A r. */
   if (jac->n_terms > 1 && sp->n_free_entries == sp->n_entries)
     return g_strdup ("dense: no entry is forced to zero");
@@ -204,13 +224,17 @@ analyse (JacAnalysis      *self,
   if (self->upstream == NULL)
     return FALSE;
 
-  self->jacobian = jac_graph_jacobian_try (self->graph, self->wrt_node, error);
+  /* Σ G·J from the tensor, with the colour range: taken as the core is written where its
+   * product allows (∂h/∂h_prev: no pass over the 512 MiB core of its own at H = 1024), else in
+   * one read of the core. */
+  self->jacobian = jac_graph_jacobian_contract_try (self->graph, self->wrt_node, self->upstream,
+                                                    &self->contract_tensor,
+                                                    &self->jacobian_max_abs, error);
   if (self->jacobian == NULL)
     return FALSE;
-  /* Σ G·J from the tensor, and where its pass reads every entry the colour range with it: one
-   * read of a 512 MiB core instead of two at H = 1024. */
-  self->contract_tensor = jac_structured_contract_max_abs (self->jacobian, self->upstream,
-                                                           &self->jacobian_max_abs);
+  if (self->contract_tensor == NULL)
+    self->contract_tensor = jac_structured_contract_max_abs (self->jacobian, self->upstream,
+                                                             &self->jacobian_max_abs);
   if (self->jacobian_max_abs < 0)
     self->jacobian_max_abs = jacobian_max_abs (self->jacobian);
   compute_sparsity (self);
@@ -258,6 +282,13 @@ analysis_new (JacExpr          *expr,
   self->slope = jac_derivation_evaluate_slope (self->derivation, self->graph);
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
+  if (self->derivation->n_cancelled > 0 &&
+      jac_structured_set_cancelled (self->jacobian, self->derivation->n_cancelled,
+                                    self->derivation->cancelled))
+    {
+      jac_sparsity_clear (&self->sparsity);
+      compute_sparsity (self);
+    }
   return g_steal_pointer (&self);
 }
 
@@ -426,6 +457,21 @@ jac_analysis_free (JacAnalysis *self)
   g_free (self);
 }
 
+/* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
+ * when every term has it; the empty sum empties them all. */
+static gboolean
+block_is_forced_zero (const JacStructured *jac,
+                      gsize                block_row,
+                      gsize                block_col)
+{
+  if (jac->out_rank != 2 || jac->wrt_rank != 2)
+    return jac->n_terms == 0;
+  for (guint k = 0; k < jac->n_terms; k++)
+    if (jac->terms[k].pair[0] != 0)
+      return FALSE;
+  return jac->n_terms == 0 || block_row != block_col;
+}
+
 gboolean
 jac_analysis_block_is_zero (const JacAnalysis *self,
                             gsize              block_row,
@@ -435,14 +481,30 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
 
   const JacStructured *jac = self->jacobian;
 
-  /* Only a δ between the output's row i and the variable's row p empties whole blocks, and only
-   * when every term has it; the empty sum empties them all. */
-  if (jac->out_rank != 2 || jac->wrt_rank != 2)
-    return jac->n_terms == 0;
-  for (guint k = 0; k < jac->n_terms; k++)
-    if (jac->terms[k].pair[0] != 0)
-      return FALSE;
-  return jac->n_terms == 0 || block_row != block_col;
+  if (block_is_forced_zero (jac, block_row, block_col))
+    return TRUE;
+  /* Constants that cancel on entries can empty a block the δs leave: walk it (such Jacobians
+   * are small). */
+  if (jac->n_cancelled > 0)
+    {
+      gsize height = jac->out_rank > 0 ? jac->out_shape[jac->out_rank - 1] : 1;
+      gsize width = jac->wrt_rank > 0 ? jac->wrt_shape[jac->wrt_rank - 1] : 1;
+
+      for (gsize j = 0; j < height; j++)
+        for (gsize q = 0; q < width; q++)
+          {
+            gsize out_index[2] = { block_row, j }, wrt_index[2] = { block_col, q };
+
+            if (jac->out_rank < 2)
+              out_index[0] = j;
+            if (jac->wrt_rank < 2)
+              wrt_index[0] = q;
+            if (!jac_structured_is_structural_zero (jac, out_index, wrt_index))
+              return FALSE;
+          }
+      return TRUE;
+    }
+  return FALSE;
 }
 
 double

@@ -864,6 +864,37 @@ jac_derivation_python (const JacDerivation  *self,
       }
     if (self->n_patterns == 0 && self->depends)
       g_string_append (out, "support[...] = True\n");
+    if (self->n_cancelled > 0)
+      {
+        guint out_rank = out_node->rank, var_rank = var_node->rank;
+
+        g_string_append_printf (out, "# Where %s the terms cancel for every value: structural "
+                                "zeros too.\nix = np.indices(J.shape)\n",
+                                self->cancel_condition);
+        for (guint k = 0; k < self->n_cancelled; k++)
+          {
+            g_autoptr(GString) condition = g_string_new (NULL);
+
+            /* Positions 0, 1 are the output's axes, 2, 3 the variable's: the dense axes
+             * 0 … out_rank − 1, then out_rank …. */
+            for (guint a = 0; a < 4; a++)
+              for (guint b = a + 1; b < 4; b++)
+                {
+                  int x = a < 2 ? (a < out_rank ? (int) a : -1)
+                                : (a - 2 < var_rank ? (int) (out_rank + a - 2) : -1);
+                  int y = b < 2 ? (b < out_rank ? (int) b : -1)
+                                : (b - 2 < var_rank ? (int) (out_rank + b - 2) : -1);
+
+                  if (x < 0 || y < 0)
+                    continue;
+                  g_string_append_printf (condition, "%s(ix[%d] %s ix[%d])",
+                                          condition->len > 0 ? " & " : "", x,
+                                          jac_entry_partition_ties (self->cancelled[k], a, b)
+                                            ? "==" : "!=", y);
+                }
+            g_string_append_printf (out, "support = support & ~(%s)\n", condition->str);
+          }
+      }
     g_string_append (out, "\n");
   }
 

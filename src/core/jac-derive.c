@@ -1105,9 +1105,36 @@ describe_union (JacDerivation          *self,
                                                          self->wrt_letters);
 
   self->sparsity = g_strdup_printf ("nonzero only where %s", where);
-  self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for every "
-                                           "value only where the δs of every term force it to "
-                                           "zero", self->n_patterns);
+  if (self->cancel_condition != NULL)
+    self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for every "
+                                             "value where the δs of every term force it to zero, "
+                                             "and where %s, on which the constant terms cancel",
+                                             self->n_patterns, self->cancel_condition);
+  else
+    self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for "
+                                             "every value only where the δs of every term force "
+                                             "it to zero", self->n_patterns);
+}
+
+/* Constant terms that cancel where their δs meet: "…, except where i = j = p = q"; @detail says
+ * why too (a union's detail says it itself). */
+static void
+add_cancellation (JacDerivation *self,
+                  gboolean       detail)
+{
+  char *text;
+
+  if (self->cancel_condition == NULL)
+    return;
+  text = g_strdup_printf ("%s, except where %s", self->sparsity, self->cancel_condition);
+  g_free (self->sparsity);
+  self->sparsity = text;
+  if (!detail)
+    return;
+  text = g_strdup_printf ("%s; where %s the constant terms cancel", self->sparsity_detail,
+                          self->cancel_condition);
+  g_free (self->sparsity_detail);
+  self->sparsity_detail = text;
 }
 
 static void
@@ -1125,6 +1152,7 @@ describe_structure (JacDerivation          *self,
       g_string_free (sentence, TRUE);
       g_string_free (detail, TRUE);
       describe_union (self, d);
+      add_cancellation (self, FALSE);
       return;
     }
   for (guint a = 0; a < d->out_rank; a++)
@@ -1162,6 +1190,7 @@ describe_structure (JacDerivation          *self,
                             self->pair[0] >= 0 && d->out_rank == 2 ? "row" : "column");
   self->sparsity = g_string_free (sentence, FALSE);
   self->sparsity_detail = g_string_free (detail, FALSE);
+  add_cancellation (self, TRUE);
 }
 
 /* The Structure step is a sentence: its LaTeX is text with the names and index letters in math,
@@ -1547,6 +1576,14 @@ finish (Derivation      *D,
   self->n_patterns = self->depends ? _jac_poly_patterns (result, d->out_rank, d->out_idx,
                                                          d->var_rank, d->var_idx,
                                                          self->patterns) : 0;
+  if (self->depends)
+    self->n_cancelled = _jac_poly_cancelled (result, d->out_rank, d->out_idx, d->var_rank,
+                                             d->var_idx, self->cancelled);
+  self->cancel_condition = jac_entry_partitions_condition (d->out_rank, d->var_rank,
+                                                           self->n_cancelled, self->cancelled,
+                                                           self->out_letters, self->wrt_letters);
+  if (self->cancel_condition == NULL)
+    self->n_cancelled = 0;
   describe_structure (self, d);
   structure_step (D, self);
   contract_step (D, self, result, form);
@@ -1689,6 +1726,7 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->result_latex);
   g_free (self->sparsity);
   g_free (self->sparsity_detail);
+  g_free (self->cancel_condition);
   g_free (self->contracted_text);
   g_free (self->contracted_markup);
   for (guint k = 0; k < 2; k++)

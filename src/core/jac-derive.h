@@ -40,6 +40,7 @@
 #pragma once
 
 #include "jac-expr.h"
+#include "jac-structured.h"
 
 G_BEGIN_DECLS
 
@@ -102,6 +103,12 @@ typedef struct _JacDerivation
    * terms[].pair, and the union the sentence states. 0 when identically zero. */
   guint      n_patterns;
   int        patterns[JAC_DERIVE_MAX_PATTERNS][2];
+  /* The partitions of the indices (JacStructured's codes) on which its terms cancel for every
+   * value, as δ_ip δ_jq − δ_jp δ_iq at i = j = p = q, and where in words ("i = j = p = q"); 0
+   * and NULL when nowhere. The analysis gives the evaluator the same partitions. */
+  guint      n_cancelled;
+  guint      cancelled[JAC_ENTRY_MAX_PARTITIONS];
+  char      *cancel_condition;
 
   /* Σ_o G[o] ∂out[o]/∂variable in matrix notation, e.g. "(G ⊙ (1 − h ⊙ h)) W_hhᵀ". */
   char      *contracted_text;

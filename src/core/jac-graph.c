@@ -902,6 +902,11 @@ typedef struct
   gboolean       *has_jac;    /* whether a node's Jacobian is computed (not the empty sum) */
   gboolean       *prescaled;  /* an element-wise function whose slope a product already applied */
   GError         *error;   /* the first allocation the memory budget refused */
+  /* Nullable: G, when the output's Jacobian may be contracted as it is written (see
+   * jac_graph_jacobian_contract_try), and what that gave. */
+  const JacTensor *upstream;
+  JacTensor      *vjp;
+  double          max_abs;
 } Forward;
 
 /* Where an operation reports a failure: nowhere once one has been reported. */
@@ -1009,6 +1014,12 @@ matmul_jacobian (Forward       *fw,
       slope = slope_of (f, jac_graph_node (fw->graph, f->lhs)->value);
       fw->prescaled[apply] = TRUE;
     }
+  /* The output's Jacobian written by this product alone (the function's slope applied as it is
+   * written, the sums after it passing it on unchanged): contract it with G in the same pass. */
+  if (fw->upstream != NULL && apply == (int) fw->graph->output && ja != NULL && jb == NULL &&
+      fw->vjp == NULL)
+    return _jac_structured_matmul_left_contract (ja, b, slope, fw->upstream, &fw->vjp,
+                                                 &fw->max_abs, fw_error (fw));
   return _jac_structured_add (ja != NULL ? _jac_structured_matmul_left (ja, b, slope,
                                                                          fw_error (fw))
                                          : NULL,
@@ -1211,7 +1222,19 @@ jac_graph_jacobian_try (JacGraph  *self,
                         int        variable,
                         GError   **error)
 {
+  return jac_graph_jacobian_contract_try (self, variable, NULL, NULL, NULL, error);
+}
+
+JacStructured *
+jac_graph_jacobian_contract_try (JacGraph         *self,
+                                 int               variable,
+                                 const JacTensor  *upstream,
+                                 JacTensor       **vjp,
+                                 double           *max_abs,
+                                 GError          **error)
+{
   g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (upstream == NULL || (vjp != NULL && max_abs != NULL), NULL);
 
   guint n_nodes = self->nodes->len;
   g_autofree JacStructured **jacs = g_new0 (JacStructured *, n_nodes);
@@ -1220,7 +1243,7 @@ jac_graph_jacobian_try (JacGraph  *self,
   g_autofree int *user = g_new (int, n_nodes);
   g_autofree gboolean *has_jac = g_new0 (gboolean, n_nodes);
   g_autofree gboolean *prescaled = g_new0 (gboolean, n_nodes);
-  Forward fw = { self, jacs, uses, user, has_jac, prescaled, NULL };
+  Forward fw = { self, jacs, uses, user, has_jac, prescaled, NULL, upstream, NULL, -1 };
   const JacNode *var = jac_graph_node (self, variable);
   JacStructured *result;
 
@@ -1271,6 +1294,7 @@ jac_graph_jacobian_try (JacGraph  *self,
   if (fw.error != NULL)
     {
       jac_structured_free (result);
+      jac_tensor_free (fw.vjp);
       g_propagate_error (error, fw.error);
       return NULL;
     }
@@ -1281,6 +1305,14 @@ jac_graph_jacobian_try (JacGraph  *self,
 
       /* No path from the variable to the output, or only through exact zeros. */
       result = jac_structured_new_zero (out->rank, out->shape, var->rank, var->shape);
+    }
+  /* Taken only when the output's Jacobian is the product's, one δ_ip term. */
+  if (fw.vjp != NULL && (result->n_terms != 1 || result->pair[0] != 0))
+    g_clear_pointer (&fw.vjp, jac_tensor_free);
+  if (vjp != NULL)
+    {
+      *vjp = g_steal_pointer (&fw.vjp);
+      *max_abs = *vjp != NULL ? fw.max_abs : -1;
     }
   return result;
 }

@@ -172,6 +172,15 @@ void        jac_matrix_inverse     (const JacTensor *x,
  * term by term (see jac-structured.h); the empty sum when the output does not depend on
  * @variable or only through exact zeros (X * 0); NULL with JAC_ERROR_TOO_LARGE when an
  * intermediate is past the memory budget. */
+/* jac_graph_jacobian_try (), and when @upstream is given and the output's Jacobian is written by
+ * one product whose pass can contract it (the RNN step's ∂h/∂h_prev), *@vjp = Σ_o G[o] J[o, w]
+ * and *@max_abs = the largest |entry| from that pass; else *@vjp NULL and *@max_abs −1. */
+JacStructured *jac_graph_jacobian_contract_try (JacGraph         *self,
+                                                int               variable,
+                                                const JacTensor  *upstream,
+                                                JacTensor       **vjp,
+                                                double           *max_abs,
+                                                GError          **error);
 JacStructured *jac_graph_jacobian_try (JacGraph     *self,
                                     int              variable,
                                     GError         **error);

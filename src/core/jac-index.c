@@ -469,6 +469,186 @@ _jac_poly_patterns (const GPtrArray *poly,
   return n_patterns;
 }
 
+/* One factor as the partition @code sees it: its free indices replaced by their class's first
+ * position's index. */
+static JacFactor
+factor_on_partition (const JacFactor *x,
+                     guint            code,
+                     const int       *position_id)
+{
+  JacFactor y = *x;
+
+  for (guint k = 0; k < 2; k++)
+    for (guint a = 0; a < 4; a++)
+      if (position_id[a] >= 0 && y.idx[k] == position_id[a])
+        {
+          guint lead = 0;
+
+          while (position_id[lead] < 0 || !jac_entry_partition_ties (code, lead, a))
+            lead++;
+          y.idx[k] = position_id[lead];
+          break;
+        }
+  return y;
+}
+
+static int
+factor_compare (gconstpointer a,
+                gconstpointer b)
+{
+  const JacFactor *x = a, *y = b;
+
+  if (x->kind != y->kind)
+    return x->kind < y->kind ? -1 : 1;
+  if (x->symbol != y->symbol)
+    return x->symbol < y->symbol ? -1 : 1;
+  if (x->node != y->node)
+    return x->node < y->node ? -1 : 1;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
+  for (guint k = 0; k < 2; k++)
+    if (x->idx[k] != y->idx[k])
+      return x->idx[k] < y->idx[k] ? -1 : 1;
+  if (x->power != y->power)
+    return x->power < y->power ? -1 : 1;
+  return 0;
+}
+
+/* @term on partition @code: NULL when it is zero there (a δ of two free indices in different
+ * classes), else its factors other than the δs that hold, indices merged per class, sorted, with
+ * repeated entries as powers. *@unsure: it has summed indices, which this cannot compare. */
+static GArray *
+term_on_partition (const JacTerm *term,
+                   guint          code,
+                   const int     *position_id,
+                   gboolean      *unsure)
+{
+  GArray *factors = g_array_new (FALSE, FALSE, sizeof (JacFactor));
+  guint kept = 0;
+
+  *unsure = term->sums->len > 0;
+  for (guint f = 0; f < term->factors->len; f++)
+    {
+      JacFactor y = factor_on_partition (&g_array_index (term->factors, JacFactor, f), code,
+                                         position_id);
+
+      if (y.kind == JAC_FACTOR_DELTA)
+        {
+          int pa = -1, pb = -1;
+
+          for (guint a = 0; a < 4; a++)
+            {
+              if (position_id[a] >= 0 && position_id[a] == g_array_index (term->factors,
+                                                                         JacFactor, f).idx[0])
+                pa = a;
+              if (position_id[a] >= 0 && position_id[a] == g_array_index (term->factors,
+                                                                         JacFactor, f).idx[1])
+                pb = a;
+            }
+          if (pa >= 0 && pb >= 0)
+            {
+              if (!jac_entry_partition_ties (code, pa, pb))
+                {
+                  g_array_unref (factors);
+                  return NULL;
+                }
+              continue;
+            }
+        }
+      g_array_append_val (factors, y);
+    }
+  g_array_sort (factors, factor_compare);
+  /* Equal entries multiply into one power, as the index form writes X_ij X_ij = X_ij². */
+  for (guint f = 0; f < factors->len; f++)
+    {
+      JacFactor *y = &g_array_index (factors, JacFactor, f);
+
+      if (kept > 0)
+        {
+          JacFactor *last = &g_array_index (factors, JacFactor, kept - 1);
+          JacFactor a = *last, b = *y;
+
+          a.power = b.power = 0;
+          if (y->kind == JAC_FACTOR_ENTRY && factor_compare (&a, &b) == 0)
+            {
+              last->power += y->power;
+              continue;
+            }
+        }
+      g_array_index (factors, JacFactor, kept++) = *y;
+    }
+  g_array_set_size (factors, kept);
+  return factors;
+}
+
+static gboolean
+same_factors (const GArray *a,
+              const GArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  for (guint f = 0; f < a->len; f++)
+    if (factor_compare (&g_array_index (a, JacFactor, f), &g_array_index (b, JacFactor, f)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+guint
+_jac_poly_cancelled (const GPtrArray *poly,
+                     guint            out_rank,
+                     const int       *out_idx,
+                     guint            var_rank,
+                     const int       *var_idx,
+                     guint           *codes)
+{
+  guint all[JAC_ENTRY_MAX_PARTITIONS], n_all, n = 0;
+  int position_id[4] = { -1, -1, -1, -1 };
+
+  if (poly->len == 0 || poly->len < 2)
+    return 0;
+  for (guint a = 0; a < out_rank; a++)
+    position_id[a] = out_idx[a];
+  for (guint t = 0; t < var_rank; t++)
+    position_id[2 + t] = var_idx[t];
+  n_all = jac_entry_partitions (out_rank, var_rank, all);
+  for (guint c = 0; c < n_all; c++)
+    {
+      g_autoptr(GPtrArray) forms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+      g_autoptr(GArray) coefs = g_array_new (FALSE, FALSE, sizeof (double));
+      gboolean unsure = FALSE, cancels = TRUE;
+
+      for (guint k = 0; k < poly->len && !unsure; k++)
+        {
+          const JacTerm *term = g_ptr_array_index (poly, k);
+          GArray *form = term_on_partition (term, all[c], position_id, &unsure);
+          guint m;
+
+          if (form == NULL)
+            continue;
+          for (m = 0; m < forms->len && !same_factors (g_ptr_array_index (forms, m), form); m++)
+            ;
+          if (m < forms->len)
+            {
+              g_array_index (coefs, double, m) += term->coef;
+              g_array_unref (form);
+            }
+          else
+            {
+              g_ptr_array_add (forms, form);
+              g_array_append_val (coefs, term->coef);
+            }
+        }
+      if (unsure || forms->len == 0)
+        continue;
+      /* Coefficients are small rationals: their sum is 0 up to a rounding or two. */
+      for (guint m = 0; m < coefs->len && cancels; m++)
+        cancels = fabs (g_array_index (coefs, double, m)) <= 1e-12;
+      if (cancels)
+        codes[n++] = all[c];
+    }
+  return n;
+}
+
 /* ---- text ---- */
 
 /* The letters of one term's summed indices. Lookups are hashed and the search for a free

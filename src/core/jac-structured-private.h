@@ -45,6 +45,16 @@ JacStructured *_jac_structured_matmul_left  (const JacStructured *ja,
                                              const JacTensor     *b,
                                              const JacTensor     *scale,
                                              GError             **error);
+/* The same, and when the result is one term with δ_ip written in whole rows (∂h/∂h_prev of the
+ * RNN step), *@vjp = Σ_o G[o] J[o, w] with @upstream as G and *@max_abs the largest |entry|,
+ * taken as the core is written; *@vjp stays NULL otherwise. */
+JacStructured *_jac_structured_matmul_left_contract (const JacStructured *ja,
+                                             const JacTensor     *b,
+                                             const JacTensor     *scale,
+                                             const JacTensor     *upstream,
+                                             JacTensor          **vjp,
+                                             double              *max_abs,
+                                             GError             **error);
 /* ∂(A B) through B: A contracted with J_B on B's row index, scaled as above. */
 JacStructured *_jac_structured_matmul_right (const JacTensor     *a,
                                              const JacStructured *jb,

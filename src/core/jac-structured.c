@@ -297,6 +297,14 @@ term_offset (const JacStructured *self,
   return offset;
 }
 
+static gboolean entry_cancels (const JacStructured *self,
+                               const gsize         *out_index,
+                               const gsize         *wrt_index);
+static gsize    count_cancelled (const JacStructured *self);
+static gboolean entry_next (const JacStructured *self,
+                            gsize               *o,
+                            gsize               *w);
+
 static gboolean
 term_forces_zero (const JacStructured *self,
                   const JacDeltaTerm  *term,
@@ -316,7 +324,7 @@ jac_structured_is_structural_zero (const JacStructured *self,
 {
   for (guint k = 0; k < self->n_terms; k++)
     if (!term_forces_zero (self, &self->terms[k], out_index, wrt_index))
-      return FALSE;
+      return entry_cancels (self, out_index, wrt_index);
   return TRUE;
 }
 
@@ -337,6 +345,11 @@ jac_structured_get (const JacStructured *self,
         continue;
       zero = FALSE;
       value += term->core->data[term_offset (self, term, out_index, wrt_index)];
+    }
+  if (!zero && entry_cancels (self, out_index, wrt_index))
+    {
+      zero = TRUE;
+      value = 0.0;
     }
   if (structural_zero != NULL)
     *structural_zero = zero;
@@ -432,7 +445,7 @@ jac_structured_free_count (const JacStructured *self)
   guint64 added = 0, removed = 0;
 
   if (self->n_terms == 1)
-    return self->core->size;
+    return self->core->size - count_cancelled (self);
   /* Inclusion–exclusion over the terms' supports: at most 2⁴ − 1 intersections. */
   for (guint subset = 1; subset < (1u << self->n_terms); subset++)
     {
@@ -441,7 +454,7 @@ jac_structured_free_count (const JacStructured *self)
       else
         removed += support_count (self, subset);
     }
-  return added - removed;
+  return added - removed - count_cancelled (self);
 }
 
 gsize
@@ -509,6 +522,18 @@ jac_structured_to_dense (const JacStructured  *self,
           else
             dense->data[offset] += core->data[n];
         }
+    }
+  if (self->n_cancelled > 0)
+    {
+      gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, e = 0;
+
+      do
+        {
+          if (entry_cancels (self, o, w))
+            dense->data[e] = 0.0;
+          e++;
+        }
+      while (entry_next (self, o, w));
     }
   return g_steal_pointer (&dense);
 }
@@ -1038,6 +1063,11 @@ typedef struct
   gsize            k, ncols;
   CollapseStrides  s;
   gboolean         stream;  /* the core is past the cache: write around it */
+  /* Σ_o G[o] J[o, w] taken as the rows are written (δ_ip: row p of it is G's row p times block
+   * p of the core), and the largest |entry| per range: NULL when not asked. */
+  const double    *upstream;
+  double          *vjp;
+  double           max[16];
 } CollapseJob;
 
 /* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
@@ -1075,15 +1105,78 @@ write_row (double       *out,
     out[x] = row[x] * column[x] * f;
 }
 
+/* write_row (), and acc[x] += g · out[x] with the largest |out[x]| in *@max, from the values in
+ * registers: the contraction and the colour range without a pass of their own over the core.
+ * The products are those write_row stores, and acc adds them in the order contract_rows_cb
+ * does, so the numbers are the same. */
+static void
+write_row_contract (double       *out,
+                    const double *row,
+                    const double *column,
+                    double        f,
+                    gsize         n,
+                    gboolean      stream,
+                    double        g,
+                    double       *acc,
+                    double       *max)
+{
+  gsize x = 0;
+  double m = *max;
+
+#ifdef __SSE2__
+  __m128d factor = _mm_set1_pd (f), up = _mm_set1_pd (g), top = _mm_set1_pd (m);
+  __m128d sign = _mm_set1_pd (-0.0);
+
+  for (; x < n && ((guintptr) (out + x) & 15) != 0; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      acc[x] += g * v;
+      m = fabs (v) > m ? fabs (v) : m;
+    }
+  top = _mm_set1_pd (m);
+  for (; x + 2 <= n; x += 2)
+    {
+      __m128d v = _mm_mul_pd (_mm_mul_pd (_mm_loadu_pd (row + x), _mm_loadu_pd (column + x)),
+                              factor);
+
+      if (stream)
+        _mm_stream_pd (out + x, v);
+      else
+        _mm_store_pd (out + x, v);
+      _mm_storeu_pd (acc + x, _mm_add_pd (_mm_loadu_pd (acc + x), _mm_mul_pd (up, v)));
+      /* max skips NaN as jac_tensor_max_abs does: a NaN operand leaves top. */
+      top = _mm_max_pd (_mm_andnot_pd (sign, v), top);
+    }
+  {
+    double lanes[2];
+
+    _mm_storeu_pd (lanes, top);
+    m = MAX (m, MAX (lanes[0], lanes[1]));
+  }
+#endif
+  for (; x < n; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      acc[x] += g * v;
+      m = fabs (v) > m ? fabs (v) : m;
+    }
+  *max = m;
+}
+
 static void
 collapse_rows_cb (gsize    begin,
                   gsize    end,
                   guint    range,
                   gpointer data)
 {
-  const CollapseJob *job = data;
+  CollapseJob *job = data;
   const CollapseStrides *s = &job->s;
   double *out = job->out + begin * job->ncols * s->n_x * s->n_y;
+  double m = 0;
 
   for (gsize i = begin; i < end; i++)
     for (gsize j = 0; j < job->ncols; j++)
@@ -1097,7 +1190,11 @@ collapse_rows_cb (gsize    begin,
          * (write_row ()), instead of an inner loop of one step. */
         if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
           {
-            write_row (out, row, column, f, s->n_x, job->stream);
+            if (job->vjp != NULL)
+              write_row_contract (out, row, column, f, s->n_x, job->stream,
+                                  job->upstream[i * job->ncols + j], job->vjp + i * s->n_x, &m);
+            else
+              write_row (out, row, column, f, s->n_x, job->stream);
             out += s->n_x;
             continue;
           }
@@ -1109,6 +1206,8 @@ collapse_rows_cb (gsize    begin,
   if (job->stream)
     _mm_sfence ();
 #endif
+  if (job->vjp != NULL && range < G_N_ELEMENTS (job->max))
+    job->max[range] = MAX (job->max[range], m);
 }
 
 /* The matrix operand of a product, and the element-wise factor (NULL: 1) the product's Jacobian
@@ -1118,6 +1217,11 @@ typedef struct
 {
   const JacTensor *operand;
   const JacTensor *scale;
+  /* Nullable: G, to contract the result with as it is written when it can be (one term, δ_ip,
+   * whole rows); then *vjp is set to Σ_o G[o] J[o, w] and *max_abs to the largest |entry|. */
+  const JacTensor *upstream;
+  JacTensor      **vjp;
+  double          *max_abs;
 } Matmul;
 
 static JacStructured *
@@ -1143,7 +1247,9 @@ matmul_left_term (const JacStructured  *ja,
       /* Σ_k δ(k, w_t) A'[i, k, …] B[k, j] = A'[i, w_t, …] B[w_t, j]: the δ collapses the sum. */
       g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
       CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
-                          scale != NULL ? scale->data : NULL, k, ncols, { 0 } };
+                          scale != NULL ? scale->data : NULL, k, ncols, { 0 }, FALSE, NULL,
+                          NULL, { 0 } };
+      g_autoptr(JacTensor) vjp = NULL;
       gsize per_row;
       gboolean reused;
 
@@ -1152,6 +1258,20 @@ matmul_left_term (const JacStructured  *ja,
         for (gsize c = 0; c < ncols; c++)
           bt[c * k + r] = b->data[r * ncols + c];
       collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
+      /* δ_ip with whole rows of q: the contraction's rows are the core's blocks, written here. */
+      if (mm->upstream != NULL && result->pair[0] == 0 && result->wrt_rank == 2 &&
+          job.s.n_y == 1 && job.s.op_x == 1 && job.s.dense_x == 1 &&
+          job.s.n_x == result->wrt_shape[1] && mm->upstream->size == m * ncols)
+        {
+          vjp = jac_tensor_new (result->wrt_rank, result->wrt_shape, error);
+          if (vjp == NULL)
+            {
+              jac_structured_free (result);
+              return NULL;
+            }
+          job.upstream = mm->upstream->data;
+          job.vjp = vjp->data;
+        }
       reused = jac_buffer_is_reused (result->core->data);
       job.stream = result->core->size * sizeof (double) >= STREAM_BYTES && reused;
       /* Rows i are independent and each is written once: the threads share them, in a buffer
@@ -1160,6 +1280,13 @@ matmul_left_term (const JacStructured  *ja,
       per_row = MAX (ncols * job.s.n_x * job.s.n_y, 1);
       jac_parallel_for (m, reused ? MAX (((gsize) 1 << 20) / per_row, 1) : MAX (m, 1),
                         collapse_rows_cb, &job);
+      if (vjp != NULL)
+        {
+          *mm->max_abs = 0;
+          for (guint r = 0; r < G_N_ELEMENTS (job.max); r++)
+            *mm->max_abs = MAX (*mm->max_abs, job.max[r]);
+          *mm->vjp = g_steal_pointer (&vjp);
+        }
       return result;
     }
 
@@ -1185,9 +1312,26 @@ _jac_structured_matmul_left (const JacStructured  *ja,
                              GError              **error)
 {
   gsize shape[2] = { ja->out_shape[0], b->shape[1] };
-  Matmul mm = { b, scale };
+  Matmul mm = { b, scale, NULL, NULL, NULL };
 
   g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
+}
+
+JacStructured *
+_jac_structured_matmul_left_contract (const JacStructured  *ja,
+                                      const JacTensor      *b,
+                                      const JacTensor      *scale,
+                                      const JacTensor      *upstream,
+                                      JacTensor           **vjp,
+                                      double               *max_abs,
+                                      GError              **error)
+{
+  gsize shape[2] = { ja->out_shape[0], b->shape[1] };
+  Matmul mm = { b, scale, ja->n_terms == 1 ? upstream : NULL, vjp, max_abs };
+
+  g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
+  g_assert (vjp != NULL && *vjp == NULL && max_abs != NULL);
   return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
 }
 
@@ -1249,7 +1393,7 @@ _jac_structured_matmul_right (const JacTensor      *a,
                               GError              **error)
 {
   gsize shape[2] = { a->shape[0], jb->out_shape[1] };
-  Matmul mm = { a, scale };
+  Matmul mm = { a, scale, NULL, NULL, NULL };
 
   g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
   return map_terms (jb, 2, shape, matmul_right_term, &mm, error);
@@ -1695,4 +1839,303 @@ _jac_structured_reshape (const JacStructured  *self,
   Reshape r = { rank, shape, axis };
 
   return map_terms (self, rank, shape, reshape_term, &r, error);
+}
+
+/* ---- terms that cancel where indices coincide ---- */
+
+static guint
+code_label (guint code,
+            guint a)
+{
+  return (code >> (4 * a)) & 0xf;
+}
+
+gboolean
+jac_entry_partition_ties (guint code,
+                          guint a,
+                          guint b)
+{
+  return code_label (code, a) == code_label (code, b);
+}
+
+/* Canonical labels (restricted growth) of positions @x: equal values, one label. */
+static guint
+partition_of (const gsize *x)
+{
+  guint labels[4], n_labels = 0, code = 0;
+
+  for (guint a = 0; a < 4; a++)
+    {
+      labels[a] = 0xf;
+      for (guint b = 0; b < a && labels[a] == 0xf; b++)
+        if (x[b] == x[a])
+          labels[a] = labels[b];
+      if (labels[a] == 0xf)
+        labels[a] = n_labels++;
+      code |= labels[a] << (4 * a);
+    }
+  return code;
+}
+
+/* An absent position takes a value no index has. */
+static void
+entry_position (guint        out_rank,
+                guint        wrt_rank,
+                const gsize *out_index,
+                const gsize *wrt_index,
+                gsize       *x)
+{
+  for (guint a = 0; a < 2; a++)
+    {
+      x[a] = a < out_rank ? out_index[a] : G_MAXSIZE - a;
+      x[2 + a] = a < wrt_rank ? wrt_index[a] : G_MAXSIZE - 2 - a;
+    }
+}
+
+guint
+jac_entry_partition (guint        out_rank,
+                     guint        wrt_rank,
+                     const gsize *out_index,
+                     const gsize *wrt_index)
+{
+  gsize x[4];
+
+  entry_position (out_rank, wrt_rank, out_index, wrt_index, x);
+  return partition_of (x);
+}
+
+guint
+jac_entry_partitions (guint  out_rank,
+                      guint  wrt_rank,
+                      guint *codes)
+{
+  gboolean present[4] = { out_rank > 0, out_rank > 1, wrt_rank > 0, wrt_rank > 1 };
+  guint n = 0;
+
+  g_return_val_if_fail (out_rank <= 2 && wrt_rank <= 2 && codes != NULL, 0);
+
+  /* Four values per position realize every partition of four positions. */
+  for (guint e = 0; e < 256; e++)
+    {
+      gsize x[4];
+      gboolean skip = FALSE;
+      guint code, m;
+
+      for (guint a = 0; a < 4; a++)
+        {
+          x[a] = present[a] ? (e >> (2 * a)) & 3 : G_MAXSIZE - a;
+          skip |= !present[a] && ((e >> (2 * a)) & 3) != 0;
+        }
+      if (skip)
+        continue;
+      code = partition_of (x);
+      for (m = 0; m < n && codes[m] != code; m++)
+        ;
+      if (m == n)
+        codes[n++] = code;
+    }
+  return n;
+}
+
+static gboolean
+entry_cancels (const JacStructured *self,
+               const gsize         *out_index,
+               const gsize         *wrt_index)
+{
+  guint code;
+
+  if (self->n_cancelled == 0)
+    return FALSE;
+  code = jac_entry_partition (self->out_rank, self->wrt_rank, out_index, wrt_index);
+  for (guint k = 0; k < self->n_cancelled; k++)
+    if (self->cancelled[k] == code)
+      return TRUE;
+  return FALSE;
+}
+
+/* Every entry of @self in row-major order, as an output and a variable index. */
+static gboolean
+entry_next (const JacStructured *self,
+            gsize               *o,
+            gsize               *w)
+{
+  for (guint t = self->wrt_rank; t-- > 0;)
+    {
+      if (++w[t] < self->wrt_shape[t])
+        return TRUE;
+      w[t] = 0;
+    }
+  for (guint a = self->out_rank; a-- > 0;)
+    {
+      if (++o[a] < self->out_shape[a])
+        return TRUE;
+      o[a] = 0;
+    }
+  return FALSE;
+}
+
+/* Entries some term's δs leave free but the terms cancel on. */
+static gsize
+count_cancelled (const JacStructured *self)
+{
+  gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, n = 0;
+
+  if (self->n_cancelled == 0)
+    return 0;
+  do
+    {
+      gboolean forced = TRUE;
+
+      for (guint k = 0; k < self->n_terms && forced; k++)
+        forced = term_forces_zero (self, &self->terms[k], o, w);
+      n += !forced && entry_cancels (self, o, w);
+    }
+  while (entry_next (self, o, w));
+  return n;
+}
+
+/* Walks of every entry stop at this many. */
+#define ENTRY_WALK_LIMIT ((gsize) 1 << 22)
+
+gboolean
+jac_structured_set_cancelled (JacStructured *self,
+                              guint          n_codes,
+                              const guint   *codes)
+{
+  gsize o[2] = { 0, 0 }, w[2] = { 0, 0 };
+  double largest = 0.0, cancelled = 0.0;
+  gsize n_entries = 0;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n_codes == 0 || codes != NULL, FALSE);
+
+  self->n_cancelled = 0;
+  if (n_codes == 0 || n_codes > JAC_ENTRY_MAX_PARTITIONS || self->n_terms == 0 ||
+      jac_structured_dense_count (self) > ENTRY_WALK_LIMIT)
+    return FALSE;
+  memcpy (self->cancelled, codes, n_codes * sizeof *codes);
+  do
+    {
+      double value = 0.0;
+
+      self->n_cancelled = 0;
+      value = fabs (jac_structured_get (self, o, w, NULL));
+      largest = MAX (largest, value);
+      self->n_cancelled = n_codes;
+      if (entry_cancels (self, o, w))
+        {
+          cancelled = MAX (cancelled, value);
+          n_entries++;
+        }
+    }
+  while (entry_next (self, o, w));
+  /* The rule must describe these numbers: an entry it cancels that is not 0 means it is not the
+   * evaluator's Jacobian, and the δs alone stay. */
+  if (n_entries == 0 || cancelled > 1e-10 * MAX (1.0, largest))
+    {
+      if (n_entries > 0)
+        g_debug ("an entry the terms cancel on is %g: kept the δs alone", cancelled);
+      self->n_cancelled = 0;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether partition @coarse merges everything @fine does (on the present positions). */
+static gboolean
+partition_coarser (guint           coarse,
+                   guint           fine,
+                   const gboolean *present)
+{
+  for (guint a = 0; a < 4; a++)
+    for (guint b = a + 1; b < 4; b++)
+      if (present[a] && present[b] && jac_entry_partition_ties (fine, a, b) &&
+          !jac_entry_partition_ties (coarse, a, b))
+        return FALSE;
+  return TRUE;
+}
+
+static gboolean
+code_listed (guint        code,
+             guint        n_codes,
+             const guint *codes)
+{
+  for (guint k = 0; k < n_codes; k++)
+    if (codes[k] == code)
+      return TRUE;
+  return FALSE;
+}
+
+char *
+jac_entry_partitions_condition (guint        out_rank,
+                                guint        wrt_rank,
+                                guint        n_codes,
+                                const guint *codes,
+                                const char  *out_letters,
+                                const char  *wrt_letters)
+{
+  gboolean present[4] = { out_rank > 0, out_rank > 1, wrt_rank > 0, wrt_rank > 1 };
+  char letter[4] = { 0, 0, 0, 0 };
+  guint all[JAC_ENTRY_MAX_PARTITIONS], n_all;
+  GString *where;
+
+  g_return_val_if_fail (out_letters != NULL && wrt_letters != NULL, NULL);
+
+  if (n_codes == 0)
+    return NULL;
+  for (guint a = 0; a < out_rank && a < 2; a++)
+    letter[a] = out_letters[a];
+  for (guint t = 0; t < wrt_rank && t < 2; t++)
+    letter[2 + t] = wrt_letters[t];
+  n_all = jac_entry_partitions (out_rank, wrt_rank, all);
+
+  where = g_string_new (NULL);
+  for (guint c = 0; c < n_codes; c++)
+    {
+      g_autoptr(GString) condition = g_string_new (NULL);
+      gboolean implied = FALSE;
+
+      for (guint g = 0; g < n_codes && !implied; g++)
+        {
+          gboolean closed = TRUE;
+
+          if (g == c || !partition_coarser (codes[c], codes[g], present))
+            continue;
+          for (guint m = 0; m < n_all && closed; m++)
+            if (partition_coarser (all[m], codes[g], present))
+              closed = code_listed (all[m], n_codes, codes);
+          implied = closed;
+        }
+      if (implied)
+        continue;
+      for (guint a = 0; a < 4; a++)
+        {
+          gboolean leads = present[a], joined = FALSE;
+
+          for (guint b = 0; b < a && leads; b++)
+            leads = !(present[b] && jac_entry_partition_ties (codes[c], a, b));
+          if (!leads)
+            continue;
+          for (guint b = a + 1; b < 4; b++)
+            if (present[b] && jac_entry_partition_ties (codes[c], a, b))
+              {
+                if (!joined)
+                  g_string_append_printf (condition, "%s%c", condition->len > 0 ? " and " : "",
+                                          letter[a]);
+                g_string_append_printf (condition, " = %c", letter[b]);
+                joined = TRUE;
+              }
+        }
+      /* No two indices equal: the terms cancel everywhere, which the derivation has already
+       * summed to nothing. */
+      if (condition->len == 0)
+        continue;
+      g_string_append_printf (where, "%s%s", where->len > 0 ? " or " : "", condition->str);
+    }
+  if (where->len == 0)
+    {
+      g_string_free (where, TRUE);
+      return NULL;
+    }
+  return g_string_free (where, FALSE);
 }

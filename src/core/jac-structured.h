@@ -29,6 +29,11 @@ typedef struct _JacDeltaTerm
   JacTensor *core;      /* axes: the output axes, then the free variable axes */
 } JacDeltaTerm;
 
+/* Where index axes coincide: an entry's partition of its four axis positions (0, 1: the
+ * output's, 2, 3: the variable's; a position the ranks leave out is its own class), coded as one
+ * class label per position, 4 bits each. Four axes have at most 15 partitions. */
+#define JAC_ENTRY_MAX_PARTITIONS 15
+
 typedef struct _JacStructured
 {
   guint      out_rank;
@@ -47,6 +52,11 @@ typedef struct _JacStructured
       JacTensor *core;
     };
   };
+  /* The partitions on which the terms cancel for every value, as the derivation proves them (S − Sᵀ
+   * at i = j = p = q): structural zeros the δs alone do not force. 0: none (set by
+   * jac_structured_set_cancelled, on a Jacobian small enough to walk). */
+  guint      n_cancelled;
+  guint      cancelled[JAC_ENTRY_MAX_PARTITIONS];
 } JacStructured;
 
 JacStructured *jac_structured_new_identity   (guint                 rank,
@@ -65,6 +75,35 @@ JacStructured *jac_structured_new_zero       (guint                 out_rank,
                                               const gsize          *wrt_shape);
 JacStructured *jac_structured_copy           (const JacStructured  *self);
 void           jac_structured_free           (JacStructured        *self);
+
+/* Every partition of the axes of a rank @out_rank output and a rank @wrt_rank variable into
+ * @codes; returns how many. */
+guint          jac_entry_partitions          (guint                 out_rank,
+                                              guint                 wrt_rank,
+                                              guint                *codes);
+/* The partition of entry (out_index, wrt_index). */
+guint          jac_entry_partition           (guint                 out_rank,
+                                              guint                 wrt_rank,
+                                              const gsize          *out_index,
+                                              const gsize          *wrt_index);
+/* Whether positions @a and @b are in one class of partition @code. */
+gboolean       jac_entry_partition_ties      (guint                 code,
+                                              guint                 a,
+                                              guint                 b);
+/* Makes the entries of the partitions @codes structural zeros too. FALSE, and nothing changed,
+ * when none of them has an entry or one of those entries is not 0 up to rounding. */
+gboolean       jac_structured_set_cancelled  (JacStructured        *self,
+                                              guint                 n_codes,
+                                              const guint          *codes);
+/* The partitions @codes in words, "i = j = p = q" (joined by " or "), with @out_letters and
+ * @wrt_letters the indices' letters; a partition is left out when a more general one that is
+ * listed with every specialization of its own says it. NULL when there is none. */
+char          *jac_entry_partitions_condition (guint                out_rank,
+                                               guint                wrt_rank,
+                                               guint                n_codes,
+                                               const guint         *codes,
+                                               const char          *out_letters,
+                                               const char          *wrt_letters);
 
 /* Whether no δ of term @term ties variable axis @axis. */
 gboolean       jac_structured_wrt_axis_is_free (const JacStructured *self,
