@@ -1,6 +1,8 @@
 /* jac-sequence.h: the RNN unrolled over T steps, ∂h_T/∂h_{T−k} for every lag, and its norms. */
 #pragma once
 
+#include <gio/gio.h>
+
 #include "jac-rnn.h"
 
 G_BEGIN_DECLS
@@ -366,6 +368,19 @@ JacSequenceNorms *jac_sequence_norms         (const JacSequence  *self,
 JacSequenceNorms *jac_sequence_norms_seeding (const JacSequence  *self,
                                               gboolean            singular_values_for_all,
                                               JacSequenceCursor  *seed,
+                                              GError            **error);
+/* How far a long computation is, 0 … 1, called from the thread that computes. */
+typedef void (*JacSequenceProgressFunc) (double   fraction,
+                                         gpointer user_data);
+/* As jac_sequence_norms_seeding, checking @cancellable (nullable) between lags — cancelled, it
+ * returns NULL with G_IO_ERROR_CANCELLED — and reporting the fraction of lags done to
+ * @progress (nullable) before each lag and 1 at the end. */
+JacSequenceNorms *jac_sequence_norms_full    (const JacSequence  *self,
+                                              gboolean            singular_values_for_all,
+                                              JacSequenceCursor  *seed,
+                                              GCancellable       *cancellable,
+                                              JacSequenceProgressFunc progress,
+                                              gpointer            progress_data,
                                               GError            **error);
 void         jac_sequence_norms_free         (JacSequenceNorms   *norms);
 /* The norm of B_i^(lag), 1 ≤ lag ≤ T: as log₁₀, or as a value (which may be 0 or ∞ when it lies
