@@ -1876,6 +1876,65 @@ test_sequence_large (void)
   keep_screenshot ("sequence-large.png");
 }
 
+/* A new sequence that takes a while shows a progress bar with Cancel in place of the figure;
+ * Cancel stops it between lags and leaves nothing stale on show; Compute Again, or a change of
+ * a setting (which also stops a computation under way), computes it. */
+static void
+test_sequence_cancel (void)
+{
+  GtkWidget *box, *bar, *button;
+  gint64 start;
+
+  reset ();
+  show_sequence ();
+  jac_time_view_wait (window->time_view);
+  box = gtk_widget_get_first_child (GTK_WIDGET (window->time_view));
+  g_assert_true (GTK_IS_BOX (box));
+  bar = gtk_widget_get_next_sibling (gtk_widget_get_first_child (box));
+  button = gtk_widget_get_last_child (box);
+  g_assert_true (GTK_IS_PROGRESS_BAR (bar));
+  g_assert_true (GTK_IS_BUTTON (button));
+  g_assert_false (gtk_widget_get_visible (box));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->sequence_spinner)));
+
+  g_object_set (window, "batch", 16, "hidden", 128, NULL);
+  activate ("win.steps", g_variant_new_int32 (400));
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  g_assert_true (gtk_widget_get_visible (box));
+  g_assert_true (gtk_widget_get_visible (bar));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Cancel");
+  /* The bar moves. */
+  start = g_get_monotonic_time ();
+  while (jac_time_view_get_busy (window->time_view)
+         && gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) == 0
+         && g_get_monotonic_time () - start < 20 * G_USEC_PER_SEC)
+    spin_for (20);
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), >, 0);
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), <, 1);
+  keep_screenshot ("sequence-progress.png");
+
+  g_signal_emit_by_name (button, "clicked");
+  start = g_get_monotonic_time ();
+  jac_time_view_wait (window->time_view);
+  g_test_message ("Cancel answered in %.1f ms", (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_null (jac_time_view_get_sequence (window->time_view));
+  g_assert_null (jac_time_view_get_error (window->time_view));
+  g_assert_true (gtk_widget_get_visible (box));
+  g_assert_false (gtk_widget_get_visible (bar));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Compute Again");
+  g_assert_cmpstr (gtk_label_get_text (window->sequence_summary_label), ==, "Cancelled");
+
+  /* A setting changed while it computes: the old one stops, the new one is what shows. */
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  activate ("win.steps", g_variant_new_int32 (60));
+  jac_time_view_wait (window->time_view);
+  g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
+  g_assert_cmpuint (jac_time_view_get_sequence (window->time_view)->config.steps, ==, 60);
+  g_assert_false (gtk_widget_get_visible (box));
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -2153,6 +2212,7 @@ main (int    argc,
   g_test_add_func ("/app/sequence-export", test_sequence_export);
   g_test_add_func ("/app/sequence-presentation", test_sequence_presentation);
   g_test_add_func ("/app/sequence-large", test_sequence_large);
+  g_test_add_func ("/app/sequence-cancel", test_sequence_cancel);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -130,7 +130,8 @@ _jac_window_sequence_summary (JacWindow *self)
   JacSequenceView view;
 
   if (sequence == NULL || norms == NULL)
-    return g_strdup ("Computing the sequence…");
+    return g_strdup (jac_time_view_get_busy (self->time_view) ? "Computing the sequence…"
+                                                              : "Cancelled");
   jac_time_view_get_view (self->time_view, &view);
   g_autofree char *lesson = NULL;
   g_autofree char *escaped = NULL;
@@ -272,8 +273,8 @@ _jac_window_init_sequence (JacWindow *self)
   g_object_bind_property (self, "shared-range", self->time_view, "shared-range",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "view", self->view_stack, "visible-child-name", both);
-  g_object_bind_property (self->time_view, "busy", self->sequence_spinner, "spinning",
-                          G_BINDING_SYNC_CREATE);
+  /* The view shows its own progress bar, with Cancel, in place of a stale figure. */
+  gtk_widget_set_visible (GTK_WIDGET (self->sequence_spinner), FALSE);
   g_signal_connect_object (self->time_view, "changed", G_CALLBACK (time_view_changed_cb), self,
                            0);
   g_signal_connect_object (self->time_view, "notify::error", G_CALLBACK (time_view_error_cb),
