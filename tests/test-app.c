@@ -10,6 +10,7 @@
 #include "app/jac-help.h"
 #include "app/jac-window-private.h"
 #include "core/jac-npy.h"
+#include "npz-writer.h"
 
 
 /* The RNN preset is an expression like any other: its sizes are its variables' shapes. */
@@ -1935,6 +1936,85 @@ test_sequence_cancel (void)
   g_assert_false (gtk_widget_get_visible (box));
 }
 
+/* Load Weights: a PyTorch state dict drives the Through Time view — its cell, its sizes, its
+ * weights bit for bit; another Cell draws that cell's; Forget draws again; a bad file is an
+ * error naming it, and the figure stays. */
+static void
+test_sequence_weights (void)
+{
+  g_autofree char *npz = tmp_path ("lstm.npz");
+  g_autofree char *bad = tmp_path ("bad.npz");
+  gsize ih[2] = { 16, 2 }, hh[2] = { 16, 4 }, b = 16;
+  JacTensor *t[4] = { jac_tensor_new (2, ih, NULL), jac_tensor_new (2, hh, NULL),
+                      jac_tensor_new (1, &b, NULL), jac_tensor_new (1, &b, NULL) };
+  const char *keys[4] = { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" };
+  const char *bad_keys[3] = { "weight_ih_l0", "weight_hh_l0", "weight_hh_l1" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+  const JacSequence *seq;
+
+  for (guint k = 0; k < 4; k++)
+    jac_tensor_fill_uniform (t[k], rand, 0.5);
+  npz_write_tensors (npz, 4, keys, t, TRUE, FALSE);
+  {
+    JacTensor *stacked[3] = { t[0], t[1], t[1] };
+
+    npz_write_tensors (bad, 3, bad_keys, stacked, FALSE, FALSE);
+  }
+
+  reset ();
+  show_sequence ();
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "load-weights"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "forget-weights"));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "load-weights-file",
+                                  g_variant_new_string (npz));
+  jac_time_view_wait (window->time_view);
+  seq = jac_time_view_get_sequence (window->time_view);
+  g_assert_nonnull (seq);
+  g_assert_cmpint (seq->config.cell, ==, JAC_CELL_LSTM);
+  g_assert_true (seq->weights_loaded);
+  g_assert_cmpint (window->input, ==, 2);
+  g_assert_cmpint (window->hidden, ==, 4);
+  g_assert_nonnull (seq->weight_hh);
+  for (gsize e = 0; e < t[1]->size; e++)
+    g_assert_cmpfloat (seq->weight_hh->data[e], ==, t[1]->data[e]);
+  for (gsize e = 0; e < t[2]->size; e++)
+    g_assert_cmpfloat (seq->bias_ih->data[e], ==, t[2]->data[e]);
+  g_assert_false (jac_window_get_message_is_error (window));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "forget-weights"));
+  keep_screenshot ("sequence-weights.png");
+
+  /* Another cell: drawn weights of its own. */
+  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
+                              JAC_CELL_GRU);
+  jac_time_view_wait (window->time_view);
+  seq = jac_time_view_get_sequence (window->time_view);
+  g_assert_cmpint (seq->config.cell, ==, JAC_CELL_GRU);
+  g_assert_cmpuint (seq->weight_hh->shape[0], ==, 12);
+  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
+                              JAC_CELL_LSTM);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpfloat (jac_time_view_get_sequence (window->time_view)->weight_hh->data[0], ==,
+                     t[1]->data[0]);
+
+  /* Forget: drawn from the seed again. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "forget-weights", NULL);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpfloat (jac_time_view_get_sequence (window->time_view)->weight_hh->data[0], !=,
+                     t[1]->data[0]);
+  g_assert_false (jac_time_view_get_sequence (window->time_view)->weights_loaded);
+
+  /* A stacked network's key: an error naming the file and the key; nothing else changes. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "load-weights-file",
+                                  g_variant_new_string (bad));
+  jac_time_view_wait (window->time_view);
+  g_assert_true (jac_window_get_message_is_error (window));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "bad.npz"));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "weight_hh_l1"));
+  g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
+  for (guint k = 0; k < 4; k++)
+    jac_tensor_free (t[k]);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -2213,6 +2293,7 @@ main (int    argc,
   g_test_add_func ("/app/sequence-presentation", test_sequence_presentation);
   g_test_add_func ("/app/sequence-large", test_sequence_large);
   g_test_add_func ("/app/sequence-cancel", test_sequence_cancel);
+  g_test_add_func ("/app/sequence-weights", test_sequence_weights);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -35,6 +35,7 @@ typedef struct
   JacStructured    *jacobian;
   gint64            duration_us;
   GCancellable     *cancellable;   /* the Cancel button's, for a new model */
+  GHashTable       *weights;       /* a PyTorch state dict to use, or NULL: drawn */
   int               permille;      /* progress of the norms, written by the worker (atomic) */
 } Job;
 
@@ -60,6 +61,7 @@ struct _JacTimeView
   /* owned: asked for */
   JacSequenceConfig  config;
   gboolean           has_config;
+  GHashTable        *weights;
   int                lag;
   gboolean           shared_range;
   JacSequenceNorm    norm;
@@ -136,6 +138,7 @@ job_free (Job *job)
   g_clear_pointer (&job->model, model_unref);
   g_clear_pointer (&job->jacobian, jac_structured_free);
   g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->weights, g_hash_table_unref);
   g_free (job);
 }
 
@@ -170,7 +173,16 @@ job_run (Job     *job,
       Model *model = g_atomic_rc_box_new0 (Model);
 
       job->model = model;
-      model->sequence = jac_sequence_new (&job->config, error);
+      if (job->weights != NULL)
+        {
+          JacSequenceData data = { 0 };
+
+          if (!jac_sequence_data_from_state_dict (job->weights, job->config.cell, &data, error))
+            return FALSE;
+          model->sequence = jac_sequence_new_with_data (&job->config, &data, error);
+        }
+      else
+        model->sequence = jac_sequence_new (&job->config, error);
       if (model->sequence == NULL)
         return FALSE;
       /* The norms pass forms every lag's product once: it leaves the cursor its anchors. */
@@ -426,6 +438,7 @@ start_model (JacTimeView *self)
   g_clear_object (&self->job_cancellable);
   self->job_cancellable = g_cancellable_new ();
   job->cancellable = g_object_ref (self->job_cancellable);
+  job->weights = self->weights != NULL ? g_hash_table_ref (self->weights) : NULL;
   run_job (self, job, work_of (&self->config, self->config.steps + self->lag),
            &self->model_running);
 }
@@ -718,6 +731,7 @@ jac_time_view_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->job_cancellable);
+  g_clear_pointer (&self->weights, g_hash_table_unref);
   g_clear_pointer (&self->error, g_free);
 
   G_OBJECT_CLASS (jac_time_view_parent_class)->finalize (object);
@@ -856,6 +870,26 @@ jac_time_view_set_config (JacTimeView             *self,
   self->model_stale = TRUE;
   self->cancelled = FALSE;
   /* A model of the old config is worth nothing now: stop it, and pump () starts this one. */
+  if (self->model_running)
+    g_cancellable_cancel (self->job_cancellable);
+  pump (self);
+  sync_progress (self);
+}
+
+void
+jac_time_view_set_weights (JacTimeView *self,
+                           GHashTable  *state_dict)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+
+  if (self->weights == state_dict)
+    return;
+  g_clear_pointer (&self->weights, g_hash_table_unref);
+  self->weights = state_dict != NULL ? g_hash_table_ref (state_dict) : NULL;
+  if (!self->has_config)
+    return;
+  self->model_stale = TRUE;
+  self->cancelled = FALSE;
   if (self->model_running)
     g_cancellable_cancel (self->job_cancellable);
   pump (self);

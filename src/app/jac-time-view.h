@@ -19,6 +19,11 @@ GtkWidget              *jac_time_view_new           (void);
  * under way for an older config is cancelled. */
 void                    jac_time_view_set_config    (JacTimeView             *self,
                                                      const JacSequenceConfig *config);
+/* Weights to use instead of drawn ones: a PyTorch state dict as jac_npz_read () gives it, for
+ * the config's cell (NULL: drawn from the seed). The view keeps a reference; a new sequence is
+ * computed, and a state dict that is not the cell's is the view's error. */
+void                    jac_time_view_set_weights   (JacTimeView             *self,
+                                                     GHashTable              *state_dict);
 /* The lag asked for (property "lag"); the figure follows once its Jacobian is computed. */
 int                     jac_time_view_get_lag       (JacTimeView             *self);
 void                    jac_time_view_set_lag       (JacTimeView             *self,

@@ -107,6 +107,7 @@ typedef struct _JacSequence
   JacTensor *cells;            /* LSTM: (T + 1, N, H): c_0 … c_T */
   JacTensor *gates;            /* (T, N, G·H): the gates after their activations */
   JacTensor *hidden_n;         /* GRU: (T, N, H): h_{s−1} W_hnᵀ + b_hn */
+  gboolean   weights_loaded;   /* W_hh came from the data (a file), not drawn */
 } JacSequence;
 
 /* Values to use instead of drawing them; every member may be NULL. Sizes follow the tensors
