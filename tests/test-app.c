@@ -10,6 +10,7 @@
 #include "app/jac-help.h"
 #include "app/jac-window-private.h"
 #include "core/jac-npy.h"
+#include "npz-writer.h"
 
 
 /* The RNN preset is an expression like any other: its sizes are its variables' shapes. */
@@ -1916,6 +1917,144 @@ test_sequence_large (void)
   keep_screenshot ("sequence-large.png");
 }
 
+/* A new sequence that takes a while shows a progress bar with Cancel in place of the figure;
+ * Cancel stops it between lags and leaves nothing stale on show; Compute Again, or a change of
+ * a setting (which also stops a computation under way), computes it. */
+static void
+test_sequence_cancel (void)
+{
+  GtkWidget *box, *bar, *button;
+  gint64 start;
+
+  reset ();
+  show_sequence ();
+  jac_time_view_wait (window->time_view);
+  box = gtk_widget_get_first_child (GTK_WIDGET (window->time_view));
+  g_assert_true (GTK_IS_BOX (box));
+  bar = gtk_widget_get_next_sibling (gtk_widget_get_first_child (box));
+  button = gtk_widget_get_last_child (box);
+  g_assert_true (GTK_IS_PROGRESS_BAR (bar));
+  g_assert_true (GTK_IS_BUTTON (button));
+  g_assert_false (gtk_widget_get_visible (box));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->sequence_spinner)));
+
+  g_object_set (window, "batch", 16, "hidden", 128, NULL);
+  activate ("win.steps", g_variant_new_int32 (400));
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  g_assert_true (gtk_widget_get_visible (box));
+  g_assert_true (gtk_widget_get_visible (bar));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Cancel");
+  /* The bar moves. */
+  start = g_get_monotonic_time ();
+  while (jac_time_view_get_busy (window->time_view)
+         && gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) == 0
+         && g_get_monotonic_time () - start < 20 * G_USEC_PER_SEC)
+    spin_for (20);
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), >, 0);
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), <, 1);
+  keep_screenshot ("sequence-progress.png");
+
+  g_signal_emit_by_name (button, "clicked");
+  start = g_get_monotonic_time ();
+  jac_time_view_wait (window->time_view);
+  g_test_message ("Cancel answered in %.1f ms", (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_null (jac_time_view_get_sequence (window->time_view));
+  g_assert_null (jac_time_view_get_error (window->time_view));
+  g_assert_true (gtk_widget_get_visible (box));
+  g_assert_false (gtk_widget_get_visible (bar));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Compute Again");
+  g_assert_cmpstr (gtk_label_get_text (window->sequence_summary_label), ==, "Cancelled");
+
+  /* A setting changed while it computes: the old one stops, the new one is what shows. */
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (jac_time_view_get_busy (window->time_view));
+  activate ("win.steps", g_variant_new_int32 (60));
+  jac_time_view_wait (window->time_view);
+  g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
+  g_assert_cmpuint (jac_time_view_get_sequence (window->time_view)->config.steps, ==, 60);
+  g_assert_false (gtk_widget_get_visible (box));
+}
+
+/* Load Weights: a PyTorch state dict drives the Through Time view — its cell, its sizes, its
+ * weights bit for bit; another Cell draws that cell's; Forget draws again; a bad file is an
+ * error naming it, and the figure stays. */
+static void
+test_sequence_weights (void)
+{
+  g_autofree char *npz = tmp_path ("lstm.npz");
+  g_autofree char *bad = tmp_path ("bad.npz");
+  gsize ih[2] = { 16, 2 }, hh[2] = { 16, 4 }, b = 16;
+  JacTensor *t[4] = { jac_tensor_new (2, ih, NULL), jac_tensor_new (2, hh, NULL),
+                      jac_tensor_new (1, &b, NULL), jac_tensor_new (1, &b, NULL) };
+  const char *keys[4] = { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" };
+  const char *bad_keys[3] = { "weight_ih_l0", "weight_hh_l0", "weight_hh_l1" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+  const JacSequence *seq;
+
+  for (guint k = 0; k < 4; k++)
+    jac_tensor_fill_uniform (t[k], rand, 0.5);
+  npz_write_tensors (npz, 4, keys, t, TRUE, FALSE);
+  {
+    JacTensor *stacked[3] = { t[0], t[1], t[1] };
+
+    npz_write_tensors (bad, 3, bad_keys, stacked, FALSE, FALSE);
+  }
+
+  reset ();
+  show_sequence ();
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "load-weights"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "forget-weights"));
+  g_action_group_activate_action (G_ACTION_GROUP (window), "load-weights-file",
+                                  g_variant_new_string (npz));
+  jac_time_view_wait (window->time_view);
+  seq = jac_time_view_get_sequence (window->time_view);
+  g_assert_nonnull (seq);
+  g_assert_cmpint (seq->config.cell, ==, JAC_CELL_LSTM);
+  g_assert_true (seq->weights_loaded);
+  g_assert_cmpint (window->input, ==, 2);
+  g_assert_cmpint (window->hidden, ==, 4);
+  g_assert_nonnull (seq->weight_hh);
+  for (gsize e = 0; e < t[1]->size; e++)
+    g_assert_cmpfloat (seq->weight_hh->data[e], ==, t[1]->data[e]);
+  for (gsize e = 0; e < t[2]->size; e++)
+    g_assert_cmpfloat (seq->bias_ih->data[e], ==, t[2]->data[e]);
+  g_assert_false (jac_window_get_message_is_error (window));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "forget-weights"));
+  keep_screenshot ("sequence-weights.png");
+
+  /* Another cell: drawn weights of its own. */
+  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
+                              JAC_CELL_GRU);
+  jac_time_view_wait (window->time_view);
+  seq = jac_time_view_get_sequence (window->time_view);
+  g_assert_cmpint (seq->config.cell, ==, JAC_CELL_GRU);
+  g_assert_cmpuint (seq->weight_hh->shape[0], ==, 12);
+  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
+                              JAC_CELL_LSTM);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpfloat (jac_time_view_get_sequence (window->time_view)->weight_hh->data[0], ==,
+                     t[1]->data[0]);
+
+  /* Forget: drawn from the seed again. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "forget-weights", NULL);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpfloat (jac_time_view_get_sequence (window->time_view)->weight_hh->data[0], !=,
+                     t[1]->data[0]);
+  g_assert_false (jac_time_view_get_sequence (window->time_view)->weights_loaded);
+
+  /* A stacked network's key: an error naming the file and the key; nothing else changes. */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "load-weights-file",
+                                  g_variant_new_string (bad));
+  jac_time_view_wait (window->time_view);
+  g_assert_true (jac_window_get_message_is_error (window));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "bad.npz"));
+  g_assert_nonnull (strstr (jac_window_get_message (window), "weight_hh_l1"));
+  g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
+  for (guint k = 0; k < 4; k++)
+    jac_tensor_free (t[k]);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -2194,6 +2333,8 @@ main (int    argc,
   g_test_add_func ("/app/sequence-export", test_sequence_export);
   g_test_add_func ("/app/sequence-presentation", test_sequence_presentation);
   g_test_add_func ("/app/sequence-large", test_sequence_large);
+  g_test_add_func ("/app/sequence-cancel", test_sequence_cancel);
+  g_test_add_func ("/app/sequence-weights", test_sequence_weights);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

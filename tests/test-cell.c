@@ -474,6 +474,58 @@ test_vanishing_in_range (void)
 
 /* The lesson's verdict: stays ≈ 1 at ρ = 1 (orthogonal, and the bounded transient of a
  * non-normal W_hh), vanishes below, explodes above, and the saturation story at gain > 1. */
+typedef struct
+{
+  GArray       *fractions;
+  GCancellable *cancel_at_half;
+} Progress;
+
+static void
+progress_cb (double   fraction,
+             gpointer user_data)
+{
+  Progress *p = user_data;
+
+  g_array_append_val (p->fractions, fraction);
+  if (p->cancel_at_half != NULL && fraction >= 0.5)
+    g_cancellable_cancel (p->cancel_at_half);
+}
+
+/* Progress from 0 to 1 in order, the same norms as without it; Cancel stops between lags. */
+static void
+test_norms_progress_cancel (void)
+{
+  g_autoptr(JacSequence) seq = make (&cases[1], JAC_STATE_H, JAC_STATE_H);
+  g_autoptr(GArray) fractions = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(JacSequenceNorms) plain = jac_sequence_norms (seq, FALSE, NULL);
+  g_autoptr(JacSequenceNorms) with = NULL;
+  g_autoptr(JacSequenceNorms) cancelled = NULL;
+  g_autoptr(GError) error = NULL;
+  Progress p = { fractions, NULL };
+
+  with = jac_sequence_norms_full (seq, FALSE, NULL, cancellable, progress_cb, &p, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fractions->len, ==, seq->config.steps + 1);
+  for (guint k = 0; k < fractions->len; k++)
+    g_assert_cmpfloat (g_array_index (fractions, double, k), ==,
+                       k == fractions->len - 1 ? 1.0 : (double) k / seq->config.steps);
+  for (guint norm = 0; norm < JAC_SEQUENCE_N_NORMS; norm++)
+    for (gsize e = 0; e < seq->config.steps * seq->config.config.batch; e++)
+      g_assert_cmpfloat (with->log10[norm][e], ==, plain->log10[norm][e]);
+
+  g_array_set_size (fractions, 0);
+  p.cancel_at_half = cancellable;
+  cancelled = jac_sequence_norms_full (seq, FALSE, NULL, cancellable, progress_cb, &p, &error);
+  g_assert_null (cancelled);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (fractions->len, <, seq->config.steps);
+  g_clear_error (&error);
+  /* Cancelled before it starts: nothing computed. */
+  g_assert_null (jac_sequence_norms_full (seq, FALSE, NULL, cancellable, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 static void
 test_lesson (void)
 {
@@ -988,6 +1040,7 @@ main (int    argc,
     }
   g_test_add_func ("/cell/vanishing-in-range", test_vanishing_in_range);
   g_test_add_func ("/cell/lesson", test_lesson);
+  g_test_add_func ("/cell/norms-progress-cancel", test_norms_progress_cancel);
   g_test_add_func ("/cell/cursor", test_cursor);
   g_test_add_func ("/cell/cursor-seeded", test_cursor_seeded);
   g_test_add_func ("/cell/rnn-layout-by-hand", test_rnn_layout_by_hand);

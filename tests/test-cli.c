@@ -1644,6 +1644,189 @@ test_step_weights (Fixture       *f,
     }
 }
 
+/* The one-step view of the LSTM and GRU programs on a state dict (--preset lstm|gru --weights):
+ * each Jacobian is block (i, i) of the through-time cell's one-step state Jacobian built in
+ * this process from the same files, zero elsewhere. */
+static void
+check_program_pair (Fixture    *f,
+                    JacCell     cell,
+                    const char *npz,
+                    const char *output,
+                    const char *wrt,
+                    guint       out_part,
+                    guint       wrt_part)
+{
+  g_autofree char *x2 = path_in (f, "x2.npy"), *x3 = path_in (f, "x3.npy");
+  g_autofree char *h0 = path_in (f, "h0.npy"), *c0 = path_in (f, "c0.npy");
+  g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *x_spec = g_strconcat ("x=", x2, NULL);
+  g_autofree char *h_spec = g_strconcat ("h_prev=", h0, NULL);
+  g_autofree char *c_spec = g_strconcat ("c_prev=", c0, NULL);
+  gboolean lstm = cell == JAC_CELL_LSTM;
+  g_autoptr(JacSequence) seq = sequence_from_files (cell, JAC_STATE_H, JAC_STATE_H, x3, h0,
+                                                    lstm ? c0 : NULL, npz);
+  g_autoptr(JacTensor) closed = jac_sequence_step_state_jacobian (seq, 1, NULL);
+  g_autoptr(JacTensor) dense = NULL;
+  gsize n = 2, h = 3, m = closed->shape[1];
+  g_auto(Run) r;
+
+  run (&r, "compute", "--preset", lstm ? "lstm" : "gru", "--weights", npz, "--var", x_spec,
+       "--var", h_spec, lstm ? "--var" : "--wrt", lstm ? c_spec : wrt, "--output-state", output,
+       "--wrt", wrt, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  dense = jac_npy_read (out, NULL);
+  g_assert_nonnull (dense);
+  g_assert_cmpuint (dense->size, ==, n * h * n * h);
+  for (gsize i = 0; i < n; i++)
+    for (gsize j = 0; j < h; j++)
+      for (gsize p = 0; p < n; p++)
+        for (gsize q = 0; q < h; q++)
+          {
+            double want = p != i ? 0.0 : closed->data[(i * m + out_part * h + j) * m
+                                                      + wrt_part * h + q];
+
+            g_assert_cmpfloat_with_epsilon (dense->data[((i * h + j) * n + p) * h + q], want,
+                                            1e-13);
+          }
+}
+
+static void
+test_program_weights (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *lstm = path_in (f, "lstm.npz"), *gru = path_in (f, "gru.npz");
+  g_autofree char *x2 = path_in (f, "x2.npy"), *x3 = path_in (f, "x3.npy");
+  g_autofree char *h0 = path_in (f, "h0.npy"), *c0 = path_in (f, "c0.npy");
+  g_autofree char *out = path_in (f, "j.npy");
+  gsize x_shape[3] = { 1, 2, 2 }, nh[2] = { 2, 3 };
+  g_autoptr(JacTensor) x = random_tensor (3, x_shape, 11, 1.0);
+  g_autoptr(JacTensor) h = random_tensor (2, nh, 12, 0.8);
+  g_autoptr(JacTensor) c = random_tensor (2, nh, 13, 0.8);
+  g_autoptr(JacTensor) x_step = jac_tensor_new_matrix (2, 2);
+
+  memcpy (x_step->data, x->data, 4 * sizeof (double));
+  g_assert_true (jac_npy_write (x3, x, NULL, NULL));
+  g_assert_true (jac_npy_write (x2, x_step, NULL, NULL));
+  g_assert_true (jac_npy_write (h0, h, NULL, NULL));
+  g_assert_true (jac_npy_write (c0, c, NULL, NULL));
+  write_state_dict (lstm, 4, NULL);
+  write_state_dict (gru, 3, NULL);
+  check_program_pair (f, JAC_CELL_LSTM, lstm, "h", "h_prev", 0, 0);
+  check_program_pair (f, JAC_CELL_LSTM, lstm, "c", "c_prev", 1, 1);
+  check_program_pair (f, JAC_CELL_LSTM, lstm, "h", "c_prev", 0, 1);
+  check_program_pair (f, JAC_CELL_LSTM, lstm, "c", "h_prev", 1, 0);
+  check_program_pair (f, JAC_CELL_GRU, gru, "h", "h_prev", 0, 0);
+
+  /* The derivation of the cell state's own path: the forget gate alone. */
+  {
+    g_auto(Run) r;
+
+    run (&r, "derive", "--preset", "lstm", "--weights", lstm, "--output-state", "c", "--wrt",
+         "c_prev", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "∂c_ij/∂c_prev_pq = f_ij δ_ip δ_jq"));
+    g_assert_nonnull (strstr (r.out, "contracted form: G ⊙ f\n"));
+    g_assert_nonnull (strstr (r.out, "f_ij = σ(Z₂_ij)"));
+  }
+  /* Errors: another cell's weights, sizes that disagree, names no program assigns. */
+  {
+    static const struct { int status; const char *message; const char *npz;
+                          const char *argv[10]; } bad[] = {
+      { 1, "weight_hh_l0 has shape (9, 3); it should be (4·H, H)", "gru",
+        { "compute", "--preset", "lstm", "--weights", "@", "-o", "@" } },
+      { 1, "--hidden 4 disagrees with H = 3 of the weights", "gru",
+        { "compute", "--preset", "gru", "--hidden", "4", "--weights", "@", "-o", "@" } },
+      { 1, "--output-state: “q” is not assigned by the expression (its names: r, z, n, h)",
+        "gru", { "compute", "--preset", "gru", "--output-state", "q", "--weights", "@", "-o",
+                 "@" } },
+      { 1, "--weights: the expression uses none of the weights' variables", "lstm",
+        { "compute", "--expr", "Y = X @ X", "--weights", "@", "-o", "@" } },
+      { 2, "--output-state goes with --steps T, --expr or --preset", "lstm",
+        { "compute", "--output-state", "c", "--weights", "@", "-o", "@" } },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+      {
+        const char *argv[10] = { NULL };
+        g_auto(Run) r;
+
+        g_unlink (out);
+        for (guint i = 0; i < G_N_ELEMENTS (argv) && bad[k].argv[i] != NULL; i++)
+          argv[i] = !g_str_equal (bad[k].argv[i], "@") ? bad[k].argv[i]
+                    : g_str_equal (bad[k].argv[i - 1], "-o") ? out
+                    : g_str_equal (bad[k].npz, "gru") ? gru : lstm;
+        run (&r, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7],
+             argv[8], argv[9], NULL);
+        g_assert_cmpint (r.status, ==, bad[k].status);
+        if (strstr (r.err, bad[k].message) == NULL)
+          g_error ("“%s” does not say “%s”", r.err, bad[k].message);
+        g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+      }
+  }
+}
+
+/* The same against PyTorch itself: nn.LSTM and nn.GRU, their state dicts saved with np.savez,
+ * one step's ∂h/∂h_prev (and the LSTM's ∂c/∂c_prev) by torch.autograd.functional.jacobian. */
+static void
+test_program_weights_torch (Fixture       *f,
+                            gconstpointer  data)
+{
+  int status = -1;
+
+  if (!g_spawn_command_line_sync ("/usr/bin/python3 -c 'import torch, numpy'", NULL, NULL,
+                                  &status, NULL) || status != 0)
+    {
+      g_test_skip ("/usr/bin/python3 has no torch and numpy");
+      return;
+    }
+  for (guint k = 0; k < 3; k++)
+    {
+      const char *cell = k < 2 ? "LSTM" : "GRU";
+      const char *output = k == 1 ? "c" : "h", *wrt = k == 1 ? "c_prev" : "h_prev";
+      g_autofree char *npz = path_in (f, "m.npz"), *x = path_in (f, "x.npy");
+      g_autofree char *h = path_in (f, "h.npy"), *c = path_in (f, "c.npy");
+      g_autofree char *ref = path_in (f, "ref.npy"), *out = path_in (f, "j.npy");
+      g_autofree char *x_spec = g_strconcat ("x=", x, NULL);
+      g_autofree char *h_spec = g_strconcat ("h_prev=", h, NULL);
+      g_autofree char *c_spec = g_strconcat ("c_prev=", c, NULL);
+      g_autofree char *script = g_strdup_printf (
+        "/usr/bin/python3 -c \"import numpy as np, torch\n"
+        "torch.manual_seed(5)\n"
+        "m = torch.nn.%s(2, 3).double()\n"
+        "np.savez('%s', **{k: v.detach().numpy() for k, v in m.state_dict().items()})\n"
+        "x, h, c = torch.randn(2, 2).double(), torch.randn(2, 3).double(), torch.randn(2, 3).double()\n"
+        "np.save('%s', x.numpy()); np.save('%s', h.numpy()); np.save('%s', c.numpy())\n"
+        "lstm = isinstance(m, torch.nn.LSTM)\n"
+        "def step(hp, cp):\n"
+        "    if lstm:\n"
+        "        _, (h1, c1) = m(x[None], (hp[None], cp[None]))\n"
+        "        return (c1 if %d else h1)[0]\n"
+        "    return m(x[None], hp[None])[1][0]\n"
+        "wrt = %d\n"
+        "f = (lambda v: step(h, v)) if wrt else (lambda v: step(v, c))\n"
+        "np.save('%s', torch.autograd.functional.jacobian(f, c if wrt else h).numpy())\"",
+        cell, npz, x, h, c, k == 1, k == 1, ref);
+      g_autoptr(JacTensor) want = NULL;
+      g_autoptr(JacTensor) got = NULL;
+      g_auto(Run) r;
+
+      g_assert_true (g_spawn_command_line_sync (script, NULL, NULL, &status, NULL));
+      g_assert_cmpint (status, ==, 0);
+      if (k < 2)
+        run (&r, "compute", "--preset", "lstm", "--weights", npz, "--var", x_spec, "--var",
+             h_spec, "--var", c_spec, "--output-state", output, "--wrt", wrt, "-o", out, NULL);
+      else
+        run (&r, "compute", "--preset", "gru", "--weights", npz, "--var", x_spec, "--var",
+             h_spec, "-o", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      want = jac_npy_read (ref, NULL);
+      got = jac_npy_read (out, NULL);
+      g_assert_true (jac_tensor_same_shape (want, got));
+      g_assert_cmpfloat (jac_tensor_max_abs (want), >, 0.01);
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (want, got), <, 1e-12);
+    }
+}
+
 /* Bad keys, shapes and options that do not apply: one line naming the culprit, exit 1 for a bad
  * value or file, 2 for options that do not go together. */
 static void
@@ -1788,6 +1971,8 @@ main (int    argc,
   ADD ("/cli/render-per-sample", test_render_per_sample);
   ADD ("/cli/sequence-cells-loaded", test_sequence_cells_loaded);
   ADD ("/cli/step-weights", test_step_weights);
+  ADD ("/cli/program-weights", test_program_weights);
+  ADD ("/cli/program-weights-torch", test_program_weights_torch);
   ADD ("/cli/sequence-cell-errors", test_sequence_cell_errors);
   ADD ("/cli/compare-cells", test_compare_cells);
 #undef ADD

@@ -134,6 +134,14 @@ static const Case cases[] = {
   { "kron(X @ W, Z) @ kron(A, R).T", FALSE },
   { "kron(v, w) * 2 + kron(w, v)", FALSE },
   { "tanh(kron(s * Z, X.T @ X))", FALSE },
+  /* Programs: named values are shared sub-graphs, used several times and through each other. */
+  { "a = tanh(X @ W); Y = a * a + a", FALSE },
+  { "a = X @ W\ne = sigmoid(a) * P\nY = e @ A.T + a @ A.T", FALSE },
+  { "i = sigmoid(P + Q); f = sigmoid(P - Q); g = tanh(C); cs = f * C + i * g; "
+    "hs = i * tanh(cs)", FALSE },
+  { "a = P; e = a * 2; Y = e + a;", FALSE },
+  { "k = 3; Y = k * P + k", FALSE },
+  { "u = v * w; t = sum(u); Y = t * u", FALSE },
 };
 
 static JacExpr *

@@ -948,7 +948,8 @@ test_reject_unknown_character (void)
   assert_rejects ("X $ Y", JAC_ERROR_INVALID, 2, "unknown character “$”");
   assert_rejects ("X # Y", JAC_ERROR_INVALID, 2, "unknown character “#”");
   assert_rejects ("X + €", JAC_ERROR_INVALID, 4, "unknown character “€”");
-  assert_rejects ("tanh(X) ; Y", JAC_ERROR_INVALID, 8, "unknown character “;”");
+  /* ';' separates the statements of a program: a first one without a name is the error. */
+  assert_rejects ("tanh(X) ; Y", JAC_ERROR_INVALID, 0, "every statement but the last assigns");
   assert_rejects ("[X]", JAC_ERROR_INVALID, 0, "unknown character “[”");
 }
 
@@ -956,6 +957,167 @@ static void
 test_reject_invalid_utf8 (void)
 {
   assert_rejects ("X + \xff", JAC_ERROR_INVALID, 4, "not valid UTF-8");
+}
+
+/* ---- programs ---- */
+
+static const char *
+assigned_name (const JacExpr *expr,
+               guint          k)
+{
+  g_assert_cmpuint (k, <, expr->assignments->len);
+  return g_array_index (expr->assignments, JacAssignment, k).name;
+}
+
+static int
+labelled (const JacExpr *expr,
+          const char    *label)
+{
+  for (guint n = 0; n < expr->graph->nodes->len; n++)
+    if (g_strcmp0 (jac_graph_node (expr->graph, n)->label, label) == 0)
+      return (int) n;
+  return -1;
+}
+
+static void
+test_program_parse (void)
+{
+  g_autoptr(JacExpr) semi = parse_ok ("a = X @ W; Z = tanh(a) * a");
+  g_autoptr(JacExpr) lines = parse_ok ("a = X @ W\n\n  Z = tanh(a) * a\n");
+  g_autoptr(JacExpr) inline_ = parse_ok ("Z = tanh(X @ W) * (X @ W)");
+  g_autoptr(JacExpr) continued = parse_ok ("Z = tanh(X @ W\n  + X @ W)\n  * 2");
+  g_autoptr(JacExpr) trailing = parse_ok ("a = X @ W; Z = a;  \n");
+  g_autoptr(JacExpr) unnamed = parse_ok ("a = X @ W; tanh(a)");
+  g_autoptr(JacExpr) alias = parse_ok ("a = X; e = a; k = 2; Z = e * k");
+  const JacNode *out = output_node (semi);
+  g_autofree char *names = jac_expr_dup_assigned_names (semi);
+
+  /* a is one node, used twice: the program is the inlined expression with a shared product. */
+  g_assert_cmpstr (semi->output_name, ==, "Z");
+  g_assert_true (semi->output_named);
+  g_assert_cmpstr (names, ==, "a, Z");
+  g_assert_cmpint (g_array_index (semi->assignments, JacAssignment, 0).node, ==,
+                   labelled (semi, "a"));
+  g_assert_cmpuint (g_array_index (semi->assignments, JacAssignment, 1).position, ==, 11);
+  g_assert_cmpint (out->op, ==, JAC_OP_MUL);
+  g_assert_cmpint (out->rhs, ==, labelled (semi, "a"));
+  g_assert_cmpint (operand (semi, out, FALSE)->lhs, ==, labelled (semi, "a"));
+  g_assert_cmpuint (semi->graph->nodes->len, ==, inline_->graph->nodes->len - 1);
+  g_assert_cmpuint (lines->graph->nodes->len, ==, semi->graph->nodes->len);
+  g_assert_cmpstr (assigned_name (lines, 1), ==, "Z");
+  /* A new line that no assignment follows continues the expression. */
+  g_assert_cmpuint (continued->assignments->len, ==, 1);
+  g_assert_cmpint (output_node (continued)->op, ==, JAC_OP_MUL);
+  g_assert_cmpstr (trailing->output_name, ==, "Z");
+  g_assert_cmpstr (unnamed->output_name, ==, "Y" );
+  g_assert_false (unnamed->output_named);
+  /* An alias adds no node; a constant folds. */
+  g_assert_cmpuint (alias->graph->nodes->len, ==, 3);
+  g_assert_cmpint (output_node (alias)->op, ==, JAC_OP_MUL);
+  g_assert_cmpint (operand (alias, output_node (alias), FALSE)->op, ==, JAC_OP_VARIABLE);
+  g_assert_cmpint (operand (alias, output_node (alias), TRUE)->op, ==, JAC_OP_CONSTANT);
+  /* The node a names spans its definition. */
+  {
+    g_autofree char *text = jac_expr_dup_node_text (semi, labelled (semi, "a"));
+
+    g_assert_cmpstr (text, ==, "X @ W");
+  }
+}
+
+static void
+test_program_output (void)
+{
+  static const char lstm[] =
+    "i = sigmoid(x @ W_xh + h_prev @ W_hh); f = sigmoid(x @ W_xh - h_prev @ W_hh)\n"
+    "g = tanh(h_prev @ W_hh); o = sigmoid(x @ W_xh)\n"
+    "cs = f * h_prev + i * g\n"
+    "hs = o * tanh(cs)";
+  g_autoptr(JacExpr) full = parse_ok (lstm);
+  g_autoptr(JacExpr) cell = parse_ok (lstm);
+  g_autoptr(JacExpr) gate = parse_ok (lstm);
+  g_autoptr(JacExpr) dead = parse_ok ("a = X @ W; e = tanh(h_prev); Z = a * 2");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *names = jac_expr_dup_assigned_names (full);
+  g_autofree char *cell_names = NULL;
+
+  g_assert_cmpstr (names, ==, "i, f, g, o, cs, hs");
+  g_assert_cmpstr (full->output_name, ==, "hs");
+  g_assert_true (jac_expr_set_output (cell, "cs", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (cell->output_name, ==, "cs");
+  g_assert_cmpint (cell->graph->output, ==, (int) cell->graph->nodes->len - 1);
+  g_assert_cmpstr (output_node (cell)->label, ==, "cs");
+  /* o and hs are not part of c: dropped, with their nodes. */
+  cell_names = jac_expr_dup_assigned_names (cell);
+  g_assert_cmpstr (cell_names, ==, "i, f, g, cs");
+  g_assert_cmpint (labelled (cell, "o"), <, 0);
+  g_assert_cmpuint (cell->spans->len, ==, cell->graph->nodes->len);
+  for (guint n = 0; n < cell->graph->nodes->len; n++)
+    {
+      const JacNode *node = jac_graph_node (cell->graph, n);
+
+      g_assert_cmpint (node->lhs, <, (int) n);
+      g_assert_cmpint (node->rhs, <, (int) n);
+      if (node->label != NULL)
+        {
+          g_autofree char *text = jac_expr_dup_node_text (cell, n);
+
+          g_assert_nonnull (strstr (lstm, text));
+        }
+    }
+  /* g uses only h_prev: x and W_xh are no variables of it. */
+  g_assert_true (jac_expr_set_output (gate, "g", &error));
+  g_assert_cmpint (jac_graph_find_variable (gate->graph, "x"), <, 0);
+  g_assert_cmpint (jac_graph_find_variable (gate->graph, "W_hh"), >=, 0);
+  g_assert_false (jac_expr_set_output (gate, "hs", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "(its names: g)"));
+  g_clear_error (&error);
+  /* A statement the output does not use is no part of it. */
+  g_assert_cmpint (jac_graph_find_variable (dead->graph, "h_prev"), <, 0);
+  g_assert_false (jac_expr_set_output (dead, "e", &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
+}
+
+static void
+test_program_reject (void)
+{
+  assert_rejects ("a = X; a = X * 2", JAC_ERROR_INVALID, 7,
+                  "“a” is assigned twice (first in statement 1)");
+  assert_rejects ("Z = a @ W; a = X", JAC_ERROR_INVALID, 4,
+                  "“a” is used before it is assigned (statement 2 assigns it)");
+  assert_rejects ("c = 2 * c + X", JAC_ERROR_INVALID, 8, "“c” is used in its own assignment");
+  assert_rejects ("a = X @ W; W = a", JAC_ERROR_INVALID, 11,
+                  "“W” cannot also be a variable: it is assigned here and declared as an input");
+  assert_rejects ("a = X;; Z = a", JAC_ERROR_INVALID, 6, "empty statement");
+  assert_rejects ("; Z = X", JAC_ERROR_INVALID, 0, "empty statement");
+  assert_rejects ("a = X @ W; tanh(a); Z = a", JAC_ERROR_INVALID, 11,
+                  "every statement but the last assigns a name");
+  assert_rejects ("a = X @ W\nZ = ", JAC_ERROR_INVALID, 13, "expected an expression after “=”");
+  assert_rejects ("tanh = X; Z = tanh", JAC_ERROR_INVALID, 0, "“tanh” is a function");
+  assert_rejects ("a = X @ W; Z = tanh(a", JAC_ERROR_INVALID, 19, "“(” at column 20 is never closed");
+  assert_rejects ("a = X @ W\nZ = a @@ W", JAC_ERROR_INVALID, 17, "expected an operand");
+  assert_rejects ("a = 2; Z = a + 1", JAC_ERROR_INVALID, 7, "the expression has no variable");
+  assert_rejects ("a = X @ W; Z = a = X", JAC_ERROR_INVALID, 17, "unexpected “=”");
+  assert_rejects ("a = X @ W; Z = (a;)", JAC_ERROR_INVALID, 15, "is never closed");
+}
+
+/* The caret goes under the culprit on its own line of a program. */
+static void
+test_program_caret (void)
+{
+  static const char source[] = "a = X @ W\nZ = tanh(a)\nZ = a";
+  g_autoptr(JacShapeEnv) env = default_env ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacExpr) expr = NULL;
+  g_autofree char *caret = NULL;
+  gsize at = 0;
+
+  expr = jac_expr_parse (source, env, &at, &error);
+  g_assert_null (expr);
+  g_assert_cmpuint (at, ==, 22);
+  caret = jac_expr_format_caret (source, at);
+  g_assert_cmpstr (caret, ==, "  Z = a\n  ^");
 }
 
 static void
@@ -980,7 +1142,7 @@ test_caret (void)
 static void
 test_fuzz (void)
 {
-  static const char alphabet[] = "XYAWvbs()+-*/@.T_ 0123456789e,";
+  static const char alphabet[] = "XYAWvbsa()+-*/@.T_ 0123456789e,;=\n";
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
   g_autoptr(JacShapeEnv) env = default_env ();
 
@@ -1203,6 +1365,10 @@ main (int    argc,
   g_test_add_func ("/expr/reject-unknown-character", test_reject_unknown_character);
   g_test_add_func ("/expr/reject-invalid-utf8", test_reject_invalid_utf8);
   g_test_add_func ("/expr/caret", test_caret);
+  g_test_add_func ("/expr/program-parse", test_program_parse);
+  g_test_add_func ("/expr/program-output", test_program_output);
+  g_test_add_func ("/expr/program-reject", test_program_reject);
+  g_test_add_func ("/expr/program-caret", test_program_caret);
   g_test_add_func ("/expr/fuzz", test_fuzz);
   g_test_add_func ("/expr/reject-deep-nesting", test_reject_deep_nesting);
   g_test_add_func ("/expr/depth-limits", test_depth_limits);

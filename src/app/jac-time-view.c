@@ -10,9 +10,12 @@
 
 /* Below this many multiply-adds (N·H²·T for the norms, N·H²·k for one lag) the work is done at
  * once on the main thread: a millisecond or two, and no frame shows stale numbers. Above, it
- * goes to a worker thread and the figure on show stays until the new one is ready. */
+ * goes to a worker thread. A new sequence then shows a progress bar with a Cancel button in
+ * place of the figure, which would no longer match the controls; a new lag of the same
+ * sequence keeps the figure on show until its Jacobian is ready (one GEMM a step). */
 #define SYNC_WORK 4e6
 #define PAGE_LAGS 10
+#define PROGRESS_INTERVAL_MS 100
 
 /* What a worker computes: everything at once for a new config, or one lag of a given model.
  * The model is shared between the view and the workers that read it, hence a refcount; its
@@ -31,6 +34,9 @@ typedef struct
   Model            *model;
   JacStructured    *jacobian;
   gint64            duration_us;
+  GCancellable     *cancellable;   /* the Cancel button's, for a new model */
+  GHashTable       *weights;       /* a PyTorch state dict to use, or NULL: drawn */
+  int               permille;      /* progress of the norms, written by the worker (atomic) */
 } Job;
 
 /* Everything a picture depends on. */
@@ -55,6 +61,7 @@ struct _JacTimeView
   /* owned: asked for */
   JacSequenceConfig  config;
   gboolean           has_config;
+  GHashTable        *weights;
   int                lag;
   gboolean           shared_range;
   JacSequenceNorm    norm;
@@ -62,7 +69,17 @@ struct _JacTimeView
   gboolean           dark;
 
   /* owned: background work */
-  GCancellable      *cancellable;
+  GCancellable      *cancellable;      /* cancelled when the view goes away */
+  GCancellable      *job_cancellable;  /* the running model's: Cancel, or a newer config */
+  Job               *model_job;        /* borrowed from its task while it runs */
+  guint              progress_source;
+  gboolean           cancelled;        /* the user stopped the last model: nothing on show */
+
+  /* template-less children: the progress of a new model, in place of the figure */
+  GtkWidget         *progress_box;
+  GtkProgressBar    *progress_bar;
+  GtkLabel          *progress_label;
+  GtkButton         *progress_button;
   gboolean           model_running;
   gboolean           model_stale;   /* the config changed while the model was computing */
   gboolean           lag_running;
@@ -120,7 +137,18 @@ job_free (Job *job)
 {
   g_clear_pointer (&job->model, model_unref);
   g_clear_pointer (&job->jacobian, jac_structured_free);
+  g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->weights, g_hash_table_unref);
   g_free (job);
+}
+
+static void
+job_progress_cb (double   fraction,
+                 gpointer user_data)
+{
+  Job *job = user_data;
+
+  g_atomic_int_set (&job->permille, (int) (fraction * 1000));
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
@@ -145,12 +173,22 @@ job_run (Job     *job,
       Model *model = g_atomic_rc_box_new0 (Model);
 
       job->model = model;
-      model->sequence = jac_sequence_new (&job->config, error);
+      if (job->weights != NULL)
+        {
+          JacSequenceData data = { 0 };
+
+          if (!jac_sequence_data_from_state_dict (job->weights, job->config.cell, &data, error))
+            return FALSE;
+          model->sequence = jac_sequence_new_with_data (&job->config, &data, error);
+        }
+      else
+        model->sequence = jac_sequence_new (&job->config, error);
       if (model->sequence == NULL)
         return FALSE;
       /* The norms pass forms every lag's product once: it leaves the cursor its anchors. */
       model->cursor = jac_sequence_cursor_new (model->sequence, 0);
-      model->norms = jac_sequence_norms_seeding (model->sequence, FALSE, model->cursor, error);
+      model->norms = jac_sequence_norms_full (model->sequence, FALSE, model->cursor,
+                                              job->cancellable, job_progress_cb, job, error);
       if (model->norms == NULL)
         return FALSE;
     }
@@ -238,6 +276,73 @@ lag_is_current (JacTimeView *self)
 
 static void pump (JacTimeView *self);
 
+/* ---- the progress of a new model ---------------------------------------------------------- */
+
+static gboolean
+progress_tick_cb (gpointer user_data)
+{
+  JacTimeView *self = user_data;
+  double fraction;
+  g_autofree char *text = NULL;
+
+  if (self->model_job == NULL)
+    return G_SOURCE_CONTINUE;
+  fraction = g_atomic_int_get (&self->model_job->permille) / 1000.0;
+  text = g_strdup_printf ("%.0f %%", 100 * fraction);
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The box in place of the figure: computing (a bar and Cancel), cancelled (Compute Again), or
+ * hidden. */
+static void
+sync_progress (JacTimeView *self)
+{
+  gboolean computing = self->model_running, shown = computing || self->cancelled;
+
+  if (computing && self->progress_source == 0)
+    {
+      self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, progress_tick_cb, self);
+      gtk_progress_bar_set_fraction (self->progress_bar, 0);
+      gtk_progress_bar_set_text (self->progress_bar, "0 %");
+    }
+  else if (!computing)
+    g_clear_handle_id (&self->progress_source, g_source_remove);
+  if (computing)
+    {
+      g_autofree char *text = g_strdup_printf ("Computing every lag's norms, T = %"
+                                               G_GSIZE_FORMAT ", N = %" G_GSIZE_FORMAT
+                                               ", H = %" G_GSIZE_FORMAT "…",
+                                               self->config.steps, self->config.config.batch,
+                                               self->config.config.hidden);
+
+      gtk_label_set_text (self->progress_label, text);
+    }
+  else
+    gtk_label_set_text (self->progress_label,
+                        "Cancelled: the figure is computed again when you change a setting");
+  gtk_button_set_label (self->progress_button, computing ? "_Cancel" : "_Compute Again");
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), computing);
+  gtk_widget_set_visible (self->progress_box, shown);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+progress_button_cb (GtkButton   *button,
+                    JacTimeView *self)
+{
+  if (self->model_running)
+    {
+      g_cancellable_cancel (self->job_cancellable);
+      return;
+    }
+  self->cancelled = FALSE;
+  self->model_stale = TRUE;
+  pump (self);
+  sync_progress (self);
+}
+
 static void
 job_done_cb (GObject      *source,
              GAsyncResult *result,
@@ -251,8 +356,23 @@ job_done_cb (GObject      *source,
   if (g_cancellable_is_cancelled (self->cancellable))
     return;
   *running = FALSE;
+  if (running == &self->model_running)
+    self->model_job = NULL;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    set_error (self, error->message);
+    {
+      /* Cancelled for a newer config, which pump () starts; or by the user: then nothing is on
+       * show, since the last figure no longer matches the controls. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_error (self, error->message);
+      else if (!self->model_stale)
+        {
+          self->cancelled = TRUE;
+          g_clear_pointer (&self->jacobian, jac_structured_free);
+          g_clear_pointer (&self->model, model_unref);
+          invalidate (self);
+          g_signal_emit (self, signals[CHANGED], 0);
+        }
+    }
   /* A lag's Jacobian of a model since replaced is stale: drop it. */
   else if (running == &self->model_running || job->model == self->model)
     {
@@ -264,6 +384,7 @@ job_done_cb (GObject      *source,
       install_job (self, job);
     }
   pump (self);
+  sync_progress (self);
   notify_busy (self);
 }
 
@@ -287,10 +408,22 @@ run_job (JacTimeView *self,
       return;
     }
   *running = TRUE;
-  task = g_task_new (self, self->cancellable, job_done_cb, running);
+  if (running == &self->model_running)
+    {
+      /* What is on show belongs to the old config: the progress takes its place, and the
+       * getters (the summary line) say there is nothing yet. */
+      self->model_job = job;
+      self->cancelled = FALSE;
+      g_clear_pointer (&self->jacobian, jac_structured_free);
+      g_clear_pointer (&self->model, model_unref);
+      invalidate (self);
+      g_signal_emit (self, signals[CHANGED], 0);
+    }
+  task = g_task_new (self, job->cancellable, job_done_cb, running);
   g_task_set_source_tag (task, run_job);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, job_thread);
+  sync_progress (self);
   notify_busy (self);
 }
 
@@ -302,6 +435,10 @@ start_model (JacTimeView *self)
   self->model_stale = FALSE;
   job->config = self->config;
   job->lag = self->lag;
+  g_clear_object (&self->job_cancellable);
+  self->job_cancellable = g_cancellable_new ();
+  job->cancellable = g_object_ref (self->job_cancellable);
+  job->weights = self->weights != NULL ? g_hash_table_ref (self->weights) : NULL;
   run_job (self, job, work_of (&self->config, self->config.steps + self->lag),
            &self->model_running);
 }
@@ -394,6 +531,11 @@ jac_time_view_snapshot (GtkWidget   *widget,
       self->generation++;
     }
   key.generation = self->generation;
+  if (gtk_widget_get_visible (self->progress_box))
+    {
+      gtk_widget_snapshot_child (widget, self->progress_box, snapshot);
+      return;
+    }
   if (self->model == NULL || key.width <= 0 || key.height <= 0)
     return;
   if (self->cache == NULL || memcmp (&key, &self->cache_key, sizeof key) != 0)
@@ -413,7 +555,7 @@ lag_at (JacTimeView *self,
   JacSequenceView view;
   JacFigureStyle style;
 
-  if (self->model == NULL)
+  if (self->model == NULL || gtk_widget_get_visible (self->progress_box))
     return FALSE;
   figure_view (self, &view);
   figure_style (self, &style);
@@ -572,6 +714,9 @@ jac_time_view_dispose (GObject *object)
   JacTimeView *self = JAC_TIME_VIEW (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->job_cancellable);
+  g_clear_handle_id (&self->progress_source, g_source_remove);
+  g_clear_pointer (&self->progress_box, gtk_widget_unparent);
   g_clear_object (&self->cache);
   g_clear_pointer (&self->jacobian, jac_structured_free);
   g_clear_pointer (&self->model, model_unref);
@@ -585,6 +730,8 @@ jac_time_view_finalize (GObject *object)
   JacTimeView *self = JAC_TIME_VIEW (object);
 
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->job_cancellable);
+  g_clear_pointer (&self->weights, g_hash_table_unref);
   g_clear_pointer (&self->error, g_free);
 
   G_OBJECT_CLASS (jac_time_view_parent_class)->finalize (object);
@@ -635,7 +782,32 @@ jac_time_view_class_init (JacTimeViewClass *klass)
   add_step_binding (widget_class, GDK_KEY_End, G_MAXINT / 2);
 
   gtk_widget_class_set_css_name (widget_class, "timeview");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+init_progress (JacTimeView *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+
+  self->progress_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->progress_label, TRUE);
+  gtk_label_set_justify (self->progress_label, GTK_JUSTIFY_CENTER);
+  self->progress_bar = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_progress_bar_set_show_text (self->progress_bar, TRUE);
+  gtk_widget_set_size_request (GTK_WIDGET (self->progress_bar), 320, -1);
+  self->progress_button = GTK_BUTTON (gtk_button_new_with_mnemonic ("_Cancel"));
+  gtk_widget_set_halign (GTK_WIDGET (self->progress_button), GTK_ALIGN_CENTER);
+  g_signal_connect (self->progress_button, "clicked", G_CALLBACK (progress_button_cb), self);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->progress_label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->progress_bar));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->progress_button));
+  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (box, FALSE);
+  gtk_widget_set_parent (box, GTK_WIDGET (self));
+  self->progress_box = box;
 }
 
 static void
@@ -660,6 +832,7 @@ jac_time_view_init (JacTimeView *self)
   g_signal_connect (gesture, "drag-begin", G_CALLBACK (drag_begin_cb), self);
   g_signal_connect (gesture, "drag-update", G_CALLBACK (drag_update_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+  init_progress (self);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
@@ -695,7 +868,32 @@ jac_time_view_set_config (JacTimeView             *self,
   self->config = *config;
   self->has_config = TRUE;
   self->model_stale = TRUE;
+  self->cancelled = FALSE;
+  /* A model of the old config is worth nothing now: stop it, and pump () starts this one. */
+  if (self->model_running)
+    g_cancellable_cancel (self->job_cancellable);
   pump (self);
+  sync_progress (self);
+}
+
+void
+jac_time_view_set_weights (JacTimeView *self,
+                           GHashTable  *state_dict)
+{
+  g_return_if_fail (JAC_IS_TIME_VIEW (self));
+
+  if (self->weights == state_dict)
+    return;
+  g_clear_pointer (&self->weights, g_hash_table_unref);
+  self->weights = state_dict != NULL ? g_hash_table_ref (state_dict) : NULL;
+  if (!self->has_config)
+    return;
+  self->model_stale = TRUE;
+  self->cancelled = FALSE;
+  if (self->model_running)
+    g_cancellable_cancel (self->job_cancellable);
+  pump (self);
+  sync_progress (self);
 }
 
 int

@@ -14,9 +14,16 @@ G_DECLARE_FINAL_TYPE (JacTimeView, jac_time_view, JAC, TIME_VIEW, GtkWidget)
 
 GtkWidget              *jac_time_view_new           (void);
 /* Builds the sequence and all lags' norms again, only when @config differs from the last one;
- * large sizes are computed in a worker thread while the last figure stays on show. */
+ * large sizes are computed in a worker thread, with a progress bar and a Cancel button in
+ * place of the figure (nothing is on show meanwhile: the getters give NULL). A computation
+ * under way for an older config is cancelled. */
 void                    jac_time_view_set_config    (JacTimeView             *self,
                                                      const JacSequenceConfig *config);
+/* Weights to use instead of drawn ones: a PyTorch state dict as jac_npz_read () gives it, for
+ * the config's cell (NULL: drawn from the seed). The view keeps a reference; a new sequence is
+ * computed, and a state dict that is not the cell's is the view's error. */
+void                    jac_time_view_set_weights   (JacTimeView             *self,
+                                                     GHashTable              *state_dict);
 /* The lag asked for (property "lag"); the figure follows once its Jacobian is computed. */
 int                     jac_time_view_get_lag       (JacTimeView             *self);
 void                    jac_time_view_set_lag       (JacTimeView             *self,

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "core/jac-error.h"
+#include "core/jac-npz.h"
 #include "jac-window-private.h"
 
 /* Rows listed one by one in the summary; more are summed up as a range. */
@@ -47,6 +49,15 @@ _jac_window_sync_sequence (JacWindow *self)
   if (self->change_us == 0)
     self->change_us = g_get_monotonic_time ();
   _jac_window_sequence_config (self, &config);
+  {
+    /* Loaded weights are for their cell: with another Cell chosen, that cell's are drawn. */
+    GHashTable *weights = g_object_get_data (G_OBJECT (self), "jac-weights");
+    gpointer cell = g_object_get_data (G_OBJECT (self), "jac-weights-cell");
+
+    jac_time_view_set_weights (self->time_view, weights != NULL
+                                                && GPOINTER_TO_INT (cell) == (int) config.cell
+                                                ? weights : NULL);
+  }
   jac_time_view_set_config (self->time_view, &config);
 }
 
@@ -130,7 +141,8 @@ _jac_window_sequence_summary (JacWindow *self)
   JacSequenceView view;
 
   if (sequence == NULL || norms == NULL)
-    return g_strdup ("Computing the sequence…");
+    return g_strdup (jac_time_view_get_busy (self->time_view) ? "Computing the sequence…"
+                                                              : "Cancelled");
   jac_time_view_get_view (self->time_view, &view);
   g_autofree char *lesson = NULL;
   g_autofree char *escaped = NULL;
@@ -257,12 +269,190 @@ add_cell_choice (JacWindow *self)
   g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);
 }
 
+/* ---- weights from a .npz file ------------------------------------------------------------ */
+
+static void
+sync_weights_row (JacWindow *self)
+{
+  GtkLabel *label = g_object_get_data (G_OBJECT (self), "jac-weights-label");
+  const char *name = g_object_get_data (G_OBJECT (self), "jac-weights-name");
+  GAction *forget = g_action_map_lookup_action (G_ACTION_MAP (self), "forget-weights");
+
+  gtk_label_set_text (label, name != NULL ? name : "drawn from the seed");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (forget), name != NULL);
+}
+
+/* A PyTorch state dict for the Through Time view: its cell and sizes become the controls'. */
+static gboolean
+load_weights (JacWindow   *self,
+              const char  *path,
+              GError     **error)
+{
+  g_autoptr(GHashTable) dict = jac_npz_read (path, error);
+  GtkDropDown *cell_dropdown = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
+  JacSequenceData data = { 0 };
+  g_autofree char *base = NULL;
+  JacCell cell;
+
+  if (dict == NULL || !jac_cell_from_state_dict (dict, &cell, error)
+      || !jac_sequence_data_from_state_dict (dict, cell, &data, error))
+    return FALSE;
+  if (data.weight_ih->rank != 2)
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_SHAPE, "weight_ih_l0 is not a matrix");
+      return FALSE;
+    }
+  base = g_path_get_basename (path);
+  g_object_set_data_full (G_OBJECT (self), "jac-weights", g_hash_table_ref (dict),
+                          (GDestroyNotify) g_hash_table_unref);
+  g_object_set_data (G_OBJECT (self), "jac-weights-cell", GINT_TO_POINTER (cell));
+  g_object_set_data_full (G_OBJECT (self), "jac-weights-name",
+                          g_strdup_printf ("%s (%s, D = %" G_GSIZE_FORMAT ", H = %"
+                                           G_GSIZE_FORMAT ")", base, jac_cell_name (cell),
+                                           data.weight_ih->shape[1], data.weight_hh->shape[1]),
+                          g_free);
+  gtk_drop_down_set_selected (cell_dropdown, cell);
+  /* The size controls say what the weights have, as far as they reach. */
+  if (data.weight_ih->shape[1] <= JAC_WINDOW_MAX_SIZE
+      && data.weight_hh->shape[1] <= JAC_WINDOW_MAX_SIZE)
+    g_object_set (self, "input", (int) data.weight_ih->shape[1],
+                  "hidden", (int) data.weight_hh->shape[1], NULL);
+  _jac_window_sync_sequence (self);
+  sync_weights_row (self);
+  return TRUE;
+}
+
+static void
+load_weights_file_activated_cb (GSimpleAction *action,
+                                GVariant      *parameter,
+                                gpointer       user_data)
+{
+  JacWindow *self = user_data;
+  const char *path = g_variant_get_string (parameter, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (!load_weights (self, path, &error))
+    {
+      g_autofree char *base = g_path_get_basename (path);
+
+      message = g_strdup_printf ("Could not load %s: %s", base, error->message);
+      _jac_window_show_message (self, GTK_MESSAGE_ERROR, message);
+      return;
+    }
+  message = g_strdup_printf ("Weights loaded: %s",
+                             (const char *) g_object_get_data (G_OBJECT (self),
+                                                               "jac-weights-name"));
+  _jac_window_show_message (self, GTK_MESSAGE_INFO, message);
+}
+
+static void
+weights_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     JacWindow       *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path != NULL)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "load-weights-file",
+                                    g_variant_new_string (path));
+  gtk_native_dialog_destroy (dialog);
+  if (self->dialog == dialog)
+    g_clear_object (&self->dialog);
+}
+
+static void
+load_weights_activated_cb (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  JacWindow *self = user_data;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  if (self->dialog != NULL)
+    gtk_native_dialog_destroy (self->dialog);
+  g_clear_object (&self->dialog);
+  gtk_file_filter_set_name (filter, "PyTorch state dicts saved by NumPy (.npz)");
+  gtk_file_filter_add_pattern (filter, "*.npz");
+  chooser = gtk_file_chooser_native_new ("Load Weights", GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, "_Load", "_Cancel");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect (chooser, "response", G_CALLBACK (weights_response_cb), self);
+  self->dialog = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_set_modal (self->dialog, TRUE);
+  gtk_native_dialog_show (self->dialog);
+}
+
+static void
+forget_weights_activated_cb (GSimpleAction *action,
+                             GVariant      *parameter,
+                             gpointer       user_data)
+{
+  JacWindow *self = user_data;
+
+  g_object_set_data (G_OBJECT (self), "jac-weights", NULL);
+  g_object_set_data (G_OBJECT (self), "jac-weights-name", NULL);
+  _jac_window_sync_sequence (self);
+  sync_weights_row (self);
+}
+
+/* A row under the Cell choice: what the weights are, Load… and a button to forget them. The
+ * actions are the window's (win.load-weights, win.load-weights-file PATH, win.forget-weights),
+ * kept here with the rest of this view. */
+static void
+add_weights_row (JacWindow *self)
+{
+  static const GActionEntry entries[] = {
+    { "load-weights", load_weights_activated_cb, NULL, NULL, NULL },
+    { "load-weights-file", load_weights_file_activated_cb, "s", NULL, NULL },
+    { "forget-weights", forget_weights_activated_cb, NULL, NULL, NULL },
+  };
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *title = gtk_label_new ("Weights");
+  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *load = gtk_button_new_with_mnemonic ("_Load…");
+  GtkWidget *forget = gtk_button_new_from_icon_name ("edit-clear-symbolic");
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_widget_add_css_class (label, "caption");
+  gtk_box_append (GTK_BOX (texts), title);
+  gtk_box_append (GTK_BOX (texts), label);
+  gtk_widget_set_hexpand (texts, TRUE);
+  gtk_widget_set_valign (load, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (forget, GTK_ALIGN_CENTER);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (load), "win.load-weights");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (forget), "win.forget-weights");
+  gtk_widget_set_tooltip_text (load, "Load a PyTorch nn.RNN, nn.LSTM or nn.GRU state dict saved "
+                                     "with np.savez");
+  gtk_widget_set_tooltip_text (forget, "Forget the weights: draw them from the seed");
+  gtk_box_append (GTK_BOX (box), texts);
+  gtk_box_append (GTK_BOX (box), load);
+  gtk_box_append (GTK_BOX (box), forget);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 1);
+  g_object_set_data (G_OBJECT (self), "jac-weights-label", label);
+  sync_weights_row (self);
+}
+
 void
 _jac_window_init_sequence (JacWindow *self)
 {
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
   add_cell_choice (self);
+  add_weights_row (self);
   gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
   bind_value (self, "steps", self->steps_spin);
   bind_value (self, "lag", self->lag_scale);
@@ -272,8 +462,8 @@ _jac_window_init_sequence (JacWindow *self)
   g_object_bind_property (self, "shared-range", self->time_view, "shared-range",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "view", self->view_stack, "visible-child-name", both);
-  g_object_bind_property (self->time_view, "busy", self->sequence_spinner, "spinning",
-                          G_BINDING_SYNC_CREATE);
+  /* The view shows its own progress bar, with Cancel, in place of a stale figure. */
+  gtk_widget_set_visible (GTK_WIDGET (self->sequence_spinner), FALSE);
   g_signal_connect_object (self->time_view, "changed", G_CALLBACK (time_view_changed_cb), self,
                            0);
   g_signal_connect_object (self->time_view, "notify::error", G_CALLBACK (time_view_error_cb),

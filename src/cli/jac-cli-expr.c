@@ -204,6 +204,20 @@ set_parse_error (GError     **error,
   g_error_free (parse_error);
 }
 
+static gboolean
+uses_any (const JacExpr *expr,
+          GHashTable    *names)
+{
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (jac_graph_find_variable (expr->graph, name) >= 0)
+      return TRUE;
+  return FALSE;
+}
+
 static JacExpr *
 parse_expression (JacCliOptions  *o,
                   GError        **error)
@@ -223,16 +237,31 @@ parse_expression (JacCliOptions  *o,
       set_parse_error (error, parse_error, o->expr_text, position);
       return NULL;
     }
+  if (o->output_state_text != NULL && !jac_expr_set_output (expr, o->output_state_text, error))
+    {
+      g_prefix_error (error, "--output-state: ");
+      jac_expr_free (expr);
+      return NULL;
+    }
 
   g_hash_table_iter_init (&iter, o->loaded_by_name);
   while (g_hash_table_iter_next (&iter, &name, NULL))
-    if (jac_graph_find_variable (expr->graph, name) < 0)
+    if (jac_graph_find_variable (expr->graph, name) < 0
+        && (o->from_weights == NULL || !g_hash_table_contains (o->from_weights, name)))
       {
         g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
                      "--var: “%s” is not a variable of the expression", (const char *) name);
         jac_expr_free (expr);
         return NULL;
       }
+  if (o->from_weights != NULL && !uses_any (expr, o->from_weights))
+    {
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "--weights: the expression uses none of the weights' variables (see --preset "
+                   "lstm or gru for their names)");
+      jac_expr_free (expr);
+      return NULL;
+    }
   if (!jac_expr_draw_variables (expr, o->loaded_by_name, o->config.seed, error))
     {
       jac_expr_free (expr);

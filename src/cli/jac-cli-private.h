@@ -80,7 +80,8 @@ typedef struct
   JacUpstreamKind upstream_kind;
   JacTensor      *upstream;
   JacTensor      *loaded[JAC_N_VARS];  /* the RNN's variables, borrowed from loaded_by_name */
-  GHashTable     *loaded_by_name;      /* name → JacTensor, every --var */
+  GHashTable     *loaded_by_name;      /* name → JacTensor, every --var (and --weights') */
+  GHashTable     *from_weights;        /* the names --weights gave a program, or NULL */
   gsize           budget_bytes;
   JacCliLength    width_length;   /* value 0 when --width is not given */
   JacCliLength    height_length;
@@ -132,6 +133,10 @@ gboolean      _jac_cli_detect_sequence        (JacCliOptions  *options,
                                                GError        **error);
 /* --weights for the one-step view: the RNN's W_hh, W_xh, b from a PyTorch state dict. */
 gboolean      _jac_cli_load_step_weights      (JacCliOptions  *options,
+                                               GError        **error);
+/* --weights with --expr or --preset lstm|gru: the state dict as the program's variables (W_ii …,
+ * W_hh, W_xh, b for an RNN's), D and H from them. */
+gboolean      _jac_cli_load_program_weights   (JacCliOptions  *options,
                                                GError        **error);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 int           _jac_cli_render_status          (const GError   *error);

@@ -27,7 +27,8 @@ _jac_cli_sequence_option_group (JacCliOptions *o)
       "A PyTorch state dict saved with np.savez: weight_ih_l0, weight_hh_l0, bias_ih_l0, "
       "bias_hh_l0", "FILE.npz" },
     { "output-state", 0, 0, G_OPTION_ARG_FILENAME, &o->output_state_text,
-      "Through time: differentiate h_T (default) or the LSTM's c_T", "h|c" },
+      "The output: with --expr or --preset, any name the program assigns (c for the LSTM "
+      "cell); through time h_T (h, the default) or the LSTM's c_T (c)", "NAME" },
     { "gain", 0, 0, G_OPTION_ARG_FILENAME, &o->gain_text,
       "Spectral radius of W_hh: W_hh is scaled to radius 1, then by GAIN (default 1); "
       "LSTM, GRU: PyTorch's W_hh times GAIN", "GAIN" },
@@ -62,6 +63,7 @@ _jac_cli_clear_sequence_options (JacCliOptions *o)
   g_free (o->weights_path);
   g_free (o->output_state_text);
   g_free (o->carry_bias_text);
+  g_clear_pointer (&o->from_weights, g_hash_table_unref);
 }
 
 static const char *
@@ -127,6 +129,110 @@ _jac_cli_load_step_weights (JacCliOptions  *o,
           return FALSE;
         }
       g_hash_table_replace (o->loaded_by_name, g_strdup (names[k]), converted[k]);
+    }
+  return TRUE;
+}
+
+/* The cell --weights is for: the preset's, or else the state dict's own (G = rows / H). */
+static gboolean
+program_cell (JacCliOptions  *o,
+              GHashTable     *dict,
+              JacCell        *cell,
+              GError        **error)
+{
+  if (o->preset_text != NULL && jac_cell_from_name (o->preset_text, cell))
+    return TRUE;
+  return jac_cell_from_state_dict (dict, cell, error);
+}
+
+/* D and H follow the weights; --input or --hidden saying otherwise is an error. */
+static gboolean
+take_program_sizes (JacCliOptions    *o,
+                    const JacTensor  *weight_ih,
+                    const JacTensor  *weight_hh,
+                    GError          **error)
+{
+  gsize d = weight_ih->shape[1], h = weight_hh->shape[1];
+
+  if ((o->input_text != NULL && o->config.input != d)
+      || (o->hidden_text != NULL && o->config.hidden != h))
+    {
+      gboolean input = o->input_text != NULL && o->config.input != d;
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                   "%s %" G_GSIZE_FORMAT " disagrees with %s = %" G_GSIZE_FORMAT
+                   " of the weights (leave it out)", input ? "--input" : "--hidden",
+                   input ? o->config.input : o->config.hidden, input ? "D" : "H",
+                   input ? d : h);
+      return FALSE;
+    }
+  o->config.input = d;
+  o->config.hidden = h;
+  return TRUE;
+}
+
+/* The state dict's weights as the variables of the program (--preset lstm or gru, or an
+ * --expr in their names); an RNN's as W_hh, W_xh and b. */
+static gboolean
+program_weights (JacCliOptions  *o,
+                 GHashTable     *dict,
+                 GHashTable     *into,
+                 GError        **error)
+{
+  JacSequenceData data = { 0 };
+  JacCell cell;
+  JacTensor *rnn[3] = { NULL };
+
+  if (!program_cell (o, dict, &cell, error)
+      || !jac_sequence_data_from_state_dict (dict, cell, &data, error))
+    return FALSE;
+  if (cell != JAC_CELL_RNN)
+    return jac_cell_program_variables_from_pytorch (cell, data.weight_ih, data.weight_hh,
+                                                    data.bias_ih, data.bias_hh, into, error)
+           && take_program_sizes (o, data.weight_ih, data.weight_hh, error);
+  if (!jac_sequence_rnn_weights_from_pytorch (data.weight_ih, data.weight_hh, data.bias_ih,
+                                              data.bias_hh, &rnn[0], &rnn[1], &rnn[2], error))
+    return FALSE;
+  g_hash_table_replace (into, g_strdup ("W_hh"), rnn[0]);
+  g_hash_table_replace (into, g_strdup ("W_xh"), rnn[1]);
+  g_hash_table_replace (into, g_strdup ("b"), rnn[2]);
+  return take_program_sizes (o, data.weight_ih, data.weight_hh, error);
+}
+
+gboolean
+_jac_cli_load_program_weights (JacCliOptions  *o,
+                               GError        **error)
+{
+  g_autoptr(GHashTable) dict = NULL;
+  g_autoptr(GHashTable) weights = NULL;
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (o->weights_path == NULL || o->expr_text == NULL)
+    return TRUE;
+  weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify) jac_tensor_free);
+  if ((dict = jac_npz_read (o->weights_path, error)) == NULL)
+    return FALSE;
+  if (!program_weights (o, dict, weights, error))
+    {
+      g_prefix_error (error, "%s: ", o->weights_path);
+      return FALSE;
+    }
+  o->from_weights = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_iter_init (&iter, weights);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      if (g_hash_table_contains (o->loaded_by_name, name))
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_USAGE,
+                       "--var %s and --weights both give %s: give one", (const char *) name,
+                       (const char *) name);
+          return FALSE;
+        }
+      g_hash_table_add (o->from_weights, g_strdup (name));
+      g_hash_table_iter_steal (&iter);
+      g_hash_table_replace (o->loaded_by_name, name, value);
     }
   return TRUE;
 }

@@ -427,14 +427,17 @@ check_combinations (const char     *subcommand,
   const char *sequence_only = o->lag_text ? "--lag" : o->gain_text ? "--gain" :
                               o->orthogonal ? "--orthogonal" : o->norm_text ? "--norm" :
                               o->shared_range ? "--shared-range" : o->cell_text ? "--cell" :
-                              o->output_state_text ? "--output-state" :
+                              o->output_state_text != NULL && o->expr_text == NULL &&
+                              o->preset_text == NULL ? "--output-state" :
                               o->compare_cells ? "--compare-cells" :
                               o->carry_bias_text ? "--carry-bias" : NULL;
   const char *why = NULL;
   const char *option = NULL;
 
   if (o->steps_text == NULL && sequence_only != NULL)
-    option = sequence_only, why = "goes with --steps T";
+    option = sequence_only, why = g_str_equal (sequence_only, "--output-state")
+                                  ? "goes with --steps T, --expr or --preset"
+                                  : "goes with --steps T";
   else if (o->steps_text != NULL && (g_str_equal (subcommand, "check") ||
                                      g_str_equal (subcommand, "derive")))
     option = "--steps", why = "goes with compute, render, norms or bench";
@@ -543,6 +546,7 @@ jac_cli_main (int    argc,
   if (!_jac_cli_detect_sequence (&o, &error) ||
       !check_combinations (sub->name, &o, &error) ||
       !resolve_options (&o, &error) || !load_variables (&o, &error) ||
+      !_jac_cli_load_program_weights (&o, &error) ||
       (o.expr_text == NULL && o.steps_text == NULL && !_jac_cli_load_step_weights (&o, &error)) ||
       (o.expr_text == NULL && o.steps_text == NULL && !bind_rnn_variables (&o, &error)))
     {

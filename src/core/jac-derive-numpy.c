@@ -662,6 +662,9 @@ jac_derivation_python (const JacDerivation  *self,
   const JacNode *out_node, *var_node;
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GString) params = g_string_new (NULL);
+  /* A program's new lines stay inside the comment. */
+  g_auto(GStrv) lines = g_strsplit (source != NULL ? source : "", "\n", -1);
+  g_autofree char *commented = g_strjoinv ("\n#   ", lines);
   g_autoptr(GString) args = g_string_new (NULL);
   g_autoptr(GString) fd_args = g_string_new (NULL);       /* forward's, the variable's _value */
   g_autoptr(GString) targs = g_string_new (NULL);         /* forward's arguments, v for wrt */
@@ -698,7 +701,7 @@ jac_derivation_python (const JacDerivation  *self,
                           "# Written by jacscope derive --%s: d%s/d%s of %s\n"
                           "# J = %s\n# contracted form: %s\n",
                           torch ? "torch" : "numpy", self->output_name, self->variable_name,
-                          source, self->result_text != NULL ? self->result_text : "0",
+                          commented, self->result_text != NULL ? self->result_text : "0",
                           self->contracted_text);
   g_string_append (out, "#\n# Checks itself: the contracted form (the matrix code back-propagation "
                    "runs) and the full\n# Jacobian built from its Kronecker-delta terms with "

@@ -122,6 +122,8 @@ needs_name (const JacDeriveContext *d,
 
   if (!d->reachable[node] || node == d->output || self->op == JAC_OP_VARIABLE)
     return FALSE;
+  if (self->label != NULL)
+    return TRUE;
   for (guint n = node + 1; n < n_nodes; n++)
     {
       const JacNode *user = jac_graph_node (d->graph, n);
@@ -140,7 +142,23 @@ needs_name (const JacDeriveContext *d,
   return FALSE;
 }
 
-/* Z, or Z₁, Z₂, …: the values the derivation has to talk about. */
+/* The values a program named (i, f, g, o, c in an LSTM cell) keep their names. */
+static void
+name_labelled (JacDeriveContext *d)
+{
+  guint n_nodes = d->graph->nodes->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      const JacNode *node = jac_graph_node (d->graph, n);
+
+      if (node->label != NULL && needs_name (d, n) && !name_taken (d, node->label))
+        d->node_symbol[n] = add_symbol (d, JAC_SYMBOL_INTERMEDIATE, node->label, 0, n,
+                                        node->rank);
+    }
+}
+
+/* Z, or Z₁, Z₂, …: the other values the derivation has to talk about. */
 static void
 name_intermediates (JacDeriveContext *d)
 {
@@ -149,9 +167,9 @@ name_intermediates (JacDeriveContext *d)
   const char *letter = pick_letter (d, letters);
 
   for (guint n = 0; n < n_nodes; n++)
-    count += needs_name (d, n);
+    count += needs_name (d, n) && d->node_symbol[n] < 0;
   for (guint n = 0; n < n_nodes; n++)
-    if (needs_name (d, n))
+    if (needs_name (d, n) && d->node_symbol[n] < 0)
       d->node_symbol[n] = add_symbol (d, JAC_SYMBOL_INTERMEDIATE, letter,
                                       count > 1 ? ++number : 0, n,
                                       jac_graph_node (d->graph, n)->rank);
@@ -288,6 +306,7 @@ context_init (JacDeriveContext *d,
   d->output_symbol = add_symbol (d, JAC_SYMBOL_OUTPUT, output_name, 0, d->output, out->rank);
   if (out->op != JAC_OP_VARIABLE)
     d->node_symbol[d->output] = d->output_symbol;
+  name_labelled (d);
   {
     static const char * const upstream[] = { "G", "Γ", "G", NULL };
     static const char * const direction[] = { "V", "U", "Ṽ", "V", NULL };

@@ -851,6 +851,10 @@ typedef struct
   guint              depth;   /* nesting of unary operators, parentheses and calls */
   gsize             *offsets; /* per byte of src: its character offset (src is valid UTF-8) */
   Infer             *infer;   /* the first pass: nodes are SymShapes, no graph is built */
+  const JacShapeEnv *declared;     /* the declarations as given (env may add inferred ones) */
+  GHashTable        *assigned;     /* name → Operand*: the values of the statements so far */
+  GHashTable        *assigned_at;  /* name → 1 + the statement that first assigns it */
+  guint              statement;    /* the statement being parsed */
 } Parser;
 
 /* The graph operations the parser uses, in either pass. In the first one they never fail:
@@ -1070,7 +1074,11 @@ fail (Parser     *P,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  return fail_at (P->error, P->error_pos, P->src, at, code, "%s", message);
+  /* The source is split into statements at NULs: offsets come from the table. */
+  if (P->error_pos != NULL)
+    *P->error_pos = P->offsets[at - P->src];
+  g_set_error_literal (P->error, JAC_ERROR, code, message);
+  return FALSE;
 }
 
 /* The character offset of @at in the source, in constant time: spans are recorded for every
@@ -1340,6 +1348,16 @@ fail_unexpected (Parser     *P,
 }
 
 static gboolean
+is_declared (const Parser *P,
+             const char   *name)
+{
+  guint rank;
+  gsize shape[2];
+
+  return lookup_symbolic (P->declared != NULL ? P->declared : P->env, name, &rank, shape, NULL);
+}
+
+static gboolean
 parse_variable (Parser     *P,
                 const char *start,
                 const char *end,
@@ -1348,7 +1366,27 @@ parse_variable (Parser     *P,
   g_autofree char *name = g_strndup (start, end - start);
   int node = P->infer != NULL ? -1 : jac_graph_find_variable (P->graph, name);
   g_autoptr(GError) budget_error = NULL;
+  const Operand *assigned = g_hash_table_lookup (P->assigned, name);
+  guint assigned_at = GPOINTER_TO_UINT (g_hash_table_lookup (P->assigned_at, name));
 
+  if (assigned != NULL)
+    {
+      *out = *assigned;
+      out->start = start;
+      out->end = end;
+      return TRUE;
+    }
+  /* A declared name is an input: its assignment is the error, reported there. */
+  if (assigned_at > 0 && is_declared (P, name))
+    assigned_at = 0;
+  if (assigned_at == P->statement + 1)
+    return fail (P, start, JAC_ERROR_INVALID,
+                 "“%s” is used in its own assignment: a name is assigned once, so the value it "
+                 "starts from is an input of another name (%s_prev)", name, name);
+  if (assigned_at > 0)
+    return fail (P, start, JAC_ERROR_INVALID,
+                 "“%s” is used before it is assigned (statement %u assigns it)", name,
+                 assigned_at);
   if (P->infer != NULL)
     {
       Infer *inf = P->infer;
@@ -2017,20 +2055,98 @@ parse_sum (Parser  *P,
     }
 }
 
+/* ---- programs: statements, assignments ---- */
+
+static void
+assignment_clear (gpointer data)
+{
+  g_free (((JacAssignment *) data)->name);
+}
+
+/* One statement of the program, in the parser's copy of the source, where its separator has
+ * been overwritten with NUL. */
+typedef struct
+{
+  const char *start;
+  const char *separator;  /* the ';' or new line that ended it in the source, NULL at the end */
+  const char *name;       /* the assigned name, NULL when the statement has none */
+  const char *name_end;
+  const char *value;      /* what follows '=', or start */
+} Statement;
+
+/* "NAME =" (not "==") at @p: the end of NAME, or NULL. */
+static const char *
+assignment_name_end (const char *p)
+{
+  const char *end, *eq;
+
+  if (!is_ident_start (*p))
+    return NULL;
+  end = skip_ident (p);
+  eq = skip_blanks (end);
+  if (eq[0] != '=' || eq[1] == '=')
+    return NULL;
+  return end;
+}
+
+static void
+read_statement_name (Statement *s)
+{
+  const char *start = skip_space (s->start);
+  const char *end = assignment_name_end (start);
+
+  s->value = s->start;
+  if (end == NULL)
+    return;
+  s->name = start;
+  s->name_end = end;
+  s->value = skip_blanks (end) + 1;
+}
+
+/* Splits @text in place at every ';' and at every new line outside parentheses that ends a
+ * statement and that an assignment follows; any other new line is a space, so that an
+ * expression may run over several lines and blank lines separate nothing. */
+static GArray *
+split_statements (char *text)
+{
+  GArray *statements = g_array_new (FALSE, TRUE, sizeof (Statement));
+  Statement s = { text, NULL, NULL, NULL, NULL };
+  int depth = 0;
+
+  for (char *p = text; *p != '\0'; p++)
+    {
+      depth += *p == '(' ? 1 : *p == ')' && depth > 0 ? -1 : 0;
+      if (*p != ';' && (*p != '\n' || depth > 0 ||
+                        skip_space (s.start) >= p ||
+                        assignment_name_end (skip_space (p + 1)) == NULL))
+        continue;
+      s.separator = p;
+      *p = '\0';
+      g_array_append_val (statements, s);
+      s = (Statement) { p + 1, NULL, NULL, NULL, NULL };
+      depth = 0;
+    }
+  g_array_append_val (statements, s);
+  for (guint k = 0; k < statements->len; k++)
+    read_statement_name (&g_array_index (statements, Statement, k));
+  return statements;
+}
+
 /* Parentheses are checked first, so that "tanh((X)" points at the "(" that is never closed. */
 static gboolean
-check_parentheses (Parser *P)
+check_parentheses (Parser     *P,
+                   const char *start)
 {
   g_autoptr(GArray) open = g_array_new (FALSE, FALSE, sizeof (const char *));
 
-  for (const char *p = P->src; *p != '\0'; p++)
+  for (const char *p = start; *p != '\0'; p++)
     {
       if (*p == '(')
         g_array_append_val (open, p);
       else if (*p == ')' && open->len == 0)
         return fail (P, p, JAC_ERROR_INVALID,
                      "unbalanced parenthesis: “)” at column %" G_GSIZE_FORMAT
-                     " has no matching “(”", char_offset (P->src, p) + 1);
+                     " has no matching “(”", offset_of (P, p) + 1);
       else if (*p == ')')
         g_array_set_size (open, open->len - 1);
     }
@@ -2040,34 +2156,19 @@ check_parentheses (Parser *P)
 
       return fail (P, p, JAC_ERROR_INVALID,
                    "unbalanced parenthesis: “(” at column %" G_GSIZE_FORMAT " is never closed",
-                   char_offset (P->src, p) + 1);
+                   offset_of (P, p) + 1);
     }
   return TRUE;
 }
 
-/* "NAME =" (not "==") at the start names the output. */
 static char *
-parse_output_name (Parser *P)
-{
-  const char *start = skip_space (P->src), *end, *eq;
-
-  if (!is_ident_start (*start))
-    return NULL;
-  end = skip_ident (start);
-  eq = skip_space (end);
-  if (eq[0] != '=' || eq[1] == '=')
-    return NULL;
-  P->p = eq + 1;
-  return g_strndup (start, end - start);
-}
-
-static char *
-default_output_name (const JacGraph *graph)
+default_output_name (const Parser *P)
 {
   const char *candidates[] = { "Y", "F", "Out" };
 
   for (guint c = 0; c < G_N_ELEMENTS (candidates); c++)
-    if (jac_graph_find_variable (graph, candidates[c]) < 0)
+    if (jac_graph_find_variable (P->graph, candidates[c]) < 0 &&
+        !g_hash_table_contains (P->assigned, candidates[c]))
       return g_strdup (candidates[c]);
   return g_strdup ("Output");
 }
@@ -2104,48 +2205,250 @@ check_graph_depth (Parser *P)
   return TRUE;
 }
 
+/* What a name to assign may not be: a function, a name assigned before, a declared input. */
 static gboolean
-parse_statement (Parser   *P,
-                 JacExpr  *expr)
+check_assigned_name (Parser          *P,
+                     const Statement *s,
+                     const char      *name)
 {
+  gpointer first = g_hash_table_lookup (P->assigned_at, name);
+
+  if (is_function_name (name))
+    return fail (P, s->name, JAC_ERROR_INVALID, "“%s” is a function: assign another name", name);
+  if (GPOINTER_TO_UINT (first) - 1 != P->statement)
+    return fail (P, s->name, JAC_ERROR_INVALID,
+                 "“%s” is assigned twice (first in statement %u): a name is assigned once", name,
+                 GPOINTER_TO_UINT (first));
+  return TRUE;
+}
+
+/* Checked once the value is read, so that a syntax error in it comes first. */
+static gboolean
+check_not_declared (Parser          *P,
+                    const Statement *s,
+                    const char      *name)
+{
+  if (is_declared (P, name))
+    return fail (P, s->name, JAC_ERROR_INVALID,
+                 "“%s” cannot also be a variable: it is assigned here and declared as an input; "
+                 "rename one", name);
+  return TRUE;
+}
+
+/* After a statement's value: nothing but its end. */
+static gboolean
+check_statement_end (Parser *P)
+{
+  g_autofree char *found = NULL;
+
+  P->p = skip_space (P->p);
+  if (*P->p == '\0')
+    return TRUE;
+  found = token_text (P->p);
+  if (*P->p == '=')
+    return fail (P, P->p, JAC_ERROR_INVALID,
+                 "unexpected “=”: only an output name may come before “=”, as in h = …");
+  if (is_known_char (P->p) || is_ambiguous_product (P->p))
+    return fail (P, P->p, JAC_ERROR_INVALID,
+                 "unexpected “%s” after a complete expression (missing an operator?)", found);
+  return fail_unexpected (P, P->p, "an operator");
+}
+
+/* Labels the statement's value with its name, unless it is a variable or another name's value
+ * (a = x, b = a): an alias adds no node. */
+static void
+label_value (Parser        *P,
+             const Operand *value,
+             const char    *name)
+{
+  JacNode *node;
+
+  if (P->infer != NULL || value->is_const)
+    return;
+  node = jac_graph_node (P->graph, value->node);
+  if (node->op != JAC_OP_VARIABLE && node->label == NULL)
+    node->label = g_strdup (name);
+}
+
+static gboolean
+parse_assignment (Parser          *P,
+                  JacExpr         *expr,
+                  const Statement *s,
+                  Operand         *value)
+{
+  g_autofree char *name = s->name != NULL ? g_strndup (s->name, s->name_end - s->name) : NULL;
+  JacAssignment assignment = { NULL, -1, 0 };
+
+  if (!check_parentheses (P, s->start) || (name != NULL && !check_assigned_name (P, s, name)))
+    return FALSE;
+  P->p = s->value;
+  if (name != NULL && *skip_space (P->p) == '\0')
+    return fail (P, P->p, JAC_ERROR_INVALID, "expected an expression after “=”");
+  if (!parse_sum (P, value) || !check_statement_end (P))
+    return FALSE;
+  if (name == NULL)
+    return TRUE;
+  if (!check_not_declared (P, s, name))
+    return FALSE;
+  label_value (P, value, name);
+  g_hash_table_insert (P->assigned, g_strdup (name), g_memdup2 (value, sizeof *value));
+  assignment.name = g_steal_pointer (&name);
+  assignment.node = value->is_const ? -1 : value->node;
+  assignment.position = offset_of (P, s->name);
+  g_array_append_val (expr->assignments, assignment);
+  return TRUE;
+}
+
+/* An empty statement is an error, but for one after the last ';' (a; b;). */
+static gboolean
+check_empty_statements (Parser *P,
+                        GArray *statements)
+{
+  for (guint k = 0; k < statements->len; k++)
+    {
+      const Statement *s = &g_array_index (statements, Statement, k);
+
+      if (*skip_space (s->start) != '\0')
+        continue;
+      if (statements->len == 1)
+        return fail (P, P->src, JAC_ERROR_INVALID, "empty expression");
+      if (k + 1 == statements->len)
+        {
+          g_array_set_size (statements, k);
+          return TRUE;
+        }
+      return fail (P, s->separator, JAC_ERROR_INVALID,
+                   "empty statement: nothing before this “%s”",
+                   *s->separator == ';' ? ";" : "new line");
+    }
+  return TRUE;
+}
+
+/* Every statement's name, so that a use before the assignment can say so. */
+static void
+collect_assigned_names (Parser *P,
+                        GArray *statements)
+{
+  for (guint k = 0; k < statements->len; k++)
+    {
+      const Statement *s = &g_array_index (statements, Statement, k);
+      g_autofree char *name = NULL;
+
+      if (s->name == NULL)
+        continue;
+      name = g_strndup (s->name, s->name_end - s->name);
+      if (!g_hash_table_contains (P->assigned_at, name))
+        g_hash_table_insert (P->assigned_at, g_steal_pointer (&name), GUINT_TO_POINTER (k + 1));
+    }
+}
+
+static gboolean
+parse_statements (Parser  *P,
+                  JacExpr *expr,
+                  GArray  *statements,
+                  Operand *root)
+{
+  for (guint k = 0; k < statements->len; k++)
+    {
+      const Statement *s = &g_array_index (statements, Statement, k);
+
+      P->statement = k;
+      if (s->name == NULL && k + 1 < statements->len)
+        return fail (P, skip_space (s->start), JAC_ERROR_INVALID,
+                     "every statement but the last assigns a name: NAME = …");
+      if (!parse_assignment (P, expr, s, root))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_program (Parser  *P,
+               JacExpr *expr)
+{
+  g_autoptr(GArray) statements = split_statements ((char *) P->src);
+  const Statement *last;
   Operand root;
 
-  P->p = P->src;
-  if (*skip_space (P->src) == '\0')
-    return fail (P, P->src, JAC_ERROR_INVALID, "empty expression");
-  if (!check_parentheses (P))
+  if (!check_empty_statements (P, statements))
     return FALSE;
-  expr->output_name = parse_output_name (P);
-  if (expr->output_name != NULL && *skip_space (P->p) == '\0')
-    return fail (P, P->p, JAC_ERROR_INVALID, "expected an expression after “=”");
-  if (!parse_sum (P, &root))
+  collect_assigned_names (P, statements);
+  if (!parse_statements (P, expr, statements, &root))
     return FALSE;
-  P->p = skip_space (P->p);
-  if (*P->p != '\0')
-    {
-      g_autofree char *found = token_text (P->p);
-
-      if (*P->p == '=')
-        return fail (P, P->p, JAC_ERROR_INVALID,
-                     "unexpected “=”: only an output name may come before “=”, as in h = …");
-      if (is_known_char (P->p) || is_ambiguous_product (P->p))
-        return fail (P, P->p, JAC_ERROR_INVALID,
-                     "unexpected “%s” after a complete expression (missing an operator?)", found);
-      return fail_unexpected (P, P->p, "an operator");
-    }
+  last = &g_array_index (statements, Statement, statements->len - 1);
   if (root.is_const)
-    return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
+    return fail (P, skip_space (last->start), JAC_ERROR_INVALID,
                  "the expression has no variable: there is nothing to differentiate");
+  if (last->name != NULL)
+    expr->output_name = g_strndup (last->name, last->name_end - last->name);
   if (expr->output_name != NULL && jac_graph_find_variable (P->graph, expr->output_name) >= 0)
-    return fail (P, skip_space (P->src), JAC_ERROR_INVALID,
+    return fail (P, skip_space (last->start), JAC_ERROR_INVALID,
                  "the output “%s” cannot also be a variable of its expression", expr->output_name);
   if (P->infer == NULL && !check_graph_depth (P))
     return FALSE;
   expr->output_named = expr->output_name != NULL;
   if (expr->output_name == NULL)
-    expr->output_name = default_output_name (P->graph);
+    expr->output_name = default_output_name (P);
   P->graph->output = root.node;
   return TRUE;
+}
+
+/* ---- choosing the output ---- */
+
+/* Keeps the nodes the new output depends on; spans and assignments follow the renumbering. */
+static void
+prune_to_output (JacExpr *self,
+                 int      output)
+{
+  g_autofree int *renumber = jac_graph_keep_ancestors (self->graph, output);
+  guint n_nodes = self->spans->len;
+
+  for (guint n = 0; n < n_nodes; n++)
+    if (renumber[n] >= 0)
+      g_array_index (self->spans, JacSpan, renumber[n]) = g_array_index (self->spans, JacSpan, n);
+  g_array_set_size (self->spans, self->graph->nodes->len);
+  for (guint a = self->assignments->len; a-- > 0;)
+    {
+      JacAssignment *assignment = &g_array_index (self->assignments, JacAssignment, a);
+
+      if (assignment->node >= 0 && renumber[assignment->node] >= 0)
+        assignment->node = renumber[assignment->node];
+      else
+        g_array_remove_index (self->assignments, a);
+    }
+}
+
+static JacExpr *
+expr_new (const char *source)
+{
+  JacExpr *expr = g_new0 (JacExpr, 1);
+
+  expr->source = g_strdup (source);
+  expr->graph = jac_graph_new ();
+  expr->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  expr->assignments = g_array_new (FALSE, TRUE, sizeof (JacAssignment));
+  g_array_set_clear_func (expr->assignments, assignment_clear);
+  return expr;
+}
+
+/* Either pass over @expr's source, on a copy that the statements are split in. */
+static gboolean
+run_parser (Parser  *P,
+            JacExpr *expr)
+{
+  g_autofree char *text = g_strdup (expr->source);
+  gboolean ok;
+
+  P->src = P->p = text;
+  P->graph = expr->graph;
+  P->spans = expr->spans;
+  P->assigned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  P->assigned_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ok = parse_program (P, expr);
+  g_hash_table_unref (P->assigned);
+  g_hash_table_unref (P->assigned_at);
+  P->src = P->p = NULL;
+  return ok;
 }
 
 /* The first pass: NULL when every variable is declared with known sizes; otherwise a copy of
@@ -2162,21 +2465,18 @@ infer_shapes (const char         *source,
                 g_ptr_array_new_with_free_func (g_free),
                 g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
                 g_hash_table_new (g_direct_hash, g_direct_equal), 2 };
-  g_autoptr(JacExpr) scratch = g_new0 (JacExpr, 1);
+  g_autoptr(JacExpr) scratch = expr_new (source);
   g_autoptr(GError) ignored = NULL;
   JacShapeEnv *result = NULL;
   GString *text;
-  Parser P;
+  Parser P = { 0 };
 
-  scratch->source = g_strdup (source);
-  scratch->graph = jac_graph_new ();
-  scratch->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
-  P = (Parser) { scratch->source, scratch->source, env, scratch->graph, scratch->spans,
-                 &ignored, NULL };
+  P.env = env;
+  P.error = &ignored;
   P.offsets = offsets;
   P.infer = &inf;
   /* A failure here is the second pass's to report, where it has the real shapes. */
-  parse_statement (&P, scratch);
+  run_parser (&P, scratch);
   if (inf.inferred->len == 0)
     {
       infer_free (&inf);
@@ -2227,7 +2527,7 @@ jac_expr_parse (const char         *source,
                 gsize              *error_pos,
                 GError            **error)
 {
-  g_autoptr(JacExpr) expr = g_new0 (JacExpr, 1);
+  g_autoptr(JacExpr) expr = NULL;
   g_autofree gsize *offsets = NULL;
   g_autoptr(JacShapeEnv) inferred_env = NULL;
   const char *bad = NULL;
@@ -2246,9 +2546,7 @@ jac_expr_parse (const char         *source,
                    (guchar) *bad, (gsize) g_utf8_strlen (source, bad - source) + 1);
       return NULL;
     }
-  expr->source = g_strdup (source);
-  expr->graph = jac_graph_new ();
-  expr->spans = g_array_new (FALSE, TRUE, sizeof (JacSpan));
+  expr = expr_new (source);
   offsets = g_new (gsize, strlen (source) + 1);
   for (const char *c = source;; c = g_utf8_next_char (c))
     {
@@ -2261,12 +2559,16 @@ jac_expr_parse (const char         *source,
         break;
     }
   inferred_env = infer_shapes (expr->source, env, offsets, &expr->inferred);
-  P = (Parser) { expr->source, expr->source, inferred_env != NULL ? inferred_env : env,
-                 expr->graph, expr->spans, error, error_pos };
+  P.env = inferred_env != NULL ? inferred_env : env;
+  P.declared = env;
+  P.error = error;
+  P.error_pos = error_pos;
   P.offsets = offsets;
-  if (!parse_statement (&P, expr))
+  if (!run_parser (&P, expr))
     return NULL;
   g_array_set_size (expr->spans, expr->graph->nodes->len);
+  /* What the output does not use (a statement nothing reads) is not part of it. */
+  prune_to_output (expr, expr->graph->output);
   return g_steal_pointer (&expr);
 }
 
@@ -2281,7 +2583,56 @@ jac_expr_free (JacExpr *self)
   jac_graph_free (self->graph);
   if (self->spans != NULL)
     g_array_unref (self->spans);
+  if (self->assignments != NULL)
+    g_array_unref (self->assignments);
   g_free (self);
+}
+
+gboolean
+jac_expr_set_output (JacExpr     *self,
+                     const char  *name,
+                     GError     **error)
+{
+  g_autofree char *names = NULL;
+
+  g_return_val_if_fail (self != NULL && name != NULL, FALSE);
+
+  for (guint a = 0; a < self->assignments->len; a++)
+    {
+      const JacAssignment *assignment = &g_array_index (self->assignments, JacAssignment, a);
+
+      if (!g_str_equal (assignment->name, name))
+        continue;
+      if (assignment->node < 0)
+        {
+          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+                       "“%s” is a constant: there is nothing to differentiate", name);
+          return FALSE;
+        }
+      g_free (self->output_name);
+      self->output_name = g_strdup (name);
+      self->output_named = TRUE;
+      prune_to_output (self, assignment->node);
+      return TRUE;
+    }
+  names = jac_expr_dup_assigned_names (self);
+  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
+               "“%s” is not assigned by the expression (its names: %s)", name,
+               *names != '\0' ? names : "none");
+  return FALSE;
+}
+
+char *
+jac_expr_dup_assigned_names (const JacExpr *self)
+{
+  GString *names = g_string_new (NULL);
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  for (guint a = 0; a < self->assignments->len; a++)
+    g_string_append_printf (names, "%s%s", a > 0 ? ", " : "",
+                            g_array_index (self->assignments, JacAssignment, a).name);
+  return g_string_free (names, FALSE);
 }
 
 const JacSpan *

@@ -7,6 +7,16 @@
  * `softmax(X)`. An optional output name comes first: `h = tanh(h_prev @ W_hh + x @ W_xh + b)`;
  * without one the output is called Y.
  *
+ * Programs: assignments separated by `;` or new lines, each using the names assigned before it,
+ * e.g. `c = f * c_prev + i * g; h = o * tanh(c)`. The last statement is the output (it alone may
+ * leave out its name); jac_expr_set_output () chooses another assigned name. An assigned name is
+ * a shared sub-graph, labelled with its name (JacNode.label) so that the derivation names it.
+ * A new line ends a statement only outside parentheses and when an assignment (`NAME =`)
+ * follows, so that a long expression may still run over several lines; one trailing `;` is
+ * allowed. Errors, each at its culprit: an empty statement, a statement before the last without
+ * a name, a name assigned twice, a name used before (or in) its own assignment, an assigned name
+ * that is also a declared input.
+ *
  * Decisions:
  * - `@` takes two matrices. A vector operand is refused with an error that says how to declare it
  *   as a 1×K row or a K×1 column instead: the graph has no reshape, and a silent reshape would
@@ -88,11 +98,21 @@ typedef struct
   gsize op;
 } JacSpan;
 
+/* One statement `NAME = …` of a program. */
+typedef struct
+{
+  char  *name;
+  int    node;       /* its value in the graph, or -1 for a constant (a = 2) */
+  gsize  position;   /* character offset of the name in the source */
+} JacAssignment;
+
 typedef struct _JacExpr
 {
   char     *source;
   char     *output_name;    /* the name before '=', or "Y" */
   gboolean  output_named;   /* the source gave one */
+  GArray   *assignments;    /* JacAssignment, in program order; only those the output uses
+                             * (and the output's own) are kept */
   JacGraph *graph;          /* every variable node named; values zero until set */
   GArray   *spans;          /* JacSpan, one per node of graph */
   char     *inferred;       /* "X: (2, 3), W: (3, 4)": the shapes inference gave the variables
@@ -106,6 +126,14 @@ JacExpr       *jac_expr_parse          (const char         *source,
 void           jac_expr_free           (JacExpr            *self);
 const JacSpan *jac_expr_span           (const JacExpr      *self,
                                         int                 node);
+/* Makes the assigned @name the output and drops what it does not use (statements after it,
+ * variables only they use). JAC_ERROR_INVALID naming the assigned names when @name is not one of
+ * them, or when it is a constant. */
+gboolean       jac_expr_set_output     (JacExpr            *self,
+                                        const char         *name,
+                                        GError            **error);
+/* The assigned names, in program order, joined by ", ": "i, f, g, o, c, h". */
+char          *jac_expr_dup_assigned_names (const JacExpr  *self);
 /* The first variable in the order the expression names them: the one shown first. */
 const char    *jac_expr_first_variable (const JacExpr      *self);
 /* The source text a node was parsed from. */

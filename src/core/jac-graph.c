@@ -161,6 +161,7 @@ node_clear (gpointer data)
   JacNode *node = data;
 
   g_clear_pointer (&node->name, g_free);
+  g_clear_pointer (&node->label, g_free);
   g_clear_pointer (&node->value, jac_tensor_free);
 }
 
@@ -206,6 +207,53 @@ jac_graph_find_variable (const JacGraph *self,
         return n;
     }
   return -1;
+}
+
+int *
+jac_graph_keep_ancestors (JacGraph *self,
+                          int       output)
+{
+  guint n_nodes, kept = 0;
+  g_autofree gboolean *keep = NULL;
+  int *renumber;
+
+  g_return_val_if_fail (self != NULL && output >= 0 && (guint) output < self->nodes->len, NULL);
+  n_nodes = self->nodes->len;
+  keep = g_new0 (gboolean, n_nodes);
+  renumber = g_new (int, n_nodes);
+  keep[output] = TRUE;
+  for (guint n = n_nodes; n-- > 0;)
+    {
+      const JacNode *node = jac_graph_node (self, n);
+
+      if (keep[n] && node->lhs >= 0)
+        keep[node->lhs] = TRUE;
+      if (keep[n] && node->rhs >= 0)
+        keep[node->rhs] = TRUE;
+    }
+  /* In place: a node moves down over one already dropped (cleared) or moved (zeroed). */
+  for (guint n = 0; n < n_nodes; n++)
+    {
+      JacNode *node = jac_graph_node (self, n);
+
+      renumber[n] = keep[n] ? (int) kept : -1;
+      if (!keep[n])
+        {
+          node_clear (node);
+          continue;
+        }
+      node->lhs = node->lhs >= 0 ? renumber[node->lhs] : -1;
+      node->rhs = node->rhs >= 0 ? renumber[node->rhs] : -1;
+      if (kept != n)
+        {
+          *jac_graph_node (self, kept) = *node;
+          *node = (JacNode) { 0 };
+        }
+      kept++;
+    }
+  g_array_set_size (self->nodes, kept);
+  self->output = renumber[output];
+  return renumber;
 }
 
 static int

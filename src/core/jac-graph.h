@@ -62,6 +62,8 @@ typedef struct _JacNode
   int        lhs;        /* operand node indices, -1 when absent */
   int        rhs;
   char      *name;       /* JAC_OP_VARIABLE */
+  char      *label;      /* the name a program assigned this value (c in c = f * c_prev + i * g),
+                          * or NULL: the derivation names the value by it */
   double     constant;   /* JAC_OP_CONSTANT; the exponent of JAC_FUNC_POWER */
   guint      axis;       /* JAC_OP_SUM_AXIS: the axis summed; JAC_OP_RESHAPE: the unit axis
                           * added (rank 1 → 2) or removed (2 → 1; 2 → 0 removes both) */
@@ -115,6 +117,10 @@ JacNode    *jac_graph_node         (const JacGraph  *self,
                                     int              index);
 int         jac_graph_find_variable (const JacGraph *self,
                                     const char      *name);
+/* Drops every node @output does not depend on and makes it the output; the nodes kept keep
+ * their order. Returns the new index of every old node (-1: dropped), to g_free. */
+int        *jac_graph_keep_ancestors (JacGraph      *self,
+                                    int              output);
 int         jac_graph_add_variable (JacGraph        *self,
                                     const char      *name,
                                     guint            rank,

@@ -1,11 +1,18 @@
 /* jac-presets.c: the gallery. */
 #include "jac-presets.h"
+#include "jac-sequence.h"
 
 /* Sizes come first in declarations read in order; most Cookbook entries need none at all: their
  * shapes are inferred (tr, det and inv make X square, @ ties the inner sizes). */
 static const JacPreset presets[] = {
   { "rnn", "Neural networks", "RNN step", NULL, NULL, "h_prev",
     "∂h/∂h_prev = diag(vec S) (I ⊗ W_hhᵀ): Σ G·J = (G ⊙ S) W_hhᵀ" },
+  { "lstm", "Neural networks", "LSTM step (PyTorch's gates i, f, g, o)", JAC_LSTM_PROGRAM,
+    JAC_LSTM_SHAPES, "h_prev",
+    "∂c/∂c_prev = δ_ip δ_jq f_ij: the cell state's own path is the forget gate, no weight" },
+  { "gru", "Neural networks", "GRU step (PyTorch's gates r, z, n)", JAC_GRU_PROGRAM,
+    JAC_GRU_SHAPES, "h_prev",
+    "∂h/∂h_prev = δ_ip δ_jq z_ij + terms through W_hrᵀ, W_hzᵀ, W_hnᵀ" },
   { "softmax", "Neural networks", "Softmax of a linear layer", "softmax(X @ W)",
     "N = 2, D = 3, K = 4, X: N×D, W: D×K", "X",
     "Σ G·J = (Y ⊙ (G − (G ⊙ Y) 1)) Wᵀ" },

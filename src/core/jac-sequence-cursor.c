@@ -2,6 +2,7 @@
  * a step at a time instead of forming k products for every lag. */
 #define G_LOG_DOMAIN "jac-sequence"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -204,8 +205,23 @@ jac_sequence_cursor_jacobian (JacSequenceCursor  *cursor,
   }
   n = self->config.config.batch, h = self->config.config.hidden, block = h * h;
   for (gsize i = 0; i < n; i++)
-    for (gsize e = 0; e < block; e++)
-      jacobian->core->data[i * block + e] = ldexp (cursor->state.blocks->data[i * block + e],
-                                                   cursor->state.exponent[i]);
+    {
+      const double *from = cursor->state.blocks->data + i * block;
+      double *to = jacobian->core->data + i * block;
+      int exponent = cursor->state.exponent[i];
+
+      /* A product with 2^e, normal, rounds as ldexp does (one correctly rounded operation on
+       * the same exact value), at a fraction of the cost: 4 M entries at N = 64, H = 256. */
+      if (exponent >= DBL_MIN_EXP - 1 && exponent < DBL_MAX_EXP)
+        {
+          double scale = ldexp (1.0, exponent);
+
+          for (gsize e = 0; e < block; e++)
+            to[e] = from[e] * scale;
+        }
+      else
+        for (gsize e = 0; e < block; e++)
+          to[e] = ldexp (from[e], exponent);
+    }
   return g_steal_pointer (&jacobian);
 }

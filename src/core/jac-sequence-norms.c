@@ -265,6 +265,9 @@ typedef struct
   double           *left_basis;   /* (m + 1) × H: Lanczos vectors u */
   double           *right_basis;  /* (m + 1) × H: Lanczos vectors v */
   double           *alpha, *beta, *diag, *off, *ritz, *ritz_work;  /* m + 1 each */
+  GCancellable     *cancellable;
+  JacSequenceProgressFunc progress;
+  gpointer          progress_data;
 } NormsRun;
 
 static double
@@ -531,6 +534,11 @@ norms_lag_cb (gsize         lag,
   JacSequenceNorms *norms = run->norms;
   gsize n = norms->batch, h = norms->hidden;
 
+  /* Between lags: a lag is at most N small SVDs, so Cancel answers within one. */
+  if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+    return FALSE;
+  if (run->progress != NULL)
+    run->progress ((double) (lag - 1) / norms->steps, run->progress_data);
   for (gsize i = 0; i < n; i++)
     {
       const double *block = blocks + i * h * h;
@@ -597,6 +605,20 @@ jac_sequence_norms_seeding (const JacSequence  *self,
                             JacSequenceCursor  *seed,
                             GError            **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return jac_sequence_norms_full (self, singular_values_for_all, seed, NULL, NULL, NULL, error);
+}
+
+JacSequenceNorms *
+jac_sequence_norms_full (const JacSequence        *self,
+                         gboolean                  singular_values_for_all,
+                         JacSequenceCursor        *seed,
+                         GCancellable             *cancellable,
+                         JacSequenceProgressFunc   progress,
+                         gpointer                  progress_data,
+                         GError                  **error)
+{
   g_autoptr(JacSequenceNorms) norms = NULL;
   g_autofree double *left = NULL;
   g_autofree double *right = NULL;
@@ -636,6 +658,9 @@ jac_sequence_norms_seeding (const JacSequence  *self,
   values = g_new (double, norms->hidden);
   start_vectors (left, norms->batch, norms->hidden);
   run = (NormsRun) { norms, singular_values_for_all, left, right, image, scratch, values };
+  run.cancellable = cancellable;
+  run.progress = progress;
+  run.progress_data = progress_data;
   steps = LANCZOS_MAX_STEPS + 1;
   run.left_basis = g_new (double, steps * norms->hidden);
   run.right_basis = g_new (double, steps * norms->hidden);
@@ -656,6 +681,8 @@ jac_sequence_norms_seeding (const JacSequence  *self,
   g_free (run.ritz_work);
   if (!ok)
     return NULL;
+  if (progress != NULL)
+    progress (1.0, progress_data);
   return g_steal_pointer (&norms);
 }
 

@@ -528,6 +528,7 @@ jac_sequence_new_with_data (const JacSequenceConfig  *config,
     return NULL;
   self = g_new0 (JacSequence, 1);
   self->config = resolved;
+  self->weights_loaded = data->w_hh != NULL || data->weight_hh != NULL;
   c = &self->config.config;
   t = resolved.steps, n = c->batch, d = c->input, h = c->hidden;
   g = jac_cell_n_gates (resolved.cell);

@@ -1,6 +1,8 @@
 /* jac-sequence.h: the RNN unrolled over T steps, ∂h_T/∂h_{T−k} for every lag, and its norms. */
 #pragma once
 
+#include <gio/gio.h>
+
 #include "jac-rnn.h"
 
 G_BEGIN_DECLS
@@ -105,6 +107,7 @@ typedef struct _JacSequence
   JacTensor *cells;            /* LSTM: (T + 1, N, H): c_0 … c_T */
   JacTensor *gates;            /* (T, N, G·H): the gates after their activations */
   JacTensor *hidden_n;         /* GRU: (T, N, H): h_{s−1} W_hnᵀ + b_hn */
+  gboolean   weights_loaded;   /* W_hh came from the data (a file), not drawn */
 } JacSequence;
 
 /* Values to use instead of drawing them; every member may be NULL. Sizes follow the tensors
@@ -202,6 +205,59 @@ gboolean     jac_sequence_rnn_weights_from_pytorch (const JacTensor *weight_ih,
                                                     JacTensor      **w_xh,
                                                     JacTensor      **b,
                                                     GError         **error);
+/*
+ * One step of the LSTM and the GRU as programs of the expression language (the gallery's "lstm"
+ * and "gru"), with PyTorch's equations and gate order, in Jacscope's layout: x @ W_ii where
+ * PyTorch writes x W_iiᵀ, so that each W_i? is (D, H) and each W_h? is (H, H). PyTorch's two
+ * biases of a gate are one b_? where only their sum matters; the GRU's n keeps b_in and b_hn
+ * apart, since r multiplies b_hn. Sizes are N, D, H, bound by whoever parses them.
+ */
+#define JAC_LSTM_PROGRAM \
+  "i = sigmoid(x @ W_ii + h_prev @ W_hi + b_i); " \
+  "f = sigmoid(x @ W_if + h_prev @ W_hf + b_f); " \
+  "g = tanh(x @ W_ig + h_prev @ W_hg + b_g); " \
+  "o = sigmoid(x @ W_io + h_prev @ W_ho + b_o); " \
+  "c = f * c_prev + i * g; " \
+  "h = o * tanh(c)"
+#define JAC_LSTM_SHAPES \
+  "x: N×D, h_prev: N×H, c_prev: N×H, " \
+  "W_ii: D×H, W_if: D×H, W_ig: D×H, W_io: D×H, " \
+  "W_hi: H×H, W_hf: H×H, W_hg: H×H, W_ho: H×H, " \
+  "b_i: H, b_f: H, b_g: H, b_o: H"
+#define JAC_GRU_PROGRAM \
+  "r = sigmoid(x @ W_ir + h_prev @ W_hr + b_r); " \
+  "z = sigmoid(x @ W_iz + h_prev @ W_hz + b_z); " \
+  "n = tanh(x @ W_in + b_in + r * (h_prev @ W_hn + b_hn)); " \
+  "h = (1 - z) * n + z * h_prev"
+#define JAC_GRU_SHAPES \
+  "x: N×D, h_prev: N×H, " \
+  "W_ir: D×H, W_iz: D×H, W_in: D×H, W_hr: H×H, W_hz: H×H, W_hn: H×H, " \
+  "b_r: H, b_z: H, b_in: H, b_hn: H"
+
+/* The program of @cell (LSTM or GRU) and its declarations; NULL for the RNN, whose step is
+ * jac_rnn_source (). */
+const char  *jac_cell_program                (JacCell             cell);
+const char  *jac_cell_program_shapes         (JacCell             cell);
+/* The cell whose weights a state dict holds: G = weight_hh_l0's rows / its columns (1, 4 or
+ * 3); FALSE with an error naming the key when that is no cell's. */
+gboolean     jac_cell_from_state_dict        (GHashTable         *state_dict,
+                                              JacCell            *cell,
+                                              GError            **error);
+/* PyTorch's nn.LSTM or nn.GRU weights (weight_ih (G·H, D), weight_hh (G·H, H), the biases
+ * (G·H) both or neither: bias=False is zero) as the variables of @cell's program, inserted
+ * into @variables (a table that frees its keys with g_free and its values with
+ * jac_tensor_free): W_i? is gate ?'s block of rows of weight_ih,
+ * transposed (D, H); W_h? likewise of weight_hh (H, H); b_? = bias_ih[?] + bias_hh[?], but the
+ * GRU's b_in = bias_ih[n] and b_hn = bias_hh[n]. Shapes that are not @cell's are an error
+ * naming the key and what it should be. */
+gboolean     jac_cell_program_variables_from_pytorch (JacCell          cell,
+                                              const JacTensor    *weight_ih,
+                                              const JacTensor    *weight_hh,
+                                              const JacTensor    *bias_ih,
+                                              const JacTensor    *bias_hh,
+                                              GHashTable         *variables,
+                                              GError            **error);
+
 /* h_s (s = 0 … T), S_s and x_s (s = 1 … T) as N × H (N × D) row-major matrices. */
 const double *jac_sequence_state             (const JacSequence  *self,
                                               gsize               step);
@@ -313,6 +369,19 @@ JacSequenceNorms *jac_sequence_norms         (const JacSequence  *self,
 JacSequenceNorms *jac_sequence_norms_seeding (const JacSequence  *self,
                                               gboolean            singular_values_for_all,
                                               JacSequenceCursor  *seed,
+                                              GError            **error);
+/* How far a long computation is, 0 … 1, called from the thread that computes. */
+typedef void (*JacSequenceProgressFunc) (double   fraction,
+                                         gpointer user_data);
+/* As jac_sequence_norms_seeding, checking @cancellable (nullable) between lags — cancelled, it
+ * returns NULL with G_IO_ERROR_CANCELLED — and reporting the fraction of lags done to
+ * @progress (nullable) before each lag and 1 at the end. */
+JacSequenceNorms *jac_sequence_norms_full    (const JacSequence  *self,
+                                              gboolean            singular_values_for_all,
+                                              JacSequenceCursor  *seed,
+                                              GCancellable       *cancellable,
+                                              JacSequenceProgressFunc progress,
+                                              gpointer            progress_data,
                                               GError            **error);
 void         jac_sequence_norms_free         (JacSequenceNorms   *norms);
 /* The norm of B_i^(lag), 1 ≤ lag ≤ T: as log₁₀, or as a value (which may be 0 or ∞ when it lies

@@ -347,9 +347,11 @@ layout_title (SeqLayout         *l,
                                           "(PyTorch)");
       parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
                                           c->config.batch, c->config.hidden);
-      parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: PyTorch's uniform ±1/√H × gain "
-                                            "%.3g%s", c->gain,
-                                            c->carry_bias != 0 ? ", carry bias raised" : "");
+      parts[2] = weights = seq->weights_loaded
+                           ? g_strdup ("weights loaded (a PyTorch state dict)")
+                           : g_strdup_printf ("W<sub>hh</sub>: PyTorch's uniform ±1/√H × gain "
+                                              "%.3g%s", c->gain,
+                                              c->carry_bias != 0 ? ", carry bias raised" : "");
       parts[3] = slope = g_strdup_printf ("mean %s = %.2f (the carry per step)",
                                           lstm ? "forget gate f" : "update gate z",
                                           mean_slope (seq));
@@ -364,12 +366,15 @@ layout_title (SeqLayout         *l,
                                           jac_func_name (c->config.activation));
       parts[1] = sizes = g_strdup_printf ("N = %" G_GSIZE_FORMAT ", H = %" G_GSIZE_FORMAT,
                                           c->config.batch, c->config.hidden);
-      parts[2] = weights = g_strdup_printf ("W<sub>hh</sub>: %s%s × gain %.3g → "
-                                            "ρ(W<sub>hh</sub>) = %.3g",
-                                            c->orthogonal ? "orthogonal" : "uniform random",
-                                            c->unit_radius && !c->orthogonal ? " scaled to ρ = 1"
-                                                                             : "",
-                                            c->gain, seq->spectral_radius);
+      parts[2] = weights = seq->weights_loaded
+                           ? g_strdup_printf ("W<sub>hh</sub> loaded → ρ(W<sub>hh</sub>) = %.3g",
+                                              seq->spectral_radius)
+                           : g_strdup_printf ("W<sub>hh</sub>: %s%s × gain %.3g → "
+                                              "ρ(W<sub>hh</sub>) = %.3g",
+                                              c->orthogonal ? "orthogonal" : "uniform random",
+                                              c->unit_radius && !c->orthogonal
+                                              ? " scaled to ρ = 1" : "",
+                                              c->gain, seq->spectral_radius);
       parts[3] = slope = g_strdup_printf ("mean φ′(Z) = %.2f%s", mean_slope (seq),
                                           mean_slope (seq) < 0.5 ? " (saturated: each step "
                                                                    "multiplies by φ′ &lt; 1)"
