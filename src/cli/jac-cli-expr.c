@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/jac-cli-private.h"
+#include "core/jac-verify.h"
 #include "core/jac-hessian.h"
 #include "core/jac-npy.h"
 #include "core/jac-presets.h"
@@ -360,30 +361,15 @@ _jac_cli_run_check_expr (JacCliOptions *o)
     {
       const JacNode *node = jac_graph_node (expr->graph, n);
       const JacNode *out = jac_graph_node (expr->graph, expr->graph->output);
-      g_autoptr(JacStructured) jac = NULL;
-      g_autoptr(JacTensor) dense = NULL;
-      g_autoptr(JacTensor) fd = NULL;
       g_autoptr(JacTensor) g = NULL;
       g_autoptr(JacTensor) symbolic = NULL;
-      g_autoptr(JacTensor) contracted = NULL;
       g_autoptr(JacDerivation) derivation = NULL;
       g_autofree char *shape = NULL;
-      double scale, e_fd, e_sym;
-      gboolean ok;
+      JacVerification check;
 
       if (node->op != JAC_OP_VARIABLE || (o->wrt_text != NULL && g_strcmp0 (node->name,
                                                                               o->wrt_text) != 0))
         continue;
-      jac = jac_graph_jacobian_try (expr->graph, n, &error);
-      dense = jac != NULL ? jac_structured_to_dense (jac, o->budget_bytes, &error) : NULL;
-      derivation = dense != NULL ? jac_derive (expr, node->name, JAC_DERIVE_DEFAULT, &error)
-                                 : NULL;
-      if (dense == NULL || derivation == NULL)
-        {
-          _jac_cli_fail ("check", error);
-          return 1;
-        }
-      fd = jac_graph_finite_difference (expr->graph, n, 1e-6);
       g = jac_tensor_new (out->rank, out->shape, NULL);
       jac_tensor_fill (g, 1.0);
       if (o->upstream != NULL)
@@ -399,16 +385,20 @@ _jac_cli_run_check_expr (JacCliOptions *o)
           jac_tensor_free (g);
           g = jac_tensor_copy (o->upstream);
         }
-      symbolic = jac_derivation_evaluate (derivation, expr->graph, g, NULL);
-      contracted = jac_structured_contract (jac, g);
-      shape = jac_tensor_shape_string (dense);
-      scale = MAX (1.0, jac_tensor_max_abs (dense));
-      e_fd = jac_tensor_max_abs_diff (dense, fd);
-      e_sym = symbolic != NULL ? jac_tensor_max_abs_diff (symbolic, contracted) : 1.0 / 0.0;
-      ok = e_fd <= 1e-6 * scale && e_sym <= 1e-10 * scale;
-      all_ok &= ok;
-      g_print ("%-10s %-16s %-16.3e %-16.3e %s\n", node->name, shape, e_fd, e_sym,
-               ok ? "ok" : "FAIL");
+      derivation = jac_derive (expr, node->name, JAC_DERIVE_DEFAULT, &error);
+      if (derivation == NULL ||
+          !jac_verify_jacobian (expr->graph, n, g,
+                                (symbolic = jac_derivation_evaluate (derivation, expr->graph, g,
+                                                                     NULL)),
+                                NULL, o->budget_bytes, &check, &error))
+        {
+          _jac_cli_fail ("check", error);
+          return 1;
+        }
+      shape = jac_shape_string (check.rank, check.shape);
+      all_ok &= check.ok;
+      g_print ("%-10s %-16s %-16.3e %-16.3e %s\n", node->name, shape, check.fd_error,
+               check.vjp_error, check.ok ? "ok" : "FAIL");
     }
   g_print ("%s\n", all_ok ? "all checks passed" : "some checks are past tolerance");
   return all_ok ? 0 : 1;

@@ -10,6 +10,7 @@
 
 #include "cli/jac-cli.h"
 #include "cli/jac-cli-private.h"
+#include "core/jac-verify.h"
 #include "core/jac-presets.h"
 #include "core/jac-atomic-file.h"
 #include "core/jac-blas.h"
@@ -365,8 +366,6 @@ run_check (JacCliOptions *o)
   g_autoptr(GError) error = NULL;
   g_autoptr(JacAnalysis) analysis = NULL;
   gboolean all_ok = TRUE;
-  double tolerance = 1e-6;
-
   g_autoptr(JacRnn) rnn = NULL;
 
   /* The step's closed forms are the oracle here: a JacRnn of its own, on the same values. */
@@ -381,38 +380,25 @@ run_check (JacCliOptions *o)
            "|vjp 2 ways|", "verdict");
   for (guint v = 0; v < JAC_N_VARS; v++)
     {
-      g_autoptr(JacStructured) jac = NULL;
-      g_autoptr(JacTensor) dense = NULL;
       g_autoptr(JacTensor) closed = NULL;
-      g_autoptr(JacTensor) fd = NULL;
       g_autoptr(JacTensor) formula = NULL;
-      g_autoptr(JacTensor) contracted = NULL;
       g_autofree char *shape = NULL;
-      double scale, e_closed, e_fd, e_vjp;
-      gboolean ok;
+      JacVerification check;
 
       if (o->wrt_text != NULL && v != o->wrt)
         continue;
-      jac = jac_graph_jacobian_try (rnn->graph, rnn->variable_node[v], &error);
-      dense = jac != NULL ? jac_structured_to_dense (jac, o->budget_bytes, &error) : NULL;
-      if (dense == NULL)
+      closed = jac_rnn_closed_form_dense (rnn, v);
+      formula = jac_rnn_contract_formula (rnn, v, analysis->upstream);
+      if (!jac_verify_jacobian (rnn->graph, rnn->variable_node[v], analysis->upstream, formula,
+                                closed, o->budget_bytes, &check, &error))
         {
           _jac_cli_fail ("check", error);
           return 1;
         }
-      closed = jac_rnn_closed_form_dense (rnn, v);
-      fd = jac_graph_finite_difference (rnn->graph, rnn->variable_node[v], 1e-6);
-      formula = jac_rnn_contract_formula (rnn, v, analysis->upstream);
-      contracted = jac_structured_contract (jac, analysis->upstream);
-      shape = jac_tensor_shape_string (dense);
-      scale = MAX (1.0, jac_tensor_max_abs (dense));
-      e_closed = jac_tensor_max_abs_diff (dense, closed);
-      e_fd = jac_tensor_max_abs_diff (dense, fd);
-      e_vjp = jac_tensor_max_abs_diff (formula, contracted);
-      ok = e_closed <= 1e-10 * scale && e_fd <= tolerance * scale && e_vjp <= 1e-10 * scale;
-      all_ok &= ok;
-      g_print ("%-7s %-14s %-14.3e %-14.3e %-14.3e %s\n", jac_variable_name (v), shape, e_closed,
-               e_fd, e_vjp, ok ? "ok" : "FAIL");
+      shape = jac_shape_string (check.rank, check.shape);
+      all_ok &= check.ok;
+      g_print ("%-7s %-14s %-14.3e %-14.3e %-14.3e %s\n", jac_variable_name (v), shape,
+               check.closed_error, check.fd_error, check.vjp_error, check.ok ? "ok" : "FAIL");
     }
   g_print ("%s\n", all_ok ? "all checks passed" : "some checks are past tolerance");
   return all_ok ? 0 : 1;
