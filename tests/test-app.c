@@ -1187,7 +1187,7 @@ test_expr_presets (void)
 {
   static const struct { const char *id; const char *output; guint n_vars; } presets[] = {
     { "matmul", "U", 2 }, { "chain", "Y", 3 }, { "gate", "Y", 4 }, { "softmax", "Y", 2 },
-    { "gram", "Y", 1 }, { "rnn", "h", 5 },
+    { "gram", "Y", 1 }, { "rnn", "h", 5 }, { "lstm", "h", 15 }, { "gru", "h", 12 },
   };
 
   reset ();
