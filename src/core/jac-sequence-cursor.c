@@ -8,6 +8,7 @@
 
 #include "jac-error.h"
 #include "jac-sequence-private.h"
+#include "jac-structured-private.h"
 
 /* By default a sixteenth of the memory budget (which is half the RAM), at most 1 GiB. */
 #define DEFAULT_BUDGET_MAX ((gsize) 1 << 30)
@@ -199,7 +200,8 @@ jac_sequence_cursor_jacobian (JacSequenceCursor  *cursor,
     gsize shape[2] = { self->config.config.batch, self->config.config.hidden };
     int pair[2] = { 0, -1 };
 
-    jacobian = jac_structured_new (2, shape, 2, shape, pair, error);
+    /* Every entry is written below: the core is not zeroed first. */
+    jacobian = _jac_structured_new_uninitialized (2, shape, 2, shape, pair, error);
     if (jacobian == NULL)
       return NULL;
   }

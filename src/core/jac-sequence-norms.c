@@ -757,13 +757,9 @@ jac_sequence_norms_fate (const JacSequenceNorms *norms,
 double
 jac_sequence_mean_slope (const JacSequence *self)
 {
-  double sum = 0;
-
   g_return_val_if_fail (self != NULL, NAN);
 
-  for (gsize e = 0; e < self->slopes->size; e++)
-    sum += self->slopes->data[e];
-  return sum / MAX (self->slopes->size, 1);
+  return self->mean_slope;
 }
 
 char *

@@ -574,6 +574,15 @@ jac_sequence_new_with_data (const JacSequenceConfig  *config,
         return NULL;
     }
   forward (self);
+  /* Read by every frame of the figure (the lesson's mean φ′): 3 M entries at T = 200, N = 64,
+   * H = 256, once. */
+  {
+    double sum = 0;
+
+    for (gsize e = 0; e < self->slopes->size; e++)
+      sum += self->slopes->data[e];
+    self->mean_slope = sum / MAX (self->slopes->size, 1);
+  }
   return g_steal_pointer (&self);
 }
 

@@ -99,6 +99,7 @@ typedef struct _JacSequence
   JacTensor *states;           /* (T + 1, N, H): h_0 … h_T */
   JacTensor *slopes;           /* (T, N, H): S_1 … S_T (gated: the carry f or z) */
   double     spectral_radius;  /* ρ(W_hh), max |eigenvalue| from LAPACK's dgeev_ */
+  double     mean_slope;       /* the mean of slopes, taken once after the forward pass */
   /* gated cells only (NULL for the RNN, whose w_hh, w_xh and b are NULL for gated cells) */
   JacTensor *weight_ih;        /* (G·H, D) */
   JacTensor *weight_hh;        /* (G·H, H) */

@@ -12,6 +12,13 @@ G_BEGIN_DECLS
 
 JacStructured *_jac_structured_try_copy     (const JacStructured *self,
                                              GError             **error);
+/* jac_structured_new () with a core the caller writes in full: not zeroed first. */
+JacStructured *_jac_structured_new_uninitialized (guint            out_rank,
+                                             const gsize         *out_shape,
+                                             guint                wrt_rank,
+                                             const gsize         *wrt_shape,
+                                             const int           *pair,
+                                             GError             **error);
 
 /* J with each term keeping only those of its δ pairs that @keep names; the others become explicit
  * in its core. */

@@ -187,6 +187,17 @@ jac_structured_new (guint         out_rank,
 }
 
 JacStructured *
+_jac_structured_new_uninitialized (guint         out_rank,
+                                   const gsize  *out_shape,
+                                   guint         wrt_rank,
+                                   const gsize  *wrt_shape,
+                                   const int    *pair,
+                                   GError      **error)
+{
+  return structured_new (out_rank, out_shape, wrt_rank, wrt_shape, pair, FALSE, error);
+}
+
+JacStructured *
 jac_structured_new_zero (guint        out_rank,
                          const gsize *out_shape,
                          guint        wrt_rank,
