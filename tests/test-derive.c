@@ -313,9 +313,40 @@ check_sparsity (const JacDerivation *d,
                 const char          *what)
 {
   int patterns[JAC_DERIVE_MAX_PATTERNS][2];
-  guint n_patterns = parse_sentence (d, patterns);
+  guint n_patterns;
   gboolean allowed_nonzero = FALSE;
   int common[2] = { -1, -1 };
+
+  /* Zeros the δ patterns do not say: the sentence is the partitions', and every entry of a zero
+   * partition is zero in the finite differences. */
+  if (d->partition_sentence != NULL)
+    {
+      g_assert_cmpstr (d->sparsity, ==, d->partition_sentence);
+      g_assert_cmpuint (d->n_zero_partitions, >, 0);
+      for (gsize e = 0; e < dense->size; e++)
+        {
+          gsize index[4], rest = e;
+          guint code;
+          gboolean zero = FALSE;
+
+          for (guint a = dense->rank; a-- > 0;)
+            {
+              index[a] = rest % dense->shape[a];
+              rest /= dense->shape[a];
+            }
+          code = jac_entry_partition (jac->out_rank, jac->wrt_rank, index,
+                                      index + jac->out_rank);
+          for (guint z = 0; z < d->n_zero_partitions; z++)
+            zero |= d->zero_partitions[z] == code;
+          if (zero && !(fabs (fd->data[e]) < 1e-9 && dense->data[e] == 0.0))
+            g_error ("%s wrt %s: “%s” but entry %zu is %g", what, d->variable_name, d->sparsity,
+                     e, fd->data[e]);
+          allowed_nonzero |= !zero && fabs (dense->data[e]) > 1e-12;
+        }
+      g_assert_true (allowed_nonzero);
+      return;
+    }
+  n_patterns = parse_sentence (d, patterns);
 
   if (n_patterns > 0)
     {

@@ -77,25 +77,17 @@ sparsity_sentence (const JacAnalysis *self,
   if (jac->n_terms == 0)
     return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
                             " entries are forced to zero", sp->n_entries);
-  /* Constants that cancel where δs meet: the union (or the one pattern), less those entries. */
-  if (jac->n_cancelled > 0)
+  /* Zeros the δs do not say, proved by the derivation: its sentence, with the counts. */
+  if (jac->n_zero_partitions > 0)
     {
-      g_autofree char *cancel = jac_entry_partitions_condition (jac->out_rank, jac->wrt_rank,
-                                                                jac->n_cancelled, jac->cancelled,
-                                                                jac_analysis_out_indices (self),
-                                                                jac_analysis_wrt_indices (self));
-      g_autoptr(GString) where = g_string_new (NULL);
+      g_autofree char *where = jac_entry_partitions_sentence (jac->out_rank, jac->wrt_rank,
+                                                              jac->n_zero_partitions,
+                                                              jac->zero_partitions,
+                                                              jac_analysis_out_indices (self),
+                                                              jac_analysis_wrt_indices (self));
 
-      for (guint k = 0; k < jac->n_terms; k++)
-        {
-          g_autofree char *c = term_condition (self, k, &n_deltas);
-
-          g_string_append_printf (where, n_deltas > 1 && jac->n_terms > 1 ? "%s(%s)" : "%s%s",
-                                  k > 0 ? " or " : "", n_deltas > 0 ? c : "anywhere");
-        }
-      return g_strdup_printf ("nonzero only where %s, except where %s: %" G_GSIZE_FORMAT " of %"
-                              G_GSIZE_FORMAT " entries", where->str, cancel, sp->n_free_entries,
-                              sp->n_entries);
+      return g_strdup_printf ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " entries", where,
+                              sp->n_free_entries, sp->n_entries);
     }
   /* Every term's δs can hold together with another's everywhere, as for the 1×1 rᵀ A r. */
   if (jac->n_terms > 1 && sp->n_free_entries == sp->n_entries)
@@ -281,9 +273,9 @@ analysis_new (JacExpr          *expr,
   self->slope = jac_derivation_evaluate_slope (self->derivation, self->graph);
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
-  if (self->derivation->n_cancelled > 0 &&
-      jac_structured_set_cancelled (self->jacobian, self->derivation->n_cancelled,
-                                    self->derivation->cancelled))
+  if (self->derivation->n_zero_partitions > 0 &&
+      jac_structured_set_zero_partitions (self->jacobian, self->derivation->n_zero_partitions,
+                                    self->derivation->zero_partitions))
     {
       jac_sparsity_clear (&self->sparsity);
       compute_sparsity (self);
@@ -497,7 +489,7 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
     return TRUE;
   /* Constants that cancel on entries can empty a block the δs leave: walk it (such Jacobians
    * are small). */
-  if (jac->n_cancelled > 0)
+  if (jac->n_zero_partitions > 0)
     {
       gsize height = jac->out_rank > 0 ? jac->out_shape[jac->out_rank - 1] : 1;
       gsize width = jac->wrt_rank > 0 ? jac->wrt_shape[jac->wrt_rank - 1] : 1;
@@ -693,7 +685,7 @@ jac_analysis_count_value_zeros (const JacAnalysis *self)
   jac = self->jacobian;
   if (jac->n_terms == 0)
     return 0;
-  if (jac->n_terms == 1)
+  if (jac->n_terms == 1 && jac->n_zero_partitions == 0)
     {
       const JacTensor *core = jac->core;
 

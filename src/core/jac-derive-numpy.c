@@ -865,14 +865,15 @@ jac_derivation_python (const JacDerivation  *self,
       }
     if (self->n_patterns == 0 && self->depends)
       g_string_append (out, "support[...] = True\n");
-    if (self->n_cancelled > 0)
+    if (self->n_zero_partitions > 0)
       {
         guint out_rank = out_node->rank, var_rank = var_node->rank;
 
-        g_string_append_printf (out, "# Where %s the terms cancel for every value: structural "
-                                "zeros too.\nix = np.indices(J.shape)\n",
-                                self->cancel_condition);
-        for (guint k = 0; k < self->n_cancelled; k++)
+        g_string_append_printf (out, "# Zeros the deltas alone do not say (%s): where the "
+                                "indices coincide so that\n# the terms cancel, or a delta "
+                                "between two of the variable's indices fails.\n"
+                                "ix = np.indices(J.shape)\n", self->partition_sentence);
+        for (guint k = 0; k < self->n_zero_partitions; k++)
           {
             g_autoptr(GString) condition = g_string_new (NULL);
 
@@ -890,7 +891,7 @@ jac_derivation_python (const JacDerivation  *self,
                     continue;
                   g_string_append_printf (condition, "%s(ix[%d] %s ix[%d])",
                                           condition->len > 0 ? " & " : "", x,
-                                          jac_entry_partition_ties (self->cancelled[k], a, b)
+                                          jac_entry_partition_ties (self->zero_partitions[k], a, b)
                                             ? "==" : "!=", y);
                 }
             g_string_append_printf (out, "support = support & ~(%s)\n", condition->str);

@@ -206,11 +206,12 @@ void       _jac_poly_pairs         (const GPtrArray        *poly,
  * JacStructured normalizes its sum: no two equal, none containing another's δs. Returns how
  * many; at most JAC_DERIVE_MAX_PATTERNS. */
 /* The partitions of the output's and the variable's index positions (JacStructured's codes) on
- * which @poly's terms cancel for every value: with the indices of each class made one, the terms
- * that are not zero there group into equal products whose coefficients sum to 0. Terms with
- * summed indices are not compared (no partition is claimed where one is not zero). Returns how
- * many are written into @codes (room for JAC_ENTRY_MAX_PARTITIONS). */
-guint      _jac_poly_cancelled     (const GPtrArray        *poly,
+ * which @poly is zero for every value: no term is nonzero there (a δ between two of its indices
+ * fails), or, with the indices of each class made one, the terms group into equal products whose
+ * coefficients sum to 0. Terms with summed indices are not compared (no partition is claimed
+ * where one of them is nonzero). Returns how many are written into @codes (room for
+ * JAC_ENTRY_MAX_PARTITIONS). */
+guint      _jac_poly_zero_partitions (const GPtrArray      *poly,
                                     guint                   out_rank,
                                     const int              *out_idx,
                                     guint                   var_rank,

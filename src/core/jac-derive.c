@@ -1089,36 +1089,43 @@ describe_union (JacDerivation          *self,
                                                          self->wrt_letters);
 
   self->sparsity = g_strdup_printf ("nonzero only where %s", where);
-  if (self->cancel_condition != NULL)
-    self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for every "
-                                             "value where the δs of every term force it to zero, "
-                                             "and where %s, on which the constant terms cancel",
-                                             self->n_patterns, self->cancel_condition);
-  else
-    self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for "
-                                             "every value only where the δs of every term force "
-                                             "it to zero", self->n_patterns);
+  self->sparsity_detail = g_strdup_printf ("a sum of %u δ patterns: an entry is zero for every "
+                                           "value only where the δs of every term force it to "
+                                           "zero", self->n_patterns);
 }
 
-/* Constant terms that cancel where their δs meet: "…, except where i = j = p = q"; @detail says
- * why too (a union's detail says it itself). */
-static void
-add_cancellation (JacDerivation *self,
-                  gboolean       detail)
+/* Whether a partition of the indices is zero for every value but not forced by the δ patterns
+ * (some pattern's δs all hold there). */
+static gboolean
+zeros_beyond_patterns (const JacDerivation    *self,
+                       const JacDeriveContext *d)
 {
-  char *text;
+  for (guint z = 0; z < self->n_zero_partitions; z++)
+    for (guint k = 0; k < self->n_patterns; k++)
+      {
+        gboolean holds = TRUE;
 
-  if (self->cancel_condition == NULL)
-    return;
-  text = g_strdup_printf ("%s, except where %s", self->sparsity, self->cancel_condition);
+        for (guint a = 0; a < d->out_rank && holds; a++)
+          if (self->patterns[k][a] >= 0)
+            holds = jac_entry_partition_ties (self->zero_partitions[z], a,
+                                              2 + self->patterns[k][a]);
+        if (holds)
+          return TRUE;
+      }
+  return FALSE;
+}
+
+/* The sentence from the partitions the index form proves zero: where its terms cancel (S − Sᵀ at
+ * i = j = p = q) or a δ of two variable axes fails (δ_pq of tr X). */
+static void
+describe_partitions (JacDerivation *self)
+{
   g_free (self->sparsity);
-  self->sparsity = text;
-  if (!detail)
-    return;
-  text = g_strdup_printf ("%s; where %s the constant terms cancel", self->sparsity_detail,
-                          self->cancel_condition);
   g_free (self->sparsity_detail);
-  self->sparsity_detail = text;
+  self->sparsity = g_strdup (self->partition_sentence);
+  self->sparsity_detail = g_strdup ("an entry is zero for every value where the δs of every "
+                                    "term force it to zero or the terms that remain there "
+                                    "cancel");
 }
 
 static void
@@ -1136,7 +1143,8 @@ describe_structure (JacDerivation          *self,
       g_string_free (sentence, TRUE);
       g_string_free (detail, TRUE);
       describe_union (self, d);
-      add_cancellation (self, FALSE);
+      if (self->partition_sentence != NULL)
+        describe_partitions (self);
       return;
     }
   for (guint a = 0; a < d->out_rank; a++)
@@ -1174,7 +1182,8 @@ describe_structure (JacDerivation          *self,
                             self->pair[0] >= 0 && d->out_rank == 2 ? "row" : "column");
   self->sparsity = g_string_free (sentence, FALSE);
   self->sparsity_detail = g_string_free (detail, FALSE);
-  add_cancellation (self, TRUE);
+  if (self->partition_sentence != NULL)
+    describe_partitions (self);
 }
 
 /* The Structure step is a sentence: its LaTeX is text with the names and index letters in math,
@@ -1562,13 +1571,19 @@ finish (Derivation      *D,
                                                          d->var_rank, d->var_idx,
                                                          self->patterns) : 0;
   if (self->depends)
-    self->n_cancelled = _jac_poly_cancelled (result, d->out_rank, d->out_idx, d->var_rank,
-                                             d->var_idx, self->cancelled);
-  self->cancel_condition = jac_entry_partitions_condition (d->out_rank, d->var_rank,
-                                                           self->n_cancelled, self->cancelled,
-                                                           self->out_letters, self->wrt_letters);
-  if (self->cancel_condition == NULL)
-    self->n_cancelled = 0;
+    self->n_zero_partitions = _jac_poly_zero_partitions (result, d->out_rank, d->out_idx,
+                                                         d->var_rank, d->var_idx,
+                                                         self->zero_partitions);
+  /* Zeros the δ patterns do not say (terms that cancel where their δs meet, a δ between two
+   * variable axes): the sentence comes from the partitions then. */
+  if (!zeros_beyond_patterns (self, d))
+    self->n_zero_partitions = 0;
+  else
+    self->partition_sentence = jac_entry_partitions_sentence (d->out_rank, d->var_rank,
+                                                              self->n_zero_partitions,
+                                                              self->zero_partitions,
+                                                              self->out_letters,
+                                                              self->wrt_letters);
   describe_structure (self, d);
   structure_step (D, self);
   contract_step (D, self, result, form);
@@ -1711,7 +1726,7 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->result_latex);
   g_free (self->sparsity);
   g_free (self->sparsity_detail);
-  g_free (self->cancel_condition);
+  g_free (self->partition_sentence);
   g_free (self->contracted_text);
   g_free (self->contracted_markup);
   for (guint k = 0; k < 2; k++)

@@ -108,9 +108,9 @@ typedef struct _JacDerivation
   /* The partitions of the indices (JacStructured's codes) on which its terms cancel for every
    * value, as δ_ip δ_jq − δ_jp δ_iq at i = j = p = q, and where in words ("i = j = p = q"); 0
    * and NULL when nowhere. The analysis gives the evaluator the same partitions. */
-  guint      n_cancelled;
-  guint      cancelled[JAC_ENTRY_MAX_PARTITIONS];
-  char      *cancel_condition;
+  guint      n_zero_partitions;
+  guint      zero_partitions[JAC_ENTRY_MAX_PARTITIONS];
+  char      *partition_sentence;
 
   /* Σ_o G[o] ∂out[o]/∂variable in matrix notation, e.g. "(G ⊙ (1 − h ⊙ h)) W_hhᵀ". */
   char      *contracted_text;

@@ -526,7 +526,7 @@ term_on_partition (const JacTerm *term,
   GArray *factors = g_array_new (FALSE, FALSE, sizeof (JacFactor));
   guint kept = 0;
 
-  *unsure = term->sums->len > 0;
+  *unsure = FALSE;
   for (guint f = 0; f < term->factors->len; f++)
     {
       JacFactor y = factor_on_partition (&g_array_index (term->factors, JacFactor, f), code,
@@ -578,6 +578,7 @@ term_on_partition (const JacTerm *term,
       g_array_index (factors, JacFactor, kept++) = *y;
     }
   g_array_set_size (factors, kept);
+  *unsure = term->sums->len > 0;
   return factors;
 }
 
@@ -594,7 +595,7 @@ same_factors (const GArray *a,
 }
 
 guint
-_jac_poly_cancelled (const GPtrArray *poly,
+_jac_poly_zero_partitions (const GPtrArray *poly,
                      guint            out_rank,
                      const int       *out_idx,
                      guint            var_rank,
@@ -604,7 +605,7 @@ _jac_poly_cancelled (const GPtrArray *poly,
   guint all[JAC_ENTRY_MAX_PARTITIONS], n_all, n = 0;
   int position_id[4] = { -1, -1, -1, -1 };
 
-  if (poly->len == 0 || poly->len < 2)
+  if (poly->len == 0)
     return 0;
   for (guint a = 0; a < out_rank; a++)
     position_id[a] = out_idx[a];
@@ -638,7 +639,13 @@ _jac_poly_cancelled (const GPtrArray *poly,
               g_array_append_val (coefs, term->coef);
             }
         }
-      if (unsure || forms->len == 0)
+      /* No term is nonzero there (a δ of two variable axes, δ_pq of tr X, fails): zero. */
+      if (forms->len == 0)
+        {
+          codes[n++] = all[c];
+          continue;
+        }
+      if (unsure)
         continue;
       /* Coefficients are small rationals: their sum is 0 up to a rounding or two. */
       for (guint m = 0; m < coefs->len && cancels; m++)

@@ -523,7 +523,7 @@ jac_structured_to_dense (const JacStructured  *self,
             dense->data[offset] += core->data[n];
         }
     }
-  if (self->n_cancelled > 0)
+  if (self->n_zero_partitions > 0)
     {
       gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, e = 0;
 
@@ -1944,11 +1944,11 @@ entry_cancels (const JacStructured *self,
 {
   guint code;
 
-  if (self->n_cancelled == 0)
+  if (self->n_zero_partitions == 0)
     return FALSE;
   code = jac_entry_partition (self->out_rank, self->wrt_rank, out_index, wrt_index);
-  for (guint k = 0; k < self->n_cancelled; k++)
-    if (self->cancelled[k] == code)
+  for (guint k = 0; k < self->n_zero_partitions; k++)
+    if (self->zero_partitions[k] == code)
       return TRUE;
   return FALSE;
 }
@@ -1980,7 +1980,7 @@ count_cancelled (const JacStructured *self)
 {
   gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, n = 0;
 
-  if (self->n_cancelled == 0)
+  if (self->n_zero_partitions == 0)
     return 0;
   do
     {
@@ -1998,7 +1998,7 @@ count_cancelled (const JacStructured *self)
 #define ENTRY_WALK_LIMIT ((gsize) 1 << 22)
 
 gboolean
-jac_structured_set_cancelled (JacStructured *self,
+jac_structured_set_zero_partitions (JacStructured *self,
                               guint          n_codes,
                               const guint   *codes)
 {
@@ -2009,19 +2009,19 @@ jac_structured_set_cancelled (JacStructured *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (n_codes == 0 || codes != NULL, FALSE);
 
-  self->n_cancelled = 0;
+  self->n_zero_partitions = 0;
   if (n_codes == 0 || n_codes > JAC_ENTRY_MAX_PARTITIONS || self->n_terms == 0 ||
       jac_structured_dense_count (self) > ENTRY_WALK_LIMIT)
     return FALSE;
-  memcpy (self->cancelled, codes, n_codes * sizeof *codes);
+  memcpy (self->zero_partitions, codes, n_codes * sizeof *codes);
   do
     {
       double value = 0.0;
 
-      self->n_cancelled = 0;
+      self->n_zero_partitions = 0;
       value = fabs (jac_structured_get (self, o, w, NULL));
       largest = MAX (largest, value);
-      self->n_cancelled = n_codes;
+      self->n_zero_partitions = n_codes;
       if (entry_cancels (self, o, w))
         {
           cancelled = MAX (cancelled, value);
@@ -2035,7 +2035,7 @@ jac_structured_set_cancelled (JacStructured *self,
     {
       if (n_entries > 0)
         g_debug ("an entry the terms cancel on is %g: kept the δs alone", cancelled);
-      self->n_cancelled = 0;
+      self->n_zero_partitions = 0;
       return FALSE;
     }
   return TRUE;
@@ -2066,76 +2066,127 @@ code_listed (guint        code,
   return FALSE;
 }
 
+/* Where partition @code's classes of two or more positions are equal: "p = i and q = j",
+ * "i = j = p = q" ("" for no two equal). A class of one output index and one variable index
+ * reads as the δ conditions do, the variable's first. */
+static void
+append_partition (GString        *out,
+                  guint           code,
+                  const gboolean *present,
+                  const char     *letter)
+{
+  gboolean first = TRUE;
+
+  for (guint a = 0; a < 4; a++)
+    {
+      guint members[4], n = 0;
+      gboolean leads = present[a];
+
+      for (guint b = 0; b < a && leads; b++)
+        leads = !(present[b] && jac_entry_partition_ties (code, a, b));
+      if (!leads)
+        continue;
+      for (guint b = a; b < 4; b++)
+        if (present[b] && jac_entry_partition_ties (code, a, b))
+          members[n++] = b;
+      if (n < 2)
+        continue;
+      if (!first)
+        g_string_append (out, " and ");
+      first = FALSE;
+      if (n == 2 && members[0] < 2 && members[1] >= 2)
+        g_string_append_printf (out, "%c = %c", letter[members[1]], letter[members[0]]);
+      else
+        for (guint m = 0; m < n; m++)
+          g_string_append_printf (out, m > 0 ? " = %c" : "%c", letter[members[m]]);
+    }
+}
+
+/* The most general of @codes that @keep accepts, each as a condition, joined by " or " (with
+ * parentheses where "and" meets "or"). */
+static void
+append_general (GString        *out,
+                guint           n_codes,
+                const guint    *codes,
+                const gboolean *present,
+                const char     *letter)
+{
+  guint n_listed = 0;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint c = 0; c < n_codes; c++)
+    {
+      gboolean general = TRUE;
+      GString *text;
+
+      for (guint g = 0; g < n_codes && general; g++)
+        general = g == c || !partition_coarser (codes[c], codes[g], present);
+      if (!general)
+        continue;
+      text = g_string_new (NULL);
+      append_partition (text, codes[c], present, letter);
+      g_ptr_array_add (texts, g_string_free (text, FALSE));
+    }
+  for (guint t = 0; t < texts->len; t++)
+    {
+      const char *text = g_ptr_array_index (texts, t);
+
+      g_string_append_printf (out, texts->len > 1 && strstr (text, " and ") != NULL
+                                     ? "%s(%s)" : "%s%s", n_listed++ > 0 ? " or " : "", text);
+    }
+}
+
 char *
-jac_entry_partitions_condition (guint        out_rank,
-                                guint        wrt_rank,
-                                guint        n_codes,
-                                const guint *codes,
-                                const char  *out_letters,
-                                const char  *wrt_letters)
+jac_entry_partitions_sentence (guint        out_rank,
+                               guint        wrt_rank,
+                               guint        n_zero,
+                               const guint *zero,
+                               const char  *out_letters,
+                               const char  *wrt_letters)
 {
   gboolean present[4] = { out_rank > 0, out_rank > 1, wrt_rank > 0, wrt_rank > 1 };
-  char letter[4] = { 0, 0, 0, 0 };
-  guint all[JAC_ENTRY_MAX_PARTITIONS], n_all;
-  GString *where;
+  char letter[4] = { '?', '?', '?', '?' };
+  guint all[JAC_ENTRY_MAX_PARTITIONS], n_all, nonzero[JAC_ENTRY_MAX_PARTITIONS], n_nonzero = 0;
+  guint except[JAC_ENTRY_MAX_PARTITIONS], n_except = 0;
+  gboolean generic = FALSE;
+  GString *sentence;
 
   g_return_val_if_fail (out_letters != NULL && wrt_letters != NULL, NULL);
 
-  if (n_codes == 0)
-    return NULL;
-  for (guint a = 0; a < out_rank && a < 2; a++)
+  for (guint a = 0; a < out_rank && a < 2 && out_letters[a] != '\0'; a++)
     letter[a] = out_letters[a];
-  for (guint t = 0; t < wrt_rank && t < 2; t++)
+  for (guint t = 0; t < wrt_rank && t < 2 && wrt_letters[t] != '\0'; t++)
     letter[2 + t] = wrt_letters[t];
   n_all = jac_entry_partitions (out_rank, wrt_rank, all);
-
-  where = g_string_new (NULL);
-  for (guint c = 0; c < n_codes; c++)
-    {
-      g_autoptr(GString) condition = g_string_new (NULL);
-      gboolean implied = FALSE;
-
-      for (guint g = 0; g < n_codes && !implied; g++)
+  for (guint m = 0; m < n_all; m++)
+    if (!code_listed (all[m], n_zero, zero))
+      nonzero[n_nonzero++] = all[m];
+  if (n_nonzero == 0)
+    return g_strdup ("identically zero");
+  /* The zeros inside the nonzero conditions: those are the exceptions. */
+  for (guint z = 0; z < n_zero; z++)
+    for (guint m = 0; m < n_nonzero; m++)
+      if (partition_coarser (zero[z], nonzero[m], present))
         {
-          gboolean closed = TRUE;
-
-          if (g == c || !partition_coarser (codes[c], codes[g], present))
-            continue;
-          for (guint m = 0; m < n_all && closed; m++)
-            if (partition_coarser (all[m], codes[g], present))
-              closed = code_listed (all[m], n_codes, codes);
-          implied = closed;
+          except[n_except++] = zero[z];
+          break;
         }
-      if (implied)
-        continue;
-      for (guint a = 0; a < 4; a++)
-        {
-          gboolean leads = present[a], joined = FALSE;
-
-          for (guint b = 0; b < a && leads; b++)
-            leads = !(present[b] && jac_entry_partition_ties (codes[c], a, b));
-          if (!leads)
-            continue;
-          for (guint b = a + 1; b < 4; b++)
-            if (present[b] && jac_entry_partition_ties (codes[c], a, b))
-              {
-                if (!joined)
-                  g_string_append_printf (condition, "%s%c", condition->len > 0 ? " and " : "",
-                                          letter[a]);
-                g_string_append_printf (condition, " = %c", letter[b]);
-                joined = TRUE;
-              }
-        }
-      /* No two indices equal: the terms cancel everywhere, which the derivation has already
-       * summed to nothing. */
-      if (condition->len == 0)
-        continue;
-      g_string_append_printf (where, "%s%s", where->len > 0 ? " or " : "", condition->str);
-    }
-  if (where->len == 0)
+  for (guint m = 0; m < n_nonzero && !generic; m++)
     {
-      g_string_free (where, TRUE);
-      return NULL;
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      append_partition (text, nonzero[m], present, letter);
+      generic = text->len == 0;
     }
-  return g_string_free (where, FALSE);
+
+  sentence = g_string_new (generic ? "nonzero except where " : "nonzero only where ");
+  if (!generic)
+    {
+      append_general (sentence, n_nonzero, nonzero, present, letter);
+      if (n_except > 0)
+        g_string_append (sentence, ", except where ");
+    }
+  if (n_except > 0)
+    append_general (sentence, n_except, except, present, letter);
+  return g_string_free (sentence, FALSE);
 }

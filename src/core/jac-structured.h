@@ -54,9 +54,9 @@ typedef struct _JacStructured
   };
   /* The partitions on which the terms cancel for every value, as the derivation proves them (S − Sᵀ
    * at i = j = p = q): structural zeros the δs alone do not force. 0: none (set by
-   * jac_structured_set_cancelled, on a Jacobian small enough to walk). */
-  guint      n_cancelled;
-  guint      cancelled[JAC_ENTRY_MAX_PARTITIONS];
+   * jac_structured_set_zero_partitions, on a Jacobian small enough to walk). */
+  guint      n_zero_partitions;
+  guint      zero_partitions[JAC_ENTRY_MAX_PARTITIONS];
 } JacStructured;
 
 JacStructured *jac_structured_new_identity   (guint                 rank,
@@ -92,18 +92,20 @@ gboolean       jac_entry_partition_ties      (guint                 code,
                                               guint                 b);
 /* Makes the entries of the partitions @codes structural zeros too. FALSE, and nothing changed,
  * when none of them has an entry or one of those entries is not 0 up to rounding. */
-gboolean       jac_structured_set_cancelled  (JacStructured        *self,
+gboolean       jac_structured_set_zero_partitions  (JacStructured        *self,
                                               guint                 n_codes,
                                               const guint          *codes);
-/* The partitions @codes in words, "i = j = p = q" (joined by " or "), with @out_letters and
- * @wrt_letters the indices' letters; a partition is left out when a more general one that is
- * listed with every specialization of its own says it. NULL when there is none. */
-char          *jac_entry_partitions_condition (guint                out_rank,
-                                               guint                wrt_rank,
-                                               guint                n_codes,
-                                               const guint         *codes,
-                                               const char          *out_letters,
-                                               const char          *wrt_letters);
+/* Where a Jacobian whose zero partitions (those on which it is zero for every value) are @zero
+ * can be nonzero, in words: "nonzero only where (p = i and q = j) or (q = i and p = j), except
+ * where i = j = p = q", "nonzero only where p = q" (tr X), "nonzero except where i = j", or
+ * "identically zero"; with @out_letters and @wrt_letters the indices' letters. A condition
+ * stands for itself and every specialization of it, the most general ones listed. */
+char          *jac_entry_partitions_sentence (guint                 out_rank,
+                                              guint                 wrt_rank,
+                                              guint                 n_zero,
+                                              const guint          *zero,
+                                              const char           *out_letters,
+                                              const char           *wrt_letters);
 
 /* Whether no δ of term @term ties variable axis @axis. */
 gboolean       jac_structured_wrt_axis_is_free (const JacStructured *self,

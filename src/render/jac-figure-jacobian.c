@@ -24,8 +24,10 @@ _jac_jacobian_access_init (JacJacobianAccess *access,
   access->analysis = analysis;
   access->i_tie = access->j_tie = -1;
 
-  /* The direct path reads one δ pattern's core; a sum of terms goes through jac_structured_get. */
-  if (s == NULL || s->n_terms != 1 || s->out_rank != 2 || (s->wrt_rank != 1 && s->wrt_rank != 2))
+  /* The direct path reads one δ pattern's core; a sum of terms, or zeros the δs do not say,
+   * go through jac_structured_get. */
+  if (s == NULL || s->n_terms != 1 || s->n_zero_partitions > 0 || s->out_rank != 2 ||
+      (s->wrt_rank != 1 && s->wrt_rank != 2))
     return;
   if (sp->n_block_rows != s->out_shape[0] || sp->block_height != s->out_shape[1])
     return;
