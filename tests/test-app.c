@@ -1264,6 +1264,13 @@ test_expr_hessian (void)
   g_assert_null (analysis->hessian);
   g_assert_cmpstr (analysis->output_name, ==, "U");
   g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
+  /* tr(X)'s gradient is the constant I_3x3: not a variable to differentiate by. */
+  type_expression ("tr(X)", "X: 3×3");
+  gtk_check_button_set_active (window->hessian_check, TRUE);
+  analysis = jac_window_get_analysis (window);
+  g_assert_nonnull (analysis->hessian);
+  g_assert_false (analysis->derivation->depends);
+  g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 1);
   activate ("win.preset", g_variant_new_string ("least-squares"));
   g_assert_false (gtk_check_button_get_active (window->hessian_check));
   g_assert_null (jac_window_get_analysis (window)->hessian);

@@ -221,7 +221,11 @@ _jac_window_dup_variables (JacWindow *self)
     {
       const JacNode *node = jac_graph_node (self->analysis->graph, n);
 
-      if (node->op == JAC_OP_VARIABLE)
+      /* A Hessian's gradient may hold named constants (I_3x3): not variables to choose. */
+      if (node->op == JAC_OP_VARIABLE &&
+          !(self->analysis->hessian != NULL &&
+            g_strv_contains ((const char * const *) self->analysis->hessian->constants,
+                             node->name)))
         g_strv_builder_add (builder, node->name);
     }
   return g_strv_builder_end (builder);

@@ -2291,9 +2291,9 @@ src_node (SourcePrinter *P,
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
+  set_shape (rank, shape, n->rank, n->shape);
   if (P->failed)
     return g_strdup ("0");
-  set_shape (rank, shape, n->rank, n->shape);
   switch (n->op)
     {
     case JAC_OP_VARIABLE:
@@ -2427,9 +2427,9 @@ src_m (SourcePrinter  *P,
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
+  set_shape (rank, shape, e->rank, e->shape);
   if (P->failed)
     return g_strdup ("0");
-  set_shape (rank, shape, e->rank, e->shape);
   switch (e->kind)
     {
     case JAC_M_NODE:
