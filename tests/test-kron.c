@@ -97,7 +97,7 @@ static JacTensor *
 rnn_oracle (const JacRnn *rnn,
             JacVariable   wrt)
 {
-  const JacTensor *s = rnn->slope;
+  g_autoptr(JacTensor) s = jac_rnn_slope (rnn);
   gsize n = rnn->config.batch, h = rnn->config.hidden;
   const JacTensor *w;
   JacTensor *m;
@@ -165,13 +165,14 @@ test_rnn (void)
             g_autoptr(JacRnn) rnn = make_oracle (sizes[z][0], sizes[z][1], sizes[z][2],
                                                  activations[a], b_per_row);
             g_autoptr(JacTensor) oracle = rnn_oracle (rnn, wrt);
-            gboolean slope_ones = all_ones (rnn->slope);
+            g_autoptr(JacTensor) rnn_slope = jac_rnn_slope (rnn);
+            gboolean slope_ones = all_ones (rnn_slope);
 
             /* The slope the derivation names is the step's φ′(Z), found generically. */
             if (activations[a] != JAC_FUNC_IDENTITY)
               {
                 g_assert_nonnull (analysis->slope);
-                g_assert_cmpfloat (jac_tensor_max_abs_diff (analysis->slope, rnn->slope), ==, 0);
+                g_assert_cmpfloat (jac_tensor_max_abs_diff (analysis->slope, rnn_slope), ==, 0);
               }
 
             /* ReLU off everywhere: a zero Jacobian, no form worth stating. */
@@ -213,7 +214,7 @@ test_rnn (void)
                 g_assert_cmpstr (kron->scale_name, ==, "S");
                 g_assert_false (kron->scale_generic);
                 /* Named S, it is S: the split moved no proportion into the wrong factor. */
-                g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, rnn->slope),
+                g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, rnn_slope),
                                    <=, 1e-12);
               }
             check_matrices (analysis, kron, oracle);
@@ -468,6 +469,7 @@ test_large_threaded (void)
         g_autoptr(JacAnalysis) analysis = make_rnn (8, 4, 512, activations[a], FALSE, wrts[w]);
         g_autoptr(JacKron) kron = jac_kron_from_analysis (analysis);
         g_autoptr(JacRnn) rnn = make_oracle (8, 4, 512, activations[a], FALSE);
+        g_autoptr(JacTensor) rnn_slope = jac_rnn_slope (rnn);
         const JacTensor *core = analysis->jacobian->core;
         const JacTensor *other = jac_rnn_value (rnn, wrts[w] == JAC_VAR_H_PREV ? JAC_VAR_W_HH
                                                                                : JAC_VAR_H_PREV);
@@ -480,7 +482,7 @@ test_large_threaded (void)
           for (gsize j = 0; j < 512; j++)
             for (gsize q = 0; q < 512; q++)
               {
-                double s = JAC_AT2 (rnn->slope, i, j);
+                double s = JAC_AT2 (rnn_slope, i, j);
                 /* ∂h/∂h_prev: S[i,j] W_hh[q,j] (δ_ip); ∂h/∂W_hh: S[i,j] h_prev[i,k] (δ_jl). */
                 double expected = wrts[w] == JAC_VAR_H_PREV ? s * JAC_AT2 (other, q, j)
                                                             : s * JAC_AT2 (other, i, q);
@@ -495,7 +497,7 @@ test_large_threaded (void)
                                                                    : JAC_KRON_IDENTITY_RIGHT);
         g_assert_cmpstr (kron->factor_name, ==, wrts[w] == JAC_VAR_H_PREV ? "W_hh" : "h_prev");
         g_assert_cmpstr (kron->scale_name, ==, "S");
-        g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, rnn->slope), <=, 1e-12);
+        g_assert_cmpfloat (jac_tensor_max_abs_diff (kron->scale, rnn_slope), <=, 1e-12);
       }
   g_assert_true (streamed);
 }

@@ -214,7 +214,6 @@ jac_rnn_new (const JacRnnConfig *config,
   g_return_val_if_fail (config != NULL, NULL);
 
   g_autoptr(JacRnn) self = g_new0 (JacRnn, 1);
-  const JacTensor *z;
 
   self->config = *config;
   if (!resolve_sizes (&self->config, loaded, error))
@@ -249,11 +248,8 @@ jac_rnn_new (const JacRnnConfig *config,
         draw_variable (&self->config, v, node->value);
     }
 
+  /* The analysis takes S from the derivation; the closed forms below recompute their own. */
   jac_graph_forward (self->graph);
-  z = jac_rnn_preactivation (self);
-  self->slope = jac_tensor_new (z->rank, z->shape, NULL);
-  for (gsize n = 0; n < z->size; n++)
-    self->slope->data[n] = jac_func_slope (self->config.activation, z->data[n]);
   return g_steal_pointer (&self);
 }
 
@@ -263,7 +259,6 @@ jac_rnn_free (JacRnn *self)
   if (self == NULL)
     return;
   jac_expr_free (self->expr);
-  jac_tensor_free (self->slope);
   g_free (self);
 }
 
@@ -384,6 +379,19 @@ jac_rnn_closed_form_dense (const JacRnn *self,
 }
 
 JacTensor *
+jac_rnn_slope (const JacRnn *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  const JacTensor *z = jac_rnn_preactivation (self);
+  JacTensor *slope = jac_tensor_new (z->rank, z->shape, NULL);
+
+  for (gsize n = 0; n < z->size; n++)
+    slope->data[n] = jac_func_slope (self->config.activation, z->data[n]);
+  return slope;
+}
+
+JacTensor *
 jac_rnn_contract_formula (const JacRnn    *self,
                           JacVariable      variable,
                           const JacTensor *upstream)
@@ -393,11 +401,12 @@ jac_rnn_contract_formula (const JacRnn    *self,
   const JacRnnConfig *c = &self->config;
   const JacTensor *v = jac_rnn_value (self, variable);
   g_autoptr(JacTensor) gated = jac_tensor_copy (upstream);
+  g_autoptr(JacTensor) slope = jac_rnn_slope (self);
   JacTensor *result = jac_tensor_new (v->rank, v->shape, NULL);
   gsize n = c->batch, h = c->hidden;
 
   for (gsize e = 0; e < gated->size; e++)
-    gated->data[e] *= self->slope->data[e];
+    gated->data[e] *= slope->data[e];
 
   switch (variable)
     {

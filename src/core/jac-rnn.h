@@ -37,7 +37,6 @@ typedef struct _JacRnn
   JacGraph    *graph;         /* expr's */
   int          variable_node[JAC_N_VARS];
   int          preactivation; /* Z */
-  JacTensor   *slope;         /* S = φ'(Z), (N, H) */
 } JacRnn;
 
 void         jac_rnn_config_init_default (JacRnnConfig     *config);
@@ -59,6 +58,9 @@ const JacTensor *jac_rnn_value           (const JacRnn     *self,
                                           JacVariable       variable);
 const JacTensor *jac_rnn_output          (const JacRnn     *self);
 const JacTensor *jac_rnn_preactivation   (const JacRnn     *self);
+/* S = φ′(Z) from the graph's Z, for the closed forms (the analysis takes its own from the
+ * derivation: nothing computes it twice on the window's path). A new tensor. */
+JacTensor       *jac_rnn_slope           (const JacRnn     *self);
 JacStructured *jac_rnn_jacobian          (JacRnn           *self,
                                           JacVariable       variable);
 
