@@ -27,6 +27,18 @@ jac_figure_style_init (JacFigureStyle *style)
   style->highlight.panel = JAC_PANEL_NONE;
 }
 
+void
+jac_figure_style_set_layout (JacFigureStyle *style,
+                             JacLayout       layout)
+{
+  g_return_if_fail (style != NULL);
+  g_return_if_fail (layout <= JAC_LAYOUT_PER_SAMPLE);
+
+  style->denominator_layout = layout == JAC_LAYOUT_DENOMINATOR;
+  style->vec_layout = layout == JAC_LAYOUT_VEC;
+  style->per_sample = layout == JAC_LAYOUT_PER_SAMPLE;
+}
+
 /* ---- drawing ---- */
 
 static const JacRgb *
