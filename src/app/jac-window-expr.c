@@ -18,7 +18,7 @@ static const char * const rnn_load_labels[] = {
 gboolean
 _jac_window_is_expr_mode (JacWindow *self)
 {
-  return self->expression != NULL && self->expression[0] != '\0';
+  return self->session->expression != NULL && self->session->expression[0] != '\0';
 }
 
 /* "W_hh" → "W<sub>hh</sub>": what follows the first underscore is a subscript. */
@@ -42,9 +42,9 @@ rnn_text (JacWindow *self)
 {
   const char *sum = "h_prev @ W_hh + x @ W_xh + b";
 
-  if (g_strcmp0 (self->activation, "identity") == 0)
+  if (self->session->activation == JAC_ACTIVATION_IDENTITY)
     return g_strdup_printf ("h = %s", sum);
-  return g_strdup_printf ("h = %s(%s)", self->activation, sum);
+  return g_strdup_printf ("h = %s(%s)", jac_session_get_nick (self->session, "activation"), sum);
 }
 
 /* ---- computing ---------------------------------------------------------------------------- */
@@ -54,7 +54,7 @@ static void
 declare_rnn_shapes (JacWindow   *self,
                     JacShapeEnv *env)
 {
-  gsize n = self->batch, d = self->input, h = self->hidden;
+  gsize n = self->session->batch, d = self->session->input, h = self->session->hidden;
   gsize nh[2] = { n, h }, nd[2] = { n, d }, hh[2] = { h, h }, dh[2] = { d, h };
 
   jac_shape_env_set_size (env, "N", n);
@@ -64,7 +64,7 @@ declare_rnn_shapes (JacWindow   *self,
   jac_shape_env_declare (env, "x", 2, nd);
   jac_shape_env_declare (env, "W_hh", 2, hh);
   jac_shape_env_declare (env, "W_xh", 2, dh);
-  if (g_strcmp0 (self->b_shape, "NxH") == 0)
+  if (self->session->b_shape == JAC_BIAS_SHAPE_NXH)
     jac_shape_env_declare (env, "b", 2, nh);
   else
     jac_shape_env_declare (env, "b", 1, &h);
@@ -101,11 +101,11 @@ parse_expression (JacWindow   *self,
   JacExpr *expr;
 
   declare_rnn_shapes (self, env);
-  if (self->shapes != NULL && !jac_shape_env_parse_declarations (env, self->shapes, &position,
+  if (self->session->shapes != NULL && !jac_shape_env_parse_declarations (env, self->session->shapes, &position,
                                                                  &local))
     {
       *culprit = GTK_WIDGET (self->shapes_entry);
-      set_caret_error (error, local, self->shapes, position);
+      set_caret_error (error, local, self->session->shapes, position);
       g_prefix_error (error, "Shapes: ");
       return NULL;
     }
@@ -115,13 +115,13 @@ parse_expression (JacWindow   *self,
     jac_shape_env_declare (env, name, ((JacTensor *) value)->rank, ((JacTensor *) value)->shape);
 
   *culprit = GTK_WIDGET (self->expr_entry);
-  expr = jac_expr_parse (self->expression, env, &position, &local);
+  expr = jac_expr_parse (self->session->expression, env, &position, &local);
   if (expr == NULL)
     {
-      set_caret_error (error, local, self->expression, position);
+      set_caret_error (error, local, self->session->expression, position);
       return NULL;
     }
-  if (!jac_expr_draw_variables (expr, loaded, (guint32) self->seed, error))
+  if (!jac_expr_draw_variables (expr, loaded, (guint32) self->session->seed, error))
     {
       jac_expr_free (expr);
       return NULL;
@@ -142,18 +142,18 @@ _jac_window_compute_expr (JacWindow   *self,
   if (expr == NULL)
     return NULL;
   /* A new expression starts with respect to its first variable. */
-  if (self->wrt != NULL && jac_graph_find_variable (expr->graph, self->wrt) >= 0)
-    wrt = g_strdup (self->wrt);
+  if (self->session->wrt != NULL && jac_graph_find_variable (expr->graph, self->session->wrt) >= 0)
+    wrt = g_strdup (self->session->wrt);
   else
     wrt = g_strdup (jac_expr_first_variable (expr));
   analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
-                                    (guint32) self->seed, error);
-  if (analysis != NULL && g_strcmp0 (wrt, self->wrt) != 0)
+                                    (guint32) self->session->seed, error);
+  if (analysis != NULL && g_strcmp0 (wrt, self->session->wrt) != 0)
     {
-      /* Not through the property setter: that would compute all over again. */
-      g_free (self->wrt);
-      self->wrt = g_steal_pointer (&wrt);
-      g_object_notify_by_pspec (G_OBJECT (self), _jac_window_properties[PROP_WRT]);
+      /* What this computation found: not a change to compute all over again. */
+      self->in_compute = TRUE;
+      g_object_set (self->session, "wrt", wrt, NULL);
+      self->in_compute = FALSE;
     }
   return analysis;
 }
@@ -357,8 +357,8 @@ _jac_window_sync_mode (JacWindow *self)
   self->setting_entries = TRUE;
   if (expr)
     {
-      set_entry_text (self->expr_entry, self->expression);
-      set_entry_text (self->shapes_entry, self->shapes != NULL ? self->shapes : "");
+      set_entry_text (self->expr_entry, self->session->expression);
+      set_entry_text (self->shapes_entry, self->session->shapes != NULL ? self->session->shapes : "");
     }
   else
     {
@@ -387,7 +387,7 @@ _jac_window_apply_entries (JacWindow *self)
     }
   if (!_jac_window_is_expr_mode (self) && g_str_equal (text, rnn))
     return;
-  g_object_set (self, "shapes", shapes, "expression", text, NULL);
+  g_object_set (self->session, "shapes", shapes, "expression", text, NULL);
 }
 
 static gboolean
@@ -427,17 +427,17 @@ _jac_window_apply_preset (JacWindow  *self,
     return FALSE;
   g_clear_handle_id (&self->entry_source, g_source_remove);
   if (preset->expression == NULL)
-    g_object_set (self, "expression", "", NULL);
+    g_object_set (self->session, "expression", "", NULL);
   else
     {
-      g_autofree char *before = g_strdup (self->wrt);
+      g_autofree char *before = g_strdup (self->session->wrt);
 
-      g_object_set (self, "shapes", preset->shapes, "expression", preset->expression, NULL);
+      g_object_set (self->session, "shapes", preset->shapes, "expression", preset->expression, NULL);
       /* A variable the new expression shares stays; else the gallery's, not merely the first. */
-      if (g_strcmp0 (self->wrt, before) != 0 && self->analysis != NULL
+      if (g_strcmp0 (self->session->wrt, before) != 0 && self->analysis != NULL
           && jac_graph_find_variable (self->analysis->graph, preset->wrt) >= 0
-          && g_strcmp0 (self->wrt, preset->wrt) != 0)
-        g_object_set (self, "wrt", preset->wrt, NULL);
+          && g_strcmp0 (self->session->wrt, preset->wrt) != 0)
+        g_object_set (self->session, "wrt", preset->wrt, NULL);
     }
   _jac_window_sync_mode (self);
   return TRUE;

@@ -11,7 +11,7 @@
 gboolean
 _jac_window_is_sequence_view (JacWindow *self)
 {
-  return g_strcmp0 (self->view, "sequence") == 0;
+  return self->session->view == JAC_VIEW_SEQUENCE;
 }
 
 void
@@ -19,15 +19,10 @@ _jac_window_sequence_config (JacWindow         *self,
                              JacSequenceConfig *config)
 {
   jac_sequence_config_init_default (config);
-  config->config.batch = self->batch;
-  config->config.input = self->input;
-  config->config.hidden = self->hidden;
-  config->config.seed = (guint32) self->seed;
-  config->config.b_per_row = g_strcmp0 (self->b_shape, "NxH") == 0;
-  jac_activation_from_name (self->activation, &config->config.activation);
-  config->steps = self->steps;
-  config->gain = self->gain;
-  config->orthogonal = self->orthogonal;
+  jac_session_rnn_config (self->session, &config->config);
+  config->steps = self->session->steps;
+  config->gain = self->session->gain;
+  config->orthogonal = self->session->orthogonal;
   {
     GtkDropDown *cell = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
     guint selected = cell != NULL ? gtk_drop_down_get_selected (cell) : 0;
@@ -218,7 +213,7 @@ bind_value (JacWindow  *self,
                               ? gtk_spin_button_get_adjustment (widget)
                               : gtk_range_get_adjustment (widget);
 
-  g_object_bind_property (self, property, adjustment, "value",
+  g_object_bind_property (self->session, property, adjustment, "value",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }
 
@@ -263,15 +258,16 @@ _jac_window_init_sequence (JacWindow *self)
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
   add_cell_choice (self);
-  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
+  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)),
+                            self->session->steps);
   bind_value (self, "steps", self->steps_spin);
   bind_value (self, "lag", self->lag_scale);
   bind_value (self, "gain", self->gain_scale);
-  g_object_bind_property (self, "lag", self->time_view, "lag", both);
-  g_object_bind_property (self, "norm", self->time_view, "norm", G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "shared-range", self->time_view, "shared-range",
+  g_object_bind_property (self->session, "lag", self->time_view, "lag", both);
+  jac_session_bind_nick (self->session, "norm", self->time_view, "norm", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->session, "shared-range", self->time_view, "shared-range",
                           G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "view", self->view_stack, "visible-child-name", both);
+  jac_session_bind_nick (self->session, "view", self->view_stack, "visible-child-name", both);
   g_object_bind_property (self->time_view, "busy", self->sequence_spinner, "spinning",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_object (self->time_view, "changed", G_CALLBACK (time_view_changed_cb), self,
