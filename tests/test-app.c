@@ -1996,11 +1996,11 @@ test_session (void)
   g_object_set (session, "colormap", JAC_COLORMAP_GRAY, "upstream", JAC_UPSTREAM_LOSS,
                 "activation", JAC_ACTIVATION_RELU, NULL);
   spin ();
-  g_assert_cmpuint (gtk_drop_down_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
+  g_assert_cmpuint (adw_combo_row_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
   g_assert_cmpuint (gtk_drop_down_get_selected (window->upstream_dropdown), ==, JAC_UPSTREAM_LOSS);
-  g_assert_cmpuint (gtk_drop_down_get_selected (window->activation_dropdown), ==,
+  g_assert_cmpuint (adw_combo_row_get_selected (window->activation_dropdown), ==,
                     JAC_ACTIVATION_RELU);
-  gtk_drop_down_set_selected (window->colormap_dropdown, JAC_COLORMAP_PURPLE_GREEN);
+  adw_combo_row_set_selected (window->colormap_dropdown, JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpint (session->colormap, ==, JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpstr (jac_window_get_analysis (window)->expr->source, ==,
                    "h = relu(h_prev @ W_hh + x @ W_xh + b)");

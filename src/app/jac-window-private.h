@@ -4,9 +4,12 @@
 #include <math.h>
 
 #include "jac-export-dialog.h"
+#include "jac-expression-panel.h"
 #include "jac-figure-view.h"
 #include "jac-history.h"
+#include "jac-sequence-controls.h"
 #include "jac-session-private.h"
+#include "jac-step-controls.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
 
@@ -16,13 +19,18 @@ struct _JacWindow
 {
   GtkApplicationWindow parent_instance;
 
-  /* template widgets */
-  GtkDropDown      *activation_dropdown;
+  /* the sidebar's panels, each a template of its own */
+  JacSequenceControls *sequence_controls;
+  JacExpressionPanel  *expression_panel;
+  JacStepControls     *step_controls;
+
+  /* template widgets, the panels' among them (set from the panels in init) */
+  AdwComboRow      *activation_dropdown;
   GtkWidget        *activation_row;
   GtkWidget        *b_shape_row;
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
-  GtkDropDown      *colormap_dropdown;
+  AdwComboRow      *colormap_dropdown;
   GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
   GtkWidget        *derivation_pane;

@@ -232,21 +232,17 @@ static void
 add_cell_choice (JacWindow *self)
 {
   static const char * const names[] = { "RNN", "LSTM", "GRU", NULL };
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *label = gtk_label_new_with_mnemonic ("_Cell");
+  GtkWidget *row = adw_action_row_new ();
   GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
 
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_widget_set_hexpand (label, TRUE);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (label), dropdown);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "_Cell");
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (row), TRUE);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), dropdown);
+  gtk_widget_set_valign (dropdown, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (dropdown, "The recurrent cell, with PyTorch's equations: "
                                          "the RNN, the LSTM (its cell state carries by the "
                                          "forget gate) or the GRU");
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_box_append (GTK_BOX (box), dropdown);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), dropdown);
   gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 0);
   g_object_set_data (G_OBJECT (self), "jac-cell-dropdown", dropdown);
   g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);

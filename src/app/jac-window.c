@@ -575,7 +575,7 @@ style_dark_cb (AdwStyleManager *manager,
   g_object_set (self->session, "dark-style", adw_style_manager_get_dark (manager), NULL);
 }
 
-/* A drop-down lists an enum's values in order: its position is the value. */
+/* A drop-down or combo row lists an enum's values in order: its position is the value. */
 static gboolean
 dropdown_to_enum_cb (GBinding     *binding,
                      const GValue *from,
@@ -602,9 +602,9 @@ enum_to_dropdown_cb (GBinding     *binding,
 }
 
 static void
-bind_dropdown (JacWindow   *self,
-               const char  *property,
-               GtkDropDown *dropdown)
+bind_dropdown (JacWindow  *self,
+               const char *property,
+               gpointer    dropdown)
 {
   g_object_bind_property_full (self->session, property, dropdown, "selected",
                                G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
@@ -848,57 +848,31 @@ jac_window_class_init (JacWindowClass *klass)
   g_type_ensure (JAC_TYPE_FIGURE_VIEW);
   g_type_ensure (JAC_TYPE_TIME_VIEW);
   g_type_ensure (ADW_TYPE_TOAST_OVERLAY);
+  g_type_ensure (JAC_TYPE_EXPRESSION_PANEL);
+  g_type_ensure (JAC_TYPE_SEQUENCE_CONTROLS);
+  g_type_ensure (JAC_TYPE_STEP_CONTROLS);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, all_steps_window);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, b_shape_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, clear_loaded_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, contraction_row);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_panel);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_controls);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, step_controls);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_pane);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, figure_view);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, gain_scale);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, hidden_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hover_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, key_contract_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, key_delta_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, lag_scale);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, preset_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, primary_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_view_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, seed_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_spinner);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_summary_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_box);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sidebar);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_list);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, steps_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, time_view);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_caption);
@@ -907,10 +881,6 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
   gtk_widget_class_bind_template_callback (widget_class, hover_text_cb);
   gtk_widget_class_bind_template_callback (widget_class, zoom_cb);
-  gtk_widget_class_bind_template_callback_full (widget_class, "expr_changed_cb",
-                                                G_CALLBACK (_jac_window_expr_changed_cb));
-  gtk_widget_class_bind_template_callback_full (widget_class, "expr_activate_cb",
-                                                G_CALLBACK (_jac_window_expr_activate_cb));
 
   _jac_window_class_add_actions (widget_class);
 }
@@ -996,6 +966,56 @@ _jac_window_bind_settings (JacWindow *self,
     jac_history_clear (self->history);
 }
 
+/* The panels' widgets the window drives, under the names it has always used for them. */
+static void
+adopt_panels (JacWindow *self)
+{
+  JacStepControls *step = self->step_controls;
+  JacExpressionPanel *expr = self->expression_panel;
+  JacSequenceControls *sequence = self->sequence_controls;
+
+  self->sequence_heading = GTK_WIDGET (sequence);
+  self->sequence_list = GTK_WIDGET (sequence->list);
+  self->steps_spin = sequence->steps_spin;
+
+  self->expression_heading = GTK_WIDGET (expr);
+  self->expression_list = GTK_WIDGET (expr);
+  self->expr_entry = expr->entry;
+  self->preset_menu_button = expr->preset_menu_button;
+  self->shapes_box = expr->shapes_box;
+  self->shapes_entry = expr->shapes_entry;
+  self->expr_error_box = expr->error_box;
+  self->expr_error_label = expr->error_label;
+  self->expr_caret_label = expr->caret_label;
+  g_signal_connect (expr->entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb), self);
+  g_signal_connect (expr->entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb), self);
+  g_signal_connect (expr->shapes_entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb),
+                    self);
+  g_signal_connect (expr->shapes_entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb),
+                    self);
+
+  self->sizes_heading = GTK_WIDGET (step->sizes_group);
+  self->sizes_list = GTK_WIDGET (step->sizes_group);
+  self->batch_spin = step->batch_spin;
+  self->input_spin = step->input_spin;
+  self->hidden_spin = step->hidden_spin;
+  self->seed_spin = step->seed_spin;
+  self->activation_row = GTK_WIDGET (step->activation_row);
+  self->activation_dropdown = step->activation_row;
+  self->b_shape_row = step->b_shape_row;
+  self->upstream_row = step->upstream_row;
+  self->upstream_label = step->upstream_label;
+  self->upstream_dropdown = step->upstream_dropdown;
+  self->loaded_row = step->loaded_row;
+  self->loaded_label = step->loaded_label;
+  self->load_menu_button = step->load_menu_button;
+  self->clear_loaded_button = step->clear_loaded_button;
+  self->colormap_dropdown = step->colormap_row;
+  self->contraction_row = step->contraction_row;
+  self->row_view_row = step->row_view_row;
+  self->row_spin = step->row_spin;
+}
+
 static void
 jac_window_init (JacWindow *self)
 {
@@ -1009,6 +1029,7 @@ jac_window_init (JacWindow *self)
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
+  adopt_panels (self);
   {
     g_autoptr(GMenuModel) presets = _jac_window_preset_menu ();
 
