@@ -2016,6 +2016,16 @@ test_session (void)
   g_assert_cmpint (session->lag, ==, 8);
   g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (
                        window->lag_scale))), ==, 8);
+  /* The cell heads the Through Time controls; the sequence on show is the session's cell's. */
+  activate ("win.cell", g_variant_new_string ("gru"));
+  g_assert_cmpuint (adw_combo_row_get_selected (window->cell_dropdown), ==, JAC_CELL_GRU);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_GRU);
+  adw_combo_row_set_selected (window->cell_dropdown, JAC_CELL_LSTM);
+  g_assert_cmpint (session->cell, ==, JAC_CELL_LSTM);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_LSTM);
+  g_object_set (session, "cell", JAC_CELL_RNN, NULL);
   activate ("win.cycle", g_variant_new_string ("upstream"));   /* loss → ones, never "given" */
   g_assert_cmpint (session->upstream, ==, JAC_UPSTREAM_ONES);
   reset ();

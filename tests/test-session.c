@@ -93,6 +93,7 @@ test_defaults (void)
   g_assert_cmpfloat (session->text_scale, ==, 1.0);
   g_assert_cmpint (session->export_scale, ==, 2);
   g_assert_cmpint (session->view, ==, JAC_VIEW_STEP);
+  g_assert_cmpint (session->cell, ==, JAC_CELL_RNN);
   g_assert_cmpint (session->steps, ==, 40);
   g_assert_cmpint (session->lag, ==, 10);
   g_assert_cmpfloat (session->gain, ==, 1.0);
@@ -100,7 +101,7 @@ test_defaults (void)
   g_assert_false (session->orthogonal || session->shared_range);
 
   /* Every field is its pspec's default: the one place they are written. */
-  g_assert_cmpuint (g_strv_length ((char **) names), ==, 30);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 31);
   for (guint k = 0; names[k] != NULL; k++)
     {
       GParamSpec *pspec = find (session, names[k]);

@@ -32,6 +32,7 @@ jac_sequence_controls_class_init (JacSequenceControlsClass *klass)
                                                "/org/jacscope/Jacscope/jac-sequence-controls.ui");
   gtk_widget_class_bind_template_child (widget_class, JacSequenceControls, group);
   gtk_widget_class_bind_template_child (widget_class, JacSequenceControls, list);
+  gtk_widget_class_bind_template_child (widget_class, JacSequenceControls, cell_row);
   gtk_widget_class_bind_template_child (widget_class, JacSequenceControls, steps_spin);
 }
 

@@ -19,6 +19,7 @@ struct _JacSequenceControls
 
   AdwPreferencesGroup  *group;
   GtkListBox           *list;
+  AdwComboRow          *cell_row;
   GtkSpinButton        *steps_spin;
 };
 

@@ -42,6 +42,7 @@ struct _JacSession
 
   /* through time */
   JacView          view;
+  JacCell          cell;              /* the recurrent cell through time */
   int              steps;             /* T */
   int              lag;               /* k, at most T */
   double           gain;

@@ -39,6 +39,7 @@ typedef enum
   PROP_SHOW_ALL_STEPS,
   PROP_DARK_STYLE,
   PROP_VIEW,
+  PROP_CELL,
   PROP_STEPS,   /* before the lag, which it bounds */
   PROP_LAG,
   PROP_GAIN,
@@ -55,7 +56,7 @@ static gsize offsets[N_PROPS];
 static const char * const undoable_properties[] = {
   "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
   "shapes", "layout", "colormap", "show-values", "show-contraction", "row-view", "row", "view",
-  "steps", "lag", "gain", "orthogonal", "norm", "shared-range", NULL,
+  "cell", "steps", "lag", "gain", "orthogonal", "norm", "shared-range", NULL,
 };
 
 /* The expression comes before its variable (wrt), so that the variable is there to find. */
@@ -291,6 +292,7 @@ jac_session_class_init (JacSessionClass *klass)
   add_boolean (PROP_SHOW_ALL_STEPS, "show-all-steps", AT (show_all_steps), FALSE);
   add_boolean (PROP_DARK_STYLE, "dark-style", AT (dark_style), FALSE);
   add_enum (PROP_VIEW, "view", AT (view), JAC_TYPE_VIEW, JAC_VIEW_STEP);
+  add_enum (PROP_CELL, "cell", AT (cell), JAC_TYPE_CELL, JAC_CELL_RNN);
   add_int (PROP_STEPS, "steps", AT (steps), 1, JAC_SESSION_MAX_STEPS, 40);
   add_int (PROP_LAG, "lag", AT (lag), 1, JAC_SESSION_MAX_STEPS, 10);
   add_double (PROP_GAIN, "gain", AT (gain), 0.0, JAC_SESSION_MAX_GAIN, 1.0);
@@ -349,8 +351,11 @@ jac_session_list_properties (void)
 
   if (g_once_init_enter (&names))
     {
+      /* The pspecs exist once the class does. */
       g_autoptr(GTypeClass) klass = g_type_class_ref (JAC_TYPE_SESSION);
       const char **list = g_new0 (const char *, N_PROPS);
+
+      g_assert (G_IS_OBJECT_CLASS (klass));
 
       for (guint k = 1; k < N_PROPS; k++)
         list[k - 1] = properties[k]->name;

@@ -31,6 +31,7 @@ struct _JacWindow
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
   AdwComboRow      *colormap_dropdown;
+  AdwComboRow      *cell_dropdown;
   GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
   GtkWidget        *derivation_pane;

@@ -23,12 +23,7 @@ _jac_window_sequence_config (JacWindow         *self,
   config->steps = self->session->steps;
   config->gain = self->session->gain;
   config->orthogonal = self->session->orthogonal;
-  {
-    GtkDropDown *cell = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
-    guint selected = cell != NULL ? gtk_drop_down_get_selected (cell) : 0;
-
-    config->cell = selected <= JAC_CELL_GRU ? (JacCell) selected : JAC_CELL_RNN;
-  }
+  config->cell = self->session->cell;
 }
 
 /* Computing costs nothing while the view is hidden: it catches up when shown. */
@@ -217,43 +212,11 @@ bind_value (JacWindow  *self,
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }
 
-static void
-cell_selected_cb (GtkDropDown *dropdown,
-                  GParamSpec  *pspec,
-                  JacWindow   *self)
-{
-  _jac_window_sync_sequence (self);
-}
-
-/* The Cell choice heads the Through Time controls. It is made here rather than in the template
- * (and read from the drop-down rather than a window property) to keep the change to this view's
- * own file; RNN, LSTM and GRU in JacCell's order. */
-static void
-add_cell_choice (JacWindow *self)
-{
-  static const char * const names[] = { "RNN", "LSTM", "GRU", NULL };
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
-
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "_Cell");
-  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (row), TRUE);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), dropdown);
-  gtk_widget_set_valign (dropdown, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (dropdown, "The recurrent cell, with PyTorch's equations: "
-                                         "the RNN, the LSTM (its cell state carries by the "
-                                         "forget gate) or the GRU");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), dropdown);
-  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 0);
-  g_object_set_data (G_OBJECT (self), "jac-cell-dropdown", dropdown);
-  g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);
-}
-
 void
 _jac_window_init_sequence (JacWindow *self)
 {
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
-  add_cell_choice (self);
   gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)),
                             self->session->steps);
   bind_value (self, "steps", self->steps_spin);

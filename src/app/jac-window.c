@@ -738,8 +738,8 @@ session_notify_cb (JacSession *session,
                    JacWindow  *self)
 {
   static const char * const sequence[] = {
-    "batch", "input", "hidden", "seed", "activation", "b-shape", "steps", "gain", "orthogonal",
-    NULL,
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "cell", "steps", "gain",
+    "orthogonal", NULL,
   };
   static const char * const model[] = {
     "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt",
@@ -977,6 +977,7 @@ adopt_panels (JacWindow *self)
   self->sequence_heading = GTK_WIDGET (sequence);
   self->sequence_list = GTK_WIDGET (sequence->list);
   self->steps_spin = sequence->steps_spin;
+  self->cell_dropdown = sequence->cell_row;
 
   self->expression_heading = GTK_WIDGET (expr);
   self->expression_list = GTK_WIDGET (expr);
@@ -1061,6 +1062,7 @@ jac_window_init (JacWindow *self)
   bind_dropdown (self, "activation", self->activation_dropdown);
   bind_dropdown (self, "upstream", self->upstream_dropdown);
   bind_dropdown (self, "colormap", self->colormap_dropdown);
+  bind_dropdown (self, "cell", self->cell_dropdown);
   g_object_bind_property (self->session, "row-view", self->row_spin, "sensitive",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self->session, "show-sidebar", self->sidebar, "visible",
