@@ -3,6 +3,8 @@
  * session. */
 #define G_LOG_DOMAIN "jac-expression-panel"
 
+#include <string.h>
+
 #include "jac-expression-panel.h"
 
 G_DEFINE_FINAL_TYPE (JacExpressionPanel, jac_expression_panel, GTK_TYPE_WIDGET)
@@ -50,4 +52,38 @@ GtkWidget *
 jac_expression_panel_new (void)
 {
   return g_object_new (JAC_TYPE_EXPRESSION_PANEL, NULL);
+}
+
+void
+jac_expression_panel_show_error (JacExpressionPanel *self,
+                                 GtkWidget          *culprit,
+                                 const char         *message)
+{
+  const char *newline;
+  g_autofree char *headline = NULL;
+
+  g_return_if_fail (JAC_IS_EXPRESSION_PANEL (self));
+  g_return_if_fail (culprit == NULL || GTK_IS_WIDGET (culprit));
+  g_return_if_fail (message != NULL);
+
+  newline = strchr (message, '\n');
+  headline = g_strndup (message, newline != NULL ? (gsize) (newline - message) : strlen (message));
+  gtk_label_set_text (self->error_label, headline);
+  gtk_label_set_text (self->caret_label, newline != NULL ? newline + 1 : "");
+  gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->caret_label)), newline != NULL);
+  gtk_widget_set_visible (self->error_box, TRUE);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->entry), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
+  if (culprit != NULL)
+    gtk_widget_add_css_class (culprit, "error");
+}
+
+void
+jac_expression_panel_clear_error (JacExpressionPanel *self)
+{
+  g_return_if_fail (JAC_IS_EXPRESSION_PANEL (self));
+
+  gtk_widget_set_visible (self->error_box, FALSE);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->entry), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
 }

@@ -26,6 +26,12 @@ struct _JacExpressionPanel
   GtkLabel             *caret_label;
 };
 
-GtkWidget *jac_expression_panel_new (void);
+GtkWidget *jac_expression_panel_new         (void);
+/* Shows @message under the entries: its first line wrapped, the rest (the text with a caret
+ * under the culprit) never wrapped; marks @culprit (one of the entries, or NULL) as wrong. */
+void       jac_expression_panel_show_error (JacExpressionPanel *self,
+                                            GtkWidget          *culprit,
+                                            const char         *message);
+void       jac_expression_panel_clear_error (JacExpressionPanel *self);
 
 G_END_DECLS

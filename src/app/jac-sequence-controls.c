@@ -47,3 +47,15 @@ jac_sequence_controls_new (void)
 {
   return g_object_new (JAC_TYPE_SEQUENCE_CONTROLS, NULL);
 }
+
+void
+jac_sequence_controls_bind_session (JacSequenceControls *self,
+                                    JacSession          *session)
+{
+  g_return_if_fail (JAC_IS_SEQUENCE_CONTROLS (self));
+  g_return_if_fail (JAC_IS_SESSION (session));
+
+  jac_session_bind_position (session, "cell", self->cell_row, "selected");
+  g_object_bind_property (session, "steps", gtk_spin_button_get_adjustment (self->steps_spin),
+                          "value", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}

@@ -4,6 +4,8 @@
 
 #include <adwaita.h>
 
+#include "jac-session.h"
+
 G_BEGIN_DECLS
 
 #define JAC_TYPE_SEQUENCE_CONTROLS (jac_sequence_controls_get_type ())
@@ -23,6 +25,9 @@ struct _JacSequenceControls
   GtkSpinButton        *steps_spin;
 };
 
-GtkWidget *jac_sequence_controls_new (void);
+GtkWidget *jac_sequence_controls_new          (void);
+/* Binds the controls to @session, both ways; once. */
+void       jac_sequence_controls_bind_session (JacSequenceControls *self,
+                                               JacSession          *session);
 
 G_END_DECLS

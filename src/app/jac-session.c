@@ -496,6 +496,46 @@ jac_session_bind_nick (JacSession    *self,
                                       enum_to_nick_cb, nick_to_enum_cb, NULL, NULL);
 }
 
+/* A drop-down or combo row lists an enum's values in order: its position is the value. */
+static gboolean
+enum_to_position_cb (GBinding     *binding,
+                     const GValue *from,
+                     GValue       *to,
+                     gpointer      user_data)
+{
+  g_value_set_uint (to, (guint) g_value_get_enum (from));
+  return TRUE;
+}
+
+static gboolean
+position_to_enum_cb (GBinding     *binding,
+                     const GValue *from,
+                     GValue       *to,
+                     gpointer      user_data)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (to));
+  guint position = g_value_get_uint (from);
+
+  if (position > G_MAXINT || g_enum_get_value (klass, (int) position) == NULL)
+    return FALSE;
+  g_value_set_enum (to, (int) position);
+  return TRUE;
+}
+
+GBinding *
+jac_session_bind_position (JacSession *self,
+                           const char *property,
+                           gpointer    target,
+                           const char *target_property)
+{
+  g_return_val_if_fail (JAC_IS_SESSION (self), NULL);
+  g_return_val_if_fail (G_IS_OBJECT (target), NULL);
+
+  return g_object_bind_property_full (self, property, target, target_property,
+                                      G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                                      enum_to_position_cb, position_to_enum_cb, NULL, NULL);
+}
+
 void
 jac_session_rnn_config (JacSession   *self,
                         JacRnnConfig *config)

@@ -78,6 +78,12 @@ GBinding           *jac_session_bind_nick               (JacSession         *sel
                                                          gpointer            target,
                                                          const char         *target_property,
                                                          GBindingFlags       flags);
+/* Binds the enum @property both ways to a guint property of @target that is a position in a list
+ * of the enum's values in order (a drop-down's or combo row's "selected"). */
+GBinding           *jac_session_bind_position           (JacSession         *self,
+                                                         const char         *property,
+                                                         gpointer            target,
+                                                         const char         *target_property);
 /* The RNN step's configuration the state describes (sizes, seed, activation, bias shape). */
 void                jac_session_rnn_config              (JacSession         *self,
                                                          JacRnnConfig       *config);

@@ -61,3 +61,31 @@ jac_step_controls_new (void)
 {
   return g_object_new (JAC_TYPE_STEP_CONTROLS, NULL);
 }
+
+static void
+bind_spin (JacSession    *session,
+           const char    *property,
+           GtkSpinButton *spin)
+{
+  g_object_bind_property (session, property, gtk_spin_button_get_adjustment (spin), "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}
+
+void
+jac_step_controls_bind_session (JacStepControls *self,
+                                JacSession      *session)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+  g_return_if_fail (JAC_IS_SESSION (session));
+
+  bind_spin (session, "batch", self->batch_spin);
+  bind_spin (session, "input", self->input_spin);
+  bind_spin (session, "hidden", self->hidden_spin);
+  bind_spin (session, "seed", self->seed_spin);
+  bind_spin (session, "row", self->row_spin);
+  jac_session_bind_position (session, "activation", self->activation_row, "selected");
+  jac_session_bind_position (session, "upstream", self->upstream_dropdown, "selected");
+  jac_session_bind_position (session, "colormap", self->colormap_row, "selected");
+  g_object_bind_property (session, "row-view", self->row_spin, "sensitive",
+                          G_BINDING_SYNC_CREATE);
+}

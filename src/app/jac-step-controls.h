@@ -4,6 +4,8 @@
 
 #include <adwaita.h>
 
+#include "jac-session.h"
+
 G_BEGIN_DECLS
 
 #define JAC_TYPE_STEP_CONTROLS (jac_step_controls_get_type ())
@@ -36,6 +38,9 @@ struct _JacStepControls
   GtkSpinButton        *row_spin;
 };
 
-GtkWidget *jac_step_controls_new (void);
+GtkWidget *jac_step_controls_new         (void);
+/* Binds the controls to @session, both ways; once. */
+void       jac_step_controls_bind_session (JacStepControls *self,
+                                           JacSession      *session);
 
 G_END_DECLS

@@ -160,25 +160,12 @@ _jac_window_compute_expr (JacWindow   *self,
 
 /* ---- the inline error --------------------------------------------------------------------- */
 
-/* The message above, the text with a caret under the culprit below, never wrapped. */
 void
 _jac_window_show_expr_error (JacWindow  *self,
                              GtkWidget  *culprit,
                              const char *message)
 {
-  const char *newline = strchr (message, '\n');
-  g_autofree char *headline = g_strndup (message, newline != NULL ? (gsize) (newline - message)
-                                                                  : strlen (message));
-
-  gtk_label_set_text (self->expr_error_label, headline);
-  gtk_label_set_text (self->expr_caret_label, newline != NULL ? newline + 1 : "");
-  gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->expr_caret_label)),
-                          newline != NULL);
-  gtk_widget_set_visible (self->expr_error_box, TRUE);
-  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
-  if (culprit != NULL)
-    gtk_widget_add_css_class (culprit, "error");
+  jac_expression_panel_show_error (self->expression_panel, culprit, message);
   g_free (self->expr_error);
   self->expr_error = g_strdup (message);
 }
@@ -186,9 +173,7 @@ _jac_window_show_expr_error (JacWindow  *self,
 void
 _jac_window_clear_expr_error (JacWindow *self)
 {
-  gtk_widget_set_visible (self->expr_error_box, FALSE);
-  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
+  jac_expression_panel_clear_error (self->expression_panel);
   g_clear_pointer (&self->expr_error, g_free);
 }
 

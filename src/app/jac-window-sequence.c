@@ -219,7 +219,6 @@ _jac_window_init_sequence (JacWindow *self)
 
   gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)),
                             self->session->steps);
-  bind_value (self, "steps", self->steps_spin);
   bind_value (self, "lag", self->lag_scale);
   bind_value (self, "gain", self->gain_scale);
   g_object_bind_property (self->session, "lag", self->time_view, "lag", both);

@@ -575,51 +575,6 @@ style_dark_cb (AdwStyleManager *manager,
   g_object_set (self->session, "dark-style", adw_style_manager_get_dark (manager), NULL);
 }
 
-/* A drop-down or combo row lists an enum's values in order: its position is the value. */
-static gboolean
-dropdown_to_enum_cb (GBinding     *binding,
-                     const GValue *from,
-                     GValue       *to,
-                     gpointer      user_data)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (G_VALUE_TYPE (to));
-  guint selected = g_value_get_uint (from);
-
-  if (g_enum_get_value (klass, (int) selected) == NULL)
-    return FALSE;
-  g_value_set_enum (to, (int) selected);
-  return TRUE;
-}
-
-static gboolean
-enum_to_dropdown_cb (GBinding     *binding,
-                     const GValue *from,
-                     GValue       *to,
-                     gpointer      user_data)
-{
-  g_value_set_uint (to, (guint) g_value_get_enum (from));
-  return TRUE;
-}
-
-static void
-bind_dropdown (JacWindow  *self,
-               const char *property,
-               gpointer    dropdown)
-{
-  g_object_bind_property_full (self->session, property, dropdown, "selected",
-                               G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
-                               enum_to_dropdown_cb, dropdown_to_enum_cb, NULL, NULL);
-}
-
-static void
-bind_spin (JacWindow     *self,
-           const char    *property,
-           GtkSpinButton *spin)
-{
-  g_object_bind_property (self->session, property, gtk_spin_button_get_adjustment (spin), "value",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-}
-
 static void
 before_paint_cb (GdkFrameClock *frame_clock,
                  JacWindow     *self)
@@ -1054,17 +1009,8 @@ jac_window_init (JacWindow *self)
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (style_dark_cb), self, 0);
 
-  bind_spin (self, "batch", self->batch_spin);
-  bind_spin (self, "input", self->input_spin);
-  bind_spin (self, "hidden", self->hidden_spin);
-  bind_spin (self, "seed", self->seed_spin);
-  bind_spin (self, "row", self->row_spin);
-  bind_dropdown (self, "activation", self->activation_dropdown);
-  bind_dropdown (self, "upstream", self->upstream_dropdown);
-  bind_dropdown (self, "colormap", self->colormap_dropdown);
-  bind_dropdown (self, "cell", self->cell_dropdown);
-  g_object_bind_property (self->session, "row-view", self->row_spin, "sensitive",
-                          G_BINDING_SYNC_CREATE);
+  jac_step_controls_bind_session (self->step_controls, self->session);
+  jac_sequence_controls_bind_session (self->sequence_controls, self->session);
   g_object_bind_property (self->session, "show-sidebar", self->sidebar, "visible",
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self->session, "show-derivation", self->derivation_pane, "visible",
