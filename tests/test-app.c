@@ -91,7 +91,8 @@ reset (void)
   activate ("win.layout", g_variant_new_string ("numerator"));
   g_object_set (window->session, "row-view", FALSE, "presentation", FALSE, "text-scale", 1.0,
                 "export-scale", 1, "view", JAC_VIEW_STEP, "steps", 40, "lag", 10, "gain", 1.0,
-                "orthogonal", FALSE, "norm", JAC_SEQUENCE_NORM_SPECTRAL, "shared-range", FALSE, NULL);
+                "orthogonal", FALSE, "norm", JAC_SEQUENCE_NORM_SPECTRAL, "shared-range", FALSE,
+                NULL);
   _jac_window_hide_message (window);
   spin ();
 }
@@ -1568,7 +1569,8 @@ time_slider (int lag)
   jac_time_view_wait (window->time_view);
   compute_ms = (g_get_monotonic_time () - start) / 1000.0;
   g_test_message ("N=%d H=%d T=%d: slider to k = %d: Jacobian %.2f ms, draw %.1f ms",
-                  window->session->batch, window->session->hidden, window->session->steps, lag, compute_ms, time_draw ());
+                  window->session->batch, window->session->hidden, window->session->steps, lag,
+                  compute_ms, time_draw ());
 }
 
 static void
@@ -1621,7 +1623,8 @@ test_sequence_lag (void)
   g_assert_cmpint (window->session->lag, ==, 12);
   g_assert_cmpint (jac_time_view_get_lag (window->time_view), ==, 12);
   g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (window->lag_scale)), ==, 12);
-  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (window->lag_scale))), ==, 30);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (
+                       window->lag_scale))), ==, 30);
   g_assert_cmpuint (jac_time_view_get_sequence (window->time_view)->config.steps, ==, 30);
 
   reference = independent_sequence (2, 3, JAC_FUNC_TANH, 30, 1.0, FALSE);

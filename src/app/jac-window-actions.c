@@ -179,7 +179,8 @@ static char *
 default_name (JacWindow *self)
 {
   if (_jac_window_is_sequence_view (self))
-    return g_strdup_printf ("jacobian-through-time-T%d-k%d", self->session->steps, self->session->lag);
+    return g_strdup_printf ("jacobian-through-time-T%d-k%d", self->session->steps,
+                            self->session->lag);
   return g_strdup_printf ("jacobian-%s", self->session->wrt);
 }
 
@@ -296,8 +297,8 @@ copy_numpy_action (GtkWidget  *widget,
   if (analysis == NULL)
     return;
   script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
-                                  analysis->expr->source, NULL, 10000, (guint32) self->session->seed,
-                                  FALSE, &error);
+                                  analysis->expr->source, NULL, 10000,
+                                  (guint32) self->session->seed, FALSE, &error);
   if (script == NULL)
     {
       _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
@@ -350,11 +351,12 @@ static void
 scale_text (JacWindow *self,
             int        steps)
 {
-  int power = (int) round (log (self->session->text_scale) / log (JAC_SESSION_TEXT_SCALE_STEP)) + steps;
+  int power = (int) round (log (self->session->text_scale) / log (JAC_SESSION_TEXT_SCALE_STEP))
+              + steps;
 
   power = CLAMP (power, JAC_SESSION_TEXT_SCALE_MIN_POWER, JAC_SESSION_TEXT_SCALE_MAX_POWER);
-  g_object_set (self->session, "text-scale", steps != 0 ? pow (JAC_SESSION_TEXT_SCALE_STEP, power) : 1.0,
-                NULL);
+  g_object_set (self->session, "text-scale",
+                steps != 0 ? pow (JAC_SESSION_TEXT_SCALE_STEP, power) : 1.0, NULL);
 }
 
 static void
@@ -536,8 +538,9 @@ next_seed_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
+  int seed = self->session->seed;
 
-  g_object_set (self->session, "seed", self->session->seed < G_MAXINT ? self->session->seed + 1 : 0, NULL);
+  g_object_set (self->session, "seed", seed < G_MAXINT ? seed + 1 : 0, NULL);
 }
 
 /* The case to write out by hand: one batch row, two units. */

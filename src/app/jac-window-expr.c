@@ -101,8 +101,8 @@ parse_expression (JacWindow   *self,
   JacExpr *expr;
 
   declare_rnn_shapes (self, env);
-  if (self->session->shapes != NULL && !jac_shape_env_parse_declarations (env, self->session->shapes, &position,
-                                                                 &local))
+  if (self->session->shapes != NULL
+      && !jac_shape_env_parse_declarations (env, self->session->shapes, &position, &local))
     {
       *culprit = GTK_WIDGET (self->shapes_entry);
       set_caret_error (error, local, self->session->shapes, position);
@@ -343,7 +343,8 @@ _jac_window_sync_mode (JacWindow *self)
   if (expr)
     {
       set_entry_text (self->expr_entry, self->session->expression);
-      set_entry_text (self->shapes_entry, self->session->shapes != NULL ? self->session->shapes : "");
+      set_entry_text (self->shapes_entry,
+                      self->session->shapes != NULL ? self->session->shapes : "");
     }
   else
     {
@@ -417,7 +418,8 @@ _jac_window_apply_preset (JacWindow  *self,
     {
       g_autofree char *before = g_strdup (self->session->wrt);
 
-      g_object_set (self->session, "shapes", preset->shapes, "expression", preset->expression, NULL);
+      g_object_set (self->session, "shapes", preset->shapes, "expression", preset->expression,
+                    NULL);
       /* A variable the new expression shares stays; else the gallery's, not merely the first. */
       if (g_strcmp0 (self->session->wrt, before) != 0 && self->analysis != NULL
           && jac_graph_find_variable (self->analysis->graph, preset->wrt) >= 0

@@ -41,7 +41,8 @@ build_style (JacWindow      *self,
   style->colormap = self->session->colormap;
   style->show_values = self->session->show_values;
   style->text_scale = self->session->text_scale;
-  style->line_scale = self->session->text_scale * (self->session->presentation ? PRESENTATION_LINE_SCALE : 1.0);
+  style->line_scale = self->session->text_scale
+                      * (self->session->presentation ? PRESENTATION_LINE_SCALE : 1.0);
   style->focus_row = self->session->row_view ? self->session->row : -1;
   style->show_contraction = self->session->show_contraction;
 }
@@ -178,7 +179,8 @@ static void
 update_type_scale (JacWindow *self)
 {
   /* On a projector, smaller than presentation mode's own sizes would not read. */
-  double scale = self->session->presentation ? MAX (self->session->text_scale, 1.0) : self->session->text_scale;
+  double scale = self->session->presentation ? MAX (self->session->text_scale, 1.0)
+                                             : self->session->text_scale;
   g_autofree char *css = g_strdup_printf ("window { font-size: %d%%; }",
                                           (int) round (100 * scale));
 
@@ -411,8 +413,9 @@ _jac_window_recompute_now (JacWindow *self)
           self->in_compute = FALSE;
         }
       analysis = compute (self, self->loaded, &error);
-      jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->session->batch, self->session->input,
-                       self->session->hidden, self->session->wrt, (g_get_monotonic_time () - start) / 1000.0);
+      jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->session->batch,
+                       self->session->input, self->session->hidden, self->session->wrt,
+                       (g_get_monotonic_time () - start) / 1000.0);
       if (analysis == NULL)
         {
           _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
