@@ -97,7 +97,7 @@ struct _JacWindow
   char             *message;
   guint             recompute_source;
   guint             message_source;
-  JacHistory       *history;          /* undo and redo of the state below */
+  JacHistory       *history;          /* undo and redo of the session's changes */
   GSettings        *settings;         /* what persists between runs, or NULL */
   GtkNativeDialog  *dialog;
   JacExportDialog  *export_dialog;   /* while it is open */
