@@ -90,9 +90,10 @@ reset (void)
   activate ("win.default-example", NULL);
   activate ("win.wrt", g_variant_new_string ("h_prev"));
   activate ("win.layout", g_variant_new_string ("numerator"));
-  g_object_set (window, "row-view", FALSE, "presentation", FALSE, "text-scale", 1.0,
-                "export-scale", 1, "view", "step", "steps", 40, "lag", 10, "gain", 1.0,
-                "orthogonal", FALSE, "norm", "spectral", "shared-range", FALSE, NULL);
+  g_object_set (window->session, "row-view", FALSE, "presentation", FALSE, "text-scale", 1.0,
+                "export-scale", 1, "view", JAC_VIEW_STEP, "steps", 40, "lag", 10, "gain", 1.0,
+                "orthogonal", FALSE, "norm", JAC_SEQUENCE_NORM_SPECTRAL, "shared-range", FALSE,
+                NULL);
   _jac_window_hide_message (window);
   spin ();
 }
@@ -424,7 +425,7 @@ test_controls (void)
   gboolean show_values;
 
   reset ();
-  g_object_get (window, "show-values", &show_values, NULL);
+  g_object_get (window->session, "show-values", &show_values, NULL);
   activate ("win.show-values", NULL);
   jac_figure_view_get_style (window->figure_view, &style);
   g_assert_cmpint (style.show_values, ==, !show_values);
@@ -466,7 +467,7 @@ test_load_npy (void)
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("h_prev=%s", state)));
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
-  g_assert_cmpint (window->batch, ==, 3);
+  g_assert_cmpint (window->session->batch, ==, 3);
   g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "h_prev.npy"));
 
   activate ("win.clear-variables", NULL);
@@ -834,7 +835,7 @@ test_presentation (void)
   g_assert_cmpfloat (smallest_figure_text (), >=, 9.0);
   activate ("win.presentation", NULL);
   spin_for (300);
-  g_assert_true (window->presentation);
+  g_assert_true (window->session->presentation);
   /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
   g_assert_false (gtk_widget_get_visible (window->sidebar));
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window), "presentation"));
@@ -848,25 +849,25 @@ test_presentation (void)
   /* The derivation steps aside for the figure, whose caption has the formula and the why;
    * F8 brings it back, as large. */
   g_assert_false (gtk_widget_get_visible (window->derivation_pane));
-  g_object_set (window, "show-derivation", TRUE, NULL);
+  g_object_set (window->session, "show-derivation", TRUE, NULL);
   spin_for (100);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_delta_label)), >=, 18.0);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_contract_label)), >=, 18.0);
-  g_object_set (window, "show-derivation", FALSE, NULL);
+  g_object_set (window->session, "show-derivation", FALSE, NULL);
 
   /* Ctrl+minus never takes the figure's type under the projector's floor. */
   activate ("win.text-smaller", NULL);
-  g_assert_cmpfloat (window->text_scale, <, 1.0);
+  g_assert_cmpfloat (window->session->text_scale, <, 1.0);
   g_assert_cmpfloat (smallest_figure_text (), >=, 18.0);
   activate ("win.text-larger", NULL);
   activate ("win.text-larger", NULL);
-  g_assert_cmpfloat (window->text_scale, >, 1.0);
+  g_assert_cmpfloat (window->session->text_scale, >, 1.0);
   activate ("win.text-reset", NULL);
-  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+  g_assert_cmpfloat (window->session->text_scale, ==, 1.0);
 
   activate ("win.leave-presentation", NULL);  /* Escape */
   spin_for (300);
-  g_assert_false (window->presentation);
+  g_assert_false (window->session->presentation);
   g_assert_true (gtk_widget_get_visible (window->sidebar));
   g_assert_true (gtk_widget_get_visible (window->derivation_pane));
   g_assert_false (gtk_window_is_fullscreen (GTK_WINDOW (window)));
@@ -905,20 +906,20 @@ test_text_scale (void)
   width = natural_width (GTK_WIDGET (window->upstream_label));
 
   scale_text_by ("win.text-larger", 1);
-  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_TEXT_SCALE_STEP);
-  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, JAC_WINDOW_TEXT_SCALE_STEP);
+  g_assert_cmpfloat (window->session->text_scale, ==, JAC_SESSION_TEXT_SCALE_STEP);
+  g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, JAC_SESSION_TEXT_SCALE_STEP);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), >, sizes[k]);
   g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), >, width);
 
   /* Larger then smaller comes back exactly. */
   scale_text_by ("win.text-smaller", 1);
-  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+  g_assert_cmpfloat (window->session->text_scale, ==, 1.0);
 
   /* At the largest step the window still fits a screen 1280 pixels wide, so nothing is pushed
    * out of sight; in presentation mode the header bar, which grows most, does too. */
   scale_text_by ("win.text-larger", 20);
-  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_MAX_TEXT_SCALE);
+  g_assert_cmpfloat (window->session->text_scale, ==, JAC_SESSION_MAX_TEXT_SCALE);
   g_test_message ("largest step: the window needs %d px", minimum_width (GTK_WIDGET (window)));
   g_assert_cmpint (minimum_width (GTK_WIDGET (window)), <=, SMALL_SCREEN_WIDTH);
   keep_window_screenshot (GTK_WIDGET (window), "text-largest.png");
@@ -927,18 +928,18 @@ test_text_scale (void)
   g_test_message ("largest step, presenting: the header bar needs %d px", minimum_width (titlebar));
   g_assert_cmpint (minimum_width (titlebar), <=, SMALL_SCREEN_WIDTH);
   keep_window_screenshot (GTK_WIDGET (window), "text-largest-presentation.png");
-  g_object_set (window, "view", "sequence", NULL);
+  g_object_set (window->session, "view", JAC_VIEW_SEQUENCE, NULL);
   keep_window_screenshot (GTK_WIDGET (window), "text-largest-sequence.png");
   activate ("win.leave-presentation", NULL);
-  g_object_set (window, "view", "step", NULL);
+  g_object_set (window->session, "view", JAC_VIEW_STEP, NULL);
   scale_text_by ("win.text-smaller", 20);
-  g_assert_cmpfloat (window->text_scale, ==, JAC_WINDOW_MIN_TEXT_SCALE);
+  g_assert_cmpfloat (window->session->text_scale, ==, JAC_SESSION_MIN_TEXT_SCALE);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), <, sizes[k]);
   keep_window_screenshot (GTK_WIDGET (window), "text-smallest.png");
 
   scale_text_by ("win.text-reset", 1);  /* Ctrl+0 */
-  g_assert_cmpfloat (window->text_scale, ==, 1.0);
+  g_assert_cmpfloat (window->session->text_scale, ==, 1.0);
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, 1.0);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), ==, sizes[k]);
@@ -1082,7 +1083,7 @@ test_control_change_timing (void)
   g_autofree double *ms = g_new (double, n_rounds);
 
   reset ();
-  g_object_set (window, "batch", 64, "input", 64, "hidden", JAC_WINDOW_MAX_SIZE, NULL);
+  g_object_set (window->session, "batch", 64, "input", 64, "hidden", JAC_SESSION_MAX_SIZE, NULL);
   spin_for (100);
   for (guint r = 0; r < n_rounds; r++)
     {
@@ -1096,10 +1097,10 @@ test_control_change_timing (void)
         g_main_context_iteration (NULL, TRUE);
       g_signal_handler_disconnect (clock, id);
       g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 1), ==,
-                        JAC_WINDOW_MAX_SIZE);
+                        JAC_SESSION_MAX_SIZE);
       ms[r] = (await.painted_us - start) / 1000.0;
       g_test_message ("N=64 D=64 H=%d wrt h_prev: control change to painted frame %.1f ms",
-                      JAC_WINDOW_MAX_SIZE, ms[r]);
+                      JAC_SESSION_MAX_SIZE, ms[r]);
       /* Let the work queued after the frame (the Kronecker form) finish, as a user would. */
       spin_for (150);
     }
@@ -1616,7 +1617,8 @@ time_slider (int lag)
   jac_time_view_wait (window->time_view);
   compute_ms = (g_get_monotonic_time () - start) / 1000.0;
   g_test_message ("N=%d H=%d T=%d: slider to k = %d: Jacobian %.2f ms, draw %.1f ms",
-                  window->batch, window->hidden, window->steps, lag, compute_ms, time_draw ());
+                  window->session->batch, window->session->hidden, window->session->steps, lag,
+                  compute_ms, time_draw ());
 }
 
 static void
@@ -1644,12 +1646,12 @@ test_sequence_switch (void)
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
   g_assert_true (gtk_widget_get_visible (window->sizes_list));
   activate ("win.view", g_variant_new_string ("nonsense"));
-  g_assert_cmpstr (window->view, ==, "sequence");
+  g_assert_cmpint (window->session->view, ==, JAC_VIEW_SEQUENCE);
 
   /* The stack switcher's buttons set the stack: the window follows. */
   gtk_stack_set_visible_child_name (window->view_stack, "step");
   spin ();
-  g_assert_cmpstr (window->view, ==, "step");
+  g_assert_cmpint (window->session->view, ==, JAC_VIEW_STEP);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
   g_assert_null (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
 }
@@ -1666,10 +1668,11 @@ test_sequence_lag (void)
   activate ("win.steps", g_variant_new_int32 (30));
   activate ("win.lag", g_variant_new_int32 (12));
   jac_time_view_wait (window->time_view);
-  g_assert_cmpint (window->lag, ==, 12);
+  g_assert_cmpint (window->session->lag, ==, 12);
   g_assert_cmpint (jac_time_view_get_lag (window->time_view), ==, 12);
   g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (window->lag_scale)), ==, 12);
-  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (window->lag_scale))), ==, 30);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (
+                       window->lag_scale))), ==, 30);
   g_assert_cmpuint (jac_time_view_get_sequence (window->time_view)->config.steps, ==, 30);
 
   reference = independent_sequence (2, 3, JAC_FUNC_TANH, 30, 1.0, FALSE);
@@ -1696,26 +1699,26 @@ test_sequence_lag (void)
   gtk_range_set_value (GTK_RANGE (window->lag_scale), 20);
   spin ();
   jac_time_view_wait (window->time_view);
-  g_assert_cmpint (window->lag, ==, 20);
+  g_assert_cmpint (window->session->lag, ==, 20);
   assert_jacobian_matches (reference, 20);
   activate ("win.step-lag", g_variant_new_int32 (-1));
-  g_assert_cmpint (window->lag, ==, 19);
+  g_assert_cmpint (window->session->lag, ==, 19);
   assert_jacobian_matches (reference, 19);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
                                              10));
   spin ();
-  g_assert_cmpint (window->lag, ==, 29);
+  g_assert_cmpint (window->session->lag, ==, 29);
   assert_jacobian_matches (reference, 29);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
                                              10));
   spin ();
-  g_assert_cmpint (window->lag, ==, 30);   /* no further than T */
+  g_assert_cmpint (window->session->lag, ==, 30);   /* no further than T */
   assert_jacobian_matches (reference, 30);
 
   /* Fewer steps pull k back inside. */
   activate ("win.steps", g_variant_new_int32 (8));
   jac_time_view_wait (window->time_view);
-  g_assert_cmpint (window->lag, ==, 8);
+  g_assert_cmpint (window->session->lag, ==, 8);
   g_clear_pointer (&reference, jac_sequence_free);
   reference = independent_sequence (2, 3, JAC_FUNC_TANH, 8, 1.0, FALSE);
   assert_jacobian_matches (reference, 8);
@@ -1777,7 +1780,7 @@ test_sequence_gain (void)
   }
   spin ();
   spin ();
-  g_assert_cmpfloat (window->gain, ==, 1.1);
+  g_assert_cmpfloat (window->session->gain, ==, 1.1);
   g_assert_cmpfloat_with_epsilon (jac_time_view_get_sequence (window->time_view)->spectral_radius,
                                   1.1, 1e-12);
   assert_tips (TRUE);
@@ -1786,7 +1789,7 @@ test_sequence_gain (void)
   /* Exactly 1: an orthogonal product keeps every singular value at 1. */
   activate ("win.step-gain", g_variant_new_double (-0.1));   /* { */
   jac_time_view_wait (window->time_view);
-  g_assert_cmpfloat_with_epsilon (window->gain, 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (window->session->gain, 1.0, 1e-12);
   for (gsize k = 1; k <= 50; k++)
     g_assert_cmpfloat (fabs (jac_sequence_norms_get_log10 (jac_time_view_get_norms (window->time_view),
                                                            JAC_SEQUENCE_NORM_SPECTRAL, k, 0)),
@@ -1892,7 +1895,7 @@ test_sequence_large (void)
 
   reset ();
   show_sequence ();
-  g_object_set (window, "batch", 8, "hidden", 64, NULL);
+  g_object_set (window->session, "batch", 8, "hidden", 64, NULL);
   activate ("win.steps", g_variant_new_int32 (200));
   jac_time_view_wait (window->time_view);
 
@@ -1945,7 +1948,7 @@ test_sequence_cancel (void)
   g_assert_false (gtk_widget_get_visible (box));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->sequence_spinner)));
 
-  g_object_set (window, "batch", 16, "hidden", 128, NULL);
+  g_object_set (window->session, "batch", 16, "hidden", 128, NULL);
   activate ("win.steps", g_variant_new_int32 (400));
   g_assert_true (jac_time_view_get_busy (window->time_view));
   g_assert_true (gtk_widget_get_visible (box));
@@ -2019,8 +2022,8 @@ test_sequence_weights (void)
   g_assert_nonnull (seq);
   g_assert_cmpint (seq->config.cell, ==, JAC_CELL_LSTM);
   g_assert_true (seq->weights_loaded);
-  g_assert_cmpint (window->input, ==, 2);
-  g_assert_cmpint (window->hidden, ==, 4);
+  g_assert_cmpint (window->session->input, ==, 2);
+  g_assert_cmpint (window->session->hidden, ==, 4);
   g_assert_nonnull (seq->weight_hh);
   for (gsize e = 0; e < t[1]->size; e++)
     g_assert_cmpfloat (seq->weight_hh->data[e], ==, t[1]->data[e]);
@@ -2031,14 +2034,12 @@ test_sequence_weights (void)
   keep_screenshot ("sequence-weights.png");
 
   /* Another cell: drawn weights of its own. */
-  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
-                              JAC_CELL_GRU);
+  g_object_set (window->session, "cell", JAC_CELL_GRU, NULL);
   jac_time_view_wait (window->time_view);
   seq = jac_time_view_get_sequence (window->time_view);
   g_assert_cmpint (seq->config.cell, ==, JAC_CELL_GRU);
   g_assert_cmpuint (seq->weight_hh->shape[0], ==, 12);
-  gtk_drop_down_set_selected (g_object_get_data (G_OBJECT (window), "jac-cell-dropdown"),
-                              JAC_CELL_LSTM);
+  g_object_set (window->session, "cell", JAC_CELL_LSTM, NULL);
   jac_time_view_wait (window->time_view);
   g_assert_cmpfloat (jac_time_view_get_sequence (window->time_view)->weight_hh->data[0], ==,
                      t[1]->data[0]);
@@ -2085,7 +2086,7 @@ int_property (const char *name)
 {
   int v = 0;
 
-  g_object_get (window, name, &v, NULL);
+  g_object_get (window->session, name, &v, NULL);
   return v;
 }
 
@@ -2094,7 +2095,7 @@ string_property (const char *name)
 {
   char *v = NULL;
 
-  g_object_get (window, name, &v, NULL);
+  g_object_get (window->session, name, &v, NULL);
   return v;
 }
 
@@ -2144,11 +2145,11 @@ test_undo (void)
 
   /* Typing: changes of one property in quick succession are one step. */
   jac_history_clear (window->history);
-  g_object_set (window, "shapes", "X: 3×2", NULL);
+  g_object_set (window->session, "shapes", "X: 3×2", NULL);
   spin_for (900);
-  g_object_set (window, "expression", "X", NULL);
-  g_object_set (window, "expression", "X.T", NULL);
-  g_object_set (window, "expression", "X.T @ X", NULL);
+  g_object_set (window->session, "expression", "X", NULL);
+  g_object_set (window->session, "expression", "X.T", NULL);
+  g_object_set (window->session, "expression", "X.T @ X", NULL);
   spin_for (50);
   activate ("win.undo", NULL);
   spin_for (100);
@@ -2158,6 +2159,67 @@ test_undo (void)
   reset ();
 }
 
+/* The window shows its session: the controls are bound to it both ways, the "win." actions act
+ * on it, and the figure follows a change made on the session alone. */
+static void
+test_session (void)
+{
+  JacSession *session = jac_window_get_session (window);
+  const JacAnalysis *analysis;
+
+  g_assert_true (session == window->session);
+  g_object_set (session, "batch", 3, "hidden", 4, NULL);
+  spin ();
+  g_assert_cmpfloat (gtk_spin_button_get_value (window->batch_spin), ==, 3);
+  g_assert_cmpfloat (gtk_spin_button_get_value (window->hidden_spin), ==, 4);
+  analysis = jac_window_get_analysis (window);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
+  g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
+  gtk_spin_button_set_value (window->hidden_spin, 2);
+  spin ();
+  g_assert_cmpint (session->hidden, ==, 2);
+
+  /* Drop-downs list an enum's values in order. */
+  g_object_set (session, "colormap", JAC_COLORMAP_GRAY, "upstream", JAC_UPSTREAM_LOSS,
+                "activation", JAC_ACTIVATION_RELU, NULL);
+  spin ();
+  g_assert_cmpuint (adw_combo_row_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
+  g_assert_cmpuint (gtk_drop_down_get_selected (window->upstream_dropdown), ==, JAC_UPSTREAM_LOSS);
+  g_assert_cmpuint (adw_combo_row_get_selected (window->activation_dropdown), ==,
+                    JAC_ACTIVATION_RELU);
+  adw_combo_row_set_selected (window->colormap_dropdown, JAC_COLORMAP_PURPLE_GREEN);
+  g_assert_cmpint (session->colormap, ==, JAC_COLORMAP_PURPLE_GREEN);
+  g_assert_cmpstr (jac_window_get_analysis (window)->expr->source, ==,
+                   "h = relu(h_prev @ W_hh + x @ W_xh + b)");
+
+  /* Actions by nick; the view's stack and the sequence's controls follow. */
+  activate ("win.layout", g_variant_new_string ("denominator"));
+  g_assert_cmpint (session->layout, ==, JAC_LAYOUT_DENOMINATOR);
+  activate ("win.view", g_variant_new_string ("sequence"));
+  g_assert_cmpint (session->view, ==, JAC_VIEW_SEQUENCE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
+  g_object_set (session, "steps", 8, NULL);
+  spin ();
+  g_assert_cmpint (session->lag, ==, 8);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (
+                       window->lag_scale))), ==, 8);
+  /* The cell heads the Through Time controls; the sequence on show is the session's cell's. */
+  activate ("win.cell", g_variant_new_string ("gru"));
+  g_assert_cmpuint (adw_combo_row_get_selected (window->cell_dropdown), ==, JAC_CELL_GRU);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_GRU);
+  adw_combo_row_set_selected (window->cell_dropdown, JAC_CELL_LSTM);
+  g_assert_cmpint (session->cell, ==, JAC_CELL_LSTM);
+  jac_time_view_wait (window->time_view);
+  g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_LSTM);
+  g_object_set (session, "cell", JAC_CELL_RNN, NULL);
+  activate ("win.cycle", g_variant_new_string ("upstream"));   /* loss → ones, never "given" */
+  g_assert_cmpint (session->upstream, ==, JAC_UPSTREAM_ONES);
+  reset ();
+  g_assert_cmpint (session->view, ==, JAC_VIEW_STEP);
+  g_assert_cmpint (session->activation, ==, JAC_ACTIVATION_TANH);
+}
+
 /* The settings: what was saved is restored in a new window, what changes is saved. */
 static void
 test_settings (void)
@@ -2165,7 +2227,7 @@ test_settings (void)
   g_autoptr(GSettings) settings = jac_application_dup_settings ();
   JacWindow *second;
   int width = 0, height = 0, hidden = 0;
-  g_autofree char *colormap = NULL;
+  JacColormap colormap = JAC_COLORMAP_BLUE_RED;
 
   g_assert_nonnull (settings);   /* the schema compiled in the build tree */
   g_assert_true (G_IS_SETTINGS (settings));
@@ -2179,14 +2241,14 @@ test_settings (void)
   gtk_window_get_default_size (GTK_WINDOW (second), &width, &height);
   g_assert_cmpint (width, ==, 900);
   g_assert_cmpint (height, ==, 640);
-  g_object_get (second, "hidden", &hidden, "colormap", &colormap, NULL);
+  g_object_get (second->session, "hidden", &hidden, "colormap", &colormap, NULL);
   g_assert_cmpint (hidden, ==, 5);
-  g_assert_cmpstr (colormap, ==, "gray");
+  g_assert_cmpint (colormap, ==, JAC_COLORMAP_GRAY);
   g_assert_true (adw_style_manager_get_dark (adw_style_manager_get_default ()));
   g_assert_false (jac_history_can_undo (second->history));
 
   /* Changes are saved as they happen, the size when the window closes. */
-  g_object_set (second, "batch", 4, "layout", "vec", NULL);
+  g_object_set (second->session, "batch", 4, "layout", JAC_LAYOUT_VEC, NULL);
   g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 4);
   {
     g_autofree char *layout = g_settings_get_string (settings, "layout");
@@ -2307,6 +2369,7 @@ main (int    argc,
   g_test_add_func ("/app/help", test_help);
   g_test_add_func ("/app/undo", test_undo);
   g_test_add_func ("/app/settings", test_settings);
+  g_test_add_func ("/app/session", test_session);
   g_test_add_func ("/app/change-size", test_change_size);
   g_test_add_func ("/app/switch-wrt", test_switch_wrt);
   g_test_add_func ("/app/switch-layout", test_switch_layout);

@@ -197,6 +197,7 @@ test_errors (Fixture       *f,
              gconstpointer  data)
 {
   g_autofree char *out = path_in (f, "j.npy");
+  g_autofree char *png = path_in (f, "j.png");
   g_autofree char *bad = path_in (f, "bad.npy");
   g_autofree char *bad_spec = g_strconcat ("x=", bad, NULL);
   g_autofree char *missing_spec = g_strconcat ("x=", f->dir, "/none.npy", NULL);
@@ -216,7 +217,17 @@ test_errors (Fixture       *f,
     { 1, "“W_zz”", { "compute", "--var", unknown_spec, "-o", out } },
     { 1, "memory budget", { "compute", "--batch", "64", "--hidden", "64", "--memory-budget", "1",
                             "-o", out } },
-    { 1, "--layout", { "render", "--layout", "sideways", "-o", out } },
+    /* Every choice is a registered enum's nick, the list of choices made from the same table. */
+    { 1, "--layout: unknown “sideways” (expected numerator, denominator, vec or per-sample)",
+      { "render", "--layout", "sideways", "-o", out } },
+    { 1, "--colormap: unknown “jet” (expected blue-red, purple-green or gray)",
+      { "render", "--colormap", "jet", "-o", out } },
+    { 1, "--upstream: unknown “given” (expected ones, random or loss)",
+      { "compute", "--upstream", "given", "-o", out } },
+    { 1, "--cell: unknown “lstn” (expected rnn, lstm or gru)",
+      { "compute", "--steps", "3", "--cell", "lstn", "-o", out } },
+    { 1, "--norm: unknown “max-abs” (expected spectral or frobenius)",
+      { "render", "--steps", "3", "--norm", "max-abs", "-o", png } },
     { 1, "W_hh of shape (8192, 8192) would need", { "compute", "--batch", "64", "--hidden",
                                                     "8192", "--memory-budget", "100", "-o",
                                                     out } },

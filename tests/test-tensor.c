@@ -50,6 +50,49 @@ test_overflow (void)
   g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
 }
 
+/* jac_tensor_try_new reports what jac_tensor_new without an error refuses by aborting; the
+ * budget's message is the same wherever it is built. */
+static void
+test_budget (void)
+{
+  gsize shape[2] = { 100, 100 };   /* 80 000 bytes */
+  gsize saved = jac_get_memory_budget ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) fits = NULL;
+  g_autoptr(JacTensor) small = NULL;
+
+  if (g_test_subprocess ())
+    {
+      jac_set_memory_budget (1000);
+      jac_tensor_new_matrix (100, 100);   /* cannot fail: aborts */
+      return;
+    }
+
+  jac_set_memory_budget (1000);
+  g_assert_null (jac_tensor_try_new (2, shape, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
+  g_assert_cmpstr (error->message, ==, "a tensor of shape (100, 100) would need 78.1\u00a0KiB "
+                                       "(80000 bytes), more than the memory budget of 1000 bytes");
+  g_assert_false (jac_shape_fits_budget (2, shape, "W_hh", &fits));
+  g_assert_cmpstr (fits->message, ==, "W_hh of shape (100, 100) would need 78.1\u00a0KiB "
+                                      "(80000 bytes), more than the memory budget of 1000 bytes");
+  g_clear_error (&error);
+  {
+    gsize huge[2] = { G_MAXSIZE / 4, 4 };
+
+    g_assert_null (jac_tensor_try_new (2, huge, &error));
+    g_assert_nonnull (strstr (error->message, "more entries than fit in memory"));
+  }
+  small = jac_tensor_try_new (1, shape, NULL);   /* 800 bytes fit */
+  g_assert_nonnull (small);
+  jac_set_memory_budget (saved);
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*a tensor of shape (100, 100) would need 78.1*KiB*more than the "
+                             "memory budget of 1000 bytes*");
+}
+
 /* A large tensor freed and made again reuses the buffer, and is zero all the same. */
 static void
 test_buffer_reuse (void)
@@ -522,6 +565,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
   g_test_add_func ("/tensor/overflow", test_overflow);
+  g_test_add_func ("/tensor/budget", test_budget);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
   g_test_add_func ("/tensor/max-abs-lanes", test_max_abs_lanes);
   g_test_add_func ("/tensor/max-abs-threaded", test_max_abs_threaded);

@@ -159,7 +159,9 @@ jac_application_handle_local_options (GApplication *application,
 
   if (g_variant_dict_lookup (options, "view", "s", &view))
     {
-      if (g_strcmp0 (view, "step") != 0 && g_strcmp0 (view, "sequence") != 0)
+      g_autoptr(GEnumClass) views = g_type_class_ref (JAC_TYPE_VIEW);
+
+      if (g_enum_get_value_by_nick (views, view) == NULL)
         {
           g_printerr ("jacscope: --view: unknown “%s” (expected step or sequence)\n", view);
           return 2;
@@ -214,6 +216,7 @@ jac_application_activate (GApplication *application)
 {
   JacApplication *self = JAC_APPLICATION (application);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  JacSession *session;
 
   if (window == NULL)
     {
@@ -227,14 +230,20 @@ jac_application_activate (GApplication *application)
           if (settings != NULL)
             _jac_window_bind_settings (JAC_WINDOW (window), settings);
         }
+      session = jac_window_get_session (JAC_WINDOW (window));
       if (self->view != NULL)
-        g_object_set (window, "view", self->view, NULL);
+        {
+          g_autoptr(GEnumClass) views = g_type_class_ref (JAC_TYPE_VIEW);
+
+          g_object_set (session, "view", g_enum_get_value_by_nick (views, self->view)->value,
+                        NULL);
+        }
       if (self->text_scale > 0)
-        g_object_set (window, "text-scale", self->text_scale, NULL);
+        g_object_set (session, "text-scale", self->text_scale, NULL);
       if (self->width > 0)
         gtk_window_set_default_size (window, self->width, self->height);
       if (self->presentation)
-        g_object_set (window, "presentation", TRUE, NULL);
+        g_object_set (session, "presentation", TRUE, NULL);
       if (self->screenshot_path != NULL)
         g_signal_connect (window, "realize", G_CALLBACK (window_realize_cb), self);
     }

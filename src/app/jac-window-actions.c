@@ -93,7 +93,7 @@ load_menu_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
 
-  g_object_set (self, "show-sidebar", TRUE, NULL);
+  g_object_set (self->session, "show-sidebar", TRUE, NULL);
   gtk_menu_button_popup (self->load_menu_button);
 }
 
@@ -162,7 +162,7 @@ dialog_export_cb (JacExportDialog *dialog,
   const JacExportChoices *choices = jac_export_dialog_get_choices (dialog);
 
   jac_export_choices_copy (&self->export_choices, choices);
-  g_object_set (self, "export-scale", choices->scale, NULL);
+  g_object_set (self->session, "export-scale", choices->scale, NULL);
   export_to (self, path);
 }
 
@@ -179,8 +179,9 @@ static char *
 default_name (JacWindow *self)
 {
   if (_jac_window_is_sequence_view (self))
-    return g_strdup_printf ("jacobian-through-time-T%d-k%d", self->steps, self->lag);
-  return g_strdup_printf ("jacobian-%s", self->wrt);
+    return g_strdup_printf ("jacobian-through-time-T%d-k%d", self->session->steps,
+                            self->session->lag);
+  return g_strdup_printf ("jacobian-%s", self->session->wrt);
 }
 
 static void
@@ -199,7 +200,7 @@ export_action (GtkWidget  *widget,
       return;
     }
   jac_export_choices_copy (&choices, &self->export_choices);
-  choices.scale = self->export_scale;
+  choices.scale = self->session->export_scale;
   /* A name of one's own stays for the session; the one offered follows the view on show. */
   if (choices.name == NULL || g_strcmp0 (choices.name, self->export_offered_name) == 0)
     {
@@ -240,7 +241,7 @@ copy_figure_action (GtkWidget  *widget,
     jac_time_view_wait (self->time_view);
   else
     jac_window_get_analysis (self);
-  self->export_choices.scale = self->export_scale;
+  self->export_choices.scale = self->session->export_scale;
   _jac_window_export_size (self, &self->export_choices, &size);
   width = (int) round (size.width * size.scale);
   height = (int) round (size.height * size.scale);
@@ -277,7 +278,7 @@ copy_latex_action (GtkWidget  *widget,
 
   if (analysis == NULL)
     return;
-  latex = jac_analysis_latex (analysis, g_strcmp0 (self->layout, "denominator") == 0, FALSE);
+  latex = jac_analysis_latex (analysis, self->session->layout == JAC_LAYOUT_DENOMINATOR, FALSE);
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), latex);
   _jac_window_show_message (self, GTK_MESSAGE_INFO, "Copied the derivation as LaTeX");
 }
@@ -296,8 +297,8 @@ copy_numpy_action (GtkWidget  *widget,
   if (analysis == NULL)
     return;
   script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
-                                  analysis->expr->source, NULL, 10000, (guint32) self->seed,
-                                  FALSE, &error);
+                                  analysis->expr->source, NULL, 10000,
+                                  (guint32) self->session->seed, FALSE, &error);
   if (script == NULL)
     {
       _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
@@ -329,7 +330,7 @@ wrt_index_action (GtkWidget  *widget,
   int index = g_variant_get_int32 (parameter);
 
   if (index >= 0 && (guint) index < g_strv_length (names))
-    g_object_set (self, "wrt", names[index], NULL);
+    g_object_set (self->session, "wrt", names[index], NULL);
 }
 
 static void
@@ -339,7 +340,7 @@ focus_expression_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
 
-  g_object_set (self, "show-sidebar", TRUE, NULL);
+  g_object_set (self->session, "show-sidebar", TRUE, NULL);
   gtk_widget_grab_focus (GTK_WIDGET (self->expr_entry));
 }
 
@@ -350,11 +351,12 @@ static void
 scale_text (JacWindow *self,
             int        steps)
 {
-  int power = (int) round (log (self->text_scale) / log (JAC_WINDOW_TEXT_SCALE_STEP)) + steps;
+  int power = (int) round (log (self->session->text_scale) / log (JAC_SESSION_TEXT_SCALE_STEP))
+              + steps;
 
-  power = CLAMP (power, JAC_WINDOW_TEXT_SCALE_MIN_POWER, JAC_WINDOW_TEXT_SCALE_MAX_POWER);
-  g_object_set (self, "text-scale", steps != 0 ? pow (JAC_WINDOW_TEXT_SCALE_STEP, power) : 1.0,
-                NULL);
+  power = CLAMP (power, JAC_SESSION_TEXT_SCALE_MIN_POWER, JAC_SESSION_TEXT_SCALE_MAX_POWER);
+  g_object_set (self->session, "text-scale",
+                steps != 0 ? pow (JAC_SESSION_TEXT_SCALE_STEP, power) : 1.0, NULL);
 }
 
 static void
@@ -401,25 +403,35 @@ step_row_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
   const JacAnalysis *analysis = jac_window_get_analysis (self);
-  int rows = analysis != NULL ? (int) analysis->sparsity.n_block_rows : self->batch;
-  int row = CLAMP (self->row + g_variant_get_int32 (parameter), 0, MAX (rows, 1) - 1);
+  int rows = analysis != NULL ? (int) analysis->sparsity.n_block_rows : self->session->batch;
+  int row = CLAMP (self->session->row + g_variant_get_int32 (parameter), 0, MAX (rows, 1) - 1);
 
-  g_object_set (self, "row-view", TRUE, "row", row, NULL);
+  g_object_set (self->session, "row-view", TRUE, "row", row, NULL);
 }
 
+/* The next value of an enum property, round; the upstream kind only --grad makes is skipped
+ * (the session does not take it). */
 static void
-cycle (JacWindow          *self,
-       const char         *property,
-       const char * const *ids)
+cycle (JacSession *session,
+       const char *property)
 {
-  g_autofree char *current = NULL;
-  guint n = g_strv_length ((char **) ids);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (session), property);
+  g_autoptr(GEnumClass) klass = g_type_class_ref (G_PARAM_SPEC_VALUE_TYPE (pspec));
+  int current = 0;
   guint i = 0;
 
-  g_object_get (self, property, &current, NULL);
-  while (i < n && g_strcmp0 (ids[i], current) != 0)
+  g_object_get (session, property, &current, NULL);
+  while (i < klass->n_values && klass->values[i].value != current)
     i++;
-  g_object_set (self, property, ids[(i + 1) % n], NULL);
+  for (guint k = 1; k <= klass->n_values; k++)
+    {
+      int changed;
+
+      g_object_set (session, property, klass->values[(i + k) % klass->n_values].value, NULL);
+      g_object_get (session, property, &changed, NULL);
+      if (changed != current)
+        return;
+    }
 }
 
 static void
@@ -427,18 +439,11 @@ cycle_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  static const char * const layouts[] = { "numerator", "denominator", "vec", "per-sample", NULL };
-  static const char * const activations[] = { "tanh", "sigmoid", "relu", "identity", NULL };
+  static const char * const cycled[] = { "layout", "colormap", "upstream", "activation", NULL };
   const char *property = g_variant_get_string (parameter, NULL);
 
-  if (g_str_equal (property, "layout"))
-    cycle (JAC_WINDOW (widget), property, layouts);
-  else if (g_str_equal (property, "colormap"))
-    cycle (JAC_WINDOW (widget), property, _jac_window_colormap_ids ());
-  else if (g_str_equal (property, "upstream"))
-    cycle (JAC_WINDOW (widget), property, _jac_window_upstream_ids ());
-  else if (g_str_equal (property, "activation"))
-    cycle (JAC_WINDOW (widget), property, activations);
+  if (g_strv_contains (cycled, property))
+    cycle (JAC_WINDOW (widget)->session, property);
 }
 
 static void
@@ -446,7 +451,7 @@ leave_presentation_action (GtkWidget  *widget,
                            const char *action_name,
                            GVariant   *parameter)
 {
-  g_object_set (widget, "presentation", FALSE, NULL);
+  g_object_set (JAC_WINDOW (widget)->session, "presentation", FALSE, NULL);
 }
 
 /* ---- through time ----------------------------------------------------------------------- */
@@ -457,9 +462,9 @@ step_lag_action (GtkWidget  *widget,
                  GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
-  int lag = self->lag + g_variant_get_int32 (parameter);
+  int lag = self->session->lag + g_variant_get_int32 (parameter);
 
-  g_object_set (self, "lag", CLAMP (lag, 1, self->steps), NULL);
+  g_object_set (self->session, "lag", CLAMP (lag, 1, self->session->steps), NULL);
 }
 
 static void
@@ -468,9 +473,9 @@ step_gain_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
-  double gain = round ((self->gain + g_variant_get_double (parameter)) * 100) / 100;
+  double gain = round ((self->session->gain + g_variant_get_double (parameter)) * 100) / 100;
 
-  g_object_set (self, "gain", CLAMP (gain, 0.0, JAC_WINDOW_MAX_GAIN), NULL);
+  g_object_set (self->session, "gain", CLAMP (gain, 0.0, JAC_SESSION_MAX_GAIN), NULL);
 }
 
 static void
@@ -480,7 +485,8 @@ toggle_view_action (GtkWidget  *widget,
 {
   JacWindow *self = JAC_WINDOW (widget);
 
-  g_object_set (self, "view", _jac_window_is_sequence_view (self) ? "step" : "sequence", NULL);
+  g_object_set (self->session, "view",
+                _jac_window_is_sequence_view (self) ? JAC_VIEW_STEP : JAC_VIEW_SEQUENCE, NULL);
 }
 
 static void
@@ -520,9 +526,9 @@ resize_action (GtkWidget  *widget,
   int d_batch, d_hidden;
 
   g_variant_get (parameter, "(ii)", &d_batch, &d_hidden);
-  g_object_set (self,
-                "batch", CLAMP (self->batch + d_batch, 1, JAC_WINDOW_MAX_BATCH),
-                "hidden", CLAMP (self->hidden + d_hidden, 1, JAC_WINDOW_MAX_SIZE),
+  g_object_set (self->session,
+                "batch", CLAMP (self->session->batch + d_batch, 1, JAC_SESSION_MAX_BATCH),
+                "hidden", CLAMP (self->session->hidden + d_hidden, 1, JAC_SESSION_MAX_SIZE),
                 NULL);
 }
 
@@ -532,8 +538,9 @@ next_seed_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   JacWindow *self = JAC_WINDOW (widget);
+  int seed = self->session->seed;
 
-  g_object_set (self, "seed", self->seed < G_MAXINT ? self->seed + 1 : 0, NULL);
+  g_object_set (self->session, "seed", seed < G_MAXINT ? seed + 1 : 0, NULL);
 }
 
 /* The case to write out by hand: one batch row, two units. */
@@ -542,7 +549,7 @@ tiny_example_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *parameter)
 {
-  g_object_set (widget, "batch", 1, "input", 2, "hidden", 2, NULL);
+  g_object_set (JAC_WINDOW (widget)->session, "batch", 1, "input", 2, "hidden", 2, NULL);
 }
 
 static void
@@ -550,10 +557,13 @@ default_example_action (GtkWidget  *widget,
                         const char *action_name,
                         GVariant   *parameter)
 {
+  static const char * const data[] = {
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", NULL,
+  };
+
   /* Ctrl+R: back to the RNN step, from a typed expression too, at its defaults. */
   _jac_window_apply_preset (JAC_WINDOW (widget), "rnn");
-  g_object_set (widget, "batch", 2, "input", 3, "hidden", 3, "seed", 1, "activation", "tanh",
-                "b-shape", "H", "upstream", "ones", "wrt", "h_prev", NULL);
+  jac_session_reset (JAC_WINDOW (widget)->session, data);
 }
 
 static void
@@ -582,31 +592,9 @@ help_action (GtkWidget  *widget,
 
 /* ---- class setup ------------------------------------------------------------------------ */
 
-static void
-install_property_actions (GtkWidgetClass *widget_class)
-{
-  static const char * const names[] = {
-    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
-    "shapes", "layout",
-    "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
-    "text-scale", "export-scale", "show-sidebar", "show-derivation", "show-all-steps",
-    "dark-style", "view", "steps", "lag", "gain",
-    "orthogonal", "norm", "shared-range",
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *action = g_strconcat ("win.", names[i], NULL);
-
-      gtk_widget_class_install_property_action (widget_class, action, names[i]);
-    }
-}
-
-
 void
 _jac_window_class_add_actions (GtkWidgetClass *widget_class)
 {
-  install_property_actions (widget_class);
   add_sequence_actions (widget_class);
   gtk_widget_class_install_action (widget_class, "win.wrt-index", "i", wrt_index_action);
   for (int k = 0; k < 9; k++)

@@ -19,7 +19,7 @@ static const char * const rnn_load_labels[] = {
 gboolean
 _jac_window_is_expr_mode (JacWindow *self)
 {
-  return self->expression != NULL && self->expression[0] != '\0';
+  return self->session->expression != NULL && self->session->expression[0] != '\0';
 }
 
 /* "W_hh" → "W<sub>hh</sub>": what follows the first underscore is a subscript. */
@@ -43,9 +43,9 @@ rnn_text (JacWindow *self)
 {
   const char *sum = "h_prev @ W_hh + x @ W_xh + b";
 
-  if (g_strcmp0 (self->activation, "identity") == 0)
+  if (self->session->activation == JAC_ACTIVATION_IDENTITY)
     return g_strdup_printf ("h = %s", sum);
-  return g_strdup_printf ("h = %s(%s)", self->activation, sum);
+  return g_strdup_printf ("h = %s(%s)", jac_session_get_nick (self->session, "activation"), sum);
 }
 
 /* ---- computing ---------------------------------------------------------------------------- */
@@ -55,7 +55,7 @@ static void
 declare_rnn_shapes (JacWindow   *self,
                     JacShapeEnv *env)
 {
-  gsize n = self->batch, d = self->input, h = self->hidden;
+  gsize n = self->session->batch, d = self->session->input, h = self->session->hidden;
   gsize nh[2] = { n, h }, nd[2] = { n, d }, hh[2] = { h, h }, dh[2] = { d, h };
 
   jac_shape_env_set_size (env, "N", n);
@@ -65,7 +65,7 @@ declare_rnn_shapes (JacWindow   *self,
   jac_shape_env_declare (env, "x", 2, nd);
   jac_shape_env_declare (env, "W_hh", 2, hh);
   jac_shape_env_declare (env, "W_xh", 2, dh);
-  if (g_strcmp0 (self->b_shape, "NxH") == 0)
+  if (self->session->b_shape == JAC_BIAS_SHAPE_NXH)
     jac_shape_env_declare (env, "b", 2, nh);
   else
     jac_shape_env_declare (env, "b", 1, &h);
@@ -102,11 +102,11 @@ parse_expression (JacWindow   *self,
   JacExpr *expr;
 
   declare_rnn_shapes (self, env);
-  if (self->shapes != NULL && !jac_shape_env_parse_declarations (env, self->shapes, &position,
-                                                                 &local))
+  if (self->session->shapes != NULL
+      && !jac_shape_env_parse_declarations (env, self->session->shapes, &position, &local))
     {
       *culprit = GTK_WIDGET (self->shapes_entry);
-      set_caret_error (error, local, self->shapes, position);
+      set_caret_error (error, local, self->session->shapes, position);
       g_prefix_error (error, "Shapes: ");
       return NULL;
     }
@@ -116,13 +116,13 @@ parse_expression (JacWindow   *self,
     jac_shape_env_declare (env, name, ((JacTensor *) value)->rank, ((JacTensor *) value)->shape);
 
   *culprit = GTK_WIDGET (self->expr_entry);
-  expr = jac_expr_parse (self->expression, env, &position, &local);
+  expr = jac_expr_parse (self->session->expression, env, &position, &local);
   if (expr == NULL)
     {
-      set_caret_error (error, local, self->expression, position);
+      set_caret_error (error, local, self->session->expression, position);
       return NULL;
     }
-  if (!jac_expr_draw_variables (expr, loaded, (guint32) self->seed, error))
+  if (!jac_expr_draw_variables (expr, loaded, (guint32) self->session->seed, error))
     {
       jac_expr_free (expr);
       return NULL;
@@ -144,8 +144,8 @@ _jac_window_compute_expr (JacWindow   *self,
   if (expr == NULL)
     return NULL;
   /* A new expression starts with respect to its first variable. */
-  if (self->wrt != NULL && jac_graph_find_variable (expr->graph, self->wrt) >= 0)
-    wrt = g_strdup (self->wrt);
+  if (self->session->wrt != NULL && jac_graph_find_variable (expr->graph, self->session->wrt) >= 0)
+    wrt = g_strdup (self->session->wrt);
   else
     wrt = g_strdup (jac_expr_first_variable (expr));
   /* The second derivative is there for a scalar output only. */
@@ -153,41 +153,28 @@ _jac_window_compute_expr (JacWindow   *self,
   gtk_widget_set_sensitive (GTK_WIDGET (self->hessian_check), scalar);
   if (self->hessian && scalar)
     analysis = jac_analysis_new_hessian (expr, wrt, NULL, JAC_UPSTREAM_ONES, NULL,
-                                         (guint32) self->seed, error);
+                                         (guint32) self->session->seed, error);
   else
     analysis = jac_analysis_new_expr (expr, wrt, _jac_window_upstream_kind (self), NULL,
-                                      (guint32) self->seed, error);
-  if (analysis != NULL && g_strcmp0 (wrt, self->wrt) != 0)
+                                      (guint32) self->session->seed, error);
+  if (analysis != NULL && g_strcmp0 (wrt, self->session->wrt) != 0)
     {
-      /* Not through the property setter: that would compute all over again. */
-      g_free (self->wrt);
-      self->wrt = g_steal_pointer (&wrt);
-      g_object_notify_by_pspec (G_OBJECT (self), _jac_window_properties[PROP_WRT]);
+      /* What this computation found: not a change to compute all over again. */
+      self->in_compute = TRUE;
+      g_object_set (self->session, "wrt", wrt, NULL);
+      self->in_compute = FALSE;
     }
   return analysis;
 }
 
 /* ---- the inline error --------------------------------------------------------------------- */
 
-/* The message above, the text with a caret under the culprit below, never wrapped. */
 void
 _jac_window_show_expr_error (JacWindow  *self,
                              GtkWidget  *culprit,
                              const char *message)
 {
-  const char *newline = strchr (message, '\n');
-  g_autofree char *headline = g_strndup (message, newline != NULL ? (gsize) (newline - message)
-                                                                  : strlen (message));
-
-  gtk_label_set_text (self->expr_error_label, headline);
-  gtk_label_set_text (self->expr_caret_label, newline != NULL ? newline + 1 : "");
-  gtk_widget_set_visible (gtk_widget_get_parent (GTK_WIDGET (self->expr_caret_label)),
-                          newline != NULL);
-  gtk_widget_set_visible (self->expr_error_box, TRUE);
-  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
-  if (culprit != NULL)
-    gtk_widget_add_css_class (culprit, "error");
+  jac_expression_panel_show_error (self->expression_panel, culprit, message);
   g_free (self->expr_error);
   self->expr_error = g_strdup (message);
 }
@@ -195,9 +182,7 @@ _jac_window_show_expr_error (JacWindow  *self,
 void
 _jac_window_clear_expr_error (JacWindow *self)
 {
-  gtk_widget_set_visible (self->expr_error_box, FALSE);
-  gtk_widget_remove_css_class (GTK_WIDGET (self->expr_entry), "error");
-  gtk_widget_remove_css_class (GTK_WIDGET (self->shapes_entry), "error");
+  jac_expression_panel_clear_error (self->expression_panel);
   g_clear_pointer (&self->expr_error, g_free);
 }
 
@@ -371,8 +356,9 @@ _jac_window_sync_mode (JacWindow *self)
   self->setting_entries = TRUE;
   if (expr)
     {
-      set_entry_text (self->expr_entry, self->expression);
-      set_entry_text (self->shapes_entry, self->shapes != NULL ? self->shapes : "");
+      set_entry_text (self->expr_entry, self->session->expression);
+      set_entry_text (self->shapes_entry,
+                      self->session->shapes != NULL ? self->session->shapes : "");
     }
   else
     {
@@ -401,7 +387,7 @@ _jac_window_apply_entries (JacWindow *self)
     }
   if (!_jac_window_is_expr_mode (self) && g_str_equal (text, rnn))
     return;
-  g_object_set (self, "shapes", shapes, "expression", text, NULL);
+  g_object_set (self->session, "shapes", shapes, "expression", text, NULL);
 }
 
 static gboolean
@@ -456,24 +442,25 @@ _jac_window_apply_preset (JacWindow  *self,
     {
       self->hessian = FALSE;
       gtk_check_button_set_active (self->hessian_check, FALSE);
-      g_object_set (self, "expression", "", NULL);
+      g_object_set (self->session, "expression", "", NULL);
     }
   else
     {
-      g_autofree char *before = g_strdup (self->wrt);
+      g_autofree char *before = g_strdup (self->session->wrt);
       gboolean hessian_changed = self->hessian != preset->hessian;
 
       /* The gallery's Hessians turn the switch on, its other entries off. */
       self->hessian = preset->hessian;
       gtk_check_button_set_active (self->hessian_check, preset->hessian);
-      g_object_set (self, "shapes", preset->shapes, "expression", preset->expression, NULL);
+      g_object_set (self->session, "shapes", preset->shapes, "expression", preset->expression,
+                    NULL);
       if (hessian_changed)
         _jac_window_recompute_now (self);
       /* A variable the new expression shares stays; else the gallery's, not merely the first. */
-      if (g_strcmp0 (self->wrt, before) != 0 && self->analysis != NULL
+      if (g_strcmp0 (self->session->wrt, before) != 0 && self->analysis != NULL
           && jac_graph_find_variable (self->analysis->graph, preset->wrt) >= 0
-          && g_strcmp0 (self->wrt, preset->wrt) != 0)
-        g_object_set (self, "wrt", preset->wrt, NULL);
+          && g_strcmp0 (self->session->wrt, preset->wrt) != 0)
+        g_object_set (self->session, "wrt", preset->wrt, NULL);
     }
   _jac_window_sync_mode (self);
   return TRUE;

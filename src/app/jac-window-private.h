@@ -4,8 +4,12 @@
 #include <math.h>
 
 #include "jac-export-dialog.h"
+#include "jac-expression-panel.h"
 #include "jac-figure-view.h"
 #include "jac-history.h"
+#include "jac-sequence-controls.h"
+#include "jac-session-private.h"
+#include "jac-step-controls.h"
 #include "jac-time-view.h"
 #include "jac-window.h"
 
@@ -15,13 +19,19 @@ struct _JacWindow
 {
   GtkApplicationWindow parent_instance;
 
-  /* template widgets */
-  GtkDropDown      *activation_dropdown;
+  /* the sidebar's panels, each a template of its own */
+  JacSequenceControls *sequence_controls;
+  JacExpressionPanel  *expression_panel;
+  JacStepControls     *step_controls;
+
+  /* template widgets, the panels' among them (set from the panels in init) */
+  AdwComboRow      *activation_dropdown;
   GtkWidget        *activation_row;
   GtkWidget        *b_shape_row;
   GtkSpinButton    *batch_spin;
   GtkButton        *clear_loaded_button;
-  GtkDropDown      *colormap_dropdown;
+  AdwComboRow      *colormap_dropdown;
+  AdwComboRow      *cell_dropdown;
   GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
   GtkWidget        *derivation_pane;
@@ -89,7 +99,7 @@ struct _JacWindow
   char             *message;
   guint             recompute_source;
   guint             message_source;
-  JacHistory       *history;          /* undo and redo of the state below */
+  JacHistory       *history;          /* undo and redo of the session's changes */
   GSettings        *settings;         /* what persists between runs, or NULL */
   GtkNativeDialog  *dialog;
   JacExportDialog  *export_dialog;   /* while it is open */
@@ -105,94 +115,14 @@ struct _JacWindow
   gulong            kron_paint_id;   /* the frame after which a pending Kronecker form is found */
   guint             kron_source;
 
-  /* state, each a property and an action of the same name */
-  int               batch;
-  int               input;
-  int               hidden;
-  int               seed;
-  char             *activation;
-  char             *b_shape;         /* "H" or "NxH" */
-  char             *upstream;        /* "ones", "random", "loss" */
-  char             *wrt;
-  char             *expression;      /* "" for the RNN step and its controls */
-  char             *shapes;          /* declarations for the expression's variables */
-  char             *layout;          /* "numerator" or "denominator" */
-  char             *colormap;
-  gboolean          show_values;
-  gboolean          show_contraction;
-  gboolean          row_view;
-  int               row;
-  gboolean          presentation;
-  double            text_scale;
-  int               export_scale;
-  gboolean          show_sidebar;
-  gboolean          show_derivation;   /* the pane under the figure */
-  gboolean          show_all_steps;    /* every step there, not only the key ones */
+  /* what the window shows: its controls are bound to it, its actions act on it */
+  JacSession       *session;
   gboolean          sidebar_before_presentation;
   gboolean          derivation_before_presentation;
-  gboolean          dark_style;
   gboolean          message_is_error;
-
-  /* the view, and the sequence's state: also properties and actions */
-  char             *view;            /* "step" or "sequence" */
-  int               steps;           /* T */
-  int               lag;             /* k */
-  double            gain;
-  gboolean          orthogonal;
-  char             *norm;            /* "spectral" or "frobenius" */
-  gboolean          shared_range;
+  gboolean          in_compute;      /* what a computation sets (the sizes it settled on, the
+                                      * variable it chose) is not a change to compute again */
 };
-
-typedef enum
-{
-  PROP_0,
-  PROP_BATCH,
-  PROP_INPUT,
-  PROP_HIDDEN,
-  PROP_SEED,
-  PROP_ACTIVATION,
-  PROP_B_SHAPE,
-  PROP_UPSTREAM,
-  PROP_WRT,
-  PROP_EXPRESSION,
-  PROP_SHAPES,
-  PROP_LAYOUT,
-  PROP_COLORMAP,
-  PROP_SHOW_VALUES,
-  PROP_SHOW_CONTRACTION,
-  PROP_ROW_VIEW,
-  PROP_ROW,
-  PROP_PRESENTATION,
-  PROP_TEXT_SCALE,
-  PROP_EXPORT_SCALE,
-  PROP_SHOW_SIDEBAR,
-  PROP_SHOW_DERIVATION,
-  PROP_SHOW_ALL_STEPS,
-  PROP_DARK_STYLE,
-  PROP_VIEW,
-  PROP_STEPS,
-  PROP_LAG,
-  PROP_GAIN,
-  PROP_ORTHOGONAL,
-  PROP_NORM,
-  PROP_SHARED_RANGE,
-  N_PROPS
-} JacWindowProperty;
-
-extern GParamSpec *_jac_window_properties[N_PROPS];
-
-#define JAC_WINDOW_MAX_BATCH 64
-#define JAC_WINDOW_MAX_SIZE 1024
-#define JAC_WINDOW_MAX_STEPS 400
-#define JAC_WINDOW_MAX_GAIN 2.0   /* the gain slider's end */
-/* Ctrl+plus and Ctrl+minus move the text scale along the powers of one step. */
-#define JAC_WINDOW_TEXT_SCALE_STEP 1.15
-#define JAC_WINDOW_TEXT_SCALE_MIN_POWER (-4)
-#define JAC_WINDOW_TEXT_SCALE_MAX_POWER 4
-#define JAC_WINDOW_MIN_TEXT_SCALE \
-  pow (JAC_WINDOW_TEXT_SCALE_STEP, JAC_WINDOW_TEXT_SCALE_MIN_POWER)
-#define JAC_WINDOW_MAX_TEXT_SCALE \
-  pow (JAC_WINDOW_TEXT_SCALE_STEP, JAC_WINDOW_TEXT_SCALE_MAX_POWER)
 
 void _jac_window_class_add_actions (GtkWidgetClass *widget_class);
 void _jac_window_show_message      (JacWindow      *self,
@@ -214,9 +144,6 @@ void     _jac_window_bind_settings (JacWindow      *self,
 gboolean _jac_window_apply_preset  (JacWindow      *self,
                                     const char     *preset);
 GMenuModel *_jac_window_preset_menu (void);
-/* The upstream gradients' and colour maps' names, as their registered enums' nicks. */
-const char * const *_jac_window_upstream_ids (void);
-const char * const *_jac_window_colormap_ids (void);
 /* Applies what the expression and shapes entries hold now. */
 void _jac_window_apply_entries     (JacWindow      *self);
 /* The inline error under the expression entry, or NULL. */

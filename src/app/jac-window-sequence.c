@@ -13,7 +13,7 @@
 gboolean
 _jac_window_is_sequence_view (JacWindow *self)
 {
-  return g_strcmp0 (self->view, "sequence") == 0;
+  return self->session->view == JAC_VIEW_SEQUENCE;
 }
 
 void
@@ -21,21 +21,11 @@ _jac_window_sequence_config (JacWindow         *self,
                              JacSequenceConfig *config)
 {
   jac_sequence_config_init_default (config);
-  config->config.batch = self->batch;
-  config->config.input = self->input;
-  config->config.hidden = self->hidden;
-  config->config.seed = (guint32) self->seed;
-  config->config.b_per_row = g_strcmp0 (self->b_shape, "NxH") == 0;
-  jac_activation_from_name (self->activation, &config->config.activation);
-  config->steps = self->steps;
-  config->gain = self->gain;
-  config->orthogonal = self->orthogonal;
-  {
-    GtkDropDown *cell = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
-    guint selected = cell != NULL ? gtk_drop_down_get_selected (cell) : 0;
-
-    config->cell = selected <= JAC_CELL_GRU ? (JacCell) selected : JAC_CELL_RNN;
-  }
+  jac_session_rnn_config (self->session, &config->config);
+  config->steps = self->session->steps;
+  config->gain = self->session->gain;
+  config->orthogonal = self->session->orthogonal;
+  config->cell = self->session->cell;
 }
 
 /* Computing costs nothing while the view is hidden: it catches up when shown. */
@@ -230,43 +220,8 @@ bind_value (JacWindow  *self,
                               ? gtk_spin_button_get_adjustment (widget)
                               : gtk_range_get_adjustment (widget);
 
-  g_object_bind_property (self, property, adjustment, "value",
+  g_object_bind_property (self->session, property, adjustment, "value",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-}
-
-static void
-cell_selected_cb (GtkDropDown *dropdown,
-                  GParamSpec  *pspec,
-                  JacWindow   *self)
-{
-  _jac_window_sync_sequence (self);
-}
-
-/* The Cell choice heads the Through Time controls. It is made here rather than in the template
- * (and read from the drop-down rather than a window property) to keep the change to this view's
- * own file; RNN, LSTM and GRU in JacCell's order. */
-static void
-add_cell_choice (JacWindow *self)
-{
-  static const char * const names[] = { "RNN", "LSTM", "GRU", NULL };
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *label = gtk_label_new_with_mnemonic ("_Cell");
-  GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
-
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_widget_set_hexpand (label, TRUE);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (label), dropdown);
-  gtk_widget_set_tooltip_text (dropdown, "The recurrent cell, with PyTorch's equations: "
-                                         "the RNN, the LSTM (its cell state carries by the "
-                                         "forget gate) or the GRU");
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_box_append (GTK_BOX (box), dropdown);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 0);
-  g_object_set_data (G_OBJECT (self), "jac-cell-dropdown", dropdown);
-  g_signal_connect_object (dropdown, "notify::selected", G_CALLBACK (cell_selected_cb), self, 0);
 }
 
 /* ---- weights from a .npz file ------------------------------------------------------------ */
@@ -274,11 +229,11 @@ add_cell_choice (JacWindow *self)
 static void
 sync_weights_row (JacWindow *self)
 {
-  GtkLabel *label = g_object_get_data (G_OBJECT (self), "jac-weights-label");
+  AdwActionRow *row = g_object_get_data (G_OBJECT (self), "jac-weights-row");
   const char *name = g_object_get_data (G_OBJECT (self), "jac-weights-name");
   GAction *forget = g_action_map_lookup_action (G_ACTION_MAP (self), "forget-weights");
 
-  gtk_label_set_text (label, name != NULL ? name : "drawn from the seed");
+  adw_action_row_set_subtitle (row, name != NULL ? name : "drawn from the seed");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (forget), name != NULL);
 }
 
@@ -289,7 +244,6 @@ load_weights (JacWindow   *self,
               GError     **error)
 {
   g_autoptr(GHashTable) dict = jac_npz_read (path, error);
-  GtkDropDown *cell_dropdown = g_object_get_data (G_OBJECT (self), "jac-cell-dropdown");
   JacSequenceData data = { 0 };
   g_autofree char *base = NULL;
   JacCell cell;
@@ -311,11 +265,11 @@ load_weights (JacWindow   *self,
                                            G_GSIZE_FORMAT ")", base, jac_cell_name (cell),
                                            data.weight_ih->shape[1], data.weight_hh->shape[1]),
                           g_free);
-  gtk_drop_down_set_selected (cell_dropdown, cell);
+  g_object_set (self->session, "cell", cell, NULL);
   /* The size controls say what the weights have, as far as they reach. */
-  if (data.weight_ih->shape[1] <= JAC_WINDOW_MAX_SIZE
-      && data.weight_hh->shape[1] <= JAC_WINDOW_MAX_SIZE)
-    g_object_set (self, "input", (int) data.weight_ih->shape[1],
+  if (data.weight_ih->shape[1] <= JAC_SESSION_MAX_SIZE
+      && data.weight_hh->shape[1] <= JAC_SESSION_MAX_SIZE)
+    g_object_set (self->session, "input", (int) data.weight_ih->shape[1],
                   "hidden", (int) data.weight_hh->shape[1], NULL);
   _jac_window_sync_sequence (self);
   sync_weights_row (self);
@@ -412,37 +366,26 @@ add_weights_row (JacWindow *self)
     { "load-weights-file", load_weights_file_activated_cb, "s", NULL, NULL },
     { "forget-weights", forget_weights_activated_cb, NULL, NULL, NULL },
   };
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *title = gtk_label_new ("Weights");
-  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *row = adw_action_row_new ();
   GtkWidget *load = gtk_button_new_with_mnemonic ("_Load…");
   GtkWidget *forget = gtk_button_new_from_icon_name ("edit-clear-symbolic");
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), "Weights");
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_label_set_xalign (GTK_LABEL (title), 0);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_widget_add_css_class (label, "dim-label");
-  gtk_widget_add_css_class (label, "caption");
-  gtk_box_append (GTK_BOX (texts), title);
-  gtk_box_append (GTK_BOX (texts), label);
-  gtk_widget_set_hexpand (texts, TRUE);
   gtk_widget_set_valign (load, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (forget, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (forget, "flat");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (load), "win.load-weights");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (forget), "win.forget-weights");
   gtk_widget_set_tooltip_text (load, "Load a PyTorch nn.RNN, nn.LSTM or nn.GRU state dict saved "
                                      "with np.savez");
   gtk_widget_set_tooltip_text (forget, "Forget the weights: draw them from the seed");
-  gtk_box_append (GTK_BOX (box), texts);
-  gtk_box_append (GTK_BOX (box), load);
-  gtk_box_append (GTK_BOX (box), forget);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), load);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), forget);
+  /* Under the Cell row. */
   gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 1);
-  g_object_set_data (G_OBJECT (self), "jac-weights-label", label);
+  g_object_set_data (G_OBJECT (self), "jac-weights-row", row);
   sync_weights_row (self);
 }
 
@@ -451,17 +394,16 @@ _jac_window_init_sequence (JacWindow *self)
 {
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
-  add_cell_choice (self);
   add_weights_row (self);
-  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), self->steps);
-  bind_value (self, "steps", self->steps_spin);
+  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)),
+                            self->session->steps);
   bind_value (self, "lag", self->lag_scale);
   bind_value (self, "gain", self->gain_scale);
-  g_object_bind_property (self, "lag", self->time_view, "lag", both);
-  g_object_bind_property (self, "norm", self->time_view, "norm", G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "shared-range", self->time_view, "shared-range",
+  g_object_bind_property (self->session, "lag", self->time_view, "lag", both);
+  jac_session_bind_nick (self->session, "norm", self->time_view, "norm", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->session, "shared-range", self->time_view, "shared-range",
                           G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "view", self->view_stack, "visible-child-name", both);
+  jac_session_bind_nick (self->session, "view", self->view_stack, "visible-child-name", both);
   /* The view shows its own progress bar, with Cancel, in place of a stale figure. */
   gtk_widget_set_visible (GTK_WIDGET (self->sequence_spinner), FALSE);
   g_signal_connect_object (self->time_view, "changed", G_CALLBACK (time_view_changed_cb), self,

@@ -10,16 +10,11 @@
 #include "core/jac-npy.h"
 #include "jac-derivation.h"
 #include "jac-profile.h"
+#include "jac-session-private.h"
 #include "jac-window-private.h"
 
 G_DEFINE_FINAL_TYPE (JacWindow, jac_window, GTK_TYPE_APPLICATION_WINDOW)
 
-GParamSpec *_jac_window_properties[N_PROPS];
-#define properties _jac_window_properties
-
-static const char * const activation_ids[] = { "tanh", "sigmoid", "relu", "identity", NULL };
-static const char * const view_ids[] = { "step", "sequence", NULL };
-static const char * const norm_ids[] = { "spectral", "frobenius", NULL };
 
 #define PRESENTATION_LINE_SCALE 2.0
 #define DEFAULT_EXPORT_WIDTH 1200
@@ -28,58 +23,10 @@ static const char * const norm_ids[] = { "spectral", "frobenius", NULL };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static guint
-index_of (const char * const *ids,
-          const char         *id)
-{
-  for (guint i = 0; ids[i] != NULL; i++)
-    if (g_strcmp0 (ids[i], id) == 0)
-      return i;
-  return 0;
-}
-
-/* The nicks of a registered enum in order, the last @n_skip_last values left out (a sentinel, or
- * JAC_UPSTREAM_GIVEN that only --grad makes): the window's choices, in one table with the CLI's. */
-static const char * const *
-enum_nicks (GType  type,
-            guint  n_skip_last)
-{
-  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-  const char **nicks = g_new0 (const char *, klass->n_values + 1);
-
-  for (guint k = 0; k + n_skip_last < klass->n_values; k++)
-    nicks[k] = g_intern_string (klass->values[k].value_nick);
-  return nicks;
-}
-
-const char * const *
-_jac_window_upstream_ids (void)
-{
-  static const char * const *ids;
-
-  if (g_once_init_enter (&ids))
-    g_once_init_leave (&ids, enum_nicks (JAC_TYPE_UPSTREAM_KIND, 1));
-  return ids;
-}
-
-const char * const *
-_jac_window_colormap_ids (void)
-{
-  static const char * const *ids;
-
-  if (g_once_init_enter (&ids))
-    g_once_init_leave (&ids, enum_nicks (JAC_TYPE_COLORMAP, 0));
-  return ids;
-}
-
 JacUpstreamKind
 _jac_window_upstream_kind (JacWindow *self)
 {
-  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_UPSTREAM_KIND);
-  const GEnumValue *value = g_enum_get_value_by_nick (klass, self->upstream);
-
-  return value != NULL && value->value != JAC_UPSTREAM_GIVEN ? (JacUpstreamKind) value->value
-                                                              : JAC_UPSTREAM_ONES;
+  return self->session->upstream;
 }
 
 static void
@@ -89,17 +36,15 @@ build_style (JacWindow      *self,
   jac_figure_style_init (style);
   /* The medium sets the type's floor (18 px on a projector, 11 px on screen); the text scale
    * only moves it up from there, render never sets text under the floor. */
-  style->medium = self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
-  style->denominator_layout = g_strcmp0 (self->layout, "denominator") == 0;
-  style->vec_layout = g_strcmp0 (self->layout, "vec") == 0;
-  style->per_sample = g_strcmp0 (self->layout, "per-sample") == 0;
-  if (!jac_colormap_from_name (self->colormap, &style->colormap))
-    style->colormap = JAC_COLORMAP_BLUE_RED;
-  style->show_values = self->show_values;
-  style->text_scale = self->text_scale;
-  style->line_scale = self->text_scale * (self->presentation ? PRESENTATION_LINE_SCALE : 1.0);
-  style->focus_row = self->row_view ? self->row : -1;
-  style->show_contraction = self->show_contraction;
+  style->medium = self->session->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
+  jac_figure_style_set_layout (style, self->session->layout);
+  style->colormap = self->session->colormap;
+  style->show_values = self->session->show_values;
+  style->text_scale = self->session->text_scale;
+  style->line_scale = self->session->text_scale
+                      * (self->session->presentation ? PRESENTATION_LINE_SCALE : 1.0);
+  style->focus_row = self->session->row_view ? self->session->row : -1;
+  style->show_contraction = self->session->show_contraction;
 }
 
 /* The step where a δ collapses the variable's indices (or, with no δ, the substitution), with
@@ -213,7 +158,7 @@ queue_kron (JacWindow *self)
 static void
 update_derivation (JacWindow *self)
 {
-  gboolean denominator = g_strcmp0 (self->layout, "denominator") == 0;
+  gboolean denominator = self->session->layout == JAC_LAYOUT_DENOMINATOR;
   g_autofree char *markup = NULL;
 
   if (self->analysis == NULL)
@@ -236,7 +181,8 @@ static void
 update_type_scale (JacWindow *self)
 {
   /* On a projector, smaller than presentation mode's own sizes would not read. */
-  double scale = self->presentation ? MAX (self->text_scale, 1.0) : self->text_scale;
+  double scale = self->session->presentation ? MAX (self->session->text_scale, 1.0)
+                                             : self->session->text_scale;
   g_autofree char *css = g_strdup_printf ("window { font-size: %d%%; }",
                                           (int) round (100 * scale));
 
@@ -275,7 +221,7 @@ update_title (JacWindow *self)
   if (_jac_window_is_sequence_view (self))
     title = g_strdup ("Jacscope — ∂h_T/∂h_{T−k} through time");
   else
-    title = g_strdup_printf ("Jacscope — ∂%s/∂%s", out, self->wrt);
+    title = g_strdup_printf ("Jacscope — ∂%s/∂%s", out, self->session->wrt);
 
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
@@ -359,19 +305,6 @@ _jac_window_update_loaded (JacWindow *self)
   update_size_sensitivity (self);
 }
 
-static gboolean
-set_int_state (JacWindow         *self,
-               int               *field,
-               int                value,
-               JacWindowProperty  prop)
-{
-  if (*field == value)
-    return FALSE;
-  *field = value;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
-  return TRUE;
-}
-
 /* A variable's shape in the analysed expression: the sizes the engine settled on. */
 static const JacNode *
 analysed_variable (JacWindow  *self,
@@ -391,7 +324,8 @@ sync_from_analysis (JacWindow *self)
   const JacNode *h_prev, *x, *b;
 
   gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
-  set_int_state (self, &self->row, MIN (self->row, (int) rows - 1), PROP_ROW);
+  if (self->session->row > (int) rows - 1)
+    g_object_set (self->session, "row", (int) rows - 1, NULL);
   if (_jac_window_is_expr_mode (self))
     return;
   h_prev = analysed_variable (self, "h_prev");
@@ -399,15 +333,14 @@ sync_from_analysis (JacWindow *self)
   b = analysed_variable (self, "b");
   if (h_prev == NULL || x == NULL || b == NULL || h_prev->rank != 2 || x->rank != 2)
     return;
-  set_int_state (self, &self->batch, (int) h_prev->shape[0], PROP_BATCH);
-  set_int_state (self, &self->input, (int) x->shape[1], PROP_INPUT);
-  set_int_state (self, &self->hidden, (int) h_prev->shape[1], PROP_HIDDEN);
-  if ((b->rank == 2) != (g_strcmp0 (self->b_shape, "NxH") == 0))
-    {
-      g_free (self->b_shape);
-      self->b_shape = g_strdup (b->rank == 2 ? "NxH" : "H");
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_B_SHAPE]);
-    }
+  self->in_compute = TRUE;
+  g_object_set (self->session,
+                "batch", (int) h_prev->shape[0],
+                "input", (int) x->shape[1],
+                "hidden", (int) h_prev->shape[1],
+                "b-shape", b->rank == 2 ? JAC_BIAS_SHAPE_NXH : JAC_BIAS_SHAPE_H,
+                NULL);
+  self->in_compute = FALSE;
 }
 
 static JacAnalysis *
@@ -419,14 +352,8 @@ compute (JacWindow  *self,
   JacRnnConfig config;
   JacVariable wrt = JAC_VAR_H_PREV;
 
-  jac_rnn_config_init_default (&config);
-  config.batch = self->batch;
-  config.input = self->input;
-  config.hidden = self->hidden;
-  config.seed = (guint32) self->seed;
-  config.b_per_row = g_strcmp0 (self->b_shape, "NxH") == 0;
-  jac_activation_from_name (self->activation, &config.activation);
-  jac_variable_from_name (self->wrt, &wrt);
+  jac_session_rnn_config (self->session, &config);
+  jac_variable_from_name (self->session->wrt, &wrt);
 
   rnn = jac_rnn_new (&config, loaded, error);
   if (rnn == NULL)
@@ -467,7 +394,7 @@ _jac_window_recompute_now (JacWindow *self)
       GtkWidget *culprit = NULL;
 
       analysis = _jac_window_compute_expr (self, self->loaded_expr, &culprit, &error);
-      jac_profile_log ("analysis %s wrt=%s: %.2f ms", self->expression, self->wrt,
+      jac_profile_log ("analysis %s wrt=%s: %.2f ms", self->session->expression, self->session->wrt,
                        (g_get_monotonic_time () - start) / 1000.0);
       /* Inline, under the entry; the figure on show stays. */
       if (analysis == NULL)
@@ -481,15 +408,16 @@ _jac_window_recompute_now (JacWindow *self)
       JacVariable wrt;
 
       /* Back from an expression: its variable is not the RNN's. */
-      if (!jac_variable_from_name (self->wrt, &wrt))
+      if (!jac_variable_from_name (self->session->wrt, &wrt))
         {
-          g_free (self->wrt);
-          self->wrt = g_strdup ("h_prev");
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRT]);
+          self->in_compute = TRUE;
+          g_object_set (self->session, "wrt", "h_prev", NULL);
+          self->in_compute = FALSE;
         }
       analysis = compute (self, self->loaded, &error);
-      jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->batch, self->input,
-                       self->hidden, self->wrt, (g_get_monotonic_time () - start) / 1000.0);
+      jac_profile_log ("analysis N=%d D=%d H=%d wrt=%s: %.2f ms", self->session->batch,
+                       self->session->input, self->session->hidden, self->session->wrt,
+                       (g_get_monotonic_time () - start) / 1000.0);
       if (analysis == NULL)
         {
           _jac_window_show_message (self, GTK_MESSAGE_ERROR, error->message);
@@ -639,8 +567,8 @@ fullscreened_cb (JacWindow  *self,
                  GParamSpec *pspec)
 {
   /* Leaving full screen by other means (the window manager, Escape) ends presentation mode. */
-  if (!gtk_window_is_fullscreen (GTK_WINDOW (self)) && self->presentation)
-    g_object_set (self, "presentation", FALSE, NULL);
+  if (!gtk_window_is_fullscreen (GTK_WINDOW (self)) && self->session->presentation)
+    g_object_set (self->session, "presentation", FALSE, NULL);
 }
 
 /* The dark style follows the desktop (libadwaita reads its preference), or another window. */
@@ -649,52 +577,7 @@ style_dark_cb (AdwStyleManager *manager,
                GParamSpec      *pspec,
                JacWindow       *self)
 {
-  g_object_set (self, "dark-style", adw_style_manager_get_dark (manager), NULL);
-}
-
-static gboolean
-dropdown_to_id_cb (GBinding     *binding,
-                   const GValue *from,
-                   GValue       *to,
-                   gpointer      user_data)
-{
-  const char * const *ids = user_data;
-  guint selected = g_value_get_uint (from);
-
-  if (selected >= g_strv_length ((char **) ids))
-    return FALSE;
-  g_value_set_string (to, ids[selected]);
-  return TRUE;
-}
-
-static gboolean
-id_to_dropdown_cb (GBinding     *binding,
-                   const GValue *from,
-                   GValue       *to,
-                   gpointer      user_data)
-{
-  g_value_set_uint (to, index_of (user_data, g_value_get_string (from)));
-  return TRUE;
-}
-
-static void
-bind_dropdown (JacWindow          *self,
-               const char         *property,
-               GtkDropDown        *dropdown,
-               const char * const *ids)
-{
-  g_object_bind_property_full (self, property, dropdown, "selected",
-                               G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
-                               id_to_dropdown_cb, dropdown_to_id_cb, (gpointer) ids, NULL);
-}
-
-static void
-bind_spin (JacWindow     *self,
-           const char    *property,
-           GtkSpinButton *spin)
-{
-  g_object_bind_property (self, property, gtk_spin_button_get_adjustment (spin), "value",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_set (self->session, "dark-style", adw_style_manager_get_dark (manager), NULL);
 }
 
 static void
@@ -759,57 +642,26 @@ jac_window_unrealize (GtkWidget *widget)
   GTK_WIDGET_CLASS (jac_window_parent_class)->unrealize (widget);
 }
 
-static gboolean
-set_string (JacWindow         *self,
-            char             **field,
-            const GValue      *value,
-            JacWindowProperty  prop)
+/* ---- what a change of the session does to the window ------------------------------------ */
+
+static void
+presentation_changed (JacWindow *self)
 {
-  const char *text = g_value_get_string (value);
+  gboolean presentation = self->session->presentation;
 
-  if (text == NULL || g_strcmp0 (*field, text) == 0)
-    return FALSE;
-  g_free (*field);
-  *field = g_strdup (text);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
-  return TRUE;
-}
-
-static gboolean
-set_boolean (JacWindow         *self,
-             gboolean          *field,
-             const GValue      *value,
-             JacWindowProperty  prop)
-{
-  gboolean flag = g_value_get_boolean (value);
-
-  if (*field == flag)
-    return FALSE;
-  *field = flag;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
-  return TRUE;
-}
-
-static gboolean
-set_presentation (JacWindow *self,
-                  gboolean   presentation)
-{
-  if (self->presentation == presentation)
-    return FALSE;
-  self->presentation = presentation;
   /* The figure gets the whole screen, its caption carrying the block formula and the why;
    * F9 and F8 still bring the controls and the derivation back. */
   if (presentation)
     {
-      self->sidebar_before_presentation = self->show_sidebar;
-      self->derivation_before_presentation = self->show_derivation;
-      g_object_set (self, "show-sidebar", FALSE, "show-derivation", FALSE, NULL);
+      self->sidebar_before_presentation = self->session->show_sidebar;
+      self->derivation_before_presentation = self->session->show_derivation;
+      g_object_set (self->session, "show-sidebar", FALSE, "show-derivation", FALSE, NULL);
       gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_fullscreen (GTK_WINDOW (self));
     }
   else
     {
-      g_object_set (self, "show-sidebar", self->sidebar_before_presentation,
+      g_object_set (self->session, "show-sidebar", self->sidebar_before_presentation,
                     "show-derivation", self->derivation_before_presentation, NULL);
       gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
       gtk_window_unfullscreen (GTK_WINDOW (self));
@@ -817,287 +669,78 @@ set_presentation (JacWindow *self,
   update_type_scale (self);
   /* Escape is left to others unless there is a presentation to leave. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-presentation", presentation);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
-  return TRUE;
 }
 
-static gboolean
-set_dark_style (JacWindow *self,
-                gboolean   dark)
+static void
+dark_style_changed (JacWindow *self)
 {
-  if (self->dark_style == dark)
-    return FALSE;
-  self->dark_style = dark;
+  gboolean dark = self->session->dark_style;
+
   /* The user's choice overrides the desktop's, until the desktop changes again. */
   if (adw_style_manager_get_dark (adw_style_manager_get_default ()) != dark)
     adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
                                         dark ? ADW_COLOR_SCHEME_FORCE_DARK
                                              : ADW_COLOR_SCHEME_FORCE_LIGHT);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DARK_STYLE]);
-  return TRUE;
 }
 
 static gboolean
-set_text_scale (JacWindow *self,
-                double     scale)
+is_one_of (const char         *name,
+           const char * const *names)
 {
-  if (self->text_scale == scale)
-    return FALSE;
-  self->text_scale = scale;
-  update_type_scale (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_SCALE]);
-  return TRUE;
+  return g_strv_contains (names, name);
 }
 
-static gboolean
-set_steps (JacWindow *self,
-           int        steps)
-{
-  if (!set_int_state (self, &self->steps, steps, PROP_STEPS))
-    return FALSE;
-  gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)), steps);
-  if (self->lag > steps)
-    set_int_state (self, &self->lag, steps, PROP_LAG);
-  return TRUE;
-}
-
-static gboolean
-set_gain (JacWindow *self,
-          double     gain)
-{
-  if (self->gain == gain)
-    return FALSE;
-  self->gain = gain;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GAIN]);
-  return TRUE;
-}
-
-/* Only the names the view and the norm know; anything else is left as it was. */
-static gboolean
-set_choice (JacWindow          *self,
-            char              **field,
-            const GValue       *value,
-            JacWindowProperty   prop,
-            const char * const *choices)
-{
-  if (!g_strv_contains (choices, g_value_get_string (value) ? g_value_get_string (value) : ""))
-    return FALSE;
-  return set_string (self, field, value, prop);
-}
-
-static gboolean
-changes_sequence (guint prop_id)
-{
-  return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
-         || prop_id == PROP_SEED || prop_id == PROP_ACTIVATION || prop_id == PROP_B_SHAPE
-         || prop_id == PROP_STEPS || prop_id == PROP_GAIN || prop_id == PROP_ORTHOGONAL;
-}
-
-static gboolean
-changes_model (guint prop_id)
-{
-  return prop_id == PROP_BATCH || prop_id == PROP_INPUT || prop_id == PROP_HIDDEN
-         || prop_id == PROP_SEED || prop_id == PROP_ACTIVATION || prop_id == PROP_B_SHAPE
-         || prop_id == PROP_UPSTREAM || prop_id == PROP_WRT || prop_id == PROP_EXPRESSION
-         || prop_id == PROP_SHAPES;
-}
-
-static gboolean
-changes_style (guint prop_id)
-{
-  return prop_id == PROP_LAYOUT || prop_id == PROP_COLORMAP || prop_id == PROP_SHOW_VALUES
-         || prop_id == PROP_SHOW_CONTRACTION || prop_id == PROP_ROW_VIEW || prop_id == PROP_ROW
-         || prop_id == PROP_PRESENTATION || prop_id == PROP_TEXT_SCALE;
-}
-
-static int *
-int_field (JacWindow *self,
-           guint      prop_id)
-{
-  switch (prop_id)
-    {
-    case PROP_BATCH: return &self->batch;
-    case PROP_INPUT: return &self->input;
-    case PROP_HIDDEN: return &self->hidden;
-    case PROP_SEED: return &self->seed;
-    case PROP_ROW: return &self->row;
-    case PROP_EXPORT_SCALE: return &self->export_scale;
-    case PROP_LAG: return &self->lag;
-    default: g_assert_not_reached ();
-    }
-}
-
-static char **
-string_field (JacWindow *self,
-              guint      prop_id)
-{
-  switch (prop_id)
-    {
-    case PROP_ACTIVATION: return &self->activation;
-    case PROP_B_SHAPE: return &self->b_shape;
-    case PROP_UPSTREAM: return &self->upstream;
-    case PROP_WRT: return &self->wrt;
-    case PROP_EXPRESSION: return &self->expression;
-    case PROP_SHAPES: return &self->shapes;
-    case PROP_LAYOUT: return &self->layout;
-    case PROP_COLORMAP: return &self->colormap;
-    default: g_assert_not_reached ();
-    }
-}
-
-static gboolean *
-boolean_field (JacWindow *self,
-               guint      prop_id)
-{
-  switch (prop_id)
-    {
-    case PROP_SHOW_VALUES: return &self->show_values;
-    case PROP_SHOW_CONTRACTION: return &self->show_contraction;
-    case PROP_ROW_VIEW: return &self->row_view;
-    case PROP_SHOW_SIDEBAR: return &self->show_sidebar;
-    case PROP_SHOW_DERIVATION: return &self->show_derivation;
-    case PROP_SHOW_ALL_STEPS: return &self->show_all_steps;
-    case PROP_ORTHOGONAL: return &self->orthogonal;
-    case PROP_SHARED_RANGE: return &self->shared_range;
-    default: g_assert_not_reached ();
-    }
-}
-
+/* What each change of the session needs: the data's recompute the figure once idle, the
+ * figure's choices restyle it, the sequence's go to the through-time view. */
 static void
-jac_window_set_property (GObject      *object,
-                         guint         prop_id,
-                         const GValue *value,
-                         GParamSpec   *pspec)
+session_notify_cb (JacSession *session,
+                   GParamSpec *pspec,
+                   JacWindow  *self)
 {
-  JacWindow *self = JAC_WINDOW (object);
+  static const char * const sequence[] = {
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "cell", "steps", "gain",
+    "orthogonal", NULL,
+  };
+  static const char * const model[] = {
+    "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt",
+    "expression", "shapes", NULL,
+  };
+  static const char * const style[] = {
+    "layout", "colormap", "show-values", "show-contraction", "row-view", "row", "presentation",
+    "text-scale", NULL,
+  };
+  const char *name = pspec->name;
 
-  gboolean changed;
-
-  switch (prop_id)
-    {
-    case PROP_BATCH:
-    case PROP_INPUT:
-    case PROP_HIDDEN:
-    case PROP_SEED:
-    case PROP_ROW:
-    case PROP_EXPORT_SCALE:
-      changed = set_int_state (self, int_field (self, prop_id), g_value_get_int (value), prop_id);
-      break;
-    case PROP_LAG:
-      changed = set_int_state (self, &self->lag, MIN (g_value_get_int (value), self->steps),
-                               prop_id);
-      break;
-    case PROP_STEPS:
-      changed = set_steps (self, g_value_get_int (value));
-      break;
-    case PROP_GAIN:
-      changed = set_gain (self, g_value_get_double (value));
-      break;
-    case PROP_VIEW:
-      changed = set_choice (self, &self->view, value, prop_id, view_ids);
-      break;
-    case PROP_NORM:
-      changed = set_choice (self, &self->norm, value, prop_id, norm_ids);
-      break;
-    case PROP_ACTIVATION:
-    case PROP_B_SHAPE:
-    case PROP_UPSTREAM:
-    case PROP_WRT:
-    case PROP_EXPRESSION:
-    case PROP_SHAPES:
-    case PROP_LAYOUT:
-    case PROP_COLORMAP:
-      changed = set_string (self, string_field (self, prop_id), value, prop_id);
-      break;
-    case PROP_SHOW_VALUES:
-    case PROP_SHOW_CONTRACTION:
-    case PROP_ROW_VIEW:
-    case PROP_SHOW_SIDEBAR:
-    case PROP_SHOW_DERIVATION:
-    case PROP_SHOW_ALL_STEPS:
-    case PROP_ORTHOGONAL:
-    case PROP_SHARED_RANGE:
-      changed = set_boolean (self, boolean_field (self, prop_id), value, prop_id);
-      break;
-    case PROP_PRESENTATION:
-      changed = set_presentation (self, g_value_get_boolean (value));
-      break;
-    case PROP_DARK_STYLE:
-      changed = set_dark_style (self, g_value_get_boolean (value));
-      break;
-    case PROP_TEXT_SCALE:
-      changed = set_text_scale (self, g_value_get_double (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
-    }
-
-  if (!changed)
-    return;
-  if (prop_id == PROP_WRT)
+  if (g_str_equal (name, "presentation"))
+    presentation_changed (self);
+  else if (g_str_equal (name, "dark-style"))
+    dark_style_changed (self);
+  else if (g_str_equal (name, "text-scale"))
+    update_type_scale (self);
+  else if (g_str_equal (name, "steps"))
+    gtk_adjustment_set_upper (gtk_range_get_adjustment (GTK_RANGE (self->lag_scale)),
+                              session->steps);
+  if (g_str_equal (name, "wrt"))
     update_title (self);
-  if (prop_id == PROP_VIEW)
+  if (g_str_equal (name, "view"))
     {
       _jac_window_sync_view (self);
       update_title (self);
     }
-  if (changes_sequence (prop_id))
+  if (is_one_of (name, sequence))
     _jac_window_sync_sequence (self);
-  if (prop_id == PROP_EXPRESSION)
+  if (g_str_equal (name, "expression"))
     {
       _jac_window_sync_mode (self);
       _jac_window_update_loaded (self);
     }
-  if (changes_model (prop_id))
-    _jac_window_queue_recompute (self);
-  else if (changes_style (prop_id) && self->analysis != NULL)
-    update_style (self);
-}
-
-static void
-jac_window_get_property (GObject    *object,
-                         guint       prop_id,
-                         GValue     *value,
-                         GParamSpec *pspec)
-{
-  JacWindow *self = JAC_WINDOW (object);
-
-  switch (prop_id)
+  if (is_one_of (name, model))
     {
-    case PROP_BATCH: g_value_set_int (value, self->batch); break;
-    case PROP_INPUT: g_value_set_int (value, self->input); break;
-    case PROP_HIDDEN: g_value_set_int (value, self->hidden); break;
-    case PROP_SEED: g_value_set_int (value, self->seed); break;
-    case PROP_ROW: g_value_set_int (value, self->row); break;
-    case PROP_EXPORT_SCALE: g_value_set_int (value, self->export_scale); break;
-    case PROP_ACTIVATION: g_value_set_string (value, self->activation); break;
-    case PROP_B_SHAPE: g_value_set_string (value, self->b_shape); break;
-    case PROP_UPSTREAM: g_value_set_string (value, self->upstream); break;
-    case PROP_WRT: g_value_set_string (value, self->wrt); break;
-    case PROP_EXPRESSION: g_value_set_string (value, self->expression); break;
-    case PROP_SHAPES: g_value_set_string (value, self->shapes); break;
-    case PROP_LAYOUT: g_value_set_string (value, self->layout); break;
-    case PROP_COLORMAP: g_value_set_string (value, self->colormap); break;
-    case PROP_SHOW_VALUES: g_value_set_boolean (value, self->show_values); break;
-    case PROP_SHOW_CONTRACTION: g_value_set_boolean (value, self->show_contraction); break;
-    case PROP_ROW_VIEW: g_value_set_boolean (value, self->row_view); break;
-    case PROP_SHOW_SIDEBAR: g_value_set_boolean (value, self->show_sidebar); break;
-    case PROP_SHOW_DERIVATION: g_value_set_boolean (value, self->show_derivation); break;
-    case PROP_SHOW_ALL_STEPS: g_value_set_boolean (value, self->show_all_steps); break;
-    case PROP_PRESENTATION: g_value_set_boolean (value, self->presentation); break;
-    case PROP_DARK_STYLE: g_value_set_boolean (value, self->dark_style); break;
-    case PROP_TEXT_SCALE: g_value_set_double (value, self->text_scale); break;
-    case PROP_VIEW: g_value_set_string (value, self->view); break;
-    case PROP_STEPS: g_value_set_int (value, self->steps); break;
-    case PROP_LAG: g_value_set_int (value, self->lag); break;
-    case PROP_GAIN: g_value_set_double (value, self->gain); break;
-    case PROP_ORTHOGONAL: g_value_set_boolean (value, self->orthogonal); break;
-    case PROP_NORM: g_value_set_string (value, self->norm); break;
-    case PROP_SHARED_RANGE: g_value_set_boolean (value, self->shared_range); break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!self->in_compute)
+        _jac_window_queue_recompute (self);
     }
+  else if (is_one_of (name, style) && self->analysis != NULL)
+    update_style (self);
 }
 
 static void
@@ -1110,6 +753,8 @@ jac_window_dispose (GObject *object)
   g_clear_handle_id (&self->message_source, g_source_remove);
   g_clear_handle_id (&self->entry_source, g_source_remove);
   g_clear_pointer (&self->history, jac_history_free);
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
   g_clear_object (&self->settings);
   if (self->dialog != NULL)
     gtk_native_dialog_destroy (self->dialog);
@@ -1138,72 +783,15 @@ jac_window_finalize (GObject *object)
   g_clear_pointer (&self->loaded_expr_path, g_hash_table_unref);
   g_clear_pointer (&self->wrt_names, g_free);
   g_clear_pointer (&self->expr_error, g_free);
-  g_clear_pointer (&self->expression, g_free);
-  g_clear_pointer (&self->shapes, g_free);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->derivation_markup, g_free);
   g_clear_pointer (&self->key_steps_markup, g_free);
   jac_export_choices_clear (&self->export_choices);
   g_clear_pointer (&self->export_offered_name, g_free);
   g_clear_object (&self->type_provider);
-  g_clear_pointer (&self->activation, g_free);
-  g_clear_pointer (&self->b_shape, g_free);
-  g_clear_pointer (&self->upstream, g_free);
-  g_clear_pointer (&self->wrt, g_free);
-  g_clear_pointer (&self->layout, g_free);
-  g_clear_pointer (&self->colormap, g_free);
-  g_clear_pointer (&self->view, g_free);
-  g_clear_pointer (&self->norm, g_free);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (jac_window_parent_class)->finalize (object);
-}
-
-#define FLAGS (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
-
-static void
-install_properties (GObjectClass *object_class)
-{
-  properties[PROP_BATCH] =
-    g_param_spec_int ("batch", NULL, NULL, 1, JAC_WINDOW_MAX_BATCH, 2, FLAGS);
-  properties[PROP_INPUT] = g_param_spec_int ("input", NULL, NULL, 1, JAC_WINDOW_MAX_SIZE, 3, FLAGS);
-  properties[PROP_HIDDEN] =
-    g_param_spec_int ("hidden", NULL, NULL, 1, JAC_WINDOW_MAX_SIZE, 3, FLAGS);
-  properties[PROP_SEED] = g_param_spec_int ("seed", NULL, NULL, 0, G_MAXINT, 1, FLAGS);
-  properties[PROP_ACTIVATION] = g_param_spec_string ("activation", NULL, NULL, "tanh", FLAGS);
-  properties[PROP_B_SHAPE] = g_param_spec_string ("b-shape", NULL, NULL, "H", FLAGS);
-  properties[PROP_UPSTREAM] = g_param_spec_string ("upstream", NULL, NULL, "ones", FLAGS);
-  properties[PROP_WRT] = g_param_spec_string ("wrt", NULL, NULL, "h_prev", FLAGS);
-  properties[PROP_EXPRESSION] = g_param_spec_string ("expression", NULL, NULL, "", FLAGS);
-  properties[PROP_SHAPES] = g_param_spec_string ("shapes", NULL, NULL, "", FLAGS);
-  properties[PROP_LAYOUT] = g_param_spec_string ("layout", NULL, NULL, "numerator", FLAGS);
-  properties[PROP_COLORMAP] = g_param_spec_string ("colormap", NULL, NULL, "blue-red", FLAGS);
-  properties[PROP_SHOW_VALUES] = g_param_spec_boolean ("show-values", NULL, NULL, TRUE, FLAGS);
-  properties[PROP_SHOW_CONTRACTION] =
-    g_param_spec_boolean ("show-contraction", NULL, NULL, TRUE, FLAGS);
-  properties[PROP_ROW_VIEW] = g_param_spec_boolean ("row-view", NULL, NULL, FALSE, FLAGS);
-  properties[PROP_ROW] =
-    g_param_spec_int ("row", NULL, NULL, 0, JAC_WINDOW_MAX_BATCH - 1, 0, FLAGS);
-  properties[PROP_PRESENTATION] = g_param_spec_boolean ("presentation", NULL, NULL, FALSE, FLAGS);
-  properties[PROP_TEXT_SCALE] =
-    g_param_spec_double ("text-scale", NULL, NULL, JAC_WINDOW_MIN_TEXT_SCALE,
-                         JAC_WINDOW_MAX_TEXT_SCALE, 1.0, FLAGS);
-  properties[PROP_EXPORT_SCALE] = g_param_spec_int ("export-scale", NULL, NULL, 1, 3, 2, FLAGS);
-  properties[PROP_SHOW_SIDEBAR] = g_param_spec_boolean ("show-sidebar", NULL, NULL, TRUE, FLAGS);
-  properties[PROP_SHOW_DERIVATION] =
-    g_param_spec_boolean ("show-derivation", NULL, NULL, TRUE, FLAGS);
-  properties[PROP_SHOW_ALL_STEPS] =
-    g_param_spec_boolean ("show-all-steps", NULL, NULL, FALSE, FLAGS);
-  properties[PROP_DARK_STYLE] = g_param_spec_boolean ("dark-style", NULL, NULL, FALSE, FLAGS);
-  properties[PROP_VIEW] = g_param_spec_string ("view", NULL, NULL, "step", FLAGS);
-  properties[PROP_STEPS] =
-    g_param_spec_int ("steps", NULL, NULL, 1, JAC_WINDOW_MAX_STEPS, 40, FLAGS);
-  properties[PROP_LAG] = g_param_spec_int ("lag", NULL, NULL, 1, JAC_WINDOW_MAX_STEPS, 10, FLAGS);
-  properties[PROP_GAIN] =
-    g_param_spec_double ("gain", NULL, NULL, 0.0, JAC_WINDOW_MAX_GAIN, 1.0, FLAGS);
-  properties[PROP_ORTHOGONAL] = g_param_spec_boolean ("orthogonal", NULL, NULL, FALSE, FLAGS);
-  properties[PROP_NORM] = g_param_spec_string ("norm", NULL, NULL, "spectral", FLAGS);
-  properties[PROP_SHARED_RANGE] = g_param_spec_boolean ("shared-range", NULL, NULL, FALSE, FLAGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -1214,67 +802,37 @@ jac_window_class_init (JacWindowClass *klass)
 
   object_class->dispose = jac_window_dispose;
   object_class->finalize = jac_window_finalize;
-  object_class->get_property = jac_window_get_property;
-  object_class->set_property = jac_window_set_property;
   widget_class->realize = jac_window_realize;
   widget_class->unrealize = jac_window_unrealize;
-  install_properties (object_class);
 
   g_type_ensure (JAC_TYPE_FIGURE_VIEW);
   g_type_ensure (JAC_TYPE_TIME_VIEW);
   g_type_ensure (ADW_TYPE_TOAST_OVERLAY);
+  g_type_ensure (JAC_TYPE_EXPRESSION_PANEL);
+  g_type_ensure (JAC_TYPE_SEQUENCE_CONTROLS);
+  g_type_ensure (JAC_TYPE_STEP_CONTROLS);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/jacscope/Jacscope/jac-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_dropdown);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, all_steps_window);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, activation_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, b_shape_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, batch_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, clear_loaded_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, colormap_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, contraction_row);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_panel);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_controls);
+  gtk_widget_class_bind_template_child (widget_class, JacWindow, step_controls);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, derivation_pane);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_caret_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_entry);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, hessian_check);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_box);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expr_error_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, expression_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, figure_view);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, gain_scale);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, hidden_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, hover_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, export_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, input_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, key_contract_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, key_delta_label);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, lag_scale);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, load_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, loaded_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, preset_menu_button);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, primary_menu_button);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, row_view_row);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, seed_spin);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_list);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_spinner);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sequence_summary_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_box);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, shapes_entry);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, sidebar);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_heading);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, sizes_list);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, steps_spin);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, time_view);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_label);
-  gtk_widget_class_bind_template_child (widget_class, JacWindow, upstream_row);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_box);
   gtk_widget_class_bind_template_child (widget_class, JacWindow, wrt_caption);
@@ -1283,12 +841,6 @@ jac_window_class_init (JacWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
   gtk_widget_class_bind_template_callback (widget_class, hover_text_cb);
   gtk_widget_class_bind_template_callback (widget_class, zoom_cb);
-  gtk_widget_class_bind_template_callback_full (widget_class, "expr_changed_cb",
-                                                G_CALLBACK (_jac_window_expr_changed_cb));
-  gtk_widget_class_bind_template_callback_full (widget_class, "expr_activate_cb",
-                                                G_CALLBACK (_jac_window_expr_activate_cb));
-  gtk_widget_class_bind_template_callback_full (widget_class, "hessian_toggled_cb",
-                                                G_CALLBACK (_jac_window_hessian_toggled_cb));
 
   _jac_window_class_add_actions (widget_class);
 }
@@ -1296,44 +848,14 @@ jac_window_class_init (JacWindowClass *klass)
 static void
 init_state (JacWindow *self)
 {
-  self->batch = 2;
-  self->input = 3;
-  self->hidden = 3;
-  self->seed = 1;
-  self->activation = g_strdup ("tanh");
-  self->b_shape = g_strdup ("H");
-  self->upstream = g_strdup ("ones");
-  self->wrt = g_strdup ("h_prev");
-  self->expression = g_strdup ("");
-  self->shapes = g_strdup ("");
+  self->session = jac_session_new ();
   self->loaded_expr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) jac_tensor_free);
   self->loaded_expr_path = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->layout = g_strdup ("numerator");
-  self->colormap = g_strdup ("blue-red");
-  self->show_values = TRUE;
-  self->show_contraction = TRUE;
-  self->text_scale = 1.0;
-  self->export_scale = 2;
   jac_export_choices_init (&self->export_choices);
-  self->show_sidebar = TRUE;
-  self->show_derivation = TRUE;
-  self->view = g_strdup ("step");
-  self->steps = 40;
-  self->lag = 10;
-  self->gain = 1.0;
-  self->norm = g_strdup ("spectral");
 }
 
 /* ---- undo, and the settings that persist -------------------------------------------------- */
-
-/* The state a user changes and may want back: the data, the expression, the figure's choices.
- * Not the window's chrome (panes, presentation mode, text scale, dark style). */
-static const char * const undoable_properties[] = {
-  "batch", "input", "hidden", "seed", "activation", "b-shape", "upstream", "wrt", "expression",
-  "shapes", "layout", "colormap", "show-values", "show-contraction", "row-view", "row", "view",
-  "steps", "lag", "gain", "orthogonal", "norm", "shared-range", NULL,
-};
 
 static void
 history_changed_cb (JacHistory *history,
@@ -1358,14 +880,6 @@ _jac_window_redo (JacWindow *self)
   if (self->history != NULL)
     jac_history_redo (self->history);
 }
-
-/* Settings bound to the window's properties of the same name: restored on start, saved as they
- * change. The expression comes before its shapes' variable (wrt) so that it is there to find. */
-static const char * const persistent_properties[] = {
-  "batch", "input", "hidden", "activation", "b-shape", "upstream", "shapes", "expression", "wrt",
-  "layout", "colormap", "show-values", "show-contraction", "text-scale", "export-scale",
-  "show-sidebar", "show-derivation", NULL,
-};
 
 static gboolean
 close_request_cb (JacWindow *self)
@@ -1405,13 +919,65 @@ _jac_window_bind_settings (JacWindow *self,
                                       g_str_equal (style, "dark") ? ADW_COLOR_SCHEME_FORCE_DARK
                                       : g_str_equal (style, "light") ? ADW_COLOR_SCHEME_FORCE_LIGHT
                                       : ADW_COLOR_SCHEME_DEFAULT);
-  for (guint k = 0; persistent_properties[k] != NULL; k++)
-    g_settings_bind (settings, persistent_properties[k], self, persistent_properties[k],
-                     G_SETTINGS_BIND_DEFAULT);
+  jac_session_bind_settings (self->session, settings);
   g_signal_connect (self, "close-request", G_CALLBACK (close_request_cb), NULL);
   /* What was restored is where the history starts, not a step to undo. */
   if (self->history != NULL)
     jac_history_clear (self->history);
+}
+
+/* The panels' widgets the window drives, under the names it has always used for them. */
+static void
+adopt_panels (JacWindow *self)
+{
+  JacStepControls *step = self->step_controls;
+  JacExpressionPanel *expr = self->expression_panel;
+  JacSequenceControls *sequence = self->sequence_controls;
+
+  self->sequence_heading = GTK_WIDGET (sequence);
+  self->sequence_list = GTK_WIDGET (sequence->list);
+  self->steps_spin = sequence->steps_spin;
+  self->cell_dropdown = sequence->cell_row;
+
+  self->expression_heading = GTK_WIDGET (expr);
+  self->expression_list = GTK_WIDGET (expr);
+  self->expr_entry = expr->entry;
+  self->preset_menu_button = expr->preset_menu_button;
+  self->shapes_box = expr->shapes_box;
+  self->shapes_entry = expr->shapes_entry;
+  self->expr_error_box = expr->error_box;
+  self->expr_error_label = expr->error_label;
+  self->expr_caret_label = expr->caret_label;
+  self->hessian_check = expr->hessian_check;
+  g_signal_connect (expr->hessian_check, "toggled", G_CALLBACK (_jac_window_hessian_toggled_cb),
+                    self);
+  g_signal_connect (expr->entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb), self);
+  g_signal_connect (expr->entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb), self);
+  g_signal_connect (expr->shapes_entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb),
+                    self);
+  g_signal_connect (expr->shapes_entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb),
+                    self);
+
+  self->sizes_heading = GTK_WIDGET (step->sizes_group);
+  self->sizes_list = GTK_WIDGET (step->sizes_group);
+  self->batch_spin = step->batch_spin;
+  self->input_spin = step->input_spin;
+  self->hidden_spin = step->hidden_spin;
+  self->seed_spin = step->seed_spin;
+  self->activation_row = GTK_WIDGET (step->activation_row);
+  self->activation_dropdown = step->activation_row;
+  self->b_shape_row = step->b_shape_row;
+  self->upstream_row = step->upstream_row;
+  self->upstream_label = step->upstream_label;
+  self->upstream_dropdown = step->upstream_dropdown;
+  self->loaded_row = step->loaded_row;
+  self->loaded_label = step->loaded_label;
+  self->load_menu_button = step->load_menu_button;
+  self->clear_loaded_button = step->clear_loaded_button;
+  self->colormap_dropdown = step->colormap_row;
+  self->contraction_row = step->contraction_row;
+  self->row_view_row = step->row_view_row;
+  self->row_spin = step->row_spin;
 }
 
 static void
@@ -1421,9 +987,13 @@ jac_window_init (JacWindow *self)
 
   /* The template's buttons read the state through their actions as soon as they exist. */
   init_state (self);
+  jac_session_add_actions (self->session, G_ACTION_MAP (self));
+  /* Before any binding: the window has caught up when the controls see a change. */
+  g_signal_connect (self->session, "notify", G_CALLBACK (session_notify_cb), self);
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
+  adopt_panels (self);
   {
     g_autoptr(GMenuModel) presets = _jac_window_preset_menu ();
 
@@ -1442,23 +1012,18 @@ jac_window_init (JacWindow *self)
                                   GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
   update_type_scale (self);
 
-  self->dark_style = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  g_object_set (self->session, "dark-style",
+                adw_style_manager_get_dark (adw_style_manager_get_default ()), NULL);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (style_dark_cb), self, 0);
 
-  bind_spin (self, "batch", self->batch_spin);
-  bind_spin (self, "input", self->input_spin);
-  bind_spin (self, "hidden", self->hidden_spin);
-  bind_spin (self, "seed", self->seed_spin);
-  bind_spin (self, "row", self->row_spin);
-  bind_dropdown (self, "activation", self->activation_dropdown, activation_ids);
-  bind_dropdown (self, "upstream", self->upstream_dropdown, _jac_window_upstream_ids ());
-  bind_dropdown (self, "colormap", self->colormap_dropdown, _jac_window_colormap_ids ());
-  g_object_bind_property (self, "row-view", self->row_spin, "sensitive", G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "show-sidebar", self->sidebar, "visible", G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "show-derivation", self->derivation_pane, "visible",
+  jac_step_controls_bind_session (self->step_controls, self->session);
+  jac_sequence_controls_bind_session (self->sequence_controls, self->session);
+  g_object_bind_property (self->session, "show-sidebar", self->sidebar, "visible",
                           G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "show-all-steps", self->all_steps_window, "visible",
+  g_object_bind_property (self->session, "show-derivation", self->derivation_pane, "visible",
+                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->session, "show-all-steps", self->all_steps_window, "visible",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_cb), NULL);
 
@@ -1469,7 +1034,7 @@ jac_window_init (JacWindow *self)
   _jac_window_init_sequence (self);
   _jac_window_recompute_now (self);
 
-  self->history = jac_history_new (G_OBJECT (self), undoable_properties);
+  self->history = jac_history_new (G_OBJECT (self->session), jac_session_undoable_properties ());
   jac_history_set_changed_func (self->history, history_changed_cb, self);
   history_changed_cb (self->history, self);
 }
@@ -1480,6 +1045,13 @@ JacWindow *
 jac_window_new (GtkApplication *application)
 {
   return g_object_new (JAC_TYPE_WINDOW, "application", application, NULL);
+}
+
+JacSession *
+jac_window_get_session (JacWindow *self)
+{
+  g_return_val_if_fail (JAC_IS_WINDOW (self), NULL);
+  return self->session;
 }
 
 const JacAnalysis *
@@ -1540,7 +1112,7 @@ pane_size (JacWindow *self,
 JacMedium
 _jac_window_medium (JacWindow *self)
 {
-  return self->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
+  return self->session->presentation ? JAC_MEDIUM_PRESENTATION : JAC_MEDIUM_SCREEN;
 }
 
 void
@@ -1584,7 +1156,7 @@ jac_window_export (JacWindow   *self,
   g_return_val_if_fail (JAC_IS_WINDOW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  self->export_choices.scale = self->export_scale;
+  self->export_choices.scale = self->session->export_scale;
   _jac_window_export_size (self, &self->export_choices, &size);
   if (_jac_window_is_sequence_view (self))
     ok = jac_time_view_save (self->time_view, path, size.width, size.height, size.scale,

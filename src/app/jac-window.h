@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "core/jac-analysis.h"
+#include "jac-session.h"
 
 G_BEGIN_DECLS
 
@@ -12,6 +13,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (JacWindow, jac_window, JAC, WINDOW, GtkApplicationWindow)
 
 JacWindow         *jac_window_new             (GtkApplication *application);
+/* The state the window shows, its controls bound to it. */
+JacSession        *jac_window_get_session     (JacWindow      *self);
 /* The analysis on show; recomputes first if a control changed since. */
 const JacAnalysis *jac_window_get_analysis    (JacWindow      *self);
 /* The message shown in the window's info bar, or NULL when none is shown. */

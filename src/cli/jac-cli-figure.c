@@ -69,29 +69,20 @@ _jac_cli_resolve_figure_options (JacCliOptions  *o,
     }
   if (o->layout_text)
     {
-      if (g_strcmp0 (o->layout_text, "numerator") == 0)
-        o->style.denominator_layout = FALSE;
-      else if (g_strcmp0 (o->layout_text, "denominator") == 0)
-        o->style.denominator_layout = TRUE;
-      else if (g_strcmp0 (o->layout_text, "vec") == 0)
-        o->style.vec_layout = TRUE;
-      else if (g_strcmp0 (o->layout_text, "per-sample") == 0)
-        o->style.per_sample = TRUE;
-      else
-        {
-          g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                       "--layout: unknown “%s” (expected numerator, denominator, vec or "
-                       "per-sample)",
-                       o->layout_text);
-          return FALSE;
-        }
+      int layout;
+
+      if (!_jac_cli_parse_enum (JAC_TYPE_LAYOUT, "--layout", o->layout_text, -1, &layout, error))
+        return FALSE;
+      jac_figure_style_set_layout (&o->style, layout);
     }
-  if (o->colormap_text && !jac_colormap_from_name (o->colormap_text, &o->style.colormap))
+  if (o->colormap_text)
     {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "--colormap: unknown “%s” (expected blue-red, purple-green or gray)",
-                   o->colormap_text);
-      return FALSE;
+      int colormap;
+
+      if (!_jac_cli_parse_enum (JAC_TYPE_COLORMAP, "--colormap", o->colormap_text, -1, &colormap,
+                                error))
+        return FALSE;
+      o->style.colormap = colormap;
     }
   if (o->row_text)
     {

@@ -140,6 +140,14 @@ gboolean      _jac_cli_load_program_weights   (JacCliOptions  *options,
                                                GError        **error);
 int           _jac_cli_run_bench              (JacCliOptions  *options);
 int           _jac_cli_render_status          (const GError   *error);
+/* Parses @text as a nick of the registered enum @type (not @except, or -1): "--layout: unknown
+ * “x” (expected numerator, denominator, vec or per-sample)" otherwise. */
+gboolean      _jac_cli_parse_enum             (GType           type,
+                                               const char     *option,
+                                               const char     *text,
+                                               int             except,
+                                               int            *result,
+                                               GError        **error);
 
 gboolean      _jac_cli_parse_length           (const char     *option,
                                                const char     *text,

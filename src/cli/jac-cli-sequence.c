@@ -371,11 +371,13 @@ parse_request (JacCliOptions    *o,
                                "recurrent cell (--cell rnn, lstm or gru)");
   jac_sequence_config_init_default (config);
   config->config = o->config;
-  if (o->cell_text != NULL && !jac_cell_from_name (o->cell_text, &config->cell))
+  if (o->cell_text != NULL)
     {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "--cell: unknown “%s” (expected rnn, lstm or gru)", o->cell_text);
-      return FALSE;
+      int cell;
+
+      if (!_jac_cli_parse_enum (JAC_TYPE_CELL, "--cell", o->cell_text, -1, &cell, error))
+        return FALSE;
+      config->cell = cell;
     }
   if (config->cell != JAC_CELL_RNN && (o->activation_text != NULL || o->b_shape_text != NULL))
     return usage_error (error, "%s does not apply to the %s: its gates use sigmoid and tanh, "
@@ -576,16 +578,12 @@ parse_norm (const char       *text,
             JacSequenceNorm  *norm,
             GError          **error)
 {
-  if (text == NULL || g_strcmp0 (text, "spectral") == 0)
-    *norm = JAC_SEQUENCE_NORM_SPECTRAL;
-  else if (g_strcmp0 (text, "frobenius") == 0)
-    *norm = JAC_SEQUENCE_NORM_FROBENIUS;
-  else
-    {
-      g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-                   "--norm: unknown “%s” (expected spectral or frobenius)", text);
-      return FALSE;
-    }
+  int value = JAC_SEQUENCE_NORM_SPECTRAL;
+
+  if (text != NULL && !_jac_cli_parse_enum (JAC_TYPE_SEQUENCE_NORM, "--norm", text, -1, &value,
+                                            error))
+    return FALSE;
+  *norm = value;
   return TRUE;
 }
 

@@ -95,23 +95,57 @@ parse_size (const char  *option,
   return TRUE;
 }
 
+/* A choice by its registered enum's nick, any case; @except (or -1) is a value that is not a
+ * choice of its own. The message lists the choices from the same table. */
+gboolean
+_jac_cli_parse_enum (GType        type,
+                     const char  *option,
+                     const char  *text,
+                     int          except,
+                     int         *result,
+                     GError     **error)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  g_autofree char *lower = g_ascii_strdown (text, -1);
+  const GEnumValue *value = g_enum_get_value_by_nick (klass, lower);
+  g_autoptr(GString) expected = NULL;
+  guint n = 0;
+
+  if (value != NULL && value->value != except)
+    {
+      *result = value->value;
+      return TRUE;
+    }
+  expected = g_string_new (NULL);
+  for (guint k = 0; k < klass->n_values; k++)
+    n += klass->values[k].value != except;
+  for (guint k = 0, seen = 0; k < klass->n_values; k++)
+    {
+      if (klass->values[k].value == except)
+        continue;
+      if (seen > 0)
+        g_string_append (expected, seen + 1 == n ? " or " : ", ");
+      g_string_append (expected, klass->values[k].value_nick);
+      seen++;
+    }
+  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID, "%s: unknown “%s” (expected %s)", option,
+               text, expected->str);
+  return FALSE;
+}
+
 static gboolean
 parse_upstream (const char       *text,
                 JacUpstreamKind  *kind,
                 GError          **error)
 {
-  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_UPSTREAM_KIND);
-  const GEnumValue *value = g_enum_get_value_by_nick (klass, text);
+  int value;
 
   /* "given" is what --grad makes it, not a choice of its own. */
-  if (value != NULL && value->value != JAC_UPSTREAM_GIVEN)
-    {
-      *kind = value->value;
-      return TRUE;
-    }
-  g_set_error (error, JAC_ERROR, JAC_ERROR_INVALID,
-               "--upstream: unknown “%s” (expected ones, random or loss)", text);
-  return FALSE;
+  if (!_jac_cli_parse_enum (JAC_TYPE_UPSTREAM_KIND, "--upstream", text, JAC_UPSTREAM_GIVEN,
+                            &value, error))
+    return FALSE;
+  *kind = value;
+  return TRUE;
 }
 
 /* Turns the strings GOption collected into values; every message names its option. */

@@ -70,26 +70,31 @@ check_config (const JacSequenceConfig  *config,
   return TRUE;
 }
 
+/* The registered enum's nicks are the one table of names. */
 const char *
 jac_cell_name (JacCell cell)
 {
-  static const char * const names[] = { "rnn", "lstm", "gru" };
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_CELL);
+  const GEnumValue *value;
 
   g_return_val_if_fail (cell <= JAC_CELL_GRU, NULL);
-  return names[cell];
+  value = g_enum_get_value (klass, cell);
+  return g_intern_static_string (value->value_nick);
 }
 
 gboolean
 jac_cell_from_name (const char *name,
                     JacCell    *cell)
 {
-  for (JacCell k = JAC_CELL_RNN; k <= JAC_CELL_GRU; k++)
-    if (g_strcmp0 (name, jac_cell_name (k)) == 0)
-      {
-        *cell = k;
-        return TRUE;
-      }
-  return FALSE;
+  g_autoptr(GEnumClass) klass = g_type_class_ref (JAC_TYPE_CELL);
+  const GEnumValue *value;
+
+  g_return_val_if_fail (name != NULL, FALSE);
+  if ((value = g_enum_get_value_by_nick (klass, name)) == NULL)
+    return FALSE;
+  if (cell != NULL)
+    *cell = value->value;
+  return TRUE;
 }
 
 guint

@@ -70,7 +70,7 @@ typedef enum
   JAC_PARAM_WEIGHT_HH,
   JAC_PARAM_BIAS_IH,
   JAC_PARAM_BIAS_HH,
-  JAC_N_PARAMS
+  JAC_N_PARAMS /*< skip >*/
 } JacParam;
 
 typedef struct
@@ -135,9 +135,13 @@ typedef enum
 {
   JAC_SEQUENCE_NORM_SPECTRAL,   /* ‖B‖₂ = σ_max */
   JAC_SEQUENCE_NORM_FROBENIUS,  /* ‖B‖_F = √(Σ σ²) */
-  JAC_SEQUENCE_NORM_MAX_ABS,    /* max |entry|: the colour range of a block */
-  JAC_SEQUENCE_N_NORMS
+  JAC_SEQUENCE_NORM_MAX_ABS,    /*< skip >*/ /* max |entry|: the colour range of a block */
+  JAC_SEQUENCE_N_NORMS /*< skip >*/
 } JacSequenceNorm;
+
+/* The registered enums' nicks ("rnn", "lstm", "gru"; "spectral", "frobenius") are the names the
+ * command line and the window use. */
+#include "jac-core-enums.h"
 
 /*
  * For every lag k = 1 … T and batch row i, norms of B_i^(k). Values are kept as log₁₀ (a block

@@ -498,14 +498,7 @@ jac_structured_to_dense (const JacStructured  *self,
   if (!jac_tensor_size_for_shape (rank, shape, NULL, &n_bytes) ||
       (budget_bytes > 0 && n_bytes > budget_bytes))
     {
-      g_autofree char *s = jac_shape_string (rank, shape);
-      g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *have = g_format_size_full (budget_bytes, G_FORMAT_SIZE_IEC_UNITS);
-
-      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                   "the dense Jacobian of shape %s would need %s (%" G_GSIZE_FORMAT
-                   " bytes), more than the memory budget of %s", s,
-                   n_bytes == G_MAXSIZE ? "more than fits in memory" : need, n_bytes, have);
+      jac_set_budget_error (error, "the dense Jacobian", rank, shape, n_bytes, budget_bytes);
       return NULL;
     }
 

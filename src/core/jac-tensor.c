@@ -327,6 +327,37 @@ jac_buffer_cached_bytes (void)
   return total;
 }
 
+void
+jac_set_budget_error (GError      **error,
+                      const char   *what,
+                      guint         rank,
+                      const gsize  *shape,
+                      gsize         n_bytes,
+                      gsize         budget)
+{
+  g_autofree char *s = NULL;
+  g_autofree char *need = NULL;
+  g_autofree char *have = NULL;
+  g_autofree char *size = NULL;
+
+  g_return_if_fail (what != NULL);
+  g_return_if_fail (rank == 0 || shape != NULL);
+
+  s = jac_shape_string (rank, shape);
+  have = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
+  /* A size that wrapped is no number of bytes. */
+  if (n_bytes == G_MAXSIZE)
+    need = g_strdup ("more than fits in memory");
+  else
+    {
+      size = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      need = g_strdup_printf ("%s (%" G_GSIZE_FORMAT " bytes)", size, n_bytes);
+    }
+  g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+               "%s of shape %s would need %s, more than the memory budget of %s", what, s, need,
+               have);
+}
+
 gboolean
 jac_shape_fits_budget (guint         rank,
                        const gsize  *shape,
@@ -339,16 +370,7 @@ jac_shape_fits_budget (guint         rank,
       n_bytes <= jac_get_memory_budget ())
     return TRUE;
 
-  {
-    g_autofree char *s = jac_shape_string (rank, shape);
-    g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
-    g_autofree char *have = g_format_size_full (jac_get_memory_budget (),
-                                                G_FORMAT_SIZE_IEC_UNITS);
-
-    g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                 "%s of shape %s would need %s, more than the memory budget of %s", what, s,
-                 n_bytes == G_MAXSIZE ? "more than fits in memory" : need, have);
-  }
+  jac_set_budget_error (error, what, rank, shape, n_bytes, jac_get_memory_budget ());
   return FALSE;
 }
 
@@ -382,14 +404,7 @@ tensor_new (guint        rank,
 
   if (n_bytes > jac_get_memory_budget ())
     {
-      g_autofree char *s = jac_shape_string (rank, shape);
-      g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
-      g_autofree char *have = g_format_size_full (jac_get_memory_budget (),
-                                                  G_FORMAT_SIZE_IEC_UNITS);
-
-      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                   "a tensor of shape %s would need %s (%" G_GSIZE_FORMAT " bytes), more than "
-                   "the memory budget of %s", s, need, n_bytes, have);
+      jac_set_budget_error (error, "a tensor", rank, shape, n_bytes, jac_get_memory_budget ());
       return NULL;
     }
   self->data = buffer_alloc (n_bytes, TRUE, &zeroed);
@@ -407,11 +422,38 @@ tensor_new (guint        rank,
 }
 
 JacTensor *
+jac_tensor_try_new (guint        rank,
+                    const gsize *shape,
+                    GError     **error)
+{
+  return tensor_new (rank, shape, TRUE, error);
+}
+
+/* Without @error the allocation cannot fail: past the budget or the memory it aborts, naming
+ * the shape, rather than hand back a NULL that no caller checks. */
+static JacTensor *
+tensor_new_or_abort (guint        rank,
+                     const gsize *shape,
+                     gboolean     zero,
+                     GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  JacTensor *self;
+
+  if (error != NULL)
+    return tensor_new (rank, shape, zero, error);
+  self = tensor_new (rank, shape, zero, &local);
+  if (self == NULL && local != NULL)
+    g_error ("%s", local->message);
+  return self;
+}
+
+JacTensor *
 jac_tensor_new (guint        rank,
                 const gsize *shape,
                 GError     **error)
 {
-  return tensor_new (rank, shape, TRUE, error);
+  return tensor_new_or_abort (rank, shape, TRUE, error);
 }
 
 /* Skips the memset, which costs as much as writing the tensor once (0.4 ms for 32 MiB of pages
@@ -421,7 +463,7 @@ jac_tensor_new_uninitialized (guint        rank,
                               const gsize *shape,
                               GError     **error)
 {
-  return tensor_new (rank, shape, FALSE, error);
+  return tensor_new_or_abort (rank, shape, FALSE, error);
 }
 
 JacTensor *

@@ -25,6 +25,15 @@ typedef struct _JacTensor
 /* The largest tensor jac_tensor_new will allocate (default: half of the RAM). */
 gsize      jac_get_memory_budget       (void);
 void       jac_set_memory_budget       (gsize             n_bytes);
+/* The budget's error, in one place: "@what of shape (8192, 8192) would need 512 MiB (536870912
+ * bytes), more than the memory budget of 100 bytes"; @n_bytes G_MAXSIZE for a size that does not
+ * fit in memory at all. */
+void       jac_set_budget_error        (GError          **error,
+                                        const char       *what,
+                                        guint             rank,
+                                        const gsize      *shape,
+                                        gsize             n_bytes,
+                                        gsize             budget);
 /* Whether a tensor of @shape fits the budget; else an error naming @what ("W_hh") and sizes. */
 gboolean   jac_shape_fits_budget       (guint             rank,
                                         const gsize      *shape,
@@ -39,7 +48,14 @@ void       jac_buffer_free             (gpointer          data);
 void       jac_buffer_cache_trim       (void);
 gboolean   jac_buffer_is_reused        (gconstpointer     data);
 gsize      jac_buffer_cached_bytes     (void);
+/* A tensor of zeros. With @error NULL the allocation cannot fail: past the memory budget (or the
+ * memory) it aborts with a message naming the shape. Code that can recover passes @error, or
+ * calls jac_tensor_try_new, which only ever reports. */
 JacTensor *jac_tensor_new              (guint             rank,
+                                        const gsize      *shape,
+                                        GError          **error);
+/* As jac_tensor_new, but a tensor past the budget or the memory is NULL with @error set. */
+JacTensor *jac_tensor_try_new          (guint             rank,
                                         const gsize      *shape,
                                         GError          **error);
 /* As jac_tensor_new, but the entries are left as the memory holds them: only for a tensor the

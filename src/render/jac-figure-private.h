@@ -431,4 +431,17 @@ const JacTensor *_jac_panel_tensor        (const JacAnalysis    *analysis,
 /* The part of the inner product that is G (0 or 1), or -1 when there is none to draw. */
 int              _jac_panel_inner_upstream (const JacAnalysis   *analysis);
 
+/* jac-figure-paint.c: what both figures paint alike. The colour map's strip filling @bar, +max
+ * at the top (the frame is the caller's). */
+void _jac_figure_paint_colorbar (cairo_t          *cr,
+                                 JacColormap       colormap,
+                                 const JacRect    *bar);
+/* A structural-zero patch: @rect filled flat and hatched, lines @spacing apart (a TikZ target
+ * hatches it itself). */
+void _jac_figure_paint_zero     (cairo_t          *cr,
+                                 const JacPalette *palette,
+                                 const JacRect    *rect,
+                                 double            spacing,
+                                 double            line_width);
+
 G_END_DECLS

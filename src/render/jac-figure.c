@@ -27,6 +27,18 @@ jac_figure_style_init (JacFigureStyle *style)
   style->highlight.panel = JAC_PANEL_NONE;
 }
 
+void
+jac_figure_style_set_layout (JacFigureStyle *style,
+                             JacLayout       layout)
+{
+  g_return_if_fail (style != NULL);
+  g_return_if_fail (layout <= JAC_LAYOUT_PER_SAMPLE);
+
+  style->denominator_layout = layout == JAC_LAYOUT_DENOMINATOR;
+  style->vec_layout = layout == JAC_LAYOUT_VEC;
+  style->per_sample = layout == JAC_LAYOUT_PER_SAMPLE;
+}
+
 /* ---- drawing ---- */
 
 static const JacRgb *
@@ -105,21 +117,10 @@ draw_colorbar (cairo_t               *cr,
                const JacFigureLayout *layout)
 {
   const JacRect *bar = &layout->colorbar;
-  cairo_surface_t *strip;
 
   if (bar->height <= 0)
     return;
-  strip = jac_heatmap_colorbar_surface (layout->style.colormap);
-  cairo_save (cr);
-  cairo_rectangle (cr, bar->x, bar->y, bar->width, bar->height);
-  cairo_translate (cr, bar->x, bar->y);
-  cairo_scale (cr, bar->width, bar->height / JAC_COLORMAP_SIZE);
-  cairo_set_source_surface (cr, strip, 0, 0);
-  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_GOOD);
-  cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
-  cairo_fill (cr);
-  cairo_restore (cr);
-  cairo_surface_destroy (strip);
+  _jac_figure_paint_colorbar (cr, layout->style.colormap, bar);
   frame_rect (cr, layout, bar);
 }
 
@@ -129,18 +130,8 @@ draw_legend (cairo_t               *cr,
 {
   const JacRect *swatch = &layout->legend_swatch;
 
-  cairo_save (cr);
-  cairo_rectangle (cr, swatch->x, swatch->y, swatch->width, swatch->height);
-  _jac_set_source_rgb (cr, &layout->palette.zero_fill);
-  cairo_fill_preserve (cr);
-  cairo_clip (cr);
-  _jac_set_source_rgb (cr, &layout->palette.zero_line);
-  cairo_set_line_width (cr, layout->line_width * 0.8);
-  if (!_jac_tikz_take_hatch (cr, swatch, 1, MAX (3, swatch->width / 3), layout->line_width * 0.8,
-                             &layout->palette.zero_line))
-    jac_heatmap_hatch_lines (cr, swatch->x, swatch->y, swatch->width, swatch->height,
-                             MAX (3, swatch->width / 3));
-  cairo_restore (cr);
+  _jac_figure_paint_zero (cr, &layout->palette, swatch, MAX (3, swatch->width / 3),
+                          layout->line_width * 0.8);
   frame_rect (cr, layout, swatch);
 }
 

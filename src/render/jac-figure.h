@@ -16,6 +16,15 @@ typedef enum
   JAC_N_COLORMAPS /*< skip >*/
 } JacColormap;
 
+/* How the Jacobian's blocks are laid out; the nicks are the names of --layout and the window. */
+typedef enum
+{
+  JAC_LAYOUT_NUMERATOR,    /* blocks (i, p) with rows j and columns q */
+  JAC_LAYOUT_DENOMINATOR,  /* the same blocks transposed: rows q, columns j */
+  JAC_LAYOUT_VEC,          /* the matrix ∂vec(out)/∂vec(wrt) */
+  JAC_LAYOUT_PER_SAMPLE,   /* only the N blocks (i, i) of a batch-diagonal Jacobian */
+} JacLayout;
+
 #include "jac-render-enums.h"
 
 typedef enum
@@ -83,6 +92,9 @@ typedef struct
 } JacFigureStyle;
 
 void     jac_figure_style_init        (JacFigureStyle        *style);
+/* Sets the style's layout flags (denominator_layout, vec_layout, per_sample) for @layout. */
+void     jac_figure_style_set_layout  (JacFigureStyle        *style,
+                                       JacLayout              layout);
 const char *jac_colormap_name         (JacColormap            colormap);
 gboolean jac_colormap_from_name       (const char            *name,
                                        JacColormap           *colormap);

@@ -1170,17 +1170,7 @@ draw_zero_block (Painter       *p,
 {
   const SeqLayout *l = p->layout;
 
-  cairo_save (p->cr);
-  cairo_rectangle (p->cr, r->x, r->y, r->width, r->height);
-  _jac_set_source_rgb (p->cr, &l->palette.zero_fill);
-  cairo_fill_preserve (p->cr);
-  cairo_clip (p->cr);
-  _jac_set_source_rgb (p->cr, &l->palette.zero_line);
-  cairo_set_line_width (p->cr, l->line * 0.8);
-  if (!_jac_tikz_take_hatch (p->cr, r, 1, MAX (4, l->base * 0.6), l->line * 0.8,
-                             &l->palette.zero_line))
-    jac_heatmap_hatch_lines (p->cr, r->x, r->y, r->width, r->height, MAX (4, l->base * 0.6));
-  cairo_restore (p->cr);
+  _jac_figure_paint_zero (p->cr, &l->palette, r, MAX (4, l->base * 0.6), l->line * 0.8);
   show_text (p, "0", l->base * 1.2, TRUE, r->x + r->width / 2, r->y + r->height / 2, 0.5, 0.5,
              &l->palette.zero_ink);
   frame (p, r);
@@ -1301,18 +1291,8 @@ draw_colorbar (Painter *p)
 {
   const SeqLayout *l = p->layout;
   const JacRect *bar = &l->colorbar;
-  cairo_surface_t *strip = jac_heatmap_colorbar_surface (l->style.colormap);
 
-  cairo_save (p->cr);
-  cairo_rectangle (p->cr, bar->x, bar->y, bar->width, bar->height);
-  cairo_translate (p->cr, bar->x, bar->y);
-  cairo_scale (p->cr, bar->width, bar->height / JAC_COLORMAP_SIZE);
-  cairo_set_source_surface (p->cr, strip, 0, 0);
-  cairo_pattern_set_filter (cairo_get_source (p->cr), CAIRO_FILTER_GOOD);
-  cairo_pattern_set_extend (cairo_get_source (p->cr), CAIRO_EXTEND_PAD);
-  cairo_fill (p->cr);
-  cairo_restore (p->cr);
-  cairo_surface_destroy (strip);
+  _jac_figure_paint_colorbar (p->cr, l->style.colormap, bar);
   frame (p, bar);
 
   for (guint t = 0; t < 3; t++)
