@@ -1868,8 +1868,11 @@ test_scale_invariant (void)
       d2 = downscaled_difference (s1, s2, 2);
       d3 = downscaled_difference (s1, s3, 3);
       g_test_message ("mean |1× − 2×↓| = %.2f, |1× − 3×↓| = %.2f levels", d2, d3);
-      g_assert_cmpfloat (d2, <, 3);
-      g_assert_cmpfloat (d3, <, 3);
+      /* The text rectangles above are exact; what is left is antialiasing, which grows with
+       * the amount of text (the finite-difference check beside the contracted form's took the
+       * RNN figure from 2.9 to 3.05 levels). A garbled raster differs by tens of levels. */
+      g_assert_cmpfloat (d2, <, 3.5);
+      g_assert_cmpfloat (d3, <, 3.5);
       free_texts (t1);
       free_texts (t2);
       free_texts (t3);

@@ -458,6 +458,10 @@ print_text (const JacAnalysis *a)
            a->upstream_kind == JAC_UPSTREAM_ONES ? "ones" :
            a->upstream_kind == JAC_UPSTREAM_GIVEN ? (h != NULL ? "--direction" : "--grad")
                                                   : "seeded");
+  if (a->fd_max_diff >= 0)
+    g_print ("checked: max |J − central finite differences| = %.2e (%s, max |J| = %.3g)\n",
+             a->fd_max_diff, a->fd_max_diff <= JAC_VERIFY_FD_TOLERANCE * a->fd_scale
+                             ? "within tolerance" : "PAST TOLERANCE", a->fd_scale);
 }
 
 static void

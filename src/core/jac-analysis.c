@@ -234,6 +234,29 @@ analyse (JacAnalysis      *self,
 
 static void reconcile_structure (JacAnalysis *self);
 
+/* The tensor against central differences of the forward pass, for what a student types and the
+ * gallery (a few thousand entries of the variable, two forward passes each); the window and the
+ * derivation show it beside the contracted form's check. The values are put back after. */
+static void
+check_finite_differences (JacAnalysis *self)
+{
+  const JacNode *var = jac_graph_node (self->graph, self->wrt_node);
+  g_autoptr(JacTensor) dense = NULL;
+  g_autoptr(JacTensor) fd = NULL;
+
+  self->fd_max_diff = -1;
+  self->fd_scale = 1;
+  if (var->value == NULL || var->value->size > JAC_ANALYSIS_FD_MAX_WRT ||
+      jac_structured_dense_count (self->jacobian) > ((gsize) 1 << 20))
+    return;
+  dense = jac_structured_to_dense (self->jacobian, 0, NULL);
+  if (dense == NULL)
+    return;
+  fd = jac_graph_finite_difference (self->graph, self->wrt_node, 1e-6);
+  self->fd_scale = MAX (1.0, jac_tensor_max_abs (dense));
+  self->fd_max_diff = jac_tensor_max_abs_diff (dense, fd);
+}
+
 static JacAnalysis *
 analysis_new (JacExpr          *expr,
               gboolean          forwarded,
@@ -273,6 +296,7 @@ analysis_new (JacExpr          *expr,
   self->slope = jac_derivation_evaluate_slope (self->derivation, self->graph);
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
+  check_finite_differences (self);
   if (self->derivation->n_zero_partitions > 0 &&
       jac_structured_set_zero_partitions (self->jacobian, self->derivation->n_zero_partitions,
                                     self->derivation->zero_partitions))

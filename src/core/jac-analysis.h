@@ -61,11 +61,19 @@ typedef struct _JacAnalysis
   JacTensor     *slope;           /* the derivation's one named slope S, or NULL */
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
+  /* max |J − central finite differences| where the variable has few enough entries to perturb
+   * each (JAC_ANALYSIS_FD_MAX_WRT) and the dense tensor is small: the check shown beside the
+   * contracted form's; -1 where it was not taken. fd_scale is max (1, max |J|). */
+  double         fd_max_diff;
+  double         fd_scale;
   double         jacobian_max_abs;  /* symmetric colour range of the Jacobian */
   /* A Hessian's analysis is that of its function's gradient (expr) w.r.t. the second variable:
    * what it is the Hessian of; NULL for a first derivative. Owned. */
   JacHessianInfo *hessian;
 } JacAnalysis;
+
+/* The finite-difference check runs for variables of at most this many entries. */
+#define JAC_ANALYSIS_FD_MAX_WRT 4096
 
 /* The RNN preset: takes @rnn, also when it fails, and analyses its expression as
  * jac_analysis_new_expr () does, naming the slope S (DESIGN.md's (G ⊙ S) W_hhᵀ). @upstream is

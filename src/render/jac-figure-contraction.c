@@ -279,8 +279,13 @@ build_texts (JacContraction *c)
   g_autofree char *sum = expr_sum_markup (a);
   g_autofree char *identity = NULL;
   g_autofree char *diff = _jac_format_scientific_markup (a->contract_max_diff);
-  g_autofree char *footer = g_strdup_printf ("contracted form vs tensor: max |difference| = %s",
-                                             diff);
+  g_autofree char *fd = a->fd_max_diff >= 0 ? _jac_format_scientific_markup (a->fd_max_diff)
+                                            : NULL;
+  /* Both checks where the finite differences were taken (small variables). */
+  g_autofree char *footer = fd != NULL
+    ? g_strdup_printf ("max |difference|: contracted form vs tensor %s, vs finite "
+                       "differences %s", diff, fd)
+    : g_strdup_printf ("contracted form vs tensor: max |difference| = %s", diff);
 
   if (*w != '\0')
     identity = g_strdup_printf ("%s = (%s)<sub><i>%s</i></sub>", sum,
