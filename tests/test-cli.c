@@ -734,6 +734,10 @@ test_derive (Fixture       *f,
   g_assert_nonnull (strstr (r.out, "∂U_ij/∂V_pq = δ_ip A_qj"));
   g_assert_nonnull (strstr (r.out, "sparsity: nonzero only where p = i: 2 of 4 blocks"));
   g_assert_nonnull (strstr (r.out, "contracted form: G Aᵀ"));
+  /* The Kronecker identity, as --latex and the window state it (the identities themselves are
+   * checked against the materialized matrices in test-kron). */
+  g_assert_nonnull (strstr (r.out, "as one matrix: ∂vec(U)/∂vec(V) = (I_2 ⊗ Aᵀ) (row-major vec) "
+                                   "= (Aᵀ ⊗ I_2) (column-major vec, Magnus–Neudecker)\n"));
 
   run (&latex, "derive", "--expr", "U = V @ A", "--shape", "V=2,4", "--shape", "A=4,3",
        "--wrt", "A", "--latex", NULL);
@@ -746,6 +750,8 @@ test_derive (Fixture       *f,
   g_assert_cmpint (rnn.status, ==, 0);
   g_assert_nonnull (strstr (rnn.out, "∂h_ij/∂h_prev_pq = S_ij δ_ip W_hh_qj"));
   g_assert_nonnull (strstr (rnn.out, "contracted form: (G ⊙ S) W_hhᵀ"));
+  g_assert_nonnull (strstr (rnn.out, "as one matrix: ∂vec(h)/∂vec(h_prev) = diag(vec S) (I_2 ⊗ W_hhᵀ) "
+                                     "(row-major vec)"));
 }
 
 /* compute --expr writes J[i,j,p,q] = δ_ip A[q,j] for U = V A with the files given. */
