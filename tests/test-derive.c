@@ -966,6 +966,20 @@ test_like_terms (void)
     assert_contraction (expr, d, 5);
   }
   {
+    /* A factor written with a leading number (the slope 2 P of P ** 2) is set off by a dot from
+     * the coefficient or the factor before it: "0.5 2 P" would read as 0.52 P in LaTeX. */
+    g_autoptr(JacExpr) expr = parse ("sum(P ** 2) / 2");
+    g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+    const JacDerivationStep *contract = jac_derivation_find_step (d, "Contract with G");
+
+    g_assert_cmpstr (d->result_text, ==, "0.5 · 2 P_pq");
+    g_assert_cmpstr (d->result_latex, ==, "0.5 \\cdot 2 P_{pq}");
+    g_assert_cmpstr (d->result_markup, ==, "0.5 · 2 P<sub>pq</sub>");
+    g_assert_nonnull (contract);
+    g_assert_cmpstr (contract->text, ==, "G ∂Y/∂P_pq = 0.5 G · 2 P_pq = (G P)_pq");
+    assert_contraction (expr, d, 6);
+  }
+  {
     /* Forms without like terms are written as before: nothing is reordered. */
     g_autoptr(JacExpr) expr = parse ("exp(P) * Q");
     g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
