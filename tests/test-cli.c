@@ -718,6 +718,37 @@ test_bench (Fixture       *f,
   g_assert_cmpuint (n_objects, ==, 5);
 }
 
+/* An error quoting what was typed (a --wrt name, a --shape, a file name) writes an invalid UTF-8
+ * byte or a control character as \xNN: no raw byte or terminal escape reaches stderr. */
+static void
+test_error_bytes_escaped (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Run) wrt;
+  g_auto(Run) shape;
+  g_auto(Run) file;
+
+  run (&wrt, "derive", "--expr", "X @ W", "--wrt", "\xff\x1b[31mQ", NULL);
+  g_assert_cmpint (wrt.status, ==, 1);
+  g_assert_cmpstr (wrt.err, ==, "jacscope derive: --wrt: “\\xff\\x1b[31mQ” is not a variable of "
+                                "the expression\n");
+
+  run (&shape, "derive", "--expr", "X @ W", "--shape", "\xfe" "X=2,3", NULL);
+  g_assert_cmpint (shape.status, ==, 1);
+  g_assert_nonnull (strstr (shape.err, "“\\xfeX” is not a valid name"));
+
+  run (&file, "compute", "--expr", "X @ W", "--var", "X=\xff\x07.npy", "-o",
+       "unused.npy", NULL);
+  g_assert_cmpint (file.status, ==, 1);
+  g_assert_nonnull (strstr (file.err, "\\xff\\x07.npy"));
+  for (const Run *r = &wrt; r != NULL; r = r == &wrt ? &shape : r == &shape ? &file : NULL)
+    {
+      g_assert_true (g_utf8_validate (r->err, -1, NULL));
+      g_assert_null (strchr (r->err, '\x1b'));
+      g_assert_null (strchr (r->err, '\x07'));
+    }
+}
+
 /* derive prints the index-notation steps a teacher writes for U = V A, and LaTeX on request. */
 static void
 test_derive (Fixture       *f,
@@ -1948,6 +1979,7 @@ main (int    argc,
   ADD ("/cli/compute-every-wrt", test_compute_every_wrt);
   ADD ("/cli/compute-loaded-vjp", test_compute_loaded_and_vjp);
   ADD ("/cli/errors", test_errors);
+  ADD ("/cli/error-bytes-escaped", test_error_bytes_escaped);
   ADD ("/cli/existing-output-intact", test_existing_output_intact);
   ADD ("/cli/grad-shape", test_grad_shape);
   ADD ("/cli/render-formats", test_render_formats);

@@ -67,10 +67,42 @@ print_raw_cb (const char *text)
   fputs (text, stdout);
 }
 
+/* Errors quote what the user typed (a --wrt name, a --shape, a file name): a byte that is not
+ * UTF-8, or a control character other than a new line or a tab, is written as \xNN, so that no
+ * raw invalid byte or terminal escape sequence reaches the terminal. */
+static char *
+printable_text (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *c = text;
+
+  while (*c != '\0')
+    {
+      gunichar u = g_utf8_get_char_validated (c, -1);
+
+      if (u == (gunichar) -1 || u == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *c);
+          c++;
+          continue;
+        }
+      if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f)
+        g_string_append_printf (out, "\\x%02x", u);
+      else if (u >= 0x80 && u < 0xa0)
+        g_string_append_printf (out, "\\u%04x", u);
+      else
+        g_string_append_len (out, c, g_utf8_next_char (c) - c);
+      c = g_utf8_next_char (c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static void
 printerr_raw_cb (const char *text)
 {
-  fputs (text, stderr);
+  g_autofree char *printable = printable_text (text);
+
+  fputs (printable, stderr);
 }
 
 /* ---- options ---- */
