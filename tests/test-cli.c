@@ -1880,6 +1880,12 @@ test_sequence_cell_errors (Fixture       *f,
   struct { int status; const char *needle; const char *args[12]; } cases[] = {
     { 2, "--lag does not go with norms", { "norms", "--steps", "5", "--lag", "2" } },
     { 2, "--wrt W_hh does not go with norms", { "norms", "--steps", "5", "--wrt", "W_hh" } },
+    /* A preset is named as typed, not as the --expr it stands for. */
+    { 2, "--preset does not go with --steps", { "norms", "--steps", "5", "--preset", "lstm" } },
+    { 2, "--preset does not go with --steps", { "compute", "--steps", "5", "--preset", "gru",
+                                                "-o", out } },
+    { 2, "--expr does not go with norms, which is about a recurrent cell through time",
+      { "norms", "--expr", "X @ W" } },
     { 2, "belongs to the LSTM", { "compute", "--steps", "5", "--cell", "gru", "--output-state",
                                   "c", "-o", out } },
     { 2, "--activation does not apply to the lstm", { "compute", "--steps", "5", "--cell",

@@ -470,7 +470,11 @@ check_combinations (const char     *subcommand,
   else if (o->grad_path != NULL && o->upstream_text != NULL)
     option = "--upstream", why = "and --grad both set G: give one";
   else if (o->expr_text != NULL && g_str_equal (subcommand, "norms"))
-    option = "--expr", why = "does not go with norms, which is about the RNN through time";
+    {
+      option = o->preset_text != NULL ? "--preset" : "--expr";
+      why = "does not go with norms, which is about a recurrent cell through time "
+            "(--cell rnn, lstm or gru)";
+    }
   if (option == NULL)
     _jac_cli_check_compute_combinations (subcommand, o, &option, &why);
 
