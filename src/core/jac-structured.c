@@ -502,10 +502,14 @@ jac_structured_to_dense (const JacStructured  *self,
       g_autofree char *need = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
       g_autofree char *have = g_format_size_full (budget_bytes, G_FORMAT_SIZE_IEC_UNITS);
 
-      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                   "the dense Jacobian of shape %s would need %s (%" G_GSIZE_FORMAT
-                   " bytes), more than the memory budget of %s", s,
-                   n_bytes == G_MAXSIZE ? "more than fits in memory" : need, n_bytes, have);
+      /* A size that overflows is G_MAXSIZE: said in words, never as a byte count. */
+      if (n_bytes == G_MAXSIZE)
+        g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                     "the dense Jacobian of shape %s would need more than fits in memory", s);
+      else
+        g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                     "the dense Jacobian of shape %s would need %s (%" G_GSIZE_FORMAT
+                     " bytes), more than the memory budget of %s", s, need, n_bytes, have);
       return NULL;
     }
 

@@ -345,9 +345,14 @@ jac_shape_fits_budget (guint         rank,
     g_autofree char *have = g_format_size_full (jac_get_memory_budget (),
                                                 G_FORMAT_SIZE_IEC_UNITS);
 
-    g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
-                 "%s of shape %s would need %s, more than the memory budget of %s", what, s,
-                 n_bytes == G_MAXSIZE ? "more than fits in memory" : need, have);
+    /* "would need more than fits in memory, more than the memory budget" says it twice. */
+    if (n_bytes == G_MAXSIZE)
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "%s of shape %s would need more than fits in memory", what, s);
+    else
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "%s of shape %s would need %s, more than the memory budget of %s", what, s,
+                   need, have);
   }
   return FALSE;
 }
