@@ -230,6 +230,8 @@ test_errors (Fixture       *f,
     { 2, "--list-presets goes with derive", { "compute", "--list-presets", "-o", out } },
     { 1, "--preset: unknown “nope”", { "derive", "--preset", "nope" } },
     { 1, ".npy", { "render", "-o", out } },
+    /* A mistyped command is named, exit 2: it used to reach the window ("cannot open files"). */
+    { 2, "unknown command “comptue” (expected compute, render", { "comptue", "-o", out } },
   };
 
   g_assert_true (g_file_set_contents (bad, "\x93NUMPY garbage", -1, NULL));
@@ -1880,6 +1882,11 @@ test_sequence_cell_errors (Fixture       *f,
   struct { int status; const char *needle; const char *args[12]; } cases[] = {
     { 2, "--lag does not go with norms", { "norms", "--steps", "5", "--lag", "2" } },
     { 2, "--wrt W_hh does not go with norms", { "norms", "--steps", "5", "--wrt", "W_hh" } },
+    /* -o is for the commands that write a file; the others print (it was silently ignored). */
+    { 2, "-o goes with compute or render", { "norms", "--steps", "5", "-o", out } },
+    { 2, "-o goes with compute or render", { "derive", "-o", out } },
+    { 2, "-o goes with compute or render", { "check", "-o", out } },
+    { 2, "-o goes with compute or render", { "bench", "--repeat", "1", "-o", out } },
     /* A preset is named as typed, not as the --expr it stands for. */
     { 2, "--preset does not go with --steps", { "norms", "--steps", "5", "--preset", "lstm" } },
     { 2, "--preset does not go with --steps", { "compute", "--steps", "5", "--preset", "gru",

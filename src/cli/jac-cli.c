@@ -475,6 +475,11 @@ check_combinations (const char     *subcommand,
       why = "does not go with norms, which is about a recurrent cell through time "
             "(--cell rnn, lstm or gru)";
     }
+  else if (o->output_path != NULL && !g_str_equal (subcommand, "compute") &&
+           !g_str_equal (subcommand, "render"))
+    /* derive, norms, check and bench print: -o was silently ignored, no file written. */
+    option = "-o", why = "goes with compute or render; this command prints to standard output "
+                         "(redirect it: > FILE)";
   if (option == NULL)
     _jac_cli_check_compute_combinations (subcommand, o, &option, &why);
 
@@ -530,10 +535,18 @@ jac_cli_main (int    argc,
    * charset, and the C locale refuses ᵀ or ⊙); the parser checks that expressions are UTF-8. */
   g_set_print_handler (print_raw_cb);
   g_set_printerr_handler (printerr_raw_cb);
+  g_return_val_if_fail (argc > 1, 2);
   for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
     if (g_strcmp0 (argv[1], subcommands[s].name) == 0)
       sub = &subcommands[s];
-  g_return_val_if_fail (sub != NULL, 2);
+  /* A mistyped command ("comptue") used to reach the window, which said "This application can
+   * not open files" (or "cannot open display") and exited 1. */
+  if (sub == NULL)
+    {
+      g_printerr ("jacscope: unknown command “%s” (expected compute, render, check, bench, "
+                  "derive or norms; without a command jacscope opens the window)\n", argv[1]);
+      return 2;
+    }
   for (guint e = 0; e < G_N_ELEMENTS (targets); e++)
     entries[e].arg_data = targets[e];
 
