@@ -8,7 +8,9 @@ int
 main (int    argc,
       char **argv)
 {
-  if (argc > 1 && jac_cli_is_subcommand (argv[1]))
+  /* The window takes options only (it opens no files): any other first word is a command,
+   * and jac_cli_main () refuses one it does not know. */
+  if (argc > 1 && (jac_cli_is_subcommand (argv[1]) || (argv[1][0] != '-' && argv[1][0] != '\0')))
     return jac_cli_main (argc, argv);
 
   return jac_app_main (argc, argv);

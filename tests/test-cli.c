@@ -241,6 +241,8 @@ test_errors (Fixture       *f,
     { 2, "--list-presets goes with derive", { "compute", "--list-presets", "-o", out } },
     { 1, "--preset: unknown “nope”", { "derive", "--preset", "nope" } },
     { 1, ".npy", { "render", "-o", out } },
+    /* A mistyped command is named, exit 2: it used to reach the window ("cannot open files"). */
+    { 2, "unknown command “comptue” (expected compute, render", { "comptue", "-o", out } },
   };
 
   g_assert_true (g_file_set_contents (bad, "\x93NUMPY garbage", -1, NULL));
@@ -729,6 +731,37 @@ test_bench (Fixture       *f,
   g_assert_cmpuint (n_objects, ==, 5);
 }
 
+/* An error quoting what was typed (a --wrt name, a --shape, a file name) writes an invalid UTF-8
+ * byte or a control character as \xNN: no raw byte or terminal escape reaches stderr. */
+static void
+test_error_bytes_escaped (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Run) wrt;
+  g_auto(Run) shape;
+  g_auto(Run) file;
+
+  run (&wrt, "derive", "--expr", "X @ W", "--wrt", "\xff\x1b[31mQ", NULL);
+  g_assert_cmpint (wrt.status, ==, 1);
+  g_assert_cmpstr (wrt.err, ==, "jacscope derive: --wrt: “\\xff\\x1b[31mQ” is not a variable of "
+                                "the expression\n");
+
+  run (&shape, "derive", "--expr", "X @ W", "--shape", "\xfe" "X=2,3", NULL);
+  g_assert_cmpint (shape.status, ==, 1);
+  g_assert_nonnull (strstr (shape.err, "“\\xfeX” is not a valid name"));
+
+  run (&file, "compute", "--expr", "X @ W", "--var", "X=\xff\x07.npy", "-o",
+       "unused.npy", NULL);
+  g_assert_cmpint (file.status, ==, 1);
+  g_assert_nonnull (strstr (file.err, "\\xff\\x07.npy"));
+  for (const Run *r = &wrt; r != NULL; r = r == &wrt ? &shape : r == &shape ? &file : NULL)
+    {
+      g_assert_true (g_utf8_validate (r->err, -1, NULL));
+      g_assert_null (strchr (r->err, '\x1b'));
+      g_assert_null (strchr (r->err, '\x07'));
+    }
+}
+
 /* derive prints the index-notation steps a teacher writes for U = V A, and LaTeX on request. */
 static void
 test_derive (Fixture       *f,
@@ -745,6 +778,10 @@ test_derive (Fixture       *f,
   g_assert_nonnull (strstr (r.out, "∂U_ij/∂V_pq = δ_ip A_qj"));
   g_assert_nonnull (strstr (r.out, "sparsity: nonzero only where p = i: 2 of 4 blocks"));
   g_assert_nonnull (strstr (r.out, "contracted form: G Aᵀ"));
+  /* The Kronecker identity, as --latex and the window state it (the identities themselves are
+   * checked against the materialized matrices in test-kron). */
+  g_assert_nonnull (strstr (r.out, "as one matrix: ∂vec(U)/∂vec(V) = (I_2 ⊗ Aᵀ) (row-major vec) "
+                                   "= (Aᵀ ⊗ I_2) (column-major vec, Magnus–Neudecker)\n"));
 
   run (&latex, "derive", "--expr", "U = V @ A", "--shape", "V=2,4", "--shape", "A=4,3",
        "--wrt", "A", "--latex", NULL);
@@ -757,6 +794,8 @@ test_derive (Fixture       *f,
   g_assert_cmpint (rnn.status, ==, 0);
   g_assert_nonnull (strstr (rnn.out, "∂h_ij/∂h_prev_pq = S_ij δ_ip W_hh_qj"));
   g_assert_nonnull (strstr (rnn.out, "contracted form: (G ⊙ S) W_hhᵀ"));
+  g_assert_nonnull (strstr (rnn.out, "as one matrix: ∂vec(h)/∂vec(h_prev) = diag(vec S) (I_2 ⊗ W_hhᵀ) "
+                                     "(row-major vec)"));
 }
 
 /* compute --expr writes J[i,j,p,q] = δ_ip A[q,j] for U = V A with the files given. */
@@ -1854,6 +1893,17 @@ test_sequence_cell_errors (Fixture       *f,
   struct { int status; const char *needle; const char *args[12]; } cases[] = {
     { 2, "--lag does not go with norms", { "norms", "--steps", "5", "--lag", "2" } },
     { 2, "--wrt W_hh does not go with norms", { "norms", "--steps", "5", "--wrt", "W_hh" } },
+    /* -o is for the commands that write a file; the others print (it was silently ignored). */
+    { 2, "-o goes with compute or render", { "norms", "--steps", "5", "-o", out } },
+    { 2, "-o goes with compute or render", { "derive", "-o", out } },
+    { 2, "-o goes with compute or render", { "check", "-o", out } },
+    { 2, "-o goes with compute or render", { "bench", "--repeat", "1", "-o", out } },
+    /* A preset is named as typed, not as the --expr it stands for. */
+    { 2, "--preset does not go with --steps", { "norms", "--steps", "5", "--preset", "lstm" } },
+    { 2, "--preset does not go with --steps", { "compute", "--steps", "5", "--preset", "gru",
+                                                "-o", out } },
+    { 2, "--expr does not go with norms, which is about a recurrent cell through time",
+      { "norms", "--expr", "X @ W" } },
     { 2, "belongs to the LSTM", { "compute", "--steps", "5", "--cell", "gru", "--output-state",
                                   "c", "-o", out } },
     { 2, "--activation does not apply to the lstm", { "compute", "--steps", "5", "--cell",
@@ -1953,6 +2003,7 @@ main (int    argc,
   ADD ("/cli/compute-every-wrt", test_compute_every_wrt);
   ADD ("/cli/compute-loaded-vjp", test_compute_loaded_and_vjp);
   ADD ("/cli/errors", test_errors);
+  ADD ("/cli/error-bytes-escaped", test_error_bytes_escaped);
   ADD ("/cli/existing-output-intact", test_existing_output_intact);
   ADD ("/cli/grad-shape", test_grad_shape);
   ADD ("/cli/render-formats", test_render_formats);

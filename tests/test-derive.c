@@ -966,6 +966,38 @@ test_like_terms (void)
     assert_contraction (expr, d, 5);
   }
   {
+    /* A term scaled by an exact 0 is dropped from the matrix form as from the index form: the
+     * contracted form of P + Z (P * 0) is G, not "Zᵀ 0 G + G" or "0 Zᵀ G + G". */
+    static const struct { const char *source, *contracted; } zeros[] = {
+      { "P + Z @ (P * 0)", "G" },
+      { "Z @ (P * 0) - P", "−G" },
+      { "P * 0 + 0 * P", "0 G" },
+    };
+
+    for (guint z = 0; z < G_N_ELEMENTS (zeros); z++)
+      {
+        g_autoptr(JacExpr) expr = parse (zeros[z].source);
+        g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+
+        g_assert_cmpstr (d->contracted_text, ==, zeros[z].contracted);
+        assert_contraction (expr, d, 40 + z);
+      }
+  }
+  {
+    /* A factor written with a leading number (the slope 2 P of P ** 2) is set off by a dot from
+     * the coefficient or the factor before it: "0.5 2 P" would read as 0.52 P in LaTeX. */
+    g_autoptr(JacExpr) expr = parse ("sum(P ** 2) / 2");
+    g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);
+    const JacDerivationStep *contract = jac_derivation_find_step (d, "Contract with G");
+
+    g_assert_cmpstr (d->result_text, ==, "0.5 · 2 P_pq");
+    g_assert_cmpstr (d->result_latex, ==, "0.5 \\cdot 2 P_{pq}");
+    g_assert_cmpstr (d->result_markup, ==, "0.5 · 2 P<sub>pq</sub>");
+    g_assert_nonnull (contract);
+    g_assert_cmpstr (contract->text, ==, "G ∂Y/∂P_pq = 0.5 G · 2 P_pq = (G P)_pq");
+    assert_contraction (expr, d, 6);
+  }
+  {
     /* Forms without like terms are written as before: nothing is reordered. */
     g_autoptr(JacExpr) expr = parse ("exp(P) * Q");
     g_autoptr(JacDerivation) d = derive (expr, "P", JAC_DERIVE_DEFAULT);

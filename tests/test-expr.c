@@ -1138,6 +1138,47 @@ test_caret (void)
   g_assert_cmpstr (f, ==, "  \tX $\n  \t  ^");
 }
 
+/* A long line is cut to a window around the caret, the cuts marked, the caret still under the
+ * culprit (an error in a 100 kB expression is two short lines, not 200 kB). */
+static void
+test_caret_long_line (void)
+{
+  g_autoptr(GString) source = g_string_new (NULL);
+  g_autofree char *middle = NULL, *start = NULL, *end = NULL, *exact = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize at;
+
+  for (guint n = 0; n < 30000; n++)
+    g_string_append (source, "X + ");
+  at = source->len;
+  g_string_append (source, "Q $ R");
+  for (guint n = 0; n < 30000; n++)
+    g_string_append (source, " + X");
+
+  middle = jac_expr_format_caret (source->str, at + 2);
+  lines = g_strsplit (middle, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  /* "  …" + 36 characters before the caret + 36 from it + "…" */
+  g_assert_cmpint (g_utf8_strlen (lines[0], -1), ==, 2 + 1 + 72 + 1);
+  g_assert_true (g_str_has_prefix (lines[0], "  …"));
+  g_assert_true (g_str_has_suffix (lines[0], "…"));
+  g_assert_cmpuint (strlen (lines[1]), ==, 2 + 1 + 36 + 1);
+  g_assert_cmpint (lines[1][strlen (lines[1]) - 1], ==, '^');
+  /* The caret's column holds the culprit. */
+  g_assert_cmpint (g_utf8_get_char (g_utf8_offset_to_pointer (lines[0], 2 + 1 + 36)), ==, '$');
+
+  /* Near the start only the end is cut; near the end only the start. */
+  start = jac_expr_format_caret (source->str, 4);
+  g_assert_cmpstr (start, ==, "  X + X + X + X + X + X + X + X + X + X + X + X + X + X + X + X + X + X + …\n      ^");
+  end = jac_expr_format_caret (source->str, source->len);
+  g_assert_true (g_str_has_prefix (end, "  … + X + X"));
+  g_assert_true (g_str_has_suffix (end, "+ X\n  " "                                                                         ^"));
+
+  /* 72 characters exactly are not cut. */
+  exact = jac_expr_format_caret ("XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", 71);
+  g_assert_false (strstr (exact, "…") != NULL);
+}
+
 /* Malformed input of every kind ends in an error, never a crash. */
 static void
 test_fuzz (void)
@@ -1365,6 +1406,7 @@ main (int    argc,
   g_test_add_func ("/expr/reject-unknown-character", test_reject_unknown_character);
   g_test_add_func ("/expr/reject-invalid-utf8", test_reject_invalid_utf8);
   g_test_add_func ("/expr/caret", test_caret);
+  g_test_add_func ("/expr/caret-long-line", test_caret_long_line);
   g_test_add_func ("/expr/program-parse", test_program_parse);
   g_test_add_func ("/expr/program-output", test_program_output);
   g_test_add_func ("/expr/program-reject", test_program_reject);

@@ -203,6 +203,15 @@ test_read_names_the_file (void)
   g_assert_null (table);
   g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "/nonexistent/weights.npz"));
+  /* Said once, as a .npy's is: not GLib's "Failed to open file … open() failed: …". */
+  g_assert_cmpstr (error->message, ==, "cannot read /nonexistent/weights.npz: No such file or "
+                                       "directory");
+  g_clear_error (&error);
+
+  /* A folder is named as one, not as a failed mmap(). */
+  g_assert_null (jac_npz_read (g_get_tmp_dir (), &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_IO);
+  g_assert_true (g_str_has_suffix (error->message, ": Is a directory"));
 }
 
 /* np.savez and np.savez_compressed themselves, when NumPy is there: never required. */

@@ -509,6 +509,9 @@ test_size_overflow (void)
   g_assert_false (jac_shape_fits_budget (2, shape, "X", &error));
   g_assert_nonnull (strstr (error->message, "more than fits in memory"));
   g_assert_null (strstr (error->message, "16 bytes"));
+  /* Said once: not "more than fits in memory, more than the memory budget of 11.8 GiB". */
+  g_assert_cmpstr (error->message, ==,
+                   "X of shape (4611686018427387905, 2) would need more than fits in memory");
 }
 
 /* The seeded fill reproduces GRand exactly: its seeding from an array, the 624-word blocks, the

@@ -7,6 +7,7 @@
 #include "cli/jac-cli-private.h"
 #include "core/jac-verify.h"
 #include "core/jac-hessian.h"
+#include "core/jac-kron.h"
 #include "core/jac-npy.h"
 #include "core/jac-presets.h"
 #include "core/jac-error.h"
@@ -415,6 +416,8 @@ print_text (const JacAnalysis *a)
   g_autofree char *wrt_shape = jac_tensor_shape_string (jac_graph_node (a->graph,
                                                                         a->wrt_node)->value);
   g_autofree char *value_zeros = jac_analysis_value_zero_sentence (a);
+  /* As the window's derivation and --latex state it: the matricized Jacobian's identity. */
+  g_autofree char *kron = jac_kron_analysis_identity (a, JAC_KRON_TEXT);
 
   const JacHessianInfo *h = a->hessian;
   const char *g = h != NULL ? "V" : "G";
@@ -453,6 +456,8 @@ print_text (const JacAnalysis *a)
   g_print ("contracted form: %s\n", d->contracted_text);
   if (d->where_text != NULL)
     g_print ("where: %s\n", d->where_text);
+  if (kron != NULL)
+    g_print ("as one matrix: %s\n", kron);
   g_print ("checked: max |contracted form − Σ %s·J| = %.2e with %s = %s\n", g,
            a->contract_max_diff, g,
            a->upstream_kind == JAC_UPSTREAM_ONES ? "ones" :

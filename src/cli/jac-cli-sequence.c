@@ -366,6 +366,10 @@ parse_request (JacCliOptions    *o,
   guint64 steps = 0;
   gboolean loaded_weights;
 
+  /* A preset is an expression too: name what was typed. */
+  if (o->expr_text != NULL && o->preset_text != NULL)
+    return usage_error (error, "--preset does not go with --steps: through time is about a "
+                               "recurrent cell (--cell rnn, lstm or gru)");
   if (o->expr_text != NULL)
     return usage_error (error, "--expr does not go with --steps: through time is about a "
                                "recurrent cell (--cell rnn, lstm or gru)");

@@ -67,10 +67,42 @@ print_raw_cb (const char *text)
   fputs (text, stdout);
 }
 
+/* Errors quote what the user typed (a --wrt name, a --shape, a file name): a byte that is not
+ * UTF-8, or a control character other than a new line or a tab, is written as \xNN, so that no
+ * raw invalid byte or terminal escape sequence reaches the terminal. */
+static char *
+printable_text (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *c = text;
+
+  while (*c != '\0')
+    {
+      gunichar u = g_utf8_get_char_validated (c, -1);
+
+      if (u == (gunichar) -1 || u == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *c);
+          c++;
+          continue;
+        }
+      if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f)
+        g_string_append_printf (out, "\\x%02x", u);
+      else if (u >= 0x80 && u < 0xa0)
+        g_string_append_printf (out, "\\u%04x", u);
+      else
+        g_string_append_len (out, c, g_utf8_next_char (c) - c);
+      c = g_utf8_next_char (c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static void
 printerr_raw_cb (const char *text)
 {
-  fputs (text, stderr);
+  g_autofree char *printable = printable_text (text);
+
+  fputs (printable, stderr);
 }
 
 /* ---- options ---- */
@@ -472,7 +504,16 @@ check_combinations (const char     *subcommand,
   else if (o->grad_path != NULL && o->upstream_text != NULL)
     option = "--upstream", why = "and --grad both set G: give one";
   else if (o->expr_text != NULL && g_str_equal (subcommand, "norms"))
-    option = "--expr", why = "does not go with norms, which is about the RNN through time";
+    {
+      option = o->preset_text != NULL ? "--preset" : "--expr";
+      why = "does not go with norms, which is about a recurrent cell through time "
+            "(--cell rnn, lstm or gru)";
+    }
+  else if (o->output_path != NULL && !g_str_equal (subcommand, "compute") &&
+           !g_str_equal (subcommand, "render"))
+    /* derive, norms, check and bench print: -o was silently ignored, no file written. */
+    option = "-o", why = "goes with compute or render; this command prints to standard output "
+                         "(redirect it: > FILE)";
   if (option == NULL)
     _jac_cli_check_compute_combinations (subcommand, o, &option, &why);
 
@@ -528,10 +569,18 @@ jac_cli_main (int    argc,
    * charset, and the C locale refuses ᵀ or ⊙); the parser checks that expressions are UTF-8. */
   g_set_print_handler (print_raw_cb);
   g_set_printerr_handler (printerr_raw_cb);
+  g_return_val_if_fail (argc > 1, 2);
   for (guint s = 0; s < G_N_ELEMENTS (subcommands); s++)
     if (g_strcmp0 (argv[1], subcommands[s].name) == 0)
       sub = &subcommands[s];
-  g_return_val_if_fail (sub != NULL, 2);
+  /* A mistyped command ("comptue") used to reach the window, which said "This application can
+   * not open files" (or "cannot open display") and exited 1. */
+  if (sub == NULL)
+    {
+      g_printerr ("jacscope: unknown command “%s” (expected compute, render, check, bench, "
+                  "derive or norms; without a command jacscope opens the window)\n", argv[1]);
+      return 2;
+    }
   for (guint e = 0; e < G_N_ELEMENTS (targets); e++)
     entries[e].arg_data = targets[e];
 

@@ -6,7 +6,8 @@
 G_BEGIN_DECLS
 
 gboolean jac_cli_is_subcommand (const char  *word);
-/* argv[1] is the subcommand. Returns the exit status: 0, 1 for errors, 2 for usage errors. */
+/* argv[1] is the subcommand (an unknown word is a usage error naming it). Returns the exit
+ * status: 0, 1 for errors, 2 for usage errors. */
 int      jac_cli_main          (int          argc,
                                 char       **argv);
 

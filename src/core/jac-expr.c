@@ -2659,6 +2659,8 @@ jac_expr_dup_node_text (const JacExpr *self,
   return g_strndup (start, end - start);
 }
 
+#define CARET_WINDOW 72
+
 char *
 jac_expr_format_caret (const char *raw_source,
                        gsize       position)
@@ -2671,12 +2673,35 @@ jac_expr_format_caret (const char *raw_source,
   const char *line = at, *line_end = at;
   GString *out = g_string_new ("  ");
 
+  gboolean cut_before = FALSE, cut_after = FALSE;
+  glong before = 0, after = 0;
+
   while (line > source && line[-1] != '\n')
     line--;
   while (*line_end != '\0' && *line_end != '\n')
     line_end++;
+  /* A long line (a 100 kB expression) is shown as a window of at most CARET_WINDOW characters
+   * around the caret, cut ends marked with “…”, so that the error stays readable. */
+  before = g_utf8_strlen (line, at - line);
+  after = g_utf8_strlen (at, line_end - at);
+  if (before + after > CARET_WINDOW)
+    {
+      glong keep_before = MIN (before, MAX (CARET_WINDOW / 2, CARET_WINDOW - after));
+      glong keep_after = MIN (after, CARET_WINDOW - keep_before);
+
+      cut_before = keep_before < before;
+      cut_after = keep_after < after;
+      line = g_utf8_offset_to_pointer (at, -keep_before);
+      line_end = g_utf8_offset_to_pointer (at, keep_after);
+    }
+  if (cut_before)
+    g_string_append (out, "…");
   g_string_append_len (out, line, line_end - line);
+  if (cut_after)
+    g_string_append (out, "…");
   g_string_append (out, "\n  ");
+  if (cut_before)
+    g_string_append_c (out, ' ');
   /* Tabs stay tabs so that the caret lines up however wide the terminal draws them. */
   for (const char *c = line; c < at; c = g_utf8_next_char (c))
     g_string_append_c (out, *c == '\t' ? '\t' : ' ');

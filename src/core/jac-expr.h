@@ -140,7 +140,8 @@ const char    *jac_expr_first_variable (const JacExpr      *self);
 char          *jac_expr_dup_node_text  (const JacExpr      *self,
                                         int                 node);
 /* The line of @source holding character @position, indented by two spaces, and a caret under
- * that character: "  tanhh(X)\n  ^". */
+ * that character: "  tanhh(X)\n  ^". A line longer than 72 characters is cut to 72 around
+ * the caret, each cut end shown as “…”. */
 char          *jac_expr_format_caret   (const char         *source,
                                         gsize               position);
 

@@ -1178,35 +1178,47 @@ same_entry (const JacFactor *a,
          (a->rank < 2 || a->idx[1] == b->idx[1]);
 }
 
-/* Side by side equal entries read as a square: Σ_k v_k v_k is Σ_k v_k². */
+/* Side by side equal entries read as a square: Σ_k v_k v_k is Σ_k v_k². A factor written with
+ * a leading number (the slope 2 Z_kl of Z ** 2) is set off by a dot from what precedes it, the
+ * coefficient or another factor: "0.5 · 2 Z_kl", never "0.5 2 Z_kl" (which LaTeX typesets as
+ * 0.52 Z_kl). @after_number: the term's coefficient was written just before. */
 static void
 render_factors (const JacDeriveContext *d,
                 const LetterMap        *map,
                 const JacTerm          *term,
                 gboolean                denominator,
+                gboolean                after_number,
                 JacNotation            *out)
 {
-  gboolean first = TRUE;
+  gboolean first = !after_number;
 
   for (guint f = 0; f < term->factors->len; f++)
     {
       const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+      JacNotation one;
 
       if ((x->power < 0) != denominator)
         continue;
-      if (!first)
-        _jac_notation_add (out, " ", NULL, " ");
-      first = FALSE;
+      _jac_notation_init (&one);
       if (f + 1 < term->factors->len && same_entry (x, x + 1))
         {
           JacFactor square = *x;
 
           square.power = 2 * x->power;
-          render_factor (d, map, &square, out);
+          render_factor (d, map, &square, &one);
           f++;
-          continue;
         }
-      render_factor (d, map, x, out);
+      else
+        render_factor (d, map, x, &one);
+      if (!first && g_ascii_isdigit (one.plain->str[0]))
+        _jac_notation_add (out, " · ", NULL, " \\cdot ");
+      else if (!first)
+        _jac_notation_add (out, " ", NULL, " ");
+      first = FALSE;
+      g_string_append_len (out->plain, one.plain->str, one.plain->len);
+      g_string_append_len (out->markup, one.markup->str, one.markup->len);
+      g_string_append_len (out->latex, one.latex->str, one.latex->len);
+      _jac_notation_clear (&one);
     }
 }
 
@@ -1249,22 +1261,19 @@ render_term (const JacDeriveContext *d,
 {
   LetterMap map;
   guint n_top = count_factors (term, FALSE), n_bottom = count_factors (term, TRUE);
+  gboolean coefficient = magnitude != 1.0 || n_top == 0;
 
   letter_term (d, term, &map);
   render_sums (term, &map, out);
-  if (magnitude != 1.0 || n_top == 0)
-    {
-      _jac_notation_number (out, magnitude);
-      if (n_top > 0)
-        _jac_notation_add (out, " ", NULL, " ");
-    }
-  render_factors (d, &map, term, FALSE, out);
+  if (coefficient)
+    _jac_notation_number (out, magnitude);
+  render_factors (d, &map, term, FALSE, coefficient, out);
   if (n_bottom > 0)
     {
       _jac_notation_add (out, " / ", NULL, " / ");
       if (n_bottom > 1)
         _jac_notation_add (out, "(", NULL, "(");
-      render_factors (d, &map, term, TRUE, out);
+      render_factors (d, &map, term, TRUE, FALSE, out);
       if (n_bottom > 1)
         _jac_notation_add (out, ")", NULL, ")");
     }

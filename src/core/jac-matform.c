@@ -91,6 +91,14 @@ is_const (const JacMExpr *e,
   return e->kind == JAC_M_CONST && e->value == value;
 }
 
+/* An exact 0, or a product with one: 0 G Wᵀ. */
+static gboolean
+is_zero (const JacMExpr *e)
+{
+  return is_const (e, 0.0) ||
+         (e->kind == JAC_M_HADAMARD && (is_const (e->a, 0.0) || is_const (e->b, 0.0)));
+}
+
 static gboolean
 same_shape (const JacMExpr *e,
             guint           rank,
@@ -269,6 +277,21 @@ _jac_m_binary (JacMKind  kind,
     {
     case JAC_M_ADD:
     case JAC_M_SUB:
+      {
+        guint rank;
+        gsize shape[2] = { 0, 0 };
+
+        /* P + 0 Q = P: a term scaled by an exact 0 (X + (X * 0) @ W) is no part of the form,
+         * as the index notation drops it, when what remains already has the sum's shape. */
+        broadcast_shape (a, b, &rank, shape);
+        if (is_zero (b) && same_shape (a, rank, shape))
+          return replace (b, a);
+        if (is_zero (a) && same_shape (b, rank, shape))
+          {
+            _jac_m_unref (a);
+            return kind == JAC_M_ADD ? b : _jac_m_unary (JAC_M_NEG, 0, b);
+          }
+      }
       if (m_equal (a, b))
         break;
       if (a->kind == JAC_M_RESHAPE && b->kind == JAC_M_RESHAPE && a->value == b->value &&

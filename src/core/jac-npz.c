@@ -2,9 +2,14 @@
  * members (GIO's GZlibDecompressor), each member a .npy for jac_npy_parse. */
 #define G_LOG_DOMAIN "jac-npz"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "jac-error.h"
 #include "jac-npy.h"
@@ -426,11 +431,32 @@ jac_npz_read (const char  *path,
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GError) local = NULL;
   GHashTable *table;
+  struct stat st;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  file = g_mapped_file_new (path, FALSE, &local);
+  /* Opened here so that a missing file reads as a .npy's does ("cannot read x.npz: No such file
+   * or directory"), not as GLib's "cannot read x.npz: Failed to open file “x.npz”: open() failed:
+   * No such file or directory". */
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0 && fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+    {
+      close (fd);
+      fd = -1;
+      errno = EISDIR;
+    }
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot read %s: %s", path,
+                   g_strerror (saved_errno));
+      return NULL;
+    }
+  file = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
   if (file == NULL)
     {
       g_set_error (error, JAC_ERROR, JAC_ERROR_IO, "cannot read %s: %s", path, local->message);

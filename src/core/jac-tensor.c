@@ -344,15 +344,17 @@ jac_set_budget_error (GError      **error,
   g_return_if_fail (rank == 0 || shape != NULL);
 
   s = jac_shape_string (rank, shape);
-  have = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
-  /* A size that wrapped is no number of bytes. */
+  /* A size that wrapped is no number of bytes, and past memory it is past any budget too:
+   * said once. */
   if (n_bytes == G_MAXSIZE)
-    need = g_strdup ("more than fits in memory");
-  else
     {
-      size = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
-      need = g_strdup_printf ("%s (%" G_GSIZE_FORMAT " bytes)", size, n_bytes);
+      g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
+                   "%s of shape %s would need more than fits in memory", what, s);
+      return;
     }
+  have = g_format_size_full (budget, G_FORMAT_SIZE_IEC_UNITS);
+  size = g_format_size_full (n_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  need = g_strdup_printf ("%s (%" G_GSIZE_FORMAT " bytes)", size, n_bytes);
   g_set_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE,
                "%s of shape %s would need %s, more than the memory budget of %s", what, s, need,
                have);
