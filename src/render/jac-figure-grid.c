@@ -588,9 +588,14 @@ bottom_markup (const JacFigureLayout *layout)
 {
   g_autofree char *sentence = NULL;
   g_autofree char *value_zeros = NULL;
+  /* Zeros proved on partitions (terms that cancel, a δ of two variable axes) are not all one
+   * δ's: the swatch says what they share. */
+  const char *swatch = layout->analysis->jacobian->n_zero_partitions > 0
+                         ? "zero for every value (structural zero)"
+                         : "forced to 0 by a δ (structural zero)";
 
   if (layout->omit & JAC_OMIT_SPARSITY)
-    return g_strdup ("forced to 0 by a δ (structural zero)");
+    return g_strdup (swatch);
   if (layout->per_sample)
     {
       g_autofree char *memory = jac_analysis_per_sample_memory_text (layout->analysis);
@@ -604,8 +609,7 @@ bottom_markup (const JacFigureLayout *layout)
     sentence = _jac_markup_from_text (layout->analysis->sparsity.sentence);
   value_zeros = value_zero_markup (layout);
 
-  return g_strdup_printf ("forced to 0 by a δ (structural zero)   ·   %s%s", sentence,
-                          value_zeros);
+  return g_strdup_printf ("%s   ·   %s%s", swatch, sentence, value_zeros);
 }
 
 static double
