@@ -760,10 +760,26 @@ factor_derivative (JacDeriveContext *d,
       if (base == NULL)
         return NULL;
       {
+        const JacNode *node = jac_graph_node (d->graph, x->node);
+        double p = node->func == JAC_FUNC_SQUARE ? 2 : node->constant;
         JacFactor slope = { JAC_FACTOR_SLOPE, -1, x->node, 1, x->rank, { x->idx[0], x->idx[1] } };
-        g_autoptr(GPtrArray) outer = _jac_poly_factor (&slope);
-        GPtrArray *result = _jac_poly_mul (outer, base);
+        g_autoptr(GPtrArray) outer = NULL;
+        GPtrArray *result;
 
+        /* ∂(e^p) for an integer p ≥ 2 is p e^(p−1): a coefficient and a power of the entry, as
+         * for a product of entries, so that like terms fold (½ · 2 Z_mn is Z_mn). */
+        if ((node->func == JAC_FUNC_SQUARE || node->func == JAC_FUNC_POWER) && p >= 2 &&
+            p <= 64 && p == floor (p))
+          {
+            JacFactor entry = { JAC_FACTOR_ENTRY, x->symbol, -1, (int) p - 1, x->rank,
+                                { x->idx[0], x->idx[1] } };
+
+            outer = _jac_poly_factor (&entry);
+            _jac_poly_scale (outer, p);
+          }
+        else
+          outer = _jac_poly_factor (&slope);
+        result = _jac_poly_mul (outer, base);
         g_ptr_array_unref (base);
         return result;
       }
