@@ -114,3 +114,28 @@ jac_test_rnn_analysis (gsize       batch,
   g_assert_no_error (error);
   return analysis;
 }
+
+void
+jac_test_spin (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+spin_timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+jac_test_spin_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, spin_timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  jac_test_spin ();
+}

@@ -14,6 +14,10 @@ typedef struct
 } JacTestRun;
 
 void         jac_test_run_clear        (JacTestRun          *r);
+/* Runs the default main context until nothing is pending. */
+void         jac_test_spin             (void);
+/* Runs it for @ms milliseconds (frames drawn, idle work done), then until nothing is pending. */
+void         jac_test_spin_for         (guint                ms);
 /* Runs $JACSCOPE_BIN with @argv (NULL-terminated) and no display, optionally in @cwd. */
 void         jac_test_run_argv         (JacTestRun          *r,
                                         const char          *cwd,

@@ -11,6 +11,7 @@
 #include "app/jac-window-private.h"
 #include "core/jac-npy.h"
 #include "npz-writer.h"
+#include "jac-test-util.h"
 
 
 /* The RNN preset is an expression like any other: its sizes are its variables' shapes. */
@@ -42,38 +43,13 @@ static char *tmpdir;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void
-spin (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop for @ms milliseconds, so frames get drawn. */
-static void
-spin_for (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  spin ();
-}
 
 static void
 activate (const char *action,
           GVariant   *parameter)
 {
   g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (window), action, parameter));
-  spin ();
+  jac_test_spin ();
 }
 
 static char *
@@ -95,7 +71,7 @@ reset (void)
                 "orthogonal", FALSE, "norm", JAC_SEQUENCE_NORM_SPECTRAL, "shared-range", FALSE,
                 NULL);
   _jac_window_hide_message (window);
-  spin ();
+  jac_test_spin ();
 }
 
 static void
@@ -164,7 +140,7 @@ keep_window_screenshot (GtkWidget  *widget,
 
   if (dir == NULL)
     return;
-  spin_for (300);
+  jac_test_spin_for (300);
   width = gtk_widget_get_width (widget);
   height = gtk_widget_get_height (widget);
   path = g_build_filename (dir, name, NULL);
@@ -328,7 +304,7 @@ resize_window (int width,
                int height)
 {
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
-  spin_for (400);
+  jac_test_spin_for (400);
   /* The default size is the surface's; without a window manager, the frame takes some. */
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, width);
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), >=, width - 24);
@@ -356,7 +332,7 @@ test_key_steps (void)
       for (guint v = 0; v < G_N_ELEMENTS (names); v++)
         {
           activate ("win.wrt", g_variant_new_string (names[v]));
-          spin_for (100);
+          jac_test_spin_for (100);
           /* b's derivative is a δ from the start: its key step is the substitution. */
           g_assert_nonnull (strstr (gtk_label_get_text (window->key_delta_label),
                                     v < 4 ? "Kronecker δ rule" : "Substitute"));
@@ -375,18 +351,18 @@ test_key_steps (void)
 
   /* F8 gives the figure the whole height; F7 shows every step. */
   activate ("win.show-all-steps", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->derivation_label)));
   assert_in_sight (GTK_WIDGET (window->key_contract_label));
   activate ("win.show-all-steps", NULL);
   activate ("win.show-derivation", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
   activate ("win.show-derivation", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->key_delta_label)));
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
-  spin_for (400);
+  jac_test_spin_for (400);
 }
 
 static void
@@ -563,9 +539,9 @@ export_through_dialog (const JacExportChoices *choices,
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
   jac_export_dialog_set_choices (dialog, choices);
-  spin ();
+  jac_test_spin ();
   jac_export_dialog_export_to (dialog, path);
-  spin ();
+  jac_test_spin ();
   g_assert_null (window->export_dialog);
 }
 
@@ -626,7 +602,7 @@ test_export_dialog (void)
   g_assert_cmpint (jac_export_dialog_get_choices (window->export_dialog)->preset, ==,
                    JAC_EXPORT_PANE);
   gtk_window_close (GTK_WINDOW (window->export_dialog));
-  spin ();
+  jac_test_spin ();
   activate ("win.wrt", g_variant_new_string ("h_prev"));
 
   choices.format = JAC_FIGURE_PNG;
@@ -740,7 +716,7 @@ test_export_dialog (void)
     jac_export_dialog_set_choices (window->export_dialog, &choices);
     keep_window_screenshot (GTK_WIDGET (window->export_dialog), "export-dialog-custom.png");
     gtk_window_close (GTK_WINDOW (window->export_dialog));
-    spin ();
+    jac_test_spin ();
   }
   g_assert_null (window->export_dialog);
   jac_export_choices_clear (&choices);
@@ -768,7 +744,7 @@ test_shortcuts_window (void)
   overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
   g_assert_nonnull (overlay);
   activate ("win.show-help-overlay", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
   /* It fits a 1280 × 720 projector: every group is on one of its pages, none cut off. (Its
    * size as shown: measuring it makes GTK 4.8 warn about its own labels.) */
@@ -778,7 +754,7 @@ test_shortcuts_window (void)
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (overlay)), <=, 1280);
   keep_window_screenshot (GTK_WIDGET (overlay), "shortcuts.png");
   gtk_window_close (GTK_WINDOW (overlay));
-  spin ();
+  jac_test_spin ();
 }
 
 /* The size a widget's text is laid out in, in Pango units: its CSS font. */
@@ -834,7 +810,7 @@ test_presentation (void)
   g_assert_cmpint (style.medium, ==, JAC_MEDIUM_SCREEN);
   g_assert_cmpfloat (smallest_figure_text (), >=, 9.0);
   activate ("win.presentation", NULL);
-  spin_for (300);
+  jac_test_spin_for (300);
   g_assert_true (window->session->presentation);
   /* Xvfb has no window manager to grant full screen, so only the request can be checked. */
   g_assert_false (gtk_widget_get_visible (window->sidebar));
@@ -850,7 +826,7 @@ test_presentation (void)
    * F8 brings it back, as large. */
   g_assert_false (gtk_widget_get_visible (window->derivation_pane));
   g_object_set (window->session, "show-derivation", TRUE, NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_delta_label)), >=, 18.0);
   g_assert_cmpfloat (font_pixels (GTK_WIDGET (window->key_contract_label)), >=, 18.0);
   g_object_set (window->session, "show-derivation", FALSE, NULL);
@@ -866,7 +842,7 @@ test_presentation (void)
   g_assert_cmpfloat (window->session->text_scale, ==, 1.0);
 
   activate ("win.leave-presentation", NULL);  /* Escape */
-  spin_for (300);
+  jac_test_spin_for (300);
   g_assert_false (window->session->presentation);
   g_assert_true (gtk_widget_get_visible (window->sidebar));
   g_assert_true (gtk_widget_get_visible (window->derivation_pane));
@@ -883,7 +859,7 @@ scale_text_by (const char *action,
 {
   for (guint k = 0; k < times; k++)
     activate (action, NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
 }
 
 /* Ctrl+plus, Ctrl+minus and Ctrl+0 scale the type of the whole window, not only the figure's. */
@@ -900,7 +876,7 @@ test_text_scale (void)
   int width;
 
   reset ();
-  spin_for (100);
+  jac_test_spin_for (100);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     sizes[k] = font_size (labels[k]);
   width = natural_width (GTK_WIDGET (window->upstream_label));
@@ -924,7 +900,7 @@ test_text_scale (void)
   g_assert_cmpint (minimum_width (GTK_WIDGET (window)), <=, SMALL_SCREEN_WIDTH);
   keep_window_screenshot (GTK_WIDGET (window), "text-largest.png");
   activate ("win.presentation", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_test_message ("largest step, presenting: the header bar needs %d px", minimum_width (titlebar));
   g_assert_cmpint (minimum_width (titlebar), <=, SMALL_SCREEN_WIDTH);
   keep_window_screenshot (GTK_WIDGET (window), "text-largest-presentation.png");
@@ -952,7 +928,7 @@ test_zoom (void)
   reset ();
   activate ("win.zoom", g_variant_new_double (2.0));
   g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 2.0);
-  spin_for (50);
+  jac_test_spin_for (50);
   activate ("win.zoom", g_variant_new_double (0.0));
   g_assert_cmpfloat (jac_figure_view_get_zoom (window->figure_view), ==, 1.0);
 }
@@ -1000,28 +976,28 @@ test_hover (void)
   double x, y;
 
   reset ();
-  spin_for (100);
+  jac_test_spin_for (100);
   motion = motion_controller (GTK_WIDGET (window->figure_view));
   find_jacobian_cell (&x, &y);
   /* No tooltip over the block being read: the hover line under the figure names the cell. */
   g_assert_false (gtk_widget_get_has_tooltip (GTK_WIDGET (window->figure_view)));
 
   g_signal_emit_by_name (motion, "motion", x, y);
-  spin ();
+  jac_test_spin ();
   g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
   g_assert_nonnull (strstr (gtk_label_get_text (window->hover_label), "J["));
   g_signal_emit_by_name (motion, "leave");
-  spin ();
+  jac_test_spin ();
   g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
   g_assert_null (strstr (gtk_label_get_text (window->hover_label), "J["));
 
   g_signal_emit_by_name (motion, "motion", x, y);
-  spin ();
+  jac_test_spin ();
   g_assert_true (jac_figure_view_get_highlight (window->figure_view, NULL));
   activate ("win.zoom", g_variant_new_double (0.0));  /* Alt+0: fit */
   g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
   g_signal_emit_by_name (motion, "motion", x, y);
-  spin ();
+  jac_test_spin ();
   activate ("win.zoom", g_variant_new_double (2.0));
   activate ("win.zoom", g_variant_new_double (0.0));
   g_assert_false (jac_figure_view_get_highlight (window->figure_view, NULL));
@@ -1038,9 +1014,9 @@ test_large (void)
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 64);
   g_assert_cmpuint (analysis->sparsity.block_width, ==, 256);
-  spin_for (200);
+  jac_test_spin_for (200);
   activate ("win.zoom", g_variant_new_double (40.0));
-  spin_for (200);
+  jac_test_spin_for (200);
   activate ("win.zoom", g_variant_new_double (0.0));
 }
 
@@ -1084,7 +1060,7 @@ test_control_change_timing (void)
 
   reset ();
   g_object_set (window->session, "batch", 64, "input", 64, "hidden", JAC_SESSION_MAX_SIZE, NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   for (guint r = 0; r < n_rounds; r++)
     {
       AwaitFrame await = { variable_node (jac_window_get_analysis (window), "h_prev")->value->data[0],
@@ -1102,7 +1078,7 @@ test_control_change_timing (void)
       g_test_message ("N=64 D=64 H=%d wrt h_prev: control change to painted frame %.1f ms",
                       JAC_SESSION_MAX_SIZE, ms[r]);
       /* Let the work queued after the frame (the Kronecker form) finish, as a user would. */
-      spin_for (150);
+      jac_test_spin_for (150);
     }
   /* The first rounds fill the buffer cache; the later ones are what a user sees. */
   qsort (ms, n_rounds, sizeof (double), compare_ms);
@@ -1164,7 +1140,7 @@ type_expression (const char *expression,
     gtk_editable_set_text (GTK_EDITABLE (window->shapes_entry), shapes);
   gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), expression);
   g_signal_emit_by_name (window->expr_entry, "activate");
-  spin ();
+  jac_test_spin ();
 }
 
 /* Saves the window when JACSCOPE_SCREENSHOT_DIR names a folder, for a human to look at. */
@@ -1177,7 +1153,7 @@ keep_screenshot (const char *name)
 
   if (dir == NULL)
     return;
-  spin_for (300);
+  jac_test_spin_for (300);
   path = g_build_filename (dir, name, NULL);
   g_assert_true (jac_window_save_screenshot (window, path, &error));
   g_assert_no_error (error);
@@ -1226,7 +1202,7 @@ test_expr_presets (void)
           g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)), ==,
                            analysis->expr->source);
         }
-      spin_for (50);
+      jac_test_spin_for (50);
     }
 }
 
@@ -1248,7 +1224,7 @@ test_expr_hessian (void)
   g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract with V"));
   g_assert_null (_jac_window_get_expr_error (window));
-  spin_for (50);
+  jac_test_spin_for (50);
 
   gtk_check_button_set_active (window->hessian_check, FALSE);
   analysis = jac_window_get_analysis (window);
@@ -1258,7 +1234,7 @@ test_expr_hessian (void)
   g_assert_nonnull (strstr (analysis->derivation->contracted_text, "Xᵀ"));
   gtk_check_button_set_active (window->hessian_check, TRUE);
   g_assert_nonnull (jac_window_get_analysis (window)->hessian);
-  spin_for (50);
+  jac_test_spin_for (50);
 
   type_expression ("U = V @ A", "N = 2, K = 4, M = 3, V: N×K, A: K×M");
   analysis = jac_window_get_analysis (window);
@@ -1310,7 +1286,7 @@ test_expr_type (void)
 
   /* Typing without Enter applies a moment after the last key. */
   gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), "sum(h_prev * h_prev)");
-  spin_for (900);
+  jac_test_spin_for (900);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
   g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂Y"));
@@ -1541,7 +1517,7 @@ show_sequence (void)
 {
   activate ("win.view", g_variant_new_string ("sequence"));
   jac_time_view_wait (window->time_view);
-  spin ();
+  jac_test_spin ();
 }
 
 /* The Jacobian on show equals an independent one entry by entry, relative to its largest. */
@@ -1650,7 +1626,7 @@ test_sequence_switch (void)
 
   /* The stack switcher's buttons set the stack: the window follows. */
   gtk_stack_set_visible_child_name (window->view_stack, "step");
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (window->session->view, ==, JAC_VIEW_STEP);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
   g_assert_null (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
@@ -1697,7 +1673,7 @@ test_sequence_lag (void)
   time_slider (13);
   /* The slider, the keys [ and ], and the view's own keys (← → Page Up/Down) move k. */
   gtk_range_set_value (GTK_RANGE (window->lag_scale), 20);
-  spin ();
+  jac_test_spin ();
   jac_time_view_wait (window->time_view);
   g_assert_cmpint (window->session->lag, ==, 20);
   assert_jacobian_matches (reference, 20);
@@ -1706,12 +1682,12 @@ test_sequence_lag (void)
   assert_jacobian_matches (reference, 19);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
                                              10));
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (window->session->lag, ==, 29);
   assert_jacobian_matches (reference, 29);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window->time_view), "time.step-lag", "i",
                                              10));
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (window->session->lag, ==, 30);   /* no further than T */
   assert_jacobian_matches (reference, 30);
 
@@ -1760,7 +1736,7 @@ test_sequence_gain (void)
 
   activate ("win.gain", g_variant_new_double (0.9));
   jac_time_view_wait (window->time_view);
-  spin ();
+  jac_test_spin ();
   shown = jac_time_view_get_sequence (window->time_view);
   g_assert_cmpfloat_with_epsilon (shown->spectral_radius, 0.9, 1e-12);
   g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (window->gain_scale)), ==, 0.9);
@@ -1778,8 +1754,8 @@ test_sequence_gain (void)
     g_test_message ("N=2 H=3 T=50: gain change to new norms and Jacobian %.2f ms, draw %.1f ms",
                     (g_get_monotonic_time () - start) / 1000.0, time_draw ());
   }
-  spin ();
-  spin ();
+  jac_test_spin ();
+  jac_test_spin ();
   g_assert_cmpfloat (window->session->gain, ==, 1.1);
   g_assert_cmpfloat_with_epsilon (jac_time_view_get_sequence (window->time_view)->spectral_radius,
                                   1.1, 1e-12);
@@ -1798,7 +1774,7 @@ test_sequence_gain (void)
   /* Why tanh vanishes: the same W_hh at gain 1, but every step multiplies by φ′ < 1. */
   activate ("win.activation", g_variant_new_string ("tanh"));
   jac_time_view_wait (window->time_view);
-  spin ();
+  jac_test_spin ();
   assert_tips (FALSE);
 
   activate ("win.norm", g_variant_new_string ("frobenius"));
@@ -1865,14 +1841,14 @@ test_sequence_presentation (void)
   reset ();
   show_sequence ();
   activate ("win.presentation", NULL);
-  spin_for (300);
+  jac_test_spin_for (300);
   g_assert_false (gtk_widget_get_visible (window->sidebar));
   /* The two knobs stay on screen when the sidebar goes. */
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->lag_scale)));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->gain_scale)));
   keep_screenshot ("sequence-presentation.png");
   activate ("win.leave-presentation", NULL);
-  spin_for (300);
+  jac_test_spin_for (300);
 }
 
 static void
@@ -1923,7 +1899,7 @@ test_sequence_large (void)
   reference = independent_sequence (8, 64, JAC_FUNC_TANH, 200, 1.2, FALSE);
   assert_jacobian_matches (reference, 140);
   assert_norms_match (reference);
-  spin_for (100);
+  jac_test_spin_for (100);
   keep_screenshot ("sequence-large.png");
 }
 
@@ -1959,7 +1935,7 @@ test_sequence_cancel (void)
   while (jac_time_view_get_busy (window->time_view)
          && gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)) == 0
          && g_get_monotonic_time () - start < 20 * G_USEC_PER_SEC)
-    spin_for (20);
+    jac_test_spin_for (20);
   g_assert_true (jac_time_view_get_busy (window->time_view));
   g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), >, 0);
   g_assert_cmpfloat (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), <, 1);
@@ -2108,35 +2084,35 @@ test_undo (void)
   g_autofree char *wrt = NULL;
 
   reset ();
-  spin_for (50);
+  jac_test_spin_for (50);
   jac_history_clear (window->history);
   g_assert_false (jac_history_can_undo (window->history));
 
   activate ("win.batch", g_variant_new_int32 (4));
-  spin_for (900);
+  jac_test_spin_for (900);
   activate ("win.seed", g_variant_new_int32 (7));
-  spin_for (50);
+  jac_test_spin_for (50);
   g_assert_true (jac_history_can_undo (window->history));
   activate ("win.undo", NULL);
-  spin_for (50);
+  jac_test_spin_for (50);
   g_assert_cmpint (int_property ("seed"), ==, 1);
   g_assert_cmpint (int_property ("batch"), ==, 4);
   activate ("win.undo", NULL);
-  spin_for (50);
+  jac_test_spin_for (50);
   g_assert_cmpint (int_property ("batch"), ==, 2);
   g_assert_cmpuint (variable_dim (jac_window_get_analysis (window), "h_prev", 0), ==, 2);
   g_assert_false (jac_history_can_undo (window->history));
   activate ("win.redo", NULL);
-  spin_for (50);
+  jac_test_spin_for (50);
   g_assert_cmpint (int_property ("batch"), ==, 4);
   g_assert_true (jac_history_can_redo (window->history));
 
   /* A preset changes the expression, its shapes and the variable: undone at once. */
   activate ("win.preset", g_variant_new_string ("gram"));
-  spin_for (900);
+  jac_test_spin_for (900);
   g_assert_false (jac_history_can_redo (window->history));
   activate ("win.undo", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   expr = string_property ("expression");
   wrt = string_property ("wrt");
   g_assert_cmpstr (expr, ==, "");
@@ -2146,13 +2122,13 @@ test_undo (void)
   /* Typing: changes of one property in quick succession are one step. */
   jac_history_clear (window->history);
   g_object_set (window->session, "shapes", "X: 3×2", NULL);
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (window->session, "expression", "X", NULL);
   g_object_set (window->session, "expression", "X.T", NULL);
   g_object_set (window->session, "expression", "X.T @ X", NULL);
-  spin_for (50);
+  jac_test_spin_for (50);
   activate ("win.undo", NULL);
-  spin_for (100);
+  jac_test_spin_for (100);
   g_clear_pointer (&expr, g_free);
   expr = string_property ("expression");
   g_assert_cmpstr (expr, ==, "");
@@ -2169,20 +2145,20 @@ test_session (void)
 
   g_assert_true (session == window->session);
   g_object_set (session, "batch", 3, "hidden", 4, NULL);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpfloat (gtk_spin_button_get_value (window->batch_spin), ==, 3);
   g_assert_cmpfloat (gtk_spin_button_get_value (window->hidden_spin), ==, 4);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
   gtk_spin_button_set_value (window->hidden_spin, 2);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->hidden, ==, 2);
 
   /* Drop-downs list an enum's values in order. */
   g_object_set (session, "colormap", JAC_COLORMAP_GRAY, "upstream", JAC_UPSTREAM_LOSS,
                 "activation", JAC_ACTIVATION_RELU, NULL);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpuint (adw_combo_row_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
   g_assert_cmpuint (gtk_drop_down_get_selected (window->upstream_dropdown), ==, JAC_UPSTREAM_LOSS);
   g_assert_cmpuint (adw_combo_row_get_selected (window->activation_dropdown), ==,
@@ -2199,7 +2175,7 @@ test_session (void)
   g_assert_cmpint (session->view, ==, JAC_VIEW_SEQUENCE);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
   g_object_set (session, "steps", 8, NULL);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->lag, ==, 8);
   g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_range_get_adjustment (GTK_RANGE (
                        window->lag_scale))), ==, 8);
@@ -2256,10 +2232,10 @@ test_settings (void)
     g_assert_cmpstr (layout, ==, "vec");
   }
   gtk_window_present (GTK_WINDOW (second));
-  spin_for (100);
+  jac_test_spin_for (100);
   gtk_window_set_default_size (GTK_WINDOW (second), 1000, 700);
   gtk_window_close (GTK_WINDOW (second));
-  spin_for (100);
+  jac_test_spin_for (100);
   g_settings_get (settings, "window-size", "(ii)", &width, &height);
   g_assert_cmpint (width, ==, 1000);
   g_assert_cmpint (height, ==, 700);
@@ -2363,7 +2339,7 @@ main (int    argc,
   g_assert_no_error (error);
   window = jac_window_new (GTK_APPLICATION (application));
   gtk_window_present (GTK_WINDOW (window));
-  spin_for (500);
+  jac_test_spin_for (500);
 
   g_test_add_func ("/app/startup", test_startup);
   g_test_add_func ("/app/help", test_help);
@@ -2408,7 +2384,7 @@ main (int    argc,
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));
-  spin ();
+  jac_test_spin ();
   g_clear_object (&application);
   remove_tmpdir ();
   g_free (tmpdir);

@@ -7,33 +7,8 @@
 
 #include "app/jac-history.h"
 #include "app/jac-session-private.h"
+#include "jac-test-util.h"
 
-static void
-spin (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* Runs the main loop for @ms milliseconds: the history closes a step once idle and coalesces
- * changes of one property closer together than 800 ms. */
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin_for (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  spin ();
-}
 
 static GParamSpec *
 find (JacSession *session,
@@ -335,56 +310,56 @@ test_undo (void)
 
   /* Three steps, each in its own turn of the main loop and far enough apart. */
   g_object_set (session, "batch", 4, NULL);
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (session, "layout", JAC_LAYOUT_VEC, NULL);
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (session, "expression", "X @ Y", "shapes", "X: 2×3, Y: 3×4", NULL);
-  spin ();
+  jac_test_spin ();
 
   jac_history_undo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpstr (session->expression, ==, "");
   g_assert_cmpstr (session->shapes, ==, "");
   g_assert_cmpint (session->layout, ==, JAC_LAYOUT_VEC);
   jac_history_undo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->layout, ==, JAC_LAYOUT_NUMERATOR);
   g_assert_cmpint (session->batch, ==, 4);
   jac_history_redo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->layout, ==, JAC_LAYOUT_VEC);
   jac_history_undo (history);
   jac_history_undo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->batch, ==, 2);
   g_assert_false (jac_history_can_undo (history));
   g_assert_true (jac_history_can_redo (history));
 
   /* A new change drops what could be redone. */
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (session, "seed", 5, NULL);
-  spin ();
+  jac_test_spin ();
   g_assert_false (jac_history_can_redo (history));
 
   /* A run of changes of one property is one step (typing, a spin button held down). */
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (session, "hidden", 4, NULL);
-  spin ();
+  jac_test_spin ();
   g_object_set (session, "hidden", 5, NULL);
-  spin ();
+  jac_test_spin ();
   g_object_set (session, "hidden", 6, NULL);
-  spin ();
+  jac_test_spin ();
   jac_history_undo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->hidden, ==, 3);
   g_assert_cmpint (session->seed, ==, 5);
 
   /* The window's chrome is not undone. */
-  spin_for (900);
+  jac_test_spin_for (900);
   g_object_set (session, "text-scale", 1.15, "show-sidebar", FALSE, NULL);
-  spin ();
+  jac_test_spin ();
   jac_history_undo (history);
-  spin ();
+  jac_test_spin ();
   g_assert_cmpint (session->seed, ==, 1);
   g_assert_cmpfloat (session->text_scale, ==, 1.15);
   g_assert_false (session->show_sidebar);
