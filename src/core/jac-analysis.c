@@ -5,6 +5,7 @@
 
 #include "jac-analysis.h"
 #include "jac-error.h"
+#include "jac-verify.h"
 
 const char *
 jac_analysis_wrt_indices (const JacAnalysis *self)
@@ -242,7 +243,6 @@ check_finite_differences (JacAnalysis *self)
 {
   const JacNode *var = jac_graph_node (self->graph, self->wrt_node);
   g_autoptr(JacTensor) dense = NULL;
-  g_autoptr(JacTensor) fd = NULL;
 
   self->fd_max_diff = -1;
   self->fd_scale = 1;
@@ -252,9 +252,8 @@ check_finite_differences (JacAnalysis *self)
   dense = jac_structured_to_dense (self->jacobian, 0, NULL);
   if (dense == NULL)
     return;
-  fd = jac_graph_finite_difference (self->graph, self->wrt_node, 1e-6);
   self->fd_scale = MAX (1.0, jac_tensor_max_abs (dense));
-  self->fd_max_diff = jac_tensor_max_abs_diff (dense, fd);
+  self->fd_max_diff = jac_verify_finite_differences (self->graph, self->wrt_node, dense);
 }
 
 static JacAnalysis *

@@ -596,11 +596,11 @@ same_factors (const GArray *a,
 
 guint
 _jac_poly_zero_partitions (const GPtrArray *poly,
-                     guint            out_rank,
-                     const int       *out_idx,
-                     guint            var_rank,
-                     const int       *var_idx,
-                     guint           *codes)
+                           guint            out_rank,
+                           const int       *out_idx,
+                           guint            var_rank,
+                           const int       *var_idx,
+                           guint           *codes)
 {
   guint all[JAC_ENTRY_MAX_PARTITIONS], n_all, n = 0;
   int position_id[4] = { -1, -1, -1, -1 };

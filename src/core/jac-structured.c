@@ -339,24 +339,37 @@ jac_structured_is_structural_zero (const JacStructured *self,
   return TRUE;
 }
 
-double
-jac_structured_get (const JacStructured *self,
-                    const gsize         *out_index,
-                    const gsize         *wrt_index,
-                    gboolean            *structural_zero)
+/* The sum of the terms at an entry, the δs' zeros alone in *@zero. */
+static double
+terms_value (const JacStructured *self,
+             const gsize         *out_index,
+             const gsize         *wrt_index,
+             gboolean            *zero)
 {
-  gboolean zero = TRUE;
   double value = 0.0;
 
+  *zero = TRUE;
   for (guint k = 0; k < self->n_terms; k++)
     {
       const JacDeltaTerm *term = &self->terms[k];
 
       if (term_forces_zero (self, term, out_index, wrt_index))
         continue;
-      zero = FALSE;
+      *zero = FALSE;
       value += term->core->data[term_offset (self, term, out_index, wrt_index)];
     }
+  return value;
+}
+
+double
+jac_structured_get (const JacStructured *self,
+                    const gsize         *out_index,
+                    const gsize         *wrt_index,
+                    gboolean            *structural_zero)
+{
+  gboolean zero;
+  double value = terms_value (self, out_index, wrt_index, &zero);
+
   if (!zero && entry_cancels (self, out_index, wrt_index))
     {
       zero = TRUE;
@@ -1315,11 +1328,7 @@ _jac_structured_matmul_left (const JacStructured  *ja,
                              const JacTensor      *scale,
                              GError              **error)
 {
-  gsize shape[2] = { ja->out_shape[0], b->shape[1] };
-  Matmul mm = { b, scale, NULL, NULL, NULL };
-
-  g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
-  return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
+  return _jac_structured_matmul_left_contract (ja, b, scale, NULL, NULL, NULL, error);
 }
 
 JacStructured *
@@ -1332,10 +1341,11 @@ _jac_structured_matmul_left_contract (const JacStructured  *ja,
                                       GError              **error)
 {
   gsize shape[2] = { ja->out_shape[0], b->shape[1] };
+  /* One term only: its rows are the whole result, written once. */
   Matmul mm = { b, scale, ja->n_terms == 1 ? upstream : NULL, vjp, max_abs };
 
   g_assert (scale == NULL || scale->size == shape[0] * shape[1]);
-  g_assert (vjp != NULL && *vjp == NULL && max_abs != NULL);
+  g_assert (upstream == NULL || (vjp != NULL && *vjp == NULL && max_abs != NULL));
   return map_terms (ja, 2, shape, matmul_left_term, &mm, error);
 }
 
@@ -2003,8 +2013,8 @@ count_cancelled (const JacStructured *self)
 
 gboolean
 jac_structured_set_zero_partitions (JacStructured *self,
-                              guint          n_codes,
-                              const guint   *codes)
+                                    guint          n_codes,
+                                    const guint   *codes)
 {
   gsize o[2] = { 0, 0 }, w[2] = { 0, 0 };
   double largest = 0.0, cancelled = 0.0;
@@ -2018,14 +2028,13 @@ jac_structured_set_zero_partitions (JacStructured *self,
       jac_structured_dense_count (self) > ENTRY_WALK_LIMIT)
     return FALSE;
   memcpy (self->zero_partitions, codes, n_codes * sizeof *codes);
+  self->n_zero_partitions = n_codes;
   do
     {
-      double value = 0.0;
+      gboolean forced;
+      double value = fabs (terms_value (self, o, w, &forced));
 
-      self->n_zero_partitions = 0;
-      value = fabs (jac_structured_get (self, o, w, NULL));
       largest = MAX (largest, value);
-      self->n_zero_partitions = n_codes;
       if (entry_cancels (self, o, w))
         {
           cancelled = MAX (cancelled, value);

@@ -6,6 +6,19 @@
 #include "jac-structured.h"
 #include "jac-verify.h"
 
+double
+jac_verify_finite_differences (JacGraph        *graph,
+                               int              variable,
+                               const JacTensor *dense)
+{
+  g_autoptr(JacTensor) fd = NULL;
+
+  g_return_val_if_fail (graph != NULL && dense != NULL, INFINITY);
+
+  fd = jac_graph_finite_difference (graph, variable, 1e-6);
+  return jac_tensor_max_abs_diff (dense, fd);
+}
+
 gboolean
 jac_verify_jacobian (JacGraph         *graph,
                      int               variable,
@@ -18,7 +31,6 @@ jac_verify_jacobian (JacGraph         *graph,
 {
   g_autoptr(JacStructured) jac = NULL;
   g_autoptr(JacTensor) dense = NULL;
-  g_autoptr(JacTensor) fd = NULL;
   g_autoptr(JacTensor) contracted = NULL;
 
   g_return_val_if_fail (graph != NULL && out != NULL, FALSE);
@@ -28,12 +40,11 @@ jac_verify_jacobian (JacGraph         *graph,
   dense = jac != NULL ? jac_structured_to_dense (jac, budget_bytes, error) : NULL;
   if (dense == NULL)
     return FALSE;
-  fd = jac_graph_finite_difference (graph, variable, 1e-6);
   contracted = jac_structured_contract (jac, upstream);
 
   out->rank = jac_structured_dense_shape (jac, out->shape);
   out->scale = MAX (1.0, jac_tensor_max_abs (dense));
-  out->fd_error = jac_tensor_max_abs_diff (dense, fd);
+  out->fd_error = jac_verify_finite_differences (graph, variable, dense);
   out->vjp_error = formula != NULL ? jac_tensor_max_abs_diff (formula, contracted) : INFINITY;
   out->closed_error = closed != NULL ? jac_tensor_max_abs_diff (dense, closed) : -1;
   out->ok = out->fd_error <= JAC_VERIFY_FD_TOLERANCE * out->scale &&

@@ -25,6 +25,12 @@ typedef struct
   gboolean ok;             /* every error within its tolerance */
 } JacVerification;
 
+/* max |@dense − central finite differences of the forward pass| for ∂output/∂@variable, the
+ * values put back after: the check jac_verify_jacobian () and the analysis both state. */
+double   jac_verify_finite_differences (JacGraph        *graph,
+                                        int              variable,
+                                        const JacTensor *dense);
+
 /* Checks ∂output/∂@variable of @graph (forward pass done): @formula (nullable) is Σ G·J as the
  * contracted form computes it with @upstream as G, @closed (nullable) the dense Jacobian by a
  * closed form. FALSE with @error set only when the dense Jacobian is past @budget_bytes (0: no
