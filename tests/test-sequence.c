@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "core/jac-blas.h"
 #include "core/jac-error.h"
 #include "core/jac-sequence.h"
 #include "render/jac-sequence-figure.h"
@@ -364,6 +365,81 @@ test_lanczos_matches_svd (void)
                 0.5 * log10 (sum), 1e-12);
           }
     }
+}
+
+/* Blocks large enough (N H² ≥ 65536) that a second thread takes rows of each lag while the next
+ * lag is formed, the chain keeping the blocks it reads: for every cell, the norms equal dgesvd_ of
+ * the blocks jac_sequence_jacobian forms one lag at a time (serially), the same with one thread,
+ * and BLAS's thread count is put back afterwards. */
+static void
+test_norms_two_threads (void)
+{
+  static const JacCell cells[] = { JAC_CELL_RNN, JAC_CELL_LSTM, JAC_CELL_GRU };
+  int threads = jac_blas_get_threads ();
+
+  for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
+    {
+      JacSequenceConfig config;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacSequence) seq = NULL;
+      g_autoptr(JacSequenceNorms) norms = NULL;
+      g_autoptr(JacSequenceNorms) single = NULL;
+      g_autoptr(JacSequenceNorms) exact = NULL;
+
+      jac_sequence_config_init_default (&config);
+      config.cell = cells[c];
+      config.config.batch = 5;
+      config.config.input = 3;
+      config.config.hidden = 128;
+      config.config.seed = 61 + c;
+      config.steps = 7;
+      config.gain = 1.5;
+      seq = jac_sequence_new (&config, &error);
+      g_assert_no_error (error);
+      jac_blas_set_threads (2);
+      norms = jac_sequence_norms (seq, FALSE, &error);
+      g_assert_no_error (error);
+      exact = jac_sequence_norms (seq, TRUE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (jac_blas_get_threads (), ==, 2);
+      jac_blas_set_threads (1);
+      single = jac_sequence_norms (seq, FALSE, &error);
+      g_assert_no_error (error);
+      for (gsize k = 1; k <= config.steps; k++)
+        {
+          g_autoptr(JacStructured) jac = jac_sequence_jacobian (seq, k, &error);
+          g_autoptr(JacTensor) values = NULL;
+
+          g_assert_no_error (error);
+          values = jac_sequence_block_singular_values (jac, &error);
+          g_assert_no_error (error);
+          for (gsize i = 0; i < config.config.batch; i++)
+            {
+              const double *sigma = values->data + i * config.config.hidden;
+              double sum = 0;
+
+              for (gsize r = 0; r < config.config.hidden; r++)
+                sum += sigma[r] * sigma[r];
+              g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get (norms, JAC_SEQUENCE_NORM_SPECTRAL, k, i) / sigma[0], 1,
+                1e-10);
+              g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get (exact, JAC_SEQUENCE_NORM_SPECTRAL, k, i) / sigma[0], 1,
+                1e-12);
+              g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get (single, JAC_SEQUENCE_NORM_SPECTRAL, k, i) / sigma[0], 1,
+                1e-10);
+              g_assert_cmpfloat_with_epsilon (
+                jac_sequence_norms_get (norms, JAC_SEQUENCE_NORM_FROBENIUS, k, i) / sqrt (sum), 1,
+                1e-10);
+              for (gsize r = 0; r < config.config.hidden; r++)
+                g_assert_cmpfloat_with_epsilon (
+                  exact->singular_values[((k - 1) * config.config.batch + i) * config.config.hidden + r],
+                  sigma[r], 1e-12 * sigma[0]);
+            }
+        }
+    }
+  jac_blas_set_threads (threads);
 }
 
 /* At every magnitude the chain can hold (here 1e−255 … 1e+240: gains 0.02 and 40 over 150
@@ -1042,6 +1118,7 @@ main (int    argc,
   g_test_add_func ("/sequence/random-shrink-grow", test_random_scaled_shrinks_or_grows);
   g_test_add_func ("/sequence/lanczos-vs-svd", test_lanczos_matches_svd);
   g_test_add_func ("/sequence/norms-extreme-scales", test_norms_extreme_scales);
+  g_test_add_func ("/sequence/norms-two-threads", test_norms_two_threads);
   g_test_add_func ("/sequence/block-singular-values", test_block_singular_values);
   g_test_add_func ("/sequence/spectral-radius", test_spectral_radius);
   g_test_add_func ("/sequence/errors", test_errors);

@@ -74,6 +74,12 @@ jac_blas_set_threads (int n_threads)
   parallel_threads = MAX (n_threads, 1);
 }
 
+void
+_jac_blas_set_gemm_threads (int n_threads)
+{
+  openblas_set_num_threads (MAX (n_threads, 1));
+}
+
 int
 jac_blas_get_threads (void)
 {

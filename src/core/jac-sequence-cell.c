@@ -685,6 +685,12 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
     }
   state->product = next, state->next = product;
   state->lag++;
+  if (state->spare != NULL)
+    {
+      JacTensor *swap = state->blocks;
+
+      state->blocks = state->spare, state->spare = swap;
+    }
   _jac_chain_gated_extract (state);
 }
 

@@ -51,15 +51,16 @@ block_stats (const double *block,
   *max_abs = best;
 }
 
-/* Multiplies column l of every block i by S[i,l] (the diag(S) of the next factor) and, when the
- * block drifts far from 1, by a power of two that moves into @exponent: exact, so the stored
- * products agree with the unscaled chain to rounding. */
+/* Multiplies column l of every block i of @blocks by S[i,l] (the diag(S) of the next factor)
+ * into @out (which may be @blocks) and, when the block drifts far from 1, by a power of two that
+ * moves into @exponent: exact, so the stored products agree with the unscaled chain to rounding. */
 static void
 scale_columns (gsize         n,
                gsize         h,
                const double *slope,
                const double *max_abs,
-               double       *blocks,
+               const double *blocks,
+               double       *out,
                int          *exponent,
                double       *factor)
 {
@@ -79,10 +80,11 @@ scale_columns (gsize         n,
         factor[l] = ldexp (slope[i * h + l], shift);
       for (gsize j = 0; j < h; j++)
         {
-          double *row = blocks + (i * h + j) * h;
+          const double *row = blocks + (i * h + j) * h;
+          double *row_out = out + (i * h + j) * h;
 
           for (gsize l = 0; l < h; l++)
-            row[l] *= factor[l];
+            row_out[l] = row[l] * factor[l];
         }
     }
 }
@@ -131,7 +133,7 @@ _jac_chain_advance (JacSequenceChainState *state)
 {
   const JacSequence *self = state->sequence;
   gsize n = self->config.config.batch, h = self->config.config.hidden;
-  JacTensor *swap;
+  JacTensor *swap, *scaled;
 
   g_return_if_fail (state->lag < self->config.steps);
 
@@ -140,15 +142,33 @@ _jac_chain_advance (JacSequenceChainState *state)
       _jac_chain_gated_advance (state);
       return;
     }
-  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all rows in one GEMM. */
+  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all rows in one GEMM; B^(lag) scaled in place,
+   * or into a buffer of its own when its blocks are kept. */
+  scaled = state->scaled != NULL ? state->scaled : state->product;
   scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag),
-                 state->max_abs, state->product->data, state->exponent, state->factor);
-  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, state->product->data, h, self->w_hh->data, h, 0.0,
+                 state->max_abs, state->product->data, scaled->data, state->exponent,
+                 state->factor);
+  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, scaled->data, h, self->w_hh->data, h, 0.0,
             state->next->data, h);
   swap = state->product, state->product = state->next, state->next = swap;
   state->blocks = state->product;
   state->lag++;
   rnn_stats (state);
+}
+
+gboolean
+_jac_chain_keep_blocks (JacSequenceChainState  *state,
+                        GError                **error)
+{
+  if (state->keep_blocks)
+    return TRUE;
+  /* The RNN scales B^(lag) into a buffer of its own; a gated cell extracts into two in turn. */
+  if (state->sequence->config.cell == JAC_CELL_RNN
+      ? (state->scaled = jac_tensor_try_new (3, state->product->shape, error)) == NULL
+      : (state->spare = jac_tensor_try_new (3, state->blocks->shape, error)) == NULL)
+    return FALSE;
+  state->keep_blocks = TRUE;
+  return TRUE;
 }
 
 void
@@ -162,6 +182,7 @@ _jac_chain_clear (JacSequenceChainState *state)
   g_clear_pointer (&state->product, jac_tensor_free);
   g_clear_pointer (&state->next, jac_tensor_free);
   g_clear_pointer (&state->scaled, jac_tensor_free);
+  g_clear_pointer (&state->spare, jac_tensor_free);
   g_clear_pointer (&state->exponent, g_free);
   g_clear_pointer (&state->sum_squares, g_free);
   g_clear_pointer (&state->max_abs, g_free);
@@ -253,22 +274,52 @@ _jac_sequence_chain (const JacSequence  *self,
 
 /* ---- norms ---- */
 
+/* The inner loops below run on whatever x86-64 this is: built for the baseline and for
+ * x86-64-v3 (AVX2 and FMA) too, chosen when the program loads (GCC's and clang's target_clones,
+ * through glibc's ifunc), since a distribution's build cannot assume AVX2. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
+#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* One thread's scratch for the norms of a block. */
+typedef struct
+{
+  double *basis;                /* (LANCZOS_MAX_STEPS + 1) × H: Lanczos vectors */
+  double *alpha, *beta, *ritz, *ritz_work;  /* LANCZOS_MAX_STEPS + 1 each */
+  double *right;                /* H */
+  double *scratch;              /* H × H, for dgesvd_ */
+  double *values;               /* H */
+  gsize   n_lanczos_steps;
+  gsize   n_svd;
+} NormsWork;
+
 typedef struct
 {
   JacSequenceNorms *norms;
   gboolean          all_singular_values;
   double           *left;      /* N × H: each row's estimate of its block's top left vector */
-  double           *right;     /* H */
-  double           *image;     /* H */
-  double           *scratch;   /* H × H, for dgesvd_ */
-  double           *values;    /* H */
-  double           *left_basis;   /* (m + 1) × H: Lanczos vectors u */
-  double           *right_basis;  /* (m + 1) × H: Lanczos vectors v */
-  double           *alpha, *beta, *diag, *off, *ritz, *ritz_work;  /* m + 1 each */
+  NormsWork         work[2];   /* one per thread */
   GCancellable     *cancellable;
   JacSequenceProgressFunc progress;
   gpointer          progress_data;
 } NormsRun;
+
+/* One lag's blocks as they were when the chain reached it: the blocks stay in place (the chain
+ * keeps them), the per-row numbers are copied, since the chain's next step rewrites them. */
+typedef struct
+{
+  NormsRun     *run;
+  gsize         lag;
+  const double *blocks;
+  int          *exponent;
+  double       *sum_squares;
+  double       *max_abs;
+  gint          next_row;      /* atomic: rows are taken one at a time by either thread */
+  GError       *error[2];
+} LagJob;
 
 static double
 vector_norm (const double *v,
@@ -281,12 +332,13 @@ vector_norm (const double *v,
   return sqrt (sum);
 }
 
-/* The largest eigenvalue of the symmetric tridiagonal matrix with @diag (n) and @off (n − 1), by
- * bisection on Sturm counts: robust, and n is small. */
+/* The @rank-th largest eigenvalue (1: the largest) of the symmetric tridiagonal matrix with
+ * @diag (n) and @off (n − 1), by bisection on Sturm counts: robust, and n is small. */
 static double
-tridiagonal_max_eigenvalue (const double *diag,
-                            const double *off,
-                            gsize         n)
+tridiagonal_eigenvalue (const double *diag,
+                        const double *off,
+                        gsize         n,
+                        gsize         rank)
 {
   double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
 
@@ -315,7 +367,7 @@ tridiagonal_max_eigenvalue (const double *diag,
           if (d > 0)
             above++;
         }
-      if (above > 0)
+      if (above >= rank)
         lo = mid;
       else
         hi = mid;
@@ -368,9 +420,50 @@ tridiagonal_eigenvector (const double *diag,
     }
 }
 
+/* Four doubles in one vector register (SSE2 pairs in the baseline clone, AVX2 in the other),
+ * loaded from any double's address: GCC's and clang's vector extensions, since at -O2 GCC does
+ * not vectorize a loop whose trip count it does not know. */
+typedef double Vec4 __attribute__ ((vector_size (32), aligned (8), may_alias));
+
+/* The dot product of two rows, in eight partial sums (one sum would wait on each addition). */
+static inline double
+row_dot (const double *a,
+         const double *b,
+         gsize         h)
+{
+  Vec4 s0 = { 0 }, s1 = { 0 };
+  double sum = 0;
+  gsize c = 0;
+
+  for (; c + 8 <= h; c += 8)
+    {
+      s0 += *(const Vec4 *) (a + c) * *(const Vec4 *) (b + c);
+      s1 += *(const Vec4 *) (a + c + 4) * *(const Vec4 *) (b + c + 4);
+    }
+  for (; c < h; c++)
+    sum += a[c] * b[c];
+  s0 += s1;
+  return ((s0[0] + s0[1]) + (s0[2] + s0[3])) + sum;
+}
+
+/* w += t · row (h). */
+static inline void
+row_axpy (double       *w,
+          double        t,
+          const double *row,
+          gsize         h)
+{
+  gsize c = 0;
+
+  for (; c + 4 <= h; c += 4)
+    *(Vec4 *) (w + c) += t * *(const Vec4 *) (row + c);
+  for (; c < h; c++)
+    w[c] += t * row[c];
+}
+
 /* Removes from @w (h) its components along the @count unit vectors of @basis (rows h apart),
  * twice, which keeps Lanczos vectors orthogonal to working precision. */
-static void
+VECTOR_CLONES static void
 orthogonalize (double       *w,
                const double *basis,
                gsize         count,
@@ -378,21 +471,11 @@ orthogonalize (double       *w,
 {
   for (guint pass = 0; pass < 2; pass++)
     for (gsize c = 0; c < count; c++)
-      {
-        const double *b = basis + c * h;
-        double dot = 0;
-
-        for (gsize e = 0; e < h; e++)
-          dot += w[e] * b[e];
-        for (gsize e = 0; e < h; e++)
-          w[e] -= dot * b[e];
-      }
+      row_axpy (w, -row_dot (w, basis + c * h, h), basis + c * h, h);
 }
 
-/* w = Bᵀ u and w = B v (h): matrix–vector products as plain loops along memory. Through BLAS
- * each was a dgemm with one column, which woke OpenBLAS's threads for 16 k multiplications:
- * at N = 16, H = 128, T = 40 that overhead was most of the norms' time (5.6× the chain's GEMMs). */
-static void
+/* w = Bᵀ u (h): the rows of B added up, along memory. */
+VECTOR_CLONES static void
 block_transpose_apply (const double *block,
                        gsize         h,
                        const double *u,
@@ -401,33 +484,36 @@ block_transpose_apply (const double *block,
   memset (w, 0, h * sizeof (double));
   for (gsize r = 0; r < h; r++)
     {
-      const double *row = block + r * h;
-      double ur = u[r];
-
-      for (gsize c = 0; c < h; c++)
-        w[c] += ur * row[c];
+      row_axpy (w, u[r], block + r * h, h);
     }
 }
 
-static void
+/* w = B v (h). */
+VECTOR_CLONES static void
 block_apply (const double *block,
              gsize         h,
              const double *v,
              double       *w)
 {
   for (gsize r = 0; r < h; r++)
+    w[r] = row_dot (block + r * h, v, h);
+}
+
+/* w = c Bᵀ B v (h) in one pass over B: each row's dot with v, then the row added in while it is
+ * still in the first-level cache, where B v and then Bᵀ of it would read B twice. */
+VECTOR_CLONES static void
+block_gram_apply (const double *block,
+                  gsize         h,
+                  double        c,
+                  const double *v,
+                  double       *w)
+{
+  memset (w, 0, h * sizeof (double));
+  for (gsize r = 0; r < h; r++)
     {
       const double *row = block + r * h;
-      double sum[4] = { 0, 0, 0, 0 };
-      gsize c = 0;
 
-      /* Four partial sums, which the compiler keeps in vector registers. */
-      for (; c + 4 <= h; c += 4)
-        for (guint k = 0; k < 4; k++)
-          sum[k] += row[c + k] * v[c + k];
-      for (; c < h; c++)
-        sum[0] += row[c] * v[c];
-      w[r] = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+      row_axpy (w, c * row_dot (row, v, h), row, h);
     }
 }
 
@@ -443,153 +529,158 @@ normalize (double *v,
   return norm;
 }
 
-/* σ_max of the stored block by Golub–Kahan–Lanczos bidiagonalization from the unit @left, with
- * full reorthogonalization: B V_m = U_{m+1} L_m with L_m lower bidiagonal (α on the diagonal,
- * β below), whose largest singular value (√λ_max of the tridiagonal L_mᵀ L_m) approaches σ_max
- * from below, fast even when σ₂ is close to it. On return @left holds the Ritz vector B v / ‖B v‖,
- * the warm start for the next lag, whose left singular vectors change little. FALSE when the
+/* σ_max of the stored block B (max |entry| @max_abs > 0) by the Lanczos process on A = s² Bᵀ B,
+ * with s the power of two that brings max |entry| into [1, 2) (so A's entries neither under- nor
+ * overflow, whatever the block's scale), started from Bᵀ @left and fully reorthogonalized. Its
+ * Krylov space is Golub–Kahan–Lanczos bidiagonalization's, and each step reads B once instead of
+ * twice. The largest eigenvalue θ of the tridiagonal T_m approaches λ_max(A) = s² σ_max² from
+ * below, fast even when σ₂ is close to σ_max; the run stops when √θ / s changes by less than a
+ * relative 1e-14 between steps. On return @left holds the Ritz vector's image B y / ‖B y‖, the
+ * warm start for the next lag, whose left singular vectors change little. FALSE when the
  * estimate has not settled within the allowed steps. */
 static gboolean
-lanczos (NormsRun     *run,
+lanczos (NormsWork    *work,
+         gsize         h,
          const double *block,
+         double        max_abs,
          double       *left,
          double       *sigma)
 {
-  gsize h = run->norms->hidden, m_max = MIN (h, LANCZOS_MAX_STEPS);
-  double *u = run->left_basis, *v = run->right_basis;
-  double *alpha = run->alpha, *beta = run->beta, *diag = run->diag, *off = run->off;
-  double previous = 0, estimate = 0, scale = 1;
+  gsize m_max = MIN (h, LANCZOS_MAX_STEPS), m;
+  double *v = work->basis, *alpha = work->alpha, *beta = work->beta;
+  double s = ldexp (1, -ilogb (max_abs)), previous = 0, estimate = 0, theta = 0;
   gboolean settled = FALSE;
-  gsize m = 0;
 
-  memcpy (u, left, h * sizeof (double));
-  block_transpose_apply (block, h, u, v);
-  alpha[0] = normalize (v, h);
-  if (alpha[0] == 0)
+  block_transpose_apply (block, h, left, v);
+  if (normalize (v, h) == 0)
     return FALSE;
-  for (m = 1; m <= m_max; m++)
+  for (m = 0; m < m_max; m++)
     {
-      double *u_next = u + m * h, *v_next = v + m * h;
+      double *w = v + (m + 1) * h;
 
-      /* u_{m+1} = B v_m − α_m u_m, β_m = ‖u_{m+1}‖. */
-      block_apply (block, h, v + (m - 1) * h, u_next);
-      orthogonalize (u_next, u, m, h);
-      beta[m - 1] = normalize (u_next, h);
-      run->norms->n_lanczos_steps++;
+      /* w = A v_m − α_m v_m − β_{m−1} v_{m−1}, then against every earlier v. */
+      block_gram_apply (block, h, s * s, v + m * h, w);
+      alpha[m] = row_dot (v + m * h, w, h);
+      for (gsize e = 0; e < h; e++)
+        w[e] -= alpha[m] * v[m * h + e] + (m > 0 ? beta[m - 1] * v[(m - 1) * h + e] : 0);
+      orthogonalize (w, v, m + 1, h);
+      beta[m] = normalize (w, h);
+      work->n_lanczos_steps++;
 
-      /* L_mᵀ L_m squares the entries, and its Sturm counts square them again: at norms far
-       * from 1 (1e±90 is within the chain's range) that under- or overflows. It is formed from
-       * the entries divided by their largest, and σ scaled back. */
-      scale = 0;
-      for (gsize e = 0; e < m; e++)
-        scale = MAX (scale, MAX (alpha[e], beta[e]));
-      if (!(scale > 0) || !isfinite (scale))
-        scale = 1;
-      for (gsize e = 0; e < m; e++)
-        {
-          double a = alpha[e] / scale, b = beta[e] / scale;
-
-          diag[e] = a * a + b * b;
-          if (e + 1 < m)
-            off[e] = alpha[e + 1] / scale * b;
-        }
-      estimate = scale * sqrt (tridiagonal_max_eigenvalue (diag, off, m));
-      if (m >= 2 && estimate - previous <= LANCZOS_TOLERANCE * estimate)
+      theta = tridiagonal_eigenvalue (alpha, beta, m + 1, 1);
+      estimate = sqrt (theta) / s;
+      if (m >= 1 && estimate - previous <= LANCZOS_TOLERANCE * estimate)
         {
           settled = TRUE;
+          m++;
           break;
         }
       previous = estimate;
-      if (m == m_max || beta[m - 1] <= 1e-14 * estimate)
+      if (beta[m] <= 1e-14 * theta || m + 1 == h)
         {
-          /* An invariant subspace: the estimate is exact. */
-          settled = beta[m - 1] <= 1e-14 * estimate || m == h;
-          break;
-        }
-      /* v_{m+1} = Bᵀ u_{m+1} − β_m v_m, α_{m+1} = ‖v_{m+1}‖. */
-      block_transpose_apply (block, h, u_next, v_next);
-      orthogonalize (v_next, v, m, h);
-      alpha[m] = normalize (v_next, h);
-      if (alpha[m] <= 1e-14 * estimate)
-        {
+          /* An invariant subspace (or all of it): the estimate is exact. */
           settled = TRUE;
+          m++;
           break;
         }
     }
-  m = MIN (m, m_max);
 
-  /* Ritz vector: v = V_m y for the top eigenvector y of L_mᵀ L_m; the next start is B v. */
-  tridiagonal_eigenvector (diag, off, m, (estimate / scale) * (estimate / scale), run->ritz,
-                           run->ritz_work);
-  memset (run->right, 0, h * sizeof (double));
+  /* Ritz vector y = V_m z for the top eigenvector z of T_m; the next start is B y. */
+  tridiagonal_eigenvector (alpha, beta, m, theta, work->ritz, work->ritz_work);
+  memset (work->right, 0, h * sizeof (double));
   for (gsize c = 0; c < m; c++)
     for (gsize e = 0; e < h; e++)
-      run->right[e] += run->ritz[c] * v[c * h + e];
-  block_apply (block, h, run->right, run->image);
-  if (normalize (run->image, h) > 0)
-    memcpy (left, run->image, h * sizeof (double));
+      work->right[e] += work->ritz[c] * v[c * h + e];
+  block_apply (block, h, work->right, v);
+  if (normalize (v, h) > 0)
+    memcpy (left, v, h * sizeof (double));
   *sigma = estimate;
   return settled;
 }
 
 static gboolean
-block_singular_values (NormsRun      *run,
+block_singular_values (NormsWork     *work,
+                       gsize          h,
                        const double  *block,
                        GError       **error)
 {
-  gsize h = run->norms->hidden;
-
-  memcpy (run->scratch, block, h * h * sizeof (double));
-  run->norms->n_svd++;
-  return _jac_lapack_singular_values (run->scratch, h, run->values, error);
+  memcpy (work->scratch, block, h * h * sizeof (double));
+  work->n_svd++;
+  return _jac_lapack_singular_values (work->scratch, h, work->values, error);
 }
 
+/* Row i's norms at the job's lag. */
 static gboolean
-norms_lag_cb (gsize         lag,
-              const double *blocks,
-              const int    *exponent,
-              const double *sum_squares,
-              const double *max_abs,
-              gpointer      user_data,
-              GError      **error)
+row_norms (LagJob    *job,
+           NormsWork *work,
+           gsize      i,
+           GError   **error)
 {
-  NormsRun *run = user_data;
+  NormsRun *run = job->run;
   JacSequenceNorms *norms = run->norms;
   gsize n = norms->batch, h = norms->hidden;
+  const double *block = job->blocks + i * h * h;
+  gsize at = (job->lag - 1) * n + i;
+  double scale = job->exponent[i] * G_LN2 / G_LN10;
+  double sigma = 0;
 
-  /* Between lags: a lag is at most N small SVDs, so Cancel answers within one. */
-  if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
-    return FALSE;
-  if (run->progress != NULL)
-    run->progress ((double) (lag - 1) / norms->steps, run->progress_data);
-  for (gsize i = 0; i < n; i++)
+  norms->log10[JAC_SEQUENCE_NORM_FROBENIUS][at] = 0.5 * log10 (job->sum_squares[i]) + scale;
+  norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][at] = log10 (job->max_abs[i]) + scale;
+  if (job->max_abs[i] == 0)
+    sigma = 0;
+  else if (run->all_singular_values)
     {
-      const double *block = blocks + i * h * h;
-      gsize at = (lag - 1) * n + i;
-      double scale = exponent[i] * G_LN2 / G_LN10;
-      double sigma = 0;
-
-      norms->log10[JAC_SEQUENCE_NORM_FROBENIUS][at] = 0.5 * log10 (sum_squares[i]) + scale;
-      norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][at] = log10 (max_abs[i]) + scale;
-      if (max_abs[i] == 0)
-        sigma = 0;
-      else if (run->all_singular_values)
-        {
-          if (!block_singular_values (run, block, error))
-            return FALSE;
-          sigma = run->values[0];
-          for (gsize r = 0; r < h; r++)
-            norms->singular_values[at * h + r] = ldexp (run->values[r], exponent[i]);
-        }
-      else if (!lanczos (run, block, run->left + i * h, &sigma))
-        {
-          if (!block_singular_values (run, block, error))
-            return FALSE;
-          sigma = run->values[0];
-        }
-      norms->log10[JAC_SEQUENCE_NORM_SPECTRAL][at] = log10 (sigma) + scale;
+      if (!block_singular_values (work, h, block, error))
+        return FALSE;
+      sigma = work->values[0];
+      for (gsize r = 0; r < h; r++)
+        norms->singular_values[at * h + r] = ldexp (work->values[r], job->exponent[i]);
     }
+  else if (!lanczos (work, h, block, job->max_abs[i], run->left + i * h, &sigma))
+    {
+      if (!block_singular_values (work, h, block, error))
+        return FALSE;
+      sigma = work->values[0];
+    }
+  norms->log10[JAC_SEQUENCE_NORM_SPECTRAL][at] = log10 (sigma) + scale;
   return TRUE;
+}
+
+/* Takes the job's rows one at a time until none is left (or one fails). */
+static void
+lag_job_run (LagJob *job,
+             guint   thread)
+{
+  gsize n = job->run->norms->batch;
+  gint i;
+
+  while (job->error[0] == NULL && job->error[1] == NULL
+         && (i = g_atomic_int_add (&job->next_row, 1)) < (gint) n)
+    if (!row_norms (job, &job->run->work[thread], (gsize) i, &job->error[thread]))
+      break;
+}
+
+static gpointer
+lag_job_thread (gpointer data)
+{
+  lag_job_run (data, 1);
+  return NULL;
+}
+
+static void
+lag_job_start (LagJob                      *job,
+               NormsRun                    *run,
+               const JacSequenceChainState *state)
+{
+  gsize n = run->norms->batch;
+
+  job->run = run;
+  job->lag = state->lag;
+  job->blocks = state->blocks->data;
+  memcpy (job->exponent, state->exponent, n * sizeof (int));
+  memcpy (job->sum_squares, state->sum_squares, n * sizeof (double));
+  memcpy (job->max_abs, state->max_abs, n * sizeof (double));
+  job->next_row = 0;
 }
 
 static void
@@ -610,6 +701,121 @@ start_vectors (double *left,
       for (gsize j = 0; j < h; j++)
         u[j] /= norm;
     }
+}
+
+static void
+norms_work_init (NormsWork *work,
+                 gsize      h)
+{
+  gsize steps = LANCZOS_MAX_STEPS + 1;
+
+  memset (work, 0, sizeof *work);
+  work->basis = g_new (double, steps * h);
+  work->alpha = g_new0 (double, steps);
+  work->beta = g_new0 (double, steps);
+  work->ritz = g_new0 (double, steps);
+  work->ritz_work = g_new0 (double, steps);
+  work->right = g_new (double, h);
+  work->scratch = g_new (double, h * h);
+  work->values = g_new (double, h);
+}
+
+static void
+norms_work_clear (NormsWork *work)
+{
+  g_free (work->basis);
+  g_free (work->alpha);
+  g_free (work->beta);
+  g_free (work->ritz);
+  g_free (work->ritz_work);
+  g_free (work->right);
+  g_free (work->scratch);
+  g_free (work->values);
+}
+
+/* Whether a second thread takes rows of lag k while this one forms lag k + 1: when --threads
+ * allows two and the blocks are large enough to pay for a thread a lag. The chain's GEMM then
+ * runs on one thread (at these sizes OpenBLAS gains little from a second, measured: 75–96 ms
+ * against 80–84 ms for the 40 GEMMs of N = 16, H = 128), and the other does norms. */
+static gboolean
+norms_in_parallel (const JacSequence *self)
+{
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+
+  return n >= 2 && n * h * h >= 65536 && jac_parallel_ranges (2, 1) >= 2;
+}
+
+/* Every lag's norms: the chain forms B^(k) for k = 1 … T; the rows' norms of lag k are taken
+ * while lag k + 1 is formed (by the second thread, and by this one once its GEMM is done), so
+ * the Lanczos runs, which read each block from cache at a small fraction of the GEMM's rate,
+ * overlap the chain instead of following it. */
+static gboolean
+norms_run_chain (const JacSequence  *self,
+                 NormsRun           *run,
+                 JacSequenceCursor  *seed,
+                 GError            **error)
+{
+  JacSequenceChainState state;
+  gsize n = self->config.config.batch;
+  gboolean parallel = norms_in_parallel (self), ok = TRUE;
+  int blas_threads = jac_blas_get_threads ();
+  g_autofree int *exponent = g_new (int, n);
+  g_autofree double *sum_squares = g_new (double, n);
+  g_autofree double *max_abs = g_new (double, n);
+  LagJob job = { 0 };
+
+  job.exponent = exponent;
+  job.sum_squares = sum_squares;
+  job.max_abs = max_abs;
+  if (!_jac_chain_init (&state, self, error))
+    return FALSE;
+  if (parallel && !_jac_chain_keep_blocks (&state, NULL))
+    parallel = FALSE;
+  if (parallel)
+    _jac_blas_set_gemm_threads (1);
+  for (;;)
+    {
+      GThread *helper = NULL;
+
+      /* Between lags: a lag is at most N small SVDs, so Cancel answers within one. */
+      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (run->progress != NULL)
+        run->progress ((double) (state.lag - 1) / self->config.steps, run->progress_data);
+      lag_job_start (&job, run, &state);
+      if (parallel)
+        helper = g_thread_try_new ("jac-norms", lag_job_thread, &job, NULL);
+      if (seed != NULL)
+        _jac_sequence_cursor_offer (seed, &state);
+      /* With a helper, forming the next lag overlaps its rows (the chain keeps these blocks);
+       * without one, the rows come first. This thread then takes the rows that are left. */
+      if (helper == NULL)
+        lag_job_run (&job, 0);
+      if (state.lag < self->config.steps)
+        _jac_chain_advance (&state);
+      lag_job_run (&job, 0);
+      if (helper != NULL)
+        g_thread_join (helper);
+      for (guint t = 0; t < 2; t++)
+        if (job.error[t] != NULL)
+          {
+            if (ok)
+              g_propagate_error (error, job.error[t]);
+            else
+              g_error_free (job.error[t]);
+            job.error[t] = NULL;
+            ok = FALSE;
+          }
+      if (!ok || job.lag == self->config.steps)
+        break;
+    }
+  if (parallel)
+    _jac_blas_set_gemm_threads (blas_threads);
+  _jac_chain_clear (&state);
+  return ok;
 }
 
 JacSequenceNorms *
@@ -644,12 +850,8 @@ jac_sequence_norms_full (const JacSequence        *self,
 {
   g_autoptr(JacSequenceNorms) norms = NULL;
   g_autofree double *left = NULL;
-  g_autofree double *right = NULL;
-  g_autofree double *image = NULL;
-  g_autofree double *scratch = NULL;
-  g_autofree double *values = NULL;
   NormsRun run;
-  gsize entries, n_values, steps;
+  gsize entries, n_values;
   gboolean ok;
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -675,33 +877,20 @@ jac_sequence_norms_full (const JacSequence        *self,
     }
 
   left = g_new (double, norms->batch * norms->hidden);
-  right = g_new (double, norms->hidden);
-  image = g_new (double, norms->hidden);
-  scratch = g_new (double, norms->hidden * norms->hidden);
-  values = g_new (double, norms->hidden);
   start_vectors (left, norms->batch, norms->hidden);
-  run = (NormsRun) { norms, singular_values_for_all, left, right, image, scratch, values };
+  run = (NormsRun) { norms, singular_values_for_all, left };
   run.cancellable = cancellable;
   run.progress = progress;
   run.progress_data = progress_data;
-  steps = LANCZOS_MAX_STEPS + 1;
-  run.left_basis = g_new (double, steps * norms->hidden);
-  run.right_basis = g_new (double, steps * norms->hidden);
-  run.alpha = g_new0 (double, steps);
-  run.beta = g_new0 (double, steps);
-  run.diag = g_new0 (double, steps);
-  run.off = g_new0 (double, steps);
-  run.ritz = g_new0 (double, steps);
-  run.ritz_work = g_new0 (double, steps);
-  ok = _jac_sequence_chain (self, self->config.steps, norms_lag_cb, &run, seed, error);
-  g_free (run.left_basis);
-  g_free (run.right_basis);
-  g_free (run.alpha);
-  g_free (run.beta);
-  g_free (run.diag);
-  g_free (run.off);
-  g_free (run.ritz);
-  g_free (run.ritz_work);
+  for (guint t = 0; t < 2; t++)
+    norms_work_init (&run.work[t], norms->hidden);
+  ok = norms_run_chain (self, &run, seed, error);
+  for (guint t = 0; t < 2; t++)
+    {
+      norms->n_lanczos_steps += run.work[t].n_lanczos_steps;
+      norms->n_svd += run.work[t].n_svd;
+      norms_work_clear (&run.work[t]);
+    }
   if (!ok)
     return NULL;
   if (progress != NULL)

@@ -31,7 +31,9 @@ typedef struct
   double    *max_abs;       /* N */
   /* scratch, only in a working state */
   JacTensor *next;
-  JacTensor *scaled;        /* gated: P E, N·H × G·H */
+  JacTensor *scaled;        /* gated: P E, N·H × G·H; RNN with keep_blocks: B diag(S) */
+  JacTensor *spare;         /* after _jac_chain_keep_blocks (): gated, the other blocks buffer */
+  gboolean   keep_blocks;   /* set by _jac_chain_keep_blocks () */
   double    *factor;        /* RNN: H */
   gpointer   coefficients;  /* gated: one StepCoefficients per row */
 } JacSequenceChainState;
@@ -39,6 +41,10 @@ typedef struct
 /* A working state at lag 1. */
 gboolean _jac_chain_init               (JacSequenceChainState *state,
                                         const JacSequence  *self,
+                                        GError            **error);
+/* From now on, advancing leaves the blocks of the lag before as they were, so that another
+ * thread may read them meanwhile, until the advance after that; costs one more N·H × H buffer. */
+gboolean _jac_chain_keep_blocks         (JacSequenceChainState *state,
                                         GError            **error);
 /* lag → lag + 1 (< T + 1). */
 void     _jac_chain_advance            (JacSequenceChainState *state);
