@@ -590,14 +590,25 @@ test_cursor (void)
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (walk_cases); k++)
-    for (guint budget = 0; budget < 2; budget++)
+    for (guint variant = 0; variant < 4; variant++)
       {
+        /* Bit 0: room for almost nothing (the oldest kept lag's memory reused at every step);
+         * bit 1: the memory reserved first. */
         const Case *c = &walk_cases[k];
         g_autoptr(JacSequence) seq = make (c, c->cell == JAC_CELL_LSTM ? JAC_STATE_C : JAC_STATE_H,
                                            c->cell == JAC_CELL_LSTM ? JAC_STATE_C : JAC_STATE_H);
-        g_autoptr(JacSequenceCursor) cursor = jac_sequence_cursor_new (seq, budget ? 1 : 0);
+        g_autoptr(JacSequenceCursor) cursor = jac_sequence_cursor_new (seq, variant & 1 ? 1 : 0);
         g_autoptr(GRand) rand = g_rand_new_with_seed (k);
         gsize lag = 1;
+
+        if (variant & 2)
+          {
+            g_autoptr(GError) error = NULL;
+
+            g_assert_true (jac_sequence_cursor_reserve (cursor, &error));
+            g_assert_no_error (error);
+            g_assert_cmpuint (jac_sequence_cursor_steps_taken (cursor), ==, 0);
+          }
 
         for (guint move = 0; move < 80; move++)
           {

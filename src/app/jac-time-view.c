@@ -189,7 +189,7 @@ job_run (Job     *job,
       model->cursor = jac_sequence_cursor_new (model->sequence, 0);
       model->norms = jac_sequence_norms_full (model->sequence, FALSE, model->cursor,
                                               job->cancellable, job_progress_cb, job, error);
-      if (model->norms == NULL)
+      if (model->norms == NULL || !jac_sequence_cursor_reserve (model->cursor, error))
         return FALSE;
     }
   job->lag = clamp_lag (job->lag, job->model->sequence->config.steps);

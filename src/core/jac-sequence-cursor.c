@@ -21,6 +21,7 @@ struct _JacSequenceCursor
   GPtrArray             *anchors;   /* JacSequenceChainState at lags spacing, 2 spacing, … (or NULL) */
   gsize                  spacing;
   GPtrArray             *recent;    /* the last lags visited, oldest first */
+  GPtrArray             *spare;     /* saved states to write the next ones into (memory reused) */
   guint                  n_recent;  /* at most this many */
   gsize                  steps_taken;
 };
@@ -49,6 +50,7 @@ jac_sequence_cursor_new (const JacSequence *sequence,
   cursor->anchors = g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_chain_saved_free);
   g_ptr_array_set_size (cursor->anchors, steps / cursor->spacing + 1);
   cursor->recent = g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_chain_saved_free);
+  cursor->spare = g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_chain_saved_free);
   return cursor;
 }
 
@@ -61,6 +63,7 @@ jac_sequence_cursor_free (JacSequenceCursor *cursor)
     _jac_chain_clear (&cursor->state);
   g_ptr_array_unref (cursor->anchors);
   g_ptr_array_unref (cursor->recent);
+  g_ptr_array_unref (cursor->spare);
   g_free (cursor);
 }
 
@@ -94,9 +97,42 @@ remember (JacSequenceCursor *cursor)
           return;
         }
     }
+  /* The oldest makes room, its memory reused: a copy into pages used before costs a fraction
+   * of one into fresh pages, which the kernel first faults in and zeroes. */
   if (cursor->recent->len >= cursor->n_recent)
-    g_ptr_array_remove_index (cursor->recent, 0);
-  g_ptr_array_add (cursor->recent, _jac_chain_save (&cursor->state));
+    g_ptr_array_add (cursor->spare, g_ptr_array_steal_index (cursor->recent, 0));
+  if (cursor->spare->len > 0)
+    {
+      JacSequenceChainState *saved = g_ptr_array_steal_index (cursor->spare,
+                                                              cursor->spare->len - 1);
+
+      _jac_chain_save_into (saved, &cursor->state);
+      g_ptr_array_add (cursor->recent, saved);
+    }
+  else
+    g_ptr_array_add (cursor->recent, _jac_chain_save (&cursor->state));
+}
+
+gboolean
+jac_sequence_cursor_reserve (JacSequenceCursor  *cursor,
+                             GError            **error)
+{
+  g_return_val_if_fail (cursor != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!cursor->started)
+    {
+      if (!_jac_chain_init (&cursor->state, cursor->sequence, error))
+        return FALSE;
+      cursor->started = TRUE;
+      remember (cursor);
+      /* The first step writes into `next`: fault it in now. */
+      if (cursor->state.next != NULL)
+        memset (cursor->state.next->data, 0, cursor->state.next->size * sizeof (double));
+    }
+  while (cursor->recent->len + cursor->spare->len < cursor->n_recent)
+    g_ptr_array_add (cursor->spare, _jac_chain_save (&cursor->state));
+  return TRUE;
 }
 
 void

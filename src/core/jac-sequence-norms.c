@@ -205,6 +205,22 @@ _jac_chain_save (const JacSequenceChainState *from)
 }
 
 void
+_jac_chain_save_into (JacSequenceChainState       *saved,
+                      const JacSequenceChainState *from)
+{
+  gsize n = from->sequence->config.config.batch;
+
+  g_return_if_fail (saved->sequence == from->sequence
+                    && saved->product->size == from->product->size);
+
+  saved->lag = from->lag;
+  memcpy (saved->product->data, from->product->data, from->product->size * sizeof (double));
+  memcpy (saved->exponent, from->exponent, n * sizeof (int));
+  memcpy (saved->sum_squares, from->sum_squares, n * sizeof (double));
+  memcpy (saved->max_abs, from->max_abs, n * sizeof (double));
+}
+
+void
 _jac_chain_restore (JacSequenceChainState       *state,
                     const JacSequenceChainState *saved)
 {

@@ -51,6 +51,9 @@ void     _jac_chain_advance            (JacSequenceChainState *state);
 void     _jac_chain_clear              (JacSequenceChainState *state);
 /* A copy of @from's product, exponents and statistics, without scratch (for a cache). */
 JacSequenceChainState *_jac_chain_save (const JacSequenceChainState *from);
+/* Copies @from into @saved, made by _jac_chain_save () for the same sequence. */
+void     _jac_chain_save_into          (JacSequenceChainState       *saved,
+                                        const JacSequenceChainState *from);
 /* Puts a saved state back into the working @state (same sequence). */
 void     _jac_chain_restore            (JacSequenceChainState *state,
                                         const JacSequenceChainState *saved);

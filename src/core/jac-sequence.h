@@ -355,6 +355,12 @@ void         jac_sequence_cursor_free        (JacSequenceCursor  *cursor);
 JacStructured *jac_sequence_cursor_jacobian  (JacSequenceCursor  *cursor,
                                               gsize               lag,
                                               GError            **error);
+/* Starts the running product and writes once into the memory the lags visited next will be
+ * kept in, so that the first slider steps of a sequence copy into pages used before instead of
+ * fresh ones (at N = 64, H = 256 each kept lag is 32 MiB, which the kernel would fault in and
+ * zero during the step). For a worker that has time, after the norms. */
+gboolean     jac_sequence_cursor_reserve     (JacSequenceCursor  *cursor,
+                                              GError            **error);
 /* Steps advanced over all calls: for tests and profiling. */
 gsize        jac_sequence_cursor_steps_taken (const JacSequenceCursor *cursor);
 
