@@ -1777,6 +1777,22 @@ test_sequence_gain (void)
   jac_test_spin ();
   assert_tips (FALSE);
 
+  /* Past 1, tanh still vanishes: the reason on a line of its own, under the lesson, under the
+   * norms (one line was cut at 1024 and 1280 pixels). */
+  activate ("win.gain", g_variant_new_double (1.5));
+  jac_time_view_wait (window->time_view);
+  jac_test_spin ();
+  assert_tips (FALSE);
+  {
+    g_auto(GStrv) lines = g_strsplit (gtk_label_get_text (window->sequence_summary_label), "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 3);
+    g_assert_true (g_str_has_prefix (lines[0], "ρ(Whh) = 1.50"));
+    g_assert_true (g_str_has_prefix (lines[1], "< 1: vanishes (×"));
+    g_assert_true (g_str_has_prefix (lines[2], "ρ = 1.5 > 1, but tanh saturates: mean φ′ = "));
+    g_assert_true (g_str_has_suffix (lines[2], "; try identity"));
+  }
+
   activate ("win.norm", g_variant_new_string ("frobenius"));
   activate ("win.shared-range", NULL);
   {

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "jac-window"
 
 #include <math.h>
+#include <string.h>
 
 #include "core/jac-error.h"
 #include "core/jac-npz.h"
@@ -157,7 +158,19 @@ _jac_window_sequence_summary (JacWindow *self)
   /* The lesson is plain text with “<” and “>”: escaped for the label's markup. */
   lesson = jac_sequence_lesson (sequence, norms, view.norm, view.lag);
   escaped = g_markup_escape_text (lesson, -1);
-  g_string_append_printf (text, "   %s", escaped);
+  /* The lesson on a line of its own, and its reason (“— ρ > 1, but tanh saturates …”) on
+   * another: in one line they are wider than a projector's 1024 or 1280 pixels. */
+  g_string_append_c (text, '\n');
+  for (const char *c = escaped; *c != '\0'; c++)
+    {
+      if (g_str_has_prefix (c, " — "))
+        {
+          g_string_append (text, "\n");
+          c += strlen (" — ") - 1;
+          continue;
+        }
+      g_string_append_c (text, *c);
+    }
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
