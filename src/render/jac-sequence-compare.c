@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-private.h"
+#include "jac-figure-paint.h"
 #include "jac-render-tikz-private.h"
 #include "jac-sequence-figure.h"
 
@@ -47,27 +47,8 @@ show (Painter      *p,
   JacLabel *label = _jac_label_new (p->context, markup, size, bold, wrap);
 
   _jac_label_place (label, x, y, xalign, yalign);
-  _jac_set_source_rgb (p->cr, rgb);
-  if (!_jac_tikz_take_label (p->cr, label))
-    {
-      cairo_move_to (p->cr, label->x, label->y);
-      pango_cairo_show_layout (p->cr, label->layout);
-    }
+  _jac_figure_paint_label (p->cr, label, rgb);
   return label;
-}
-
-static double
-measure_height (Painter    *p,
-                const char *markup,
-                double      size,
-                gboolean    bold,
-                double      wrap)
-{
-  JacLabel *label = _jac_label_new (p->context, markup, size, bold, wrap);
-  double h = label->height;
-
-  _jac_label_free (label);
-  return h;
 }
 
 /* The mean over rows of log₁₀ of the norm at lag k, and the rows' range. */
@@ -149,7 +130,7 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   const JacSequenceConfig *c = &sequences[0]->config;
   gsize steps = c->steps;
   double margin, base, small, y_min = G_MAXDOUBLE, y_max = -G_MAXDOUBLE;
-  double top, bottom, left, right, tick_width = 0, y_step;
+  double top, bottom, caption_height, left, right, tick_width = 0, y_step;
   double end_value[N_CURVES];
   g_autofree char *title = NULL, *subtitle = NULL, *caption = NULL, *carry = NULL;
   JacSequenceNorm norm = view->norm;
@@ -243,7 +224,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
       "(z<sup>k</sup> = %s).",
       steps, rnn, lstm, cell_state, gru, verdict, f, f_k, z, z_k);
   }
-  bottom = height - margin - measure_height (&p, caption, base, FALSE, width - 2 * margin);
+  _jac_label_measure (p.context, caption, base, FALSE, width - 2 * margin, &caption_height);
+  bottom = height - margin - caption_height;
   label = show (&p, caption, base, FALSE, width - 2 * margin, margin, height - margin, 0, 1,
                 &p.palette.ink);
   _jac_label_free (label);
@@ -311,12 +293,7 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
     cairo_translate (cr, margin, (top + bottom) / 2);
     cairo_rotate (cr, -G_PI / 2);
     _jac_label_place (y_title, 0, 0, 0.5, 0);
-    _jac_set_source_rgb (cr, &p.palette.ink);
-    if (!_jac_tikz_take_label (cr, y_title))
-      {
-        cairo_move_to (cr, y_title->x, y_title->y);
-        pango_cairo_show_layout (cr, y_title->layout);
-      }
+    _jac_figure_paint_label (cr, y_title, &p.palette.ink);
     cairo_restore (cr);
     _jac_label_free (y_title);
   }

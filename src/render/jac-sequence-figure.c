@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-private.h"
+#include "jac-figure-paint.h"
 #include "jac-render-tikz-private.h"
 #include "jac-sequence-figure.h"
 
@@ -170,59 +170,7 @@ text_width (PangoContext *context,
             const char   *markup,
             double        size)
 {
-  JacLabel *label = label_new (context, markup, size, FALSE);
-  double width = label->width;
-
-  _jac_label_free (label);
-  return width;
-}
-
-/* @markup wrapped at @width, or NULL when it takes more than @lines lines or a line is wider. */
-static JacLabel *
-label_fitting (PangoContext *context,
-               const char   *markup,
-               double        size,
-               gboolean      bold,
-               double        width,
-               int           lines)
-{
-  JacLabel *label = _jac_label_new (context, markup, size, bold, MAX (width, 1));
-
-  if (pango_layout_get_line_count (label->layout) <= lines && label->width <= MAX (width, 1) + 0.01)
-    return label;
-  _jac_label_free (label);
-  return NULL;
-}
-
-/* The last resort: @markup in smaller type until it fits, but never below the medium's minimum
- * (Pango 1.50 cannot ellipsize text with <sub> or <sup>: it warns of "leftover font scales").
- * When even the minimum does not fit, the label is wrapped at the minimum and the layout marks
- * itself overflowing, so that layout_init () leaves an element out instead. */
-static JacLabel *
-label_shrunk (SeqLayout  *l,
-              const char *markup,
-              double      size,
-              gboolean    bold,
-              double      width,
-              int         lines)
-{
-  double floor_size = MIN (size, l->type.min_text);
-
-  for (double s = size * 0.9; s > floor_size; s *= 0.9)
-    {
-      JacLabel *label = label_fitting (l->context, markup, s, bold, width, lines);
-
-      if (label != NULL)
-        return label;
-    }
-  {
-    JacLabel *label = label_fitting (l->context, markup, floor_size, bold, width, lines);
-
-    if (label != NULL)
-      return label;
-  }
-  l->overflow = TRUE;
-  return _jac_label_new (l->context, markup, floor_size, bold, MAX (width, 1));
+  return _jac_label_measure (context, markup, size, FALSE, -1, NULL);
 }
 
 /* The first of @wordings that fits @width in its lines; else the last one, smaller. */
@@ -234,15 +182,16 @@ label_worded (SeqLayout     *l,
               gboolean       bold,
               double         width)
 {
-  for (guint k = 0; k < n; k++)
+  for (guint k = 0; k + 1 < n; k++)
     {
-      JacLabel *label = label_fitting (l->context, wordings[k].markup, size, bold, width,
-                                       wordings[k].lines);
+      JacLabel *label = _jac_label_fitting (l->context, wordings[k].markup, size, bold, width,
+                                            wordings[k].lines);
 
       if (label != NULL)
         return label;
     }
-  return label_shrunk (l, wordings[n - 1].markup, size, bold, width, wordings[n - 1].lines);
+  return _jac_label_fit (l->context, wordings[n - 1].markup, size, l->type.min_text, bold, width,
+                         wordings[n - 1].lines, &l->overflow);
 }
 
 /* @parts joined by SEPARATOR, breaking the line between parts rather than inside a formula. */
@@ -257,7 +206,6 @@ label_packed (SeqLayout          *l,
   PangoContext *context = l->context;
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *line = NULL;
-  JacLabel *label;
 
   for (guint k = 0; k < n; k++)
     {
@@ -274,8 +222,8 @@ label_packed (SeqLayout          *l,
       line = joined;
     }
   g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", line);
-  label = label_fitting (context, text->str, size, FALSE, width, lines);
-  return label != NULL ? label : label_shrunk (l, text->str, size, FALSE, width, lines);
+  return _jac_label_fit (context, text->str, size, l->type.min_text, FALSE, width, lines,
+                         &l->overflow);
 }
 
 static gboolean
@@ -1022,12 +970,7 @@ paint_label (Painter        *p,
              const JacLabel *label,
              const JacRgb   *rgb)
 {
-  _jac_set_source_rgb (p->cr, rgb);
-  if (!_jac_tikz_take_label (p->cr, label))
-    {
-      cairo_move_to (p->cr, label->x, label->y);
-      pango_cairo_show_layout (p->cr, label->layout);
-    }
+  _jac_figure_paint_label (p->cr, label, rgb);
   if (p->record != NULL)
     record_label (p, label);
 }
@@ -1205,7 +1148,7 @@ cell_value_size (Painter         *p,
                  double           cell)
 {
   const SeqLayout *l = p->layout;
-  double widest = 0, tallest = 0, size, top = pool_max_abs (pool);
+  double widest = 0, tallest = 0, top = pool_max_abs (pool);
   glong longest = 0;
 
   if (cell < l->type.min_text * 1.4)
@@ -1231,8 +1174,8 @@ cell_value_size (Painter         *p,
       _jac_label_free (label);
     }
   /* Widths grow with the size; sub/superscripts stay at their own minimum, so this errs small. */
-  size = l->type.min_text * MIN ((cell * 0.88) / MAX (widest, 1), (cell * 0.9) / MAX (tallest, 1));
-  return size >= l->type.min_text ? MIN (size, l->small) : 0;
+  return _jac_fit_text_size (l->type.min_text, MAX (widest, 1), MAX (tallest, 1), cell * 0.88,
+                             cell * 0.9, l->small, l->type.min_text);
 }
 
 static void
