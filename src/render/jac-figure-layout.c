@@ -106,7 +106,7 @@ _jac_figure_layout_text_width (JacFigureLayout *layout,
                                const char      *markup,
                                double           size)
 {
-  return _jac_label_measure (layout->context, markup, size, FALSE, -1, NULL);
+  return _jac_label_width (layout->context, markup, size);
 }
 
 /* ---- slots ---- */

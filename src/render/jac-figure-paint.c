@@ -95,6 +95,14 @@ _jac_label_measure (PangoContext *context,
   return width;
 }
 
+double
+_jac_label_width (PangoContext *context,
+                  const char   *markup,
+                  double        size)
+{
+  return _jac_label_measure (context, markup, size, FALSE, -1, NULL);
+}
+
 JacLabel *
 _jac_label_fitting (PangoContext *context,
                     const char   *markup,

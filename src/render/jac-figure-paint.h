@@ -30,6 +30,10 @@ double    _jac_label_measure         (PangoContext     *context,
                                       gboolean          bold,
                                       double            wrap_width,
                                       double           *height);
+/* The width of @markup at @size on one line. */
+double    _jac_label_width           (PangoContext     *context,
+                                      const char       *markup,
+                                      double            size);
 /* @markup wrapped at @width, or NULL when it takes more than @lines lines or a line is wider. */
 JacLabel *_jac_label_fitting         (PangoContext     *context,
                                       const char       *markup,

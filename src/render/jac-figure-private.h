@@ -346,6 +346,8 @@ void             _jac_label_place          (JacLabel              *label,
 void             _jac_set_source_rgb        (cairo_t               *cr,
                                              const JacRgb          *rgb);
 guint32          _jac_rgb_argb              (const JacRgb          *rgb);
+/* 0xrrggbb as a colour. */
+JacRgb           _jac_rgb_hex               (guint32                hex);
 /* Numbers as shown: two decimals, or an exponent for very small or large ones; "−" for minus. */
 char            *_jac_format_value          (double                 value);
 /* Short enough for a cell: two decimals below 10, fewer above. */

@@ -206,6 +206,13 @@ _jac_set_source_rgb (cairo_t      *cr,
   cairo_set_source_rgb (cr, rgb->red, rgb->green, rgb->blue);
 }
 
+JacRgb
+_jac_rgb_hex (guint32 hex)
+{
+  return (JacRgb) { ((hex >> 16) & 0xff) / 255.0, ((hex >> 8) & 0xff) / 255.0,
+                    (hex & 0xff) / 255.0 };
+}
+
 guint32
 _jac_rgb_argb (const JacRgb *rgb)
 {

@@ -5,9 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-paint.h"
 #include "jac-render-tikz-private.h"
-#include "jac-sequence-figure.h"
+#include "jac-sequence-figure-private.h"
 
 #define N_CELLS 3
 #define N_CURVES 4   /* the three cells' ∂h_T/∂h_{T−k}, and the LSTM's ∂c_T/∂c_{T−k} */
@@ -15,13 +14,6 @@
 /* Okabe–Ito, as the through-time figure's rows. */
 static const guint32 cell_colors_light[N_CELLS] = { 0xd55e00, 0x0072b2, 0x009e73 };
 static const guint32 cell_colors_dark[N_CELLS] = { 0xe69f00, 0x56b4e9, 0x009e73 };
-
-static JacRgb
-rgb_of (guint32 hex)
-{
-  return (JacRgb) { ((hex >> 16) & 0xff) / 255.0, ((hex >> 8) & 0xff) / 255.0,
-                    (hex & 0xff) / 255.0 };
-}
 
 typedef struct
 {
@@ -113,19 +105,16 @@ decade_markup (double log10_value)
 }
 
 void
-jac_sequence_compare_figure_draw (cairo_t                        *cr,
-                                  double                          width,
-                                  double                          height,
-                                  const JacSequence * const      *sequences,
-                                  const JacSequenceNorms * const *norms,
-                                  const JacSequenceView          *view,
-                                  const JacFigureStyle           *style)
+_jac_sequence_compare_draw (cairo_t                *cr,
+                            const JacSequenceScene *scene)
 {
-  g_return_if_fail (cr != NULL);
-
   static const char * const names[N_CURVES] = {
     "RNN", "LSTM", "GRU", "LSTM cell state ∂c<sub>T</sub>/∂c<sub>T−k</sub>",
   };
+  const JacSequence * const *sequences = scene->cells;
+  const JacSequenceNorms * const *norms = scene->cell_norms;
+  const JacFigureStyle *style = scene->style;
+  double width = scene->width, height = scene->height;
   Painter p = { cr, _jac_text_context_new (cr) };
   const JacSequenceConfig *c = &sequences[0]->config;
   gsize steps = c->steps;
@@ -133,10 +122,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   double top, bottom, caption_height, left, right, tick_width = 0, y_step;
   double end_value[N_CURVES];
   g_autofree char *title = NULL, *subtitle = NULL, *caption = NULL, *carry = NULL;
-  JacSequenceNorm norm = view->norm;
+  JacSequenceNorm norm = scene->view->norm;
   JacLabel *label;
-
-  g_return_if_fail (sequences != NULL && norms != NULL && view != NULL && style != NULL);
 
   _jac_palette_init (&p.palette, style);
   _jac_type_init (&p.type, style->medium, style->text_scale, width, height);
@@ -313,7 +300,7 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   for (guint k = 0; k < N_CURVES; k++)
     {
       guint color = k % N_CELLS == 0 && k > 0 ? 1 : k;
-      JacRgb rgb = rgb_of (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
+      JacRgb rgb = _jac_rgb_hex (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
       gboolean pen = FALSE;
 
       if (norms[k]->batch > 1)
@@ -368,7 +355,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
     for (guint k = 0; k < N_CURVES; k++)
       {
         guint color = k == N_CELLS ? 1 : k;
-        JacRgb rgb = rgb_of (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
+        JacRgb rgb = _jac_rgb_hex (style->dark ? cell_colors_dark[color]
+                                               : cell_colors_light[color]);
         g_autofree char *value = decade_markup (end_value[k]);
         g_autofree char *text = g_strdup_printf ("%s (k = %" G_GSIZE_FORMAT ": %s)", names[k],
                                                  steps, value);
@@ -400,24 +388,24 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   g_object_unref (p.context);
 }
 
-typedef struct
+void
+jac_sequence_compare_figure_draw (cairo_t                        *cr,
+                                  double                          width,
+                                  double                          height,
+                                  const JacSequence * const      *sequences,
+                                  const JacSequenceNorms * const *norms,
+                                  const JacSequenceView          *view,
+                                  const JacFigureStyle           *style)
 {
-  const JacSequence * const      *sequences;
-  const JacSequenceNorms * const *norms;
-  const JacSequenceView          *view;
-  const JacFigureStyle           *style;
-} Content;
+  JacSequenceScene scene = { width, height, NULL, NULL, NULL, sequences, norms, view, style };
 
-static void
-draw_content (cairo_t  *cr,
-              double    width,
-              double    height,
-              gpointer  user_data)
-{
-  const Content *content = user_data;
+  g_return_if_fail (cr != NULL);
+  g_return_if_fail (sequences != NULL);
+  g_return_if_fail (norms != NULL);
+  g_return_if_fail (view != NULL);
+  g_return_if_fail (style != NULL);
 
-  jac_sequence_compare_figure_draw (cr, width, height, content->sequences, content->norms,
-                                    content->view, content->style);
+  _jac_sequence_compare_draw (cr, &scene);
 }
 
 gboolean
@@ -431,10 +419,16 @@ jac_sequence_compare_figure_save (const char                     *path,
                                   const JacFigureStyle           *style,
                                   GError                        **error)
 {
-  Content content = { sequences, norms, view, style };
+  JacSequenceScene scene = { width, height, NULL, NULL, NULL, sequences, norms, view, style };
 
-  g_return_val_if_fail (path != NULL && sequences != NULL && norms != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (sequences != NULL, FALSE);
+  g_return_val_if_fail (norms != NULL, FALSE);
+  g_return_val_if_fail (view != NULL, FALSE);
+  g_return_val_if_fail (style != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _jac_render_save (path, width, height, scale, style->medium,
-                           "RNN, LSTM and GRU through time", draw_content, &content, error);
+                           "RNN, LSTM and GRU through time", _jac_sequence_scene_draw_cb, &scene,
+                           error);
 }
