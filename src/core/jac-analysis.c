@@ -459,6 +459,8 @@ jac_expr_draw_variables (JacExpr     *expr,
 void
 jac_sparsity_clear (JacSparsity *sparsity)
 {
+  g_return_if_fail (sparsity != NULL);
+
   g_clear_pointer (&sparsity->sentence, g_free);
 }
 

@@ -100,6 +100,9 @@ _jac_label_width (PangoContext *context,
                   const char   *markup,
                   double        size)
 {
+  g_return_val_if_fail (PANGO_IS_CONTEXT (context), 0);
+  g_return_val_if_fail (markup != NULL, 0);
+
   return _jac_label_measure (context, markup, size, FALSE, -1, NULL);
 }
 
