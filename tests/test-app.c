@@ -41,6 +41,37 @@ static JacApplication *application;
 static JacWindow *window;
 static char *tmpdir;
 
+/* A widget of the Expression panel's template, by its id: the panel keeps its widgets to
+ * itself, the tests type into them and read them as a user would. */
+static GObject *
+expr_child (JacWindow  *win,
+            const char *id)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (win->expression_panel),
+                                                  JAC_TYPE_EXPRESSION_PANEL, id);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static GtkEditable *
+expr_entry (const char *id)
+{
+  return GTK_EDITABLE (expr_child (window, id));
+}
+
+static GtkCheckButton *
+hessian_check (void)
+{
+  return GTK_CHECK_BUTTON (expr_child (window, "hessian_check"));
+}
+
+static const char *
+expr_label_text (const char *id)
+{
+  return gtk_label_get_text (GTK_LABEL (expr_child (window, id)));
+}
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 
@@ -1137,9 +1168,9 @@ type_expression (const char *expression,
                  const char *shapes)
 {
   if (shapes != NULL)
-    gtk_editable_set_text (GTK_EDITABLE (window->shapes_entry), shapes);
-  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), expression);
-  g_signal_emit_by_name (window->expr_entry, "activate");
+    gtk_editable_set_text (expr_entry ("shapes_entry"), shapes);
+  gtk_editable_set_text (expr_entry ("entry"), expression);
+  g_signal_emit_by_name (expr_entry ("entry"), "activate");
   jac_test_spin ();
 }
 
@@ -1188,8 +1219,8 @@ test_expr_presets (void)
           g_assert_nonnull (analysis->expr);
           g_assert_cmpstr (analysis->derivation->contracted_text, ==, "(G ⊙ S) W_hhᵀ");
           g_assert_true (gtk_widget_get_visible (window->sizes_list));
-          g_assert_false (gtk_widget_get_visible (window->shapes_box));
-          g_assert_nonnull (strstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)),
+          g_assert_false (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
+          g_assert_nonnull (strstr (gtk_editable_get_text (expr_entry ("entry")),
                                     "tanh(h_prev @ W_hh"));
         }
       else
@@ -1197,9 +1228,9 @@ test_expr_presets (void)
           g_assert_nonnull (analysis->expr);
           g_assert_cmpuint (n_variables (analysis), ==, presets[k].n_vars);
           g_assert_false (gtk_widget_get_visible (window->sizes_list));
-          g_assert_true (gtk_widget_get_visible (window->shapes_box));
+          g_assert_true (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
           g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
-          g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)), ==,
+          g_assert_cmpstr (gtk_editable_get_text (expr_entry ("entry")), ==,
                            analysis->expr->source);
         }
       jac_test_spin_for (50);
@@ -1217,22 +1248,22 @@ test_expr_hessian (void)
   activate ("win.preset", g_variant_new_string ("least-squares-hessian"));
   analysis = jac_window_get_analysis (window);
   g_assert_nonnull (analysis->hessian);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->hessian_check)));
-  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
-  g_assert_true (gtk_check_button_get_active (window->hessian_check));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (hessian_check ())));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (hessian_check ())));
+  g_assert_true (gtk_check_button_get_active (hessian_check ()));
   g_assert_cmpstr (analysis->derivation->contracted_text, ==, "Xᵀ X V");
   g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract with V"));
   g_assert_null (_jac_window_get_expr_error (window));
   jac_test_spin_for (50);
 
-  gtk_check_button_set_active (window->hessian_check, FALSE);
+  gtk_check_button_set_active (hessian_check (), FALSE);
   analysis = jac_window_get_analysis (window);
   g_assert_null (analysis->hessian);
   g_assert_cmpstr (analysis->wrt_name, ==, "W");
   g_assert_cmpuint (analysis->jacobian->n_terms, >, 0);
   g_assert_nonnull (strstr (analysis->derivation->contracted_text, "Xᵀ"));
-  gtk_check_button_set_active (window->hessian_check, TRUE);
+  gtk_check_button_set_active (hessian_check (), TRUE);
   g_assert_nonnull (jac_window_get_analysis (window)->hessian);
   jac_test_spin_for (50);
 
@@ -1240,16 +1271,16 @@ test_expr_hessian (void)
   analysis = jac_window_get_analysis (window);
   g_assert_null (analysis->hessian);
   g_assert_cmpstr (analysis->output_name, ==, "U");
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (hessian_check ())));
   /* tr(X)'s gradient is the constant I_3x3: not a variable to differentiate by. */
   type_expression ("tr(X)", "X: 3×3");
-  gtk_check_button_set_active (window->hessian_check, TRUE);
+  gtk_check_button_set_active (hessian_check (), TRUE);
   analysis = jac_window_get_analysis (window);
   g_assert_nonnull (analysis->hessian);
   g_assert_false (analysis->derivation->depends);
   g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 1);
   activate ("win.preset", g_variant_new_string ("least-squares"));
-  g_assert_false (gtk_check_button_get_active (window->hessian_check));
+  g_assert_false (gtk_check_button_get_active (hessian_check ()));
   g_assert_null (jac_window_get_analysis (window)->hessian);
 }
 
@@ -1285,7 +1316,7 @@ test_expr_type (void)
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
 
   /* Typing without Enter applies a moment after the last key. */
-  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), "sum(h_prev * h_prev)");
+  gtk_editable_set_text (expr_entry ("entry"), "sum(h_prev * h_prev)");
   jac_test_spin_for (900);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
@@ -1308,10 +1339,10 @@ test_expr_error (void)
   g_assert_nonnull (strstr (error, "column"));
   g_assert_nonnull (strstr (error, "\n  U = tanh(V @ A\n"));
   g_assert_nonnull (strstr (error, "^"));
-  g_assert_true (gtk_widget_get_visible (window->expr_error_box));
-  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_error_label), "column 9"));
-  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_caret_label), "          ^"));
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "error_box"))));
+  g_assert_nonnull (strstr (expr_label_text ("error_label"), "column 9"));
+  g_assert_nonnull (strstr (expr_label_text ("caret_label"), "          ^"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) == before);
   g_assert_false (jac_window_get_message_is_error (window));
   keep_screenshot ("expr-error.png");
@@ -1319,8 +1350,8 @@ test_expr_error (void)
   /* A bad declaration points into the shapes entry. */
   type_expression ("U = V @ A", "N = 2, V: N×, A: 4×3");
   g_assert_nonnull (_jac_window_get_expr_error (window));
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("shapes_entry")), "error"));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) == before);
 
   /* Shapes that do not fit name both. */
@@ -1330,8 +1361,8 @@ test_expr_error (void)
 
   type_expression ("U = V @ A", "V: 2×4, A: 4×3");
   g_assert_null (_jac_window_get_expr_error (window));
-  g_assert_false (gtk_widget_get_visible (window->expr_error_box));
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "error_box"))));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("shapes_entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) != before);
 }
 
@@ -1609,7 +1640,7 @@ test_sequence_switch (void)
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->time_view)));
   g_assert_true (gtk_widget_get_visible (window->sequence_list));
   g_assert_true (gtk_widget_get_visible (window->sizes_list));
-  g_assert_false (gtk_widget_get_visible (window->expression_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->expression_panel)));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
   g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
   g_assert_nonnull (jac_time_view_get_sequence (window->time_view));

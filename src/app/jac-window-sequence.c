@@ -199,8 +199,7 @@ _jac_window_sync_view (JacWindow *self)
 
   show (self->sequence_heading, sequence);
   show (self->sequence_list, sequence);
-  show (self->expression_heading, !sequence);
-  show (self->expression_list, !sequence);
+  show (GTK_WIDGET (self->expression_panel), !sequence);
   show (self->upstream_row, !sequence);
   show (self->loaded_row, !sequence);
   show (self->contraction_row, !sequence);

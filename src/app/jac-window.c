@@ -391,7 +391,7 @@ _jac_window_recompute_now (JacWindow *self)
   g_clear_handle_id (&self->recompute_source, g_source_remove);
   if (_jac_window_is_expr_mode (self))
     {
-      GtkWidget *culprit = NULL;
+      JacExpressionField culprit = JAC_EXPRESSION_FIELD_NONE;
 
       analysis = _jac_window_compute_expr (self, self->loaded_expr, &culprit, &error);
       jac_profile_log ("analysis %s wrt=%s: %.2f ms", self->session->expression, self->session->wrt,
@@ -751,7 +751,6 @@ jac_window_dispose (GObject *object)
   g_clear_handle_id (&self->recompute_source, g_source_remove);
   g_clear_handle_id (&self->kron_source, g_source_remove);
   g_clear_handle_id (&self->message_source, g_source_remove);
-  g_clear_handle_id (&self->entry_source, g_source_remove);
   g_clear_pointer (&self->history, jac_history_free);
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
@@ -939,24 +938,8 @@ adopt_panels (JacWindow *self)
   self->steps_spin = sequence->steps_spin;
   self->cell_dropdown = sequence->cell_row;
 
-  self->expression_heading = GTK_WIDGET (expr);
-  self->expression_list = GTK_WIDGET (expr);
-  self->expr_entry = expr->entry;
-  self->preset_menu_button = expr->preset_menu_button;
-  self->shapes_box = expr->shapes_box;
-  self->shapes_entry = expr->shapes_entry;
-  self->expr_error_box = expr->error_box;
-  self->expr_error_label = expr->error_label;
-  self->expr_caret_label = expr->caret_label;
-  self->hessian_check = expr->hessian_check;
-  g_signal_connect (expr->hessian_check, "toggled", G_CALLBACK (_jac_window_hessian_toggled_cb),
-                    self);
-  g_signal_connect (expr->entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb), self);
-  g_signal_connect (expr->entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb), self);
-  g_signal_connect (expr->shapes_entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb),
-                    self);
-  g_signal_connect (expr->shapes_entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb),
-                    self);
+  g_signal_connect (expr, "apply", G_CALLBACK (_jac_window_expr_apply_cb), self);
+  g_signal_connect (expr, "notify::hessian", G_CALLBACK (_jac_window_hessian_cb), self);
 
   self->sizes_heading = GTK_WIDGET (step->sizes_group);
   self->sizes_list = GTK_WIDGET (step->sizes_group);
@@ -997,7 +980,7 @@ jac_window_init (JacWindow *self)
   {
     g_autoptr(GMenuModel) presets = _jac_window_preset_menu ();
 
-    gtk_menu_button_set_menu_model (self->preset_menu_button, presets);
+    jac_expression_panel_set_preset_menu (self->expression_panel, presets);
   }
 
   motion = gtk_event_controller_motion_new ();
