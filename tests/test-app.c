@@ -54,6 +54,39 @@ expr_child (JacWindow  *win,
   return child;
 }
 
+/* The same for the one-step and through-time controls. */
+static GObject *
+step_child (const char *id)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (window->step_controls),
+                                                  JAC_TYPE_STEP_CONTROLS, id);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static GObject *
+sequence_child (const char *id)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (window->sequence_controls),
+                                                  JAC_TYPE_SEQUENCE_CONTROLS, id);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static GtkSpinButton *
+step_spin (const char *id)
+{
+  return GTK_SPIN_BUTTON (step_child (id));
+}
+
+static GtkLabel *
+upstream_label (void)
+{
+  return GTK_LABEL (step_child ("upstream_label"));
+}
+
 static GtkEditable *
 expr_entry (const char *id)
 {
@@ -237,7 +270,7 @@ test_change_size (void)
   g_assert_cmpuint (analysis->sparsity.n_block_cols, ==, 4);
   g_assert_cmpuint (analysis->sparsity.block_height, ==, 5);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 12);
-  g_assert_cmpint ((int) gtk_spin_button_get_value (window->batch_spin), ==, 4);
+  g_assert_cmpint ((int) gtk_spin_button_get_value (step_spin ("batch_spin")), ==, 4);
 
   activate ("win.resize", g_variant_new ("(ii)", 1, -1));
   analysis = jac_window_get_analysis (window);
@@ -468,17 +501,18 @@ test_load_npy (void)
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
   value = variable_node (analysis, "W_hh")->value;
   g_assert_cmpfloat_with_epsilon (value->data[5], -0.45, 1e-12);
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (step_child ("hidden_spin"))));
 
   write_matrix (state, 3, 4, 0.1);
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("h_prev=%s", state)));
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpint (window->session->batch, ==, 3);
-  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "h_prev.npy"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (step_child ("loaded_label"))),
+                            "h_prev.npy"));
 
   activate ("win.clear-variables", NULL);
-  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (step_child ("hidden_spin"))));
 }
 
 static void
@@ -898,7 +932,8 @@ static void
 test_text_scale (void)
 {
   GtkWidget *labels[] = {
-    GTK_WIDGET (window->upstream_label), window->sizes_heading, GTK_WIDGET (window->wrt_caption),
+    GTK_WIDGET (upstream_label ()), GTK_WIDGET (step_child ("sizes_group")),
+    GTK_WIDGET (window->wrt_caption),
     GTK_WIDGET (window->hover_label), GTK_WIDGET (window->key_delta_label),
     GTK_WIDGET (window->lag_scale),
   };
@@ -910,14 +945,14 @@ test_text_scale (void)
   jac_test_spin_for (100);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     sizes[k] = font_size (labels[k]);
-  width = natural_width (GTK_WIDGET (window->upstream_label));
+  width = natural_width (GTK_WIDGET (step_child ("upstream_label")));
 
   scale_text_by ("win.text-larger", 1);
   g_assert_cmpfloat (window->session->text_scale, ==, JAC_SESSION_TEXT_SCALE_STEP);
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, JAC_SESSION_TEXT_SCALE_STEP);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), >, sizes[k]);
-  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), >, width);
+  g_assert_cmpint (natural_width (GTK_WIDGET (step_child ("upstream_label"))), >, width);
 
   /* Larger then smaller comes back exactly. */
   scale_text_by ("win.text-smaller", 1);
@@ -950,7 +985,7 @@ test_text_scale (void)
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, 1.0);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), ==, sizes[k]);
-  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), ==, width);
+  g_assert_cmpint (natural_width (GTK_WIDGET (step_child ("upstream_label"))), ==, width);
 }
 
 static void
@@ -1211,14 +1246,14 @@ test_expr_presets (void)
       g_assert_null (_jac_window_get_expr_error (window));
       g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, presets[k].n_vars);
       g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), presets[k].output));
-      g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), upstream));
+      g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), upstream));
       g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract"));
       if (g_str_equal (presets[k].id, "rnn"))
         {
           /* One preset among many: the same expression analysis, its sizes as controls. */
           g_assert_nonnull (analysis->expr);
           g_assert_cmpstr (analysis->derivation->contracted_text, ==, "(G ⊙ S) W_hhᵀ");
-          g_assert_true (gtk_widget_get_visible (window->sizes_list));
+          g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
           g_assert_false (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
           g_assert_nonnull (strstr (gtk_editable_get_text (expr_entry ("entry")),
                                     "tanh(h_prev @ W_hh"));
@@ -1227,7 +1262,7 @@ test_expr_presets (void)
         {
           g_assert_nonnull (analysis->expr);
           g_assert_cmpuint (n_variables (analysis), ==, presets[k].n_vars);
-          g_assert_false (gtk_widget_get_visible (window->sizes_list));
+          g_assert_false (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
           g_assert_true (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
           g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
           g_assert_cmpstr (gtk_editable_get_text (expr_entry ("entry")), ==,
@@ -1298,15 +1333,15 @@ test_expr_type (void)
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Kronecker"));
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂U"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), "∂L/∂U"));
   keep_screenshot ("expr-matmul.png");
 
   /* G is named after the output, with its subscript. */
   type_expression ("h_next = tanh(h_prev @ W_hh)", "");
   g_assert_cmpstr (jac_window_get_analysis (window)->output_name, ==, "h_next");
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label),
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()),
                                    "∂L/∂h<sub>next</sub>"));
-  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->upstream_label), "∂L/∂hnext"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (upstream_label ()), "∂L/∂hnext"));
 
   /* The RNN's names keep the sizes of its controls. */
   type_expression ("h = tanh(h_prev @ W_hh + x @ W_xh + b)", "");
@@ -1320,7 +1355,7 @@ test_expr_type (void)
   jac_test_spin_for (900);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂Y"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), "∂L/∂Y"));
   g_assert_null (_jac_window_get_expr_error (window));
 }
 
@@ -1504,7 +1539,7 @@ test_expr_load (void)
   g_assert_cmpuint (node->shape[0], ==, 3);
   g_assert_cmpfloat_with_epsilon (node->value->data[1], 0.26, 1e-12);
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 3);
-  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "V.npy"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (step_child ("loaded_label"))), "V.npy"));
 
   /* Not a variable of the expression: an error, and nothing changes. */
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("Q=%s", path)));
@@ -1633,13 +1668,13 @@ test_sequence_switch (void)
 {
   reset ();
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "step");
-  g_assert_false (gtk_widget_get_visible (window->sequence_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->sequence_controls)));
 
   show_sequence ();
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->time_view)));
-  g_assert_true (gtk_widget_get_visible (window->sequence_list));
-  g_assert_true (gtk_widget_get_visible (window->sizes_list));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->sequence_controls)));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->expression_panel)));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
   g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
@@ -1648,10 +1683,10 @@ test_sequence_switch (void)
   /* Even from an expression the sequence is the RNN's, with its size controls. */
   activate ("win.view", g_variant_new_string ("step"));
   activate ("win.preset", g_variant_new_string ("softmax"));
-  g_assert_false (gtk_widget_get_visible (window->sizes_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
   activate ("win.toggle-view", NULL);               /* Ctrl+Shift+T */
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
-  g_assert_true (gtk_widget_get_visible (window->sizes_list));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
   activate ("win.view", g_variant_new_string ("nonsense"));
   g_assert_cmpint (window->session->view, ==, JAC_VIEW_SEQUENCE);
 
@@ -2177,12 +2212,12 @@ test_session (void)
   g_assert_true (session == window->session);
   g_object_set (session, "batch", 3, "hidden", 4, NULL);
   jac_test_spin ();
-  g_assert_cmpfloat (gtk_spin_button_get_value (window->batch_spin), ==, 3);
-  g_assert_cmpfloat (gtk_spin_button_get_value (window->hidden_spin), ==, 4);
+  g_assert_cmpfloat (gtk_spin_button_get_value (step_spin ("batch_spin")), ==, 3);
+  g_assert_cmpfloat (gtk_spin_button_get_value (step_spin ("hidden_spin")), ==, 4);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
-  gtk_spin_button_set_value (window->hidden_spin, 2);
+  gtk_spin_button_set_value (step_spin ("hidden_spin"), 2);
   jac_test_spin ();
   g_assert_cmpint (session->hidden, ==, 2);
 
@@ -2190,11 +2225,14 @@ test_session (void)
   g_object_set (session, "colormap", JAC_COLORMAP_GRAY, "upstream", JAC_UPSTREAM_LOSS,
                 "activation", JAC_ACTIVATION_RELU, NULL);
   jac_test_spin ();
-  g_assert_cmpuint (adw_combo_row_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
-  g_assert_cmpuint (gtk_drop_down_get_selected (window->upstream_dropdown), ==, JAC_UPSTREAM_LOSS);
-  g_assert_cmpuint (adw_combo_row_get_selected (window->activation_dropdown), ==,
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (step_child ("colormap_row"))), ==,
+                    JAC_COLORMAP_GRAY);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (step_child ("upstream_dropdown"))),
+                    ==, JAC_UPSTREAM_LOSS);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (step_child ("activation_row"))), ==,
                     JAC_ACTIVATION_RELU);
-  adw_combo_row_set_selected (window->colormap_dropdown, JAC_COLORMAP_PURPLE_GREEN);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (step_child ("colormap_row")),
+                              JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpint (session->colormap, ==, JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpstr (jac_window_get_analysis (window)->expr->source, ==,
                    "h = relu(h_prev @ W_hh + x @ W_xh + b)");
@@ -2212,10 +2250,11 @@ test_session (void)
                        window->lag_scale))), ==, 8);
   /* The cell heads the Through Time controls; the sequence on show is the session's cell's. */
   activate ("win.cell", g_variant_new_string ("gru"));
-  g_assert_cmpuint (adw_combo_row_get_selected (window->cell_dropdown), ==, JAC_CELL_GRU);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (sequence_child ("cell_row"))), ==,
+                    JAC_CELL_GRU);
   jac_time_view_wait (window->time_view);
   g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_GRU);
-  adw_combo_row_set_selected (window->cell_dropdown, JAC_CELL_LSTM);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (sequence_child ("cell_row")), JAC_CELL_LSTM);
   g_assert_cmpint (session->cell, ==, JAC_CELL_LSTM);
   jac_time_view_wait (window->time_view);
   g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_LSTM);

@@ -284,7 +284,7 @@ rebuild_load_menu (JacWindow          *self,
       g_menu_append_item (section, item);
     }
   g_menu_append_section (menu, "Load from a .npy File", G_MENU_MODEL (section));
-  gtk_menu_button_set_menu_model (self->load_menu_button, G_MENU_MODEL (menu));
+  jac_step_controls_set_load_menu (self->step_controls, G_MENU_MODEL (menu));
 }
 
 /* Rebuilds the header bar's wrt buttons and the load menu when the variables change. */
@@ -333,10 +333,7 @@ _jac_window_sync_mode (JacWindow *self)
   /* The sequence is always the RNN, whatever the expression. */
   gboolean rnn_controls = !expr || _jac_window_is_sequence_view (self);
 
-  gtk_widget_set_visible (self->sizes_heading, rnn_controls);
-  gtk_widget_set_visible (self->sizes_list, rnn_controls);
-  gtk_widget_set_visible (self->activation_row, rnn_controls);
-  gtk_widget_set_visible (self->b_shape_row, rnn_controls);
+  jac_step_controls_set_rnn_mode (self->step_controls, rnn_controls);
   jac_expression_panel_set_expression_mode (self->expression_panel, expr);
 
   /* What the user is typing is left alone. */
