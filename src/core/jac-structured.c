@@ -531,7 +531,7 @@ jac_structured_to_dense (const JacStructured  *self,
       return NULL;
     }
 
-  dense = jac_tensor_new (rank, shape, error);
+  dense = jac_tensor_try_new (rank, shape, error);
   if (dense == NULL)
     return NULL;
 
@@ -1296,7 +1296,7 @@ matmul_left_term (const JacStructured  *ja,
           job.s.n_y == 1 && job.s.op_x == 1 && job.s.dense_x == 1 &&
           job.s.n_x == result->wrt_shape[1] && mm->upstream->size == m * ncols)
         {
-          vjp = jac_tensor_new (result->wrt_rank, result->wrt_shape, error);
+          vjp = jac_tensor_try_new (result->wrt_rank, result->wrt_shape, error);
           if (vjp == NULL)
             {
               jac_structured_free (result);
