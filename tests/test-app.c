@@ -41,39 +41,22 @@ static JacApplication *application;
 static JacWindow *window;
 static char *tmpdir;
 
-/* A widget of the Expression panel's template, by its id: the panel keeps its widgets to
- * itself, the tests type into them and read them as a user would. */
+/* A widget of a panel's template, by its id: the panels keep their widgets to themselves, the
+ * tests type into them and read them as a user would. */
 static GObject *
-expr_child (JacWindow  *win,
-            const char *id)
+panel_child (gpointer    panel,
+             GType       type,
+             const char *id)
 {
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (win->expression_panel),
-                                                  JAC_TYPE_EXPRESSION_PANEL, id);
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (panel), type, id);
 
   g_assert_nonnull (child);
   return child;
 }
 
-/* The same for the one-step and through-time controls. */
-static GObject *
-step_child (const char *id)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (window->step_controls),
-                                                  JAC_TYPE_STEP_CONTROLS, id);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static GObject *
-sequence_child (const char *id)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (window->sequence_controls),
-                                                  JAC_TYPE_SEQUENCE_CONTROLS, id);
-
-  g_assert_nonnull (child);
-  return child;
-}
+#define expr_child(win, id) panel_child ((win)->expression_panel, JAC_TYPE_EXPRESSION_PANEL, id)
+#define step_child(id) panel_child (window->step_controls, JAC_TYPE_STEP_CONTROLS, id)
+#define sequence_child(id) panel_child (window->sequence_controls, JAC_TYPE_SEQUENCE_CONTROLS, id)
 
 static GtkSpinButton *
 step_spin (const char *id)
