@@ -41,6 +41,53 @@ static JacApplication *application;
 static JacWindow *window;
 static char *tmpdir;
 
+/* A widget of a panel's template, by its id: the panels keep their widgets to themselves, the
+ * tests type into them and read them as a user would. */
+static GObject *
+panel_child (gpointer    panel,
+             GType       type,
+             const char *id)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (panel), type, id);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+#define expr_child(win, id) panel_child ((win)->expression_panel, JAC_TYPE_EXPRESSION_PANEL, id)
+#define step_child(id) panel_child (window->step_controls, JAC_TYPE_STEP_CONTROLS, id)
+#define sequence_child(id) panel_child (window->sequence_controls, JAC_TYPE_SEQUENCE_CONTROLS, id)
+
+static GtkSpinButton *
+step_spin (const char *id)
+{
+  return GTK_SPIN_BUTTON (step_child (id));
+}
+
+static GtkLabel *
+upstream_label (void)
+{
+  return GTK_LABEL (step_child ("upstream_label"));
+}
+
+static GtkEditable *
+expr_entry (const char *id)
+{
+  return GTK_EDITABLE (expr_child (window, id));
+}
+
+static GtkCheckButton *
+hessian_check (void)
+{
+  return GTK_CHECK_BUTTON (expr_child (window, "hessian_check"));
+}
+
+static const char *
+expr_label_text (const char *id)
+{
+  return gtk_label_get_text (GTK_LABEL (expr_child (window, id)));
+}
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 
@@ -206,7 +253,7 @@ test_change_size (void)
   g_assert_cmpuint (analysis->sparsity.n_block_cols, ==, 4);
   g_assert_cmpuint (analysis->sparsity.block_height, ==, 5);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 12);
-  g_assert_cmpint ((int) gtk_spin_button_get_value (window->batch_spin), ==, 4);
+  g_assert_cmpint ((int) gtk_spin_button_get_value (step_spin ("batch_spin")), ==, 4);
 
   activate ("win.resize", g_variant_new ("(ii)", 1, -1));
   analysis = jac_window_get_analysis (window);
@@ -437,17 +484,18 @@ test_load_npy (void)
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
   value = variable_node (analysis, "W_hh")->value;
   g_assert_cmpfloat_with_epsilon (value->data[5], -0.45, 1e-12);
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (step_child ("hidden_spin"))));
 
   write_matrix (state, 3, 4, 0.1);
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("h_prev=%s", state)));
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpint (window->session->batch, ==, 3);
-  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "h_prev.npy"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (step_child ("loaded_label"))),
+                            "h_prev.npy"));
 
   activate ("win.clear-variables", NULL);
-  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hidden_spin)));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (step_child ("hidden_spin"))));
 }
 
 static void
@@ -867,7 +915,8 @@ static void
 test_text_scale (void)
 {
   GtkWidget *labels[] = {
-    GTK_WIDGET (window->upstream_label), window->sizes_heading, GTK_WIDGET (window->wrt_caption),
+    GTK_WIDGET (upstream_label ()), GTK_WIDGET (step_child ("sizes_group")),
+    GTK_WIDGET (window->wrt_caption),
     GTK_WIDGET (window->hover_label), GTK_WIDGET (window->key_delta_label),
     GTK_WIDGET (window->lag_scale),
   };
@@ -879,14 +928,14 @@ test_text_scale (void)
   jac_test_spin_for (100);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     sizes[k] = font_size (labels[k]);
-  width = natural_width (GTK_WIDGET (window->upstream_label));
+  width = natural_width (GTK_WIDGET (step_child ("upstream_label")));
 
   scale_text_by ("win.text-larger", 1);
   g_assert_cmpfloat (window->session->text_scale, ==, JAC_SESSION_TEXT_SCALE_STEP);
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, JAC_SESSION_TEXT_SCALE_STEP);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), >, sizes[k]);
-  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), >, width);
+  g_assert_cmpint (natural_width (GTK_WIDGET (step_child ("upstream_label"))), >, width);
 
   /* Larger then smaller comes back exactly. */
   scale_text_by ("win.text-smaller", 1);
@@ -919,7 +968,7 @@ test_text_scale (void)
   g_assert_cmpfloat (jac_window_get_figure_text_scale (window), ==, 1.0);
   for (guint k = 0; k < G_N_ELEMENTS (labels); k++)
     g_assert_cmpint (font_size (labels[k]), ==, sizes[k]);
-  g_assert_cmpint (natural_width (GTK_WIDGET (window->upstream_label)), ==, width);
+  g_assert_cmpint (natural_width (GTK_WIDGET (step_child ("upstream_label"))), ==, width);
 }
 
 static void
@@ -1137,9 +1186,9 @@ type_expression (const char *expression,
                  const char *shapes)
 {
   if (shapes != NULL)
-    gtk_editable_set_text (GTK_EDITABLE (window->shapes_entry), shapes);
-  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), expression);
-  g_signal_emit_by_name (window->expr_entry, "activate");
+    gtk_editable_set_text (expr_entry ("shapes_entry"), shapes);
+  gtk_editable_set_text (expr_entry ("entry"), expression);
+  g_signal_emit_by_name (expr_entry ("entry"), "activate");
   jac_test_spin ();
 }
 
@@ -1180,26 +1229,26 @@ test_expr_presets (void)
       g_assert_null (_jac_window_get_expr_error (window));
       g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, presets[k].n_vars);
       g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), presets[k].output));
-      g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), upstream));
+      g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), upstream));
       g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract"));
       if (g_str_equal (presets[k].id, "rnn"))
         {
           /* One preset among many: the same expression analysis, its sizes as controls. */
           g_assert_nonnull (analysis->expr);
           g_assert_cmpstr (analysis->derivation->contracted_text, ==, "(G ⊙ S) W_hhᵀ");
-          g_assert_true (gtk_widget_get_visible (window->sizes_list));
-          g_assert_false (gtk_widget_get_visible (window->shapes_box));
-          g_assert_nonnull (strstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)),
+          g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
+          g_assert_false (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
+          g_assert_nonnull (strstr (gtk_editable_get_text (expr_entry ("entry")),
                                     "tanh(h_prev @ W_hh"));
         }
       else
         {
           g_assert_nonnull (analysis->expr);
           g_assert_cmpuint (n_variables (analysis), ==, presets[k].n_vars);
-          g_assert_false (gtk_widget_get_visible (window->sizes_list));
-          g_assert_true (gtk_widget_get_visible (window->shapes_box));
+          g_assert_false (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
+          g_assert_true (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "shapes_box"))));
           g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
-          g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (window->expr_entry)), ==,
+          g_assert_cmpstr (gtk_editable_get_text (expr_entry ("entry")), ==,
                            analysis->expr->source);
         }
       jac_test_spin_for (50);
@@ -1217,22 +1266,22 @@ test_expr_hessian (void)
   activate ("win.preset", g_variant_new_string ("least-squares-hessian"));
   analysis = jac_window_get_analysis (window);
   g_assert_nonnull (analysis->hessian);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->hessian_check)));
-  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
-  g_assert_true (gtk_check_button_get_active (window->hessian_check));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (hessian_check ())));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (hessian_check ())));
+  g_assert_true (gtk_check_button_get_active (hessian_check ()));
   g_assert_cmpstr (analysis->derivation->contracted_text, ==, "Xᵀ X V");
   g_assert_cmpfloat (analysis->contract_max_diff, <, 1e-10);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Contract with V"));
   g_assert_null (_jac_window_get_expr_error (window));
   jac_test_spin_for (50);
 
-  gtk_check_button_set_active (window->hessian_check, FALSE);
+  gtk_check_button_set_active (hessian_check (), FALSE);
   analysis = jac_window_get_analysis (window);
   g_assert_null (analysis->hessian);
   g_assert_cmpstr (analysis->wrt_name, ==, "W");
   g_assert_cmpuint (analysis->jacobian->n_terms, >, 0);
   g_assert_nonnull (strstr (analysis->derivation->contracted_text, "Xᵀ"));
-  gtk_check_button_set_active (window->hessian_check, TRUE);
+  gtk_check_button_set_active (hessian_check (), TRUE);
   g_assert_nonnull (jac_window_get_analysis (window)->hessian);
   jac_test_spin_for (50);
 
@@ -1240,16 +1289,16 @@ test_expr_hessian (void)
   analysis = jac_window_get_analysis (window);
   g_assert_null (analysis->hessian);
   g_assert_cmpstr (analysis->output_name, ==, "U");
-  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (window->hessian_check)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (hessian_check ())));
   /* tr(X)'s gradient is the constant I_3x3: not a variable to differentiate by. */
   type_expression ("tr(X)", "X: 3×3");
-  gtk_check_button_set_active (window->hessian_check, TRUE);
+  gtk_check_button_set_active (hessian_check (), TRUE);
   analysis = jac_window_get_analysis (window);
   g_assert_nonnull (analysis->hessian);
   g_assert_false (analysis->derivation->depends);
   g_assert_cmpuint (n_children (GTK_WIDGET (window->wrt_box)), ==, 1);
   activate ("win.preset", g_variant_new_string ("least-squares"));
-  g_assert_false (gtk_check_button_get_active (window->hessian_check));
+  g_assert_false (gtk_check_button_get_active (hessian_check ()));
   g_assert_null (jac_window_get_analysis (window)->hessian);
 }
 
@@ -1267,15 +1316,15 @@ test_expr_type (void)
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 2);
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
   g_assert_nonnull (strstr (gtk_label_get_text (window->derivation_label), "Kronecker"));
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂U"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), "∂L/∂U"));
   keep_screenshot ("expr-matmul.png");
 
   /* G is named after the output, with its subscript. */
   type_expression ("h_next = tanh(h_prev @ W_hh)", "");
   g_assert_cmpstr (jac_window_get_analysis (window)->output_name, ==, "h_next");
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label),
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()),
                                    "∂L/∂h<sub>next</sub>"));
-  g_assert_true (g_str_has_suffix (gtk_label_get_text (window->upstream_label), "∂L/∂hnext"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (upstream_label ()), "∂L/∂hnext"));
 
   /* The RNN's names keep the sizes of its controls. */
   type_expression ("h = tanh(h_prev @ W_hh + x @ W_xh + b)", "");
@@ -1285,11 +1334,11 @@ test_expr_type (void)
   g_assert_cmpuint (analysis->sparsity.n_zero_blocks, ==, 2);
 
   /* Typing without Enter applies a moment after the last key. */
-  gtk_editable_set_text (GTK_EDITABLE (window->expr_entry), "sum(h_prev * h_prev)");
+  gtk_editable_set_text (expr_entry ("entry"), "sum(h_prev * h_prev)");
   jac_test_spin_for (900);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (analysis->jacobian->out_rank, ==, 0);
-  g_assert_true (g_str_has_suffix (gtk_label_get_label (window->upstream_label), "∂L/∂Y"));
+  g_assert_true (g_str_has_suffix (gtk_label_get_label (upstream_label ()), "∂L/∂Y"));
   g_assert_null (_jac_window_get_expr_error (window));
 }
 
@@ -1308,10 +1357,10 @@ test_expr_error (void)
   g_assert_nonnull (strstr (error, "column"));
   g_assert_nonnull (strstr (error, "\n  U = tanh(V @ A\n"));
   g_assert_nonnull (strstr (error, "^"));
-  g_assert_true (gtk_widget_get_visible (window->expr_error_box));
-  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_error_label), "column 9"));
-  g_assert_nonnull (strstr (gtk_label_get_text (window->expr_caret_label), "          ^"));
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "error_box"))));
+  g_assert_nonnull (strstr (expr_label_text ("error_label"), "column 9"));
+  g_assert_nonnull (strstr (expr_label_text ("caret_label"), "          ^"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) == before);
   g_assert_false (jac_window_get_message_is_error (window));
   keep_screenshot ("expr-error.png");
@@ -1319,8 +1368,8 @@ test_expr_error (void)
   /* A bad declaration points into the shapes entry. */
   type_expression ("U = V @ A", "N = 2, V: N×, A: 4×3");
   g_assert_nonnull (_jac_window_get_expr_error (window));
-  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->expr_entry), "error"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("shapes_entry")), "error"));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) == before);
 
   /* Shapes that do not fit name both. */
@@ -1330,8 +1379,8 @@ test_expr_error (void)
 
   type_expression ("U = V @ A", "V: 2×4, A: 4×3");
   g_assert_null (_jac_window_get_expr_error (window));
-  g_assert_false (gtk_widget_get_visible (window->expr_error_box));
-  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (window->shapes_entry), "error"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (expr_child (window, "error_box"))));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (expr_entry ("shapes_entry")), "error"));
   g_assert_true (jac_window_get_analysis (window) != before);
 }
 
@@ -1473,7 +1522,7 @@ test_expr_load (void)
   g_assert_cmpuint (node->shape[0], ==, 3);
   g_assert_cmpfloat_with_epsilon (node->value->data[1], 0.26, 1e-12);
   g_assert_cmpuint (analysis->sparsity.n_block_rows, ==, 3);
-  g_assert_nonnull (strstr (gtk_label_get_text (window->loaded_label), "V.npy"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (step_child ("loaded_label"))), "V.npy"));
 
   /* Not a variable of the expression: an error, and nothing changes. */
   activate ("win.load-variable", g_variant_new_take_string (g_strdup_printf ("Q=%s", path)));
@@ -1602,14 +1651,14 @@ test_sequence_switch (void)
 {
   reset ();
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "step");
-  g_assert_false (gtk_widget_get_visible (window->sequence_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->sequence_controls)));
 
   show_sequence ();
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window->time_view)));
-  g_assert_true (gtk_widget_get_visible (window->sequence_list));
-  g_assert_true (gtk_widget_get_visible (window->sizes_list));
-  g_assert_false (gtk_widget_get_visible (window->expression_list));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window->sequence_controls)));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->expression_panel)));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window->wrt_box)));
   g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "through time"));
   g_assert_nonnull (jac_time_view_get_sequence (window->time_view));
@@ -1617,10 +1666,10 @@ test_sequence_switch (void)
   /* Even from an expression the sequence is the RNN's, with its size controls. */
   activate ("win.view", g_variant_new_string ("step"));
   activate ("win.preset", g_variant_new_string ("softmax"));
-  g_assert_false (gtk_widget_get_visible (window->sizes_list));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
   activate ("win.toggle-view", NULL);               /* Ctrl+Shift+T */
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->view_stack), ==, "sequence");
-  g_assert_true (gtk_widget_get_visible (window->sizes_list));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (step_child ("sizes_group"))));
   activate ("win.view", g_variant_new_string ("nonsense"));
   g_assert_cmpint (window->session->view, ==, JAC_VIEW_SEQUENCE);
 
@@ -2162,12 +2211,12 @@ test_session (void)
   g_assert_true (session == window->session);
   g_object_set (session, "batch", 3, "hidden", 4, NULL);
   jac_test_spin ();
-  g_assert_cmpfloat (gtk_spin_button_get_value (window->batch_spin), ==, 3);
-  g_assert_cmpfloat (gtk_spin_button_get_value (window->hidden_spin), ==, 4);
+  g_assert_cmpfloat (gtk_spin_button_get_value (step_spin ("batch_spin")), ==, 3);
+  g_assert_cmpfloat (gtk_spin_button_get_value (step_spin ("hidden_spin")), ==, 4);
   analysis = jac_window_get_analysis (window);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 0), ==, 3);
   g_assert_cmpuint (variable_dim (analysis, "h_prev", 1), ==, 4);
-  gtk_spin_button_set_value (window->hidden_spin, 2);
+  gtk_spin_button_set_value (step_spin ("hidden_spin"), 2);
   jac_test_spin ();
   g_assert_cmpint (session->hidden, ==, 2);
 
@@ -2175,11 +2224,14 @@ test_session (void)
   g_object_set (session, "colormap", JAC_COLORMAP_GRAY, "upstream", JAC_UPSTREAM_LOSS,
                 "activation", JAC_ACTIVATION_RELU, NULL);
   jac_test_spin ();
-  g_assert_cmpuint (adw_combo_row_get_selected (window->colormap_dropdown), ==, JAC_COLORMAP_GRAY);
-  g_assert_cmpuint (gtk_drop_down_get_selected (window->upstream_dropdown), ==, JAC_UPSTREAM_LOSS);
-  g_assert_cmpuint (adw_combo_row_get_selected (window->activation_dropdown), ==,
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (step_child ("colormap_row"))), ==,
+                    JAC_COLORMAP_GRAY);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (step_child ("upstream_dropdown"))),
+                    ==, JAC_UPSTREAM_LOSS);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (step_child ("activation_row"))), ==,
                     JAC_ACTIVATION_RELU);
-  adw_combo_row_set_selected (window->colormap_dropdown, JAC_COLORMAP_PURPLE_GREEN);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (step_child ("colormap_row")),
+                              JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpint (session->colormap, ==, JAC_COLORMAP_PURPLE_GREEN);
   g_assert_cmpstr (jac_window_get_analysis (window)->expr->source, ==,
                    "h = relu(h_prev @ W_hh + x @ W_xh + b)");
@@ -2197,10 +2249,11 @@ test_session (void)
                        window->lag_scale))), ==, 8);
   /* The cell heads the Through Time controls; the sequence on show is the session's cell's. */
   activate ("win.cell", g_variant_new_string ("gru"));
-  g_assert_cmpuint (adw_combo_row_get_selected (window->cell_dropdown), ==, JAC_CELL_GRU);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (sequence_child ("cell_row"))), ==,
+                    JAC_CELL_GRU);
   jac_time_view_wait (window->time_view);
   g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_GRU);
-  adw_combo_row_set_selected (window->cell_dropdown, JAC_CELL_LSTM);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (sequence_child ("cell_row")), JAC_CELL_LSTM);
   g_assert_cmpint (session->cell, ==, JAC_CELL_LSTM);
   jac_time_view_wait (window->time_view);
   g_assert_cmpint (jac_time_view_get_sequence (window->time_view)->config.cell, ==, JAC_CELL_LSTM);

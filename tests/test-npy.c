@@ -1009,6 +1009,34 @@ test_read_errors_name_the_file (void)
   remove_dir (dir);
 }
 
+/* A file's shape is the user's: past the memory budget it is an error naming the size, and
+ * without a GError to report it the read fails rather than aborting. */
+static void
+test_read_past_budget (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("test-npy-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "big.npy", NULL);
+  g_autoptr(JacTensor) tensor = jac_tensor_new (2, (gsize[]) { 64, 64 }, NULL);
+  g_autoptr(GError) error = NULL;
+  gsize budget = jac_get_memory_budget ();
+
+  jac_tensor_fill (tensor, 0.5);
+  g_assert_true (jac_npy_write (path, tensor, NULL, NULL));
+  jac_set_memory_budget (4096);
+  g_assert_null (jac_npy_read (path, &error));
+  g_assert_error (error, JAC_ERROR, JAC_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "(64, 64)"));
+  g_assert_null (jac_npy_read (path, NULL));
+  jac_set_memory_budget (budget);
+  {
+    g_autoptr(JacTensor) back = jac_npy_read (path, NULL);
+
+    g_assert_nonnull (back);
+    g_assert_cmpfloat (jac_tensor_max_abs_diff (back, tensor), ==, 0.0);
+  }
+  remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1056,6 +1084,7 @@ main (int   argc,
   g_test_add_func ("/npy/write-failure-keeps-existing", test_write_failure_keeps_existing);
   g_test_add_func ("/npy/write-stream-error", test_write_stream_error);
   g_test_add_func ("/npy/read-errors-name-the-file", test_read_errors_name_the_file);
+  g_test_add_func ("/npy/read-past-budget", test_read_past_budget);
 
   return g_test_run ();
 }

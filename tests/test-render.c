@@ -11,7 +11,7 @@
 #include "core/jac-kron.h"
 #include "render/jac-colormap.h"
 #include "render/jac-figure.h"
-#include "render/jac-figure-private.h"
+#include "render/jac-figure-paint.h"
 
 #define MINUS "\xe2\x88\x92"
 
@@ -2471,6 +2471,56 @@ test_block_notes (void)
   }
 }
 
+/* The label-fitting helpers both figures use: a text too wide for its room is set smaller, in
+ * steps of 10 %, until its measured width fits; never below the minimum, where it overflows. */
+static void
+test_label_fit (void)
+{
+  PangoContext *context = _jac_text_context_new (NULL);
+  const char *markup = "∂h<sub>T</sub>/∂h<sub>T−k</sub> against the lag k, for every row";
+  double full, full_height, height, room;
+  gboolean overflow = FALSE;
+  JacLabel *label;
+
+  full = _jac_label_measure (context, markup, 20, FALSE, -1, &full_height);
+  g_assert_cmpfloat (full, >, 100);
+  g_assert_cmpfloat (full_height, >, 0);
+  /* Wrapped at half its width, it takes more height than one line. */
+  _jac_label_measure (context, markup, 20, FALSE, full / 2, &height);
+  g_assert_cmpfloat (height, >, full_height * 1.5);
+
+  /* Room for it as it is: the same size. */
+  label = _jac_label_fit (context, markup, 20, 8, FALSE, full + 1, 1, &overflow);
+  g_assert_cmpfloat (label->size, ==, 20);
+  g_assert_false (overflow);
+  _jac_label_free (label);
+  /* Room for two thirds of it on one line: smaller, fitting, and not smaller than it needs to
+   * be by more than one step. */
+  room = full * 2 / 3;
+  g_assert_null (_jac_label_fitting (context, markup, 20, FALSE, room, 1));
+  label = _jac_label_fit (context, markup, 20, 8, FALSE, room, 1, &overflow);
+  g_assert_false (overflow);
+  g_assert_cmpfloat (label->size, <, 20);
+  g_assert_cmpfloat (label->size, >, 8);
+  g_assert_cmpfloat (label->width, <=, room + 0.01);
+  g_assert_cmpint (pango_layout_get_line_count (label->layout), ==, 1);
+  g_assert_cmpfloat (_jac_label_measure (context, markup, label->size / 0.9, FALSE, -1, NULL),
+                     >, room);
+  _jac_label_free (label);
+  /* No room even at the minimum: wrapped at the minimum, and said. */
+  label = _jac_label_fit (context, markup, 20, 8, FALSE, full / 10, 1, &overflow);
+  g_assert_true (overflow);
+  g_assert_cmpfloat (label->size, ==, 8);
+  _jac_label_free (label);
+
+  /* A cell value's size: the room's limiting side decides, capped, or 0 under the minimum. */
+  g_assert_cmpfloat_with_epsilon (_jac_fit_text_size (10, 40, 12, 20, 100, 50, 4), 5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (_jac_fit_text_size (10, 40, 12, 200, 24, 50, 4), 20, 1e-12);
+  g_assert_cmpfloat (_jac_fit_text_size (10, 40, 12, 400, 400, 12, 4), ==, 12);
+  g_assert_cmpfloat (_jac_fit_text_size (10, 40, 12, 12, 100, 50, 4), ==, 0);
+  g_object_unref (context);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2519,6 +2569,7 @@ main (int    argc,
   g_test_add_func ("/render/value-zero-pooled", test_value_zero_pooled);
   g_test_add_func ("/render/entry-factors", test_entry_factors);
   g_test_add_func ("/render/block-notes", test_block_notes);
+  g_test_add_func ("/render/label-fit", test_label_fit);
 
   return g_test_run ();
 }

@@ -12,6 +12,8 @@
 #include "core/jac-atomic-file.h"
 #include "core/jac-blas.h"
 #include "core/jac-error.h"
+#include "core/jac-graph.h"
+#include "core/jac-structured.h"
 #include "core/jac-tensor.h"
 
 static void
@@ -561,6 +563,38 @@ test_fill_uniform_seeded (void)
   }
 }
 
+/* A programmer error at the public API is refused with a critical naming the check, not a
+ * crash: NULL shapes, tensors, indices and outputs. */
+static void
+test_public_guards (void)
+{
+  gsize index[2] = { 0, 0 };
+  JacFunc func;
+
+  g_test_expect_message ("jac-tensor", G_LOG_LEVEL_CRITICAL, "*rank == 0 || shape != NULL*");
+  g_assert_null (jac_tensor_try_new (2, NULL, NULL));
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("jac-tensor", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_cmpuint (jac_tensor_offset (NULL, index), ==, 0);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("jac-structured", G_LOG_LEVEL_CRITICAL, "*self != NULL*");
+  g_assert_cmpfloat (jac_structured_get (NULL, index, index, NULL), ==, 0);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("jac-graph", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
+  g_assert_false (jac_func_from_name ("tanh", NULL));
+  g_test_assert_expected_messages ();
+  /* And the same calls, well formed, still answer. */
+  g_assert_true (jac_func_from_name ("tanh", &func));
+  g_assert_cmpint (func, ==, JAC_FUNC_TANH);
+  {
+    g_autoptr(JacTensor) t = jac_tensor_try_new (2, (gsize[]) { 2, 3 }, NULL);
+
+    index[0] = 1;
+    index[1] = 2;
+    g_assert_cmpuint (jac_tensor_offset (t, index), ==, 5);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -581,5 +615,6 @@ main (int    argc,
   g_test_add_func ("/atomic-file/targets", test_atomic_file_targets);
   g_test_add_func ("/tensor/size-overflow", test_size_overflow);
   g_test_add_func ("/tensor/fill-uniform-seeded", test_fill_uniform_seeded);
+  g_test_add_func ("/tensor/public-guards", test_public_guards);
   return g_test_run ();
 }

@@ -1,5 +1,5 @@
-/* jac-expression-panel.h: the sidebar's Expression panel: the expression, its shapes, the inline
- * error. */
+/* jac-expression-panel.h: the sidebar's Expression panel: the expression, its shapes, the
+ * second-derivative switch, the inline error. */
 #pragma once
 
 #include <adwaita.h>
@@ -10,29 +10,46 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (JacExpressionPanel, jac_expression_panel, JAC, EXPRESSION_PANEL, GtkWidget)
 
-/* Its template's widgets: the window binds them to its session and drives them (see
- * jac-window.c); a panel holds no state of its own. */
-struct _JacExpressionPanel
+/* The entry an error points at. */
+typedef enum
 {
-  GtkWidget parent_instance;
+  JAC_EXPRESSION_FIELD_NONE,
+  JAC_EXPRESSION_FIELD_EXPRESSION,
+  JAC_EXPRESSION_FIELD_SHAPES,
+} JacExpressionField;
 
-  AdwPreferencesGroup  *group;
-  GtkEntry             *entry;
-  GtkMenuButton        *preset_menu_button;
-  GtkWidget            *shapes_box;
-  GtkEntry             *shapes_entry;
-  GtkCheckButton       *hessian_check;   /* "Second derivative": the Hessian of a scalar output */
-  GtkWidget            *error_box;
-  GtkLabel             *error_label;
-  GtkLabel             *caret_label;
-};
-
-GtkWidget *jac_expression_panel_new         (void);
+/* Signals: "apply" when the user has finished typing (Enter in an entry, or a moment after the
+ * last key): the entries' texts are to be read and applied. Property "hessian": the switch. */
+GtkWidget  *jac_expression_panel_new               (void);
+const char *jac_expression_panel_get_expression    (JacExpressionPanel *self);
+const char *jac_expression_panel_get_shapes        (JacExpressionPanel *self);
+/* Puts @expression (and @shapes, unless NULL) in the entries as code does, not as typing:
+ * no "apply" follows. */
+void        jac_expression_panel_set_texts         (JacExpressionPanel *self,
+                                                    const char         *expression,
+                                                    const char         *shapes);
+/* Whether typing is waiting to be applied (what the user types is left alone). */
+gboolean    jac_expression_panel_is_typing         (JacExpressionPanel *self);
+/* Drops the pending "apply" of what was typed (an example picked meanwhile). */
+void        jac_expression_panel_cancel_typing     (JacExpressionPanel *self);
+/* An expression of the language shows its shapes entry and the second-derivative switch; the
+ * RNN step shows neither. */
+void        jac_expression_panel_set_expression_mode (JacExpressionPanel *self,
+                                                      gboolean            expression_mode);
+/* The second derivative is there for a scalar output only. */
+void        jac_expression_panel_set_scalar        (JacExpressionPanel *self,
+                                                    gboolean            scalar);
+gboolean    jac_expression_panel_get_hessian       (JacExpressionPanel *self);
+void        jac_expression_panel_set_hessian       (JacExpressionPanel *self,
+                                                    gboolean            hessian);
+void        jac_expression_panel_set_preset_menu   (JacExpressionPanel *self,
+                                                    GMenuModel         *menu);
+void        jac_expression_panel_focus_entry       (JacExpressionPanel *self);
 /* Shows @message under the entries: its first line wrapped, the rest (the text with a caret
- * under the culprit) never wrapped; marks @culprit (one of the entries, or NULL) as wrong. */
-void       jac_expression_panel_show_error (JacExpressionPanel *self,
-                                            GtkWidget          *culprit,
-                                            const char         *message);
-void       jac_expression_panel_clear_error (JacExpressionPanel *self);
+ * under the culprit) never wrapped; marks @culprit's entry as wrong. */
+void        jac_expression_panel_show_error        (JacExpressionPanel *self,
+                                                    JacExpressionField  culprit,
+                                                    const char         *message);
+void        jac_expression_panel_clear_error       (JacExpressionPanel *self);
 
 G_END_DECLS

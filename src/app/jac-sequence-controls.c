@@ -1,9 +1,20 @@
 /* jac-sequence-controls.c: the sidebar's Through Time controls: steps, orthogonal W_hh, the norm,
- * the colour range. Its widgets are its template's (jac-sequence-controls.ui); the window binds
- * them to the session. */
+ * the colour range. Its widgets are its template's (jac-sequence-controls.ui), bound to the
+ * session. */
 #define G_LOG_DOMAIN "jac-sequence-controls"
 
 #include "jac-sequence-controls.h"
+
+struct _JacSequenceControls
+{
+  GtkWidget parent_instance;
+
+  /* template widgets */
+  AdwPreferencesGroup  *group;
+  GtkListBox           *list;
+  AdwComboRow          *cell_row;
+  GtkSpinButton        *steps_spin;
+};
 
 G_DEFINE_FINAL_TYPE (JacSequenceControls, jac_sequence_controls, GTK_TYPE_WIDGET)
 
@@ -58,4 +69,15 @@ jac_sequence_controls_bind_session (JacSequenceControls *self,
   jac_session_bind_position (session, "cell", self->cell_row, "selected");
   g_object_bind_property (session, "steps", gtk_spin_button_get_adjustment (self->steps_spin),
                           "value", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}
+
+void
+jac_sequence_controls_insert_row (JacSequenceControls *self,
+                                  GtkWidget           *row,
+                                  int                  position)
+{
+  g_return_if_fail (JAC_IS_SEQUENCE_CONTROLS (self));
+  g_return_if_fail (GTK_IS_WIDGET (row));
+
+  gtk_list_box_insert (self->list, row, position);
 }

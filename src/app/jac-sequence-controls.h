@@ -13,21 +13,14 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (JacSequenceControls, jac_sequence_controls, JAC, SEQUENCE_CONTROLS,
                       GtkWidget)
 
-/* Its template's widgets: the window binds them to its session and drives them (see
- * jac-window.c); a panel holds no state of its own. */
-struct _JacSequenceControls
-{
-  GtkWidget parent_instance;
-
-  AdwPreferencesGroup  *group;
-  GtkListBox           *list;
-  AdwComboRow          *cell_row;
-  GtkSpinButton        *steps_spin;
-};
-
 GtkWidget *jac_sequence_controls_new          (void);
 /* Binds the controls to @session, both ways; once. */
 void       jac_sequence_controls_bind_session (JacSequenceControls *self,
                                                JacSession          *session);
+/* Adds @row (a control of the window's own, such as the weights' row) to the list at
+ * @position. */
+void       jac_sequence_controls_insert_row   (JacSequenceControls *self,
+                                               GtkWidget           *row,
+                                               int                  position);
 
 G_END_DECLS

@@ -1,9 +1,34 @@
 /* jac-step-controls.c: the sidebar's controls of one step: the RNN step's sizes, its data, the
- * figure's choices. Its widgets are its template's (jac-step-controls.ui); the window binds them
- * to the session. */
+ * figure's choices. Its widgets are its template's (jac-step-controls.ui), bound to the session;
+ * the window says what to show through the setters below. */
 #define G_LOG_DOMAIN "jac-step-controls"
 
 #include "jac-step-controls.h"
+
+struct _JacStepControls
+{
+  GtkWidget parent_instance;
+
+  /* template widgets: the session is bound to them, the window says what to show */
+  AdwPreferencesGroup  *sizes_group;
+  GtkSpinButton        *batch_spin;
+  GtkSpinButton        *input_spin;
+  GtkSpinButton        *hidden_spin;
+  GtkSpinButton        *seed_spin;
+  AdwComboRow          *activation_row;
+  GtkWidget            *b_shape_row;
+  GtkWidget            *upstream_row;
+  GtkLabel             *upstream_label;
+  GtkDropDown          *upstream_dropdown;
+  GtkWidget            *loaded_row;
+  GtkLabel             *loaded_label;
+  GtkMenuButton        *load_menu_button;
+  GtkButton            *clear_loaded_button;
+  AdwComboRow          *colormap_row;
+  GtkWidget            *contraction_row;
+  GtkWidget            *row_view_row;
+  GtkSpinButton        *row_spin;
+};
 
 G_DEFINE_FINAL_TYPE (JacStepControls, jac_step_controls, GTK_TYPE_WIDGET)
 
@@ -88,4 +113,87 @@ jac_step_controls_bind_session (JacStepControls *self,
   jac_session_bind_position (session, "colormap", self->colormap_row, "selected");
   g_object_bind_property (session, "row-view", self->row_spin, "sensitive",
                           G_BINDING_SYNC_CREATE);
+}
+
+void
+jac_step_controls_set_rnn_mode (JacStepControls *self,
+                                gboolean         rnn_mode)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_widget_set_visible (GTK_WIDGET (self->sizes_group), rnn_mode);
+  gtk_widget_set_visible (GTK_WIDGET (self->activation_row), rnn_mode);
+  gtk_widget_set_visible (self->b_shape_row, rnn_mode);
+}
+
+void
+jac_step_controls_set_one_step (JacStepControls *self,
+                                gboolean         one_step)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_widget_set_visible (self->upstream_row, one_step);
+  gtk_widget_set_visible (self->loaded_row, one_step);
+  gtk_widget_set_visible (self->contraction_row, one_step);
+  gtk_widget_set_visible (self->row_view_row, one_step);
+}
+
+void
+jac_step_controls_set_sizes_fixed (JacStepControls *self,
+                                   gboolean         batch_fixed,
+                                   gboolean         input_fixed,
+                                   gboolean         hidden_fixed)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->batch_spin), !batch_fixed);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->input_spin), !input_fixed);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->hidden_spin), !hidden_fixed);
+}
+
+void
+jac_step_controls_set_upstream_markup (JacStepControls *self,
+                                       const char      *markup)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+  g_return_if_fail (markup != NULL);
+
+  gtk_label_set_markup (self->upstream_label, markup);
+}
+
+void
+jac_step_controls_set_loaded (JacStepControls *self,
+                              const char      *markup)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_label_set_markup (self->loaded_label, markup != NULL ? markup : "All variables random");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->clear_loaded_button), markup != NULL);
+}
+
+void
+jac_step_controls_set_rows (JacStepControls *self,
+                            gsize            rows)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
+}
+
+void
+jac_step_controls_set_load_menu (JacStepControls *self,
+                                 GMenuModel      *menu)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+  g_return_if_fail (menu == NULL || G_IS_MENU_MODEL (menu));
+
+  gtk_menu_button_set_menu_model (self->load_menu_button, menu);
+}
+
+void
+jac_step_controls_popup_load_menu (JacStepControls *self)
+{
+  g_return_if_fail (JAC_IS_STEP_CONTROLS (self));
+
+  gtk_menu_button_popup (self->load_menu_button);
 }

@@ -12,35 +12,32 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (JacStepControls, jac_step_controls, JAC, STEP_CONTROLS, GtkWidget)
 
-/* Its template's widgets: the window binds them to its session and drives them (see
- * jac-window.c); a panel holds no state of its own. */
-struct _JacStepControls
-{
-  GtkWidget parent_instance;
-
-  AdwPreferencesGroup  *sizes_group;
-  GtkSpinButton        *batch_spin;
-  GtkSpinButton        *input_spin;
-  GtkSpinButton        *hidden_spin;
-  GtkSpinButton        *seed_spin;
-  AdwComboRow          *activation_row;
-  GtkWidget            *b_shape_row;
-  GtkWidget            *upstream_row;
-  GtkLabel             *upstream_label;
-  GtkDropDown          *upstream_dropdown;
-  GtkWidget            *loaded_row;
-  GtkLabel             *loaded_label;
-  GtkMenuButton        *load_menu_button;
-  GtkButton            *clear_loaded_button;
-  AdwComboRow          *colormap_row;
-  GtkWidget            *contraction_row;
-  GtkWidget            *row_view_row;
-  GtkSpinButton        *row_spin;
-};
-
 GtkWidget *jac_step_controls_new         (void);
 /* Binds the controls to @session, both ways; once. */
 void       jac_step_controls_bind_session (JacStepControls *self,
                                            JacSession      *session);
+/* The RNN step's own rows (sizes, activation, shape of b), shown while it is on show. */
+void       jac_step_controls_set_rnn_mode (JacStepControls *self,
+                                           gboolean         rnn_mode);
+/* The rows of one step's figure (G, loaded variables, contracted form, one row), hidden
+ * through time. */
+void       jac_step_controls_set_one_step (JacStepControls *self,
+                                           gboolean         one_step);
+/* Sizes that a loaded file fixes cannot be changed here. */
+void       jac_step_controls_set_sizes_fixed (JacStepControls *self,
+                                              gboolean         batch_fixed,
+                                              gboolean         input_fixed,
+                                              gboolean         hidden_fixed);
+void       jac_step_controls_set_upstream_markup (JacStepControls *self,
+                                                  const char      *markup);
+/* What is loaded, as markup, or NULL when every variable is random. */
+void       jac_step_controls_set_loaded   (JacStepControls *self,
+                                           const char      *markup);
+/* The output rows there are to pick one of. */
+void       jac_step_controls_set_rows     (JacStepControls *self,
+                                           gsize            rows);
+void       jac_step_controls_set_load_menu (JacStepControls *self,
+                                            GMenuModel      *menu);
+void       jac_step_controls_popup_load_menu (JacStepControls *self);
 
 G_END_DECLS

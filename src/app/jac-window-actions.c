@@ -94,7 +94,7 @@ load_menu_action (GtkWidget  *widget,
   JacWindow *self = JAC_WINDOW (widget);
 
   g_object_set (self->session, "show-sidebar", TRUE, NULL);
-  gtk_menu_button_popup (self->load_menu_button);
+  jac_step_controls_popup_load_menu (self->step_controls);
 }
 
 static void
@@ -341,7 +341,7 @@ focus_expression_action (GtkWidget  *widget,
   JacWindow *self = JAC_WINDOW (widget);
 
   g_object_set (self->session, "show-sidebar", TRUE, NULL);
-  gtk_widget_grab_focus (GTK_WIDGET (self->expr_entry));
+  jac_expression_panel_focus_entry (self->expression_panel);
 }
 
 /* ---- view ------------------------------------------------------------------------------- */

@@ -14,8 +14,6 @@ static const char * const rnn_load_labels[] = {
   "h__prev  (N × H)…", "x  (N × D)…", "W__hh  (H × H)…", "W__xh  (D × H)…", "b  (H or N × H)…",
 };
 
-#define ENTRY_DELAY_MS 600
-
 gboolean
 _jac_window_is_expr_mode (JacWindow *self)
 {
@@ -89,10 +87,10 @@ set_caret_error (GError     **error,
 }
 
 static JacExpr *
-parse_expression (JacWindow   *self,
-                  GHashTable  *loaded,
-                  GtkWidget  **culprit,
-                  GError     **error)
+parse_expression (JacWindow           *self,
+                  GHashTable          *loaded,
+                  JacExpressionField  *culprit,
+                  GError             **error)
 {
   g_autoptr(JacShapeEnv) env = jac_shape_env_new ();
   GError *local = NULL;
@@ -105,7 +103,7 @@ parse_expression (JacWindow   *self,
   if (self->session->shapes != NULL
       && !jac_shape_env_parse_declarations (env, self->session->shapes, &position, &local))
     {
-      *culprit = GTK_WIDGET (self->shapes_entry);
+      *culprit = JAC_EXPRESSION_FIELD_SHAPES;
       set_caret_error (error, local, self->session->shapes, position);
       g_prefix_error (error, "Shapes: ");
       return NULL;
@@ -115,7 +113,7 @@ parse_expression (JacWindow   *self,
   while (g_hash_table_iter_next (&iter, &name, &value))
     jac_shape_env_declare (env, name, ((JacTensor *) value)->rank, ((JacTensor *) value)->shape);
 
-  *culprit = GTK_WIDGET (self->expr_entry);
+  *culprit = JAC_EXPRESSION_FIELD_EXPRESSION;
   expr = jac_expr_parse (self->session->expression, env, &position, &local);
   if (expr == NULL)
     {
@@ -131,10 +129,10 @@ parse_expression (JacWindow   *self,
 }
 
 JacAnalysis *
-_jac_window_compute_expr (JacWindow   *self,
-                          GHashTable  *loaded,
-                          GtkWidget  **culprit,
-                          GError     **error)
+_jac_window_compute_expr (JacWindow           *self,
+                          GHashTable          *loaded,
+                          JacExpressionField  *culprit,
+                          GError             **error)
 {
   JacExpr *expr = parse_expression (self, loaded, culprit, error);
   g_autofree char *wrt = NULL;
@@ -150,7 +148,7 @@ _jac_window_compute_expr (JacWindow   *self,
     wrt = g_strdup (jac_expr_first_variable (expr));
   /* The second derivative is there for a scalar output only. */
   scalar = jac_graph_node (expr->graph, expr->graph->output)->rank == 0;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->hessian_check), scalar);
+  jac_expression_panel_set_scalar (self->expression_panel, scalar);
   if (self->hessian && scalar)
     analysis = jac_analysis_new_hessian (expr, wrt, NULL, JAC_UPSTREAM_ONES, NULL,
                                          (guint32) self->session->seed, error);
@@ -170,9 +168,9 @@ _jac_window_compute_expr (JacWindow   *self,
 /* ---- the inline error --------------------------------------------------------------------- */
 
 void
-_jac_window_show_expr_error (JacWindow  *self,
-                             GtkWidget  *culprit,
-                             const char *message)
+_jac_window_show_expr_error (JacWindow          *self,
+                             JacExpressionField  culprit,
+                             const char         *message)
 {
   jac_expression_panel_show_error (self->expression_panel, culprit, message);
   g_free (self->expr_error);
@@ -286,7 +284,7 @@ rebuild_load_menu (JacWindow          *self,
       g_menu_append_item (section, item);
     }
   g_menu_append_section (menu, "Load from a .npy File", G_MENU_MODEL (section));
-  gtk_menu_button_set_menu_model (self->load_menu_button, G_MENU_MODEL (menu));
+  jac_step_controls_set_load_menu (self->step_controls, G_MENU_MODEL (menu));
 }
 
 /* Rebuilds the header bar's wrt buttons and the load menu when the variables change. */
@@ -327,14 +325,6 @@ _jac_window_sync_variables (JacWindow *self)
 
 /* ---- the entries and the mode ----------------------------------------------------------- */
 
-static void
-set_entry_text (GtkEntry   *entry,
-                const char *text)
-{
-  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (entry)), text) != 0)
-    gtk_editable_set_text (GTK_EDITABLE (entry), text);
-}
-
 /* The RNN step's controls while it is on show, the shapes entry for an expression. */
 void
 _jac_window_sync_mode (JacWindow *self)
@@ -343,45 +333,35 @@ _jac_window_sync_mode (JacWindow *self)
   /* The sequence is always the RNN, whatever the expression. */
   gboolean rnn_controls = !expr || _jac_window_is_sequence_view (self);
 
-  gtk_widget_set_visible (self->sizes_heading, rnn_controls);
-  gtk_widget_set_visible (self->sizes_list, rnn_controls);
-  gtk_widget_set_visible (self->activation_row, rnn_controls);
-  gtk_widget_set_visible (self->b_shape_row, rnn_controls);
-  gtk_widget_set_visible (self->shapes_box, expr);
-  gtk_widget_set_visible (GTK_WIDGET (self->hessian_check), expr);
+  jac_step_controls_set_rnn_mode (self->step_controls, rnn_controls);
+  jac_expression_panel_set_expression_mode (self->expression_panel, expr);
 
   /* What the user is typing is left alone. */
-  if (self->entry_source != 0)
+  if (jac_expression_panel_is_typing (self->expression_panel))
     return;
-  self->setting_entries = TRUE;
   if (expr)
-    {
-      set_entry_text (self->expr_entry, self->session->expression);
-      set_entry_text (self->shapes_entry,
-                      self->session->shapes != NULL ? self->session->shapes : "");
-    }
+    jac_expression_panel_set_texts (self->expression_panel, self->session->expression,
+                                    self->session->shapes != NULL ? self->session->shapes : "");
   else
     {
       g_autofree char *text = rnn_text (self);
 
-      set_entry_text (self->expr_entry, text);
+      jac_expression_panel_set_texts (self->expression_panel, text, NULL);
     }
-  self->setting_entries = FALSE;
 }
 
 void
 _jac_window_apply_entries (JacWindow *self)
 {
-  GtkEditable *expr_entry = GTK_EDITABLE (self->expr_entry);
-  GtkEditable *shapes_entry = GTK_EDITABLE (self->shapes_entry);
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (expr_entry)));
-  g_autofree char *shapes = g_strstrip (g_strdup (gtk_editable_get_text (shapes_entry)));
+  JacExpressionPanel *panel = self->expression_panel;
+  g_autofree char *text = g_strstrip (g_strdup (jac_expression_panel_get_expression (panel)));
+  g_autofree char *shapes = g_strstrip (g_strdup (jac_expression_panel_get_shapes (panel)));
   g_autofree char *rnn = rnn_text (self);
 
-  g_clear_handle_id (&self->entry_source, g_source_remove);
+  jac_expression_panel_cancel_typing (panel);
   if (text[0] == '\0')
     {
-      _jac_window_show_expr_error (self, GTK_WIDGET (self->expr_entry),
+      _jac_window_show_expr_error (self, JAC_EXPRESSION_FIELD_EXPRESSION,
                                    "Type an expression, e.g. U = V @ A, or pick an example");
       return;
     }
@@ -390,38 +370,19 @@ _jac_window_apply_entries (JacWindow *self)
   g_object_set (self->session, "shapes", shapes, "expression", text, NULL);
 }
 
-static gboolean
-entry_timeout_cb (gpointer user_data)
-{
-  JacWindow *self = user_data;
-
-  self->entry_source = 0;
-  _jac_window_apply_entries (self);
-  return G_SOURCE_REMOVE;
-}
-
 void
-_jac_window_expr_changed_cb (GtkEditable *editable,
-                             JacWindow   *self)
-{
-  if (self->setting_entries)
-    return;
-  g_clear_handle_id (&self->entry_source, g_source_remove);
-  self->entry_source = g_timeout_add (ENTRY_DELAY_MS, entry_timeout_cb, self);
-}
-
-void
-_jac_window_expr_activate_cb (GtkEntry  *entry,
-                              JacWindow *self)
+_jac_window_expr_apply_cb (JacExpressionPanel *panel,
+                           JacWindow          *self)
 {
   _jac_window_apply_entries (self);
 }
 
 void
-_jac_window_hessian_toggled_cb (GtkCheckButton *button,
-                                JacWindow      *self)
+_jac_window_hessian_cb (JacExpressionPanel *panel,
+                        GParamSpec         *pspec,
+                        JacWindow          *self)
 {
-  gboolean active = gtk_check_button_get_active (button);
+  gboolean active = jac_expression_panel_get_hessian (panel);
 
   if (active == self->hessian)
     return;
@@ -437,11 +398,11 @@ _jac_window_apply_preset (JacWindow  *self,
 
   if (preset == NULL)
     return FALSE;
-  g_clear_handle_id (&self->entry_source, g_source_remove);
+  jac_expression_panel_cancel_typing (self->expression_panel);
   if (preset->expression == NULL)
     {
       self->hessian = FALSE;
-      gtk_check_button_set_active (self->hessian_check, FALSE);
+      jac_expression_panel_set_hessian (self->expression_panel, FALSE);
       g_object_set (self->session, "expression", "", NULL);
     }
   else
@@ -451,7 +412,7 @@ _jac_window_apply_preset (JacWindow  *self,
 
       /* The gallery's Hessians turn the switch on, its other entries off. */
       self->hessian = preset->hessian;
-      gtk_check_button_set_active (self->hessian_check, preset->hessian);
+      jac_expression_panel_set_hessian (self->expression_panel, preset->hessian);
       g_object_set (self->session, "shapes", preset->shapes, "expression", preset->expression,
                     NULL);
       if (hessian_changed)
@@ -518,7 +479,7 @@ _jac_window_load_expr_variable (JacWindow   *self,
   const JacAnalysis *a = self->analysis;
   g_autoptr(JacTensor) tensor = NULL;
   g_autoptr(GHashTable) loaded = NULL;
-  GtkWidget *culprit = NULL;
+  JacExpressionField culprit = JAC_EXPRESSION_FIELD_NONE;
   JacAnalysis *analysis;
 
   if (a == NULL || a->expr == NULL || jac_graph_find_variable (a->graph, name) < 0)

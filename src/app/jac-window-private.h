@@ -24,59 +24,25 @@ struct _JacWindow
   JacExpressionPanel  *expression_panel;
   JacStepControls     *step_controls;
 
-  /* template widgets, the panels' among them (set from the panels in init) */
-  AdwComboRow      *activation_dropdown;
-  GtkWidget        *activation_row;
-  GtkWidget        *b_shape_row;
-  GtkSpinButton    *batch_spin;
-  GtkButton        *clear_loaded_button;
-  AdwComboRow      *colormap_dropdown;
-  AdwComboRow      *cell_dropdown;
+  /* template widgets */
   GtkWidget        *all_steps_window;
   GtkLabel         *derivation_label;
   GtkWidget        *derivation_pane;
-  GtkLabel         *expr_caret_label;
-  GtkEntry         *expr_entry;
-  GtkCheckButton   *hessian_check;     /* "Second derivative", for a scalar expression */
-  GtkWidget        *expr_error_box;
-  GtkLabel         *expr_error_label;
-  GtkWidget        *expression_heading;
-  GtkWidget        *expression_list;
   JacFigureView    *figure_view;
-  GtkSpinButton    *hidden_spin;
   GtkLabel         *hover_label;
   GtkInfoBar       *info_bar;
   GtkLabel         *info_label;
-  GtkSpinButton    *input_spin;
   GtkLabel         *key_contract_label;
   GtkLabel         *key_delta_label;
   GtkScale         *gain_scale;
   GtkScale         *lag_scale;
-  GtkWidget        *loaded_row;
-  GtkLabel         *loaded_label;
-  GtkMenuButton    *load_menu_button;
   GtkMenuButton    *export_menu_button;
-  GtkMenuButton    *preset_menu_button;
   GtkMenuButton    *primary_menu_button;
-  GtkSpinButton    *row_spin;
-  GtkWidget        *row_view_row;
-  GtkWidget        *contraction_row;
-  GtkWidget        *sequence_heading;
-  GtkWidget        *sequence_list;
   GtkSpinner       *sequence_spinner;
   GtkLabel         *sequence_summary_label;
-  GtkSpinButton    *steps_spin;
   JacTimeView      *time_view;
-  GtkLabel         *upstream_label;
-  GtkWidget        *upstream_row;
   GtkStack         *view_stack;
-  GtkSpinButton    *seed_spin;
-  GtkWidget        *shapes_box;
-  GtkEntry         *shapes_entry;
   GtkWidget        *sidebar;
-  GtkWidget        *sizes_heading;
-  GtkWidget        *sizes_list;
-  GtkDropDown      *upstream_dropdown;
   GtkLabel         *wrt_caption;
   GtkBox           *wrt_box;
   GtkLabel         *zoom_label;
@@ -93,8 +59,6 @@ struct _JacWindow
   GHashTable       *loaded_expr_path;  /* name → path */
   char             *wrt_names;         /* the variables the wrt buttons were built for, "\n"-joined */
   char             *expr_error;        /* the inline error on show, or NULL */
-  guint             entry_source;      /* applies the entries a moment after typing stops */
-  gboolean          setting_entries;   /* the entries change from code, not from typing */
   gboolean          hessian;           /* show the Hessian of a scalar expression */
   char             *message;
   guint             recompute_source;
@@ -168,22 +132,22 @@ void        _jac_window_install_analysis   (JacWindow   *self,
 gboolean    _jac_window_is_expr_mode       (JacWindow   *self);
 char       *_jac_window_name_markup        (const char  *name);
 /* On failure, @culprit is the entry to mark, and the message ends with the text and a caret. */
-JacAnalysis *_jac_window_compute_expr      (JacWindow   *self,
-                                            GHashTable  *loaded,
-                                            GtkWidget  **culprit,
-                                            GError     **error);
-void        _jac_window_show_expr_error    (JacWindow   *self,
-                                            GtkWidget   *culprit,
-                                            const char  *message);
+JacAnalysis *_jac_window_compute_expr      (JacWindow           *self,
+                                            GHashTable          *loaded,
+                                            JacExpressionField  *culprit,
+                                            GError             **error);
+void        _jac_window_show_expr_error    (JacWindow           *self,
+                                            JacExpressionField   culprit,
+                                            const char          *message);
 void        _jac_window_clear_expr_error   (JacWindow   *self);
 void        _jac_window_sync_variables     (JacWindow   *self);
 void        _jac_window_sync_mode          (JacWindow   *self);
-void        _jac_window_expr_changed_cb    (GtkEditable *editable,
-                                            JacWindow   *self);
-void        _jac_window_expr_activate_cb   (GtkEntry    *entry,
-                                            JacWindow   *self);
-void        _jac_window_hessian_toggled_cb (GtkCheckButton *button,
-                                            JacWindow      *self);
+/* The panel's "apply" and notify::hessian. */
+void        _jac_window_expr_apply_cb      (JacExpressionPanel *panel,
+                                            JacWindow          *self);
+void        _jac_window_hessian_cb         (JacExpressionPanel *panel,
+                                            GParamSpec         *pspec,
+                                            JacWindow          *self);
 gboolean    _jac_window_load_expr_variable (JacWindow   *self,
                                             const char  *name,
                                             const char  *path,

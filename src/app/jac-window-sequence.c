@@ -210,14 +210,9 @@ _jac_window_sync_view (JacWindow *self)
 {
   gboolean sequence = _jac_window_is_sequence_view (self);
 
-  show (self->sequence_heading, sequence);
-  show (self->sequence_list, sequence);
-  show (self->expression_heading, !sequence);
-  show (self->expression_list, !sequence);
-  show (self->upstream_row, !sequence);
-  show (self->loaded_row, !sequence);
-  show (self->contraction_row, !sequence);
-  show (self->row_view_row, !sequence);
+  show (GTK_WIDGET (self->sequence_controls), sequence);
+  show (GTK_WIDGET (self->expression_panel), !sequence);
+  jac_step_controls_set_one_step (self->step_controls, !sequence);
   show (GTK_WIDGET (self->wrt_caption), !sequence);
   show (GTK_WIDGET (self->wrt_box), !sequence);
   _jac_window_sync_mode (self);
@@ -397,7 +392,7 @@ add_weights_row (JacWindow *self)
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), load);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), forget);
   /* Under the Cell row. */
-  gtk_list_box_insert (GTK_LIST_BOX (self->sequence_list), row, 1);
+  jac_sequence_controls_insert_row (self->sequence_controls, row, 1);
   g_object_set_data (G_OBJECT (self), "jac-weights-row", row);
   sync_weights_row (self);
 }

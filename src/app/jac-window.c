@@ -209,7 +209,7 @@ update_upstream_label (JacWindow *self)
   g_autofree char *name = _jac_window_name_markup (self->analysis->output_name);
   g_autofree char *markup = g_strdup_printf ("Upstream gradient  G = ∂L/∂%s", name);
 
-  gtk_label_set_markup (self->upstream_label, markup);
+  jac_step_controls_set_upstream_markup (self->step_controls, markup);
 }
 
 static void
@@ -236,9 +236,7 @@ update_size_sensitivity (JacWindow *self)
   gboolean hidden_fixed = self->loaded[JAC_VAR_H_PREV] || self->loaded[JAC_VAR_W_HH]
                           || self->loaded[JAC_VAR_W_XH] || self->loaded[JAC_VAR_B];
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->batch_spin), !batch_fixed);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->input_spin), !input_fixed);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->hidden_spin), !hidden_fixed);
+  jac_step_controls_set_sizes_fixed (self->step_controls, batch_fixed, input_fixed, hidden_fixed);
 }
 
 static void
@@ -277,8 +275,7 @@ update_loaded_expr (JacWindow *self)
     append_loaded_line (text, names[k],
                         g_hash_table_lookup (self->loaded_expr_path, names[k]),
                         g_hash_table_lookup (self->loaded_expr, names[k]));
-  gtk_label_set_markup (self->loaded_label, text->len ? text->str : "All variables random");
-  gtk_widget_set_sensitive (GTK_WIDGET (self->clear_loaded_button), text->len > 0);
+  jac_step_controls_set_loaded (self->step_controls, text->len > 0 ? text->str : NULL);
 }
 
 void
@@ -300,8 +297,7 @@ _jac_window_update_loaded (JacWindow *self)
                                                          jac_variable_name (v), base, shape);
         g_string_append (text, line);
       }
-  gtk_label_set_markup (self->loaded_label, text->len ? text->str : "All variables random");
-  gtk_widget_set_sensitive (GTK_WIDGET (self->clear_loaded_button), text->len > 0);
+  jac_step_controls_set_loaded (self->step_controls, text->len > 0 ? text->str : NULL);
   update_size_sensitivity (self);
 }
 
@@ -323,7 +319,7 @@ sync_from_analysis (JacWindow *self)
   gsize rows = MAX (self->analysis->sparsity.n_block_rows, 1);
   const JacNode *h_prev, *x, *b;
 
-  gtk_spin_button_set_range (self->row_spin, 0, rows - 1);
+  jac_step_controls_set_rows (self->step_controls, rows);
   if (self->session->row > (int) rows - 1)
     g_object_set (self->session, "row", (int) rows - 1, NULL);
   if (_jac_window_is_expr_mode (self))
@@ -391,7 +387,7 @@ _jac_window_recompute_now (JacWindow *self)
   g_clear_handle_id (&self->recompute_source, g_source_remove);
   if (_jac_window_is_expr_mode (self))
     {
-      GtkWidget *culprit = NULL;
+      JacExpressionField culprit = JAC_EXPRESSION_FIELD_NONE;
 
       analysis = _jac_window_compute_expr (self, self->loaded_expr, &culprit, &error);
       jac_profile_log ("analysis %s wrt=%s: %.2f ms", self->session->expression, self->session->wrt,
@@ -751,7 +747,6 @@ jac_window_dispose (GObject *object)
   g_clear_handle_id (&self->recompute_source, g_source_remove);
   g_clear_handle_id (&self->kron_source, g_source_remove);
   g_clear_handle_id (&self->message_source, g_source_remove);
-  g_clear_handle_id (&self->entry_source, g_source_remove);
   g_clear_pointer (&self->history, jac_history_free);
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
@@ -926,60 +921,6 @@ _jac_window_bind_settings (JacWindow *self,
     jac_history_clear (self->history);
 }
 
-/* The panels' widgets the window drives, under the names it has always used for them. */
-static void
-adopt_panels (JacWindow *self)
-{
-  JacStepControls *step = self->step_controls;
-  JacExpressionPanel *expr = self->expression_panel;
-  JacSequenceControls *sequence = self->sequence_controls;
-
-  self->sequence_heading = GTK_WIDGET (sequence);
-  self->sequence_list = GTK_WIDGET (sequence->list);
-  self->steps_spin = sequence->steps_spin;
-  self->cell_dropdown = sequence->cell_row;
-
-  self->expression_heading = GTK_WIDGET (expr);
-  self->expression_list = GTK_WIDGET (expr);
-  self->expr_entry = expr->entry;
-  self->preset_menu_button = expr->preset_menu_button;
-  self->shapes_box = expr->shapes_box;
-  self->shapes_entry = expr->shapes_entry;
-  self->expr_error_box = expr->error_box;
-  self->expr_error_label = expr->error_label;
-  self->expr_caret_label = expr->caret_label;
-  self->hessian_check = expr->hessian_check;
-  g_signal_connect (expr->hessian_check, "toggled", G_CALLBACK (_jac_window_hessian_toggled_cb),
-                    self);
-  g_signal_connect (expr->entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb), self);
-  g_signal_connect (expr->entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb), self);
-  g_signal_connect (expr->shapes_entry, "changed", G_CALLBACK (_jac_window_expr_changed_cb),
-                    self);
-  g_signal_connect (expr->shapes_entry, "activate", G_CALLBACK (_jac_window_expr_activate_cb),
-                    self);
-
-  self->sizes_heading = GTK_WIDGET (step->sizes_group);
-  self->sizes_list = GTK_WIDGET (step->sizes_group);
-  self->batch_spin = step->batch_spin;
-  self->input_spin = step->input_spin;
-  self->hidden_spin = step->hidden_spin;
-  self->seed_spin = step->seed_spin;
-  self->activation_row = GTK_WIDGET (step->activation_row);
-  self->activation_dropdown = step->activation_row;
-  self->b_shape_row = step->b_shape_row;
-  self->upstream_row = step->upstream_row;
-  self->upstream_label = step->upstream_label;
-  self->upstream_dropdown = step->upstream_dropdown;
-  self->loaded_row = step->loaded_row;
-  self->loaded_label = step->loaded_label;
-  self->load_menu_button = step->load_menu_button;
-  self->clear_loaded_button = step->clear_loaded_button;
-  self->colormap_dropdown = step->colormap_row;
-  self->contraction_row = step->contraction_row;
-  self->row_view_row = step->row_view_row;
-  self->row_spin = step->row_spin;
-}
-
 static void
 jac_window_init (JacWindow *self)
 {
@@ -993,11 +934,14 @@ jac_window_init (JacWindow *self)
   jac_profile_mark ("window template begins");
   gtk_widget_init_template (GTK_WIDGET (self));
   jac_profile_mark ("window template built");
-  adopt_panels (self);
+  g_signal_connect (self->expression_panel, "apply", G_CALLBACK (_jac_window_expr_apply_cb),
+                    self);
+  g_signal_connect (self->expression_panel, "notify::hessian",
+                    G_CALLBACK (_jac_window_hessian_cb), self);
   {
     g_autoptr(GMenuModel) presets = _jac_window_preset_menu ();
 
-    gtk_menu_button_set_menu_model (self->preset_menu_button, presets);
+    jac_expression_panel_set_preset_menu (self->expression_panel, presets);
   }
 
   motion = gtk_event_controller_motion_new ();

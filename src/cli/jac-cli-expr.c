@@ -371,7 +371,11 @@ _jac_cli_run_check_expr (JacCliOptions *o)
       if (node->op != JAC_OP_VARIABLE || (o->wrt_text != NULL && g_strcmp0 (node->name,
                                                                               o->wrt_text) != 0))
         continue;
-      g = jac_tensor_new (out->rank, out->shape, NULL);
+      if ((g = jac_tensor_try_new (out->rank, out->shape, &error)) == NULL)
+        {
+          g_printerr ("jacscope check: the upstream gradient G: %s\n", error->message);
+          return 1;
+        }
       jac_tensor_fill (g, 1.0);
       if (o->upstream != NULL)
         {

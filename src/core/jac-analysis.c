@@ -165,7 +165,9 @@ make_upstream (const JacAnalysis  *self,
       return jac_tensor_copy (given);
     }
 
-  g = jac_tensor_new (out->rank, out->shape, NULL);
+  /* The output's shape is the expression's: G past the memory is an error of the analysis. */
+  if ((g = jac_tensor_try_new (out->rank, out->shape, error)) == NULL)
+    return NULL;
   if (kind == JAC_UPSTREAM_ONES)
     jac_tensor_fill (g, 1.0);
   else
@@ -459,6 +461,8 @@ jac_expr_draw_variables (JacExpr     *expr,
 void
 jac_sparsity_clear (JacSparsity *sparsity)
 {
+  g_return_if_fail (sparsity != NULL);
+
   g_clear_pointer (&sparsity->sentence, g_free);
 }
 
@@ -866,7 +870,7 @@ jac_analysis_per_sample (const JacAnalysis  *self,
   shape[0] = jac->out_shape[0];
   shape[1] = jac->out_shape[1];
   shape[2] = jac->wrt_shape[1];
-  if ((blocks = jac_tensor_new (3, shape, error)) == NULL)
+  if ((blocks = jac_tensor_try_new (3, shape, error)) == NULL)
     return NULL;
   for (gsize i = 0; i < shape[0]; i++)
     for (gsize j = 0; j < shape[1]; j++)

@@ -47,6 +47,10 @@ jac_gemm_naive (gboolean      trans_a,
                 double       *c,
                 gsize         ldc)
 {
+  g_return_if_fail (m == 0 || k == 0 || a != NULL);
+  g_return_if_fail (k == 0 || n == 0 || b != NULL);
+  g_return_if_fail (m == 0 || n == 0 || c != NULL);
+
   for (gsize i = 0; i < m; i++)
     for (gsize j = 0; j < n; j++)
       {

@@ -175,8 +175,12 @@ jac_shape_env_get_size (const JacShapeEnv *self,
                         const char        *symbol,
                         gsize             *value)
 {
-  const gsize *found = g_hash_table_lookup (self->sizes, symbol);
+  const gsize *found;
 
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (symbol != NULL, FALSE);
+
+  found = g_hash_table_lookup (self->sizes, symbol);
   if (found == NULL)
     return FALSE;
   if (value != NULL)
@@ -276,8 +280,13 @@ compare_strings (gconstpointer a,
 GStrv
 jac_shape_env_dup_names (const JacShapeEnv *self)
 {
-  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (self->decls, NULL);
-  GStrv names = g_strdupv ((char **) keys);
+  g_autofree const char **keys = NULL;
+  GStrv names;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  keys = (const char **) g_hash_table_get_keys_as_array (self->decls, NULL);
+  names = g_strdupv ((char **) keys);
 
   qsort (names, g_strv_length (names), sizeof (char *), compare_strings);
   return names;
@@ -2665,17 +2674,22 @@ char *
 jac_expr_format_caret (const char *raw_source,
                        gsize       position)
 {
-  /* Invalid bytes are shown as U+FFFD, one character each, so that the caret still lines up
-   * and no raw byte reaches the terminal. */
-  g_autofree char *source = g_utf8_make_valid (raw_source, -1);
-  glong length = g_utf8_strlen (source, -1);
-  const char *at = g_utf8_offset_to_pointer (source, MIN ((glong) position, length));
-  const char *line = at, *line_end = at;
-  GString *out = g_string_new ("  ");
-
+  g_autofree char *source = NULL;
+  glong length;
+  const char *at, *line, *line_end;
+  GString *out;
   gboolean cut_before = FALSE, cut_after = FALSE;
   glong before = 0, after = 0;
 
+  g_return_val_if_fail (raw_source != NULL, NULL);
+
+  /* Invalid bytes are shown as U+FFFD, one character each, so that the caret still lines up
+   * and no raw byte reaches the terminal. */
+  source = g_utf8_make_valid (raw_source, -1);
+  length = g_utf8_strlen (source, -1);
+  at = g_utf8_offset_to_pointer (source, MIN ((glong) position, length));
+  line = line_end = at;
+  out = g_string_new ("  ");
   while (line > source && line[-1] != '\n')
     line--;
   while (*line_end != '\0' && *line_end != '\n')

@@ -43,6 +43,8 @@ gboolean
 jac_func_from_name (const char *name,
                     JacFunc    *func)
 {
+  g_return_val_if_fail (func != NULL, FALSE);
+
   for (guint f = 0; f < JAC_N_FUNCS; f++)
     if (g_strcmp0 (name, func_names[f]) == 0)
       {
@@ -76,6 +78,8 @@ double
 jac_node_apply (const JacNode *node,
                 double         z)
 {
+  g_return_val_if_fail (node != NULL, NAN);
+
   return jac_func_apply_param (node->func, node->constant, z);
 }
 
@@ -83,6 +87,8 @@ double
 jac_node_slope (const JacNode *node,
                 double         z)
 {
+  g_return_val_if_fail (node != NULL, NAN);
+
   return jac_func_slope_param (node->func, node->constant, z);
 }
 
@@ -189,6 +195,7 @@ JacNode *
 jac_graph_node (const JacGraph *self,
                 int             index)
 {
+  g_return_val_if_fail (self != NULL, NULL);
   g_assert (index >= 0 && (guint) index < self->nodes->len);
   return &g_array_index (self->nodes, JacNode, index);
 }
@@ -315,6 +322,11 @@ jac_broadcast_shapes (guint        rank_a,
                       guint       *rank,
                       gsize       *shape)
 {
+  g_return_val_if_fail (rank_a == 0 || shape_a != NULL, FALSE);
+  g_return_val_if_fail (rank_b == 0 || shape_b != NULL, FALSE);
+  g_return_val_if_fail (rank != NULL, FALSE);
+  g_return_val_if_fail (shape != NULL, FALSE);
+
   *rank = MAX (rank_a, rank_b);
   for (guint x = 0; x < *rank; x++)
     {
@@ -681,11 +693,17 @@ jac_matrix_inverse (const JacTensor *x,
                     JacTensor       *inverse,
                     double          *det)
 {
-  gsize n = x->shape[0];
-  g_autoptr(JacTensor) lu = jac_tensor_copy (x);
-  g_autofree gsize *perm = g_new (gsize, MAX (n, 1));
+  gsize n;
+  g_autoptr(JacTensor) lu = NULL;
+  g_autofree gsize *perm = NULL;
   double d = 1.0;
 
+  g_return_if_fail (x != NULL);
+  g_return_if_fail (inverse != NULL || det != NULL);
+
+  n = x->shape[0];
+  lu = jac_tensor_copy (x);
+  perm = g_new (gsize, MAX (n, 1));
   g_assert (x->rank == 2 && x->shape[1] == n);
   for (gsize i = 0; i < n; i++)
     perm[i] = i;
@@ -1222,6 +1240,9 @@ jac_graph_jacobian_try (JacGraph  *self,
                         int        variable,
                         GError   **error)
 {
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return jac_graph_jacobian_contract_try (self, variable, NULL, NULL, NULL, error);
 }
 

@@ -756,7 +756,8 @@ jac_npy_parse (const guint8  *bytes,
   if (!check_data_length (&header, length - data_start, error))
     return NULL;
 
-  tensor = jac_tensor_new (header.rank, header.shape, error);
+  /* The header's shape is the file's word: past the budget, an error, never an abort. */
+  tensor = jac_tensor_try_new (header.rank, header.shape, error);
   if (tensor != NULL)
     decode_data (tensor, bytes + data_start, &header);
   return tensor;

@@ -56,6 +56,8 @@ jac_npz_crc32 (const guint8 *bytes,
   static gsize table_ready = 0;
   guint32 crc = 0xffffffffu;
 
+  g_return_val_if_fail (bytes != NULL || length == 0, 0);
+
   if (g_once_init_enter (&table_ready))
     {
       for (guint32 n = 0; n < 256; n++)

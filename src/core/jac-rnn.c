@@ -21,6 +21,8 @@ static const char * const variable_dims[JAC_N_VARS] = {
 void
 jac_rnn_config_init_default (JacRnnConfig *config)
 {
+  g_return_if_fail (config != NULL);
+
   config->batch = 2;
   config->input = 3;
   config->hidden = 3;
@@ -40,6 +42,8 @@ gboolean
 jac_variable_from_name (const char  *name,
                         JacVariable *variable)
 {
+  g_return_val_if_fail (variable != NULL, FALSE);
+
   for (guint v = 0; v < JAC_N_VARS; v++)
     if (g_strcmp0 (name, variable_names[v]) == 0)
       {
@@ -53,6 +57,8 @@ gboolean
 jac_activation_from_name (const char *name,
                           JacFunc    *func)
 {
+  g_return_val_if_fail (func != NULL, FALSE);
+
   if (!jac_func_from_name (name, func))
     return FALSE;
   return *func == JAC_FUNC_TANH || *func == JAC_FUNC_SIGMOID || *func == JAC_FUNC_RELU ||

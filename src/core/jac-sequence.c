@@ -118,6 +118,8 @@ gboolean
 jac_param_from_name (const char *name,
                      JacParam   *param)
 {
+  g_return_val_if_fail (param != NULL, FALSE);
+
   for (guint p = 0; p < JAC_N_PARAMS; p++)
     if (g_strcmp0 (name, param_names[p]) == 0)
       {

@@ -183,6 +183,10 @@ jac_structured_new (guint         out_rank,
                     const int    *pair,
                     GError      **error)
 {
+  g_return_val_if_fail (out_rank == 0 || out_shape != NULL, NULL);
+  g_return_val_if_fail (wrt_rank == 0 || wrt_shape != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return structured_new (out_rank, out_shape, wrt_rank, wrt_shape, pair, TRUE, error);
 }
 
@@ -223,8 +227,11 @@ jac_structured_new_identity (guint        rank,
                              const gsize *shape)
 {
   int pair[2] = { 0, 1 };
-  JacStructured *self = jac_structured_new (rank, shape, rank, shape, pair, NULL);
+  JacStructured *self;
 
+  g_return_val_if_fail (rank == 0 || shape != NULL, NULL);
+
+  self = jac_structured_new (rank, shape, rank, shape, pair, NULL);
   jac_tensor_fill (self->core, 1.0);
   return self;
 }
@@ -333,6 +340,10 @@ jac_structured_is_structural_zero (const JacStructured *self,
                                    const gsize         *out_index,
                                    const gsize         *wrt_index)
 {
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self->out_rank == 0 || out_index != NULL, FALSE);
+  g_return_val_if_fail (self->wrt_rank == 0 || wrt_index != NULL, FALSE);
+
   for (guint k = 0; k < self->n_terms; k++)
     if (!term_forces_zero (self, &self->terms[k], out_index, wrt_index))
       return entry_cancels (self, out_index, wrt_index);
@@ -368,8 +379,13 @@ jac_structured_get (const JacStructured *self,
                     gboolean            *structural_zero)
 {
   gboolean zero;
-  double value = terms_value (self, out_index, wrt_index, &zero);
+  double value;
 
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (self->out_rank == 0 || out_index != NULL, 0);
+  g_return_val_if_fail (self->wrt_rank == 0 || wrt_index != NULL, 0);
+
+  value = terms_value (self, out_index, wrt_index, &zero);
   if (!zero && entry_cancels (self, out_index, wrt_index))
     {
       zero = TRUE;
@@ -515,7 +531,7 @@ jac_structured_to_dense (const JacStructured  *self,
       return NULL;
     }
 
-  dense = jac_tensor_new (rank, shape, error);
+  dense = jac_tensor_try_new (rank, shape, error);
   if (dense == NULL)
     return NULL;
 
@@ -1280,7 +1296,7 @@ matmul_left_term (const JacStructured  *ja,
           job.s.n_y == 1 && job.s.op_x == 1 && job.s.dense_x == 1 &&
           job.s.n_x == result->wrt_shape[1] && mm->upstream->size == m * ncols)
         {
-          vjp = jac_tensor_new (result->wrt_rank, result->wrt_shape, error);
+          vjp = jac_tensor_try_new (result->wrt_rank, result->wrt_shape, error);
           if (vjp == NULL)
             {
               jac_structured_free (result);
@@ -1913,6 +1929,9 @@ jac_entry_partition (guint        out_rank,
                      const gsize *wrt_index)
 {
   gsize x[4];
+
+  g_return_val_if_fail (out_rank == 0 || out_index != NULL, 0);
+  g_return_val_if_fail (wrt_rank == 0 || wrt_index != NULL, 0);
 
   entry_position (out_rank, wrt_rank, out_index, wrt_index, x);
   return partition_of (x);

@@ -42,6 +42,8 @@ jac_tensor_size_for_shape (guint        rank,
 {
   gsize n = 1, bytes = 0;
 
+  g_return_val_if_fail (rank == 0 || shape != NULL, FALSE);
+
   /* g_size_checked_mul stores the wrapped product when it overflows: an overflow answers
    * G_MAXSIZE, which messages write as "more than fits in memory", never a wrapped count. */
   for (guint a = 0; a < rank; a++)
@@ -368,6 +370,9 @@ jac_shape_fits_budget (guint         rank,
 {
   gsize n_bytes = G_MAXSIZE;
 
+  g_return_val_if_fail (rank == 0 || shape != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
   if (jac_tensor_size_for_shape (rank, shape, NULL, &n_bytes) &&
       n_bytes <= jac_get_memory_budget ())
     return TRUE;
@@ -428,6 +433,9 @@ jac_tensor_try_new (guint        rank,
                     const gsize *shape,
                     GError     **error)
 {
+  g_return_val_if_fail (rank == 0 || shape != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return tensor_new (rank, shape, TRUE, error);
 }
 
@@ -455,6 +463,9 @@ jac_tensor_new (guint        rank,
                 const gsize *shape,
                 GError     **error)
 {
+  g_return_val_if_fail (rank == 0 || shape != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return tensor_new_or_abort (rank, shape, TRUE, error);
 }
 
@@ -465,6 +476,9 @@ jac_tensor_new_uninitialized (guint        rank,
                               const gsize *shape,
                               GError     **error)
 {
+  g_return_val_if_fail (rank == 0 || shape != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return tensor_new_or_abort (rank, shape, FALSE, error);
 }
 
@@ -530,7 +544,11 @@ char *
 jac_shape_string (guint        rank,
                   const gsize *shape)
 {
-  GString *s = g_string_new ("(");
+  GString *s;
+
+  g_return_val_if_fail (rank == 0 || shape != NULL, NULL);
+
+  s = g_string_new ("(");
 
   for (guint a = 0; a < rank; a++)
     g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, a ? ", " : "", shape[a]);
@@ -783,6 +801,9 @@ jac_tensor_offset (const JacTensor *self,
                    const gsize     *index)
 {
   gsize offset = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (self->rank == 0 || index != NULL, 0);
 
   for (guint a = 0; a < self->rank; a++)
     offset += index[a] * self->strides[a];

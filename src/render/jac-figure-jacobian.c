@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-private.h"
+#include "jac-figure-paint.h"
 #include "jac-render-tikz-private.h"
 
 /* ---- reading J ---- */
@@ -549,19 +549,6 @@ paint_frames (JacGridPainter *painter)
   g_array_unref (device);
 }
 
-static PangoLayout *
-text_layout (const JacFigureLayout *layout,
-             double                 size)
-{
-  PangoLayout *text = pango_layout_new (layout->context);
-  PangoFontDescription *font = pango_font_description_from_string ("Cantarell, DejaVu Sans, Sans");
-
-  pango_font_description_set_absolute_size (font, size * PANGO_SCALE);
-  pango_layout_set_font_description (text, font);
-  pango_font_description_free (font);
-  return text;
-}
-
 /* Centres @text in @rect; with @pad, on a patch of the zero colour so that hatching stays off
  * the glyphs. */
 static void
@@ -611,7 +598,7 @@ paint_zero_labels (JacGridPainter *painter)
 
   if (size < layout->type.min_text)
     return;
-  zero = text_layout (layout, size);
+  zero = _jac_text_layout_new (layout->context, size);
   pango_layout_set_text (zero, "0", -1);
   for (gsize s = 0; s < n_slots (painter); s++)
     {
@@ -637,20 +624,19 @@ _jac_figure_value_font (const JacFigureLayout *layout,
 {
   PangoLayout *probe;
   PangoRectangle logical;
-  double size, width;
+  double size;
 
   /* As large as a cell comfortably holds, up to the body size; never below the minimum. */
   if (cell_height < layout->type.min_text * 1.25)
     return 0;
   size = MIN (layout->font_px, MAX (cell_height * 0.36, layout->type.min_text));
-  probe = text_layout (layout, size);
+  probe = _jac_text_layout_new (layout->context, size);
   pango_layout_set_text (probe, "\xe2\x88\x92" "0.00", -1);
   pango_layout_get_extents (probe, NULL, &logical);
   g_object_unref (probe);
-  width = (double) logical.width / PANGO_SCALE;
-  if (width > cell_width * 0.96)
-    size *= cell_width * 0.96 / width;
-  return size >= layout->type.min_text - 1e-9 ? size : 0;
+  return _jac_fit_text_size (size, (double) logical.width / PANGO_SCALE,
+                             (double) logical.height / PANGO_SCALE, cell_width * 0.96,
+                             G_MAXDOUBLE, size, layout->type.min_text);
 }
 
 static const JacRgb dark_ink = { 0.08, 0.08, 0.08 };
@@ -721,7 +707,7 @@ paint_values (JacGridPainter *painter)
 
   if (size <= 0)
     return;
-  text = text_layout (layout, size);
+  text = _jac_text_layout_new (layout->context, size);
   for (gsize s = 0; s < n_slots (painter); s++)
     {
       JacSlotRange cells;

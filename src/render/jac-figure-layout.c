@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-private.h"
+#include "jac-figure-paint.h"
 #include "core/jac-hessian.h"
 
 static const JacRgb black = { 0, 0, 0 };
@@ -106,11 +106,7 @@ _jac_figure_layout_text_width (JacFigureLayout *layout,
                                const char      *markup,
                                double           size)
 {
-  JacLabel *label = _jac_label_new (layout->context, markup, size, FALSE, -1);
-  double width = label->width;
-
-  _jac_label_free (label);
-  return width;
+  return _jac_label_width (layout->context, markup, size);
 }
 
 /* ---- slots ---- */

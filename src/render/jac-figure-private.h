@@ -334,6 +334,9 @@ JacLabel        *_jac_label_new             (PangoContext          *context,
                                              gboolean               bold,
                                              double                 wrap_width);
 void             _jac_label_free            (gpointer               label);
+/* A layout for plain text (cell values) in the labels' font at @size_px. */
+PangoLayout     *_jac_text_layout_new       (PangoContext          *context,
+                                             double                 size_px);
 /* Puts @label's anchor point (@xalign, @yalign ∈ [0, 1] of its box) at (@x, @y). */
 void             _jac_label_place          (JacLabel              *label,
                                              double                 x,
@@ -343,6 +346,8 @@ void             _jac_label_place          (JacLabel              *label,
 void             _jac_set_source_rgb        (cairo_t               *cr,
                                              const JacRgb          *rgb);
 guint32          _jac_rgb_argb              (const JacRgb          *rgb);
+/* 0xrrggbb as a colour. */
+JacRgb           _jac_rgb_hex               (guint32                hex);
 /* Numbers as shown: two decimals, or an exponent for very small or large ones; "−" for minus. */
 char            *_jac_format_value          (double                 value);
 /* Short enough for a cell: two decimals below 10, fewer above. */
@@ -430,18 +435,5 @@ const JacTensor *_jac_panel_tensor        (const JacAnalysis    *analysis,
                                            JacPanel              panel);
 /* The part of the inner product that is G (0 or 1), or -1 when there is none to draw. */
 int              _jac_panel_inner_upstream (const JacAnalysis   *analysis);
-
-/* jac-figure-paint.c: what both figures paint alike. The colour map's strip filling @bar, +max
- * at the top (the frame is the caller's). */
-void _jac_figure_paint_colorbar (cairo_t          *cr,
-                                 JacColormap       colormap,
-                                 const JacRect    *bar);
-/* A structural-zero patch: @rect filled flat and hatched, lines @spacing apart (a TikZ target
- * hatches it itself). */
-void _jac_figure_paint_zero     (cairo_t          *cr,
-                                 const JacPalette *palette,
-                                 const JacRect    *rect,
-                                 double            spacing,
-                                 double            line_width);
 
 G_END_DECLS

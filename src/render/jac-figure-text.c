@@ -158,6 +158,23 @@ _jac_label_new (PangoContext *context,
   return label;
 }
 
+PangoLayout *
+_jac_text_layout_new (PangoContext *context,
+                      double        size_px)
+{
+  PangoLayout *text;
+  PangoFontDescription *font;
+
+  g_return_val_if_fail (PANGO_IS_CONTEXT (context), NULL);
+
+  text = pango_layout_new (context);
+  font = pango_font_description_from_string (FONT_FAMILY);
+  pango_font_description_set_absolute_size (font, size_px * PANGO_SCALE);
+  pango_layout_set_font_description (text, font);
+  pango_font_description_free (font);
+  return text;
+}
+
 void
 _jac_label_free (gpointer data)
 {
@@ -187,6 +204,13 @@ _jac_set_source_rgb (cairo_t      *cr,
                      const JacRgb *rgb)
 {
   cairo_set_source_rgb (cr, rgb->red, rgb->green, rgb->blue);
+}
+
+JacRgb
+_jac_rgb_hex (guint32 hex)
+{
+  return (JacRgb) { ((hex >> 16) & 0xff) / 255.0, ((hex >> 8) & 0xff) / 255.0,
+                    (hex & 0xff) / 255.0 };
 }
 
 guint32

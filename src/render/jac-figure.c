@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/jac-error.h"
-#include "jac-figure-private.h"
+#include "jac-figure-paint.h"
 #include "jac-render-tikz-private.h"
 
 void
@@ -63,11 +63,7 @@ draw_labels (cairo_t               *cr,
       if (layout->counters != NULL)
         layout->counters->labels++;
       _jac_figure_record_text (layout, label->layout, label->x, label->y, label->min_size, FALSE);
-      _jac_set_source_rgb (cr, ink_color (layout, label->ink));
-      if (_jac_tikz_take_label (cr, label))
-        continue;
-      cairo_move_to (cr, label->x, label->y);
-      pango_cairo_show_layout (cr, label->layout);
+      _jac_figure_paint_label (cr, label, ink_color (layout, label->ink));
     }
 }
 
@@ -144,7 +140,6 @@ draw_matrix_values (cairo_t               *cr,
   double cell_h = view->rect.height / view->rows;
   double size = _jac_figure_value_font (layout, cell_w, cell_h);
   const JacRect *v = &layout->visible;
-  PangoFontDescription *font;
   PangoLayout *text;
   gsize r0, r1, c0, c1;
 
@@ -154,11 +149,7 @@ draw_matrix_values (cairo_t               *cr,
       || !_jac_span_visible (view->rect.x, view->rect.width, view->cols, v->x,
                              v->x + v->width, &c0, &c1))
     return;
-  text = pango_layout_new (layout->context);
-  font = pango_font_description_from_string ("Cantarell, DejaVu Sans, Sans");
-  pango_font_description_set_absolute_size (font, size * PANGO_SCALE);
-  pango_layout_set_font_description (text, font);
-  pango_font_description_free (font);
+  text = _jac_text_layout_new (layout->context, size);
 
   for (gsize r = r0; r < r1; r++)
     for (gsize c = c0; c < c1; c++)

@@ -366,9 +366,16 @@ jac_pixel_rect_intersect (const JacPixelRect *a,
                           const JacPixelRect *b,
                           JacPixelRect       *out)
 {
-  int x0 = MAX (a->x, b->x), y0 = MAX (a->y, b->y);
-  int x1 = MIN (a->x + a->width, b->x + b->width), y1 = MIN (a->y + a->height, b->y + b->height);
+  int x0, y0, x1, y1;
 
+  g_return_val_if_fail (a != NULL, FALSE);
+  g_return_val_if_fail (b != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  x0 = MAX (a->x, b->x);
+  y0 = MAX (a->y, b->y);
+  x1 = MIN (a->x + a->width, b->x + b->width);
+  y1 = MIN (a->y + a->height, b->y + b->height);
   out->x = x0;
   out->y = y0;
   out->width = MAX (x1 - x0, 0);
@@ -401,9 +408,13 @@ jac_heatmap_pool_matrix (gconstpointer  data,
                          double        *value)
 {
   const JacTensor *tensor = data;
-  gsize row_stride = tensor->rank == 2 ? tensor->strides[0] : 0;
+  gsize row_stride;
   double best = 0;
 
+  g_return_val_if_fail (tensor != NULL, JAC_CELL_VALUE);
+  g_return_val_if_fail (value != NULL, JAC_CELL_VALUE);
+
+  row_stride = tensor->rank == 2 ? tensor->strides[0] : 0;
   for (gsize a = 0; a < jac_heatmap_sample_count (row0, row1); a++)
     {
       const double *line = tensor->data + jac_heatmap_sample (row0, row1, a) * row_stride;

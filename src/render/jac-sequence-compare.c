@@ -5,9 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "jac-figure-private.h"
 #include "jac-render-tikz-private.h"
-#include "jac-sequence-figure.h"
+#include "jac-sequence-figure-private.h"
 
 #define N_CELLS 3
 #define N_CURVES 4   /* the three cells' ∂h_T/∂h_{T−k}, and the LSTM's ∂c_T/∂c_{T−k} */
@@ -15,13 +14,6 @@
 /* Okabe–Ito, as the through-time figure's rows. */
 static const guint32 cell_colors_light[N_CELLS] = { 0xd55e00, 0x0072b2, 0x009e73 };
 static const guint32 cell_colors_dark[N_CELLS] = { 0xe69f00, 0x56b4e9, 0x009e73 };
-
-static JacRgb
-rgb_of (guint32 hex)
-{
-  return (JacRgb) { ((hex >> 16) & 0xff) / 255.0, ((hex >> 8) & 0xff) / 255.0,
-                    (hex & 0xff) / 255.0 };
-}
 
 typedef struct
 {
@@ -47,27 +39,8 @@ show (Painter      *p,
   JacLabel *label = _jac_label_new (p->context, markup, size, bold, wrap);
 
   _jac_label_place (label, x, y, xalign, yalign);
-  _jac_set_source_rgb (p->cr, rgb);
-  if (!_jac_tikz_take_label (p->cr, label))
-    {
-      cairo_move_to (p->cr, label->x, label->y);
-      pango_cairo_show_layout (p->cr, label->layout);
-    }
+  _jac_figure_paint_label (p->cr, label, rgb);
   return label;
-}
-
-static double
-measure_height (Painter    *p,
-                const char *markup,
-                double      size,
-                gboolean    bold,
-                double      wrap)
-{
-  JacLabel *label = _jac_label_new (p->context, markup, size, bold, wrap);
-  double h = label->height;
-
-  _jac_label_free (label);
-  return h;
 }
 
 /* The mean over rows of log₁₀ of the norm at lag k, and the rows' range. */
@@ -132,30 +105,25 @@ decade_markup (double log10_value)
 }
 
 void
-jac_sequence_compare_figure_draw (cairo_t                        *cr,
-                                  double                          width,
-                                  double                          height,
-                                  const JacSequence * const      *sequences,
-                                  const JacSequenceNorms * const *norms,
-                                  const JacSequenceView          *view,
-                                  const JacFigureStyle           *style)
+_jac_sequence_compare_draw (cairo_t                *cr,
+                            const JacSequenceScene *scene)
 {
-  g_return_if_fail (cr != NULL);
-
   static const char * const names[N_CURVES] = {
     "RNN", "LSTM", "GRU", "LSTM cell state ∂c<sub>T</sub>/∂c<sub>T−k</sub>",
   };
+  const JacSequence * const *sequences = scene->cells;
+  const JacSequenceNorms * const *norms = scene->cell_norms;
+  const JacFigureStyle *style = scene->style;
+  double width = scene->width, height = scene->height;
   Painter p = { cr, _jac_text_context_new (cr) };
   const JacSequenceConfig *c = &sequences[0]->config;
   gsize steps = c->steps;
   double margin, base, small, y_min = G_MAXDOUBLE, y_max = -G_MAXDOUBLE;
-  double top, bottom, left, right, tick_width = 0, y_step;
+  double top, bottom, caption_height, left, right, tick_width = 0, y_step;
   double end_value[N_CURVES];
   g_autofree char *title = NULL, *subtitle = NULL, *caption = NULL, *carry = NULL;
-  JacSequenceNorm norm = view->norm;
+  JacSequenceNorm norm = scene->view->norm;
   JacLabel *label;
-
-  g_return_if_fail (sequences != NULL && norms != NULL && view != NULL && style != NULL);
 
   _jac_palette_init (&p.palette, style);
   _jac_type_init (&p.type, style->medium, style->text_scale, width, height);
@@ -243,7 +211,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
       "(z<sup>k</sup> = %s).",
       steps, rnn, lstm, cell_state, gru, verdict, f, f_k, z, z_k);
   }
-  bottom = height - margin - measure_height (&p, caption, base, FALSE, width - 2 * margin);
+  _jac_label_measure (p.context, caption, base, FALSE, width - 2 * margin, &caption_height);
+  bottom = height - margin - caption_height;
   label = show (&p, caption, base, FALSE, width - 2 * margin, margin, height - margin, 0, 1,
                 &p.palette.ink);
   _jac_label_free (label);
@@ -311,12 +280,7 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
     cairo_translate (cr, margin, (top + bottom) / 2);
     cairo_rotate (cr, -G_PI / 2);
     _jac_label_place (y_title, 0, 0, 0.5, 0);
-    _jac_set_source_rgb (cr, &p.palette.ink);
-    if (!_jac_tikz_take_label (cr, y_title))
-      {
-        cairo_move_to (cr, y_title->x, y_title->y);
-        pango_cairo_show_layout (cr, y_title->layout);
-      }
+    _jac_figure_paint_label (cr, y_title, &p.palette.ink);
     cairo_restore (cr);
     _jac_label_free (y_title);
   }
@@ -336,7 +300,7 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   for (guint k = 0; k < N_CURVES; k++)
     {
       guint color = k % N_CELLS == 0 && k > 0 ? 1 : k;
-      JacRgb rgb = rgb_of (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
+      JacRgb rgb = _jac_rgb_hex (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
       gboolean pen = FALSE;
 
       if (norms[k]->batch > 1)
@@ -391,7 +355,8 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
     for (guint k = 0; k < N_CURVES; k++)
       {
         guint color = k == N_CELLS ? 1 : k;
-        JacRgb rgb = rgb_of (style->dark ? cell_colors_dark[color] : cell_colors_light[color]);
+        JacRgb rgb = _jac_rgb_hex (style->dark ? cell_colors_dark[color]
+                                               : cell_colors_light[color]);
         g_autofree char *value = decade_markup (end_value[k]);
         g_autofree char *text = g_strdup_printf ("%s (k = %" G_GSIZE_FORMAT ": %s)", names[k],
                                                  steps, value);
@@ -423,24 +388,24 @@ jac_sequence_compare_figure_draw (cairo_t                        *cr,
   g_object_unref (p.context);
 }
 
-typedef struct
+void
+jac_sequence_compare_figure_draw (cairo_t                        *cr,
+                                  double                          width,
+                                  double                          height,
+                                  const JacSequence * const      *sequences,
+                                  const JacSequenceNorms * const *norms,
+                                  const JacSequenceView          *view,
+                                  const JacFigureStyle           *style)
 {
-  const JacSequence * const      *sequences;
-  const JacSequenceNorms * const *norms;
-  const JacSequenceView          *view;
-  const JacFigureStyle           *style;
-} Content;
+  JacSequenceScene scene = { width, height, NULL, NULL, NULL, sequences, norms, view, style };
 
-static void
-draw_content (cairo_t  *cr,
-              double    width,
-              double    height,
-              gpointer  user_data)
-{
-  const Content *content = user_data;
+  g_return_if_fail (cr != NULL);
+  g_return_if_fail (sequences != NULL);
+  g_return_if_fail (norms != NULL);
+  g_return_if_fail (view != NULL);
+  g_return_if_fail (style != NULL);
 
-  jac_sequence_compare_figure_draw (cr, width, height, content->sequences, content->norms,
-                                    content->view, content->style);
+  _jac_sequence_compare_draw (cr, &scene);
 }
 
 gboolean
@@ -454,10 +419,16 @@ jac_sequence_compare_figure_save (const char                     *path,
                                   const JacFigureStyle           *style,
                                   GError                        **error)
 {
-  Content content = { sequences, norms, view, style };
+  JacSequenceScene scene = { width, height, NULL, NULL, NULL, sequences, norms, view, style };
 
-  g_return_val_if_fail (path != NULL && sequences != NULL && norms != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (sequences != NULL, FALSE);
+  g_return_val_if_fail (norms != NULL, FALSE);
+  g_return_val_if_fail (view != NULL, FALSE);
+  g_return_val_if_fail (style != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _jac_render_save (path, width, height, scale, style->medium,
-                           "RNN, LSTM and GRU through time", draw_content, &content, error);
+                           "RNN, LSTM and GRU through time", _jac_sequence_scene_draw_cb, &scene,
+                           error);
 }
