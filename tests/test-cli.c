@@ -1264,6 +1264,49 @@ test_zeros_output_numpy (Fixture       *f,
   g_assert_cmpstr (py_out, ==, "uint8 (2, 3, 3, 3) 36 True\n");
 }
 
+/* derive --numpy --var X=rel.npy names the file absolutely: the script, written from the file's
+ * folder, loads the same values when it runs from another one. */
+static void
+test_derive_numpy_relative_var (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *x_path = path_in (f, "x.npy");
+  g_autofree char *script_path = path_in (f, "check.py");
+  g_autofree char *load = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autoptr(JacTensor) x = jac_tensor_new_matrix (101, 100);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *py_out = NULL;
+  const char *py_argv[] = { "/usr/bin/python3", script_path, NULL };
+  int status = -1;
+  g_auto(Run) r;
+
+  /* 10 100 entries: more than the script writes out, so it loads the file. */
+  jac_tensor_fill_uniform (x, rand, 1.0);
+  g_assert_true (jac_npy_write (x_path, x, NULL, NULL));
+  g_assert_cmpint (g_chdir (f->dir), ==, 0);
+  run (&r, "derive", "--expr", "sum(X * X)", "--var", "X=x.npy", "--wrt", "X", "--numpy", NULL);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  g_assert_cmpint (r.status, ==, 0);
+  load = g_strdup_printf ("X = np.load(\"%s\").astype(np.float64)\n", x_path);
+  g_assert_nonnull (strstr (r.out, load));
+  g_assert_null (strstr (r.out, "np.load(\"x.npy\")"));
+
+  if (!g_spawn_command_line_sync ("/usr/bin/python3 -c 'import numpy'", NULL, NULL, &status,
+                                  NULL) || status != 0)
+    {
+      g_test_skip ("/usr/bin/python3 has no numpy");
+      return;
+    }
+  g_assert_true (g_file_set_contents (script_path, r.out, -1, &error));
+  g_assert_true (g_spawn_sync ("/", (char **) py_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                               NULL, &py_out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (py_out, "all checks passed"));
+}
+
 /* --per-sample writes the diagonal blocks J[i, :, i, :] of the dense tensor and the closed form. */
 static void
 test_per_sample (Fixture       *f,
@@ -2025,6 +2068,7 @@ main (int    argc,
   ADD ("/cli/zeros-output", test_zeros_output);
   ADD ("/cli/zeros-output-expr", test_zeros_output_expr);
   ADD ("/cli/zeros-output-numpy", test_zeros_output_numpy);
+  ADD ("/cli/derive-numpy-relative-var", test_derive_numpy_relative_var);
   ADD ("/cli/per-sample", test_per_sample);
   ADD ("/cli/per-sample-refused", test_per_sample_refused);
   ADD ("/cli/per-sample-torch", test_per_sample_torch);

@@ -521,19 +521,19 @@ _jac_cli_run_derive (JacCliOptions *o)
     }
   else if (o->numpy || o->torch)
     {
-      g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           g_free);
       g_autofree char *script = NULL;
 
-      /* --var NAME=FILE.npy: large variables are loaded by the script from the same files. */
+      /* --var NAME=FILE.npy: large variables are loaded by the script from the same files, named
+       * absolutely so that the script runs from any folder. */
       for (guint k = 0; o->var_texts != NULL && o->var_texts[k] != NULL; k++)
         {
-          char *eq = strchr (o->var_texts[k], '=');
+          const char *eq = strchr (o->var_texts[k], '=');
 
           if (eq != NULL)
-            {
-              *eq = '\0';
-              g_hash_table_insert (paths, o->var_texts[k], eq + 1);
-            }
+            g_hash_table_insert (paths, g_strndup (o->var_texts[k], eq - o->var_texts[k]),
+                                 g_canonicalize_filename (eq + 1, NULL));
         }
       script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
                                       analysis->expr->source, paths, 10000, o->config.seed,
