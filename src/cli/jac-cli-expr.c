@@ -440,7 +440,11 @@ print_text (const JacAnalysis *a)
                                                    : "a constant, all ones");
       g_print ("checked: max |gradient expression − back-propagation| = %.2e\n",
                h->gradient_max_diff);
-      g_print ("differentiated again w.r.t. %s:\n\n", h->wrt2);
+      g_print ("differentiated again w.r.t. %s:\n", h->wrt2);
+      if (!d->depends)
+        g_print ("the Hessian is identically zero: the gradient ∂%s/∂%s does not depend on %s\n",
+                 h->function_name, h->wrt, h->wrt2);
+      g_print ("\n");
     }
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);

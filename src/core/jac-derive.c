@@ -1643,7 +1643,7 @@ finish (Derivation      *D,
           _jac_notation_steal (&n, &forms);
           self->factor_text[k] = forms.plain;
           self->factor_markup[k] = forms.markup;
-          g_free (forms.latex);
+          self->factor_latex[k] = forms.latex;
         }
     }
   self->inner_of = -1;
@@ -1768,6 +1768,7 @@ jac_derivation_free (JacDerivation *self)
     {
       g_free (self->factor_text[k]);
       g_free (self->factor_markup[k]);
+      g_free (self->factor_latex[k]);
       g_free (self->inner_text[k]);
       g_free (self->inner_markup[k]);
     }

@@ -121,6 +121,7 @@ typedef struct _JacDerivation
   char       factors_op;
   char      *factor_text[2];
   char      *factor_markup[2];
+  char      *factor_latex[2];
   /* One level further, when one factor is itself an element-wise product of two, as G ⊙ S in
    * (G ⊙ S) W_hhᵀ: which one (-1: none), and its two parts. */
   int        inner_of;

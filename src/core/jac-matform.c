@@ -91,12 +91,24 @@ is_const (const JacMExpr *e,
   return e->kind == JAC_M_CONST && e->value == value;
 }
 
-/* An exact 0, or a product with one: 0 G Wᵀ. */
+/* An exact 0, or a product with one: 0 G Wᵀ, (sum(V) ⊙ 0) 1, and 0 spread to a shape. */
 static gboolean
 is_zero (const JacMExpr *e)
 {
-  return is_const (e, 0.0) ||
-         (e->kind == JAC_M_HADAMARD && (is_const (e->a, 0.0) || is_const (e->b, 0.0)));
+  switch (e->kind)
+    {
+    case JAC_M_CONST:
+      return e->value == 0.0;
+    case JAC_M_HADAMARD:
+    case JAC_M_MATMUL:
+      return is_zero (e->a) || is_zero (e->b);
+    case JAC_M_BROADCAST:
+    case JAC_M_NEG:
+    case JAC_M_TRANSPOSE:
+      return is_zero (e->a);
+    default:
+      return FALSE;
+    }
 }
 
 static gboolean
@@ -492,6 +504,17 @@ m_transpose (JacMExpr *a)
       /* diag(v) is symmetric. */
       if (a->a->rank == 1)
         return a;
+      break;
+    case JAC_M_ADD:
+      /* P + Pᵀ is symmetric: the Cookbook's (A + Aᵀ) V, not (A + Aᵀ)ᵀ V. */
+      {
+        JacMExpr *left = m_transpose (_jac_m_ref (a->a));
+        gboolean symmetric = m_equal (left, a->b);
+
+        _jac_m_unref (left);
+        if (symmetric)
+          return a;
+      }
       break;
     default:
       break;
@@ -1397,7 +1420,12 @@ _jac_m_backward (JacDeriveContext *d)
     _jac_m_unref (adjoint[n]);
   if (result == NULL)
     result = _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape);
-  return _jac_m_simplify (result);
+  result = _jac_m_simplify (result);
+  /* A product with an exact 0 (the Hessian of tr(A X), linear in X) reads 0. */
+  if (is_zero (result) && !is_const (result, 0.0) &&
+      !(result->kind == JAC_M_BROADCAST && is_const (result->a, 0.0)))
+    result = replace (result, _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape));
+  return result;
 }
 
 /* ---- text ---- */
@@ -1425,8 +1453,9 @@ precedence (const JacMExpr *e)
     case JAC_M_SUB:
       return 1;
     case JAC_M_HADAMARD:
-      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar: "3 G". */
-      return (e->a->rank == 0 && e->b->rank > 0) || e->a->kind == JAC_M_CONST ? 5 : 3;
+      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar, "3 G", and a
+       * product of two scalars, "sum(V ⊙ X⁻ᵀ) det(X)". */
+      return e->a->rank == 0 || e->a->kind == JAC_M_CONST ? 5 : 3;
     case JAC_M_DIV:
       return 3;
     case JAC_M_NEG:
