@@ -672,6 +672,93 @@ test_render_vec (Fixture       *f,
   g_assert_nonnull (strstr (bad.err, "numerator, denominator, vec or per-sample"));
 }
 
+/* Whether the help lists the option: "  --name" at the start of a line, or "-o, --output". */
+static gboolean
+help_lists (const char *help,
+            const char *option)
+{
+  g_autofree char *line = g_strdup_printf ("\n  %s", option);
+  g_autofree char *with_value = g_strdup_printf ("%s=", line);
+  g_autofree char *alone = g_strdup_printf ("%s ", line);
+
+  if (g_str_equal (option, "-o"))
+    return strstr (help, "\n  -o, --output=") != NULL;
+  return strstr (help, with_value) != NULL || strstr (help, alone) != NULL;
+}
+
+/* CMD --help lists every option CMD accepts, at once, and none that it refuses or ignores. */
+static void
+test_command_help (Fixture       *f,
+                   gconstpointer  data)
+{
+  static const struct
+  {
+    const char *command;
+    const char *listed[9];
+    const char *not_listed[9];
+  } cases[] = {
+    { "compute", { "--zeros-output", "--per-sample", "--vjp-output", "--hessian", "--steps",
+                   "--expr", "-o", "--seed", "--direction" },
+                 { "--numpy", "--latex", "--width", "--repeat", "--compare-cells", "--norm",
+                   "--layout", "--list-presets", NULL } },
+    { "render", { "--width", "--dpi", "--layout", "--compare-cells", "--steps", "--hessian", "-o",
+                  "--shared-range", "--dark" },
+                { "--zeros-output", "--numpy", "--vjp-output", "--repeat", "--per-sample",
+                  "--latex", NULL } },
+    { "check", { "--expr", "--wrt", "--grad", "--shape", "--weights", NULL },
+               { "-o", "--steps", "--hessian", "--width", "--numpy", "--vjp-output", "--repeat",
+                 "--cell", "--zeros-output" } },
+    { "bench", { "--repeat", "--steps", "--cell", "--threads", NULL },
+               { "--expr", "--width", "-o", "--numpy", "--grad", "--hessian", "--vjp-output",
+                 NULL } },
+    { "derive", { "--numpy", "--torch", "--latex", "--standalone", "--list-presets", "--hessian",
+                  "--layout", "--preset", "--wrt2" },
+                { "--steps", "--width", "-o", "--vjp-output", "--zeros-output", "--repeat",
+                  "--dark", "--lag", NULL } },
+    { "norms", { "--steps", "--cell", "--gain", "--weights", "--grad", NULL },
+               { "--expr", "--lag", "--compare-cells", "-o", "--upstream", "--width", "--hessian",
+                 "--numpy", "--vjp-output" } },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_auto(Run) r;
+
+      run (&r, cases[c].command, "--help", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_true (g_str_has_prefix (r.out, "Usage:\n  jacscope [OPTION…] "));
+      for (guint k = 0; k < G_N_ELEMENTS (cases[c].listed) && cases[c].listed[k] != NULL; k++)
+        if (!help_lists (r.out, cases[c].listed[k]))
+          g_error ("%s --help does not list %s:\n%s", cases[c].command, cases[c].listed[k],
+                   r.out);
+      for (guint k = 0; k < G_N_ELEMENTS (cases[c].not_listed) && cases[c].not_listed[k] != NULL;
+           k++)
+        if (help_lists (r.out, cases[c].not_listed[k]))
+          g_error ("%s --help lists %s:\n%s", cases[c].command, cases[c].not_listed[k], r.out);
+      /* The groups' own help options name only groups with something to show. */
+      if (g_str_equal (cases[c].command, "norms"))
+        g_assert_null (strstr (r.out, "--help-figure"));
+    }
+
+  /* What a command's help leaves out is still refused by name, not as unknown. */
+  {
+    g_auto(Run) r;
+
+    run (&r, "check", "--hessian", NULL);
+    g_assert_cmpint (r.status, ==, 2);
+    g_assert_nonnull (strstr (r.err, "--hessian goes with compute, render or derive"));
+  }
+  /* jacscope --help still lists the commands. */
+  {
+    g_auto(Run) r;
+
+    run (&r, "--help", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "derive"));
+    g_assert_nonnull (strstr (r.out, "norms"));
+  }
+}
+
 /* --help-figure lists the units and the new options. */
 static void
 test_render_size_help (Fixture       *f,
@@ -2057,6 +2144,7 @@ main (int    argc,
   ADD ("/cli/render-sequence-sizes", test_render_sequence_sizes);
   ADD ("/cli/render-tex-options", test_render_tex_options);
   ADD ("/cli/render-size-help", test_render_size_help);
+  ADD ("/cli/command-help", test_command_help);
   ADD ("/cli/render-vec", test_render_vec);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);

@@ -90,7 +90,7 @@ _jac_cli_expr_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
                                             "Show expression options", o, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   g_option_group_set_parse_hooks (group, NULL, check_standalone_cb);
   return group;
 }
