@@ -51,6 +51,11 @@ static const Case cases[] = {
   { "f = sum(sqrt(S * S + 1))", "S", NULL },
   { "f = tr(S @ B @ S)", "S", "B" },
   { "f = sum(X)", "X", NULL },                         /* a constant gradient: H = 0 */
+  /* kron's sums of blocks, spelled with selectors kron(I, ones) and kron(ones, I). */
+  { "f = sum(kron(S, W) ** 2)", "S", NULL },
+  { "f = sum(kron(S, W) ** 2)", "W", NULL },
+  { "f = sum(kron(S, W) ** 2)", "S", "W" },
+  { "f = sum(tanh(kron(W, X)))", "X", NULL },
 };
 
 static JacExpr *
@@ -422,13 +427,30 @@ test_errors (void)
   g_assert_nonnull (strstr (error->message, "(2, 3)"));
   g_assert_nonnull (strstr (error->message, "(3, 2)"));
   g_clear_error (&error);
+}
 
-  /* kron's back-propagation (sums of blocks) has no spelling: said, not guessed. */
-  a = jac_analysis_new_hessian (parse ("f = sum(kron(S, S))", 1), "S", NULL, JAC_UPSTREAM_ONES,
-                                NULL, 1, &error);
-  g_assert_null (a);
-  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "kron"));
+/* ∂²/∂S∂S Σ (S_ab W_cd)² = 2 δ_ip δ_jq Σ W²: kron's back-propagation written with selectors
+ * (blocksum(M) = kron(I, 1ᵀ) M kron(I, 1)) and differentiated again. */
+static void
+test_kron_hessian (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("f = sum(kron(S, W) ** 2)", "S", NULL, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (a->jacobian, G_MAXSIZE, &error);
+  const JacTensor *w = variable (a, "W");
+  double w_squared = 0.0;
+
+  g_assert_cmpstr (a->hessian->gradient_source, ==, "grad = (kron(I_3x3, ones_1x3) @ "
+                   "(2 * (kron(S, W) * kron(ones_3x3, W))) @ kron(I_3x3, ones_2x1))");
+  for (gsize k = 0; k < w->size; k++)
+    w_squared += w->data[k] * w->data[k];
+  for (gsize i = 0; i < 3; i++)
+    for (gsize j = 0; j < 3; j++)
+      for (gsize p = 0; p < 3; p++)
+        for (gsize q = 0; q < 3; q++)
+          g_assert_cmpfloat (fabs (dense->data[((i * 3 + j) * 3 + p) * 3 + q] -
+                                   (i == p && j == q ? 2 * w_squared : 0.0)), <=, 1e-12);
+  g_assert_cmpfloat (a->contract_max_diff, <=, 1e-12);
 }
 
 int
@@ -444,6 +466,7 @@ main (int    argc,
   g_test_add_func ("/hessian/constant-gradient", test_constant_gradient);
   g_test_add_func ("/hessian/zero-hessian", test_zero_hessian);
   g_test_add_func ("/hessian/det-form", test_det_form);
+  g_test_add_func ("/hessian/kron", test_kron_hessian);
   g_test_add_func ("/hessian/errors", test_errors);
   return g_test_run ();
 }

@@ -68,6 +68,7 @@ static const Case cases[] = {
   { "logdet(X)", "X", { NULL }, TRUE },
   { "L = -sum(T * log(softmax(X @ W)))", "W", { NULL }, TRUE },
   { "logsumexp(X, 1) @ v", "X", { NULL }, TRUE },
+  { "sum(kron(A, B) ** 2)", "A", { NULL }, TRUE },
 };
 
 static gboolean

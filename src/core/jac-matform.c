@@ -2470,6 +2470,48 @@ scalar_as_matrix (const JacMExpr *e)
   return NULL;
 }
 
+/* kron(I, ones) or kron(ones, I) of the shapes given: a selector of rows or columns by blocks. */
+static char *
+src_selector (SourcePrinter *P,
+              gboolean       identity_first,
+              gsize          n,
+              gsize          ones_rows,
+              gsize          ones_cols)
+{
+  gsize square[2] = { n, n }, flat[2] = { ones_rows, ones_cols };
+  g_autofree char *identity = src_constant (P, TRUE, 2, square);
+  g_autofree char *ones = src_constant (P, FALSE, 2, flat);
+
+  return identity_first ? g_strdup_printf ("kron(%s, %s)", identity, ones)
+                        : g_strdup_printf ("kron(%s, %s)", ones, identity);
+}
+
+/* The sums of kron's back-propagation as products with selectors: for M of shape (m p, n q),
+ * blocksum(M) = kron(I_m, 1_{1×p}) M kron(I_n, 1_{q×1}) and sumblocks(M) =
+ * kron(1_{1×m}, I_p) M kron(1_{n×1}, I_q). */
+static char *
+src_block_sums (SourcePrinter  *P,
+                const JacMExpr *e)
+{
+  gboolean sums = e->kind == JAC_M_BLOCK_SUMS;
+  gsize rows, cols, m, n, p, q;
+  g_autofree char *left = NULL, *right = NULL, *a = NULL;
+
+  if (e->rank != 2 || e->a->rank != 2)
+    return src_fail (P, "kron's back-propagation of vectors (sums of blocks) has no spelling "
+                        "in the language");
+  rows = e->a->shape[0];
+  cols = e->a->shape[1];
+  m = sums ? e->shape[0] : rows / e->shape[0];
+  n = sums ? e->shape[1] : cols / e->shape[1];
+  p = rows / m;
+  q = cols / n;
+  left = sums ? src_selector (P, TRUE, m, 1, p) : src_selector (P, FALSE, p, 1, m);
+  right = sums ? src_selector (P, TRUE, n, q, 1) : src_selector (P, FALSE, q, n, 1);
+  a = src_m_exact (P, e->a);
+  return g_strdup_printf ("(%s @ %s @ %s)", left, a, right);
+}
+
 static char *
 src_m (SourcePrinter  *P,
        const JacMExpr *e,
@@ -2618,9 +2660,9 @@ src_m (SourcePrinter  *P,
       }
     case JAC_M_BLOCK_SUMS:
     case JAC_M_BLOCK_TOTAL:
+      return src_block_sums (P, e);
     default:
-      return src_fail (P, "kron's back-propagation (sums of blocks) has no spelling in the "
-                          "language");
+      return src_fail (P, "an operation with no spelling in the language");
     }
 }
 
