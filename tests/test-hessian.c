@@ -56,6 +56,8 @@ static const Case cases[] = {
   { "f = sum(kron(S, W) ** 2)", "W", NULL },
   { "f = sum(kron(S, W) ** 2)", "S", "W" },
   { "f = sum(tanh(kron(W, X)))", "X", NULL },
+  { "f = sum(kron(x, v) ** 2)", "x", NULL },
+  { "f = sum(kron(x, v) ** 2)", "v", "x" },
 };
 
 static JacExpr *

@@ -2497,9 +2497,19 @@ src_block_sums (SourcePrinter  *P,
   gsize rows, cols, m, n, p, q;
   g_autofree char *left = NULL, *right = NULL, *a = NULL;
 
-  if (e->rank != 2 || e->a->rank != 2)
-    return src_fail (P, "kron's back-propagation of vectors (sums of blocks) has no spelling "
+  if (e->rank != e->a->rank || e->rank == 0)
+    return src_fail (P, "kron's back-propagation of a scalar (sums of blocks) has no spelling "
                         "in the language");
+  /* Vectors: only the left selector, a matrix times the vector. */
+  if (e->rank == 1)
+    {
+      rows = e->a->shape[0];
+      m = sums ? e->shape[0] : rows / e->shape[0];
+      p = rows / m;
+      left = sums ? src_selector (P, TRUE, m, 1, p) : src_selector (P, FALSE, p, 1, m);
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("(%s @ %s)", left, a);
+    }
   rows = e->a->shape[0];
   cols = e->a->shape[1];
   m = sums ? e->shape[0] : rows / e->shape[0];
