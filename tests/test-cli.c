@@ -1063,6 +1063,23 @@ test_hessian (Fixture       *f,
   }
 
   {
+    /* tr(A X) is linear in X: the derivation says its Hessian is zero and H V reads 0. */
+    g_auto(Run) r;
+    g_auto(Run) latex;
+
+    run (&r, "derive", "--preset", "trace-ax", "--hessian", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "differentiated again w.r.t. X:\nthe Hessian is identically "
+                              "zero: the gradient ∂Y/∂X does not depend on X\n"));
+    g_assert_nonnull (strstr (r.out, "\ncontracted form: 0\n"));
+    g_assert_null (strstr (r.out, "sum(V)"));
+    run (&latex, "derive", "--preset", "trace-ax", "--hessian", "--latex", NULL);
+    g_assert_cmpint (latex.status, ==, 0);
+    g_assert_nonnull (strstr (latex.out, "The Hessian is identically zero: the gradient does not "
+                              "depend on $X$."));
+  }
+
+  {
     /* sum(kron(A, A)) = (Σ A)²: every entry of its Hessian is 2. */
     g_autofree char *kron_out = path_in (f, "kron-h.npy");
     g_autoptr(JacTensor) kron_h = NULL;
