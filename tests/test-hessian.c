@@ -431,6 +431,22 @@ test_errors (void)
   g_clear_error (&error);
 }
 
+/* The cross-entropy of a softmax: P ⊙ (T ⊘ P) cancels, so the gradient reads as the Cookbook's
+ * Xᵀ (P ⊙ (T 1) − T), and the softmax is evaluated once in the Hessian-vector product. */
+static void
+test_cross_entropy_forms (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("L = -sum(T * log(softmax(X @ W)))", "W", NULL, 1, NULL);
+
+  g_assert_cmpstr (a->hessian->gradient_text, ==, "Xᵀ (Z₂ ⊙ G T 1 − G T)");
+  g_assert_cmpstr (a->hessian->gradient_source, ==,
+                   "grad = (X.T @ ((softmax((X @ W)) * sum(T, 1, keepdims=True)) - T))");
+  g_assert_cmpstr (a->derivation->contracted_text, ==,
+                   "Xᵀ (softmax(Z) ⊙ (X V ⊙ T 1 − (X V ⊙ T 1 ⊙ softmax(Z)) 1))");
+  g_assert_cmpfloat (a->hessian->gradient_max_diff, <=, 1e-12);
+  g_assert_cmpfloat (a->contract_max_diff, <=, 1e-12);
+}
+
 /* ∂²/∂S∂S Σ (S_ab W_cd)² = 2 δ_ip δ_jq Σ W²: kron's back-propagation written with selectors
  * (blocksum(M) = kron(I, 1ᵀ) M kron(I, 1)) and differentiated again. */
 static void
@@ -469,6 +485,7 @@ main (int    argc,
   g_test_add_func ("/hessian/zero-hessian", test_zero_hessian);
   g_test_add_func ("/hessian/det-form", test_det_form);
   g_test_add_func ("/hessian/kron", test_kron_hessian);
+  g_test_add_func ("/hessian/cross-entropy-forms", test_cross_entropy_forms);
   g_test_add_func ("/hessian/errors", test_errors);
   return g_test_run ();
 }

@@ -224,6 +224,17 @@ replace (JacMExpr *old,
   return with;
 }
 
+/* Whether @t is y ⊘ x or −(y ⊘ x) for x = @x, all of one shape. */
+static gboolean
+divides_out (const JacMExpr *x,
+             const JacMExpr *t)
+{
+  if (t->kind == JAC_M_NEG)
+    t = t->a;
+  return t->kind == JAC_M_DIV && m_equal (t->b, x) && same_shape (t->a, t->rank, t->shape) &&
+         same_shape (x, t->rank, t->shape);
+}
+
 /* x ⊙ y with a scalar moved first, so that it prints as "s X"; G 1 ⊙ X is G X. */
 static JacMExpr *
 m_hadamard (JacMExpr *a,
@@ -232,6 +243,26 @@ m_hadamard (JacMExpr *a,
   guint rank;
   gsize shape[2];
   JacMExpr *e;
+
+  /* x ⊙ (y ⊘ x) = y, and x ⊙ (y ⊘ x ± z) = y ± x ⊙ z: the softmax cancels in the gradient of
+   * its cross-entropy, Xᵀ (P ⊙ (T 1) − T) instead of Xᵀ (P ⊙ (−(T ⊘ P) + T 1)). */
+  if (b->kind == JAC_M_DIV && divides_out (a, b))
+    {
+      e = _jac_m_ref (b->a);
+      _jac_m_unref (a);
+      _jac_m_unref (b);
+      return e;
+    }
+  if ((b->kind == JAC_M_ADD || b->kind == JAC_M_SUB) && same_shape (b, a->rank, a->shape) &&
+      (divides_out (a, b->a) || divides_out (a, b->b)))
+    {
+      JacMKind kind = b->kind;
+      JacMExpr *left = m_hadamard (_jac_m_ref (a), _jac_m_ref (b->a));
+      JacMExpr *right = m_hadamard (a, _jac_m_ref (b->b));
+
+      _jac_m_unref (b);
+      return _jac_m_binary (kind, left, right);
+    }
 
   if (is_const (a, 1.0) && !(b->rank == 0 && a->rank > 0))
     return replace (a, b);
@@ -373,6 +404,9 @@ _jac_m_binary (JacMKind  kind,
           _jac_m_unref (b);
           return _jac_m_binary (JAC_M_SUB, a, inner);
         }
+      /* −a + b = b − a, the positive term first: Xᵀ (P ⊙ (T 1) − T). */
+      if (a->kind == JAC_M_NEG && same_shape (a, b->rank, b->shape))
+        return _jac_m_binary (JAC_M_SUB, b, take_negated (a));
       if (b->kind == JAC_M_CONST && b->value < 0)
         {
           JacMExpr *positive = _jac_m_const (-b->value);
