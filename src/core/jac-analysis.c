@@ -276,6 +276,7 @@ analysis_new (JacExpr          *expr,
               GError          **error)
 {
   g_autoptr(JacAnalysis) self = g_new0 (JacAnalysis, 1);
+  gboolean partitioned, supported;
 
   self->expr = expr;
   self->graph = expr->graph;
@@ -305,12 +306,15 @@ analysis_new (JacExpr          *expr,
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
   check_finite_differences (self);
-  if ((self->derivation->n_zero_partitions > 0 &&
-       jac_structured_set_zero_partitions (self->jacobian, self->derivation->n_zero_partitions,
-                                           self->derivation->zero_partitions)) |
-      (self->derivation->n_supports > 0 &&
-       jac_structured_set_supports (self->jacobian, self->derivation->n_supports,
-                                    self->derivation->supports)))
+  /* Both bounds are tried: a Jacobian can have partitions and supports. */
+  partitioned = self->derivation->n_zero_partitions > 0 &&
+                jac_structured_set_zero_partitions (self->jacobian,
+                                                    self->derivation->n_zero_partitions,
+                                                    self->derivation->zero_partitions);
+  supported = self->derivation->n_supports > 0 &&
+              jac_structured_set_supports (self->jacobian, self->derivation->n_supports,
+                                           self->derivation->supports);
+  if (partitioned || supported)
     {
       jac_sparsity_clear (&self->sparsity);
       compute_sparsity (self);
