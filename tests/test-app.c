@@ -2280,6 +2280,9 @@ test_settings (void)
   g_settings_set_string (settings, "style", "dark");
   g_settings_set_int (settings, "hidden", 5);
   g_settings_set_string (settings, "colormap", "gray");
+  g_settings_set_string (settings, "expression", "tr(X.T @ A @ X)");
+  g_settings_set_string (settings, "wrt", "X");
+  g_settings_set_boolean (settings, "hessian", TRUE);
 
   second = jac_window_new (GTK_APPLICATION (application));
   _jac_window_bind_settings (second, settings);
@@ -2291,8 +2294,14 @@ test_settings (void)
   g_assert_cmpint (colormap, ==, JAC_COLORMAP_GRAY);
   g_assert_true (adw_style_manager_get_dark (adw_style_manager_get_default ()));
   g_assert_false (jac_history_can_undo (second->history));
+  /* The Second derivative switch is restored with its expression. */
+  g_assert_true (gtk_check_button_get_active (second->hessian_check));
+  g_assert_nonnull (jac_window_get_analysis (second)->hessian);
 
   /* Changes are saved as they happen, the size when the window closes. */
+  gtk_check_button_set_active (second->hessian_check, FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "hessian"));
+  g_assert_null (jac_window_get_analysis (second)->hessian);
   g_object_set (second->session, "batch", 4, "layout", JAC_LAYOUT_VEC, NULL);
   g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 4);
   {
@@ -2311,10 +2320,11 @@ test_settings (void)
 
   /* Leave the defaults for the other tests. */
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
-  for (guint k = 0; k < 7; k++)
+  for (guint k = 0; k < 10; k++)
     {
       static const char * const keys[] = {
         "window-size", "style", "hidden", "colormap", "batch", "layout", "window-maximized",
+        "expression", "wrt", "hessian",
       };
 
       g_settings_reset (settings, keys[k]);

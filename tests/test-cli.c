@@ -672,6 +672,93 @@ test_render_vec (Fixture       *f,
   g_assert_nonnull (strstr (bad.err, "numerator, denominator, vec or per-sample"));
 }
 
+/* Whether the help lists the option: "  --name" at the start of a line, or "-o, --output". */
+static gboolean
+help_lists (const char *help,
+            const char *option)
+{
+  g_autofree char *line = g_strdup_printf ("\n  %s", option);
+  g_autofree char *with_value = g_strdup_printf ("%s=", line);
+  g_autofree char *alone = g_strdup_printf ("%s ", line);
+
+  if (g_str_equal (option, "-o"))
+    return strstr (help, "\n  -o, --output=") != NULL;
+  return strstr (help, with_value) != NULL || strstr (help, alone) != NULL;
+}
+
+/* CMD --help lists every option CMD accepts, at once, and none that it refuses or ignores. */
+static void
+test_command_help (Fixture       *f,
+                   gconstpointer  data)
+{
+  static const struct
+  {
+    const char *command;
+    const char *listed[9];
+    const char *not_listed[9];
+  } cases[] = {
+    { "compute", { "--zeros-output", "--per-sample", "--vjp-output", "--hessian", "--steps",
+                   "--expr", "-o", "--seed", "--direction" },
+                 { "--numpy", "--latex", "--width", "--repeat", "--compare-cells", "--norm",
+                   "--layout", "--list-presets", NULL } },
+    { "render", { "--width", "--dpi", "--layout", "--compare-cells", "--steps", "--hessian", "-o",
+                  "--shared-range", "--dark" },
+                { "--zeros-output", "--numpy", "--vjp-output", "--repeat", "--per-sample",
+                  "--latex", NULL } },
+    { "check", { "--expr", "--wrt", "--grad", "--shape", "--weights", NULL },
+               { "-o", "--steps", "--hessian", "--width", "--numpy", "--vjp-output", "--repeat",
+                 "--cell", "--zeros-output" } },
+    { "bench", { "--repeat", "--steps", "--cell", "--threads", NULL },
+               { "--expr", "--width", "-o", "--numpy", "--grad", "--hessian", "--vjp-output",
+                 NULL } },
+    { "derive", { "--numpy", "--torch", "--latex", "--standalone", "--list-presets", "--hessian",
+                  "--layout", "--preset", "--wrt2" },
+                { "--steps", "--width", "-o", "--vjp-output", "--zeros-output", "--repeat",
+                  "--dark", "--lag", NULL } },
+    { "norms", { "--steps", "--cell", "--gain", "--weights", "--grad", NULL },
+               { "--expr", "--lag", "--compare-cells", "-o", "--upstream", "--width", "--hessian",
+                 "--numpy", "--vjp-output" } },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_auto(Run) r;
+
+      run (&r, cases[c].command, "--help", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_true (g_str_has_prefix (r.out, "Usage:\n  jacscope [OPTION…] "));
+      for (guint k = 0; k < G_N_ELEMENTS (cases[c].listed) && cases[c].listed[k] != NULL; k++)
+        if (!help_lists (r.out, cases[c].listed[k]))
+          g_error ("%s --help does not list %s:\n%s", cases[c].command, cases[c].listed[k],
+                   r.out);
+      for (guint k = 0; k < G_N_ELEMENTS (cases[c].not_listed) && cases[c].not_listed[k] != NULL;
+           k++)
+        if (help_lists (r.out, cases[c].not_listed[k]))
+          g_error ("%s --help lists %s:\n%s", cases[c].command, cases[c].not_listed[k], r.out);
+      /* The groups' own help options name only groups with something to show. */
+      if (g_str_equal (cases[c].command, "norms"))
+        g_assert_null (strstr (r.out, "--help-figure"));
+    }
+
+  /* What a command's help leaves out is still refused by name, not as unknown. */
+  {
+    g_auto(Run) r;
+
+    run (&r, "check", "--hessian", NULL);
+    g_assert_cmpint (r.status, ==, 2);
+    g_assert_nonnull (strstr (r.err, "--hessian goes with compute, render or derive"));
+  }
+  /* jacscope --help still lists the commands. */
+  {
+    g_auto(Run) r;
+
+    run (&r, "--help", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "derive"));
+    g_assert_nonnull (strstr (r.out, "norms"));
+  }
+}
+
 /* --help-figure lists the units and the new options. */
 static void
 test_render_size_help (Fixture       *f,
@@ -976,6 +1063,39 @@ test_hessian (Fixture       *f,
   }
 
   {
+    /* tr(A X) is linear in X: the derivation says its Hessian is zero and H V reads 0. */
+    g_auto(Run) r;
+    g_auto(Run) latex;
+
+    run (&r, "derive", "--preset", "trace-ax", "--hessian", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "differentiated again w.r.t. X:\nthe Hessian is identically "
+                              "zero: the gradient ∂Y/∂X does not depend on X\n"));
+    g_assert_nonnull (strstr (r.out, "\ncontracted form: 0\n"));
+    g_assert_null (strstr (r.out, "sum(V)"));
+    run (&latex, "derive", "--preset", "trace-ax", "--hessian", "--latex", NULL);
+    g_assert_cmpint (latex.status, ==, 0);
+    g_assert_nonnull (strstr (latex.out, "The Hessian is identically zero: the gradient does not "
+                              "depend on $X$."));
+  }
+
+  {
+    /* sum(kron(A, A)) = (Σ A)²: every entry of its Hessian is 2. */
+    g_autofree char *kron_out = path_in (f, "kron-h.npy");
+    g_autoptr(JacTensor) kron_h = NULL;
+    g_auto(Run) r;
+
+    run (&r, "compute", "--expr", "sum(kron(A, A))", "--hessian", "-o", kron_out, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    kron_h = jac_npy_read (kron_out, NULL);
+    g_assert_nonnull (kron_h);
+    g_assert_cmpuint (kron_h->rank, ==, 4);
+    for (gsize k = 0; k < kron_h->size; k++)
+      g_assert_cmpfloat (fabs (kron_h->data[k] - 2.0), <=, 1e-12);
+    g_unlink (kron_out);
+  }
+
+  {
     /* Errors: exit 1 (2 for usage), a message naming the culprit, no output written. */
     g_autofree char *none = path_in (f, "none.npy");
     const struct
@@ -996,7 +1116,6 @@ test_hessian (Fixture       *f,
                                            "-o", none } },
       { 2, "--grad sets G", { "compute", "--preset", "least-squares", "--hessian", "--grad",
                               direction, "-o", none } },
-      { 1, "kron", { "compute", "--expr", "sum(kron(A, A))", "--hessian", "-o", none } },
       { 2, "--hessian goes with compute, render or derive", { "check", "--preset",
                                                               "least-squares", "--hessian" } },
     };
@@ -1262,6 +1381,49 @@ test_zeros_output_numpy (Fixture       *f,
   g_assert_cmpint (status, ==, 0);
   /* ∂h/∂W_hh = S_ij h_prev_ik δ_jl: of each 3×3 block (i, k), 6 entries have l ≠ j. */
   g_assert_cmpstr (py_out, ==, "uint8 (2, 3, 3, 3) 36 True\n");
+}
+
+/* derive --numpy --var X=rel.npy names the file absolutely: the script, written from the file's
+ * folder, loads the same values when it runs from another one. */
+static void
+test_derive_numpy_relative_var (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *x_path = path_in (f, "x.npy");
+  g_autofree char *script_path = path_in (f, "check.py");
+  g_autofree char *load = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autoptr(JacTensor) x = jac_tensor_new_matrix (101, 100);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *py_out = NULL;
+  const char *py_argv[] = { "/usr/bin/python3", script_path, NULL };
+  int status = -1;
+  g_auto(Run) r;
+
+  /* 10 100 entries: more than the script writes out, so it loads the file. */
+  jac_tensor_fill_uniform (x, rand, 1.0);
+  g_assert_true (jac_npy_write (x_path, x, NULL, NULL));
+  g_assert_cmpint (g_chdir (f->dir), ==, 0);
+  run (&r, "derive", "--expr", "sum(X * X)", "--var", "X=x.npy", "--wrt", "X", "--numpy", NULL);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  g_assert_cmpint (r.status, ==, 0);
+  load = g_strdup_printf ("X = np.load(\"%s\").astype(np.float64)\n", x_path);
+  g_assert_nonnull (strstr (r.out, load));
+  g_assert_null (strstr (r.out, "np.load(\"x.npy\")"));
+
+  if (!g_spawn_command_line_sync ("/usr/bin/python3 -c 'import numpy'", NULL, NULL, &status,
+                                  NULL) || status != 0)
+    {
+      g_test_skip ("/usr/bin/python3 has no numpy");
+      return;
+    }
+  g_assert_true (g_file_set_contents (script_path, r.out, -1, &error));
+  g_assert_true (g_spawn_sync ("/", (char **) py_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                               NULL, &py_out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (py_out, "all checks passed"));
 }
 
 /* --per-sample writes the diagonal blocks J[i, :, i, :] of the dense tensor and the closed form. */
@@ -2014,6 +2176,7 @@ main (int    argc,
   ADD ("/cli/render-sequence-sizes", test_render_sequence_sizes);
   ADD ("/cli/render-tex-options", test_render_tex_options);
   ADD ("/cli/render-size-help", test_render_size_help);
+  ADD ("/cli/command-help", test_command_help);
   ADD ("/cli/render-vec", test_render_vec);
   ADD ("/cli/check", test_check);
   ADD ("/cli/bench", test_bench);
@@ -2025,6 +2188,7 @@ main (int    argc,
   ADD ("/cli/zeros-output", test_zeros_output);
   ADD ("/cli/zeros-output-expr", test_zeros_output_expr);
   ADD ("/cli/zeros-output-numpy", test_zeros_output_numpy);
+  ADD ("/cli/derive-numpy-relative-var", test_derive_numpy_relative_var);
   ADD ("/cli/per-sample", test_per_sample);
   ADD ("/cli/per-sample-refused", test_per_sample_refused);
   ADD ("/cli/per-sample-torch", test_per_sample_torch);

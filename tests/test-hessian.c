@@ -51,6 +51,13 @@ static const Case cases[] = {
   { "f = sum(sqrt(S * S + 1))", "S", NULL },
   { "f = tr(S @ B @ S)", "S", "B" },
   { "f = sum(X)", "X", NULL },                         /* a constant gradient: H = 0 */
+  /* kron's sums of blocks, spelled with selectors kron(I, ones) and kron(ones, I). */
+  { "f = sum(kron(S, W) ** 2)", "S", NULL },
+  { "f = sum(kron(S, W) ** 2)", "W", NULL },
+  { "f = sum(kron(S, W) ** 2)", "S", "W" },
+  { "f = sum(tanh(kron(W, X)))", "X", NULL },
+  { "f = sum(kron(x, v) ** 2)", "x", NULL },
+  { "f = sum(kron(x, v) ** 2)", "v", "x" },
 };
 
 static JacExpr *
@@ -263,9 +270,22 @@ test_least_squares (void)
   row_major = jac_kron_form (kron, FALSE, JAC_KRON_TEXT);
   column_major = jac_kron_form (kron, TRUE, JAC_KRON_TEXT);
   g_test_message ("row-major %s, column-major %s", row_major, column_major);
-  /* XᵀX is no variable: the factor is named M. */
-  g_assert_cmpstr (row_major, ==, "(M ⊗ I_2)");
-  g_assert_cmpstr (column_major, ==, "(I_2 ⊗ M)");
+  /* XᵀX is no variable, but the contracted form's factor (Xᵀ X V): named as it is there. */
+  g_assert_cmpstr (a->derivation->contracted_text, ==, "Xᵀ X V");
+  g_assert_cmpstr (row_major, ==, "(XᵀX ⊗ I_2)");
+  g_assert_cmpstr (column_major, ==, "(I_2 ⊗ XᵀX)");
+  g_assert_false (kron->factor_generic);
+  {
+    g_autofree char *markup = jac_kron_form (kron, FALSE, JAC_KRON_MARKUP);
+    g_autofree char *latex = jac_kron_form (kron, TRUE, JAC_KRON_LATEX);
+    g_autofree char *identity = jac_kron_identity (kron, "grad", "W", JAC_KRON_TEXT);
+
+    g_assert_cmpstr (markup, ==, "(XᵀX ⊗ I<sub>2</sub>)");
+    g_assert_cmpstr (latex, ==, "(I_{2} \\otimes X^{\\top} X)");
+    /* No "M is the core's matrix" left to explain. */
+    g_assert_cmpstr (identity, ==, "∂vec(grad)/∂vec(W) = (XᵀX ⊗ I_2) (row-major vec) = "
+                     "(I_2 ⊗ XᵀX) (column-major vec, Magnus–Neudecker)");
+  }
 }
 
 /* tr(XᵀAX): H = (A + Aᵀ)_ik δ_jl, A ⊗ I + Aᵀ ⊗ I in row-major vec. */
@@ -292,6 +312,15 @@ test_trace_quadratic (void)
     for (gsize k = 0; k < 4; k++)
       g_assert_cmpfloat (fabs (JAC_AT2 (kron->factor, i, k) - JAC_AT2 (A, i, k) -
                                JAC_AT2 (A, k, i)), <=, 1e-12);
+  /* A + Aᵀ is symmetric: its transpose is not written; the sum is set off beside ⊗. */
+  g_assert_cmpstr (a->derivation->contracted_text, ==, "(A + Aᵀ) V");
+  {
+    g_autofree char *row_major = jac_kron_form (kron, FALSE, JAC_KRON_TEXT);
+    g_autofree char *column_major = jac_kron_form (kron, TRUE, JAC_KRON_TEXT);
+
+    g_assert_cmpstr (row_major, ==, "((A + Aᵀ) ⊗ I_3)");
+    g_assert_cmpstr (column_major, ==, "(I_3 ⊗ (A + Aᵀ))");
+  }
 }
 
 /* logdet S: ∂(S⁻ᵀ)_ij/∂S_kl = −(S⁻¹)_jk (S⁻¹)_li, dense. */
@@ -343,6 +372,33 @@ test_constant_gradient (void)
   g_assert_cmpstr (a->hessian->constants[0], ==, "I_3x3");
   g_assert_false (a->derivation->depends);
   g_assert_cmpuint (a->sparsity.n_free_entries, ==, 0);
+  g_assert_cmpstr (a->derivation->contracted_text, ==, "0");
+}
+
+/* tr(B S) is linear in S: its Hessian-vector product reads 0, not (sum(V) ⊙ 0) 1, and is 0. */
+static void
+test_zero_hessian (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("f = tr(B @ S)", "S", NULL, 1, NULL);
+
+  g_assert_cmpstr (a->hessian->gradient_source, ==, "grad = B.T + 0 * sum(S)");
+  g_assert_false (a->derivation->depends);
+  g_assert_cmpstr (a->derivation->contracted_text, ==, "0");
+  g_assert_cmpstr (a->derivation->sparsity, ==, "identically zero: grad does not depend on S");
+  g_assert_cmpfloat (jac_tensor_max_abs (a->contract_formula), ==, 0.0);
+  g_assert_cmpfloat (a->contract_max_diff, ==, 0.0);
+}
+
+/* det: scalars multiply by juxtaposition, H V = tr(X⁻¹ V) det(X) X⁻ᵀ − det(X) X⁻ᵀ Vᵀ X⁻ᵀ, checked
+ * against the tensor. */
+static void
+test_det_form (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("f = det(S)", "S", NULL, 1, NULL);
+
+  g_assert_cmpstr (a->derivation->contracted_text, ==,
+                   "sum(V ⊙ S⁻ᵀ) det(S) S⁻ᵀ − det(S) S⁻ᵀ Vᵀ S⁻ᵀ");
+  g_assert_cmpfloat (a->contract_max_diff, <=, 1e-12);
 }
 
 static void
@@ -373,13 +429,46 @@ test_errors (void)
   g_assert_nonnull (strstr (error->message, "(2, 3)"));
   g_assert_nonnull (strstr (error->message, "(3, 2)"));
   g_clear_error (&error);
+}
 
-  /* kron's back-propagation (sums of blocks) has no spelling: said, not guessed. */
-  a = jac_analysis_new_hessian (parse ("f = sum(kron(S, S))", 1), "S", NULL, JAC_UPSTREAM_ONES,
-                                NULL, 1, &error);
-  g_assert_null (a);
-  g_assert_error (error, JAC_ERROR, JAC_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "kron"));
+/* The cross-entropy of a softmax: P ⊙ (T ⊘ P) cancels, so the gradient reads as the Cookbook's
+ * Xᵀ (P ⊙ (T 1) − T), and the softmax is evaluated once in the Hessian-vector product. */
+static void
+test_cross_entropy_forms (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("L = -sum(T * log(softmax(X @ W)))", "W", NULL, 1, NULL);
+
+  g_assert_cmpstr (a->hessian->gradient_text, ==, "Xᵀ (Z₂ ⊙ G T 1 − G T)");
+  g_assert_cmpstr (a->hessian->gradient_source, ==,
+                   "grad = (X.T @ ((softmax((X @ W)) * sum(T, 1, keepdims=True)) - T))");
+  g_assert_cmpstr (a->derivation->contracted_text, ==,
+                   "Xᵀ (softmax(Z) ⊙ (X V ⊙ T 1 − (X V ⊙ T 1 ⊙ softmax(Z)) 1))");
+  g_assert_cmpfloat (a->hessian->gradient_max_diff, <=, 1e-12);
+  g_assert_cmpfloat (a->contract_max_diff, <=, 1e-12);
+}
+
+/* ∂²/∂S∂S Σ (S_ab W_cd)² = 2 δ_ip δ_jq Σ W²: kron's back-propagation written with selectors
+ * (blocksum(M) = kron(I, 1ᵀ) M kron(I, 1)) and differentiated again. */
+static void
+test_kron_hessian (void)
+{
+  g_autoptr(JacAnalysis) a = hessian ("f = sum(kron(S, W) ** 2)", "S", NULL, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JacTensor) dense = jac_structured_to_dense (a->jacobian, G_MAXSIZE, &error);
+  const JacTensor *w = variable (a, "W");
+  double w_squared = 0.0;
+
+  g_assert_cmpstr (a->hessian->gradient_source, ==, "grad = (kron(I_3x3, ones_1x3) @ "
+                   "(2 * (kron(S, W) * kron(ones_3x3, W))) @ kron(I_3x3, ones_2x1))");
+  for (gsize k = 0; k < w->size; k++)
+    w_squared += w->data[k] * w->data[k];
+  for (gsize i = 0; i < 3; i++)
+    for (gsize j = 0; j < 3; j++)
+      for (gsize p = 0; p < 3; p++)
+        for (gsize q = 0; q < 3; q++)
+          g_assert_cmpfloat (fabs (dense->data[((i * 3 + j) * 3 + p) * 3 + q] -
+                                   (i == p && j == q ? 2 * w_squared : 0.0)), <=, 1e-12);
+  g_assert_cmpfloat (a->contract_max_diff, <=, 1e-12);
 }
 
 int
@@ -393,6 +482,10 @@ main (int    argc,
   g_test_add_func ("/hessian/logdet", test_logdet);
   g_test_add_func ("/hessian/quadratic-form", test_quadratic_form);
   g_test_add_func ("/hessian/constant-gradient", test_constant_gradient);
+  g_test_add_func ("/hessian/zero-hessian", test_zero_hessian);
+  g_test_add_func ("/hessian/det-form", test_det_form);
+  g_test_add_func ("/hessian/kron", test_kron_hessian);
+  g_test_add_func ("/hessian/cross-entropy-forms", test_cross_entropy_forms);
   g_test_add_func ("/hessian/errors", test_errors);
   return g_test_run ();
 }

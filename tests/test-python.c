@@ -56,12 +56,19 @@ static const Case cases[] = {
     { NULL } },
   /* Row sums kept as a column: A 1 is np.sum(A, axis=1), not a sum over the columns. */
   { "Y = softmax(X) * sum(T, 1, keepdims=True)", "T", { NULL } },
+  /* kron's composite indices: its factors as kron(A, ones) and kron(ones, B), its δs as 0/1
+   * matrices, its zeros where no term's support reaches. */
+  { "kron(A, B)", "A", { NULL } },
+  { "kron(A, B)", "B", { NULL } },
+  { "kron(A, A) @ C", "A", { NULL } },
+  { "tanh(kron(A, B)).T", "B", { NULL } },
   /* Hessians: the Jacobian of the gradient expression, checked by differences of it. */
   { "sum((X @ W - Y) ** 2) / 2", "W", { NULL }, TRUE },
   { "tr(X.T @ A @ X)", "X", { NULL }, TRUE },
   { "logdet(X)", "X", { NULL }, TRUE },
   { "L = -sum(T * log(softmax(X @ W)))", "W", { NULL }, TRUE },
   { "logsumexp(X, 1) @ v", "X", { NULL }, TRUE },
+  { "sum(kron(A, B) ** 2)", "A", { NULL }, TRUE },
 };
 
 static gboolean
@@ -227,6 +234,17 @@ test_zeros_checked (void)
   mutate (path, "support = support | ", "support = ~support & ~");
   g_assert_cmpint (run_script (path, NULL), ==, 1);
   g_unlink (path);
+
+  /* kron's bound too: the entries it keeps claimed zero instead. */
+  {
+    static const Case kron = { "kron(A, B)", "A", { NULL } };
+    g_autofree char *kron_path = write_script (&kron, "--numpy");
+
+    g_assert_cmpint (run_script (kron_path, NULL), ==, 0);
+    mutate (kron_path, "support = support & bound", "support = support & ~bound");
+    g_assert_cmpint (run_script (kron_path, NULL), ==, 1);
+    g_unlink (kron_path);
+  }
 }
 
 /* --numpy, --torch and --latex print different things. */

@@ -792,6 +792,32 @@ test_access (void)
     }
 }
 
+/* kron's one term has no δ the direct reader understands, but zeros bounded by composite δs:
+ * the figure reads them through the analysis, hatched where ⌊i/2⌋ ≠ p or ⌊j/2⌋ ≠ q. */
+static void
+test_access_kron (void)
+{
+  g_autoptr(JacAnalysis) analysis = jac_test_expr_analysis ("Y = kron(A, B)", "A: 2×2, B: 2×2",
+                                                            "A");
+  JacJacobianAccess access;
+  guint n_zero = 0;
+
+  _jac_jacobian_access_init (&access, analysis);
+  g_assert_false (access.direct);
+  for (gsize i = 0; i < 4; i++)
+    for (gsize p = 0; p < 2; p++)
+      for (gsize j = 0; j < 4; j++)
+        for (gsize q = 0; q < 2; q++)
+          {
+            gboolean zero = FALSE;
+
+            _jac_jacobian_access_entry (&access, i, p, j, q, &zero);
+            g_assert_cmpint (zero, ==, !(i / 2 == p && j / 2 == q));
+            n_zero += zero;
+          }
+  g_assert_cmpuint (n_zero, ==, 64 - 16);
+}
+
 /* ---- descriptions ---- */
 
 static void
@@ -2540,6 +2566,7 @@ main (int    argc,
   g_test_add_func ("/render/hit-round-trip", test_hit_round_trip);
   g_test_add_func ("/render/hit-round-trip-wide", test_hit_round_trip_wide);
   g_test_add_func ("/render/access", test_access);
+  g_test_add_func ("/render/access-kron", test_access_kron);
   g_test_add_func ("/render/describe", test_describe);
   g_test_add_func ("/render/styles", test_styles);
   g_test_add_func ("/render/big", test_big);

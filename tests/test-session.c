@@ -65,6 +65,7 @@ test_defaults (void)
   g_assert_true (session->show_values && session->show_contraction);
   g_assert_false (session->row_view || session->presentation || session->show_all_steps);
   g_assert_true (session->show_sidebar && session->show_derivation);
+  g_assert_false (session->hessian);
   g_assert_cmpfloat (session->text_scale, ==, 1.0);
   g_assert_cmpint (session->export_scale, ==, 2);
   g_assert_cmpint (session->view, ==, JAC_VIEW_STEP);
@@ -76,7 +77,7 @@ test_defaults (void)
   g_assert_false (session->orthogonal || session->shared_range);
 
   /* Every field is its pspec's default: the one place they are written. */
-  g_assert_cmpuint (g_strv_length ((char **) names), ==, 31);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 32);
   for (guint k = 0; names[k] != NULL; k++)
     {
       GParamSpec *pspec = find (session, names[k]);
@@ -378,7 +379,9 @@ test_settings (void)
   jac_session_bind_settings (first, settings);
   g_object_set (first, "batch", 5, "layout", JAC_LAYOUT_PER_SAMPLE, "colormap",
                 JAC_COLORMAP_GRAY, "b-shape", JAC_BIAS_SHAPE_NXH, "text-scale", 1.15,
-                "expression", "A @ B", "shapes", "A: 2×2, B: 2×2", "wrt", "B", NULL);
+                "expression", "A @ B", "shapes", "A: 2×2, B: 2×2", "wrt", "B", "hessian", TRUE,
+                NULL);
+  g_assert_true (g_settings_get_boolean (settings, "hessian"));
   g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 5);
   {
     g_autofree char *layout = g_settings_get_string (settings, "layout");
@@ -400,6 +403,7 @@ test_settings (void)
   g_assert_cmpstr (second->expression, ==, "A @ B");
   g_assert_cmpstr (second->shapes, ==, "A: 2×2, B: 2×2");
   g_assert_cmpstr (second->wrt, ==, "B");
+  g_assert_true (second->hessian);
   g_assert_cmpint (second->seed, ==, 1);
   g_assert_cmpint (second->view, ==, JAC_VIEW_STEP);
 

@@ -126,6 +126,16 @@ static const Case cases[] = {
   { "Y = diag(S)", NULL },
   { "Y = tr(S) * S", NULL },
   { "Y = sum(diag(S) * v)", NULL },
+  /* kron's δs tie composite indices, ⌊i/2⌋ = p and i mod 2 = p: bounds the supports state. */
+  { "Y = kron(X, W)", NULL },
+  { "Y = kron(W, W)", NULL },
+  { "Y = kron(W, W) @ U", NULL },
+  { "Y = U @ kron(W, W)", NULL },
+  { "Y = tanh(kron(X, W))", NULL },
+  { "Y = kron(W, X) * 2 + kron(X, W)", NULL },
+  { "Y = kron(W, W).T", NULL },
+  { "Y = kron(W, W) + U", NULL },
+  { "Y = sum(kron(X, W) ** 2)", NULL },
 };
 
 static JacExpr *
@@ -472,6 +482,43 @@ test_zero_partitions (void)
   }
 }
 
+/* kron(X, W)[i, j] = X[⌊i/2⌋, ⌊j/2⌋] W[i mod 2, j mod 2]: ∂/∂X is zero for every value unless
+ * ⌊i/2⌋ = p and ⌊j/2⌋ = q, ∂/∂W unless i mod 2 = k and j mod 2 = l; both are stated, counted,
+ * hatched and kept out of the value zeros. Checked against the definition, entry by entry. */
+static void
+test_kron_supports (void)
+{
+  g_autoptr(JacAnalysis) a = analyse ("Y = kron(X, W)", "X", 1);
+  g_autoptr(JacAnalysis) b = analyse ("Y = kron(X, W)", "W", 1);
+  g_autoptr(JacAnalysis) both = analyse ("Y = kron(W, W)", "W", 1);
+  const JacTensor *w = jac_graph_node (a->graph, jac_graph_find_variable (a->graph, "W"))->value;
+
+  g_assert_cmpstr (a->sparsity.sentence, ==,
+                   "nonzero only where ⌊i/2⌋ = p and ⌊j/2⌋ = q: 24 of 144 entries");
+  g_assert_cmpstr (a->derivation->sparsity, ==, "nonzero only where ⌊i/2⌋ = p and ⌊j/2⌋ = q");
+  g_assert_cmpstr (b->sparsity.sentence, ==,
+                   "nonzero only where i mod 2 = k and j mod 2 = l: 24 of 96 entries");
+  g_assert_cmpstr (both->sparsity.sentence, ==, "nonzero only where (⌊i/2⌋ = k and ⌊j/2⌋ = l) "
+                   "or (i mod 2 = k and j mod 2 = l): 28 of 64 entries");
+  /* Blocks (i, p) of ∂Y/∂X: p = ⌊i/2⌋ only, 6 of 18. */
+  g_assert_cmpuint (a->sparsity.n_blocks - a->sparsity.n_zero_blocks, ==, 6);
+  g_assert_cmpuint (jac_analysis_count_value_zeros (a), ==, 0);
+  g_assert_cmpuint (jac_analysis_count_value_zeros (b), ==, 0);
+  for (gsize i = 0; i < 6; i++)
+    for (gsize j = 0; j < 4; j++)
+      for (gsize p = 0; p < 3; p++)
+        for (gsize q = 0; q < 2; q++)
+          {
+            gsize out[2] = { i, j }, wrt[2] = { p, q };
+            gboolean structural;
+            double value = jac_structured_get (a->jacobian, out, wrt, &structural);
+            gboolean tied = i / 2 == p && j / 2 == q;
+
+            g_assert_cmpint (structural, ==, !tied);
+            g_assert_cmpfloat (value, ==, tied ? JAC_AT2 (w, i % 2, j % 2) : 0.0);
+          }
+}
+
 /* The RNN step's ∂h/∂h_prev is contracted with G, and its colour range read, as its core is
  * written: the same numbers as the separate pass over the core, at a small size and at one whose
  * core is written with streaming stores (past 16 MiB, into a buffer used before); and not taken
@@ -713,6 +760,7 @@ main (int   argc,
   g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);
   g_test_add_func ("/terms/cancellation", test_cancellation);
   g_test_add_func ("/terms/zero-partitions", test_zero_partitions);
+  g_test_add_func ("/terms/kron-supports", test_kron_supports);
   g_test_add_func ("/terms/fused-contraction", test_fused_contraction);
   g_test_add_func ("/terms/add-absorbs", test_add_absorbs);
   g_test_add_func ("/terms/rnn", test_rnn);

@@ -49,6 +49,9 @@ struct _JacSession
   gboolean         orthogonal;
   JacSequenceNorm  norm;              /* spectral or Frobenius */
   gboolean         shared_range;
+
+  /* a scalar expression's second derivative instead of its gradient */
+  gboolean         hessian;
 };
 
 G_END_DECLS

@@ -46,6 +46,7 @@ typedef enum
   PROP_ORTHOGONAL,
   PROP_NORM,
   PROP_SHARED_RANGE,
+  PROP_HESSIAN,
   N_PROPS
 } JacSessionProperty;
 
@@ -63,7 +64,7 @@ static const char * const undoable_properties[] = {
 static const char * const persistent_properties[] = {
   "batch", "input", "hidden", "activation", "b-shape", "upstream", "shapes", "expression", "wrt",
   "layout", "colormap", "show-values", "show-contraction", "text-scale", "export-scale",
-  "show-sidebar", "show-derivation", NULL,
+  "show-sidebar", "show-derivation", "hessian", NULL,
 };
 
 #define FIELD(self, prop_id, type) ((type *) (gpointer) ((guint8 *) (self) + offsets[prop_id]))
@@ -299,6 +300,7 @@ jac_session_class_init (JacSessionClass *klass)
   add_boolean (PROP_ORTHOGONAL, "orthogonal", AT (orthogonal), FALSE);
   add_enum (PROP_NORM, "norm", AT (norm), JAC_TYPE_SEQUENCE_NORM, JAC_SEQUENCE_NORM_SPECTRAL);
   add_boolean (PROP_SHARED_RANGE, "shared-range", AT (shared_range), FALSE);
+  add_boolean (PROP_HESSIAN, "hessian", AT (hessian), FALSE);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 

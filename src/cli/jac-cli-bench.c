@@ -20,7 +20,7 @@ _jac_cli_bench_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("bench", "Bench options:", "Show bench options",
                                             NULL, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   return group;
 }
 

@@ -22,7 +22,7 @@ _jac_cli_compute_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("compute", "Compute options:",
                                             "Show compute options", o, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   return group;
 }
 

@@ -90,7 +90,7 @@ _jac_cli_expr_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("expr", "Expression options:",
                                             "Show expression options", o, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   g_option_group_set_parse_hooks (group, NULL, check_standalone_cb);
   return group;
 }
@@ -444,7 +444,11 @@ print_text (const JacAnalysis *a)
                                                    : "a constant, all ones");
       g_print ("checked: max |gradient expression − back-propagation| = %.2e\n",
                h->gradient_max_diff);
-      g_print ("differentiated again w.r.t. %s:\n\n", h->wrt2);
+      g_print ("differentiated again w.r.t. %s:\n", h->wrt2);
+      if (!d->depends)
+        g_print ("the Hessian is identically zero: the gradient ∂%s/∂%s does not depend on %s\n",
+                 h->function_name, h->wrt, h->wrt2);
+      g_print ("\n");
     }
   g_print ("∂%s/∂%s — %s %s, %s %s\n\n", a->output_name, a->wrt_name, a->output_name,
            out_shape, a->wrt_name, wrt_shape);
@@ -525,19 +529,19 @@ _jac_cli_run_derive (JacCliOptions *o)
     }
   else if (o->numpy || o->torch)
     {
-      g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           g_free);
       g_autofree char *script = NULL;
 
-      /* --var NAME=FILE.npy: large variables are loaded by the script from the same files. */
+      /* --var NAME=FILE.npy: large variables are loaded by the script from the same files, named
+       * absolutely so that the script runs from any folder. */
       for (guint k = 0; o->var_texts != NULL && o->var_texts[k] != NULL; k++)
         {
-          char *eq = strchr (o->var_texts[k], '=');
+          const char *eq = strchr (o->var_texts[k], '=');
 
           if (eq != NULL)
-            {
-              *eq = '\0';
-              g_hash_table_insert (paths, o->var_texts[k], eq + 1);
-            }
+            g_hash_table_insert (paths, g_strndup (o->var_texts[k], eq - o->var_texts[k]),
+                                 g_canonicalize_filename (eq + 1, NULL));
         }
       script = jac_derivation_python (analysis->derivation, analysis->graph, analysis->upstream,
                                       analysis->expr->source, paths, 10000, o->config.seed,

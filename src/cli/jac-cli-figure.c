@@ -38,7 +38,7 @@ _jac_cli_figure_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("figure", "Figure options (render):",
                                             "Show figure options", NULL, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   return group;
 }
 

@@ -20,6 +20,8 @@ typedef struct
 
 typedef struct
 {
+  const char    *subcommand;     /* the command the options are for: "compute", … */
+
   /* as GOption collected them */
   char          *batch_text;
   char          *input_text;
@@ -96,6 +98,13 @@ typedef struct
 
 void          _jac_cli_fail                   (const char     *subcommand,
                                                const GError   *error);
+/* jac-cli-help.c. Whether the long option @option (without "--") is for @subcommand; the
+ * entries added to @group with the others hidden from its --help. */
+gboolean      _jac_cli_option_is_for          (const char     *subcommand,
+                                               const char     *option);
+void          _jac_cli_add_entries            (GOptionGroup       *group,
+                                               const GOptionEntry *entries,
+                                               const char         *subcommand);
 JacAnalysis  *_jac_cli_build_analysis         (JacCliOptions  *options,
                                                GError        **error);
 GOptionGroup *_jac_cli_figure_option_group    (JacCliOptions  *options);

@@ -48,7 +48,7 @@ _jac_cli_sequence_option_group (JacCliOptions *o)
   GOptionGroup *group = g_option_group_new ("sequence", "Through-time options:",
                                             "Show through-time options", NULL, NULL);
 
-  g_option_group_add_entries (group, entries);
+  _jac_cli_add_entries (group, entries, o->subcommand);
   return group;
 }
 

@@ -548,6 +548,19 @@ static GOptionEntry common_entries[] = {
   { NULL }
 };
 
+/* -h or --help: every option of the command at once (GOption's --help would list the
+ * groups' --help-GROUP instead), and only those, as --help-all does with the others hidden. */
+static gboolean
+asks_for_help (int    argc,
+               char **argv)
+{
+  for (int k = 1; k < argc && g_strcmp0 (argv[k], "--") != 0; k++)
+    if (g_str_equal (argv[k], "-h") || g_str_equal (argv[k], "--help") ||
+        g_str_equal (argv[k], "-?"))
+      return TRUE;
+  return FALSE;
+}
+
 int
 jac_cli_main (int    argc,
               char **argv)
@@ -582,7 +595,12 @@ jac_cli_main (int    argc,
       return 2;
     }
   for (guint e = 0; e < G_N_ELEMENTS (targets); e++)
-    entries[e].arg_data = targets[e];
+    {
+      entries[e].arg_data = targets[e];
+      if (!_jac_cli_option_is_for (sub->name, entries[e].long_name))
+        entries[e].flags |= G_OPTION_FLAG_HIDDEN;
+    }
+  o.subcommand = sub->name;
 
   parameter = g_strdup_printf ("%s [OPTIONS]", sub->name);
   context = g_option_context_new (parameter);
@@ -598,6 +616,22 @@ jac_cli_main (int    argc,
   argv[1] = argv[0];
   argc--;
   argv++;
+  if (asks_for_help (argc, argv))
+    {
+      g_autofree char *help = NULL;
+
+      /* As the parse would name the program in the usage line. */
+      if (g_get_prgname () == NULL)
+        {
+          g_autofree char *name = g_path_get_basename (argv[0]);
+
+          g_set_prgname (name);
+        }
+      help = g_option_context_get_help (context, FALSE, NULL);
+      g_print ("%s", help);
+      options_clear (&o);
+      return 0;
+    }
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("jacscope %s: %s (see jacscope %s --help)\n", sub->name, error->message,

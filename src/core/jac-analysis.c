@@ -79,6 +79,15 @@ sparsity_sentence (const JacAnalysis *self,
     return g_strdup_printf ("identically zero: all %" G_GSIZE_FORMAT
                             " entries are forced to zero", sp->n_entries);
   /* Zeros the δs do not say, proved by the derivation: its sentence, with the counts. */
+  if (jac->n_supports > 0 && jac->n_zero_partitions == 0)
+    {
+      g_autofree char *where = jac_entry_supports_sentence (jac->n_supports, jac->supports,
+                                                            jac_analysis_out_indices (self),
+                                                            jac_analysis_wrt_indices (self));
+
+      return g_strdup_printf ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " entries", where,
+                              sp->n_free_entries, sp->n_entries);
+    }
   if (jac->n_zero_partitions > 0)
     {
       g_autofree char *where = jac_entry_partitions_sentence (jac->out_rank, jac->wrt_rank,
@@ -269,6 +278,7 @@ analysis_new (JacExpr          *expr,
               GError          **error)
 {
   g_autoptr(JacAnalysis) self = g_new0 (JacAnalysis, 1);
+  gboolean partitioned, supported;
 
   self->expr = expr;
   self->graph = expr->graph;
@@ -298,9 +308,15 @@ analysis_new (JacExpr          *expr,
   /* One source of truth: the terms take the derivation's δ patterns, order and cancellations. */
   reconcile_structure (self);
   check_finite_differences (self);
-  if (self->derivation->n_zero_partitions > 0 &&
-      jac_structured_set_zero_partitions (self->jacobian, self->derivation->n_zero_partitions,
-                                    self->derivation->zero_partitions))
+  /* Both bounds are tried: a Jacobian can have partitions and supports. */
+  partitioned = self->derivation->n_zero_partitions > 0 &&
+                jac_structured_set_zero_partitions (self->jacobian,
+                                                    self->derivation->n_zero_partitions,
+                                                    self->derivation->zero_partitions);
+  supported = self->derivation->n_supports > 0 &&
+              jac_structured_set_supports (self->jacobian, self->derivation->n_supports,
+                                           self->derivation->supports);
+  if (partitioned || supported)
     {
       jac_sparsity_clear (&self->sparsity);
       compute_sparsity (self);
@@ -516,7 +532,7 @@ jac_analysis_block_is_zero (const JacAnalysis *self,
     return TRUE;
   /* Constants that cancel on entries can empty a block the δs leave: walk it (such Jacobians
    * are small). */
-  if (jac->n_zero_partitions > 0)
+  if (jac_structured_has_proved_zeros (jac))
     {
       gsize height = jac->out_rank > 0 ? jac->out_shape[jac->out_rank - 1] : 1;
       gsize width = jac->wrt_rank > 0 ? jac->wrt_shape[jac->wrt_rank - 1] : 1;
@@ -712,7 +728,7 @@ jac_analysis_count_value_zeros (const JacAnalysis *self)
   jac = self->jacobian;
   if (jac->n_terms == 0)
     return 0;
-  if (jac->n_terms == 1 && jac->n_zero_partitions == 0)
+  if (jac->n_terms == 1 && !jac_structured_has_proved_zeros (jac))
     {
       const JacTensor *core = jac->core;
 

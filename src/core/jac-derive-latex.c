@@ -60,7 +60,7 @@ static const struct { const char *plain, *latex; } text_symbols[] = {
   { "δ", "$\\delta$" }, { "≠", "$\\neq$" }, { "·", "$\\cdot$" }, { "Σ", "$\\sum$" },
   { "⊙", "$\\odot$" }, { "ᵀ", "$^{\\top}$" }, { "−", "$-$" }, { "×", "$\\times$" },
   { "’", "'" }, { "‘", "`" }, { "“", "``" }, { "”", "''" }, { "—", "---" }, { "–", "--" },
-  { "…", "\\dots{}" },
+  { "…", "\\dots{}" }, { "⌊", "$\\lfloor$" }, { "⌋", "$\\rfloor$" },
 };
 
 static gboolean
@@ -212,7 +212,8 @@ append_texttt (GString    *out,
 /* A Hessian: whose, and that it is the Jacobian of the gradient that follows. */
 static void
 append_hessian_preamble (GString              *out,
-                         const JacHessianInfo *h)
+                         const JacHessianInfo *h,
+                         gboolean              zero)
 {
   g_autofree char *f = _jac_latex_name (h->function_name, FALSE);
   g_autofree char *x = _jac_latex_name (h->wrt, FALSE);
@@ -231,7 +232,11 @@ append_hessian_preamble (GString              *out,
                           "written as the expression ", f, x);
   append_texttt (out, h->gradient_source);
   g_string_append_printf (out, " and differentiated again with respect to $%s$. It is "
-                          "contracted with a direction $V$ shaped like $%s$.\n\n", y, x);
+                          "contracted with a direction $V$ shaped like $%s$.", y, x);
+  if (zero)
+    g_string_append_printf (out, " The Hessian is identically zero: the gradient does not "
+                            "depend on $%s$.", y);
+  g_string_append (out, "\n\n");
 }
 
 /* What is differentiated, the shapes, and how many entries a δ leaves. */
@@ -251,7 +256,7 @@ append_preamble (GString           *out,
   g_autofree char *jac_shape = shape_latex (rank, shape);
 
   if (self->hessian != NULL)
-    append_hessian_preamble (out, self->hessian);
+    append_hessian_preamble (out, self->hessian, !self->derivation->depends);
   g_string_append_printf (out, "\\paragraph{The Jacobian $\\partial %s / \\partial %s$}\n",
                           out_name, wrt_name);
   if (d->expression_latex != NULL && d->expression_latex[0] != '\0')

@@ -446,11 +446,42 @@ factor_operand (Gen             *g,
                               : "np.linalg.inv(%s)", g->names[sym_node]);
       node = f->kind == JAC_FACTOR_INVERSE ? sym_node : -1;
       break;
+    case JAC_FACTOR_KRON_OUTER:
+    case JAC_FACTOR_KRON_INNER:
+      {
+        /* A[⌊i/p⌋, ⌊j/q⌋] is kron(A, ones) at [i, j], B[i mod p, j mod q] kron(ones, B). */
+        const JacNode *kron = jac_graph_node (g->graph, f->node);
+        const char *a = g->names[kron->lhs], *b = g->names[kron->rhs];
+
+        base = f->kind == JAC_FACTOR_KRON_OUTER
+               ? g_strdup_printf ("np.kron(%s, np.ones(np.shape(%s)))", a, b)
+               : g_strdup_printf ("np.kron(np.ones(np.shape(%s)), %s)", a, b);
+        break;
+      }
+    case JAC_FACTOR_KRON_SELECT:
+      {
+        /* δ(⌊i/p⌋, k) or δ(i mod p, k) as a 0/1 matrix over (i, k). */
+        const JacNode *kron = jac_graph_node (g->graph, f->node);
+        guint axis = (guint) (f->power - 1) % 2;
+        gboolean inner = f->power >= 3;
+        const JacNode *operand = jac_graph_node (g->graph, inner ? kron->rhs : kron->lhs);
+        gsize divisor = jac_graph_node (g->graph, kron->rhs)->shape[axis];
+        gsize rows = kron->shape[axis], cols = operand->shape[axis];
+
+        note_extent (l, f->idx[0], rows);
+        note_extent (l, f->idx[1], cols);
+        g_string_append_c (subscripts, letter_of (l, f->idx[0]));
+        g_string_append_c (subscripts, letter_of (l, f->idx[1]));
+        g_string_free (index, TRUE);
+        return g_strdup_printf ("(np.arange(%" G_GSIZE_FORMAT ")[:, None] %s %" G_GSIZE_FORMAT
+                                " == np.arange(%" G_GSIZE_FORMAT ")[None, :]).astype(float)",
+                                rows, inner ? "%" : "//", divisor, cols);
+      }
     case JAC_FACTOR_DELTA:
     case JAC_FACTOR_DERIV:
     default:
       fail (g, f->kind == JAC_FACTOR_DERIV ? "a placeholder of the derivative"
-                                           : "kron's composite indices");
+                                           : "a factor with no NumPy form");
       g_string_free (index, TRUE);
       return g_strdup ("0");
     }
@@ -479,6 +510,38 @@ factor_operand (Gen             *g,
     g_string_free (index, TRUE);
     return code;
   }
+}
+
+/* The bound kron's composite δs put on the support: position 0, 1 is the output's axis, 2, 3
+ * the variable's, dense axis out_rank + t. */
+static void
+write_supports (GString             *out,
+                const JacDerivation *self,
+                guint                out_rank)
+{
+  g_string_append_printf (out, "# kron's composite deltas (%s): outside every term's support "
+                          "an entry is zero.\nix = np.indices(J.shape)\n"
+                          "bound = np.zeros(J.shape, dtype=bool)\n", self->support_sentence);
+  for (guint k = 0; k < self->n_supports; k++)
+    {
+      const JacEntrySupport *support = &self->supports[k];
+      g_autoptr(GString) condition = g_string_new (NULL);
+
+      for (guint t = 0; t < support->n_ties; t++)
+        {
+          const JacIndexTie *tie = &support->ties[t];
+          guint a = tie->a < 2 ? tie->a : out_rank + tie->a - 2;
+          guint b = tie->b < 2 ? tie->b : out_rank + tie->b - 2;
+
+          g_string_append_printf (condition, "%s(ix[%u]", t > 0 ? " & " : "", a);
+          if (tie->kind != JAC_TIE_EQUAL)
+            g_string_append_printf (condition, " %s %" G_GSIZE_FORMAT,
+                                    tie->kind == JAC_TIE_DIV ? "//" : "%", tie->divisor);
+          g_string_append_printf (condition, " == ix[%u])", b);
+        }
+      g_string_append_printf (out, "bound = bound | (%s)\n", condition->str);
+    }
+  g_string_append (out, "support = support & bound\n");
 }
 
 /* One term: coef * np.einsum('ij,ip,qj->ijpq', S, np.eye(2), W_hh, optimize=True). */
@@ -868,6 +931,8 @@ jac_derivation_python (const JacDerivation  *self,
       }
     if (self->n_patterns == 0 && self->depends)
       g_string_append (out, "support[...] = True\n");
+    if (self->n_supports > 0)
+      write_supports (out, self, out_node->rank);
     if (self->n_zero_partitions > 0)
       {
         guint out_rank = out_node->rank, var_rank = var_node->rank;

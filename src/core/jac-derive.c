@@ -1164,6 +1164,16 @@ describe_partitions (JacDerivation *self)
 }
 
 static void
+describe_supports (JacDerivation *self)
+{
+  g_free (self->sparsity);
+  g_free (self->sparsity_detail);
+  self->sparsity = g_strdup (self->support_sentence);
+  self->sparsity_detail = g_strdup ("kron's δs tie composite indices: an entry is zero for every "
+                                    "value where each term's δs fail");
+}
+
+static void
 describe_structure (JacDerivation          *self,
                     const JacDeriveContext *d)
 {
@@ -1180,6 +1190,8 @@ describe_structure (JacDerivation          *self,
       describe_union (self, d);
       if (self->partition_sentence != NULL)
         describe_partitions (self);
+      else if (self->support_sentence != NULL)
+        describe_supports (self);
       return;
     }
   for (guint a = 0; a < d->out_rank; a++)
@@ -1219,6 +1231,8 @@ describe_structure (JacDerivation          *self,
   self->sparsity_detail = g_string_free (detail, FALSE);
   if (self->partition_sentence != NULL)
     describe_partitions (self);
+  else if (self->support_sentence != NULL)
+    describe_supports (self);
 }
 
 /* The Structure step is a sentence: its LaTeX is text with the names and index letters in math,
@@ -1581,6 +1595,72 @@ refuse:
   g_array_free (factors, TRUE);
 }
 
+/* The position (0, 1 the output's axes, 2, 3 the variable's) of index @id, or -1 (summed). */
+static int
+index_position (const JacDeriveContext *d,
+                int                     id)
+{
+  for (guint a = 0; a < d->out_rank; a++)
+    if (d->out_idx[a] == id)
+      return (int) a;
+  for (guint t = 0; t < d->var_rank; t++)
+    if (d->var_idx[t] == id)
+      return 2 + (int) t;
+  return -1;
+}
+
+/* One support a term of @result: the ties its δs put between free indices (one on a summed
+ * index says nothing alone). FALSE when some term ties nothing, so that the terms bound no
+ * entry, or when none has a composite δ, so that the δ patterns say it all. */
+static gboolean
+find_supports (const JacDeriveContext *d,
+               const GPtrArray        *result,
+               JacDerivation          *self)
+{
+  gboolean composite = FALSE;
+
+  if (result->len == 0 || result->len > JAC_MAX_SUPPORTS)
+    return FALSE;
+  for (guint k = 0; k < result->len; k++)
+    {
+      const JacTerm *term = g_ptr_array_index (result, k);
+      JacEntrySupport *support = &self->supports[k];
+
+      support->n_ties = 0;
+      for (guint f = 0; f < term->factors->len; f++)
+        {
+          const JacFactor *x = &g_array_index (term->factors, JacFactor, f);
+          int a, b;
+          JacIndexTie tie = { 0, 0, JAC_TIE_EQUAL, 1 };
+
+          if (x->kind != JAC_FACTOR_DELTA && x->kind != JAC_FACTOR_KRON_SELECT)
+            continue;
+          a = index_position (d, x->idx[0]);
+          b = index_position (d, x->idx[1]);
+          if (a < 0 || b < 0 || support->n_ties == JAC_SUPPORT_MAX_TIES)
+            continue;
+          tie.a = (guint8) a;
+          tie.b = (guint8) b;
+          if (x->kind == JAC_FACTOR_KRON_SELECT)
+            {
+              const JacNode *kron = jac_graph_node (d->graph, x->node);
+              const JacNode *inner = jac_graph_node (d->graph, kron->rhs);
+
+              tie.kind = x->power >= 3 ? JAC_TIE_MOD : JAC_TIE_DIV;
+              tie.divisor = inner->shape[(guint) (x->power - 1) % 2];
+              composite = TRUE;
+            }
+          support->ties[support->n_ties++] = tie;
+        }
+      if (support->n_ties == 0)
+        return FALSE;
+    }
+  if (!composite)
+    return FALSE;
+  self->n_supports = result->len;
+  return TRUE;
+}
+
 /* ---- public API ---- */
 
 static void
@@ -1619,6 +1699,10 @@ finish (Derivation      *D,
                                                               self->zero_partitions,
                                                               self->out_letters,
                                                               self->wrt_letters);
+  if (self->depends && find_supports (d, result, self))
+    self->support_sentence = jac_entry_supports_sentence (self->n_supports, self->supports,
+                                                          self->out_letters,
+                                                          self->wrt_letters);
   describe_structure (self, d);
   structure_step (D, self);
   contract_step (D, self, result, form);
@@ -1643,7 +1727,7 @@ finish (Derivation      *D,
           _jac_notation_steal (&n, &forms);
           self->factor_text[k] = forms.plain;
           self->factor_markup[k] = forms.markup;
-          g_free (forms.latex);
+          self->factor_latex[k] = forms.latex;
         }
     }
   self->inner_of = -1;
@@ -1762,12 +1846,14 @@ jac_derivation_free (JacDerivation *self)
   g_free (self->sparsity);
   g_free (self->sparsity_detail);
   g_free (self->partition_sentence);
+  g_free (self->support_sentence);
   g_free (self->contracted_text);
   g_free (self->contracted_markup);
   for (guint k = 0; k < 2; k++)
     {
       g_free (self->factor_text[k]);
       g_free (self->factor_markup[k]);
+      g_free (self->factor_latex[k]);
       g_free (self->inner_text[k]);
       g_free (self->inner_markup[k]);
     }

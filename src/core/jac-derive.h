@@ -111,6 +111,12 @@ typedef struct _JacDerivation
   guint      n_zero_partitions;
   guint      zero_partitions[JAC_ENTRY_MAX_PARTITIONS];
   char      *partition_sentence;
+  /* Where its terms can be nonzero when one has a composite δ (kron's δ_⌊i/3⌋p), one support a
+   * term, and in words ("⌊i/3⌋ = p and ⌊j/5⌋ = q"); 0 and NULL otherwise. The analysis bounds
+   * the evaluator's entries by the same supports. */
+  guint      n_supports;
+  JacEntrySupport supports[JAC_MAX_SUPPORTS];
+  char      *support_sentence;
 
   /* Σ_o G[o] ∂out[o]/∂variable in matrix notation, e.g. "(G ⊙ (1 − h ⊙ h)) W_hhᵀ". */
   char      *contracted_text;
@@ -121,6 +127,7 @@ typedef struct _JacDerivation
   char       factors_op;
   char      *factor_text[2];
   char      *factor_markup[2];
+  char      *factor_latex[2];
   /* One level further, when one factor is itself an element-wise product of two, as G ⊙ S in
    * (G ⊙ S) W_hhᵀ: which one (-1: none), and its two parts. */
   int        inner_of;

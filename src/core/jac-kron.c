@@ -739,6 +739,8 @@ kron_none (JacKron *self)
   g_clear_pointer (&self->factor, jac_tensor_free);
   g_clear_pointer (&self->scale_name, g_free);
   g_clear_pointer (&self->factor_name, g_free);
+  for (guint k = 0; k < G_N_ELEMENTS (self->factor_forms); k++)
+    g_clear_pointer (&self->factor_forms[k], g_free);
   self->kind = JAC_KRON_NONE;
   self->factor_transposed = FALSE;
   self->scale_generic = FALSE;
@@ -916,6 +918,8 @@ kron_copy (const JacKron *self)
   copy->factor = self->factor != NULL ? jac_tensor_copy (self->factor) : NULL;
   copy->scale_name = g_strdup (self->scale_name);
   copy->factor_name = g_strdup (self->factor_name);
+  for (guint k = 0; k < G_N_ELEMENTS (self->factor_forms); k++)
+    copy->factor_forms[k] = g_strdup (self->factor_forms[k]);
   return copy;
 }
 
@@ -936,6 +940,94 @@ analysis_serial (const JacAnalysis *analysis)
   const JacStructured *jac = analysis->jacobian;
 
   return jac != NULL && jac->n_terms == 1 && jac->core != NULL ? jac->core->serial : 0;
+}
+
+/* Whether @factor is @candidate entry for entry, within @tolerance of the largest. */
+static gboolean
+same_matrix (const JacTensor *factor,
+             const JacTensor *candidate,
+             double           tolerance)
+{
+  double bound = tolerance * MAX (1.0, jac_tensor_max_abs (candidate));
+
+  if (candidate == NULL || candidate->rank != 2 || candidate->shape[0] != factor->shape[0] ||
+      candidate->shape[1] != factor->shape[1])
+    return FALSE;
+  for (gsize e = 0; e < factor->size; e++)
+    if (fabs (factor->data[e] - candidate->data[e]) > bound)
+      return FALSE;
+  return TRUE;
+}
+
+/* A product of single letters (Xᵀ X, X⁻ᵀ A) reads as one symbol written tight, XᵀX; anything
+ * else (A + Aᵀ) is set in parentheses beside ⊗. */
+static gboolean
+is_tight_product (const char *text)
+{
+  g_auto(GStrv) pieces = g_strsplit (text, " ", -1);
+
+  for (guint k = 0; pieces[k] != NULL; k++)
+    {
+      if (!g_unichar_isalpha (g_utf8_get_char (pieces[k])))
+        return FALSE;
+      for (const char *c = g_utf8_next_char (pieces[k]); *c != '\0'; c = g_utf8_next_char (c))
+        {
+          gunichar u = g_utf8_get_char (c);
+
+          if (u != 0x1D40 && u != 0x207B && u != 0x00B9)   /* ᵀ, ⁻, ¹ */
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static char *
+without_spaces (const char *text)
+{
+  g_auto(GStrv) pieces = g_strsplit (text, " ", -1);
+
+  return g_strjoinv ("", pieces);
+}
+
+/* The generic factor M of a Kronecker form, named after the contracted form's factor that it
+ * is (the Hessian of ½‖X W − Y‖²: (XᵀX ⊗ I_2), for the contracted form Xᵀ X V). */
+static void
+name_from_contraction (JacKron           *self,
+                       const JacAnalysis *analysis,
+                       double             tolerance)
+{
+  const JacDerivation *d = analysis->derivation;
+
+  if (self->kind == JAC_KRON_NONE || !self->factor_generic || d == NULL || d->factors_op != '@')
+    return;
+  for (guint k = 0; k < 2; k++)
+    {
+      const char *text = d->factor_text[k];
+
+      if (text == NULL || d->factor_markup[k] == NULL || d->factor_latex[k] == NULL ||
+          !same_matrix (self->factor, analysis->factors[k], tolerance))
+        continue;
+      if (strchr (text, ' ') == NULL)
+        {
+          self->factor_forms[JAC_KRON_TEXT] = g_strdup (text);
+          self->factor_forms[JAC_KRON_MARKUP] = g_strdup (d->factor_markup[k]);
+          self->factor_forms[JAC_KRON_LATEX] = g_strdup (d->factor_latex[k]);
+        }
+      else if (is_tight_product (text))
+        {
+          self->factor_forms[JAC_KRON_TEXT] = without_spaces (text);
+          self->factor_forms[JAC_KRON_MARKUP] = without_spaces (d->factor_markup[k]);
+          self->factor_forms[JAC_KRON_LATEX] = g_strdup (d->factor_latex[k]);
+        }
+      else
+        {
+          self->factor_forms[JAC_KRON_TEXT] = g_strdup_printf ("(%s)", text);
+          self->factor_forms[JAC_KRON_MARKUP] = g_strdup_printf ("(%s)", d->factor_markup[k]);
+          self->factor_forms[JAC_KRON_LATEX] = g_strdup_printf ("(%s)", d->factor_latex[k]);
+        }
+      self->factor_generic = FALSE;
+      return;
+    }
 }
 
 static JacKron *
@@ -980,6 +1072,7 @@ jac_kron_from_analysis (const JacAnalysis *analysis)
     return kron;
   kron = jac_kron_recognize (analysis->jacobian, analysis->graph,
                              analysis->slope, 1e-12);
+  name_from_contraction (kron, analysis, 1e-12);
   cache_store (analysis, kron);
   return kron;
 }
@@ -1217,6 +1310,11 @@ append_factor (GString         *s,
                                                            cols);
 
       append_sized (s, "1", size, notation);
+      return;
+    }
+  if (self->factor_forms[notation] != NULL)
+    {
+      g_string_append (s, self->factor_forms[notation]);
       return;
     }
   append_name (s, self->factor_name, self->factor_transposed, notation);

@@ -51,6 +51,9 @@ typedef struct _JacKron
   gboolean    factor_transposed;  /* A is the transpose of the variable factor_name */
   gboolean    scale_generic;    /* S is no variable nor the RNN's slope: the identity says so */
   gboolean    factor_generic;   /* A is no variable: named "M" (or "K") */
+  /* A is a factor of the contracted form (Xᵀ X of the Hessian Xᵀ X V): written as it is there,
+   * in each notation (JacKronNotation's order), instead of factor_name; NULL otherwise. */
+  char       *factor_forms[3];
 } JacKron;
 
 /* Recognizes the Kronecker form of @jacobian (see above); never NULL: kind JAC_KRON_NONE when there

@@ -91,12 +91,24 @@ is_const (const JacMExpr *e,
   return e->kind == JAC_M_CONST && e->value == value;
 }
 
-/* An exact 0, or a product with one: 0 G Wᵀ. */
+/* An exact 0, or a product with one: 0 G Wᵀ, (sum(V) ⊙ 0) 1, and 0 spread to a shape. */
 static gboolean
 is_zero (const JacMExpr *e)
 {
-  return is_const (e, 0.0) ||
-         (e->kind == JAC_M_HADAMARD && (is_const (e->a, 0.0) || is_const (e->b, 0.0)));
+  switch (e->kind)
+    {
+    case JAC_M_CONST:
+      return e->value == 0.0;
+    case JAC_M_HADAMARD:
+    case JAC_M_MATMUL:
+      return is_zero (e->a) || is_zero (e->b);
+    case JAC_M_BROADCAST:
+    case JAC_M_NEG:
+    case JAC_M_TRANSPOSE:
+      return is_zero (e->a);
+    default:
+      return FALSE;
+    }
 }
 
 static gboolean
@@ -212,6 +224,17 @@ replace (JacMExpr *old,
   return with;
 }
 
+/* Whether @t is y ⊘ x or −(y ⊘ x) for x = @x, all of one shape. */
+static gboolean
+divides_out (const JacMExpr *x,
+             const JacMExpr *t)
+{
+  if (t->kind == JAC_M_NEG)
+    t = t->a;
+  return t->kind == JAC_M_DIV && m_equal (t->b, x) && same_shape (t->a, t->rank, t->shape) &&
+         same_shape (x, t->rank, t->shape);
+}
+
 /* x ⊙ y with a scalar moved first, so that it prints as "s X"; G 1 ⊙ X is G X. */
 static JacMExpr *
 m_hadamard (JacMExpr *a,
@@ -220,6 +243,26 @@ m_hadamard (JacMExpr *a,
   guint rank;
   gsize shape[2];
   JacMExpr *e;
+
+  /* x ⊙ (y ⊘ x) = y, and x ⊙ (y ⊘ x ± z) = y ± x ⊙ z: the softmax cancels in the gradient of
+   * its cross-entropy, Xᵀ (P ⊙ (T 1) − T) instead of Xᵀ (P ⊙ (−(T ⊘ P) + T 1)). */
+  if (b->kind == JAC_M_DIV && divides_out (a, b))
+    {
+      e = _jac_m_ref (b->a);
+      _jac_m_unref (a);
+      _jac_m_unref (b);
+      return e;
+    }
+  if ((b->kind == JAC_M_ADD || b->kind == JAC_M_SUB) && same_shape (b, a->rank, a->shape) &&
+      (divides_out (a, b->a) || divides_out (a, b->b)))
+    {
+      JacMKind kind = b->kind;
+      JacMExpr *left = m_hadamard (_jac_m_ref (a), _jac_m_ref (b->a));
+      JacMExpr *right = m_hadamard (a, _jac_m_ref (b->b));
+
+      _jac_m_unref (b);
+      return _jac_m_binary (kind, left, right);
+    }
 
   if (is_const (a, 1.0) && !(b->rank == 0 && a->rank > 0))
     return replace (a, b);
@@ -361,6 +404,9 @@ _jac_m_binary (JacMKind  kind,
           _jac_m_unref (b);
           return _jac_m_binary (JAC_M_SUB, a, inner);
         }
+      /* −a + b = b − a, the positive term first: Xᵀ (P ⊙ (T 1) − T). */
+      if (a->kind == JAC_M_NEG && same_shape (a, b->rank, b->shape))
+        return _jac_m_binary (JAC_M_SUB, b, take_negated (a));
       if (b->kind == JAC_M_CONST && b->value < 0)
         {
           JacMExpr *positive = _jac_m_const (-b->value);
@@ -492,6 +538,17 @@ m_transpose (JacMExpr *a)
       /* diag(v) is symmetric. */
       if (a->a->rank == 1)
         return a;
+      break;
+    case JAC_M_ADD:
+      /* P + Pᵀ is symmetric: the Cookbook's (A + Aᵀ) V, not (A + Aᵀ)ᵀ V. */
+      {
+        JacMExpr *left = m_transpose (_jac_m_ref (a->a));
+        gboolean symmetric = m_equal (left, a->b);
+
+        _jac_m_unref (left);
+        if (symmetric)
+          return a;
+      }
       break;
     default:
       break;
@@ -1397,7 +1454,12 @@ _jac_m_backward (JacDeriveContext *d)
     _jac_m_unref (adjoint[n]);
   if (result == NULL)
     result = _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape);
-  return _jac_m_simplify (result);
+  result = _jac_m_simplify (result);
+  /* A product with an exact 0 (the Hessian of tr(A X), linear in X) reads 0. */
+  if (is_zero (result) && !is_const (result, 0.0) &&
+      !(result->kind == JAC_M_BROADCAST && is_const (result->a, 0.0)))
+    result = replace (result, _jac_m_reshape_sum (_jac_m_const (0.0), var->rank, var->shape));
+  return result;
 }
 
 /* ---- text ---- */
@@ -1425,8 +1487,9 @@ precedence (const JacMExpr *e)
     case JAC_M_SUB:
       return 1;
     case JAC_M_HADAMARD:
-      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar: "3 G". */
-      return (e->a->rank == 0 && e->b->rank > 0) || e->a->kind == JAC_M_CONST ? 5 : 3;
+      /* A scalar multiple is juxtaposed, "s X", as is a number times a scalar, "3 G", and a
+       * product of two scalars, "sum(V ⊙ X⁻ᵀ) det(X)". */
+      return e->a->rank == 0 || e->a->kind == JAC_M_CONST ? 5 : 3;
     case JAC_M_DIV:
       return 3;
     case JAC_M_NEG:
@@ -2441,6 +2504,58 @@ scalar_as_matrix (const JacMExpr *e)
   return NULL;
 }
 
+/* kron(I, ones) or kron(ones, I) of the shapes given: a selector of rows or columns by blocks. */
+static char *
+src_selector (SourcePrinter *P,
+              gboolean       identity_first,
+              gsize          n,
+              gsize          ones_rows,
+              gsize          ones_cols)
+{
+  gsize square[2] = { n, n }, flat[2] = { ones_rows, ones_cols };
+  g_autofree char *identity = src_constant (P, TRUE, 2, square);
+  g_autofree char *ones = src_constant (P, FALSE, 2, flat);
+
+  return identity_first ? g_strdup_printf ("kron(%s, %s)", identity, ones)
+                        : g_strdup_printf ("kron(%s, %s)", ones, identity);
+}
+
+/* The sums of kron's back-propagation as products with selectors: for M of shape (m p, n q),
+ * blocksum(M) = kron(I_m, 1_{1×p}) M kron(I_n, 1_{q×1}) and sumblocks(M) =
+ * kron(1_{1×m}, I_p) M kron(1_{n×1}, I_q). */
+static char *
+src_block_sums (SourcePrinter  *P,
+                const JacMExpr *e)
+{
+  gboolean sums = e->kind == JAC_M_BLOCK_SUMS;
+  gsize rows, cols, m, n, p, q;
+  g_autofree char *left = NULL, *right = NULL, *a = NULL;
+
+  if (e->rank != e->a->rank || e->rank == 0)
+    return src_fail (P, "kron's back-propagation of a scalar (sums of blocks) has no spelling "
+                        "in the language");
+  /* Vectors: only the left selector, a matrix times the vector. */
+  if (e->rank == 1)
+    {
+      rows = e->a->shape[0];
+      m = sums ? e->shape[0] : rows / e->shape[0];
+      p = rows / m;
+      left = sums ? src_selector (P, TRUE, m, 1, p) : src_selector (P, FALSE, p, 1, m);
+      a = src_m_exact (P, e->a);
+      return g_strdup_printf ("(%s @ %s)", left, a);
+    }
+  rows = e->a->shape[0];
+  cols = e->a->shape[1];
+  m = sums ? e->shape[0] : rows / e->shape[0];
+  n = sums ? e->shape[1] : cols / e->shape[1];
+  p = rows / m;
+  q = cols / n;
+  left = sums ? src_selector (P, TRUE, m, 1, p) : src_selector (P, FALSE, p, 1, m);
+  right = sums ? src_selector (P, TRUE, n, q, 1) : src_selector (P, FALSE, q, n, 1);
+  a = src_m_exact (P, e->a);
+  return g_strdup_printf ("(%s @ %s @ %s)", left, a, right);
+}
+
 static char *
 src_m (SourcePrinter  *P,
        const JacMExpr *e,
@@ -2589,9 +2704,9 @@ src_m (SourcePrinter  *P,
       }
     case JAC_M_BLOCK_SUMS:
     case JAC_M_BLOCK_TOTAL:
+      return src_block_sums (P, e);
     default:
-      return src_fail (P, "kron's back-propagation (sums of blocks) has no spelling in the "
-                          "language");
+      return src_fail (P, "an operation with no spelling in the language");
     }
 }
 

@@ -556,7 +556,7 @@ jac_structured_to_dense (const JacStructured  *self,
             dense->data[offset] += core->data[n];
         }
     }
-  if (self->n_zero_partitions > 0)
+  if (jac_structured_has_proved_zeros (self))
     {
       gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, e = 0;
 
@@ -1977,6 +1977,9 @@ entry_cancels (const JacStructured *self,
 {
   guint code;
 
+  if (self->n_supports > 0 &&
+      !jac_entry_in_supports (self->n_supports, self->supports, out_index, wrt_index))
+    return TRUE;
   if (self->n_zero_partitions == 0)
     return FALSE;
   code = jac_entry_partition (self->out_rank, self->wrt_rank, out_index, wrt_index);
@@ -2013,7 +2016,7 @@ count_cancelled (const JacStructured *self)
 {
   gsize o[2] = { 0, 0 }, w[2] = { 0, 0 }, n = 0;
 
-  if (self->n_zero_partitions == 0)
+  if (!jac_structured_has_proved_zeros (self))
     return 0;
   do
     {
@@ -2071,6 +2074,144 @@ jac_structured_set_zero_partitions (JacStructured *self,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+jac_structured_has_proved_zeros (const JacStructured *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->n_zero_partitions > 0 || self->n_supports > 0;
+}
+
+static gsize
+position_index (guint        position,
+                const gsize *out_index,
+                const gsize *wrt_index)
+{
+  return position < 2 ? out_index[position] : wrt_index[position - 2];
+}
+
+static gboolean
+tie_holds (const JacIndexTie *tie,
+           const gsize       *out_index,
+           const gsize       *wrt_index)
+{
+  gsize a = position_index (tie->a, out_index, wrt_index);
+  gsize b = position_index (tie->b, out_index, wrt_index);
+
+  switch (tie->kind)
+    {
+    case JAC_TIE_DIV:
+      return a / tie->divisor == b;
+    case JAC_TIE_MOD:
+      return a % tie->divisor == b;
+    case JAC_TIE_EQUAL:
+    default:
+      return a == b;
+    }
+}
+
+gboolean
+jac_entry_in_supports (guint                  n_supports,
+                       const JacEntrySupport *supports,
+                       const gsize           *out_index,
+                       const gsize           *wrt_index)
+{
+  for (guint s = 0; s < n_supports; s++)
+    {
+      gboolean holds = TRUE;
+
+      for (guint t = 0; t < supports[s].n_ties && holds; t++)
+        holds = tie_holds (&supports[s].ties[t], out_index, wrt_index);
+      if (holds)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+jac_structured_set_supports (JacStructured         *self,
+                             guint                  n_supports,
+                             const JacEntrySupport *supports)
+{
+  gsize o[2] = { 0, 0 }, w[2] = { 0, 0 };
+  double largest = 0.0, outside = 0.0;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n_supports <= JAC_MAX_SUPPORTS, FALSE);
+  g_return_val_if_fail (n_supports == 0 || supports != NULL, FALSE);
+
+  self->n_supports = 0;
+  if (n_supports == 0 || self->n_terms == 0 ||
+      jac_structured_dense_count (self) > ENTRY_WALK_LIMIT)
+    return FALSE;
+  do
+    {
+      gboolean forced;
+      double value = fabs (terms_value (self, o, w, &forced));
+
+      largest = MAX (largest, value);
+      if (!jac_entry_in_supports (n_supports, supports, o, w))
+        outside = MAX (outside, value);
+    }
+  while (entry_next (self, o, w));
+  /* As for partitions: a bound the numbers break is not this Jacobian's. */
+  if (outside > 1e-10 * MAX (1.0, largest))
+    {
+      g_debug ("an entry outside the supports is %g: kept the δs alone", outside);
+      return FALSE;
+    }
+  memcpy (self->supports, supports, n_supports * sizeof *supports);
+  self->n_supports = n_supports;
+  return TRUE;
+}
+
+static void
+append_position (GString     *s,
+                 guint        position,
+                 const char  *out_letters,
+                 const char  *wrt_letters)
+{
+  g_string_append_c (s, position < 2 ? out_letters[position] : wrt_letters[position - 2]);
+}
+
+char *
+jac_entry_supports_sentence (guint                  n_supports,
+                             const JacEntrySupport *supports,
+                             const char            *out_letters,
+                             const char            *wrt_letters)
+{
+  GString *s = g_string_new ("nonzero only where ");
+
+  g_return_val_if_fail (out_letters != NULL && wrt_letters != NULL, NULL);
+
+  for (guint k = 0; k < n_supports; k++)
+    {
+      const JacEntrySupport *support = &supports[k];
+      gboolean grouped = n_supports > 1 && support->n_ties > 1;
+
+      g_string_append_printf (s, "%s%s", k > 0 ? " or " : "", grouped ? "(" : "");
+      for (guint t = 0; t < support->n_ties; t++)
+        {
+          const JacIndexTie *tie = &support->ties[t];
+
+          if (t > 0)
+            g_string_append (s, " and ");
+          if (tie->kind == JAC_TIE_DIV)
+            g_string_append (s, "⌊");
+          append_position (s, tie->a, out_letters, wrt_letters);
+          if (tie->kind == JAC_TIE_DIV)
+            g_string_append_printf (s, "/%" G_GSIZE_FORMAT "⌋", tie->divisor);
+          else if (tie->kind == JAC_TIE_MOD)
+            g_string_append_printf (s, " mod %" G_GSIZE_FORMAT, tie->divisor);
+          g_string_append (s, " = ");
+          append_position (s, tie->b, out_letters, wrt_letters);
+        }
+      if (grouped)
+        g_string_append (s, ")");
+    }
+  return g_string_free (s, FALSE);
 }
 
 /* Whether partition @coarse merges everything @fine does (on the present positions). */

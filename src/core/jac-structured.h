@@ -29,6 +29,32 @@ typedef struct _JacDeltaTerm
   JacTensor *core;      /* axes: the output axes, then the free variable axes */
 } JacDeltaTerm;
 
+/* A composite δ, as kron's: f(index at position a) = index at position b, with f the identity,
+ * ⌊·/divisor⌋ or (· mod divisor); positions 0, 1 are the output's axes, 2, 3 the variable's. */
+typedef enum
+{
+  JAC_TIE_EQUAL,
+  JAC_TIE_DIV,
+  JAC_TIE_MOD,
+} JacTieKind;
+
+typedef struct
+{
+  guint8     a, b;
+  JacTieKind kind;
+  gsize      divisor;
+} JacIndexTie;
+
+/* The entries where all of its ties hold: where one term of the derivation can be nonzero. */
+#define JAC_SUPPORT_MAX_TIES 4
+#define JAC_MAX_SUPPORTS 8
+
+typedef struct
+{
+  guint       n_ties;
+  JacIndexTie ties[JAC_SUPPORT_MAX_TIES];
+} JacEntrySupport;
+
 /* Where index axes coincide: an entry's partition of its four axis positions (0, 1: the
  * output's, 2, 3: the variable's; a position the ranks leave out is its own class), coded as one
  * class label per position, 4 bits each. Four axes have at most 15 partitions. */
@@ -57,6 +83,11 @@ typedef struct _JacStructured
    * jac_structured_set_zero_partitions, on a Jacobian small enough to walk). */
   guint      n_zero_partitions;
   guint      zero_partitions[JAC_ENTRY_MAX_PARTITIONS];
+  /* Where the derivation's terms can be nonzero, when a term's δs are composite (kron's
+   * ⌊i/p⌋ = k): every entry outside all of them is a structural zero too. 0: no such bound (set
+   * by jac_structured_set_supports, on a Jacobian small enough to walk). */
+  guint      n_supports;
+  JacEntrySupport supports[JAC_MAX_SUPPORTS];
 } JacStructured;
 
 JacStructured *jac_structured_new_identity   (guint                 rank,
@@ -95,6 +126,24 @@ gboolean       jac_entry_partition_ties      (guint                 code,
 gboolean       jac_structured_set_zero_partitions  (JacStructured        *self,
                                               guint                 n_codes,
                                               const guint          *codes);
+/* Bounds the entries that can be nonzero by @supports (see JacStructured). FALSE, and nothing
+ * changed, when the Jacobian is too large to walk or an entry outside them is not 0 up to
+ * rounding. */
+gboolean       jac_structured_set_supports   (JacStructured        *self,
+                                              guint                 n_supports,
+                                              const JacEntrySupport *supports);
+/* Whether entry (@out_index, @wrt_index) lies in one of @supports. */
+gboolean       jac_entry_in_supports         (guint                 n_supports,
+                                              const JacEntrySupport *supports,
+                                              const gsize          *out_index,
+                                              const gsize          *wrt_index);
+/* "⌊i/3⌋ = p and ⌊j/5⌋ = q", with "or" between supports: where they let an entry be nonzero. */
+char          *jac_entry_supports_sentence   (guint                 n_supports,
+                                              const JacEntrySupport *supports,
+                                              const char           *out_letters,
+                                              const char           *wrt_letters);
+/* Whether the derivation proved zeros beyond the δ patterns (partitions or supports). */
+gboolean       jac_structured_has_proved_zeros (const JacStructured *self);
 /* Where a Jacobian whose zero partitions (those on which it is zero for every value) are @zero
  * can be nonzero, in words: "nonzero only where (p = i and q = j) or (q = i and p = j), except
  * where i = j = p = q", "nonzero only where p = q" (tr X), "nonzero except where i = j", or

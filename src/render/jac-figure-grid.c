@@ -590,7 +590,7 @@ bottom_markup (const JacFigureLayout *layout)
   g_autofree char *value_zeros = NULL;
   /* Zeros proved on partitions (terms that cancel, a δ of two variable axes) are not all one
    * δ's: the swatch says what they share. */
-  const char *swatch = layout->analysis->jacobian->n_zero_partitions > 0
+  const char *swatch = jac_structured_has_proved_zeros (layout->analysis->jacobian)
                          ? "zero for every value (structural zero)"
                          : "forced to 0 by a δ (structural zero)";
 

@@ -26,7 +26,7 @@ _jac_jacobian_access_init (JacJacobianAccess *access,
 
   /* The direct path reads one δ pattern's core; a sum of terms, or zeros the δs do not say,
    * go through jac_structured_get. */
-  if (s == NULL || s->n_terms != 1 || s->n_zero_partitions > 0 || s->out_rank != 2 ||
+  if (s == NULL || s->n_terms != 1 || jac_structured_has_proved_zeros (s) || s->out_rank != 2 ||
       (s->wrt_rank != 1 && s->wrt_rank != 2))
     return;
   if (sp->n_block_rows != s->out_shape[0] || sp->block_height != s->out_shape[1])
