@@ -2295,11 +2295,11 @@ test_settings (void)
   g_assert_true (adw_style_manager_get_dark (adw_style_manager_get_default ()));
   g_assert_false (jac_history_can_undo (second->history));
   /* The Second derivative switch is restored with its expression. */
-  g_assert_true (gtk_check_button_get_active (second->hessian_check));
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (expr_child (second, "hessian_check"))));
   g_assert_nonnull (jac_window_get_analysis (second)->hessian);
 
   /* Changes are saved as they happen, the size when the window closes. */
-  gtk_check_button_set_active (second->hessian_check, FALSE);
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (expr_child (second, "hessian_check")), FALSE);
   g_assert_false (g_settings_get_boolean (settings, "hessian"));
   g_assert_null (jac_window_get_analysis (second)->hessian);
   g_object_set (second->session, "batch", 4, "layout", JAC_LAYOUT_VEC, NULL);

@@ -969,7 +969,7 @@ jac_window_init (JacWindow *self)
                           G_BINDING_SYNC_CREATE);
   g_object_bind_property (self->session, "show-all-steps", self->all_steps_window, "visible",
                           G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self->session, "hessian", self->hessian_check, "active",
+  g_object_bind_property (self->session, "hessian", self->expression_panel, "hessian",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_cb), NULL);
 
