@@ -749,22 +749,34 @@ norms_work_clear (NormsWork *work)
   g_free (work->values);
 }
 
-/* Whether a second thread takes rows of lag k while this one forms lag k + 1: when --threads
- * allows two and the blocks are large enough to pay for a thread a lag. The chain's GEMM then
- * runs on one thread (at these sizes OpenBLAS gains little from a second, measured: 75–96 ms
- * against 80–84 ms for the 40 GEMMs of N = 16, H = 128), and the other does norms. */
-static gboolean
-norms_in_parallel (const JacSequence *self)
+typedef enum
+{
+  NORMS_ONE_THREAD,  /* the rows, then the next lag, on this thread */
+  NORMS_SPLIT,       /* the rows on two threads, then the next lag with BLAS's threads */
+  NORMS_OVERLAP,     /* the rows on a second thread while this one forms the next lag */
+} NormsThreads;
+
+/* How the two threads --threads allows share a lag (one thread: no sharing; blocks too small
+ * to pay for a thread a lag: neither). A second BLAS thread gains little on the chain's GEMM
+ * while H is small (N = 16, H = 128: 75–96 ms against 80–84 ms for the 40 GEMMs, measured), so
+ * there the rows run beside a one-thread GEMM; from H = 192 the GEMM, whose work grows as H³
+ * while Lanczos' grows as H², gains nearly 2× from the second thread (N = 64, H = 256, T = 200:
+ * 16.6 s overlapped on one BLAS thread), and takes both, the rows following on both. */
+static NormsThreads
+norms_threads (const JacSequence *self)
 {
   gsize n = self->config.config.batch, h = self->config.config.hidden;
 
-  return n >= 2 && n * h * h >= 65536 && jac_parallel_ranges (2, 1) >= 2;
+  if (n < 2 || n * h * h < 65536 || jac_parallel_ranges (2, 1) < 2)
+    return NORMS_ONE_THREAD;
+  return h < 192 ? NORMS_OVERLAP : NORMS_SPLIT;
 }
 
 /* Every lag's norms: the chain forms B^(k) for k = 1 … T; the rows' norms of lag k are taken
- * while lag k + 1 is formed (by the second thread, and by this one once its GEMM is done), so
- * the Lanczos runs, which read each block from cache at a small fraction of the GEMM's rate,
- * overlap the chain instead of following it. */
+ * by two threads, either while lag k + 1 is formed (overlapped: by the second thread, and by
+ * this one once its GEMM is done), so that the Lanczos runs, which read each block from cache
+ * at a small fraction of the GEMM's rate, overlap the chain instead of following it; or before
+ * it (split), when the GEMM itself wants both threads. */
 static gboolean
 norms_run_chain (const JacSequence  *self,
                  NormsRun           *run,
@@ -773,7 +785,8 @@ norms_run_chain (const JacSequence  *self,
 {
   JacSequenceChainState state;
   gsize n = self->config.config.batch;
-  gboolean parallel = norms_in_parallel (self), ok = TRUE;
+  NormsThreads threads = norms_threads (self);
+  gboolean ok = TRUE;
   int blas_threads = jac_blas_get_threads ();
   g_autofree int *exponent = g_new (int, n);
   g_autofree double *sum_squares = g_new (double, n);
@@ -785,9 +798,9 @@ norms_run_chain (const JacSequence  *self,
   job.max_abs = max_abs;
   if (!_jac_chain_init (&state, self, error))
     return FALSE;
-  if (parallel && !_jac_chain_keep_blocks (&state, NULL))
-    parallel = FALSE;
-  if (parallel)
+  if (threads == NORMS_OVERLAP && !_jac_chain_keep_blocks (&state, NULL))
+    threads = NORMS_SPLIT;
+  if (threads == NORMS_OVERLAP)
     _jac_blas_set_gemm_threads (1);
   for (;;)
     {
@@ -802,14 +815,19 @@ norms_run_chain (const JacSequence  *self,
       if (run->progress != NULL)
         run->progress ((double) (state.lag - 1) / self->config.steps, run->progress_data);
       lag_job_start (&job, run, &state);
-      if (parallel)
+      if (threads != NORMS_ONE_THREAD)
         helper = g_thread_try_new ("jac-norms", lag_job_thread, &job, NULL);
       if (seed != NULL)
         _jac_sequence_cursor_offer (seed, &state);
-      /* With a helper, forming the next lag overlaps its rows (the chain keeps these blocks);
-       * without one, the rows come first. This thread then takes the rows that are left. */
-      if (helper == NULL)
-        lag_job_run (&job, 0);
+      /* Overlapped, forming the next lag runs beside the helper's rows (the chain keeps these
+       * blocks), then this thread takes the rows left; otherwise the rows come first. */
+      if (helper == NULL || threads != NORMS_OVERLAP)
+        {
+          lag_job_run (&job, 0);
+          if (helper != NULL)
+            g_thread_join (helper);
+          helper = NULL;
+        }
       if (state.lag < self->config.steps)
         _jac_chain_advance (&state);
       lag_job_run (&job, 0);
@@ -828,7 +846,7 @@ norms_run_chain (const JacSequence  *self,
       if (!ok || job.lag == self->config.steps)
         break;
     }
-  if (parallel)
+  if (threads == NORMS_OVERLAP)
     _jac_blas_set_gemm_threads (blas_threads);
   _jac_chain_clear (&state);
   return ok;
