@@ -150,8 +150,9 @@ typedef enum
  *
  * Frobenius norms and max |entry| are exact (to rounding) from the formed products. Spectral
  * norms are exact from dgesvd_ when singular values were asked for every block; otherwise they
- * come from Golub–Kahan–Lanczos bidiagonalization (full reorthogonalization) of each formed
- * block, warm-started from the previous lag's top left Ritz vector and run until the estimate,
+ * come from the Lanczos process on BᵀB of each formed block (Golub–Kahan–Lanczos
+ * bidiagonalization's Krylov space, full reorthogonalization), warm-started from the previous
+ * lag's top left Ritz vector and run until the estimate,
  * which approaches σ_max from below, changes by less than a relative 1e-14 between steps — or,
  * in the rare block where it has not within 48 steps, from dgesvd_ on that block.
  */
