@@ -153,6 +153,7 @@ pool_block (gconstpointer  data,
   const JacJacobianAccess *access = b->access;
   gsize j0 = b->transposed ? col0 : row0, j1 = b->transposed ? col1 : row1;
   gsize q0 = b->transposed ? row0 : col0, q1 = b->transposed ? row1 : col1;
+  gsize cols[JAC_HEATMAP_POOL_SAMPLES], n_cols;
   const double *base;
   double best = 0;
 
@@ -193,13 +194,17 @@ pool_block (gconstpointer  data,
       return JAC_CELL_VALUE;
     }
 
+  n_cols = jac_heatmap_sample_count (q0, q1);
+  /* The offsets along q once per pixel rather than once per sample, in the same order. */
+  for (gsize c = 0; c < n_cols; c++)
+    cols[c] = jac_heatmap_sample (q0, q1, c) * access->stride_q;
   for (gsize a = 0; a < jac_heatmap_sample_count (j0, j1); a++)
     {
       const double *line = base + jac_heatmap_sample (j0, j1, a) * access->stride_j;
 
-      for (gsize c = 0; c < jac_heatmap_sample_count (q0, q1); c++)
+      for (gsize c = 0; c < n_cols; c++)
         {
-          double v = line[jac_heatmap_sample (q0, q1, c) * access->stride_q];
+          double v = line[cols[c]];
 
           if (fabs (v) > fabs (best))
             best = v;

@@ -408,20 +408,26 @@ jac_heatmap_pool_matrix (gconstpointer  data,
                          double        *value)
 {
   const JacTensor *tensor = data;
-  gsize row_stride;
+  gsize row_stride, n_rows, n_cols;
+  gsize cols[JAC_HEATMAP_POOL_SAMPLES];
   double best = 0;
 
   g_return_val_if_fail (tensor != NULL, JAC_CELL_VALUE);
   g_return_val_if_fail (value != NULL, JAC_CELL_VALUE);
 
   row_stride = tensor->rank == 2 ? tensor->strides[0] : 0;
-  for (gsize a = 0; a < jac_heatmap_sample_count (row0, row1); a++)
+  n_rows = jac_heatmap_sample_count (row0, row1);
+  n_cols = jac_heatmap_sample_count (col0, col1);
+  /* The columns sampled, once per pixel rather than once per sample, in the same order. */
+  for (gsize b = 0; b < n_cols; b++)
+    cols[b] = jac_heatmap_sample (col0, col1, b);
+  for (gsize a = 0; a < n_rows; a++)
     {
       const double *line = tensor->data + jac_heatmap_sample (row0, row1, a) * row_stride;
 
-      for (gsize b = 0; b < jac_heatmap_sample_count (col0, col1); b++)
+      for (gsize b = 0; b < n_cols; b++)
         {
-          double v = line[jac_heatmap_sample (col0, col1, b)];
+          double v = line[cols[b]];
 
           if (fabs (v) > fabs (best))
             best = v;

@@ -34,17 +34,28 @@ pool_block_cb (gconstpointer  data,
                double        *value)
 {
   const BlockPool *b = data;
+  gsize n_rows = jac_heatmap_sample_count (row0, row1);
+  gsize n_cols = jac_heatmap_sample_count (col0, col1);
+  gsize row_step = b->transposed ? 1 : b->h, col_step = b->transposed ? b->h : 1;
+  gsize cols[JAC_HEATMAP_POOL_SAMPLES];
   double best = 0;
 
-  for (gsize a = 0; a < jac_heatmap_sample_count (row0, row1); a++)
-    for (gsize c = 0; c < jac_heatmap_sample_count (col0, col1); c++)
-      {
-        gsize r = jac_heatmap_sample (row0, row1, a), s = jac_heatmap_sample (col0, col1, c);
-        double v = pool_value (b, r, s);
+  /* The samples' offsets along a row once per pixel, not once per sample (a division each),
+   * visited in the same order: the same pixel. */
+  for (gsize c = 0; c < n_cols; c++)
+    cols[c] = jac_heatmap_sample (col0, col1, c) * col_step;
+  for (gsize a = 0; a < n_rows; a++)
+    {
+      const double *line = b->block + jac_heatmap_sample (row0, row1, a) * row_step;
 
-        if (fabs (v) > fabs (best) || isnan (v))
-          best = v;
-      }
+      for (gsize c = 0; c < n_cols; c++)
+        {
+          double v = line[cols[c]];
+
+          if (fabs (v) > fabs (best) || isnan (v))
+            best = v;
+        }
+    }
   *value = best;
   return JAC_CELL_VALUE;
 }
