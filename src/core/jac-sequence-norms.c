@@ -334,7 +334,8 @@ typedef struct
   double       *sum_squares;
   double       *max_abs;
   gint          next_row;      /* atomic: rows are taken one at a time by either thread */
-  GError       *error[2];
+  gint          failed;        /* atomic: a row failed, the others stop */
+  GError       *error[2];      /* each thread's own */
 } LagJob;
 
 static double
@@ -670,10 +671,13 @@ lag_job_run (LagJob *job,
   gsize n = job->run->norms->batch;
   gint i;
 
-  while (job->error[0] == NULL && job->error[1] == NULL
+  while (!g_atomic_int_get (&job->failed)
          && (i = g_atomic_int_add (&job->next_row, 1)) < (gint) n)
     if (!row_norms (job, &job->run->work[thread], (gsize) i, &job->error[thread]))
-      break;
+      {
+        g_atomic_int_set (&job->failed, TRUE);
+        break;
+      }
 }
 
 static gpointer
@@ -697,6 +701,7 @@ lag_job_start (LagJob                      *job,
   memcpy (job->sum_squares, state->sum_squares, n * sizeof (double));
   memcpy (job->max_abs, state->max_abs, n * sizeof (double));
   job->next_row = 0;
+  job->failed = FALSE;
 }
 
 static void
