@@ -349,13 +349,12 @@ vector_norm (const double *v,
   return sqrt (sum);
 }
 
-/* The @rank-th largest eigenvalue (1: the largest) of the symmetric tridiagonal matrix with
- * @diag (n) and @off (n − 1), by bisection on Sturm counts: robust, and n is small. */
+/* The largest eigenvalue of the symmetric tridiagonal matrix with @diag (n) and @off (n − 1),
+ * by bisection on Sturm counts: robust, and n is small. */
 static double
-tridiagonal_eigenvalue (const double *diag,
-                        const double *off,
-                        gsize         n,
-                        gsize         rank)
+tridiagonal_max_eigenvalue (const double *diag,
+                            const double *off,
+                            gsize         n)
 {
   double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
 
@@ -384,7 +383,7 @@ tridiagonal_eigenvalue (const double *diag,
           if (d > 0)
             above++;
         }
-      if (above >= rank)
+      if (above > 0)
         lo = mid;
       else
         hi = mid;
@@ -584,7 +583,7 @@ lanczos (NormsWork    *work,
       beta[m] = normalize (w, h);
       work->n_lanczos_steps++;
 
-      theta = tridiagonal_eigenvalue (alpha, beta, m + 1, 1);
+      theta = tridiagonal_max_eigenvalue (alpha, beta, m + 1);
       estimate = sqrt (theta) / s;
       if (m >= 1 && estimate - previous <= LANCZOS_TOLERANCE * estimate)
         {

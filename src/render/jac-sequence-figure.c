@@ -63,31 +63,6 @@ _jac_sequence_paint_label (JacSequencePainter *p,
     record_label (p, label);
 }
 
-/* Draws @markup with its anchor (@xalign, @yalign) at (@x, @y); returns its width. Text inside
- * a block's cells (@inner) is recorded as a value. */
-static double
-text_at (JacSequencePainter *p,
-         const char         *markup,
-         double              size,
-         gboolean            bold,
-         double              x,
-         double              y,
-         double              xalign,
-         double              yalign,
-         const JacRgb       *rgb,
-         gboolean            inner)
-{
-  JacLabel *label = _jac_label_new (p->context, markup, size, bold, -1);
-  double w = label->width;
-
-  _jac_label_place (label, x, y, xalign, yalign);
-  p->in_cell = inner;
-  _jac_sequence_paint_label (p, label, rgb);
-  p->in_cell = FALSE;
-  _jac_label_free (label);
-  return w;
-}
-
 double
 _jac_sequence_show_text (JacSequencePainter *p,
                          const char         *markup,
@@ -99,9 +74,16 @@ _jac_sequence_show_text (JacSequencePainter *p,
                          double              yalign,
                          const JacRgb       *rgb)
 {
-  return text_at (p, markup, size, bold, x, y, xalign, yalign, rgb, FALSE);
+  JacLabel *label = _jac_label_new (p->context, markup, size, bold, -1);
+  double w = label->width;
+
+  _jac_label_place (label, x, y, xalign, yalign);
+  _jac_sequence_paint_label (p, label, rgb);
+  _jac_label_free (label);
+  return w;
 }
 
+/* Recorded as a value (in_cell) when the painter keeps a record. */
 void
 _jac_sequence_show_inner_text (JacSequencePainter *p,
                                const char         *markup,
@@ -113,7 +95,9 @@ _jac_sequence_show_inner_text (JacSequencePainter *p,
                                double              yalign,
                                const JacRgb       *rgb)
 {
-  text_at (p, markup, size, bold, x, y, xalign, yalign, rgb, TRUE);
+  p->in_cell = TRUE;
+  _jac_sequence_show_text (p, markup, size, bold, x, y, xalign, yalign, rgb);
+  p->in_cell = FALSE;
 }
 
 /* ---- the whole figure ---- */
