@@ -561,7 +561,7 @@ void
 _jac_chain_gated_extract (JacSequenceChainState *state)
 {
   const JacSequenceConfig *config = &state->sequence->config;
-  gsize n = config->config.batch, h = config->config.hidden, m = state->product->shape[2];
+  gsize n = state->rows, h = config->config.hidden, m = state->product->shape[2];
   gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
 
   for (gsize i = 0; i < n; i++)
@@ -591,7 +591,7 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
 {
   const JacSequence *self = state->sequence;
   const JacSequenceConfig *config = &self->config;
-  gsize n = config->config.batch, h = config->config.hidden;
+  gsize n = state->rows, h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
   gsize m = parts * h, gh = g * h;
   gsize product_shape[3] = { n, h, m }, q_shape[3] = { n, h, gh }, block_shape[3] = { n, h, h };
@@ -624,7 +624,7 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
 {
   const JacSequence *self = state->sequence;
   const JacSequenceConfig *config = &self->config;
-  gsize n = config->config.batch, h = config->config.hidden;
+  gsize n = state->rows, h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
   gsize m = parts * h, gh = g * h, step = config->steps - state->lag;
   StepCoefficients *k = state->coefficients;
@@ -635,7 +635,7 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
   /* Q = P E per row: Q[r, (gate, l)] = Σ_a P[r, (a, l)] e[a][gate][l]. */
   for (gsize i = 0; i < n; i++)
     {
-      coefficients_compute (&k[i], self, step, i);
+      coefficients_compute (&k[i], self, step, state->row0 + i);
       for (gsize r = 0; r < h; r++)
         {
           const double *p = product->data + (i * h + r) * m;
@@ -685,12 +685,6 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
     }
   state->product = next, state->next = product;
   state->lag++;
-  if (state->spare != NULL)
-    {
-      JacTensor *swap = state->blocks;
-
-      state->blocks = state->spare, state->spare = swap;
-    }
   _jac_chain_gated_extract (state);
 }
 
@@ -699,7 +693,7 @@ _jac_chain_gated_clear (JacSequenceChainState *state)
 {
   StepCoefficients *k = state->coefficients;
 
-  for (gsize i = 0; i < state->sequence->config.config.batch; i++)
+  for (gsize i = 0; i < state->rows; i++)
     coefficients_clear (&k[i]);
   g_clear_pointer (&state->coefficients, g_free);
 }

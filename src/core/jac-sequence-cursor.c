@@ -24,6 +24,7 @@ struct _JacSequenceCursor
   GPtrArray             *spare;     /* saved states to write the next ones into (memory reused) */
   guint                  n_recent;  /* at most this many */
   gsize                  steps_taken;
+  GMutex                 offer_lock; /* the norms' threads offer their rows at once */
 };
 
 JacSequenceCursor *
@@ -51,6 +52,7 @@ jac_sequence_cursor_new (const JacSequence *sequence,
   g_ptr_array_set_size (cursor->anchors, steps / cursor->spacing + 1);
   cursor->recent = g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_chain_saved_free);
   cursor->spare = g_ptr_array_new_with_free_func ((GDestroyNotify) _jac_chain_saved_free);
+  g_mutex_init (&cursor->offer_lock);
   return cursor;
 }
 
@@ -64,6 +66,7 @@ jac_sequence_cursor_free (JacSequenceCursor *cursor)
   g_ptr_array_unref (cursor->anchors);
   g_ptr_array_unref (cursor->recent);
   g_ptr_array_unref (cursor->spare);
+  g_mutex_clear (&cursor->offer_lock);
   g_free (cursor);
 }
 
@@ -74,6 +77,16 @@ jac_sequence_cursor_steps_taken (const JacSequenceCursor *cursor)
   return cursor->steps_taken;
 }
 
+/* The anchor saved for @lag when every row of it was offered, else NULL. */
+static const JacSequenceChainState *
+anchor_at (JacSequenceCursor *cursor,
+           gsize              a)
+{
+  const JacSequenceChainState *saved = g_ptr_array_index (cursor->anchors, a);
+
+  return saved != NULL && saved->rows_filled == saved->rows ? saved : NULL;
+}
+
 /* Keeps the working state's lag: as an anchor when it is one, else among the recent. */
 static void
 remember (JacSequenceCursor *cursor)
@@ -82,8 +95,12 @@ remember (JacSequenceCursor *cursor)
 
   if (lag % cursor->spacing == 0)
     {
-      if (g_ptr_array_index (cursor->anchors, lag / cursor->spacing) == NULL)
+      JacSequenceChainState *saved = g_ptr_array_index (cursor->anchors, lag / cursor->spacing);
+
+      if (saved == NULL)
         g_ptr_array_index (cursor->anchors, lag / cursor->spacing) = _jac_chain_save (&cursor->state);
+      else if (saved->rows_filled != saved->rows)
+        _jac_chain_save_into (saved, &cursor->state);  /* a norms run left it part-filled */
       return;
     }
   for (guint k = 0; k < cursor->recent->len; k++)
@@ -139,12 +156,26 @@ void
 _jac_sequence_cursor_offer (JacSequenceCursor           *cursor,
                             const JacSequenceChainState *state)
 {
-  gsize lag = state->lag;
+  gsize lag = state->lag, a = lag / cursor->spacing;
+  JacSequenceChainState *saved;
 
   g_return_if_fail (cursor->sequence == state->sequence);
 
-  if (lag % cursor->spacing == 0 && g_ptr_array_index (cursor->anchors, lag / cursor->spacing) == NULL)
-    g_ptr_array_index (cursor->anchors, lag / cursor->spacing) = _jac_chain_save (state);
+  if (lag % cursor->spacing != 0)
+    return;
+  g_mutex_lock (&cursor->offer_lock);
+  saved = g_ptr_array_index (cursor->anchors, a);
+  if (saved == NULL && state->rows == cursor->sequence->config.config.batch)
+    g_ptr_array_index (cursor->anchors, a) = _jac_chain_save (state);
+  else
+    {
+      /* A part of the batch: into an anchor for all of it, complete once every part came. */
+      if (saved == NULL)
+        saved = g_ptr_array_index (cursor->anchors, a) = _jac_chain_saved_new (cursor->sequence, lag);
+      if (saved != NULL && saved->rows_filled < saved->rows)
+        _jac_chain_save_rows (saved, state);
+    }
+  g_mutex_unlock (&cursor->offer_lock);
 }
 
 /* The saved state with the largest lag not above @lag, or NULL. */
@@ -156,7 +187,7 @@ nearest_below (JacSequenceCursor *cursor,
 
   for (gsize a = MIN (lag / cursor->spacing, cursor->anchors->len - 1);; a--)
     {
-      const JacSequenceChainState *saved = g_ptr_array_index (cursor->anchors, a);
+      const JacSequenceChainState *saved = anchor_at (cursor, a);
 
       if (saved != NULL && saved->lag <= lag)
         {

@@ -1,6 +1,7 @@
 /* jac-sequence-norms.c: the running products B^(k) for every lag, and their norms. */
 #define G_LOG_DOMAIN "jac-sequence"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -10,16 +11,18 @@
 
 #define LANCZOS_MAX_STEPS 48
 #define LANCZOS_TOLERANCE 1e-14
+#define LANCZOS_GEOMETRIC_TOLERANCE 1e-13
 
 /* ---- the chain ---- */
 
-/* B^(1)_i = diag(S_T[i,:]) W_hhᵀ: [j, q] = S_T[i,j] W_hh[q,j]. */
+/* B^(1)_i = diag(S_T[i,:]) W_hhᵀ: [j, q] = S_T[i,j] W_hh[q,j], for the state's rows. */
 static void
-first_blocks (const JacSequence *self,
-              double            *blocks)
+first_blocks (const JacSequenceChainState *state,
+              double                      *blocks)
 {
-  gsize n = self->config.config.batch, h = self->config.config.hidden;
-  const double *slope = jac_sequence_slope (self, self->config.steps);
+  const JacSequence *self = state->sequence;
+  gsize n = state->rows, h = self->config.config.hidden;
+  const double *slope = jac_sequence_slope (self, self->config.steps) + state->row0 * h;
 
   for (gsize i = 0; i < n; i++)
     for (gsize j = 0; j < h; j++)
@@ -32,23 +35,74 @@ first_blocks (const JacSequence *self,
       }
 }
 
-static void
+/* The inner loops run on whatever x86-64 this is: built for the baseline and for x86-64-v3 (AVX2
+ * and FMA) too, chosen when the program loads (GCC's and clang's target_clones, through glibc's
+ * ifunc), since a distribution's build cannot assume AVX2. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
+#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* Four doubles in one vector register (SSE2 pairs in the baseline clone, AVX2 in the other),
+ * loaded from any double's address: GCC's and clang's vector extensions, since at -O2 GCC does
+ * not vectorize a loop whose trip count it does not know. */
+typedef double Vec4 __attribute__ ((vector_size (32), aligned (8), may_alias));
+typedef gint64 Vec4i __attribute__ ((vector_size (32), aligned (8), may_alias));
+
+/* Σ v² and max |v| over a block, in eight lanes. */
+VECTOR_CLONES static void
 block_stats (const double *block,
              gsize         n_entries,
              double       *sum_squares,
              double       *max_abs)
 {
+  const Vec4i sign = { G_MININT64, G_MININT64, G_MININT64, G_MININT64 };
+  Vec4 s0 = { 0 }, s1 = { 0 }, m0 = { 0 }, m1 = { 0 };
   double sum = 0, best = 0;
+  gsize e = 0;
 
-  for (gsize e = 0; e < n_entries; e++)
+  for (; e + 8 <= n_entries; e += 8)
+    {
+      Vec4 a = *(const Vec4 *) (block + e), b = *(const Vec4 *) (block + e + 4);
+      Vec4 abs_a = (Vec4) ((Vec4i) a & ~sign), abs_b = (Vec4) ((Vec4i) b & ~sign);
+      Vec4i more_a = abs_a > m0, more_b = abs_b > m1;
+
+      s0 += a * a;
+      s1 += b * b;
+      m0 = (Vec4) (((Vec4i) abs_a & more_a) | ((Vec4i) m0 & ~more_a));
+      m1 = (Vec4) (((Vec4i) abs_b & more_b) | ((Vec4i) m1 & ~more_b));
+    }
+  for (; e < n_entries; e++)
     {
       double v = fabs (block[e]);
 
       sum += v * v;
       best = MAX (best, v);
     }
+  s0 += s1;
+  /* A NaN anywhere makes the sum NaN; the maximum then is NaN too, as fmax would not say. */
+  sum += (s0[0] + s0[1]) + (s0[2] + s0[3]);
+  for (guint lane = 0; lane < 4; lane++)
+    best = MAX (best, MAX (m0[lane], m1[lane]));
   *sum_squares = sum;
-  *max_abs = best;
+  *max_abs = isnan (sum) ? sum : best;
+}
+
+/* out = row ⊙ factor (h), @out possibly @row. */
+VECTOR_CLONES static void
+scale_row (const double *row,
+           const double *factor,
+           gsize         h,
+           double       *out)
+{
+  gsize l = 0;
+
+  for (; l + 4 <= h; l += 4)
+    *(Vec4 *) (out + l) = *(const Vec4 *) (row + l) * *(const Vec4 *) (factor + l);
+  for (; l < h; l++)
+    out[l] = row[l] * factor[l];
 }
 
 /* Multiplies column l of every block i of @blocks by S[i,l] (the diag(S) of the next factor)
@@ -79,20 +133,14 @@ scale_columns (gsize         n,
       for (gsize l = 0; l < h; l++)
         factor[l] = ldexp (slope[i * h + l], shift);
       for (gsize j = 0; j < h; j++)
-        {
-          const double *row = blocks + (i * h + j) * h;
-          double *row_out = out + (i * h + j) * h;
-
-          for (gsize l = 0; l < h; l++)
-            row_out[l] = row[l] * factor[l];
-        }
+        scale_row (blocks + (i * h + j) * h, factor, h, out + (i * h + j) * h);
     }
 }
 
 static void
 rnn_stats (JacSequenceChainState *state)
 {
-  gsize n = state->sequence->config.config.batch, h = state->sequence->config.config.hidden;
+  gsize n = state->rows, h = state->sequence->config.config.hidden;
 
   for (gsize i = 0; i < n; i++)
     block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
@@ -104,11 +152,25 @@ _jac_chain_init (JacSequenceChainState  *state,
                  const JacSequence      *self,
                  GError                **error)
 {
-  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  return _jac_chain_init_rows (state, self, 0, self->config.config.batch, error);
+}
+
+gboolean
+_jac_chain_init_rows (JacSequenceChainState  *state,
+                      const JacSequence      *self,
+                      gsize                   row0,
+                      gsize                   rows,
+                      GError                **error)
+{
+  gsize n = rows, h = self->config.config.hidden;
   gsize shape[3] = { n, h, h };
+
+  g_return_val_if_fail (rows >= 1 && row0 + rows <= self->config.config.batch, FALSE);
 
   memset (state, 0, sizeof *state);
   state->sequence = self;
+  state->row0 = row0;
+  state->rows = rows;
   state->lag = 1;
   state->exponent = g_new0 (int, n);
   state->sum_squares = g_new0 (double, n);
@@ -123,7 +185,7 @@ _jac_chain_init (JacSequenceChainState  *state,
       return FALSE;
     }
   state->blocks = state->product;
-  first_blocks (self, state->product->data);
+  first_blocks (state, state->product->data);
   rnn_stats (state);
   return TRUE;
 }
@@ -132,8 +194,8 @@ void
 _jac_chain_advance (JacSequenceChainState *state)
 {
   const JacSequence *self = state->sequence;
-  gsize n = self->config.config.batch, h = self->config.config.hidden;
-  JacTensor *swap, *scaled;
+  gsize n = state->rows, h = self->config.config.hidden;
+  JacTensor *swap;
 
   g_return_if_fail (state->lag < self->config.steps);
 
@@ -142,33 +204,17 @@ _jac_chain_advance (JacSequenceChainState *state)
       _jac_chain_gated_advance (state);
       return;
     }
-  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all rows in one GEMM; B^(lag) scaled in place,
-   * or into a buffer of its own when its blocks are kept. */
-  scaled = state->scaled != NULL ? state->scaled : state->product;
-  scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag),
-                 state->max_abs, state->product->data, scaled->data, state->exponent,
+  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all the state's rows in one GEMM, B^(lag)
+   * scaled in place. */
+  scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag) + state->row0 * h,
+                 state->max_abs, state->product->data, state->product->data, state->exponent,
                  state->factor);
-  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, scaled->data, h, self->w_hh->data, h, 0.0,
+  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, state->product->data, h, self->w_hh->data, h, 0.0,
             state->next->data, h);
   swap = state->product, state->product = state->next, state->next = swap;
   state->blocks = state->product;
   state->lag++;
   rnn_stats (state);
-}
-
-gboolean
-_jac_chain_keep_blocks (JacSequenceChainState  *state,
-                        GError                **error)
-{
-  if (state->keep_blocks)
-    return TRUE;
-  /* The RNN scales B^(lag) into a buffer of its own; a gated cell extracts into two in turn. */
-  if (state->sequence->config.cell == JAC_CELL_RNN
-      ? (state->scaled = jac_tensor_try_new (3, state->product->shape, error)) == NULL
-      : (state->spare = jac_tensor_try_new (3, state->blocks->shape, error)) == NULL)
-    return FALSE;
-  state->keep_blocks = TRUE;
-  return TRUE;
 }
 
 void
@@ -182,7 +228,6 @@ _jac_chain_clear (JacSequenceChainState *state)
   g_clear_pointer (&state->product, jac_tensor_free);
   g_clear_pointer (&state->next, jac_tensor_free);
   g_clear_pointer (&state->scaled, jac_tensor_free);
-  g_clear_pointer (&state->spare, jac_tensor_free);
   g_clear_pointer (&state->exponent, g_free);
   g_clear_pointer (&state->sum_squares, g_free);
   g_clear_pointer (&state->max_abs, g_free);
@@ -193,9 +238,12 @@ JacSequenceChainState *
 _jac_chain_save (const JacSequenceChainState *from)
 {
   JacSequenceChainState *saved = g_new0 (JacSequenceChainState, 1);
-  gsize n = from->sequence->config.config.batch;
+  gsize n = from->rows;
 
   saved->sequence = from->sequence;
+  saved->row0 = from->row0;
+  saved->rows = from->rows;
+  saved->rows_filled = from->rows;
   saved->lag = from->lag;
   saved->product = jac_tensor_copy (from->product);
   saved->exponent = g_memdup2 (from->exponent, n * sizeof (int));
@@ -208,25 +256,69 @@ void
 _jac_chain_save_into (JacSequenceChainState       *saved,
                       const JacSequenceChainState *from)
 {
-  gsize n = from->sequence->config.config.batch;
+  gsize n = from->rows;
 
-  g_return_if_fail (saved->sequence == from->sequence
+  g_return_if_fail (saved->sequence == from->sequence && saved->row0 == from->row0
                     && saved->product->size == from->product->size);
 
   saved->lag = from->lag;
+  saved->rows_filled = from->rows;
   memcpy (saved->product->data, from->product->data, from->product->size * sizeof (double));
   memcpy (saved->exponent, from->exponent, n * sizeof (int));
   memcpy (saved->sum_squares, from->sum_squares, n * sizeof (double));
   memcpy (saved->max_abs, from->max_abs, n * sizeof (double));
 }
 
+JacSequenceChainState *
+_jac_chain_saved_new (const JacSequence *self,
+                      gsize              lag)
+{
+  JacSequenceChainState *saved;
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  gsize shape[3] = { n, h, self->config.cell == JAC_CELL_LSTM ? 2 * h : h };
+  JacTensor *product = jac_tensor_try_new (3, shape, NULL);
+
+  if (product == NULL)
+    return NULL;
+  saved = g_new0 (JacSequenceChainState, 1);
+  saved->sequence = self;
+  saved->rows = n;
+  saved->lag = lag;
+  saved->product = product;
+  saved->exponent = g_new0 (int, n);
+  saved->sum_squares = g_new0 (double, n);
+  saved->max_abs = g_new0 (double, n);
+  return saved;
+}
+
+void
+_jac_chain_save_rows (JacSequenceChainState       *saved,
+                      const JacSequenceChainState *from)
+{
+  gsize row_size = from->product->size / from->rows;
+
+  g_return_if_fail (saved->sequence == from->sequence && saved->lag == from->lag
+                    && saved->row0 <= from->row0
+                    && from->row0 + from->rows <= saved->row0 + saved->rows
+                    && saved->product->size / saved->rows == row_size);
+
+  memcpy (saved->product->data + (from->row0 - saved->row0) * row_size, from->product->data,
+          from->product->size * sizeof (double));
+  memcpy (saved->exponent + from->row0 - saved->row0, from->exponent, from->rows * sizeof (int));
+  memcpy (saved->sum_squares + from->row0 - saved->row0, from->sum_squares,
+          from->rows * sizeof (double));
+  memcpy (saved->max_abs + from->row0 - saved->row0, from->max_abs, from->rows * sizeof (double));
+  saved->rows_filled += from->rows;
+}
+
 void
 _jac_chain_restore (JacSequenceChainState       *state,
                     const JacSequenceChainState *saved)
 {
-  gsize n = state->sequence->config.config.batch;
+  gsize n = state->rows;
 
-  g_return_if_fail (saved->sequence == state->sequence);
+  g_return_if_fail (saved->sequence == state->sequence && saved->row0 == state->row0
+                    && saved->rows == state->rows && saved->rows_filled == saved->rows);
 
   state->lag = saved->lag;
   memcpy (state->product->data, saved->product->data, saved->product->size * sizeof (double));
@@ -290,15 +382,6 @@ _jac_sequence_chain (const JacSequence  *self,
 
 /* ---- norms ---- */
 
-/* The inner loops below run on whatever x86-64 this is: built for the baseline and for
- * x86-64-v3 (AVX2 and FMA) too, chosen when the program loads (GCC's and clang's target_clones,
- * through glibc's ifunc), since a distribution's build cannot assume AVX2. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
-    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
-#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /* One thread's scratch for the norms of a block. */
 typedef struct
@@ -323,20 +406,6 @@ typedef struct
   gpointer          progress_data;
 } NormsRun;
 
-/* One lag's blocks as they were when the chain reached it: the blocks stay in place (the chain
- * keeps them), the per-row numbers are copied, since the chain's next step rewrites them. */
-typedef struct
-{
-  NormsRun     *run;
-  gsize         lag;
-  const double *blocks;
-  int          *exponent;
-  double       *sum_squares;
-  double       *max_abs;
-  gint          next_row;      /* atomic: rows are taken one at a time by either thread */
-  gint          failed;        /* atomic: a row failed, the others stop */
-  GError       *error[2];      /* each thread's own */
-} LagJob;
 
 static double
 vector_norm (const double *v,
@@ -391,6 +460,86 @@ tridiagonal_max_eigenvalue (const double *diag,
   return hi;
 }
 
+/* Whether @lambda lies above every eigenvalue of the tridiagonal matrix (every LDLᵀ pivot of
+ * λ I − T positive), and then the Newton step f / f′ for f (λ) = det (λ I − T) into @step:
+ * f′ / f = Σ d′_e / d_e over the pivots d_e and their derivatives. */
+static gboolean
+above_spectrum (const double *diag,
+                const double *off,
+                gsize         n,
+                double        lambda,
+                double       *step)
+{
+  double d = 1, d_prime = 0, sum = 0;
+
+  for (gsize e = 0; e < n; e++)
+    {
+      double o2 = e > 0 ? off[e - 1] * off[e - 1] : 0;
+      double ratio = e > 0 ? o2 / d : 0;
+
+      d_prime = 1 + (e > 0 ? ratio * d_prime / d : 0);
+      d = lambda - diag[e] - ratio;
+      if (!(d > 0))
+        return FALSE;
+      sum += d_prime / d;
+    }
+  *step = 1 / sum;
+  return TRUE;
+}
+
+/* The same largest eigenvalue, given @lower, that of T's leading (n − 1) × (n − 1) part (which
+ * interlacing puts below it), and @increment, about how far above @lower it lies (the last
+ * step's move): Newton's method on the characteristic polynomial, whose roots are all real,
+ * descends monotonically onto the largest one from any point above it, in two or three steps
+ * from a close start where bisection takes fifty. The start is @lower plus 2, 8, 32 … times
+ * @increment, the first found above the spectrum, else Gershgorin's bound (bisection should
+ * even that fail, or Newton not settle). */
+static double
+tridiagonal_top_eigenvalue (const double *diag,
+                            const double *off,
+                            gsize         n,
+                            double        lower,
+                            double        increment)
+{
+  double lambda = 0, step = 0, hi = -G_MAXDOUBLE;
+  gboolean above = FALSE;
+
+  if (n == 1)
+    return diag[0];
+  if (n == 2)
+    {
+      double mean = (diag[0] + diag[1]) / 2, half = (diag[0] - diag[1]) / 2;
+
+      return mean + hypot (half, off[0]);
+    }
+  increment = MAX (increment, 4 * DBL_EPSILON * fabs (lower));
+  for (guint k = 0; k < 5 && !above && isfinite (lower + increment); k++, increment *= 4)
+    above = above_spectrum (diag, off, n, lambda = lower + 2 * increment, &step);
+  if (!above)
+    {
+      for (gsize e = 0; e < n; e++)
+        hi = MAX (hi, diag[e] + (e > 0 ? fabs (off[e - 1]) : 0) + (e + 1 < n ? fabs (off[e]) : 0));
+      lambda = hi + 4 * DBL_EPSILON * fabs (hi) + G_MINDOUBLE;
+      if (!above_spectrum (diag, off, n, lambda, &step))
+        return tridiagonal_max_eigenvalue (diag, off, n);
+    }
+  for (guint it = 0; it < 100; it++)
+    {
+      double next = lambda - step, next_step;
+
+      if (!(next < lambda))
+        return lambda;
+      /* Past the root: only rounding does that (Newton from above stays above, and above the
+       * largest eigenvalue every pivot is positive), so next is within rounding of it. */
+      if (!above_spectrum (diag, off, n, next, &next_step))
+        return MAX (next, lower);
+      lambda = next, step = next_step;
+      if (step <= 2 * DBL_EPSILON * lambda)
+        return lambda - step;
+    }
+  return tridiagonal_max_eigenvalue (diag, off, n);
+}
+
 /* An eigenvector of the tridiagonal matrix for its eigenvalue near @lambda, by two steps of
  * inverse iteration (Thomas algorithm, shift nudged off the eigenvalue). */
 static void
@@ -436,10 +585,6 @@ tridiagonal_eigenvector (const double *diag,
     }
 }
 
-/* Four doubles in one vector register (SSE2 pairs in the baseline clone, AVX2 in the other),
- * loaded from any double's address: GCC's and clang's vector extensions, since at -O2 GCC does
- * not vectorize a loop whose trip count it does not know. */
-typedef double Vec4 __attribute__ ((vector_size (32), aligned (8), may_alias));
 
 /* The dot product of two rows, in eight partial sums (one sum would wait on each addition). */
 static inline double
@@ -515,8 +660,9 @@ block_apply (const double *block,
     w[r] = row_dot (block + r * h, v, h);
 }
 
-/* w = c Bᵀ B v (h) in one pass over B: each row's dot with v, then the row added in while it is
- * still in the first-level cache, where B v and then Bᵀ of it would read B twice. */
+/* w = c Bᵀ B v (h) in one pass over B, four rows at a time: their dots with v (four independent
+ * sums, where one row's would wait on each addition), then the four rows added into w at once
+ * while they are still in the first-level cache (B v and then Bᵀ of it would read B twice). */
 VECTOR_CLONES static void
 block_gram_apply (const double *block,
                   gsize         h,
@@ -524,8 +670,43 @@ block_gram_apply (const double *block,
                   const double *v,
                   double       *w)
 {
+  gsize r = 0;
+
   memset (w, 0, h * sizeof (double));
-  for (gsize r = 0; r < h; r++)
+  for (; r + 4 <= h; r += 4)
+    {
+      const double *r0 = block + r * h, *r1 = r0 + h, *r2 = r1 + h, *r3 = r2 + h;
+      Vec4 s0 = { 0 }, s1 = { 0 }, s2 = { 0 }, s3 = { 0 };
+      double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      gsize l = 0;
+
+      for (; l + 4 <= h; l += 4)
+        {
+          Vec4 x = *(const Vec4 *) (v + l);
+
+          s0 += *(const Vec4 *) (r0 + l) * x;
+          s1 += *(const Vec4 *) (r1 + l) * x;
+          s2 += *(const Vec4 *) (r2 + l) * x;
+          s3 += *(const Vec4 *) (r3 + l) * x;
+        }
+      for (gsize e = l; e < h; e++)
+        {
+          t0 += r0[e] * v[e];
+          t1 += r1[e] * v[e];
+          t2 += r2[e] * v[e];
+          t3 += r3[e] * v[e];
+        }
+      t0 = c * (((s0[0] + s0[1]) + (s0[2] + s0[3])) + t0);
+      t1 = c * (((s1[0] + s1[1]) + (s1[2] + s1[3])) + t1);
+      t2 = c * (((s2[0] + s2[1]) + (s2[2] + s2[3])) + t2);
+      t3 = c * (((s3[0] + s3[1]) + (s3[2] + s3[3])) + t3);
+      for (l = 0; l + 4 <= h; l += 4)
+        *(Vec4 *) (w + l) += (t0 * *(const Vec4 *) (r0 + l) + t1 * *(const Vec4 *) (r1 + l))
+                             + (t2 * *(const Vec4 *) (r2 + l) + t3 * *(const Vec4 *) (r3 + l));
+      for (gsize e = l; e < h; e++)
+        w[e] += (t0 * r0[e] + t1 * r1[e]) + (t2 * r2[e] + t3 * r3[e]);
+    }
+  for (; r < h; r++)
     {
       const double *row = block + r * h;
 
@@ -565,6 +746,7 @@ lanczos (NormsWork    *work,
   gsize m_max = MIN (h, LANCZOS_MAX_STEPS), m;
   double *v = work->basis, *alpha = work->alpha, *beta = work->beta;
   double s = ldexp (1, -ilogb (max_abs)), previous = 0, estimate = 0, theta = 0;
+  double change = 0, previous_change = 0, previous_theta = 0, theta_move = 0;
   gboolean settled = FALSE;
 
   block_transpose_apply (block, h, left, v);
@@ -583,14 +765,25 @@ lanczos (NormsWork    *work,
       beta[m] = normalize (w, h);
       work->n_lanczos_steps++;
 
-      theta = tridiagonal_max_eigenvalue (alpha, beta, m + 1);
+      theta = tridiagonal_top_eigenvalue (alpha, beta, m + 1, theta, theta_move);
       estimate = sqrt (theta) / s;
-      if (m >= 1 && estimate - previous <= LANCZOS_TOLERANCE * estimate)
+      change = estimate - previous;
+      /* Settled when the estimate moved by less than 1e-14 of itself, or when it converges
+       * geometrically (each move at most half the one before) and the moves still to come, at
+       * most change · r / (1 − r) with r the last ratio, are below 1e-12 of it. */
+      if (m >= 1 && (change <= LANCZOS_TOLERANCE * estimate
+                     || (m >= 2 && change <= 0.5 * previous_change
+                         && change * change / (previous_change - change)
+                            <= LANCZOS_GEOMETRIC_TOLERANCE * estimate)))
         {
           settled = TRUE;
           m++;
           break;
         }
+      /* Next step's θ lies a little above this one: by about this step's move. */
+      theta_move = theta - previous_theta;
+      previous_theta = theta;
+      previous_change = m >= 1 ? change : G_MAXDOUBLE;
       previous = estimate;
       if (beta[m] <= 1e-14 * theta || m + 1 == h)
         {
@@ -625,24 +818,27 @@ block_singular_values (NormsWork     *work,
   return _jac_lapack_singular_values (work->scratch, h, work->values, error);
 }
 
-/* Row i's norms at the job's lag. */
+/* Batch row i's norms at @lag, from its stored block (times 2^@exponent). */
 static gboolean
-row_norms (LagJob    *job,
-           NormsWork *work,
-           gsize      i,
-           GError   **error)
+block_norms (NormsRun     *run,
+             NormsWork    *work,
+             gsize         lag,
+             gsize         i,
+             const double *block,
+             int           exponent,
+             double        sum_squares,
+             double        max_abs,
+             GError      **error)
 {
-  NormsRun *run = job->run;
   JacSequenceNorms *norms = run->norms;
   gsize n = norms->batch, h = norms->hidden;
-  const double *block = job->blocks + i * h * h;
-  gsize at = (job->lag - 1) * n + i;
-  double scale = job->exponent[i] * G_LN2 / G_LN10;
+  gsize at = (lag - 1) * n + i;
+  double scale = exponent * G_LN2 / G_LN10;
   double sigma = 0;
 
-  norms->log10[JAC_SEQUENCE_NORM_FROBENIUS][at] = 0.5 * log10 (job->sum_squares[i]) + scale;
-  norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][at] = log10 (job->max_abs[i]) + scale;
-  if (job->max_abs[i] == 0)
+  norms->log10[JAC_SEQUENCE_NORM_FROBENIUS][at] = 0.5 * log10 (sum_squares) + scale;
+  norms->log10[JAC_SEQUENCE_NORM_MAX_ABS][at] = log10 (max_abs) + scale;
+  if (max_abs == 0)
     sigma = 0;
   else if (run->all_singular_values)
     {
@@ -650,9 +846,9 @@ row_norms (LagJob    *job,
         return FALSE;
       sigma = work->values[0];
       for (gsize r = 0; r < h; r++)
-        norms->singular_values[at * h + r] = ldexp (work->values[r], job->exponent[i]);
+        norms->singular_values[at * h + r] = ldexp (work->values[r], exponent);
     }
-  else if (!lanczos (work, h, block, job->max_abs[i], run->left + i * h, &sigma))
+  else if (!lanczos (work, h, block, max_abs, run->left + i * h, &sigma))
     {
       if (!block_singular_values (work, h, block, error))
         return FALSE;
@@ -660,47 +856,6 @@ row_norms (LagJob    *job,
     }
   norms->log10[JAC_SEQUENCE_NORM_SPECTRAL][at] = log10 (sigma) + scale;
   return TRUE;
-}
-
-/* Takes the job's rows one at a time until none is left (or one fails). */
-static void
-lag_job_run (LagJob *job,
-             guint   thread)
-{
-  gsize n = job->run->norms->batch;
-  gint i;
-
-  while (!g_atomic_int_get (&job->failed)
-         && (i = g_atomic_int_add (&job->next_row, 1)) < (gint) n)
-    if (!row_norms (job, &job->run->work[thread], (gsize) i, &job->error[thread]))
-      {
-        g_atomic_int_set (&job->failed, TRUE);
-        break;
-      }
-}
-
-static gpointer
-lag_job_thread (gpointer data)
-{
-  lag_job_run (data, 1);
-  return NULL;
-}
-
-static void
-lag_job_start (LagJob                      *job,
-               NormsRun                    *run,
-               const JacSequenceChainState *state)
-{
-  gsize n = run->norms->batch;
-
-  job->run = run;
-  job->lag = state->lag;
-  job->blocks = state->blocks->data;
-  memcpy (job->exponent, state->exponent, n * sizeof (int));
-  memcpy (job->sum_squares, state->sum_squares, n * sizeof (double));
-  memcpy (job->max_abs, state->max_abs, n * sizeof (double));
-  job->next_row = 0;
-  job->failed = FALSE;
 }
 
 static void
@@ -753,106 +908,147 @@ norms_work_clear (NormsWork *work)
   g_free (work->values);
 }
 
-typedef enum
+/* ---- the batch in groups of rows, each group's chain on a thread of its own ---- */
+
+typedef struct
 {
-  NORMS_ONE_THREAD,  /* the rows, then the next lag, on this thread */
-  NORMS_SPLIT,       /* the rows on two threads, then the next lag with BLAS's threads */
-  NORMS_OVERLAP,     /* the rows on a second thread while this one forms the next lag */
-} NormsThreads;
+  const JacSequence *sequence;
+  NormsRun          *run;
+  JacSequenceCursor *seed;
+  gsize              group_rows, n_groups;
+  gint               next_group;  /* atomic: groups are taken one at a time by any thread */
+  gint               failed;      /* atomic: a group failed (or was cancelled), the others stop */
+  gint               lags_done;   /* atomic: (group, lag) pairs done, for the progress */
+  GError            *error[2];    /* each thread's own */
+} GroupsJob;
 
-/* How the two threads --threads allows share a lag (one thread: no sharing; blocks too small
- * to pay for a thread a lag: neither). A second BLAS thread gains little on the chain's GEMM
- * while H is small (N = 16, H = 128: 75–96 ms against 80–84 ms for the 40 GEMMs, measured), so
- * there the rows run beside a one-thread GEMM; from H = 192 the GEMM, whose work grows as H³
- * while Lanczos' grows as H², gains nearly 2× from the second thread (N = 64, H = 256, T = 200:
- * 16.6 s overlapped on one BLAS thread), and takes both, the rows following on both. */
-static NormsThreads
-norms_threads (const JacSequence *self)
-{
-  gsize n = self->config.config.batch, h = self->config.config.hidden;
-
-  if (n < 2 || n * h * h < 65536 || jac_parallel_ranges (2, 1) < 2)
-    return NORMS_ONE_THREAD;
-  return h < 192 ? NORMS_OVERLAP : NORMS_SPLIT;
-}
-
-/* Every lag's norms: the chain forms B^(k) for k = 1 … T; the rows' norms of lag k are taken
- * by two threads, either while lag k + 1 is formed (overlapped: by the second thread, and by
- * this one once its GEMM is done), so that the Lanczos runs, which read each block from cache
- * at a small fraction of the GEMM's rate, overlap the chain instead of following it; or before
- * it (split), when the GEMM itself wants both threads. */
+/* One group's chain, lag after lag, each lag's rows' norms taken while its blocks are in cache. */
 static gboolean
-norms_run_chain (const JacSequence  *self,
-                 NormsRun           *run,
-                 JacSequenceCursor  *seed,
-                 GError            **error)
+group_run (GroupsJob *job,
+           guint      thread,
+           gsize      row0,
+           gsize      rows,
+           GError   **error)
 {
+  const JacSequence *self = job->sequence;
+  NormsRun *run = job->run;
+  gsize h = self->config.config.hidden, steps = self->config.steps;
   JacSequenceChainState state;
-  gsize n = self->config.config.batch;
-  NormsThreads threads = norms_threads (self);
   gboolean ok = TRUE;
-  int blas_threads = jac_blas_get_threads ();
-  g_autofree int *exponent = g_new (int, n);
-  g_autofree double *sum_squares = g_new (double, n);
-  g_autofree double *max_abs = g_new (double, n);
-  LagJob job = { 0 };
 
-  job.exponent = exponent;
-  job.sum_squares = sum_squares;
-  job.max_abs = max_abs;
-  if (!_jac_chain_init (&state, self, error))
+  if (!_jac_chain_init_rows (&state, self, row0, rows, error))
     return FALSE;
-  if (threads == NORMS_OVERLAP && !_jac_chain_keep_blocks (&state, NULL))
-    threads = NORMS_SPLIT;
-  if (threads == NORMS_OVERLAP)
-    _jac_blas_set_gemm_threads (1);
   for (;;)
     {
-      GThread *helper = NULL;
-
-      /* Between lags: a lag is at most N small SVDs, so Cancel answers within one. */
-      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+      if (g_atomic_int_get (&job->failed)
+          || g_cancellable_set_error_if_cancelled (run->cancellable, error))
         {
           ok = FALSE;
           break;
         }
-      if (run->progress != NULL)
-        run->progress ((double) (state.lag - 1) / self->config.steps, run->progress_data);
-      lag_job_start (&job, run, &state);
-      if (threads != NORMS_ONE_THREAD)
-        helper = g_thread_try_new ("jac-norms", lag_job_thread, &job, NULL);
-      if (seed != NULL)
-        _jac_sequence_cursor_offer (seed, &state);
-      /* Overlapped, forming the next lag runs beside the helper's rows (the chain keeps these
-       * blocks), then this thread takes the rows left; otherwise the rows come first. */
-      if (helper == NULL || threads != NORMS_OVERLAP)
-        {
-          lag_job_run (&job, 0);
-          if (helper != NULL)
-            g_thread_join (helper);
-          helper = NULL;
-        }
-      if (state.lag < self->config.steps)
-        _jac_chain_advance (&state);
-      lag_job_run (&job, 0);
-      if (helper != NULL)
-        g_thread_join (helper);
-      for (guint t = 0; t < 2; t++)
-        if (job.error[t] != NULL)
-          {
-            if (ok)
-              g_propagate_error (error, job.error[t]);
-            else
-              g_error_free (job.error[t]);
-            job.error[t] = NULL;
-            ok = FALSE;
-          }
-      if (!ok || job.lag == self->config.steps)
+      for (gsize r = 0; r < rows && ok; r++)
+        ok = block_norms (run, &run->work[thread], state.lag, row0 + r,
+                          state.blocks->data + r * h * h, state.exponent[r],
+                          state.sum_squares[r], state.max_abs[r], error);
+      if (!ok)
         break;
+      if (job->seed != NULL)
+        _jac_sequence_cursor_offer (job->seed, &state);
+      g_atomic_int_inc (&job->lags_done);
+      if (thread == 0 && run->progress != NULL)
+        run->progress ((double) g_atomic_int_get (&job->lags_done) / (steps * job->n_groups),
+                       run->progress_data);
+      if (state.lag == steps)
+        break;
+      _jac_chain_advance (&state);
     }
-  if (threads == NORMS_OVERLAP)
-    _jac_blas_set_gemm_threads (blas_threads);
   _jac_chain_clear (&state);
+  return ok;
+}
+
+static void
+groups_job_run (GroupsJob *job,
+                guint      thread)
+{
+  gsize n = job->sequence->config.config.batch;
+  gint g;
+
+  while (!g_atomic_int_get (&job->failed)
+         && (g = g_atomic_int_add (&job->next_group, 1)) < (gint) job->n_groups)
+    {
+      gsize row0 = (gsize) g * job->group_rows;
+
+      if (!group_run (job, thread, row0, MIN (job->group_rows, n - row0), &job->error[thread]))
+        {
+          g_atomic_int_set (&job->failed, TRUE);
+          break;
+        }
+    }
+}
+
+static gpointer
+groups_job_thread (gpointer data)
+{
+  groups_job_run (data, 1);
+  return NULL;
+}
+
+/* Rows per group: as many as keep a group's product and the next one within a quarter of a
+ * megabyte (a core's second-level cache holds them and W_hh), at least one, and at least four
+ * groups, so that two threads end together even when the rows' Lanczos runs differ in length. */
+static gsize
+group_rows (const JacSequence *self)
+{
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  gsize m = self->config.cell == JAC_CELL_LSTM ? 2 * h : h;
+  gsize row_bytes = 2 * h * m * sizeof (double);
+
+  return CLAMP ((gsize) (256 << 10) / row_bytes, 1, MAX (n / 4, 1));
+}
+
+/* Every lag's norms. Each row's products B^(1) … B^(T) depend on that row alone, so the batch
+ * goes in groups of rows (group_rows ()), and each group's whole chain runs on one thread, lag
+ * after lag, each lag's Lanczos runs reading the group's blocks while the GEMM that formed them
+ * left them in cache; two threads take the groups in turn, each GEMM on one BLAS thread, and no
+ * thread waits on another until the last group. (Lag by lag over the whole batch, with the
+ * rows' norms on a second thread beside one GEMM on both, took 2.0–4.4× the floor's GEMMs at
+ * N = 16, H = 128, T = 40; this 1.2–1.7×, measured.) A batch of one row is one group, its
+ * GEMMs on BLAS's threads. */
+static gboolean
+norms_run_groups (const JacSequence  *self,
+                  NormsRun           *run,
+                  JacSequenceCursor  *seed,
+                  GError            **error)
+{
+  GroupsJob job = { self, run, seed };
+  gsize n = self->config.config.batch, h = self->config.config.hidden;
+  int blas_threads = jac_blas_get_threads ();
+  GThread *helper = NULL;
+  gboolean ok = TRUE;
+
+  job.group_rows = group_rows (self);
+  job.n_groups = (n + job.group_rows - 1) / job.group_rows;
+  if (run->progress != NULL)
+    run->progress (0.0, run->progress_data);
+  if (job.n_groups >= 2)
+    _jac_blas_set_gemm_threads (1);
+  /* Blocks too small to pay for a thread: all groups on this one. */
+  if (job.n_groups >= 2 && n * h * h >= 65536 && jac_parallel_ranges (2, 1) >= 2)
+    helper = g_thread_try_new ("jac-norms", groups_job_thread, &job, NULL);
+  groups_job_run (&job, 0);
+  if (helper != NULL)
+    g_thread_join (helper);
+  if (job.n_groups >= 2)
+    _jac_blas_set_gemm_threads (blas_threads);
+  for (guint t = 0; t < 2; t++)
+    if (job.error[t] != NULL)
+      {
+        if (ok)
+          g_propagate_error (error, job.error[t]);
+        else
+          g_error_free (job.error[t]);
+        ok = FALSE;
+      }
   return ok;
 }
 
@@ -922,7 +1118,7 @@ jac_sequence_norms_full (const JacSequence        *self,
   run.progress_data = progress_data;
   for (guint t = 0; t < 2; t++)
     norms_work_init (&run.work[t], norms->hidden);
-  ok = norms_run_chain (self, &run, seed, error);
+  ok = norms_run_groups (self, &run, seed, error);
   for (guint t = 0; t < 2; t++)
     {
       norms->n_lanczos_steps += run.work[t].n_lanczos_steps;

@@ -23,28 +23,31 @@ typedef gboolean (*JacSequenceLagFunc) (gsize         lag,
 typedef struct
 {
   const JacSequence *sequence;
+  gsize      row0, rows;    /* the batch rows this state follows: row0 … row0 + rows − 1 */
   gsize      lag;
-  JacTensor *product;       /* RNN: the blocks, N·H × H; gated: N·H × m (m = H, or 2H) */
-  JacTensor *blocks;        /* the (output, wrt) blocks, N·H × H: product itself for the RNN */
-  int       *exponent;      /* N */
-  double    *sum_squares;   /* N, of the stored blocks */
-  double    *max_abs;       /* N */
+  JacTensor *product;       /* RNN: the blocks, R·H × H; gated: R·H × m (m = H, or 2H); R rows */
+  JacTensor *blocks;        /* the (output, wrt) blocks, R·H × H: product itself for the RNN */
+  int       *exponent;      /* R */
+  double    *sum_squares;   /* R, of the stored blocks */
+  double    *max_abs;       /* R */
   /* scratch, only in a working state */
   JacTensor *next;
-  JacTensor *scaled;        /* gated: P E, N·H × G·H; RNN with keep_blocks: B diag(S) */
-  JacTensor *spare;         /* after _jac_chain_keep_blocks (): gated, the other blocks buffer */
-  gboolean   keep_blocks;   /* set by _jac_chain_keep_blocks () */
+  JacTensor *scaled;        /* gated: P E, R·H × G·H */
   double    *factor;        /* RNN: H */
   gpointer   coefficients;  /* gated: one StepCoefficients per row */
+  gsize      rows_filled;   /* a saved state filled row range by row range: the rows written */
 } JacSequenceChainState;
 
-/* A working state at lag 1. */
+/* A working state at lag 1, for the whole batch. */
 gboolean _jac_chain_init               (JacSequenceChainState *state,
                                         const JacSequence  *self,
                                         GError            **error);
-/* From now on, advancing leaves the blocks of the lag before as they were, so that another
- * thread may read them meanwhile, until the advance after that; costs one more N·H × H buffer. */
-gboolean _jac_chain_keep_blocks         (JacSequenceChainState *state,
+/* The same for batch rows @row0 … @row0 + @rows − 1 only: the rows' products are independent
+ * (a sample's state never depends on another's), so parts of the batch can go their own ways. */
+gboolean _jac_chain_init_rows          (JacSequenceChainState *state,
+                                        const JacSequence  *self,
+                                        gsize               row0,
+                                        gsize               rows,
                                         GError            **error);
 /* lag → lag + 1 (< T + 1). */
 void     _jac_chain_advance            (JacSequenceChainState *state);
@@ -53,6 +56,13 @@ void     _jac_chain_clear              (JacSequenceChainState *state);
 JacSequenceChainState *_jac_chain_save (const JacSequenceChainState *from);
 /* Copies @from into @saved, made by _jac_chain_save () for the same sequence. */
 void     _jac_chain_save_into          (JacSequenceChainState       *saved,
+                                        const JacSequenceChainState *from);
+/* An empty saved state for the whole batch at @lag, to be filled by _jac_chain_save_rows ();
+ * NULL when there is no memory for it. */
+JacSequenceChainState *_jac_chain_saved_new (const JacSequence *self,
+                                        gsize               lag);
+/* Copies the rows of @from (a state for a part of the batch, at @saved's lag) into @saved. */
+void     _jac_chain_save_rows          (JacSequenceChainState       *saved,
                                         const JacSequenceChainState *from);
 /* Puts a saved state back into the working @state (same sequence). */
 void     _jac_chain_restore            (JacSequenceChainState *state,
@@ -74,7 +84,9 @@ gboolean _jac_sequence_chain           (const JacSequence  *self,
                                         gpointer            user_data,
                                         JacSequenceCursor  *seed,
                                         GError            **error);
-/* Saves @state in @cursor when its lag is one of the cursor's anchors. */
+/* Saves @state in @cursor when its lag is one of the cursor's anchors. @state may hold a part of
+ * the batch's rows (_jac_chain_init_rows ()): an anchor is used once every row has been
+ * offered. Safe to call from several threads at once. */
 void     _jac_sequence_cursor_offer    (JacSequenceCursor  *cursor,
                                         const JacSequenceChainState *state);
 
