@@ -556,6 +556,72 @@ jac_sequence_step_state_jacobian (const JacSequence  *self,
 
 /* ---- the running product ---- */
 
+/* q = Σ_a p_a ⊙ e_a over @parts vectors of h (p_a = p + a h, e_a = e + a @e_stride). */
+JAC_VECTOR_CLONES static void
+combine_parts (const double *p,
+               const double *e,
+               gsize         e_stride,
+               guint         parts,
+               gsize         h,
+               double       *q)
+{
+  gsize l = 0;
+
+  if (parts == 2)
+    {
+      const double *p1 = p + h, *e1 = e + e_stride;
+
+      for (; l + 4 <= h; l += 4)
+        *(JacVec4 *) (q + l) = *(const JacVec4 *) (p + l) * *(const JacVec4 *) (e + l)
+                               + *(const JacVec4 *) (p1 + l) * *(const JacVec4 *) (e1 + l);
+      for (; l < h; l++)
+        q[l] = p[l] * e[l] + p1[l] * e1[l];
+      return;
+    }
+  for (; l + 4 <= h; l += 4)
+    *(JacVec4 *) (q + l) = *(const JacVec4 *) (p + l) * *(const JacVec4 *) (e + l);
+  for (; l < h; l++)
+    q[l] = p[l] * e[l];
+}
+
+/* q += Σ_a p_a ⊙ e_a, as combine_parts (), and the largest |q| after it into @top. */
+JAC_VECTOR_CLONES static void
+add_parts (const double *p,
+           const double *e,
+           gsize         e_stride,
+           guint         parts,
+           gsize         h,
+           double       *q,
+           double       *top)
+{
+  const JacVec4i sign = { G_MININT64, G_MININT64, G_MININT64, G_MININT64 };
+  JacVec4 best = { 0 };
+  double most = *top;
+  gsize l = 0;
+
+  for (; l + 4 <= h; l += 4)
+    {
+      JacVec4 sum = *(const JacVec4 *) (q + l) + *(const JacVec4 *) (p + l) * *(const JacVec4 *) (e + l);
+      JacVec4 size;
+      JacVec4i more;
+
+      if (parts == 2)
+        sum += *(const JacVec4 *) (p + h + l) * *(const JacVec4 *) (e + e_stride + l);
+      *(JacVec4 *) (q + l) = sum;
+      size = (JacVec4) ((JacVec4i) sum & ~sign);
+      more = size > best;
+      best = (JacVec4) (((JacVec4i) size & more) | ((JacVec4i) best & ~more));
+    }
+  for (; l < h; l++)
+    {
+      q[l] += p[l] * e[l] + (parts == 2 ? p[h + l] * e[e_stride + l] : 0);
+      most = MAX (most, fabs (q[l]));
+    }
+  for (guint lane = 0; lane < 4; lane++)
+    most = MAX (most, best[lane]);
+  *top = most;
+}
+
 /* The (output, wrt) block of every row, contiguous as the callbacks want it, and its statistics. */
 void
 _jac_chain_gated_extract (JacSequenceChainState *state)
@@ -642,14 +708,7 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
           double *q = scaled->data + (i * h + r) * gh;
 
           for (guint gate = 0; gate < g; gate++)
-            for (gsize l = 0; l < h; l++)
-              {
-                double sum = 0;
-
-                for (guint a = 0; a < parts; a++)
-                  sum += p[a * h + l] * k[i].e[(a * g + gate) * h + l];
-                q[gate * h + l] = sum;
-              }
+            combine_parts (p, k[i].e + gate * h, g * h, parts, h, q + gate * h);
         }
     }
   /* P' [:, h columns] = Q W_hh for all rows in one GEMM, then the diagonal parts. */
@@ -664,14 +723,16 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
           const double *p = product->data + (i * h + r) * m;
           double *p_next = next->data + (i * h + r) * m;
 
-          for (gsize l = 0; l < h; l++)
-            for (guint a = 0; a < parts; a++)
-              p_next[l] += p[a * h + l] * k[i].d_h[a * h + l];
+          add_parts (p, k[i].d_h, h, parts, h, p_next, &top);
           if (parts == 2)
-            for (gsize l = 0; l < h; l++)
-              p_next[h + l] = p[l] * k[i].d_c[l] + p[h + l] * k[i].d_c[h + l];
-          for (gsize l = 0; l < m; l++)
-            top = MAX (top, fabs (p_next[l]));
+            {
+              double top_c = 0;
+
+              /* The c columns: no GEMM part, so from zero. */
+              memset (p_next + h, 0, h * sizeof (double));
+              add_parts (p, k[i].d_c, h, parts, h, p_next + h, &top_c);
+              top = MAX (top, top_c);
+            }
         }
       /* Powers of two keep the product within range, exactly, as the RNN's chain does. */
       if (top > 0 && isfinite (top) && ABS (ilogb (top)) > JAC_SEQUENCE_RESCALE_EXPONENT)

@@ -35,44 +35,28 @@ first_blocks (const JacSequenceChainState *state,
       }
 }
 
-/* The inner loops run on whatever x86-64 this is: built for the baseline and for x86-64-v3 (AVX2
- * and FMA) too, chosen when the program loads (GCC's and clang's target_clones, through glibc's
- * ifunc), since a distribution's build cannot assume AVX2. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
-    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
-#define VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
-/* Four doubles in one vector register (SSE2 pairs in the baseline clone, AVX2 in the other),
- * loaded from any double's address: GCC's and clang's vector extensions, since at -O2 GCC does
- * not vectorize a loop whose trip count it does not know. */
-typedef double Vec4 __attribute__ ((vector_size (32), aligned (8), may_alias));
-typedef gint64 Vec4i __attribute__ ((vector_size (32), aligned (8), may_alias));
-
 /* Σ v² and max |v| over a block, in eight lanes. */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 block_stats (const double *block,
              gsize         n_entries,
              double       *sum_squares,
              double       *max_abs)
 {
-  const Vec4i sign = { G_MININT64, G_MININT64, G_MININT64, G_MININT64 };
-  Vec4 s0 = { 0 }, s1 = { 0 }, m0 = { 0 }, m1 = { 0 };
+  const JacVec4i sign = { G_MININT64, G_MININT64, G_MININT64, G_MININT64 };
+  JacVec4 s0 = { 0 }, s1 = { 0 }, m0 = { 0 }, m1 = { 0 };
   double sum = 0, best = 0;
   gsize e = 0;
 
   for (; e + 8 <= n_entries; e += 8)
     {
-      Vec4 a = *(const Vec4 *) (block + e), b = *(const Vec4 *) (block + e + 4);
-      Vec4 abs_a = (Vec4) ((Vec4i) a & ~sign), abs_b = (Vec4) ((Vec4i) b & ~sign);
-      Vec4i more_a = abs_a > m0, more_b = abs_b > m1;
+      JacVec4 a = *(const JacVec4 *) (block + e), b = *(const JacVec4 *) (block + e + 4);
+      JacVec4 abs_a = (JacVec4) ((JacVec4i) a & ~sign), abs_b = (JacVec4) ((JacVec4i) b & ~sign);
+      JacVec4i more_a = abs_a > m0, more_b = abs_b > m1;
 
       s0 += a * a;
       s1 += b * b;
-      m0 = (Vec4) (((Vec4i) abs_a & more_a) | ((Vec4i) m0 & ~more_a));
-      m1 = (Vec4) (((Vec4i) abs_b & more_b) | ((Vec4i) m1 & ~more_b));
+      m0 = (JacVec4) (((JacVec4i) abs_a & more_a) | ((JacVec4i) m0 & ~more_a));
+      m1 = (JacVec4) (((JacVec4i) abs_b & more_b) | ((JacVec4i) m1 & ~more_b));
     }
   for (; e < n_entries; e++)
     {
@@ -91,7 +75,7 @@ block_stats (const double *block,
 }
 
 /* out = row ⊙ factor (h), @out possibly @row. */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 scale_row (const double *row,
            const double *factor,
            gsize         h,
@@ -100,7 +84,7 @@ scale_row (const double *row,
   gsize l = 0;
 
   for (; l + 4 <= h; l += 4)
-    *(Vec4 *) (out + l) = *(const Vec4 *) (row + l) * *(const Vec4 *) (factor + l);
+    *(JacVec4 *) (out + l) = *(const JacVec4 *) (row + l) * *(const JacVec4 *) (factor + l);
   for (; l < h; l++)
     out[l] = row[l] * factor[l];
 }
@@ -592,14 +576,14 @@ row_dot (const double *a,
          const double *b,
          gsize         h)
 {
-  Vec4 s0 = { 0 }, s1 = { 0 };
+  JacVec4 s0 = { 0 }, s1 = { 0 };
   double sum = 0;
   gsize c = 0;
 
   for (; c + 8 <= h; c += 8)
     {
-      s0 += *(const Vec4 *) (a + c) * *(const Vec4 *) (b + c);
-      s1 += *(const Vec4 *) (a + c + 4) * *(const Vec4 *) (b + c + 4);
+      s0 += *(const JacVec4 *) (a + c) * *(const JacVec4 *) (b + c);
+      s1 += *(const JacVec4 *) (a + c + 4) * *(const JacVec4 *) (b + c + 4);
     }
   for (; c < h; c++)
     sum += a[c] * b[c];
@@ -617,14 +601,14 @@ row_axpy (double       *w,
   gsize c = 0;
 
   for (; c + 4 <= h; c += 4)
-    *(Vec4 *) (w + c) += t * *(const Vec4 *) (row + c);
+    *(JacVec4 *) (w + c) += t * *(const JacVec4 *) (row + c);
   for (; c < h; c++)
     w[c] += t * row[c];
 }
 
 /* Removes from @w (h) its components along the @count unit vectors of @basis (rows h apart),
  * twice, which keeps Lanczos vectors orthogonal to working precision. */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 orthogonalize (double       *w,
                const double *basis,
                gsize         count,
@@ -636,7 +620,7 @@ orthogonalize (double       *w,
 }
 
 /* w = Bᵀ u (h): the rows of B added up, along memory. */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 block_transpose_apply (const double *block,
                        gsize         h,
                        const double *u,
@@ -650,7 +634,7 @@ block_transpose_apply (const double *block,
 }
 
 /* w = B v (h). */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 block_apply (const double *block,
              gsize         h,
              const double *v,
@@ -663,7 +647,7 @@ block_apply (const double *block,
 /* w = c Bᵀ B v (h) in one pass over B, four rows at a time: their dots with v (four independent
  * sums, where one row's would wait on each addition), then the four rows added into w at once
  * while they are still in the first-level cache (B v and then Bᵀ of it would read B twice). */
-VECTOR_CLONES static void
+JAC_VECTOR_CLONES static void
 block_gram_apply (const double *block,
                   gsize         h,
                   double        c,
@@ -676,18 +660,18 @@ block_gram_apply (const double *block,
   for (; r + 4 <= h; r += 4)
     {
       const double *r0 = block + r * h, *r1 = r0 + h, *r2 = r1 + h, *r3 = r2 + h;
-      Vec4 s0 = { 0 }, s1 = { 0 }, s2 = { 0 }, s3 = { 0 };
+      JacVec4 s0 = { 0 }, s1 = { 0 }, s2 = { 0 }, s3 = { 0 };
       double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
       gsize l = 0;
 
       for (; l + 4 <= h; l += 4)
         {
-          Vec4 x = *(const Vec4 *) (v + l);
+          JacVec4 x = *(const JacVec4 *) (v + l);
 
-          s0 += *(const Vec4 *) (r0 + l) * x;
-          s1 += *(const Vec4 *) (r1 + l) * x;
-          s2 += *(const Vec4 *) (r2 + l) * x;
-          s3 += *(const Vec4 *) (r3 + l) * x;
+          s0 += *(const JacVec4 *) (r0 + l) * x;
+          s1 += *(const JacVec4 *) (r1 + l) * x;
+          s2 += *(const JacVec4 *) (r2 + l) * x;
+          s3 += *(const JacVec4 *) (r3 + l) * x;
         }
       for (gsize e = l; e < h; e++)
         {
@@ -701,8 +685,8 @@ block_gram_apply (const double *block,
       t2 = c * (((s2[0] + s2[1]) + (s2[2] + s2[3])) + t2);
       t3 = c * (((s3[0] + s3[1]) + (s3[2] + s3[3])) + t3);
       for (l = 0; l + 4 <= h; l += 4)
-        *(Vec4 *) (w + l) += (t0 * *(const Vec4 *) (r0 + l) + t1 * *(const Vec4 *) (r1 + l))
-                             + (t2 * *(const Vec4 *) (r2 + l) + t3 * *(const Vec4 *) (r3 + l));
+        *(JacVec4 *) (w + l) += (t0 * *(const JacVec4 *) (r0 + l) + t1 * *(const JacVec4 *) (r1 + l))
+                             + (t2 * *(const JacVec4 *) (r2 + l) + t3 * *(const JacVec4 *) (r3 + l));
       for (gsize e = l; e < h; e++)
         w[e] += (t0 * r0[e] + t1 * r1[e]) + (t2 * r2[e] + t3 * r3[e]);
     }
@@ -1003,7 +987,7 @@ group_rows (const JacSequence *self)
   gsize m = self->config.cell == JAC_CELL_LSTM ? 2 * h : h;
   gsize row_bytes = 2 * h * m * sizeof (double);
 
-  return CLAMP ((gsize) (256 << 10) / row_bytes, 1, MAX (n / 4, 1));
+  return CLAMP ((gsize) (1024 << 10) / row_bytes, 1, MAX (n / 4, 1));
 }
 
 /* Every lag's norms. Each row's products B^(1) … B^(T) depend on that row alone, so the batch

@@ -5,6 +5,22 @@
 
 G_BEGIN_DECLS
 
+/* The inner loops run on whatever x86-64 this is: built for the baseline and for x86-64-v3 (AVX2
+ * and FMA) too, chosen when the program loads (GCC's and clang's target_clones, through glibc's
+ * ifunc), since a distribution's build cannot assume AVX2. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
+#define JAC_VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define JAC_VECTOR_CLONES
+#endif
+
+/* Four doubles in one vector register (SSE2 pairs in the baseline clone, AVX2 in the other),
+ * loaded from any double's address: GCC's and clang's vector extensions, since at -O2 GCC does
+ * not vectorize a loop whose trip count it does not know. */
+typedef double JacVec4 __attribute__ ((vector_size (32), aligned (8), may_alias));
+typedef gint64 JacVec4i __attribute__ ((vector_size (32), aligned (8), may_alias));
+
 /* Blocks stay within 2^±300 of 1 between steps; the rest is kept as a power of two per row. */
 #define JAC_SEQUENCE_RESCALE_EXPONENT 300
 
