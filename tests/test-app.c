@@ -1964,6 +1964,36 @@ test_sequence_large (void)
   reference = independent_sequence (8, 64, JAC_FUNC_TANH, 200, 1.2, FALSE);
   assert_jacobian_matches (reference, 140);
   assert_norms_match (reference);
+
+  /* While k = 140 is on show, k = 141 (the slider moved up) is computed ahead: the step to it
+   * shows it at once, without a worker, and is the same Jacobian; then k = 142 is ahead. A step
+   * the other way turns the direction. */
+  {
+    gsize ahead = 0;
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+    while (!jac_time_view_get_ahead (window->time_view, &ahead)
+           && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (ahead, ==, 141);
+    activate ("win.lag", g_variant_new_int32 (141));
+    g_assert_false (jac_time_view_get_busy (window->time_view));
+    assert_jacobian_matches (reference, 141);
+    while (!(jac_time_view_get_ahead (window->time_view, &ahead) && ahead == 142)
+           && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (ahead, ==, 142);
+    activate ("win.lag", g_variant_new_int32 (140));
+    jac_time_view_wait (window->time_view);
+    assert_jacobian_matches (reference, 140);
+    while (!(jac_time_view_get_ahead (window->time_view, &ahead) && ahead == 139)
+           && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (ahead, ==, 139);
+    activate ("win.lag", g_variant_new_int32 (139));
+    g_assert_false (jac_time_view_get_busy (window->time_view));
+    assert_jacobian_matches (reference, 139);
+  }
   jac_test_spin_for (100);
   keep_screenshot ("sequence-large.png");
 }

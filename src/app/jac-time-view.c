@@ -37,6 +37,7 @@ typedef struct
   GCancellable     *cancellable;   /* the Cancel button's, for a new model */
   GHashTable       *weights;       /* a PyTorch state dict to use, or NULL: drawn */
   int               permille;      /* progress of the norms, written by the worker (atomic) */
+  gboolean          ahead;         /* the lag one step on, not asked for yet (prefetch) */
 } Job;
 
 /* Everything a picture depends on. */
@@ -83,6 +84,12 @@ struct _JacTimeView
   gboolean           model_running;
   gboolean           model_stale;   /* the config changed while the model was computing */
   gboolean           lag_running;
+  /* The next lag in the direction the slider last moved, computed while the figure is on show
+   * (a step of a large sequence's slider then costs its figure only): */
+  gboolean           ahead_running;
+  JacStructured     *ahead;          /* of self->model, at ahead_lag */
+  gsize              ahead_lag;
+  int                direction;      /* +1 or −1 */
 
   /* owned: the picture */
   GdkTexture        *cache;
@@ -258,6 +265,7 @@ install_job (JacTimeView *self,
     {
       g_clear_pointer (&self->model, model_unref);
       self->model = model_ref (job->model);
+      g_clear_pointer (&self->ahead, jac_structured_free);
     }
   g_clear_pointer (&self->jacobian, jac_structured_free);
   self->jacobian = g_steal_pointer (&job->jacobian);
@@ -373,6 +381,16 @@ job_done_cb (GObject      *source,
           g_signal_emit (self, signals[CHANGED], 0);
         }
     }
+  /* The lag ahead: kept for the step that asks for it. */
+  else if (job->ahead)
+    {
+      if (job->model == self->model)
+        {
+          g_clear_pointer (&self->ahead, jac_structured_free);
+          self->ahead = g_steal_pointer (&job->jacobian);
+          self->ahead_lag = job->lag;
+        }
+    }
   /* A lag's Jacobian of a model since replaced is stale: drop it. */
   else if (running == &self->model_running || job->model == self->model)
     {
@@ -415,6 +433,7 @@ run_job (JacTimeView *self,
       self->model_job = job;
       self->cancelled = FALSE;
       g_clear_pointer (&self->jacobian, jac_structured_free);
+      g_clear_pointer (&self->ahead, jac_structured_free);
       g_clear_pointer (&self->model, model_unref);
       invalidate (self);
       g_signal_emit (self, signals[CHANGED], 0);
@@ -455,16 +474,61 @@ start_lag (JacTimeView *self)
            &self->lag_running);
 }
 
+/* Once the asked-for lag is on show, the next one in the slider's direction, when a lag of this
+ * sequence is big enough for a worker: its product one GEMM on (a step back, usually a kept
+ * lag, costs less). Not shown as busy: nothing waits for it. */
+static void
+start_ahead (JacTimeView *self)
+{
+  gsize steps = self->model->sequence->config.steps;
+  gsize lag = self->jacobian_lag;
+  Job *job;
+
+  if ((self->direction < 0 && lag <= 1) || (self->direction > 0 && lag >= steps)
+      || self->direction == 0)
+    return;
+  lag = self->direction > 0 ? lag + 1 : lag - 1;
+  if ((self->ahead != NULL && self->ahead_lag == lag)
+      || work_of (&self->model->sequence->config, lag) <= SYNC_WORK)
+    return;
+  job = g_new0 (Job, 1);
+  job->model = model_ref (self->model);
+  job->lag = lag;
+  job->ahead = TRUE;
+  run_job (self, job, G_MAXDOUBLE, &self->ahead_running);
+}
+
 /* One worker at a time; what was asked for meanwhile is computed next, the latest wins. */
 static void
 pump (JacTimeView *self)
 {
   if (self->model_running || self->lag_running)
     return;
+  /* What was asked for waits for the lag ahead (one GEMM): busy meanwhile. */
+  if (self->ahead_running)
+    {
+      notify_busy (self);
+      return;
+    }
   if (self->model_stale)
     start_model (self);
   else if (self->model != NULL && !lag_is_current (self))
-    start_lag (self);
+    {
+      gsize lag = clamp_lag (self->lag, self->model->sequence->config.steps);
+
+      if (self->ahead != NULL && self->ahead_lag == lag)
+        {
+          Job job = { .model = self->model, .lag = lag, .jacobian = g_steal_pointer (&self->ahead) };
+
+          jac_profile_log ("sequence k=%" G_GSIZE_FORMAT ": computed ahead", lag);
+          install_job (self, &job);
+          start_ahead (self);
+        }
+      else
+        start_lag (self);
+    }
+  else if (self->model != NULL)
+    start_ahead (self);
 }
 
 /* ---- drawing ---------------------------------------------------------------------------- */
@@ -719,6 +783,7 @@ jac_time_view_dispose (GObject *object)
   g_clear_pointer (&self->progress_box, gtk_widget_unparent);
   g_clear_object (&self->cache);
   g_clear_pointer (&self->jacobian, jac_structured_free);
+  g_clear_pointer (&self->ahead, jac_structured_free);
   g_clear_pointer (&self->model, model_unref);
 
   G_OBJECT_CLASS (jac_time_view_parent_class)->dispose (object);
@@ -913,6 +978,7 @@ jac_time_view_set_lag (JacTimeView *self,
   lag = MAX (lag, 1);
   if (self->lag == lag)
     return;
+  self->direction = lag > self->lag ? 1 : -1;
   self->lag = lag;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAG]);
   pump (self);
@@ -943,7 +1009,10 @@ jac_time_view_get_busy (JacTimeView *self)
 {
   g_return_val_if_fail (JAC_IS_TIME_VIEW (self), FALSE);
 
-  return self->model_running || self->lag_running;
+  /* A new config or a lag asked for while the lag ahead is computed waits for it: busy too. */
+  return self->model_running || self->lag_running
+         || (self->ahead_running
+             && (self->model_stale || (self->model != NULL && !lag_is_current (self))));
 }
 
 void
@@ -953,6 +1022,19 @@ jac_time_view_wait (JacTimeView *self)
 
   while (jac_time_view_get_busy (self))
     g_main_context_iteration (NULL, TRUE);
+}
+
+gboolean
+jac_time_view_get_ahead (JacTimeView *self,
+                         gsize       *lag)
+{
+  g_return_val_if_fail (JAC_IS_TIME_VIEW (self), FALSE);
+
+  if (self->ahead == NULL || self->ahead_running)
+    return FALSE;
+  if (lag != NULL)
+    *lag = self->ahead_lag;
+  return TRUE;
 }
 
 const JacSequence *

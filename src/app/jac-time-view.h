@@ -38,6 +38,10 @@ void                    jac_time_view_get_style     (JacTimeView             *se
 gboolean                jac_time_view_get_busy      (JacTimeView             *self);
 /* Runs the main loop until nothing is computing, so what the getters give is up to date. */
 void                    jac_time_view_wait          (JacTimeView             *self);
+/* The lag computed ahead of the slider (the next one in the direction it last moved, once the
+ * lag asked for is on show and large enough for a worker), into @lag: TRUE when it is ready. */
+gboolean                jac_time_view_get_ahead     (JacTimeView             *self,
+                                                     gsize                   *lag);
 /* What is on show (NULL before the first computation): the sequence, its norms, the Jacobian
  * at the lag drawn, and the figure's view options (its lag is that Jacobian's). */
 const JacSequence      *jac_time_view_get_sequence  (JacTimeView             *self);
