@@ -281,22 +281,74 @@ bench_sequence_norms (gpointer data)
   b->failed |= norms == NULL;
 }
 
-/* The floor of the chain's work: the one GEMM a lag the product of ∂h_t/∂h_{t−1} needs,
- * (N·H) × (G·H) times (G·H) × H with G the cell's gates (1, 4, 3), T times, on the same BLAS and
- * threads. */
+/* The floor of the chain's work: the GEMMs a lag of the product of ∂h_t/∂h_{t−1} needs, T
+ * times, in the shapes the chain does them. The RNN's rows share diag(S)-scaled W_hhᵀ: one
+ * (rows·H) × H times H × H. A gated cell's row has its own gate-folded W_hh (A·H × H, A = 2 state
+ * parts for the LSTM, else 1): one H × A·H times A·H × H a row. Timed two ways, the batch on
+ * BLAS's threads and the batch split in two halves on two threads with one-thread GEMMs (as the
+ * chain runs), and the faster counts. */
 typedef struct
 {
-  gsize   m, k, n, steps;
+  gsize   rows, h, depth, steps;
+  gboolean shared;    /* the RNN: one weight for all rows */
   double *a, *b, *c;
 } GemmFloor;
+
+typedef struct
+{
+  const GemmFloor *floor;
+  gsize            row0, rows;
+} GemmFloorPart;
+
+static void
+gemm_floor_part (const GemmFloorPart *part)
+{
+  const GemmFloor *f = part->floor;
+  gsize h = f->h, d = f->depth;
+
+  for (gsize t = 0; t < f->steps; t++)
+    {
+      if (f->shared)
+        {
+          jac_gemm (FALSE, TRUE, part->rows * h, h, d, 1.0, f->a + part->row0 * h * d, d, f->b, d,
+                    0.0, f->c + part->row0 * h * d, d);
+          continue;
+        }
+      for (gsize i = part->row0; i < part->row0 + part->rows; i++)
+        jac_gemm (FALSE, FALSE, h, h, d, 1.0, f->a + i * h * d, d, f->b, h, 0.0, f->c + i * h * d, d);
+    }
+}
+
+static gpointer
+gemm_floor_thread (gpointer data)
+{
+  gemm_floor_part (data);
+  return NULL;
+}
 
 static void
 bench_gemm_floor (gpointer data)
 {
-  GemmFloor *f = data;
+  const GemmFloor *f = data;
+  GemmFloorPart all = { f, 0, f->rows };
 
-  for (gsize t = 0; t < f->steps; t++)
-    jac_gemm (FALSE, FALSE, f->m, f->n, f->k, 1.0, f->a, f->k, f->b, f->n, 0.0, f->c, f->n);
+  gemm_floor_part (&all);
+}
+
+/* The same GEMMs, half the rows on a second thread, each on one BLAS thread. */
+static void
+bench_gemm_floor_split (gpointer data)
+{
+  const GemmFloor *f = data;
+  int blas_threads = jac_blas_get_threads ();
+  GemmFloorPart first = { f, 0, f->rows / 2 }, second = { f, f->rows / 2, f->rows - f->rows / 2 };
+  GThread *helper;
+
+  _jac_blas_set_gemm_threads (1);
+  helper = g_thread_new ("jac-floor", gemm_floor_thread, &second);
+  gemm_floor_part (&first);
+  g_thread_join (helper);
+  _jac_blas_set_gemm_threads (blas_threads);
 }
 
 /* The unrolled cell: every lag's spectral, Frobenius and max norms, per row, against the floor,
@@ -312,10 +364,11 @@ bench_sequence (JacCliOptions *o)
   g_autoptr(GError) error = NULL;
   g_autoptr(JacSequence) sequence = _jac_cli_build_sequence (o, NULL, &error);
   SequenceBench b = { o, sequence, FALSE };
-  gsize h, n, gates;
+  gsize h, n;
   GemmFloor f;
-  g_autofree double *norms_ms = NULL, *floor_ms = NULL;
+  g_autofree double *norms_ms = NULL, *floor_ms = NULL, *whole_ms = NULL, *split_ms = NULL;
   double start, norms_median, floor_min;
+  gboolean split;
   Timing build;
 
   if (sequence == NULL)
@@ -324,21 +377,27 @@ bench_sequence (JacCliOptions *o)
       return 1;
     }
   h = sequence->config.config.hidden, n = sequence->config.config.batch;
-  gates = jac_cell_n_gates (sequence->config.cell);
-  f = (GemmFloor) { n * h, gates * h, h, sequence->config.steps, NULL, NULL, NULL };
-  f.a = g_new (double, f.m * f.k);
-  f.b = g_new (double, f.k * f.n);
-  f.c = g_new (double, f.m * f.n);
-  for (gsize e = 0; e < f.m * f.k; e++)
+  f = (GemmFloor) { n, h, (sequence->config.cell == JAC_CELL_LSTM ? 2 : 1) * h,
+                    sequence->config.steps, sequence->config.cell == JAC_CELL_RNN, NULL, NULL, NULL };
+  f.a = g_new (double, n * h * f.depth);
+  f.b = g_new (double, f.depth * h);
+  f.c = g_new (double, n * h * f.depth);
+  for (gsize e = 0; e < n * h * f.depth; e++)
     f.a[e] = (double) (e % 7) / 7 - 0.5;
-  for (gsize e = 0; e < f.k * f.n; e++)
+  for (gsize e = 0; e < f.depth * h; e++)
     f.b[e] = (double) (e % 5) / 5 - 0.5;
+  /* The split needs two rows and two threads, as the chain's groups do. */
+  split = n >= 2 && jac_parallel_ranges (2, 1) >= 2;
   norms_ms = g_new (double, o->repeat);
   floor_ms = g_new (double, o->repeat);
+  whole_ms = g_new (double, o->repeat);
+  split_ms = g_new (double, o->repeat);
   build = time_runs (o->repeat, bench_sequence_build, &b);
-  /* One pair to warm caches and the allocator, untimed. */
+  /* One round to warm caches and the allocator, untimed. */
   bench_sequence_norms (&b);
   bench_gemm_floor (&f);
+  if (split)
+    bench_gemm_floor_split (&f);
   for (guint r = 0; r < o->repeat && !b.failed; r++)
     {
       /* BLAS's threads spin for about a tenth of a second after a threaded call (2^28 cycles,
@@ -350,7 +409,16 @@ bench_sequence (JacCliOptions *o)
       norms_ms[r] = now_ms () - start;
       start = now_ms ();
       bench_gemm_floor (&f);
-      floor_ms[r] = now_ms () - start;
+      whole_ms[r] = now_ms () - start;
+      split_ms[r] = G_MAXDOUBLE;
+      if (split)
+        {
+          g_usleep (200000);
+          start = now_ms ();
+          bench_gemm_floor_split (&f);
+          split_ms[r] = now_ms () - start;
+        }
+      floor_ms[r] = MIN (whole_ms[r], split_ms[r]);
     }
   g_free (f.a);
   g_free (f.b);
@@ -362,11 +430,12 @@ bench_sequence (JacCliOptions *o)
   g_print ("{\"bench\": \"sequence_norms\", \"cell\": \"%s\", \"steps\": %" G_GSIZE_FORMAT
            ", \"batch\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
            "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-           "\"gemm_floor_ms\": %.3f, \"gemm_floor_median_ms\": %.3f, \"ratio_to_gemm_floor\": %.2f, "
-           "\"build_median_ms\": %.3f}\n",
+           "\"gemm_floor_ms\": %.3f, \"gemm_floor_median_ms\": %.3f, \"gemm_floor_whole_ms\": %.3f, "
+           "\"gemm_floor_split_ms\": %.3f, \"ratio_to_gemm_floor\": %.2f, \"build_median_ms\": %.3f}\n",
            jac_cell_name (sequence->config.cell), sequence->config.steps, n, h,
            jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
            norms_median, min_of (norms_ms, o->repeat), floor_min, median_of (floor_ms, o->repeat),
+           min_of (whole_ms, o->repeat), split ? min_of (split_ms, o->repeat) : 0.0,
            floor_min > 0 ? norms_median / floor_min : 0.0, build.median);
   return 0;
 }

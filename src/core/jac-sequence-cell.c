@@ -556,35 +556,53 @@ jac_sequence_step_state_jacobian (const JacSequence  *self,
 
 /* ---- the running product ---- */
 
-/* q = Σ_a p_a ⊙ e_a over @parts vectors of h (p_a = p + a h, e_a = e + a @e_stride). */
+/* This row's recurrent weight with its gates folded in: F = E W_hh, an (A·H) × H matrix for the
+ * A state parts, F[(a, l), :] = Σ_gate e[a][gate][l] W_hh[(gate, l), :]. The running product's
+ * step P · E W_hh is then P F, a GEMM of depth A·H (H for the GRU, 2H for the LSTM) where P E
+ * times W_hh has depth G·H (3H, 4H): half the LSTM's multiply-adds, a third of the GRU's, for
+ * G·A·H² to fold (the GEMM is A·H³ a row). Zero coefficients (the LSTM's o gate on the c part)
+ * are skipped. */
 JAC_VECTOR_CLONES static void
-combine_parts (const double *p,
-               const double *e,
-               gsize         e_stride,
-               guint         parts,
-               gsize         h,
-               double       *q)
+fold_gates (const double *e,
+            const double *w,
+            guint         parts,
+            guint         gates,
+            gsize         h,
+            double       *folded)
 {
-  gsize l = 0;
+  for (guint a = 0; a < parts; a++)
+    for (gsize l = 0; l < h; l++)
+      {
+        double *out = folded + (a * h + l) * h;
+        gboolean first = TRUE;
 
-  if (parts == 2)
-    {
-      const double *p1 = p + h, *e1 = e + e_stride;
+        for (guint gate = 0; gate < gates; gate++)
+          {
+            double c = e[(a * gates + gate) * h + l];
+            const double *row = w + (gate * h + l) * h;
+            gsize q = 0;
 
-      for (; l + 4 <= h; l += 4)
-        *(JacVec4 *) (q + l) = *(const JacVec4 *) (p + l) * *(const JacVec4 *) (e + l)
-                               + *(const JacVec4 *) (p1 + l) * *(const JacVec4 *) (e1 + l);
-      for (; l < h; l++)
-        q[l] = p[l] * e[l] + p1[l] * e1[l];
-      return;
-    }
-  for (; l + 4 <= h; l += 4)
-    *(JacVec4 *) (q + l) = *(const JacVec4 *) (p + l) * *(const JacVec4 *) (e + l);
-  for (; l < h; l++)
-    q[l] = p[l] * e[l];
+            if (c == 0 && !first)
+              continue;
+            if (first)
+              {
+                for (; q + 4 <= h; q += 4)
+                  *(JacVec4 *) (out + q) = c * *(const JacVec4 *) (row + q);
+                for (; q < h; q++)
+                  out[q] = c * row[q];
+                first = FALSE;
+                continue;
+              }
+            for (; q + 4 <= h; q += 4)
+              *(JacVec4 *) (out + q) += c * *(const JacVec4 *) (row + q);
+            for (; q < h; q++)
+              out[q] += c * row[q];
+          }
+      }
 }
 
-/* q += Σ_a p_a ⊙ e_a, as combine_parts (), and the largest |q| after it into @top. */
+/* q += Σ_a p_a ⊙ e_a over @parts vectors of h (p_a = p + a h, e_a = e + a @e_stride), and the
+ * largest |q| after it into @top. */
 JAC_VECTOR_CLONES static void
 add_parts (const double *p,
            const double *e,
@@ -622,7 +640,8 @@ add_parts (const double *p,
   *top = most;
 }
 
-/* The (output, wrt) block of every row, contiguous as the callbacks want it, and its statistics. */
+/* The (output, wrt) block of every row, contiguous as the callbacks want it, and its statistics.
+ * With one state part (the GRU) the product is its blocks already. */
 void
 _jac_chain_gated_extract (JacSequenceChainState *state)
 {
@@ -630,24 +649,16 @@ _jac_chain_gated_extract (JacSequenceChainState *state)
   gsize n = state->rows, h = config->config.hidden, m = state->product->shape[2];
   gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
 
+  if (m == h)
+    state->blocks = state->product;
   for (gsize i = 0; i < n; i++)
     {
-      double sum = 0, best = 0;
-
-      for (gsize r = 0; r < h; r++)
-        {
-          const double *p = state->product->data + (i * h + r) * m + wrt_col;
-          double *b = state->blocks->data + (i * h + r) * h;
-
-          memcpy (b, p, h * sizeof (double));
-          for (gsize l = 0; l < h; l++)
-            {
-              sum += b[l] * b[l];
-              best = MAX (best, fabs (b[l]));
-            }
-        }
-      state->sum_squares[i] = sum;
-      state->max_abs[i] = best;
+      if (m != h)
+        for (gsize r = 0; r < h; r++)
+          memcpy (state->blocks->data + (i * h + r) * h,
+                  state->product->data + (i * h + r) * m + wrt_col, h * sizeof (double));
+      _jac_block_stats (state->blocks->data + i * h * h, h * h, &state->sum_squares[i],
+                        &state->max_abs[i]);
     }
 }
 
@@ -658,9 +669,9 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   const JacSequence *self = state->sequence;
   const JacSequenceConfig *config = &self->config;
   gsize n = state->rows, h = config->config.hidden;
-  guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
-  gsize m = parts * h, gh = g * h;
-  gsize product_shape[3] = { n, h, m }, q_shape[3] = { n, h, gh }, block_shape[3] = { n, h, h };
+  guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1;
+  gsize m = parts * h;
+  gsize product_shape[3] = { n, h, m }, folded_shape[2] = { m, h }, block_shape[3] = { n, h, h };
   gsize out_col = config->output == JAC_STATE_C ? h : 0;
   StepCoefficients *k = g_new0 (StepCoefficients, n);
 
@@ -670,8 +681,8 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   /* Only the output part's rows of the product are ever needed: P = rows of u_T, H × m. */
   if ((state->product = jac_tensor_new (3, product_shape, error)) == NULL
       || (state->next = jac_tensor_new (3, product_shape, error)) == NULL
-      || (state->scaled = jac_tensor_new (3, q_shape, error)) == NULL
-      || (state->blocks = jac_tensor_new (3, block_shape, error)) == NULL)
+      || (state->scaled = jac_tensor_new (2, folded_shape, error)) == NULL
+      || (parts == 2 && (state->blocks = jac_tensor_new (3, block_shape, error)) == NULL))
     {
       _jac_chain_clear (state);
       return FALSE;
@@ -692,27 +703,22 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
   const JacSequenceConfig *config = &self->config;
   gsize n = state->rows, h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
-  gsize m = parts * h, gh = g * h, step = config->steps - state->lag;
+  gsize m = parts * h, step = config->steps - state->lag;
   StepCoefficients *k = state->coefficients;
   JacTensor *product = state->product, *next = state->next, *scaled = state->scaled;
   g_autoptr(JacTensor) made = NULL;
   const double *w = recurrent_weight (self, &made);
 
-  /* Q = P E per row: Q[r, (gate, l)] = Σ_a P[r, (a, l)] e[a][gate][l]. */
+  /* P' [:, h columns] = P (E W_hh) per row: its gates folded into W_hh, then one GEMM of depth
+   * A·H (fold_gates ()). */
   for (gsize i = 0; i < n; i++)
     {
       coefficients_compute (&k[i], self, step, state->row0 + i);
-      for (gsize r = 0; r < h; r++)
-        {
-          const double *p = product->data + (i * h + r) * m;
-          double *q = scaled->data + (i * h + r) * gh;
-
-          for (guint gate = 0; gate < g; gate++)
-            combine_parts (p, k[i].e + gate * h, g * h, parts, h, q + gate * h);
-        }
+      fold_gates (k[i].e, w, parts, g, h, scaled->data);
+      jac_gemm (FALSE, FALSE, h, h, m, 1.0, product->data + i * h * m, m, scaled->data, h, 0.0,
+                next->data + i * h * m, m);
     }
-  /* P' [:, h columns] = Q W_hh for all rows in one GEMM, then the diagonal parts. */
-  jac_gemm (FALSE, FALSE, n * h, h, gh, 1.0, scaled->data, gh, w, h, 0.0, next->data, m);
+  /* Then the diagonal parts. */
   for (gsize i = 0; i < n; i++)
     {
       double top = 0;

@@ -36,8 +36,8 @@ first_blocks (const JacSequenceChainState *state,
 }
 
 /* Σ v² and max |v| over a block, in eight lanes. */
-JAC_VECTOR_CLONES static void
-block_stats (const double *block,
+JAC_VECTOR_CLONES void
+_jac_block_stats (const double *block,
              gsize         n_entries,
              double       *sum_squares,
              double       *max_abs)
@@ -127,8 +127,8 @@ rnn_stats (JacSequenceChainState *state)
   gsize n = state->rows, h = state->sequence->config.config.hidden;
 
   for (gsize i = 0; i < n; i++)
-    block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
-                 &state->max_abs[i]);
+    _jac_block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
+                      &state->max_abs[i]);
 }
 
 gboolean

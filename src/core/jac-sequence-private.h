@@ -48,7 +48,7 @@ typedef struct
   double    *max_abs;       /* R */
   /* scratch, only in a working state */
   JacTensor *next;
-  JacTensor *scaled;        /* gated: P E, R·H × G·H */
+  JacTensor *scaled;        /* gated: a row's W_hh with its gates folded in, A·H × H */
   double    *factor;        /* RNN: H */
   gpointer   coefficients;  /* gated: one StepCoefficients per row */
   gsize      rows_filled;   /* a saved state filled row range by row range: the rows written */
@@ -92,6 +92,11 @@ gboolean _jac_chain_gated_init         (JacSequenceChainState *state,
 void     _jac_chain_gated_advance      (JacSequenceChainState *state);
 void     _jac_chain_gated_extract      (JacSequenceChainState *state);
 void     _jac_chain_gated_clear        (JacSequenceChainState *state);
+/* Σ v² and max |v| over @n_entries contiguous doubles (NaN when one is). */
+void     _jac_block_stats              (const double *block,
+                                        gsize         n_entries,
+                                        double       *sum_squares,
+                                        double       *max_abs);
 
 /* Forms B^(1) … B^(@max_lag) one after the other, calling @func for each. */
 gboolean _jac_sequence_chain           (const JacSequence  *self,
