@@ -5,6 +5,31 @@
 
 #include "jac-blas.h"
 
+/* BLAS threads. OpenBLAS's threads spin for about a tenth of a second after each threaded call
+ * (2^28 cycles, its default) before they sleep, taking a processor from whatever runs next: on
+ * these two-processor machines the window's passes over the core after a recompute's small
+ * GEMMs ran at one thread's pace (N = 64, D = 64, H = 1024: the analysis 72 ms instead of 52,
+ * measured). So BLAS stays on one thread, and only a GEMM large enough to pay for the spin
+ * (BIG_GEMM multiply-adds, ~20 ms on one thread) runs on the threads --threads allows; the
+ * callers that have parallel work of their own split it themselves (jac_parallel_for ()). */
+#define BIG_GEMM ((double) (1u << 30))
+
+static int gemm_threads;   /* what a big GEMM gets: --threads, OPENBLAS_NUM_THREADS or one a processor */
+static GMutex big_gemm_lock;
+
+static void
+blas_init (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      gemm_threads = MAX (openblas_get_num_threads (), 1);
+      openblas_set_num_threads (1);
+      g_once_init_leave (&done, 1);
+    }
+}
+
 void
 jac_gemm (gboolean      trans_a,
           gboolean      trans_b,
@@ -20,9 +45,18 @@ jac_gemm (gboolean      trans_a,
           double       *c,
           gsize         ldc)
 {
+  int threads;
+
   if (m == 0 || n == 0)
     return;
   g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
+  blas_init ();
+  threads = (double) m * (double) n * (double) k >= BIG_GEMM ? g_atomic_int_get (&gemm_threads) : 1;
+  if (threads > 1)
+    {
+      g_mutex_lock (&big_gemm_lock);
+      openblas_set_num_threads (threads);
+    }
   /* BLAS insists on leading dimensions of at least 1 even when a matrix is empty. */
   cblas_dgemm (CblasRowMajor,
                trans_a ? CblasTrans : CblasNoTrans,
@@ -30,6 +64,11 @@ jac_gemm (gboolean      trans_a,
                (int) m, (int) n, (int) k, alpha,
                a, (int) MAX (lda, 1), b, (int) MAX (ldb, 1),
                beta, c, (int) MAX (ldc, 1));
+  if (threads > 1)
+    {
+      openblas_set_num_threads (1);
+      g_mutex_unlock (&big_gemm_lock);
+    }
 }
 
 void
@@ -74,20 +113,23 @@ static int parallel_threads;   /* 0: one per processor */
 void
 jac_blas_set_threads (int n_threads)
 {
-  openblas_set_num_threads (MAX (n_threads, 1));
+  blas_init ();
+  g_atomic_int_set (&gemm_threads, MAX (n_threads, 1));
   parallel_threads = MAX (n_threads, 1);
 }
 
 void
 _jac_blas_set_gemm_threads (int n_threads)
 {
-  openblas_set_num_threads (MAX (n_threads, 1));
+  blas_init ();
+  g_atomic_int_set (&gemm_threads, MAX (n_threads, 1));
 }
 
 int
 jac_blas_get_threads (void)
 {
-  return openblas_get_num_threads ();
+  blas_init ();
+  return g_atomic_int_get (&gemm_threads);
 }
 
 /* ---- parallel ranges ---- */

@@ -34,8 +34,9 @@ void jac_gemm_naive (gboolean      trans_a,
                      gsize         ldc);
 void jac_blas_set_threads (int n_threads);
 int  jac_blas_get_threads (void);
-/* BLAS's own thread count alone, for a caller that runs work of its own beside a GEMM (the
- * through-time norms); jac_parallel_for () keeps --threads. Put back with the count before. */
+/* The threads a large GEMM may use (smaller ones always run on the caller's thread alone, see
+ * jac-blas.c), for a caller that runs work of its own beside its GEMMs (the through-time norms);
+ * jac_parallel_for () keeps --threads. Put back with the count before. */
 void _jac_blas_set_gemm_threads (int n_threads);
 
 /* Runs @func on [begin, end) ranges that cover [0, @n), one range per thread that --threads

@@ -1931,9 +1931,7 @@ eval_unary (const JacMExpr *e,
         r->data[n] = -a->data[n];
       break;
     case JAC_M_TRANSPOSE:
-      for (gsize i = 0; i < r->shape[0]; i++)
-        for (gsize j = 0; j < r->shape[1]; j++)
-          JAC_AT2 (r, i, j) = JAC_AT2 (a, j, i);
+      jac_matrix_transpose (a->data, a->shape[0], a->shape[1], r->data);
       break;
     case JAC_M_FUNC:
       for (gsize n = 0; n < r->size; n++)
@@ -2090,6 +2088,16 @@ _jac_m_eval (const JacMExpr  *e,
       return r;
     }
 
+  /* A graph value's transpose, read in place. */
+  if (e->kind == JAC_M_TRANSPOSE && e->a->rank == 2 && e->a->kind == JAC_M_NODE
+      && jac_graph_node (graph, e->a->node)->value->rank == 2)
+    {
+      const JacTensor *value = jac_graph_node (graph, e->a->node)->value;
+      JacTensor *r = new_like (e);
+
+      jac_matrix_transpose (value->data, value->shape[0], value->shape[1], r->data);
+      return r;
+    }
   a = _jac_m_eval (e->a, graph, upstream);
   if (e->b != NULL)
     b = _jac_m_eval (e->b, graph, upstream);

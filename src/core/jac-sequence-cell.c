@@ -640,26 +640,40 @@ add_parts (const double *p,
   *top = most;
 }
 
-/* The (output, wrt) block of every row, contiguous as the callbacks want it, and its statistics.
- * With one state part (the GRU) the product is its blocks already. */
+/* The (output, wrt) blocks of rows [begin, end) of @from (the state's product, or the next one),
+ * contiguous as the callbacks want them, and their statistics. With one state part (the GRU)
+ * the product is its blocks already. */
+static void
+extract_rows (JacSequenceChainState *state,
+              const JacTensor       *from,
+              gsize                  begin,
+              gsize                  end)
+{
+  const JacSequenceConfig *config = &state->sequence->config;
+  gsize h = config->config.hidden, m = from->shape[2];
+  gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
+
+  for (gsize i = begin; i < end; i++)
+    {
+      const double *block = from->data + i * h * m;
+
+      if (m != h)
+        {
+          for (gsize r = 0; r < h; r++)
+            memcpy (state->blocks->data + (i * h + r) * h, from->data + (i * h + r) * m + wrt_col,
+                    h * sizeof (double));
+          block = state->blocks->data + i * h * h;
+        }
+      _jac_block_stats (block, h * h, &state->sum_squares[i], &state->max_abs[i]);
+    }
+}
+
 void
 _jac_chain_gated_extract (JacSequenceChainState *state)
 {
-  const JacSequenceConfig *config = &state->sequence->config;
-  gsize n = state->rows, h = config->config.hidden, m = state->product->shape[2];
-  gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
-
-  if (m == h)
+  if (state->product->shape[2] == state->sequence->config.config.hidden)
     state->blocks = state->product;
-  for (gsize i = 0; i < n; i++)
-    {
-      if (m != h)
-        for (gsize r = 0; r < h; r++)
-          memcpy (state->blocks->data + (i * h + r) * h,
-                  state->product->data + (i * h + r) * m + wrt_col, h * sizeof (double));
-      _jac_block_stats (state->blocks->data + i * h * h, h * h, &state->sum_squares[i],
-                        &state->max_abs[i]);
-    }
+  extract_rows (state, state->product, 0, state->rows);
 }
 
 gboolean
@@ -671,7 +685,8 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   gsize n = state->rows, h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1;
   gsize m = parts * h;
-  gsize product_shape[3] = { n, h, m }, folded_shape[2] = { m, h }, block_shape[3] = { n, h, h };
+  gsize product_shape[3] = { n, h, m }, folded_shape[3] = { state->ranges, m, h };
+  gsize block_shape[3] = { n, h, h };
   gsize out_col = config->output == JAC_STATE_C ? h : 0;
   StepCoefficients *k = g_new0 (StepCoefficients, n);
 
@@ -681,7 +696,7 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   /* Only the output part's rows of the product are ever needed: P = rows of u_T, H × m. */
   if ((state->product = jac_tensor_new (3, product_shape, error)) == NULL
       || (state->next = jac_tensor_new (3, product_shape, error)) == NULL
-      || (state->scaled = jac_tensor_new (2, folded_shape, error)) == NULL
+      || (state->scaled = jac_tensor_new (3, folded_shape, error)) == NULL
       || (parts == 2 && (state->blocks = jac_tensor_new (3, block_shape, error)) == NULL))
     {
       _jac_chain_clear (state);
@@ -696,34 +711,36 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   return TRUE;
 }
 
-void
-_jac_chain_gated_advance (JacSequenceChainState *state)
+/* One step back for rows [begin, end) of the state, into state->next: P' [:, h columns] =
+ * P (E W_hh) per row, its gates folded into W_hh (fold_gates ()) and one GEMM of depth A·H,
+ * then the diagonal parts, the rescaling and the rows' blocks. */
+static void
+gated_advance_rows (gsize    begin,
+                    gsize    end,
+                    guint    range,
+                    gpointer data)
 {
+  JacSequenceChainState *state = data;
   const JacSequence *self = state->sequence;
   const JacSequenceConfig *config = &self->config;
-  gsize n = state->rows, h = config->config.hidden;
+  gsize h = config->config.hidden;
   guint parts = config->cell == JAC_CELL_LSTM ? 2 : 1, g = jac_cell_n_gates (config->cell);
   gsize m = parts * h, step = config->steps - state->lag;
   StepCoefficients *k = state->coefficients;
-  JacTensor *product = state->product, *next = state->next, *scaled = state->scaled;
-  g_autoptr(JacTensor) made = NULL;
-  const double *w = recurrent_weight (self, &made);
+  const JacTensor *product = state->product;
+  JacTensor *next = state->next;
+  double *folded = state->scaled->data + range * m * h;
+  const double *w = self->weight_hh->data;
 
-  /* P' [:, h columns] = P (E W_hh) per row: its gates folded into W_hh, then one GEMM of depth
-   * A·H (fold_gates ()). */
-  for (gsize i = 0; i < n; i++)
-    {
-      coefficients_compute (&k[i], self, step, state->row0 + i);
-      fold_gates (k[i].e, w, parts, g, h, scaled->data);
-      jac_gemm (FALSE, FALSE, h, h, m, 1.0, product->data + i * h * m, m, scaled->data, h, 0.0,
-                next->data + i * h * m, m);
-    }
-  /* Then the diagonal parts. */
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = begin; i < end; i++)
     {
       double top = 0;
       int shift = 0;
 
+      coefficients_compute (&k[i], self, step, state->row0 + i);
+      fold_gates (k[i].e, w, parts, g, h, folded);
+      jac_gemm (FALSE, FALSE, h, h, m, 1.0, product->data + i * h * m, m, folded, h, 0.0,
+                next->data + i * h * m, m);
       for (gsize r = 0; r < h; r++)
         {
           const double *p = product->data + (i * h + r) * m;
@@ -750,9 +767,21 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
           state->exponent[i] -= shift;
         }
     }
-  state->product = next, state->next = product;
+  extract_rows (state, next, begin, end);
+}
+
+void
+_jac_chain_gated_advance (JacSequenceChainState *state)
+{
+  JacTensor *product = state->product;
+
+  g_return_if_fail (state->sequence->weight_hh != NULL);
+
+  _jac_chain_advance_rows (state, gated_advance_rows);
+  state->product = state->next, state->next = product;
   state->lag++;
-  _jac_chain_gated_extract (state);
+  if (state->product->shape[2] == state->sequence->config.config.hidden)
+    state->blocks = state->product;
 }
 
 void

@@ -121,30 +121,48 @@ scale_columns (gsize         n,
     }
 }
 
+/* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ for rows [begin, end) of the state: B^(lag)
+ * scaled in place, one GEMM, the new blocks' statistics. */
 static void
-rnn_stats (JacSequenceChainState *state)
+rnn_advance_rows (gsize    begin,
+                  gsize    end,
+                  guint    range,
+                  gpointer data)
 {
-  gsize n = state->rows, h = state->sequence->config.config.hidden;
+  JacSequenceChainState *state = data;
+  const JacSequence *self = state->sequence;
+  gsize h = self->config.config.hidden, n = end - begin;
+  double *product = state->product->data + begin * h * h, *next = state->next->data + begin * h * h;
 
-  for (gsize i = 0; i < n; i++)
-    _jac_block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
+  scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag)
+                       + (state->row0 + begin) * h,
+                 state->max_abs + begin, product, product, state->exponent + begin,
+                 state->factor + range * h);
+  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, product, h, self->w_hh->data, h, 0.0, next, h);
+  for (gsize i = begin; i < end; i++)
+    _jac_block_stats (state->next->data + i * h * h, h * h, &state->sum_squares[i],
                       &state->max_abs[i]);
 }
 
-gboolean
-_jac_chain_init (JacSequenceChainState  *state,
-                 const JacSequence      *self,
-                 GError                **error)
+/* Rows [0, rows) of the state by rows_func, on one thread or, for a whole batch's state, in
+ * state->ranges ranges at once. */
+void
+_jac_chain_advance_rows (JacSequenceChainState *state,
+                         JacRangeFunc           rows_func)
 {
-  return _jac_chain_init_rows (state, self, 0, self->config.config.batch, error);
+  if (state->ranges > 1)
+    jac_parallel_for (state->rows, 1, rows_func, state);
+  else
+    rows_func (0, state->rows, 0, state);
 }
 
-gboolean
-_jac_chain_init_rows (JacSequenceChainState  *state,
-                      const JacSequence      *self,
-                      gsize                   row0,
-                      gsize                   rows,
-                      GError                **error)
+static gboolean
+chain_init (JacSequenceChainState  *state,
+            const JacSequence      *self,
+            gsize                   row0,
+            gsize                   rows,
+            guint                   ranges,
+            GError                **error)
 {
   gsize n = rows, h = self->config.config.hidden;
   gsize shape[3] = { n, h, h };
@@ -155,13 +173,14 @@ _jac_chain_init_rows (JacSequenceChainState  *state,
   state->sequence = self;
   state->row0 = row0;
   state->rows = rows;
+  state->ranges = MAX (ranges, 1);
   state->lag = 1;
   state->exponent = g_new0 (int, n);
   state->sum_squares = g_new0 (double, n);
   state->max_abs = g_new0 (double, n);
   if (self->config.cell != JAC_CELL_RNN)
     return _jac_chain_gated_init (state, error);
-  state->factor = g_new (double, h);
+  state->factor = g_new (double, state->ranges * h);
   if ((state->product = jac_tensor_new (3, shape, error)) == NULL
       || (self->config.steps > 1 && (state->next = jac_tensor_new (3, shape, error)) == NULL))
     {
@@ -170,15 +189,35 @@ _jac_chain_init_rows (JacSequenceChainState  *state,
     }
   state->blocks = state->product;
   first_blocks (state, state->product->data);
-  rnn_stats (state);
+  for (gsize i = 0; i < n; i++)
+    _jac_block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
+                      &state->max_abs[i]);
   return TRUE;
+}
+
+gboolean
+_jac_chain_init_rows (JacSequenceChainState  *state,
+                      const JacSequence      *self,
+                      gsize                   row0,
+                      gsize                   rows,
+                      GError                **error)
+{
+  return chain_init (state, self, row0, rows, 1, error);
+}
+
+gboolean
+_jac_chain_init (JacSequenceChainState  *state,
+                 const JacSequence      *self,
+                 GError                **error)
+{
+  return chain_init (state, self, 0, self->config.config.batch,
+                     jac_parallel_ranges (self->config.config.batch, 1), error);
 }
 
 void
 _jac_chain_advance (JacSequenceChainState *state)
 {
   const JacSequence *self = state->sequence;
-  gsize n = state->rows, h = self->config.config.hidden;
   JacTensor *swap;
 
   g_return_if_fail (state->lag < self->config.steps);
@@ -188,17 +227,10 @@ _jac_chain_advance (JacSequenceChainState *state)
       _jac_chain_gated_advance (state);
       return;
     }
-  /* B^(lag+1) = B^(lag) · diag(S_{T−lag}) W_hhᵀ, all the state's rows in one GEMM, B^(lag)
-   * scaled in place. */
-  scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag) + state->row0 * h,
-                 state->max_abs, state->product->data, state->product->data, state->exponent,
-                 state->factor);
-  jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, state->product->data, h, self->w_hh->data, h, 0.0,
-            state->next->data, h);
+  _jac_chain_advance_rows (state, rnn_advance_rows);
   swap = state->product, state->product = state->next, state->next = swap;
   state->blocks = state->product;
   state->lag++;
-  rnn_stats (state);
 }
 
 void

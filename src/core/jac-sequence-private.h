@@ -2,6 +2,7 @@
 #pragma once
 
 #include "jac-sequence.h"
+#include "jac-blas.h"
 
 G_BEGIN_DECLS
 
@@ -48,13 +49,15 @@ typedef struct
   double    *max_abs;       /* R */
   /* scratch, only in a working state */
   JacTensor *next;
-  JacTensor *scaled;        /* gated: a row's W_hh with its gates folded in, A·H × H */
-  double    *factor;        /* RNN: H */
+  JacTensor *scaled;        /* gated: a row's W_hh with its gates folded in, ranges × A·H × H */
+  double    *factor;        /* RNN: ranges × H */
+  guint      ranges;        /* rows advanced in this many ranges at once (jac_parallel_for ()) */
   gpointer   coefficients;  /* gated: one StepCoefficients per row */
   gsize      rows_filled;   /* a saved state filled row range by row range: the rows written */
 } JacSequenceChainState;
 
-/* A working state at lag 1, for the whole batch. */
+/* A working state at lag 1, for the whole batch, advanced on the threads --threads allows, row
+ * range by row range (each GEMM on one BLAS thread). */
 gboolean _jac_chain_init               (JacSequenceChainState *state,
                                         const JacSequence  *self,
                                         GError            **error);
@@ -92,6 +95,10 @@ gboolean _jac_chain_gated_init         (JacSequenceChainState *state,
 void     _jac_chain_gated_advance      (JacSequenceChainState *state);
 void     _jac_chain_gated_extract      (JacSequenceChainState *state);
 void     _jac_chain_gated_clear        (JacSequenceChainState *state);
+/* Calls @rows_func on the state's rows as _jac_chain_init () asked: at once in ranges, or all
+ * on this thread. */
+void     _jac_chain_advance_rows       (JacSequenceChainState *state,
+                                        JacRangeFunc           rows_func);
 /* Σ v² and max |v| over @n_entries contiguous doubles (NaN when one is). */
 void     _jac_block_stats              (const double *block,
                                         gsize         n_entries,

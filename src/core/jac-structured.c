@@ -1287,9 +1287,7 @@ matmul_left_term (const JacStructured  *ja,
       gboolean reused;
 
       /* Read B by columns from a transposed copy, so the inner loops run along memory. */
-      for (gsize r = 0; r < k; r++)
-        for (gsize c = 0; c < ncols; c++)
-          bt[c * k + r] = b->data[r * ncols + c];
+      jac_matrix_transpose (b->data, k, ncols, bt);
       collapse_strides (result, ja, ja->pair[1], ja->core->strides[1], 1, &job.s);
       /* δ_ip with whole rows of q: the contraction's rows are the core's blocks, written here. */
       if (mm->upstream != NULL && result->pair[0] == 0 && result->wrt_rank == 2 &&

@@ -809,3 +809,16 @@ jac_tensor_offset (const JacTensor *self,
     offset += index[a] * self->strides[a];
   return offset;
 }
+
+void
+jac_matrix_transpose (const double *a,
+                      gsize         rows,
+                      gsize         cols,
+                      double       *out)
+{
+  for (gsize i0 = 0; i0 < rows; i0 += 32)
+    for (gsize j0 = 0; j0 < cols; j0 += 32)
+      for (gsize j = j0; j < MIN (j0 + 32, cols); j++)
+        for (gsize i = i0; i < MIN (i0 + 32, rows); i++)
+          out[j * rows + i] = a[i * cols + j];
+}

@@ -98,4 +98,11 @@ gsize      jac_tensor_offset           (const JacTensor  *self,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacTensor, jac_tensor_free)
 
+/* out = aᵀ for a row-major @rows × @cols matrix (out is @cols × @rows), in tiles so that neither
+ * side is read a cache line an entry. */
+void       jac_matrix_transpose        (const double     *a,
+                                        gsize             rows,
+                                        gsize             cols,
+                                        double           *out);
+
 G_END_DECLS
