@@ -338,7 +338,8 @@ JacTensor   *jac_sequence_param_jacobian     (const JacSequence  *self,
 /* ∂h_T/∂h_{T−@lag}, 0 ≤ lag ≤ T (lag 0 is the identity), by one (N·H × H) · (H × H) GEMM per
  * step: the diagonal scaling of every row's running product is applied as a column scaling.
  * For a gated cell, ∂(config.output)_T/∂(config.wrt)_{T−lag}: the running product of the whole
- * state's Jacobians, one (N·m × G·H) · (G·H × H) GEMM per step (m = H, or 2H for the LSTM). */
+ * state's Jacobians, a step per row one (H × m) · (m × H) GEMM with the row's gates folded into
+ * W_hh (m = H, or 2H for the LSTM). */
 JacStructured *jac_sequence_jacobian         (const JacSequence  *self,
                                               gsize               lag,
                                               GError            **error);
