@@ -36,8 +36,8 @@ first_blocks (const JacSequenceChainState *state,
 }
 
 /* Σ v² and max |v| over a block, in eight lanes. */
-JAC_VECTOR_CLONES void
-_jac_block_stats (const double *block,
+JAC_VECTOR_CLONES static void
+block_stats (const double *block,
              gsize         n_entries,
              double       *sum_squares,
              double       *max_abs)
@@ -72,6 +72,16 @@ _jac_block_stats (const double *block,
     best = MAX (best, MAX (m0[lane], m1[lane]));
   *sum_squares = sum;
   *max_abs = isnan (sum) ? sum : best;
+}
+
+/* Not cloned itself: clang resolves a cloned function only within its own file. */
+void
+_jac_block_stats (const double *block,
+                  gsize         n_entries,
+                  double       *sum_squares,
+                  double       *max_abs)
+{
+  block_stats (block, n_entries, sum_squares, max_abs);
 }
 
 /* out = row ⊙ factor (h), @out possibly @row. */
