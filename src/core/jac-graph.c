@@ -903,7 +903,26 @@ slope_of (const JacNode   *node,
           const JacTensor *operand)
 {
   JacTensor *slope = jac_tensor_new (operand->rank, operand->shape, NULL);
+  const JacTensor *value = node->value;
 
+  /* tanh's and sigmoid's slopes from the values the forward pass left, 1 − t² and s (1 − s):
+   * the numbers jac_func_slope_param () gives (it computes t and s as jac_node_apply () did),
+   * without a second tanh or exp an entry (0.2 ms of 1.9 for h = tanh (…) at N=64, H=256). */
+  if (value != NULL && value->size == operand->size && node->op == JAC_OP_APPLY)
+    {
+      if (node->func == JAC_FUNC_TANH)
+        {
+          for (gsize n = 0; n < slope->size; n++)
+            slope->data[n] = 1.0 - value->data[n] * value->data[n];
+          return slope;
+        }
+      if (node->func == JAC_FUNC_SIGMOID)
+        {
+          for (gsize n = 0; n < slope->size; n++)
+            slope->data[n] = value->data[n] * (1.0 - value->data[n]);
+          return slope;
+        }
+    }
   for (gsize n = 0; n < slope->size; n++)
     slope->data[n] = jac_node_slope (node, operand->data[n]);
   return slope;

@@ -7,6 +7,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2_ROWS 1
+#endif
 
 #include "jac-blas.h"
 #include "jac-error.h"
@@ -1096,12 +1100,94 @@ typedef struct
   gsize            k, ncols;
   CollapseStrides  s;
   gboolean         stream;  /* the core is past the cache: write around it */
+  gboolean         avx2;    /* write_row_contract_avx2 () */
   /* Σ_o G[o] J[o, w] taken as the rows are written (δ_ip: row p of it is G's row p times block
    * p of the core), and the largest |entry| per range: NULL when not asked. */
   const double    *upstream;
   double          *vjp;
   double           max[16];
 } CollapseJob;
+
+#ifdef HAVE_AVX2_ROWS
+/* write_row () and write_row_contract () four at a time, for processors with AVX2 (chosen at run
+ * time): with two lanes the pass was bound by its instructions, not by memory (N=64, H=256:
+ * 1.54 ms against 1.13 ms for a plain write of the same 32 MiB). The same products in the same
+ * order, and no fused multiply-adds (the target is "avx2" alone), so the numbers are the ones the
+ * two-lane code gives. */
+__attribute__ ((target ("avx2"))) static void
+write_row_contract_avx2 (double       *out,
+                         const double *row,
+                         const double *column,
+                         double        f,
+                         gsize         n,
+                         gboolean      stream,
+                         gboolean      contract,
+                         double        g,
+                         double       *acc,
+                         double       *max)
+{
+  gsize x = 0;
+  double m = *max;
+  __m256d factor = _mm256_set1_pd (f), up = _mm256_set1_pd (g), top;
+  __m256d sign = _mm256_set1_pd (-0.0);
+  double lanes[4];
+
+  for (; x < n && ((guintptr) (out + x) & 31) != 0; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      if (contract)
+        {
+          acc[x] += g * v;
+          m = fabs (v) > m ? fabs (v) : m;
+        }
+    }
+  top = _mm256_set1_pd (m);
+  for (; x + 4 <= n; x += 4)
+    {
+      __m256d v = _mm256_mul_pd (_mm256_mul_pd (_mm256_loadu_pd (row + x),
+                                                _mm256_loadu_pd (column + x)), factor);
+
+      if (stream)
+        _mm256_stream_pd (out + x, v);
+      else
+        _mm256_store_pd (out + x, v);
+      if (contract)
+        {
+          _mm256_storeu_pd (acc + x, _mm256_add_pd (_mm256_loadu_pd (acc + x),
+                                                    _mm256_mul_pd (up, v)));
+          /* max skips NaN as jac_tensor_max_abs does: a NaN operand leaves top. */
+          top = _mm256_max_pd (_mm256_andnot_pd (sign, v), top);
+        }
+    }
+  _mm256_storeu_pd (lanes, top);
+  m = MAX (m, MAX (MAX (lanes[0], lanes[1]), MAX (lanes[2], lanes[3])));
+  for (; x < n; x++)
+    {
+      double v = row[x] * column[x] * f;
+
+      out[x] = v;
+      if (contract)
+        {
+          acc[x] += g * v;
+          m = fabs (v) > m ? fabs (v) : m;
+        }
+    }
+  if (contract)
+    *max = m;
+}
+
+static gboolean
+have_avx2 (void)
+{
+  static int supported = -1;
+
+  if (supported < 0)
+    supported = __builtin_cpu_supports ("avx2") ? 1 : 0;
+  return supported == 1;
+}
+#endif
 
 /* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
  * does not overlap the operands). @stream: with stores that bypass the cache. A core past the
@@ -1223,6 +1309,13 @@ collapse_rows_cb (gsize    begin,
          * (write_row ()), instead of an inner loop of one step. */
         if (s->n_y == 1 && s->op_x == 1 && s->dense_x == 1)
           {
+#ifdef HAVE_AVX2_ROWS
+            if (job->avx2)
+              write_row_contract_avx2 (out, row, column, f, s->n_x, job->stream, job->vjp != NULL,
+                                       job->vjp != NULL ? job->upstream[i * job->ncols + j] : 0,
+                                       job->vjp != NULL ? job->vjp + i * s->n_x : NULL, &m);
+            else
+#endif
             if (job->vjp != NULL)
               write_row_contract (out, row, column, f, s->n_x, job->stream,
                                   job->upstream[i * job->ncols + j], job->vjp + i * s->n_x, &m);
@@ -1280,8 +1373,8 @@ matmul_left_term (const JacStructured  *ja,
       /* Σ_k δ(k, w_t) A'[i, k, …] B[k, j] = A'[i, w_t, …] B[w_t, j]: the δ collapses the sum. */
       g_autofree double *bt = g_new (double, MAX (k * ncols, 1));
       CollapseJob job = { result->core->data, ja->core->data, ja->core->strides[0], bt,
-                          scale != NULL ? scale->data : NULL, k, ncols, { 0 }, FALSE, NULL,
-                          NULL, { 0 } };
+                          scale != NULL ? scale->data : NULL, k, ncols, { 0 }, FALSE, FALSE,
+                          NULL, NULL, { 0 } };
       g_autoptr(JacTensor) vjp = NULL;
       gsize per_row;
       gboolean reused;
@@ -1305,6 +1398,9 @@ matmul_left_term (const JacStructured  *ja,
         }
       reused = jac_buffer_is_reused (result->core->data);
       job.stream = result->core->size * sizeof (double) >= STREAM_BYTES && reused;
+#ifdef HAVE_AVX2_ROWS
+      job.avx2 = have_avx2 ();
+#endif
       /* Rows i are independent and each is written once: the threads share them, in a buffer
        * used before. Fresh pages fault on the first write, and two threads faulting in one
        * mapping wait for each other: slower than one. */
