@@ -205,6 +205,21 @@ check_draw (const JacAnalysis *a,
 
   if (!(jac_tensor_max_abs_diff (dense, fd) < 1e-6 * scale))
     g_error ("%s: |dense − finite differences| = %g", what, jac_tensor_max_abs_diff (dense, fd));
+  /* The analysis's check perturbs the entries that reach disjoint outputs together, by the
+   * structural-zero mask: the same differences as one entry at a time. */
+  {
+    guint rank;
+    gsize shape[16];
+    g_autofree guint8 *mask = jac_analysis_structural_zero_mask (a, &rank, shape, NULL);
+    g_autoptr(JacTensor) grouped = jac_graph_finite_difference_grouped (a->graph, a->wrt_node,
+                                                                        1e-6, mask);
+
+    if (!(jac_tensor_max_abs_diff (grouped, fd) < 1e-8 * scale))
+      g_error ("%s: grouped finite differences differ by %g", what,
+               jac_tensor_max_abs_diff (grouped, fd));
+    if (a->fd_max_diff >= 0 && !(a->fd_max_diff < 1e-6 * a->fd_scale))
+      g_error ("%s: the analysis's finite-difference check says %g", what, a->fd_max_diff);
+  }
   if (!(jac_tensor_max_abs_diff (a->contract_tensor, from_dense) < 1e-10 * scale) ||
       !(jac_tensor_max_abs_diff (a->contract_tensor, backprop) < 1e-10 * scale))
     g_error ("%s: Σ G·J from the terms ≠ from the dense tensor or back-prop", what);
@@ -328,6 +343,47 @@ test_masks (void)
     }
   g_test_message ("%u Jacobians, %u of them sums of several δ patterns", n_checked, n_multi);
   g_assert_cmpuint (n_multi, >=, 20);
+}
+
+/* Grouped finite differences trust the mask for which entries to perturb together, not for
+ * what they find: a zero it claims falsely shows as a difference from the Jacobian, whether
+ * the output is reached by another entry of its group or by none. */
+static void
+test_grouped_differences (void)
+{
+  static const char *sources[] = { "Y = X @ W", "Y = S + S.T",
+                                   "h = tanh(h_prev @ W_hh + x @ W_xh + b)" };
+  static const char *wrts[] = { "X", "S", "h_prev" };
+
+  for (guint c = 0; c < G_N_ELEMENTS (sources); c++)
+    {
+      g_autoptr(JacAnalysis) a = analyse (sources[c], wrts[c], 3);
+      g_autoptr(JacTensor) dense = jac_structured_to_dense (a->jacobian, 0, NULL);
+      guint rank;
+      gsize shape[16], n_claims = 0;
+      g_autofree guint8 *mask = jac_analysis_structural_zero_mask (a, &rank, shape, NULL);
+      g_autoptr(JacTensor) honest = jac_graph_finite_difference_grouped (a->graph, a->wrt_node,
+                                                                         1e-6, mask);
+      double scale = MAX (1.0, jac_tensor_max_abs (dense));
+
+      g_assert_cmpfloat (jac_tensor_max_abs_diff (honest, dense), <, 1e-6 * scale);
+      /* Claim every entry of the largest magnitude a zero, one at a time. */
+      for (gsize e = 0; e < dense->size; e++)
+        if (!mask[e] && fabs (dense->data[e]) > 0.1)
+          {
+            g_autoptr(JacTensor) lied = NULL;
+            g_autoptr(JacTensor) claimed = jac_tensor_copy (dense);
+
+            mask[e] = 1;
+            claimed->data[e] = 0;
+            lied = jac_graph_finite_difference_grouped (a->graph, a->wrt_node, 1e-6, mask);
+            g_assert_cmpfloat (jac_tensor_max_abs_diff (lied, claimed), >,
+                               0.5 * fabs (dense->data[e]));
+            mask[e] = 0;
+            n_claims++;
+          }
+      g_assert_cmpuint (n_claims, >, 0);
+    }
 }
 
 /* J[i,j,p,q] = δ_iq X_pj + X_pi δ_jq: zero where q ≠ i and q ≠ j, for every X. */
@@ -755,6 +811,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/terms/masks", test_masks);
   g_test_add_func ("/terms/gram", test_gram);
+  g_test_add_func ("/terms/grouped-differences", test_grouped_differences);
   g_test_add_func ("/terms/hover", test_hover);
   g_test_add_func ("/terms/symmetric-sum", test_symmetric_sum);
   g_test_add_func ("/terms/exact-zero-factor", test_exact_zero_factor);

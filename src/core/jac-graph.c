@@ -1607,12 +1607,73 @@ jac_graph_finite_difference (JacGraph *self,
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  return jac_graph_finite_difference_grouped (self, variable, step, NULL);
+}
+
+/* Greedy grouping of the @n_wrt columns: a column joins the first group none of whose columns
+ * may be nonzero in a row where it may be. Fills @group_of, returns the number of groups. */
+static gsize
+group_columns (const guint8 *zero_mask,
+               gsize         n_out,
+               gsize         n_wrt,
+               gsize        *group_of)
+{
+  g_autofree guint8 *taken = NULL;   /* [group][row]: a column of the group may be nonzero there */
+  g_autofree gsize *rows = g_new (gsize, MAX (n_out, 1));
+  gsize n_groups = 0;
+
+  if (zero_mask == NULL)
+    {
+      for (gsize w = 0; w < n_wrt; w++)
+        group_of[w] = w;
+      return n_wrt;
+    }
+  taken = g_malloc0 (MAX (n_wrt * n_out, 1));
+  for (gsize w = 0; w < n_wrt; w++)
+    {
+      gsize n_rows = 0, g;
+
+      for (gsize o = 0; o < n_out; o++)
+        if (!zero_mask[o * n_wrt + w])
+          rows[n_rows++] = o;
+      for (g = 0; g < n_groups; g++)
+        {
+          const guint8 *row_taken = taken + g * n_out;
+          gsize r = 0;
+
+          while (r < n_rows && !row_taken[rows[r]])
+            r++;
+          if (r == n_rows)
+            break;
+        }
+      if (g == n_groups)
+        n_groups++;
+      group_of[w] = g;
+      for (gsize r = 0; r < n_rows; r++)
+        taken[g * n_out + rows[r]] = 1;
+    }
+  return n_groups;
+}
+
+JacTensor *
+jac_graph_finite_difference_grouped (JacGraph     *self,
+                                     int           variable,
+                                     double        step,
+                                     const guint8 *zero_mask)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
   JacNode *var = jac_graph_node (self, variable);
   const JacNode *out = jac_graph_node (self, self->output);
   gsize shape[4];
   guint rank = 0;
   JacTensor *dense;
-  gsize n_out, n_wrt = var->value->size;
+  gsize n_out, n_wrt = var->value->size, n_groups;
+  g_autofree gsize *group_of = g_new (gsize, MAX (n_wrt, 1));
+  g_autofree gsize *order = g_new (gsize, MAX (n_wrt, 1));
+  g_autofree gsize *start = NULL;
+  g_autofree double *saved = g_new (double, MAX (n_wrt, 1));
+  g_autofree gsize *covered = NULL;   /* the last group + 1 whose columns may reach each output */
 
   for (guint a = 0; a < out->rank; a++)
     shape[rank++] = out->shape[a];
@@ -1620,24 +1681,60 @@ jac_graph_finite_difference (JacGraph *self,
     shape[rank++] = var->shape[a];
   dense = jac_tensor_new (rank, shape, NULL);
   n_out = n_wrt > 0 ? dense->size / n_wrt : 0;
-
+  n_groups = group_columns (zero_mask, n_out, n_wrt, group_of);
+  covered = g_new0 (gsize, MAX (n_out, 1));
+  /* The columns of each group, in order: order[start[g] … start[g + 1]). */
+  start = g_new0 (gsize, n_groups + 1);
   for (gsize w = 0; w < n_wrt; w++)
-    {
-      double saved = var->value->data[w];
-      g_autoptr(JacTensor) plus = NULL;
+    start[group_of[w] + 1]++;
+  for (gsize g = 0; g < n_groups; g++)
+    start[g + 1] += start[g];
+  {
+    g_autofree gsize *fill = g_memdup2 (start, (n_groups + 1) * sizeof (gsize));
 
-      var->value->data[w] = saved + step;
+    for (gsize w = 0; w < n_wrt; w++)
+      order[fill[group_of[w]]++] = w;
+  }
+
+  for (gsize g = 0; g < n_groups; g++)
+    {
+      g_autoptr(JacTensor) plus = NULL;
+      const double *minus;
+
+      for (gsize c = start[g]; c < start[g + 1]; c++)
+        {
+          saved[order[c]] = var->value->data[order[c]];
+          var->value->data[order[c]] = saved[order[c]] + step;
+        }
       jac_graph_forward (self);
       plus = jac_tensor_copy (jac_graph_node (self, self->output)->value);
       var = jac_graph_node (self, variable);
-      var->value->data[w] = saved - step;
+      for (gsize c = start[g]; c < start[g + 1]; c++)
+        var->value->data[order[c]] = saved[order[c]] - step;
       jac_graph_forward (self);
       /* Read before restoring: the output may be the variable itself. */
-      for (gsize o = 0; o < n_out; o++)
-        dense->data[o * n_wrt + w] =
-          (plus->data[o] - jac_graph_node (self, self->output)->value->data[o]) / (2.0 * step);
+      minus = jac_graph_node (self, self->output)->value->data;
+      for (gsize c = start[g]; c < start[g + 1]; c++)
+        {
+          gsize w = order[c];
+
+          for (gsize o = 0; o < n_out; o++)
+            if (zero_mask == NULL || !zero_mask[o * n_wrt + w])
+              {
+                dense->data[o * n_wrt + w] = (plus->data[o] - minus[o]) / (2.0 * step);
+                covered[o] = g + 1;
+              }
+        }
+      /* An output no column of the group may reach must not have moved: if it did, the mask
+       * claimed a zero that is not one, and its change goes to the group's first column, where
+       * the comparison with the Jacobian shows it. */
+      if (zero_mask != NULL)
+        for (gsize o = 0; o < n_out; o++)
+          if (covered[o] != g + 1 && plus->data[o] != minus[o])
+            dense->data[o * n_wrt + order[start[g]]] += (plus->data[o] - minus[o]) / (2.0 * step);
       var = jac_graph_node (self, variable);
-      var->value->data[w] = saved;
+      for (gsize c = start[g]; c < start[g + 1]; c++)
+        var->value->data[order[c]] = saved[order[c]];
     }
   jac_graph_forward (self);
   return dense;

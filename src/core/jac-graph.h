@@ -195,6 +195,17 @@ JacTensor  *jac_graph_vjp          (JacGraph        *self,
 JacTensor  *jac_graph_finite_difference (JacGraph   *self,
                                     int              variable,
                                     double           step);
+/* The same with the variable's entries perturbed together where they reach disjoint outputs
+ * by @zero_mask (out + variable, C order, 1 where the entry is 0 for every value; the
+ * structured Jacobian's): entries masked 0 are left 0, and two entries share a pair of forward
+ * passes when no output can depend on both (Curtis, Powell and Reid's column grouping). For a
+ * batch-diagonal Jacobian that is N entries a pair. A mask that claims a zero the function does
+ * not have shows in the result: that output's change lands on another entry of its group (one
+ * the mask lets reach it, else the group's first), which the Jacobian does not have. */
+JacTensor  *jac_graph_finite_difference_grouped (JacGraph     *self,
+                                                 int           variable,
+                                                 double        step,
+                                                 const guint8 *zero_mask);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JacGraph, jac_graph_free)
 
