@@ -414,7 +414,7 @@ typedef struct
 {
   double *basis;                /* (LANCZOS_MAX_STEPS + 1) × H: Lanczos vectors */
   double *alpha, *beta, *ritz, *ritz_work;  /* LANCZOS_MAX_STEPS + 1 each */
-  double *right;                /* H */
+  double *images;               /* LANCZOS_MAX_STEPS × H: B v of each Lanczos vector */
   double *scratch;              /* H × H, for dgesvd_ */
   double *values;               /* H */
   gsize   n_lanczos_steps;
@@ -675,26 +675,17 @@ block_transpose_apply (const double *block,
     }
 }
 
-/* w = B v (h). */
-JAC_VECTOR_CLONES static void
-block_apply (const double *block,
-             gsize         h,
-             const double *v,
-             double       *w)
-{
-  for (gsize r = 0; r < h; r++)
-    w[r] = row_dot (block + r * h, v, h);
-}
-
-/* w = c Bᵀ B v (h) in one pass over B, four rows at a time: their dots with v (four independent
- * sums, where one row's would wait on each addition), then the four rows added into w at once
- * while they are still in the first-level cache (B v and then Bᵀ of it would read B twice). */
+/* w = c Bᵀ B v (h) in one pass over B, B v kept in @bv, four rows at a time: their dots with v
+ * (four independent sums, where one row's would wait on each addition), then the four rows
+ * added into w at once while they are still in the first-level cache (B v and then Bᵀ of it
+ * would read B twice). */
 JAC_VECTOR_CLONES static void
 block_gram_apply (const double *block,
                   gsize         h,
                   double        c,
                   const double *v,
-                  double       *w)
+                  double       *w,
+                  double       *bv)
 {
   gsize r = 0;
 
@@ -722,10 +713,12 @@ block_gram_apply (const double *block,
           t2 += r2[e] * v[e];
           t3 += r3[e] * v[e];
         }
-      t0 = c * (((s0[0] + s0[1]) + (s0[2] + s0[3])) + t0);
-      t1 = c * (((s1[0] + s1[1]) + (s1[2] + s1[3])) + t1);
-      t2 = c * (((s2[0] + s2[1]) + (s2[2] + s2[3])) + t2);
-      t3 = c * (((s3[0] + s3[1]) + (s3[2] + s3[3])) + t3);
+      t0 = ((s0[0] + s0[1]) + (s0[2] + s0[3])) + t0;
+      t1 = ((s1[0] + s1[1]) + (s1[2] + s1[3])) + t1;
+      t2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) + t2;
+      t3 = ((s3[0] + s3[1]) + (s3[2] + s3[3])) + t3;
+      bv[r] = t0, bv[r + 1] = t1, bv[r + 2] = t2, bv[r + 3] = t3;
+      t0 *= c, t1 *= c, t2 *= c, t3 *= c;
       for (l = 0; l + 4 <= h; l += 4)
         *(JacVec4 *) (w + l) += (t0 * *(const JacVec4 *) (r0 + l) + t1 * *(const JacVec4 *) (r1 + l))
                              + (t2 * *(const JacVec4 *) (r2 + l) + t3 * *(const JacVec4 *) (r3 + l));
@@ -736,7 +729,8 @@ block_gram_apply (const double *block,
     {
       const double *row = block + r * h;
 
-      row_axpy (w, c * row_dot (row, v, h), row, h);
+      bv[r] = row_dot (row, v, h);
+      row_axpy (w, c * bv[r], row, h);
     }
 }
 
@@ -783,7 +777,7 @@ lanczos (NormsWork    *work,
       double *w = v + (m + 1) * h;
 
       /* w = A v_m − α_m v_m − β_{m−1} v_{m−1}, then against every earlier v. */
-      block_gram_apply (block, h, s * s, v + m * h, w);
+      block_gram_apply (block, h, s * s, v + m * h, w, work->images + m * h);
       alpha[m] = row_dot (v + m * h, w, h);
       for (gsize e = 0; e < h; e++)
         w[e] -= alpha[m] * v[m * h + e] + (m > 0 ? beta[m - 1] * v[(m - 1) * h + e] : 0);
@@ -822,11 +816,11 @@ lanczos (NormsWork    *work,
 
   /* Ritz vector y = V_m z for the top eigenvector z of T_m; the next start is B y. */
   tridiagonal_eigenvector (alpha, beta, m, theta, work->ritz, work->ritz_work);
-  memset (work->right, 0, h * sizeof (double));
+  /* B y = Σ_c z_c B v_c, from the images each step's pass kept (a pass over B saved). */
+  memset (v, 0, h * sizeof (double));
   for (gsize c = 0; c < m; c++)
     for (gsize e = 0; e < h; e++)
-      work->right[e] += work->ritz[c] * v[c * h + e];
-  block_apply (block, h, work->right, v);
+      v[e] += work->ritz[c] * work->images[c * h + e];
   if (normalize (v, h) > 0)
     memcpy (left, v, h * sizeof (double));
   *sigma = estimate;
@@ -916,7 +910,7 @@ norms_work_init (NormsWork *work,
   work->beta = g_new0 (double, steps);
   work->ritz = g_new0 (double, steps);
   work->ritz_work = g_new0 (double, steps);
-  work->right = g_new (double, h);
+  work->images = g_new (double, steps * h);
   work->scratch = g_new (double, h * h);
   work->values = g_new (double, h);
 }
@@ -929,7 +923,7 @@ norms_work_clear (NormsWork *work)
   g_free (work->beta);
   g_free (work->ritz);
   g_free (work->ritz_work);
-  g_free (work->right);
+  g_free (work->images);
   g_free (work->scratch);
   g_free (work->values);
 }
