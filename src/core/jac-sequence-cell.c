@@ -560,8 +560,7 @@ jac_sequence_step_state_jacobian (const JacSequence  *self,
  * A state parts, F[(a, l), :] = Σ_gate e[a][gate][l] W_hh[(gate, l), :]. The running product's
  * step P · E W_hh is then P F, a GEMM of depth A·H (H for the GRU, 2H for the LSTM) where P E
  * times W_hh has depth G·H (3H, 4H): half the LSTM's multiply-adds, a third of the GRU's, for
- * G·A·H² to fold (the GEMM is A·H³ a row). Zero coefficients (the LSTM's o gate on the c part)
- * are skipped. */
+ * G·A·H² to fold (the GEMM is A·H³ a row). */
 JAC_VECTOR_CLONES static void
 fold_gates (const double *e,
             const double *w,
@@ -570,35 +569,42 @@ fold_gates (const double *e,
             gsize         h,
             double       *folded)
 {
-  for (guint a = 0; a < parts; a++)
-    for (gsize l = 0; l < h; l++)
-      {
-        double *out = folded + (a * h + l) * h;
-        gboolean first = TRUE;
+  g_assert (parts <= 2 && gates >= 1 && gates <= 4);
 
-        for (guint gate = 0; gate < gates; gate++)
-          {
-            double c = e[(a * gates + gate) * h + l];
-            const double *row = w + (gate * h + l) * h;
-            gsize q = 0;
+  /* Row l of every part at once, so that each gate's row of W_hh is read once: the coefficients
+   * of the gates past the cell's are 0 on a row already read. */
+  for (gsize l = 0; l < h; l++)
+    {
+      const double *row[4];
+      double c[2][4] = { { 0 } };
+      double *out_h = folded + l * h, *out_c = folded + (h + l) * h;
+      gsize q = 0;
 
-            if (c == 0 && !first)
-              continue;
-            if (first)
-              {
-                for (; q + 4 <= h; q += 4)
-                  *(JacVec4 *) (out + q) = c * *(const JacVec4 *) (row + q);
-                for (; q < h; q++)
-                  out[q] = c * row[q];
-                first = FALSE;
-                continue;
-              }
-            for (; q + 4 <= h; q += 4)
-              *(JacVec4 *) (out + q) += c * *(const JacVec4 *) (row + q);
-            for (; q < h; q++)
-              out[q] += c * row[q];
-          }
-      }
+      for (guint gate = 0; gate < 4; gate++)
+        {
+          row[gate] = w + ((gate < gates ? gate : 0) * h + l) * h;
+          for (guint a = 0; a < parts && gate < gates; a++)
+            c[a][gate] = e[(a * gates + gate) * h + l];
+        }
+      for (; q + 4 <= h; q += 4)
+        {
+          JacVec4 x0 = *(const JacVec4 *) (row[0] + q), x1 = *(const JacVec4 *) (row[1] + q);
+          JacVec4 x2 = *(const JacVec4 *) (row[2] + q), x3 = *(const JacVec4 *) (row[3] + q);
+
+          *(JacVec4 *) (out_h + q) = ((c[0][0] * x0 + c[0][1] * x1) + c[0][2] * x2) + c[0][3] * x3;
+          if (parts == 2)
+            *(JacVec4 *) (out_c + q) = ((c[1][0] * x0 + c[1][1] * x1) + c[1][2] * x2)
+                                       + c[1][3] * x3;
+        }
+      for (; q < h; q++)
+        {
+          out_h[q] = ((c[0][0] * row[0][q] + c[0][1] * row[1][q]) + c[0][2] * row[2][q])
+                     + c[0][3] * row[3][q];
+          if (parts == 2)
+            out_c[q] = ((c[1][0] * row[0][q] + c[1][1] * row[1][q]) + c[1][2] * row[2][q])
+                       + c[1][3] * row[3][q];
+        }
+    }
 }
 
 /* q += Σ_a p_a ⊙ e_a over @parts vectors of h (p_a = p + a h, e_a = e + a @e_stride), and the
