@@ -1998,6 +1998,75 @@ test_sequence_large (void)
   keep_screenshot ("sequence-large.png");
 }
 
+typedef struct
+{
+  const JacStructured *before;      /* the Jacobian on show before the step */
+  int                  lag;         /* the lag stepped to */
+  gint64               painted_us;  /* when a frame showing it was painted */
+} AwaitLag;
+
+static void
+await_lag_cb (GdkFrameClock *clock,
+              AwaitLag      *await)
+{
+  if (await->painted_us == 0 && jac_time_view_get_lag (window->time_view) == await->lag
+      && !jac_time_view_get_busy (window->time_view)
+      && jac_time_view_get_jacobian (window->time_view) != await->before)
+    await->painted_us = g_get_monotonic_time ();
+}
+
+/* The slider at the size the issue names, N = 64, H = 256, T = 200, with the cell in
+ * JACSCOPE_LAG_TIMING (rnn, lstm or gru; unset: skipped, the norms alone take seconds): a step
+ * up the slider from k = 100, 0.2 s apart as a hand moves it (JACSCOPE_LAG_PAUSE_MS: another
+ * pause; 0 steps as soon as the last one is painted, before the lag ahead is ready), to the
+ * painted frame that shows it, JACSCOPE_TIMING_ROUNDS steps (12 by default). */
+static void
+test_lag_step_timing (void)
+{
+  const char *cell = g_getenv ("JACSCOPE_LAG_TIMING");
+  const char *rounds_text = g_getenv ("JACSCOPE_TIMING_ROUNDS");
+  const char *pause_text = g_getenv ("JACSCOPE_LAG_PAUSE_MS");
+  guint n_rounds = rounds_text != NULL ? CLAMP (atoi (rounds_text), 1, 90) : 12;
+  guint pause_ms = pause_text != NULL ? CLAMP (atoi (pause_text), 0, 5000) : 200;
+  g_autofree double *ms = g_new (double, n_rounds);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+
+  if (cell == NULL)
+    {
+      g_test_skip ("JACSCOPE_LAG_TIMING is not set");
+      return;
+    }
+  reset ();
+  show_sequence ();
+  activate ("win.cell", g_variant_new_string (cell));
+  g_object_set (window->session, "batch", 64, "input", 64, "hidden", 256, NULL);
+  activate ("win.steps", g_variant_new_int32 (200));
+  jac_time_view_wait (window->time_view);
+  activate ("win.lag", g_variant_new_int32 (100));
+  jac_time_view_wait (window->time_view);
+  for (guint r = 0; r < n_rounds; r++)
+    {
+      AwaitLag await = { jac_time_view_get_jacobian (window->time_view), 101 + (int) r, 0 };
+      gulong id;
+      gint64 start;
+
+      if (pause_ms > 0)
+        jac_test_spin_for (pause_ms);
+      id = g_signal_connect (clock, "after-paint", G_CALLBACK (await_lag_cb), &await);
+      start = g_get_monotonic_time ();
+      gtk_range_set_value (GTK_RANGE (window->lag_scale), await.lag);
+      while (await.painted_us == 0)
+        g_main_context_iteration (NULL, TRUE);
+      g_signal_handler_disconnect (clock, id);
+      ms[r] = (await.painted_us - start) / 1000.0;
+      g_test_message ("%s N=64 H=256 T=200, %u ms apart: slider to k = %d, painted %.1f ms", cell,
+                      pause_ms, await.lag, ms[r]);
+    }
+  qsort (ms, n_rounds, sizeof (double), compare_ms);
+  g_test_message ("%s slider step to painted frame over %u steps: min %.1f, median %.1f, max %.1f ms",
+                  cell, n_rounds, ms[0], ms[n_rounds / 2], ms[n_rounds - 1]);
+}
+
 /* A new sequence that takes a while shows a progress bar with Cancel in place of the figure;
  * Cancel stops it between lags and leaves nothing stale on show; Compute Again, or a change of
  * a setting (which also stops a computation under way), computes it. */
@@ -2473,6 +2542,7 @@ main (int    argc,
   g_test_add_func ("/app/hover", test_hover);
   g_test_add_func ("/app/large", test_large);
   g_test_add_func ("/app/control-change-timing", test_control_change_timing);
+  g_test_add_func ("/app/lag-step-timing", test_lag_step_timing);
   g_test_add_func ("/app/screenshot", test_screenshot);
   g_test_add_func ("/app/expr-presets", test_expr_presets);
   g_test_add_func ("/app/expr-type", test_expr_type);
