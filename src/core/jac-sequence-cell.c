@@ -394,8 +394,8 @@ jac_sequence_propagate_states (const JacSequence *self,
  * with W_hh in PyTorch's layout (G·H × H; the RNN's is W_hhᵀ) and E, D_h, D_c made of diagonal
  * blocks: E's block (a, gate) is diag(e[a][gate]) for a state part a (h, then c) and a gate, the
  * derivative of part a with respect to the gate's hidden-side pre-activation. So the running
- * product P · A needs, per row, only a column scaling P E and then one GEMM with the shared W_hh
- * for all rows at once — the RNN's trick, for every cell. @e_x is E for the input-side
+ * product P · A needs, per row, E W_hh (its gates folded into W_hh, fold_gates ()) and one GEMM
+ * as deep as the state, plus the diagonal parts. @e_x is E for the input-side
  * pre-activations (it differs from E in the GRU's n gate, where r multiplies the hidden side). */
 typedef struct
 {

@@ -1132,10 +1132,10 @@ typedef struct
 
 #ifdef HAVE_AVX2_ROWS
 /* write_row () and write_row_contract () four at a time, for processors with AVX2 (chosen at run
- * time): with two lanes the pass was bound by its instructions, not by memory (N=64, H=256:
- * 1.54 ms against 1.13 ms for a plain write of the same 32 MiB). The same products in the same
- * order, and no fused multiply-adds (the target is "avx2" alone), so the numbers are the ones the
- * two-lane code gives. */
+ * time): half the instructions of the two-lane code, which the pass, mostly bound by the memory
+ * it writes, felt a little (N=64, H=256 in a loop of recomputes: 1.88 → 1.80 ms). The same
+ * products in the same order, and no fused multiply-adds (the target is "avx2" alone), so the
+ * numbers are the ones the two-lane code gives. */
 __attribute__ ((target ("avx2"))) static void
 write_row_contract_avx2 (double       *out,
                          const double *row,
