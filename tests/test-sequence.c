@@ -442,6 +442,51 @@ test_norms_two_threads (void)
   jac_blas_set_threads (threads);
 }
 
+/* A cursor made when --threads allowed one thread keeps its one range when more are allowed
+ * later (its scratch is sized for the ranges it started with), and agrees with the plain chain,
+ * which takes the new count, for every cell. */
+static void
+test_cursor_threads_change (void)
+{
+  static const JacCell cells[] = { JAC_CELL_RNN, JAC_CELL_LSTM, JAC_CELL_GRU };
+  int threads = jac_blas_get_threads ();
+
+  for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
+    {
+      JacSequenceConfig config;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JacSequence) seq = NULL;
+      g_autoptr(JacSequenceCursor) cursor = NULL;
+
+      jac_sequence_config_init_default (&config);
+      config.cell = cells[c];
+      config.config.batch = 6;
+      config.config.input = 3;
+      config.config.hidden = 9;
+      config.config.seed = 71 + c;
+      config.steps = 6;
+      seq = jac_sequence_new (&config, &error);
+      g_assert_no_error (error);
+      jac_blas_set_threads (1);
+      cursor = jac_sequence_cursor_new (seq, 0);
+      jac_structured_free (jac_sequence_cursor_jacobian (cursor, 1, &error));
+      g_assert_no_error (error);
+      jac_blas_set_threads (4);
+      for (gsize k = 2; k <= config.steps; k++)
+        {
+          g_autoptr(JacStructured) stepped = jac_sequence_cursor_jacobian (cursor, k, &error);
+          g_autoptr(JacStructured) plain = NULL;
+
+          g_assert_no_error (error);
+          plain = jac_sequence_jacobian (seq, k, &error);
+          g_assert_no_error (error);
+          g_assert_cmpfloat (jac_tensor_max_abs_diff (stepped->core, plain->core), <=,
+                             1e-14 * MAX (1.0, jac_tensor_max_abs (plain->core)));
+        }
+    }
+  jac_blas_set_threads (threads);
+}
+
 /* At every magnitude the chain can hold (here 1e−255 … 1e+240: gains 0.02 and 40 over 150
  * steps), the spectral norms are dgesvd_'s to a relative 1e−10: Lanczos' tridiagonal matrix
  * squares σ twice, which under- or overflowed far from 1. */
@@ -1119,6 +1164,7 @@ main (int    argc,
   g_test_add_func ("/sequence/lanczos-vs-svd", test_lanczos_matches_svd);
   g_test_add_func ("/sequence/norms-extreme-scales", test_norms_extreme_scales);
   g_test_add_func ("/sequence/norms-two-threads", test_norms_two_threads);
+  g_test_add_func ("/sequence/cursor-threads-change", test_cursor_threads_change);
   g_test_add_func ("/sequence/block-singular-values", test_block_singular_values);
   g_test_add_func ("/sequence/spectral-radius", test_spectral_radius);
   g_test_add_func ("/sequence/errors", test_errors);

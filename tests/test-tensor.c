@@ -595,6 +595,28 @@ test_public_guards (void)
   }
 }
 
+/* The tiled transpose against the plain loop, for empty, single, tile-sized and ragged shapes. */
+static void
+test_transpose (void)
+{
+  static const gsize shapes[][2] = { { 0, 5 }, { 5, 0 }, { 1, 1 }, { 1, 40 }, { 32, 32 },
+                                     { 33, 65 }, { 70, 3 } };
+
+  for (guint c = 0; c < G_N_ELEMENTS (shapes); c++)
+    {
+      gsize rows = shapes[c][0], cols = shapes[c][1];
+      g_autofree double *a = g_new (double, MAX (rows * cols, 1));
+      g_autofree double *t = g_new0 (double, MAX (rows * cols, 1));
+
+      for (gsize e = 0; e < rows * cols; e++)
+        a[e] = (double) e * 0.5 - 3;
+      jac_matrix_transpose (a, rows, cols, t);
+      for (gsize i = 0; i < rows; i++)
+        for (gsize j = 0; j < cols; j++)
+          g_assert_cmpfloat (t[j * rows + i], ==, a[i * cols + j]);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -602,6 +624,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tensor/shape-strides", test_shape_and_strides);
   g_test_add_func ("/tensor/overflow", test_overflow);
+  g_test_add_func ("/tensor/transpose", test_transpose);
   g_test_add_func ("/tensor/budget", test_budget);
   g_test_add_func ("/tensor/max-abs-diff", test_max_abs_diff);
   g_test_add_func ("/tensor/max-abs-lanes", test_max_abs_lanes);

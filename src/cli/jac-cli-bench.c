@@ -284,9 +284,9 @@ bench_sequence_norms (gpointer data)
 /* The floor of the chain's work: the GEMMs a lag of the product of ∂h_t/∂h_{t−1} needs, T
  * times, in the shapes the chain does them. The RNN's rows share diag(S)-scaled W_hhᵀ: one
  * (rows·H) × H times H × H. A gated cell's row has its own gate-folded W_hh (A·H × H, A = 2 state
- * parts for the LSTM, else 1): one H × A·H times A·H × H a row. Timed two ways, the batch on
- * BLAS's threads and the batch split in two halves on two threads with one-thread GEMMs (as the
- * chain runs), and the faster counts. */
+ * parts for the LSTM, else 1): one H × A·H times A·H × H a row. Timed two ways, the batch from
+ * one thread (on BLAS's threads for a GEMM big enough for them, see jac-blas.c) and split in two
+ * halves on two threads with one-thread GEMMs (as the chain runs), and the faster counts. */
 typedef struct
 {
   gsize   rows, h, depth, steps;
@@ -315,13 +315,15 @@ gemm_floor_part (const GemmFloorPart *part)
           continue;
         }
       for (gsize i = part->row0; i < part->row0 + part->rows; i++)
-        jac_gemm (FALSE, FALSE, h, h, d, 1.0, f->a + i * h * d, d, f->b, h, 0.0, f->c + i * h * d, d);
+        jac_gemm (FALSE, FALSE, h, h, d, 1.0, f->a + i * h * d, d, f->b, h, 0.0,
+                  f->c + i * h * d, d);
     }
 }
 
 static gpointer
 gemm_floor_thread (gpointer data)
 {
+  _jac_blas_set_serial (TRUE);
   gemm_floor_part (data);
   return NULL;
 }
@@ -340,15 +342,13 @@ static void
 bench_gemm_floor_split (gpointer data)
 {
   const GemmFloor *f = data;
-  int blas_threads = jac_blas_get_threads ();
   GemmFloorPart first = { f, 0, f->rows / 2 }, second = { f, f->rows / 2, f->rows - f->rows / 2 };
-  GThread *helper;
+  GThread *helper = g_thread_new ("jac-floor", gemm_floor_thread, &second);
+  gboolean was = _jac_blas_set_serial (TRUE);
 
-  _jac_blas_set_gemm_threads (1);
-  helper = g_thread_new ("jac-floor", gemm_floor_thread, &second);
   gemm_floor_part (&first);
+  _jac_blas_set_serial (was);
   g_thread_join (helper);
-  _jac_blas_set_gemm_threads (blas_threads);
 }
 
 /* The unrolled cell: every lag's spectral, Frobenius and max norms, per row, against the floor,
@@ -378,7 +378,8 @@ bench_sequence (JacCliOptions *o)
     }
   h = sequence->config.config.hidden, n = sequence->config.config.batch;
   f = (GemmFloor) { n, h, (sequence->config.cell == JAC_CELL_LSTM ? 2 : 1) * h,
-                    sequence->config.steps, sequence->config.cell == JAC_CELL_RNN, NULL, NULL, NULL };
+                    sequence->config.steps, sequence->config.cell == JAC_CELL_RNN,
+                    NULL, NULL, NULL };
   f.a = g_new (double, n * h * f.depth);
   f.b = g_new (double, f.depth * h);
   f.c = g_new (double, n * h * f.depth);
@@ -430,8 +431,9 @@ bench_sequence (JacCliOptions *o)
   g_print ("{\"bench\": \"sequence_norms\", \"cell\": \"%s\", \"steps\": %" G_GSIZE_FORMAT
            ", \"batch\": %" G_GSIZE_FORMAT ", \"hidden\": %" G_GSIZE_FORMAT ", \"activation\": \"%s\", "
            "\"threads\": %d, \"repeat\": %u, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-           "\"gemm_floor_ms\": %.3f, \"gemm_floor_median_ms\": %.3f, \"gemm_floor_whole_ms\": %.3f, "
-           "\"gemm_floor_split_ms\": %.3f, \"ratio_to_gemm_floor\": %.2f, \"build_median_ms\": %.3f}\n",
+           "\"gemm_floor_ms\": %.3f, \"gemm_floor_median_ms\": %.3f, "
+           "\"gemm_floor_whole_ms\": %.3f, \"gemm_floor_split_ms\": %.3f, "
+           "\"ratio_to_gemm_floor\": %.2f, \"build_median_ms\": %.3f}\n",
            jac_cell_name (sequence->config.cell), sequence->config.steps, n, h,
            jac_func_name (sequence->config.config.activation), jac_blas_get_threads (), o->repeat,
            norms_median, min_of (norms_ms, o->repeat), floor_min, median_of (floor_ms, o->repeat),

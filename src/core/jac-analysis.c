@@ -5,6 +5,7 @@
 
 #include "jac-analysis.h"
 #include "jac-error.h"
+#include "jac-structured-private.h"
 #include "jac-verify.h"
 
 const char *
@@ -247,14 +248,14 @@ analyse (JacAnalysis      *self,
 static void reconcile_structure (JacAnalysis *self);
 
 /* The tensor against central differences of the forward pass, for what a student types and the
- * gallery (a few thousand entries of the variable, two forward passes each); the window and the
- * derivation show it beside the contracted form's check. The values are put back after. */
+ * gallery (a few thousand entries of the variable, two forward passes for each group of entries
+ * that reach disjoint outputs); the window and the derivation show it beside the contracted
+ * form's check. The values are put back after. */
 static void
 check_finite_differences (JacAnalysis *self)
 {
   const JacNode *var = jac_graph_node (self->graph, self->wrt_node);
   g_autoptr(JacTensor) dense = NULL;
-  g_autoptr(JacTensor) fd = NULL;
   g_autofree guint8 *mask = NULL;
   gsize shape[JAC_MAX_RANK * 2];
   guint rank;
@@ -271,8 +272,7 @@ check_finite_differences (JacAnalysis *self)
   /* The variable's entries that reach disjoint outputs perturbed together (N=8, H=64 wrt
    * h_prev: 8 entries a pair of forward passes instead of 1). */
   mask = jac_analysis_structural_zero_mask (self, &rank, shape, NULL);
-  fd = jac_graph_finite_difference_grouped (self->graph, self->wrt_node, 1e-6, mask);
-  self->fd_max_diff = jac_tensor_max_abs_diff (dense, fd);
+  self->fd_max_diff = jac_verify_finite_differences (self->graph, self->wrt_node, dense, mask);
 }
 
 static JacAnalysis *
@@ -631,24 +631,13 @@ jac_analysis_structural_zero_mask (const JacAnalysis  *self,
     }
   mask = g_malloc (MAX (n_entries, 1));
   {
-    /* The out and wrt indices of entry e, counted up as e runs (C order: the variable's last
-     * axis fastest), instead of divisions an entry. */
-    gsize index[JAC_MAX_RANK * 2] = { 0 }, extent[JAC_MAX_RANK * 2];
-    guint n_axes = jac->out_rank + jac->wrt_rank;
+    /* The entry's indices counted up as e runs, instead of divisions an entry. */
+    gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
 
-    for (guint a = 0; a < jac->out_rank; a++)
-      extent[a] = jac->out_shape[a];
-    for (guint a = 0; a < jac->wrt_rank; a++)
-      extent[jac->out_rank + a] = jac->wrt_shape[a];
     for (gsize e = 0; e < n_entries; e++)
       {
-        mask[e] = jac_structured_is_structural_zero (jac, index, index + jac->out_rank) ? 1 : 0;
-        for (guint a = n_axes; a-- > 0;)
-          {
-            if (++index[a] < extent[a])
-              break;
-            index[a] = 0;
-          }
+        mask[e] = jac_structured_is_structural_zero (jac, out_index, wrt_index) ? 1 : 0;
+        _jac_structured_entry_next (jac, out_index, wrt_index);
       }
   }
   return mask;

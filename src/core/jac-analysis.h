@@ -62,7 +62,8 @@ typedef struct _JacAnalysis
   JacTensor     *contract_tensor;   /* Σ G J, from the structured tensor */
   double         contract_max_diff;
   /* max |J − central finite differences| where the variable has few enough entries to perturb
-   * each (JAC_ANALYSIS_FD_MAX_WRT) and the dense tensor is small: the check shown beside the
+   * (JAC_ANALYSIS_FD_MAX_WRT; those reaching disjoint outputs together, by the structural-zero
+   * mask) and the dense tensor is small: the check shown beside the
    * contracted form's; -1 where it was not taken. fd_scale is max (1, max |J|). */
   double         fd_max_diff;
   double         fd_scale;

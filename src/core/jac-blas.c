@@ -14,8 +14,12 @@
  * callers that have parallel work of their own split it themselves (jac_parallel_for ()). */
 #define BIG_GEMM ((double) (1u << 30))
 
-static int gemm_threads;   /* what a big GEMM gets: --threads, OPENBLAS_NUM_THREADS or one a processor */
+/* What a big GEMM gets: --threads, OPENBLAS_NUM_THREADS or one a processor. */
+static int gemm_threads;
 static GMutex big_gemm_lock;
+/* Set on a thread that is one of several sharing the work (a range of jac_parallel_for (), a
+ * group of the through-time norms): its GEMMs stay on it, however big. */
+static GPrivate serial_thread;
 
 static void
 blas_init (void)
@@ -51,7 +55,8 @@ jac_gemm (gboolean      trans_a,
     return;
   g_return_if_fail (m <= G_MAXINT && n <= G_MAXINT && k <= G_MAXINT);
   blas_init ();
-  threads = (double) m * (double) n * (double) k >= BIG_GEMM ? g_atomic_int_get (&gemm_threads) : 1;
+  threads = (double) m * (double) n * (double) k >= BIG_GEMM && !_jac_blas_get_serial ()
+            ? g_atomic_int_get (&gemm_threads) : 1;
   if (threads > 1)
     {
       g_mutex_lock (&big_gemm_lock);
@@ -108,8 +113,8 @@ jac_gemm_naive (gboolean      trans_a,
 
 static int parallel_threads;   /* 0: one per processor */
 
-/* The count --threads gives is the one every pass uses, BLAS's and jac_parallel_for ()'s alike:
- * a comparison at one thread is one thread. */
+/* The count --threads gives is the one every pass uses, jac_parallel_for ()'s and a big GEMM's
+ * alike: a comparison at one thread is one thread. */
 void
 jac_blas_set_threads (int n_threads)
 {
@@ -118,18 +123,26 @@ jac_blas_set_threads (int n_threads)
   parallel_threads = MAX (n_threads, 1);
 }
 
-void
-_jac_blas_set_gemm_threads (int n_threads)
-{
-  blas_init ();
-  g_atomic_int_set (&gemm_threads, MAX (n_threads, 1));
-}
-
 int
 jac_blas_get_threads (void)
 {
   blas_init ();
   return g_atomic_int_get (&gemm_threads);
+}
+
+gboolean
+_jac_blas_set_serial (gboolean serial)
+{
+  gboolean was = _jac_blas_get_serial ();
+
+  g_private_set (&serial_thread, GINT_TO_POINTER (serial ? 1 : 0));
+  return was;
+}
+
+gboolean
+_jac_blas_get_serial (void)
+{
+  return GPOINTER_TO_INT (g_private_get (&serial_thread)) != 0;
 }
 
 /* ---- parallel ranges ---- */
@@ -148,8 +161,10 @@ static gpointer
 range_thread (gpointer user_data)
 {
   RangeJob *job = user_data;
+  gboolean was = _jac_blas_set_serial (TRUE);
 
   job->func (job->begin, job->end, job->range, job->data);
+  _jac_blas_set_serial (was);
   return NULL;
 }
 
@@ -170,10 +185,19 @@ jac_parallel_for (gsize        n,
                   JacRangeFunc func,
                   gpointer     data)
 {
-  guint n_ranges = jac_parallel_ranges (n, grain);
+  jac_parallel_for_ranges (n, jac_parallel_ranges (n, grain), func, data);
+}
+
+void
+jac_parallel_for_ranges (gsize        n,
+                         guint        n_ranges,
+                         JacRangeFunc func,
+                         gpointer     data)
+{
   RangeJob jobs[MAX_RANGES];
   GThread *threads[MAX_RANGES] = { NULL };
 
+  n_ranges = (guint) CLAMP (MIN ((gsize) n_ranges, n), 1, MAX_RANGES);
   if (n_ranges <= 1)
     {
       func (0, n, 0, data);

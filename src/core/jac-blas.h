@@ -32,12 +32,15 @@ void jac_gemm_naive (gboolean      trans_a,
                      double        beta,
                      double       *c,
                      gsize         ldc);
+/* --threads: the threads of jac_parallel_for () and of a GEMM large enough to pay for BLAS's
+ * own (see jac-blas.c; smaller ones always run on their caller's thread). */
 void jac_blas_set_threads (int n_threads);
+/* The threads a large GEMM gets: --threads, else OPENBLAS_NUM_THREADS, else one a processor. */
 int  jac_blas_get_threads (void);
-/* The threads a large GEMM may use (smaller ones always run on the caller's thread alone, see
- * jac-blas.c), for a caller that runs work of its own beside its GEMMs (the through-time norms);
- * jac_parallel_for () keeps --threads. Put back with the count before. */
-void _jac_blas_set_gemm_threads (int n_threads);
+/* Marks the calling thread as one of several sharing a piece of work (jac_parallel_for ()'s
+ * ranges are): its GEMMs stay on it whatever their size. Returns the mark before, to put back. */
+gboolean _jac_blas_set_serial (gboolean serial);
+gboolean _jac_blas_get_serial (void);
 
 /* Runs @func on [begin, end) ranges that cover [0, @n), one range per thread that --threads
  * allows (jac_blas_set_threads (); else one per processor), and a single range for @n below
@@ -55,5 +58,11 @@ void  jac_parallel_for     (gsize        n,
                             gsize        grain,
                             JacRangeFunc func,
                             gpointer     data);
+/* The same in exactly MIN (@n_ranges, @n, 16) ranges (at least one), range r being the r-th:
+ * for a caller whose scratch was sized for a count of ranges taken once. */
+void  jac_parallel_for_ranges (gsize        n,
+                               guint        n_ranges,
+                               JacRangeFunc func,
+                               gpointer     data);
 
 G_END_DECLS

@@ -825,9 +825,7 @@ forward_node (JacGraph *self,
       if (a->rank < 2)
         memcpy (out->data, a->data, a->size * sizeof (double));
       else
-        for (gsize i = 0; i < out->shape[0]; i++)
-          for (gsize j = 0; j < out->shape[1]; j++)
-            JAC_AT2 (out, i, j) = JAC_AT2 (a, j, i);
+        jac_matrix_transpose (a->data, a->shape[0], a->shape[1], out->data);
       break;
     case JAC_OP_SUM:
       for (gsize n = 0; n < a->size; n++)
@@ -1611,48 +1609,123 @@ jac_graph_finite_difference (JacGraph *self,
 }
 
 /* Greedy grouping of the @n_wrt columns: a column joins the first group none of whose columns
- * may be nonzero in a row where it may be. Fills @group_of, returns the number of groups. */
+ * may be nonzero in a row where it may be (each its own group without a mask). Returns the
+ * number of groups, with the columns of group g at order[start[g] … start[g + 1]) in order;
+ * free *@start with g_free (). */
 static gsize
 group_columns (const guint8 *zero_mask,
                gsize         n_out,
                gsize         n_wrt,
-               gsize        *group_of)
+               gsize        *order,
+               gsize       **start)
 {
-  g_autofree guint8 *taken = NULL;   /* [group][row]: a column of the group may be nonzero there */
-  g_autofree gsize *rows = g_new (gsize, MAX (n_out, 1));
+  g_autofree gsize *group_of = g_new (gsize, MAX (n_wrt, 1));
+  g_autofree gsize *fill = NULL;
   gsize n_groups = 0;
 
   if (zero_mask == NULL)
+    for (gsize w = 0; w < n_wrt; w++)
+      group_of[w] = n_groups++;
+  else
     {
+      /* [group][row]: a column of the group may be nonzero there. */
+      g_autofree guint8 *taken = g_malloc0 (MAX (n_wrt * n_out, 1));
+      g_autofree gsize *rows = g_new (gsize, MAX (n_out, 1));
+
       for (gsize w = 0; w < n_wrt; w++)
-        group_of[w] = w;
-      return n_wrt;
-    }
-  taken = g_malloc0 (MAX (n_wrt * n_out, 1));
-  for (gsize w = 0; w < n_wrt; w++)
-    {
-      gsize n_rows = 0, g;
-
-      for (gsize o = 0; o < n_out; o++)
-        if (!zero_mask[o * n_wrt + w])
-          rows[n_rows++] = o;
-      for (g = 0; g < n_groups; g++)
         {
-          const guint8 *row_taken = taken + g * n_out;
-          gsize r = 0;
+          gsize n_rows = 0, g;
 
-          while (r < n_rows && !row_taken[rows[r]])
-            r++;
-          if (r == n_rows)
-            break;
+          for (gsize o = 0; o < n_out; o++)
+            if (!zero_mask[o * n_wrt + w])
+              rows[n_rows++] = o;
+          for (g = 0; g < n_groups; g++)
+            {
+              const guint8 *row_taken = taken + g * n_out;
+              gsize r = 0;
+
+              while (r < n_rows && !row_taken[rows[r]])
+                r++;
+              if (r == n_rows)
+                break;
+            }
+          if (g == n_groups)
+            n_groups++;
+          group_of[w] = g;
+          for (gsize r = 0; r < n_rows; r++)
+            taken[g * n_out + rows[r]] = 1;
         }
-      if (g == n_groups)
-        n_groups++;
-      group_of[w] = g;
-      for (gsize r = 0; r < n_rows; r++)
-        taken[g * n_out + rows[r]] = 1;
     }
+  *start = g_new0 (gsize, n_groups + 1);
+  for (gsize w = 0; w < n_wrt; w++)
+    (*start)[group_of[w] + 1]++;
+  for (gsize g = 0; g < n_groups; g++)
+    (*start)[g + 1] += (*start)[g];
+  fill = g_memdup2 (*start, (n_groups + 1) * sizeof (gsize));
+  for (gsize w = 0; w < n_wrt; w++)
+    order[fill[group_of[w]]++] = w;
   return n_groups;
+}
+
+/* The pair of forward passes of one group (its @count columns at @columns, the @group-th), into
+ * @dense's columns, @covered marking the outputs they may reach. An output no column of the
+ * group may reach must not have moved: if it did, the mask claimed a zero that is not one, and
+ * its change goes to the group's first column, where the comparison with the Jacobian shows it. */
+typedef struct
+{
+  JacGraph     *graph;
+  int           variable;
+  double        step;
+  const guint8 *zero_mask;   /* nullable */
+  gsize        *covered;     /* per output: the last group + 1 whose columns may reach it */
+  double       *saved;       /* the perturbed entries' values */
+  JacTensor    *dense;       /* the differences, out + variable */
+} Differences;
+
+static void
+difference_group (const Differences *d,
+                  const gsize       *columns,
+                  gsize              count,
+                  gsize              group)
+{
+  JacGraph *self = d->graph;
+  int variable = d->variable;
+  double step = d->step, *saved = d->saved;
+  const guint8 *zero_mask = d->zero_mask;
+  gsize *covered = d->covered;
+  JacTensor *dense = d->dense;
+  JacNode *var = jac_graph_node (self, variable);
+  gsize n_wrt = var->value->size, n_out = n_wrt > 0 ? dense->size / n_wrt : 0;
+  g_autoptr(JacTensor) plus = NULL;
+  const double *minus;
+
+  for (gsize c = 0; c < count; c++)
+    {
+      saved[c] = var->value->data[columns[c]];
+      var->value->data[columns[c]] = saved[c] + step;
+    }
+  jac_graph_forward (self);
+  plus = jac_tensor_copy (jac_graph_node (self, self->output)->value);
+  var = jac_graph_node (self, variable);
+  for (gsize c = 0; c < count; c++)
+    var->value->data[columns[c]] = saved[c] - step;
+  jac_graph_forward (self);
+  /* Read before restoring: the output may be the variable itself. */
+  minus = jac_graph_node (self, self->output)->value->data;
+  for (gsize c = 0; c < count; c++)
+    for (gsize o = 0; o < n_out; o++)
+      if (zero_mask == NULL || !zero_mask[o * n_wrt + columns[c]])
+        {
+          dense->data[o * n_wrt + columns[c]] = (plus->data[o] - minus[o]) / (2.0 * step);
+          covered[o] = group + 1;
+        }
+  if (zero_mask != NULL)
+    for (gsize o = 0; o < n_out; o++)
+      if (covered[o] != group + 1 && plus->data[o] != minus[o])
+        dense->data[o * n_wrt + columns[0]] += (plus->data[o] - minus[o]) / (2.0 * step);
+  var = jac_graph_node (self, variable);
+  for (gsize c = 0; c < count; c++)
+    var->value->data[columns[c]] = saved[c];
 }
 
 JacTensor *
@@ -1667,75 +1740,24 @@ jac_graph_finite_difference_grouped (JacGraph     *self,
   const JacNode *out = jac_graph_node (self, self->output);
   gsize shape[4];
   guint rank = 0;
-  JacTensor *dense;
   gsize n_out, n_wrt = var->value->size, n_groups;
-  g_autofree gsize *group_of = g_new (gsize, MAX (n_wrt, 1));
   g_autofree gsize *order = g_new (gsize, MAX (n_wrt, 1));
   g_autofree gsize *start = NULL;
+  g_autofree gsize *covered = NULL;
   g_autofree double *saved = g_new (double, MAX (n_wrt, 1));
-  g_autofree gsize *covered = NULL;   /* the last group + 1 whose columns may reach each output */
+  Differences d;
 
   for (guint a = 0; a < out->rank; a++)
     shape[rank++] = out->shape[a];
   for (guint a = 0; a < var->rank; a++)
     shape[rank++] = var->shape[a];
-  dense = jac_tensor_new (rank, shape, NULL);
-  n_out = n_wrt > 0 ? dense->size / n_wrt : 0;
-  n_groups = group_columns (zero_mask, n_out, n_wrt, group_of);
-  covered = g_new0 (gsize, MAX (n_out, 1));
-  /* The columns of each group, in order: order[start[g] … start[g + 1]). */
-  start = g_new0 (gsize, n_groups + 1);
-  for (gsize w = 0; w < n_wrt; w++)
-    start[group_of[w] + 1]++;
+  d = (Differences) { self, variable, step, zero_mask, NULL, saved,
+                      jac_tensor_new (rank, shape, NULL) };
+  n_out = n_wrt > 0 ? d.dense->size / n_wrt : 0;
+  d.covered = covered = g_new0 (gsize, MAX (n_out, 1));
+  n_groups = group_columns (zero_mask, n_out, n_wrt, order, &start);
   for (gsize g = 0; g < n_groups; g++)
-    start[g + 1] += start[g];
-  {
-    g_autofree gsize *fill = g_memdup2 (start, (n_groups + 1) * sizeof (gsize));
-
-    for (gsize w = 0; w < n_wrt; w++)
-      order[fill[group_of[w]]++] = w;
-  }
-
-  for (gsize g = 0; g < n_groups; g++)
-    {
-      g_autoptr(JacTensor) plus = NULL;
-      const double *minus;
-
-      for (gsize c = start[g]; c < start[g + 1]; c++)
-        {
-          saved[order[c]] = var->value->data[order[c]];
-          var->value->data[order[c]] = saved[order[c]] + step;
-        }
-      jac_graph_forward (self);
-      plus = jac_tensor_copy (jac_graph_node (self, self->output)->value);
-      var = jac_graph_node (self, variable);
-      for (gsize c = start[g]; c < start[g + 1]; c++)
-        var->value->data[order[c]] = saved[order[c]] - step;
-      jac_graph_forward (self);
-      /* Read before restoring: the output may be the variable itself. */
-      minus = jac_graph_node (self, self->output)->value->data;
-      for (gsize c = start[g]; c < start[g + 1]; c++)
-        {
-          gsize w = order[c];
-
-          for (gsize o = 0; o < n_out; o++)
-            if (zero_mask == NULL || !zero_mask[o * n_wrt + w])
-              {
-                dense->data[o * n_wrt + w] = (plus->data[o] - minus[o]) / (2.0 * step);
-                covered[o] = g + 1;
-              }
-        }
-      /* An output no column of the group may reach must not have moved: if it did, the mask
-       * claimed a zero that is not one, and its change goes to the group's first column, where
-       * the comparison with the Jacobian shows it. */
-      if (zero_mask != NULL)
-        for (gsize o = 0; o < n_out; o++)
-          if (covered[o] != g + 1 && plus->data[o] != minus[o])
-            dense->data[o * n_wrt + order[start[g]]] += (plus->data[o] - minus[o]) / (2.0 * step);
-      var = jac_graph_node (self, variable);
-      for (gsize c = start[g]; c < start[g + 1]; c++)
-        var->value->data[order[c]] = saved[order[c]];
-    }
+    difference_group (&d, order + start[g], start[g + 1] - start[g], g);
   jac_graph_forward (self);
-  return dense;
+  return d.dense;
 }

@@ -169,7 +169,9 @@ void        jac_matrix_inverse     (const JacTensor *x,
                                     JacTensor       *inverse,
                                     double          *det);
 /* The structured Jacobian of the output with respect to @variable, from the graph's own rules,
- * term by term (see jac-structured.h); the empty sum when the output does not depend on
+ * term by term (see jac-structured.h), at the values of the last jac_graph_forward () (tanh's
+ * and sigmoid's slopes are read off their nodes' values: run it after jac_graph_set_value ());
+ * the empty sum when the output does not depend on
  * @variable or only through exact zeros (X * 0); NULL with JAC_ERROR_TOO_LARGE when an
  * intermediate is past the memory budget. */
 /* jac_graph_jacobian_try (), and when @upstream is given and the output's Jacobian is written by
@@ -187,7 +189,8 @@ JacStructured *jac_graph_jacobian_try (JacGraph     *self,
 /* The same for sizes known to fit: a refusal is a programming error and aborts. */
 JacStructured *jac_graph_jacobian  (JacGraph        *self,
                                     int              variable);
-/* Back-propagation: Σ_o G[o] ∂out[o]/∂variable by the matrix rules (G Bᵀ, Aᵀ G, …). */
+/* Back-propagation: Σ_o G[o] ∂out[o]/∂variable by the matrix rules (G Bᵀ, Aᵀ G, …), at the
+ * values of the last jac_graph_forward (). */
 JacTensor  *jac_graph_vjp          (JacGraph        *self,
                                     int              variable,
                                     const JacTensor *upstream);
@@ -199,9 +202,10 @@ JacTensor  *jac_graph_finite_difference (JacGraph   *self,
  * by @zero_mask (out + variable, C order, 1 where the entry is 0 for every value; the
  * structured Jacobian's): entries masked 0 are left 0, and two entries share a pair of forward
  * passes when no output can depend on both (Curtis, Powell and Reid's column grouping). For a
- * batch-diagonal Jacobian that is N entries a pair. A mask that claims a zero the function does
- * not have shows in the result: that output's change lands on another entry of its group (one
- * the mask lets reach it, else the group's first), which the Jacobian does not have. */
+ * batch-diagonal Jacobian that is N entries a pair. A zero the mask claims falsely shows in the
+ * result: that output's change lands on another entry of its group (one the mask lets reach it,
+ * else the group's first), which the Jacobian does not have — unless the false entries of one
+ * output cancel within a group (an output of x_a − x_b, both claimed zero and grouped). */
 JacTensor  *jac_graph_finite_difference_grouped (JacGraph     *self,
                                                  int           variable,
                                                  double        step,

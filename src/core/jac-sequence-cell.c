@@ -105,9 +105,7 @@ transposed (const JacTensor *m)
 {
   JacTensor *t = jac_tensor_new_matrix (m->shape[1], m->shape[0]);
 
-  for (gsize i = 0; i < m->shape[0]; i++)
-    for (gsize j = 0; j < m->shape[1]; j++)
-      JAC_AT2 (t, j, i) = JAC_AT2 (m, i, j);
+  jac_matrix_transpose (m->data, m->shape[0], m->shape[1], t->data);
   return t;
 }
 
@@ -560,7 +558,8 @@ jac_sequence_step_state_jacobian (const JacSequence  *self,
  * A state parts, F[(a, l), :] = Σ_gate e[a][gate][l] W_hh[(gate, l), :]. The running product's
  * step P · E W_hh is then P F, a GEMM of depth A·H (H for the GRU, 2H for the LSTM) where P E
  * times W_hh has depth G·H (3H, 4H): half the LSTM's multiply-adds, a third of the GRU's, for
- * G·A·H² to fold (the GEMM is A·H³ a row). */
+ * 4·A·H² to fold (the GEMM is A·H³ a row; the GRU's three gates are padded with a fourth of
+ * coefficient 0). */
 JAC_VECTOR_CLONES static void
 fold_gates (const double *e,
             const double *w,
@@ -577,7 +576,7 @@ fold_gates (const double *e,
     {
       const double *row[4];
       double c[2][4] = { { 0 } };
-      double *out_h = folded + l * h, *out_c = folded + (h + l) * h;
+      double *out_h = folded + l * h, *out_c = parts == 2 ? folded + (h + l) * h : NULL;
       gsize q = 0;
 
       for (guint gate = 0; gate < 4; gate++)
@@ -702,7 +701,7 @@ _jac_chain_gated_init (JacSequenceChainState  *state,
   /* Only the output part's rows of the product are ever needed: P = rows of u_T, H × m. */
   if ((state->product = jac_tensor_new (3, product_shape, error)) == NULL
       || (state->next = jac_tensor_new (3, product_shape, error)) == NULL
-      || (state->scaled = jac_tensor_new (3, folded_shape, error)) == NULL
+      || (state->folded = jac_tensor_new (3, folded_shape, error)) == NULL
       || (parts == 2 && (state->blocks = jac_tensor_new (3, block_shape, error)) == NULL))
     {
       _jac_chain_clear (state);
@@ -735,9 +734,10 @@ gated_advance_rows (gsize    begin,
   StepCoefficients *k = state->coefficients;
   const JacTensor *product = state->product;
   JacTensor *next = state->next;
-  double *folded = state->scaled->data + range * m * h;
+  double *folded = state->folded->data + range * m * h;
   const double *w = self->weight_hh->data;
 
+  g_assert (range < state->ranges);
   for (gsize i = begin; i < end; i++)
     {
       double top = 0;
@@ -781,8 +781,7 @@ _jac_chain_gated_advance (JacSequenceChainState *state)
 {
   JacTensor *product = state->product;
 
-  g_return_if_fail (state->sequence->weight_hh != NULL);
-
+  g_assert (state->sequence->weight_hh != NULL);
   _jac_chain_advance_rows (state, gated_advance_rows);
   state->product = state->next, state->next = product;
   state->lag++;

@@ -144,6 +144,7 @@ rnn_advance_rows (gsize    begin,
   gsize h = self->config.config.hidden, n = end - begin;
   double *product = state->product->data + begin * h * h, *next = state->next->data + begin * h * h;
 
+  g_assert (range < state->ranges);
   scale_columns (n, h, jac_sequence_slope (self, self->config.steps - state->lag)
                        + (state->row0 + begin) * h,
                  state->max_abs + begin, product, product, state->exponent + begin,
@@ -160,8 +161,9 @@ void
 _jac_chain_advance_rows (JacSequenceChainState *state,
                          JacRangeFunc           rows_func)
 {
+  /* Exactly the ranges the scratch was sized for, whatever --threads says now. */
   if (state->ranges > 1)
-    jac_parallel_for (state->rows, 1, rows_func, state);
+    jac_parallel_for_ranges (state->rows, state->ranges, rows_func, state);
   else
     rows_func (0, state->rows, 0, state);
 }
@@ -253,7 +255,7 @@ _jac_chain_clear (JacSequenceChainState *state)
   state->blocks = NULL;
   g_clear_pointer (&state->product, jac_tensor_free);
   g_clear_pointer (&state->next, jac_tensor_free);
-  g_clear_pointer (&state->scaled, jac_tensor_free);
+  g_clear_pointer (&state->folded, jac_tensor_free);
   g_clear_pointer (&state->exponent, g_free);
   g_clear_pointer (&state->sum_squares, g_free);
   g_clear_pointer (&state->max_abs, g_free);
@@ -991,6 +993,8 @@ groups_job_run (GroupsJob *job,
                 guint      thread)
 {
   gsize n = job->sequence->config.config.batch;
+  /* One group a thread at a time: its GEMMs on this thread, whatever their size. */
+  gboolean was = _jac_blas_set_serial (job->n_groups >= 2);
   gint g;
 
   while (!g_atomic_int_get (&job->failed)
@@ -1004,6 +1008,7 @@ groups_job_run (GroupsJob *job,
           break;
         }
     }
+  _jac_blas_set_serial (was);
 }
 
 static gpointer
@@ -1042,7 +1047,6 @@ norms_run_groups (const JacSequence  *self,
 {
   GroupsJob job = { self, run, seed };
   gsize n = self->config.config.batch, h = self->config.config.hidden;
-  int blas_threads = jac_blas_get_threads ();
   GThread *helper = NULL;
   gboolean ok = TRUE;
 
@@ -1050,16 +1054,12 @@ norms_run_groups (const JacSequence  *self,
   job.n_groups = (n + job.group_rows - 1) / job.group_rows;
   if (run->progress != NULL)
     run->progress (0.0, run->progress_data);
-  if (job.n_groups >= 2)
-    _jac_blas_set_gemm_threads (1);
   /* Blocks too small to pay for a thread: all groups on this one. */
   if (job.n_groups >= 2 && n * h * h >= 65536 && jac_parallel_ranges (2, 1) >= 2)
     helper = g_thread_try_new ("jac-norms", groups_job_thread, &job, NULL);
   groups_job_run (&job, 0);
   if (helper != NULL)
     g_thread_join (helper);
-  if (job.n_groups >= 2)
-    _jac_blas_set_gemm_threads (blas_threads);
   for (guint t = 0; t < 2; t++)
     if (job.error[t] != NULL)
       {

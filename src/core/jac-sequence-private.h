@@ -43,13 +43,13 @@ typedef struct
   gsize      row0, rows;    /* the batch rows this state follows: row0 … row0 + rows − 1 */
   gsize      lag;
   JacTensor *product;       /* RNN: the blocks, R·H × H; gated: R·H × m (m = H, or 2H); R rows */
-  JacTensor *blocks;        /* the (output, wrt) blocks, R·H × H: product itself for the RNN */
+  JacTensor *blocks;        /* the (output, wrt) blocks, R·H × H: product itself for RNN, GRU */
   int       *exponent;      /* R */
   double    *sum_squares;   /* R, of the stored blocks */
   double    *max_abs;       /* R */
   /* scratch, only in a working state */
   JacTensor *next;
-  JacTensor *scaled;        /* gated: a row's W_hh with its gates folded in, ranges × A·H × H */
+  JacTensor *folded;        /* gated: a row's W_hh with its gates folded in, ranges × A·H × H */
   double    *factor;        /* RNN: ranges × H */
   guint      ranges;        /* rows advanced in this many ranges at once (jac_parallel_for ()) */
   gpointer   coefficients;  /* gated: one StepCoefficients per row */

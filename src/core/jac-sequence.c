@@ -593,24 +593,14 @@ sequence_new (const JacSequenceConfig  *config,
   return g_steal_pointer (&self);
 }
 
-/* The forward pass and W_hh's spectral radius on one BLAS thread: their products are small
- * (N × H by H × H), and a BLAS thread woken for one spins for a tenth of a second after it,
- * taking a processor from the norms pass that follows (N = 16, H = 128, T = 40: 100 ms
- * instead of 62 ms, measured). */
 JacSequence *
 jac_sequence_new_with_data (const JacSequenceConfig  *config,
                             const JacSequenceData    *data,
                             GError                  **error)
 {
-  int threads = jac_blas_get_threads ();
-  JacSequence *self;
-
   g_return_val_if_fail (config != NULL, NULL);
 
-  _jac_blas_set_gemm_threads (1);
-  self = sequence_new (config, data, error);
-  _jac_blas_set_gemm_threads (threads);
-  return self;
+  return sequence_new (config, data, error);
 }
 
 void

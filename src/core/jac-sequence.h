@@ -335,8 +335,9 @@ JacTensor   *jac_sequence_param_jacobian     (const JacSequence  *self,
                                               gsize               budget_bytes,
                                               GError            **error);
 
-/* ∂h_T/∂h_{T−@lag}, 0 ≤ lag ≤ T (lag 0 is the identity), by one (N·H × H) · (H × H) GEMM per
- * step: the diagonal scaling of every row's running product is applied as a column scaling.
+/* ∂h_T/∂h_{T−@lag}, 0 ≤ lag ≤ T (lag 0 is the identity), by an (R·H × H) · (H × H) GEMM per
+ * step for each range of R rows the threads share: the diagonal scaling of every row's running
+ * product is applied as a column scaling.
  * For a gated cell, ∂(config.output)_T/∂(config.wrt)_{T−lag}: the running product of the whole
  * state's Jacobians, a step per row one (H × m) · (m × H) GEMM with the row's gates folded into
  * W_hh (m = H, or 2H for the LSTM). */
@@ -345,10 +346,10 @@ JacStructured *jac_sequence_jacobian         (const JacSequence  *self,
                                               GError            **error);
 /*
  * ∂(output)_T/∂(wrt)_{T−k} for the lags a slider visits: the running product is kept between
- * calls and extended a step at a time, so the next lag costs one GEMM instead of k. Moving back
- * resumes from the nearest state saved on the way: the last lags visited (and the last ones
- * before each target) and evenly spaced anchors, within @budget_bytes (0: an eighth of the
- * memory budget, at most 1 GiB). Results are bit for bit jac_sequence_jacobian's.
+ * calls and extended a step at a time, so the next lag costs one step's GEMMs instead of k.
+ * Moving back resumes from the nearest state saved on the way: the last lags visited (and the
+ * last ones before each target) and evenly spaced anchors, within @budget_bytes (0: an eighth
+ * of the memory budget, at most 1 GiB). Results are bit for bit jac_sequence_jacobian's.
  * Not thread-safe: one caller at a time. The cursor borrows @sequence.
  */
 JacSequenceCursor *jac_sequence_cursor_new   (const JacSequence  *sequence,

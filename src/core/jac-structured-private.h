@@ -10,6 +10,14 @@ G_BEGIN_DECLS
  * that allocate return NULL with @error set when the memory budget refuses the result. The chain
  * rule is linear, so each works term by term and sums the images (see _jac_structured_add). */
 
+/* Whether cores are written with the AVX2 row writer where the processor has it (the default),
+ * or with the two-lane one, for tests that compare the two; returns the setting before. */
+gboolean       _jac_structured_set_avx2     (gboolean             use);
+/* Steps (@o, @w), an output and a variable index, to the next entry of @self in row-major order
+ * (the variable's last axis fastest); FALSE after the last, with both back at 0. */
+gboolean       _jac_structured_entry_next   (const JacStructured *self,
+                                             gsize               *o,
+                                             gsize               *w);
 JacStructured *_jac_structured_try_copy     (const JacStructured *self,
                                              GError             **error);
 /* jac_structured_new () with a core the caller writes in full: not zeroed first. */

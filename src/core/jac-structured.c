@@ -30,14 +30,14 @@ stream_bytes (void)
 {
   static gsize bytes = 0;
 
-  if (bytes == 0)
+  if (g_once_init_enter (&bytes))
     {
       long l3 = 0;
 
 #ifdef _SC_LEVEL3_CACHE_SIZE
       l3 = sysconf (_SC_LEVEL3_CACHE_SIZE);
 #endif
-      bytes = MAX (STREAM_BYTES, l3 > 0 ? (gsize) l3 / 4 : 0);
+      g_once_init_leave (&bytes, MAX (STREAM_BYTES, l3 > 0 ? (gsize) l3 / 4 : 0));
     }
   return bytes;
 }
@@ -345,9 +345,6 @@ static gboolean entry_cancels (const JacStructured *self,
                                const gsize         *out_index,
                                const gsize         *wrt_index);
 static gsize    count_cancelled (const JacStructured *self);
-static gboolean entry_next (const JacStructured *self,
-                            gsize               *o,
-                            gsize               *w);
 
 static gboolean
 term_forces_zero (const JacStructured *self,
@@ -592,7 +589,7 @@ jac_structured_to_dense (const JacStructured  *self,
             dense->data[e] = 0.0;
           e++;
         }
-      while (entry_next (self, o, w));
+      while (_jac_structured_entry_next (self, o, w));
     }
   return g_steal_pointer (&dense);
 }
@@ -1200,16 +1197,35 @@ write_row_contract_avx2 (double       *out,
     *max = m;
 }
 
+static int use_avx2 = -1;   /* -1: not asked yet; then whether to (_jac_structured_set_avx2 ()) */
+
 static gboolean
 have_avx2 (void)
 {
-  static int supported = -1;
+  static gsize done = 0;
 
-  if (supported < 0)
-    supported = __builtin_cpu_supports ("avx2") ? 1 : 0;
-  return supported == 1;
+  if (g_once_init_enter (&done))
+    {
+      if (g_atomic_int_get (&use_avx2) < 0)
+        g_atomic_int_set (&use_avx2, __builtin_cpu_supports ("avx2") ? 1 : 0);
+      g_once_init_leave (&done, 1);
+    }
+  return g_atomic_int_get (&use_avx2) == 1;
 }
 #endif
+
+gboolean
+_jac_structured_set_avx2 (gboolean use)
+{
+#ifdef HAVE_AVX2_ROWS
+  gboolean was = have_avx2 ();
+
+  g_atomic_int_set (&use_avx2, use && __builtin_cpu_supports ("avx2") ? 1 : 0);
+  return was;
+#else
+  return FALSE;
+#endif
+}
 
 /* out[x] = (row[x] · column[x]) · f, two at a time (the compiler cannot, not knowing that out
  * does not overlap the operands). @stream: with stores that bypass the cache. A core past the
@@ -2105,11 +2121,10 @@ entry_cancels (const JacStructured *self,
   return FALSE;
 }
 
-/* Every entry of @self in row-major order, as an output and a variable index. */
-static gboolean
-entry_next (const JacStructured *self,
-            gsize               *o,
-            gsize               *w)
+gboolean
+_jac_structured_entry_next (const JacStructured *self,
+                            gsize               *o,
+                            gsize               *w)
 {
   for (guint t = self->wrt_rank; t-- > 0;)
     {
@@ -2142,7 +2157,7 @@ count_cancelled (const JacStructured *self)
         forced = term_forces_zero (self, &self->terms[k], o, w);
       n += !forced && entry_cancels (self, o, w);
     }
-  while (entry_next (self, o, w));
+  while (_jac_structured_entry_next (self, o, w));
   return n;
 }
 
@@ -2179,7 +2194,7 @@ jac_structured_set_zero_partitions (JacStructured *self,
           n_entries++;
         }
     }
-  while (entry_next (self, o, w));
+  while (_jac_structured_entry_next (self, o, w));
   /* The rule must describe these numbers: an entry it cancels that is not 0 means it is not the
    * evaluator's Jacobian, and the δs alone stay. */
   if (n_entries == 0 || cancelled > 1e-10 * MAX (1.0, largest))
@@ -2271,7 +2286,7 @@ jac_structured_set_supports (JacStructured         *self,
       if (!jac_entry_in_supports (n_supports, supports, o, w))
         outside = MAX (outside, value);
     }
-  while (entry_next (self, o, w));
+  while (_jac_structured_entry_next (self, o, w));
   /* As for partitions: a bound the numbers break is not this Jacobian's. */
   if (outside > 1e-10 * MAX (1.0, largest))
     {

@@ -26,10 +26,13 @@ typedef struct
 } JacVerification;
 
 /* max |@dense − central finite differences of the forward pass| for ∂output/∂@variable, the
- * values put back after: the check jac_verify_jacobian () and the analysis both state. */
+ * values put back after: the check jac_verify_jacobian () and the analysis both state. With
+ * @zero_mask (nullable; the structured Jacobian's, see jac_graph_finite_difference_grouped ())
+ * the entries that reach disjoint outputs are perturbed together. */
 double   jac_verify_finite_differences (JacGraph        *graph,
                                         int              variable,
-                                        const JacTensor *dense);
+                                        const JacTensor *dense,
+                                        const guint8    *zero_mask);
 
 /* Checks ∂output/∂@variable of @graph (forward pass done): @formula (nullable) is Σ G·J as the
  * contracted form computes it with @upstream as G, @closed (nullable) the dense Jacobian by a
