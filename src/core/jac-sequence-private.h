@@ -93,6 +93,8 @@ gsize    _jac_chain_saved_bytes        (const JacSequence  *self);
 gboolean _jac_chain_gated_init         (JacSequenceChainState *state,
                                         GError            **error);
 void     _jac_chain_gated_advance      (JacSequenceChainState *state);
+/* The blocks and their statistics from state->product, as after an advance (state->blocks is
+ * the product itself for the GRU): for a state just restored. */
 void     _jac_chain_gated_extract      (JacSequenceChainState *state);
 void     _jac_chain_gated_clear        (JacSequenceChainState *state);
 /* Calls @rows_func on the state's rows as _jac_chain_init () asked: at once in ranges, or all
