@@ -294,61 +294,45 @@ typedef struct
   double *a, *b, *c;
 } GemmFloor;
 
-typedef struct
-{
-  const GemmFloor *floor;
-  gsize            row0, rows;
-} GemmFloorPart;
-
+/* The floor's GEMMs for rows [begin, end), T times. */
 static void
-gemm_floor_part (const GemmFloorPart *part)
+gemm_floor_rows (gsize    begin,
+                 gsize    end,
+                 guint    range,
+                 gpointer data)
 {
-  const GemmFloor *f = part->floor;
+  const GemmFloor *f = data;
   gsize h = f->h, d = f->depth;
 
   for (gsize t = 0; t < f->steps; t++)
     {
       if (f->shared)
         {
-          jac_gemm (FALSE, TRUE, part->rows * h, h, d, 1.0, f->a + part->row0 * h * d, d, f->b, d,
-                    0.0, f->c + part->row0 * h * d, d);
+          jac_gemm (FALSE, TRUE, (end - begin) * h, h, d, 1.0, f->a + begin * h * d, d, f->b, d,
+                    0.0, f->c + begin * h * d, d);
           continue;
         }
-      for (gsize i = part->row0; i < part->row0 + part->rows; i++)
+      for (gsize i = begin; i < end; i++)
         jac_gemm (FALSE, FALSE, h, h, d, 1.0, f->a + i * h * d, d, f->b, h, 0.0,
                   f->c + i * h * d, d);
     }
-}
-
-static gpointer
-gemm_floor_thread (gpointer data)
-{
-  _jac_blas_set_serial (TRUE);
-  gemm_floor_part (data);
-  return NULL;
 }
 
 static void
 bench_gemm_floor (gpointer data)
 {
   const GemmFloor *f = data;
-  GemmFloorPart all = { f, 0, f->rows };
 
-  gemm_floor_part (&all);
+  gemm_floor_rows (0, f->rows, 0, data);
 }
 
-/* The same GEMMs, half the rows on a second thread, each on one BLAS thread. */
+/* The same GEMMs, the rows in two halves on two threads, each GEMM on its thread alone. */
 static void
 bench_gemm_floor_split (gpointer data)
 {
   const GemmFloor *f = data;
-  GemmFloorPart first = { f, 0, f->rows / 2 }, second = { f, f->rows / 2, f->rows - f->rows / 2 };
-  GThread *helper = g_thread_new ("jac-floor", gemm_floor_thread, &second);
-  gboolean was = _jac_blas_set_serial (TRUE);
 
-  gemm_floor_part (&first);
-  _jac_blas_set_serial (was);
-  g_thread_join (helper);
+  jac_parallel_for_ranges (f->rows, 2, gemm_floor_rows, data);
 }
 
 /* The unrolled cell: every lag's spectral, Frobenius and max norms, per row, against the floor,

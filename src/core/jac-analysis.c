@@ -585,25 +585,6 @@ jac_analysis_block_entry (const JacAnalysis *self,
 
 /* ---- zeros that depend on the values, the zero mask and the per-sample view ---- */
 
-/* Splits dense entry @flat into the output's index and the variable's. */
-static void
-split_dense_index (const JacStructured *jac,
-                   gsize                flat,
-                   gsize               *out_index,
-                   gsize               *wrt_index)
-{
-  for (guint a = jac->wrt_rank; a-- > 0;)
-    {
-      wrt_index[a] = flat % jac->wrt_shape[a];
-      flat /= jac->wrt_shape[a];
-    }
-  for (guint a = jac->out_rank; a-- > 0;)
-    {
-      out_index[a] = flat % jac->out_shape[a];
-      flat /= jac->out_shape[a];
-    }
-}
-
 guint8 *
 jac_analysis_structural_zero_mask (const JacAnalysis  *self,
                                    guint              *rank,
@@ -1026,6 +1007,7 @@ rebuild_on_patterns (const JacStructured *jac,
   g_autoptr(JacStructured) rebuilt = jac_structured_new_zero (jac->out_rank, jac->out_shape,
                                                               jac->wrt_rank, jac->wrt_shape);
   gsize n_entries = jac_structured_dense_count (jac);
+  gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };   /* entry e's, counted up */
   double largest = 0.0, dropped = 0.0;
 
   for (guint k = 0; k < d->n_patterns; k++)
@@ -1047,12 +1029,9 @@ rebuild_on_patterns (const JacStructured *jac,
 
   for (gsize e = 0; e < n_entries; e++)
     {
-      gsize out_index[2] = { 0, 0 }, wrt_index[2] = { 0, 0 };
-      double value;
+      double value = jac_structured_get (jac, out_index, wrt_index, NULL);
       guint k = 0;
 
-      split_dense_index (jac, e, out_index, wrt_index);
-      value = jac_structured_get (jac, out_index, wrt_index, NULL);
       largest = MAX (largest, fabs (value));
       while (k < d->n_patterns && !pattern_holds (d->patterns[k], jac->out_rank, out_index,
                                                   wrt_index))
@@ -1062,6 +1041,7 @@ rebuild_on_patterns (const JacStructured *jac,
       else
         rebuilt->terms[k].core->data[core_offset (jac, d->patterns[k], out_index,
                                                   wrt_index)] = value;
+      _jac_structured_entry_next (jac, out_index, wrt_index);
     }
   /* Rounding of terms that cancel exactly: a few units in the last place of the values summed. */
   if (dropped > 1e-10 * MAX (1.0, largest))

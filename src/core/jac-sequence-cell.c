@@ -658,19 +658,10 @@ extract_rows (JacSequenceChainState *state,
   gsize h = config->config.hidden, m = from->shape[2];
   gsize wrt_col = config->wrt == JAC_STATE_C ? h : 0;
 
-  for (gsize i = begin; i < end; i++)
-    {
-      const double *block = from->data + i * h * m;
-
-      if (m != h)
-        {
-          for (gsize r = 0; r < h; r++)
-            memcpy (state->blocks->data + (i * h + r) * h, from->data + (i * h + r) * m + wrt_col,
-                    h * sizeof (double));
-          block = state->blocks->data + i * h * h;
-        }
-      _jac_block_stats (block, h * h, &state->sum_squares[i], &state->max_abs[i]);
-    }
+  if (m != h)
+    for (gsize r = begin * h; r < end * h; r++)
+      memcpy (state->blocks->data + r * h, from->data + r * m + wrt_col, h * sizeof (double));
+  _jac_chain_rows_stats (state, m != h ? state->blocks->data : from->data, begin, end);
 }
 
 void

@@ -74,14 +74,17 @@ block_stats (const double *block,
   *max_abs = isnan (sum) ? sum : best;
 }
 
-/* Not cloned itself: clang resolves a cloned function only within its own file. */
+/* (Not cloned itself: clang resolves a cloned function only within its own file.) */
 void
-_jac_block_stats (const double *block,
-                  gsize         n_entries,
-                  double       *sum_squares,
-                  double       *max_abs)
+_jac_chain_rows_stats (JacSequenceChainState *state,
+                       const double          *blocks,
+                       gsize                  begin,
+                       gsize                  end)
 {
-  block_stats (block, n_entries, sum_squares, max_abs);
+  gsize h = state->sequence->config.config.hidden;
+
+  for (gsize i = begin; i < end; i++)
+    block_stats (blocks + i * h * h, h * h, &state->sum_squares[i], &state->max_abs[i]);
 }
 
 /* out = row ⊙ factor (h), @out possibly @row. */
@@ -150,9 +153,7 @@ rnn_advance_rows (gsize    begin,
                  state->max_abs + begin, product, product, state->exponent + begin,
                  state->factor + range * h);
   jac_gemm (FALSE, TRUE, n * h, h, h, 1.0, product, h, self->w_hh->data, h, 0.0, next, h);
-  for (gsize i = begin; i < end; i++)
-    _jac_block_stats (state->next->data + i * h * h, h * h, &state->sum_squares[i],
-                      &state->max_abs[i]);
+  _jac_chain_rows_stats (state, state->next->data, begin, end);
 }
 
 /* Rows [0, rows) of the state by rows_func, on one thread or, for a whole batch's state, in
@@ -201,9 +202,7 @@ chain_init (JacSequenceChainState  *state,
     }
   state->blocks = state->product;
   first_blocks (state, state->product->data);
-  for (gsize i = 0; i < n; i++)
-    _jac_block_stats (state->product->data + i * h * h, h * h, &state->sum_squares[i],
-                      &state->max_abs[i]);
+  _jac_chain_rows_stats (state, state->product->data, 0, n);
   return TRUE;
 }
 

@@ -101,11 +101,12 @@ void     _jac_chain_gated_clear        (JacSequenceChainState *state);
  * on this thread. */
 void     _jac_chain_advance_rows       (JacSequenceChainState *state,
                                         JacRangeFunc           rows_func);
-/* Σ v² and max |v| over @n_entries contiguous doubles (NaN when one is). */
-void     _jac_block_stats              (const double *block,
-                                        gsize         n_entries,
-                                        double       *sum_squares,
-                                        double       *max_abs);
+/* state->sum_squares and max_abs of rows [begin, end) from their H × H blocks in @blocks (the
+ * state's rows contiguous; NaN when an entry is). */
+void     _jac_chain_rows_stats         (JacSequenceChainState *state,
+                                        const double          *blocks,
+                                        gsize                  begin,
+                                        gsize                  end);
 
 /* Forms B^(1) … B^(@max_lag) one after the other, calling @func for each. */
 gboolean _jac_sequence_chain           (const JacSequence  *self,
